@@ -1,0 +1,119 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import ajvFormats from 'ajv-formats';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import compress from '@fastify/compress';
+import etag from '@fastify/etag';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import { constants as zlib } from 'node:zlib';
+import type { Config } from './config.js';
+import type { Logger } from './platform/observability/logger.js';
+import type { Metrics } from './platform/observability/metrics.js';
+import { Problem } from './platform/http/schemas.js';
+import { registerProblemHandlers } from './platform/http/problem.js';
+import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
+import { newId } from './platform/ids.js';
+
+export interface RoutePlugin {
+  /** e.g. `/api/v1` for module APIs, `` for /health and /metrics */
+  prefix: string;
+  plugin: FastifyPluginAsync;
+}
+
+export interface AppDeps {
+  config: Pick<Config, 'corsOrigins' | 'bodyLimitBytes' | 'trustProxy'>;
+  logger: Logger;
+  metrics: Metrics;
+  authenticator: Authenticator;
+  plugins: RoutePlugin[];
+  version: string;
+}
+
+export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the Fastify app with every module's routes. Never listens, never exits. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
+    },
+    // Per-request lines would dominate the log; request durations go to metrics, failures are logged.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }, plugins: [ajvFormats.default as never] },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const routeRegistry: RouteRecord[] = [];
+  registerProblemHandlers(app);
+  registerAuth(app, deps.authenticator, routeRegistry);
+  app.addSchema(Problem);
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) request.log.warn({ method: request.method, route, status: reply.statusCode }, 'request failed');
+  });
+
+  await app.register(helmet, {
+    // The API serves JSON; only /docs needs scripts and styles, which swagger-ui declares itself.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(cors, {
+    origin: deps.config.corsOrigins.includes('*') ? true : [...deps.config.corsOrigins],
+    credentials: !deps.config.corsOrigins.includes('*'),
+    exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
+  });
+  await app.register(compress, {
+    global: true,
+    threshold: 1024,
+    encodings: ['br', 'gzip', 'deflate'],
+    // Brotli's default quality (11) costs far more CPU than it saves on JSON.
+    brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
+  });
+  await app.register(etag);
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Opsdeck API',
+        version: deps.version,
+        description: 'Operations console backend for network and infrastructure teams. Errors are RFC 9457 problem+json.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), public: true };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, docExpansion: 'list' } });
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+
+  for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
+
+  await app.ready();
+  return Object.assign(app, { routeRegistry }) as unknown as App;
+}

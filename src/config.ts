@@ -1,0 +1,294 @@
+/**
+ * Configuration: every setting comes from an `OPSDECK_*` environment variable, is parsed and
+ * checked once at start-up against the table below, and is then frozen and injected. Modules
+ * never read `process.env`. The README's configuration table is generated from `SETTINGS`
+ * (`npm run docs:config`) and a test fails when the two drift apart.
+ */
+import path from 'node:path';
+
+type Parser<T> = (raw: string) => { value: T } | { expected: string };
+
+interface Setting<T> {
+  env: string;
+  description: string;
+  /** Shown in the README and used when the variable is unset; `undefined` means "unset". */
+  default: string | undefined;
+  parse: Parser<T>;
+  /** Masked in `opsdeck config` and in error messages. */
+  secret?: boolean;
+}
+
+function setting<T, D extends string | undefined>(s: Setting<T> & { default: D }): Setting<T> & { default: D } {
+  return s;
+}
+
+const str =
+  (maxLength = 4096): Parser<string> =>
+  (raw) =>
+    raw.length > 0 && raw.length <= maxLength ? { value: raw } : { expected: `a non-empty string of at most ${maxLength} characters` };
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max ? { value: n } : { expected: `an integer from ${min} to ${max}` };
+  };
+
+const oneOf =
+  <T extends string>(...choices: T[]): Parser<T> =>
+  (raw) =>
+    (choices as string[]).includes(raw) ? { value: raw as T } : { expected: `one of ${choices.join(', ')}` };
+
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return { value: true };
+  if (['0', 'false', 'no', 'off'].includes(v)) return { value: false };
+  return { expected: 'true or false' };
+};
+
+const url =
+  (...schemes: string[]): Parser<string> =>
+  (raw) => {
+    try {
+      const u = new URL(raw);
+      if (schemes.includes(u.protocol.slice(0, -1))) return { value: raw };
+    } catch {
+      // fall through to the message below
+    }
+    return { expected: `a URL with scheme ${schemes.map((s) => `${s}://`).join(' or ')}` };
+  };
+
+const list =
+  <T extends string>(item: Parser<T>, allowEmpty = true): Parser<T[]> =>
+  (raw) => {
+    const parts = raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0);
+    if (!allowEmpty && parts.length === 0) return { expected: 'a comma-separated list with at least one entry' };
+    const out: T[] = [];
+    for (const p of parts) {
+      const r = item(p);
+      if ('expected' in r) return { expected: `a comma-separated list of ${r.expected}` };
+      out.push(r.value);
+    }
+    return { value: out };
+  };
+
+const origin: Parser<string> = (raw) => {
+  if (raw === '*') return { value: raw };
+  try {
+    const u = new URL(raw);
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' && !raw.endsWith('/')) return { value: u.origin };
+  } catch {
+    // fall through
+  }
+  return { expected: 'origins like https://ops.example.com (scheme://host[:port], no path) or *' };
+};
+
+const base64Key32: Parser<string> = (raw) =>
+  /^[A-Za-z0-9+/]+={0,2}$/.test(raw) && Buffer.from(raw, 'base64').length === 32
+    ? { value: raw }
+    : { expected: 'base64 of exactly 32 random bytes (openssl rand -base64 32)' };
+
+export const ROLES = ['api', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const SETTINGS = {
+  host: setting({ env: 'OPSDECK_HOST', description: 'Address the HTTP server binds to.', default: '127.0.0.1', parse: str(255) }),
+  port: setting({ env: 'OPSDECK_PORT', description: 'TCP port of the HTTP server.', default: '8000', parse: int(0, 65535) }),
+  dataDir: setting({
+    env: 'OPSDECK_DATA_DIR',
+    description: 'Directory for the SQLite database, Git repositories and key files (created on first start).',
+    default: './data',
+    parse: str(),
+  }),
+  databaseUrl: setting({
+    env: 'OPSDECK_DATABASE_URL',
+    description: 'Unset: SQLite in the data directory. `postgres://user:pass@host:5432/db`: PostgreSQL 13+.',
+    default: undefined,
+    parse: url('postgres', 'postgresql'),
+    secret: true,
+  }),
+  redisUrl: setting({
+    env: 'OPSDECK_REDIS_URL',
+    description: 'Set (`redis://…`) to run in cluster mode: BullMQ queue, Redis pub/sub, L2 cache, shared rate limits.',
+    default: undefined,
+    parse: url('redis', 'rediss'),
+    secret: true,
+  }),
+  roles: setting({
+    env: 'OPSDECK_ROLES',
+    description: 'Roles this process plays: `api`, `worker`, `scheduler` (comma-separated). `opsdeck worker` forces `worker`.',
+    default: 'api,worker,scheduler',
+    parse: list(oneOf(...ROLES), false),
+  }),
+  logLevel: setting({ env: 'OPSDECK_LOG_LEVEL', description: 'Log level.', default: 'info', parse: oneOf(...LOG_LEVELS) }),
+  logPretty: setting({
+    env: 'OPSDECK_LOG_PRETTY',
+    description: 'Human-readable logs. Default: on when standard output is a terminal.',
+    default: undefined,
+    parse: bool,
+  }),
+  corsOrigins: setting({
+    env: 'OPSDECK_CORS_ORIGINS',
+    description: 'Browser origins allowed to call the API (comma-separated). Empty: no cross-origin access.',
+    default: '',
+    parse: list(origin),
+  }),
+  trustProxy: setting({
+    env: 'OPSDECK_TRUST_PROXY',
+    description: 'Trust `X-Forwarded-*` headers from a reverse proxy (client IPs in audit and rate limits).',
+    default: 'false',
+    parse: bool,
+  }),
+  bodyLimitBytes: setting({
+    env: 'OPSDECK_BODY_LIMIT_BYTES',
+    description: 'Largest accepted request body; larger ones get 413.',
+    default: '10485760',
+    parse: int(1024, 1024 * 1024 * 1024),
+  }),
+  shutdownTimeoutMs: setting({
+    env: 'OPSDECK_SHUTDOWN_TIMEOUT_MS',
+    description: 'How long shutdown waits for in-flight requests and jobs before closing anyway.',
+    default: '10000',
+    parse: int(0, 600_000),
+  }),
+  dbPoolSize: setting({ env: 'OPSDECK_DB_POOL_SIZE', description: 'PostgreSQL connection pool size per process.', default: '10', parse: int(1, 500) }),
+  metricsEnabled: setting({ env: 'OPSDECK_METRICS', description: 'Serve Prometheus metrics at `/metrics`.', default: 'true', parse: bool }),
+  jwtSecret: setting({
+    env: 'OPSDECK_JWT_SECRET',
+    description: 'HS256 secret for access tokens (at least 32 characters). Unset on a single node: generated into the data directory on first start.',
+    default: undefined,
+    parse: (raw) => (raw.length >= 32 && raw.length <= 1024 ? { value: raw } : { expected: 'at least 32 characters' }),
+    secret: true,
+  }),
+  adminPassword: setting({
+    env: 'OPSDECK_ADMIN_PASSWORD',
+    description: 'Password of the `admin` user created on first start. Unset: a strong one is generated and printed once.',
+    default: undefined,
+    parse: str(256),
+    secret: true,
+  }),
+  masterKey: setting({
+    env: 'OPSDECK_MASTER_KEY',
+    description: 'Base64 master key(s) for the credential vault, `keyid:base64` comma-separated, newest last. Unset on a single node: a key file in the data directory.',
+    default: undefined,
+    parse: list((raw) => {
+      const [id, key] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : ['k1', raw];
+      return /^[A-Za-z0-9_-]{1,32}$/.test(id) && 'value' in base64Key32(key)
+        ? { value: `${id}:${key}` }
+        : { expected: 'keyid:base64 of exactly 32 random bytes (openssl rand -base64 32)' };
+    }, false),
+    secret: true,
+  }),
+  textfsmLibraryDirs: setting({
+    env: 'OPSDECK_TEXTFSM_LIBRARY_DIRS',
+    description: 'Directories laid out like ntc-templates (`*.textfsm` files and an `index`), comma-separated.',
+    default: '',
+    parse: list(str()),
+  }),
+} as const;
+
+type Settings = typeof SETTINGS;
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+type Raw = { -readonly [K in keyof Settings]: Settings[K]['default'] extends string ? ValueOf<Settings[K]> : ValueOf<Settings[K]> | undefined };
+
+export type Config = Readonly<
+  Raw & {
+    /** `single` (SQLite or PostgreSQL, in-process queue and bus) or `cluster` (Redis set). */
+    mode: 'single' | 'cluster';
+    databaseDialect: 'sqlite' | 'postgres';
+    sqlitePath: string;
+  }
+>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function maskSecret(value: string): string {
+  return value.length === 0 ? '' : '********';
+}
+
+/** Masks the password of a URL, keeping the rest readable. */
+export function maskUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = '********';
+    return u.toString();
+  } catch {
+    return maskSecret(value);
+  }
+}
+
+function display(key: keyof Settings, value: string): string {
+  const s = SETTINGS[key] as Setting<unknown>;
+  if (!s.secret) return value;
+  return key === 'databaseUrl' || key === 'redisUrl' ? maskUrl(value) : maskSecret(value);
+}
+
+/**
+ * Parses the environment into a frozen Config, reporting every bad variable at once.
+ * Empty strings count as unset so `OPSDECK_X=` in a .env file falls back to the default.
+ */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
+    const given = env[s.env];
+    const raw = given === undefined || given === '' ? s.default : given;
+    if (raw === undefined) {
+      out[key] = undefined;
+      continue;
+    }
+    const parsed = s.parse(raw);
+    if ('expected' in parsed) {
+      problems.push(`${s.env}=${JSON.stringify(display(key, raw))} is invalid: expected ${parsed.expected}`);
+    } else {
+      out[key] = parsed.value;
+    }
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('OPSDECK_') && !Object.values(SETTINGS).some((s) => s.env === name) && !name.startsWith('OPSDECK_TEST_')) {
+      problems.push(`${name} is not a known setting (see the README's configuration table)`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const raw = out as Raw;
+  const dataDir = path.resolve(cwd, raw.dataDir);
+  return Object.freeze({
+    ...raw,
+    dataDir,
+    roles: Object.freeze([...new Set(raw.roles)]) as Role[],
+    corsOrigins: Object.freeze(raw.corsOrigins) as string[],
+    textfsmLibraryDirs: Object.freeze(raw.textfsmLibraryDirs.map((d) => path.resolve(cwd, d))) as string[],
+    mode: raw.redisUrl ? 'cluster' : 'single',
+    databaseDialect: raw.databaseUrl ? 'postgres' : 'sqlite',
+    sqlitePath: path.join(dataDir, 'opsdeck.db'),
+  });
+}
+
+/** The effective configuration with secrets masked, for `opsdeck config`. */
+export function describeConfig(config: Config): Record<string, string | number | boolean | string[] | null> {
+  const out: Record<string, string | number | boolean | string[] | null> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
+    const value = config[key] as unknown;
+    if (value === undefined) out[s.env] = null;
+    else if (s.secret) out[s.env] = Array.isArray(value) ? value.map((v) => display(key, String(v))) : display(key, String(value));
+    else out[s.env] = value as string | number | boolean | string[];
+  }
+  return out;
+}
+
+/** The README's configuration table, generated from SETTINGS. */
+export function configTableMarkdown(): string {
+  const rows = Object.values(SETTINGS).map(
+    (s: Setting<unknown>) => `| \`${s.env}\` | ${s.default === undefined || s.default === '' ? '(unset)' : `\`${s.default}\``} | ${s.description} |`,
+  );
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

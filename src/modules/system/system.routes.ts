@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Registry } from 'prom-client';
+import { Type } from 'typebox';
+import { Liveness, Readiness, SystemInfo } from './system.schemas.js';
+import type { SystemService } from './system.service.js';
+import { errorResponses } from '../../platform/http/schemas.js';
+
+/** /health, /health/ready and /metrics: public, at the root. */
+export function healthRoutes(service: SystemService, metrics: Registry | null): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/health',
+      { config: { public: true }, schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness } } },
+      async () => ({ status: 'ok' as const }),
+    );
+    app.get(
+      '/health/ready',
+      {
+        config: { public: true },
+        schema: {
+          operationId: 'getReadiness',
+          tags: ['system'],
+          summary: 'Readiness: database and (cluster mode) Redis, with latencies',
+          response: { 200: Readiness, 503: Readiness },
+        },
+      },
+      async (_req, reply) => {
+        const r = await service.readiness();
+        return reply.code(r.status === 'ready' ? 200 : 503).send(r);
+      },
+    );
+    if (metrics) {
+      app.get(
+        '/metrics',
+        {
+          config: { public: true },
+          schema: { operationId: 'getMetrics', tags: ['system'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
+        },
+        async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
+      );
+    }
+  };
+}
+
+/** /api/v1/system/*. */
+export function systemRoutes(service: SystemService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/system/info',
+      {
+        config: { permission: 'system:read' },
+        schema: { operationId: 'getSystemInfo', tags: ['system'], summary: 'Version, mode, uptime and database dialect', response: { 200: SystemInfo, ...errorResponses() } },
+      },
+      async () => service.info(),
+    );
+  };
+}

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
+
+/** Who is acting: the subject of every service call, from HTTP, jobs, the scheduler or the CLI. */
+export interface Actor {
+  kind: 'user' | 'api_key' | 'system';
+  id: string;
+  name: string;
+  /** Granted permissions; `'*'` grants everything (admin, system). */
+  permissions: ReadonlySet<string> | '*';
+  teamIds: readonly string[];
+  /** The user behind an API key or a session (for audit and step-up). */
+  userId?: string;
+  /** Access-token id or API-key id, for revocation and audit. */
+  credentialId?: string;
+}
+
+export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] });
+
+export function hasPermission(actor: Actor, permission: string): boolean {
+  if (actor.permissions === '*') return true;
+  if (actor.permissions.has(permission)) return true;
+  const resource = permission.slice(0, permission.indexOf(':'));
+  return actor.permissions.has(`${resource}:*`);
+}
+
+/** Throws 403 unless the actor holds the permission: services call this, not only routes. */
+export function requirePermission(actor: Actor, permission: string): void {
+  if (!hasPermission(actor, permission)) throw new ForbiddenError('PERMISSION_DENIED', `This requires the '${permission}' permission`);
+}
+
+/** Identity implements this; the platform only asks it who is calling. */
+export interface Authenticator {
+  /** The actor for the request's credentials, null when none were given; throws 401 for bad ones. */
+  authenticate(request: FastifyRequest): Promise<Actor | null>;
+  /** Called when a route's permission is refused (identity audits it). */
+  onDenied?(request: FastifyRequest, actor: Actor, permission: string): Promise<void> | void;
+}
+
+/** Until identity is wired every caller is the system actor: the registry is real, the check a pass. */
+export const allowAllAuthenticator: Authenticator = { authenticate: async () => SYSTEM_ACTOR };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission a route needs, e.g. `devices:read`. */
+    permission?: string;
+    /** The route needs no authentication. */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    /** Set for every non-public route before its handler runs. */
+    actor: Actor;
+  }
+}
+
+export interface RouteRecord {
+  method: string;
+  url: string;
+  readonly permission: string | undefined;
+  readonly public: boolean;
+}
+
+function methods(route: RouteOptions): string[] {
+  return Array.isArray(route.method) ? route.method : [route.method];
+}
+
+/**
+ * The route-permission registry and its check. Every route declares `config.permission` or
+ * `config.public`; one that declares neither is recorded (a test fails on it) and denied at
+ * run time: deny by default.
+ */
+export function registerAuth(app: FastifyInstance, authenticator: Authenticator, registry: RouteRecord[]): void {
+  app.decorateRequest('actor', null as unknown as Actor);
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { permission?: string; public?: boolean };
+    for (const method of methods(route)) {
+      // HEAD mirrors GET; OPTIONS is the CORS preflight, unauthenticated by definition.
+      if (method === 'HEAD' || method === 'OPTIONS') continue;
+      // Read lazily: a plugin scope's own onRoute hook (e.g. /docs marking itself public) runs after this one.
+      registry.push({
+        method,
+        url: route.url,
+        get permission() {
+          return (route.config as { permission?: string } | undefined)?.permission;
+        },
+        get public() {
+          return (route.config as { public?: boolean } | undefined)?.public === true;
+        },
+      });
+    }
+    if (config.permission && route.schema && !route.schema.hide) {
+      const schema = route.schema as Record<string, unknown>;
+      schema.security = [{ bearerAuth: [] }, { apiKey: [] }];
+      const note = `Requires permission \`${config.permission}\`.`;
+      schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note;
+    }
+  });
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config as { permission?: string; public?: boolean; url?: string };
+    // Unmatched URLs reach the 404 handler, which has no route config.
+    if (config.public || request.routeOptions.url === undefined || request.method === 'OPTIONS') return;
+    const actor = await authenticator.authenticate(request);
+    if (!actor) throw new UnauthorizedError();
+    request.actor = actor;
+    if (!config.permission) throw new ForbiddenError('ROUTE_PERMISSION_UNDECLARED', 'This route declares no permission and is denied by default');
+    if (!hasPermission(actor, config.permission)) {
+      await authenticator.onDenied?.(request, actor, config.permission);
+      throw new ForbiddenError('PERMISSION_DENIED', `This requires the '${config.permission}' permission`);
+    }
+  });
+}

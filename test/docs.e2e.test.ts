@@ -1,0 +1,38 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers/server.js';
+
+const CHROMIUM = process.env.OPSDECK_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+describe('the API reference at /docs', () => {
+  const server = useTestServer('sqlite');
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    base = await server().app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('renders every operation of the OpenAPI document in headless Chromium', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/docs`, { waitUntil: 'load' });
+    await page.waitForSelector('.opblock', { timeout: 20_000 });
+    const rendered = await page.$$eval('.opblock .opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path') ?? e.textContent ?? ''));
+    const spec = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const expected = Object.keys(spec.paths);
+    expect(expected.length).toBeGreaterThan(2);
+    for (const p of expected) expect(rendered.map((r) => r.replace(/\u200b/g, ''))).toContain(p);
+    expect(await page.title()).toMatch(/Swagger|Opsdeck/i);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});

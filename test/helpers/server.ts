@@ -1,0 +1,81 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/platform/observability/logger.js';
+import { createServer } from '../../src/modules.js';
+import type { Dialect } from '../../src/platform/db/database.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { redisTestUrl } from './redis.js';
+
+/** Every log line written during the test file, for asserting that no secret leaks. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestServer {
+  app: Awaited<ReturnType<typeof createServer>>['app'];
+  modules: Awaited<ReturnType<typeof createServer>>['modules'];
+  config: Config;
+  logger: Logger;
+  logs: LogCapture;
+  db: TestDatabase;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  /** cluster mode: Redis bus/cache (and later BullMQ) */
+  cluster?: boolean;
+  /** share a database with another test server (second node) */
+  db?: TestDatabase;
+}
+
+/** A real app over a fresh database of the dialect (in-process, via inject or listen). */
+export async function createTestServer(dialect: Dialect, options: TestServerOptions = {}): Promise<TestServer> {
+  const db = options.db ?? (await createTestDatabase(dialect, { migrate: false }));
+  const config = loadConfig({
+    OPSDECK_DATA_DIR: db.dataDir,
+    OPSDECK_LOG_LEVEL: 'info',
+    OPSDECK_PORT: '0',
+    ...(db.url ? { OPSDECK_DATABASE_URL: db.url } : {}),
+    ...(options.cluster ? { OPSDECK_REDIS_URL: redisTestUrl() } : {}),
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.logLevel, destination: logs });
+  const server = await createServer(config, logger);
+  return {
+    app: server.app,
+    modules: server.modules,
+    config,
+    logger,
+    logs,
+    db,
+    async close() {
+      await server.close();
+      if (!options.db) await db.drop();
+    },
+  };
+}
+
+/** beforeAll/afterAll wrapper around createTestServer. */
+export function useTestServer(dialect: Dialect, options: TestServerOptions = {}): () => TestServer {
+  let s: TestServer | undefined;
+  beforeAll(async () => {
+    s = await createTestServer(dialect, options);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  return () => {
+    if (!s) throw new Error('test server not ready');
+    return s;
+  };
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers/server.js';
+
+describe('route permission registry', () => {
+  const server = useTestServer('sqlite');
+
+  it('has every registered route declare a permission or public: true', () => {
+    const routes = server().app.routeRegistry;
+    expect(routes.length).toBeGreaterThan(3);
+    const undeclared = routes.filter((r) => !r.public && !r.permission).map((r) => `${r.method} ${r.url}`);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('keeps permissions in resource:action form', () => {
+    for (const r of server().app.routeRegistry.filter((x) => x.permission)) {
+      expect(r.permission, `${r.method} ${r.url}`).toMatch(/^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/);
+    }
+  });
+
+  it('marks the API reference and health endpoints public, and the API not', () => {
+    const find = (url: string) => server().app.routeRegistry.find((r) => r.url === url && r.method === 'GET');
+    expect(find('/health')?.public).toBe(true);
+    expect(find('/docs')?.public).toBe(true);
+    expect(find('/api/v1/openapi.json')?.public).toBe(true);
+    expect(find('/api/v1/system/info')).toMatchObject({ public: false, permission: 'system:read' });
+  });
+});
