@@ -1,0 +1,45 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createParseWorkerPool } from './parse-worker-pool.js';
+
+/** Bounded work: a catastrophic-backtracking pair is stopped within the budget (issue 4 §5). */
+const EVIL = 'Value A ((a+)+b)\n\nStart\n  ^${A} -> Record\n';
+const GOOD = 'Value A (\\S+)\n\nStart\n  ^${A} -> Record\n';
+const pool = createParseWorkerPool({ size: 1, timeoutMs: 1000 });
+
+afterAll(async () => {
+  await pool.close();
+});
+
+describe('parse worker pool', () => {
+  it('parses in a worker thread', async () => {
+    await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'good', content: GOOD }], text: 'x\ny\n' })).resolves.toEqual([{ a: 'x' }, { a: 'y' }]);
+  });
+
+  it('stops a catastrophic backtracking run within 1 s, then recovers with a fresh worker', async () => {
+    const started = performance.now();
+    const evil = pool.run({ kind: 'textfsm', templates: [{ name: 'evil', content: EVIL }], text: `${'a'.repeat(40)}c\n` });
+    // Queued behind the runaway job: must still complete once the worker is replaced.
+    const queued = pool.run({ kind: 'textfsm', templates: [{ name: 'good', content: GOOD }], text: 'z\n' });
+    await expect(evil).rejects.toMatchObject({ code: 'PARSER_TIMEOUT', status: 422 });
+    expect(performance.now() - started).toBeLessThan(1500);
+    await expect(queued).resolves.toEqual([{ a: 'z' }]);
+  });
+
+  it('rebuilds template and parse errors with their class, code and line', async () => {
+    await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'bad', content: 'Value A (\\S+)\n\nStart\n  ^${B}\n' }], text: 'x' }))
+      .rejects.toMatchObject({ name: 'TemplateError', code: 'PARSER_TEMPLATE_INVALID', line: 4 });
+    await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'err', content: 'Value A (\\S+)\n\nStart\n  ^. -> Error "nope"\n' }], text: 'x' }))
+      .rejects.toMatchObject({ name: 'TextFsmError', code: 'PARSER_TEXT_REJECTED', message: 'Error: "nope". Rule Line: 4. Input Line: x.' });
+  });
+
+  it('runs native parsers in the worker too', async () => {
+    await expect(pool.run({ kind: 'native', parser: 'ciena_saos.port_show', text: '' })).resolves.toEqual([]);
+    await expect(pool.run({ kind: 'native', parser: 'nope', text: '' })).rejects.toMatchObject({ code: 'PARSER_NOT_FOUND' });
+  });
+
+  it('refuses work after close', async () => {
+    const other = createParseWorkerPool({ size: 2 });
+    await other.close();
+    await expect(other.run({ kind: 'native', parser: 'ciena_saos.port_show', text: '' })).rejects.toMatchObject({ code: 'PARSER_POOL_CLOSED' });
+  });
+});

@@ -1,0 +1,141 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AppError } from '../../platform/errors.js';
+import { deserializeError, type SerializedError } from './parse-errors.fns.js';
+import type { ParsedRecord, ParseJob } from './parse-job.fns.js';
+
+/**
+ * A small pool of worker threads that run parse jobs under a time budget, so a regex that
+ * backtracks catastrophically cannot block the event loop. A job that overruns its budget gets
+ * its worker terminated (the only way to stop a running RegExp) and a fresh worker takes its
+ * place; queued jobs then continue. Workers start on first use and are unref'd when idle, so an
+ * idle pool never keeps the process alive.
+ */
+export interface ParseWorkerPool {
+  run(job: ParseJob): Promise<ParsedRecord[]>;
+  close(): Promise<void>;
+}
+
+export interface ParseWorkerPoolOptions {
+  size?: number;
+  /** Budget per job, from the moment a worker picks it up. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  id: number;
+  job: ParseJob;
+  resolve: (records: ParsedRecord[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker | null;
+  current: Pending | null;
+  timer: NodeJS.Timeout | null;
+}
+
+type Reply = { id: number; ok: true; records: ParsedRecord[] } | { id: number; ok: false; error: SerializedError };
+
+/**
+ * Built code runs the compiled `.js`. In development (tsx, vitest) the worker is TypeScript: a
+ * small bootstrap registers tsx's loader inside the worker thread, then imports it.
+ */
+function startWorker(): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', self));
+  // NOTE: require.resolve yields the CommonJS build; its ESM sibling is the one that works in a worker.
+  const tsx = pathToFileURL(createRequire(self).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./parse-worker.ts', self).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): ParseWorkerPool {
+  const size = Math.max(1, options.size ?? 1);
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const slots: Slot[] = Array.from({ length: size }, () => ({ worker: null, current: null, timer: null }));
+  const queue: Pending[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  const spawn = (slot: Slot): Worker => {
+    const worker = startWorker();
+    worker.unref();
+    worker.on('message', (reply: Reply) => finish(slot, reply));
+    worker.on('error', (err) => fail(slot, worker, new AppError('PARSER_WORKER_FAILED', 500, `Parser worker failed: ${err.message}`)));
+    worker.on('exit', () => fail(slot, worker, new AppError('PARSER_WORKER_FAILED', 500, 'Parser worker exited')));
+    slot.worker = worker;
+    return worker;
+  };
+
+  const settle = (slot: Slot): Pending | null => {
+    const pending = slot.current;
+    slot.current = null;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.worker?.unref();
+    return pending;
+  };
+
+  function finish(slot: Slot, reply: Reply): void {
+    if (slot.current?.id !== reply.id) return;
+    const pending = settle(slot);
+    if (reply.ok) pending?.resolve(reply.records);
+    else pending?.reject(deserializeError(reply.error));
+    dispatch();
+  }
+
+  function fail(slot: Slot, worker: Worker, err: Error): void {
+    if (slot.worker !== worker) return;
+    slot.worker = null;
+    settle(slot)?.reject(err);
+    dispatch();
+  }
+
+  function timeout(slot: Slot): void {
+    const worker = slot.worker;
+    slot.worker = null;
+    const pending = settle(slot);
+    void worker?.terminate();
+    pending?.reject(new AppError('PARSER_TIMEOUT', 422, `Parsing took longer than ${timeoutMs} ms and was stopped`));
+    dispatch();
+  }
+
+  function dispatch(): void {
+    if (closed) return;
+    for (const slot of slots) {
+      if (slot.current !== null) continue;
+      const pending = queue.shift();
+      if (pending === undefined) return;
+      const worker = slot.worker ?? spawn(slot);
+      slot.current = pending;
+      worker.ref();
+      slot.timer = setTimeout(() => timeout(slot), timeoutMs);
+      worker.postMessage({ id: pending.id, job: pending.job });
+    }
+  }
+
+  return {
+    run(job) {
+      if (closed) return Promise.reject(new AppError('PARSER_POOL_CLOSED', 503, 'The parser pool is shut down'));
+      return new Promise<ParsedRecord[]>((resolve, reject) => {
+        queue.push({ id: nextId++, job, resolve, reject });
+        dispatch();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const pending of queue.splice(0)) pending.reject(new AppError('PARSER_POOL_CLOSED', 503, 'The parser pool is shut down'));
+      await Promise.all(
+        slots.map(async (slot) => {
+          const worker = slot.worker;
+          slot.worker = null;
+          settle(slot)?.reject(new AppError('PARSER_POOL_CLOSED', 503, 'The parser pool is shut down'));
+          await worker?.terminate();
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { parentPort } from 'node:worker_threads';
+import { runParseJob, type ParseJob } from './parse-job.fns.js';
+import { serializeError } from './parse-errors.fns.js';
+import { createTemplateCache } from './textfsm/template-cache.js';
+
+/** Worker-thread entry: runs parse jobs posted by parse-worker-pool.ts, one at a time. */
+const cache = createTemplateCache();
+
+parentPort?.on('message', (message: { id: number; job: ParseJob }) => {
+  try {
+    const records = runParseJob(message.job, cache);
+    parentPort?.postMessage({ id: message.id, ok: true, records });
+  } catch (err) {
+    parentPort?.postMessage({ id: message.id, ok: false, error: serializeError(err) });
+  }
+});

@@ -1,0 +1,215 @@
+import { Type, type TSchema } from 'typebox';
+import { AppError, BadRequestError, NotFoundError } from '../../platform/errors.js';
+import type { CustomTemplate, CustomTemplateStore } from './custom-template.store.js';
+import { createMemoryCustomTemplateStore } from './custom-template.store.js';
+import { runParseJob, type ParsedRecord, type ParseJob } from './parse-job.fns.js';
+import { createParseWorkerPool, type ParseWorkerPool } from './parse-worker-pool.js';
+import { createParserRegistry, type NativeParser } from './parser-registry.js';
+import { createTemplateLibrary, isSafeTemplateName } from './template-library.js';
+import { expandCompletion, noTemplateError } from './textfsm/clitable.fns.js';
+import { compilePyRegex, isAsciiText, type PyRegex } from './textfsm/py-regex.fns.js';
+import { createTemplateCache } from './textfsm/template-cache.js';
+import type { CompiledTemplate } from './textfsm/textfsm-template.fns.js';
+import { TemplateNotFoundError } from './textfsm/textfsm.errors.js';
+import { vendorParsers } from './vendor/index.js';
+
+/**
+ * Parsing CLI output into records. Stateless compute over read-only template sources, so it takes
+ * no actor: the routes guard it with `parsers:read`, and template management (which will) goes
+ * through the custom template store. See README.md for the lookup order and invariants.
+ */
+export interface ParsersServiceDeps {
+  /** Template library directories (ntc-templates layout), searched in order. */
+  libraryDirs: readonly string[];
+  customTemplates?: CustomTemplateStore;
+  /** Largest accepted output, in UTF-8 bytes. */
+  maxInputBytes?: number;
+  /** Time budget per parse. */
+  timeoutMs?: number;
+  /** Worker threads; 0 parses in process (no time budget: for the CLI and benchmarks). */
+  workers?: number;
+  nativeParsers?: readonly NativeParser[];
+}
+
+export type ParseInput = { output: string } & (
+  | { platform: string; command: string; template?: undefined; parser?: undefined }
+  | { template: string; platform?: undefined; command?: undefined; parser?: undefined }
+  | { parser: string; platform?: undefined; command?: undefined; template?: undefined }
+);
+
+export interface ParseResult {
+  /** Template file(s) used, `a.textfsm:b.textfsm` for merged rows; null for native parsers. */
+  template: string | null;
+  /** Parser id: `textfsm:<template>` or a native parser's id. */
+  parser: string;
+  records: ParsedRecord[];
+}
+
+export interface ParserSummary {
+  id: string;
+  kind: 'native' | 'textfsm' | 'custom';
+  description: string | null;
+  commands: { platform: string; command: string }[];
+}
+
+export interface TemplateSummary {
+  name: string;
+  source: 'custom' | 'library';
+  platform: string | null;
+  command: string | null;
+  /** Library directory, for library templates. */
+  dir: string | null;
+}
+
+export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 * 1024;
+const TEXTFSM_PREFIX = 'textfsm:';
+
+type Resolved = { kind: 'native'; parser: NativeParser } | { kind: 'textfsm'; templates: { name: string; content: string }[] };
+
+export function createParsersService(deps: ParsersServiceDeps) {
+  const library = createTemplateLibrary(deps.libraryDirs);
+  const custom = deps.customTemplates ?? createMemoryCustomTemplateStore();
+  const registry = createParserRegistry(deps.nativeParsers ?? vendorParsers);
+  const maxInputBytes = deps.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  const cache = createTemplateCache();
+  const pool: ParseWorkerPool | null = (deps.workers ?? 1) > 0 ? createParseWorkerPool({ size: deps.workers, timeoutMs: deps.timeoutMs }) : null;
+  const customMatchers = new Map<string, { platform: PyRegex | null; command: PyRegex } | null>();
+
+  const matchCustom = (t: CustomTemplate, platform: string, command: string): boolean => {
+    if (!t.command) return false;
+    const key = `${t.platform ?? ''}\u0000${t.command}`;
+    let m = customMatchers.get(key);
+    if (m === undefined) {
+      try {
+        m = { platform: t.platform ? compilePyRegex(t.platform) : null, command: compilePyRegex(expandCompletion(t.command)) };
+      } catch {
+        m = null; // NOTE: a custom row with a bad regex never matches, as a broken index row would not.
+      }
+      customMatchers.set(key, m);
+    }
+    const test = (re: PyRegex, v: string): boolean => (isAsciiText(v) ? re.ascii : re.unicode).test(v);
+    return m !== null && (m.platform === null || test(m.platform, platform)) && test(m.command, command);
+  };
+
+  async function templatesByName(joined: string): Promise<{ name: string; content: string }[]> {
+    const names = joined.split(':');
+    const out: { name: string; content: string }[] = [];
+    let dir: string | undefined;
+    for (const name of names) {
+      const own = await custom.get(name);
+      if (own) {
+        out.push({ name, content: own.content });
+        continue;
+      }
+      const file = isSafeTemplateName(name) ? await library.read(name, dir) : null;
+      if (file === null) throw new TemplateNotFoundError(`Template '${name}' not found`);
+      dir ??= file.dir;
+      out.push({ name, content: file.content });
+    }
+    return out;
+  }
+
+  async function resolve(input: ParseInput): Promise<Resolved> {
+    if (input.parser !== undefined) {
+      const native = registry.get(input.parser);
+      if (native) return { kind: 'native', parser: native };
+      if (!input.parser.startsWith(TEXTFSM_PREFIX)) throw new NotFoundError('PARSER_NOT_FOUND', `Unknown parser '${input.parser}'`);
+      return { kind: 'textfsm', templates: await templatesByName(input.parser.slice(TEXTFSM_PREFIX.length)) };
+    }
+    if (input.template !== undefined) return { kind: 'textfsm', templates: await templatesByName(input.template) };
+    const { platform, command } = input;
+    const own = (await custom.list()).find((t) => matchCustom(t, platform, command));
+    if (own) return { kind: 'textfsm', templates: [{ name: own.name, content: own.content }] };
+    const native = registry.find({ platform, command });
+    if (native) return { kind: 'native', parser: native };
+    const row = await library.lookup({ platform, command });
+    if (row === null) throw noTemplateError({ Command: command, Platform: platform });
+    const templates = await Promise.all(row.templates.map(async (name) => {
+      const file = await library.read(name, row.dir);
+      if (file === null) throw new TemplateNotFoundError(`Template '${name}' listed in ${row.dir}/index does not exist`);
+      return { name, content: file.content };
+    }));
+    return { kind: 'textfsm', templates };
+  }
+
+  function schemaOf(templates: readonly CompiledTemplate[]): TSchema {
+    const props: Record<string, TSchema> = {};
+    for (const t of templates) {
+      for (const v of t.values) {
+        const key = v.name.toLowerCase();
+        props[key] ??= v.options.includes('List') ? Type.Array(Type.String()) : Type.String();
+      }
+    }
+    return Type.Array(Type.Object(props, { additionalProperties: false }));
+  }
+
+  return {
+    /** Parses `output` with the parser chosen by platform+command, template name or parser id. */
+    async parse(input: ParseInput): Promise<ParseResult> {
+      if (typeof input.output !== 'string') throw new BadRequestError('PARSER_INPUT_INVALID', 'output must be a string');
+      const bytes = Buffer.byteLength(input.output, 'utf8');
+      if (bytes > maxInputBytes) {
+        throw new AppError('PARSER_INPUT_TOO_LARGE', 413, `Output is ${bytes} bytes; the limit is ${maxInputBytes}`);
+      }
+      const resolved = await resolve(input);
+      const job: ParseJob = resolved.kind === 'native'
+        ? { kind: 'native', parser: resolved.parser.id, text: input.output }
+        : { kind: 'textfsm', templates: resolved.templates, text: input.output };
+      const records = pool ? await pool.run(job) : runParseJob(job, cache);
+      if (resolved.kind === 'native') return { template: null, parser: resolved.parser.id, records };
+      const template = resolved.templates.map((t) => t.name).join(':');
+      return { template, parser: `${TEXTFSM_PREFIX}${template}`, records };
+    },
+
+    /** Native parsers, custom templates and library index rows, in lookup order. */
+    async listParsers(filter: { platform?: string } = {}): Promise<ParserSummary[]> {
+      const keep = (platform: string | null): boolean => filter.platform === undefined || platform === filter.platform;
+      const out: ParserSummary[] = [];
+      for (const t of await custom.list()) {
+        if (!keep(t.platform ?? null)) continue;
+        out.push({ id: `${TEXTFSM_PREFIX}${t.name}`, kind: 'custom', description: null, commands: t.command ? [{ platform: t.platform ?? '.*', command: t.command }] : [] });
+      }
+      for (const p of registry.list()) {
+        const commands = p.commands.filter((c) => keep(c.platform));
+        if (commands.length > 0 || filter.platform === undefined) out.push({ id: p.id, kind: 'native', description: p.description, commands: [...commands] });
+      }
+      for (const e of await library.entries(filter.platform)) {
+        out.push({ id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`, kind: 'textfsm', description: null, commands: [{ platform: e.platform, command: e.command }] });
+      }
+      return out;
+    },
+
+    /** One parser with the JSON Schema of its output (TextFSM: derived from the Values). */
+    async getParser(id: string): Promise<ParserSummary & { schema: TSchema }> {
+      const native = registry.get(id);
+      if (native) return { id, kind: 'native', description: native.description, commands: [...native.commands], schema: native.schema };
+      if (!id.startsWith(TEXTFSM_PREFIX)) throw new NotFoundError('PARSER_NOT_FOUND', `Unknown parser '${id}'`);
+      const templates = await templatesByName(id.slice(TEXTFSM_PREFIX.length));
+      const isCustom = (await Promise.all(templates.map((t) => custom.get(t.name)))).some((t) => t !== null);
+      return { id, kind: isCustom ? 'custom' : 'textfsm', description: null, commands: [], schema: schemaOf(templates.map((t) => cache.get(t.content))) };
+    },
+
+    async listTemplates(platform?: string): Promise<TemplateSummary[]> {
+      const out: TemplateSummary[] = [];
+      for (const t of await custom.list()) {
+        if (platform === undefined || t.platform === platform) out.push({ name: t.name, source: 'custom', platform: t.platform ?? null, command: t.command ?? null, dir: null });
+      }
+      for (const e of await library.entries(platform)) {
+        for (const name of e.templates) out.push({ name, source: 'library', platform: e.platform, command: e.command, dir: e.dir });
+      }
+      return out;
+    },
+
+    /** Compiles a template (e.g. before storing it); throws TemplateError with the line. */
+    checkTemplate(content: string): { header: string[]; schema: TSchema } {
+      const compiled = cache.get(content);
+      return { header: [...compiled.header], schema: schemaOf([compiled]) };
+    },
+
+    async close(): Promise<void> {
+      await pool?.close();
+    },
+  };
+}
+
+export type ParsersService = ReturnType<typeof createParsersService>;

@@ -1,0 +1,66 @@
+/* eslint-disable no-control-regex -- Python's whitespace and line-break sets include control characters. */
+/**
+ * The few Python `str` behaviours TextFSM output depends on: splitlines(), strip() with Python's
+ * whitespace set (JavaScript's differs: it has U+FEFF, lacks \x1c–\x1f and \x85) and str()/repr()
+ * of the values clitable stringifies.
+ */
+const PY_SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+const TRAILING_SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
+const LEADING_SPACE = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+const LINE_BREAK = /\r\n|[\n\v\f\r\x1c-\x1e\x85\u2028\u2029]/g;
+const OTHER_BREAK = /[\v\f\r\x1c-\x1e\x85\u2028\u2029]/;
+
+export function isPySpace(char: string): boolean {
+  return PY_SPACE.test(char);
+}
+
+export function pyRstrip(s: string): string {
+  return s.replace(TRAILING_SPACE, '');
+}
+
+export function pyStrip(s: string): string {
+  return s.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, '');
+}
+
+/** Python's str.splitlines(): every Unicode line break, no empty line after a final break. */
+export function splitLines(text: string): string[] {
+  if (text === '') return [];
+  // NOTE: String#split with a RegExp builds a new RegExp per call (Symbol.split), which costs
+  // more than parsing a short output; plain '\n' text takes the string split.
+  const lines = OTHER_BREAK.test(text) ? text.replace(LINE_BREAK, '\n').split('\n') : text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Python repr() of a str. */
+export function pyReprString(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (ch === quote || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else if (cp >= 0x80 && !isPrintable(ch)) {
+      const h = cp.toString(16);
+      out += cp <= 0xff ? `\\x${h.padStart(2, '0')}` : cp <= 0xffff ? `\\u${h.padStart(4, '0')}` : `\\U${h.padStart(8, '0')}`;
+    } else out += ch;
+  }
+  return out + quote;
+}
+
+const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
+function isPrintable(ch: string): boolean {
+  return ch === ' ' || !NON_PRINTABLE.test(ch);
+}
+
+/** Python str() of a TextFSM List element: a string, None, or a dict of nested groups. */
+export function pyStrListItem(item: string | null | Readonly<Record<string, string | null>>): string {
+  if (item === null) return 'None';
+  if (typeof item === 'string') return item;
+  const parts = Object.entries(item).map(([k, v]) => `${pyReprString(k)}: ${v === null ? 'None' : pyReprString(v)}`);
+  return `{${parts.join(', ')}}`;
+}
