@@ -32,7 +32,7 @@ describe('loadConfig', () => {
     [{ OPSDECK_PORT: 'abc' }, "OPSDECK_PORT=\"abc\" is invalid: expected an integer from 0 to 65535"],
     [{ OPSDECK_PORT: '70000' }, 'OPSDECK_PORT="70000" is invalid'],
     [{ OPSDECK_LOG_LEVEL: 'loud' }, 'OPSDECK_LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent'],
-    [{ OPSDECK_DATABASE_URL: 'mysql://x' }, 'OPSDECK_DATABASE_URL="********" is invalid: expected a URL with scheme postgres:// or postgresql://'],
+    [{ OPSDECK_DATABASE_URL: 'mysql://db/x' }, 'OPSDECK_DATABASE_URL="mysql://db/x" is invalid: expected a URL with scheme postgres:// or postgresql://'],
     [{ OPSDECK_ROLES: 'api,cook' }, 'OPSDECK_ROLES="api,cook" is invalid'],
     [{ OPSDECK_CORS_ORIGINS: 'https://a.example/path' }, 'OPSDECK_CORS_ORIGINS'],
     [{ OPSDECK_PROT: '1' }, 'OPSDECK_PROT is not a known setting'],
