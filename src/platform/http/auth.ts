@@ -13,6 +13,13 @@ export interface Actor {
   userId?: string;
   /** Access-token id or API-key id, for revocation and audit. */
   credentialId?: string;
+  /** Request context for audit records (set by the authenticator from HTTP; absent for jobs/CLI). */
+  ip?: string;
+  requestId?: string;
+  /** Session (refresh-token family) of a user's access token. */
+  sessionId?: string;
+  /** When the user last proved a second factor (epoch seconds), if the token carries it. */
+  mfaAt?: number;
 }
 
 export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] });

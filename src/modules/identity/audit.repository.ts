@@ -1,0 +1,50 @@
+import { sql } from 'kysely';
+import type { Db } from '../../platform/db/database.js';
+import { dialectOf } from '../../platform/db/database.js';
+import { json } from '../../platform/db/columns.js';
+import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
+import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
+import type { IdentityTables } from './identity.tables.js';
+
+export interface AuditRow {
+  id: string;
+  time: string;
+  actorKind: string;
+  actorId: string | null;
+  actorName: string;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  outcome: string;
+  ip: string | null;
+  requestId: string | null;
+  changes: Record<string, unknown> | null;
+}
+
+const COLUMNS = ['id', 'time', 'actorKind', 'actorId', 'actorName', 'action', 'resourceType', 'resourceId', 'outcome', 'ip', 'requestId'] as const;
+// NOTE: read as text: CamelCasePlugin would rename the keys inside a parsed jsonb object (first_start → firstStart).
+const changesText = sql<string | null>`cast(changes as text)`.as('changes');
+
+/** The audit log: insert and read, nothing else (append-only by construction). */
+export function createAuditRepository(base: Db) {
+  const db = base.withTables<IdentityTables>();
+  const dialect = dialectOf(base);
+  return {
+    async insert(row: AuditRow): Promise<void> {
+      await db
+        .insertInto('auditLog')
+        .values({ ...row, changes: row.changes === null ? null : json.write(row.changes) })
+        .execute();
+    },
+    async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
+      const rows = await applyPage(applyFilters(db.selectFrom('auditLog').select([...COLUMNS, changesText]), filters, dialect), keys, cursor, limit).execute();
+      return pageResult(
+        rows.map((r) => ({ ...r, changes: r.changes === null ? null : json.read<Record<string, unknown>>(r.changes) })),
+        keys,
+        limit,
+        camelValue,
+      );
+    },
+  };
+}
+export type AuditRepository = ReturnType<typeof createAuditRepository>;

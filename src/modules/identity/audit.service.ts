@@ -1,0 +1,103 @@
+import type { Db } from '../../platform/db/database.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
+import { parseSort } from '../../platform/http/pagination.js';
+import { createAuditRepository, type AuditRow } from './audit.repository.js';
+
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+export interface AuditEntry {
+  actor: Actor;
+  /** `<resource>.<verb>`, e.g. `device.created`, `auth.login.failed`, `credential.revealed`. */
+  action: string;
+  resourceType: string;
+  resourceId?: string | null;
+  outcome: AuditOutcome;
+  /** Changed fields; secret-looking keys are dropped before writing. */
+  changes?: Record<string, unknown> | null;
+}
+
+export const AUDIT_FILTERS: FilterFields = {
+  actor_id: { type: 'uuid', column: 'actorId' },
+  actor_name: { type: 'string', column: 'actorName' },
+  actor_kind: { type: 'enum', column: 'actorKind', values: ['user', 'api_key', 'system', 'anonymous'] },
+  action: { type: 'string', column: 'action' },
+  resource_type: { type: 'string', column: 'resourceType' },
+  resource_id: { type: 'string', column: 'resourceId' },
+  outcome: { type: 'enum', column: 'outcome', values: ['success', 'failure', 'denied'] },
+  time: { type: 'date', column: 'time' },
+};
+export const AUDIT_SORT = { time: 'time', action: 'action' };
+
+const SECRET_KEY = /pass|secret|token|key|totp|hash|credential|community|private/i;
+
+/** Drops secret-looking fields (any depth) and bounds the size: audit never stores secret values. */
+export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(changes).slice(0, 50)) {
+    if (SECRET_KEY.test(k)) {
+      out[k] = '[REDACTED]';
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      out[k] = depth < 2 ? sanitiseChanges(v as Record<string, unknown>, depth + 1) : '[…]';
+    } else if (typeof v === 'string') {
+      out[k] = v.length > 500 ? `${v.slice(0, 500)}…` : v;
+    } else if (Array.isArray(v)) {
+      out[k] = v.slice(0, 50).map((x) => (typeof x === 'string' ? x.slice(0, 200) : typeof x === 'number' || typeof x === 'boolean' ? x : '[…]'));
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * The audit log. `record(trx, entry)` is called by every module inside its own transaction,
+ * so the record commits or rolls back with the change it describes.
+ */
+export function createAuditService(deps: { db: Db; clock?: () => number }) {
+  const clock = deps.clock ?? Date.now;
+  return {
+    async record(dbOrTrx: Db, entry: AuditEntry): Promise<void> {
+      const a = entry.actor;
+      const row: AuditRow = {
+        id: newId(),
+        time: nowIso(clock),
+        actorKind: a.kind,
+        // The anonymous actor of a failed login has no id.
+        actorId: a.id && a.id !== '' ? a.id : null,
+        actorName: a.name.slice(0, 200),
+        action: entry.action,
+        resourceType: entry.resourceType,
+        resourceId: entry.resourceId?.slice(0, 200) ?? null,
+        outcome: entry.outcome,
+        ip: a.ip ?? null,
+        requestId: a.requestId ?? null,
+        changes: entry.changes ? sanitiseChanges(entry.changes) : null,
+      };
+      await createAuditRepository(dbOrTrx).insert(row);
+    },
+    async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
+      requirePermission(actor, 'audit:read');
+      const keys = parseSort(query.sort, AUDIT_SORT, 'id', '-time');
+      const limit = query.limit ?? 50;
+      const page = await createAuditRepository(deps.db).list(parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
+      return {
+        items: page.items.map((r) => ({
+          id: r.id,
+          time: r.time,
+          actor: { kind: r.actorKind, id: r.actorId, name: r.actorName },
+          action: r.action,
+          resource_type: r.resourceType,
+          resource_id: r.resourceId,
+          outcome: r.outcome,
+          ip: r.ip,
+          request_id: r.requestId,
+          changes: r.changes,
+        })),
+        next_cursor: page.next_cursor,
+      };
+    },
+  };
+}
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,54 @@
+import type { Db } from '../../platform/db/database.js';
+import type { Cache } from '../../platform/cache/index.js';
+import { createUnitOfWork, type UnitOfWork } from '../../platform/db/unit-of-work.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { createApiKeysRepository } from './api-keys.repository.js';
+import type { AuditService } from './audit.service.js';
+import type { Jwt } from './jwt.js';
+import type { PermissionRegistry } from './permissions.fns.js';
+import type { Principals } from './principals.js';
+import type { RevocationList } from './revocations.js';
+import { createRolesRepository } from './roles.repository.js';
+import type { Sealer } from './secrets.fns.js';
+import { createSessionsRepository } from './sessions.repository.js';
+import { createUsersRepository } from './users.repository.js';
+
+export interface IdentitySettings {
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  passwordMinLength: number;
+  lockoutThreshold: number;
+  lockoutSeconds: number;
+}
+
+export function makeRepos(db: Db) {
+  return {
+    db,
+    users: createUsersRepository(db),
+    roles: createRolesRepository(db),
+    sessions: createSessionsRepository(db),
+    apiKeys: createApiKeysRepository(db),
+  };
+}
+export type IdentityRepos = ReturnType<typeof makeRepos>;
+
+/** What every identity service shares; built once in index.ts. */
+export interface IdentityContext {
+  db: Db;
+  repos: IdentityRepos;
+  uow: UnitOfWork<IdentityRepos>;
+  audit: AuditService;
+  cache: Cache;
+  principals: Principals;
+  revocations: RevocationList;
+  jwt: Jwt;
+  registry: PermissionRegistry;
+  sealer: Sealer;
+  settings: IdentitySettings;
+  clock: () => number;
+  logger: Pick<Logger, 'warn' | 'error' | 'info'>;
+}
+
+export function createIdentityUow(db: Db, logger: Pick<Logger, 'error'>): UnitOfWork<IdentityRepos> {
+  return createUnitOfWork(db, makeRepos, (err) => logger.error({ err }, 'identity after-commit step failed'));
+}

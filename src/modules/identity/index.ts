@@ -1,0 +1,132 @@
+import { Redis } from 'ioredis';
+import type { RoutePlugin } from '../../app.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../platform/db/database.js';
+import type { Cache } from '../../platform/cache/index.js';
+import type { EventBus } from '../../platform/bus/index.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import type { Actor } from '../../platform/http/auth.js';
+import { createApiKeysService } from './api-keys.service.js';
+import { createAuditService } from './audit.service.js';
+import { authRoutes } from './auth.routes.js';
+import { createAuthService } from './auth.service.js';
+import { createIdentityAuthenticator } from './authenticator.js';
+import { ensureAdmin, resolveKeys } from './bootstrap.js';
+import { createIdentityUow, makeRepos, type IdentityContext } from './identity.context.js';
+import { identityRoutes } from './identity.routes.js';
+import { createJwt } from './jwt.js';
+import { createPermissionRegistry, IDENTITY_PERMISSIONS } from './permissions.fns.js';
+import { createPrincipals } from './principals.js';
+import { createRevocationList } from './revocations.js';
+import { createRolesService } from './roles.service.js';
+import { createSealer } from './secrets.fns.js';
+import { inTeamScope, teamScope, teamWhere } from './team-scope.js';
+import { createTwoFactorService } from './two-factor.service.js';
+import { createUsersService } from './users.service.js';
+
+export type { AuditEntry, AuditOutcome, AuditService } from './audit.service.js';
+export type { TeamScope } from './team-scope.js';
+export { STEP_UP_HEADER } from './two-factor.service.js';
+export { teamScope, teamWhere, inTeamScope } from './team-scope.js';
+
+export type IdentityConfig = Pick<
+  Config,
+  | 'mode'
+  | 'dataDir'
+  | 'redisUrl'
+  | 'jwtSecret'
+  | 'jwtAlgorithm'
+  | 'jwtPrivateKeyFile'
+  | 'jwtIssuer'
+  | 'adminPassword'
+  | 'accessTokenTtlSeconds'
+  | 'refreshTokenTtlSeconds'
+  | 'passwordMinLength'
+  | 'lockoutThreshold'
+  | 'lockoutSeconds'
+  | 'authRateLimit'
+>;
+
+export interface IdentityDeps {
+  db: Db;
+  cache: Cache;
+  bus: EventBus;
+  logger: Logger;
+  config: IdentityConfig;
+  /** Where the first-start banner goes (stdout in `serve`); never the log. */
+  announce?: (text: string) => void;
+  clock?: () => number;
+}
+
+/**
+ * Users, roles and permissions, tokens, API keys, 2FA, lockout and the audit log. Seeds the
+ * built-in roles and the first admin, and loads the revocation list, before returning.
+ */
+export async function createIdentityModule(deps: IdentityDeps) {
+  const clock = deps.clock ?? Date.now;
+  const keys = resolveKeys(deps.config);
+  const jwt = await createJwt(keys.jwt);
+  const registry = createPermissionRegistry();
+  registry.register(IDENTITY_PERMISSIONS);
+  const audit = createAuditService({ db: deps.db, clock });
+  const revocations = createRevocationList({ db: deps.db, bus: deps.bus, logger: deps.logger, clock });
+  const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry });
+  const ctx: IdentityContext = {
+    db: deps.db,
+    repos: makeRepos(deps.db),
+    uow: createIdentityUow(deps.db, deps.logger),
+    audit,
+    cache: deps.cache,
+    principals,
+    revocations,
+    jwt,
+    registry,
+    sealer: createSealer(keys.rootSecret),
+    settings: deps.config,
+    clock,
+    logger: deps.logger,
+  };
+  const twoFactor = createTwoFactorService(ctx);
+  const auth = createAuthService(ctx, twoFactor);
+  const users = createUsersService(ctx, auth);
+  const roles = createRolesService(ctx);
+  const apiKeys = createApiKeysService(ctx);
+  const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, audit, logger: deps.logger, clock });
+
+  await roles.seedBuiltins();
+  await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stdout.write(text)));
+  await revocations.start();
+  const rateLimitRedis = deps.config.redisUrl ? new Redis(deps.config.redisUrl, { connectionName: 'opsdeck-auth-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
+  rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
+
+  const plugins: RoutePlugin[] = [
+    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis } }) },
+    { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
+  ];
+
+  return {
+    service: { users, auth, roles, apiKeys, twoFactor },
+    authenticator,
+    audit,
+    plugins,
+    get permissions(): readonly string[] {
+      return registry.list();
+    },
+    /** Every module's permissions are registered here (modules.ts), so built-in roles cover them. */
+    registerPermissions(list: readonly string[]): void {
+      registry.register(list);
+      void principals.invalidateRoles().catch((err: unknown) => deps.logger.warn({ err }, 'role cache invalidation failed'));
+    },
+    /** Step-up for sensitive operations: `await identity.stepUp.require(actor, code)`. */
+    stepUp: { require: (actor: Actor, code: string | undefined | null) => twoFactor.requireStepUp(actor, code), header: 'x-totp-code' as const },
+    /** Team scoping for repositories: `teams.where(teams.scope(actor), 'devices.teamId')`. */
+    teams: { scope: teamScope, where: teamWhere, contains: inTeamScope },
+    async close(): Promise<void> {
+      await revocations.close();
+      if (rateLimitRedis) await rateLimitRedis.quit().catch(() => rateLimitRedis.disconnect());
+    },
+  };
+}
+
+export type IdentityModule = Awaited<ReturnType<typeof createIdentityModule>>;
+export { runUserCommand, describeCliError, USER_HELP } from './identity.cli.js';

@@ -1,0 +1,82 @@
+import type { Db } from '../../platform/db/database.js';
+import type { Cache } from '../../platform/cache/index.js';
+import { BUILTIN_ROLES, unionPermissions, type BuiltinRole, type PermissionRegistry } from './permissions.fns.js';
+import { createRolesRepository } from './roles.repository.js';
+import { createUsersRepository } from './users.repository.js';
+
+/** What the authenticator needs to know about a user, cached on every node (JSON-serialisable). */
+export interface Principal {
+  id: string;
+  username: string;
+  active: boolean;
+  roles: string[];
+  permissions: string[] | '*';
+  teamIds: string[];
+  totpEnabled: boolean;
+  mustChangePassword: boolean;
+}
+
+export type RolePermissions = Record<string, string[] | '*'>;
+
+const TTL_MS = 60_000;
+export const ROLES_TAG = 'identity:roles';
+export const userTag = (id: string) => `identity:user:${id}`;
+
+/** Until the password is changed after an admin reset, a user may only manage their own account. */
+export const SELF_SERVICE = ['account:read', 'account:manage'];
+
+/**
+ * Principals and role permissions through the platform cache: tag invalidation reaches every
+ * node (Redis in a cluster), so a disabled user or an edited role takes effect everywhere.
+ */
+export function createPrincipals(deps: { db: Db; cache: Cache; registry: PermissionRegistry }) {
+  async function rolePermissions(): Promise<RolePermissions> {
+    return deps.cache.wrap('identity:role-permissions', { tags: [ROLES_TAG], ttlMs: TTL_MS }, async () => {
+      const out: RolePermissions = {};
+      for (const role of await createRolesRepository(deps.db).list()) {
+        if (role.builtin && (BUILTIN_ROLES as readonly string[]).includes(role.name)) {
+          const p = deps.registry.builtin(role.name as BuiltinRole);
+          out[role.name] = p === '*' ? '*' : [...p];
+        } else {
+          out[role.name] = role.permissions.filter((p) => deps.registry.has(p));
+        }
+      }
+      return out;
+    });
+  }
+
+  function permissionsOf(roles: string[], byRole: RolePermissions): string[] | '*' {
+    const merged = unionPermissions(roles.map((r) => (byRole[r] === '*' ? '*' : new Set(byRole[r] ?? []))));
+    return merged === '*' ? '*' : [...merged].sort();
+  }
+
+  return {
+    rolePermissions,
+    permissionsOf,
+    async get(userId: string): Promise<Principal | null> {
+      const cached = await deps.cache.wrap(`identity:principal:${userId}`, { tags: [userTag(userId), ROLES_TAG], ttlMs: TTL_MS }, async () => {
+        const users = createUsersRepository(deps.db);
+        const user = await users.find(userId);
+        // Cache absence too (as false): a deleted user's tokens are refused without a query each time.
+        if (!user) return false as const;
+        const roles = (await users.roleNamesOf([userId])).get(userId) ?? [];
+        const principal: Principal = {
+          id: user.id,
+          username: user.username,
+          active: user.status === 'active',
+          roles,
+          permissions: user.mustChangePassword ? SELF_SERVICE : permissionsOf(roles, await rolePermissions()),
+          teamIds: await users.teamIdsOf(userId),
+          totpEnabled: user.totpEnabled,
+          mustChangePassword: user.mustChangePassword,
+        };
+        return principal;
+      });
+      return cached === false ? null : cached;
+    },
+    /** Call after any change to a user's status, roles, teams, password or 2FA (after commit). */
+    invalidateUser: (userId: string) => deps.cache.invalidateTag(userTag(userId)),
+    invalidateRoles: () => deps.cache.invalidateTag(ROLES_TAG),
+  };
+}
+export type Principals = ReturnType<typeof createPrincipals>;

@@ -1,0 +1,133 @@
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../platform/errors.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import type { IdentityContext, IdentityRepos } from './identity.context.js';
+import { newRecoveryCode, normaliseRecoveryCode, sha256 } from './secrets.fns.js';
+import { checkTotp, isTotpCode, newTotpSecret, totpUri } from './totp.fns.js';
+import type { UserCredentials } from './users.repository.js';
+
+export const RECOVERY_CODE_COUNT = 10;
+/** Header carrying a fresh TOTP code for step-up on sensitive routes. */
+export const STEP_UP_HEADER = 'x-totp-code';
+
+const aad = (userId: string) => `user:${userId}:totp`;
+
+/** The user a user or API-key actor acts for; null for the system. */
+export function actingUserId(actor: Actor): string | null {
+  return actor.kind === 'user' ? actor.id : (actor.userId ?? null);
+}
+
+/** TOTP enrolment, recovery codes, second-factor checks and step-up. */
+export function createTwoFactorService(ctx: IdentityContext) {
+  /** Accepts a current TOTP code (once: the time step is consumed) or an unused recovery code. */
+  async function verifySecondFactor(repos: IdentityRepos, user: UserCredentials, code: string): Promise<'totp' | 'recovery' | null> {
+    if (!user.totpSecret) return null;
+    if (isTotpCode(code)) {
+      const secret = ctx.sealer.open(user.totpSecret, aad(user.id));
+      const step = await checkTotp(secret, code, user.totpLastStep, ctx.clock());
+      return step !== null && (await repos.users.consumeTotpStep(user.id, step)) ? 'totp' : null;
+    }
+    const used = await repos.users.useRecoveryCode(user.id, sha256(normaliseRecoveryCode(code)), nowIso(ctx.clock));
+    return used ? 'recovery' : null;
+  }
+
+  async function newRecoveryCodes(repos: IdentityRepos, userId: string): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await repos.users.replaceRecoveryCodes(
+      userId,
+      codes.map((c) => ({ id: newId(), codeHash: sha256(c) })),
+    );
+    return codes;
+  }
+
+  async function self(actor: Actor): Promise<UserCredentials> {
+    requirePermission(actor, 'account:manage');
+    const id = actor.kind === 'user' ? actor.id : null;
+    if (!id) throw new ValidationError('ACCOUNT_USER_REQUIRED', 'Only a signed-in user can manage two-factor authentication');
+    const user = await ctx.repos.users.findCredentials(id);
+    if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
+    return user;
+  }
+
+  return {
+    verifySecondFactor,
+
+    /** Starts enrolment: a new secret is held pending until a first code confirms it. */
+    async enrol(actor: Actor): Promise<{ secret: string; otpauth_uri: string }> {
+      const user = await self(actor);
+      if (user.totpEnabled) throw new ConflictError('TOTP_ALREADY_ENABLED', 'Two-factor authentication is already on; disable it first');
+      const secret = newTotpSecret();
+      await ctx.uow(async (repos) => {
+        await repos.users.update(user.id, { totpPendingSecret: ctx.sealer.seal(secret, aad(user.id)) }, nowIso(ctx.clock));
+        await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.enrolment_started', resourceType: 'user', resourceId: user.id, outcome: 'success' });
+      });
+      return { secret, otpauth_uri: totpUri(secret, user.username) };
+    },
+
+    async confirm(actor: Actor, code: string): Promise<{ recovery_codes: string[] }> {
+      const user = await self(actor);
+      if (user.totpEnabled) throw new ConflictError('TOTP_ALREADY_ENABLED', 'Two-factor authentication is already on');
+      if (!user.totpPendingSecret) throw new ValidationError('TOTP_NOT_ENROLLING', 'Start enrolment first (POST /auth/2fa/enrol)');
+      const secret = ctx.sealer.open(user.totpPendingSecret, aad(user.id));
+      const step = await checkTotp(secret, code, null, ctx.clock());
+      if (step === null) throw new ValidationError('TOTP_INVALID', 'The code is wrong or expired', [{ path: 'body.code', message: 'does not match the authenticator' }]);
+      const codes = await ctx.uow(async (repos, tx) => {
+        await repos.users.update(user.id, { totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step }, nowIso(ctx.clock));
+        const out = await newRecoveryCodes(repos, user.id);
+        await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.enabled', resourceType: 'user', resourceId: user.id, outcome: 'success' });
+        tx.afterCommit(() => ctx.principals.invalidateUser(user.id));
+        return out;
+      });
+      return { recovery_codes: codes };
+    },
+
+    /** Turns 2FA off for oneself (needs a current code) or, with `users:admin`, for anyone. */
+    async disable(actor: Actor, userId: string | null, code: string | undefined): Promise<void> {
+      const user = userId === null ? await self(actor) : await ctx.repos.users.findCredentials(userId);
+      if (userId !== null) requirePermission(actor, 'users:admin');
+      if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
+      if (!user.totpEnabled) throw new ConflictError('TOTP_NOT_ENABLED', 'Two-factor authentication is not on');
+      await ctx.uow(async (repos, tx) => {
+        if (userId === null && (!code || !(await verifySecondFactor(repos, user, code)))) {
+          throw new ValidationError('TOTP_INVALID', 'A current code is needed to turn two-factor authentication off', [{ path: 'body.code', message: 'does not match' }]);
+        }
+        await repos.users.update(user.id, { totpSecret: null, totpPendingSecret: null, totpLastStep: null }, nowIso(ctx.clock));
+        await repos.users.replaceRecoveryCodes(user.id, []);
+        await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.disabled', resourceType: 'user', resourceId: user.id, outcome: 'success' });
+        tx.afterCommit(() => ctx.principals.invalidateUser(user.id));
+      });
+    },
+
+    async regenerateRecoveryCodes(actor: Actor, code: string): Promise<{ recovery_codes: string[] }> {
+      const user = await self(actor);
+      if (!user.totpEnabled) throw new ConflictError('TOTP_NOT_ENABLED', 'Two-factor authentication is not on');
+      const codes = await ctx.uow(async (repos) => {
+        if ((await verifySecondFactor(repos, user, code)) !== 'totp') {
+          throw new ValidationError('TOTP_INVALID', 'A current authenticator code is needed', [{ path: 'body.code', message: 'does not match' }]);
+        }
+        const out = await newRecoveryCodes(repos, user.id);
+        await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.recovery_codes_regenerated', resourceType: 'user', resourceId: user.id, outcome: 'success' });
+        return out;
+      });
+      return { recovery_codes: codes };
+    },
+
+    /**
+     * Step-up for sensitive operations: when the acting user has 2FA, a fresh code is required.
+     * Throws 401 STEP_UP_REQUIRED (no code) or 403 STEP_UP_FAILED (wrong or reused code).
+     */
+    async requireStepUp(actor: Actor, code: string | undefined | null): Promise<void> {
+      const userId = actingUserId(actor);
+      if (!userId) return;
+      const user = await ctx.repos.users.findCredentials(userId);
+      if (!user?.totpEnabled) return;
+      if (!code) throw new AppError('STEP_UP_REQUIRED', 401, `This operation needs a current two-factor code (send it in the ${STEP_UP_HEADER} header)`);
+      const ok = (await verifySecondFactor(ctx.repos, user, code)) !== null;
+      if (!ok) {
+        await ctx.audit.record(ctx.db, { actor, action: 'auth.step_up.failed', resourceType: 'user', resourceId: userId, outcome: 'failure' });
+        throw new AppError('STEP_UP_FAILED', 403, 'The two-factor code is wrong, expired or already used');
+      }
+    },
+  };
+}
+export type TwoFactorService = ReturnType<typeof createTwoFactorService>;

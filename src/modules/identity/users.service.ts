@@ -1,0 +1,165 @@
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
+import { parseSort } from '../../platform/http/pagination.js';
+import type { AuthService } from './auth.service.js';
+import type { IdentityContext, IdentityRepos } from './identity.context.js';
+import { hashPassword, passwordProblems } from './password.fns.js';
+import { USER_SORT } from './users.repository.js';
+import { toUserView, type UserView } from './user-view.js';
+
+export const USER_FILTERS: FilterFields = {
+  username: { type: 'string', column: 'users.username' },
+  email: { type: 'string', column: 'users.email' },
+  status: { type: 'enum', column: 'users.status', values: ['active', 'disabled'] },
+  created_at: { type: 'date', column: 'users.createdAt' },
+};
+
+export interface CreateUserInput {
+  username: string;
+  email: string;
+  password: string;
+  display_name?: string;
+  roles: string[];
+  must_change_password?: boolean;
+}
+
+export interface UpdateUserInput {
+  email?: string;
+  display_name?: string;
+  roles?: string[];
+  status?: 'active' | 'disabled';
+}
+
+/** Users: CRUD, admin password reset, disable. Every change is audited in its transaction. */
+export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService, 'revokeSessions'>) {
+  const s = ctx.settings;
+
+  async function roleIds(repos: IdentityRepos, names: string[]): Promise<string[]> {
+    const unique = [...new Set(names)];
+    const found = await repos.roles.findByNames(unique);
+    const missing = unique.filter((n) => !found.some((r) => r.name === n));
+    if (missing.length > 0) throw new ValidationError('ROLE_NOT_FOUND', `Unknown role(s): ${missing.join(', ')}`, [{ path: 'body.roles', message: `unknown role(s): ${missing.join(', ')}` }]);
+    return found.map((r) => r.id);
+  }
+
+  async function view(repos: IdentityRepos, id: string, withTeams = false): Promise<UserView> {
+    const user = await repos.users.find(id);
+    if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
+    const roles = (await repos.users.roleNamesOf([id])).get(id) ?? [];
+    return toUserView(user, roles, ctx.clock, withTeams ? await repos.users.teamIdsOf(id) : undefined);
+  }
+
+  async function checkUnique(repos: IdentityRepos, username: string | undefined, email: string | undefined, exceptId?: string): Promise<void> {
+    const taken = await repos.users.taken(username, email, exceptId);
+    const errors: FieldError[] = [];
+    if (taken.username) errors.push({ path: 'body.username', message: 'is taken' });
+    if (taken.email) errors.push({ path: 'body.email', message: 'is taken' });
+    if (errors.length > 0) throw new ConflictError('USER_EXISTS', 'A user with this username or email exists', errors);
+  }
+
+  return {
+    async create(actor: Actor, input: CreateUserInput): Promise<UserView> {
+      requirePermission(actor, 'users:admin');
+      const problems = passwordProblems(input.password, { minLength: s.passwordMinLength, username: input.username, email: input.email });
+      if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The password does not meet the policy', problems);
+      const hash = await hashPassword(input.password);
+      return ctx.uow(async (repos) => {
+        await checkUnique(repos, input.username, input.email);
+        const ids = await roleIds(repos, input.roles);
+        const id = newId();
+        await repos.users.insert({ id, username: input.username, email: input.email, displayName: input.display_name ?? input.username, passwordHash: hash, mustChangePassword: input.must_change_password ?? false, now: nowIso(ctx.clock) });
+        await repos.users.setRoles(id, ids);
+        await ctx.audit.record(repos.db, { actor, action: 'user.created', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: input.username, email: input.email, roles: input.roles } });
+        return view(repos, id);
+      });
+    },
+
+    async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
+      requirePermission(actor, 'users:read');
+      const keys = parseSort(query.sort, USER_SORT, 'users.id', 'username');
+      const page = await ctx.repos.users.list(parseFilters(query, USER_FILTERS), keys, query.cursor, query.limit ?? 50);
+      const roles = await ctx.repos.users.roleNamesOf(page.items.map((u) => u.id));
+      return { items: page.items.map((u) => toUserView(u, roles.get(u.id) ?? [], ctx.clock)), next_cursor: page.next_cursor };
+    },
+
+    async get(actor: Actor, id: string): Promise<UserView> {
+      if (id !== (actor.kind === 'user' ? actor.id : actor.userId)) requirePermission(actor, 'users:read');
+      return view(ctx.repos, id, true);
+    },
+
+    /** Me: the acting user (or an API key's owner) with effective permissions. */
+    async me(actor: Actor): Promise<UserView & { permissions: string[] | ['*'] }> {
+      requirePermission(actor, 'account:read');
+      const id = actor.kind === 'user' ? actor.id : actor.userId;
+      if (!id) throw new NotFoundError('USER_NOT_FOUND', 'The system actor is not a user');
+      const v = await view(ctx.repos, id, true);
+      return { ...v, permissions: actor.permissions === '*' ? ['*'] : [...actor.permissions].sort() };
+    },
+
+    async update(actor: Actor, id: string, input: UpdateUserInput): Promise<UserView> {
+      requirePermission(actor, 'users:admin');
+      if (input.status === 'disabled' && id === actor.id) throw new ValidationError('USER_SELF_DISABLE', 'You cannot disable yourself', [{ path: 'body.status', message: 'cannot disable yourself' }]);
+      return ctx.uow(async (repos, tx) => {
+        const before = await repos.users.find(id);
+        if (!before) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
+        if (input.email !== undefined) await checkUnique(repos, undefined, input.email, id);
+        const now = nowIso(ctx.clock);
+        await repos.users.update(
+          id,
+          {
+            ...(input.email !== undefined ? { email: input.email } : {}),
+            ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),
+            ...(input.status !== undefined ? { status: input.status } : {}),
+            // Re-activating also lifts a lockout: that is how an admin unlocks an account.
+            ...(input.status === 'active' ? { failedLogins: 0, lockedUntil: null } : {}),
+          },
+          now,
+        );
+        if (input.roles !== undefined) await repos.users.setRoles(id, await roleIds(repos, input.roles));
+        if (input.status === 'disabled' && before.status !== 'disabled') await auth.revokeSessions(repos, id, 'user_disabled', undefined, (fn) => tx.afterCommit(fn));
+        await ctx.audit.record(repos.db, { actor, action: input.status === 'disabled' ? 'user.disabled' : 'user.updated', resourceType: 'user', resourceId: id, outcome: 'success', changes: { ...input } });
+        tx.afterCommit(() => ctx.principals.invalidateUser(id));
+        return view(repos, id, true);
+      });
+    },
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'users:admin');
+      if (id === actor.id) throw new ValidationError('USER_SELF_DELETE', 'You cannot delete yourself');
+      await ctx.uow(async (repos, tx) => {
+        const user = await repos.users.find(id);
+        if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
+        await auth.revokeSessions(repos, id, 'user_deleted', undefined, (fn) => tx.afterCommit(fn));
+        await repos.users.delete(id);
+        await ctx.audit.record(repos.db, { actor, action: 'user.deleted', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: user.username } });
+        tx.afterCommit(() => ctx.principals.invalidateUser(id));
+      });
+    },
+
+    /** Admin reset: sets a password the user must change at next login; signs them out everywhere. */
+    async resetPassword(actor: Actor, id: string, password: string): Promise<void> {
+      requirePermission(actor, 'users:admin');
+      const user = await ctx.repos.users.find(id);
+      if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
+      const problems = passwordProblems(password, { minLength: s.passwordMinLength, username: user.username, email: user.email });
+      if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The password does not meet the policy', problems);
+      const hash = await hashPassword(password);
+      await ctx.uow(async (repos, tx) => {
+        await repos.users.update(id, { passwordHash: hash, mustChangePassword: true, failedLogins: 0, lockedUntil: null }, nowIso(ctx.clock));
+        await auth.revokeSessions(repos, id, 'password_reset', undefined, (fn) => tx.afterCommit(fn));
+        await ctx.audit.record(repos.db, { actor, action: 'user.password_reset', resourceType: 'user', resourceId: id, outcome: 'success' });
+        tx.afterCommit(() => ctx.principals.invalidateUser(id));
+      });
+    },
+
+    /** Looks a user up by username (CLI). */
+    async idByUsername(username: string): Promise<string> {
+      const user = await ctx.repos.users.findLogin(username);
+      if (!user || user.username.toLowerCase() !== username.toLowerCase()) throw new NotFoundError('USER_NOT_FOUND', `No user '${username}'`);
+      return user.id;
+    },
+  };
+}
+export type UsersService = ReturnType<typeof createUsersService>;
