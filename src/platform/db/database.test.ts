@@ -39,6 +39,12 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     const row = await db.selectFrom('things').select(['id', 'data', 'enabled', 'createdAt']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.id).toBe(id);
     expect(json.read(row.data)).toEqual({ x: [1, 'two'], n: null });
+    const snake = newId();
+    await db.insertInto('things').values({ id: snake, name: 'b', data: json.write({ rack_units: { max_value: 2 } }), enabled: bool.write(false), createdAt: at }).execute();
+    const kept = await db.selectFrom('things').select('data').where('id', '=', snake).executeTakeFirstOrThrow();
+    // Keys inside JSON are data, not columns: they come back exactly as written on both dialects.
+    expect(json.read(kept.data)).toEqual({ rack_units: { max_value: 2 } });
+    await db.deleteFrom('things').where('id', '=', snake).execute();
     expect(bool.read(row.enabled)).toBe(true);
     expect(row.createdAt).toBe(at);
     const later = await db.selectFrom('things').select('id').where('createdAt', '>=', at).execute();

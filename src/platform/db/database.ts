@@ -38,6 +38,11 @@ pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => new Date(`${v}Z`).toI
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
+// NOTE: keys inside JSON values are data (custom-field names, filter keys like `name__ic`), not
+// columns: without maintainNestedObjectKeys, PostgreSQL's decoded jsonb had them camelCased
+// while SQLite's JSON text kept them, so the dialects disagreed.
+const camelCase = () => new CamelCasePlugin({ maintainNestedObjectKeys: true });
+
 /** Opens SQLite (WAL, foreign keys, busy timeout) or a PostgreSQL pool behind one Kysely. */
 export function createDatabase(options: DatabaseOptions): Database {
   const log = options.onQuery
@@ -51,7 +56,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const db: Db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()], ...(log ? { log } : {}) });
+    const db: Db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }), plugins: [camelCase()], ...(log ? { log } : {}) });
     return {
       db,
       dialect: 'sqlite',
@@ -66,7 +71,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()], ...(log ? { log } : {}) });
+  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }), plugins: [camelCase()], ...(log ? { log } : {}) });
   return {
     db,
     dialect: 'postgres',

@@ -71,6 +71,16 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
         .execute();
       return event;
     },
+    /** Writes many events in the given transaction with chunked inserts (bulk changes, imports). */
+    async recordMany(trx: Db, events: readonly { name: string; payload: unknown }[]): Promise<number> {
+      const t = trx.withTables<DomainEventsTable>();
+      const createdAt = nowIso();
+      for (let i = 0; i < events.length; i += 1000) {
+        const rows = events.slice(i, i + 1000).map((e) => ({ id: newId(), name: e.name, payload: json.write(e.payload), createdAt, relayedAt: null }));
+        await t.insertInto('domainEvents').values(rows).execute();
+      }
+      return events.length;
+    },
     /** Publishes pending events; concurrent calls coalesce into one loop. */
     relay(): Promise<void> {
       if (relaying) {

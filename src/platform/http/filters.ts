@@ -24,11 +24,11 @@ export interface FilterField {
 export type FilterFields = Record<string, FilterField>;
 
 const LOOKUPS: Record<FilterType, readonly string[]> = {
-  string: ['', 'n', 'ic', 'nic', 'ie', 'isw', 'iew'],
-  number: ['', 'n', 'gte', 'lte', 'gt', 'lt'],
-  date: ['', 'n', 'gte', 'lte', 'gt', 'lt'],
+  string: ['', 'n', 'ic', 'nic', 'ie', 'isw', 'iew', 'isnull'],
+  number: ['', 'n', 'gte', 'lte', 'gt', 'lt', 'isnull'],
+  date: ['', 'n', 'gte', 'lte', 'gt', 'lt', 'isnull'],
   bool: [''],
-  uuid: ['', 'n'],
+  uuid: ['', 'n', 'isnull'],
   enum: ['', 'n'],
 };
 
@@ -44,6 +44,7 @@ const LOOKUP_HELP: Record<string, string> = {
   lte: 'less than or equal',
   gt: 'greater than',
   lt: 'less than',
+  isnull: 'true: has no value; false: has a value',
 };
 
 /** Query-string properties for the declared fields (merge into the route's querystring schema). */
@@ -55,7 +56,7 @@ export function filterQuerySchema(fields: FilterFields): Record<string, TSchema>
       const item =
         f.type === 'enum' && f.values
           ? Type.Union(f.values.map((v) => Type.Literal(v)))
-          : f.type === 'bool'
+          : f.type === 'bool' || lookup === 'isnull'
             ? Type.Union([Type.Literal('true'), Type.Literal('false')])
             : Type.String({ maxLength: 500 });
       out[key] = Type.Optional(Type.Array(item, { maxItems: 100, description: `${name}: ${LOOKUP_HELP[lookup]}` }));
@@ -72,7 +73,8 @@ export interface FilterCondition {
   values: (string | number)[];
 }
 
-function convert(field: string, key: string, f: FilterField, raw: string): { value: string | number } | FieldError {
+function convert(field: string, key: string, f: FilterField, raw: string, lookup: string): { value: string | number } | FieldError {
+  if (lookup === 'isnull') return raw === 'true' || raw === 'false' ? { value: raw === 'true' ? 1 : 0 } : { path: `query.${key}`, message: `'${raw}' is not true or false` };
   switch (f.type) {
     case 'number': {
       const n = Number(raw);
@@ -107,7 +109,7 @@ export function parseFilters(query: Record<string, unknown>, fields: FilterField
     const raws = (Array.isArray(rawValue) ? rawValue : [rawValue]).map(String);
     const values: (string | number)[] = [];
     for (const raw of raws) {
-      const r = convert(name, key, f, raw);
+      const r = convert(name, key, f, raw, lookup);
       if ('path' in r) errors.push(r);
       else values.push(r.value);
     }
@@ -134,6 +136,9 @@ function conditionExpr<DB, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, c
       return eb.or([sql<SqlBool>`${col} is null`, likeAny((v) => `%${v}%`, true)]);
     case 'ie':
       return likeAny((v) => v, false);
+    case 'isnull':
+      // Several values (true and false) mean either: no constraint.
+      return new Set(c.values).size > 1 ? sql<SqlBool>`1 = 1` : c.values[0] ? sql<SqlBool>`${col} is null` : sql<SqlBool>`${col} is not null`;
     case 'isw':
       return likeAny((v) => `${v}%`, false);
     case 'iew':

@@ -82,6 +82,20 @@ describe.each(DIALECTS)('cursor pagination and filters on %s', (dialect) => {
     },
   );
 
+  it.each(['name', '-name', 'created_at,-id'])('walks NOT NULL keys (row-value cursor, no NULLS clause) in order for sort=%s', async (sort) => {
+    const keys = parseSort(sort, SORTABLE, 'id', 'id', ['name', 'created_at']);
+    expect(keys.every((k) => k.nullable === false)).toBe(true);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = pageResult(await applyPage(db().selectFrom('items').select(['id', 'name', 'createdAt']), keys, cursor, 7).execute(), keys, 7, camelValue);
+      ids.push(...page.items.map((r) => r.id));
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+    }
+    expect(ids).toEqual(expectedOrder(rows, keys));
+  });
+
   it('rejects unknown sort fields and foreign cursors with 400 naming the parameter', async () => {
     expect(() => parseSort('colour', SORTABLE, 'id')).toThrow(AppError);
     try {
@@ -117,6 +131,8 @@ describe.each(DIALECTS)('cursor pagination and filters on %s', (dialect) => {
     ['number gt', { score__gt: ['10'] }, (r) => r.score !== null && r.score > 10],
     ['date range', { created_at__gte: ['2026-01-05'], created_at__lt: ['2026-01-10T00:00:00Z'] }, (r) => r.createdAt >= '2026-01-05' && r.createdAt < '2026-01-10'],
     ['fields AND', { name: ['alpha'], score__lt: ['5'] }, (r) => r.name === 'alpha' && r.score !== null && r.score < 5],
+    ['isnull true', { score__isnull: ['true'] }, (r) => r.score === null],
+    ['isnull false', { score__isnull: ['false'] }, (r) => r.score !== null],
   ])('filters: %s', async (_label, query, pred) => {
     expect(await filtered(query)).toEqual(ids(pred));
   });

@@ -31,13 +31,24 @@ export interface SortKey {
   /** Kysely column reference (camelCase under CamelCasePlugin), e.g. `devices.name` or `name` */
   column: string;
   desc: boolean;
+  /**
+   * false when the column is NOT NULL (the id always is): the cursor condition and ORDER BY
+   * then need no NULL handling, so an index on the sort columns serves every page.
+   */
+  nullable?: boolean;
 }
 
 /**
  * Parses `?sort=` against an allow-list of `{ apiField: column }`; always ends with the id
  * column so the order is total and the cursor unambiguous.
  */
-export function parseSort(sort: string | undefined, allowed: Record<string, string>, idColumn: string, fallback = 'id'): SortKey[] {
+export function parseSort(
+  sort: string | undefined,
+  allowed: Record<string, string>,
+  idColumn: string,
+  fallback = 'id',
+  notNull: readonly string[] = [],
+): SortKey[] {
   const keys: SortKey[] = [];
   for (const part of (sort ?? fallback).split(',')) {
     const desc = part.startsWith('-');
@@ -48,9 +59,9 @@ export function parseSort(sort: string | undefined, allowed: Record<string, stri
         { path: 'query.sort', message: `unknown sort field '${field}'; allowed: ${['id', ...Object.keys(allowed)].join(', ')}` },
       ]);
     }
-    if (!keys.some((k) => k.column === column)) keys.push({ field, column, desc });
+    if (!keys.some((k) => k.column === column)) keys.push({ field, column, desc, nullable: !(field === 'id' || notNull.includes(field)) });
   }
-  if (!keys.some((k) => k.column === idColumn)) keys.push({ field: 'id', column: idColumn, desc: keys[0]?.desc ?? false });
+  if (!keys.some((k) => k.column === idColumn)) keys.push({ field: 'id', column: idColumn, desc: keys[0]?.desc ?? false, nullable: false });
   return keys;
 }
 
@@ -89,7 +100,8 @@ function after<DB, TB extends keyof DB>(eb: ExpressionBuilder<DB, TB>, keys: Sor
     // Nulls are last, so only more nulls with a later tie-breaker follow.
     return last ? sql<SqlBool>`false` : eb.and([sql<SqlBool>`${col} is null`, after(eb, keys, values, i + 1)]);
   }
-  const strictly = eb.or([key.desc ? sql<SqlBool>`${col} < ${value}` : sql<SqlBool>`${col} > ${value}`, sql<SqlBool>`${col} is null`]);
+  const beyond = key.desc ? sql<SqlBool>`${col} < ${value}` : sql<SqlBool>`${col} > ${value}`;
+  const strictly = key.nullable === false ? beyond : eb.or([beyond, sql<SqlBool>`${col} is null`]);
   if (last) return strictly;
   return eb.or([strictly, eb.and([sql<SqlBool>`${col} = ${value}`, after(eb, keys, values, i + 1)])]);
 }
@@ -107,10 +119,19 @@ export function applyPage<DB, TB extends keyof DB, O>(
   let q = qb;
   if (cursor) {
     const values = decodeCursor(cursor, keys.length);
-    q = q.where((eb) => after(eb, keys, values, 0));
+    // NOT NULL keys all in one direction: a row-value comparison, which both planners turn
+    // into an index range scan, so a deep page costs what the first one does.
+    const simple = keys.every((k) => k.nullable === false && k.desc === keys[0]!.desc) && values.every((v) => v !== null);
+    q = simple
+      ? q.where(
+          sql<SqlBool>`(${sql.join(keys.map((k) => sql.ref(k.column)))}) ${sql.raw(keys[0]!.desc ? '<' : '>')} (${sql.join(values)})`,
+        )
+      : q.where((eb) => after(eb, keys, values, 0));
   }
   for (const key of keys) {
-    q = q.orderBy(sql`${sql.ref(key.column)} ${sql.raw(key.desc ? 'desc' : 'asc')} nulls last`);
+    // A NULLS clause on a NOT NULL column would stop the planner from reading the order off an index.
+    const nulls = key.nullable === false ? '' : ' nulls last';
+    q = q.orderBy(sql`${sql.ref(key.column)} ${sql.raw(key.desc ? 'desc' : 'asc')}${sql.raw(nulls)}`);
   }
   return q.limit(limit + 1);
 }

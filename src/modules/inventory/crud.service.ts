@@ -1,0 +1,264 @@
+import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { parseFilters } from '../../platform/http/filters.js';
+import { DEFAULT_LIMIT, camelValue, pageResult, parseSort, type SortKey } from '../../platform/http/pagination.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import type { Row } from './crud.repository.js';
+import type { InventoryCore } from './inventory.core.js';
+import type { InventoryRepos } from './inventory.repos.js';
+import { createWriteContext, type ResourceDef, type WriteContext } from './resource.js';
+
+export interface ListQuery extends Record<string, unknown> {
+  limit?: number;
+  cursor?: string;
+  sort?: string;
+  q?: string;
+  fields?: string;
+  include?: string;
+}
+
+type Item = { id: string } & Record<string, unknown>;
+const codeOf = (def: ResourceDef<Item>) => def.kind.toUpperCase();
+
+function parseList(value: string | undefined, allowed: readonly string[], param: string): Set<string> | null {
+  if (!value) return null;
+  const names = value.split(',');
+  const bad = names.filter((n) => !allowed.includes(n));
+  if (bad.length > 0) {
+    throw new BadRequestError('INVALID_QUERY', `Unknown ${param}: ${bad.join(', ')}`, [
+      { path: `query.${param}`, message: `unknown: ${bad.join(', ')}; allowed: ${allowed.join(', ')}` },
+    ]);
+  }
+  return new Set(names);
+}
+
+/** Maps database constraint violations (a race past the checks) to 409. */
+export function isConstraintViolation(err: unknown): boolean {
+  const e = err as { code?: unknown };
+  return typeof e?.code === 'string' && (e.code === '23505' || e.code === '23503' || e.code.startsWith('SQLITE_CONSTRAINT'));
+}
+
+/**
+ * Generic list/get/create/update/delete and bulk operations for any ResourceDef: permission
+ * checks, per-operation write contexts, all-or-nothing transactions, domain events and audit.
+ */
+export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core: InventoryCore) {
+  const CODE = codeOf(def as unknown as ResourceDef<Item>);
+  const itemFields = Object.keys(def.schemas.item.properties);
+  const includeNames = Object.keys(def.includes ?? {});
+
+  /** API objects for rows, decorated and with the requested includes (batch-loaded). */
+  async function present(repos: InventoryRepos, rows: Row[], fields: Set<string> | null, includes: Set<string> | null): Promise<Out[]> {
+    const items = rows.map((r) => def.toApi(r));
+    await def.decorate?.(repos, items, fields);
+    for (const name of includes ?? []) await def.includes![name]!(repos, items);
+    if (!fields) return items;
+    fields.add('id');
+    for (const name of includes ?? []) fields.add(name);
+    return items.map((it) => Object.fromEntries(Object.entries(it).filter(([k]) => fields.has(k))) as Out);
+  }
+
+  async function loadOrThrow(repos: InventoryRepos, id: string): Promise<Row> {
+    const row = await def.repo(repos).get(id);
+    if (!row) throw new NotFoundError(`${CODE}_NOT_FOUND`, `${def.title} ${id} does not exist`);
+    return row;
+  }
+
+  async function preloadUnique(ctx: WriteContext, inputs: Record<string, unknown>[]): Promise<void> {
+    for (const u of def.unique) {
+      const values = inputs.map((i) => i[u.field]).filter((v): v is string => typeof v === 'string');
+      await ctx.preload(def.repo(ctx.repos), u.column, values);
+    }
+  }
+
+  type CreatePlan = { inputs: Record<string, unknown>[]; values: Record<string, unknown>[]; pathOf: (i: number) => string };
+  type UpdatePlan = {
+    patches: { id: string; input: Record<string, unknown> }[];
+    changes: { id: string; index: number; values: Record<string, unknown> }[];
+    existing: Map<string, Row>;
+    pathOf: (i: number) => string;
+  };
+
+  /** Validates new rows (problems collect on ctx); writes nothing. */
+  async function prepareCreates(ctx: WriteContext, inputs: Record<string, unknown>[], pathOf: (i: number) => string): Promise<CreatePlan> {
+    await preloadUnique(ctx, inputs);
+    const values: Record<string, unknown>[] = [];
+    const now = nowIso();
+    for (const [i, input] of inputs.entries()) {
+      ctx.row(pathOf(i), `new#${i}`);
+      const v = await def.toDb(ctx, input, null);
+      const id = newId();
+      values.push({ id, ...v, createdAt: now, updatedAt: now });
+      const selfName = def.selfRef ? input[def.selfRef.field] : undefined;
+      if (def.selfRef && typeof selfName === 'string') ctx.rememberRef(def.selfRef.kind, selfName, id);
+    }
+    return { inputs, values, pathOf };
+  }
+
+  async function writeCreates(actor: Actor, ctx: WriteContext, plan: CreatePlan, auditEach = true): Promise<string[]> {
+    await def.repo(ctx.repos).insert(plan.values);
+    for (const [i, input] of plan.inputs.entries()) {
+      ctx.row(plan.pathOf(i), `new#${i}`);
+      await def.afterWrite?.(ctx, plan.values[i]!.id as string, input, null);
+    }
+    ctx.fail(CODE, def.title);
+    await record(actor, ctx.repos, 'created', plan.values.map((v) => ({ id: v.id as string, name: v.name ?? v.model ?? v.address ?? null })), auditEach);
+    return plan.values.map((v) => v.id as string);
+  }
+
+  /** Validates changes to existing rows (problems collect on ctx); writes nothing. */
+  async function prepareUpdates(ctx: WriteContext, patches: { id: string; input: Record<string, unknown> }[], pathOf: (i: number) => string): Promise<UpdatePlan> {
+    const existing = new Map((await def.repo(ctx.repos).getMany(patches.map((p) => p.id))).map((r) => [r.id, r]));
+    await preloadUnique(ctx, patches.map((p) => p.input));
+    const changes: UpdatePlan['changes'] = [];
+    for (const [i, p] of patches.entries()) {
+      ctx.row(pathOf(i), p.id);
+      const row = existing.get(p.id);
+      if (!row) {
+        if (patches.length === 1) throw new NotFoundError(`${CODE}_NOT_FOUND`, `${def.title} ${p.id} does not exist`);
+        ctx.error('id', `${def.title.toLowerCase()} ${p.id} does not exist`);
+        continue;
+      }
+      changes.push({ id: p.id, index: i, values: await def.toDb(ctx, p.input, row) });
+    }
+    return { patches, changes, existing, pathOf };
+  }
+
+  async function writeUpdates(actor: Actor, ctx: WriteContext, plan: UpdatePlan, auditEach = true): Promise<string[]> {
+    const repo = def.repo(ctx.repos);
+    const now = nowIso();
+    for (const c of plan.changes) {
+      await repo.update(c.id, { ...c.values, updatedAt: now });
+      ctx.row(plan.pathOf(c.index), c.id);
+      await def.afterWrite?.(ctx, c.id, plan.patches[c.index]!.input, plan.existing.get(c.id)!);
+    }
+    ctx.fail(CODE, def.title);
+    const changed = plan.changes.map((c) => ({ id: c.id, name: (plan.existing.get(c.id)?.name as string | undefined) ?? null, fields: Object.keys(plan.patches[c.index]!.input) }));
+    await record(actor, ctx.repos, 'updated', changed, auditEach);
+    return plan.changes.map((c) => c.id);
+  }
+
+  /** Validates every row, then writes them all; nothing is written when any row fails. */
+  async function createRows(actor: Actor, ctx: WriteContext, inputs: Record<string, unknown>[], pathOf: (i: number) => string): Promise<string[]> {
+    const plan = await prepareCreates(ctx, inputs, pathOf);
+    ctx.fail(CODE, inputs.length > 1 ? `One or more ${def.plural}` : def.title);
+    return writeCreates(actor, ctx, plan);
+  }
+
+  async function updateRows(actor: Actor, ctx: WriteContext, patches: { id: string; input: Record<string, unknown> }[], pathOf: (i: number) => string) {
+    const plan = await prepareUpdates(ctx, patches, pathOf);
+    ctx.fail(CODE, patches.length > 1 ? `One or more ${def.plural}` : def.title);
+    return writeUpdates(actor, ctx, plan);
+  }
+
+  async function deleteRows(actor: Actor, ctx: WriteContext, ids: string[]): Promise<void> {
+    const repo = def.repo(ctx.repos);
+    const rows = await repo.getMany(ids);
+    const found = new Set(rows.map((r) => r.id));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0 && ids.length === 1) throw new NotFoundError(`${CODE}_NOT_FOUND`, `${def.title} ${ids[0]} does not exist`);
+    for (const [i, id] of ids.entries()) if (!found.has(id)) ctx.errors.push({ path: `body.ids.${i}`, message: `${def.title.toLowerCase()} ${id} does not exist` });
+    await def.beforeDelete?.(ctx, rows);
+    ctx.fail(CODE, ids.length > 1 ? `One or more ${def.plural}` : def.title);
+    await repo.delete(ids);
+    await record(actor, ctx.repos, 'deleted', rows.map((r) => ({ id: r.id, name: (r.name as string | undefined) ?? null })));
+  }
+
+  async function record(actor: Actor, repos: InventoryRepos, verb: string, objects: { id: string; name: unknown; fields?: string[] }[], auditEach = true): Promise<void> {
+    const name = `${def.kind}.${verb}`;
+    const actorRef = { kind: actor.kind, id: actor.id };
+    await core.events.recordMany(repos.db, objects.map((o) => ({ name, payload: { ...o, actor: actorRef } })));
+    if (!auditEach) return;
+    for (const o of objects) {
+      await core.audit?.record(repos.db, { actor, action: name, resourceType: def.kind, resourceId: o.id, outcome: 'success', changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) } });
+    }
+  }
+
+  /** One transaction; constraint violations that raced past the checks become 409. */
+  async function write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+    try {
+      return await core.uow(async (repos, tx) => {
+        const result = await work(createWriteContext(repos));
+        tx.afterCommit(() => void core.events.relay());
+        return result;
+      });
+    } catch (err) {
+      if (isConstraintViolation(err)) throw new ConflictError(`${CODE}_CONFLICT`, `The ${def.title.toLowerCase()} conflicts with existing data or is still in use`);
+      throw err;
+    }
+  }
+
+  const read = (actor: Actor) => requirePermission(actor, `${def.permission}:read`);
+  const mutate = (actor: Actor) => requirePermission(actor, `${def.permission}:write`);
+  const includesOf = (q: { include?: string }) => parseList(q.include, includeNames, 'include');
+
+  return {
+    def,
+    async list(actor: Actor, query: ListQuery): Promise<{ items: Out[]; next_cursor: string | null }> {
+      read(actor);
+      const repo = def.repo(core.repos);
+      const { spec } = repo;
+      const fields = parseList(query.fields, itemFields, 'fields');
+      const includes = includesOf(query);
+      const keys = parseSort(query.sort, spec.sort, spec.idColumn, spec.defaultSort, spec.notNullSort);
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const rows = await repo.list({ conditions: parseFilters(query, def.filters), keys, cursor: query.cursor, limit, q: query.q, query });
+      const valueOf = (row: Row, key: SortKey) => (spec.sortRowKey?.[key.field] ? row[spec.sortRowKey[key.field]!] : camelValue(row, key));
+      const page = pageResult(rows, keys, limit, valueOf);
+      return { items: await present(core.repos, page.items, fields, includes), next_cursor: page.next_cursor };
+    },
+    async get(actor: Actor, id: string, query: { include?: string } = {}): Promise<Out> {
+      read(actor);
+      const includes = includesOf(query);
+      return (await present(core.repos, [await loadOrThrow(core.repos, id)], null, includes))[0]!;
+    },
+    /** Ids matching list filters (dynamic groups, exports, job targets). */
+    async matchingIds(actor: Actor, query: Record<string, unknown>): Promise<string[]> {
+      read(actor);
+      return def.repo(core.repos).ids({ conditions: parseFilters(query, def.filters), q: typeof query.q === 'string' ? query.q : undefined, query });
+    },
+    async create(actor: Actor, input: Record<string, unknown>): Promise<Out> {
+      mutate(actor);
+      const [id] = await write((ctx) => createRows(actor, ctx, [input], () => 'body'));
+      return this.get(actor, id!);
+    },
+    async update(actor: Actor, id: string, input: Record<string, unknown>): Promise<Out> {
+      mutate(actor);
+      await write((ctx) => updateRows(actor, ctx, [{ id, input }], () => 'body'));
+      return this.get(actor, id);
+    },
+    async remove(actor: Actor, id: string): Promise<void> {
+      mutate(actor);
+      await write((ctx) => deleteRows(actor, ctx, [id]));
+    },
+    async bulkCreate(actor: Actor, inputs: Record<string, unknown>[]): Promise<{ items: Out[] }> {
+      mutate(actor);
+      const ids = await write((ctx) => createRows(actor, ctx, inputs, (i) => `body.items.${i}`));
+      return { items: await this.getMany(actor, ids) };
+    },
+    async bulkUpdate(actor: Actor, items: ({ id: string } & Record<string, unknown>)[]): Promise<{ items: Out[] }> {
+      mutate(actor);
+      const ids = new Set<string>();
+      for (const [i, it] of items.entries()) {
+        if (ids.has(it.id)) throw new ValidationError(`${CODE}_INVALID`, 'An id appears twice', [{ path: `body.items.${i}.id`, message: 'appears twice in this request' }]);
+        ids.add(it.id);
+      }
+      const patches = items.map(({ id, ...input }) => ({ id, input }));
+      await write((ctx) => updateRows(actor, ctx, patches, (i) => `body.items.${i}`));
+      return { items: await this.getMany(actor, [...ids]) };
+    },
+    async bulkDelete(actor: Actor, ids: string[]): Promise<void> {
+      mutate(actor);
+      await write((ctx) => deleteRows(actor, ctx, [...new Set(ids)]));
+    },
+    async getMany(actor: Actor, ids: string[]): Promise<Out[]> {
+      read(actor);
+      const rows = new Map((await def.repo(core.repos).getMany(ids)).map((r) => [r.id, r]));
+      return present(core.repos, ids.map((id) => rows.get(id)).filter((r): r is Row => r !== undefined), null, null);
+    },
+    /** For imports: runs creates and updates through the same rules inside the caller's context. */
+    internal: { prepareCreates, writeCreates, prepareUpdates, writeUpdates, present, write, code: CODE },
+  };
+}
+
+export type CrudService<Out extends Item = Item> = ReturnType<typeof createCrudService<Out>>;

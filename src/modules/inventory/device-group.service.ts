@@ -1,0 +1,127 @@
+import { Type, type Static } from 'typebox';
+import { json } from '../../platform/db/columns.js';
+import { NotFoundError, type AppError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { filterQuerySchema, parseFilters } from '../../platform/http/filters.js';
+import type { Row } from './crud.repository.js';
+import type { CrudService, ListQuery } from './crud.service.js';
+import { deviceGroupSpec } from './device-group.repository.js';
+import type { Device } from './device.schemas.js';
+import { deviceDef } from './device.service.js';
+import { Description, Name, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
+import { text, type ResourceDef, type WriteContext } from './resource.js';
+
+/**
+ * Device groups: static (listed members) or dynamic (a saved device-list filter evaluated each
+ * time the group is used). Groups are what job runs, Ansible and templates target.
+ */
+
+const FilterValue = Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 });
+const GroupFilter = Type.Record(Type.String({ maxLength: 100 }), FilterValue, { maxProperties: 50, description: 'device list filters, e.g. {"role": ["core"], "name__ic": ["lon"]}' });
+const Kind = Type.Union([Type.Literal('static'), Type.Literal('dynamic')]);
+
+export const DeviceGroup = Type.Object(
+  { id: Uuid, name: Type.String({ maxLength: 100 }), kind: Kind, filter: GroupFilter, description: Description, ...Stamps },
+  { additionalProperties: false },
+);
+export type DeviceGroup = Static<typeof DeviceGroup>;
+export const DeviceGroupBodies = bodySchemas(
+  { name: Name },
+  { kind: Kind, filter: GroupFilter, devices: Type.Array(Ref, { maxItems: 10000, description: 'static members (replaces the list)' }), description: Description },
+);
+
+// Keys a saved filter may use: the device list's filters plus its extra ones.
+const FILTER_KEYS = new Set([...Object.keys(filterQuerySchema(deviceDef.filters)), 'q', 'tag', 'tag__n']);
+const pendingMembers = new WeakMap<object, string[]>();
+
+function checkFilter(ctx: WriteContext, filter: Record<string, string[]>) {
+  for (const key of Object.keys(filter)) {
+    if (!FILTER_KEYS.has(key) && !/^cf_[a-z][a-z0-9_]*$/.test(key)) ctx.error(`filter.${key}`, 'is not a device filter');
+  }
+  try {
+    parseFilters(filter, deviceDef.filters);
+  } catch (err) {
+    for (const e of (err as AppError).errors ?? []) ctx.error(e.path.replace(/^query\./, 'filter.'), e.message);
+  }
+}
+
+export const deviceGroupDef: ResourceDef<DeviceGroup> = {
+  kind: 'device_group',
+  plural: 'device-groups',
+  title: 'Device group',
+  permission: 'device-groups',
+  tag: 'device groups',
+  repo: (r) => r.deviceGroups,
+  schemas: { item: DeviceGroup, ...DeviceGroupBodies },
+  filters: deviceGroupSpec.filters,
+  sortFields: Object.keys(deviceGroupSpec.sort),
+  unique: [{ field: 'name', column: 'name' }],
+  async toDb(ctx, input, existing) {
+    if (typeof input.name === 'string') {
+      const name = input.name;
+      await ctx.unique('name', name, existing?.id ?? null, () => ctx.holder(ctx.repos.deviceGroups, 'name', name));
+    }
+    const kind = (input.kind ?? existing?.kind ?? 'static') as string;
+    const v: Record<string, unknown> = {};
+    text(v, input, 'name', 'name');
+    text(v, input, 'description', 'description', '');
+    if (input.kind) v.kind = input.kind;
+    if (input.filter) {
+      if (kind === 'static') ctx.error('filter', 'a static group has members, not a filter');
+      checkFilter(ctx, input.filter as Record<string, string[]>);
+      v.filter = json.write(input.filter);
+    }
+    if (Array.isArray(input.devices)) {
+      if (kind === 'dynamic') ctx.error('devices', 'a dynamic group takes its members from its filter');
+      const ids: string[] = [];
+      for (const [i, ref] of input.devices.entries()) {
+        const id = await ctx.ref('device', ref, `devices.${i}`);
+        if (id && !ids.includes(id)) ids.push(id);
+      }
+      pendingMembers.set(input, ids);
+    }
+    if (existing && input.kind === 'static' && existing.kind === 'dynamic') v.filter = json.write({});
+    return existing ? v : { kind: 'static', filter: json.write({}), description: '', ...v };
+  },
+  async afterWrite(ctx, id, input, existing) {
+    const members = pendingMembers.get(input);
+    if (members) await ctx.repos.groupQueries.setMembers(id, members);
+    else if (existing && input.kind === 'dynamic') await ctx.repos.groupQueries.setMembers(id, []);
+  },
+  toApi: (r: Row) => ({
+    id: r.id,
+    name: r.name as string,
+    kind: r.kind as DeviceGroup['kind'],
+    filter: json.read<Record<string, string[]>>(r.filter) ?? {},
+    description: r.description as string,
+    created_at: r.createdAt as string,
+    updated_at: r.updatedAt as string,
+  }),
+};
+
+/** Membership: listing a group's devices and resolving it to ids (job targets, Ansible). */
+export function createDeviceGroupMembership(groups: CrudService<DeviceGroup>, devices: CrudService<Device>, repos: () => { groupQueries: { memberIds(id: string): Promise<string[]> } }) {
+  async function load(actor: Actor, id: string): Promise<DeviceGroup> {
+    try {
+      return await groups.get(actor, id);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError('DEVICE_GROUP_NOT_FOUND', `Device group ${id} does not exist`);
+      throw err;
+    }
+  }
+  return {
+    /** The group's devices as a device list page (filters and paging of the request still apply). */
+    async listDevices(actor: Actor, id: string, query: ListQuery) {
+      const g = await load(actor, id);
+      return devices.list(actor, g.kind === 'static' ? { ...query, group_id: [id] } : { ...g.filter, ...query });
+    },
+    async deviceIds(actor: Actor, id: string): Promise<string[]> {
+      const g = await load(actor, id);
+      if (g.kind === 'static') {
+        requirePermission(actor, 'devices:read');
+        return repos().groupQueries.memberIds(id);
+      }
+      return devices.matchingIds(actor, g.filter);
+    },
+  };
+}

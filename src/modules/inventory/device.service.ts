@@ -1,0 +1,156 @@
+import { json } from '../../platform/db/columns.js';
+import type { Row } from './crud.repository.js';
+import { deviceSpec } from './device.repository.js';
+import { Device, DeviceBodies } from './device.schemas.js';
+import { interfaceDef } from './interface.service.js';
+import { ipAddressDef } from './ip-address.service.js';
+import { normaliseHost } from './ip.fns.js';
+import { text, type ResourceDef, type WriteContext } from './resource.js';
+
+/** Devices: validation of addresses and references, tags, custom fields, includes. */
+
+// Tag ids resolved while validating, written once the row exists.
+const pendingTags = new WeakMap<object, string[]>();
+
+async function address(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, field: 'primary_ip4' | 'primary_ip6', column: string, family: 4 | 6) {
+  if (!(field in input)) return;
+  const raw = input[field];
+  if (raw === null || raw === '') return void (v[column] = null);
+  const h = normaliseHost(String(raw), family);
+  if (typeof h === 'string') ctx.error(field, h);
+  else v[column] = h.host;
+}
+
+async function references(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, existing: Row | null) {
+  for (const [field, kind, column] of [
+    ['platform', 'platform', 'platformId'],
+    ['role', 'role', 'roleId'],
+    ['location', 'location', 'locationId'],
+    ['device_type', 'device_type', 'deviceTypeId'],
+  ] as const) {
+    const id = await ctx.ref(kind, input[field], field);
+    if (id !== undefined) v[column] = id;
+  }
+  const status = input.status ?? (existing ? undefined : 'active');
+  if (status === null) ctx.error('status', 'a device always has a status');
+  const statusId = await ctx.ref('status', status, 'status');
+  if (statusId) v.statusId = statusId;
+  if (Array.isArray(input.tags)) {
+    const ids: string[] = [];
+    for (const [i, tag] of input.tags.entries()) {
+      const id = await ctx.ref('tag', tag, `tags.${i}`);
+      if (id && !ids.includes(id)) ids.push(id);
+    }
+    pendingTags.set(input, ids);
+  }
+}
+
+async function uniques(ctx: WriteContext, input: Record<string, unknown>, existing: Row | null) {
+  const self = existing?.id ?? null;
+  const devices = ctx.repos.devices;
+  if (typeof input.name === 'string') {
+    const name = input.name;
+    await ctx.unique('name', name, self, () => ctx.holder(devices, 'name', name));
+  }
+  if (typeof input.asset_tag === 'string' && input.asset_tag !== '') {
+    const tag = input.asset_tag;
+    await ctx.unique('asset_tag', tag, self, () => ctx.holder(devices, 'assetTag', tag));
+  }
+  const externalId = input.external_id ?? (input.source !== undefined ? existing?.externalId : undefined);
+  if (typeof externalId === 'string' && externalId !== '') {
+    const source = String(input.source ?? existing?.source ?? 'manual');
+    await ctx.unique('external_id', `${source}:${externalId}`, self, () => ctx.repos.deviceQueries.byExternalId(source, externalId));
+  }
+}
+
+export const deviceDef: ResourceDef<Device> = {
+  kind: 'device',
+  plural: 'devices',
+  title: 'Device',
+  permission: 'devices',
+  tag: 'devices',
+  repo: (r) => r.devices,
+  schemas: { item: Device, ...DeviceBodies },
+  filters: deviceSpec.filters,
+  sortFields: Object.keys(deviceSpec.sort),
+  unique: [
+    { field: 'name', column: 'name' },
+    { field: 'asset_tag', column: 'assetTag' },
+  ],
+  async toDb(ctx, input, existing) {
+    const v: Record<string, unknown> = {};
+    await uniques(ctx, input, existing);
+    text(v, input, 'name', 'name');
+    text(v, input, 'hostname', 'hostname');
+    for (const [field, column] of [
+      ['serial', 'serial'],
+      ['asset_tag', 'assetTag'],
+      ['os_version', 'osVersion'],
+      ['credential_id', 'credentialId'],
+      ['external_id', 'externalId'],
+      ['source', 'source'],
+    ] as const) {
+      text(v, input, field, column);
+    }
+    text(v, input, 'comments', 'comments', '');
+    if (typeof v.credentialId === 'string') v.credentialId = v.credentialId.toLowerCase();
+    await address(ctx, v, input, 'primary_ip4', 'primaryIp4', 4);
+    await address(ctx, v, input, 'primary_ip6', 'primaryIp6', 6);
+    await references(ctx, v, input, existing);
+    const cf = await ctx.customFields('device', input.custom_fields, existing ? json.read(existing.customFields) : null);
+    if (cf !== undefined) v.customFields = cf;
+    return existing ? v : { comments: '', source: 'manual', ...v };
+  },
+  async afterWrite(ctx, id, input, existing) {
+    const tags = pendingTags.get(input);
+    if (tags) await ctx.repos.deviceQueries.setTags(id, tags, existing !== null);
+  },
+  toApi: (r: Row) => ({
+    id: r.id,
+    name: r.name as string,
+    hostname: (r.hostname as string | null) ?? null,
+    primary_ip4: (r.primaryIp4 as string | null) ?? null,
+    primary_ip6: (r.primaryIp6 as string | null) ?? null,
+    platform: r.platformId ? { id: r.platformId as string, name: r.platformName as string, network_driver: r.networkDriver as string } : null,
+    role: r.roleId ? { id: r.roleId as string, name: r.roleName as string } : null,
+    location: r.locationId ? { id: r.locationId as string, name: r.locationName as string } : null,
+    status: { id: r.statusId as string, name: r.statusName as string, color: r.statusColor as string },
+    device_type: r.deviceTypeId
+      ? {
+          id: r.deviceTypeId as string,
+          model: r.deviceTypeModel as string,
+          manufacturer: r.manufacturerId ? { id: r.manufacturerId as string, name: r.manufacturerName as string } : null,
+        }
+      : null,
+    serial: (r.serial as string | null) ?? null,
+    asset_tag: (r.assetTag as string | null) ?? null,
+    os_version: (r.osVersion as string | null) ?? null,
+    credential_id: (r.credentialId as string | null) ?? null,
+    comments: r.comments as string,
+    tags: [],
+    custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
+    source: r.source as Device['source'],
+    external_id: (r.externalId as string | null) ?? null,
+    created_at: r.createdAt as string,
+    updated_at: r.updatedAt as string,
+  }),
+  async decorate(repos, items, fields) {
+    if (items.length === 0 || (fields && !fields.has('tags'))) return;
+    const tags = await repos.deviceQueries.tagNames(items.map((d) => d.id));
+    for (const d of items) d.tags = tags.get(d.id) ?? [];
+  },
+  includes: {
+    async interfaces(repos, items) {
+      const rows = await repos.interfaces.byColumn('interfaces.deviceId', items.map((d) => d.id));
+      const byDevice = new Map<string, Device['interfaces'] & object>();
+      for (const r of rows) byDevice.set(r.deviceId as string, [...(byDevice.get(r.deviceId as string) ?? []), interfaceDef.toApi(r)]);
+      for (const d of items) d.interfaces = byDevice.get(d.id) ?? [];
+    },
+    async ip_addresses(repos, items) {
+      const rows = await repos.ipAddresses.byColumn('interfaces.deviceId', items.map((d) => d.id));
+      const byDevice = new Map<string, Device['ip_addresses'] & object>();
+      for (const r of rows) byDevice.set(r.deviceId as string, [...(byDevice.get(r.deviceId as string) ?? []), ipAddressDef.toApi(r)]);
+      for (const d of items) d.ip_addresses = byDevice.get(d.id) ?? [];
+    },
+  },
+};

@@ -1,0 +1,120 @@
+import type { RoutePlugin } from '../../app.js';
+import type { Db, Dialect } from '../../platform/db/database.js';
+import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
+import type { DomainEvents } from '../../platform/events/domain-events.js';
+import type { Actor } from '../../platform/http/auth.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { createCrudService } from './crud.service.js';
+import { crudRoutes } from './crud.routes.js';
+import { deviceTypeDef, manufacturerDef, platformDef, roleDef, statusDef, tagDef } from './catalog.resources.js';
+import { locationDef } from './location.service.js';
+import { deviceDef } from './device.service.js';
+import { DeviceExtraQuery } from './device.schemas.js';
+import { interfaceDef } from './interface.service.js';
+import { createIpCheckService, ipAddressDef } from './ip-address.service.js';
+import { customFieldDef } from './custom-field.service.js';
+import { createDeviceGroupMembership, deviceGroupDef } from './device-group.service.js';
+import { createTopologyService, LinkExtraQuery, linkDef } from './topology.service.js';
+import { createImportExportService, type Importable } from './import-export.service.js';
+import { createAnsibleService } from './ansible.service.js';
+import { createTargetResolver } from './targets.service.js';
+import { inventoryRoutes } from './inventory.routes.js';
+import { makeInventoryRepos } from './inventory.repos.js';
+import type { InventoryAudit, InventoryCore } from './inventory.core.js';
+import { Type } from 'typebox';
+
+export type { InventoryTarget, TargetSelector } from './targets.service.js';
+export type { InventoryAudit } from './inventory.core.js';
+export type { Device } from './device.schemas.js';
+
+export interface InventoryModuleDeps {
+  db: Db;
+  dialect: Dialect;
+  events: Pick<DomainEvents, 'recordMany' | 'relay'>;
+  logger: Logger;
+  /** Identity's audit log; mutations record into it in their own transaction when given. */
+  audit?: InventoryAudit;
+  /** Largest CSV/NDJSON import body (bytes). */
+  importMaxBytes?: number;
+}
+
+/** Every permission the inventory's routes and services use. */
+export const INVENTORY_PERMISSIONS = [
+  'devices:read',
+  'devices:write',
+  'locations:read',
+  'locations:write',
+  'ipam:read',
+  'ipam:write',
+  'inventory:read',
+  'inventory:write',
+  'custom-fields:read',
+  'custom-fields:write',
+  'device-groups:read',
+  'device-groups:write',
+  'topology:read',
+  'topology:write',
+  'inventory:import',
+  'inventory:export',
+] as const;
+
+/** The inventory: devices, interfaces, addresses, locations, reference data, groups, topology. */
+export function createInventoryModule(deps: InventoryModuleDeps) {
+  const repos = makeInventoryRepos(deps.db, deps.dialect);
+  const core: InventoryCore = {
+    dialect: deps.dialect,
+    repos,
+    uow: createUnitOfWork(deps.db, (trx) => makeInventoryRepos(trx, deps.dialect), (err) => deps.logger.error({ err }, 'inventory after-commit step failed')),
+    events: deps.events,
+    audit: deps.audit,
+  };
+  const crud = {
+    manufacturers: createCrudService(manufacturerDef, core),
+    platforms: createCrudService(platformDef, core),
+    roles: createCrudService(roleDef, core),
+    statuses: createCrudService(statusDef, core),
+    tags: createCrudService(tagDef, core),
+    deviceTypes: createCrudService(deviceTypeDef, core),
+    locations: createCrudService(locationDef, core),
+    devices: createCrudService(deviceDef, core),
+    interfaces: createCrudService(interfaceDef, core),
+    ipAddresses: createCrudService(ipAddressDef, core),
+    customFields: createCrudService(customFieldDef, core),
+    deviceGroups: createCrudService(deviceGroupDef, core),
+    links: createCrudService(linkDef, core),
+  };
+  const membership = createDeviceGroupMembership(crud.deviceGroups, crud.devices, () => repos);
+  const importables: Record<string, Importable> = {
+    devices: { service: crud.devices as never, objectType: 'device', key: 'name' },
+    locations: { service: crud.locations as never, objectType: 'location', key: 'name' },
+    interfaces: { service: crud.interfaces as never, objectType: 'interface', key: null },
+    'ip-addresses': { service: crud.ipAddresses as never, objectType: 'ip_address', key: null },
+  };
+  const services = {
+    ...crud,
+    membership,
+    ipCheck: createIpCheckService(core),
+    topology: createTopologyService(core),
+    importExport: createImportExportService(core, importables),
+    ansible: createAnsibleService(core, crud.devices, crud.deviceGroups, membership.deviceIds),
+  };
+  const cfFilter = { '^cf_[a-z][a-z0-9_]*$': Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 }) };
+  const plugins: RoutePlugin[] = [
+    ...Object.entries(crud).map(([key, service]) => ({
+      prefix: '/api/v1',
+      plugin: crudRoutes(service as never, key === 'devices' ? { extraQuery: DeviceExtraQuery, patternQuery: cfFilter } : key === 'links' ? { extraQuery: LinkExtraQuery } : {}),
+    })),
+    { prefix: '/api/v1', plugin: inventoryRoutes(services, importables, deps.importMaxBytes ?? 256 * 1024 * 1024) },
+  ];
+  return {
+    services,
+    plugins,
+    permissions: INVENTORY_PERMISSIONS as readonly string[],
+    /** Jobs engine entry point: devices, a group and/or a filter → how to reach each device. */
+    resolveTargets: createTargetResolver(crud.devices, membership.deviceIds),
+  };
+}
+
+export type InventoryModule = ReturnType<typeof createInventoryModule>;
+export type InventoryServices = InventoryModule['services'];
+export type { Actor };

@@ -1,0 +1,18 @@
+import type { AuditService } from '../identity/index.js';
+import type { Dialect } from '../../platform/db/database.js';
+import type { DomainEvents } from '../../platform/events/domain-events.js';
+import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import type { InventoryRepos } from './inventory.repos.js';
+
+/** Identity's audit log: entries are written in the same transaction as the change they describe. */
+export type InventoryAudit = Pick<AuditService, 'record'>;
+
+/** What every inventory service shares: repositories, the unit of work, events and audit. */
+export interface InventoryCore {
+  dialect: Dialect;
+  /** Repositories on the plain handle, for reads outside a transaction. */
+  repos: InventoryRepos;
+  uow: UnitOfWork<InventoryRepos>;
+  events: Pick<DomainEvents, 'recordMany' | 'relay'>;
+  audit: InventoryAudit | undefined;
+}
