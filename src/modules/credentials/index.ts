@@ -1,0 +1,83 @@
+import type { RoutePlugin } from '../../app.js';
+import type { Db } from '../../platform/db/database.js';
+import type { DomainEvents } from '../../platform/events/domain-events.js';
+import { createEnvelope, type KeyRing } from '../../platform/crypto/index.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import type { Actor } from '../../platform/http/auth.js';
+import { createCredentialsService } from './credentials.service.js';
+import { credentialsRoutes } from './credentials.routes.js';
+import { createSecretsService } from './secrets.service.js';
+import { secretsRoutes } from './secrets.routes.js';
+import { createProfilesService } from './profiles.service.js';
+import { profilesRoutes } from './profiles.routes.js';
+import { createExpiryWatch } from './expiry.js';
+import { keyUsage, rotateMasterKey } from './keys.js';
+import { toExecutorCredential, type ExecutorCredential } from './executor-credential.fns.js';
+import type { AuditRecorder, StepUp } from './credentials.ports.js';
+
+export type { AuditEntry, AuditRecorder, ResolvedCredential, StepUp } from './credentials.ports.js';
+export type { ExecutorCredential } from './executor-credential.fns.js';
+export type { RotationReport } from './keys.js';
+export { CREDENTIAL_EXPIRED, type CredentialExpiredPayload } from './expiry.js';
+export { createSecretScrubber, addCredential, MASK, type SecretScrubber } from './secret-scrubber.js';
+export { CredentialRejectedError, isAuthFailure, ProfileExhaustedError, type TryResult } from './profiles.service.js';
+export { CREDENTIAL_TYPES, type CredentialType } from './credential-types.fns.js';
+
+export const CREDENTIALS_PERMISSIONS = ['credentials:read', 'credentials:write', 'credentials:use', 'credentials:reveal', 'secrets:read', 'secrets:write'] as const;
+
+export interface CredentialsDeps {
+  db: Db;
+  keyRing: KeyRing;
+  events: Pick<DomainEvents, 'record' | 'relay'>;
+  /** identity.audit */
+  audit: AuditRecorder;
+  /** identity.stepUp */
+  stepUp: StepUp;
+  logger: Logger;
+  clock?: () => number;
+}
+
+/**
+ * The credential vault: credentials, secrets and credential profiles, sealed with envelope
+ * encryption under the key ring. Plaintext leaves only through `resolve` / `resolveSecret`
+ * (executors), `tryInOrder` (profiles, via resolve) and the audited reveal route.
+ */
+export function createCredentialsModule(deps: CredentialsDeps) {
+  const envelope = createEnvelope(deps.keyRing);
+  const service = createCredentialsService({ ...deps, envelope });
+  const secrets = createSecretsService({ ...deps, envelope });
+  const profiles = createProfilesService({ db: deps.db, audit: deps.audit, credentials: service, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const expiry = createExpiryWatch(deps);
+  const plugins: RoutePlugin[] = [
+    { prefix: '/api/v1', plugin: credentialsRoutes(service) },
+    { prefix: '/api/v1', plugin: profilesRoutes(profiles) },
+    { prefix: '/api/v1', plugin: secretsRoutes(secrets) },
+  ];
+  return {
+    service,
+    secrets,
+    profiles,
+    plugins,
+    permissions: CREDENTIALS_PERMISSIONS,
+    /** The only way executors get a credential's plaintext; recorded in the access log and the audit log. */
+    resolve: (credentialId: string, purpose: string, jobRunId: string | null, actor?: Actor) => service.resolve(credentialId, purpose, jobRunId, actor),
+    /** A plain secret's value for a job or workflow; recorded like `resolve`. */
+    resolveSecret: (key: string, purpose: string, jobRunId: string | null, actor?: Actor) => secrets.resolve(key, purpose, jobRunId, actor),
+    tryInOrder: profiles.tryInOrder,
+    /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
+    resolver: {
+      resolve: async (credentialId: string, purpose: string, runId: string): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId)),
+      exists: (credentialId: string) => service.exists(credentialId),
+    },
+    /** Announces expired credentials (`credential.expired`); the scheduler role starts it. */
+    expiry,
+    keys: {
+      rotate: (options?: { batchSize?: number }) => rotateMasterKey({ db: deps.db, envelope }, options),
+      usage: () => keyUsage(deps.db),
+      ring: deps.keyRing,
+    },
+  };
+}
+
+export type CredentialsModule = ReturnType<typeof createCredentialsModule>;
+export { runKeysCommand, KEYS_HELP } from './keys.cli.js';
