@@ -1,0 +1,64 @@
+/**
+ * The narrow slice of the credential vault that jobs consume. The vault (modules/credentials)
+ * implements `CredentialResolver`; until it is wired, `createInlineCredentialResolver` holds
+ * credentials registered in process (tests, the CLI) behind the same interface.
+ */
+export interface ResolvedCredential {
+  id: string;
+  username?: string;
+  password?: string;
+  privateKey?: string;
+  passphrase?: string;
+  /** Network devices: the enable secret. */
+  enablePassword?: string;
+  /** SNMP v2c */
+  community?: string;
+  /** SNMP v3 */
+  snmpV3?: {
+    user: string;
+    level: 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
+    authProtocol?: 'md5' | 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+    authKey?: string;
+    privProtocol?: 'des' | 'aes' | 'aes256b' | 'aes256r';
+    privKey?: string;
+  };
+  /** HTTP: a token, sent as `Authorization: Bearer` unless `headerName` names another header */
+  token?: string;
+  headerName?: string;
+}
+
+export interface CredentialResolver {
+  /** Decrypts a credential for one run; the vault audits `purpose` and `runId`. */
+  resolve(credentialId: string, purpose: string, runId: string): Promise<ResolvedCredential>;
+  /** Whether the credential exists (checked when a run is created, so a typo is a 4xx). */
+  exists(credentialId: string): Promise<boolean>;
+}
+
+/** Every secret value of a credential, for the scrubber. */
+export function secretsOf(credential: ResolvedCredential): string[] {
+  const out = [credential.password, credential.privateKey, credential.passphrase, credential.enablePassword, credential.community, credential.token];
+  if (credential.snmpV3) out.push(credential.snmpV3.authKey, credential.snmpV3.privKey);
+  return out.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+export interface InlineCredentialResolver extends CredentialResolver {
+  register(credential: ResolvedCredential): void;
+}
+
+/** In-process credentials behind the vault's interface, until the vault lands. */
+export function createInlineCredentialResolver(initial: ResolvedCredential[] = []): InlineCredentialResolver {
+  const byId = new Map(initial.map((c) => [c.id, c]));
+  return {
+    register(credential) {
+      byId.set(credential.id, credential);
+    },
+    async resolve(id) {
+      const found = byId.get(id);
+      if (!found) throw new Error(`credential ${id} not found`);
+      return structuredClone(found);
+    },
+    async exists(id) {
+      return byId.has(id);
+    },
+  };
+}

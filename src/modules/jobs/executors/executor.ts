@@ -1,0 +1,76 @@
+import type { TSchema } from 'typebox';
+import type { FieldError } from '../../../platform/errors.js';
+import type { ResolvedCredential } from '../credentials.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** What an executor gets for one target. Everything it logs is scrubbed before it is stored. */
+export interface TargetContext {
+  runId: string;
+  /** Host name or address; `local` for executors that run on the worker itself. */
+  host: string;
+  deviceId: string | null;
+  /** Aborted on cancel, run timeout, per-target timeout or a lost lease: stop promptly. */
+  signal: AbortSignal;
+  credential: ResolvedCredential | null;
+  /** Scratch space shared by the run's targets (e.g. a run-wide rate limiter). */
+  shared: Map<string, unknown>;
+  log(level: LogLevel, message: string): void;
+}
+
+export interface TargetResult {
+  /** Human-readable output (scrubbed before storing). */
+  output: string;
+  /** Structured output, validated against the executor's output schema. */
+  parsed: unknown;
+  /** A result can fail without throwing, e.g. a command that exited non-zero. */
+  ok: boolean;
+  error?: string;
+}
+
+/** Settings executors need from configuration, injected once. */
+export interface ExecutorSettings {
+  localCommandAllowList: readonly string[];
+  egress: { allow: readonly string[]; deny: readonly string[] };
+  /** Largest output kept per target, in characters. */
+  maxOutputChars: number;
+}
+
+export interface Executor<P = any> {
+  type: string;
+  description: string;
+  params: TSchema;
+  output: TSchema;
+  /** `required` refuses a run without a credential; `none` refuses one with. */
+  credential: 'required' | 'optional' | 'none';
+  /** `none`: runs on the worker itself (one pseudo-target `local`) when no targets are given. */
+  targets: 'required' | 'optional';
+  /**
+   * Whether a run may change the devices it touches. Such a run is never re-run after a lost
+   * worker: it ends `failed` with `outcome unknown` for a person to review.
+   */
+  changesDevices(params: P): boolean;
+  /** Rules the schema cannot express (allow-lists); returns field errors under `body.params`. */
+  check?(params: P, settings: ExecutorSettings): FieldError[];
+  /** The run-level report from the targets' parsed outputs (default: none). */
+  report?(parsed: unknown[]): unknown;
+  /** Work on one target; throw (or return ok:false) to fail it. Must honour ctx.signal. */
+  run(ctx: TargetContext, params: P, settings: ExecutorSettings): Promise<TargetResult>;
+}
+
+/** Rejects when the signal aborts; used to race blocking waits against cancel and timeouts. */
+export function abortPromise(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(abortError(signal));
+    else signal.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+  });
+}
+
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

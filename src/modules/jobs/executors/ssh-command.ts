@@ -1,0 +1,117 @@
+import { Type, type Static } from 'typebox';
+import { compileTemplate, parseToRecords, vendorParsers, type CompiledTemplate } from '../../parsers/index.js';
+import { errorMessage, type Executor } from './executor.js';
+import { DeviceShell, connect, execCommand } from './ssh-session.js';
+import { truncate } from './text.fns.js';
+
+const Params = Type.Object(
+  {
+    commands: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 200 }),
+    mode: Type.Optional(Type.Union([Type.Literal('exec'), Type.Literal('device')], { description: 'exec: one exec channel per command (servers); device: interactive CLI with prompts and paging (network devices). Default exec' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '(22)' })),
+    enable: Type.Optional(Type.Boolean({ description: 'device mode: enter privileged mode with the credential\'s enable secret' })),
+    disable_paging: Type.Optional(Type.Boolean({ description: "device mode: send 'terminal length 0' first (true); otherwise --More-- pages are answered" })),
+    configure: Type.Optional(Type.Boolean({ description: 'device mode: run the commands in configuration mode; marks the run as changing devices' })),
+    changes_devices: Type.Optional(Type.Boolean({ description: 'Declare that the commands change the device (never re-run after a lost worker)' })),
+    connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
+    command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: '(60000)' })),
+    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint' })),
+    textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
+    parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
+  },
+  { additionalProperties: false },
+);
+type Params = Static<typeof Params>;
+
+function parserFor(p: Params): ((text: string) => unknown) | null {
+  if (p.textfsm_template) {
+    const template: CompiledTemplate = compileTemplate(p.textfsm_template);
+    return (text) => parseToRecords([{ name: 'inline', template }], text);
+  }
+  if (p.parser) {
+    const native = vendorParsers.find((v) => v.id === p.parser);
+    if (!native) throw new Error(`unknown parser '${p.parser}'`);
+    return (text) => native.parse(text);
+  }
+  return null;
+}
+
+interface CommandResult {
+  command: string;
+  output: string;
+  exit_code: number | null;
+  parsed: unknown;
+}
+
+/** Commands over SSH: plain exec for servers, or an interactive device CLI (prompt, paging, enable). */
+export const sshCommandExecutor: Executor<Params> = {
+  type: 'ssh_command',
+  description: 'Runs commands over SSH (password or key). Device mode drives a network CLI: prompts, paging, enable, configuration mode; optional TextFSM or registry parser per command.',
+  params: Params,
+  output: Type.Object({ commands: Type.Array(Type.Object({ command: Type.String(), output: Type.String(), exit_code: Type.Union([Type.Integer(), Type.Null()]), parsed: Type.Unknown() })) }),
+  credential: 'required',
+  targets: 'required',
+  changesDevices: (p) => p.configure === true || p.changes_devices === true,
+  check(p) {
+    const errors = [];
+    if (p.textfsm_template && p.parser) errors.push({ path: 'body.params.parser', message: 'give textfsm_template or parser, not both' });
+    try {
+      parserFor(p);
+    } catch (err) {
+      errors.push({ path: p.parser ? 'body.params.parser' : 'body.params.textfsm_template', message: errorMessage(err).slice(0, 500) });
+    }
+    if ((p.enable || p.configure) && p.mode !== 'device') errors.push({ path: 'body.params.mode', message: "enable and configure need mode 'device'" });
+    return errors;
+  },
+  async run(ctx, p, settings) {
+    if (!ctx.credential) throw new Error('ssh_command needs a credential');
+    const parse = parserFor(p);
+    const commandTimeout = p.command_timeout_ms ?? 60_000;
+    const client = await connect({
+      host: ctx.host,
+      port: p.port ?? 22,
+      connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
+      credential: ctx.credential,
+      signal: ctx.signal,
+      ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
+      onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
+    });
+    const results: CommandResult[] = [];
+    let ok = true;
+    try {
+      if (p.mode === 'device') {
+        const shell = await DeviceShell.open(client, ctx.signal);
+        await shell.waitPrompt(commandTimeout);
+        if (p.enable || p.configure) await shell.enable(ctx.credential.enablePassword, commandTimeout);
+        if (p.disable_paging !== false) await shell.run('terminal length 0', commandTimeout);
+        if (p.configure) await shell.run('configure terminal', commandTimeout);
+        for (const command of p.commands) {
+          ctx.log('info', `${shell.prompt} ${command}`);
+          const output = await shell.run(command, commandTimeout);
+          if (/^% ?(Invalid|Incomplete|Ambiguous)/m.test(output)) ok = false;
+          results.push({ command, output, exit_code: null, parsed: parse ? parse(output) : null });
+        }
+        if (p.configure) await shell.run('end', commandTimeout);
+        shell.close();
+      } else {
+        for (const command of p.commands) {
+          ctx.log('info', `$ ${command}`);
+          const r = await execCommand(client, command, commandTimeout, ctx.signal);
+          if (r.stderr.trim()) for (const line of r.stderr.trimEnd().split('\n')) ctx.log('warn', line);
+          if (r.code !== 0) ok = false;
+          results.push({ command, output: r.stdout, exit_code: r.code, parsed: parse && r.code === 0 ? parse(r.stdout) : null });
+        }
+      }
+    } finally {
+      client.end();
+    }
+    const text = results.map((r) => (results.length > 1 ? `### ${r.command}\n${r.output}` : r.output)).join('\n');
+    const failed = results.find((r) => r.exit_code !== null && r.exit_code !== 0);
+    return {
+      ok,
+      output: truncate(text, settings.maxOutputChars),
+      parsed: { commands: results },
+      ...(ok ? {} : { error: failed ? `'${failed.command}' exited with ${failed.exit_code}` : 'the device rejected a command' }),
+    };
+  },
+};

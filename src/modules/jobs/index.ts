@@ -1,0 +1,130 @@
+/**
+ * Public surface of the jobs module: runs, templates, executors, the queue consumer and live
+ * logs. Other modules import from here only. See README.md for the invariants.
+ */
+import os from 'node:os';
+import type { RoutePlugin } from '../../app.js';
+import type { EventBus } from '../../platform/bus/event-bus.js';
+import type { Db } from '../../platform/db/database.js';
+import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
+import type { Authenticator } from '../../platform/http/auth.js';
+import { newId } from '../../platform/ids.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { createJobQueue, type JobQueue } from '../../platform/queue/index.js';
+import { createInlineCredentialResolver, type CredentialResolver, type InlineCredentialResolver } from './credentials.js';
+import { createDispatcher, type JobsJobMap } from './dispatch.js';
+import { EXECUTORS, executorRegistry, type ExecutorSettings } from './executors/index.js';
+import { createRunEngine } from './jobs.engine.js';
+import { runsRoutes } from './jobs.routes.js';
+import { createJobsService, type AuditRecorder, type TargetResolver } from './jobs.service.js';
+import { createJobsWorker } from './jobs.worker.js';
+import { createLiveLogs } from './live-logs.js';
+import { liveRoutes } from './live.routes.js';
+import { createLocksRepository } from './locks.repository.js';
+import { createLogsRepository } from './logs.repository.js';
+import { createRunsRepository } from './runs.repository.js';
+import { templatesRoutes } from './templates.routes.js';
+import { createTemplatesRepository } from './templates.repository.js';
+import { createTemplatesService } from './templates.service.js';
+
+export const JOBS_PERMISSIONS = ['jobs:read', 'jobs:run', 'jobs:write', 'jobs:admin'] as const;
+
+export interface JobsConfig {
+  redisUrl?: string | undefined;
+  roles: readonly string[];
+  jobsConcurrency: number;
+  jobsExecutorConcurrency: readonly string[];
+  jobsLeaseMs: number;
+  jobsLogLinesMax: number;
+  jobsDeviceSessions: number;
+  jobsLocalCommands: readonly string[];
+  jobsQueue: string;
+  egressAllow: readonly string[];
+  egressDeny: readonly string[];
+}
+
+export interface JobsModuleDeps {
+  db: Db;
+  bus: EventBus;
+  logger: Logger;
+  authenticator: Authenticator;
+  config: JobsConfig;
+  /** The credential vault; until it is wired, an in-process inline resolver. */
+  credentials?: CredentialResolver;
+  targetResolver?: TargetResolver;
+  audit?: AuditRecorder;
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
+  /** Tests inject a queue; otherwise BullMQ when Redis is configured, else embedded. */
+  queue?: JobQueue<JobsJobMap>;
+}
+
+/** `ssh_command=20,ping=50` → { ssh_command: 20, ping: 50 } */
+export function parseTypeLimits(entries: readonly string[]): Record<string, number> {
+  return Object.fromEntries(entries.map((e) => e.split('=', 2)).map(([k, v]) => [k!.trim(), Number(v)]));
+}
+
+export function createJobsModule(deps: JobsModuleDeps) {
+  const c = deps.config;
+  const logger = deps.logger.child({ module: 'jobs' });
+  const runs = createRunsRepository(deps.db);
+  const logs = createLogsRepository(deps.db);
+  const locks = createLocksRepository(deps.db);
+  const templatesRepo = createTemplatesRepository(deps.db);
+  const queue = deps.queue ?? createJobQueue<JobsJobMap>({ ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}), prefix: c.jobsQueue, lockDurationMs: c.jobsLeaseMs, onError: (err) => logger.warn({ err }, 'queue error') });
+  const dispatch = createDispatcher(queue);
+  const executors = executorRegistry(EXECUTORS);
+  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: { allow: c.egressAllow, deny: c.egressDeny }, maxOutputChars: 1_048_576 };
+  const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
+  const perType = parseTypeLimits(c.jobsExecutorConcurrency);
+  const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions };
+  const unitOfWork = createUnitOfWork(deps.db, (db) => ({ runs: createRunsRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
+
+  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits });
+  const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings });
+  const live = createLiveLogs({ bus: deps.bus, logs, runs, logger });
+  const workerId = `${os.hostname()}:${process.pid}:${newId().slice(-8)}`;
+  const engine = createRunEngine({
+    db: deps.db, runs, logs, locks, bus: deps.bus, dispatch, credentials, executors, settings, limits, workerId, logger,
+    ...(deps.events ? { recordEvent: deps.events.record.bind(deps.events), relayEvents: deps.events.relay.bind(deps.events) } : {}),
+  });
+  const worker = c.roles.includes('worker')
+    ? createJobsWorker({ queue, engine, runs, locks, bus: deps.bus, dispatch, logger, workerId, concurrency: c.jobsConcurrency, leaseMs: c.jobsLeaseMs, reconcileMs: c.redisUrl ? 30_000 : 300_000, outcomeUnknown: engine.outcomeUnknown })
+    : null;
+
+  const plugins: RoutePlugin[] = [
+    { prefix: '/api/v1', plugin: runsRoutes(service, templates) },
+    { prefix: '/api/v1', plugin: templatesRoutes(templates) },
+    { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, authenticator: deps.authenticator }) },
+  ];
+
+  return {
+    service,
+    templates,
+    live,
+    credentials,
+    queue,
+    worker,
+    workerId,
+    plugins,
+    permissions: JOBS_PERMISSIONS,
+    /** Starts consuming when this process has the worker role. */
+    async start(): Promise<void> {
+      await worker?.start();
+    },
+    /** Drains the worker (in-flight runs finish or are requeued after graceMs), then closes the queue. */
+    async stop(graceMs: number): Promise<void> {
+      await worker?.stop(graceMs);
+      await queue.close();
+    },
+  };
+}
+
+export type JobsModule = ReturnType<typeof createJobsModule>;
+export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential } from './credentials.js';
+export type { SecretScrubber } from './scrubber.js';
+export { createSecretScrubber } from './scrubber.js';
+export { createEgressPolicy, type EgressPolicy } from './egress.js';
+export { EXECUTORS } from './executors/index.js';
+export type { Executor, TargetContext, TargetResult } from './executors/index.js';
+export type { TargetResolver, AuditRecorder, JobsService } from './jobs.service.js';
+export { RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from './run-state.fns.js';

@@ -1,0 +1,341 @@
+import type { EventBus } from '../../platform/bus/event-bus.js';
+import type { Db } from '../../platform/db/database.js';
+import { nowIso } from '../../platform/ids.js';
+import type { Logger } from '../../platform/observability/logger.js';
+import { secretsOf, type CredentialResolver } from './credentials.js';
+import type { Dispatch } from './dispatch.js';
+import { errorMessage, type Executor, type ExecutorSettings } from './executors/executor.js';
+import type { LocksRepository } from './locks.repository.js';
+import type { LogsRepository } from './logs.repository.js';
+import { createRunLog, runChannel, type RunLog, type RunMessage } from './run-log.js';
+import { backoffDelayMs, deviceKey, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
+import { createRunsRepository, type Run, type RunsRepository, type TargetRow } from './runs.repository.js';
+import { createSecretScrubber, scrubDeep, type SecretScrubber } from './scrubber.js';
+
+export interface EngineLimits {
+  concurrency: number;
+  perType: Readonly<Record<string, number>>;
+  leaseMs: number;
+  logLinesMax: number;
+  deviceSessions: number;
+}
+
+export interface EngineDeps {
+  db: Db;
+  runs: RunsRepository;
+  logs: LogsRepository;
+  locks: LocksRepository;
+  bus: EventBus;
+  dispatch: Dispatch;
+  credentials: CredentialResolver;
+  executors: Map<string, Executor>;
+  settings: ExecutorSettings;
+  limits: EngineLimits;
+  workerId: string;
+  logger: Logger;
+  /** Domain events written with the terminal state (run.succeeded, run.failed …). */
+  recordEvent?: (trx: Db, name: string, payload: unknown) => Promise<unknown>;
+  relayEvents?: () => Promise<void>;
+}
+
+/** Why a run's work was aborted; decides the state it ends in. */
+class Stop extends Error {
+  constructor(readonly kind: 'cancelled' | 'timed_out' | 'lease_lost' | 'shutdown', message: string) {
+    super(message);
+  }
+}
+
+const OUTCOME_UNKNOWN = 'outcome unknown: the worker was lost mid-run and the run may have changed devices; review before running it again';
+
+/**
+ * Executes runs on a worker: claim (queued → running with a lease), heartbeat, targets under
+ * device locks, scrubbed logs and results, then exactly one conditional write of the end state.
+ */
+export function createRunEngine(deps: EngineDeps) {
+  const { runs, locks, limits } = deps;
+  const active = new Map<string, AbortController>();
+  const typeActive = new Map<string, number>();
+  const parked = new Map<string, Set<string>>();
+  let stopping = false;
+
+  const publish = (runId: string, msg: RunMessage) => deps.bus.publish(runChannel(runId), msg).catch((err: unknown) => deps.logger.warn({ err, runId }, 'run status publish failed'));
+
+  async function redispatch(runId: string): Promise<void> {
+    const run = await runs.find(runId);
+    if (run?.status === 'queued') await deps.dispatch(run, Date.now());
+  }
+
+  function releaseType(type: string): void {
+    typeActive.set(type, (typeActive.get(type) ?? 1) - 1);
+    const waiting = parked.get(type);
+    const next = waiting?.values().next();
+    if (waiting && next && !next.done) {
+      waiting.delete(next.value);
+      void redispatch(next.value).catch((err: unknown) => deps.logger.warn({ err }, 'redispatch failed'));
+    }
+  }
+
+  /** The queue handler: idempotent, anything but a queued, due run is a no-op. */
+  async function handle(runId: string): Promise<void> {
+    if (stopping) return;
+    const run = await runs.find(runId);
+    if (!run || run.status !== 'queued') return;
+    const limit = limits.perType[run.type] ?? Number.POSITIVE_INFINITY;
+    if ((typeActive.get(run.type) ?? 0) >= limit) {
+      const set = parked.get(run.type) ?? new Set<string>();
+      set.add(run.id);
+      parked.set(run.type, set);
+      return;
+    }
+    typeActive.set(run.type, (typeActive.get(run.type) ?? 0) + 1);
+    try {
+      if (await allTargetsLocked(run)) return;
+      const now = Date.now();
+      const claimed = await runs.claim(run.id, { owner: `${deps.workerId}/${now}/${Math.random().toString(36).slice(2, 8)}`, workerId: deps.workerId, until: new Date(now + limits.leaseMs).toISOString(), now: new Date(now).toISOString() });
+      if (claimed) await execute(claimed);
+    } finally {
+      releaseType(run.type);
+    }
+  }
+
+  /** A run none of whose devices has a free session stays queued, saying who holds them. */
+  async function allTargetsLocked(run: Run): Promise<boolean> {
+    const targets = (await runs.targets(run.id)).filter((t) => t.status !== 'succeeded');
+    const keys = [...new Set(targets.map((t) => deviceKey({ host: t.host, deviceId: t.deviceId })))];
+    if (keys.length === 0 || keys.length > 20) return false;
+    const holder = await locks.allHeld(keys, limits.deviceSessions, nowIso());
+    if (!holder || holder === run.id) return false;
+    await runs.setBlockedBy(run.id, `device_lock: ${holder}`);
+    // The holder may have released between the check and the write: look once more.
+    if (!(await locks.allHeld(keys, limits.deviceSessions, nowIso()))) {
+      await runs.setBlockedBy(run.id, null);
+      return false;
+    }
+    return true;
+  }
+
+  async function execute(run: Run): Promise<void> {
+    const owner = run.leaseOwner!;
+    const controller = new AbortController();
+    const signal = controller.signal;
+    active.set(run.id, controller);
+    const scrubber = createSecretScrubber();
+    const log = createRunLog({
+      runId: run.id,
+      logs: deps.logs,
+      bus: deps.bus,
+      scrubber,
+      maxLines: limits.logLinesMax,
+      nextSeq: (await deps.logs.maxSeq(run.id)) + 1,
+      dropped: run.logDropped,
+      onError: (err) => deps.logger.warn({ err, runId: run.id }, 'run log write failed'),
+    });
+    void publish(run.id, { kind: 'status', status: 'running', reason: null, attempt: run.attempt });
+    const heartbeat = setInterval(() => void renew(run, owner, controller), Math.max(200, Math.floor(limits.leaseMs / 3)));
+    const runTimer = setTimeout(() => controller.abort(new Stop('timed_out', `the run exceeded its timeout of ${run.timeoutMs} ms`)), run.timeoutMs);
+    let failure: string | null = null;
+    try {
+      log.log('info', null, `attempt ${run.attempt} of ${run.maxAttempts} started on ${deps.workerId}`);
+      const executor = deps.executors.get(run.type);
+      if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
+      const credential = run.credentialId ? await deps.credentials.resolve(run.credentialId, `job:${run.type}`, run.id) : null;
+      if (credential) for (const s of secretsOf(credential)) scrubber.add(s);
+      const targets = (await runs.targets(run.id)).filter((t) => t.status !== 'succeeded');
+      await runTargets(run, targets, executor, credential, scrubber, log, signal);
+    } catch (err) {
+      failure = scrubber.scrub(errorMessage(err));
+      if (!signal.aborted) log.log('error', null, failure);
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(runTimer);
+      active.delete(run.id);
+    }
+    await finalize(run, owner, signal, failure, scrubber, log);
+  }
+
+  async function renew(run: Run, owner: string, controller: AbortController): Promise<void> {
+    try {
+      const until = new Date(Date.now() + limits.leaseMs).toISOString();
+      const lease = await runs.renewLease(run.id, owner, until);
+      if (!lease) return controller.abort(new Stop('lease_lost', 'the lease on this run was lost'));
+      await locks.renew(run.id, until);
+      if (lease.cancelRequested) controller.abort(new Stop('cancelled', 'cancelled on request'));
+    } catch (err) {
+      deps.logger.warn({ err, runId: run.id }, 'lease renewal failed');
+    }
+  }
+
+  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal): Promise<void> {
+    const waiting = [...targets];
+    const shared = new Map<string, unknown>();
+    const lane = async () => {
+      while (waiting.length > 0 && !signal.aborted) {
+        const target = await nextUnlocked(run, waiting, signal);
+        if (!target) continue;
+        try {
+          await runTarget(run, target, executor, credential, scrubber, log, signal, shared);
+        } finally {
+          await locks.release(run.id, target.idx).catch(() => undefined);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(run.targetConcurrency, targets.length) }, lane));
+  }
+
+  /**
+   * Takes the first waiting target whose device has a free session; waits if none has. A target
+   * leaves the shared list before its lock is tried, so two lanes never take the same one.
+   */
+  async function nextUnlocked(run: Run, waiting: TargetRow[], signal: AbortSignal): Promise<TargetRow | undefined> {
+    let delay = 50;
+    for (;;) {
+      let holder: string | null = null;
+      const tries = waiting.length;
+      for (let k = 0; k < tries && waiting.length > 0; k++) {
+        const t = waiting.shift()!;
+        const now = Date.now();
+        const r = await locks.tryAcquire(deviceKey(t), limits.deviceSessions, { runId: run.id, targetIdx: t.idx }, new Date(now + limits.leaseMs).toISOString(), new Date(now).toISOString());
+        if (r.ok) {
+          if (delay > 50) await runs.setBlockedBy(run.id, null, ['running']);
+          return t;
+        }
+        waiting.push(t);
+        holder ??= r.heldBy;
+        if (signal.aborted) return undefined;
+      }
+      if (waiting.length === 0 || signal.aborted) return undefined;
+      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, ['running']);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(1000, delay * 2);
+    }
+  }
+
+  async function runTarget(run: Run, t: TargetRow, executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<void> {
+    const started = Date.now();
+    await runs.updateTarget(run.id, t.idx, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
+    const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
+    let status: TargetStatus;
+    let fields: { output: string | null; parsed: unknown; error: string | null };
+    try {
+      const result = await executor.run(
+        { runId: run.id, host: t.host, deviceId: t.deviceId, signal: targetSignal, credential, shared, log: (level, message) => log.log(level, t.host, message) },
+        run.params,
+        deps.settings,
+      );
+      status = result.ok ? 'succeeded' : 'failed';
+      fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null };
+    } catch (err) {
+      const stop = signal.reason instanceof Stop ? signal.reason : null;
+      status = stop ? (stop.kind === 'timed_out' ? 'timed_out' : 'cancelled') : targetSignal.aborted ? 'timed_out' : 'failed';
+      const message = status === 'timed_out' && !stop ? `the target exceeded its timeout of ${run.targetTimeoutMs} ms` : errorMessage(stop ?? err);
+      fields = { output: null, parsed: null, error: scrubber.scrub(message) };
+    }
+    const durationMs = Date.now() - started;
+    log.log(status === 'succeeded' ? 'info' : 'error', t.host, `${status} in ${durationMs} ms${fields.error ? `: ${fields.error}` : ''}`);
+    if (signal.reason instanceof Stop && signal.reason.kind === 'lease_lost') return;
+    await runs.updateTarget(run.id, t.idx, { status, finishedAt: nowIso(), durationMs, ...fields });
+  }
+
+  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog): Promise<void> {
+    const stop = signal.reason instanceof Stop ? signal.reason : null;
+    if (stop?.kind === 'lease_lost') {
+      // Someone else recovered this run; writing anything now could overwrite their decision.
+      deps.logger.warn({ runId: run.id }, 'lease lost; abandoning run');
+      return;
+    }
+    const now = nowIso();
+    const executor = deps.executors.get(run.type);
+    if (stop?.kind === 'shutdown' && !run.changesDevices) {
+      log.log('warn', null, 'worker shutting down; the run goes back to the queue');
+      await closeLog(run, log);
+      if (await runs.requeue(run.id, owner, { notBefore: now, reason: 'worker shut down; requeued', now, refundAttempt: true })) await afterRequeue(run, now);
+      return;
+    }
+    let status: RunStatus;
+    let reason: string | null = failure;
+    if (stop) {
+      status = stop.kind === 'timed_out' ? 'timed_out' : stop.kind === 'cancelled' ? 'cancelled' : 'failed';
+      reason = stop.kind === 'shutdown' ? `${OUTCOME_UNKNOWN} (worker shut down)` : stop.message;
+      await runs.closeOpenTargets(run.id, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
+    } else {
+      if (failure) await runs.closeOpenTargets(run.id, 'failed', failure, now);
+      const all = await runs.targets(run.id);
+      status = outcomeOf(all.map((t) => t.status as TargetStatus));
+      if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
+        const delay = backoffDelayMs(run.backoffMs, run.attempt);
+        const notBefore = new Date(Date.now() + delay).toISOString();
+        const failedCount = all.filter((t) => t.status !== 'succeeded').length;
+        log.log('warn', null, `attempt ${run.attempt} ${status}; retrying ${failedCount} target(s) after ${delay} ms`);
+        await closeLog(run, log);
+        if (await runs.requeue(run.id, owner, { notBefore, reason: `retrying after attempt ${run.attempt} ${status}`, now })) await afterRequeue({ ...run, notBefore }, now);
+        return;
+      }
+    }
+    const all = await runs.targets(run.id);
+    const parsed = all.filter((t) => t.status === 'succeeded').map((t) => t.parsed);
+    const output = scrubDeep(
+      { total: all.length, succeeded: all.filter((t) => t.status === 'succeeded').length, failed: all.filter((t) => t.status !== 'succeeded').length, report: executor?.report ? executor.report(parsed) : null },
+      scrubber,
+    );
+    log.log(status === 'succeeded' ? 'info' : 'warn', null, `run ${status}${reason ? `: ${reason}` : ''}`);
+    await closeLog(run, log);
+    const finished = await deps.db.transaction().execute(async (trx) => {
+      const ok = await createRunsRepository(trx).finish(run.id, owner, status, { reason: reason ? scrubber.scrub(reason).slice(0, 2000) : null, output, now });
+      if (ok && deps.recordEvent) await deps.recordEvent(trx, `run.${status}`, { run_id: run.id, type: run.type, status, template_id: run.templateId });
+      return ok;
+    });
+    await releaseLocks(run.id);
+    if (finished) {
+      void publish(run.id, { kind: 'status', status, reason, attempt: run.attempt });
+      void deps.relayEvents?.().catch(() => undefined);
+    }
+  }
+
+  async function closeLog(run: Run, log: RunLog): Promise<void> {
+    const state = await log.close();
+    await runs.setLogState(run.id, state.nextSeq, state.dropped);
+  }
+
+  async function afterRequeue(run: Run, now: string): Promise<void> {
+    await releaseLocks(run.id);
+    void publish(run.id, { kind: 'status', status: 'queued', reason: 'retrying', attempt: run.attempt });
+    const fresh = await runs.find(run.id);
+    if (fresh?.status === 'queued') await deps.dispatch(fresh, Date.parse(now));
+  }
+
+  /** Frees the run's device sessions and wakes the runs that were waiting for them. */
+  async function releaseLocks(runId: string): Promise<void> {
+    await locks.releaseRun(runId);
+    for (const waiting of await runs.blockedOn(runId)) {
+      await runs.setBlockedBy(waiting.id, null);
+      await redispatch(waiting.id);
+    }
+  }
+
+  return {
+    handle,
+    releaseLocks,
+    /** Aborts a run executing on this worker (cancel arrives over the bus). */
+    cancelLocal(runId: string): boolean {
+      const c = active.get(runId);
+      if (!c) return false;
+      c.abort(new Stop('cancelled', 'cancelled on request'));
+      return true;
+    },
+    activeCount: () => active.size,
+    /** Takes runs again after `stop` (a worker restarted in the same process). */
+    resume(): void {
+      stopping = false;
+    },
+    /** Stops taking runs; aborts runs still going after `graceMs` (safe ones are requeued). */
+    async stop(graceMs: number): Promise<void> {
+      stopping = true;
+      const deadline = Date.now() + graceMs;
+      while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const c of active.values()) c.abort(new Stop('shutdown', 'worker shutting down'));
+    },
+    outcomeUnknown: OUTCOME_UNKNOWN,
+  };
+}
+
+export type RunEngine = ReturnType<typeof createRunEngine>;

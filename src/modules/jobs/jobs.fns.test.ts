@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createEgressPolicy } from './egress.js';
+import { backoffDelayMs, blockedBy, canTransition, outcomeOf, RUN_STATUSES, TERMINAL_STATUSES } from './run-state.fns.js';
+import { createSecretScrubber, REDACTED } from './scrubber.js';
+
+describe('secret scrubber', () => {
+  const secret = 'S3cr3t/pass+word=1';
+  const s = createSecretScrubber([secret]);
+  it.each([
+    ['plain', `password is ${secret}!`],
+    ['base64 at offset 0', Buffer.from(secret).toString('base64')],
+    ['base64 inside Basic auth (other alignments)', `Authorization: Basic ${Buffer.from(`admin:${secret}`).toString('base64')}`],
+    ['base64 at offset 2', Buffer.from(`ab${secret}xyz`).toString('base64')],
+    ['URL-encoded', `https://h/?p=${encodeURIComponent(secret)}`],
+    ['form-encoded', `p=${encodeURIComponent(secret).replace(/%20/g, '+')}`],
+    ['hex', Buffer.from(secret).toString('hex')],
+  ])('removes the %s form', (_name, text) => {
+    const out = s.scrub(text);
+    expect(out).toContain(REDACTED);
+    expect(out).not.toContain(secret);
+    expect(out).not.toContain(Buffer.from(secret).toString('base64').slice(4, 16));
+  });
+  it('scrubs each line of a multi-line secret and leaves other text alone', () => {
+    const key = '-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n-----END KEY-----';
+    const k = createSecretScrubber([key]);
+    expect(k.scrub('leaked AAAAB3NzaC1yc2EAAAADAQABAAABAQ here')).toBe(`leaked ${REDACTED} here`);
+    expect(k.scrub('nothing secret')).toBe('nothing secret');
+  });
+});
+
+describe('run state machine', () => {
+  it('never leaves a terminal state', () => {
+    for (const from of TERMINAL_STATUSES) for (const to of RUN_STATUSES) expect(canTransition(from, to)).toBe(false);
+    expect(canTransition('queued', 'running')).toBe(true);
+    expect(canTransition('queued', 'succeeded')).toBe(false);
+    expect(canTransition('running', 'queued')).toBe(true);
+  });
+  it('derives the outcome from targets', () => {
+    expect(outcomeOf(['succeeded', 'succeeded'])).toBe('succeeded');
+    expect(outcomeOf(['succeeded', 'failed'])).toBe('partially_failed');
+    expect(outcomeOf(['timed_out', 'failed'])).toBe('failed');
+  });
+  it('backs off exponentially with jitter within bounds', () => {
+    expect(backoffDelayMs(1000, 1, () => 0)).toBe(500);
+    expect(backoffDelayMs(1000, 3, () => 1)).toBe(4000);
+    expect(backoffDelayMs(1000, 30, () => 1)).toBe(3_600_000);
+  });
+  it('always explains a queued run', () => {
+    const base = { status: 'queued', attempt: 0, notBefore: null, storedBlockedBy: null, liveWorkers: 1, running: 0, runningOfType: 0, capacity: 10, typeLimit: 10, position: 0, now: 1_000 };
+    expect(blockedBy(base)).toBe('dispatching');
+    expect(blockedBy({ ...base, liveWorkers: 0 })).toBe('no_worker');
+    expect(blockedBy({ ...base, running: 10 })).toBe('concurrency_limit');
+    expect(blockedBy({ ...base, position: 3 })).toBe('concurrency_limit');
+    expect(blockedBy({ ...base, storedBlockedBy: 'device_lock: r1' })).toBe('device_lock: r1');
+    expect(blockedBy({ ...base, notBefore: '1970-01-01T00:00:05.000Z' })).toBe('scheduled_for 1970-01-01T00:00:05.000Z');
+    expect(blockedBy({ ...base, attempt: 1, notBefore: '1970-01-01T00:00:05.000Z' })).toBe('retry_backoff until 1970-01-01T00:00:05.000Z');
+    expect(blockedBy({ ...base, status: 'succeeded' })).toBeNull();
+  });
+});
+
+describe('egress policy', () => {
+  const resolve = async (host: string) => ({ 'good.example': ['203.0.113.5'], 'sneaky.example': ['203.0.113.5', '169.254.169.254'], 'inside.example': ['10.1.2.3'] })[host] ?? [];
+  it('always blocks cloud metadata addresses, also behind a name or IPv4-mapped IPv6', async () => {
+    const p = createEgressPolicy({ allow: [], deny: [], resolve });
+    for (const h of ['169.254.169.254', '::ffff:169.254.169.254', 'fd00:ec2::254', '100.100.100.200', 'metadata.google.internal', 'sneaky.example']) {
+      expect((await p.check(h)).ok, h).toBe(false);
+    }
+    expect(await p.check('good.example')).toEqual({ ok: true, address: '203.0.113.5', family: 4 });
+  });
+  it('applies the deny list, then the allow list', async () => {
+    const p = createEgressPolicy({ allow: ['*.example', '127.0.0.0/8'], deny: ['10.0.0.0/8'], resolve });
+    expect((await p.check('inside.example')).ok).toBe(false);
+    expect((await p.check('127.0.0.1')).ok).toBe(true);
+    expect((await p.check('8.8.8.8')).ok).toBe(false);
+  });
+});

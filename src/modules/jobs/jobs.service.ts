@@ -1,0 +1,300 @@
+import type { EventBus } from '../../platform/bus/event-bus.js';
+import type { Db } from '../../platform/db/database.js';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { parseFilters } from '../../platform/http/filters.js';
+import { parseSort } from '../../platform/http/pagination.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import type { CredentialResolver } from './credentials.js';
+import type { Dispatch } from './dispatch.js';
+import type { Executor, ExecutorSettings } from './executors/executor.js';
+import { RUN_FILTERS, RUN_SORTS, type CreateRunBody, type TargetSpec } from './jobs.schemas.js';
+import { logView, runView, targetView } from './jobs.views.fns.js';
+import type { LocksRepository } from './locks.repository.js';
+import type { LogsRepository } from './logs.repository.js';
+import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
+import { blockedBy, isTerminal, type TriggerKind } from './run-state.fns.js';
+import type { Run, RunsRepository } from './runs.repository.js';
+import { CANCEL_CHANNEL, WORKER_STALE_MS } from './jobs.worker.js';
+
+/** Inventory's slice: device ids to hosts (wired when the inventory module exposes it). */
+export interface TargetResolver {
+  resolveTargets(actor: Actor, input: { device_ids: string[] }): Promise<{ deviceId: string; host: string }[]>;
+}
+
+/** Identity's audit log: written in the same transaction as the change it describes. */
+export interface AuditRecorder {
+  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success' | 'failure' | 'denied'; changes?: Record<string, unknown> | null }): Promise<void>;
+}
+
+export interface JobsServiceDeps {
+  runs: RunsRepository;
+  logs: LogsRepository;
+  locks: LocksRepository;
+  db: Db;
+  unitOfWork: <T>(work: (repos: { runs: RunsRepository; db: Db }) => Promise<T>) => Promise<T>;
+  bus: EventBus;
+  dispatch: Dispatch;
+  executors: Map<string, Executor>;
+  settings: ExecutorSettings;
+  credentials: CredentialResolver;
+  targetResolver?: TargetResolver | undefined;
+  audit?: AuditRecorder | undefined;
+  limits: { concurrency: number; perType: Readonly<Record<string, number>> };
+}
+
+export interface CreateRunOptions {
+  idempotencyKey?: string | undefined;
+  /** Internal callers (scheduler, workflows, webhooks) say who triggered the run. */
+  trigger?: { kind: Exclude<TriggerKind, 'user' | 'api_key'>; id?: string } | undefined;
+  templateId?: string | null;
+}
+
+export type RunInput = Omit<CreateRunBody, 'template_id'> & { type: string };
+
+function invalid(code: string, message: string, errors: FieldError[]): never {
+  throw new ValidationError(code, message, errors);
+}
+
+/** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
+export function createJobsService(deps: JobsServiceDeps) {
+  const { runs } = deps;
+
+  async function load(id: string): Promise<Run> {
+    const run = await runs.find(id);
+    if (!run) throw new NotFoundError('JOB_RUN_NOT_FOUND', `Job run ${id} does not exist`);
+    return run;
+  }
+
+  type QueueContext = { workers: { count: number; capacity: number }; running: Map<string, number>; total: number };
+  let cached: { at: number; value: Promise<QueueContext> } | null = null;
+
+  /** Counts behind every blocked_by explanation; reused for 250 ms so a burst of creates does not recount. */
+  function queueContext(): Promise<QueueContext> {
+    if (cached && Date.now() - cached.at < 250) return cached.value;
+    const value = Promise.all([deps.locks.liveWorkers(new Date(Date.now() - WORKER_STALE_MS).toISOString()), runs.runningCounts()]).then(([workers, running]) => ({
+      workers,
+      running,
+      total: [...running.values()].reduce((a, b) => a + b, 0),
+    }));
+    cached = { at: Date.now(), value };
+    value.catch(() => (cached = null));
+    return value;
+  }
+
+  async function view(run: Run, ctx?: Awaited<ReturnType<typeof queueContext>>) {
+    if (run.status !== 'queued') return runView(run, { blockedBy: blockedBy({ status: run.status, attempt: run.attempt, notBefore: run.notBefore, storedBlockedBy: run.blockedBy, liveWorkers: 1, running: 0, runningOfType: 0, capacity: 1, typeLimit: 1, position: 0, now: Date.now() }), position: null });
+    const c = ctx ?? (await queueContext());
+    const position = await runs.position(run);
+    return runView(run, {
+      blockedBy: blockedBy({
+        status: run.status,
+        attempt: run.attempt,
+        notBefore: run.notBefore,
+        storedBlockedBy: run.blockedBy,
+        liveWorkers: c.workers.count,
+        running: c.total,
+        runningOfType: c.running.get(run.type) ?? 0,
+        capacity: Math.max(c.workers.capacity, 0),
+        typeLimit: deps.limits.perType[run.type] ?? Number.POSITIVE_INFINITY,
+        position,
+        now: Date.now(),
+      }),
+      position,
+    });
+  }
+
+  async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[]): Promise<{ host: string; deviceId: string | null }[]> {
+    const deviceIds = specs.filter((s): s is { device_id: string } => typeof s !== 'string').map((s) => s.device_id);
+    const byId = new Map<string, string>();
+    if (deviceIds.length > 0) {
+      if (!deps.targetResolver) invalid('JOB_TARGETS_UNRESOLVABLE', 'Device targets need the inventory module', [{ path: 'body.targets', message: 'device_id targets are not available yet; give hosts' }]);
+      for (const d of await deps.targetResolver.resolveTargets(actor, { device_ids: deviceIds })) byId.set(d.deviceId, d.host);
+      const missing = deviceIds.filter((id) => !byId.has(id));
+      if (missing.length > 0) invalid('JOB_TARGETS_UNRESOLVABLE', 'Some devices do not exist or have no address', missing.map((id) => ({ path: 'body.targets', message: `device ${id} not found or has no address` })));
+    }
+    const out = specs.map((s) => (typeof s === 'string' ? { host: s, deviceId: null } : { host: byId.get(s.device_id)!, deviceId: s.device_id }));
+    if (out.length === 0 && executor.targets === 'required') invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path: 'body.targets', message: 'at least one target is required' }]);
+    return out.length === 0 ? [{ host: 'local', deviceId: null }] : out;
+  }
+
+  async function checkCredential(executor: Executor, credentialId: string | undefined): Promise<void> {
+    if (executor.credential === 'required' && !credentialId) invalid('JOB_CREDENTIAL_REQUIRED', `'${executor.type}' needs a credential`, [{ path: 'body.credential_id', message: 'a credential is required for this type' }]);
+    if (executor.credential === 'none' && credentialId) invalid('JOB_CREDENTIAL_UNUSED', `'${executor.type}' takes no credential`, [{ path: 'body.credential_id', message: 'this type uses no credential' }]);
+    if (credentialId && !(await deps.credentials.exists(credentialId))) invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path: 'body.credential_id', message: 'no such credential' }]);
+  }
+
+  const service = {
+    executor(type: string, path = 'body.type'): Executor {
+      const executor = deps.executors.get(type);
+      if (!executor) invalid('JOB_TYPE_UNKNOWN', `Unknown job type '${type}'`, [{ path, message: `unknown type; one of: ${[...deps.executors.keys()].join(', ')}` }]);
+      return executor;
+    },
+
+    /** Validates, stores and enqueues a run; with an idempotency key a repeat returns the first run. */
+    async createRun(actor: Actor, input: RunInput, options: CreateRunOptions = {}): Promise<{ run: Awaited<ReturnType<typeof view>>; created: boolean }> {
+      requirePermission(actor, 'jobs:run');
+      const key = options.idempotencyKey ? `${actor.id}:${options.idempotencyKey}` : null;
+      if (key) {
+        const existing = await runs.findByIdempotencyKey(key);
+        if (existing) return { run: await view(existing), created: false };
+      }
+      const executor = service.executor(input.type);
+      const checked = validateParams(executor, input.params, deps.settings);
+      if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
+      await checkCredential(executor, input.credential_id);
+      const targets = await resolveTargets(actor, executor, input.targets ?? []);
+      const now = nowIso();
+      const run: Run = {
+        id: newId(),
+        type: executor.type,
+        status: 'queued',
+        params: checked.params,
+        targets: input.targets ?? [],
+        credentialId: input.credential_id ?? null,
+        templateId: options.templateId ?? null,
+        retryOf: null,
+        priority: input.priority ?? RUN_DEFAULTS.priority,
+        timeoutMs: input.timeout_ms ?? RUN_DEFAULTS.timeout_ms,
+        targetTimeoutMs: input.target_timeout_ms ?? RUN_DEFAULTS.target_timeout_ms,
+        targetConcurrency: input.target_concurrency ?? RUN_DEFAULTS.target_concurrency,
+        maxAttempts: input.max_attempts ?? RUN_DEFAULTS.max_attempts,
+        backoffMs: input.backoff_ms ?? RUN_DEFAULTS.backoff_ms,
+        attempt: 0,
+        changesDevices: executor.changesDevices(checked.params),
+        triggerKind: options.trigger?.kind ?? (actor.kind === 'system' ? 'system' : actor.kind),
+        triggeredBy: options.trigger?.id ?? actor.id,
+        idempotencyKey: key,
+        notBefore: input.not_before ? new Date(input.not_before).toISOString() : null,
+        blockedBy: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        workerId: null,
+        cancelRequested: false,
+        reason: null,
+        output: null,
+        logNextSeq: 1,
+        logDropped: 0,
+        createdAt: now,
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: now,
+      };
+      return service.insertRun(actor, run, targets);
+    },
+
+    /** Stores a prepared run and enqueues it after commit (also used by retry). */
+    async insertRun(actor: Actor, run: Run, targets: { host: string; deviceId: string | null }[]) {
+      try {
+        await deps.unitOfWork(async ({ runs: tx, db }) => {
+          await tx.insert(run, targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })));
+          await deps.audit?.record(db, { actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success', changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } });
+        });
+      } catch (err) {
+        // Two requests with one idempotency key raced: the loser answers with the winner's run.
+        const existing = run.idempotencyKey ? await runs.findByIdempotencyKey(run.idempotencyKey) : undefined;
+        if (existing) return { run: await view(existing), created: false };
+        throw err;
+      }
+      await deps.dispatch(run);
+      return { run: await view(run), created: true };
+    },
+
+    async getRun(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:read');
+      return view(await load(id));
+    },
+
+    async listRuns(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
+      requirePermission(actor, 'jobs:read');
+      const keys = parseSort(query.sort, RUN_SORTS, 'id', '-created_at');
+      const page = await runs.list(parseFilters(query, RUN_FILTERS), keys, query.cursor, query.limit ?? 50);
+      const ctx = page.items.some((r) => r.status === 'queued') ? await queueContext() : undefined;
+      return { items: await Promise.all(page.items.map((r) => view(r, ctx))), next_cursor: page.next_cursor };
+    },
+
+    /** Queued: cancelled at once. Running: flagged and signalled; its worker stops it within a heartbeat. */
+    async cancelRun(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:run');
+      const run = await load(id);
+      if (isTerminal(run.status)) throw new ConflictError('JOB_RUN_FINISHED', `Job run ${id} already ended (${run.status})`);
+      const now = nowIso();
+      const direct = await deps.unitOfWork(async ({ runs: tx, db }) => {
+        const cancelled = await tx.cancelQueued(id, now);
+        if (!cancelled) await tx.requestCancel(id, now);
+        await deps.audit?.record(db, { actor, action: 'job_run.cancelled', resourceType: 'job_run', resourceId: id, outcome: 'success', changes: { status: run.status } });
+        return cancelled;
+      });
+      if (direct) await deps.bus.publish(`job-run:${id}`, { kind: 'status', status: 'cancelled', reason: 'cancelled before it started', attempt: run.attempt });
+      else await deps.bus.publish(CANCEL_CHANNEL, { runId: id });
+      return view(await load(id));
+    },
+
+    /** A new run from a finished one; by default only the targets that did not succeed. */
+    async retryRun(actor: Actor, id: string, onlyFailed = true) {
+      requirePermission(actor, 'jobs:run');
+      const source = await load(id);
+      if (!isTerminal(source.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', `Job run ${id} has not ended yet`);
+      const targets = (await runs.targets(id)).filter((t) => !onlyFailed || t.status !== 'succeeded');
+      if (targets.length === 0) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
+      const now = nowIso();
+      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
+      return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId })))).run;
+    },
+
+    async logs(actor: Actor, id: string, after: number, limit: number) {
+      requirePermission(actor, 'jobs:read');
+      await load(id);
+      const lines = await deps.logs.read(id, after, limit + 1);
+      const items = lines.slice(0, limit).map(logView);
+      return { items, next_cursor: lines.length > limit ? String(items[items.length - 1]!.seq) : null };
+    },
+
+    async output(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:read');
+      const run = await load(id);
+      const targets = await runs.targets(id);
+      return { run_id: id, status: run.status, report: (run.output as { report?: unknown } | null)?.report ?? null, targets: targets.map(targetView) };
+    },
+
+    async deleteLogs(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:admin');
+      const run = await load(id);
+      if (!isTerminal(run.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', 'Logs of a run that has not ended cannot be cleared');
+      const deleted = await deps.logs.deleteForRun(id);
+      await deps.audit?.record(deps.db, { actor, action: 'job_run.logs_deleted', resourceType: 'job_run', resourceId: id, outcome: 'success', changes: { lines: deleted } });
+      return { deleted };
+    },
+
+    async clearFinishedLogs(actor: Actor) {
+      requirePermission(actor, 'jobs:admin');
+      const deleted = await deps.logs.deleteFinished();
+      await deps.audit?.record(deps.db, { actor, action: 'job_run.logs_cleared', resourceType: 'job_run', resourceId: null, outcome: 'success', changes: { lines: deleted } });
+      return { deleted };
+    },
+
+    /** The newest finished run of a template, with its report. */
+    async latestOfTemplate(actor: Actor, templateId: string) {
+      requirePermission(actor, 'jobs:read');
+      const run = await runs.latestFinished(templateId);
+      if (!run) throw new NotFoundError('JOB_RUN_NOT_FOUND', 'This template has no finished run yet');
+      return service.output(actor, run.id);
+    },
+
+    types(actor: Actor) {
+      requirePermission(actor, 'jobs:read');
+      return {
+        items: [...deps.executors.values()].map((e) => ({ type: e.type, description: e.description, credential: e.credential, targets: e.targets, params_schema: e.params, output_schema: e.output })),
+      };
+    },
+
+    /** Used by live logs: the run must exist and the actor may read it. */
+    async authoriseRead(actor: Actor, id: string): Promise<Run> {
+      requirePermission(actor, 'jobs:read');
+      return load(id);
+    },
+  };
+  return service;
+}
+
+export type JobsService = ReturnType<typeof createJobsService>;

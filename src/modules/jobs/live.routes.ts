@@ -1,0 +1,168 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { Type } from 'typebox';
+import type { Actor, Authenticator } from '../../platform/http/auth.js';
+import { errorResponses, IdParams } from '../../platform/http/schemas.js';
+import { isUuid } from '../../platform/ids.js';
+import type { JobsService } from './jobs.service.js';
+import type { LiveEvent, LiveLogs } from './live-logs.js';
+
+/** A subscriber further behind than this is disconnected (it resumes from its last sequence). */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+const KEEPALIVE_MS = 15_000;
+const AUTH_TIMEOUT_MS = 10_000;
+
+function sseFrame(event: LiveEvent): string {
+  if (event.kind === 'lines') return event.lines.map((l) => `id: ${l.seq}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`).join('');
+  if (event.kind === 'status') return `event: status\ndata: ${JSON.stringify({ status: event.status, reason: event.reason })}\n\n`;
+  return `event: end\ndata: ${JSON.stringify({ status: event.status })}\n\n`;
+}
+
+/** Streams a run's lines as Server-Sent Events until it ends or the client goes away. */
+async function streamSse(reply: FastifyReply, live: LiveLogs, runId: string, after: number): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  raw.write(': stream start\n\n');
+  const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
+  let unsubscribe: (() => Promise<void>) | null = null;
+  const close = () => {
+    clearInterval(keepalive);
+    void unsubscribe?.();
+    if (!raw.writableEnded) raw.end();
+  };
+  raw.on('close', close);
+  unsubscribe = await live.subscribe(
+    runId,
+    after,
+    (event) => {
+      if (raw.writableEnded) return false;
+      raw.write(sseFrame(event));
+      if (event.kind === 'end') setImmediate(close);
+      return raw.writableLength <= MAX_BUFFERED_BYTES;
+    },
+    close,
+  );
+  if (raw.writableEnded) await unsubscribe();
+}
+
+/** The request as the authenticator would see it had the token come in the Authorization header. */
+function withBearer(request: FastifyRequest, token: string): FastifyRequest {
+  const headers = { ...request.headers, authorization: `Bearer ${token}` };
+  return new Proxy(request, { get: (target, prop, receiver) => (prop === 'headers' ? headers : Reflect.get(target, prop, receiver) as unknown) });
+}
+
+const RUN_CHANNEL = /^job-run:(.+)$/;
+
+/** One WebSocket connection: authenticate, then subscribe/unsubscribe to channels. */
+function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: JobsService; live: LiveLogs; authenticator: Authenticator }): void {
+  const subs = new Map<string, () => Promise<void>>();
+  let actor: Actor | null = null;
+  const send = (msg: unknown): boolean => {
+    if (socket.readyState !== socket.OPEN) return false;
+    socket.send(JSON.stringify(msg));
+    return socket.bufferedAmount <= MAX_BUFFERED_BYTES;
+  };
+  const fail = (code: string, message: string, channel?: string) => send({ type: 'error', code, message, ...(channel ? { channel } : {}) });
+
+  async function authenticate(token: string | undefined): Promise<void> {
+    try {
+      actor = await deps.authenticator.authenticate(token ? withBearer(request, token) : request);
+    } catch {
+      actor = null;
+    }
+    if (actor) send({ type: 'ready' });
+    else if (token !== undefined) socket.close(4401, 'authentication failed');
+  }
+
+  async function subscribe(channel: string, after: number): Promise<void> {
+    const m = RUN_CHANNEL.exec(channel);
+    if (!m || !isUuid(m[1]!)) return void fail('WS_CHANNEL_UNKNOWN', 'channels look like job-run:<id>', channel);
+    if (subs.has(channel)) return;
+    try {
+      await deps.jobs.authoriseRead(actor!, m[1]!);
+    } catch (err) {
+      return void fail((err as { code?: string }).code ?? 'WS_SUBSCRIBE_FAILED', (err as Error).message, channel);
+    }
+    subs.set(channel, async () => undefined);
+    send({ type: 'subscribed', channel });
+    const off = await deps.live.subscribe(
+      m[1]!,
+      after,
+      (event) => (event.kind === 'lines' ? send({ type: 'log', channel, lines: event.lines }) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
+      () => socket.close(4008, 'slow consumer: resubscribe with after=<last seq>'),
+    );
+    if (subs.has(channel)) subs.set(channel, off);
+    else await off();
+  }
+
+  const authTimer = setTimeout(() => actor === null && socket.close(4401, 'authentication required'), AUTH_TIMEOUT_MS);
+  socket.on('close', () => {
+    clearTimeout(authTimer);
+    for (const off of subs.values()) void off();
+    subs.clear();
+  });
+  socket.on('message', (data: Buffer) => {
+    let msg: { type?: unknown; token?: unknown; channel?: unknown; after?: unknown };
+    try {
+      msg = JSON.parse(data.toString('utf8')) as typeof msg;
+    } catch {
+      return void fail('WS_BAD_MESSAGE', 'messages are JSON objects');
+    }
+    if (msg.type === 'auth' && typeof msg.token === 'string' && msg.token.length <= 8192) return void authenticate(msg.token);
+    if (!actor) return void fail('AUTH_REQUIRED', 'send {"type":"auth","token":"…"} first');
+    const channel = typeof msg.channel === 'string' ? msg.channel.slice(0, 200) : '';
+    if (msg.type === 'subscribe') return void subscribe(channel, typeof msg.after === 'number' && Number.isInteger(msg.after) && msg.after >= 0 ? msg.after : 0);
+    if (msg.type === 'unsubscribe') {
+      const off = subs.get(channel);
+      subs.delete(channel);
+      return void off?.().then(() => send({ type: 'unsubscribed', channel }));
+    }
+    fail('WS_BAD_MESSAGE', 'type is one of auth, subscribe, unsubscribe');
+  });
+  const query = request.query as { token?: string };
+  void authenticate(typeof query.token === 'string' ? query.token : undefined);
+}
+
+/** Live logs: GET /api/v1/jobs/runs/{id}/events (SSE) and the WebSocket at /api/v1/ws. */
+export function liveRoutes(deps: { jobs: JobsService; live: LiveLogs; authenticator: Authenticator }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/jobs/runs/:id/events',
+      {
+        config: { permission: 'jobs:read' },
+        schema: {
+          operationId: 'streamJobRunEvents',
+          tags: ['jobs'],
+          summary: 'Log lines and status changes as Server-Sent Events (resume with Last-Event-ID)',
+          params: IdParams,
+          headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 12, pattern: '^[0-9]+$' })) }),
+          querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })) }, { additionalProperties: false }),
+          produces: ['text/event-stream'],
+          response: { 200: Type.String({ description: 'text/event-stream: `log` events (id = sequence), `status`, `end`' }), ...errorResponses(404) },
+        },
+      },
+      async (req, reply) => {
+        const run = await deps.jobs.authoriseRead(req.actor, req.params.id);
+        const header = req.headers['last-event-id'];
+        await streamSse(reply, deps.live, run.id, header !== undefined ? Number(header) : (req.query.after ?? 0));
+      },
+    );
+    app.get(
+      '/ws',
+      {
+        websocket: true,
+        // Authenticated inside the connection (token in ?token= or the first message); each channel checks its permission.
+        config: { public: true },
+        schema: {
+          operationId: 'openWebSocket',
+          tags: ['jobs'],
+          summary: 'WebSocket: {"type":"auth","token"} then {"type":"subscribe","channel":"job-run:<id>","after":0}',
+          querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 8192 })) }, { additionalProperties: false }),
+        },
+      },
+      (socket, req) => serveSocket(socket, req, deps),
+    );
+  };
+}

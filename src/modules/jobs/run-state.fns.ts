@@ -1,0 +1,89 @@
+/**
+ * The run state machine and the pure rules around it. Transitions are one-way:
+ *   queued → running | cancelled
+ *   running → succeeded | failed | partially_failed | cancelled | timed_out | queued (retry)
+ * A terminal state is never left. Every write in runs.repository.ts is conditional on the
+ * state (and lease) it expects, so a late heartbeat or a recovered worker cannot overwrite one.
+ */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out'];
+
+export const TARGET_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'] as const;
+export type TargetStatus = (typeof TARGET_STATUSES)[number];
+
+export const TRIGGER_KINDS = ['user', 'api_key', 'schedule', 'workflow', 'webhook', 'system'] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
+
+const ALLOWED: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['running', 'cancelled'],
+  running: ['succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out', 'queued'],
+  succeeded: [],
+  failed: [],
+  partially_failed: [],
+  cancelled: [],
+  timed_out: [],
+};
+
+export function isTerminal(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+export function canTransition(from: RunStatus, to: RunStatus): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** Statuses a transition to `to` may start from: the WHERE clause of every state write. */
+export function sourcesOf(to: RunStatus): RunStatus[] {
+  return RUN_STATUSES.filter((from) => canTransition(from, to));
+}
+
+/** Exponential backoff with full jitter in [base·2^(n-1)/2, base·2^(n-1)], capped at an hour. */
+export function backoffDelayMs(baseMs: number, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(3_600_000, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** The outcome of a finished attempt from its targets' outcomes. */
+export function outcomeOf(targets: readonly TargetStatus[]): 'succeeded' | 'failed' | 'partially_failed' {
+  const ok = targets.filter((s) => s === 'succeeded').length;
+  if (ok === targets.length) return 'succeeded';
+  return ok === 0 ? 'failed' : 'partially_failed';
+}
+
+export interface BlockedInputs {
+  status: string;
+  attempt: number;
+  notBefore: string | null;
+  /** Stored by the engine: `device_lock: <run id>`. */
+  storedBlockedBy: string | null;
+  liveWorkers: number;
+  /** Runs running now, overall and of this run's type. */
+  running: number;
+  runningOfType: number;
+  capacity: number;
+  typeLimit: number;
+  /** Queued runs ahead of this one (0 = next). */
+  position: number;
+  now: number;
+}
+
+/**
+ * Why a queued run is not running yet, in the order a person would want to know it. Never null
+ * for a queued run: `dispatching` covers the moment between enqueue and pick-up.
+ */
+export function blockedBy(i: BlockedInputs): string | null {
+  if (i.status !== 'queued') return i.status === 'running' && i.storedBlockedBy ? i.storedBlockedBy : null;
+  if (i.notBefore && Date.parse(i.notBefore) > i.now) {
+    return i.attempt > 0 ? `retry_backoff until ${i.notBefore}` : `scheduled_for ${i.notBefore}`;
+  }
+  if (i.storedBlockedBy) return i.storedBlockedBy;
+  if (i.liveWorkers === 0) return 'no_worker';
+  if (i.running >= i.capacity || i.runningOfType >= i.typeLimit || i.position > 0) return 'concurrency_limit';
+  return 'dispatching';
+}
+
+/** Device lock key: the inventory id when known, else the host, so one box is one key. */
+export function deviceKey(target: { host: string; deviceId: string | null }): string {
+  return target.deviceId ? `device:${target.deviceId}` : `host:${target.host.toLowerCase()}`;
+}

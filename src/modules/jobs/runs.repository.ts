@@ -1,0 +1,283 @@
+import { sql } from 'kysely';
+import { dialectOf, type Db } from '../../platform/db/database.js';
+import { bool, json } from '../../platform/db/columns.js';
+import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
+import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
+import type { JobsTables } from './jobs.tables.js';
+import { sourcesOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
+
+export const RUN_COLUMNS = [
+  'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
+  'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'notBefore',
+  'blockedBy', 'leaseOwner', 'leaseExpiresAt', 'workerId', 'cancelRequested', 'reason', 'output', 'logNextSeq', 'logDropped', 'createdAt',
+  'startedAt', 'finishedAt', 'updatedAt',
+] as const;
+
+const TARGET_COLUMNS = ['runId', 'idx', 'host', 'deviceId', 'status', 'attempt', 'startedAt', 'finishedAt', 'durationMs', 'output', 'parsed', 'error'] as const;
+
+export type RunRow = JobsTables['jobRuns'];
+export type TargetRow = JobsTables['jobRunTargets'];
+
+export interface Run extends Omit<RunRow, 'changesDevices' | 'cancelRequested'> {
+  changesDevices: boolean;
+  cancelRequested: boolean;
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    ...row,
+    params: json.read(row.params),
+    targets: json.read(row.targets),
+    output: row.output === null ? null : json.read(row.output),
+    changesDevices: bool.read(row.changesDevices),
+    cancelRequested: bool.read(row.cancelRequested),
+  };
+}
+
+function toTarget(row: TargetRow): TargetRow {
+  return { ...row, parsed: row.parsed === null ? null : json.read(row.parsed) };
+}
+
+export type NewRun = Omit<Run, 'updatedAt'>;
+
+/** job_runs and job_run_targets. Every state change is a conditional UPDATE (see run-state.fns.ts). */
+export function createRunsRepository(base: Db) {
+  const db = base.withTables<JobsTables>();
+  const dialect = dialectOf(base);
+  const runs = () => db.selectFrom('jobRuns').select(RUN_COLUMNS);
+
+  return {
+    async insert(run: NewRun, targets: Omit<TargetRow, 'runId'>[]): Promise<void> {
+      await db
+        .insertInto('jobRuns')
+        .values({
+          ...run,
+          params: json.write(run.params),
+          targets: json.write(run.targets),
+          output: run.output === null ? null : json.write(run.output),
+          changesDevices: bool.write(run.changesDevices),
+          cancelRequested: bool.write(run.cancelRequested),
+          updatedAt: run.createdAt,
+        })
+        .execute();
+      if (targets.length > 0) {
+        // Chunked: SQLite binds at most 32766 parameters per statement.
+        for (let i = 0; i < targets.length; i += 500) {
+          await db
+            .insertInto('jobRunTargets')
+            .values(targets.slice(i, i + 500).map((t) => ({ ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })))
+            .execute();
+        }
+      }
+    },
+
+    async find(id: string): Promise<Run | undefined> {
+      const row = await runs().where('id', '=', id).executeTakeFirst();
+      return row ? toRun(row as RunRow) : undefined;
+    },
+
+    async findByIdempotencyKey(key: string): Promise<Run | undefined> {
+      const row = await runs().where('idempotencyKey', '=', key).executeTakeFirst();
+      return row ? toRun(row as RunRow) : undefined;
+    },
+
+    async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
+      let q = runs();
+      q = applyFilters(q, filters, dialect);
+      const rows = await applyPage(q, keys, cursor, limit).execute();
+      const page = pageResult(rows as RunRow[], keys, limit, camelValue);
+      return { items: page.items.map(toRun), next_cursor: page.next_cursor };
+    },
+
+    /** The newest finished run of a template (its report). */
+    async latestFinished(templateId: string): Promise<Run | undefined> {
+      const row = await runs()
+        .where('templateId', '=', templateId)
+        .where('finishedAt', 'is not', null)
+        .orderBy('finishedAt', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row ? toRun(row as RunRow) : undefined;
+    },
+
+    /** queued → running, only if still queued, due and not cancelled; returns the claimed run. */
+    async claim(id: string, lease: { owner: string; workerId: string; until: string; now: string }): Promise<Run | undefined> {
+      const row = await db
+        .updateTable('jobRuns')
+        .set((eb) => ({
+          status: 'running',
+          attempt: eb('attempt', '+', 1),
+          leaseOwner: lease.owner,
+          leaseExpiresAt: lease.until,
+          workerId: lease.workerId,
+          blockedBy: null,
+          notBefore: null,
+          startedAt: eb.fn.coalesce('startedAt', sql<string>`${lease.now}`),
+          updatedAt: lease.now,
+        }))
+        .where('id', '=', id)
+        .where('status', 'in', sourcesOf('running'))
+        .where('cancelRequested', '=', bool.write(false) as never)
+        .where((eb) => eb.or([eb('notBefore', 'is', null), eb('notBefore', '<=', lease.now)]))
+        .returning(RUN_COLUMNS)
+        .executeTakeFirst();
+      return row ? toRun(row as RunRow) : undefined;
+    },
+
+    /** Extends a lease we still hold; undefined means it was lost (recovered by someone else). */
+    async renewLease(id: string, owner: string, until: string): Promise<{ cancelRequested: boolean } | undefined> {
+      const row = await db
+        .updateTable('jobRuns')
+        .set({ leaseExpiresAt: until })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .where('leaseOwner', '=', owner)
+        .returning(['cancelRequested'])
+        .executeTakeFirst();
+      return row ? { cancelRequested: bool.read(row.cancelRequested) } : undefined;
+    },
+
+    /** running → terminal, only by the lease holder. */
+    async finish(id: string, owner: string, to: RunStatus, fields: { reason: string | null; output: unknown; now: string }): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set({ status: to, reason: fields.reason, output: json.write(fields.output), finishedAt: fields.now, updatedAt: fields.now, leaseOwner: null, leaseExpiresAt: null, blockedBy: null })
+        .where('id', '=', id)
+        .where('status', 'in', sourcesOf(to))
+        .where('status', '=', 'running')
+        .where('leaseOwner', '=', owner)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** running → queued for a retry, only by the lease holder. */
+    async requeue(id: string, owner: string, fields: { notBefore: string; reason: string; now: string; refundAttempt?: boolean }): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set((eb) => ({
+          status: 'queued',
+          notBefore: fields.notBefore,
+          reason: fields.reason,
+          updatedAt: fields.now,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          blockedBy: null,
+          // An attempt interrupted by a clean shutdown did not fail: it does not count.
+          attempt: fields.refundAttempt ? eb('attempt', '-', 1) : eb.ref('attempt'),
+        }))
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .where('leaseOwner', '=', owner)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Recovery of a run whose lease expired: only if the lease is still the expired one. */
+    async recover(id: string, expiredOwner: string, to: 'queued' | 'failed' | 'cancelled', fields: { reason: string; notBefore: string | null; now: string }): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set({
+          status: to,
+          reason: fields.reason,
+          notBefore: fields.notBefore,
+          updatedAt: fields.now,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          blockedBy: null,
+          ...(to === 'queued' ? {} : { finishedAt: fields.now }),
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .where('leaseOwner', '=', expiredOwner)
+        .where('leaseExpiresAt', '<', fields.now)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async expiredLeases(now: string, limit = 100): Promise<Run[]> {
+      const rows = await runs().where('status', '=', 'running').where('leaseExpiresAt', '<', now).limit(limit).execute();
+      return rows.map((r) => toRun(r as RunRow));
+    },
+
+    /** queued → cancelled directly; a running run is only flagged (its worker stops it). */
+    async cancelQueued(id: string, now: string): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set({ status: 'cancelled', cancelRequested: bool.write(true), reason: 'cancelled before it started', finishedAt: now, updatedAt: now, blockedBy: null })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async requestCancel(id: string, now: string): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set({ cancelRequested: bool.write(true), updatedAt: now })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async setBlockedBy(id: string, blockedBy: string | null, statuses: RunStatus[] = ['queued']): Promise<void> {
+      await db.updateTable('jobRuns').set({ blockedBy }).where('id', '=', id).where('status', 'in', statuses).execute();
+    },
+
+    /** Queued runs waiting on a device lock held by `runId`. */
+    async blockedOn(runId: string): Promise<{ id: string; attempt: number; priority: number }[]> {
+      return db.selectFrom('jobRuns').select(['id', 'attempt', 'priority']).where('status', '=', 'queued').where('blockedBy', '=', `device_lock: ${runId}`).execute();
+    },
+
+    /** Every queued run, for rebuilding the queue from the database. */
+    async queued(limit = 10_000): Promise<{ id: string; attempt: number; priority: number; notBefore: string | null }[]> {
+      return db.selectFrom('jobRuns').select(['id', 'attempt', 'priority', 'notBefore']).where('status', '=', 'queued').orderBy('priority', 'desc').orderBy('id').limit(limit).execute();
+    },
+
+    async position(run: { id: string; priority: number }): Promise<number> {
+      const r = await db
+        .selectFrom('jobRuns')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', '=', 'queued')
+        .where((eb) => eb.or([eb('priority', '>', run.priority), eb.and([eb('priority', '=', run.priority), eb('id', '<', run.id)])]))
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+
+    async runningCounts(): Promise<Map<string, number>> {
+      const rows = await db.selectFrom('jobRuns').select(['type', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'running').groupBy('type').execute();
+      return new Map(rows.map((r) => [r.type, Number(r.n)]));
+    },
+
+    async setLogState(id: string, nextSeq: number, dropped: number): Promise<void> {
+      await db.updateTable('jobRuns').set({ logNextSeq: nextSeq, logDropped: dropped }).where('id', '=', id).execute();
+    },
+
+    async targets(runId: string): Promise<TargetRow[]> {
+      const rows = await db.selectFrom('jobRunTargets').select(TARGET_COLUMNS).where('runId', '=', runId).orderBy('idx').execute();
+      return rows.map((r) => toTarget(r as TargetRow));
+    },
+
+    async updateTarget(runId: string, idx: number, fields: Partial<Omit<TargetRow, 'runId' | 'idx'>>): Promise<void> {
+      const values = { ...fields, ...(fields.parsed !== undefined ? { parsed: fields.parsed === null ? null : json.write(fields.parsed) } : {}) };
+      await db.updateTable('jobRunTargets').set(values).where('runId', '=', runId).where('idx', '=', idx).execute();
+    },
+
+    /** Marks targets that never finished (worker lost, cancelled while waiting). */
+    async closeOpenTargets(runId: string, status: TargetStatus, error: string, now: string): Promise<void> {
+      await db
+        .updateTable('jobRunTargets')
+        .set({ status, error, finishedAt: now })
+        .where('runId', '=', runId)
+        .where('status', 'in', ['pending', 'running'])
+        .execute();
+    },
+
+    async delete(id: string): Promise<void> {
+      await db.deleteFrom('jobRuns').where('id', '=', id).execute();
+    },
+  };
+}
+
+export type RunsRepository = ReturnType<typeof createRunsRepository>;

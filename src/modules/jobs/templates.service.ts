@@ -1,0 +1,155 @@
+import { ConflictError, NotFoundError, ValidationError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { parseFilters } from '../../platform/http/filters.js';
+import { parseSort } from '../../platform/http/pagination.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import type { ExecutorSettings } from './executors/executor.js';
+import { TEMPLATE_FILTERS, TEMPLATE_SORTS, type CreateRunBody, type CreateTemplateBody, type UpdateTemplateBody } from './jobs.schemas.js';
+import type { JobsService, CreateRunOptions } from './jobs.service.js';
+import { templateView } from './jobs.views.fns.js';
+import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
+import type { TemplateRow, TemplatesRepository } from './templates.repository.js';
+import { isUuid } from '../../platform/ids.js';
+
+export interface TemplatesServiceDeps {
+  templates: TemplatesRepository;
+  jobs: JobsService;
+  settings: ExecutorSettings;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint/.test(e.message ?? '');
+}
+
+/** Saved run definitions: CRUD, and running one with overrides. */
+export function createTemplatesService(deps: TemplatesServiceDeps) {
+  async function load(id: string): Promise<TemplateRow> {
+    const t = await deps.templates.find(id);
+    if (!t) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
+    return t;
+  }
+
+  function checkDefinition(type: string, params: unknown): Record<string, unknown> {
+    const executor = deps.jobs.executor(type);
+    const checked = validateParams(executor, params, deps.settings);
+    if (!checked.ok) throw new ValidationError('JOB_PARAMS_INVALID', `Parameters do not match the '${type}' schema`, checked.errors);
+    return checked.params;
+  }
+
+  const duplicate = (name: string) => new ConflictError('JOB_TEMPLATE_NAME_TAKEN', `A job template named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);
+
+  return {
+    async create(actor: Actor, body: CreateTemplateBody) {
+      requirePermission(actor, 'jobs:write');
+      const params = checkDefinition(body.type, body.params);
+      const now = nowIso();
+      const row: TemplateRow = {
+        id: newId(),
+        name: body.name,
+        description: body.description ?? null,
+        type: body.type,
+        params,
+        targets: body.targets ?? [],
+        credentialId: body.credential_id ?? null,
+        priority: body.priority ?? RUN_DEFAULTS.priority,
+        timeoutMs: body.timeout_ms ?? RUN_DEFAULTS.timeout_ms,
+        targetTimeoutMs: body.target_timeout_ms ?? RUN_DEFAULTS.target_timeout_ms,
+        targetConcurrency: body.target_concurrency ?? RUN_DEFAULTS.target_concurrency,
+        maxAttempts: body.max_attempts ?? RUN_DEFAULTS.max_attempts,
+        backoffMs: body.backoff_ms ?? RUN_DEFAULTS.backoff_ms,
+        tags: body.tags ?? [],
+        folder: body.folder ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (await deps.templates.findByName(body.name)) throw duplicate(body.name);
+      try {
+        await deps.templates.insert(row);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw duplicate(body.name);
+        throw err;
+      }
+      return templateView(row);
+    },
+    async get(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:read');
+      return templateView(await load(id));
+    },
+    async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
+      requirePermission(actor, 'jobs:read');
+      const keys = parseSort(query.sort, TEMPLATE_SORTS, 'id', 'name');
+      const page = await deps.templates.list(parseFilters(query, TEMPLATE_FILTERS), keys, query.cursor, query.limit ?? 50);
+      return { items: page.items.map(templateView), next_cursor: page.next_cursor };
+    },
+    async update(actor: Actor, id: string, body: UpdateTemplateBody) {
+      requirePermission(actor, 'jobs:write');
+      const current = await load(id);
+      const type = body.type ?? current.type;
+      const params = body.params !== undefined || body.type !== undefined ? checkDefinition(type, body.params ?? current.params) : undefined;
+      if (body.name && body.name !== current.name && (await deps.templates.findByName(body.name))) throw duplicate(body.name);
+      const fields: Partial<TemplateRow> = {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.type !== undefined ? { type } : {}),
+        ...(params !== undefined ? { params } : {}),
+        ...(body.targets !== undefined ? { targets: body.targets } : {}),
+        ...(body.credential_id !== undefined ? { credentialId: body.credential_id } : {}),
+        ...(body.priority !== undefined ? { priority: body.priority } : {}),
+        ...(body.timeout_ms !== undefined ? { timeoutMs: body.timeout_ms } : {}),
+        ...(body.target_timeout_ms !== undefined ? { targetTimeoutMs: body.target_timeout_ms } : {}),
+        ...(body.target_concurrency !== undefined ? { targetConcurrency: body.target_concurrency } : {}),
+        ...(body.max_attempts !== undefined ? { maxAttempts: body.max_attempts } : {}),
+        ...(body.backoff_ms !== undefined ? { backoffMs: body.backoff_ms } : {}),
+        ...(body.tags !== undefined ? { tags: body.tags } : {}),
+        ...(body.folder !== undefined ? { folder: body.folder } : {}),
+        updatedAt: nowIso(),
+      };
+      try {
+        await deps.templates.update(id, fields);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw duplicate(body.name ?? current.name);
+        throw err;
+      }
+      return templateView(await load(id));
+    },
+    async remove(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:write');
+      if (!(await deps.templates.delete(id))) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
+    },
+    /** Runs a template; body values override the template's (params are merged shallowly). */
+    async run(actor: Actor, id: string, body: Omit<CreateRunBody, 'template_id'>, options: Omit<CreateRunOptions, 'templateId'> = {}) {
+      requirePermission(actor, 'jobs:run');
+      const t = await load(id);
+      if (body.type !== undefined && body.type !== t.type) {
+        throw new ValidationError('JOB_TEMPLATE_TYPE_MISMATCH', `The template runs '${t.type}'`, [{ path: 'body.type', message: `must be '${t.type}' or omitted` }]);
+      }
+      return deps.jobs.createRun(
+        actor,
+        {
+          type: t.type,
+          params: { ...(t.params as Record<string, unknown>), ...(body.params ?? {}) },
+          targets: body.targets ?? (t.targets as never),
+          ...((body.credential_id ?? t.credentialId) ? { credential_id: body.credential_id ?? t.credentialId! } : {}),
+          priority: body.priority ?? t.priority,
+          max_attempts: body.max_attempts ?? t.maxAttempts,
+          backoff_ms: body.backoff_ms ?? t.backoffMs,
+          timeout_ms: body.timeout_ms ?? t.timeoutMs,
+          target_timeout_ms: body.target_timeout_ms ?? t.targetTimeoutMs,
+          target_concurrency: body.target_concurrency ?? t.targetConcurrency,
+          ...(body.not_before ? { not_before: body.not_before } : {}),
+        },
+        { ...options, templateId: t.id },
+      );
+    },
+    /** A template by id or by name (for `runs/latest?template=`). */
+    async resolve(actor: Actor, idOrName: string): Promise<string> {
+      requirePermission(actor, 'jobs:read');
+      const t = isUuid(idOrName) ? await deps.templates.find(idOrName) : await deps.templates.findByName(idOrName);
+      if (!t) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `No job template '${idOrName}'`);
+      return t.id;
+    },
+  };
+}
+
+export type TemplatesService = ReturnType<typeof createTemplatesService>;
