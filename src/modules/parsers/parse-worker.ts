@@ -14,3 +14,5 @@ parentPort?.on('message', (message: { id: number; job: ParseJob }) => {
     parentPort?.postMessage({ id: message.id, ok: false, error: serializeError(err) });
   }
 });
+// The pool starts a job's time budget only once the worker has loaded.
+parentPort?.postMessage({ ready: true });

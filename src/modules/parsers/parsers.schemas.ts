@@ -1,46 +1,103 @@
 import { Type, type Static } from 'typebox';
+import { PageQuery, sortQuery } from '../../platform/http/pagination.js';
+import { Nullable, Page, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 /**
- * Request/response schemas for the parsers routes (POST /api/v1/parsers/parse,
- * GET /api/v1/parsers, GET /api/v1/parsers/templates). The route plugin is written elsewhere;
- * these mirror parsers.service.ts so the wiring stays thin.
+ * Request/response schemas of the parsers routes (parsers.routes.ts). They mirror
+ * parsers.service.ts and custom-templates.service.ts so the routes stay thin.
  */
-const Name = Type.String({ minLength: 1, maxLength: 255 });
-/** Output size is checked by the service (maxInputBytes); this bound only stops absurd bodies early. */
-const Output = Type.String({ maxLength: 16 * 1024 * 1024 });
+const TemplateName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', description: 'A template file name, e.g. cisco_ios_show_version.textfsm' });
+/** `a.textfsm:b.textfsm` merges templates like an index row. */
+const TemplateNames = Type.String({ minLength: 1, maxLength: 1000, pattern: '^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)*$' });
+/**
+ * The service enforces the configured input limit (413 with the size and the limit); this bound
+ * only stops absurd bodies before they are validated.
+ */
+const Output = Type.String({ maxLength: 16 * 1024 * 1024, description: 'The command output to parse' });
+const Platform = Type.String({ minLength: 1, maxLength: 100, description: 'ntc-templates platform, e.g. cisco_ios' });
 
-export const ParseByCommandBody = Type.Object({
-  platform: Type.String({ minLength: 1, maxLength: 100 }),
-  command: Type.String({ minLength: 1, maxLength: 500 }),
-  output: Output,
-}, { additionalProperties: false });
-
-export const ParseByTemplateBody = Type.Object({ template: Name, output: Output }, { additionalProperties: false });
-export const ParseByParserBody = Type.Object({ parser: Type.String({ minLength: 1, maxLength: 300 }), output: Output }, { additionalProperties: false });
+export const ParseByCommandBody = Type.Object(
+  { platform: Platform, command: Type.String({ minLength: 1, maxLength: 500, description: 'The command as typed; abbreviations work (sh ip int br)' }), output: Output },
+  { additionalProperties: false },
+);
+export const ParseByTemplateBody = Type.Object({ template: TemplateNames, output: Output }, { additionalProperties: false });
+export const ParseByParserBody = Type.Object(
+  { parser: Type.String({ minLength: 1, maxLength: 1100, description: 'A parser id from GET /parsers: a native id or textfsm:<template>' }), output: Output },
+  { additionalProperties: false },
+);
 export const ParseBody = Type.Union([ParseByCommandBody, ParseByTemplateBody, ParseByParserBody]);
 export type ParseBody = Static<typeof ParseBody>;
 
-export const ParseResponse = Type.Object({
-  template: Type.Union([Type.String(), Type.Null()]),
-  parser: Type.String(),
-  records: Type.Array(Type.Record(Type.String(), Type.Unknown())),
-});
+export const ParseResponse = Type.Object(
+  {
+    template: Nullable(Type.String({ description: 'Template file(s) used; null for native parsers' })),
+    parser: Type.String(),
+    records: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
 
-const ParserCommand = Type.Object({ platform: Type.String(), command: Type.String() });
+const ParserCommand = Type.Object({ platform: Type.String(), command: Type.String() }, { additionalProperties: false });
 
-export const ParserSummary = Type.Object({
-  id: Type.String(),
-  kind: Type.Union([Type.Literal('native'), Type.Literal('textfsm'), Type.Literal('custom')]),
-  description: Type.Union([Type.String(), Type.Null()]),
-  commands: Type.Array(ParserCommand),
-});
+export const ParserDetail = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('native'), Type.Literal('textfsm'), Type.Literal('custom')]),
+    description: Nullable(Type.String()),
+    commands: Type.Array(ParserCommand),
+    schema: Type.Unknown({ description: 'JSON Schema of the records (null when the template cannot be read)' }),
+  },
+  { additionalProperties: false },
+);
 
-export const TemplateSummary = Type.Object({
-  name: Type.String(),
-  source: Type.Union([Type.Literal('custom'), Type.Literal('library')]),
-  platform: Type.Union([Type.String(), Type.Null()]),
-  command: Type.Union([Type.String(), Type.Null()]),
-  dir: Type.Union([Type.String(), Type.Null()]),
-});
+export const TemplateSummary = Type.Object(
+  {
+    name: Type.String(),
+    source: Type.Union([Type.Literal('custom'), Type.Literal('library')]),
+    platform: Nullable(Type.String()),
+    command: Nullable(Type.String()),
+    dir: Nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
 
-export const ListParsersQuery = Type.Object({ platform: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
+export const RegistryQuery = Type.Object({ platform: Type.Optional(Platform), ...PageQuery }, { additionalProperties: false });
+export type RegistryQuery = Static<typeof RegistryQuery>;
+export const ParserPage = Page(ParserDetail);
+export const TemplatePage = Page(TemplateSummary);
+export const ParserIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 1100 }) }, { additionalProperties: false });
+
+/** User templates. `platform`/`command` are written like an ntc-templates index row. */
+export const CustomTemplateBody = Type.Object(
+  {
+    name: TemplateName,
+    platform: Type.Optional(Nullable(Type.String({ maxLength: 200, description: 'Regex matched at the start of the platform, as in an index row' }))),
+    command: Type.Optional(Nullable(Type.String({ maxLength: 500, description: 'Command regex with [[…]] completion, e.g. sh[[ow]] ver[[sion]]' }))),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    content: Type.String({ minLength: 1, maxLength: 256 * 1024, description: 'The TextFSM template' }),
+  },
+  { additionalProperties: false },
+);
+export type CustomTemplateBody = Static<typeof CustomTemplateBody>;
+
+export const CustomTemplate = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    platform: Nullable(Type.String()),
+    command: Nullable(Type.String()),
+    description: Nullable(Type.String()),
+    content: Type.String(),
+    values: Type.Array(Type.String(), { description: 'Value names; record keys are these, lower-cased' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const CustomTemplateQuery = Type.Object(
+  { platform: Type.Optional(Type.String({ maxLength: 200 })), sort: sortQuery(['name', 'platform', 'created_at', 'updated_at']), ...PageQuery },
+  { additionalProperties: false },
+);
+export type CustomTemplateQuery = Static<typeof CustomTemplateQuery>;
+export const CustomTemplatePage = Page(CustomTemplate);

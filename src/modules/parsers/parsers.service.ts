@@ -1,5 +1,7 @@
 import { Type, type TSchema } from 'typebox';
 import { AppError, BadRequestError, NotFoundError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { CustomTemplate, CustomTemplateStore } from './custom-template.store.js';
 import { createMemoryCustomTemplateStore } from './custom-template.store.js';
 import { runParseJob, type ParsedRecord, type ParseJob } from './parse-job.fns.js';
@@ -9,14 +11,15 @@ import { createTemplateLibrary, isSafeTemplateName } from './template-library.js
 import { expandCompletion, noTemplateError } from './textfsm/clitable.fns.js';
 import { compilePyRegex, isAsciiText, type PyRegex } from './textfsm/py-regex.fns.js';
 import { createTemplateCache } from './textfsm/template-cache.js';
-import type { CompiledTemplate } from './textfsm/textfsm-template.fns.js';
+import { readValueHeader } from './textfsm/template-values.fns.js';
 import { TemplateNotFoundError } from './textfsm/textfsm.errors.js';
 import { vendorParsers } from './vendor/index.js';
 
 /**
- * Parsing CLI output into records. Stateless compute over read-only template sources, so it takes
- * no actor: the routes guard it with `parsers:read`, and template management (which will) goes
- * through the custom template store. See README.md for the lookup order and invariants.
+ * Parsing CLI output into records, and the parser registry. Every method takes the actor and
+ * requires `parsers:read` (the CLI passes the system actor). Custom templates are read through
+ * a store (the database-backed one in custom-templates.service.ts). See README.md for the lookup
+ * order and invariants.
  */
 export interface ParsersServiceDeps {
   /** Template library directories (ntc-templates layout), searched in order. */
@@ -50,6 +53,22 @@ export interface ParserSummary {
   kind: 'native' | 'textfsm' | 'custom';
   description: string | null;
   commands: { platform: string; command: string }[];
+}
+
+export interface ParserDetail extends ParserSummary {
+  /** JSON Schema of the records; null when the template cannot be read. */
+  schema: TSchema | null;
+}
+
+export interface ListPage<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface ListQuery {
+  platform?: string;
+  limit?: number;
+  cursor?: string;
 }
 
 export interface TemplateSummary {
@@ -132,20 +151,20 @@ export function createParsersService(deps: ParsersServiceDeps) {
     return { kind: 'textfsm', templates };
   }
 
-  function schemaOf(templates: readonly CompiledTemplate[]): TSchema {
-    const props: Record<string, TSchema> = {};
-    for (const t of templates) {
-      for (const v of t.values) {
-        const key = v.name.toLowerCase();
-        props[key] ??= v.options.includes('List') ? Type.Array(Type.String()) : Type.String();
-      }
+  /** Library and custom parsers get their schema from Value headers: listing compiles nothing. */
+  async function headerSchema(names: readonly string[]): Promise<TSchema | null> {
+    try {
+      const texts = await templatesByName(names.join(':'));
+      return schemaOf(texts.map((t) => readValueHeader(t.content)));
+    } catch {
+      return null;
     }
-    return Type.Array(Type.Object(props, { additionalProperties: false }));
   }
 
   return {
     /** Parses `output` with the parser chosen by platform+command, template name or parser id. */
-    async parse(input: ParseInput): Promise<ParseResult> {
+    async parse(actor: Actor, input: ParseInput): Promise<ParseResult> {
+      requirePermission(actor, 'parsers:read');
       if (typeof input.output !== 'string') throw new BadRequestError('PARSER_INPUT_INVALID', 'output must be a string');
       const bytes = Buffer.byteLength(input.output, 'utf8');
       if (bytes > maxInputBytes) {
@@ -161,35 +180,44 @@ export function createParsersService(deps: ParsersServiceDeps) {
       return { template, parser: `${TEXTFSM_PREFIX}${template}`, records };
     },
 
-    /** Native parsers, custom templates and library index rows, in lookup order. */
-    async listParsers(filter: { platform?: string } = {}): Promise<ParserSummary[]> {
-      const keep = (platform: string | null): boolean => filter.platform === undefined || platform === filter.platform;
-      const out: ParserSummary[] = [];
+    /** Custom templates, native parsers and library index rows, in lookup order, with schemas. */
+    async listParsers(actor: Actor, query: ListQuery = {}): Promise<ListPage<ParserDetail>> {
+      requirePermission(actor, 'parsers:read');
+      const keep = (platform: string | null): boolean => query.platform === undefined || platform === query.platform;
+      const all: (ParserSummary & { templates?: string[] })[] = [];
       for (const t of await custom.list()) {
         if (!keep(t.platform ?? null)) continue;
-        out.push({ id: `${TEXTFSM_PREFIX}${t.name}`, kind: 'custom', description: null, commands: t.command ? [{ platform: t.platform ?? '.*', command: t.command }] : [] });
+        all.push({ id: `${TEXTFSM_PREFIX}${t.name}`, kind: 'custom', description: null, commands: t.command ? [{ platform: t.platform ?? '.*', command: t.command }] : [], templates: [t.name] });
       }
       for (const p of registry.list()) {
         const commands = p.commands.filter((c) => keep(c.platform));
-        if (commands.length > 0 || filter.platform === undefined) out.push({ id: p.id, kind: 'native', description: p.description, commands: [...commands] });
+        if (commands.length > 0 || query.platform === undefined) all.push({ id: p.id, kind: 'native', description: p.description, commands: [...commands] });
       }
-      for (const e of await library.entries(filter.platform)) {
-        out.push({ id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`, kind: 'textfsm', description: null, commands: [{ platform: e.platform, command: e.command }] });
+      for (const e of await library.entries(query.platform)) {
+        all.push({ id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`, kind: 'textfsm', description: null, commands: [{ platform: e.platform, command: e.command }], templates: e.templates });
       }
-      return out;
+      const { items, next_cursor } = slicePage(all, query);
+      const out = await Promise.all(items.map(async ({ templates, ...p }): Promise<ParserDetail> => ({
+        ...p,
+        schema: templates ? await headerSchema(templates) : (registry.get(p.id)?.schema ?? null),
+      })));
+      return { items: out, next_cursor };
     },
 
     /** One parser with the JSON Schema of its output (TextFSM: derived from the Values). */
-    async getParser(id: string): Promise<ParserSummary & { schema: TSchema }> {
+    async getParser(actor: Actor, id: string): Promise<ParserDetail> {
+      requirePermission(actor, 'parsers:read');
       const native = registry.get(id);
       if (native) return { id, kind: 'native', description: native.description, commands: [...native.commands], schema: native.schema };
       if (!id.startsWith(TEXTFSM_PREFIX)) throw new NotFoundError('PARSER_NOT_FOUND', `Unknown parser '${id}'`);
       const templates = await templatesByName(id.slice(TEXTFSM_PREFIX.length));
       const isCustom = (await Promise.all(templates.map((t) => custom.get(t.name)))).some((t) => t !== null);
-      return { id, kind: isCustom ? 'custom' : 'textfsm', description: null, commands: [], schema: schemaOf(templates.map((t) => cache.get(t.content))) };
+      return { id, kind: isCustom ? 'custom' : 'textfsm', description: null, commands: [], schema: schemaOf(templates.map((t) => cache.get(t.content).values)) };
     },
 
-    async listTemplates(platform?: string): Promise<TemplateSummary[]> {
+    async listTemplates(actor: Actor, query: ListQuery = {}): Promise<ListPage<TemplateSummary>> {
+      requirePermission(actor, 'parsers:read');
+      const { platform } = query;
       const out: TemplateSummary[] = [];
       for (const t of await custom.list()) {
         if (platform === undefined || t.platform === platform) out.push({ name: t.name, source: 'custom', platform: t.platform ?? null, command: t.command ?? null, dir: null });
@@ -197,13 +225,13 @@ export function createParsersService(deps: ParsersServiceDeps) {
       for (const e of await library.entries(platform)) {
         for (const name of e.templates) out.push({ name, source: 'library', platform: e.platform, command: e.command, dir: e.dir });
       }
-      return out;
+      return slicePage(out, query);
     },
 
     /** Compiles a template (e.g. before storing it); throws TemplateError with the line. */
     checkTemplate(content: string): { header: string[]; schema: TSchema } {
       const compiled = cache.get(content);
-      return { header: [...compiled.header], schema: schemaOf([compiled]) };
+      return { header: [...compiled.header], schema: schemaOf([compiled.values]) };
     },
 
     async close(): Promise<void> {
@@ -213,3 +241,23 @@ export function createParsersService(deps: ParsersServiceDeps) {
 }
 
 export type ParsersService = ReturnType<typeof createParsersService>;
+
+/** Records of TextFSM templates: one object per row, lower-cased Value names, List → strings. */
+function schemaOf(templates: readonly (readonly { name: string; options: readonly string[] }[])[]): TSchema {
+  const props: Record<string, TSchema> = {};
+  for (const values of templates) {
+    for (const v of values) props[v.name.toLowerCase()] ??= v.options.includes('List') ? Type.Array(Type.String()) : Type.String();
+  }
+  return Type.Array(Type.Object(props, { additionalProperties: false }));
+}
+
+/** In-memory lists (the registry is built from files, not a table): the cursor is an offset. */
+function slicePage<T>(all: readonly T[], query: ListQuery): ListPage<T> {
+  const limit = query.limit ?? 50;
+  const offset = query.cursor === undefined ? 0 : Number(decodeCursor(query.cursor, 1)[0]);
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new BadRequestError('INVALID_CURSOR', 'The cursor is invalid', [{ path: 'query.cursor', message: 'invalid cursor; start again without it' }]);
+  }
+  const items = all.slice(offset, offset + limit);
+  return { items, next_cursor: offset + limit < all.length ? encodeCursor([offset + limit]) : null };
+}

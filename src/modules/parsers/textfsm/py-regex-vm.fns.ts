@@ -42,6 +42,47 @@ export function groupsInsideRepeats(pattern: PyPattern): Set<number> {
 
 /** Builds a matcher for `pattern`; results are indexed by JavaScript group number (`jsIndex`). */
 export function createPyMatcher(pattern: PyPattern, jsIndex: readonly number[]): PyMatchFn {
+  const vm = createVm(pattern);
+  const root = vm.compileAlt(pattern.body);
+  return (s) => {
+    vm.reset(s);
+    let matched: boolean;
+    try {
+      matched = root(0, () => true);
+    } catch {
+      return null; // NOTE: stack exhaustion on a huge line; the caller keeps the native result.
+    }
+    if (!matched) return null;
+    const out: (string | undefined)[] = [];
+    for (let g = 1; g <= pattern.groupCount; g++) {
+      const start = vm.caps[2 * g] as number;
+      out[jsIndex[g] ?? 0] = start < 0 ? undefined : s.slice(start, vm.caps[2 * g + 1]);
+    }
+    return out;
+  };
+}
+
+/**
+ * Python's captures for the groups inside one repeat node, given the span the native match gave
+ * that repeat: the first way (in backtracking order) to match exactly `subject[start, end)` with
+ * the repeat is the one the full match used, as long as nothing after the repeat depends on its
+ * captures (no backreferences: the caller checks). Far cheaper than re-matching the whole line.
+ * Returns Python group number → [start, end] (-1 when unset), or null if it cannot tell.
+ */
+export function createSpanMatcher(pattern: PyPattern, node: PyNode): (subject: string, start: number, end: number) => Int32Array | null {
+  const vm = createVm(pattern);
+  const body = vm.compile(node);
+  return (s, start, end) => {
+    vm.reset(s);
+    try {
+      return body(start, (p) => p === end) ? vm.caps : null;
+    } catch {
+      return null;
+    }
+  };
+}
+
+function createVm(pattern: PyPattern) {
   let subject = '';
   const caps = new Int32Array((pattern.groupCount + 1) * 2);
   const single = (node: PyNode): RegExp => {
@@ -51,6 +92,19 @@ export function createPyMatcher(pattern: PyPattern, jsIndex: readonly number[]):
   const test = (re: RegExp, pos: number): number => {
     re.lastIndex = pos;
     return re.test(subject) ? re.lastIndex : -1;
+  };
+  /** One character class: an ASCII table (the common case), the RegExp for the rest. */
+  const charTest = (re: RegExp): ((pos: number) => number) => {
+    const table = new Uint8Array(128);
+    for (let c = 0; c < 128; c++) {
+      re.lastIndex = 0;
+      table[c] = re.test(String.fromCharCode(c)) ? 1 : 0;
+    }
+    return (pos) => {
+      const c = subject.charCodeAt(pos);
+      if (c < 128) return table[c] === 1 ? pos + 1 : -1;
+      return c !== c ? -1 : test(re, pos); // NaN: past the end
+    };
   };
 
   const seq = (nodes: readonly PyNode[]): Matcher => {
@@ -66,9 +120,9 @@ export function createPyMatcher(pattern: PyPattern, jsIndex: readonly number[]):
   function compile(node: PyNode): Matcher {
     switch (node.type) {
       case 'literal': case 'any': case 'set': case 'category': {
-        const re = single(node);
+        const step = charTest(single(node));
         return (pos, k) => {
-          const end = test(re, pos);
+          const end = step(pos);
           return end >= 0 && k(end);
         };
       }
@@ -126,10 +180,11 @@ export function createPyMatcher(pattern: PyPattern, jsIndex: readonly number[]):
         const body = compile(node.body);
         const { min, max } = node;
         const lazy = node.mode === 'lazy';
+        // NOTE: the per-call continuation is written inline, not as a named `const`: tsx/esbuild's
+        // keepNames wraps named closures in a defineProperty call, which dominated this loop.
         const loop = (count: number, pos: number, k: Cont): boolean => {
-          const again = (p: number): boolean => (p === pos && count >= min ? false : loop(count + 1, p, k));
-          if (lazy) return (count >= min && k(pos)) || (count < max && body(pos, again));
-          return (count < max && body(pos, again)) || (count >= min && k(pos));
+          if (lazy) return (count >= min && k(pos)) || (count < max && body(pos, (p) => (p === pos && count >= min ? false : loop(count + 1, p, k))));
+          return (count < max && body(pos, (p) => (p === pos && count >= min ? false : loop(count + 1, p, k)))) || (count >= min && k(pos));
         };
         const greedy: Matcher = (pos, k) => loop(0, pos, k);
         return node.mode === 'possessive' ? atomic(greedy) : greedy;
@@ -148,23 +203,14 @@ export function createPyMatcher(pattern: PyPattern, jsIndex: readonly number[]):
     };
   }
 
-  const root = alt(pattern.body);
-  return (s) => {
-    subject = s;
-    caps.fill(-1);
-    let matched: boolean;
-    try {
-      matched = root(0, () => true);
-    } catch {
-      return null; // NOTE: stack exhaustion on a huge line; the caller keeps the native result.
-    }
-    if (!matched) return null;
-    const out: (string | undefined)[] = [];
-    for (let g = 1; g <= pattern.groupCount; g++) {
-      const start = caps[2 * g] as number;
-      out[jsIndex[g] ?? 0] = start < 0 ? undefined : s.slice(start, caps[2 * g + 1]);
-    }
-    return out;
+  return {
+    caps,
+    compile,
+    compileAlt: alt,
+    reset(s: string): void {
+      subject = s;
+      caps.fill(-1);
+    },
   };
 }
 

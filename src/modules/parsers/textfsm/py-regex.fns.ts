@@ -1,7 +1,10 @@
 /* eslint-disable no-control-regex -- Python's whitespace and line-break sets include control characters. */
 import { emitJsRegex } from './py-regex-emitter.fns.js';
 import { parsePyRegex, PyRegexError } from './py-regex-parser.fns.js';
-import { createPyMatcher, groupsInsideRepeats, type PyMatchFn } from './py-regex-vm.fns.js';
+import type { Alternation, PyNode, PyPattern } from './py-regex-ast.js';
+import { lastRun, planLastRuns } from './py-regex-last-run.fns.js';
+import { minimumLength, requiredLiteral } from './py-regex-needle.fns.js';
+import { createPyMatcher, createSpanMatcher, groupsInsideRepeats, type PyMatchFn } from './py-regex-vm.fns.js';
 
 export { PyRegexError };
 
@@ -24,13 +27,25 @@ export interface PyRegex {
    * gives Python's captures (see py-regex-vm.fns.ts).
    */
   readonly repeatedGroups: Int32Array;
-  readonly pythonMatch: PyMatchFn;
+  /** A substring every match contains, when checking it first is cheaper (py-regex-needle.fns.ts). */
+  readonly needle: string | null;
+  /** No match is shorter than this many characters. */
+  readonly minLength: number;
+  /**
+   * Python's captures for `subject`. Pass the native match of the `ascii` dialect when there is
+   * one: the common shapes are then fixed up from it without re-matching (py-regex-last-run.fns.ts).
+   */
+  readonly pythonMatch: (subject: string, asciiMatch?: ArrayLike<string | undefined> | null) => (string | undefined)[] | null;
 }
 
 /** Compiles `source` (a Python `re` pattern); throws PyRegexError when Python would reject it. */
 export function compilePyRegex(source: string): PyRegex {
   const pattern = parsePyRegex(source);
-  const asciiSrc = emitJsRegex(pattern, 'ascii');
+  const inside = groupsInsideRepeats(pattern);
+  const plan = planLastRuns(pattern, inside);
+  // Emitted with the plan's wrapper groups, numbered after Python's, so group numbers map as before.
+  const emitted = plan?.pattern ?? pattern;
+  const asciiSrc = emitJsRegex(emitted, 'ascii');
   const ascii = toRegExp(asciiSrc.source, asciiSrc.flags);
   // NOTE: the unicode dialect is built on first use: constructing \p{…} classes costs more than
   // the rest of a template's compilation, and most CLI output is pure ASCII. Both dialects are
@@ -38,16 +53,28 @@ export function compilePyRegex(source: string): PyRegex {
   let unicode: RegExp | null = null;
   const unicodeRegExp = (): RegExp => {
     if (unicode === null) {
-      const src = emitJsRegex(pattern, 'unicode');
+      const src = emitJsRegex(emitted, 'unicode');
       unicode = toRegExp(src.source, src.flags);
     }
     return unicode;
   };
   const namedGroups = [...pattern.groupNames].map(([name, pyIndex]) => ({ name, jsIndex: asciiSrc.groupIndex[pyIndex] ?? 0 }));
-  const inside = groupsInsideRepeats(pattern);
   const repeatedGroups = Int32Array.from([...pattern.groupNames.values()].filter((g) => inside.has(g)), (g) => asciiSrc.groupIndex[g] ?? 0);
+  const js = (g: number): number => asciiSrc.groupIndex[g] ?? 0;
+  const lastRuns = (plan?.repeats ?? []).map((r) => ({ wrapper: js(r.wrapper), group: js(r.group), runChars: r.runChars }));
+  const fast = lastRuns.length > 0 && Array.from(repeatedGroups).every((g) => lastRuns.some((r) => r.group === g));
   let vm: PyMatchFn | null = null;
-  const pythonMatch: PyMatchFn = (subject) => (vm ??= createPyMatcher(pattern, asciiSrc.groupIndex))(subject);
+  const pythonMatch = (subject: string, asciiMatch?: ArrayLike<string | undefined> | null): (string | undefined)[] | null => {
+    if (fast && asciiMatch) {
+      const out = Array.from(asciiMatch);
+      for (const r of lastRuns) {
+        const text = out[r.wrapper];
+        if (out[r.group] === undefined && text !== undefined) out[r.group] = lastRun(text, r.runChars);
+      }
+      return out;
+    }
+    return (vm ??= createPythonMatch(pattern, inside, asciiSrc.groupIndex))(subject);
+  };
   return {
     source,
     ascii,
@@ -57,7 +84,92 @@ export function compilePyRegex(source: string): PyRegex {
     groupCount: pattern.groupCount,
     namedGroups,
     repeatedGroups,
+    needle: requiredLiteral(pattern),
+    minLength: minimumLength(pattern),
     pythonMatch,
+  };
+}
+
+/**
+ * Python's captures for a subject the native RegExp matched but where a group inside a repeat came
+ * back unset. Fast path: a twin RegExp with each such repeat wrapped in a capture group and the `d`
+ * flag gives the span each repeat matched; the backtracking matcher then re-runs only that repeat
+ * over only that span (createSpanMatcher). Patterns with backreferences, or with such a repeat
+ * inside a lookaround, use the backtracking matcher on the whole subject.
+ */
+function createPythonMatch(pattern: PyPattern, inside: ReadonlySet<number>, jsIndex: readonly number[]): PyMatchFn {
+  const repeats: PyNode[] = [];
+  let simple = true;
+  const contains = (node: PyNode): boolean => {
+    if (node.type === 'group') return (node.index !== null && inside.has(node.index)) || node.body.some((seq) => seq.some(contains));
+    if (node.type === 'look' || node.type === 'atomic') return node.body.some((seq) => seq.some(contains));
+    return node.type === 'repeat' && contains(node.body);
+  };
+  const wrap = (alt: Alternation, inLook: boolean): Alternation => alt.map((seq) => seq.map((node) => wrapNode(node, inLook)));
+  const wrapNode = (node: PyNode, inLook: boolean): PyNode => {
+    switch (node.type) {
+      case 'backref':
+        simple = false;
+        return node;
+      case 'group': return { ...node, body: wrap(node.body, inLook) };
+      case 'atomic': return { ...node, body: wrap(node.body, inLook) };
+      case 'look': return { ...node, body: wrap(node.body, true) };
+      case 'repeat': {
+        if (node.max <= 1 || !contains(node)) return { ...node, body: wrapNode(node.body, inLook) };
+        if (inLook) simple = false;
+        repeats.push(node);
+        return { type: 'group', index: pattern.groupCount + repeats.length, name: null, body: [[node]] };
+      }
+      default: return node;
+    }
+  };
+  const wrapped: PyPattern = { body: wrap(pattern.body, false), groupCount: pattern.groupCount, groupNames: pattern.groupNames };
+  if (!simple || repeats.length === 0) return createPyMatcher(pattern, jsIndex);
+  wrapped.groupCount += repeats.length;
+
+  const twins: { ascii: RegExp | null; unicode: RegExp | null; groupIndex: number[] | null } = { ascii: null, unicode: null, groupIndex: null };
+  const twin = (unicode: boolean): RegExp => {
+    const key = unicode ? 'unicode' : 'ascii';
+    let re = twins[key];
+    if (re === null) {
+      const emitted = emitJsRegex(wrapped, key);
+      twins.groupIndex = emitted.groupIndex; // same numbering in both dialects
+      re = twins[key] = toRegExp(emitted.source, `${emitted.flags}d`);
+    }
+    return re;
+  };
+  const spans = repeats.map((node) => createSpanMatcher(pattern, node));
+  const groupsOf = repeats.map((node) => {
+    const found: number[] = [];
+    const walk = (n: PyNode): void => {
+      if (n.type === 'group') {
+        if (n.index !== null) found.push(n.index);
+        n.body.forEach((seq) => seq.forEach(walk));
+      } else if (n.type === 'look' || n.type === 'atomic') n.body.forEach((seq) => seq.forEach(walk));
+      else if (n.type === 'repeat') walk(n.body);
+    };
+    walk(node);
+    return found;
+  });
+  const slow = createPyMatcher(pattern, jsIndex);
+
+  return (subject) => {
+    const m = twin(!isAsciiText(subject)).exec(subject) as (RegExpExecArray & { indices: [number, number][] }) | null;
+    if (m === null) return null;
+    const aux = twins.groupIndex as number[];
+    const out: (string | undefined)[] = [];
+    for (let g = 1; g <= pattern.groupCount; g++) out[jsIndex[g] ?? 0] = m[aux[g] ?? 0];
+    for (let k = 0; k < repeats.length; k++) {
+      const span = m.indices[aux[pattern.groupCount + 1 + k] ?? 0];
+      if (span === undefined) continue;
+      const caps = (spans[k] as ReturnType<typeof createSpanMatcher>)(subject, span[0], span[1]);
+      if (caps === null) return slow(subject);
+      for (const g of groupsOf[k] as number[]) {
+        const start = caps[2 * g] as number;
+        out[jsIndex[g] ?? 0] = start < 0 ? undefined : subject.slice(start, caps[2 * g + 1]);
+      }
+    }
+    return out;
   };
 }
 

@@ -46,9 +46,47 @@ describe('compilePyRegex', () => {
   it('keeps Python capture semantics inside repeated groups via pythonMatch', () => {
     const re = compilePyRegex('(?:(?P<c>\\w+)?\\s)+z');
     expect(re.repeatedGroups.length).toBe(1);
+    const c = re.namedGroups[0]?.jsIndex ?? -1;
     const js = re.ascii.exec('BR  z');
-    expect(js?.[1]).toBeUndefined();
-    expect(re.pythonMatch('BR  z')?.[1]).toBe('BR');
+    expect(js?.[c]).toBeUndefined();
+    expect(re.pythonMatch('BR  z')?.[c]).toBe('BR');
+    expect(re.pythonMatch('BR  z', js)?.[c]).toBe('BR');
+  });
+
+  // The last-run fast path (from the native match) must agree with the backtracking matcher.
+  it.each([
+    ['^\\s+(\\S+)\\s+\\d+\\s+((?P<c>\\w+)?\\s)+\\s+(?P<n>\\S+)', '   Eth1/1   120   B R   T  Eth1/2  '],
+    ['^\\s+(\\S+)\\s+\\d+\\s+((?P<c>\\w+)?\\s)+\\s+(?P<n>\\S+)', '   Eth1/1   120      Eth1/2'],
+    ['((?P<c>[a-z]+)?[ ,]+)+(?P<n>\\d+)', 'ab, cd  ,  12'],
+    ['((?P<c>[a-z]+)?[ ,]+)+(?P<n>\\d+)', ' ,  12'],
+    ['(?:x|((?P<c>\\w+)?\\s)+)y', 'xy'],
+    ['((?P<c>\\w+)?\\w)+;', 'abc ;'],
+  ])('fixes up %s on %j exactly like the backtracking matcher', (pattern, subject) => {
+    const re = compilePyRegex(pattern);
+    const native = re.ascii.exec(subject);
+    const slow = re.pythonMatch(subject);
+    const fast = re.pythonMatch(subject, native);
+    for (const { jsIndex } of re.namedGroups) expect(fast?.[jsIndex]).toBe(slow?.[jsIndex]);
+  });
+
+  it.each([
+    ['^.+acl-drop\\)\\s+(?P<n>\\d+)', 'acl-drop)'],
+    ['^\\s+\\S+\\s+Vlan(?P<n>\\d+)', 'Vlan'],
+    ['^Interface\\s+(?P<n>\\S+)', null],
+    ['^HTTP\\s+server\\s+port:\\s+(?P<n>\\d+)', null],
+    ['^.+(?i:abc)d', null],
+    ['^.*(?:ab|cd)', null],
+  ])('finds the literal every match of %s contains: %j', (pattern, needle) => {
+    expect(compilePyRegex(pattern).needle).toBe(needle);
+  });
+
+  it.each([
+    ['^[\\w./-]+\\s+(?:\\S+\\s+){3}(?P<v>\\d+)', 9],
+    ['a|bc?|(?:de){2,}', 1],
+    ['(?=abc)x*(?P<a>y)?\\b$', 0],
+    ['\\u00e9{2}', 2],
+  ])('knows that no match of %s is shorter than %d characters', (pattern, length) => {
+    expect(compilePyRegex(pattern).minLength).toBe(length);
   });
 
   it.each([

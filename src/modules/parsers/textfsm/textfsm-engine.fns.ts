@@ -32,6 +32,9 @@ const SAVE_LIST = 2;
 interface PreparedRule {
   readonly source: TemplateRule;
   readonly regex: PyRegex;
+  /** A literal any match contains; lines without it skip the RegExp. */
+  readonly needle: string | null;
+  readonly minLength: number;
   /** Pairs of (JavaScript group number, Value index), in Python group order. */
   readonly assign: Int32Array;
   readonly lineOp: number;
@@ -73,6 +76,8 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
       return {
         source: rule,
         regex: rule.compiled,
+        needle: rule.compiled.needle,
+        minLength: rule.compiled.minLength,
         assign: Int32Array.from(assign),
         lineOp: rule.lineOp === 'Next' ? NEXT : rule.lineOp === 'Continue' ? CONTINUE : ERROR,
         recordOp: rule.recordOp === 'Record' ? RECORD : rule.recordOp === 'Clear' ? CLEAR : rule.recordOp === 'Clearall' ? CLEARALL : NO_RECORD,
@@ -135,6 +140,7 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
     const line = lines[li] as string;
     for (let ri = 0; ri < state.length; ri++) {
       const rule = state[ri] as PreparedRule;
+      if (line.length < rule.minLength || (rule.needle !== null && !line.includes(rule.needle))) continue;
       // Rules without Values only need a yes/no: test() allocates no match array.
       if (rule.assign.length === 0) {
         if (!(unicode ? rule.regex.unicode : rule.regex.ascii).test(line)) continue;
@@ -163,7 +169,7 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
 function assignFrom(run: Run, rule: PreparedRule, line: string): boolean {
   let m: ArrayLike<string | undefined> | null = (run.unicode ? rule.regex.unicode : rule.regex.ascii).exec(line);
   if (m === null) return false;
-  if (rule.regex.repeatedGroups.length > 0 && anyUnset(m, rule.regex.repeatedGroups)) m = rule.regex.pythonMatch(line) ?? m;
+  if (rule.regex.repeatedGroups.length > 0 && anyUnset(m, rule.regex.repeatedGroups)) m = rule.regex.pythonMatch(line, run.unicode ? null : m) ?? m;
   const a = rule.assign;
   for (let k = 0; k < a.length; k += 2) assign(run, a[k + 1] as number, m[a[k] as number] ?? null);
   return true;
