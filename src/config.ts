@@ -171,16 +171,56 @@ export const SETTINGS = {
     parse: str(256),
     secret: true,
   }),
+  jwtAlgorithm: setting({
+    env: 'OPSDECK_JWT_ALGORITHM',
+    description: 'Access-token signature: `HS256` (shared secret) or `EdDSA` / `RS256` (private key file; public key served at `/api/v1/auth/jwks.json`).',
+    default: 'HS256',
+    parse: oneOf('HS256', 'EdDSA', 'RS256'),
+  }),
+  jwtPrivateKeyFile: setting({
+    env: 'OPSDECK_JWT_PRIVATE_KEY_FILE',
+    description: 'PKCS#8 PEM private key (Ed25519 for EdDSA, RSA ≥ 2048 bits for RS256). Required with those algorithms.',
+    default: undefined,
+    parse: str(),
+  }),
+  jwtIssuer: setting({ env: 'OPSDECK_JWT_ISSUER', description: 'The `iss` claim of access tokens; tokens from another issuer are refused.', default: 'opsdeck', parse: str(200) }),
+  accessTokenTtlSeconds: setting({ env: 'OPSDECK_ACCESS_TOKEN_TTL_SECONDS', description: 'Lifetime of access tokens (JWT).', default: '900', parse: int(30, 86_400) }),
+  refreshTokenTtlSeconds: setting({
+    env: 'OPSDECK_REFRESH_TOKEN_TTL_SECONDS',
+    description: 'Lifetime of refresh tokens (rotated on every use).',
+    default: '604800',
+    parse: int(300, 90 * 86_400),
+  }),
+  passwordMinLength: setting({ env: 'OPSDECK_PASSWORD_MIN_LENGTH', description: 'Shortest accepted password (maximum is 256).', default: '12', parse: int(8, 128) }),
+  lockoutThreshold: setting({
+    env: 'OPSDECK_LOCKOUT_THRESHOLD',
+    description: 'Failed logins in a row after which an account is locked (each further failure doubles the lock).',
+    default: '5',
+    parse: int(1, 1000),
+  }),
+  lockoutSeconds: setting({ env: 'OPSDECK_LOCKOUT_SECONDS', description: 'First lock duration; doubles per further failure, capped at 24 h.', default: '60', parse: int(1, 86_400) }),
+  authRateLimit: setting({
+    env: 'OPSDECK_AUTH_RATE_LIMIT',
+    description: 'Requests per minute one client IP may make to `/api/v1/auth/*` (shared through Redis in cluster mode).',
+    default: '30',
+    parse: int(1, 1_000_000),
+  }),
   masterKey: setting({
     env: 'OPSDECK_MASTER_KEY',
-    description: 'Base64 master key(s) for the credential vault, `keyid:base64` comma-separated, newest last. Unset on a single node: a key file in the data directory.',
+    description:
+      'Credential vault master key(s): `keyid:base64` (32 random bytes), comma-separated, newest last; new data keys are wrapped under the newest (`opsdeck keys generate` makes one). Required in cluster mode; unset on a single node: a key file generated in the data directory. Lost keys mean lost credentials: back them up.',
     default: undefined,
-    parse: list((raw) => {
-      const [id, key] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : ['k1', raw];
-      return /^[A-Za-z0-9_-]{1,32}$/.test(id) && 'value' in base64Key32(key)
-        ? { value: `${id}:${key}` }
-        : { expected: 'keyid:base64 of exactly 32 random bytes (openssl rand -base64 32)' };
-    }, false),
+    parse: (raw) => {
+      const parsed = list((entry) => {
+        const [id, key] = entry.includes(':') ? (entry.split(':', 2) as [string, string]) : ['k1', entry];
+        return /^[A-Za-z0-9_-]{1,32}$/.test(id) && 'value' in base64Key32(key)
+          ? { value: `${id}:${key}` }
+          : { expected: 'keyid:base64 of exactly 32 random bytes (openssl rand -base64 32)' };
+      }, false)(raw);
+      if ('expected' in parsed) return parsed;
+      const ids = parsed.value.map((e) => e.slice(0, e.indexOf(':')));
+      return new Set(ids).size === ids.length ? parsed : { expected: 'distinct key ids (each keyid:base64 entry needs its own id)' };
+    },
     secret: true,
   }),
   textfsmLibraryDirs: setting({
@@ -188,6 +228,52 @@ export const SETTINGS = {
     description: 'Directories laid out like ntc-templates (`*.textfsm` files and an `index`), comma-separated.',
     default: '',
     parse: list(str()),
+  }),
+  jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
+  jobsExecutorConcurrency: setting({
+    env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',
+    description: 'Per-executor limits per worker, e.g. `ssh_command=20,ping=50` (comma-separated `type=n`). Unlisted types share the global limit.',
+    default: '',
+    parse: list((raw) => (/^[a-z][a-z0-9_]{0,49}=[1-9][0-9]{0,3}$/.test(raw) ? { value: raw } : { expected: 'type=n entries such as ssh_command=20' })),
+  }),
+  jobsLeaseMs: setting({
+    env: 'OPSDECK_JOBS_LEASE_MS',
+    description: 'How long a worker owns a running job without renewing it; a killed worker’s runs are recovered after this.',
+    default: '30000',
+    parse: int(500, 3_600_000),
+  }),
+  jobsLogLinesMax: setting({ env: 'OPSDECK_JOBS_LOG_LINES_MAX', description: 'Log lines kept per run; later lines are dropped after a truncation marker.', default: '50000', parse: int(10, 10_000_000) }),
+  jobsDeviceSessions: setting({ env: 'OPSDECK_JOBS_DEVICE_SESSIONS', description: 'Concurrent sessions per device across all runs and executors.', default: '1', parse: int(1, 100) }),
+  jobsLocalCommands: setting({
+    env: 'OPSDECK_JOBS_LOCAL_COMMANDS',
+    description: 'Executables `local_command` jobs may run (bare names or absolute paths, comma-separated). Empty: none.',
+    default: '',
+    parse: list(str(1024)),
+  }),
+  jobsQueue: setting({
+    env: 'OPSDECK_JOBS_QUEUE',
+    description: 'BullMQ key prefix for the job queue (deployments sharing one Redis use different ones).',
+    default: 'opsdeck',
+    parse: ((raw) => (/^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' })) as Parser<string>,
+  }),
+  egressAllow: setting({
+    env: 'OPSDECK_EGRESS_ALLOW',
+    description: 'Outbound HTTP allow-list (CIDRs, addresses, host names, `*.domain`). Empty: anything not denied. Cloud metadata addresses are always blocked.',
+    default: '',
+    parse: list(str(255)),
+  }),
+  egressDeny: setting({ env: 'OPSDECK_EGRESS_DENY', description: 'Outbound HTTP deny-list (CIDRs, addresses, host names, `*.domain`).', default: '', parse: list(str(255)) }),
+  schedulerMisfireGraceSeconds: setting({
+    env: 'OPSDECK_SCHEDULER_MISFIRE_GRACE_SECONDS',
+    description: 'A schedule tick processed later than this (no scheduler was running) is a misfire: its schedule’s `misfire` policy decides (skip, or one catch-up run).',
+    default: '60',
+    parse: int(1, 86_400),
+  }),
+  schedulerPollMs: setting({
+    env: 'OPSDECK_SCHEDULER_POLL_MS',
+    description: 'Longest sleep of the scheduler loop: how soon schedules changed on another node are seen.',
+    default: '1000',
+    parse: int(100, 60_000),
   }),
 } as const;
 

@@ -4,12 +4,16 @@
  * that reads process.env, prints to the console for people and exits the process.
  */
 import { parseArgs } from 'node:util';
+import { text as streamText } from 'node:stream/consumers';
 import dotenv from 'dotenv';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest, pendingMigrations } from './platform/db/migrate.js';
-import { createServer } from './modules.js';
+import { createModules, createServer } from './modules.js';
+import { describeCliError, runUserCommand } from './modules/identity/index.js';
+import { runParseCommand } from './modules/parsers/index.js';
+import { runKeysCommand } from './modules/credentials/index.js';
 import { VERSION } from './version.js';
 
 const HELP = `opsdeck ${VERSION} — operations console backend
@@ -18,8 +22,13 @@ Usage: opsdeck <command> [options]
 
 Commands:
   serve               Run the server (HTTP API; worker and scheduler roles per OPSDECK_ROLES)
+  worker              Run a job worker only: role forced to worker, no HTTP listener (cluster mode)
   migrate [--dry-run] Apply pending database migrations (--dry-run lists them)
   config              Print the effective configuration, secrets masked
+  user create|reset-password|disable <username>  Manage users (opsdeck user --help)
+  keys generate|rotate|status  Vault master keys: add one, re-wrap every data key under the newest, report usage
+  parse --platform P --command C < output
+                      Parse command output into JSON records (opsdeck parse --help)
   --help, -h          Show this help
   --version, -v       Show the version
 
@@ -73,6 +82,25 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** `opsdeck worker`: consumes job runs; no HTTP. SIGTERM drains in-flight runs, then exits. */
+async function worker(config: Config, logger: Logger): Promise<void> {
+  const modules = await createModules(Object.freeze({ ...config, roles: ['worker' as const] }), logger);
+  logger.info({ workerId: modules.jobs.workerId, mode: config.mode, database: config.databaseDialect }, 'opsdeck worker started');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker draining');
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+    await modules.close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+    logger.info('stopped');
+    logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
 async function migrate(config: Config, logger: Logger, dryRun: boolean): Promise<void> {
   const database = createDatabase({ dialect: config.databaseDialect, sqlitePath: config.sqlitePath, ...(config.databaseUrl ? { url: config.databaseUrl } : {}) });
   try {
@@ -89,6 +117,25 @@ async function migrate(config: Config, logger: Logger, dryRun: boolean): Promise
   }
 }
 
+async function userCommand(config: Config, logger: Logger, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { email: { type: 'string' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' } },
+  });
+  const password = values['password-stdin'] ? (await streamText(process.stdin)).replace(/\r?\n$/, '') : undefined;
+  const modules = await createModules(config, logger);
+  try {
+    const out = await runUserCommand(modules.identity, { action: positionals[0], username: positionals[1], email: values.email, roles: values.role ?? [], ...(password !== undefined ? { password } : {}) });
+    process.stdout.write(out);
+  } catch (err) {
+    process.stderr.write(`opsdeck: ${describeCliError(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await modules.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -98,22 +145,42 @@ async function main(argv: string[]): Promise<void> {
   });
   const command = positionals[0];
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  if (values.help || !command) return void process.stdout.write(`${HELP}\n`);
+  if ((values.help && command !== 'parse') || !command) return void process.stdout.write(`${HELP}\n`);
 
   const config = readConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
   switch (command) {
     case 'serve':
       return serve(config, logger);
+    case 'worker':
+      return worker(config, logger);
     case 'migrate':
       return migrate(config, logger, values['dry-run'] === true);
+    case 'parse': {
+      const r = await runParseCommand(argv.slice(argv.indexOf('parse') + 1), {
+        libraryDirs: config.textfsmLibraryDirs,
+        stdinIsTty: process.stdin.isTTY === true,
+        readStdin: () => streamText(process.stdin),
+      });
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return void (process.exitCode = r.code);
+    }
     case 'config':
       return void process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`);
+    case 'user':
+      return userCommand(config, logger, argv.slice(argv.indexOf('user') + 1));
+    case 'keys': {
+      const r = await runKeysCommand(positionals.slice(1), config, logger);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return void (process.exitCode = r.code);
+    }
     default:
       fail(`unknown command '${command}'. Run 'opsdeck --help'.`);
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  fail(err instanceof Error ? err.message : String(err), 1);
+  fail(err instanceof Error ? err.message : String(err), err instanceof ConfigError ? 2 : 1);
 });

@@ -12,9 +12,25 @@ import { createEventBus } from './platform/bus/index.js';
 import { createCache } from './platform/cache/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe } from './platform/redis.js';
-import { allowAllAuthenticator } from './platform/http/auth.js';
 import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { createIdentityModule } from './modules/identity/index.js';
+import { createParsersModule } from './modules/parsers/index.js';
+import { createCredentialsModule } from './modules/credentials/index.js';
+import { createInventoryModule } from './modules/inventory/index.js';
+import { createJobsModule } from './modules/jobs/index.js';
+import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
+import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
+
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void p.finally(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
 
 export interface ModulesOptions {
   /** Run pending migrations before building modules (default true). */
@@ -32,6 +48,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
   });
   const closers: (() => Promise<void>)[] = [() => database.destroy()];
   try {
+    // First, so a cluster node without OPSDECK_MASTER_KEY stops before touching anything.
+    const keyRing = loadKeyRing({ configured: config.masterKey, dataDir: config.dataDir, mode: config.mode, logger });
     if (options.migrate !== false) {
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
@@ -48,13 +66,68 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config });
+    closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
       info: { version: VERSION, mode: config.mode, database_dialect: config.databaseDialect, roles: [...config.roles] },
     });
 
-    const plugins: RoutePlugin[] = [...system.plugins];
+    const parsers = createParsersModule({
+      db: database.db,
+      cache,
+      audit: identity.audit,
+      libraryDirs: config.textfsmLibraryDirs,
+      onError: (err) => logger.error({ err }, 'parsers after-commit step failed'),
+    });
+    // The parse worker pool stops before the cache and database it never touches.
+    closers.unshift(() => parsers.close());
+
+    const credentials = createCredentialsModule({ db: database.db, keyRing, events, audit: identity.audit, stepUp: identity.stepUp, logger });
+    if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
+
+    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger });
+
+    // Built-in roles derive from every module's permissions (see modules/identity/README.md).
+    const jobs = createJobsModule({
+      db: database.db,
+      bus,
+      logger,
+      authenticator: identity.authenticator,
+      config,
+      credentials: credentials.resolver,
+      audit: identity.audit,
+      events,
+      targetResolver: {
+        resolveTargets: async (actor, selector) =>
+          (await inventory.resolveTargets(actor, selector)).flatMap((t) => (t.host ? [{ deviceId: t.deviceId, host: t.host }] : [])),
+      },
+    });
+    // Shutdown drains the worker (runs finish or are requeued) before the bus and database close.
+    closers.unshift(() => jobs.stop(Math.max(0, config.shutdownTimeoutMs - 2000)));
+    // NOTE: with Redis unreachable the BullMQ worker waits for it indefinitely. The node still
+    // starts (the API answers, /health/ready says what is down); the worker joins once Redis is back.
+    const workerStarted = jobs.start().catch((err: unknown) => logger.error({ err }, 'job worker failed to start'));
+    if (!(await settlesWithin(workerStarted, 5000))) logger.warn('job worker is waiting for the queue backend');
+
+    const schedules = createSchedulesModule({
+      db: database.db,
+      logger,
+      runner: createJobsScheduleRunner(jobs),
+      audit: identity.audit,
+      misfireGraceSeconds: config.schedulerMisfireGraceSeconds,
+      pollMs: config.schedulerPollMs,
+      metricsRegistry: config.metricsEnabled ? metrics.registry : null,
+    });
+    // Every node serves the API; only `scheduler` nodes claim ticks. Stops before jobs and the database close.
+    if (config.roles.includes('scheduler')) {
+      schedules.scheduler.start();
+      closers.unshift(() => schedules.scheduler.stop());
+    }
+
+    for (const m of [system, parsers, credentials, inventory, jobs, schedules]) identity.registerPermissions(m.permissions);
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins];
     return {
       config,
       logger,
@@ -64,8 +137,14 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       cache,
       events,
       system,
+      identity,
+      parsers,
+      credentials,
+      inventory,
+      jobs,
+      schedules,
       plugins,
-      authenticator: allowAllAuthenticator,
+      authenticator: identity.authenticator,
       /** Closes everything in reverse order of creation. */
       async close(): Promise<void> {
         for (const close of closers) {

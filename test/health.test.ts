@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestServer, useTestServer } from './helpers/server.js';
 import { requireRedis } from './helpers/redis.js';
 import { DIALECTS } from './helpers/db.js';
+import { adminToken, bearer } from './helpers/auth.js';
 
 describe.each(DIALECTS)('health, metrics and system info on %s', (dialect) => {
   const server = useTestServer(dialect);
@@ -24,14 +25,15 @@ describe.each(DIALECTS)('health, metrics and system info on %s', (dialect) => {
     expect(body.checks).toEqual([{ name: 'database', status: 'up', latency_ms: expect.any(Number) }]);
   });
 
-  it('describes the system', async () => {
-    const res = await server().app.inject({ method: 'GET', url: '/api/v1/system/info' });
+  it('describes the system to a signed-in user, and nobody else', async () => {
+    expect((await server().app.inject({ method: 'GET', url: '/api/v1/system/info' })).statusCode).toBe(401);
+    const res = await server().app.inject({ method: 'GET', url: '/api/v1/system/info', headers: bearer(await adminToken(server())) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ name: 'opsdeck', mode: 'single', database_dialect: dialect, roles: ['api', 'worker', 'scheduler'], uptime_seconds: expect.any(Number) });
   });
 
   it('serves Prometheus metrics that promtool accepts', async () => {
-    await server().app.inject({ method: 'GET', url: '/api/v1/system/info' });
+    await server().app.inject({ method: 'GET', url: '/api/v1/system/info', headers: bearer(await adminToken(server())) });
     await server().modules.cache.get('nothing-here');
     const res = await server().app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);

@@ -7,6 +7,10 @@ import type { Dialect } from '../../src/platform/db/database.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { redisTestUrl } from './redis.js';
 
+export const TEST_ADMIN_PASSWORD = 'Correct-Horse-Test-9147';
+export const TEST_JWT_SECRET = 'test-jwt-secret-shared-by-cluster-nodes-0123456789';
+export const TEST_MASTER_KEY = `ktest:${Buffer.alloc(32, 7).toString('base64')}`;
+
 /** Every log line written during the test file, for asserting that no secret leaks. */
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
@@ -44,8 +48,14 @@ export async function createTestServer(dialect: Dialect, options: TestServerOpti
     OPSDECK_DATA_DIR: db.dataDir,
     OPSDECK_LOG_LEVEL: 'info',
     OPSDECK_PORT: '0',
+    // Known first-start admin password (test/helpers/auth.ts signs in with it).
+    OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     ...(db.url ? { OPSDECK_DATABASE_URL: db.url } : {}),
+    // Cluster nodes must share the JWT secret (a single node generates one in its data dir).
     ...(options.cluster ? { OPSDECK_REDIS_URL: redisTestUrl() } : {}),
+    ...(options.cluster || options.env?.OPSDECK_REDIS_URL ? { OPSDECK_JWT_SECRET: TEST_JWT_SECRET } : {}),
+    // …and the vault master key, which cluster mode requires.
+    ...(options.cluster || options.env?.OPSDECK_REDIS_URL ? { OPSDECK_MASTER_KEY: TEST_MASTER_KEY } : {}),
     ...options.env,
   });
   const logs = new LogCapture();
