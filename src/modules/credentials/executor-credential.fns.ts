@@ -1,34 +1,17 @@
 import type { ResolvedCredential } from './credentials.ports.js';
+// The jobs engine owns the shape its executors take (its port); the vault adapts to it.
+import type { ResolvedCredential as ExecutorCredential } from '../jobs/index.js';
 
-/**
- * The flat shape the jobs engine's executors take (modules/jobs/credentials.ts), built from a
- * resolved credential. SNMP names are net-snmp's; AES-192 has no net-snmp implementation, so
- * such a credential resolves without a privacy protocol and the agent refuses it.
- */
-export interface ExecutorCredential {
-  id: string;
-  username?: string;
-  password?: string;
-  privateKey?: string;
-  passphrase?: string;
-  enablePassword?: string;
-  community?: string;
-  snmpV3?: {
-    user: string;
-    level: 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
-    authProtocol?: 'md5' | 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
-    authKey?: string;
-    privProtocol?: 'des' | 'aes' | 'aes256b';
-    privKey?: string;
-  };
-  token?: string;
-  /** api_token: the header carrying the token. */
-  headerName?: string;
-}
+export type { ExecutorCredential };
 
 type SnmpV3 = NonNullable<ExecutorCredential['snmpV3']>;
 const PRIV = { des: 'des', aes128: 'aes', aes256: 'aes256b' } as const;
 
+/**
+ * Builds the flat shape the jobs engine's executors take (modules/jobs/credentials.ts) from a
+ * resolved credential. SNMP names are net-snmp's; AES-192 has no net-snmp implementation, so
+ * such a credential resolves without a privacy protocol and the agent refuses it.
+ */
 export function toExecutorCredential(c: ResolvedCredential): ExecutorCredential {
   const a = c.attributes;
   const s = c.secrets;

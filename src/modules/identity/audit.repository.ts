@@ -6,20 +6,8 @@ import { applyFilters, type FilterCondition } from '../../platform/http/filters.
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import type { IdentityTables } from './identity.tables.js';
 
-export interface AuditRow {
-  id: string;
-  time: string;
-  actorKind: string;
-  actorId: string | null;
-  actorName: string;
-  action: string;
-  resourceType: string;
-  resourceId: string | null;
-  outcome: string;
-  ip: string | null;
-  requestId: string | null;
-  changes: Record<string, unknown> | null;
-}
+/** An audit record as read: the table row with its changes parsed. */
+export type AuditRow = Omit<IdentityTables['auditLog'], 'changes'> & { changes: Record<string, unknown> | null };
 
 const COLUMNS = ['id', 'time', 'actorKind', 'actorId', 'actorName', 'action', 'resourceType', 'resourceId', 'outcome', 'ip', 'requestId'] as const;
 // NOTE: read as text: CamelCasePlugin would rename the keys inside a parsed jsonb object (first_start → firstStart).

@@ -1,16 +1,7 @@
 import type { Db } from '../../platform/db/database.js';
 import type { IdentityTables } from './identity.tables.js';
 
-export interface SessionRow {
-  id: string;
-  userId: string;
-  userAgent: string;
-  ip: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-}
+export type SessionRow = Omit<IdentityTables['sessions'], 'revokedReason'>;
 
 const SESSION_COLUMNS = ['sessions.id', 'sessions.userId', 'sessions.userAgent', 'sessions.ip', 'sessions.createdAt', 'sessions.lastUsedAt', 'sessions.expiresAt', 'sessions.revokedAt'] as const;
 
