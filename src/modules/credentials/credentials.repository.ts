@@ -6,6 +6,7 @@ import { applyFilters, type FilterCondition } from '../../platform/http/filters.
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { teamWhere, type TeamScope } from '../identity/index.js';
 import type { CredentialsTables } from './credentials.tables.js';
+import { createSealedRowsRepository } from './sealed-rows.repository.js';
 
 export type CredentialRow = Selectable<CredentialsTables['credentials']>;
 export type AccessLogRow = Selectable<CredentialsTables['credentialAccessLog']>;
@@ -107,21 +108,7 @@ export function createCredentialsRepository(rawDb: Db) {
         .limit(limit)
         .execute();
     },
-    /** Swaps the wrapped data key only if nobody changed it meanwhile. */
-    async replaceWrap(id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }): Promise<boolean> {
-      const r = await db
-        .updateTable('credentials')
-        .set({ keyId: next.keyId, wrappedKey: next.wrappedKey })
-        .where('id', '=', id)
-        .where('keyId', '=', old.keyId)
-        .where('wrappedKey', '=', old.wrappedKey)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
-    },
-    async countByKey(): Promise<{ keyId: string; n: number }[]> {
-      const rows = await db.selectFrom('credentials').select(['keyId', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('keyId').execute();
-      return rows.map((r) => ({ keyId: r.keyId, n: Number(r.n) }));
-    },
+    ...createSealedRowsRepository(rawDb, 'credentials'),
   };
 }
 

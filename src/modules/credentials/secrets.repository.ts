@@ -4,6 +4,7 @@ import { dialectOf } from '../../platform/db/database.js';
 import { ilike, likeEscape } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import type { CredentialsTables } from './credentials.tables.js';
+import { createSealedRowsRepository } from './sealed-rows.repository.js';
 
 export type SecretRow = Selectable<CredentialsTables['secrets']>;
 const COLUMNS = ['id', 'key', 'description', 'keyId', 'wrappedKey', 'ciphertext', 'createdBy', 'updatedBy', 'lastUsedAt', 'createdAt', 'updatedAt'] as const;
@@ -35,19 +36,6 @@ export function createSecretsRepository(rawDb: Db) {
     sealedNotUnder(keyId: string, afterId: string, limit: number) {
       return db.selectFrom('secrets').select(['id', 'keyId', 'wrappedKey']).where('keyId', '!=', keyId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
     },
-    async replaceWrap(id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }): Promise<boolean> {
-      const r = await db
-        .updateTable('secrets')
-        .set({ keyId: next.keyId, wrappedKey: next.wrappedKey })
-        .where('id', '=', id)
-        .where('keyId', '=', old.keyId)
-        .where('wrappedKey', '=', old.wrappedKey)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
-    },
-    async countByKey(): Promise<{ keyId: string; n: number }[]> {
-      const rows = await db.selectFrom('secrets').select(['keyId', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('keyId').execute();
-      return rows.map((r) => ({ keyId: r.keyId, n: Number(r.n) }));
-    },
+    ...createSealedRowsRepository(rawDb, 'secrets'),
   };
 }

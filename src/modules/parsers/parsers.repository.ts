@@ -15,16 +15,7 @@ export type ParsersTables = {
   };
 };
 
-export interface CustomTemplateRow {
-  id: string;
-  name: string;
-  platform: string | null;
-  command: string | null;
-  description: string | null;
-  content: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type CustomTemplateRow = ParsersTables['parserTemplates'];
 
 export type CustomTemplateChanges = Partial<Pick<CustomTemplateRow, 'name' | 'platform' | 'command' | 'description' | 'content'>>;
 

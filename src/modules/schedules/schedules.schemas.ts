@@ -74,29 +74,7 @@ export const CreateScheduleBody = Type.Object(
 export type CreateScheduleBody = Static<typeof CreateScheduleBody>;
 
 /** Every field optional; the merged schedule is checked as a whole. */
-export const UpdateScheduleBody = Type.Object(
-  {
-    name: Type.Optional(fields.name),
-    description: Type.Optional(fields.description),
-    template_id: Type.Optional(fields.template_id),
-    kind: Type.Optional(fields.kind),
-    cron: Type.Optional(fields.cron),
-    timezone: Type.Optional(fields.timezone),
-    interval_seconds: Type.Optional(fields.interval_seconds),
-    interval: Type.Optional(fields.interval),
-    anchor_at: Type.Optional(fields.anchor_at),
-    at: Type.Optional(fields.at),
-    enabled: Type.Optional(fields.enabled),
-    start_at: Type.Optional(fields.start_at),
-    end_at: Type.Optional(fields.end_at),
-    overrides: Type.Optional(fields.overrides),
-    overlap: Type.Optional(fields.overlap),
-    misfire: Type.Optional(fields.misfire),
-    jitter_seconds: Type.Optional(fields.jitter_seconds),
-    team_id: Type.Optional(fields.team_id),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
+export const UpdateScheduleBody = Type.Partial(CreateScheduleBody, { additionalProperties: false, minProperties: 1 });
 export type UpdateScheduleBody = Static<typeof UpdateScheduleBody>;
 
 export const Schedule = Type.Object(
