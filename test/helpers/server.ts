@@ -50,6 +50,9 @@ export async function createTestServer(dialect: Dialect, options: TestServerOpti
     OPSDECK_PORT: '0',
     // Known first-start admin password (test/helpers/auth.ts signs in with it).
     OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+    // In cluster mode the per-IP /auth limit lives in Redis, shared by every test file running at
+    // once from 127.0.0.1; tests of the limit itself set their own low value.
+    OPSDECK_AUTH_RATE_LIMIT: '100000',
     ...(db.url ? { OPSDECK_DATABASE_URL: db.url } : {}),
     // Cluster nodes must share the JWT secret (a single node generates one in its data dir).
     ...(options.cluster ? { OPSDECK_REDIS_URL: redisTestUrl() } : {}),
