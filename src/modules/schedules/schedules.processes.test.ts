@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-sched-'));
 
 async function start(env: Record<string, string>): Promise<{ proc: RunningProcess; url: string }> {
-  const proc = runOpsdeck(['serve'], { OPSDECK_PORT: '0', OPSDECK_LOG_LEVEL: 'info', OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...env });
+  const proc = runOpsdeck(['serve'], { OPSDECK_PORT: '0', OPSDECK_LOG_LEVEL: 'info', OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, OPSDECK_AUTH_RATE_LIMIT: '100000', ...env });
   const line = await proc.waitFor(/"msg":"opsdeck listening"/, 90_000);
   return { proc, url: JSON.parse(line).url as string };
 }
