@@ -2,9 +2,10 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, createTestDatabase, useTestDatabase } from '../../../test/helpers/db.js';
 import { migrateDownAll, migrateToLatest, pendingMigrations } from './migrate.js';
-import { bool, columnTypes, json } from './columns.js';
+import { bool, columnTypes, json, withoutNulls } from './columns.js';
 import { createUnitOfWork } from './unit-of-work.js';
-import { dialectOf } from './database.js';
+import SQLite from 'better-sqlite3';
+import { dialectOf, withStatementCache, writeAtomically, type Db } from './database.js';
 import { newId, nowIso } from '../ids.js';
 
 type Things = {
@@ -16,6 +17,48 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
 
   it('knows its dialect', () => {
     expect(dialectOf(t().database.db)).toBe(dialect);
+  });
+
+  it('writes atomically: parent and child rows together, nothing when one write fails, also past the parameter limit', async () => {
+    type Family = { owners: { id: string; name: string }; pets: { id: string; ownerId: string } };
+    const base = t().database.db;
+    const db = base.withTables<Family>();
+    await db.schema.createTable('owners').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('name', 'varchar(40)', (c) => c.notNull()).execute();
+    await db.schema.createTable('pets').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('owner_id', 'varchar(40)', (c) => c.notNull().references('owners.id')).execute();
+    const family = (n: number, tag: string) => (d: Db) => {
+      const f = d.withTables<Family>();
+      const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
+      return [f.insertInto('owners').values(ids.map((id) => ({ id, name: tag }))), f.insertInto('pets').values(ids.map((id) => ({ id: `c-${id}`, ownerId: id })))];
+    };
+    await writeAtomically(base, family(3, 'ok'));
+    expect((await db.selectFrom('pets').select('id').execute()).length).toBe(3);
+    // The read sees the state before the writes, on both dialects.
+    const before = await writeAtomically(base, family(2, 'more'), (d) => d.withTables<Family>().selectFrom('owners').select((eb) => eb.fn.countAll<number>().as('n')));
+    expect(before.map((r) => Number(r.n))).toEqual([3]);
+    expect((await db.selectFrom('owners').select('id').execute()).length).toBe(5);
+    // A child whose parent is missing fails the lot: the owners written with it are gone too.
+    await expect(writeAtomically(base, (d) => [...family(2, 'bad')(d), d.withTables<Family>().insertInto('pets').values({ id: 'orphan', ownerId: 'nobody' })])).rejects.toThrow();
+    expect(await db.selectFrom('owners').select('id').where('name', '=', 'bad').execute()).toEqual([]);
+    // 40 000 owners and pets: 120 000 parameters, over PostgreSQL's per-statement limit (chunked per insert for SQLite's).
+    await writeAtomically(base, (d) => {
+      const writes = [];
+      for (let k = 0; k < 40; k++) writes.push(...family(1000, `big${k}`)(d));
+      return writes;
+    });
+    expect(Number((await db.selectFrom('pets').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)).toBe(40_005);
+    await writeAtomically(base, () => []);
+  });
+
+  it('inserts rows without their null fields: columns no row sets are NULL, on both dialects', async () => {
+    type Notes = { notes: { id: string; body: string | null; tag: string | null } };
+    const db = t().database.db.withTables<Notes>();
+    await db.schema.createTable('notes').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('body', 'varchar(40)').addColumn('tag', 'varchar(40)').execute();
+    await db.insertInto('notes').values([withoutNulls({ id: 'a', body: 'x', tag: null }), withoutNulls({ id: 'b', body: null, tag: null }), withoutNulls({ id: 'c', body: null, tag: 't' })]).execute();
+    expect(await db.selectFrom('notes').select(['id', 'body', 'tag']).orderBy('id').execute()).toEqual([
+      { id: 'a', body: 'x', tag: null },
+      { id: 'b', body: null, tag: null },
+      { id: 'c', body: null, tag: 't' },
+    ]);
   });
 
   it('has applied every migration', async () => {
@@ -106,5 +149,35 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     } finally {
       await t.drop();
     }
+  });
+});
+
+describe('SQLite statement cache', () => {
+  it('reuses a statement by SQL text, never one still being iterated, and keeps at most max', () => {
+    const raw = new SQLite(':memory:');
+    const cached = withStatementCache(raw, 2);
+    raw.exec('create table t (n integer)');
+    const a = cached.prepare('insert into t values (?)');
+    expect(cached.prepare('insert into t values (?)')).toBe(a);
+    for (const n of [1, 2, 3]) a.run([n]);
+    const select = cached.prepare('select n from t order by n');
+    const outer = select.iterate([]);
+    expect(outer.next().value).toEqual({ n: 1 });
+    // The same query while the first is mid-iteration gets a statement of its own.
+    const inner = cached.prepare('select n from t order by n');
+    expect(inner).not.toBe(select);
+    expect(inner.all([])).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect([...outer]).toEqual([{ n: 2 }, { n: 3 }]);
+    expect(cached.prepare('select n from t order by n')).toBe(select);
+    // A third statement pushes out the least recently used (the insert).
+    cached.prepare('select count(*) from t');
+    expect(cached.prepare('insert into t values (?)')).not.toBe(a);
+    // A schema change is picked up by a cached statement.
+    const all = cached.prepare('select * from t order by n');
+    expect(all.all([])[0]).toEqual({ n: 1 });
+    raw.exec('alter table t add column m integer default 7');
+    expect(cached.prepare('select * from t order by n')).toBe(all);
+    expect(all.all([])[0]).toEqual({ n: 1, m: 7 });
+    cached.close();
   });
 });
