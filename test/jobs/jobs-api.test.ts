@@ -84,6 +84,30 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
     expect(list.json().items.filter((r: RunBody) => r.id === first.json().id)).toHaveLength(1);
   });
 
+  it('stores, audits and queues each run of a concurrent burst once, and one run per repeated Idempotency-Key', async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const key = `burst-${mode.dialect}-${Date.now()}`;
+    const [burst, repeats] = await Promise.all([
+      Promise.all(Array.from({ length: 30 }, (_, i) => api.create({ type: 'noop', targets: [`burst-${i}.example`], not_before: later, priority: i % 2 ? 9 : 1 }))),
+      Promise.all(Array.from({ length: 5 }, () => api.create({ type: 'noop', targets: ['burst-idem.example'], not_before: later }, { 'idempotency-key': key }))),
+    ]);
+    expect(burst.map((r) => r.statusCode)).toEqual(Array(30).fill(202));
+    const runs = burst.map((r) => r.json() as RunBody & { priority: number; queue_position: number });
+    runs.forEach((r, i) => expect(r.targets, r.id).toEqual([`burst-${i}.example`]));
+    expect(new Set(runs.map((r) => r.id)).size).toBe(30);
+    expect(repeats.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 202]);
+    expect(new Set(repeats.map((r) => r.json().id)).size).toBe(1);
+    // Positions of the burst, read back now, rank the high-priority half ahead and each half by age.
+    const now = await Promise.all(runs.map((r) => server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${r.id}`, headers: api.headers })));
+    const ranked = now.map((r) => r.json() as { id: string; priority: number; queue_position: number }).sort((a, b) => a.queue_position - b.queue_position);
+    expect(ranked.map((r) => `${r.priority}:${r.id}`)).toEqual([...ranked].sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id)).map((r) => `${r.priority}:${r.id}`));
+    expect(new Set(ranked.map((r) => r.queue_position)).size).toBe(30);
+    const audit = await server.app.inject({ method: 'GET', url: '/api/v1/audit?action=job_run.created&limit=1000', headers: api.headers });
+    const audited = (audit.json().items as { resource_id: string }[]).map((a) => a.resource_id);
+    for (const r of [...runs, repeats[0]!.json() as RunBody]) expect(audited.filter((id) => id === r.id), r.id).toHaveLength(1);
+    for (const r of runs) await server.app.inject({ method: 'POST', url: `/api/v1/jobs/runs/${r.id}/cancel`, headers: api.headers });
+  });
+
   it('cancels a running local command, kills its process and keeps its log', async () => {
     const marker = `${40 + Math.floor(Math.random() * 1000) / 1000}`;
     const run = await api.start({ type: 'local_command', params: { command: '/bin/sh', args: ['-c', `echo started; exec sleep ${marker}`] } });
@@ -121,7 +145,7 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
   });
 
   it('serialises runs on one device: the second waits with blocked_by device_lock', async () => {
-    const first = await api.start({ type: 'noop', targets: ['shared.example'], params: { sleep_ms: 1500 } });
+    const first = await api.start({ type: 'noop', targets: ['shared.example'], params: { sleep_ms: 3000 } });
     await api.waitFor(first.id, (r) => r.status === 'running');
     const second = await api.start({ type: 'noop', targets: ['shared.example'] });
     const waiting = await api.waitFor(second.id, (r) => r.blocked_by === `device_lock: ${first.id}`);

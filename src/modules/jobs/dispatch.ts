@@ -1,4 +1,4 @@
-import type { JobQueue } from '../../platform/queue/job-queue.js';
+import type { EnqueueRequest, JobQueue } from '../../platform/queue/job-queue.js';
 
 /** The one job the jobs module puts on the queue: "look at this run". State stays in the database. */
 export type JobsJobMap = { 'job-run.execute': { runId: string } };
@@ -17,10 +17,20 @@ export interface Dispatchable {
  * stray duplicate is harmless: only one claim of a queued run can succeed.
  */
 export function createDispatcher(queue: JobQueue<JobsJobMap>, clock: () => number = Date.now) {
-  return async function dispatch(run: Dispatchable, nudge = 0): Promise<void> {
-    const delayMs = run.notBefore ? Math.max(0, Date.parse(run.notBefore) - clock()) : 0;
-    await queue.enqueue(EXECUTE_RUN, { runId: run.id }, { jobId: `run-${run.id}-${run.attempt}${nudge ? `-${nudge}` : ''}`, priority: run.priority, delayMs });
+  const request = (run: Dispatchable, nudge: number): EnqueueRequest<JobsJobMap> => ({
+    name: EXECUTE_RUN,
+    payload: { runId: run.id },
+    options: { jobId: `run-${run.id}-${run.attempt}${nudge ? `-${nudge}` : ''}`, priority: run.priority, delayMs: run.notBefore ? Math.max(0, Date.parse(run.notBefore) - clock()) : 0 },
+  });
+  async function dispatch(run: Dispatchable, nudge = 0): Promise<void> {
+    const r = request(run, nudge);
+    await queue.enqueue(r.name, r.payload, r.options);
+  }
+  /** A batch of newly stored runs in one queue round trip. */
+  dispatch.many = async (runs: readonly Dispatchable[]): Promise<void> => {
+    await queue.enqueueMany(runs.map((run) => request(run, 0)));
   };
+  return dispatch;
 }
 
 export type Dispatch = ReturnType<typeof createDispatcher>;

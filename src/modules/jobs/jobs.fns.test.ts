@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEgressPolicy } from './egress.js';
-import { backoffDelayMs, blockedBy, canTransition, outcomeOf, RUN_STATUSES, TERMINAL_STATUSES } from './run-state.fns.js';
+import { backoffDelayMs, blockedBy, canTransition, outcomeOf, queueBefore, rankQueued, RUN_STATUSES, TERMINAL_STATUSES } from './run-state.fns.js';
 
 describe('run state machine', () => {
   it('never leaves a terminal state', () => {
@@ -46,5 +46,29 @@ describe('egress policy', () => {
     expect((await p.check('inside.example')).ok).toBe(false);
     expect((await p.check('127.0.0.1')).ok).toBe(true);
     expect((await p.check('8.8.8.8')).ok).toBe(false);
+  });
+});
+
+describe('rankQueued', () => {
+  it('adds what was queued ahead to the unwritten runs ahead, by priority then id', () => {
+    const runs = [
+      { id: 'b', priority: 5 },
+      { id: 'd', priority: 9 },
+      { id: 'a', priority: 5 },
+      { id: 'c', priority: 1 },
+    ];
+    // Before: 7 runs ahead of the oldest new priority-5 run, and 'aa' (queued concurrently) after it;
+    // 2 ahead of the priority-9 one; 20 ahead of the priority-1 one.
+    const before = queueBefore([
+      { priority: 5, id: null, n: '7' },
+      { priority: 5, id: 'aa', n: 0 },
+      { priority: '9', id: null, n: 2 },
+      { priority: 1, id: null, n: 20 },
+    ]);
+    expect(rankQueued(runs, before)).toEqual([7 + 1 + 2, 2, 7 + 0 + 1, 20 + 3]);
+    expect(rankQueued([], before)).toEqual([]);
+    // Stored runs are in the tail already: only what was queued counts.
+    const stored = queueBefore([{ priority: 5, id: null, n: 7 }, ...['a', 'aa', 'b'].map((id) => ({ priority: 5, id, n: 0 }))]);
+    expect(rankQueued([{ id: 'b', priority: 5 }, { id: 'a', priority: 5 }], stored, [])).toEqual([9, 7]);
   });
 });

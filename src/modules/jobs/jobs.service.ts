@@ -1,5 +1,6 @@
 import type { EventBus } from '../../platform/bus/event-bus.js';
-import type { Db } from '../../platform/db/database.js';
+import { createBatcher } from '../../platform/db/batcher.js';
+import { writeAtomically, type Db, type Write } from '../../platform/db/database.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
@@ -13,8 +14,8 @@ import { logView, runView, targetView } from './jobs.views.fns.js';
 import type { LocksRepository } from './locks.repository.js';
 import type { LogsRepository } from './logs.repository.js';
 import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
-import { blockedBy, isTerminal, type TriggerKind } from './run-state.fns.js';
-import type { Run, RunsRepository } from './runs.repository.js';
+import { blockedBy, isTerminal, queueBefore, rankQueued, type TriggerKind } from './run-state.fns.js';
+import { createRunsRepository, type Run, type RunsRepository } from './runs.repository.js';
 import { CANCEL_CHANNEL, WORKER_STALE_MS } from './jobs.worker.js';
 
 /** Inventory's slice: device ids to hosts (wired when the inventory module exposes it). */
@@ -23,8 +24,20 @@ export interface TargetResolver {
 }
 
 /** Identity's audit log: written in the same transaction as the change it describes. */
+export interface AuditEntry {
+  actor: Actor;
+  action: string;
+  resourceType: string;
+  resourceId?: string | null;
+  outcome: 'success' | 'failure' | 'denied';
+  changes?: Record<string, unknown> | null;
+}
+
+/** Identity's audit log: written in the same transaction as the change it describes. */
 export interface AuditRecorder {
-  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success' | 'failure' | 'denied'; changes?: Record<string, unknown> | null }): Promise<void>;
+  record(db: Db, entry: AuditEntry): Promise<void>;
+  /** The write recording entries, to run within the caller's own atomic write. */
+  recordWrite(db: Db, entries: readonly AuditEntry[]): Write;
 }
 
 export interface JobsServiceDeps {
@@ -82,10 +95,38 @@ export function createJobsService(deps: JobsServiceDeps) {
     return value;
   }
 
-  async function view(run: Run, ctx?: Awaited<ReturnType<typeof queueContext>>) {
+  // Concurrent views (a list page, a burst of creates) share one position query.
+  const positionOf = createBatcher((list: Run[]) => runs.positions(list));
+
+  type NewTarget = { host: string; deviceId: string | null };
+  /**
+   * Group commit of new runs: concurrent creates share one atomic write (runs, targets and audit
+   * rows, and what is queued ahead of them: one statement on PostgreSQL), then one queue round
+   * trip. The two are separate stages, so the next batch is written while this one is queued. A dispatch
+   * failure is thrown to its callers; their runs are stored and the worker's reconcile offers
+   * them again.
+   */
+  const store = createBatcher(async (batch: { actor: Actor; run: Run; targets: NewTarget[] }[]) => {
+    const list = batch.map((b) => b.run);
+    const before = await writeAtomically(
+      deps.db,
+      (db) => [
+        ...createRunsRepository(db).insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
+        ...(deps.audit ? [deps.audit.recordWrite(db, batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } })))] : []),
+      ],
+      (db) => createRunsRepository(db).positionsRead(list),
+    );
+    return rankQueued(list, queueBefore(before));
+  });
+  const enqueue = createBatcher(async (batch: Run[]) => {
+    await deps.dispatch.many(batch);
+    return batch.map(() => undefined);
+  });
+
+  async function view(run: Run, ctx?: Awaited<ReturnType<typeof queueContext>>, knownPosition?: number) {
     if (run.status !== 'queued') return runView(run, { blockedBy: blockedBy({ status: run.status, attempt: run.attempt, notBefore: run.notBefore, storedBlockedBy: run.blockedBy, liveWorkers: 1, running: 0, runningOfType: 0, capacity: 1, typeLimit: 1, position: 0, now: Date.now() }), position: null });
     const c = ctx ?? (await queueContext());
-    const position = await runs.position(run);
+    const position = knownPosition ?? (await positionOf(run));
     return runView(run, {
       blockedBy: blockedBy({
         status: run.status,
@@ -184,20 +225,18 @@ export function createJobsService(deps: JobsServiceDeps) {
     },
 
     /** Stores a prepared run and enqueues it after commit (also used by retry). */
-    async insertRun(actor: Actor, run: Run, targets: { host: string; deviceId: string | null }[]) {
+    async insertRun(actor: Actor, run: Run, targets: NewTarget[]) {
+      let position: number;
       try {
-        await deps.unitOfWork(async ({ runs: tx, db }) => {
-          await tx.insert(run, targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })));
-          await deps.audit?.record(db, { actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success', changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } });
-        });
+        position = await store({ actor, run, targets });
       } catch (err) {
         // Two requests with one idempotency key raced: the loser answers with the winner's run.
         const existing = run.idempotencyKey ? await runs.findByIdempotencyKey(run.idempotencyKey) : undefined;
         if (existing) return { run: await view(existing), created: false };
         throw err;
       }
-      await deps.dispatch(run);
-      return { run: await view(run), created: true };
+      await enqueue(run);
+      return { run: await view(run, undefined, position), created: true };
     },
 
     async getRun(actor: Actor, id: string) {

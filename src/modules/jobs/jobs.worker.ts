@@ -58,7 +58,7 @@ export function createJobsWorker(deps: WorkerDeps) {
   /** Re-offers every queued run; the queue drops ids it already holds. */
   async function reconcile(): Promise<number> {
     const queued = await deps.runs.queued();
-    for (const run of queued) await deps.dispatch(run);
+    for (let i = 0; i < queued.length; i += 500) await deps.dispatch.many(queued.slice(i, i + 500));
     return queued.length;
   }
 

@@ -87,3 +87,33 @@ export function blockedBy(i: BlockedInputs): string | null {
 export function deviceKey(target: { host: string; deviceId: string | null }): string {
   return target.deviceId ? `device:${target.deviceId}` : `host:${target.host.toLowerCase()}`;
 }
+
+/** What is queued ahead, per priority: the count before the batch's oldest run, and the queued ids from it on. */
+export interface QueueBefore {
+  ahead: ReadonlyMap<number, number>;
+  tail: ReadonlyMap<number, readonly string[]>;
+}
+
+/** The rows of `runs.positionsRead` (a count row with id null, then one row per queued id) as a `QueueBefore`. */
+export function queueBefore(rows: readonly { priority: number | string; id: string | null; n: number | string }[]): QueueBefore {
+  const ahead = new Map<number, number>();
+  const tail = new Map<number, string[]>();
+  for (const row of rows) {
+    const priority = Number(row.priority);
+    if (row.id === null) ahead.set(priority, Number(row.n));
+    else tail.set(priority, [...(tail.get(priority) ?? []), row.id]);
+  }
+  return { ahead, tail };
+}
+
+/**
+ * Queue positions (0 = next: higher priority first, then older ids): what is queued ahead of
+ * each run, plus the `unwritten` runs ahead of it — runs ranked from the state before their own
+ * write (a batch of new runs) are in no tail yet. Stored runs pass none: they are in the tail.
+ */
+export function rankQueued(runs: readonly { id: string; priority: number }[], before: QueueBefore, unwritten: readonly { id: string; priority: number }[] = runs): number[] {
+  return runs.map((r) => {
+    const queued = (before.ahead.get(r.priority) ?? 0) + (before.tail.get(r.priority) ?? []).filter((id) => id < r.id).length;
+    return queued + unwritten.filter((o) => o.priority > r.priority || (o.priority === r.priority && o.id < r.id)).length;
+  });
+}

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
-import { dialectOf, type Db } from '../../platform/db/database.js';
-import { bool, json } from '../../platform/db/columns.js';
+import { dialectOf, type Db, type Read, type Write } from '../../platform/db/database.js';
+import { bool, json, withoutNulls } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
-import { sourcesOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
+import { queueBefore, rankQueued, sourcesOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
 
 export const RUN_COLUMNS = [
   'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
@@ -47,28 +47,36 @@ export function createRunsRepository(base: Db) {
   const runs = () => db.selectFrom('jobRuns').select(RUN_COLUMNS);
 
   return {
-    async insert(run: NewRun, targets: Omit<TargetRow, 'runId'>[]): Promise<void> {
-      await db
-        .insertInto('jobRuns')
-        .values({
-          ...run,
-          params: json.write(run.params),
-          targets: json.write(run.targets),
-          output: run.output === null ? null : json.write(run.output),
-          changesDevices: bool.write(run.changesDevices),
-          cancelRequested: bool.write(run.cancelRequested),
-          updatedAt: run.createdAt,
-        })
-        .execute();
-      if (targets.length > 0) {
-        // Chunked: SQLite binds at most 32766 parameters per statement.
-        for (let i = 0; i < targets.length; i += 500) {
-          await db
-            .insertInto('jobRunTargets')
-            .values(targets.slice(i, i + 500).map((t) => ({ ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })))
-            .execute();
-        }
+    /**
+     * The writes that store runs with their targets, not yet run: one insert per table for the
+     * lot (chunked under the engines' parameter limits), for `writeAtomically`.
+     */
+    insertWrites(batch: readonly { run: NewRun; targets: Omit<TargetRow, 'runId'>[] }[]): Write[] {
+      const writes: Write[] = [];
+      for (let i = 0; i < batch.length; i += 500) {
+        writes.push(
+          db.insertInto('jobRuns').values(
+            batch.slice(i, i + 500).map(({ run }) =>
+              withoutNulls({
+                ...run,
+                params: json.write(run.params),
+                targets: json.write(run.targets),
+                output: run.output === null ? null : json.write(run.output),
+                changesDevices: bool.write(run.changesDevices),
+                cancelRequested: bool.write(run.cancelRequested),
+                updatedAt: run.createdAt,
+              }),
+            ),
+          ),
+        );
       }
+      const targets = batch.flatMap(({ run, targets: list }) => list.map((t) => withoutNulls({ ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })));
+      for (let i = 0; i < targets.length; i += 500) writes.push(db.insertInto('jobRunTargets').values(targets.slice(i, i + 500)));
+      return writes;
+    },
+
+    async insert(batch: readonly { run: NewRun; targets: Omit<TargetRow, 'runId'>[] }[]): Promise<void> {
+      for (const write of this.insertWrites(batch)) await write.execute();
     },
 
     async find(id: string): Promise<Run | undefined> {
@@ -235,14 +243,30 @@ export function createRunsRepository(base: Db) {
       return db.selectFrom('jobRuns').select(['id', 'attempt', 'priority', 'notBefore']).where('status', '=', 'queued').orderBy('priority', 'desc').orderBy('id').limit(limit).execute();
     },
 
-    async position(run: { id: string; priority: number }): Promise<number> {
-      const r = await db
-        .selectFrom('jobRuns')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('status', '=', 'queued')
-        .where((eb) => eb.or([eb('priority', '>', run.priority), eb.and([eb('priority', '=', run.priority), eb('id', '<', run.id)])]))
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
+    /** Each stored run's place among queued runs, for a batch at once (one query, see `positionsRead`). */
+    async positions(list: readonly { id: string; priority: number }[]): Promise<number[]> {
+      if (list.length === 0) return [];
+      return rankQueued(list, queueBefore(await this.positionsRead(list).execute()), []);
+    },
+
+    /**
+     * What `rankQueued` needs, as one read (alone, or in `writeAtomically` before new runs are
+     * written): per priority of the batch, a row with the count ahead of the group's oldest run
+     * (id null), then a row per queued id from that run on. A burst of new runs costs one read,
+     * not one count over the queue each.
+     */
+    positionsRead(list: readonly { id: string; priority: number }[]): Read<{ priority: number; id: string | null; n: number | string }> {
+      const parts = [...new Set(list.map((r) => r.priority))].flatMap((priority) => {
+        const first = list.filter((r) => r.priority === priority).map((r) => r.id).sort()[0]!;
+        const queued = db.selectFrom('jobRuns').where('status', '=', 'queued');
+        return [
+          queued
+            .select((eb) => [sql.lit(priority).as('priority'), sql<string | null>`null`.as('id'), eb.fn.countAll<number>().as('n')])
+            .where((eb) => eb.or([eb('priority', '>', priority), eb.and([eb('priority', '=', priority), eb('id', '<', first)])])),
+          queued.select(['priority', 'id', sql.lit(0).as('n')]).where('priority', '=', priority).where('id', '>=', first),
+        ];
+      });
+      return parts.slice(1).reduce((q, part) => q.unionAll(part), parts[0]!) as unknown as Read<{ priority: number; id: string | null; n: number | string }>;
     },
 
     async runningCounts(): Promise<Map<string, number>> {

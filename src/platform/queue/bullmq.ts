@@ -37,6 +37,19 @@ export function toBullPriority(priority: number | undefined): number | undefined
  * removed when done: the database is the record, and `onReconnect` lets owners re-add what a
  * Redis restart lost.
  */
+function bullOptions(opts: EnqueueOptions) {
+  assertJobId(opts.jobId);
+  const priority = toBullPriority(opts.priority);
+  return {
+    jobId: opts.jobId,
+    ...(priority ? { priority } : {}),
+    ...(opts.delayMs && opts.delayMs > 0 ? { delay: Math.ceil(opts.delayMs) } : {}),
+    removeOnComplete: true,
+    removeOnFail: true,
+    attempts: 1,
+  };
+}
+
 export function createBullmqQueue<M extends JobMap>(options: BullmqQueueOptions): JobQueue<M> {
   const onError = options.onError ?? (() => undefined);
   const name = options.queueName ?? 'opsdeck-jobs';
@@ -57,16 +70,10 @@ export function createBullmqQueue<M extends JobMap>(options: BullmqQueueOptions)
   return {
     kind: 'bullmq',
     async enqueue(jobName, payload, opts: EnqueueOptions) {
-      assertJobId(opts.jobId);
-      const priority = toBullPriority(opts.priority);
-      await queue.add(jobName, payload, {
-        jobId: opts.jobId,
-        ...(priority ? { priority } : {}),
-        ...(opts.delayMs && opts.delayMs > 0 ? { delay: Math.ceil(opts.delayMs) } : {}),
-        removeOnComplete: true,
-        removeOnFail: true,
-        attempts: 1,
-      });
+      await queue.add(jobName, payload, bullOptions(opts));
+    },
+    async enqueueMany(jobs) {
+      if (jobs.length > 0) await queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.payload, opts: bullOptions(j.options) })));
     },
     async startWorker(registry: JobRegistry<M>, workerOptions: WorkerOptions) {
       assertRegistryComplete(registry as JobRegistry<JobMap>);

@@ -103,6 +103,22 @@ export function createEmbeddedQueue<M extends JobMap>(options: EmbeddedQueueOpti
     }
   }
 
+  function enqueueOne(name: string, payload: unknown, opts: EnqueueOptions): void {
+    if (closed) throw new Error('queue is closed');
+    assertJobId(opts.jobId);
+    if (pending.has(opts.jobId) || delayed.has(opts.jobId)) return;
+    if (opts.delayMs && opts.delayMs > 0) {
+      const timer = setTimeout(() => {
+        delayed.delete(opts.jobId);
+        if (!closed) push(name, payload, opts);
+      }, opts.delayMs);
+      timer.unref();
+      delayed.set(opts.jobId, timer);
+      return;
+    }
+    push(name, payload, opts);
+  }
+
   function push(name: string, payload: unknown, opts: EnqueueOptions): void {
     pending.add(opts.jobId);
     heap.push({ id: opts.jobId, name, payload, priority: opts.priority ?? 5, seq: seq++ });
@@ -112,19 +128,11 @@ export function createEmbeddedQueue<M extends JobMap>(options: EmbeddedQueueOpti
   return {
     kind: 'embedded',
     async enqueue(name, payload, opts) {
-      if (closed) throw new Error('queue is closed');
-      assertJobId(opts.jobId);
-      if (pending.has(opts.jobId) || delayed.has(opts.jobId)) return;
-      if (opts.delayMs && opts.delayMs > 0) {
-        const timer = setTimeout(() => {
-          delayed.delete(opts.jobId);
-          if (!closed) push(name, payload, opts);
-        }, opts.delayMs);
-        timer.unref();
-        delayed.set(opts.jobId, timer);
-        return;
-      }
-      push(name, payload, opts);
+      enqueueOne(name, payload, opts);
+    },
+    async enqueueMany(jobs) {
+      for (const j of jobs) assertJobId(j.options.jobId);
+      for (const j of jobs) enqueueOne(j.name, j.payload, j.options);
     },
     async startWorker(reg, workerOptions: WorkerOptions) {
       assertRegistryComplete(reg as JobRegistry<JobMap>);

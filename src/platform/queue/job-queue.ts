@@ -18,6 +18,12 @@ export interface EnqueueOptions {
   delayMs?: number;
 }
 
+export interface EnqueueRequest<M extends JobMap, N extends keyof M & string = keyof M & string> {
+  name: N;
+  payload: M[N];
+  options: EnqueueOptions;
+}
+
 export type JobHandler<P> = (payload: P, job: { id: string; name: string }) => Promise<void>;
 
 export interface WorkerOptions {
@@ -28,6 +34,8 @@ export interface WorkerOptions {
 export interface JobQueue<M extends JobMap = JobMap> {
   readonly kind: 'embedded' | 'bullmq';
   enqueue<N extends keyof M & string>(name: N, payload: M[N], options: EnqueueOptions): Promise<void>;
+  /** Several jobs in one round trip (BullMQ `addBulk`); same dedupe rules as `enqueue`. */
+  enqueueMany<N extends keyof M & string>(jobs: readonly EnqueueRequest<M, N>[]): Promise<void>;
   /** Starts consuming (worker role only). Fails if a registered name has no handler. */
   startWorker(registry: JobRegistry<M>, options: WorkerOptions): Promise<void>;
   /** Stops taking jobs and waits for in-flight handlers to finish. */

@@ -39,6 +39,22 @@ describe.each(impls)('JobQueue contract: $name', (impl) => {
     await vi.waitFor(() => expect(seen).toEqual([2, 3, 1, 4]), { timeout: 10_000 });
   });
 
+  it('enqueues a batch with the same priority, dedupe and delay rules', async () => {
+    const seen: number[] = [];
+    await queue.enqueueMany([
+      { name: 'test.job', payload: { n: 1 }, options: { jobId: 'b1', priority: 1 } },
+      { name: 'test.job', payload: { n: 2 }, options: { jobId: 'b2', priority: 9 } },
+      { name: 'test.job', payload: { n: 2 }, options: { jobId: 'b2', priority: 9 } },
+      { name: 'test.job', payload: { n: 3 }, options: { jobId: 'b3', delayMs: 2000 } },
+    ]);
+    await queue.enqueueMany([{ name: 'test.job', payload: { n: 1 }, options: { jobId: 'b1', priority: 1 } }]);
+    await expect(queue.enqueueMany([{ name: 'test.job', payload: { n: 5 }, options: { jobId: 'bad:id' } }])).rejects.toThrow(/invalid job id/);
+    const registry = createJobRegistry<Map1>(['test.job']);
+    registry.register('test.job', async ({ n }) => void seen.push(n));
+    await queue.startWorker(registry, { concurrency: 1 });
+    await vi.waitFor(() => expect(seen).toEqual([2, 1, 3]), { timeout: 10_000 });
+  });
+
   it('drain waits for in-flight handlers', async () => {
     let started = false;
     let finished = false;
