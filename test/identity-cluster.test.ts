@@ -37,6 +37,22 @@ describe('identity across two cluster nodes', () => {
     await vi.waitFor(async () => expect((await me(b, u.token)).statusCode).toBe(401), { timeout: 2_000, interval: 20 });
   });
 
+  it('applies on node B a role edit and an API-key revocation made on node A, although B had both memoised', async () => {
+    const admin = bearer((await login(a, 'admin', TEST_ADMIN_PASSWORD)).access_token);
+    const role = (await a.app.inject({ method: 'POST', url: '/api/v1/roles', headers: admin, payload: { name: 'cluster-memo', permissions: ['account:read', 'audit:read'] } })).json();
+    const u = await loginAs(a, role.name);
+    const key = (await a.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: admin, payload: { name: 'cluster-memo', role: 'viewer' } })).json();
+    const verify = (headers: Record<string, string>) => b.app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers });
+    for (let i = 0; i < 2; i += 1) {
+      expect((await verify(bearer(u.token))).json().permissions).toContain('audit:read');
+      expect((await verify({ 'x-api-key': key.key })).statusCode).toBe(200);
+    }
+    await a.app.inject({ method: 'PATCH', url: `/api/v1/roles/${role.id}`, headers: admin, payload: { permissions: ['account:read'] } });
+    await vi.waitFor(async () => expect((await verify(bearer(u.token))).json().permissions).toEqual(['account:read']), { timeout: 2_000, interval: 20 });
+    expect((await a.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${key.id}`, headers: admin })).statusCode).toBe(204);
+    await vi.waitFor(async () => expect((await verify({ 'x-api-key': key.key })).json().code).toBe('API_KEY_REVOKED'), { timeout: 2_000, interval: 20 });
+  });
+
   it('converges from the database when a revocation message was missed (periodic resync)', async () => {
     const s = await login(a, 'admin', TEST_ADMIN_PASSWORD);
     expect((await me(b, s.access_token)).statusCode).toBe(200);

@@ -2,7 +2,6 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../platform/e
 import { newId, nowIso } from '../../platform/ids.js';
 import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
 import type { ApiKeyRow } from './api-keys.repository.js';
-import { apiKeyTag } from './authenticator.js';
 import type { IdentityContext } from './identity.context.js';
 import { isSubset } from './permissions.fns.js';
 import { newApiKey } from './secrets.fns.js';
@@ -85,7 +84,7 @@ export function createApiKeysService(ctx: IdentityContext) {
     await ctx.uow(async (repos, tx) => {
       if (!(await repos.apiKeys.revoke(id, nowIso(ctx.clock)))) throw new NotFoundError('API_KEY_NOT_FOUND', 'The API key is already revoked');
       await ctx.audit.record(repos.db, { actor, action, resourceType: 'api_key', resourceId: id, outcome: 'success', changes: { name: key.name } });
-      tx.afterCommit(() => ctx.cache.invalidateTag(apiKeyTag(key.prefix)));
+      tx.afterCommit(() => ctx.principals.invalidateApiKey(key.prefix));
     });
     return key;
   }

@@ -1,4 +1,4 @@
-import type { Db } from '../../platform/db/database.js';
+import type { Db, Write } from '../../platform/db/database.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
@@ -57,25 +57,34 @@ export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Re
  */
 export function createAuditService(deps: { db: Db; clock?: () => number }) {
   const clock = deps.clock ?? Date.now;
+  function toRow(entry: AuditEntry): AuditRow {
+    const a = entry.actor;
+    return {
+      id: newId(),
+      time: nowIso(clock),
+      actorKind: a.kind,
+      // The anonymous actor of a failed login has no id.
+      actorId: a.id && a.id !== '' ? a.id : null,
+      actorName: a.name.slice(0, 200),
+      action: entry.action,
+      resourceType: entry.resourceType,
+      resourceId: entry.resourceId?.slice(0, 200) ?? null,
+      outcome: entry.outcome,
+      ip: a.ip ?? null,
+      requestId: a.requestId ?? null,
+      changes: entry.changes ? sanitiseChanges(entry.changes) : null,
+    };
+  }
   return {
     async record(dbOrTrx: Db, entry: AuditEntry): Promise<void> {
-      const a = entry.actor;
-      const row: AuditRow = {
-        id: newId(),
-        time: nowIso(clock),
-        actorKind: a.kind,
-        // The anonymous actor of a failed login has no id.
-        actorId: a.id && a.id !== '' ? a.id : null,
-        actorName: a.name.slice(0, 200),
-        action: entry.action,
-        resourceType: entry.resourceType,
-        resourceId: entry.resourceId?.slice(0, 200) ?? null,
-        outcome: entry.outcome,
-        ip: a.ip ?? null,
-        requestId: a.requestId ?? null,
-        changes: entry.changes ? sanitiseChanges(entry.changes) : null,
-      };
-      await createAuditRepository(dbOrTrx).insert(row);
+      await createAuditRepository(dbOrTrx).insert([toRow(entry)]);
+    },
+    /**
+     * The write that records several entries, not yet run: the caller executes it with the
+     * change it describes (see `writeAtomically`), so both commit or neither does.
+     */
+    recordWrite(db: Db, entries: readonly AuditEntry[]): Write {
+      return createAuditRepository(db).insertQuery(entries.map(toRow));
     },
     async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
       requirePermission(actor, 'audit:read');

@@ -10,7 +10,8 @@ import { createApiKeysService } from './api-keys.service.js';
 import { createAuditService } from './audit.service.js';
 import { authRoutes } from './auth.routes.js';
 import { createAuthService } from './auth.service.js';
-import { createIdentityAuthenticator } from './authenticator.js';
+import { createAuthMemo } from './auth-memo.js';
+import { createIdentityAuthenticator, type ResolvedCredential } from './authenticator.js';
 import { ensureAdmin, resolveKeys } from './bootstrap.js';
 import { createIdentityUow, makeRepos, type IdentityContext } from './identity.context.js';
 import { identityRoutes } from './identity.routes.js';
@@ -70,7 +71,8 @@ export async function createIdentityModule(deps: IdentityDeps) {
   registry.register(IDENTITY_PERMISSIONS);
   const audit = createAuditService({ db: deps.db, clock });
   const revocations = createRevocationList({ db: deps.db, bus: deps.bus, logger: deps.logger, clock });
-  const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry });
+  const memo = createAuthMemo<ResolvedCredential>({ bus: deps.bus, logger: deps.logger, clock });
+  const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry, memo });
   const ctx: IdentityContext = {
     db: deps.db,
     repos: makeRepos(deps.db),
@@ -91,11 +93,12 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const users = createUsersService(ctx, auth);
   const roles = createRolesService(ctx);
   const apiKeys = createApiKeysService(ctx);
-  const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, audit, logger: deps.logger, clock });
+  const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock });
 
   await roles.seedBuiltins();
   await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stdout.write(text)));
   await revocations.start();
+  memo.start();
   const rateLimitRedis = deps.config.redisUrl ? new Redis(deps.config.redisUrl, { connectionName: 'opsdeck-auth-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
@@ -122,7 +125,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
     /** Team scoping for repositories: `teams.where(teams.scope(actor), 'devices.teamId')`. */
     teams: { scope: teamScope, where: teamWhere, contains: inTeamScope },
     async close(): Promise<void> {
-      await revocations.close();
+      await Promise.all([revocations.close(), memo.close()]);
       if (rateLimitRedis) await rateLimitRedis.quit().catch(() => rateLimitRedis.disconnect());
     },
   };

@@ -1,5 +1,6 @@
 import type { Db } from '../../platform/db/database.js';
 import type { Cache } from '../../platform/cache/index.js';
+import type { AuthMemo } from './auth-memo.js';
 import { BUILTIN_ROLES, unionPermissions, type BuiltinRole, type PermissionRegistry } from './permissions.fns.js';
 import { createRolesRepository } from './roles.repository.js';
 import { createUsersRepository } from './users.repository.js';
@@ -21,6 +22,7 @@ export type RolePermissions = Record<string, string[] | '*'>;
 const TTL_MS = 60_000;
 export const ROLES_TAG = 'identity:roles';
 export const userTag = (id: string) => `identity:user:${id}`;
+export const apiKeyTag = (prefix: string) => `identity:api-key:${prefix}`;
 
 /** Until the password is changed after an admin reset, a user may only manage their own account. */
 export const SELF_SERVICE = ['account:read', 'account:manage'];
@@ -28,8 +30,10 @@ export const SELF_SERVICE = ['account:read', 'account:manage'];
 /**
  * Principals and role permissions through the platform cache: tag invalidation reaches every
  * node (Redis in a cluster), so a disabled user or an edited role takes effect everywhere.
+ * The invalidators here are the only way identity data is invalidated (they also empty the
+ * authenticator's credential memo).
  */
-export function createPrincipals(deps: { db: Db; cache: Cache; registry: PermissionRegistry }) {
+export function createPrincipals(deps: { db: Db; cache: Cache; registry: PermissionRegistry; memo: Pick<AuthMemo<unknown>, 'invalidate'> }) {
   async function rolePermissions(): Promise<RolePermissions> {
     return deps.cache.wrap('identity:role-permissions', { tags: [ROLES_TAG], ttlMs: TTL_MS }, async () => {
       const out: RolePermissions = {};
@@ -49,6 +53,9 @@ export function createPrincipals(deps: { db: Db; cache: Cache; registry: Permiss
     const merged = unionPermissions(roles.map((r) => (byRole[r] === '*' ? '*' : new Set(byRole[r] ?? []))));
     return merged === '*' ? '*' : [...merged].sort();
   }
+
+  /** Every identity cache invalidation also empties the credential memo, on every node. */
+  const invalidate = (tag: string) => deps.memo.invalidate(() => deps.cache.invalidateTag(tag));
 
   return {
     rolePermissions,
@@ -75,8 +82,9 @@ export function createPrincipals(deps: { db: Db; cache: Cache; registry: Permiss
       return cached === false ? null : cached;
     },
     /** Call after any change to a user's status, roles, teams, password or 2FA (after commit). */
-    invalidateUser: (userId: string) => deps.cache.invalidateTag(userTag(userId)),
-    invalidateRoles: () => deps.cache.invalidateTag(ROLES_TAG),
+    invalidateUser: (userId: string) => invalidate(userTag(userId)),
+    invalidateRoles: () => invalidate(ROLES_TAG),
+    invalidateApiKey: (prefix: string) => invalidate(apiKeyTag(prefix)),
   };
 }
 export type Principals = ReturnType<typeof createPrincipals>;
