@@ -4,19 +4,31 @@
  * in one run. Prints records/s and bytes/s over the corpus, the overall ratio, every template
  * where we are under 3× faster, and template compile times.
  *
- *   npx tsx bench/parsers.bench.ts [--min-ms=5] [--filter=cisco_ios]
+ *   npx tsx bench/parsers.bench.ts [--min-ms=5] [--refine-ms=40] [--refine-rounds=4] [--filter=cisco_ios,huawei_vrp]
  *
  * Needs python3-textfsm (apt-get install -y python3-textfsm); set OPSDECK_BENCH_PYTHON to pick
  * the interpreter. Both sides parse a template compiled once, then per run: parse + records with
- * lower-cased keys and str() cells (bench/textfsm_ref.py does the same for Python). The two sides
- * alternate case by case (Python in a long-lived child process), two rounds, best per side, and
- * both count CPU time of their own process, not wall time: on a shared machine, time spent
- * waiting for a core would otherwise swamp the figures.
+ * lower-cased keys and str() cells (bench/textfsm_ref.py does the same for Python), on the same
+ * text (read byte for byte, "\r\n" kept). Both count CPU time of their own process, not wall time:
+ * on a shared machine, time spent waiting for a core would otherwise swamp the figures.
+ *
+ * Measurement, the same rule for both sides: every pair is timed in two rounds of at least
+ * --min-ms each, Python and Opsdeck alternating pair by pair (which side goes first alternates
+ * by round). Most outputs parse in microseconds, where a few ms on a loaded 2-core machine is
+ * noise, so every template whose ratio comes out under --refine-below (5×) has all its pairs
+ * timed again in --refine-rounds more alternating rounds of at least --refine-ms each. A side's
+ * time for a pair is its best round (noise only ever adds time).
+ *
+ * Compile times come from a fresh child process (`--compile-only`): cold is the first compile
+ * of each template there, in library order (as a server meets them: Python patterns already
+ * compiled for an earlier template are shared), warm the mean of three later passes (every
+ * pattern then comes from that cache; the template cache would not even compile them).
  *
  * Last, a catastrophic-backtracking template/input pair goes through the parse service (worker
  * pool, 1 s budget) and the time until it is stopped is printed.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import v8 from 'node:v8';
 import { createInterface } from 'node:readline';
 import { SYSTEM_ACTOR } from '../src/platform/http/auth.js';
 import { createMemoryCustomTemplateStore } from '../src/modules/parsers/custom-template.store.js';
@@ -31,7 +43,10 @@ import { ROOT } from './lib.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const MIN_MS = Number(args['min-ms'] ?? 5);
-const FILTER = args['filter'] ?? '';
+const REFINE_MS = Number(args['refine-ms'] ?? 40);
+const REFINE_ROUNDS = Number(args['refine-rounds'] ?? 4);
+const REFINE_BELOW = Number(args['refine-below'] ?? 5);
+const FILTERS = (args['filter'] ?? '').split(',');
 const TARGET = 3;
 const DATA = path.resolve(ROOT, '../shared/data/ntc-templates');
 const TEMPLATES = path.join(DATA, 'templates');
@@ -61,7 +76,7 @@ function collectCases(): BenchCase[] {
         if (!f.endsWith('.raw')) continue;
         for (const t of row.templates) {
           const id = `${platform}/${commandDir}/${f}#${t}`;
-          if (!id.includes(FILTER)) continue;
+          if (!FILTERS.some((f) => id.includes(f))) continue;
           out.push({ id, template: path.join(TEMPLATES, t), raw: path.join(tests, platform, commandDir, f) });
         }
       }
@@ -81,7 +96,7 @@ function findPython(): string | null {
 
 interface PythonPeer {
   version: string;
-  time(c: BenchCase): Promise<Timing>;
+  time(c: BenchCase, minMs: number): Promise<Timing>;
   compileTimes(): Promise<Record<string, number>>;
   close(): void;
 }
@@ -97,8 +112,8 @@ async function startPython(python: string): Promise<PythonPeer> {
   const { version } = await next<{ version: string }>();
   return {
     version,
-    time(c) {
-      child.stdin.write(`${JSON.stringify({ min_ms: MIN_MS, ...c })}\n`);
+    time(c, minMs) {
+      child.stdin.write(`${JSON.stringify({ min_ms: minMs, ...c })}\n`);
       return next<Timing>();
     },
     compileTimes() {
@@ -116,7 +131,7 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-function measureOurs(c: BenchCase): Timing {
+function measureOurs(c: BenchCase, minMs: number): Timing {
   const template = ourCache.get(fs.readFileSync(c.template, 'utf8'));
   const text = fs.readFileSync(c.raw, 'utf8');
   const unit = [{ name: c.template, template }];
@@ -133,24 +148,55 @@ function measureOurs(c: BenchCase): Timing {
     runs += batch;
     batch *= 2;
     elapsed = cpuSeconds() - start;
-    if (elapsed * 1000 >= MIN_MS && runs >= 3) break;
+    if (elapsed * 1000 >= minMs && runs >= 3) break;
   }
   return { id: c.id, seconds_per_run: elapsed / runs, records, bytes: Buffer.byteLength(text, 'utf8') };
 }
 
-/** Two rounds over the corpus, Python and Opsdeck alternating per case; the best time of each. */
-async function runBoth(peer: PythonPeer, cases: BenchCase[]): Promise<{ ref: Timing[]; ours: Timing[] }> {
-  const ref: Timing[] = [];
-  const ours: Timing[] = [];
-  const best = (a: Timing | undefined, b: Timing): Timing => (a && a.seconds_per_run < b.seconds_per_run ? a : b);
-  for (let round = 0; round < 2; round++) {
-    for (let i = 0; i < cases.length; i++) {
-      const c = cases[i] as BenchCase;
-      ref[i] = best(ref[i], await peer.time(c));
-      ours[i] = best(ours[i], measureOurs(c));
+const best = (a: Timing | undefined, b: Timing): Timing => (a && a.seconds_per_run < b.seconds_per_run ? a : b);
+const templateOf = (c: BenchCase): string => path.basename(c.template);
+
+/** `rounds` rounds over `cases`, Python and Opsdeck alternating per case; keeps the best of each side. */
+async function measureRounds(peer: PythonPeer, cases: BenchCase[], rounds: number, minMs: number, acc: { ref: Map<string, Timing>; ours: Map<string, Timing> }): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) {
+      const timeRef = async (): Promise<void> => void acc.ref.set(c.id, best(acc.ref.get(c.id), await peer.time(c, minMs)));
+      const timeOurs = (): void => void acc.ours.set(c.id, best(acc.ours.get(c.id), measureOurs(c, minMs)));
+      if (round % 2 === 0) {
+        await timeRef();
+        timeOurs();
+      } else {
+        timeOurs();
+        await timeRef();
+      }
     }
   }
-  return { ref, ours };
+}
+
+/** Per template: summed best times of both sides over its cases. */
+function perTemplate(cases: BenchCase[], ref: Map<string, Timing>, ours: Map<string, Timing>): Map<string, { ref: number; ours: number; cases: number }> {
+  const out = new Map<string, { ref: number; ours: number; cases: number }>();
+  for (const c of cases) {
+    const r = ref.get(c.id);
+    const o = ours.get(c.id);
+    if (!r || !o) continue;
+    const agg = out.get(templateOf(c)) ?? { ref: 0, ours: 0, cases: 0 };
+    agg.ref += r.seconds_per_run;
+    agg.ours += o.seconds_per_run;
+    agg.cases++;
+    out.set(templateOf(c), agg);
+  }
+  return out;
+}
+
+/** Two rounds over the corpus, then more and longer rounds for the templates near the target. */
+async function runBoth(peer: PythonPeer, cases: BenchCase[]): Promise<{ ref: Map<string, Timing>; ours: Map<string, Timing>; refined: number }> {
+  const acc = { ref: new Map<string, Timing>(), ours: new Map<string, Timing>() };
+  await measureRounds(peer, cases, 2, MIN_MS, acc);
+  const near = new Set([...perTemplate(cases, acc.ref, acc.ours)].filter(([, a]) => a.ref / a.ours < REFINE_BELOW).map(([name]) => name));
+  const again = cases.filter((c) => near.has(templateOf(c)));
+  await measureRounds(peer, again, REFINE_ROUNDS, REFINE_MS, acc);
+  return { ...acc, refined: near.size };
 }
 
 /** Time until the service stops a catastrophically backtracking parse (worker pool, 1 s budget). */
@@ -170,25 +216,66 @@ async function catastrophicStop(): Promise<string> {
   }
 }
 
-function compileTimes(files: string[]): { coldMeanMs: number; warmMeanMs: number; warmMaxMs: number; warmMaxFile: string; cachedMs: number } {
+interface CompileStats {
+  cold: Stats;
+  coldWall: Stats;
+  warm: Stats;
+  cachedUs: number;
+}
+
+interface Stats {
+  meanMs: number;
+  p99Ms: number;
+  maxMs: number;
+  maxFile: string;
+}
+
+function stats(ms: number[], files: string[]): Stats {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const max = sorted.at(-1) ?? 0;
+  return {
+    meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+    p99Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0,
+    maxMs: max,
+    maxFile: path.basename(files[ms.indexOf(max)] ?? ''),
+  };
+}
+
+/** Runs in a fresh process (`--compile-only`): cold = each template's first compile there. */
+function compileTimes(files: string[]): CompileStats {
   const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
-  const pass = (): number[] => texts.map((t) => {
+  const wall: number[] = [];
+  const pass = (): number[] => texts.map((t, i) => {
     const s = cpuSeconds();
+    const w = performance.now();
     compileTemplate(t);
+    wall[i] = performance.now() - w;
     return (cpuSeconds() - s) * 1000;
   });
   const cold = pass();
-  pass();
-  const warm = pass();
-  const maxIdx = warm.indexOf(Math.max(...warm));
+  const coldWall = [...wall];
+  const warm = new Array<number>(texts.length).fill(0);
+  for (let r = 0; r < 3; r++) pass().forEach((ms, i) => (warm[i] = (warm[i] as number) + ms / 3));
   const cache = createTemplateCache(4096);
   texts.forEach((t) => cache.get(t));
   const s = process.hrtime.bigint();
   texts.forEach((t) => cache.get(t));
-  const cachedMs = Number(process.hrtime.bigint() - s) / 1e6 / texts.length;
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { coldMeanMs: mean(cold), warmMeanMs: mean(warm), warmMaxMs: warm[maxIdx] ?? 0, warmMaxFile: path.basename(files[maxIdx] ?? ''), cachedMs };
+  const cachedUs = Number(process.hrtime.bigint() - s) / 1e3 / texts.length;
+  return { cold: stats(cold, files), coldWall: stats(coldWall, files), warm: stats(warm, files), cachedUs };
 }
+
+function compileTimesInFreshProcess(files: string[]): CompileStats {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/parsers.bench.ts'), '--compile-only'], {
+    input: JSON.stringify(files),
+    encoding: 'utf8',
+    cwd: ROOT,
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`compile-only child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as CompileStats;
+}
+
+const fmtStats = (s: Stats): string => `mean ${s.meanMs.toFixed(3)} ms, p99 ${s.p99Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(2)} ms (${s.maxFile})`;
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0));
 
@@ -201,49 +288,60 @@ async function main(): Promise<void> {
   const cases = collectCases();
   console.log(`parsers bench: ${cases.length} (case, template) pairs from ntc-templates, min ${MIN_MS} ms per pair and side`);
   const peer = await startPython(python);
-  const { ref: refCases, ours } = await runBoth(peer, cases);
-  const ref = { version: peer.version, cases: refCases, compile: await peer.compileTimes() };
+  const { ref, ours, refined } = await runBoth(peer, cases);
+  const refCompile = await peer.compileTimes();
   peer.close();
-  const refById = new Map(ref.cases.map((t) => [t.id, t]));
+  console.log(`(${refined} templates under ${REFINE_BELOW}x after two rounds were timed again: ${REFINE_ROUNDS} rounds of at least ${REFINE_MS} ms per pair and side)`);
+  // NOTE: past ~16 MB of executable memory (and 1 MB of RegExp code ever generated) V8 compiles
+  // new RegExps without its optimisations (regexp.cc, TooMuchRegExpCode): after a few hundred
+  // templates, the later ones run on slower RegExp code. Printed so that a run shows it.
+  const code = v8.getHeapSpaceStatistics().filter((sp) => sp.space_name.startsWith('code')).reduce((a, sp) => a + sp.space_size, 0);
+  console.log(`(V8 code space after the run: ${(code / 1e6).toFixed(1)} MB)`);
 
   let bytes = 0, records = 0, tRef = 0, tOurs = 0;
-  const perTemplate = new Map<string, { ref: number; ours: number; cases: number }>();
-  for (const o of ours) {
-    const r = refById.get(o.id);
-    if (!r) continue;
+  for (const c of cases) {
+    const r = ref.get(c.id);
+    const o = ours.get(c.id);
+    if (!r || !o) continue;
     if (r.records !== o.records) console.warn(`record count differs on ${o.id}: python ${r.records}, ours ${o.records}`);
     bytes += o.bytes;
     records += o.records;
     tRef += r.seconds_per_run;
     tOurs += o.seconds_per_run;
-    const name = path.basename(o.id.split('#')[1] ?? '');
-    const agg = perTemplate.get(name) ?? { ref: 0, ours: 0, cases: 0 };
-    agg.ref += r.seconds_per_run;
-    agg.ours += o.seconds_per_run;
-    agg.cases++;
-    perTemplate.set(name, agg);
   }
   console.log(`\n                 records/s     bytes/s`);
-  console.log(`python textfsm  ${fmt(records / tRef).padStart(9)}  ${fmt(bytes / tRef).padStart(10)}   (${ref.version})`);
+  console.log(`python textfsm  ${fmt(records / tRef).padStart(9)}  ${fmt(bytes / tRef).padStart(10)}   (${peer.version})`);
   console.log(`opsdeck         ${fmt(records / tOurs).padStart(9)}  ${fmt(bytes / tOurs).padStart(10)}`);
   console.log(`\noverall: opsdeck is ${(tRef / tOurs).toFixed(2)}x faster than python3-textfsm over the corpus`);
 
-  const ratios = [...perTemplate].map(([name, a]) => ({ name, ratio: a.ref / a.ours, cases: a.cases })).sort((a, b) => a.ratio - b.ratio);
+  const ratios = [...perTemplate(cases, ref, ours)].map(([name, a]) => ({ name, ratio: a.ref / a.ours, ...a })).sort((a, b) => a.ratio - b.ratio);
   const under = ratios.filter((r) => r.ratio < TARGET);
   const median = ratios[Math.floor(ratios.length / 2)]?.ratio ?? 0;
   console.log(`per template (${ratios.length}): worst ${ratios[0]?.ratio.toFixed(2)}x (${ratios[0]?.name}), median ${median.toFixed(2)}x, best ${ratios.at(-1)?.ratio.toFixed(2)}x`);
   if (under.length === 0) console.log(`every template is at least ${TARGET}x faster`);
   else {
     console.log(`templates under ${TARGET}x (${under.length}):`);
-    for (const u of under) console.log(`  ${u.ratio.toFixed(2)}x  ${u.name} (${u.cases} cases)`);
+    const us = (seconds: number, n: number): string => (seconds / n * 1e6).toFixed(1);
+    for (const u of under) console.log(`  ${u.ratio.toFixed(2)}x  ${u.name} (${u.cases} cases; per parse: python ${us(u.ref, u.cases)} µs, opsdeck ${us(u.ours, u.cases)} µs)`);
   }
 
   const files = [...new Set(cases.map((c) => c.template))];
-  const c = compileTimes(files);
-  const refCompile = Object.values(ref.compile);
-  const refMean = (refCompile.reduce((a, b) => a + b, 0) / refCompile.length) * 1000;
-  console.log(`\ntemplate compile (${files.length} templates): cold mean ${c.coldMeanMs.toFixed(3)} ms, warm mean ${c.warmMeanMs.toFixed(3)} ms, warm max ${c.warmMaxMs.toFixed(3)} ms (${c.warmMaxFile}); cached lookup ${(c.cachedMs * 1000).toFixed(2)} µs; python first compile mean ${refMean.toFixed(3)} ms`);
+  const c = compileTimesInFreshProcess(files);
+  const py = stats(files.map((f) => (refCompile[f] ?? 0) * 1000), files);
+  console.log(`\ntemplate compile (${files.length} templates, CPU time unless said):`);
+  console.log(`  opsdeck cold (first compile in a fresh process): ${fmtStats(c.cold)}`);
+  // NOTE: process CPU time includes V8's background threads (optimising our compiler's own code
+  // while the first templates compile); wall time excludes them but includes waiting for a core.
+  console.log(`  opsdeck cold, wall time:                         ${fmtStats(c.coldWall)}`);
+  console.log(`  opsdeck warm (mean of 3 later passes):           ${fmtStats(c.warm)}`);
+  console.log(`  opsdeck cached lookup: ${c.cachedUs.toFixed(2)} µs`);
+  console.log(`  python first compile:                            ${fmtStats(py)}`);
 }
 
-await main();
-console.log(`\ncatastrophic backtracking ((a+)+b on 40 a's) through the parse service: ${await catastrophicStop()}`);
+if ('compile-only' in args) {
+  const files = JSON.parse(fs.readFileSync(0, 'utf8')) as string[];
+  process.stdout.write(JSON.stringify(compileTimes(files)));
+} else {
+  await main();
+  console.log(`\ncatastrophic backtracking ((a+)+b on 40 a's) through the parse service: ${await catastrophicStop()}`);
+}

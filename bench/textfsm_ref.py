@@ -12,8 +12,10 @@ measurement case by case, so both sides see the same load on a shared machine.
 
 Each case is parsed the way ntc-templates does it for one template: a parser compiled once,
 then per run Reset() + ParseText() and the conversion to dicts with lower-cased keys and str()
-cells. Runs repeat until min_ms has elapsed; the corpus is measured twice and the lower mean
-time per run of the two rounds is reported (the TypeScript side does the same).
+cells. The input is read with newline='' so both engines see the same text, "\r\n" included.
+Runs repeat until min_ms of CPU time has elapsed; in batch mode the corpus is measured twice
+and the lower mean time per run of the two rounds is reported (the TypeScript side decides how
+many rounds it asks for in interleaved mode, and applies the same rule to its own timings).
 """
 import io
 import json
@@ -70,7 +72,7 @@ def time_case(case, compiled, compile_times, min_s):
         compiled[path] = textfsm.TextFSM(io.StringIO(text))
         compile_times[path] = time.process_time() - start
     fsm = compiled[path]
-    with open(case["raw"], encoding="utf-8") as f:
+    with open(case["raw"], encoding="utf-8", newline="") as f:
         raw = f.read()
     runs = 0
     records = 0

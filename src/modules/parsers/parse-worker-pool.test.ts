@@ -36,6 +36,24 @@ describe('parse worker pool', () => {
     await expect(pool.run({ kind: 'native', parser: 'nope', text: '' })).rejects.toMatchObject({ code: 'PARSER_NOT_FOUND' });
   });
 
+  it('replaces a worker whose code space passed the limit, after its job, and keeps answering', async () => {
+    const recycling = createParseWorkerPool({ size: 1, retireAtCodeBytes: 1 });
+    const kept = createParseWorkerPool({ size: 1 });
+    try {
+      for (const text of ['a\n', 'b\n', 'c\n']) {
+        await expect(recycling.run({ kind: 'textfsm', templates: [{ name: 'good', content: GOOD }], text })).resolves.toEqual([{ a: text.trim() }]);
+        await expect(kept.run({ kind: 'textfsm', templates: [{ name: 'good', content: GOOD }], text })).resolves.toEqual([{ a: text.trim() }]);
+      }
+      // An error reply retires its worker too.
+      await expect(recycling.run({ kind: 'native', parser: 'nope', text: '' })).rejects.toMatchObject({ code: 'PARSER_NOT_FOUND' });
+      await expect(recycling.run({ kind: 'native', parser: 'ciena_saos.port_show', text: '' })).resolves.toEqual([]);
+      expect(recycling.started()).toBe(5);
+      expect(kept.started()).toBe(1);
+    } finally {
+      await Promise.all([recycling.close(), kept.close()]);
+    }
+  });
+
   it('refuses work after close', async () => {
     const other = createParseWorkerPool({ size: 2 });
     await other.close();

@@ -15,6 +15,8 @@ import type { ParsedRecord, ParseJob } from './parse-job.fns.js';
  */
 export interface ParseWorkerPool {
   run(job: ParseJob): Promise<ParsedRecord[]>;
+  /** Workers started so far (first use, after a timeout, after a retirement). */
+  started(): number;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,12 @@ export interface ParseWorkerPoolOptions {
   size?: number;
   /** Budget per job, from the moment a worker picks it up. */
   timeoutMs?: number;
+  /**
+   * A worker whose V8 code space passes this is replaced after its job (see parse-worker.ts):
+   * below V8's 16 MB, past which new RegExps are no longer optimised. Its successor compiles
+   * the templates it meets again, about 1 ms each.
+   */
+  retireAtCodeBytes?: number;
 }
 
 interface Pending {
@@ -39,32 +47,35 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-type Reply = { id: number; ok: true; records: ParsedRecord[] } | { id: number; ok: false; error: SerializedError } | { ready: true };
+type Reply = ({ id: number; ok: true; records: ParsedRecord[] } | { id: number; ok: false; error: SerializedError }) & { retire?: boolean } | { ready: true };
 
 /**
  * Built code runs the compiled `.js`. In development (tsx, vitest) the worker is TypeScript: a
  * small bootstrap registers tsx's loader inside the worker thread, then imports it.
  */
-function startWorker(): Worker {
+function startWorker(workerData: { retireAtCodeBytes: number }): Worker {
   const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', self));
+  if (!self.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', self), { workerData });
   // NOTE: require.resolve yields the CommonJS build; its ESM sibling is the one that works in a worker.
   const tsx = pathToFileURL(createRequire(self).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const entry = new URL('./parse-worker.ts', self).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): ParseWorkerPool {
   const size = Math.max(1, options.size ?? 1);
   const timeoutMs = options.timeoutMs ?? 1000;
+  const retireAtCodeBytes = options.retireAtCodeBytes ?? 12 * 1024 * 1024;
+  let started = 0;
   const slots: Slot[] = Array.from({ length: size }, () => ({ worker: null, ready: false, current: null, timer: null }));
   const queue: Pending[] = [];
   let nextId = 1;
   let closed = false;
 
   const spawn = (slot: Slot): void => {
-    const worker = startWorker();
+    const worker = startWorker({ retireAtCodeBytes });
+    started++;
     worker.on('message', (reply: Reply) => {
       if ('ready' in reply) {
         slot.ready = true;
@@ -90,6 +101,13 @@ export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): Par
   function finish(slot: Slot, reply: Exclude<Reply, { ready: true }>): void {
     if (slot.current?.id !== reply.id) return;
     const pending = settle(slot);
+    if (reply.retire) {
+      // Replaced lazily: the next job that needs this slot starts a fresh worker.
+      const worker = slot.worker;
+      slot.worker = null;
+      slot.ready = false;
+      void worker?.terminate();
+    }
     if (reply.ok) pending?.resolve(reply.records);
     else pending?.reject(deserializeError(reply.error));
     dispatch();
@@ -146,6 +164,7 @@ export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): Par
         dispatch();
       });
     },
+    started: () => started,
     async close() {
       closed = true;
       for (const pending of queue.splice(0)) pending.reject(new AppError('PARSER_POOL_CLOSED', 503, 'The parser pool is shut down'));

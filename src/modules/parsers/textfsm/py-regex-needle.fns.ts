@@ -13,42 +13,57 @@ import { emitJsRegex } from './py-regex-emitter.fns.js';
  */
 export function requiredLiteral(pattern: PyPattern): string | null {
   if (pattern.body.length !== 1) return null;
+  // NOTE: plain loops, no inner named closures: this runs for every rule of every template.
   const flat: PyNode[] = [];
-  const flatten = (seq: readonly PyNode[]): void => {
-    for (const node of seq) {
-      if (node.type === 'group' && node.body.length === 1) flatten(node.body[0] as PyNode[]);
-      else flat.push(node);
-    }
-  };
-  flatten(pattern.body[0] as PyNode[]);
-
+  flattenInto(pattern.body[0] as PyNode[], flat);
   let best = '';
   let bestStart = 0;
   let run = '';
   let runStart = 0;
-  const close = (): void => {
+  for (let i = 0; i <= flat.length; i++) {
+    const node = flat[i];
+    if (node?.type === 'literal' && !node.ignoreCase) {
+      if (run === '') runStart = i;
+      run += String.fromCodePoint(node.cp);
+      continue;
+    }
     if (run.length > best.length) {
       best = run;
       bestStart = runStart;
     }
     run = '';
-  };
-  flat.forEach((node, i) => {
-    if (node.type === 'literal' && !node.ignoreCase) {
-      if (run === '') runStart = i;
-      run += String.fromCodePoint(node.cp);
-    } else close();
-  });
-  close();
+  }
   if (best.length < 2) return null;
   const first = best.codePointAt(0) as number;
-  return flat.slice(0, bestStart).some((node) => node.type === 'repeat' && node.max > 1 && canMatch(node.body, first)) ? best : null;
+  for (let i = 0; i < bestStart; i++) {
+    const node = flat[i] as PyNode;
+    if (node.type === 'repeat' && node.max > 1 && canMatch(node.body, first)) return best;
+  }
+  return null;
 }
+
+/** The sequence with single-branch groups opened up. */
+function flattenInto(seq: readonly PyNode[], out: PyNode[]): void {
+  for (const node of seq) {
+    if (node.type === 'group' && node.body.length === 1) flattenInto(node.body[0] as PyNode[], out);
+    else out.push(node);
+  }
+}
+
+const ONE_CHAR = new Map<string, RegExp>();
 
 /** Whether `node` could consume the character `cp` (true when unsure). */
 function canMatch(node: PyNode, cp: number): boolean {
   if (cp > 0x7f || !(node.type === 'any' || node.type === 'set' || node.type === 'category' || node.type === 'literal')) return true;
-  const re = new RegExp(`^(?:${emitJsRegex({ body: [[node]], groupCount: 0, groupNames: new Map() }, 'ascii').source})$`);
+  if (node.type === 'any') return cp !== 0x0a || node.dotAll;
+  if (node.type === 'literal' && !node.ignoreCase) return node.cp === cp;
+  // NOTE: a template compiles hundreds of these; the few distinct classes are built once.
+  const source = emitJsRegex({ body: [[node]], groupCount: 0, groupNames: new Map() }, 'ascii').source;
+  let re = ONE_CHAR.get(source);
+  if (re === undefined) {
+    re = new RegExp(`^(?:${source})$`);
+    if (ONE_CHAR.size < 4096) ONE_CHAR.set(source, re);
+  }
   return re.test(String.fromCharCode(cp));
 }
 
@@ -58,19 +73,25 @@ function canMatch(node: PyNode, cp: number): boolean {
  * `(?:\S+\s+){60}`-style rules on every line, and most are decided by this comparison alone.
  */
 export function minimumLength(pattern: PyPattern): number {
-  const alt = (a: readonly (readonly PyNode[])[]): number => {
-    let least = Infinity;
-    for (const seq of a) least = Math.min(least, seq.reduce((sum, n) => sum + node(n), 0));
-    return least === Infinity ? 0 : least;
-  };
-  const node = (n: PyNode): number => {
-    switch (n.type) {
-      case 'literal': case 'any': case 'set': case 'category': return 1;
-      case 'group': case 'atomic': return alt(n.body);
-      case 'repeat': return n.min === 0 ? 0 : Math.min(n.min * node(n.body), 1e6);
-      // Lookarounds and anchors are zero-width; a backreference may be empty.
-      default: return 0;
-    }
-  };
-  return alt(pattern.body);
+  return altLength(pattern.body);
+}
+
+function altLength(a: readonly (readonly PyNode[])[]): number {
+  let least = Infinity;
+  for (const seq of a) {
+    let sum = 0;
+    for (const n of seq) sum += nodeLength(n);
+    least = Math.min(least, sum);
+  }
+  return least === Infinity ? 0 : least;
+}
+
+function nodeLength(n: PyNode): number {
+  switch (n.type) {
+    case 'literal': case 'any': case 'set': case 'category': return 1;
+    case 'group': case 'atomic': return altLength(n.body);
+    case 'repeat': return n.min === 0 ? 0 : Math.min(n.min * nodeLength(n.body), 1e6);
+    // Lookarounds and anchors are zero-width; a backreference may be empty.
+    default: return 0;
+  }
 }

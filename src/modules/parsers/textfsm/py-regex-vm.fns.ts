@@ -22,22 +22,25 @@ export type PyMatchFn = (subject: string) => (string | undefined)[] | null;
  */
 export function groupsInsideRepeats(pattern: PyPattern): Set<number> {
   const found = new Set<number>();
-  const walk = (alt: Alternation, inside: boolean, optional: boolean): void => {
-    const branchy = alt.length > 1;
-    for (const seq of alt) for (const node of seq) visit(node, inside, optional || branchy);
-  };
-  const visit = (node: PyNode, inside: boolean, optional: boolean): void => {
-    if (node.type === 'group') {
-      if (inside && optional && node.index !== null) found.add(node.index);
-      walk(node.body, inside, optional);
-    } else if (node.type === 'look' || node.type === 'atomic') walk(node.body, inside, optional || node.type === 'look');
-    else if (node.type === 'repeat') {
-      if (node.max > 1) visit(node.body, true, node.min === 0 && inside ? optional : false);
-      else visit(node.body, inside, optional || node.min === 0);
-    }
-  };
-  walk(pattern.body, false, false);
+  // NOTE: module-level walkers, not closures: this runs for every pattern of every template.
+  walkRepeats(pattern.body, false, false, found);
   return found;
+}
+
+function walkRepeats(alt: Alternation, inside: boolean, optional: boolean, found: Set<number>): void {
+  const branchy = alt.length > 1;
+  for (const seq of alt) for (const node of seq) visitRepeats(node, inside, optional || branchy, found);
+}
+
+function visitRepeats(node: PyNode, inside: boolean, optional: boolean, found: Set<number>): void {
+  if (node.type === 'group') {
+    if (inside && optional && node.index !== null) found.add(node.index);
+    walkRepeats(node.body, inside, optional, found);
+  } else if (node.type === 'look' || node.type === 'atomic') walkRepeats(node.body, inside, optional || node.type === 'look', found);
+  else if (node.type === 'repeat') {
+    if (node.max > 1) visitRepeats(node.body, true, node.min === 0 && inside ? optional : false, found);
+    else visitRepeats(node.body, inside, optional || node.min === 0, found);
+  }
 }
 
 /** Builds a matcher for `pattern`; results are indexed by JavaScript group number (`jsIndex`). */

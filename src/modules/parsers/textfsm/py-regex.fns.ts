@@ -2,8 +2,10 @@
 import { emitJsRegex } from './py-regex-emitter.fns.js';
 import { parsePyRegex, PyRegexError } from './py-regex-parser.fns.js';
 import type { Alternation, PyNode, PyPattern } from './py-regex-ast.js';
-import { lastRun, planLastRuns } from './py-regex-last-run.fns.js';
+import { lastRun, planLastRuns, type LastRunPlan } from './py-regex-last-run.fns.js';
 import { minimumLength, requiredLiteral } from './py-regex-needle.fns.js';
+import { requiredCharCount, requiredTail, type CharCount } from './py-regex-precheck.fns.js';
+import { createSegmentMatcher, type SegmentMatchFn } from './py-regex-segments.fns.js';
 import { createPyMatcher, createSpanMatcher, groupsInsideRepeats, type PyMatchFn } from './py-regex-vm.fns.js';
 
 export { PyRegexError };
@@ -31,6 +33,15 @@ export interface PyRegex {
   readonly needle: string | null;
   /** No match is shorter than this many characters. */
   readonly minLength: number;
+  /** A character every match holds several times, checked first where backtracking is costly (py-regex-precheck.fns.ts). */
+  readonly charCount: CharCount | null;
+  /** For ASCII subjects: every match ends with a match of this, checked first where backtracking is costly. */
+  readonly tail: RegExp | null;
+  /**
+   * For ASCII lines, where the pattern has that shape: the same captures as `ascii.exec`, found by
+   * skipping to the literals after top-level `.*` (py-regex-segments.fns.ts); else null.
+   */
+  readonly segmented: SegmentMatchFn | null;
   /**
    * Python's captures for `subject`. Pass the native match of the `ascii` dialect when there is
    * one: the common shapes are then fixed up from it without re-matching (py-regex-last-run.fns.ts).
@@ -38,30 +49,56 @@ export interface PyRegex {
   readonly pythonMatch: (subject: string, asciiMatch?: ArrayLike<string | undefined> | null) => (string | undefined)[] | null;
 }
 
+/**
+ * Compiled patterns by source, shared by every template of the process: the library's 11 000
+ * Value regexes are 1 000 distinct ones (`(\S+)`, `(\d+)`…) and a quarter of its rules repeat
+ * too, so most of a template's compilation is a lookup. A PyRegex holds no per-use state (its
+ * RegExps are used without the `g` flag; sticky ones get their lastIndex set before each exec).
+ */
+const compiled = new Map<string, PyRegex>();
+const MAX_COMPILED = 16384;
+
 /** Compiles `source` (a Python `re` pattern); throws PyRegexError when Python would reject it. */
 export function compilePyRegex(source: string): PyRegex {
+  let re = compiled.get(source);
+  if (re === undefined) {
+    re = compileUncached(source);
+    // Oldest first: a long-running server with many custom templates keeps a bounded cache.
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+    compiled.set(source, re);
+  }
+  return re;
+}
+
+/** The tree a pattern is emitted from: Python's groups, then the last-run plan's wrapper groups. */
+function analyse(source: string): { pattern: PyPattern; inside: Set<number>; plan: LastRunPlan | null; emitted: PyPattern } {
   const pattern = parsePyRegex(source);
   const inside = groupsInsideRepeats(pattern);
   const plan = planLastRuns(pattern, inside);
-  // Emitted with the plan's wrapper groups, numbered after Python's, so group numbers map as before.
-  const emitted = plan?.pattern ?? pattern;
+  return { pattern, inside, plan, emitted: plan?.pattern ?? pattern };
+}
+
+function compileUncached(source: string): PyRegex {
+  const { pattern, inside, plan, emitted } = analyse(source);
   const asciiSrc = emitJsRegex(emitted, 'ascii');
   const ascii = toRegExp(asciiSrc.source, asciiSrc.flags);
+  const groupIndex = asciiSrc.groupIndex;
   // NOTE: the unicode dialect is built on first use: constructing \p{…} classes costs more than
   // the rest of a template's compilation, and most CLI output is pure ASCII. Both dialects are
-  // emitted from the same tree; the conformance test builds every one of them eagerly.
+  // emitted from the same tree; the conformance test builds every one of them eagerly. The tree
+  // is parsed again then rather than kept: thousands of cached patterns would otherwise hold
+  // their trees, and a bigger heap makes every garbage collection (during parses too) slower.
   let unicode: RegExp | null = null;
   const unicodeRegExp = (): RegExp => {
     if (unicode === null) {
-      const src = emitJsRegex(emitted, 'unicode');
+      const src = emitJsRegex(analyse(source).emitted, 'unicode');
       unicode = toRegExp(src.source, src.flags);
     }
     return unicode;
   };
-  const namedGroups = [...pattern.groupNames].map(([name, pyIndex]) => ({ name, jsIndex: asciiSrc.groupIndex[pyIndex] ?? 0 }));
-  const repeatedGroups = Int32Array.from([...pattern.groupNames.values()].filter((g) => inside.has(g)), (g) => asciiSrc.groupIndex[g] ?? 0);
-  const js = (g: number): number => asciiSrc.groupIndex[g] ?? 0;
-  const lastRuns = (plan?.repeats ?? []).map((r) => ({ wrapper: js(r.wrapper), group: js(r.group), runChars: r.runChars }));
+  const namedGroups = [...pattern.groupNames].map(([name, pyIndex]) => ({ name, jsIndex: groupIndex[pyIndex] ?? 0 }));
+  const repeatedGroups = Int32Array.from([...pattern.groupNames.values()].filter((g) => inside.has(g)), (g) => groupIndex[g] ?? 0);
+  const lastRuns = (plan?.repeats ?? []).map((r) => ({ wrapper: groupIndex[r.wrapper] ?? 0, group: groupIndex[r.group] ?? 0, runChars: r.runChars }));
   const fast = lastRuns.length > 0 && Array.from(repeatedGroups).every((g) => lastRuns.some((r) => r.group === g));
   let vm: PyMatchFn | null = null;
   const pythonMatch = (subject: string, asciiMatch?: ArrayLike<string | undefined> | null): (string | undefined)[] | null => {
@@ -73,7 +110,11 @@ export function compilePyRegex(source: string): PyRegex {
       }
       return out;
     }
-    return (vm ??= createPythonMatch(pattern, inside, asciiSrc.groupIndex))(subject);
+    if (vm === null) {
+      const again = analyse(source);
+      vm = createPythonMatch(again.pattern, again.inside, groupIndex);
+    }
+    return vm(subject);
   };
   return {
     source,
@@ -86,6 +127,9 @@ export function compilePyRegex(source: string): PyRegex {
     repeatedGroups,
     needle: requiredLiteral(pattern),
     minLength: minimumLength(pattern),
+    charCount: requiredCharCount(pattern),
+    tail: requiredTail(pattern),
+    segmented: inside.size === 0 ? createSegmentMatcher(pattern, groupIndex, Math.max(0, ...groupIndex)) : null,
     pythonMatch,
   };
 }

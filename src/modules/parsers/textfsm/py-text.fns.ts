@@ -32,6 +32,55 @@ export function splitLines(text: string): string[] {
   return lines;
 }
 
+/** Anything but ASCII without line breaks other than \n: the characters that need a closer look. */
+const NOT_PLAIN = /[^\0-\n\x0e-\x1b\x1f-\x7f]/;
+const NON_ASCII = /[^\0-\x7f]/;
+
+/** Python's splitlines(), one line at a time; `ascii` tells whether the last line returned is pure ASCII. */
+export interface LineReader {
+  next(): string | null;
+  readonly ascii: boolean;
+}
+
+/**
+ * Reads `text` line by line as splitlines() would split it. Many templates stop at an early line
+ * (`-> EOF`), and short outputs parse in microseconds, so splitting and scanning the whole text up
+ * front was a measurable part of a parse. Lines of plain ASCII with "\n" or "\r\n" ends take one
+ * indexOf and one scan; a segment with other breaks or non-ASCII text goes through splitLines.
+ */
+export function createLineReader(text: string): LineReader {
+  let pos = 0;
+  let pending: string[] = [];
+  let next = 0;
+  const reader = {
+    ascii: true,
+    next(): string | null {
+      if (next < pending.length) {
+        const line = pending[next++] as string;
+        reader.ascii = !NON_ASCII.test(line);
+        return line;
+      }
+      if (pos >= text.length) return null;
+      const nl = text.indexOf('\n', pos);
+      const stop = nl < 0 ? text.length : nl + 1;
+      let end = nl < 0 ? text.length : nl;
+      if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+      const line = text.slice(pos, end);
+      const from = pos;
+      pos = stop;
+      if (!NOT_PLAIN.test(line)) {
+        reader.ascii = true;
+        return line;
+      }
+      // With its own terminator, so that splitlines() keeps an empty last line ("a\r\r\n").
+      pending = splitLines(text.slice(from, stop));
+      next = 0;
+      return reader.next();
+    },
+  };
+  return reader;
+}
+
 /** Python repr() of a str. */
 export function pyReprString(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";

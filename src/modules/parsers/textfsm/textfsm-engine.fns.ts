@@ -1,5 +1,6 @@
-import { isAsciiText, type PyRegex } from './py-regex.fns.js';
-import { splitLines } from './py-text.fns.js';
+import { hasCount, type CharCount } from './py-regex-precheck.fns.js';
+import type { PyRegex } from './py-regex.fns.js';
+import { createLineReader } from './py-text.fns.js';
 import type { CompiledTemplate, TemplateRule } from './textfsm-template.fns.js';
 import { TextFsmError } from './textfsm.errors.js';
 
@@ -35,6 +36,8 @@ interface PreparedRule {
   /** A literal any match contains; lines without it skip the RegExp. */
   readonly needle: string | null;
   readonly minLength: number;
+  readonly charCount: CharCount | null;
+  readonly tail: RegExp | null;
   /** Pairs of (JavaScript group number, Value index), in Python group order. */
   readonly assign: Int32Array;
   readonly lineOp: number;
@@ -78,6 +81,8 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
         regex: rule.compiled,
         needle: rule.compiled.needle,
         minLength: rule.compiled.minLength,
+        charCount: rule.compiled.charCount,
+        tail: rule.compiled.tail,
         assign: Int32Array.from(assign),
         lineOp: rule.lineOp === 'Next' ? NEXT : rule.lineOp === 'Continue' ? CONTINUE : ERROR,
         recordOp: rule.recordOp === 'Record' ? RECORD : rule.recordOp === 'Clear' ? CLEAR : rule.recordOp === 'Clearall' ? CLEARALL : NO_RECORD,
@@ -108,7 +113,8 @@ type Current = string | null | ListItem[];
 interface Run {
   readonly p: PreparedTemplate;
   readonly names: readonly string[];
-  readonly unicode: boolean;
+  /** Whether the current line needs the unicode dialect. */
+  unicode: boolean;
   readonly n: number;
   readonly current: Current[];
   /** Filldown memory. */
@@ -121,10 +127,11 @@ interface Run {
 export function runTemplate(template: CompiledTemplate, text: string): TextFsmTable {
   const p = prepare(template);
   const n = template.values.length;
+  const reader = createLineReader(text);
   const run: Run = {
     p,
     names: template.header,
-    unicode: !isAsciiText(text),
+    unicode: false,
     n,
     current: new Array<Current>(n).fill(null),
     remembered: new Array<string | null>(n).fill(null),
@@ -132,18 +139,18 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
     rows: [],
   };
   for (let i = 0; i < n; i++) run.lists.push([]);
-  const lines = splitLines(text);
-  const unicode = run.unicode;
   let state = p.states[p.start] as PreparedRule[];
   let stateIndex = p.start;
-  lineLoop: for (let li = 0; li < lines.length; li++) {
-    const line = lines[li] as string;
+  lineLoop: for (let line = reader.next(); line !== null; line = reader.next()) {
+    // The ASCII dialect is exact on ASCII subjects: decided per line, as lines are read.
+    const unicode = (run.unicode = !reader.ascii);
     for (let ri = 0; ri < state.length; ri++) {
       const rule = state[ri] as PreparedRule;
       if (line.length < rule.minLength || (rule.needle !== null && !line.includes(rule.needle))) continue;
+      if ((rule.charCount !== null && !hasCount(line, rule.charCount)) || (rule.tail !== null && !unicode && !rule.tail.test(line))) continue;
       // Rules without Values only need a yes/no: test() allocates no match array.
       if (rule.assign.length === 0) {
-        if (!(unicode ? rule.regex.unicode : rule.regex.ascii).test(line)) continue;
+        if (!(unicode ? rule.regex.unicode.test(line) : rule.regex.segmented ? rule.regex.segmented(line) !== null : rule.regex.ascii.test(line))) continue;
       } else if (!assignFrom(run, rule, line)) continue;
       if (rule.recordOp === RECORD) appendRecord(run);
       else if (rule.recordOp === CLEAR) clearRecord(run);
@@ -167,7 +174,8 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
 
 /** Runs the rule's own regex and assigns its Values; false if it does not match. */
 function assignFrom(run: Run, rule: PreparedRule, line: string): boolean {
-  let m: ArrayLike<string | undefined> | null = (run.unicode ? rule.regex.unicode : rule.regex.ascii).exec(line);
+  const re = rule.regex;
+  let m: ArrayLike<string | undefined> | null = run.unicode ? re.unicode.exec(line) : re.segmented ? re.segmented(line) : re.ascii.exec(line);
   if (m === null) return false;
   if (rule.regex.repeatedGroups.length > 0 && anyUnset(m, rule.regex.repeatedGroups)) m = rule.regex.pythonMatch(line, run.unicode ? null : m) ?? m;
   const a = rule.assign;
