@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../platform/errors.js';
+import { RETIRE_AT_CODE_BYTES } from './code-space.js';
 import { deserializeError, type SerializedError } from './parse-errors.fns.js';
 import type { ParsedRecord, ParseJob } from './parse-job.fns.js';
 
@@ -22,12 +23,14 @@ export interface ParseWorkerPool {
 
 export interface ParseWorkerPoolOptions {
   size?: number;
-  /** Budget per job, from the moment a worker picks it up. */
+  /**
+   * Budget per job, from the moment a worker picks it up. The default leaves room for posting
+   * the job and the answer, so a parse that runs away is answered within one second.
+   */
   timeoutMs?: number;
   /**
-   * A worker whose V8 code space passes this is replaced after its job (see parse-worker.ts):
-   * below V8's 16 MB, past which new RegExps are no longer optimised. Its successor compiles
-   * the templates it meets again, about 1 ms each.
+   * A worker whose V8 code space passes this is replaced after its job (see code-space.ts):
+   * below V8's 16 MB, past which new RegExps are no longer optimised.
    */
   retireAtCodeBytes?: number;
 }
@@ -65,8 +68,8 @@ function startWorker(workerData: { retireAtCodeBytes: number }): Worker {
 
 export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): ParseWorkerPool {
   const size = Math.max(1, options.size ?? 1);
-  const timeoutMs = options.timeoutMs ?? 1000;
-  const retireAtCodeBytes = options.retireAtCodeBytes ?? 12 * 1024 * 1024;
+  const timeoutMs = options.timeoutMs ?? 950;
+  const retireAtCodeBytes = options.retireAtCodeBytes ?? RETIRE_AT_CODE_BYTES;
   let started = 0;
   const slots: Slot[] = Array.from({ length: size }, () => ({ worker: null, ready: false, current: null, timer: null }));
   const queue: Pending[] = [];
