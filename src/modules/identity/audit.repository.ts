@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../../platform/db/database.js';
-import { dialectOf } from '../../platform/db/database.js';
-import { json, withoutNulls } from '../../platform/db/columns.js';
+import { dialectOf, type Db, type Write } from '../../platform/db/database.js';
+import { json } from '../../platform/db/columns.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import type { IdentityTables } from './identity.tables.js';
@@ -18,12 +17,12 @@ export function createAuditRepository(base: Db) {
   const db = base.withTables<IdentityTables>();
   const dialect = dialectOf(base);
   return {
-    /** The insert, not yet run: to execute, or to combine with other writes in one statement. */
-    insertQuery(rows: readonly AuditRow[]) {
-      return db.insertInto('auditLog').values(rows.map((row) => withoutNulls({ ...row, changes: row.changes === null ? null : json.write(row.changes) })));
+    /** The insert, not yet run: for `writeAtomically`, alone or with the change it records. */
+    insertWrite(rows: readonly AuditRow[]): Write {
+      return { table: 'auditLog', rows: rows.map((row) => ({ ...row, changes: row.changes === null ? null : json.write(row.changes) })) };
     },
     async insert(rows: readonly AuditRow[]): Promise<void> {
-      await this.insertQuery(rows).execute();
+      await db.insertInto('auditLog').values(this.insertWrite(rows).rows as never).execute();
     },
     async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
       const rows = await applyPage(applyFilters(db.selectFrom('auditLog').select([...COLUMNS, changesText]), filters, dialect), keys, cursor, limit).execute();

@@ -83,8 +83,8 @@ export function createAuditService(deps: { db: Db; clock?: () => number }) {
      * The write that records several entries, not yet run: the caller executes it with the
      * change it describes (see `writeAtomically`), so both commit or neither does.
      */
-    recordWrite(db: Db, entries: readonly AuditEntry[]): Write {
-      return createAuditRepository(db).insertQuery(entries.map(toRow));
+    recordWrite(entries: readonly AuditEntry[]): Write {
+      return createAuditRepository(deps.db).insertWrite(entries.map(toRow));
     },
     async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
       requirePermission(actor, 'audit:read');

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { dialectOf, type Db, type Read, type Write } from '../../platform/db/database.js';
-import { bool, json, withoutNulls } from '../../platform/db/columns.js';
+import { dialectOf, writeAtomically, type Db, type Read, type Write } from '../../platform/db/database.js';
+import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
@@ -49,34 +49,27 @@ export function createRunsRepository(base: Db) {
   return {
     /**
      * The writes that store runs with their targets, not yet run: one insert per table for the
-     * lot (chunked under the engines' parameter limits), for `writeAtomically`.
+     * lot, for `writeAtomically`.
      */
     insertWrites(batch: readonly { run: NewRun; targets: Omit<TargetRow, 'runId'>[] }[]): Write[] {
-      const writes: Write[] = [];
-      for (let i = 0; i < batch.length; i += 500) {
-        writes.push(
-          db.insertInto('jobRuns').values(
-            batch.slice(i, i + 500).map(({ run }) =>
-              withoutNulls({
-                ...run,
-                params: json.write(run.params),
-                targets: json.write(run.targets),
-                output: run.output === null ? null : json.write(run.output),
-                changesDevices: bool.write(run.changesDevices),
-                cancelRequested: bool.write(run.cancelRequested),
-                updatedAt: run.createdAt,
-              }),
-            ),
-          ),
-        );
-      }
-      const targets = batch.flatMap(({ run, targets: list }) => list.map((t) => withoutNulls({ ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })));
-      for (let i = 0; i < targets.length; i += 500) writes.push(db.insertInto('jobRunTargets').values(targets.slice(i, i + 500)));
-      return writes;
+      const rows = batch.map(({ run }) => ({
+        ...run,
+        params: json.write(run.params),
+        targets: json.write(run.targets),
+        output: run.output === null ? null : json.write(run.output),
+        changesDevices: bool.write(run.changesDevices),
+        cancelRequested: bool.write(run.cancelRequested),
+        updatedAt: run.createdAt,
+      }));
+      const targets = batch.flatMap(({ run, targets: list }) => list.map((t) => ({ ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })));
+      return [
+        { table: 'jobRuns', rows },
+        { table: 'jobRunTargets', rows: targets },
+      ];
     },
 
     async insert(batch: readonly { run: NewRun; targets: Omit<TargetRow, 'runId'>[] }[]): Promise<void> {
-      for (const write of this.insertWrites(batch)) await write.execute();
+      await writeAtomically(base, this.insertWrites(batch));
     },
 
     async find(id: string): Promise<Run | undefined> {

@@ -81,3 +81,27 @@ describe('createBatcher with concurrency', () => {
     expect(await Promise.all(all)).toEqual([1, 2, 3, 4]);
   });
 });
+
+describe('createBatcher idle', () => {
+  it('resolves at once when nothing is pending, and after the last flush when items are', async () => {
+    const done: number[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = createBatcher(async (items: number[]) => {
+      await gate;
+      done.push(...items);
+      return items;
+    });
+    await slow.idle();
+    void slow(1);
+    void slow(2);
+    let idle = false;
+    const waiting = slow.idle().then(() => (idle = true));
+    await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(false);
+    release();
+    await waiting;
+    expect(done).toEqual([1, 2]);
+  });
+});
+

@@ -11,12 +11,19 @@
  * A failing batch is retried one item at a time, so one bad item (a unique-key race, say)
  * fails only its own caller, with its own error.
  */
-export function createBatcher<I, O>(flush: (items: I[]) => Promise<O[]>, options: { maxBatch?: number; concurrency?: number } = {}): (item: I) => Promise<O> {
+export interface Batcher<I, O> {
+  (item: I): Promise<O>;
+  /** Resolves once every item handed in so far has been flushed (answered or failed). */
+  idle(): Promise<void>;
+}
+
+export function createBatcher<I, O>(flush: (items: I[]) => Promise<O[]>, options: { maxBatch?: number; concurrency?: number } = {}): Batcher<I, O> {
   const maxBatch = options.maxBatch ?? 256;
   const concurrency = options.concurrency ?? 1;
   type Waiter = { item: I; resolve: (value: O) => void; reject: (err: unknown) => void };
   const waiting: Waiter[] = [];
   let flushing = 0;
+  let idlers: (() => void)[] = [];
 
   async function one(w: Waiter): Promise<void> {
     try {
@@ -51,12 +58,18 @@ export function createBatcher<I, O>(flush: (items: I[]) => Promise<O[]>, options
       }
     } finally {
       flushing--;
+      if (flushing === 0 && waiting.length === 0) {
+        for (const wake of idlers) wake();
+        idlers = [];
+      }
     }
   }
 
-  return (item) =>
+  const batcher = (item: I) =>
     new Promise<O>((resolve, reject) => {
       waiting.push({ item, resolve, reject });
       if (flushing < concurrency) void drain();
     });
+  batcher.idle = () => (flushing === 0 && waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idlers.push(resolve)));
+  return batcher;
 }

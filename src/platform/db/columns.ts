@@ -51,14 +51,3 @@ export function ilike(dialect: 'sqlite' | 'postgres', column: Expression<unknown
 export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
-
-/**
- * The row without its null fields, for a large multi-row insert: the statement then names only
- * the columns some row sets, and the rest take their default — NULL, so only for nullable
- * columns without a DEFAULT. Fewer parameters to bind, parse and plan per row.
- */
-export function withoutNulls<T extends Record<string, unknown>>(row: T): T {
-  const out: Record<string, unknown> = {};
-  for (const key in row) if (row[key] !== null) out[key] = row[key];
-  return out as T;
-}

@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, createTestDatabase, useTestDatabase } from '../../../test/helpers/db.js';
 import { migrateDownAll, migrateToLatest, pendingMigrations } from './migrate.js';
-import { bool, columnTypes, json, withoutNulls } from './columns.js';
+import { bool, columnTypes, json } from './columns.js';
 import { createUnitOfWork } from './unit-of-work.js';
 import SQLite from 'better-sqlite3';
-import { dialectOf, withStatementCache, writeAtomically, type Db } from './database.js';
+import { dialectOf, withStatementCache, writeAtomically, type Write } from './database.js';
 import { newId, nowIso } from '../ids.js';
 
 type Things = {
@@ -19,16 +19,18 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     expect(dialectOf(t().database.db)).toBe(dialect);
   });
 
-  it('writes atomically: parent and child rows together, nothing when one write fails, also past the parameter limit', async () => {
+  it('writes atomically: parent and child rows together, nothing when one write fails, any number of rows', async () => {
     type Family = { owners: { id: string; name: string }; pets: { id: string; ownerId: string } };
     const base = t().database.db;
     const db = base.withTables<Family>();
     await db.schema.createTable('owners').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('name', 'varchar(40)', (c) => c.notNull()).execute();
     await db.schema.createTable('pets').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('owner_id', 'varchar(40)', (c) => c.notNull().references('owners.id')).execute();
-    const family = (n: number, tag: string) => (d: Db) => {
-      const f = d.withTables<Family>();
+    const family = (n: number, tag: string): Write[] => {
       const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
-      return [f.insertInto('owners').values(ids.map((id) => ({ id, name: tag }))), f.insertInto('pets').values(ids.map((id) => ({ id: `c-${id}`, ownerId: id })))];
+      return [
+        { table: 'owners', rows: ids.map((id) => ({ id, name: tag })) },
+        { table: 'pets', rows: ids.map((id) => ({ id: `c-${id}`, ownerId: id })) },
+      ];
     };
     await writeAtomically(base, family(3, 'ok'));
     expect((await db.selectFrom('pets').select('id').execute()).length).toBe(3);
@@ -37,28 +39,50 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     expect(before.map((r) => Number(r.n))).toEqual([3]);
     expect((await db.selectFrom('owners').select('id').execute()).length).toBe(5);
     // A child whose parent is missing fails the lot: the owners written with it are gone too.
-    await expect(writeAtomically(base, (d) => [...family(2, 'bad')(d), d.withTables<Family>().insertInto('pets').values({ id: 'orphan', ownerId: 'nobody' })])).rejects.toThrow();
+    await expect(writeAtomically(base, [...family(2, 'bad'), { table: 'pets', rows: [{ id: 'orphan', ownerId: 'nobody' }] }])).rejects.toThrow();
     expect(await db.selectFrom('owners').select('id').where('name', '=', 'bad').execute()).toEqual([]);
-    // 40 000 owners and pets: 120 000 parameters, over PostgreSQL's per-statement limit (chunked per insert for SQLite's).
-    await writeAtomically(base, (d) => {
-      const writes = [];
-      for (let k = 0; k < 40; k++) writes.push(...family(1000, `big${k}`)(d));
-      return writes;
-    });
+    // 40 000 owners and pets at once (chunked under SQLite's parameter limit, one JSON parameter a table on PostgreSQL).
+    await writeAtomically(base, family(40_000, 'big'));
     expect(Number((await db.selectFrom('pets').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)).toBe(40_005);
-    await writeAtomically(base, () => []);
+    await writeAtomically(base, []);
+    await writeAtomically(base, [{ table: 'owners', rows: [] }]);
   });
 
-  it('inserts rows without their null fields: columns no row sets are NULL, on both dialects', async () => {
-    type Notes = { notes: { id: string; body: string | null; tag: string | null } };
-    const db = t().database.db.withTables<Notes>();
-    await db.schema.createTable('notes').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('body', 'varchar(40)').addColumn('tag', 'varchar(40)').execute();
-    await db.insertInto('notes').values([withoutNulls({ id: 'a', body: 'x', tag: null }), withoutNulls({ id: 'b', body: null, tag: null }), withoutNulls({ id: 'c', body: null, tag: 't' })]).execute();
-    expect(await db.selectFrom('notes').select(['id', 'body', 'tag']).orderBy('id').execute()).toEqual([
-      { id: 'a', body: 'x', tag: null },
-      { id: 'b', body: null, tag: null },
-      { id: 'c', body: null, tag: 't' },
+  it('writes JSON, booleans, nulls and defaults as a plain insert does, and names an unknown column', async () => {
+    type Notes = { notes: { id: string; body: string | null; tag: string; data: string | null; flag: number; createdAt: string } };
+    const types = columnTypes(t().database.db);
+    const base = t().database.db;
+    const db = base.withTables<Notes>();
+    await db.schema
+      .createTable('notes')
+      .addColumn('id', types.id, (c) => c.primaryKey())
+      .addColumn('body', 'varchar(40)')
+      .addColumn('tag', 'varchar(40)', (c) => c.notNull().defaultTo('none'))
+      .addColumn('data', types.json)
+      .addColumn('flag', types.bool, (c) => c.notNull())
+      .addColumn('created_at', types.timestamp, (c) => c.notNull())
+      .execute();
+    const at = nowIso();
+    const ids = [newId(), newId(), newId()].sort();
+    const payload = { nested: { first_start: true, 'name__ic': 'x"y' }, list: [1, 'two', null] };
+    await writeAtomically(base, [
+      {
+        table: 'notes',
+        rows: [
+          { id: ids[0], body: 'x', data: json.write(payload), flag: bool.write(true), createdAt: at },
+          { id: ids[1], body: null, data: null, flag: bool.write(false), createdAt: at },
+          { id: ids[2], flag: bool.write(false), createdAt: at },
+        ],
+      },
     ]);
+    const rows = await db.selectFrom('notes').select(['id', 'body', 'tag', sql<string | null>`cast(data as text)`.as('data'), 'flag', 'createdAt']).orderBy('id').execute();
+    expect(rows.map((r) => ({ ...r, data: r.data === null ? null : json.read(r.data), flag: bool.read(r.flag) }))).toEqual([
+      { id: ids[0], body: 'x', tag: 'none', data: payload, flag: true, createdAt: at },
+      { id: ids[1], body: null, tag: 'none', data: null, flag: false, createdAt: at },
+      { id: ids[2], body: null, tag: 'none', data: null, flag: false, createdAt: at },
+    ]);
+    await expect(writeAtomically(base, [{ table: 'notes', rows: [{ id: newId(), flag: 1, createdAt: at, colour: 'red' }] }])).rejects.toThrow(/colour/);
+    expect(await db.selectFrom('notes').select('id').execute()).toHaveLength(3);
   });
 
   it('has applied every migration', async () => {
