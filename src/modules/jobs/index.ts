@@ -79,7 +79,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions };
   const unitOfWork = createUnitOfWork(deps.db, (db) => ({ runs: createRunsRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
 
-  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits });
+  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, logger });
   const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings });
   const live = createLiveLogs({ bus: deps.bus, logs, runs, logger });
   const workerId = `${os.hostname()}:${process.pid}:${newId().slice(-8)}`;
@@ -111,8 +111,9 @@ export function createJobsModule(deps: JobsModuleDeps) {
     async start(): Promise<void> {
       await worker?.start();
     },
-    /** Drains the worker (in-flight runs finish or are requeued after graceMs), then closes the queue. */
+    /** Queues the runs just stored, drains the worker (in-flight runs finish or are requeued after graceMs), then closes the queue. */
     async stop(graceMs: number): Promise<void> {
+      await service.settled();
       await worker?.stop(graceMs);
       await queue.close();
     },

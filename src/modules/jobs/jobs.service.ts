@@ -6,6 +6,7 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
+import type { Logger } from '../../platform/observability/logger.js';
 import type { CredentialResolver } from './credentials.js';
 import type { Dispatch } from './dispatch.js';
 import type { Executor, ExecutorSettings } from './executors/executor.js';
@@ -37,7 +38,7 @@ export interface AuditEntry {
 export interface AuditRecorder {
   record(db: Db, entry: AuditEntry): Promise<void>;
   /** The write recording entries, to run within the caller's own atomic write. */
-  recordWrite(db: Db, entries: readonly AuditEntry[]): Write;
+  recordWrite(entries: readonly AuditEntry[]): Write;
 }
 
 export interface JobsServiceDeps {
@@ -54,6 +55,7 @@ export interface JobsServiceDeps {
   targetResolver?: TargetResolver | undefined;
   audit?: AuditRecorder | undefined;
   limits: { concurrency: number; perType: Readonly<Record<string, number>> };
+  logger?: Logger | undefined;
 }
 
 export interface CreateRunOptions {
@@ -101,23 +103,25 @@ export function createJobsService(deps: JobsServiceDeps) {
   type NewTarget = { host: string; deviceId: string | null };
   /**
    * Group commit of new runs: concurrent creates share one atomic write (runs, targets and audit
-   * rows, and what is queued ahead of them: one statement on PostgreSQL), then one queue round
-   * trip. The two are separate stages, so the next batch is written while this one is queued. A dispatch
-   * failure is thrown to its callers; their runs are stored and the worker's reconcile offers
-   * them again.
+   * rows, and what is queued ahead of them: one prepared statement on PostgreSQL).
    */
   const store = createBatcher(async (batch: { actor: Actor; run: Run; targets: NewTarget[] }[]) => {
     const list = batch.map((b) => b.run);
     const before = await writeAtomically(
       deps.db,
-      (db) => [
-        ...createRunsRepository(db).insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
-        ...(deps.audit ? [deps.audit.recordWrite(db, batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } })))] : []),
+      [
+        ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
+        ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } })))] : []),
       ],
       (db) => createRunsRepository(db).positionsRead(list),
     );
     return rankQueued(list, queueBefore(before));
   });
+  /**
+   * Stored runs go on the queue in batches, one queue round trip each, after their creator has
+   * its answer: the database is the record (202 Accepted), the queue only the delivery. A failed
+   * enqueue is logged and the worker's reconcile offers the run again.
+   */
   const enqueue = createBatcher(async (batch: Run[]) => {
     await deps.dispatch.many(batch);
     return batch.map(() => undefined);
@@ -235,8 +239,13 @@ export function createJobsService(deps: JobsServiceDeps) {
         if (existing) return { run: await view(existing), created: false };
         throw err;
       }
-      await enqueue(run);
+      enqueue(run).catch((err: unknown) => deps.logger?.warn({ err, runId: run.id }, 'job run stored but not queued yet; the worker reconcile will queue it'));
       return { run: await view(run, undefined, position), created: true };
+    },
+
+    /** Resolves once every stored run handed to the queue so far has been enqueued (or failed to). */
+    settled(): Promise<void> {
+      return enqueue.idle();
     },
 
     async getRun(actor: Actor, id: string) {
