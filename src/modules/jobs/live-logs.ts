@@ -40,7 +40,9 @@ export function createLiveLogs(deps: { bus: EventBus; logs: LogsRepository; runs
   }
 
   function sendLines(s: Subscriber, lines: LogLine[]): void {
-    const fresh = lines.filter((l) => l.seq > s.lastSeq);
+    // Usually all fresh: then every subscriber gets the same array, which the transport can
+    // serialise once for all of them.
+    const fresh = lines.length > 0 && lines[0]!.seq > s.lastSeq ? lines : lines.filter((l) => l.seq > s.lastSeq);
     if (fresh.length === 0) return;
     s.lastSeq = fresh[fresh.length - 1]!.seq;
     deliver(s, { kind: 'lines', lines: fresh });

@@ -7,6 +7,7 @@ import { errorResponses, IdParams } from '../../platform/http/schemas.js';
 import { isUuid } from '../../platform/ids.js';
 import type { JobsService } from './jobs.service.js';
 import type { LiveEvent, LiveLogs } from './live-logs.js';
+import type { LogLine } from './logs.repository.js';
 
 /** A subscriber further behind than this is disconnected (it resumes from its last sequence). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -55,15 +56,30 @@ function withBearer(request: FastifyRequest, token: string): FastifyRequest {
 
 const RUN_CHANNEL = /^job-run:(.+)$/;
 
+/**
+ * A batch of lines becomes one frame shared by every subscriber of its run: the hub hands them
+ * all the same array, and 100 subscribers would otherwise serialise and encode it 100 times.
+ */
+const logFrames = new WeakMap<readonly LogLine[], { channel: string; frame: Buffer }>();
+
+function logFrame(channel: string, lines: readonly LogLine[]): Buffer {
+  const cached = logFrames.get(lines);
+  if (cached?.channel === channel) return cached.frame;
+  const frame = Buffer.from(JSON.stringify({ type: 'log', channel, lines }));
+  logFrames.set(lines, { channel, frame });
+  return frame;
+}
+
 /** One WebSocket connection: authenticate, then subscribe/unsubscribe to channels. */
 function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: JobsService; live: LiveLogs; authenticator: Authenticator }): void {
   const subs = new Map<string, () => Promise<void>>();
   let actor: Actor | null = null;
-  const send = (msg: unknown): boolean => {
+  const send = (msg: unknown): boolean => sendFrame(JSON.stringify(msg));
+  function sendFrame(frame: string | Buffer): boolean {
     if (socket.readyState !== socket.OPEN) return false;
-    socket.send(JSON.stringify(msg));
+    socket.send(frame, { binary: false });
     return socket.bufferedAmount <= MAX_BUFFERED_BYTES;
-  };
+  }
   const fail = (code: string, message: string, channel?: string) => send({ type: 'error', code, message, ...(channel ? { channel } : {}) });
 
   async function authenticate(token: string | undefined): Promise<void> {
@@ -90,7 +106,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
     const off = await deps.live.subscribe(
       m[1]!,
       after,
-      (event) => (event.kind === 'lines' ? send({ type: 'log', channel, lines: event.lines }) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
+      (event) => (event.kind === 'lines' ? sendFrame(logFrame(channel, event.lines)) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
       () => socket.close(4008, 'slow consumer: resubscribe with after=<last seq>'),
     );
     if (subs.has(channel)) subs.set(channel, off);
