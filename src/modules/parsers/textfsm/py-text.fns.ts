@@ -1,4 +1,5 @@
 /* eslint-disable no-control-regex -- Python's whitespace and line-break sets include control characters. */
+import { Buffer } from 'node:buffer';
 /**
  * The few Python `str` behaviours TextFSM output depends on: splitlines(), strip() with Python's
  * whitespace set (JavaScript's differs: it has U+FEFF, lacks \x1c–\x1f and \x85) and str()/repr()
@@ -35,6 +36,23 @@ export function splitLines(text: string): string[] {
 /** Anything but ASCII without line breaks other than \n: the characters that need a closer look. */
 const NOT_PLAIN = /[^\0-\n\x0e-\x1b\x1f-\x7f]/;
 const NON_ASCII = /[^\0-\x7f]/;
+/** The ASCII characters splitlines() breaks at besides \n and \r. */
+const ASCII_BREAKS = ['\v', '\f', '\x1c', '\x1d', '\x1e'];
+/** Characters checked at once ahead of the reader. */
+const CHUNK = 16384;
+
+/**
+ * Whether text[from, to) is ASCII without \v \f \x1c–\x1e (\r is left to the caller). A RegExp
+ * scan for the characters that are not costs about a nanosecond per character in V8, as much as
+ * the rest of reading a line; the UTF-8 length and a few indexOf scans are native and many times
+ * faster.
+ */
+function isPlainSpan(text: string, from: number, to: number): boolean {
+  const span = from === 0 && to === text.length ? text : text.slice(from, to);
+  if (Buffer.byteLength(span, 'utf8') !== span.length) return false;
+  for (const c of ASCII_BREAKS) if (span.includes(c)) return false;
+  return true;
+}
 
 /** Python's splitlines(), one line at a time; `ascii` tells whether the last line returned is pure ASCII. */
 export interface LineReader {
@@ -45,13 +63,20 @@ export interface LineReader {
 /**
  * Reads `text` line by line as splitlines() would split it. Many templates stop at an early line
  * (`-> EOF`), and short outputs parse in microseconds, so splitting and scanning the whole text up
- * front was a measurable part of a parse. Lines of plain ASCII with "\n" or "\r\n" ends take one
- * indexOf and one scan; a segment with other breaks or non-ASCII text goes through splitLines.
+ * front was a measurable part of a parse. The text is checked ahead in chunks (`isPlainSpan`);
+ * in a plain chunk a line with a "\n" or "\r\n" end takes one indexOf, and a "\r" anywhere else
+ * is found by following the next "\r" with indexOf. A chunk with other characters is read line by
+ * line with a RegExp test, and a line with other breaks or non-ASCII text goes through splitLines.
  */
 export function createLineReader(text: string): LineReader {
   let pos = 0;
   let pending: string[] = [];
   let next = 0;
+  /** text[pos, known) is plain when `plain`; past `known` it is not checked yet. */
+  let known = 0;
+  let plain = true;
+  /** The first "\r" at or after the line being read, -1 if none. */
+  let cr = text.indexOf('\r');
   const reader = {
     ascii: true,
     next(): string | null {
@@ -65,10 +90,16 @@ export function createLineReader(text: string): LineReader {
       const stop = nl < 0 ? text.length : nl + 1;
       let end = nl < 0 ? text.length : nl;
       if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+      if (stop > known) {
+        const to = Math.max(stop, Math.min(text.length, pos + CHUNK));
+        plain = isPlainSpan(text, plain && known > pos ? known : pos, to);
+        known = to;
+      }
+      if (cr >= 0 && cr < pos) cr = text.indexOf('\r', pos);
       const line = text.slice(pos, end);
       const from = pos;
       pos = stop;
-      if (!NOT_PLAIN.test(line)) {
+      if ((plain && (cr < 0 || cr >= end)) || !NOT_PLAIN.test(line)) {
         reader.ascii = true;
         return line;
       }
