@@ -108,6 +108,15 @@ export function requiredTail(pattern: PyPattern): RegExp | null {
   if (anchored ? before.dots < 2 : before.classes < 2) return null;
   const tail = seq.slice(start, end);
   if (!tail.some((n) => consumes(n))) return null;
+  // The tail is searched for anywhere in the line: a leading `X+` would be tried from every
+  // character of a run of X (a run of spaces, in CLI tables), each try running on to the end of
+  // the run. `X R` occurs exactly where `X+ R` does, one `X` later; `X* R` wherever R does.
+  while (tail[0]?.type === 'repeat' && tail[0].mode !== 'possessive' && tail.length > 1) {
+    const lead = tail[0];
+    if (lead.min === 0) tail.shift();
+    else if (lead.min === lead.max) break;
+    else tail[0] = lead.min === 1 ? lead.body : { ...lead, max: lead.min };
+  }
   const emitted = emitJsRegex({ body: [tail], groupCount: pattern.groupCount, groupNames: new Map() }, 'ascii');
   return new RegExp(anchored ? `(?:${emitted.source})$` : emitted.source);
 }
