@@ -12,7 +12,8 @@ export type NtcValue = string | string[];
 export type NtcRecord = Record<string, NtcValue>;
 
 interface Table {
-  header: string[];
+  /** The template's own header until a merge adds columns. */
+  header: readonly string[];
   rows: NtcValue[][];
 }
 
@@ -23,21 +24,43 @@ function stringify(cell: Cell): NtcValue {
   return out;
 }
 
-function lowerNames(header: readonly string[]): string[] {
-  const out = new Array<string>(header.length);
-  for (let i = 0; i < header.length; i++) out[i] = (header[i] as string).toLowerCase();
-  return out;
+/** The keys of a table's records, and a record with those keys in order to copy for each row. */
+interface RecordShape {
+  readonly names: readonly string[];
+  readonly blank: NtcRecord | null;
+}
+
+/**
+ * Past a dozen properties added with computed keys V8 turns an object into a dictionary, which
+ * made building records of a 20-Value template cost as much as parsing its output. An object from
+ * JSON.parse has fast properties (up to 127 of them), and a spread copy of it keeps its hidden
+ * class, so every record is a copy of one blank record whose properties are then overwritten.
+ */
+const MAX_SHAPED_KEYS = 100;
+const shapes = new WeakMap<readonly string[], RecordShape>();
+
+/**
+ * A template's header lives as long as the template: its shape is made once. A merged header is
+ * new on every parse (`cached` false) and its records are built key by key.
+ */
+function recordShape(header: readonly string[], cached: boolean): RecordShape {
+  let shape = shapes.get(header);
+  if (shape === undefined) {
+    const names = header.map((name) => name.toLowerCase());
+    const shaped = cached && names.length <= MAX_SHAPED_KEYS;
+    shape = { names, blank: shaped ? (JSON.parse(JSON.stringify(Object.fromEntries(names.map((n) => [n, ''])))) as NtcRecord) : null };
+    if (cached) shapes.set(header, shape);
+  }
+  return shape;
 }
 
 function parseTable(template: CompiledTemplate, text: string): Table {
   const table = runTemplate(template, text);
-  const rows: NtcValue[][] = [];
+  const rows = table.rows as NtcValue[][];
   for (const row of table.rows) {
-    const out = new Array<NtcValue>(row.length);
-    for (let i = 0; i < row.length; i++) out[i] = stringify(row[i] as Cell);
-    rows.push(out);
+    for (let i = 0; i < row.length; i++) if (typeof row[i] !== 'string') row[i] = stringify(row[i] as Cell);
   }
-  return { header: [...table.header], rows };
+  return { header: template.header, rows };
 }
 
 const sameValue = (a: NtcValue | undefined, b: NtcValue | undefined): boolean =>
@@ -51,7 +74,7 @@ function extend(base: Table, later: Table, keys: readonly string[], name: string
   const added = later.header.filter((col) => !base.header.includes(col));
   if (added.length === 0) return;
   const from = added.map((col) => later.header.indexOf(col));
-  base.header.push(...added);
+  base.header = [...base.header, ...added];
   for (const row of base.rows) for (let i = 0; i < added.length; i++) row.push('');
   const width = base.header.length - added.length;
   if (keys.length === 0) {
@@ -80,11 +103,11 @@ export function parseToRecords(templates: ReadonlyArray<{ name: string; template
     if (keys.length === 0) keys = next.template.keys;
     extend(table, later, keys, next.name);
   }
-  const names = lowerNames(table.header);
+  const { names, blank } = recordShape(table.header, table.header === first.template.header);
   const records: NtcRecord[] = new Array<NtcRecord>(table.rows.length);
   for (let r = 0; r < table.rows.length; r++) {
     const row = table.rows[r] as NtcValue[];
-    const record: NtcRecord = {};
+    const record: NtcRecord = blank === null ? {} : { ...blank };
     for (let i = 0; i < names.length; i++) record[names[i] as string] = row[i] ?? '';
     records[r] = record;
   }
