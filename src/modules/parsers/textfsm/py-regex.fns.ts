@@ -3,6 +3,7 @@ import { emitJsRegex } from './py-regex-emitter.fns.js';
 import { parsePyRegex, PyRegexError } from './py-regex-parser.fns.js';
 import type { Alternation, PyNode, PyPattern } from './py-regex-ast.js';
 import { lastRun, planLastRuns, type LastRunPlan } from './py-regex-last-run.fns.js';
+import { patternLead, type Lead } from './py-regex-lead.fns.js';
 import { minimumLength, requiredLiteral } from './py-regex-needle.fns.js';
 import { requiredCharCount, requiredTail, type CharCount } from './py-regex-precheck.fns.js';
 import { createSegmentMatcher, type SegmentMatchFn } from './py-regex-segments.fns.js';
@@ -33,6 +34,8 @@ export interface PyRegex {
   readonly needle: string | null;
   /** No match is shorter than this many characters. */
   readonly minLength: number;
+  /** For ASCII subjects: the indentation and first character every match starts with (py-regex-lead.fns.ts). */
+  readonly lead: Lead | null;
   /** A character every match holds several times, checked first where backtracking is costly (py-regex-precheck.fns.ts). */
   readonly charCount: CharCount | null;
   /** For ASCII subjects: every match ends with a match of this, checked first where backtracking is costly. */
@@ -127,6 +130,7 @@ function compileUncached(source: string): PyRegex {
     repeatedGroups,
     needle: requiredLiteral(pattern),
     minLength: minimumLength(pattern),
+    lead: patternLead(pattern),
     charCount: requiredCharCount(pattern),
     tail: requiredTail(pattern),
     segmented: inside.size === 0 ? createSegmentMatcher(pattern, groupIndex, Math.max(0, ...groupIndex)) : null,

@@ -1,3 +1,4 @@
+import { allowsLead, leadingSpaces, type Lead } from './py-regex-lead.fns.js';
 import { hasCount, type CharCount } from './py-regex-precheck.fns.js';
 import type { PyRegex } from './py-regex.fns.js';
 import { createLineReader } from './py-text.fns.js';
@@ -36,6 +37,7 @@ interface PreparedRule {
   /** A literal any match contains; lines without it skip the RegExp. */
   readonly needle: string | null;
   readonly minLength: number;
+  readonly lead: Lead | null;
   readonly charCount: CharCount | null;
   readonly tail: RegExp | null;
   /** Pairs of (JavaScript group number, Value index), in Python group order. */
@@ -81,6 +83,7 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
         regex: rule.compiled,
         needle: rule.compiled.needle,
         minLength: rule.compiled.minLength,
+        lead: rule.compiled.lead,
         charCount: rule.compiled.charCount,
         tail: rule.compiled.tail,
         assign: Int32Array.from(assign),
@@ -144,9 +147,16 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
   lineLoop: for (let line = reader.next(); line !== null; line = reader.next()) {
     // The ASCII dialect is exact on ASCII subjects: decided per line, as lines are read.
     const unicode = (run.unicode = !reader.ascii);
+    /** The line's indentation, measured when a rule first needs it. */
+    let spaces = -1;
     for (let ri = 0; ri < state.length; ri++) {
       const rule = state[ri] as PreparedRule;
-      if (line.length < rule.minLength || (rule.needle !== null && !line.includes(rule.needle))) continue;
+      if (line.length < rule.minLength) continue;
+      if (rule.lead !== null && !unicode) {
+        if (spaces < 0) spaces = leadingSpaces(line);
+        if (!allowsLead(line, spaces, rule.lead)) continue;
+      }
+      if (rule.needle !== null && !line.includes(rule.needle)) continue;
       if ((rule.charCount !== null && !hasCount(line, rule.charCount)) || (rule.tail !== null && !unicode && !rule.tail.test(line))) continue;
       // Rules without Values only need a yes/no: test() allocates no match array.
       if (rule.assign.length === 0) {
