@@ -118,7 +118,8 @@ export function createSegmentMatcher(pattern: PyPattern, jsIndex: readonly numbe
     }
     const out = new Array<string | undefined>(jsGroupCount + 1);
     let bound = line.length;
-    for (let k = last; k >= 0; k--) {
+    // A0 made only of `^` matches at 0 on any cut of the line: nothing to run.
+    for (let k = last; k >= (firstCanFail ? 0 : 1); k--) {
       const s = segments[k] as Segment;
       const subject = k === last ? line : line.slice(0, bound);
       let m: RegExpExecArray | null = null;

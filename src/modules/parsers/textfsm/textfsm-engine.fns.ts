@@ -1,4 +1,4 @@
-import { allowsLead, leadingSpaces, type Lead } from './py-regex-lead.fns.js';
+import { leadingSpaces, type Lead } from './py-regex-lead.fns.js';
 import { hasCount, type CharCount } from './py-regex-precheck.fns.js';
 import type { PyRegex } from './py-regex.fns.js';
 import { createLineReader } from './py-text.fns.js';
@@ -47,8 +47,17 @@ interface PreparedRule {
   readonly target: number;
 }
 
+interface PreparedState {
+  readonly rules: PreparedRule[];
+  /**
+   * For ASCII lines, by the line's first non-space character (128: none), the rules whose lead
+   * allows it, in order; filled in as lines need them. The other rules cannot match such a line.
+   */
+  readonly byLead: (PreparedRule[] | undefined)[];
+}
+
 interface PreparedTemplate {
-  readonly states: PreparedRule[][];
+  readonly states: PreparedState[];
   readonly start: number;
   readonly eofRecord: boolean;
   readonly filldown: Uint8Array;
@@ -67,8 +76,9 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
   if (cached) return cached;
   const names = [...template.states.keys()];
   const valueIndex = new Map(template.values.map((v, i) => [v.name, i]));
-  const states = names.map((name) =>
-    (template.states.get(name) ?? []).map((rule): PreparedRule => {
+  const states = names.map((name): PreparedState => ({
+    byLead: [],
+    rules: (template.states.get(name) ?? []).map((rule): PreparedRule => {
       const assign: number[] = [];
       for (const group of rule.compiled.namedGroups) {
         const vi = valueIndex.get(group.name);
@@ -92,7 +102,7 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
         target,
       };
     }),
-  );
+  }));
   const has = (option: string): Uint8Array => Uint8Array.from(template.values, (v) => (v.options.includes(option as never) ? 1 : 0));
   const result: PreparedTemplate = {
     states,
@@ -142,20 +152,22 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
     rows: [],
   };
   for (let i = 0; i < n; i++) run.lists.push([]);
-  let state = p.states[p.start] as PreparedRule[];
+  let state = p.states[p.start] as PreparedState;
   let stateIndex = p.start;
   lineLoop: for (let line = reader.next(); line !== null; line = reader.next()) {
     // The ASCII dialect is exact on ASCII subjects: decided per line, as lines are read.
     const unicode = (run.unicode = !reader.ascii);
-    /** The line's indentation, measured when a rule first needs it. */
-    let spaces = -1;
-    for (let ri = 0; ri < state.length; ri++) {
-      const rule = state[ri] as PreparedRule;
+    let rules = state.rules;
+    let spaces = 0;
+    if (!unicode) {
+      spaces = leadingSpaces(line);
+      const first = spaces < line.length ? line.charCodeAt(spaces) : 128;
+      rules = state.byLead[first] ?? leadCandidates(state, first);
+    }
+    for (let ri = 0; ri < rules.length; ri++) {
+      const rule = rules[ri] as PreparedRule;
       if (line.length < rule.minLength) continue;
-      if (rule.lead !== null && !unicode) {
-        if (spaces < 0) spaces = leadingSpaces(line);
-        if (!allowsLead(line, spaces, rule.lead)) continue;
-      }
+      if (rule.lead !== null && !unicode && (spaces < rule.lead.min || spaces > rule.lead.max)) continue;
       if (rule.needle !== null && !line.includes(rule.needle)) continue;
       if ((rule.charCount !== null && !hasCount(line, rule.charCount)) || (rule.tail !== null && !unicode && !rule.tail.test(line))) continue;
       // Rules without Values only need a yes/no: test() allocates no match array.
@@ -173,13 +185,20 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
       }
       if (rule.target !== STAY) {
         stateIndex = rule.target;
-        state = p.states[stateIndex] as PreparedRule[];
+        state = p.states[stateIndex] as PreparedState;
       }
       break;
     }
   }
   if (stateIndex !== END && p.eofRecord) appendRecord(run);
   return { header: template.header, rows: run.rows };
+}
+
+/** The state's rules that an ASCII line whose first non-space character is `first` (128: none) can match. */
+function leadCandidates(state: PreparedState, first: number): PreparedRule[] {
+  const rules = state.rules.filter((rule) => rule.lead === null || (first < 128 && rule.lead.chars[first] === 1));
+  state.byLead[first] = rules;
+  return rules;
 }
 
 /** Runs the rule's own regex and assigns its Values; false if it does not match. */
