@@ -35,3 +35,138 @@ export interface PyPattern {
   /** Named groups in definition order: name → Python group number. */
   groupNames: Map<string, number>;
 }
+
+type AtKind = Extract<PyNode, { type: 'at' }>['at'];
+type RepeatMode = Extract<PyNode, { type: 'repeat' }>['mode'];
+
+/** Every field any node has, in one order. */
+interface NodeFields {
+  type: PyNode['type'];
+  cp: number;
+  ignoreCase: boolean;
+  dotAll: boolean;
+  negate: boolean;
+  items: SetItem[];
+  ascii: boolean;
+  cat: Category;
+  at: AtKind;
+  index: number | null;
+  name: string | null;
+  body: Alternation | PyNode;
+  behind: boolean;
+  min: number;
+  max: number;
+  mode: RepeatMode;
+}
+
+const NO_ITEMS: SetItem[] = [];
+const NO_BODY: Alternation = [];
+
+/**
+ * Nodes are made here, every one with all the fields of `NodeFields` in the same order (those its
+ * type does not use hold neutral values): one hidden class for every node of every tree. With a
+ * shape per node type, each pass over a tree (emitting, the pre-checks, the lead) met new shapes
+ * as the first templates compiled and V8 threw away and re-optimised its code again and again,
+ * which was most of the CPU time of a process's first template compilations.
+ */
+function make(type: PyNode['type']): NodeFields {
+  return { type, cp: 0, ignoreCase: false, dotAll: false, negate: false, items: NO_ITEMS, ascii: false, cat: 'd', at: 'bol', index: null, name: null, body: NO_BODY, behind: false, min: 0, max: 0, mode: 'greedy' };
+}
+
+export function literalNode(cp: number, ignoreCase: boolean): PyNode {
+  const n = make('literal');
+  n.cp = cp;
+  n.ignoreCase = ignoreCase;
+  return n as PyNode;
+}
+
+export function anyNode(dotAll: boolean): PyNode {
+  const n = make('any');
+  n.dotAll = dotAll;
+  return n as PyNode;
+}
+
+export function setNode(negate: boolean, items: SetItem[], ignoreCase: boolean, ascii: boolean): PyNode {
+  const n = make('set');
+  n.negate = negate;
+  n.items = items;
+  n.ignoreCase = ignoreCase;
+  n.ascii = ascii;
+  return n as PyNode;
+}
+
+export function categoryNode(cat: Category, ascii: boolean): PyNode {
+  const n = make('category');
+  n.cat = cat;
+  n.ascii = ascii;
+  return n as PyNode;
+}
+
+export function atNode(at: AtKind, ascii: boolean): PyNode {
+  const n = make('at');
+  n.at = at;
+  n.ascii = ascii;
+  return n as PyNode;
+}
+
+export function groupNode(index: number | null, name: string | null, body: Alternation): PyNode {
+  const n = make('group');
+  n.index = index;
+  n.name = name;
+  n.body = body;
+  return n as PyNode;
+}
+
+export function lookNode(behind: boolean, negate: boolean, body: Alternation): PyNode {
+  const n = make('look');
+  n.behind = behind;
+  n.negate = negate;
+  n.body = body;
+  return n as PyNode;
+}
+
+export function atomicNode(body: Alternation): PyNode {
+  const n = make('atomic');
+  n.body = body;
+  return n as PyNode;
+}
+
+export function backrefNode(index: number): PyNode {
+  const n = make('backref');
+  n.index = index;
+  return n as PyNode;
+}
+
+export function repeatNode(min: number, max: number, mode: RepeatMode, body: PyNode): PyNode {
+  const n = make('repeat');
+  n.min = min;
+  n.max = max;
+  n.mode = mode;
+  n.body = body;
+  return n as PyNode;
+}
+
+/** A copy of a group, lookaround, atomic group or repeat with another body (same shape). */
+export function withBody<N extends Extract<PyNode, { body: unknown }>>(node: N, body: N['body']): N {
+  const n = { ...(node as unknown as NodeFields) };
+  n.body = body;
+  return n as unknown as N;
+}
+
+/** A copy of a repeat with other bounds. */
+export function withBounds(node: Extract<PyNode, { type: 'repeat' }>, min: number, max: number): PyNode {
+  return repeatNode(min, max, node.mode, node.body);
+}
+
+/** Set items, like nodes, all of one shape. */
+export function charItem(cp: number): SetItem {
+  return { type: 'char', cp, lo: 0, hi: 0, cat: 'd' } as SetItem;
+}
+
+export function rangeItem(lo: number, hi: number): SetItem {
+  return { type: 'range', cp: 0, lo, hi, cat: 'd' } as SetItem;
+}
+
+export function categoryItem(cat: Category): SetItem {
+  return { type: 'category', cp: 0, lo: 0, hi: 0, cat } as SetItem;
+}

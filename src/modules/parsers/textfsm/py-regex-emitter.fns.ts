@@ -41,18 +41,54 @@ export function emitJsRegex(pattern: PyPattern, dialect: RegexDialect): EmittedR
 
 const hex = (cp: number): string => cp.toString(16).toUpperCase();
 
+function escapeIn(v: boolean, cp: number): string {
+  if (v) return `\\u{${hex(cp)}}`;
+  if (cp <= 0xffff) return `\\u${hex(cp).padStart(4, '0')}`;
+  const s = String.fromCodePoint(cp);
+  return `\\u${hex(s.charCodeAt(0))}\\u${hex(s.charCodeAt(1))}`;
+}
+
+// Every ASCII character as a literal and inside a class, per dialect, worked out once: emitting
+// is a large part of compiling a template, and most of what it writes is ASCII.
+const isAlnum = (cp: number): boolean => (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
+const asciiTable = (f: (cp: number) => string): string[] => Array.from({ length: 0x80 }, (_, cp) => f(cp));
+const literalIn = (v: boolean) => (cp: number): string => {
+  const c = String.fromCharCode(cp);
+  if (isAlnum(cp)) return c;
+  if (SYNTAX.has(c)) return `\\${c}`;
+  return cp >= 0x20 && cp < 0x7f ? c : escapeIn(v, cp);
+};
+const classCharIn = (v: boolean) => (cp: number): string => (isAlnum(cp) ? String.fromCharCode(cp) : escapeIn(v, cp));
+const ASCII_LITERALS = asciiTable(literalIn(false));
+const V_LITERALS = asciiTable(literalIn(true));
+const ASCII_CLASS_CHARS = asciiTable(classCharIn(false));
+const V_CLASS_CHARS = asciiTable(classCharIn(true));
+const spacesIn = (chars: string[]): string => ASCII_SPACES.map(([lo, hi]) => (lo === hi ? chars[lo] : `${chars[lo]}-${chars[hi]}`)).join('');
+const ASCII_ASCII_SPACES = spacesIn(ASCII_CLASS_CHARS);
+const V_ASCII_SPACES = spacesIn(V_CLASS_CHARS);
+
 class Emitter {
   readonly groupIndex: number[];
   private jsGroups = 0;
   private readonly v: boolean;
 
+  /** `\\s` on ASCII as class ranges, the most common class of all. */
+  private readonly asciiSpaces: string;
+
   constructor(private readonly dialect: RegexDialect, groupCount: number) {
     this.groupIndex = new Array<number>(groupCount + 1).fill(0);
     this.v = dialect === 'unicode';
+    this.asciiSpaces = this.v ? V_ASCII_SPACES : ASCII_ASCII_SPACES;
   }
 
   alt(alt: Alternation): string {
-    return alt.map((seq) => seq.map((node) => this.node(node)).join('')).join('|');
+    let out = '';
+    for (let b = 0; b < alt.length; b++) {
+      if (b > 0) out += '|';
+      const seq = alt[b] as PyNode[];
+      for (let i = 0; i < seq.length; i++) out += this.node(seq[i] as PyNode);
+    }
+    return out;
   }
 
   private node(node: PyNode): string {
@@ -117,24 +153,15 @@ class Emitter {
   }
 
   private literal(cp: number): string {
-    if (cp < 0x80) {
-      const c = String.fromCharCode(cp);
-      if (/[A-Za-z0-9]/.test(c)) return c;
-      if (SYNTAX.has(c)) return `\\${c}`;
-      if (cp >= 0x20 && cp < 0x7f) return c;
-    }
-    return this.escape(cp);
+    return cp < 0x80 ? (this.v ? V_LITERALS : ASCII_LITERALS)[cp] as string : this.escape(cp);
   }
 
   private escape(cp: number): string {
-    if (this.v) return `\\u{${hex(cp)}}`;
-    if (cp <= 0xffff) return `\\u${hex(cp).padStart(4, '0')}`;
-    const s = String.fromCodePoint(cp);
-    return `\\u${hex(s.charCodeAt(0))}\\u${hex(s.charCodeAt(1))}`;
+    return escapeIn(this.v, cp);
   }
 
   private classChar(cp: number): string {
-    return cp < 0x80 && /[A-Za-z0-9]/.test(String.fromCharCode(cp)) ? String.fromCharCode(cp) : this.escape(cp);
+    return cp < 0x80 ? (this.v ? V_CLASS_CHARS : ASCII_CLASS_CHARS)[cp] as string : this.escape(cp);
   }
 
   private ranges(list: [number, number][]): string {
@@ -143,8 +170,8 @@ class Emitter {
 
   private category(cat: Category, ascii: boolean): string {
     if (ascii || this.dialect === 'ascii') {
-      if (cat === 's') return `[${this.ranges(ASCII_SPACES)}]`;
-      if (cat === 'S') return `[^${this.ranges(ASCII_SPACES)}]`;
+      if (cat === 's') return `[${this.asciiSpaces}]`;
+      if (cat === 'S') return `[^${this.asciiSpaces}]`;
       return `\\${cat}`;
     }
     switch (cat) {
@@ -161,9 +188,9 @@ class Emitter {
   private classCategory(cat: Category, ascii: boolean): string {
     const asciiClasses = ascii || this.dialect === 'ascii';
     if (cat === 's' || cat === 'S') {
-      const spaces = asciiClasses ? ASCII_SPACES : UNICODE_SPACES;
-      if (cat === 's') return this.ranges(spaces);
-      return this.v ? `[^${this.ranges(spaces)}]` : this.ranges(complement(spaces));
+      const spaces = asciiClasses ? this.asciiSpaces : this.ranges(UNICODE_SPACES);
+      if (cat === 's') return spaces;
+      return this.v ? `[^${spaces}]` : this.ranges(complement(asciiClasses ? ASCII_SPACES : UNICODE_SPACES));
     }
     if (asciiClasses) return `\\${cat}`;
     if (cat === 'd') return '\\p{Nd}';

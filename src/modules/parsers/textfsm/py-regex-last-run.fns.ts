@@ -1,4 +1,4 @@
-import type { Alternation, PyNode, PyPattern } from './py-regex-ast.js';
+import { groupNode, withBody, type Alternation, type PyNode, type PyPattern } from './py-regex-ast.js';
 import { emitJsRegex } from './py-regex-emitter.fns.js';
 
 /**
@@ -83,14 +83,14 @@ export function planLastRuns(pattern: PyPattern, inside: ReadonlySet<number>): L
   const walkAlt = (alt: Alternation): Alternation => alt.map((seq) => seq.map(walk));
   const walk = (node: PyNode): PyNode => {
     switch (node.type) {
-      case 'group': return { ...node, body: walkAlt(node.body) };
-      case 'atomic': case 'look': return { ...node, body: walkAlt(node.body) };
+      case 'group': return withBody(node, walkAlt(node.body));
+      case 'atomic': case 'look': return withBody(node, walkAlt(node.body));
       case 'repeat': {
         const found = analyse(node);
-        if (found === null || !inside.has(found.group)) return { ...node, body: walk(node.body) };
+        if (found === null || !inside.has(found.group)) return withBody(node, walk(node.body));
         const wrapper = pattern.groupCount + repeats.length + 1;
         repeats.push({ wrapper, ...found });
-        return { type: 'group', index: wrapper, name: null, body: [[node]] };
+        return groupNode(wrapper, null, [[node]]);
       }
       default: return node;
     }

@@ -1,4 +1,4 @@
-import type { PyNode, PyPattern, SetItem } from './py-regex-ast.js';
+import type { Category, PyNode, PyPattern, SetItem } from './py-regex-ast.js';
 
 /**
  * What a line must start with, decided without running the RegExp: most rules begin with
@@ -53,9 +53,32 @@ export function patternLead(pattern: PyPattern): Lead | null {
     const chars = firstChars(node);
     if (chars === null) return null;
     for (let c = 0; c < 128; c++) if (chars[c] === 1 && isSpace(c)) return null;
-    return { min, max, chars };
+    return { min, max, chars: intern(chars) };
   }
   return null;
+}
+
+/** By ASCII code, 1 for the characters in the set (a plain array while being built: short-lived). */
+export type Table = readonly number[];
+const blank = (): number[] => new Array<number>(128).fill(0);
+
+/** The few distinct tables (a letter, digits, `\S`…) are shared by the thousands of patterns that have one. */
+const interned = new Map<string, Uint8Array>();
+const MAX_INTERNED = 4096;
+
+function intern(table: Table): Uint8Array {
+  let key = '';
+  for (let w = 0; w < 128; w += 16) {
+    let word = 0;
+    for (let b = 0; b < 16; b++) word |= (table[w + b] as number) << b;
+    key += String.fromCharCode(word);
+  }
+  let chars = interned.get(key);
+  if (chars === undefined) {
+    chars = Uint8Array.from(table);
+    if (interned.size < MAX_INTERNED) interned.set(key, chars);
+  }
+  return chars;
 }
 
 /** Single-branch groups opened up (a group's captures do not matter here). */
@@ -89,28 +112,31 @@ function itemOnlySpace(item: SetItem): boolean {
   return true;
 }
 
-/** ASCII characters a node's first character can be, or null when unknown (or not one node). */
-function firstChars(node: PyNode): Uint8Array | null {
+/**
+ * ASCII characters a node's first character can be, or null when unknown (a backreference, an
+ * optional node, a non-ASCII letter ignoring case). Category tables are shared: never change a
+ * table this returns.
+ */
+export function firstChars(node: PyNode): Table | null {
   switch (node.type) {
     case 'literal': {
-      const table = new Uint8Array(128);
       if (node.ignoreCase && node.cp > 0x7f) return null; // a fold may be ASCII (U+212A is K)
+      if (!node.ignoreCase) return node.cp < 0x80 ? (LITERAL_TABLES[node.cp] as Table) : NONE;
+      const table = blank();
       if (node.cp < 0x80) table[node.cp] = 1;
       if (node.ignoreCase) caseFold(table);
       return table;
     }
-    case 'category': {
-      if (node.cat === 's' || node.cat === 'D' || node.cat === 'W') return null;
-      const table = new Uint8Array(128);
-      for (let c = 0; c < 128; c++) table[c] = inCategory(node.cat, c) ? 1 : 0;
-      return table;
-    }
+    case 'category':
+      return CATEGORY_TABLES[node.cat];
+    case 'any':
+      return node.dotAll ? ALL : NOT_NEWLINE;
     case 'set':
       return setChars(node);
     case 'repeat':
       return node.min >= 1 ? firstChars(node.body) : null;
     case 'group': case 'atomic': {
-      const table = new Uint8Array(128);
+      const table = blank();
       for (const branch of node.body) {
         const first = branch.find((n) => n.type !== 'at' && n.type !== 'look');
         const chars = first === undefined ? null : firstChars(first);
@@ -124,7 +150,7 @@ function firstChars(node: PyNode): Uint8Array | null {
   }
 }
 
-function inCategory(cat: 'd' | 'w' | 'S' | 's' | 'D' | 'W', c: number): boolean {
+function inCategory(cat: Category, c: number): boolean {
   const digit = c >= 0x30 && c <= 0x39;
   switch (cat) {
     case 'd': return digit;
@@ -136,8 +162,19 @@ function inCategory(cat: 'd' | 'w' | 'S' | 's' | 'D' | 'W', c: number): boolean 
   }
 }
 
-function setChars(node: Extract<PyNode, { type: 'set' }>): Uint8Array | null {
-  const table = new Uint8Array(128);
+const tableOf = (f: (c: number) => boolean): Table => Array.from({ length: 128 }, (_, c) => (f(c) ? 1 : 0));
+const CATEGORY_TABLES: Readonly<Record<Category, Table>> = {
+  d: tableOf((c) => inCategory('d', c)), D: tableOf((c) => inCategory('D', c)),
+  w: tableOf((c) => inCategory('w', c)), W: tableOf((c) => inCategory('W', c)),
+  s: tableOf((c) => inCategory('s', c)), S: tableOf((c) => inCategory('S', c)),
+};
+const ALL = tableOf(() => true);
+const NONE = tableOf(() => false);
+const LITERAL_TABLES = Array.from({ length: 128 }, (_, cp) => tableOf((c) => c === cp));
+const NOT_NEWLINE = tableOf((c) => c !== 0x0a);
+
+function setChars(node: Extract<PyNode, { type: 'set' }>): Table | null {
+  const table = blank();
   for (const item of node.items) {
     if (item.type === 'category') {
       for (let c = 0; c < 128; c++) if (inCategory(item.cat, c)) table[c] = 1;
@@ -154,7 +191,7 @@ function setChars(node: Extract<PyNode, { type: 'set' }>): Uint8Array | null {
 }
 
 /** Adds the other case of every ASCII letter in the table. */
-function caseFold(table: Uint8Array): void {
+function caseFold(table: number[]): void {
   for (let c = 0x41; c <= 0x5a; c++) {
     if (table[c] || table[c + 32]) table[c] = table[c + 32] = 1;
   }

@@ -1,5 +1,5 @@
 import type { PyNode, PyPattern } from './py-regex-ast.js';
-import { emitJsRegex } from './py-regex-emitter.fns.js';
+import { firstChars } from './py-regex-lead.fns.js';
 
 /**
  * A literal every match must contain, worth checking with `String#includes` before running the
@@ -50,21 +50,11 @@ function flattenInto(seq: readonly PyNode[], out: PyNode[]): void {
   }
 }
 
-const ONE_CHAR = new Map<string, RegExp>();
-
 /** Whether `node` could consume the character `cp` (true when unsure). */
 function canMatch(node: PyNode, cp: number): boolean {
   if (cp > 0x7f || !(node.type === 'any' || node.type === 'set' || node.type === 'category' || node.type === 'literal')) return true;
-  if (node.type === 'any') return cp !== 0x0a || node.dotAll;
-  if (node.type === 'literal' && !node.ignoreCase) return node.cp === cp;
-  // NOTE: a template compiles hundreds of these; the few distinct classes are built once.
-  const source = emitJsRegex({ body: [[node]], groupCount: 0, groupNames: new Map() }, 'ascii').source;
-  let re = ONE_CHAR.get(source);
-  if (re === undefined) {
-    re = new RegExp(`^(?:${source})$`);
-    if (ONE_CHAR.size < 4096) ONE_CHAR.set(source, re);
-  }
-  return re.test(String.fromCharCode(cp));
+  const chars = firstChars(node);
+  return chars === null || chars[cp] === 1;
 }
 
 /**

@@ -1,4 +1,7 @@
 import type { Alternation, Category, PyNode, PyPattern, Sequence, SetItem } from './py-regex-ast.js';
+import {
+  anyNode, atNode, atomicNode, backrefNode, categoryItem, categoryNode, charItem, groupNode, literalNode, lookNode, rangeItem, repeatNode, setNode,
+} from './py-regex-ast.js';
 
 /**
  * Reads a Python 3.11 `re` pattern (str, default flags) into a syntax tree, rejecting what
@@ -103,9 +106,9 @@ class Parser {
       else if (!SPECIAL.includes(c)) seq.push(this.literal(c.codePointAt(0) ?? 0));
       else if (c === '[') seq.push(this.parseSet(start));
       else if (c === '*' || c === '+' || c === '?' || c === '{') this.parseRepeat(c, start, seq);
-      else if (c === '.') seq.push({ type: 'any', dotAll: (this.flags & FLAG_S) !== 0 });
-      else if (c === '^') seq.push({ type: 'at', at: 'bol', ascii: false });
-      else if (c === '$') seq.push({ type: 'at', at: 'eol', ascii: false });
+      else if (c === '.') seq.push(anyNode((this.flags & FLAG_S) !== 0));
+      else if (c === '^') seq.push(atNode('bol', false));
+      else if (c === '$') seq.push(atNode('eol', false));
       else if (c === '(') {
         const node = this.parseGroup(start, verbose, nested, first && seq.length === 0);
         if (node === 'global-flags') verbose = (this.flags & FLAG_X) !== 0;
@@ -115,7 +118,7 @@ class Parser {
   }
 
   private literal(cp: number): PyNode {
-    return { type: 'literal', cp, ignoreCase: (this.flags & FLAG_I) !== 0 };
+    return literalNode(cp, (this.flags & FLAG_I) !== 0);
   }
 
   private parseRepeat(c: string, start: number, seq: Sequence): void {
@@ -148,7 +151,7 @@ class Parser {
     if (item === undefined || item.type === 'at') throw new PyRegexError('nothing to repeat', start);
     if (item.type === 'repeat') throw new PyRegexError('multiple repeat', start);
     const mode = this.match('?') ? 'lazy' : this.match('+') ? 'possessive' : 'greedy';
-    seq[seq.length - 1] = { type: 'repeat', min, max, mode, body: item };
+    seq[seq.length - 1] = repeatNode(min, max, mode, item);
   }
 
   private parseGroup(start: number, verbose: boolean, nested: number, first: boolean): PyNode | null | 'global-flags' {
@@ -168,7 +171,7 @@ class Parser {
           const gid = this.groupNames.get(ref);
           if (gid === undefined) throw new PyRegexError(`unknown group name '${ref}'`, this.pos - ref.length - 1);
           this.checkGroupRef(gid);
-          return { type: 'backref', index: gid };
+          return backrefNode(gid);
         } else {
           const n = this.chars[this.pos++];
           if (n === undefined) throw new PyRegexError('unexpected end of pattern', this.pos);
@@ -216,8 +219,8 @@ class Parser {
     if (!this.match(')')) throw new PyRegexError('missing ), unterminated subpattern', start);
     if (scoped) this.flags = savedFlags;
     if (index !== null) this.groupWidths[index] = this.altWidth(body);
-    if (atomic) return { type: 'atomic', body };
-    return { type: 'group', index, name, body };
+    if (atomic) return atomicNode(body);
+    return groupNode(index, name, body);
   }
 
   private parseLook(c: string, start: number, verbose: boolean, nested: number): PyNode {
@@ -239,7 +242,7 @@ class Parser {
       const [lo, hi] = this.altWidth(body);
       if (lo !== hi) throw new PyRegexError('look-behind requires fixed-width pattern', start);
     }
-    return { type: 'look', behind, negate: kind === '!', body };
+    return lookNode(behind, kind === '!', body);
   }
 
   private parseFlags(first: string): { add: number; del: number } | null {
@@ -307,12 +310,12 @@ class Parser {
     if (c === undefined) throw new PyRegexError('bad escape (end of pattern)', start);
     const ascii = (this.flags & FLAG_A) !== 0;
     switch (c) {
-      case 'A': return { type: 'at', at: 'bos', ascii };
-      case 'Z': return { type: 'at', at: 'eos', ascii };
-      case 'b': return { type: 'at', at: 'boundary', ascii };
-      case 'B': return { type: 'at', at: 'nonboundary', ascii };
+      case 'A': return atNode('bos', ascii);
+      case 'Z': return atNode('eos', ascii);
+      case 'b': return atNode('boundary', ascii);
+      case 'B': return atNode('nonboundary', ascii);
       case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
-        return { type: 'category', cat: c, ascii };
+        return categoryNode(c, ascii);
     }
     if (c in ESCAPES) return this.literal(ESCAPES[c] ?? 0);
     if (c === '0') {
@@ -334,7 +337,7 @@ class Parser {
       const gid = Number(digits);
       if (gid <= this.groupCount) {
         this.checkGroupRef(gid);
-        return { type: 'backref', index: gid };
+        return backrefNode(gid);
       }
       throw new PyRegexError(`invalid group reference ${gid}`, start + 1);
     }
@@ -360,19 +363,19 @@ class Parser {
   private parseClassEscape(start: number): SetItem {
     const c = this.chars[this.pos++];
     if (c === undefined) throw new PyRegexError('bad escape (end of pattern)', start);
-    if (c in ESCAPES) return { type: 'char', cp: ESCAPES[c] ?? 0 };
-    if (c === 'd' || c === 'D' || c === 's' || c === 'S' || c === 'w' || c === 'W') return { type: 'category', cat: c };
+    if (c in ESCAPES) return charItem(ESCAPES[c] ?? 0);
+    if (c === 'd' || c === 'D' || c === 's' || c === 'S' || c === 'w' || c === 'W') return categoryItem(c);
     const hex = this.hexEscape(c, start);
-    if (hex !== null) return { type: 'char', cp: hex };
+    if (hex !== null) return charItem(hex);
     if (isOct(c)) {
       let digits = c;
       while (digits.length < 3 && isOct(this.next)) digits += this.chars[this.pos++];
       const value = parseInt(digits, 8);
       if (value > 0o377) throw new PyRegexError(`octal escape value \\${digits} outside of range 0-0o377`, start);
-      return { type: 'char', cp: value };
+      return charItem(value);
     }
     if (isDigit(c) || isAsciiLetter(c)) throw new PyRegexError(`bad escape \\${c}`, start);
-    return { type: 'char', cp: c.codePointAt(0) ?? 0 };
+    return charItem(c.codePointAt(0) ?? 0);
   }
 
   private parseSet(start: number): PyNode {
@@ -384,26 +387,26 @@ class Parser {
       const c = this.chars[this.pos++];
       if (c === undefined) throw new PyRegexError('unterminated character set', start);
       if (c === ']' && items.length > 0) break;
-      const first: SetItem = c === '\\' ? this.parseClassEscape(itemStart) : { type: 'char', cp: c.codePointAt(0) ?? 0 };
+      const first: SetItem = c === '\\' ? this.parseClassEscape(itemStart) : charItem(c.codePointAt(0) ?? 0);
       const firstText = text(itemStart);
       if (this.match('-')) {
         const thatStart = this.pos;
         const that = this.chars[this.pos++];
         if (that === undefined) throw new PyRegexError('unterminated character set', start);
         if (that === ']') {
-          items.push(first, { type: 'char', cp: 0x2d });
+          items.push(first, charItem(0x2d));
           break;
         }
-        const second: SetItem = that === '\\' ? this.parseClassEscape(thatStart) : { type: 'char', cp: that.codePointAt(0) ?? 0 };
+        const second: SetItem = that === '\\' ? this.parseClassEscape(thatStart) : charItem(that.codePointAt(0) ?? 0);
         if (first.type !== 'char' || second.type !== 'char' || second.cp < first.cp) {
           throw new PyRegexError(`bad character range ${firstText}-${text(thatStart)}`, itemStart);
         }
-        items.push({ type: 'range', lo: first.cp, hi: second.cp });
+        items.push(rangeItem(first.cp, second.cp));
       } else {
         items.push(first);
       }
     }
-    return { type: 'set', negate, items, ignoreCase: (this.flags & FLAG_I) !== 0, ascii: (this.flags & FLAG_A) !== 0 };
+    return setNode(negate, items, (this.flags & FLAG_I) !== 0, (this.flags & FLAG_A) !== 0);
   }
 
   private altWidth(alt: Alternation): Width {

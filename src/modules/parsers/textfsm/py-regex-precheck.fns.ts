@@ -1,4 +1,4 @@
-import type { Alternation, PyNode, PyPattern } from './py-regex-ast.js';
+import { withBounds, type Alternation, type PyNode, type PyPattern } from './py-regex-ast.js';
 import { emitJsRegex } from './py-regex-emitter.fns.js';
 
 /**
@@ -61,6 +61,9 @@ function addLiteralCounts(seq: readonly PyNode[], times: number, counts: Int32Ar
   }
 }
 
+/** Scratch for requiredCharCount, which every pattern goes through: a new one each time cost more than the count. */
+const COUNTS = new Int32Array(128);
+
 /** The first node that is not `^`, through single-branch groups. */
 function firstNode(pattern: PyPattern): PyNode | null {
   let seq = pattern.body.length === 1 ? (pattern.body[0] as PyNode[]) : null;
@@ -79,7 +82,7 @@ function firstNode(pattern: PyPattern): PyNode | null {
  */
 export function requiredCharCount(pattern: PyPattern): CharCount | null {
   if (pattern.body.length !== 1 || countRepeats(pattern.body).classes < 2 || firstNode(pattern)?.type === 'literal') return null;
-  const counts = new Int32Array(128);
+  const counts = COUNTS.fill(0);
   addLiteralCounts(pattern.body[0] as PyNode[], 1, counts);
   let best = 0;
   for (let cp = 1; cp < 128; cp++) if ((counts[cp] as number) > (counts[best] as number)) best = cp;
@@ -115,7 +118,7 @@ export function requiredTail(pattern: PyPattern): RegExp | null {
     const lead = tail[0];
     if (lead.min === 0) tail.shift();
     else if (lead.min === lead.max) break;
-    else tail[0] = lead.min === 1 ? lead.body : { ...lead, max: lead.min };
+    else tail[0] = lead.min === 1 ? lead.body : withBounds(lead, lead.min, lead.min);
   }
   const emitted = emitJsRegex({ body: [tail], groupCount: pattern.groupCount, groupNames: new Map() }, 'ascii');
   return new RegExp(anchored ? `(?:${emitted.source})$` : emitted.source);
