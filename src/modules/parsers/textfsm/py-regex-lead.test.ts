@@ -15,7 +15,7 @@ describe('regex leads', () => {
     ['^\\s*(?P<a>[A-C]|x)\\b', 0, 4294967295, 'ABCx'],
     ['^(?=\\S)(?P<p>[^,\\s]+),', 0, 0, charsOfAllBut(', \t\n\v\f\r\x1c\x1d\x1e\x1f')],
   ])('%s starts with %i to %i spaces and one of %j', (pattern, min, max, chars) => {
-    const lead = compilePyRegex(pattern).lead;
+    const lead = compilePyRegex(pattern).checks.lead;
     expect(lead && { min: lead.min, max: lead.max, chars: charsOf(lead.chars) }).toEqual({ min, max, chars });
   });
 
@@ -31,7 +31,7 @@ describe('regex leads', () => {
     // A non-ASCII letter ignoring case may match an ASCII one (U+212A KELVIN SIGN is k).
     '^(?i:\\u212a)',
   ])('%s has no lead', (pattern) => {
-    expect(compilePyRegex(pattern).lead).toBeNull();
+    expect(compilePyRegex(pattern).checks.lead).toBeNull();
   });
 
   // Necessary condition only: a line the pattern matches always passes.
@@ -42,7 +42,7 @@ describe('regex leads', () => {
     ['(?i)^\\s*flags:', ['Flags: X', '  FLAGS:', 'flag', ' -F']],
   ])('never rejects a line %s matches', (pattern, lines) => {
     const re = compilePyRegex(pattern);
-    const lead = re.lead;
+    const lead = re.checks.lead;
     expect(lead).not.toBeNull();
     if (lead === null) return;
     for (const line of lines) if (re.ascii.test(line)) expect(allowsLead(line, leadingSpaces(line), lead), line).toBe(true);

@@ -16,7 +16,7 @@ describe('regex pre-checks', () => {
     // Case-insensitive letters can be either case.
     ['^\\s*(?P<a>\\S+)\\s+(?i:aa)\\s+(?P<b>\\S+)', null],
   ])('requires of %s: %j', (pattern, count) => {
-    expect(compilePyRegex(pattern).charCount).toEqual(count);
+    expect(compilePyRegex(pattern).checks.charCount).toEqual(count);
   });
 
   it.each([
@@ -34,7 +34,7 @@ describe('regex pre-checks', () => {
     // The tail must not reach back across a `.`-repeat or hold a backreference.
     ['^(?P<l>.+?)\\s+(?P<p>.+)(?P=l)$', null],
   ])('checks the tail of %s first: %s', (pattern, tail) => {
-    expect(compilePyRegex(pattern).tail?.source ?? null).toBe(tail);
+    expect(compilePyRegex(pattern).checks.tail?.source ?? null).toBe(tail);
   });
 
   it('counts characters up to what is needed', () => {
@@ -60,10 +60,10 @@ describe('regex pre-checks', () => {
   ])('never rejects a line %s matches', (pattern, lines) => {
     const re = compilePyRegex(pattern);
     for (const line of lines) {
-      const passes = (re.charCount === null || hasCount(line, re.charCount)) && (re.tail === null || re.tail.test(line));
+      const passes = (re.checks.charCount === null || hasCount(line, re.checks.charCount)) && (re.checks.tail === null || re.checks.tail.test(line));
       if (re.ascii.test(line)) expect(passes, line).toBe(true);
     }
     // Each pattern's list holds at least one line the checks reject.
-    expect(lines.some((line) => !((re.charCount === null || hasCount(line, re.charCount)) && (re.tail === null || re.tail.test(line))))).toBe(true);
+    expect(lines.some((line) => !((re.checks.charCount === null || hasCount(line, re.checks.charCount)) && (re.checks.tail === null || re.checks.tail.test(line))))).toBe(true);
   });
 });

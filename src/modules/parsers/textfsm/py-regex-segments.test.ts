@@ -30,8 +30,8 @@ describe('segment matcher', () => {
     ['^(?>(?P<a>x+)).*==(?P<b>y++).*==(?P<c>z)', ['xx==yy==z', 'x==y==y==z', 'xx==yyz==z', '==y==z']],
   ])('matches %s like the backtracking RegExp', (pattern, lines) => {
     const re = compilePyRegex(pattern);
-    expect(re.segmented).not.toBeNull();
-    for (const line of lines) expect(groups(pattern, re.segmented?.(line) ?? null), line).toEqual(groups(pattern, re.ascii.exec(line)));
+    expect(re.checks.segmented).not.toBeNull();
+    for (const line of lines) expect(groups(pattern, re.checks.segmented?.(line) ?? null), line).toEqual(groups(pattern, re.ascii.exec(line)));
   });
 
   it.each([
@@ -47,13 +47,13 @@ describe('segment matcher', () => {
     ['alternation at the top', '^.*ab(?P<a>\\S+).*cd.*ef|x'],
     ['group inside a repeat', '^.*ab((?P<a>\\S)?,)+.*cd.*ef'],
   ])('does not apply to a pattern with %s', (_what, pattern) => {
-    expect(compilePyRegex(pattern).segmented).toBeNull();
+    expect(compilePyRegex(pattern).checks.segmented).toBeNull();
   });
 
   it('may use lookbehind and `\\b` where nothing follows the segment', () => {
     const pattern = '^.*ab(?<=b)(?P<a>\\w+).*cd(?P<b>\\w+)\\b(?=\\s)';
     const re = compilePyRegex(pattern);
-    expect(re.segmented).not.toBeNull();
-    for (const line of ['ab1 cd2 efx', 'ab1 cd2', 'abab1 cdcd2 cd3x cd4 ']) expect(groups(pattern, re.segmented?.(line) ?? null)).toEqual(groups(pattern, re.ascii.exec(line)));
+    expect(re.checks.segmented).not.toBeNull();
+    for (const line of ['ab1 cd2 efx', 'ab1 cd2', 'abab1 cdcd2 cd3x cd4 ']) expect(groups(pattern, re.checks.segmented?.(line) ?? null)).toEqual(groups(pattern, re.ascii.exec(line)));
   });
 });

@@ -1,7 +1,7 @@
 /* eslint-disable no-control-regex -- Python's whitespace and line-break sets include control characters. */
 import { emitJsRegex } from './py-regex-emitter.fns.js';
 import { parsePyRegex, PyRegexError } from './py-regex-parser.fns.js';
-import type { Alternation, PyNode, PyPattern } from './py-regex-ast.js';
+import { groupNode, withBody, type Alternation, type PyNode, type PyPattern } from './py-regex-ast.js';
 import { lastRun, planLastRuns, type LastRunPlan } from './py-regex-last-run.fns.js';
 import { patternLead, type Lead } from './py-regex-lead.fns.js';
 import { minimumLength, requiredLiteral } from './py-regex-needle.fns.js';
@@ -12,24 +12,13 @@ import { createPyMatcher, createSpanMatcher, groupsInsideRepeats, type PyMatchFn
 export { PyRegexError };
 
 /**
- * A Python pattern compiled for `re.match` semantics (anchored at the start of the subject,
- * every top-level branch included), in both JavaScript dialects. Pick `ascii` when the subject
- * is pure ASCII (faster, and exact there), `unicode` otherwise.
+ * Checks that decide cheaply that a line cannot match, and a faster matcher for one shape; each
+ * only ever skips work, never changes a result. Analysed from the pattern on first use (`checks`):
+ * a template's rules in states a parse never reaches, or under rules that always match first,
+ * never need them, and compiling the whole library is most of what a process does before its
+ * first parses.
  */
-export interface PyRegex {
-  readonly source: string;
-  readonly ascii: RegExp;
-  readonly unicode: RegExp;
-  /** Number of capturing groups as Python counts them (`compiled.groups`). */
-  readonly groupCount: number;
-  /** Named groups in definition order, each with its JavaScript group number. */
-  readonly namedGroups: ReadonlyArray<{ name: string; jsIndex: number }>;
-  /**
-   * JavaScript numbers of named groups inside a repeat, where JavaScript and Python captures can
-   * differ; empty for almost every pattern. When one of them comes back unset, `pythonMatch`
-   * gives Python's captures (see py-regex-vm.fns.ts).
-   */
-  readonly repeatedGroups: Int32Array;
+export interface PreChecks {
   /** A substring every match contains, when checking it first is cheaper (py-regex-needle.fns.ts). */
   readonly needle: string | null;
   /** No match is shorter than this many characters. */
@@ -45,11 +34,6 @@ export interface PyRegex {
    * skipping to the literals after top-level `.*` (py-regex-segments.fns.ts); else null.
    */
   readonly segmented: SegmentMatchFn | null;
-  /**
-   * Python's captures for `subject`. Pass the native match of the `ascii` dialect when there is
-   * one: the common shapes are then fixed up from it without re-matching (py-regex-last-run.fns.ts).
-   */
-  readonly pythonMatch: (subject: string, asciiMatch?: ArrayLike<string | undefined> | null) => (string | undefined)[] | null;
 }
 
 /**
@@ -82,60 +66,100 @@ function analyse(source: string): { pattern: PyPattern; inside: Set<number>; pla
 }
 
 function compileUncached(source: string): PyRegex {
-  const { pattern, inside, plan, emitted } = analyse(source);
-  const asciiSrc = emitJsRegex(emitted, 'ascii');
-  const ascii = toRegExp(asciiSrc.source, asciiSrc.flags);
-  const groupIndex = asciiSrc.groupIndex;
-  // NOTE: the unicode dialect is built on first use: constructing \p{…} classes costs more than
-  // the rest of a template's compilation, and most CLI output is pure ASCII. Both dialects are
-  // emitted from the same tree; the conformance test builds every one of them eagerly. The tree
-  // is parsed again then rather than kept: thousands of cached patterns would otherwise hold
-  // their trees, and a bigger heap makes every garbage collection (during parses too) slower.
-  let unicode: RegExp | null = null;
-  const unicodeRegExp = (): RegExp => {
-    if (unicode === null) {
-      const src = emitJsRegex(analyse(source).emitted, 'unicode');
-      unicode = toRegExp(src.source, src.flags);
+  return new PyRegex(source);
+}
+
+const NO_GROUPS = new Int32Array(0);
+
+/**
+ * A Python pattern compiled for `re.match` semantics (anchored at the start of the subject,
+ * every top-level branch included), in both JavaScript dialects. Pick `ascii` when the subject
+ * is pure ASCII (faster, and exact there), `unicode` otherwise. Made by `compilePyRegex` only.
+ *
+ * A class, not an object literal: V8 puts an object literal with a getter in dictionary mode,
+ * which costs every property read in the parse loop and several hundred bytes per pattern, and
+ * per-pattern closures are each an object of their own.
+ */
+export class PyRegex {
+  readonly ascii: RegExp;
+  /** Number of capturing groups as Python counts them (`compiled.groups`). */
+  readonly groupCount: number;
+  /** Named groups in definition order, each with its JavaScript group number. */
+  readonly namedGroups: ReadonlyArray<{ name: string; jsIndex: number }>;
+  /**
+   * JavaScript numbers of named groups inside a repeat, where JavaScript and Python captures can
+   * differ; empty for almost every pattern. When one of them comes back unset, `pythonMatch`
+   * gives Python's captures (see py-regex-vm.fns.ts).
+   */
+  readonly repeatedGroups: Int32Array;
+  private readonly groupIndex: number[];
+  /** The last-run repeats (py-regex-last-run.fns.ts), when they cover every repeated group; else null. */
+  private readonly lastRuns: { wrapper: number; group: number; runChars: Uint8Array }[] | null;
+  private unicodeRegExp: RegExp | null = null;
+  private preChecks: PreChecks | null = null;
+  private vm: PyMatchFn | null = null;
+
+  constructor(readonly source: string) {
+    const { pattern, inside, plan, emitted } = analyse(source);
+    const asciiSrc = emitJsRegex(emitted, 'ascii');
+    this.ascii = toRegExp(asciiSrc.source, asciiSrc.flags);
+    const groupIndex = (this.groupIndex = asciiSrc.groupIndex);
+    this.groupCount = pattern.groupCount;
+    this.namedGroups = [...pattern.groupNames].map(([name, pyIndex]) => ({ name, jsIndex: groupIndex[pyIndex] ?? 0 }));
+    const repeated: number[] = [];
+    for (const g of pattern.groupNames.values()) if (inside.has(g)) repeated.push(groupIndex[g] ?? 0);
+    this.repeatedGroups = repeated.length === 0 ? NO_GROUPS : Int32Array.from(repeated);
+    const lastRuns = (plan?.repeats ?? []).map((r) => ({ wrapper: groupIndex[r.wrapper] ?? 0, group: groupIndex[r.group] ?? 0, runChars: r.runChars }));
+    this.lastRuns = lastRuns.length > 0 && repeated.every((g) => lastRuns.some((r) => r.group === g)) ? lastRuns : null;
+  }
+
+  /** The pre-checks, analysed on first use from the pattern parsed again (see `unicode`). */
+  get checks(): PreChecks {
+    if (this.preChecks === null) {
+      const pattern = parsePyRegex(this.source);
+      const groupIndex = this.groupIndex;
+      this.preChecks = {
+        needle: requiredLiteral(pattern),
+        minLength: minimumLength(pattern),
+        lead: patternLead(pattern),
+        charCount: requiredCharCount(pattern),
+        tail: requiredTail(pattern),
+        segmented: groupsInsideRepeats(pattern).size === 0 ? createSegmentMatcher(pattern, groupIndex, Math.max(0, ...groupIndex)) : null,
+      };
     }
-    return unicode;
-  };
-  const namedGroups = [...pattern.groupNames].map(([name, pyIndex]) => ({ name, jsIndex: groupIndex[pyIndex] ?? 0 }));
-  const repeatedGroups = Int32Array.from([...pattern.groupNames.values()].filter((g) => inside.has(g)), (g) => groupIndex[g] ?? 0);
-  const lastRuns = (plan?.repeats ?? []).map((r) => ({ wrapper: groupIndex[r.wrapper] ?? 0, group: groupIndex[r.group] ?? 0, runChars: r.runChars }));
-  const fast = lastRuns.length > 0 && Array.from(repeatedGroups).every((g) => lastRuns.some((r) => r.group === g));
-  let vm: PyMatchFn | null = null;
-  const pythonMatch = (subject: string, asciiMatch?: ArrayLike<string | undefined> | null): (string | undefined)[] | null => {
-    if (fast && asciiMatch) {
+    return this.preChecks;
+  }
+
+  /**
+   * Built on first use: constructing \p{…} classes costs more than the rest of a template's
+   * compilation, and most CLI output is pure ASCII. Both dialects are emitted from the same tree;
+   * the conformance test builds every one of them eagerly. The tree is parsed again then rather
+   * than kept: thousands of cached patterns would otherwise hold their trees, and a bigger heap
+   * makes every garbage collection (during parses too) slower.
+   */
+  get unicode(): RegExp {
+    if (this.unicodeRegExp === null) {
+      const src = emitJsRegex(analyse(this.source).emitted, 'unicode');
+      this.unicodeRegExp = toRegExp(src.source, src.flags);
+    }
+    return this.unicodeRegExp;
+  }
+
+  pythonMatch(subject: string, asciiMatch?: ArrayLike<string | undefined> | null): (string | undefined)[] | null {
+    if (this.lastRuns !== null && asciiMatch) {
       const out = Array.from(asciiMatch);
-      for (const r of lastRuns) {
+      for (const r of this.lastRuns) {
         const text = out[r.wrapper];
         if (out[r.group] === undefined && text !== undefined) out[r.group] = lastRun(text, r.runChars);
       }
       return out;
     }
-    if (vm === null) {
-      const again = analyse(source);
-      vm = createPythonMatch(again.pattern, again.inside, groupIndex);
+    if (this.vm === null) {
+      const again = analyse(this.source);
+      this.vm = createPythonMatch(again.pattern, again.inside, this.groupIndex);
     }
-    return vm(subject);
-  };
-  return {
-    source,
-    ascii,
-    get unicode() {
-      return unicodeRegExp();
-    },
-    groupCount: pattern.groupCount,
-    namedGroups,
-    repeatedGroups,
-    needle: requiredLiteral(pattern),
-    minLength: minimumLength(pattern),
-    lead: patternLead(pattern),
-    charCount: requiredCharCount(pattern),
-    tail: requiredTail(pattern),
-    segmented: inside.size === 0 ? createSegmentMatcher(pattern, groupIndex, Math.max(0, ...groupIndex)) : null,
-    pythonMatch,
-  };
+    return this.vm(subject);
+  }
 }
 
 /**
@@ -159,14 +183,14 @@ function createPythonMatch(pattern: PyPattern, inside: ReadonlySet<number>, jsIn
       case 'backref':
         simple = false;
         return node;
-      case 'group': return { ...node, body: wrap(node.body, inLook) };
-      case 'atomic': return { ...node, body: wrap(node.body, inLook) };
-      case 'look': return { ...node, body: wrap(node.body, true) };
+      case 'group': return withBody(node, wrap(node.body, inLook));
+      case 'atomic': return withBody(node, wrap(node.body, inLook));
+      case 'look': return withBody(node, wrap(node.body, true));
       case 'repeat': {
-        if (node.max <= 1 || !contains(node)) return { ...node, body: wrapNode(node.body, inLook) };
+        if (node.max <= 1 || !contains(node)) return withBody(node, wrapNode(node.body, inLook));
         if (inLook) simple = false;
         repeats.push(node);
-        return { type: 'group', index: pattern.groupCount + repeats.length, name: null, body: [[node]] };
+        return groupNode(pattern.groupCount + repeats.length, null, [[node]]);
       }
       default: return node;
     }

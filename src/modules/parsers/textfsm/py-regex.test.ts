@@ -77,7 +77,7 @@ describe('compilePyRegex', () => {
     ['^.+(?i:abc)d', null],
     ['^.*(?:ab|cd)', null],
   ])('finds the literal every match of %s contains: %j', (pattern, needle) => {
-    expect(compilePyRegex(pattern).needle).toBe(needle);
+    expect(compilePyRegex(pattern).checks.needle).toBe(needle);
   });
 
   it.each([
@@ -86,7 +86,7 @@ describe('compilePyRegex', () => {
     ['(?=abc)x*(?P<a>y)?\\b$', 0],
     ['\\u00e9{2}', 2],
   ])('knows that no match of %s is shorter than %d characters', (pattern, length) => {
-    expect(compilePyRegex(pattern).minLength).toBe(length);
+    expect(compilePyRegex(pattern).checks.minLength).toBe(length);
   });
 
   it.each([

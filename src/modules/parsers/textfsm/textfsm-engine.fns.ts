@@ -1,6 +1,7 @@
 import { leadingSpaces, type Lead } from './py-regex-lead.fns.js';
 import { hasCount, type CharCount } from './py-regex-precheck.fns.js';
 import type { PyRegex } from './py-regex.fns.js';
+import type { SegmentMatchFn } from './py-regex-segments.fns.js';
 import { createLineReader } from './py-text.fns.js';
 import type { CompiledTemplate, TemplateRule } from './textfsm-template.fns.js';
 import { TextFsmError } from './textfsm.errors.js';
@@ -34,12 +35,14 @@ const SAVE_LIST = 2;
 interface PreparedRule {
   readonly source: TemplateRule;
   readonly regex: PyRegex;
+  // The regex's pre-checks (PreChecks), copied in when a parse first enters the rule's state.
   /** A literal any match contains; lines without it skip the RegExp. */
-  readonly needle: string | null;
-  readonly minLength: number;
-  readonly lead: Lead | null;
-  readonly charCount: CharCount | null;
-  readonly tail: RegExp | null;
+  needle: string | null;
+  minLength: number;
+  lead: Lead | null;
+  charCount: CharCount | null;
+  tail: RegExp | null;
+  segmented: SegmentMatchFn | null;
   /** Pairs of (JavaScript group number, Value index), in Python group order. */
   readonly assign: Int32Array;
   readonly lineOp: number;
@@ -54,6 +57,8 @@ interface PreparedState {
    * allows it, in order; filled in as lines need them. The other rules cannot match such a line.
    */
   readonly byLead: (PreparedRule[] | undefined)[];
+  /** Whether the rules' pre-checks are filled in. */
+  ready: boolean;
 }
 
 interface PreparedTemplate {
@@ -78,6 +83,7 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
   const valueIndex = new Map(template.values.map((v, i) => [v.name, i]));
   const states = names.map((name): PreparedState => ({
     byLead: [],
+    ready: false,
     rules: (template.states.get(name) ?? []).map((rule): PreparedRule => {
       const assign: number[] = [];
       for (const group of rule.compiled.namedGroups) {
@@ -91,11 +97,12 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
       return {
         source: rule,
         regex: rule.compiled,
-        needle: rule.compiled.needle,
-        minLength: rule.compiled.minLength,
-        lead: rule.compiled.lead,
-        charCount: rule.compiled.charCount,
-        tail: rule.compiled.tail,
+        needle: null,
+        minLength: 0,
+        lead: null,
+        charCount: null,
+        tail: null,
+        segmented: null,
         assign: Int32Array.from(assign),
         lineOp: rule.lineOp === 'Next' ? NEXT : rule.lineOp === 'Continue' ? CONTINUE : ERROR,
         recordOp: rule.recordOp === 'Record' ? RECORD : rule.recordOp === 'Clear' ? CLEAR : rule.recordOp === 'Clearall' ? CLEARALL : NO_RECORD,
@@ -118,6 +125,20 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
   };
   prepared.set(template, result);
   return result;
+}
+
+/** Fills in the pre-checks of a state's rules (analysed by each PyRegex on first use). */
+function readyState(state: PreparedState): void {
+  for (const rule of state.rules) {
+    const checks = rule.regex.checks;
+    rule.needle = checks.needle;
+    rule.minLength = checks.minLength;
+    rule.lead = checks.lead;
+    rule.charCount = checks.charCount;
+    rule.tail = checks.tail;
+    rule.segmented = checks.segmented;
+  }
+  state.ready = true;
 }
 
 type Current = string | null | ListItem[];
@@ -153,6 +174,7 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
   };
   for (let i = 0; i < n; i++) run.lists.push([]);
   let state = p.states[p.start] as PreparedState;
+  if (!state.ready) readyState(state);
   let stateIndex = p.start;
   lineLoop: for (let line = reader.next(); line !== null; line = reader.next()) {
     // The ASCII dialect is exact on ASCII subjects: decided per line, as lines are read.
@@ -172,7 +194,7 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
       if ((rule.charCount !== null && !hasCount(line, rule.charCount)) || (rule.tail !== null && !unicode && !rule.tail.test(line))) continue;
       // Rules without Values only need a yes/no: test() allocates no match array.
       if (rule.assign.length === 0) {
-        if (!(unicode ? rule.regex.unicode.test(line) : rule.regex.segmented ? rule.regex.segmented(line) !== null : rule.regex.ascii.test(line))) continue;
+        if (!(unicode ? rule.regex.unicode.test(line) : rule.segmented ? rule.segmented(line) !== null : rule.regex.ascii.test(line))) continue;
       } else if (!assignFrom(run, rule, line)) continue;
       if (rule.recordOp === RECORD) appendRecord(run);
       else if (rule.recordOp === CLEAR) clearRecord(run);
@@ -186,6 +208,7 @@ export function runTemplate(template: CompiledTemplate, text: string): TextFsmTa
       if (rule.target !== STAY) {
         stateIndex = rule.target;
         state = p.states[stateIndex] as PreparedState;
+        if (!state.ready) readyState(state);
       }
       break;
     }
@@ -204,7 +227,7 @@ function leadCandidates(state: PreparedState, first: number): PreparedRule[] {
 /** Runs the rule's own regex and assigns its Values; false if it does not match. */
 function assignFrom(run: Run, rule: PreparedRule, line: string): boolean {
   const re = rule.regex;
-  let m: ArrayLike<string | undefined> | null = run.unicode ? re.unicode.exec(line) : re.segmented ? re.segmented(line) : re.ascii.exec(line);
+  let m: ArrayLike<string | undefined> | null = run.unicode ? re.unicode.exec(line) : rule.segmented ? rule.segmented(line) : re.ascii.exec(line);
   if (m === null) return false;
   if (rule.regex.repeatedGroups.length > 0 && anyUnset(m, rule.regex.repeatedGroups)) m = rule.regex.pythonMatch(line, run.unicode ? null : m) ?? m;
   const a = rule.assign;
