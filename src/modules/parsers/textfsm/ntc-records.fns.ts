@@ -24,34 +24,16 @@ function stringify(cell: Cell): NtcValue {
   return out;
 }
 
-/** The keys of a table's records, and a record with those keys in order to copy for each row. */
-interface RecordShape {
-  readonly names: readonly string[];
-  readonly blank: NtcRecord | null;
-}
+/** The lower-cased header of each template, worked out once. */
+const keyNames = new WeakMap<readonly string[], readonly string[]>();
 
-/**
- * Past a dozen properties added with computed keys V8 turns an object into a dictionary, which
- * made building records of a 20-Value template cost as much as parsing its output. An object from
- * JSON.parse has fast properties (up to 127 of them), and a spread copy of it keeps its hidden
- * class, so every record is a copy of one blank record whose properties are then overwritten.
- */
-const MAX_SHAPED_KEYS = 100;
-const shapes = new WeakMap<readonly string[], RecordShape>();
-
-/**
- * A template's header lives as long as the template: its shape is made once. A merged header is
- * new on every parse (`cached` false) and its records are built key by key.
- */
-function recordShape(header: readonly string[], cached: boolean): RecordShape {
-  let shape = shapes.get(header);
-  if (shape === undefined) {
-    const names = header.map((name) => name.toLowerCase());
-    const shaped = cached && names.length <= MAX_SHAPED_KEYS;
-    shape = { names, blank: shaped ? (JSON.parse(JSON.stringify(Object.fromEntries(names.map((n) => [n, ''])))) as NtcRecord) : null };
-    if (cached) shapes.set(header, shape);
+function lowerNames(header: readonly string[]): readonly string[] {
+  let names = keyNames.get(header);
+  if (names === undefined) {
+    names = header.map((name) => name.toLowerCase());
+    keyNames.set(header, names);
   }
-  return shape;
+  return names;
 }
 
 function parseTable(template: CompiledTemplate, text: string): Table {
@@ -103,11 +85,13 @@ export function parseToRecords(templates: ReadonlyArray<{ name: string; template
     if (keys.length === 0) keys = next.template.keys;
     extend(table, later, keys, next.name);
   }
-  const { names, blank } = recordShape(table.header, table.header === first.template.header);
+  const names = lowerNames(table.header);
   const records: NtcRecord[] = new Array<NtcRecord>(table.rows.length);
   for (let r = 0; r < table.rows.length; r++) {
     const row = table.rows[r] as NtcValue[];
-    const record: NtcRecord = blank === null ? {} : { ...blank };
+    // NOTE: a spread copy of a blank record per template was faster with one template, and twice
+    // as slow in a process that parses with many (V8's copy then falls back to its slow path).
+    const record: NtcRecord = {};
     for (let i = 0; i < names.length; i++) record[names[i] as string] = row[i] ?? '';
     records[r] = record;
   }
