@@ -41,7 +41,8 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 // NOTE: keys inside JSON values are data (custom-field names, filter keys like `name__ic`), not
 // columns: without maintainNestedObjectKeys, PostgreSQL's decoded jsonb had them camelCased
 // while SQLite's JSON text kept them, so the dialects disagreed.
-const camelCase = () => new CamelCasePlugin({ maintainNestedObjectKeys: true });
+const CAMEL_CASE = { maintainNestedObjectKeys: true } as const;
+const camelCase = () => new CamelCasePlugin(CAMEL_CASE);
 
 /**
  * Kysely prepares every statement anew; for short queries SQLite's parse and plan cost more
@@ -135,15 +136,18 @@ class SnakeCase extends CamelCasePlugin {
     return this.snakeCase(camel);
   }
 }
-const snakeCase = new SnakeCase({ maintainNestedObjectKeys: true });
+const snakeCase = new SnakeCase(CAMEL_CASE);
+
+/** Every key some row names, in first-seen order: the columns of a multi-row insert. */
+const columnKeys = (rows: readonly Record<string, unknown>[]): string[] => [...new Set(rows.flatMap((row) => Object.keys(row)))];
 
 /** Per database (executor) and table: each column's type, as `json_to_recordset` declares it. */
 const columnTypesCache = new WeakMap<object, Map<string, Promise<Map<string, string>>>>();
 
 function pgColumnTypes(db: Db, table: string): Promise<Map<string, string>> {
   const key = db.getExecutor();
-  const tables = columnTypesCache.get(key) ?? new Map<string, Promise<Map<string, string>>>();
-  columnTypesCache.set(key, tables);
+  let tables = columnTypesCache.get(key);
+  if (!tables) columnTypesCache.set(key, (tables = new Map()));
   let types = tables.get(table);
   if (!types) {
     types = sql<{ name: string; type: string }>`select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = to_regclass(${table}) and attnum > 0 and not attisdropped`
@@ -152,7 +156,7 @@ function pgColumnTypes(db: Db, table: string): Promise<Map<string, string>> {
         if (rows.length === 0) throw new Error(`writeAtomically: no table ${table}`);
         return new Map(rows.map((r) => [r.name, r.type]));
       });
-    types.catch(() => tables.delete(table));
+    types.catch(() => tables!.delete(table));
     tables.set(table, types);
   }
   return types;
@@ -169,16 +173,15 @@ const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 async function pgInsert(db: Db, write: Write): Promise<RawBuilder<unknown>> {
   const table = snakeCase.name(write.table);
   const types = await pgColumnTypes(db, table);
-  const keys = [...new Set(write.rows.flatMap((row) => Object.keys(row)))];
-  const columns = keys.map((key) => {
+  const columns = columnKeys(write.rows).map((key) => {
     const column = snakeCase.name(key);
     const type = types.get(column);
     if (type === undefined) throw new Error(`writeAtomically: ${table} has no column ${column}`);
+    if (type === 'bytea') throw new Error(`writeAtomically: binary columns are not supported (${table}.${column})`);
     return { key, column, type, json: type === 'json' || type === 'jsonb' };
   });
   const record = columns.map((c) => `${ident(c.key)} ${c.json ? 'text' : c.type}`).join(', ');
   const select = columns.map((c) => (c.json ? `${ident(c.key)}::${c.type}` : ident(c.key))).join(', ');
-  if (columns.some((c) => c.type === 'bytea')) throw new Error(`writeAtomically: binary columns are not supported (${table})`);
   const rows = JSON.stringify(write.rows);
   return sql`insert into ${sql.raw(ident(table))} (${sql.raw(columns.map((c) => ident(c.column)).join(', '))}) select ${sql.raw(select)} from json_to_recordset(${rows}::json) as x(${sql.raw(record)})`;
 }
@@ -196,12 +199,13 @@ const MAX_NAMED_STATEMENTS = 200;
 
 async function runPrepared<R>(db: Db, statement: CompiledQuery<R>): Promise<R[]> {
   const prepared = preparedPools.get(db.getExecutor());
+  if (!prepared) return (await db.executeQuery(statement)).rows;
   let name = statementNames.get(statement.sql);
   if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
     name = `opsdeck_write_${statementNames.size + 1}`;
     statementNames.set(statement.sql, name);
   }
-  if (!prepared || name === undefined) return (await db.executeQuery(statement)).rows;
+  if (name === undefined) return (await db.executeQuery(statement)).rows;
   const started = performance.now();
   try {
     const result = await prepared.pool.query({ name, text: statement.sql, values: [...statement.parameters] });
@@ -241,7 +245,7 @@ export async function writeAtomically<R = never>(db: Db, writes: readonly Write[
       // The SQL is written here rather than built with Kysely: building and compiling a
       // multi-row insert cost more than SQLite running it (the text is prepared once, see
       // withStatementCache).
-      const keys = [...new Set(w.rows.flatMap((row) => Object.keys(row)))];
+      const keys = columnKeys(w.rows);
       const head = `insert into ${ident(snakeCase.name(w.table))} (${keys.map((k) => ident(snakeCase.name(k))).join(', ')}) values `;
       const tuple = `(${keys.map(() => '?').join(', ')})`;
       const chunk = Math.max(1, Math.floor(SQLITE_MAX_PARAMETERS / Math.max(1, keys.length)));
