@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/platform/http/auth.js';
 import { loginAs, bearer } from '../helpers/auth.js';
 import type { TestServer } from '../helpers/server.js';
 import { adminClient, JOB_MODES, startJobsServer, type RunBody } from './helpers.js';
@@ -106,6 +107,21 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
     const audited = (audit.json().items as { resource_id: string }[]).map((a) => a.resource_id);
     for (const r of [...runs, repeats[0]!.json() as RunBody]) expect(audited.filter((id) => id === r.id), r.id).toHaveLength(1);
     for (const r of runs) await server.app.inject({ method: 'POST', url: `/api/v1/jobs/runs/${r.id}/cancel`, headers: api.headers });
+  });
+
+  it('places a new run behind a long queue by estimate, never ahead of where a read counts it', async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const jobs = server.modules.jobs.service;
+    const long = await Promise.all(Array.from({ length: 1_050 }, (_, i) => jobs.createRun(SYSTEM_ACTOR, { type: 'noop', targets: [`long-${i}.example`], not_before: later, priority: 10 })));
+    const res = await api.create({ type: 'noop', targets: ['behind.example'], not_before: later, priority: 10 });
+    expect(res.statusCode).toBe(202);
+    const created = res.json() as { id: string; queue_position: number };
+    const read = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${created.id}`, headers: api.headers })).json() as { queue_position: number };
+    expect(read.queue_position).toBeGreaterThanOrEqual(1_050);
+    expect(created.queue_position).toBeGreaterThanOrEqual(read.queue_position);
+    // Nothing else left the queue meanwhile but what earlier tests cancelled.
+    expect(created.queue_position - read.queue_position).toBeLessThan(100);
+    await Promise.all([...long.map(({ run }) => run.id), created.id].map((id) => jobs.cancelRun(SYSTEM_ACTOR, id)));
   });
 
   it('cancels a running local command, kills its process and keeps its log', async () => {

@@ -67,6 +67,9 @@ export interface CreateRunOptions {
 
 export type RunInput = Omit<CreateRunBody, 'template_id'> & { type: string };
 
+/** Queued runs ahead past which a new run's position is estimated, not counted (see `store`). */
+const POSITION_COUNT_LIMIT = 1000;
+
 function invalid(code: string, message: string, errors: FieldError[]): never {
   throw new ValidationError(code, message, errors);
 }
@@ -81,20 +84,43 @@ export function createJobsService(deps: JobsServiceDeps) {
     return run;
   }
 
-  type QueueContext = { workers: { count: number; capacity: number }; running: Map<string, number>; total: number };
+  type QueueContext = {
+    workers: { count: number; capacity: number };
+    running: Map<string, number>;
+    total: number;
+    /** Queued runs per priority when counted, and the runs this node stored since (see `store`). */
+    queued: Map<number, number>;
+    storedSince: Map<number, number>;
+  };
   let cached: { at: number; value: Promise<QueueContext> } | null = null;
 
   /** Counts behind every blocked_by explanation; reused for 250 ms so a burst of creates does not recount. */
   function queueContext(): Promise<QueueContext> {
     if (cached && Date.now() - cached.at < 250) return cached.value;
-    const value = Promise.all([deps.locks.liveWorkers(new Date(Date.now() - WORKER_STALE_MS).toISOString()), runs.runningCounts()]).then(([workers, running]) => ({
+    const value = Promise.all([deps.locks.liveWorkers(new Date(Date.now() - WORKER_STALE_MS).toISOString()), runs.runningCounts(), runs.queuedCounts()]).then(([workers, running, queued]) => ({
       workers,
       running,
       total: [...running.values()].reduce((a, b) => a + b, 0),
+      queued,
+      storedSince: new Map<number, number>(),
     }));
     cached = { at: Date.now(), value };
     value.catch(() => (cached = null));
     return value;
+  }
+
+  /**
+   * Queued runs at or above each priority of `list` by the last count of the queue (at most
+   * 250 ms old) plus what this node stored since; `list` is then counted as stored.
+   */
+  function estimateAhead(ctx: QueueContext, list: readonly Run[]): Map<number, number> {
+    const ahead = new Map<number, number>();
+    for (const priority of new Set(list.map((r) => r.priority))) {
+      let n = 0;
+      for (const counts of [ctx.queued, ctx.storedSince]) for (const [p, c] of counts) if (p >= priority) n += c;
+      ahead.set(priority, n);
+    }
+    return ahead;
   }
 
   // Concurrent views (a list page, a burst of creates) share one position query.
@@ -107,15 +133,23 @@ export function createJobsService(deps: JobsServiceDeps) {
    */
   const store = createBatcher(async (batch: { actor: Actor; run: Run; targets: NewTarget[] }[]) => {
     const list = batch.map((b) => b.run);
+    // Where the new runs stand: counted in the write while the queue ahead of them is short;
+    // past POSITION_COUNT_LIMIT, counting it in every batch of creates would cost O(queue) each,
+    // so the position is the estimate (a run read back, GET or list, is ranked exactly).
+    const ctx = await queueContext();
+    const estimate = estimateAhead(ctx, list);
+    const count = [...estimate.values()].every((n) => n < POSITION_COUNT_LIMIT);
     const before = await writeAtomically(
       deps.db,
       [
         ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
         ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } })))] : []),
       ],
-      (db) => createRunsRepository(db).positionsRead(list),
+      count ? (db) => createRunsRepository(db).positionsRead(list) : undefined,
     );
-    return rankQueued(list, queueBefore(before));
+    for (const r of list) ctx.storedSince.set(r.priority, (ctx.storedSince.get(r.priority) ?? 0) + 1);
+    const positions = rankQueued(list, count ? queueBefore(before) : { ahead: estimate, tail: new Map() });
+    return positions.map((position) => ({ position, ctx }));
   });
   /**
    * Stored runs go on the queue in batches, one queue round trip each, after their creator has
@@ -230,9 +264,9 @@ export function createJobsService(deps: JobsServiceDeps) {
 
     /** Stores a prepared run and enqueues it after commit (also used by retry). */
     async insertRun(actor: Actor, run: Run, targets: NewTarget[]) {
-      let position: number;
+      let stored: { position: number; ctx: QueueContext };
       try {
-        position = await store({ actor, run, targets });
+        stored = await store({ actor, run, targets });
       } catch (err) {
         // Two requests with one idempotency key raced: the loser answers with the winner's run.
         const existing = run.idempotencyKey ? await runs.findByIdempotencyKey(run.idempotencyKey) : undefined;
@@ -240,7 +274,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         throw err;
       }
       enqueue(run).catch((err: unknown) => deps.logger?.warn({ err, runId: run.id }, 'job run stored but not queued yet; the worker reconcile will queue it'));
-      return { run: await view(run, undefined, position), created: true };
+      return { run: await view(run, stored.ctx, stored.position), created: true };
     },
 
     /** Resolves once every stored run handed to the queue so far has been enqueued (or failed to). */

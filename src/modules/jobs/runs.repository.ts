@@ -262,6 +262,12 @@ export function createRunsRepository(base: Db) {
       return parts.slice(1).reduce((q, part) => q.unionAll(part), parts[0]!) as unknown as Read<{ priority: number; id: string | null; n: number | string }>;
     },
 
+    /** Queued runs per priority. */
+    async queuedCounts(): Promise<Map<number, number>> {
+      const rows = await db.selectFrom('jobRuns').select(['priority', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'queued').groupBy('priority').execute();
+      return new Map(rows.map((r) => [Number(r.priority), Number(r.n)]));
+    },
+
     async runningCounts(): Promise<Map<string, number>> {
       const rows = await db.selectFrom('jobRuns').select(['type', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'running').groupBy('type').execute();
       return new Map(rows.map((r) => [r.type, Number(r.n)]));

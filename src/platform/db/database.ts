@@ -132,14 +132,22 @@ export type Read<R> = OperationNodeSource & Compilable<R> & { execute(): Promise
 
 /** The CamelCasePlugin's own key mapping, so table and column names match every other query. */
 class SnakeCase extends CamelCasePlugin {
+  /** Names are few (tables and columns) and mapping one walks it character by character: kept. */
+  readonly #names = new Map<string, string>();
   name(camel: string): string {
-    return this.snakeCase(camel);
+    let name = this.#names.get(camel);
+    if (name === undefined) this.#names.set(camel, (name = this.snakeCase(camel)));
+    return name;
   }
 }
 const snakeCase = new SnakeCase(CAMEL_CASE);
 
 /** Every key some row names, in first-seen order: the columns of a multi-row insert. */
-const columnKeys = (rows: readonly Record<string, unknown>[]): string[] => [...new Set(rows.flatMap((row) => Object.keys(row)))];
+function columnKeys(rows: readonly Record<string, unknown>[]): string[] {
+  const keys = new Set<string>();
+  for (const row of rows) for (const key in row) keys.add(key);
+  return [...keys];
+}
 
 /** Per database (executor) and table: each column's type, as `json_to_recordset` declares it. */
 const columnTypesCache = new WeakMap<object, Map<string, Promise<Map<string, string>>>>();
@@ -251,7 +259,9 @@ export async function writeAtomically<R = never>(db: Db, writes: readonly Write[
       const chunk = Math.max(1, Math.floor(SQLITE_MAX_PARAMETERS / Math.max(1, keys.length)));
       for (let i = 0; i < w.rows.length; i += chunk) {
         const part = w.rows.slice(i, i + chunk);
-        const parameters = part.flatMap((row) => keys.map((k) => row[k] ?? null));
+        const parameters = new Array<unknown>(part.length * keys.length);
+        let p = 0;
+        for (const row of part) for (const key of keys) parameters[p++] = row[key] ?? null;
         await trx.executeQuery(CompiledQuery.raw(head + Array<string>(part.length).fill(tuple).join(', '), parameters));
       }
     }
