@@ -90,15 +90,15 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
 
   it('serves live lines over the WebSocket with token auth, checking the permission per channel', async () => {
     const run = await api.start({ type: 'local_command', params: { command: '/bin/sh', args: chattyScript(30) } });
-    // Two subscribers of one run (they share each batch's frame): each gets every line, in order, on its channel.
-    const follow = () => {
+    // Two subscribers of one run: each gets every line, in order, on its channel.
+    const follow = (channel: string) => {
       const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/api/v1/ws`);
       const got: { seq: number; message: string }[] = [];
       const channels = new Set<string>();
       const done = new Promise<string>((resolve, reject) => {
         ws.on('message', (raw: Buffer) => {
           const msg = JSON.parse(raw.toString()) as { type: string; channel?: string; lines?: { seq: number; message: string }[]; status?: string; code?: string };
-          if (msg.type === 'ready') ws.send(JSON.stringify({ type: 'subscribe', channel: `job-run:${run.id}`, after: 0 }));
+          if (msg.type === 'ready') ws.send(JSON.stringify({ type: 'subscribe', channel, after: 0 }));
           if (msg.type === 'log') {
             got.push(...msg.lines!);
             channels.add(msg.channel!);
@@ -108,14 +108,15 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
         });
       });
       ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token })));
-      return { ws, got, channels, done };
+      return { ws, got, channel, channels, done };
     };
-    for (const f of [follow(), follow()]) {
+    // The second names the run in upper case (ids are case-insensitive): it gets the same lines on the channel it named.
+    for (const f of [follow(`job-run:${run.id}`), follow(`job-run:${run.id.toUpperCase()}`)]) {
       expect(await f.done).toBe('succeeded');
       f.ws.close();
       expect(f.got.map((l) => l.seq)).toEqual(f.got.map((_, i) => i + 1));
       expect(f.got.filter((l) => l.message.startsWith('line ')).length).toBe(30);
-      expect([...f.channels]).toEqual([`job-run:${run.id}`]);
+      expect([...f.channels]).toEqual([f.channel]);
     }
 
     const role = await apiNode.app.inject({ method: 'POST', url: '/api/v1/roles', headers: { authorization: `Bearer ${token}` }, payload: { name: 'no-jobs', permissions: ['system:read'] } });

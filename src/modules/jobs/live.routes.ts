@@ -96,15 +96,17 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
     const m = RUN_CHANNEL.exec(channel);
     if (!m || !isUuid(m[1]!)) return void fail('WS_CHANNEL_UNKNOWN', 'channels look like job-run:<id>', channel);
     if (subs.has(channel)) return;
+    // Ids are stored lower-case; the channel keeps the client's spelling in the frames it gets.
+    const runId = m[1]!.toLowerCase();
     try {
-      await deps.jobs.authoriseRead(actor!, m[1]!);
+      await deps.jobs.authoriseRead(actor!, runId);
     } catch (err) {
       return void fail((err as { code?: string }).code ?? 'WS_SUBSCRIBE_FAILED', (err as Error).message, channel);
     }
     subs.set(channel, async () => undefined);
     send({ type: 'subscribed', channel });
     const off = await deps.live.subscribe(
-      m[1]!,
+      runId,
       after,
       (event) => (event.kind === 'lines' ? sendFrame(logFrame(channel, event.lines)) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
       () => socket.close(4008, 'slow consumer: resubscribe with after=<last seq>'),
