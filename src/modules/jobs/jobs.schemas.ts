@@ -50,7 +50,7 @@ export const Run = Type.Object(
     type: Type.String({ maxLength: 50 }),
     status: literals(RUN_STATUSES),
     blocked_by: Nullable(Type.String({ maxLength: 200, description: 'Why a queued run is not running yet' })),
-    queue_position: Nullable(Type.Integer({ minimum: 0, description: 'Queued runs ahead of this one' })),
+    queue_position: Nullable(Type.Integer({ minimum: 0, description: 'Queued runs ahead of this one (null unless queued). Counted when read; in the answer to a create with 1,000 or more runs ahead, estimated: the queue as counted at most 250 ms before, plus the runs this node created since' })),
     attempt: Type.Integer({ minimum: 0 }),
     max_attempts: Type.Integer({ minimum: 1 }),
     priority: Type.Integer(),
