@@ -41,7 +41,7 @@ export function identityRoutes(d: IdentityRoutesDeps): FastifyPluginAsyncTypebox
       { config: { permission: 'users:admin' }, schema: { operationId: 'updateUser', tags, summary: 'Update, disable, re-enable or unlock a user', params: IdParams, body: S.UpdateUserBody, response: { 200: S.User, ...errorResponses(404, 409, 422) } } },
       async (req) => d.users.update(req.actor, req.params.id, req.body),
     );
-    app.delete('/users/:id', { config: { permission: 'users:admin' }, schema: { operationId: 'deleteUser', tags, summary: 'Delete a user', params: IdParams, response: { ...NoContent, ...errorResponses(404, 422) } } }, async (req, reply) => {
+    app.delete('/users/:id', { config: { permission: 'users:admin' }, schema: { operationId: 'deleteUser', tags, summary: 'Delete a user', params: IdParams, response: { ...NoContent, ...errorResponses(404, 409, 422) } } }, async (req, reply) => {
       await d.users.delete(req.actor, req.params.id);
       return reply.code(204).send(null);
     });

@@ -208,6 +208,20 @@ export function createUsersRepository(base: Db) {
       await db.deleteFrom('userRoles').where('userId', '=', userId).execute();
       if (roleIds.length > 0) await db.insertInto('userRoles').values(roleIds.map((roleId) => ({ userId, roleId }))).execute();
     },
+    /** Active users other than `userId` holding the built-in admin role. */
+    async otherActiveAdmins(userId: string): Promise<number> {
+      const row = await db
+        .selectFrom('userRoles')
+        .innerJoin('roles', 'roles.id', 'userRoles.roleId')
+        .innerJoin('users', 'users.id', 'userRoles.userId')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('roles.name', '=', 'admin')
+        .where('roles.builtin', '=', bool.write(true))
+        .where('users.status', '=', 'active')
+        .where('users.id', '!=', userId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     async userIdsWithRole(roleId: string): Promise<string[]> {
       return (await db.selectFrom('userRoles').select('userId').where('roleId', '=', roleId).execute()).map((r) => r.userId);
     },

@@ -70,6 +70,32 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
     expect((await call('DELETE', `/users/${me.id}`, undefined, admin)).statusCode).toBe(422);
   });
 
+  it('keeps one active admin: the last cannot be disabled, deleted or stripped of the role, by anyone', async () => {
+    const admin = await adminToken(server());
+    const me = (await server().app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(admin) })).json() as { id: string; roles: string[] };
+    const others = ((await call('GET', '/users?status=active&limit=1000')).json().items as { id: string; roles: string[] }[]).filter((u) => u.id !== me.id && u.roles.includes('admin'));
+    for (const other of others) await call('PATCH', `/users/${other.id}`, { status: 'disabled' });
+    const demote = await call('PATCH', `/users/${me.id}`, { roles: ['viewer'] }, admin);
+    expect(demote.statusCode).toBe(409);
+    expect(demote.json()).toMatchObject({ code: 'LAST_ADMIN', errors: [{ path: 'body.roles' }] });
+    expect((await call('GET', `/users/${me.id}`)).json().roles).toEqual(['admin']);
+    // A user administrator without the admin role cannot remove the last admin either.
+    expect((await call('POST', '/roles', { name: 'user-keepers', permissions: ['users:admin', 'users:read'] })).statusCode).toBe(201);
+    const keeper = await loginAs(server(), 'user-keepers');
+    const disable = await call('PATCH', `/users/${me.id}`, { status: 'disabled' }, keeper.token);
+    expect(disable.statusCode).toBe(409);
+    expect(disable.json()).toMatchObject({ code: 'LAST_ADMIN', errors: [{ path: 'body.status' }] });
+    expect((await call('DELETE', `/users/${me.id}`, undefined, keeper.token)).json()).toMatchObject({ code: 'LAST_ADMIN' });
+    expect((await call('GET', `/users/${me.id}`)).json()).toMatchObject({ status: 'active', roles: ['admin'] });
+    // With a second active admin, either may go.
+    const second = await loginAs(server(), 'admin');
+    expect((await call('PATCH', `/users/${second.userId}`, { status: 'disabled' }, keeper.token)).statusCode).toBe(200);
+    expect((await call('PATCH', `/users/${second.userId}`, { status: 'active' }, keeper.token)).statusCode).toBe(200);
+    expect((await call('PATCH', `/users/${second.userId}`, { roles: ['viewer'] }, keeper.token)).statusCode).toBe(200);
+    expect((await call('DELETE', `/users/${second.userId}`, undefined, keeper.token)).statusCode).toBe(204);
+    for (const other of others) await call('PATCH', `/users/${other.id}`, { status: 'active' });
+  });
+
   it('lists built-in roles with derived permissions and every registered permission', async () => {
     const roles = (await call('GET', '/roles')).json().items;
     const byName = Object.fromEntries(roles.map((r: { name: string }) => [r.name, r]));
