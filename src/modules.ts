@@ -87,7 +87,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const credentials = createCredentialsModule({ db: database.db, keyRing, events, audit: identity.audit, stepUp: identity.stepUp, logger });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
-    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger });
+    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });
 
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({

@@ -278,8 +278,9 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
     },
 
     /** Whether a credential exists (jobs check references when a run is created). */
-    async exists(credentialId: string): Promise<boolean> {
-      return isUuid(credentialId) && (await repo.findById(credentialId)) !== undefined;
+    /** Whether a credential is stored; `db` reads within the caller's transaction (another module's write). */
+    async exists(credentialId: string, db?: Db): Promise<boolean> {
+      return isUuid(credentialId) && (await (db ? createCredentialsRepository(db) : repo).findById(credentialId.toLowerCase())) !== undefined;
     },
   };
 }

@@ -67,7 +67,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
     resolver: {
       resolve: async (credentialId: string, purpose: string, runId: string): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId)),
-      exists: (credentialId: string) => service.exists(credentialId),
+      exists: (credentialId: string, db?: Db) => service.exists(credentialId, db),
     },
     /** Announces expired credentials (`credential.expired`); the scheduler role starts it. */
     expiry,

@@ -57,6 +57,7 @@ describe.each(DIALECTS)('devices API on %s', (dialect) => {
     [{ name: 'x5', hostname: 'bad host!' }, 'body.hostname', 400],
     [{ name: 'x6', colour: 'red' }, 'body.colour', 400],
     [{ name: 'lon-core-1' }, 'body.name', 409],
+    [{ name: 'x7', credential_id: '0192f0a0-1111-7000-8000-000000000001' }, 'body.credential_id', 422],
   ])('rejects %j naming the field, writing nothing', async (body, path, status) => {
     const before = await countRows(api.server(), 'devices');
     const res = await api.post('/devices', body);

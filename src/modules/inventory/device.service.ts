@@ -93,7 +93,10 @@ export const deviceDef: ResourceDef<Device> = {
       text(v, input, field, column);
     }
     text(v, input, 'comments', 'comments', '');
-    if (typeof v.credentialId === 'string') v.credentialId = v.credentialId.toLowerCase();
+    if (typeof v.credentialId === 'string') {
+      v.credentialId = v.credentialId.toLowerCase();
+      await ctx.credential(v.credentialId as string, 'credential_id');
+    }
     await address(ctx, v, input, 'primary_ip4', 'primaryIp4', 4);
     await address(ctx, v, input, 'primary_ip6', 'primaryIp6', 6);
     await references(ctx, v, input, existing);

@@ -36,6 +36,8 @@ export interface InventoryModuleDeps {
   audit?: InventoryAudit;
   /** Largest CSV/NDJSON import body (bytes). */
   importMaxBytes?: number;
+  /** The credential vault: a device's `credential_id` must name a stored credential. */
+  credentialExists?: (id: string, db: Db) => Promise<boolean>;
 }
 
 /** Every permission the inventory's routes and services use. */
@@ -67,6 +69,7 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
     uow: createUnitOfWork(deps.db, (trx) => makeInventoryRepos(trx, deps.dialect), (err) => deps.logger.error({ err }, 'inventory after-commit step failed')),
     events: deps.events,
     audit: deps.audit,
+    credentialExists: deps.credentialExists,
   };
   const crud = {
     manufacturers: createCrudService(manufacturerDef, core),

@@ -1,5 +1,5 @@
 import type { AuditService } from '../identity/index.js';
-import type { Dialect } from '../../platform/db/database.js';
+import type { Db, Dialect } from '../../platform/db/database.js';
 import type { DomainEvents } from '../../platform/events/domain-events.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
 import type { InventoryRepos } from './inventory.repos.js';
@@ -15,4 +15,6 @@ export interface InventoryCore {
   uow: UnitOfWork<InventoryRepos>;
   events: Pick<DomainEvents, 'recordMany' | 'relay'>;
   audit: InventoryAudit | undefined;
+  /** The credential vault's existence check for devices' `credential_id` (unchecked when absent). */
+  credentialExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
 }

@@ -10,6 +10,7 @@ import { countRows, useInventoryApi } from './inventory.test-helpers.js';
 describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on %s', (dialect) => {
   const api = useInventoryApi(dialect);
   const dev: Record<string, string> = {};
+  let credentialId = '';
 
   beforeAll(async () => {
     await api.create('/platforms', { name: 'ios', network_driver: 'cisco_ios' });
@@ -21,7 +22,7 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     await api.create('/locations', { name: 'Paris-1', parent: 'EMEA' });
     await api.create('/locations', { name: 'Berlin-1', parent: 'EMEA' });
     await api.create('/custom-fields', { object_type: 'device', name: 'rack', type: 'string' });
-    const credentialId = '0192f0a0-1111-7000-8000-000000000001';
+    credentialId = (await api.create('/credentials', { name: 'par-core-login', type: 'ssh', username: 'netops', password: 'Par-core-1-secret' })).id as string;
     for (const [name, extra] of [
       ['par-core-1', { platform: 'ios', role: 'core', location: 'Paris-1', primary_ip4: '10.1.0.1', tags: ['pci'], credential_id: credentialId, custom_fields: { rack: 'R1' } }],
       ['par-acc-1', { platform: 'junos', role: 'access', location: 'Paris-1', hostname: 'par-acc-1.example.net' }],
@@ -48,7 +49,7 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
       { deviceId: dev['ber-core-1'], name: 'ber-core-1', host: '2001:db8::9', platform: 'ios', networkDriver: 'cisco_ios', credentialId: null },
       { deviceId: dev['lab-1'], name: 'lab-1', host: null, platform: null, networkDriver: null, credentialId: null },
       { deviceId: dev['par-acc-1'], name: 'par-acc-1', host: 'par-acc-1.example.net', platform: 'junos', networkDriver: 'juniper_junos', credentialId: null },
-      { deviceId: dev['par-core-1'], name: 'par-core-1', host: '10.1.0.1', platform: 'ios', networkDriver: 'cisco_ios', credentialId: '0192f0a0-1111-7000-8000-000000000001' },
+      { deviceId: dev['par-core-1'], name: 'par-core-1', host: '10.1.0.1', platform: 'ios', networkDriver: 'cisco_ios', credentialId },
     ]);
     await expect(resolve(SYSTEM_ACTOR, { device_ids: ['0192f0a0-9999-7000-8000-000000000000'] })).rejects.toMatchObject({ status: 404 });
     const noRights = { ...SYSTEM_ACTOR, kind: 'user' as const, permissions: new Set<string>() };

@@ -1,4 +1,5 @@
 import type { TObject } from 'typebox';
+import type { Db } from '../../platform/db/database.js';
 import { ConflictError, ValidationError, type FieldError } from '../../platform/errors.js';
 import type { FilterFields } from '../../platform/http/filters.js';
 import { isUuid } from '../../platform/ids.js';
@@ -65,8 +66,9 @@ export type RefKind = keyof typeof REF_KINDS;
  * context spans a whole bulk request or import, so 100,000 rows naming the same platform cost
  * one lookup.
  */
-export function createWriteContext(repos: InventoryRepos) {
+export function createWriteContext(repos: InventoryRepos, credentialExists?: (id: string, db: Db) => Promise<boolean>) {
   const refMemo = new Map<string, string | undefined>();
+  const credentialMemo = new Map<string, boolean>();
   const cfMemo = new Map<ObjectType, CustomFieldDef[]>();
   const claims = new Map<string, string>();
   const preloaded = new Map<string, Map<string, string>>();
@@ -103,6 +105,13 @@ export function createWriteContext(repos: InventoryRepos) {
       const id = refMemo.get(memoKey);
       if (id === undefined) ctx.error(field, `no ${kind.replace('_', ' ')} '${text.slice(0, 100)}'`);
       return id ?? undefined;
+    },
+    /** Checks that a credential id names a stored credential (the vault's check, once per id). */
+    async credential(id: string, field: string): Promise<void> {
+      if (!credentialExists) return;
+      // Within this write's transaction: on SQLite the one connection is held by it.
+      if (!credentialMemo.has(id)) credentialMemo.set(id, await credentialExists(id, repos.db));
+      if (!credentialMemo.get(id)) ctx.error(field, `no credential '${id.slice(0, 100)}'`);
     },
     /** Remembers ids of objects created earlier in this operation (so later rows can name them). */
     rememberRef(kind: RefKind, name: string, id: string) {
