@@ -50,6 +50,14 @@ describe('opsdeck keys', () => {
     expect(await rotate.exited, rotate.stderr()).toBe(0);
     expect(rotate.stdout()).toContain(`Re-wrapped data keys under master key ${newId}:\n  credentials: 1 re-wrapped, 0 failed\n  secrets: 0 re-wrapped, 0 failed`);
     expect(rotate.stdout()).toContain(`No record uses ${oldKey!.split(':')[0]}`);
+    // The rotation is in the audit log, as the system, with its counts and no key material.
+    const database = createDatabase({ dialect: 'sqlite', sqlitePath: path.join(dataDir, 'opsdeck.db') });
+    const audited = await database.db.selectFrom('auditLog' as never).selectAll().where('action' as never, '=', 'master_key.rotated' as never).execute() as Record<string, unknown>[];
+    await database.destroy();
+    expect(audited).toHaveLength(1);
+    expect(audited[0]).toMatchObject({ actorKind: 'system', resourceType: 'master_key', resourceId: newId, outcome: 'success' });
+    expect(JSON.parse(audited[0]!.changes as string)).toEqual({ rewrapped: 1, failed: 0, failed_ids: [] });
+    expect(JSON.stringify(audited[0])).not.toContain(entries[1]!.split(':')[1]!);
 
     fs.writeFileSync(path.join(dataDir, KEY_FILE_NAME), `${entries[1]}\n`, { mode: 0o600 });
     const plain = await withVault(dataDir, [entries[1]!], (v) => v.resolve(id, 'after rotation', null));

@@ -72,7 +72,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     /** Announces expired credentials (`credential.expired`); the scheduler role starts it. */
     expiry,
     keys: {
-      rotate: (options?: { batchSize?: number }) => rotateMasterKey({ db: deps.db, envelope }, options),
+      rotate: (options?: { batchSize?: number }) => rotateMasterKey({ db: deps.db, envelope, audit: deps.audit }, options),
       usage: () => keyUsage(deps.db),
       ring: deps.keyRing,
     },

@@ -2,6 +2,7 @@ import type { Config } from '../../config.js';
 import { createDatabase } from '../../platform/db/database.js';
 import { migrateToLatest } from '../../platform/db/migrate.js';
 import { appendKeyToFile, createEnvelope, generateMasterKeyEntry, keyFilePath, loadKeyRing } from '../../platform/crypto/index.js';
+import { createAuditService } from '../identity/index.js';
 import { keyUsage, rotateMasterKey, type RotationReport } from './keys.js';
 
 export const KEYS_HELP = `Usage: opsdeck keys <command>
@@ -57,7 +58,8 @@ export async function runKeysCommand(args: string[], config: KeysConfig, logger:
   try {
     await migrateToLatest(database.db);
     if (action === 'status') return { stdout: `Key ring (newest last): ${ring.ids.join(', ')}\n${describeUsage(await keyUsage(database.db), ring.ids)}`, stderr: '', code: 0 };
-    const report = await rotateMasterKey({ db: database.db, envelope: createEnvelope(ring) });
+    // Recorded in the audit log like any change, as the system (the CLI runs on the server).
+    const report = await rotateMasterKey({ db: database.db, envelope: createEnvelope(ring), audit: createAuditService({ db: database.db }) });
     const failed = report.credentials.failed + report.secrets.failed;
     return {
       stdout: describeRotation(report, ring.ids),

@@ -1,5 +1,7 @@
 import type { Db } from '../../platform/db/database.js';
 import type { Envelope, WrappedKey } from '../../platform/crypto/index.js';
+import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
+import type { AuditRecorder } from './credentials.ports.js';
 import { createCredentialsRepository } from './credentials.repository.js';
 import { createSecretsRepository } from './secrets.repository.js';
 
@@ -71,7 +73,7 @@ export async function keyUsage(db: Db): Promise<Record<string, number>> {
 }
 
 /** Re-wraps every data key not under the newest master key. */
-export async function rotateMasterKey(deps: { db: Db; envelope: Envelope }, options: { batchSize?: number } = {}): Promise<RotationReport> {
+export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit: AuditRecorder }, options: { batchSize?: number } = {}): Promise<RotationReport> {
   const batchSize = options.batchSize ?? 500;
   const credentials = createCredentialsRepository(deps.db);
   const secrets = createSecretsRepository(deps.db);
@@ -92,5 +94,15 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope }, opti
     usage: {},
   };
   report.usage = await keyUsage(deps.db);
+  const failed = report.credentials.failed + report.secrets.failed;
+  await deps.audit.record(deps.db, {
+    actor: SYSTEM_ACTOR,
+    action: 'master_key.rotated',
+    resourceType: 'master_key',
+    resourceId: report.key_id,
+    outcome: failed > 0 ? 'failure' : 'success',
+    // Totals: fields named after credentials or secrets are redacted by the audit log.
+    changes: { rewrapped: report.credentials.rewrapped + report.secrets.rewrapped, failed, failed_ids: [...report.credentials.failed_ids, ...report.secrets.failed_ids] },
+  });
   return report;
 }

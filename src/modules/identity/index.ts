@@ -26,6 +26,7 @@ import { createTwoFactorService } from './two-factor.service.js';
 import { createUsersService } from './users.service.js';
 
 export type { AuditEntry, AuditOutcome, AuditService } from './audit.service.js';
+export { createAuditService } from './audit.service.js';
 export type { TeamScope } from './team-scope.js';
 export { STEP_UP_HEADER } from './two-factor.service.js';
 export { teamScope, teamWhere, inTeamScope } from './team-scope.js';
