@@ -73,78 +73,21 @@ function make(type: PyNode['type']): NodeFields {
   return { type, cp: 0, ignoreCase: false, dotAll: false, negate: false, items: NO_ITEMS, ascii: false, cat: 'd', at: 'bol', index: null, name: null, body: NO_BODY, behind: false, min: 0, max: 0, mode: 'greedy' };
 }
 
-export function literalNode(cp: number, ignoreCase: boolean): PyNode {
-  const n = make('literal');
-  n.cp = cp;
-  n.ignoreCase = ignoreCase;
-  return n as PyNode;
+/** A node of `type` with `fields` set: assigning fields `make` already has keeps the one shape. */
+function node(type: PyNode['type'], fields: Partial<NodeFields>): PyNode {
+  return Object.assign(make(type), fields) as PyNode;
 }
 
-export function anyNode(dotAll: boolean): PyNode {
-  const n = make('any');
-  n.dotAll = dotAll;
-  return n as PyNode;
-}
-
-export function setNode(negate: boolean, items: SetItem[], ignoreCase: boolean, ascii: boolean): PyNode {
-  const n = make('set');
-  n.negate = negate;
-  n.items = items;
-  n.ignoreCase = ignoreCase;
-  n.ascii = ascii;
-  return n as PyNode;
-}
-
-export function categoryNode(cat: Category, ascii: boolean): PyNode {
-  const n = make('category');
-  n.cat = cat;
-  n.ascii = ascii;
-  return n as PyNode;
-}
-
-export function atNode(at: AtKind, ascii: boolean): PyNode {
-  const n = make('at');
-  n.at = at;
-  n.ascii = ascii;
-  return n as PyNode;
-}
-
-export function groupNode(index: number | null, name: string | null, body: Alternation): PyNode {
-  const n = make('group');
-  n.index = index;
-  n.name = name;
-  n.body = body;
-  return n as PyNode;
-}
-
-export function lookNode(behind: boolean, negate: boolean, body: Alternation): PyNode {
-  const n = make('look');
-  n.behind = behind;
-  n.negate = negate;
-  n.body = body;
-  return n as PyNode;
-}
-
-export function atomicNode(body: Alternation): PyNode {
-  const n = make('atomic');
-  n.body = body;
-  return n as PyNode;
-}
-
-export function backrefNode(index: number): PyNode {
-  const n = make('backref');
-  n.index = index;
-  return n as PyNode;
-}
-
-export function repeatNode(min: number, max: number, mode: RepeatMode, body: PyNode): PyNode {
-  const n = make('repeat');
-  n.min = min;
-  n.max = max;
-  n.mode = mode;
-  n.body = body;
-  return n as PyNode;
-}
+export const literalNode = (cp: number, ignoreCase: boolean): PyNode => node('literal', { cp, ignoreCase });
+export const anyNode = (dotAll: boolean): PyNode => node('any', { dotAll });
+export const setNode = (negate: boolean, items: SetItem[], ignoreCase: boolean, ascii: boolean): PyNode => node('set', { negate, items, ignoreCase, ascii });
+export const categoryNode = (cat: Category, ascii: boolean): PyNode => node('category', { cat, ascii });
+export const atNode = (at: AtKind, ascii: boolean): PyNode => node('at', { at, ascii });
+export const groupNode = (index: number | null, name: string | null, body: Alternation): PyNode => node('group', { index, name, body });
+export const lookNode = (behind: boolean, negate: boolean, body: Alternation): PyNode => node('look', { behind, negate, body });
+export const atomicNode = (body: Alternation): PyNode => node('atomic', { body });
+export const backrefNode = (index: number): PyNode => node('backref', { index });
+export const repeatNode = (min: number, max: number, mode: RepeatMode, body: PyNode): PyNode => node('repeat', { min, max, mode, body });
 
 /** A copy of a group, lookaround, atomic group or repeat with another body (same shape). */
 export function withBody<N extends Extract<PyNode, { body: unknown }>>(node: N, body: N['body']): N {
