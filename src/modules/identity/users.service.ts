@@ -55,8 +55,8 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
    * Refuses a change that would leave no active admin (the only way back would be the CLI on
    * the server): disabling, deleting or taking the admin role from the last one.
    */
-  async function keepAnAdmin(repos: IdentityRepos, user: { id: string; status: string }, losing: boolean, path?: string): Promise<void> {
-    if (!losing || user.status !== 'active') return;
+  async function keepAnAdmin(repos: IdentityRepos, user: { id: string; status: string }, path?: string): Promise<void> {
+    if (user.status !== 'active') return;
     if (!((await repos.users.roleNamesOf([user.id])).get(user.id) ?? []).includes('admin')) return;
     if ((await repos.users.otherActiveAdmins(user.id)) > 0) return;
     throw new ConflictError('LAST_ADMIN', 'This is the last active admin: give another active user the admin role first', path ? [{ path, message: 'the last active admin keeps the admin role and stays active' }] : []);
@@ -116,8 +116,8 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
         const before = await repos.users.find(id);
         if (!before) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
         if (input.email !== undefined) await checkUnique(repos, undefined, input.email, id);
-        await keepAnAdmin(repos, before, input.status === 'disabled', 'body.status');
-        await keepAnAdmin(repos, before, input.roles !== undefined && !input.roles.includes('admin'), 'body.roles');
+        if (input.status === 'disabled') await keepAnAdmin(repos, before, 'body.status');
+        else if (input.roles !== undefined && !input.roles.includes('admin')) await keepAnAdmin(repos, before, 'body.roles');
         const now = nowIso(ctx.clock);
         await repos.users.update(
           id,
@@ -144,7 +144,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
       await ctx.uow(async (repos, tx) => {
         const user = await repos.users.find(id);
         if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
-        await keepAnAdmin(repos, user, true);
+        await keepAnAdmin(repos, user);
         await auth.revokeSessions(repos, id, 'user_deleted', undefined, (fn) => tx.afterCommit(fn));
         await repos.users.delete(id);
         await ctx.audit.record(repos.db, { actor, action: 'user.deleted', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: user.username } });
