@@ -15,7 +15,7 @@ import type { Metrics } from './platform/observability/metrics.js';
 import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
-import { newId } from './platform/ids.js';
+import { canonicalId, newId } from './platform/ids.js';
 
 export interface RoutePlugin {
   /** e.g. `/api/v1` for module APIs, `` for /health and /metrics */
@@ -60,6 +60,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+  // Ids are stored lower-case and SQLite compares text: /users/0192F0A0-… must find the user
+  // PostgreSQL's uuid type would. Every UUID route parameter is canonicalised before validation.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const params = request.params as Record<string, unknown> | null;
+    if (params) for (const key in params) if (typeof params[key] === 'string') params[key] = canonicalId(params[key]);
+    done();
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

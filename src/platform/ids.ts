@@ -32,6 +32,11 @@ export function isUuid(value: string): boolean {
   return validate(value);
 }
 
+/** An id as stored: a UUID in lower case (UUIDs are case-insensitive on input), anything else as given. */
+export function canonicalId(value: string): string {
+  return isUuid(value) ? value.toLowerCase() : value;
+}
+
 export function isUuidV7(value: string): boolean {
   return validate(value) && version(value) === 7;
 }

@@ -61,6 +61,9 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
     expect((await server().app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(u.token) })).statusCode).toBe(401);
     expect((await call('DELETE', `/users/${u.userId}`)).statusCode).toBe(404);
     expect((await call('GET', '/users/not-a-uuid')).statusCode).toBe(400);
+    // UUIDs are case-insensitive on input, on every route and dialect.
+    const me = (await call('GET', '/auth/me')).json() as { id: string };
+    expect((await call('GET', `/users/${me.id.toUpperCase()}`)).json()).toMatchObject({ id: me.id });
   });
 
   it('refuses to let an admin disable or delete themselves', async () => {

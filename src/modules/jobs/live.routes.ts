@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
 import type { Actor, Authenticator } from '../../platform/http/auth.js';
 import { errorResponses, IdParams } from '../../platform/http/schemas.js';
-import { isUuid } from '../../platform/ids.js';
+import { canonicalId, isUuid } from '../../platform/ids.js';
 import type { JobsService } from './jobs.service.js';
 import type { LiveEvent, LiveLogs } from './live-logs.js';
 import type { LogLine } from './logs.repository.js';
@@ -96,8 +96,8 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
     const m = RUN_CHANNEL.exec(channel);
     if (!m || !isUuid(m[1]!)) return void fail('WS_CHANNEL_UNKNOWN', 'channels look like job-run:<id>', channel);
     if (subs.has(channel)) return;
-    // Ids are stored lower-case; the channel keeps the client's spelling in the frames it gets.
-    const runId = m[1]!.toLowerCase();
+    // The channel keeps the client's spelling in the frames it gets.
+    const runId = canonicalId(m[1]!);
     try {
       await deps.jobs.authoriseRead(actor!, runId);
     } catch (err) {
