@@ -142,6 +142,33 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
     expect(bad).toBe(4401);
   });
 
+  it('closes a WebSocket subscriber that stops reading (4008) while another keeps getting every line', async () => {
+    // ~24 MB of log at ~8 MB/s: more than a paused loopback socket's kernel buffers plus the 1 MiB cap.
+    const run = await api.start({ type: 'local_command', params: { command: '/bin/sh', args: ['-c', 'l=$(printf "%08000d" 0); i=0; while [ $i -lt 3000 ]; do echo "$i $l"; i=$((i+1)); [ $((i % 10)) -eq 0 ] && sleep 0.01; done'] } });
+    const subscribe = (stall: boolean) => {
+      const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/api/v1/ws?token=${token}`);
+      const socket = () => (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      let lines = 0;
+      const closed = new Promise<{ code: number; lines: number }>((resolve) => ws.on('close', (code) => resolve({ code, lines })));
+      ws.on('message', (raw: Buffer) => {
+        const msg = JSON.parse(raw.toString()) as { type: string; lines?: { message: string }[] };
+        if (msg.type === 'ready') ws.send(JSON.stringify({ type: 'subscribe', channel: `job-run:${run.id}`, after: 0 }));
+        if (msg.type === 'subscribed' && stall) socket().pause();
+        if (msg.type === 'log') lines += msg.lines!.filter((l) => l.message.length > 8000).length;
+        if (msg.type === 'end') ws.close(1000);
+      });
+      return { closed, resume: () => socket().resume() };
+    };
+    const stalled = subscribe(true);
+    const reader = await subscribe(false).closed;
+    expect(reader).toEqual({ code: 1000, lines: 3000 });
+    // Reading again, the stalled one finds, after what its buffers held, the server's close.
+    stalled.resume();
+    const dropped = await stalled.closed;
+    expect(dropped.code).toBe(4008);
+    expect(dropped.lines).toBeLessThan(3000);
+  }, 60_000);
+
   it('loses no queued run when Redis restarts without persistence', async () => {
     const soon = new Date(Date.now() + 2500).toISOString();
     const ids = await Promise.all([1, 2, 3].map(async (i) => (await api.start({ type: 'noop', targets: [`after-restart-${i}.example`], not_before: soon })).id));
