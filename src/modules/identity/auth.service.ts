@@ -153,7 +153,7 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
           return { error: 'reused' as const };
         }
         if (row.revokedAt !== null || row.expiresAt <= now || row.tokenExpiresAt <= now) return { error: 'invalid' as const };
-        const principal = await ctx.principals.get(row.userId);
+        const principal = await ctx.principals.getWithin(repos.db, row.userId);
         if (!principal?.active) return { error: 'invalid' as const };
         await repos.sessions.touchSession(row.sessionId, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent.slice(0, 500) });
         const tokens = await issue(repos, principal, row.sessionId, false);

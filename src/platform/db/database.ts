@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder, type SqliteDatabase } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder, type SqliteDatabase } from 'kysely';
+import { GuardedSqliteDialect } from './sqlite-guard.js';
 
 /**
  * The application's database handle. Modules describe their own tables and narrow it with
@@ -84,13 +85,15 @@ export function createDatabase(options: DatabaseOptions): Database {
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [camelCase()], ...(log ? { log } : {}) });
+    const db: Db = new Kysely({ dialect: new GuardedSqliteDialect({ database: withStatementCache(sqlite) }), plugins: [camelCase()], ...(log ? { log } : {}) });
     return {
       db,
       dialect: 'sqlite',
+      // Through Kysely, so the ping waits its turn for the one connection like any request: a
+      // connection held by a stuck transaction makes readiness fail (see withDeadline).
       ping: async () => {
         const t = performance.now();
-        sqlite.prepare('select 1').get();
+        await sql`select 1`.execute(db);
         return performance.now() - t;
       },
       destroy: () => db.destroy(),
