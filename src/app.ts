@@ -14,6 +14,7 @@ import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
 import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
+import { registerInputGuard } from './platform/http/input-guard.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
 import { canonicalId, newId } from './platform/ids.js';
 
@@ -55,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const routeRegistry: RouteRecord[] = [];
   registerProblemHandlers(app);
+  registerInputGuard(app);
   registerAuth(app, deps.authenticator, routeRegistry);
   app.addSchema(Problem);
 
