@@ -33,7 +33,7 @@ type Spec = { paths: Record<string, Record<string, Operation>>; components?: { s
 
 const HOSTILE_STRINGS = ['a\u0000b', '\ud800x', 'x\udc00', '\u0000', '%', '%FF'];
 const HOSTILE_NUMBERS = ['2147483648', '-2147483649', '9223372036854775808', '1e400', '-1e400', '1e-400', '99999999999999999999999', 'NaN', '-0', '0.5'];
-const HOSTILE_JSON_NUMBERS = [2147483648, -2147483649, 9223372036854775807, 1e308, -1e308, 0.5, -1];
+const HOSTILE_JSON_NUMBERS = [2147483648, -2147483649, 2 ** 63, 1e308, -1e308, 0.5, -1];
 
 function resolve(spec: Spec, schema: Schema | undefined): Schema {
   if (!schema) return {};

@@ -88,7 +88,7 @@ export function registerInputGuard(app: FastifyInstance): void {
       done(new BadRequestError('VALIDATION_FAILED', 'The request is invalid', [{ path: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
       return;
     }
-    parseJson(request, text, done);
+    void parseJson(request, text, done);
   });
   app.addHook('preValidation', async (request: FastifyRequest) => {
     const errors: FieldError[] = [];
