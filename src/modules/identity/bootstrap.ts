@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, type Config } from '../../config.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
+import { ensurePrivateDir } from '../../platform/private-files.js';
 import type { IdentityContext } from './identity.context.js';
 import type { JwtKeys } from './jwt.js';
 import { hashPassword, passwordProblems } from './password.fns.js';
@@ -22,7 +23,7 @@ export function resolveKeys(config: KeyConfig): { jwt: JwtKeys; rootSecret: stri
       throw new ConfigError(['OPSDECK_JWT_SECRET is required in cluster mode (OPSDECK_REDIS_URL is set): every node must share it (at least 32 characters, e.g. openssl rand -base64 48)']);
     }
     const file = path.join(config.dataDir, 'jwt-secret');
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    ensurePrivateDir(config.dataDir);
     try {
       // 'wx' fails if the file exists, so two processes starting at once keep one secret.
       fs.writeFileSync(file, randomToken(48), { mode: 0o600, flag: 'wx' });

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder, type SqliteDatabase } from 'kysely';
 import { GuardedSqliteDialect } from './sqlite-guard.js';
+import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 
 /**
  * The application's database handle. Modules describe their own tables and narrow it with
@@ -79,7 +79,10 @@ export function createDatabase(options: DatabaseOptions): Database {
     : undefined;
   if (options.dialect === 'sqlite') {
     const file = options.sqlitePath ?? ':memory:';
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      ensurePrivateDir(path.dirname(file));
+      ensurePrivateFile(file);
+    }
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
