@@ -7,8 +7,9 @@ import type { RoleRow, TeamRow } from './roles.repository.js';
 
 const BUILTIN_DESCRIPTIONS: Record<BuiltinRole, string> = {
   admin: 'Everything, including user, role and credential administration',
-  operator: 'Read everything, run jobs and workflows, edit inventory, configs and templates',
-  viewer: 'Read-only access; never secrets',
+  operator: 'Read everything but the audit log, run jobs and workflows, edit inventory, configs and templates',
+  viewer: 'Read-only access to inventory, runs, schedules and the rest; never secrets, other users or the audit log',
+  auditor: 'Read-only access to everything, the audit log and users included; never secrets',
 };
 
 export interface RoleInput {
