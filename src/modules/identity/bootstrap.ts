@@ -45,12 +45,13 @@ export function resolveKeys(config: KeyConfig): { jwt: JwtKeys; rootSecret: stri
 
 export function banner(password: string): string {
   const line = '='.repeat(72);
-  return `\n${line}\n  Opsdeck first start: created user 'admin' with this generated password.\n  It is shown ONCE. Sign in and change it (POST /api/v1/auth/password).\n\n      ${password}\n\n${line}\n\n`;
+  return `\n${line}\n  Opsdeck first start: created user 'admin' with this generated password.\n  It is shown ONCE, and must be changed at first sign-in (POST /api/v1/auth/password).\n\n      ${password}\n\n${line}\n\n`;
 }
 
 /**
  * First start: when there is no user, creates `admin` with OPSDECK_ADMIN_PASSWORD or a
- * generated password announced once (stdout banner, never the log). Only the node whose
+ * generated password announced once (a banner on the terminal's standard error, never the log
+ * stream) that must be changed at first sign-in. Only the node whose
  * insert wins announces, so a cluster starting together prints it once.
  */
 export async function ensureAdmin(ctx: IdentityContext, adminPassword: string | undefined, announce: (text: string) => void): Promise<void> {
@@ -61,7 +62,7 @@ export async function ensureAdmin(ctx: IdentityContext, adminPassword: string | 
   const hash = await hashPassword(password);
   const created = await ctx.uow(async (repos) => {
     const id = newId();
-    if (!(await repos.users.insertIfAbsent({ id, username: 'admin', email: 'admin@opsdeck.invalid', displayName: 'Administrator', passwordHash: hash, mustChangePassword: false, now: nowIso(ctx.clock) }))) return false;
+    if (!(await repos.users.insertIfAbsent({ id, username: 'admin', email: 'admin@opsdeck.invalid', displayName: 'Administrator', passwordHash: hash, mustChangePassword: adminPassword === undefined, now: nowIso(ctx.clock) }))) return false;
     const [admin] = await repos.roles.findByNames(['admin']);
     await repos.users.setRoles(id, [admin!.id]);
     await ctx.audit.record(repos.db, { actor: SYSTEM_ACTOR, action: 'user.created', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: 'admin', first_start: true, source: adminPassword ? 'OPSDECK_ADMIN_PASSWORD' : 'generated' } });

@@ -97,7 +97,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock });
 
   await roles.seedBuiltins();
-  await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stdout.write(text)));
+  await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stderr.write(text)));
   await revocations.start();
   memo.start();
   const rateLimitRedis = deps.config.redisUrl ? new Redis(deps.config.redisUrl, { connectionName: 'opsdeck-auth-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
