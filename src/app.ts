@@ -82,7 +82,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cors, {
-    origin: deps.config.corsOrigins.includes('*') ? true : [...deps.config.corsOrigins],
+    // `*` is the literal wildcard (never reflected, never with credentials); a list is matched
+    // exactly and answered with credentials. `null` is never an allowed origin (config refuses it).
+    origin: deps.config.corsOrigins.includes('*') ? '*' : [...deps.config.corsOrigins],
     credentials: !deps.config.corsOrigins.includes('*'),
     exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
   });

@@ -75,6 +75,30 @@ const list =
     return { value: out };
   };
 
+/**
+ * An upper estimate of a secret's entropy: its length times the Shannon entropy of its own
+ * character frequencies. 'ssss…' scores 0 and a repeated word little; 48 random base64 bytes
+ * score about 380. Refusing below MIN_SECRET_BITS catches the placeholder, not a weak password.
+ */
+export function estimatedEntropyBits(secret: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of secret) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const n = [...secret].length;
+  let perChar = 0;
+  for (const c of counts.values()) perChar -= (c / n) * Math.log2(c / n);
+  return perChar * n;
+}
+/** 32 random hex digits (128 bits) estimate at about 117: the floor leaves them room. */
+const MIN_SECRET_BITS = 96;
+
+/** Whether the text is one shorter part repeated ('changeme' five times). */
+function repeats(text: string): boolean {
+  for (let period = 1; period <= text.length / 2; period++) {
+    if (text.length % period === 0 && text.slice(period) === text.slice(0, -period)) return true;
+  }
+  return false;
+}
+
 const origin: Parser<string> = (raw) => {
   if (raw === '*') return { value: raw };
   try {
@@ -161,7 +185,12 @@ export const SETTINGS = {
     env: 'OPSDECK_JWT_SECRET',
     description: 'HS256 secret for access tokens (at least 32 characters). Unset on a single node: generated into the data directory on first start.',
     default: undefined,
-    parse: (raw) => (raw.length >= 32 && raw.length <= 1024 ? { value: raw } : { expected: 'at least 32 characters' }),
+    parse: (raw) =>
+      raw.length < 32 || raw.length > 1024
+        ? { expected: 'at least 32 characters' }
+        : estimatedEntropyBits(raw) < MIN_SECRET_BITS || repeats(raw)
+          ? { expected: `a random secret of at least ${MIN_SECRET_BITS} bits of entropy (this one ${repeats(raw) ? 'repeats a pattern' : `has about ${Math.round(estimatedEntropyBits(raw))}`}); e.g. openssl rand -base64 48` }
+          : { value: raw },
     secret: true,
   }),
   adminPassword: setting({
@@ -344,6 +373,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       problems.push(`${name} is not a known setting (see the README's configuration table)`);
     }
   }
+  const origins = out.corsOrigins as string[] | undefined;
+  // NOTE: `*` answers `Access-Control-Allow-Origin: *`, which browsers never combine with
+  // credentials; mixing it with named origins would have to reflect every origin instead.
+  if (origins?.includes('*') && origins.length > 1) problems.push('OPSDECK_CORS_ORIGINS must be either * alone (any origin, never with credentials) or a list of origins, not both');
   if (problems.length > 0) throw new ConfigError(problems);
   const raw = out as Raw;
   const dataDir = path.resolve(cwd, raw.dataDir);

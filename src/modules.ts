@@ -11,7 +11,7 @@ import { migrateToLatest } from './platform/db/migrate.js';
 import { createEventBus } from './platform/bus/index.js';
 import { createCache } from './platform/cache/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
-import { createRedisProbe } from './platform/redis.js';
+import { createRedisProbe, requireNoEviction } from './platform/redis.js';
 import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
@@ -50,6 +50,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
   try {
     // First, so a cluster node without OPSDECK_MASTER_KEY stops before touching anything.
     const keyRing = loadKeyRing({ configured: config.masterKey, dataDir: config.dataDir, mode: config.mode, logger });
+    if (config.redisUrl) await requireNoEviction(config.redisUrl, logger);
     if (options.migrate !== false) {
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
