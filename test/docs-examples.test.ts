@@ -1,0 +1,214 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken } from './helpers/auth.js';
+import { createPgDatabase } from './helpers/db.js';
+import { documentationBlocks, documentationFiles, type DocBlock } from './helpers/doc-blocks.js';
+import { ROOT } from './helpers/process.js';
+import { redisTestUrl } from './helpers/redis.js';
+import { TEST_ADMIN_PASSWORD, useTestServer } from './helpers/server.js';
+
+/*
+ * Every example in README.md and docs/*.md is executed (see helpers/doc-blocks.ts for how a block
+ * is classified). Conventions for `sh` blocks, all written as a user would type them:
+ * - `curl … http://127.0.0.1:8000/…` reaches a real test server (the URL is rewritten to its port)
+ *   and must answer 2xx: the harness adds `--fail-with-body -sS`;
+ * - `$ACCESS_TOKEN` (or `$TOKEN`) is an admin's access token, as after the README's sign-in, and
+ *   `$OPSDECK_ADMIN_PASSWORD` the admin password the server was started with;
+ * - `opsdeck …` / `npx opsdeck …` run this repository's CLI (src/main.ts) on the server's data dir;
+ *   `opsdeck serve` and `opsdeck worker` are started in the background, must reach their ready log
+ *   line, and must exit 0 on SIGTERM when the block ends;
+ * - the block runs in a working directory holding test/fixtures/docs/ (sample files the examples
+ *   read) with `OPSDECK_TEXTFSM_LIBRARY_DIRS` set to the small library in there;
+ * - the placeholders in PLACEHOLDERS (your PostgreSQL, your Redis) are replaced by private ones;
+ * - the whole block runs with `set -eo pipefail`: every command must succeed.
+ */
+
+const FIXTURES = path.join(ROOT, 'test/fixtures/docs');
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+const BLOCK_TIMEOUT_MS = 90_000;
+/** A few blocks cannot run here (the whole test suite, network access); more means untested docs. */
+const MAX_NOT_RUN = 5;
+
+const dropLater: (() => Promise<void>)[] = [];
+const PLACEHOLDERS: Record<string, () => Promise<string>> = {
+  'postgres://opsdeck:secret@db:5432/opsdeck': async () => {
+    const pg = await createPgDatabase();
+    dropLater.push(pg.drop);
+    return pg.url;
+  },
+  'redis://redis:6379': async () => redisTestUrl(),
+};
+
+const PRELUDE = String.raw`
+set -eo pipefail
+curl() {
+  local args=() a
+  for a in "$@"; do
+    a=${'$'}{a//"http://127.0.0.1:8000"/$DOCTEST_BASE}
+    a=${'$'}{a//"http://localhost:8000"/$DOCTEST_BASE}
+    args+=("$a")
+  done
+  command curl --fail-with-body -sS "${'$'}{args[@]}"
+}
+__opsdeck_pids=()
+__opsdeck_logs=()
+__opsdeck_start() {
+  local log pid i
+  log=$(mktemp "$PWD/opsdeck-$1-XXXX.log")
+  OPSDECK_PORT=${'$'}{OPSDECK_PORT:-0} OPSDECK_LOG_LEVEL=info node --import "$DOCTEST_TSX" "$DOCTEST_ROOT/src/main.ts" "$@" >"$log" 2>&1 &
+  pid=$!
+  __opsdeck_pids+=("$pid")
+  __opsdeck_logs+=("$log")
+  for i in $(seq 600); do
+    if grep -qE '"msg":"opsdeck (listening|worker started)"' "$log"; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "opsdeck $1 exited before it was ready:" >&2; cat "$log" >&2; return 1; fi
+    sleep 0.1
+  done
+  echo "opsdeck $1 was not ready after 60 s:" >&2; cat "$log" >&2; return 1
+}
+__opsdeck_stop() {
+  local status=$? i
+  for i in "${'$'}{!__opsdeck_pids[@]}"; do
+    kill -TERM "${'$'}{__opsdeck_pids[$i]}" 2>/dev/null || true
+    if ! wait "${'$'}{__opsdeck_pids[$i]}"; then echo "opsdeck did not stop cleanly:" >&2; cat "${'$'}{__opsdeck_logs[$i]}" >&2; status=1; fi
+  done
+  exit "$status"
+}
+trap __opsdeck_stop EXIT
+opsdeck() {
+  case "${'$'}{1:-}" in
+    serve|worker) __opsdeck_start "$@" ;;
+    *) node --import "$DOCTEST_TSX" "$DOCTEST_ROOT/src/main.ts" "$@" ;;
+  esac
+}
+npx() {
+  if [ "${'$'}{1:-}" = opsdeck ]; then shift; opsdeck "$@"; else command npx "$@"; fi
+}
+`;
+
+interface BlockResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runBash(script: string, cwd: string, env: Record<string, string>): Promise<BlockResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', `${PRELUDE}\n${script}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n[harness] killed after ${BLOCK_TIMEOUT_MS} ms`;
+      process.kill(-child.pid!, 'SIGKILL');
+    }, BLOCK_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function substitutePlaceholders(body: string): Promise<string> {
+  let out = body;
+  for (const [placeholder, value] of Object.entries(PLACEHOLDERS)) {
+    if (out.includes(placeholder)) out = out.split(placeholder).join(await value());
+  }
+  return out;
+}
+
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('OPSDECK_') && v !== undefined)) as Record<string, string>;
+
+const blocks = documentationBlocks();
+
+describe('documentation blocks', () => {
+  it('are each run, checked against the API schema, or marked not-run with a reason', () => {
+    const unclassified = blocks.filter((b) => b.kind === 'unclassified').map((b) => `${b.file}:${b.line} (\`\`\`${b.lang})`);
+    expect(unclassified, 'a block needs the language sh (run), json after <!-- response: … --> or <!-- not-run: reason -->').toEqual([]);
+    const notRun = blocks.filter((b) => b.kind === 'not-run');
+    console.info(`documentation blocks: ${blocks.filter((b) => b.kind === 'run').length} run, ${blocks.filter((b) => b.kind === 'response').length} checked, ${notRun.length} not run:\n${notRun.map((b) => `  ${b.file}:${b.line} — ${b.note}`).join('\n')}`);
+    for (const b of notRun) expect(b.note.length, `${b.file}:${b.line} needs a reason`).toBeGreaterThan(10);
+    expect(notRun.length).toBeLessThanOrEqual(MAX_NOT_RUN);
+    expect(blocks.filter((b) => b.kind === 'run').length).toBeGreaterThan(10);
+  });
+});
+
+describe.each(documentationFiles())('the examples of %s', (file) => {
+  const server = useTestServer('sqlite', { env: { OPSDECK_TEXTFSM_LIBRARY_DIRS: path.join(FIXTURES, 'textfsm-library') } });
+  let base = '';
+  let workDir = '';
+  let spec: Record<string, unknown> = {};
+  const mine = blocks.filter((b) => b.file === file);
+
+  beforeAll(async () => {
+    base = await server().app.listen({ host: '127.0.0.1', port: 0 });
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-docs-'));
+    fs.cpSync(FIXTURES, workDir, { recursive: true });
+    spec = (await server().app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+  });
+  afterAll(async () => {
+    for (const drop of dropLater.splice(0)) await drop();
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('run as written: every command succeeds and every response is 2xx', async () => {
+    const token = await adminToken(server());
+    const env = {
+      ...cleanEnv(),
+      DOCTEST_BASE: base,
+      DOCTEST_ROOT: ROOT,
+      DOCTEST_TSX: TSX,
+      OPSDECK_DATA_DIR: server().config.dataDir,
+      OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      OPSDECK_TEXTFSM_LIBRARY_DIRS: path.join(workDir, 'textfsm-library'),
+      // a private BullMQ prefix, so a cluster example shares Redis with no other test
+      OPSDECK_JOBS_QUEUE: `opsdeck-docs-${process.pid}-${Date.now()}`,
+      OPSDECK_LOG_LEVEL: 'warn',
+      ACCESS_TOKEN: token,
+      TOKEN: token,
+    };
+    const failures: string[] = [];
+    const timings: string[] = [];
+    for (const block of mine.filter((b) => b.kind === 'run')) {
+      const started = performance.now();
+      const r = await runBash(await substitutePlaceholders(block.body), workDir, env);
+      timings.push(`${block.file}:${block.line} ${Math.round(performance.now() - started)} ms`);
+      if (r.code !== 0) failures.push(`${block.file}:${block.line} exited ${r.code}\n--- block\n${block.body}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
+    }
+    for (const block of mine.filter((b) => b.kind === 'response')) {
+      const problem = checkResponse(spec, block);
+      if (problem) failures.push(`${block.file}:${block.line} ${problem}`);
+    }
+    console.info(timings.join('\n'));
+    expect(failures.join('\n\n')).toBe('');
+  }, 600_000);
+});
+
+/** Validates a `json` block against the response schema named by its marker; returns the problem. */
+function checkResponse(spec: Record<string, unknown>, block: DocBlock): string | undefined {
+  const m = /^(GET|POST|PUT|PATCH|DELETE) (\S+) (\d{3})$/.exec(block.note);
+  if (!m) return `bad marker "${block.note}": expected <!-- response: METHOD /path STATUS -->`;
+  const [, method, route, status] = m;
+  const op = (spec.paths as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>)[route!]?.[method!.toLowerCase()];
+  const schema = op?.responses?.[status!]?.content?.['application/json']?.schema;
+  if (!schema) return `${block.note}: no such response in the OpenAPI document`;
+  let value: unknown;
+  try {
+    value = JSON.parse(block.body);
+  } catch (err) {
+    return `is not JSON: ${(err as Error).message}`;
+  }
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (ajvFormats.default as unknown as (a: Ajv2020) => void)(ajv);
+  // `#/components/…` references resolve inside the compiled root, which carries the components.
+  const validate = ajv.compile({ ...(schema as object), components: spec.components });
+  return validate(value) ? undefined : `does not match ${block.note}: ${ajv.errorsText(validate.errors)}`;
+}
