@@ -22,7 +22,7 @@ export interface DocBlock {
   note: string;
 }
 
-const FENCE = /^(`{3,}|~{3,})\s*([\w-]*)/;
+const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/;
 const MARKER = /^<!--\s*(not-run|response):\s*(.*?)\s*-->$/;
 const SHELLS = new Set(['sh', 'bash', 'shell']);
 
@@ -33,13 +33,15 @@ export function extractBlocks(file: string, text: string): DocBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const open = FENCE.exec(lines[i]!);
     if (!open) continue;
-    const fence = open[1]!;
-    const lang = open[2]!.toLowerCase();
+    const indent = open[1]!.length;
+    const fence = open[2]!;
+    const lang = open[3]!.toLowerCase();
     let end = i + 1;
-    const closes = (l: string) => l.startsWith(fence) && /^[`~]+\s*$/.test(l) && l[0] === fence[0];
+    const closes = (l: string) => l.trimStart().startsWith(fence) && /^\s*[`~]+\s*$/.test(l);
     while (end < lines.length && !closes(lines[end]!)) end++;
     const marker = MARKER.exec((lines[i - 1] ?? '').trim());
-    const body = lines.slice(i + 1, end).join('\n');
+    // a fence indented in a list item indents its lines as much
+    const body = lines.slice(i + 1, end).map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length))).join('\n');
     let kind: DocBlock['kind'] = 'unclassified';
     let note = '';
     if (marker?.[1] === 'not-run') [kind, note] = ['not-run', marker[2]!];
