@@ -10,6 +10,7 @@ describe('extractBlocks (how test/docs-examples.test.ts reads the documentation)
     ['a block without a language is unclassified', md('```', 'GET /x', '```'), { kind: 'unclassified', lang: '' }],
     ['a json block without a marker is unclassified', md('```json', '{}', '```'), { kind: 'unclassified' }],
     ['a marked json block is a response', md('<!-- response: POST /api/v1/parsers/parse 200 -->', '```json', '{}', '```'), { kind: 'response', note: 'POST /api/v1/parsers/parse 200' }],
+    ['a response compared with the output above keeps the whole note', md('<!-- response: POST /p 200 as printed above -->', '```json', '{}', '```'), { kind: 'response', note: 'POST /p 200 as printed above' }],
     ['a response marker on an sh block does not make it a response', md('<!-- response: GET /x 200 -->', '```sh', 'true', '```'), { kind: 'unclassified' }],
     ['not-run keeps its reason', md('<!-- not-run: needs three machines -->', '```sh', 'opsdeck serve', '```'), { kind: 'not-run', note: 'needs three machines' }],
     ['a marker must be on the line right before the fence', md('<!-- not-run: far away -->', '', '```sh', 'true', '```'), { kind: 'run' }],

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
@@ -10,7 +12,7 @@ import { adminToken } from './helpers/auth.js';
 import { createPgDatabase } from './helpers/db.js';
 import { documentationBlocks, documentationFiles, type DocBlock } from './helpers/doc-blocks.js';
 import { ROOT } from './helpers/process.js';
-import { redisTestUrl } from './helpers/redis.js';
+import { redisTestUrl, requireRedis } from './helpers/redis.js';
 import { TEST_ADMIN_PASSWORD, useTestServer } from './helpers/server.js';
 
 /*
@@ -42,7 +44,10 @@ const PLACEHOLDERS: Record<string, () => Promise<string>> = {
     dropLater.push(pg.drop);
     return pg.url;
   },
-  'redis://redis:6379': async () => redisTestUrl(),
+  'redis://redis:6379': async () => {
+    await requireRedis();
+    return redisTestUrl();
+  },
 };
 
 const PRELUDE = String.raw`
@@ -54,7 +59,8 @@ curl() {
     a=${'$'}{a//"http://localhost:8000"/$DOCTEST_BASE}
     args+=("$a")
   done
-  command curl --fail-with-body -sS "${'$'}{args[@]}"
+  # a newline after each answer keeps one answer per line in the output
+  command curl --fail-with-body -sS "${'$'}{args[@]}" && echo
 }
 __opsdeck_pids=()
 __opsdeck_logs=()
@@ -173,21 +179,24 @@ describe.each(filesWithExamples)('the examples of %s', (file) => {
       OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
       OPSDECK_TEXTFSM_LIBRARY_DIRS: path.join(workDir, 'textfsm-library'),
       // a private BullMQ prefix, so a cluster example shares Redis with no other test
-      OPSDECK_JOBS_QUEUE: `opsdeck-docs-${process.pid}-${Date.now()}`,
+      OPSDECK_JOBS_QUEUE: `opsdeck-test-docs-${randomBytes(5).toString('hex')}`,
       OPSDECK_LOG_LEVEL: 'warn',
       ACCESS_TOKEN: token,
       TOKEN: token,
     };
     const failures: string[] = [];
     const timings: string[] = [];
+    const outputs = new Map<DocBlock, string>();
     for (const block of mine.filter((b) => b.kind === 'run')) {
       const started = performance.now();
       const r = await runBash(await substitutePlaceholders(block.body), workDir, env);
       timings.push(`${block.file}:${block.line} ${Math.round(performance.now() - started)} ms`);
+      outputs.set(block, r.stdout);
       if (r.code !== 0) failures.push(`${block.file}:${block.line} exited ${r.code}\n--- block\n${block.body}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
     }
     for (const block of mine.filter((b) => b.kind === 'response')) {
-      const problem = checkResponse(spec, block);
+      const before = mine[mine.indexOf(block) - 1];
+      const problem = checkResponse(spec, block, before && outputs.get(before));
       if (problem) failures.push(`${block.file}:${block.line} ${problem}`);
     }
     console.info(timings.join('\n'));
@@ -195,11 +204,14 @@ describe.each(filesWithExamples)('the examples of %s', (file) => {
   }, 600_000);
 });
 
-/** Validates a `json` block against the response schema named by its marker; returns the problem. */
-function checkResponse(spec: Record<string, unknown>, block: DocBlock): string | undefined {
-  const m = /^(GET|POST|PUT|PATCH|DELETE) (\S+) (\d{3})$/.exec(block.note);
-  if (!m) return `bad marker "${block.note}": expected <!-- response: METHOD /path STATUS -->`;
-  const [, method, route, status] = m;
+/**
+ * Validates a `json` block against the response schema named by its marker, and with `as printed
+ * above` compares it with the last line the block before it printed; returns the problem.
+ */
+function checkResponse(spec: Record<string, unknown>, block: DocBlock, printedAbove: string | undefined): string | undefined {
+  const m = /^(GET|POST|PUT|PATCH|DELETE) (\S+) (\d{3})( as printed above)?$/.exec(block.note);
+  if (!m) return `bad marker "${block.note}": expected <!-- response: METHOD /path STATUS [as printed above] -->`;
+  const [, method, route, status, asPrinted] = m;
   const op = (spec.paths as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>)[route!]?.[method!.toLowerCase()];
   const schema = op?.responses?.[status!]?.content?.['application/json']?.schema;
   if (!schema) return `${block.note}: no such response in the OpenAPI document`;
@@ -213,5 +225,15 @@ function checkResponse(spec: Record<string, unknown>, block: DocBlock): string |
   (ajvFormats.default as unknown as (a: Ajv2020) => void)(ajv);
   // `#/components/…` references resolve inside the compiled root, which carries the components.
   const validate = ajv.compile({ ...(schema as object), components: spec.components });
-  return validate(value) ? undefined : `does not match ${block.note}: ${ajv.errorsText(validate.errors)}`;
+  if (!validate(value)) return `does not match ${block.note}: ${ajv.errorsText(validate.errors)}`;
+  if (asPrinted) {
+    const printed = printedAbove?.trim().split('\n').at(-1);
+    if (printed === undefined) return 'expects the output of an sh block right above it';
+    try {
+      if (!isDeepStrictEqual(JSON.parse(printed), value)) return `differs from what the block above printed:\n${printed}`;
+    } catch {
+      return `the block above did not print JSON last: ${printed}`;
+    }
+  }
+  return undefined;
 }

@@ -7,7 +7,8 @@ import { ROOT } from './process.js';
  * classified by its language and by an HTML comment on the line right before its fence:
  *
  * - `sh` / `bash` / `shell`: run with bash (see the test for the environment it gets);
- * - `json` after `<!-- response: METHOD /path STATUS -->`: checked against that response's schema;
+ * - `json` after `<!-- response: METHOD /path STATUS -->`: checked against that response's schema
+ *   (`… STATUS as printed above`: and equal to the last line the `sh` block right above printed);
  * - any block after `<!-- not-run: reason -->`: not run, listed with its reason;
  * - anything else is an error: every block is run, checked, or explicitly not run.
  */
