@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken } from './helpers/auth.js';
 import { createPgDatabase } from './helpers/db.js';
 import { documentationBlocks, documentationFiles, type DocBlock } from './helpers/doc-blocks.js';
+import { blockEnv, runDocBlock } from './helpers/doc-runner.js';
 import { ROOT } from './helpers/process.js';
 import { redisTestUrl, requireRedis } from './helpers/redis.js';
 import { TEST_ADMIN_PASSWORD, useTestServer } from './helpers/server.js';
@@ -29,10 +28,10 @@ import { TEST_ADMIN_PASSWORD, useTestServer } from './helpers/server.js';
  *   read) with `OPSDECK_TEXTFSM_LIBRARY_DIRS` set to the small library in there;
  * - the placeholders in PLACEHOLDERS (your PostgreSQL, your Redis) are replaced by private ones;
  * - the whole block runs with `set -eo pipefail`: every command must succeed.
+ * The bash side is helpers/doc-prelude.sh; its own behaviour is tested in doc-runner.test.ts.
  */
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/docs');
-const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const BLOCK_TIMEOUT_MS = 90_000;
 /** A few blocks cannot run here (the whole test suite, network access); more means untested docs. */
 const MAX_NOT_RUN = 5;
@@ -50,79 +49,6 @@ const PLACEHOLDERS: Record<string, () => Promise<string>> = {
   },
 };
 
-const PRELUDE = String.raw`
-set -eo pipefail
-curl() {
-  local args=() a
-  for a in "$@"; do
-    a=${'$'}{a//"http://127.0.0.1:8000"/$DOCTEST_BASE}
-    a=${'$'}{a//"http://localhost:8000"/$DOCTEST_BASE}
-    args+=("$a")
-  done
-  # a newline after each answer keeps one answer per line in the output
-  command curl --fail-with-body -sS "${'$'}{args[@]}" && echo
-}
-__opsdeck_pids=()
-__opsdeck_logs=()
-__opsdeck_start() {
-  local log pid i
-  log=$(mktemp "$PWD/opsdeck-$1-XXXX.log")
-  OPSDECK_PORT=${'$'}{OPSDECK_PORT:-0} OPSDECK_LOG_LEVEL=info node --import "$DOCTEST_TSX" "$DOCTEST_ROOT/src/main.ts" "$@" >"$log" 2>&1 &
-  pid=$!
-  __opsdeck_pids+=("$pid")
-  __opsdeck_logs+=("$log")
-  for i in $(seq 600); do
-    if grep -qE '"msg":"opsdeck (listening|worker started)"' "$log"; then return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then echo "opsdeck $1 exited before it was ready:" >&2; cat "$log" >&2; return 1; fi
-    sleep 0.1
-  done
-  echo "opsdeck $1 was not ready after 60 s:" >&2; cat "$log" >&2; return 1
-}
-__opsdeck_stop() {
-  local status=$? i
-  for i in "${'$'}{!__opsdeck_pids[@]}"; do
-    kill -TERM "${'$'}{__opsdeck_pids[$i]}" 2>/dev/null || true
-    if ! wait "${'$'}{__opsdeck_pids[$i]}"; then echo "opsdeck did not stop cleanly:" >&2; cat "${'$'}{__opsdeck_logs[$i]}" >&2; status=1; fi
-  done
-  exit "$status"
-}
-trap __opsdeck_stop EXIT
-opsdeck() {
-  case "${'$'}{1:-}" in
-    serve|worker) __opsdeck_start "$@" ;;
-    *) node --import "$DOCTEST_TSX" "$DOCTEST_ROOT/src/main.ts" "$@" ;;
-  esac
-}
-npx() {
-  if [ "${'$'}{1:-}" = opsdeck ]; then shift; opsdeck "$@"; else command npx "$@"; fi
-}
-`;
-
-interface BlockResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runBash(script: string, cwd: string, env: Record<string, string>): Promise<BlockResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `${PRELUDE}\n${script}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      stderr += `\n[harness] killed after ${BLOCK_TIMEOUT_MS} ms`;
-      process.kill(-child.pid!, 'SIGKILL');
-    }, BLOCK_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 async function substitutePlaceholders(body: string): Promise<string> {
   let out = body;
   for (const [placeholder, value] of Object.entries(PLACEHOLDERS)) {
@@ -130,8 +56,6 @@ async function substitutePlaceholders(body: string): Promise<string> {
   }
   return out;
 }
-
-const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('OPSDECK_') && v !== undefined)) as Record<string, string>;
 
 const blocks = documentationBlocks();
 
@@ -170,11 +94,7 @@ describe.each(filesWithExamples)('the examples of %s', (file) => {
 
   it('run as written: every command succeeds and every response is 2xx', async () => {
     const token = await adminToken(server());
-    const env = {
-      ...cleanEnv(),
-      DOCTEST_BASE: base,
-      DOCTEST_ROOT: ROOT,
-      DOCTEST_TSX: TSX,
+    const env = blockEnv(base, {
       OPSDECK_DATA_DIR: server().config.dataDir,
       OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
       OPSDECK_TEXTFSM_LIBRARY_DIRS: path.join(workDir, 'textfsm-library'),
@@ -183,13 +103,13 @@ describe.each(filesWithExamples)('the examples of %s', (file) => {
       OPSDECK_LOG_LEVEL: 'warn',
       ACCESS_TOKEN: token,
       TOKEN: token,
-    };
+    });
     const failures: string[] = [];
     const timings: string[] = [];
     const outputs = new Map<DocBlock, string>();
     for (const block of mine.filter((b) => b.kind === 'run')) {
       const started = performance.now();
-      const r = await runBash(await substitutePlaceholders(block.body), workDir, env);
+      const r = await runDocBlock(await substitutePlaceholders(block.body), { cwd: workDir, env, timeoutMs: BLOCK_TIMEOUT_MS });
       timings.push(`${block.file}:${block.line} ${Math.round(performance.now() - started)} ms`);
       outputs.set(block, r.stdout);
       if (r.code !== 0) failures.push(`${block.file}:${block.line} exited ${r.code}\n--- block\n${block.body}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
