@@ -32,7 +32,7 @@ import { TEST_ADMIN_PASSWORD, useTestServer } from './helpers/server.js';
  */
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/docs');
-const BLOCK_TIMEOUT_MS = 90_000;
+const BLOCK_TIMEOUT_MS = 180_000;
 /** A few blocks cannot run here (the whole test suite, network access); more means untested docs. */
 const MAX_NOT_RUN = 5;
 

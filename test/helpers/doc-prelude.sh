@@ -31,7 +31,7 @@ __opsdeck_start() {
   pid=$!
   __opsdeck_pids+=("$pid")
   __opsdeck_logs+=("$log")
-  for _ in $(seq 600); do
+  for _ in $(seq 1200); do
     if grep -qE '"msg":"opsdeck (listening|worker started)"' "$log"; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "opsdeck $1 exited before it was ready:" >&2
@@ -40,7 +40,7 @@ __opsdeck_start() {
     fi
     sleep 0.1
   done
-  echo "opsdeck $1 was not ready after 60 s:" >&2
+  echo "opsdeck $1 was not ready after 120 s:" >&2
   cat "$log" >&2
   return 1
 }
