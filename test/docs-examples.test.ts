@@ -71,6 +71,13 @@ describe('documentation blocks', () => {
   });
 });
 
+describe('README.md', () => {
+  it('opens with the two commands: start it, test it', () => {
+    const first = blocks.find((b) => b.file === 'README.md');
+    expect(first?.body.split('\n').map((l) => l.replace(/\s+#.*$/, ''))).toEqual(['npm install && npm start', 'npm test']);
+  });
+});
+
 // A file with no block to run or check needs no server.
 const filesWithExamples = documentationFiles().filter((f) => blocks.some((b) => b.file === f && (b.kind === 'run' || b.kind === 'response')));
 
