@@ -124,7 +124,7 @@ export const SETTINGS = {
   port: setting({ env: 'OPSDECK_PORT', description: 'TCP port of the HTTP server.', default: '8000', parse: int(0, 65535) }),
   dataDir: setting({
     env: 'OPSDECK_DATA_DIR',
-    description: 'Directory for the SQLite database, Git repositories and key files (created on first start).',
+    description: 'Directory for the SQLite database and key files (created on first start).',
     default: './data',
     parse: str(),
   }),
