@@ -228,6 +228,12 @@ export const SETTINGS = {
     parse: int(1, 1000),
   }),
   lockoutSeconds: setting({ env: 'OPSDECK_LOCKOUT_SECONDS', description: 'First lock duration; doubles per further failure, capped at 24 h.', default: '60', parse: int(1, 86_400) }),
+  stepUpWindowSeconds: setting({
+    env: 'OPSDECK_STEP_UP_WINDOW_SECONDS',
+    description: 'Sensitive operations (admin-right API keys and users, role changes, removing 2FA, revealing secrets) need a password sign-in at most this old; else 401 REAUTH_REQUIRED and `POST /api/v1/auth/reauth`.',
+    default: '600',
+    parse: int(30, 86_400),
+  }),
   authRateLimit: setting({
     env: 'OPSDECK_AUTH_RATE_LIMIT',
     description: 'Requests per minute one client IP may make to `/api/v1/auth/*` (shared through Redis in cluster mode).',

@@ -64,7 +64,7 @@ describe('opsdeck keys', () => {
     const plain = await withVault(dataDir, [entries[1]!], (v) => v.resolve(id, 'after rotation', null));
     expect(plain.secrets).toEqual({ password: PASSWORD });
     fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it('prints a new key for OPSDECK_MASTER_KEY when keys come from the environment', async () => {
     const p = runOpsdeck(['keys', 'generate'], { OPSDECK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-keys-')), OPSDECK_MASTER_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}` });

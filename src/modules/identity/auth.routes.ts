@@ -49,6 +49,20 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       async (req) => d.auth.refresh(req.body.refresh_token, client(req)),
     );
     app.post(
+      '/auth/reauth',
+      {
+        config: { permission: 'account:read' },
+        schema: {
+          operationId: 'reauthenticate',
+          tags,
+          summary: 'Prove the password (and TOTP) again: sensitive operations need an authentication younger than OPSDECK_STEP_UP_WINDOW_SECONDS',
+          body: S.ReauthBody,
+          response: { 200: S.ReauthResponse, ...errorResponses() },
+        },
+      },
+      async (req) => d.auth.reauthenticate(req.actor, req.body, client(req)),
+    );
+    app.post(
       '/auth/logout',
       { config: { permission: 'account:read' }, schema: { operationId: 'logout', tags, summary: 'Revoke this session and its access token', response: { ...NoContent, ...errorResponses(422) } } },
       async (req, reply) => {

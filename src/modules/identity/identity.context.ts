@@ -19,6 +19,8 @@ export interface IdentitySettings {
   passwordMinLength: number;
   lockoutThreshold: number;
   lockoutSeconds: number;
+  /** How recent a password sign-in sensitive operations need (step-up). */
+  stepUpWindowSeconds: number;
 }
 
 export function makeRepos(db: Db) {

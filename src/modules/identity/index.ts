@@ -24,6 +24,7 @@ import { createSealer } from './secrets.fns.js';
 import { inTeamScope, teamScope, teamWhere } from './team-scope.js';
 import { createTwoFactorService } from './two-factor.service.js';
 import { createUsersService } from './users.service.js';
+import type { StepUp } from './step-up.fns.js';
 
 export type { AuditEntry, AuditOutcome, AuditService } from './audit.service.js';
 export { createAuditService } from './audit.service.js';
@@ -46,6 +47,7 @@ export type IdentityConfig = Pick<
   | 'passwordMinLength'
   | 'lockoutThreshold'
   | 'lockoutSeconds'
+  | 'stepUpWindowSeconds'
   | 'authRateLimit'
 >;
 
@@ -91,9 +93,10 @@ export async function createIdentityModule(deps: IdentityDeps) {
   };
   const twoFactor = createTwoFactorService(ctx);
   const auth = createAuthService(ctx, twoFactor);
-  const users = createUsersService(ctx, auth);
-  const roles = createRolesService(ctx);
-  const apiKeys = createApiKeysService(ctx);
+  const stepUp: StepUp = (actor, code) => twoFactor.requireStepUp(actor, code);
+  const users = createUsersService(ctx, auth, stepUp);
+  const roles = createRolesService(ctx, stepUp);
+  const apiKeys = createApiKeysService(ctx, stepUp);
   const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock });
 
   await roles.seedBuiltins();

@@ -8,6 +8,7 @@ import type { IdentityContext, IdentityRepos } from './identity.context.js';
 import { hashPassword, passwordProblems } from './password.fns.js';
 import { USER_SORT } from './users.repository.js';
 import { toUserView, type UserView } from './user-view.js';
+import { isPrivileged, type StepUp } from './step-up.fns.js';
 
 export const USER_FILTERS: FilterFields = {
   username: { type: 'string', column: 'users.username' },
@@ -33,7 +34,13 @@ export interface UpdateUserInput {
 }
 
 /** Users: CRUD, admin password reset, disable. Every change is audited in its transaction. */
-export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService, 'revokeSessions'>) {
+export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService, 'revokeSessions'>, stepUp: StepUp) {
+  /** Whether holding these roles grants administration or secrets (their current definitions). */
+  async function privilegedRoles(names: readonly string[]): Promise<boolean> {
+    const byRole = await ctx.principals.rolePermissions();
+    return names.some((n) => { const p = byRole[n]; return p !== undefined && isPrivileged(p); });
+  }
+
   const s = ctx.settings;
 
   async function roleIds(repos: IdentityRepos, names: string[]): Promise<string[]> {
@@ -73,6 +80,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
   return {
     async create(actor: Actor, input: CreateUserInput): Promise<UserView> {
       requirePermission(actor, 'users:admin');
+      if (await privilegedRoles(input.roles)) await stepUp(actor);
       const problems = passwordProblems(input.password, { minLength: s.passwordMinLength, username: input.username, email: input.email });
       if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The password does not meet the policy', problems);
       const hash = await hashPassword(input.password);
@@ -112,6 +120,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
     async update(actor: Actor, id: string, input: UpdateUserInput): Promise<UserView> {
       requirePermission(actor, 'users:admin');
       if (input.status === 'disabled' && id === actor.id) throw new ValidationError('USER_SELF_DISABLE', 'You cannot disable yourself', [{ path: 'body.status', message: 'cannot disable yourself' }]);
+      if (input.roles !== undefined) await stepUp(actor);
       return ctx.uow(async (repos, tx) => {
         const before = await repos.users.find(id);
         if (!before) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
