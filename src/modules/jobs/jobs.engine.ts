@@ -122,6 +122,7 @@ export function createRunEngine(deps: EngineDeps) {
     const scrubber = createSecretScrubber();
     const log = createRunLog({
       runId: run.id,
+      owner,
       logs: deps.logs,
       bus: deps.bus,
       scrubber,
@@ -212,7 +213,7 @@ export function createRunEngine(deps: EngineDeps) {
 
   async function runTarget(run: Run, t: TargetRow, executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<void> {
     const started = Date.now();
-    await runs.updateTarget(run.id, t.idx, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
     const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
     let status: TargetStatus;
     let fields: { output: string | null; parsed: unknown; error: string | null };
@@ -233,7 +234,7 @@ export function createRunEngine(deps: EngineDeps) {
     const durationMs = Date.now() - started;
     log.log(status === 'succeeded' ? 'info' : 'error', t.host, `${status} in ${durationMs} ms${fields.error ? `: ${fields.error}` : ''}`);
     if (signal.reason instanceof Stop && signal.reason.kind === 'lease_lost') return;
-    await runs.updateTarget(run.id, t.idx, { status, finishedAt: nowIso(), durationMs, ...fields });
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status, finishedAt: nowIso(), durationMs, ...fields });
   }
 
   async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog): Promise<void> {
@@ -256,9 +257,9 @@ export function createRunEngine(deps: EngineDeps) {
     if (stop) {
       status = stop.kind === 'timed_out' ? 'timed_out' : stop.kind === 'cancelled' ? 'cancelled' : 'failed';
       reason = stop.kind === 'shutdown' ? `${OUTCOME_UNKNOWN} (worker shut down)` : stop.message;
-      await runs.closeOpenTargets(run.id, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
+      await runs.closeOpenTargets(run.id, owner, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     } else {
-      if (failure) await runs.closeOpenTargets(run.id, 'failed', failure, now);
+      if (failure) await runs.closeOpenTargets(run.id, owner, 'failed', failure, now);
       const all = await runs.targets(run.id);
       status = outcomeOf(all.map((t) => t.status as TargetStatus));
       if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
@@ -293,7 +294,7 @@ export function createRunEngine(deps: EngineDeps) {
 
   async function closeLog(run: Run, log: RunLog): Promise<void> {
     const state = await log.close();
-    await runs.setLogState(run.id, state.nextSeq, state.dropped);
+    await runs.setLogState(run.id, run.leaseOwner!, state.nextSeq, state.dropped);
   }
 
   async function afterRequeue(run: Run, now: string): Promise<void> {

@@ -78,7 +78,7 @@ export function createJobsWorker(deps: WorkerDeps) {
     } else [to, reason] = ['failed', 'worker lost'];
     if (!(await deps.runs.recover(run.id, owner, to, { reason, notBefore, now }))) return;
     deps.logger.warn({ runId: run.id, to, reason }, 'recovered run from a lost worker');
-    if (to !== 'queued') await deps.runs.closeOpenTargets(run.id, to === 'cancelled' ? 'cancelled' : 'failed', reason, now);
+    if (to !== 'queued') await deps.runs.closeOpenTargets(run.id, null, to === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     await deps.engine.releaseLocks(run.id);
     await deps.bus.publish(runChannel(run.id), { kind: 'status', status: to, reason, attempt: run.attempt } satisfies RunMessage).catch(() => undefined);
     if (to === 'queued') await deps.dispatch({ ...run, notBefore });
