@@ -8,7 +8,7 @@ import { queueBefore, rankQueued, sourcesOf, TERMINAL_STATUSES, type RunStatus, 
 
 export const RUN_COLUMNS = [
   'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
-  'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'notBefore',
+  'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'requestHash', 'expiresAt', 'notBefore',
   'blockedBy', 'leaseOwner', 'leaseExpiresAt', 'workerId', 'cancelRequested', 'reason', 'output', 'logNextSeq', 'logDropped', 'createdAt',
   'startedAt', 'finishedAt', 'updatedAt',
 ] as const;
