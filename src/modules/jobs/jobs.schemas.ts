@@ -166,6 +166,7 @@ export const RunTemplateBody = Type.Object(
     targets: Type.Optional(Type.Array(TargetSpec, { maxItems: 10_000 })),
     credential_id: Type.Optional(CredentialId),
     not_before: Type.Optional(Timestamp),
+    expires_at: Type.Optional(Timestamp),
     priority: RunLimits.priority,
   },
   { additionalProperties: false },

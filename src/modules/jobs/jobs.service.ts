@@ -89,6 +89,14 @@ function sameRequest(existing: Run, requestHash: string | undefined): Run {
   return existing;
 }
 
+/** A deadline must leave the run a chance to start: after now, and after `not_before`. */
+function checkDeadline(input: { expires_at?: string | undefined; not_before?: string | undefined }): void {
+  if (!input.expires_at) return;
+  const deadline = Date.parse(input.expires_at);
+  if (!(deadline > Date.now())) invalid('JOB_DEADLINE_PASSED', 'expires_at is in the past', [{ path: 'body.expires_at', message: 'must be in the future' }]);
+  if (input.not_before && Date.parse(input.not_before) >= deadline) invalid('JOB_DEADLINE_BEFORE_START', 'expires_at is not after not_before', [{ path: 'body.expires_at', message: 'must be after not_before' }]);
+}
+
 /** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
 export function createJobsService(deps: JobsServiceDeps) {
   const { runs } = deps;
@@ -234,6 +242,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
       }
       const executor = service.executor(input.type);
+      checkDeadline(input);
       const checked = validateParams(executor, input.params, deps.settings);
       if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
       await checkCredential(executor, input.credential_id);

@@ -84,8 +84,14 @@ export function createJobsWorker(deps: WorkerDeps) {
     if (to === 'queued') await deps.dispatch({ ...run, notBefore });
   }
 
+  /** Recovers runs of lost workers, and ends queued runs past their deadline (`expired`). */
   async function sweep(): Promise<void> {
-    for (const run of await deps.runs.expiredLeases(nowIso())) await recoverOne(run);
+    const now = nowIso();
+    for (const run of await deps.runs.expiredLeases(now)) await recoverOne(run);
+    for (const id of await deps.runs.pastDeadline(now)) {
+      const run = await deps.runs.find(id);
+      if (run) await deps.engine.expire(run);
+    }
   }
 
   return {

@@ -209,6 +209,24 @@ export function createRunsRepository(base: Db) {
       return rows.map((r) => toRun(r as RunRow));
     },
 
+    /** queued → expired, only if still queued and past its deadline. */
+    async expire(id: string, now: string): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set({ status: 'expired', reason: 'expired: still queued at its deadline (expires_at)', finishedAt: now, updatedAt: now, blockedBy: null, notBefore: null })
+        .where('id', '=', id)
+        .where('status', 'in', sourcesOf('expired'))
+        .where('expiresAt', '<=', now)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Queued runs past their deadline, for the worker's sweep. */
+    async pastDeadline(now: string, limit = 100): Promise<string[]> {
+      const rows = await db.selectFrom('jobRuns').select('id').where('status', '=', 'queued').where('expiresAt', '<=', now).limit(limit).execute();
+      return rows.map((r) => r.id);
+    },
+
     /** queued → cancelled directly; a running run is only flagged (its worker stops it). */
     async cancelQueued(id: string, now: string): Promise<boolean> {
       const r = await db
