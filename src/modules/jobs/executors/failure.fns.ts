@@ -37,15 +37,16 @@ const RETRYABLE_CODES: Record<string, FailureKind> = {
 /** Classifies what a target threw (Node system errors, ssh2 errors, executors' own errors). */
 export function classifyFailure(err: unknown): FailureClass {
   if (err instanceof PermanentError) return { retryable: false, kind: err.kind };
-  const e = (err ?? {}) as { code?: unknown; level?: unknown; message?: unknown };
+  const e = (err ?? {}) as { code?: unknown; level?: unknown; message?: unknown; name?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   const message = typeof e.message === 'string' ? e.message : String(err);
   // NXDOMAIN: the name does not exist (getaddrinfo ENOTFOUND), and will not on the next attempt.
   if (code === 'ENOTFOUND' || /\bENOTFOUND\b/.test(message)) return { retryable: false, kind: 'dns' };
   const retryable = RETRYABLE_CODES[code];
   if (retryable) return { retryable: true, kind: retryable };
-  // ssh2 marks authentication failures with level 'client-authentication'.
-  if (e.level === 'client-authentication' || /authentication methods failed|authentication failed|permission denied/i.test(message)) return { retryable: false, kind: 'auth' };
+  // ssh2 marks authentication failures with level 'client-authentication'; the credentials
+  // module's profiles throw CredentialRejectedError per entry and CREDENTIAL_PROFILE_EXHAUSTED.
+  if (e.level === 'client-authentication' || e.name === 'CredentialRejectedError' || code === 'CREDENTIAL_PROFILE_EXHAUSTED' || /authentication methods failed|authentication failed|permission denied/i.test(message)) return { retryable: false, kind: 'auth' };
   if (/host key/i.test(message) && /does not match|verification failed/i.test(message)) return { retryable: false, kind: 'host_key' };
   if (/timed? ?out|timeout|within \d+ ms/i.test(message)) return { retryable: true, kind: 'timeout' };
   return { retryable: true, kind: 'error' };
