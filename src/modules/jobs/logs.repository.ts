@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { dialectOf, type Db } from '../../platform/db/database.js';
 import type { JobsTables } from './jobs.tables.js';
 import { TERMINAL_STATUSES } from './run-state.fns.js';
@@ -16,15 +17,29 @@ export function createLogsRepository(base: Db) {
   const postgres = dialectOf(base) === 'postgres';
   return {
     /**
-     * Appends lines, only while `owner` holds the run's lease (checked in the same transaction,
-     * the run row share-locked on PostgreSQL): a worker that lost its lease would otherwise write
-     * its sequence numbers over the lines of the attempt that took the run over. False if fenced off.
+     * Appends lines, only while `owner` holds the run's lease: a worker that lost its lease would
+     * otherwise write its sequence numbers over the lines of the attempt that took the run over.
+     * PostgreSQL: one statement (the run row share-locked, so a concurrent claim waits or wins;
+     * the lines as one JSON parameter). SQLite: the check and the insert in one transaction.
+     * False when fenced off.
      */
     async insert(runId: string, owner: string, lines: LogLine[]): Promise<boolean> {
+      if (postgres) {
+        const { rows } = await sql<{ held: number }>`
+          with fence as (select 1 from job_runs where id = ${runId} and status = 'running' and lease_owner = ${owner} for share),
+          ins as (
+            insert into job_logs (run_id, seq, ts, level, target, message)
+            select ${runId}, x.seq, x.ts, x.level, x.target, x.message
+            from jsonb_to_recordset(${JSON.stringify(lines)}::jsonb) as x(seq integer, ts timestamptz, level varchar, target varchar, message text)
+            where exists (select 1 from fence)
+            on conflict (run_id, seq) do nothing
+          )
+          select count(*)::integer as held from fence`.execute(db);
+        return Number(rows[0]?.held ?? 0) > 0;
+      }
       return db.transaction().execute(async (trx) => {
-        let fence = trx.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', '=', 'running').where('leaseOwner', '=', owner);
-        if (postgres) fence = fence.forShare();
-        if (!(await fence.executeTakeFirst())) return false;
+        const held = await trx.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', '=', 'running').where('leaseOwner', '=', owner).executeTakeFirst();
+        if (!held) return false;
         for (let i = 0; i < lines.length; i += 500) {
           await trx
             .insertInto('jobLogs')
