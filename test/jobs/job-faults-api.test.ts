@@ -66,6 +66,9 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
     const failed = await api.finished(nxdomain.id);
     expect([failed.status, failed.attempt]).toEqual(['failed', 1]);
     expect(failed.reason).toMatch(/^not retried: dns: .*nosuch-host\.invalid/);
+    const ping = await api.start({ type: 'ping', targets: ['nosuch-host.invalid'], params: { count: 1, timeout_ms: 1000 }, max_attempts: 3, backoff_ms: 10 });
+    const pingFailed = await api.finished(ping.id);
+    expect([pingFailed.status, pingFailed.attempt, pingFailed.reason]).toEqual(['failed', 1, 'not retried: cannot resolve nosuch-host.invalid']);
 
     const closed = await closedPort();
     const refused = await api.start({ type: 'http_request', targets: ['127.0.0.1'], params: { url: `http://{{target}}:${closed}/` }, max_attempts: 2, backoff_ms: 10 });
