@@ -201,7 +201,7 @@ export function createRunEngine(deps: EngineDeps) {
         const now = Date.now();
         const r = await locks.tryAcquire(deviceKey(t), limits.deviceSessions, { runId: run.id, targetIdx: t.idx }, new Date(now + limits.leaseMs).toISOString(), new Date(now).toISOString());
         if (r.ok) {
-          if (delay > 50) await runs.setBlockedBy(run.id, null, ['running']);
+          if (delay > 50) await runs.setBlockedBy(run.id, null, { owner: run.leaseOwner! });
           return t;
         }
         waiting.push(t);
@@ -209,7 +209,7 @@ export function createRunEngine(deps: EngineDeps) {
         if (signal.aborted) return undefined;
       }
       if (waiting.length === 0 || signal.aborted) return undefined;
-      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, ['running']);
+      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, { owner: run.leaseOwner! });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(1000, delay * 2);
     }

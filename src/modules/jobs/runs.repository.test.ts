@@ -82,13 +82,14 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     await runs.closeOpenTargets(run.id, 'paused', 'failed', 'stale close', nowIso());
     expect(await logs.insert(run.id, 'paused', [{ seq: 2, ts: nowIso(), level: 'error', target: null, message: 'stale line' }, { seq: 3, ts: nowIso(), level: 'error', target: null, message: 'stale line' }])).toBe(false);
     expect(await runs.setLogState(run.id, 'paused', 99, 7)).toBe(false);
+    await runs.setBlockedBy(run.id, 'device_lock: stale', { owner: 'paused' });
     expect(await runs.finish(run.id, 'paused', 'succeeded', { reason: null, output: { stale: true }, now: nowIso() })).toBe(false);
 
     const targets = await runs.targets(run.id);
     expect(targets.map((t) => [t.status, t.output, t.error, t.attempt])).toEqual([['running', null, null, 2], ['pending', null, null, 0]]);
     expect((await logs.read(run.id, 0, 100)).map((l) => l.message)).toEqual(['attempt 1', 'attempt 2']);
     const after = (await runs.find(run.id))!;
-    expect([after.status, after.leaseOwner, after.logNextSeq, after.logDropped, after.output]).toEqual(['running', 'fresh', 1, 0, null]);
+    expect([after.status, after.leaseOwner, after.logNextSeq, after.logDropped, after.output, after.blockedBy]).toEqual(['running', 'fresh', 1, 0, null, null]);
 
     // The new holder's writes go through, and the recoverer closes targets once the run ended.
     expect(await runs.updateTarget(run.id, 0, 'fresh', { status: 'succeeded', output: 'ok' })).toBe(true);

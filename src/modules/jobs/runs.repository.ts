@@ -248,8 +248,11 @@ export function createRunsRepository(base: Db) {
       return Number(r.numUpdatedRows) === 1;
     },
 
-    async setBlockedBy(id: string, blockedBy: string | null, statuses: RunStatus[] = ['queued']): Promise<void> {
-      await db.updateTable('jobRuns').set({ blockedBy }).where('id', '=', id).where('status', 'in', statuses).execute();
+    /** The stored part of `blocked_by`; on a running run only by its lease holder (`owner`). */
+    async setBlockedBy(id: string, blockedBy: string | null, running?: { owner: string }): Promise<void> {
+      let q = db.updateTable('jobRuns').set({ blockedBy }).where('id', '=', id);
+      q = running ? q.where('status', '=', 'running').where('leaseOwner', '=', running.owner) : q.where('status', '=', 'queued');
+      await q.execute();
     },
 
     /** Queued runs waiting on a device lock held by `runId`. */
