@@ -3,9 +3,11 @@
  * busy timeout) is a 503 DATABASE_UNAVAILABLE with Retry-After, never a 500 INTERNAL; and the
  * server serves again once the database is back.
  */
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { adminToken, bearer } from './helpers/auth.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from './helpers/db.js';
 import { createTestServer, type TestServer } from './helpers/server.js';
@@ -71,4 +73,27 @@ describe.each(DIALECTS)('database unavailable on %s', (dialect) => {
     const again = await create();
     expect(again.statusCode, again.body).toBe(202);
   });
+
+  // PostgreSQL only: SQLite busy blocks writes, and subscribing only reads.
+  if (dialect === 'postgres') {
+    it('tells a WebSocket subscriber DATABASE_UNAVAILABLE, never the driver error', async () => {
+      const run = (await create()).json() as { id: string };
+      await server.app.listen({ host: '127.0.0.1', port: 0 });
+      const ws = new WebSocket(`ws://127.0.0.1:${(server.app.server.address() as AddressInfo).port}/api/v1/ws?token=${token}`);
+      const frames: { type: string; code?: string; message?: string }[] = [];
+      ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as { type: string }));
+      await expect.poll(() => frames.map((f) => f.type), { timeout: 10_000 }).toContain('ready');
+      const bringBack = await takeDown();
+      try {
+        ws.send(JSON.stringify({ type: 'subscribe', channel: `job-run:${run.id}`, after: 0 }));
+        await expect.poll(() => frames.find((f) => f.type === 'error'), { timeout: 15_000 }).toBeDefined();
+        const error = frames.find((f) => f.type === 'error')!;
+        expect(error.code).toBe('DATABASE_UNAVAILABLE');
+        expect(JSON.stringify(error)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|Connection terminated/);
+      } finally {
+        ws.close();
+        await bringBack();
+      }
+    });
+  }
 });
