@@ -128,3 +128,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.ready();
   return Object.assign(app, { routeRegistry }) as unknown as App;
 }
+
+/**
+ * The health listener of a process without the API (`opsdeck worker`): only the given plugins
+ * (`/health`, `/health/ready`, `/metrics`), public, errors as problem+json. Never listens itself.
+ */
+export async function buildHealthApp(deps: { logger: Logger; plugins: RoutePlugin[] }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  registerProblemHandlers(app);
+  for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
+  await app.ready();
+  return app;
+}

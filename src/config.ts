@@ -122,6 +122,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const SETTINGS = {
   host: setting({ env: 'OPSDECK_HOST', description: 'Address the HTTP server binds to.', default: '127.0.0.1', parse: str(255) }),
   port: setting({ env: 'OPSDECK_PORT', description: 'TCP port of the HTTP server.', default: '8000', parse: int(0, 65535) }),
+  workerHealthPort: setting({
+    env: 'OPSDECK_WORKER_HEALTH_PORT',
+    description: '`opsdeck worker` only: TCP port of its health listener (`/health`, `/health/ready`, `/metrics`) on `OPSDECK_HOST`. `0`: any free port, logged at start; set a fixed one for liveness and readiness probes.',
+    default: '0',
+    parse: int(0, 65535),
+  }),
   dataDir: setting({
     env: 'OPSDECK_DATA_DIR',
     description: 'Directory for the SQLite database and key files (created on first start).',

@@ -63,7 +63,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
     const probes: DependencyProbe[] = [{ name: 'database', ping: () => database.ping() }];
     if (config.redisUrl) {
-      const redis = createRedisProbe(config.redisUrl);
+      const redis = createRedisProbe(config.redisUrl, config.jobsQueue);
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }

@@ -9,7 +9,8 @@ import ipaddr from 'ipaddr.js';
  * and returns the address to connect to, so a DNS answer cannot change between check and use.
  */
 export interface EgressPolicy {
-  check(host: string): Promise<{ ok: true; address: string; family: 4 | 6 } | { ok: false; reason: string }>;
+  /** `retryable` on a refusal: only a resolver that did not answer may pass later (a policy or an NXDOMAIN will not). */
+  check(host: string): Promise<{ ok: true; address: string; family: 4 | 6 } | { ok: false; reason: string; retryable?: boolean }>;
 }
 
 // NOTE: link-local ranges host the AWS/GCP/Azure/OpenStack metadata services; the others are
@@ -59,8 +60,9 @@ export function createEgressPolicy(options: { allow: readonly string[]; deny: re
       let addresses: string[];
       try {
         addresses = net.isIP(host) ? [host] : await resolve(host);
-      } catch {
-        return { ok: false, reason: `cannot resolve ${host}` };
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        return { ok: false, reason: `cannot resolve ${host}${typeof code === 'string' ? ` (${code})` : ''}`, retryable: code !== 'ENOTFOUND' };
       }
       if (addresses.length === 0) return { ok: false, reason: `cannot resolve ${host}` };
       // Every address must pass: a name resolving to one good and one metadata address is refused.

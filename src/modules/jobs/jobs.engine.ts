@@ -5,10 +5,11 @@ import type { Logger } from '../../platform/observability/logger.js';
 import { secretsOf, type CredentialResolver } from './credentials.js';
 import type { Dispatch } from './dispatch.js';
 import { errorMessage, type Executor, type ExecutorSettings } from './executors/executor.js';
+import { classifyFailure } from './executors/failure.fns.js';
 import type { LocksRepository } from './locks.repository.js';
 import type { LogsRepository } from './logs.repository.js';
 import { createRunLog, runChannel, type RunLog, type RunMessage } from './run-log.js';
-import { backoffDelayMs, deviceKey, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
+import { backoffDelayMs, deviceKey, isExpired, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
 import { createRunsRepository, type Run, type RunsRepository, type TargetRow } from './runs.repository.js';
 import { createSecretScrubber, scrubDeep, type SecretScrubber } from './scrubber.js';
 
@@ -80,6 +81,7 @@ export function createRunEngine(deps: EngineDeps) {
     if (stopping) return;
     const run = await runs.find(runId);
     if (!run || run.status !== 'queued') return;
+    if (isExpired(run, Date.now())) return void (await expire(run));
     const limit = limits.perType[run.type] ?? Number.POSITIVE_INFINITY;
     if ((typeActive.get(run.type) ?? 0) >= limit) {
       const set = parked.get(run.type) ?? new Set<string>();
@@ -122,6 +124,7 @@ export function createRunEngine(deps: EngineDeps) {
     const scrubber = createSecretScrubber();
     const log = createRunLog({
       runId: run.id,
+      owner,
       logs: deps.logs,
       bus: deps.bus,
       scrubber,
@@ -134,6 +137,7 @@ export function createRunEngine(deps: EngineDeps) {
     const heartbeat = setInterval(() => void renew(run, owner, controller), Math.max(200, Math.floor(limits.leaseMs / 3)));
     const runTimer = setTimeout(() => controller.abort(new Stop('timed_out', `the run exceeded its timeout of ${run.timeoutMs} ms`)), run.timeoutMs);
     let failure: string | null = null;
+    const permanent = new Map<number, string>();
     try {
       log.log('info', null, `attempt ${run.attempt} of ${run.maxAttempts} started on ${deps.workerId}`);
       const executor = deps.executors.get(run.type);
@@ -141,7 +145,7 @@ export function createRunEngine(deps: EngineDeps) {
       const credential = run.credentialId ? await deps.credentials.resolve(run.credentialId, `job:${run.type}`, run.id) : null;
       if (credential) for (const s of secretsOf(credential)) scrubber.add(s);
       const targets = (await runs.targets(run.id)).filter((t) => t.status !== 'succeeded');
-      await runTargets(run, targets, executor, credential, scrubber, log, signal);
+      await runTargets(run, targets, executor, credential, scrubber, log, signal, permanent);
     } catch (err) {
       failure = scrubber.scrub(errorMessage(err));
       if (!signal.aborted) log.log('error', null, failure);
@@ -150,7 +154,7 @@ export function createRunEngine(deps: EngineDeps) {
       clearTimeout(runTimer);
       active.delete(run.id);
     }
-    await finalize(run, owner, signal, failure, scrubber, log);
+    await finalize(run, owner, signal, failure, scrubber, log, permanent);
   }
 
   async function renew(run: Run, owner: string, controller: AbortController): Promise<void> {
@@ -165,7 +169,7 @@ export function createRunEngine(deps: EngineDeps) {
     }
   }
 
-  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal): Promise<void> {
+  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, permanent: Map<number, string>): Promise<void> {
     const waiting = [...targets];
     const shared = new Map<string, unknown>();
     const lane = async () => {
@@ -173,7 +177,8 @@ export function createRunEngine(deps: EngineDeps) {
         const target = await nextUnlocked(run, waiting, signal);
         if (!target) continue;
         try {
-          await runTarget(run, target, executor, credential, scrubber, log, signal, shared);
+          const notRetryable = await runTarget(run, target, executor, credential, scrubber, log, signal, shared);
+          if (notRetryable) permanent.set(target.idx, notRetryable);
         } finally {
           await locks.release(run.id, target.idx).catch(() => undefined);
         }
@@ -196,7 +201,7 @@ export function createRunEngine(deps: EngineDeps) {
         const now = Date.now();
         const r = await locks.tryAcquire(deviceKey(t), limits.deviceSessions, { runId: run.id, targetIdx: t.idx }, new Date(now + limits.leaseMs).toISOString(), new Date(now).toISOString());
         if (r.ok) {
-          if (delay > 50) await runs.setBlockedBy(run.id, null, ['running']);
+          if (delay > 50) await runs.setBlockedBy(run.id, null, { owner: run.leaseOwner! });
           return t;
         }
         waiting.push(t);
@@ -204,18 +209,20 @@ export function createRunEngine(deps: EngineDeps) {
         if (signal.aborted) return undefined;
       }
       if (waiting.length === 0 || signal.aborted) return undefined;
-      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, ['running']);
+      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, { owner: run.leaseOwner! });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(1000, delay * 2);
     }
   }
 
-  async function runTarget(run: Run, t: TargetRow, executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<void> {
+  /** Works on one target and stores its result; returns why, if it failed in a way no retry can fix. */
+  async function runTarget(run: Run, t: TargetRow, executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<string | null> {
     const started = Date.now();
-    await runs.updateTarget(run.id, t.idx, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
     const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
     let status: TargetStatus;
     let fields: { output: string | null; parsed: unknown; error: string | null };
+    let notRetryable: string | null = null;
     try {
       const result = await executor.run(
         { runId: run.id, host: t.host, deviceId: t.deviceId, signal: targetSignal, credential, shared, log: (level, message) => log.log(level, t.host, message) },
@@ -224,19 +231,23 @@ export function createRunEngine(deps: EngineDeps) {
       );
       status = result.ok ? 'succeeded' : 'failed';
       fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null };
+      if (!result.ok && result.retryable === false) notRetryable = fields.error ?? 'failed';
     } catch (err) {
       const stop = signal.reason instanceof Stop ? signal.reason : null;
       status = stop ? (stop.kind === 'timed_out' ? 'timed_out' : 'cancelled') : targetSignal.aborted ? 'timed_out' : 'failed';
       const message = status === 'timed_out' && !stop ? `the target exceeded its timeout of ${run.targetTimeoutMs} ms` : errorMessage(stop ?? err);
       fields = { output: null, parsed: null, error: scrubber.scrub(message) };
+      const failureClass = status === 'failed' ? classifyFailure(err) : null;
+      if (failureClass && !failureClass.retryable) notRetryable = `${failureClass.kind}: ${fields.error}`;
     }
     const durationMs = Date.now() - started;
     log.log(status === 'succeeded' ? 'info' : 'error', t.host, `${status} in ${durationMs} ms${fields.error ? `: ${fields.error}` : ''}`);
-    if (signal.reason instanceof Stop && signal.reason.kind === 'lease_lost') return;
-    await runs.updateTarget(run.id, t.idx, { status, finishedAt: nowIso(), durationMs, ...fields });
+    if (signal.reason instanceof Stop && signal.reason.kind === 'lease_lost') return null;
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status, finishedAt: nowIso(), durationMs, ...fields });
+    return notRetryable;
   }
 
-  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog): Promise<void> {
+  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, permanent: ReadonlyMap<number, string>): Promise<void> {
     const stop = signal.reason instanceof Stop ? signal.reason : null;
     if (stop?.kind === 'lease_lost') {
       // Someone else recovered this run; writing anything now could overwrite their decision.
@@ -256,12 +267,16 @@ export function createRunEngine(deps: EngineDeps) {
     if (stop) {
       status = stop.kind === 'timed_out' ? 'timed_out' : stop.kind === 'cancelled' ? 'cancelled' : 'failed';
       reason = stop.kind === 'shutdown' ? `${OUTCOME_UNKNOWN} (worker shut down)` : stop.message;
-      await runs.closeOpenTargets(run.id, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
+      await runs.closeOpenTargets(run.id, owner, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     } else {
-      if (failure) await runs.closeOpenTargets(run.id, 'failed', failure, now);
+      if (failure) await runs.closeOpenTargets(run.id, owner, 'failed', failure, now);
       const all = await runs.targets(run.id);
       status = outcomeOf(all.map((t) => t.status as TargetStatus));
-      if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
+      // Every target that did not succeed failed in a way no retry can fix: stop now, say why.
+      const unfixable = status === 'succeeded' ? [] : all.filter((t) => t.status !== 'succeeded').map((t) => permanent.get(t.idx));
+      if (unfixable.length > 0 && unfixable.every((why) => why !== undefined)) {
+        reason ??= `not retried: ${unfixable[0]}${unfixable.length > 1 ? ` (and ${unfixable.length - 1} more target(s) that cannot succeed on retry)` : ''}`;
+      } else if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
         const delay = backoffDelayMs(run.backoffMs, run.attempt);
         const notBefore = new Date(Date.now() + delay).toISOString();
         const failedCount = all.filter((t) => t.status !== 'succeeded').length;
@@ -291,9 +306,24 @@ export function createRunEngine(deps: EngineDeps) {
     }
   }
 
+  /** queued → expired: a run still waiting at its deadline does not start late. */
+  async function expire(run: Run): Promise<boolean> {
+    const now = nowIso();
+    const expired = await deps.db.transaction().execute(async (trx) => {
+      const ok = await createRunsRepository(trx).expire(run.id, now);
+      if (ok && deps.recordEvent) await deps.recordEvent(trx, 'run.expired', { run_id: run.id, type: run.type, status: 'expired', template_id: run.templateId });
+      return ok;
+    });
+    if (!expired) return false;
+    deps.logger.info({ runId: run.id, expiresAt: run.expiresAt }, 'run expired before it started');
+    void publish(run.id, { kind: 'status', status: 'expired', reason: 'expired: still queued at its deadline (expires_at)', attempt: run.attempt });
+    void deps.relayEvents?.().catch(() => undefined);
+    return true;
+  }
+
   async function closeLog(run: Run, log: RunLog): Promise<void> {
     const state = await log.close();
-    await runs.setLogState(run.id, state.nextSeq, state.dropped);
+    await runs.setLogState(run.id, run.leaseOwner!, state.nextSeq, state.dropped);
   }
 
   async function afterRequeue(run: Run, now: string): Promise<void> {
@@ -314,6 +344,7 @@ export function createRunEngine(deps: EngineDeps) {
 
   return {
     handle,
+    expire,
     releaseLocks,
     /** Aborts a run executing on this worker (cancel arrives over the bus). */
     cancelLocal(runId: string): boolean {

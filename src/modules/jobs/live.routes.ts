@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { Actor, Authenticator } from '../../platform/http/auth.js';
 import { errorResponses, IdParams } from '../../platform/http/schemas.js';
 import { canonicalId, isUuid } from '../../platform/ids.js';
+import { AppError, isDatabaseUnavailable } from '../../platform/errors.js';
 import type { JobsService } from './jobs.service.js';
 import type { LiveEvent, LiveLogs } from './live-logs.js';
 import type { LogLine } from './logs.repository.js';
@@ -101,7 +102,11 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
     try {
       await deps.jobs.authoriseRead(actor!, runId);
     } catch (err) {
-      return void fail((err as { code?: string }).code ?? 'WS_SUBSCRIBE_FAILED', (err as Error).message, channel);
+      // Stable codes only: a driver's error (code ECONNREFUSED, the database address) never reaches the client.
+      if (err instanceof AppError) return void fail(err.code, err.message, channel);
+      if (isDatabaseUnavailable(err)) return void fail('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', channel);
+      request.log.error({ err, channel }, 'websocket subscribe failed');
+      return void fail('WS_SUBSCRIBE_FAILED', 'subscribing failed; it has been logged', channel);
     }
     subs.set(channel, async () => undefined);
     send({ type: 'subscribed', channel });

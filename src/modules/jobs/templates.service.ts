@@ -138,6 +138,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
           target_timeout_ms: body.target_timeout_ms ?? t.targetTimeoutMs,
           target_concurrency: body.target_concurrency ?? t.targetConcurrency,
           ...(body.not_before ? { not_before: body.not_before } : {}),
+          ...(body.expires_at ? { expires_at: body.expires_at } : {}),
         },
         { ...options, templateId: t.id },
       );

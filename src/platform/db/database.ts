@@ -103,8 +103,14 @@ export function createDatabase(options: DatabaseOptions): Database {
     };
   }
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // NOTE: a client losing its connection (PostgreSQL restarted, pg_terminate_backend) emits
+  // 'error'; with no listener that kills the process. The pool listens only while a client is
+  // idle, so every client gets its own listener for the time it is checked out (a transaction,
+  // a query): the failure reaches the caller as the rejected query, and the pool drops the client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }), plugins: [camelCase()], ...(log ? { log } : {}) });
   preparedPools.set(db.getExecutor(), { pool, onQuery: options.onQuery });
   return {

@@ -26,6 +26,8 @@ export interface TargetResult {
   /** A result can fail without throwing, e.g. a command that exited non-zero. */
   ok: boolean;
   error?: string;
+  /** false for a failure no retry can fix (see `failure.fns.ts`); the run is then not retried for it. */
+  retryable?: boolean;
 }
 
 /** Settings executors need from configuration, injected once. */
@@ -54,7 +56,10 @@ export interface Executor<P = any> {
   check?(params: P, settings: ExecutorSettings): FieldError[];
   /** The run-level report from the targets' parsed outputs (default: none). */
   report?(parsed: unknown[]): unknown;
-  /** Work on one target; throw (or return ok:false) to fail it. Must honour ctx.signal. */
+  /**
+   * Work on one target; throw (or return ok:false) to fail it. Must honour ctx.signal. Throw a
+   * `PermanentError` (or return `retryable: false`) when retrying cannot help.
+   */
   run(ctx: TargetContext, params: P, settings: ExecutorSettings): Promise<TargetResult>;
 }
 

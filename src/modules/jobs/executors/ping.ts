@@ -65,7 +65,9 @@ export const pingExecutor: Executor<Params> = {
         if (ctx.signal.aborted) return reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted'));
         const summary = parsePing(out);
         ctx.log(summary.reachable ? 'info' : 'warn', `${summary.received}/${summary.transmitted} replies, avg ${summary.rtt_avg_ms ?? '-'} ms`);
-        resolve({ ok: summary.reachable, output: out.trim(), parsed: summary, ...(summary.reachable ? {} : { error: 'unreachable' }) });
+        // iputils says so when the name does not exist (NXDOMAIN); no retry resolves it.
+        const unknownName = !summary.reachable && /Name or service not known|No address associated with hostname/i.test(out);
+        resolve({ ok: summary.reachable, output: out.trim(), parsed: summary, ...(summary.reachable ? {} : unknownName ? { error: `cannot resolve ${ctx.host}`, retryable: false } : { error: 'unreachable' }) });
       });
     });
   },

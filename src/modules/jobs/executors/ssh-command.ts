@@ -111,7 +111,8 @@ export const sshCommandExecutor: Executor<Params> = {
       ok,
       output: truncate(text, settings.maxOutputChars),
       parsed: { commands: results },
-      ...(ok ? {} : { error: failed ? `'${failed.command}' exited with ${failed.exit_code}` : 'the device rejected a command' }),
+      // A command the device rejects (% Invalid input) is rejected again on every attempt.
+      ...(ok ? {} : failed ? { error: `'${failed.command}' exited with ${failed.exit_code}` } : { error: 'the device rejected a command (invalid input)', retryable: false }),
     };
   },
 };
