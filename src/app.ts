@@ -34,6 +34,14 @@ export interface AppDeps {
 
 export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
 
+/** swagger-ui's static CSP minus `upgrade-insecure-requests` (see the helmet note below). */
+const withoutUpgrade = (header: string): string =>
+  header
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0 && d !== 'upgrade-insecure-requests')
+    .join('; ');
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the Fastify app with every module's routes. Never listens, never exits. */
@@ -76,7 +84,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(helmet, {
     // The API serves JSON; only /docs needs scripts and styles, which swagger-ui declares itself.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // NOTE: no `upgrade-insecure-requests` (a helmet default): Opsdeck serves plain HTTP unless a
+    // TLS proxy sits in front, and the directive made browsers fetch /docs assets over https (blank page).
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cors, {
@@ -115,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     docs.addHook('onRoute', (route) => {
       route.config = { ...(route.config ?? {}), public: true };
     });
-    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, docExpansion: 'list' } });
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: withoutUpgrade, uiConfig: { deepLinking: true, docExpansion: 'list' } });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
