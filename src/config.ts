@@ -91,6 +91,9 @@ const base64Key32: Parser<string> = (raw) =>
     ? { value: raw }
     : { expected: 'base64 of exactly 32 random bytes (openssl rand -base64 32)' };
 
+const redisName: Parser<string> = (raw) =>
+  /^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' };
+
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
 export type Role = (typeof ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -117,6 +120,13 @@ export const SETTINGS = {
     default: undefined,
     parse: url('redis', 'rediss'),
     secret: true,
+  }),
+  redisPrefix: setting({
+    env: 'OPSDECK_REDIS_PREFIX',
+    description:
+      'Prefix of every Redis key and pub/sub channel (cache, event bus, rate limits, token revocations, job queue): deployments sharing one Redis need different ones.',
+    default: 'opsdeck',
+    parse: redisName,
   }),
   roles: setting({
     env: 'OPSDECK_ROLES',
@@ -252,9 +262,9 @@ export const SETTINGS = {
   }),
   jobsQueue: setting({
     env: 'OPSDECK_JOBS_QUEUE',
-    description: 'BullMQ key prefix for the job queue (deployments sharing one Redis use different ones).',
-    default: 'opsdeck',
-    parse: ((raw) => (/^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' })) as Parser<string>,
+    description: 'BullMQ key prefix for the job queue. Unset: `OPSDECK_REDIS_PREFIX`.',
+    default: undefined,
+    parse: redisName,
   }),
   egressAllow: setting({
     env: 'OPSDECK_EGRESS_ALLOW',
@@ -282,7 +292,9 @@ type ValueOf<S> = S extends Setting<infer T> ? T : never;
 type Raw = { -readonly [K in keyof Settings]: Settings[K]['default'] extends string ? ValueOf<Settings[K]> : ValueOf<Settings[K]> | undefined };
 
 export type Config = Readonly<
-  Raw & {
+  Omit<Raw, 'jobsQueue'> & {
+    /** BullMQ prefix: `OPSDECK_JOBS_QUEUE`, else `OPSDECK_REDIS_PREFIX`. */
+    jobsQueue: string;
     /** `single` (SQLite or PostgreSQL, in-process queue and bus) or `cluster` (Redis set). */
     mode: 'single' | 'cluster';
     databaseDialect: 'sqlite' | 'postgres';
@@ -353,6 +365,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     roles: Object.freeze([...new Set(raw.roles)]) as Role[],
     corsOrigins: Object.freeze(raw.corsOrigins) as string[],
     textfsmLibraryDirs: Object.freeze(raw.textfsmLibraryDirs.map((d) => path.resolve(cwd, d))) as string[],
+    jobsQueue: raw.jobsQueue ?? raw.redisPrefix,
     mode: raw.redisUrl ? 'cluster' : 'single',
     databaseDialect: raw.databaseUrl ? 'postgres' : 'sqlite',
     sqlitePath: path.join(dataDir, 'opsdeck.db'),

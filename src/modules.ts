@@ -54,9 +54,9 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
     }
-    const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), logger });
+    const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, logger });
     closers.unshift(() => bus.close());
-    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), metrics: metrics.cacheHooks, logger });
+    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
 

@@ -18,7 +18,7 @@ export interface AuthRoutesDeps {
   twoFactor: TwoFactorService;
   jwt: Jwt;
   authenticator: Authenticator & { authenticate(request: FastifyRequest): ReturnType<Authenticator['authenticate']> };
-  rateLimit: { max: number; redis: Redis | null };
+  rateLimit: { max: number; redis: Redis | null; prefix: string };
 }
 
 const client = (req: FastifyRequest): ClientContext => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 500), requestId: String(req.id) });
@@ -32,7 +32,7 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       global: true,
       max: d.rateLimit.max,
       timeWindow: 60_000,
-      ...(d.rateLimit.redis ? { redis: d.rateLimit.redis, nameSpace: 'opsdeck:auth-rl:' } : {}),
+      ...(d.rateLimit.redis ? { redis: d.rateLimit.redis, nameSpace: d.rateLimit.prefix } : {}),
       // With Redis unreachable, sign-in keeps working (fail open); per-account lockout still applies.
       skipOnError: true,
       errorResponseBuilder: (_req, ctx) => new TooManyRequestsError('RATE_LIMITED', 'Too many requests to /auth from this address; slow down', Number(ctx.ttl) / 1000),

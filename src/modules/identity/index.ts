@@ -36,6 +36,7 @@ export type IdentityConfig = Pick<
   | 'mode'
   | 'dataDir'
   | 'redisUrl'
+  | 'redisPrefix'
   | 'jwtSecret'
   | 'jwtAlgorithm'
   | 'jwtPrivateKeyFile'
@@ -104,7 +105,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis } }) },
+    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
     { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
   ];
 
