@@ -15,6 +15,7 @@ import type { Metrics } from './platform/observability/metrics.js';
 import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
+import { registerPrincipalRateLimit, type RateLimitStore } from './platform/http/rate-limit.js';
 import { canonicalId, newId } from './platform/ids.js';
 
 export interface RoutePlugin {
@@ -30,6 +31,8 @@ export interface AppDeps {
   authenticator: Authenticator;
   plugins: RoutePlugin[];
   version: string;
+  /** Per-principal limit of authenticated requests; absent: unlimited (bare test apps). */
+  rateLimit?: { max: number; store: RateLimitStore };
 }
 
 export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
@@ -64,6 +67,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const routeRegistry: RouteRecord[] = [];
   registerProblemHandlers(app);
   registerAuth(app, deps.authenticator, routeRegistry);
+  // After registerAuth: its onRequest hook sets request.actor, which this one counts.
+  if (deps.rateLimit) {
+    registerPrincipalRateLimit(app, { ...deps.rateLimit, onError: (err) => deps.logger.warn({ err }, 'rate-limit store failed; request let through') });
+  }
   app.addSchema(Problem);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -92,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(cors, {
     origin: deps.config.corsOrigins.includes('*') ? true : [...deps.config.corsOrigins],
     credentials: !deps.config.corsOrigins.includes('*'),
-    exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
+    exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
   });
   await app.register(compress, {
     global: true,

@@ -211,9 +211,16 @@ export const SETTINGS = {
   lockoutSeconds: setting({ env: 'OPSDECK_LOCKOUT_SECONDS', description: 'First lock duration; doubles per further failure, capped at 24 h.', default: '60', parse: int(1, 86_400) }),
   authRateLimit: setting({
     env: 'OPSDECK_AUTH_RATE_LIMIT',
-    description: 'Requests per minute one client IP may make to `/api/v1/auth/*` (shared through Redis in cluster mode).',
+    description: 'Requests per minute one client IP may make to `/api/v1/auth/login` and `/api/v1/auth/refresh` (shared through Redis in cluster mode).',
     default: '30',
     parse: int(1, 1_000_000),
+  }),
+  rateLimitPerMinute: setting({
+    env: 'OPSDECK_RATE_LIMIT_PER_MINUTE',
+    description:
+      'Requests per minute one principal (user or API key) may make to authenticated routes; more get 429 with `Retry-After` (shared through Redis in cluster mode). Sign-in and refresh have `OPSDECK_AUTH_RATE_LIMIT` instead.',
+    default: '600',
+    parse: int(1, 10_000_000),
   }),
   masterKey: setting({
     env: 'OPSDECK_MASTER_KEY',

@@ -12,6 +12,8 @@ import { createEventBus } from './platform/bus/index.js';
 import { createCache } from './platform/cache/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe } from './platform/redis.js';
+import { Redis } from 'ioredis';
+import { createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './platform/http/rate-limit.js';
 import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
@@ -30,6 +32,15 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/** Per-principal request counts: in Redis under `<prefix>:rl:` in a cluster (every node shares them), else in memory. */
+function createRateLimitStore(config: Config, logger: Logger): RateLimitStore {
+  if (!config.redisUrl) return createMemoryRateLimitStore();
+  const client = new Redis(config.redisUrl, { connectionName: 'opsdeck-rate-limit', maxRetriesPerRequest: 1 });
+  client.on('error', (err: unknown) => logger.warn({ err }, 'rate-limit redis error'));
+  const store = createRedisRateLimitStore(client, `${config.redisPrefix}:rl:`);
+  return { hit: store.hit, close: async () => void (await client.quit().catch(() => client.disconnect())) };
 }
 
 export interface ModulesOptions {
@@ -59,6 +70,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
+    const rateLimitStore = createRateLimitStore(config, logger);
+    closers.unshift(() => rateLimitStore.close());
 
     const probes: DependencyProbe[] = [{ name: 'database', ping: () => database.ping() }];
     if (config.redisUrl) {
@@ -144,6 +157,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       jobs,
       schedules,
       plugins,
+      rateLimitStore,
       authenticator: identity.authenticator,
       /** Closes everything in reverse order of creation. */
       async close(): Promise<void> {
@@ -175,6 +189,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       authenticator: modules.authenticator,
       plugins: modules.plugins,
       version: VERSION,
+      rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
     });
     return {
       app,
