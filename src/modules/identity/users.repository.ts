@@ -81,6 +81,9 @@ function newUserValues(u: NewUser) {
 export const USER_SORT = { username: 'users.username', email: 'users.email', created_at: 'users.createdAt', last_login_at: 'users.lastLoginAt' };
 
 /** Users, their roles and team memberships, recovery codes. */
+/** Advisory-lock key of the set of active admins (an arbitrary constant, unique in Opsdeck). */
+const ADMIN_SET_LOCK = 0x6f70_6164; // 'opad'
+
 export function createUsersRepository(base: Db) {
   const db = base.withTables<IdentityTables>();
   const dialect = dialectOf(base);
@@ -209,6 +212,16 @@ export function createUsersRepository(base: Db) {
       if (roleIds.length > 0) await db.insertInto('userRoles').values(roleIds.map((roleId) => ({ userId, roleId }))).execute();
     },
     /** Active users other than `userId` holding the built-in admin role. */
+    /**
+     * Serialises every change that could remove an admin until the transaction ends, so the
+     * last-admin check and the change are atomic. PostgreSQL: a transaction-scoped advisory lock
+     * (READ COMMITTED would otherwise let two demotions each count the other admin). SQLite: its
+     * single connection already runs one transaction at a time.
+     */
+    async lockAdminSet(): Promise<void> {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${ADMIN_SET_LOCK})`.execute(db);
+    },
+
     async otherActiveAdmins(userId: string): Promise<number> {
       const row = await db
         .selectFrom('userRoles')
