@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { adminToken, bearer, login } from './helpers/auth.js';
-import { requireRedis } from './helpers/redis.js';
+import { requireRedis, testRedisClient } from './helpers/redis.js';
 import { createTestServer, type TestServer } from './helpers/server.js';
 
 const prefix = (label: string) => `opsdeck-t-${label}-${randomBytes(4).toString('hex')}`;
@@ -45,6 +45,29 @@ describe('two deployments on one Redis (different OPSDECK_REDIS_PREFIX)', () => 
     expect(x.config.jobsQueue).toBe(x.config.redisPrefix);
     expect(y.config.jobsQueue).toBe(y.config.redisPrefix);
     expect(x.config.jobsQueue).not.toBe(y.config.jobsQueue);
+  });
+
+  it('keeps rate-limit counters under the prefix', async () => {
+    const token = await adminToken(x);
+    expect((await x.app.inject({ url: '/api/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200);
+    const redis = testRedisClient();
+    try {
+      await redis.connect();
+      const under = async (pattern: string) => {
+        const found: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          found.push(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+        return found;
+      };
+      expect(await under(`${x.config.redisPrefix}:rl:*`)).not.toEqual([]);
+      expect(await under(`${x.config.redisPrefix}:auth-rl:*`)).not.toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('keeps cache entries apart', async () => {
