@@ -69,7 +69,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerAuth(app, deps.authenticator, routeRegistry);
   // After registerAuth: its onRequest hook sets request.actor, which this one counts.
   if (deps.rateLimit) {
-    registerPrincipalRateLimit(app, { ...deps.rateLimit, onError: (err) => deps.logger.warn({ err }, 'rate-limit store failed; request let through') });
+    // While the store is down every request would log: once a minute is enough.
+    let lastWarning = 0;
+    const onError = (err: unknown) => {
+      if (Date.now() - lastWarning < 60_000) return;
+      lastWarning = Date.now();
+      deps.logger.warn({ err }, 'rate-limit store failed; requests are let through');
+    };
+    registerPrincipalRateLimit(app, { ...deps.rateLimit, onError });
   }
   app.addSchema(Problem);
 

@@ -34,10 +34,14 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   });
 }
 
-/** Per-principal request counts: in Redis under `<prefix>:rl:` in a cluster (every node shares them), else in memory. */
+/**
+ * Per-principal request counts: in Redis under `<prefix>:rl:` in a cluster (every node shares
+ * them), else in memory. No offline queue: while Redis is away a request fails open at once
+ * instead of waiting for a reconnect.
+ */
 function createRateLimitStore(config: Config, logger: Logger): RateLimitStore {
   if (!config.redisUrl) return createMemoryRateLimitStore();
-  const client = new Redis(config.redisUrl, { connectionName: 'opsdeck-rate-limit', maxRetriesPerRequest: 1 });
+  const client = new Redis(config.redisUrl, { connectionName: 'opsdeck-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false });
   client.on('error', (err: unknown) => logger.warn({ err }, 'rate-limit redis error'));
   const store = createRedisRateLimitStore(client, `${config.redisPrefix}:rl:`);
   return { hit: store.hit, close: async () => void (await client.quit().catch(() => client.disconnect())) };
