@@ -19,7 +19,7 @@ import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
-import { createJobsModule } from './modules/jobs/index.js';
+import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -101,7 +101,17 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // The parse worker pool stops before the cache and database it never touches.
     closers.unshift(() => parsers.close());
 
-    const credentials = createCredentialsModule({ db: database.db, keyRing, events, audit: identity.audit, stepUp: identity.stepUp, logger });
+    // The credential probe honours the SSH host keys the jobs module pins (trust on first use).
+    const hostKeys = createHostKeyStore(database.db);
+    const credentials = createCredentialsModule({
+      db: database.db,
+      keyRing,
+      events,
+      audit: identity.audit,
+      stepUp: identity.stepUp,
+      logger,
+      hostKeyCheck: (target, fingerprint) => hostKeys.verify({ deviceId: null, ...target }, fingerprint),
+    });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });

@@ -26,6 +26,12 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
   const api = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
     server.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
 
+  /** A new sshd on a new port: no ad-hoc pin from another test applies (tests run in any order). */
+  async function freshSshd(): Promise<void> {
+    await sshd.stop();
+    sshd = await startSshd();
+  }
+
   /** Replaces the sshd with one on the same port presenting a different host key. */
   async function swapSshd(): Promise<void> {
     const port = sshd.port;
@@ -65,6 +71,7 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
   }, 120_000);
 
   it('pins an ad-hoc host:port the same way; accepting is DELETE /jobs/ssh-host-keys/{id}', async () => {
+    await freshSshd();
     const jobs = jobsClient(server, token);
     const run = () => jobs.start({ type: 'ssh_command', targets: ['127.0.0.1'], credential_id: credentialId, params: { port: sshd.port, commands: ['true'] } });
     const finished = (id: string) => jobs.waitFor(id, (r) => ['succeeded', 'failed'].includes(r.status), 30_000);
@@ -79,6 +86,20 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
     expect(JSON.stringify((await api('GET', `/jobs/runs/${refused.id}/output`)).json())).toContain('SSH_HOST_KEY_CHANGED');
     expect((await api('DELETE', `/jobs/ssh-host-keys/${pin.id}`)).statusCode).toBe(204);
     expect((await finished((await run()).id)).status).toBe('succeeded');
+  }, 120_000);
+
+  it('makes the credential test (POST /credentials/{id}/test) refuse a changed key before sending the password', async () => {
+    await freshSshd();
+    const probe = async () => (await api('POST', `/credentials/${credentialId}/test`, { host: '127.0.0.1', port: sshd.port, timeout_ms: 10_000 })).json() as { ok: boolean; message: string };
+    expect(await probe()).toMatchObject({ ok: true });
+    const pin = ((await api('GET', '/jobs/ssh-host-keys?host=127.0.0.1')).json() as { items: { id: string; port: number }[] }).items.find((k) => k.port === sshd.port)!;
+    await swapSshd();
+    const refused = await probe();
+    expect(refused.ok).toBe(false);
+    expect(refused.message).toContain('SSH_HOST_KEY_CHANGED');
+    expect(refused.message).toContain(`got ${sshd.hostKeyFingerprint}`);
+    expect((await api('DELETE', `/jobs/ssh-host-keys/${pin.id}`)).statusCode).toBe(204);
+    expect(await probe()).toMatchObject({ ok: true });
   }, 120_000);
 
   it('answers 404 for the key of a device that does not exist', async () => {

@@ -128,6 +128,7 @@ export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential }
 export type { SecretScrubber } from './scrubber.js';
 export { createSecretScrubber } from './scrubber.js';
 export { createEgressPolicy, type EgressPolicy } from './egress.js';
+export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
 export { EXECUTORS } from './executors/index.js';
 export type { Executor, TargetContext, TargetResult } from './executors/index.js';
 export type { TargetResolver, AuditRecorder, JobsService } from './jobs.service.js';
