@@ -16,6 +16,7 @@ import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
 import { registerInputGuard } from './platform/http/input-guard.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
+import { registerPrincipalRateLimit, type RateLimitStore } from './platform/http/rate-limit.js';
 import { canonicalId, newId } from './platform/ids.js';
 
 export interface RoutePlugin {
@@ -31,9 +32,19 @@ export interface AppDeps {
   authenticator: Authenticator;
   plugins: RoutePlugin[];
   version: string;
+  /** Per-principal limit of authenticated requests; absent: unlimited (bare test apps). */
+  rateLimit?: { max: number; store: RateLimitStore };
 }
 
 export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
+
+/** swagger-ui's static CSP minus `upgrade-insecure-requests` (see the helmet note below). */
+const withoutUpgrade = (header: string): string =>
+  header
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0 && d !== 'upgrade-insecure-requests')
+    .join('; ');
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -58,6 +69,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerProblemHandlers(app);
   registerInputGuard(app);
   registerAuth(app, deps.authenticator, routeRegistry);
+  // After registerAuth: its onRequest hook sets request.actor, which this one counts.
+  if (deps.rateLimit) {
+    // While the store is down every request would log: once a minute is enough.
+    let lastWarning = 0;
+    const onError = (err: unknown) => {
+      if (Date.now() - lastWarning < 60_000) return;
+      lastWarning = Date.now();
+      deps.logger.warn({ err }, 'rate-limit store failed; requests are let through');
+    };
+    registerPrincipalRateLimit(app, { ...deps.rateLimit, onError });
+  }
   app.addSchema(Problem);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -78,7 +100,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(helmet, {
     // The API serves JSON; only /docs needs scripts and styles, which swagger-ui declares itself.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // NOTE: no `upgrade-insecure-requests` (a helmet default): Opsdeck serves plain HTTP unless a
+    // TLS proxy sits in front, and the directive made browsers fetch /docs assets over https (blank page).
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cors, {
@@ -86,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // exactly and answered with credentials. `null` is never an allowed origin (config refuses it).
     origin: deps.config.corsOrigins.includes('*') ? '*' : [...deps.config.corsOrigins],
     credentials: !deps.config.corsOrigins.includes('*'),
-    exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
+    exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
   });
   await app.register(compress, {
     global: true,
@@ -119,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     docs.addHook('onRoute', (route) => {
       route.config = { ...(route.config ?? {}), public: true };
     });
-    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, docExpansion: 'list' } });
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: withoutUpgrade, uiConfig: { deepLinking: true, docExpansion: 'list' } });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 

@@ -115,6 +115,9 @@ const base64Key32: Parser<string> = (raw) =>
     ? { value: raw }
     : { expected: 'base64 of exactly 32 random bytes (openssl rand -base64 32)' };
 
+const redisName: Parser<string> = (raw) =>
+  /^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' };
+
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
 export type Role = (typeof ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -147,6 +150,13 @@ export const SETTINGS = {
     default: undefined,
     parse: url('redis', 'rediss'),
     secret: true,
+  }),
+  redisPrefix: setting({
+    env: 'OPSDECK_REDIS_PREFIX',
+    description:
+      'Prefix of every Redis key and pub/sub channel (cache, event bus, rate limits, token revocations, job queue): deployments sharing one Redis need different ones.',
+    default: 'opsdeck',
+    parse: redisName,
   }),
   roles: setting({
     env: 'OPSDECK_ROLES',
@@ -226,7 +236,7 @@ export const SETTINGS = {
     default: '604800',
     parse: int(300, 90 * 86_400),
   }),
-  passwordMinLength: setting({ env: 'OPSDECK_PASSWORD_MIN_LENGTH', description: 'Shortest accepted password (maximum is 256).', default: '12', parse: int(8, 128) }),
+  passwordMinLength: setting({ env: 'OPSDECK_PASSWORD_MIN_LENGTH', description: 'Shortest accepted password (maximum is 128).', default: '12', parse: int(8, 128) }),
   lockoutThreshold: setting({
     env: 'OPSDECK_LOCKOUT_THRESHOLD',
     description: 'Failed logins in a row after which an account is locked (each further failure doubles the lock).',
@@ -242,9 +252,16 @@ export const SETTINGS = {
   }),
   authRateLimit: setting({
     env: 'OPSDECK_AUTH_RATE_LIMIT',
-    description: 'Requests per minute one client IP may make to `/api/v1/auth/*` (shared through Redis in cluster mode).',
+    description: 'Requests per minute one client IP may make to `/api/v1/auth/login` and `/api/v1/auth/refresh` (shared through Redis in cluster mode).',
     default: '30',
     parse: int(1, 1_000_000),
+  }),
+  rateLimitPerMinute: setting({
+    env: 'OPSDECK_RATE_LIMIT_PER_MINUTE',
+    description:
+      'Requests per minute one principal (user or API key) may make to authenticated routes; more get 429 with `Retry-After` (shared through Redis in cluster mode). Sign-in and refresh have `OPSDECK_AUTH_RATE_LIMIT` instead.',
+    default: '600',
+    parse: int(1, 10_000_000),
   }),
   masterKey: setting({
     env: 'OPSDECK_MASTER_KEY',
@@ -293,9 +310,9 @@ export const SETTINGS = {
   }),
   jobsQueue: setting({
     env: 'OPSDECK_JOBS_QUEUE',
-    description: 'BullMQ key prefix for the job queue (deployments sharing one Redis use different ones).',
-    default: 'opsdeck',
-    parse: ((raw) => (/^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' })) as Parser<string>,
+    description: 'BullMQ key prefix for the job queue. Unset: `OPSDECK_REDIS_PREFIX`.',
+    default: undefined,
+    parse: redisName,
   }),
   egressAllow: setting({
     env: 'OPSDECK_EGRESS_ALLOW',
@@ -323,7 +340,9 @@ type ValueOf<S> = S extends Setting<infer T> ? T : never;
 type Raw = { -readonly [K in keyof Settings]: Settings[K]['default'] extends string ? ValueOf<Settings[K]> : ValueOf<Settings[K]> | undefined };
 
 export type Config = Readonly<
-  Raw & {
+  Omit<Raw, 'jobsQueue'> & {
+    /** BullMQ prefix: `OPSDECK_JOBS_QUEUE`, else `OPSDECK_REDIS_PREFIX`. */
+    jobsQueue: string;
     /** `single` (SQLite or PostgreSQL, in-process queue and bus) or `cluster` (Redis set). */
     mode: 'single' | 'cluster';
     databaseDialect: 'sqlite' | 'postgres';
@@ -398,6 +417,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     roles: Object.freeze([...new Set(raw.roles)]) as Role[],
     corsOrigins: Object.freeze(raw.corsOrigins) as string[],
     textfsmLibraryDirs: Object.freeze(raw.textfsmLibraryDirs.map((d) => path.resolve(cwd, d))) as string[],
+    jobsQueue: raw.jobsQueue ?? raw.redisPrefix,
     mode: raw.redisUrl ? 'cluster' : 'single',
     databaseDialect: raw.databaseUrl ? 'postgres' : 'sqlite',
     sqlitePath: path.join(dataDir, 'opsdeck.db'),

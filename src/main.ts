@@ -128,6 +128,14 @@ async function migrate(config: Config, logger: Logger, dryRun: boolean): Promise
   }
 }
 
+/**
+ * A one-shot command plays no role: it must not consume job runs, claim schedule ticks or sweep
+ * expiries that belong to the running server (modules gate every consumer on `roles`).
+ */
+function cliConfig(config: Config): Config {
+  return Object.freeze({ ...config, roles: [] });
+}
+
 async function userCommand(config: Config, logger: Logger, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -135,7 +143,7 @@ async function userCommand(config: Config, logger: Logger, args: string[]): Prom
     options: { email: { type: 'string' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' } },
   });
   const password = values['password-stdin'] ? (await streamText(process.stdin)).replace(/\r?\n$/, '') : undefined;
-  const modules = await createModules(config, logger);
+  const modules = await createModules(cliConfig(config), logger);
   try {
     const out = await runUserCommand(modules.identity, { action: positionals[0], username: positionals[1], email: values.email, roles: values.role ?? [], ...(password !== undefined ? { password } : {}) });
     process.stdout.write(out);

@@ -12,12 +12,14 @@ import { createEventBus } from './platform/bus/index.js';
 import { createCache } from './platform/cache/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe, requireNoEviction } from './platform/redis.js';
+import { Redis } from 'ioredis';
+import { createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './platform/http/rate-limit.js';
 import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
-import { createJobsModule } from './modules/jobs/index.js';
+import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -30,6 +32,19 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/**
+ * Per-principal request counts: in Redis under `<prefix>:rl:` in a cluster (every node shares
+ * them), else in memory. No offline queue: while Redis is away a request fails open at once
+ * instead of waiting for a reconnect.
+ */
+function createRateLimitStore(config: Config, logger: Logger): RateLimitStore {
+  if (!config.redisUrl) return createMemoryRateLimitStore();
+  const client = new Redis(config.redisUrl, { connectionName: 'opsdeck-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  client.on('error', (err: unknown) => logger.warn({ err }, 'rate-limit redis error'));
+  const store = createRedisRateLimitStore(client, `${config.redisPrefix}:rl:`);
+  return { hit: store.hit, close: async () => void (await client.quit().catch(() => client.disconnect())) };
 }
 
 export interface ModulesOptions {
@@ -55,11 +70,13 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
     }
-    const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), logger });
+    const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, logger });
     closers.unshift(() => bus.close());
-    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), metrics: metrics.cacheHooks, logger });
+    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
+    const rateLimitStore = createRateLimitStore(config, logger);
+    closers.unshift(() => rateLimitStore.close());
 
     const probes: DependencyProbe[] = [{ name: 'database', ping: () => database.ping() }];
     if (config.redisUrl) {
@@ -67,7 +84,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing });
     closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,
@@ -85,7 +102,17 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // The parse worker pool stops before the cache and database it never touches.
     closers.unshift(() => parsers.close());
 
-    const credentials = createCredentialsModule({ db: database.db, keyRing, events, audit: identity.audit, stepUp: identity.stepUp, logger });
+    // The credential probe honours the SSH host keys the jobs module pins (trust on first use).
+    const hostKeys = createHostKeyStore(database.db);
+    const credentials = createCredentialsModule({
+      db: database.db,
+      keyRing,
+      events,
+      audit: identity.audit,
+      stepUp: identity.stepUp,
+      logger,
+      hostKeyCheck: (target, fingerprint) => hostKeys.verify({ deviceId: null, ...target }, fingerprint),
+    });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });
@@ -145,6 +172,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       jobs,
       schedules,
       plugins,
+      rateLimitStore,
       authenticator: identity.authenticator,
       /** Closes everything in reverse order of creation. */
       async close(): Promise<void> {
@@ -176,6 +204,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       authenticator: modules.authenticator,
       plugins: modules.plugins,
       version: VERSION,
+      rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
     });
     return {
       app,

@@ -9,7 +9,7 @@ import type { PermissionRegistry } from './permissions.fns.js';
 import type { Principals } from './principals.js';
 import type { RevocationList } from './revocations.js';
 import { createRolesRepository } from './roles.repository.js';
-import type { Sealer } from './secrets.fns.js';
+import type { TotpVault } from './totp-vault.js';
 import { createSessionsRepository } from './sessions.repository.js';
 import { createUsersRepository } from './users.repository.js';
 
@@ -45,7 +45,8 @@ export interface IdentityContext {
   revocations: RevocationList;
   jwt: Jwt;
   registry: PermissionRegistry;
-  sealer: Sealer;
+  /** TOTP seeds under the vault key ring (`totp-vault.ts`). */
+  sealer: TotpVault;
   settings: IdentitySettings;
   clock: () => number;
   logger: Pick<Logger, 'warn' | 'error' | 'info'>;

@@ -6,6 +6,7 @@ import type { Cache } from '../../platform/cache/index.js';
 import type { EventBus } from '../../platform/bus/index.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { Actor } from '../../platform/http/auth.js';
+import { createEnvelope, type KeyRing } from '../../platform/crypto/index.js';
 import { createApiKeysService } from './api-keys.service.js';
 import { createAuditService } from './audit.service.js';
 import { authRoutes } from './auth.routes.js';
@@ -21,6 +22,7 @@ import { createPrincipals } from './principals.js';
 import { createRevocationList } from './revocations.js';
 import { createRolesService } from './roles.service.js';
 import { createSealer } from './secrets.fns.js';
+import { createTotpVault, migrateLegacyTotp } from './totp-vault.js';
 import { inTeamScope, teamScope, teamWhere } from './team-scope.js';
 import { createTwoFactorService } from './two-factor.service.js';
 import { createUsersService } from './users.service.js';
@@ -31,12 +33,14 @@ export { createAuditService } from './audit.service.js';
 export type { TeamScope } from './team-scope.js';
 export { STEP_UP_HEADER } from './two-factor.service.js';
 export { teamScope, teamWhere, inTeamScope } from './team-scope.js';
+export { totpKeyUsage, totpRotationTables } from './totp-vault.js';
 
 export type IdentityConfig = Pick<
   Config,
   | 'mode'
   | 'dataDir'
   | 'redisUrl'
+  | 'redisPrefix'
   | 'jwtSecret'
   | 'jwtAlgorithm'
   | 'jwtPrivateKeyFile'
@@ -57,6 +61,8 @@ export interface IdentityDeps {
   bus: EventBus;
   logger: Logger;
   config: IdentityConfig;
+  /** The vault's master keys: TOTP seeds are sealed under them (envelope encryption). */
+  keyRing: KeyRing;
   /** Where the first-start banner goes (stdout in `serve`); never the log. */
   announce?: (text: string) => void;
   clock?: () => number;
@@ -76,6 +82,8 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const revocations = createRevocationList({ db: deps.db, bus: deps.bus, logger: deps.logger, clock });
   const memo = createAuthMemo<ResolvedCredential>({ bus: deps.bus, logger: deps.logger, clock });
   const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry, memo });
+  // The JWT-secret-derived sealer only opens seeds stored before they moved under the key ring.
+  const totpVault = createTotpVault(createEnvelope(deps.keyRing), createSealer(keys.rootSecret));
   const ctx: IdentityContext = {
     db: deps.db,
     repos: makeRepos(deps.db),
@@ -86,7 +94,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
     revocations,
     jwt,
     registry,
-    sealer: createSealer(keys.rootSecret),
+    sealer: totpVault,
     settings: deps.config,
     clock,
     logger: deps.logger,
@@ -100,6 +108,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock });
 
   await roles.seedBuiltins();
+  await migrateLegacyTotp(deps.db, totpVault, deps.logger);
   await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stderr.write(text)));
   await revocations.start();
   memo.start();
@@ -107,7 +116,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis } }) },
+    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
     { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
   ];
 

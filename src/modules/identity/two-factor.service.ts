@@ -10,8 +10,6 @@ export const RECOVERY_CODE_COUNT = 10;
 /** Header carrying a fresh TOTP code for step-up on sensitive routes. */
 export const STEP_UP_HEADER = 'x-totp-code';
 
-const aad = (userId: string) => `user:${userId}:totp`;
-
 /** The user a user or API-key actor acts for; null for the system. */
 export function actingUserId(actor: Actor): string | null {
   return actor.kind === 'user' ? actor.id : (actor.userId ?? null);
@@ -23,7 +21,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
   async function verifySecondFactor(repos: IdentityRepos, user: UserCredentials, code: string): Promise<'totp' | 'recovery' | null> {
     if (!user.totpSecret) return null;
     if (isTotpCode(code)) {
-      const secret = ctx.sealer.open(user.totpSecret, aad(user.id));
+      const secret = ctx.sealer.open(user.totpSecret, user.id);
       const step = await checkTotp(secret, code, user.totpLastStep, ctx.clock());
       return step !== null && (await repos.users.consumeTotpStep(user.id, step)) ? 'totp' : null;
     }
@@ -86,7 +84,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
       if (user.totpEnabled) throw new ConflictError('TOTP_ALREADY_ENABLED', 'Two-factor authentication is already on; disable it first');
       const secret = newTotpSecret();
       await ctx.uow(async (repos) => {
-        await repos.users.update(user.id, { totpPendingSecret: ctx.sealer.seal(secret, aad(user.id)) }, nowIso(ctx.clock));
+        await repos.users.update(user.id, { totpPendingSecret: ctx.sealer.seal(secret, user.id) }, nowIso(ctx.clock));
         await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.enrolment_started', resourceType: 'user', resourceId: user.id, outcome: 'success' });
       });
       return { secret, otpauth_uri: totpUri(secret, user.username) };
@@ -96,7 +94,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
       const user = await self(actor);
       if (user.totpEnabled) throw new ConflictError('TOTP_ALREADY_ENABLED', 'Two-factor authentication is already on');
       if (!user.totpPendingSecret) throw new ValidationError('TOTP_NOT_ENROLLING', 'Start enrolment first (POST /auth/2fa/enrol)');
-      const secret = ctx.sealer.open(user.totpPendingSecret, aad(user.id));
+      const secret = ctx.sealer.open(user.totpPendingSecret, user.id);
       const step = await checkTotp(secret, code, null, ctx.clock());
       if (step === null) throw new ValidationError('TOTP_INVALID', 'The code is wrong or expired', [{ path: 'body.code', message: 'does not match the authenticator' }]);
       const codes = await ctx.uow(async (repos, tx) => {

@@ -92,7 +92,7 @@ describe.each(DIALECTS)('two-factor authentication on %s', (dialect) => {
     const u = await enrolled();
     const { sql } = await import('kysely');
     const row = await sql<{ totpSecret: string }>`select totp_secret from users where id = ${u.userId}`.execute(server().modules.database.db);
-    expect(row.rows[0]!.totpSecret).toMatch(/^v1\./);
+    expect(row.rows[0]!.totpSecret).toMatch(/^env1:[A-Za-z0-9_-]+:v1\.[^:]+:v1\./);
     expect(row.rows[0]!.totpSecret).not.toContain(u.secret);
   });
 });

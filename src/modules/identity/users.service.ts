@@ -65,6 +65,8 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
   async function keepAnAdmin(repos: IdentityRepos, user: { id: string; status: string }, path?: string): Promise<void> {
     if (user.status !== 'active') return;
     if (!((await repos.users.roleNamesOf([user.id])).get(user.id) ?? []).includes('admin')) return;
+    // Held to commit: a concurrent demotion waits and then counts this one's result.
+    await repos.users.lockAdminSet();
     if ((await repos.users.otherActiveAdmins(user.id)) > 0) return;
     throw new ConflictError('LAST_ADMIN', 'This is the last active admin: give another active user the admin role first', path ? [{ path, message: 'the last active admin keeps the admin role and stays active' }] : []);
   }

@@ -24,6 +24,8 @@ import { createLocksRepository } from './locks.repository.js';
 import { createLogsRepository } from './logs.repository.js';
 import { createRunsRepository } from './runs.repository.js';
 import { templatesRoutes } from './templates.routes.js';
+import { sshHostKeysRoutes } from './ssh-host-keys.routes.js';
+import { createHostKeyStore, createSshHostKeysService } from './ssh-host-keys.service.js';
 import { createTemplatesRepository } from './templates.repository.js';
 import { createTemplatesService } from './templates.service.js';
 
@@ -73,7 +75,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const queue = deps.queue ?? createJobQueue<JobsJobMap>({ ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}), prefix: c.jobsQueue, lockDurationMs: c.jobsLeaseMs, onError: (err) => logger.warn({ err }, 'queue error') });
   const dispatch = createDispatcher(queue);
   const executors = executorRegistry(EXECUTORS);
-  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: { allow: c.egressAllow, deny: c.egressDeny }, maxOutputChars: 1_048_576 };
+  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: { allow: c.egressAllow, deny: c.egressDeny }, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
   const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);
   const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions };
@@ -94,6 +96,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: runsRoutes(service, templates) },
     { prefix: '/api/v1', plugin: templatesRoutes(templates) },
+    { prefix: '/api/v1', plugin: sshHostKeysRoutes(createSshHostKeysService({ db: deps.db, targetResolver: deps.targetResolver, audit: deps.audit })) },
     { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, authenticator: deps.authenticator }) },
   ];
 
@@ -125,6 +128,7 @@ export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential }
 export type { SecretScrubber } from './scrubber.js';
 export { createSecretScrubber } from './scrubber.js';
 export { createEgressPolicy, type EgressPolicy } from './egress.js';
+export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
 export { EXECUTORS } from './executors/index.js';
 export type { Executor, TargetContext, TargetResult } from './executors/index.js';
 export type { TargetResolver, AuditRecorder, JobsService } from './jobs.service.js';

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { FieldError } from '../../../platform/errors.js';
 import type { ResolvedCredential } from '../credentials.js';
+import type { HostKeyStore } from '../ssh-host-keys.service.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -36,6 +37,8 @@ export interface ExecutorSettings {
   egress: { allow: readonly string[]; deny: readonly string[] };
   /** Largest output kept per target, in characters. */
   maxOutputChars: number;
+  /** SSH host keys pinned on first use (`ssh-host-keys.service.ts`); absent: any key is accepted. */
+  hostKeys?: HostKeyStore;
 }
 
 export interface Executor<P = any> {

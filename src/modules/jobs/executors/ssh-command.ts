@@ -15,7 +15,7 @@ const Params = Type.Object(
     changes_devices: Type.Optional(Type.Boolean({ description: 'Declare that the commands change the device (never re-run after a lost worker)' })),
     connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
     command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: '(60000)' })),
-    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint' })),
+    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint for this run. Unset: the key pinned at the first connection to the device (or host:port) must match' })),
     textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
     parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
   },
@@ -67,13 +67,16 @@ export const sshCommandExecutor: Executor<Params> = {
     if (!ctx.credential) throw new Error('ssh_command needs a credential');
     const parse = parserFor(p);
     const commandTimeout = p.command_timeout_ms ?? 60_000;
+    const port = p.port ?? 22;
+    const hostKeys = settings.hostKeys;
     const client = await connect({
       host: ctx.host,
-      port: p.port ?? 22,
+      port,
       connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
       credential: ctx.credential,
       signal: ctx.signal,
       ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
+      ...(hostKeys ? { hostKeyCheck: (fp: string) => hostKeys.verify({ deviceId: ctx.deviceId, host: ctx.host, port }, fp) } : {}),
       onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
     });
     const results: CommandResult[] = [];
