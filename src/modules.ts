@@ -18,6 +18,7 @@ import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
 import { createJobsModule } from './modules/jobs/index.js';
+import { createEventsModule } from './modules/events/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -89,6 +90,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });
 
+    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
+    closers.unshift(() => eventsModule.stop());
+    await eventsModule.start();
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -99,6 +104,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
+      liveChannels: [eventsModule.channel],
       targetResolver: {
         resolveTargets: async (actor, selector) =>
           (await inventory.resolveTargets(actor, selector)).flatMap((t) => (t.host ? [{ deviceId: t.deviceId, host: t.host }] : [])),
@@ -126,8 +132,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, jobs, schedules]) identity.registerPermissions(m.permissions);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins];
+    for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
     return {
       config,
       logger,
@@ -136,6 +142,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       bus,
       cache,
       events,
+      eventsModule,
       system,
       identity,
       parsers,
