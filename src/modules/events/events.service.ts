@@ -1,4 +1,4 @@
-import { ValidationError } from '../../platform/errors.js';
+import { BadRequestError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { canRead, decodeCursor, encodeCursor, globMatcher, START, type Cursor } from './events.fns.js';
 import type { EventsRepository, StoredEvent } from './events.repository.js';
@@ -21,14 +21,14 @@ const GLOB = /^[a-z0-9_.*-]{1,100}$/;
 export function parseNameFilter(text: string | undefined, path: string): (name: string) => boolean {
   const patterns = (text ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   const bad = patterns.findIndex((p) => !GLOB.test(p));
-  if (bad >= 0) throw new ValidationError('EVENT_FILTER_INVALID', 'Event filters are names or globs like device.* (a-z, 0-9, _ . - *)', [{ path, message: `'${patterns[bad]!.slice(0, 100)}' is not an event name or glob` }]);
+  if (bad >= 0) throw new BadRequestError('EVENT_FILTER_INVALID', 'Event filters are names or globs like device.* (a-z, 0-9, _ . - *)', [{ path, message: `'${patterns[bad]!.slice(0, 100)}' is not an event name or glob` }]);
   return globMatcher(patterns);
 }
 
 export function parseCursor(text: string | undefined, path: string): Cursor | null {
   if (text === undefined || text === '') return null;
   const c = decodeCursor(text);
-  if (!c) throw new ValidationError('EVENT_CURSOR_INVALID', 'Not an event cursor', [{ path, message: 'must be the cursor (SSE id) of an event' }]);
+  if (!c) throw new BadRequestError('EVENT_CURSOR_INVALID', 'Not an event cursor', [{ path, message: 'must be the cursor (SSE id) of an event' }]);
   return c;
 }
 
