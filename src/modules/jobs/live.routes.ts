@@ -212,7 +212,7 @@ export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           operationId: 'openWebSocket',
           tags: ['jobs'],
-          summary: 'WebSocket: {"type":"auth","token"} then {"type":"subscribe","channel":"job-run:<id>","after":0}',
+          summary: 'WebSocket: {"type":"auth","token"} then {"type":"subscribe","channel":"job-run:<id>","after":0} (or "channel":"events","after":"<cursor>")',
           querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 8192 })) }, { additionalProperties: false }),
         },
       },
