@@ -14,7 +14,7 @@ const tags = ['events'];
 
 const frame = (e: EventView) => `id: ${e.cursor}\ndata: ${JSON.stringify(e)}\n\n`;
 
-async function streamSse(reply: FastifyReply, service: EventsService, actor: Actor, from: ReturnType<typeof parseCursor>, wants: (name: string) => boolean): Promise<void> {
+async function streamSse(reply: FastifyReply, service: EventsService, actor: Actor, from: ReturnType<typeof parseCursor>, wants: (name: string) => boolean, open: Set<() => void>): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -22,10 +22,12 @@ async function streamSse(reply: FastifyReply, service: EventsService, actor: Act
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
   let off: (() => void) | null = null;
   const close = () => {
+    open.delete(close);
     clearInterval(keepalive);
     off?.();
     if (!raw.writableEnded) raw.end();
   };
+  open.add(close);
   raw.on('close', close);
   off = await service.stream(actor, from, wants, (events) => {
     if (raw.writableEnded) return false;
@@ -42,6 +44,12 @@ async function streamSse(reply: FastifyReply, service: EventsService, actor: Act
 /** GET /api/v1/events (Server-Sent Events) and /api/v1/events/history. */
 export function eventsRoutes(service: EventsService): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // Open streams end when the server closes; otherwise close() would wait for every client.
+    const open = new Set<() => void>();
+    app.addHook('preClose', (done) => {
+      for (const close of [...open]) close();
+      done();
+    });
     app.get(
       '/events',
       {
@@ -60,7 +68,7 @@ export function eventsRoutes(service: EventsService): FastifyPluginAsyncTypebox 
         const header = req.headers['last-event-id'];
         const from = header !== undefined ? parseCursor(header, 'headers.last-event-id') : parseCursor(req.query.after, 'query.after');
         const wants = parseNameFilter(req.query.events, 'query.events');
-        await streamSse(reply, service, req.actor, from, wants);
+        await streamSse(reply, service, req.actor, from, wants, open);
       },
     );
     app.get(

@@ -129,7 +129,8 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     expect(first.id).not.toBe(deviceEvent!.id);
     await resumed.until((e) => e.id === seenByFull.id);
     expect(resumed.events.some((e) => e.id === deviceEvent!.id)).toBe(false);
-    for (const s of [limited, full, resumed]) s.close();
+    // `full` stays open: closing the server ends it (the next test file would otherwise hang in afterAll).
+    for (const s of [limited, resumed]) s.close();
   });
 
   it('WebSocket `events` channel: filtered by the same permissions, resumable with after=<cursor>', async () => {
