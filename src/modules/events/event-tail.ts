@@ -21,7 +21,7 @@ export function createEventTail(deps: { repo: EventsRepository; bus: EventBus; l
   let reading: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | null = null;
-  let unsubscribe: (() => Promise<void>) | null = null;
+  let subscription: Promise<(() => Promise<void>) | null> | null = null;
 
   function dispatch(events: readonly StoredEvent[]): void {
     for (const l of [...listeners]) if (!l(events)) listeners.delete(l);
@@ -56,7 +56,11 @@ export function createEventTail(deps: { repo: EventsRepository; bus: EventBus; l
   function start(): Promise<void> {
     started ??= (async () => {
       cursor = await deps.repo.head();
-      unsubscribe = await deps.bus.subscribe('event:*', () => void read());
+      // Not awaited: with Redis down the poll alone keeps streams going.
+      subscription = deps.bus.subscribe('event:*', () => void read()).catch((err: unknown) => {
+        deps.logger.warn({ err }, 'event bus subscription failed; polling only');
+        return null;
+      });
       const tick = () => {
         timer = setTimeout(() => void read().finally(() => started && tick()), deps.pollMs);
         timer.unref();
@@ -114,8 +118,9 @@ export function createEventTail(deps: { repo: EventsRepository; bus: EventBus; l
       if (timer) clearTimeout(timer);
       timer = null;
       listeners.clear();
-      await unsubscribe?.();
-      unsubscribe = null;
+      const pending = subscription;
+      subscription = null;
+      void pending?.then((off) => off?.());
       started = null;
       await reading;
     },

@@ -102,7 +102,7 @@ export function createEventsModule(deps: EventsModuleDeps) {
     async start(): Promise<void> {
       await subscribers.register();
       if (!consuming) return;
-      await subscribers.start();
+      subscribers.start();
       worker.start();
       const tick = () => {
         void prune()

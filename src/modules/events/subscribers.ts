@@ -44,7 +44,7 @@ export function createSubscriberRunner(deps: SubscriberRunnerDeps) {
   let again = false;
   let stopped = true;
   let timer: NodeJS.Timeout | null = null;
-  let unsubscribe: (() => Promise<void>) | null = null;
+  let subscription: Promise<(() => Promise<void>) | null> | null = null;
 
   /** One batch of one subscriber in one transaction; the number of events passed. */
   async function step(sub: Subscriber & { wants: (name: string) => boolean }): Promise<{ passed: number; handled: number }> {
@@ -111,9 +111,13 @@ export function createSubscriberRunner(deps: SubscriberRunnerDeps) {
       for (const s of subscribers) await repo.ensureSubscriber(s.name);
     },
     drain,
-    async start(): Promise<void> {
+    /** Starts consuming; never waits for the bus (with Redis down, the poll alone drives it). */
+    start(): void {
       stopped = false;
-      unsubscribe = await deps.bus.subscribe('event:*', () => void drain());
+      subscription = deps.bus.subscribe('event:*', () => void drain()).catch((err: unknown) => {
+        log.warn({ err }, 'event bus subscription failed; polling only');
+        return null;
+      });
       const tick = () => {
         timer = setTimeout(() => {
           void deps
@@ -129,8 +133,10 @@ export function createSubscriberRunner(deps: SubscriberRunnerDeps) {
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await unsubscribe?.();
-      unsubscribe = null;
+      const pending = subscription;
+      subscription = null;
+      // A subscription still waiting for Redis is dropped as soon as it resolves.
+      void pending?.then((off) => off?.());
       await pumping;
     },
   };

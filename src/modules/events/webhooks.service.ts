@@ -163,6 +163,8 @@ export type WebhooksService = ReturnType<typeof createWebhooksService>;
  * transaction (so an event is queued once per webhook, even across restarts).
  */
 export function createWebhooksSubscriber(worker: Pick<DeliveryWorker, 'drain'>): Subscriber {
+  // One read of the enabled webhooks per consuming transaction (a batch), not per event.
+  const enabledIn = new WeakMap<Db, Promise<WebhookRow[]>>();
   return {
     name: 'webhooks',
     events: ['*'],
@@ -170,7 +172,9 @@ export function createWebhooksSubscriber(worker: Pick<DeliveryWorker, 'drain'>):
       const repo = createWebhooksRepository(db);
       const now = nowIso();
       const body = JSON.stringify({ id: event.id, name: event.name, created_at: event.createdAt, payload: event.payload });
-      const targets = (await repo.enabled()).filter((w) => w.createdAt <= event.createdAt && globMatcher(w.events)(event.name));
+      let enabled = enabledIn.get(db);
+      if (!enabled) enabledIn.set(db, (enabled = repo.enabled()));
+      const targets = (await enabled).filter((w) => w.createdAt <= event.createdAt && globMatcher(w.events)(event.name));
       await repo.enqueue(
         targets.map((w) => ({ id: newId(), webhookId: w.id, eventId: event.id, eventName: event.name, body, status: 'pending', attempts: 0, nextAttemptAt: now, statusCode: null, durationMs: null, error: null, createdAt: now, updatedAt: now })),
       );
