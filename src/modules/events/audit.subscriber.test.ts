@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
+import { isolatedRedisUrl } from './events.test-support.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
 describe.each(DIALECTS)('job-template changes are audited by the audit subscriber on %s', (dialect) => {
-  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: { OPSDECK_EVENTS_POLL_MS: '100', OPSDECK_JOBS_QUEUE: `eva-${randomBytes(4).toString('hex')}` } });
+  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: { OPSDECK_EVENTS_POLL_MS: '100', OPSDECK_JOBS_QUEUE: `eva-${randomBytes(4).toString('hex')}`, ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(15) } : {}) } });
   let admin: Record<string, string>;
   const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
     server().app.inject({ method, url: `/api/v1${url}`, headers: admin, ...(payload ? { payload } : {}) });

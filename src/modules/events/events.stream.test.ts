@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
+import { isolatedRedisUrl } from './events.test-support.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
 interface Ev {
@@ -89,7 +90,7 @@ async function openWs(base: string, token: string, channel: string, after?: stri
 describe.each(DIALECTS)('live event stream on %s', (dialect) => {
   const server = useTestServer(dialect, {
     cluster: dialect === 'postgres',
-    env: { OPSDECK_EVENTS_POLL_MS: '200', OPSDECK_JOBS_QUEUE: `evs-${randomBytes(4).toString('hex')}` },
+    env: { OPSDECK_EVENTS_POLL_MS: '200', OPSDECK_JOBS_QUEUE: `evs-${randomBytes(4).toString('hex')}`, ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(13) } : {}) },
   });
   let base: string;
   let admin: string;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/helpers/db.js';
 import { createTestServer, useTestServer, type TestServer } from '../../../test/helpers/server.js';
+import { isolatedRedisUrl } from './events.test-support.js';
 import { createEgressPolicy, LOCAL_ADDRESSES } from '../jobs/index.js';
 import { verifySignature } from './index.js';
 
@@ -45,7 +46,8 @@ async function startReceiver() {
 }
 
 const SECRET = `whsec-${randomBytes(12).toString('hex')}`;
-const baseEnv = () => ({
+const baseEnv = (dialect: string) => ({
+  ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(14) } : {}),
   OPSDECK_WEBHOOKS_ALLOW: '127.0.0.1',
   OPSDECK_WEBHOOKS_RETRY_BASE_MS: '100',
   OPSDECK_WEBHOOKS_MAX_ATTEMPTS: '3',
@@ -66,7 +68,7 @@ describe('the webhook egress policy', () => {
 });
 
 describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
-  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: baseEnv() });
+  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: baseEnv(dialect) });
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let admin: Record<string, string>;
 
@@ -191,7 +193,7 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
 describe.each(DIALECTS)('after a restart on %s', (dialect) => {
   let db: TestDatabase;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  const env = baseEnv();
+  const env = baseEnv(dialect);
   beforeAll(async () => {
     db = await createTestDatabase(dialect, { migrate: false });
     receiver = await startReceiver();
