@@ -8,6 +8,7 @@ import { createTestServer, useTestServer, type TestServer } from '../../../test/
 import { isolatedRedisUrl } from './events.test-support.js';
 import { createEgressPolicy, LOCAL_ADDRESSES } from '../jobs/index.js';
 import { verifySignature } from './index.js';
+import { createWebhooksRepository } from './webhooks.repository.js';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -126,6 +127,8 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
 
   it('delivers matching events signed with X-Opsdeck-Signature, retries after a 500 with backoff, and logs each delivery', async () => {
     const hook = await createHook('templates', ['job_template.*']);
+    const disabled = await api('POST', '/webhooks', { name: 'templates-off', url: `${receiver.url}/off`, secret: SECRET, events: ['job_template.*'], enabled: false });
+    expect(disabled.statusCode, disabled.body).toBe(201);
     receiver.failNext(500);
     const template = await api('POST', '/jobs/templates', { name: `wh-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
     expect(template.statusCode, template.body).toBe(201);
@@ -153,6 +156,20 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
     expect(log.items[0]!.duration_ms).toBeGreaterThanOrEqual(0);
     // An event its filter does not match is not sent.
     expect(receiver.received.filter((r) => r.headers['x-opsdeck-event'] !== 'job_template.created' && r.headers['x-opsdeck-event'] !== 'webhook.ping' && r.body.includes(hook.id))).toEqual([]);
+    // A disabled webhook gets nothing queued.
+    expect((await api('GET', `/webhooks/${disabled.json().id as string}/deliveries`)).json().items).toEqual([]);
+    expect((await api('DELETE', `/webhooks/${hook.id}`)).statusCode).toBe(204);
+    expect((await api('DELETE', `/webhooks/${disabled.json().id as string}`)).statusCode).toBe(204);
+  });
+
+  it('checks the target against the egress policy again at delivery time', async () => {
+    const hook = await createHook('recheck', ['nothing.*']);
+    const { eventsModule } = server().modules;
+    // The stored webhook as if its address now resolved to one the policy refuses.
+    const row = (await createWebhooksRepository(server().modules.database.db).find(hook.id))!;
+    const result = await eventsModule.worker.attempt({ ...row, url: 'http://[::1]:9/x' }, { id: hook.id, eventId: hook.id, eventName: 'x.y', body: '{}' });
+    expect(result).toMatchObject({ ok: false, statusCode: null, final: true });
+    expect(result.error).toMatch(/^egress refused: ::1 is a loopback/);
     expect((await api('DELETE', `/webhooks/${hook.id}`)).statusCode).toBe(204);
   });
 
