@@ -136,7 +136,8 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
 
   it('WebSocket `events` channel: filtered by the same permissions, resumable with after=<cursor>', async () => {
     const head = (await server().app.inject({ method: 'GET', url: '/api/v1/events/history?limit=1000', headers: bearer(admin) })).json() as { items: Ev[] };
-    const after = head.items.at(-1)?.cursor;
+    // The newest event's cursor, or the start of the outbox when it is empty.
+    const after = head.items.at(-1)?.cursor ?? '0.00000000-0000-0000-0000-000000000000';
     const device = await post('/devices', { name: `ws-dev-${randomBytes(3).toString('hex')}` });
     expect(device.statusCode, device.body).toBe(201);
     const template = await post('/jobs/templates', { name: `ws-tpl-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
@@ -161,6 +162,9 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
   });
 
   it('history lists what the reader may see; bad cursors and filters are 400s naming the field', async () => {
+    expect((await post('/devices', { name: `hist-dev-${randomBytes(3).toString('hex')}` })).statusCode).toBe(201);
+    expect((await post('/jobs/templates', { name: `hist-tpl-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} })).statusCode).toBe(201);
+    await server().modules.events.relay();
     const limitedHistory = await server().app.inject({ method: 'GET', url: '/api/v1/events/history?limit=1000', headers: bearer(jobsOnly) });
     expect(limitedHistory.statusCode).toBe(200);
     const names = (limitedHistory.json() as { items: Ev[] }).items.map((e) => e.name);
