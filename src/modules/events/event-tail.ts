@@ -66,7 +66,11 @@ export function createEventTail(deps: { repo: EventsRepository; bus: EventBus; l
         timer.unref();
       };
       tick();
-    })();
+    })().catch((err: unknown) => {
+      // A failed start (the database was unreachable) is retried by the next subscriber.
+      started = null;
+      throw err;
+    });
     return started;
   }
 

@@ -29,15 +29,22 @@ async function streamSse(reply: FastifyReply, service: EventsService, actor: Act
   };
   open.add(close);
   raw.on('close', close);
-  off = await service.stream(actor, from, wants, (events) => {
-    if (raw.writableEnded) return false;
-    raw.write(events.map(frame).join(''));
-    if (raw.writableLength > MAX_BUFFERED_BYTES) {
-      setImmediate(close);
-      return false;
-    }
-    return true;
-  });
+  try {
+    off = await service.stream(actor, from, wants, (events) => {
+      if (raw.writableEnded) return false;
+      raw.write(events.map(frame).join(''));
+      if (raw.writableLength > MAX_BUFFERED_BYTES) {
+        setImmediate(close);
+        return false;
+      }
+      return true;
+    });
+  } catch (err) {
+    // The response has started: the client sees the stream end and reconnects with Last-Event-ID.
+    reply.log.error({ err }, 'event stream failed');
+    close();
+    return;
+  }
   if (raw.writableEnded) off();
 }
 
