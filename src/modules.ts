@@ -122,6 +122,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       logger,
       runner: createJobsScheduleRunner(jobs),
       audit: identity.audit,
+      events,
       misfireGraceSeconds: config.schedulerMisfireGraceSeconds,
       pollMs: config.schedulerPollMs,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
