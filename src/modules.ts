@@ -67,7 +67,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, events });
     closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,

@@ -109,7 +109,7 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     viewer = (await loginAs(server(), 'viewer', admin)).token;
   });
 
-  it('SSE: a reader without devices:read and schedules:read gets the job events but never a device or schedule event; Last-Event-ID resumes after the given event', async () => {
+  it('SSE: a reader without devices:read, schedules:read and users:read gets the job events but never a device, schedule or user event; Last-Event-ID resumes after the given event', async () => {
     const limited = openSse(base, jobsOnly);
     const full = openSse(base, viewer);
     await Promise.all([limited.opened, full.opened]);
@@ -120,6 +120,9 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
 
     const schedule = await post('/schedules', { name: `sse-sched-${randomBytes(3).toString('hex')}`, template_id: template.json().id, kind: 'interval', interval_seconds: 3600, enabled: false });
     expect(schedule.statusCode, schedule.body).toBe(201);
+    const uname = `sse-user-${randomBytes(3).toString('hex')}`;
+    const user = await post('/users', { username: uname, email: `${uname}@example.com`, password: `Zq8!-${randomBytes(8).toString('hex')}-long`, roles: ['viewer'] });
+    expect(user.statusCode, user.body).toBe(201);
     const marker = await post('/jobs/templates', { name: `sse-marker-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
     expect(marker.statusCode, marker.body).toBe(201);
 
@@ -127,10 +130,11 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     const deviceEvent = full.events.find((e) => e.name === 'device.created' && e.payload.id === device.json().id);
     expect(deviceEvent).toBeDefined();
     await full.until((e) => e.name === 'schedule.created' && e.payload.id === schedule.json().id);
+    await full.until((e) => e.name === 'user.created' && e.payload.id === user.json().id);
     await limited.until((e) => e.name === 'job_template.created' && e.payload.id === marker.json().id);
     expect(limited.events.some((e) => e.payload.id === template.json().id)).toBe(true);
-    // Relay order: the device and schedule events came before the marker, so they would already be here had they been sent.
-    expect(limited.events.filter((e) => e.name.startsWith('device.') || e.name.startsWith('schedule.'))).toEqual([]);
+    // Relay order: the device, schedule and user events came before the marker, so they would already be here had they been sent.
+    expect(limited.events.filter((e) => ['device.', 'schedule.', 'user.'].some((p) => e.name.startsWith(p)))).toEqual([]);
 
     const resumed = openSse(base, viewer, { 'last-event-id': deviceEvent!.cursor });
     const first = await resumed.until(() => true);

@@ -55,6 +55,8 @@ export interface IdentityDeps {
   bus: EventBus;
   logger: Logger;
   config: IdentityConfig;
+  /** The domain-event outbox: user changes are recorded with them. */
+  events?: IdentityContext['events'];
   /** Where the first-start banner goes (stdout in `serve`); never the log. */
   announce?: (text: string) => void;
   clock?: () => number;
@@ -78,6 +80,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
     db: deps.db,
     repos: makeRepos(deps.db),
     uow: createIdentityUow(deps.db, deps.logger),
+    events: deps.events,
     audit,
     cache: deps.cache,
     principals,
