@@ -333,6 +333,32 @@ export const SETTINGS = {
     default: '1000',
     parse: int(100, 60_000),
   }),
+  eventsRetentionDays: setting({
+    env: 'OPSDECK_EVENTS_RETENTION_DAYS',
+    description: 'Domain events older than this are deleted once every event subscriber has consumed them (the stream and history reach back this far).',
+    default: '7',
+    parse: int(1, 3650),
+  }),
+  eventsPollMs: setting({
+    env: 'OPSDECK_EVENTS_POLL_MS',
+    description: 'Longest wait of the event subscribers, live streams and webhook deliveries when no bus message wakes them (also relays events a dead writer left behind).',
+    default: '2000',
+    parse: int(50, 60_000),
+  }),
+  webhooksAllow: setting({
+    env: 'OPSDECK_WEBHOOKS_ALLOW',
+    description: 'Loopback or unspecified webhook targets to allow anyway (CIDRs, addresses, host names); they are refused by default. The `OPSDECK_EGRESS_*` lists apply too.',
+    default: '',
+    parse: list(str(255)),
+  }),
+  webhooksMaxAttempts: setting({ env: 'OPSDECK_WEBHOOKS_MAX_ATTEMPTS', description: 'Attempts per webhook delivery before it is marked failed.', default: '8', parse: int(1, 50) }),
+  webhooksRetryBaseMs: setting({
+    env: 'OPSDECK_WEBHOOKS_RETRY_BASE_MS',
+    description: 'Wait before the second attempt of a failed webhook delivery; each later wait doubles (capped at one hour).',
+    default: '30000',
+    parse: int(10, 3_600_000),
+  }),
+  webhooksTimeoutMs: setting({ env: 'OPSDECK_WEBHOOKS_TIMEOUT_MS', description: 'Time limit of one webhook delivery attempt (connect to last byte).', default: '10000', parse: int(100, 120_000) }),
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -20,6 +20,7 @@ import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
 import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
+import { createEventsModule } from './modules/events/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -84,7 +85,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing, events });
     closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,
@@ -117,6 +118,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });
 
+    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
+    closers.unshift(() => eventsModule.stop());
+    await eventsModule.start();
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -127,6 +132,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
+      liveChannels: [eventsModule.channel],
       targetResolver: {
         resolveTargets: async (actor, selector) =>
           (await inventory.resolveTargets(actor, selector)).flatMap((t) => (t.host ? [{ deviceId: t.deviceId, host: t.host }] : [])),
@@ -144,6 +150,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       logger,
       runner: createJobsScheduleRunner(jobs),
       audit: identity.audit,
+      events,
       misfireGraceSeconds: config.schedulerMisfireGraceSeconds,
       pollMs: config.schedulerPollMs,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
@@ -154,8 +161,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, jobs, schedules]) identity.registerPermissions(m.permissions);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins];
+    for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
     return {
       config,
       logger,
@@ -164,6 +171,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       bus,
       cache,
       events,
+      eventsModule,
       system,
       identity,
       parsers,

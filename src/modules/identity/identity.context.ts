@@ -50,6 +50,8 @@ export interface IdentityContext {
   settings: IdentitySettings;
   clock: () => number;
   logger: Pick<Logger, 'warn' | 'error' | 'info'>;
+  /** The domain-event outbox (`user.created|updated|disabled|deleted`), when wired. */
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> } | undefined;
 }
 
 export function createIdentityUow(db: Db, logger: Pick<Logger, 'error'>): UnitOfWork<IdentityRepos> {

@@ -63,6 +63,8 @@ export interface IdentityDeps {
   config: IdentityConfig;
   /** The vault's master keys: TOTP seeds are sealed under them (envelope encryption). */
   keyRing: KeyRing;
+  /** The domain-event outbox: user changes are recorded with them. */
+  events?: IdentityContext['events'];
   /** Where the first-start banner goes (stdout in `serve`); never the log. */
   announce?: (text: string) => void;
   clock?: () => number;
@@ -88,6 +90,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
     db: deps.db,
     repos: makeRepos(deps.db),
     uow: createIdentityUow(deps.db, deps.logger),
+    events: deps.events,
     audit,
     cache: deps.cache,
     principals,

@@ -42,7 +42,11 @@ export interface SchedulesServiceDeps {
   scheduler: Pick<Scheduler, 'dispatch' | 'wake'>;
   nodeId: string;
   audit?: AuditPort;
+  /** The domain-event outbox: `schedule.created|updated|deleted` commit with the change. */
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
 }
+
+const actorRef = (a: Actor) => ({ kind: a.kind, id: a.id, name: a.name });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const READ = 'schedules:read';
@@ -97,6 +101,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
     try {
       const result = await uow(work);
       deps.scheduler.wake();
+      if (deps.events) void deps.events.relay();
       return result;
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken(name);
@@ -125,6 +130,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       await write(f.name, async ({ db, schedules }) => {
         await schedules.insert(row);
         await deps.audit?.record(db, { actor, action: 'schedule.created', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body } });
+        await deps.events?.record(db, 'schedule.created', { id, name: f.name, actor: actorRef(actor) });
       });
       return toView(row);
     },
@@ -155,6 +161,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       await write(f.name, async ({ db, schedules }) => {
         if (!(await schedules.update(id, patch))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
         await deps.audit?.record(db, { actor, action: 'schedule.updated', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body } });
+        await deps.events?.record(db, 'schedule.updated', { id, name: f.name, fields: Object.keys(body).sort(), actor: actorRef(actor) });
       });
       return toView({ ...current, ...patch });
     },
@@ -169,6 +176,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       await write(current.name, async ({ db, schedules }) => {
         if (!(await schedules.remove(id))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
         await deps.audit?.record(db, { actor, action: 'schedule.deleted', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { name: current.name } });
+        await deps.events?.record(db, 'schedule.deleted', { id, name: current.name, actor: actorRef(actor) });
       });
     },
 
