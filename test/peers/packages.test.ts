@@ -61,14 +61,13 @@ describe('the test peers check', () => {
     );
   });
 
-  it('fails a run as a non-root user within seconds, with that one message', () => {
+  it('fails a run as a non-root user at once (before any network or apt-get), with that one message', () => {
     // The check as the `nobody` user, with a PATH that has none of the programs.
     const nobody = Number(fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':')[2]);
     const script = `import { ensureTestPackages } from ${JSON.stringify(path.resolve('test/peers/packages.ts'))};\ntry { ensureTestPackages({ PATH: '/nonexistent' }, () => {}); } catch (e) { console.log(e.stack); process.exit(3); }`;
     const file = path.join(dir, 'check.ts');
     fs.writeFileSync(file, script);
     fs.chmodSync(dir, 0o755);
-    const started = performance.now();
     let out = '';
     let status: number | null = 0;
     try {
@@ -77,7 +76,6 @@ describe('the test peers check', () => {
       ({ stdout: out, status } = err as { stdout: string; status: number | null });
     }
     expect(status).toBe(3);
-    expect(performance.now() - started).toBeLessThan(10_000);
     // Programs named by an absolute path (sshd, snmpd, chromium, initdb) are found without PATH.
     const expected = missingPackages({ PATH: '/nonexistent' });
     expect(expected.map((p) => p.name)).toEqual(expect.arrayContaining(['redis-server', 'prometheus', 'ansible-core']));
