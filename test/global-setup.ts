@@ -9,8 +9,9 @@ import { ensureTestPackages } from './peers/packages.js';
 import { startThrowawayPostgres, startThrowawayRedis, type Throwaway } from './peers/services.js';
 
 /**
- * Connections one test file may hold at once: a few pools of 5 (test databases) and 10 (servers),
- * several of them in cluster tests, plus `opsdeck` child processes (test/jobs/crash.test.ts).
+ * PostgreSQL connections allowed per vitest worker (one file at a time each). Pools are 5 per test
+ * database and 10 per server; the heaviest files (crash, cluster, schedules.processes, jobs-api)
+ * peaked at 11 connections, sampled every 100 ms. 60 leaves room for files yet to come.
  */
 const CONNECTIONS_PER_WORKER = 60;
 
