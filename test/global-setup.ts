@@ -28,6 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.once('exit', onExit);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
+    process.off('exit', onExit);
     await Promise.all(started.map((s) => s.stop()));
     throw failed.reason;
   }
