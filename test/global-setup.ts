@@ -6,7 +6,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { ensureTestPackages } from './peers/packages.js';
-import { startThrowawayPostgres, startThrowawayRedis, type Throwaway } from './peers/services.js';
+import { removeStaleThrowaways, startThrowawayPostgres, startThrowawayRedis, type Throwaway } from './peers/services.js';
 
 /**
  * PostgreSQL connections allowed per vitest worker (one file at a time each). Pools are 5 per test
@@ -17,6 +17,7 @@ const CONNECTIONS_PER_WORKER = 60;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   ensureTestPackages();
+  removeStaleThrowaways();
   const workers = project.config.maxWorkers ?? 1;
   const wanted: [string, () => Promise<Throwaway>][] = [];
   if (!process.env.OPSDECK_TEST_PG_URL) wanted.push(['OPSDECK_TEST_PG_URL', () => startThrowawayPostgres({ maxConnections: 20 + CONNECTIONS_PER_WORKER * workers })]);

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { testRedisClient } from '../helpers/redis.js';
-import { startThrowawayPostgres, startThrowawayRedis } from './services.js';
+import { removeStaleThrowaways, startThrowawayPostgres, startThrowawayRedis } from './services.js';
 
 /** The user id a process runs as (from /proc). */
 const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -38,5 +40,22 @@ describe('throwaway services for a test run', () => {
     await server.stop();
     expect(server.child.exitCode ?? server.child.signalCode).not.toBeNull();
     expect(fs.existsSync(server.dir)).toBe(false);
+  });
+
+  it('removes the servers and directories of a run that died without cleaning up, and nothing of a live one', async () => {
+    const [orphan, live] = await Promise.all([startThrowawayRedis(), startThrowawayRedis()]);
+    try {
+      // The owner of `orphan` is a process that has exited.
+      const dead = spawnSync('true').pid!;
+      fs.writeFileSync(path.join(orphan.dir, 'owner.pid'), String(dead));
+      const exited = new Promise((resolve) => orphan.child.once('exit', resolve));
+      expect(removeStaleThrowaways()).toContain(orphan.dir);
+      await exited;
+      expect(fs.existsSync(orphan.dir)).toBe(false);
+      expect(fs.existsSync(live.dir)).toBe(true);
+      expect(live.child.exitCode).toBeNull();
+    } finally {
+      await Promise.all([orphan.stop(), live.stop()]);
+    }
   });
 });

@@ -62,6 +62,45 @@ async function untilExit(child: ChildProcess, signal: NodeJS.Signals, ms = 10_00
   clearTimeout(timer);
 }
 
+const PREFIX = 'opsdeck-test-';
+/** The process that owns a throwaway directory; when it is gone, so should the directory be. */
+const OWNER_FILE = 'owner.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes throwaway servers and directories whose owning process died without cleaning up
+ * (killed with SIGKILL). A server is killed only if its pid still runs postgres or redis-server.
+ */
+export function removeStaleThrowaways(tmp = os.tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(tmp).filter((n) => /^opsdeck-test-(pg|redis)-/.test(n))) {
+    const dir = path.join(tmp, name);
+    const read = (file: string) => Number.parseInt(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '', 10);
+    const owner = read(path.join(dir, OWNER_FILE));
+    if (Number.isNaN(owner) || alive(owner)) continue;
+    const server = read(path.join(dir, name.includes('-pg-') ? 'data/postmaster.pid' : 'redis.pid'));
+    const command = !Number.isNaN(server) && fs.existsSync(`/proc/${server}/cmdline`) ? fs.readFileSync(`/proc/${server}/cmdline`, 'utf8') : '';
+    if (/postgres|redis-server/.test(command)) process.kill(server, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function makeDir(kind: 'pg' | 'redis'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${kind}-`));
+  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
+  return dir;
+}
+
 function throwaway(url: string, child: ChildProcess, dir: string, signal: NodeJS.Signals): Throwaway {
   return {
     url,
@@ -101,7 +140,7 @@ async function waitReady(child: ChildProcess, logFile: string, what: string, rea
 export async function startThrowawayPostgres(options: { maxConnections: number }): Promise<Throwaway> {
   const bin = postgresBin();
   const { owner, prefix } = postgresUser();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-test-pg-'));
+  const dir = makeDir('pg');
   const data = path.join(dir, 'data');
   const logFile = path.join(dir, 'postgres.log');
   try {
@@ -137,11 +176,11 @@ export async function startThrowawayPostgres(options: { maxConnections: number }
 
 /** A fresh Redis without persistence that never evicts (BullMQ needs its keys kept). */
 export async function startThrowawayRedis(): Promise<Throwaway> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-test-redis-'));
+  const dir = makeDir('redis');
   const logFile = path.join(dir, 'redis.log');
   const port = await freeTcpPort();
   const log = fs.openSync(logFile, 'a');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir, '--daemonize', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir, '--daemonize', 'no', '--pidfile', path.join(dir, 'redis.pid')];
   const child = spawnAs([], 'redis-server', args, { cwd: dir, log });
   fs.closeSync(log);
   const url = `redis://127.0.0.1:${port}`;
