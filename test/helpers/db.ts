@@ -9,6 +9,7 @@ import { newId } from '../../src/platform/ids.js';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 
+/** The PostgreSQL the tests use: OPSDECK_TEST_PG_URL (set by test/global-setup.ts to its throwaway one unless given); benches default to :5432. */
 export function pgAdminUrl(): string {
   return process.env.OPSDECK_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
@@ -16,7 +17,7 @@ export function pgAdminUrl(): string {
 const PG_DOWN = (url: string, err: unknown) =>
   new Error(
     `PostgreSQL is not reachable at ${url} (${err instanceof Error ? err.message : String(err)}). ` +
-      `Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`,
+      `Unset OPSDECK_TEST_PG_URL to let the test run start a throwaway PostgreSQL (test/global-setup.ts), or point it at a running one.`,
   );
 
 export interface TestDatabase {

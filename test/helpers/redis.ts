@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
-/** The Redis the test suite uses: `OPSDECK_TEST_REDIS_URL`, or a local default. */
+/** The Redis the tests use: `OPSDECK_TEST_REDIS_URL` (set by test/global-setup.ts to its throwaway one unless given); benches default to :6379. */
 export function redisTestUrl(): string {
   return process.env.OPSDECK_TEST_REDIS_URL ?? DEFAULT_URL;
 }
@@ -26,7 +26,7 @@ const probes = new Map<string, Promise<void>>();
 
 /**
  * Rejects (so the calling test FAILS, never skips) when Redis is not reachable. Call it in
- * `beforeEach` of every suite that needs Redis: each test then fails with the start command,
+ * `beforeEach` of every suite that needs Redis: each test then fails saying what to do,
  * instead of the whole suite showing up as "skipped". The probe runs once per URL and file.
  */
 export function requireRedis(url = redisTestUrl()): Promise<void> {
@@ -45,8 +45,8 @@ async function probeRedis(url: string): Promise<void> {
     await client.ping();
   } catch (err) {
     throw new Error(
-      `Redis is not reachable at ${url} — start it with: ` +
-        `redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no`,
+      `Redis is not reachable at ${url}. Unset OPSDECK_TEST_REDIS_URL to let the test run start a throwaway Redis ` +
+        `(test/global-setup.ts), or point it at a running one.`,
       { cause: err },
     );
   } finally {

@@ -50,31 +50,45 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
   const inject = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, headers: Record<string, string>, payload?: unknown) =>
     server().app.inject({ method, url: `/api/v1${url}`, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
   const reveal = async (id: string, headers = admin) => (await inject('POST', `/credentials/${id}/reveal`, headers, { reason: 'test check' })).json().secrets;
+  /** Creates one credential of every type, named `<prefix>-<type>` and tagged `<prefix>`; returns their ids. */
+  const createAll = async (prefix: string): Promise<Record<keyof typeof bodies, string>> => {
+    const created: Record<string, string> = {};
+    for (const [name, body] of Object.entries(bodies)) {
+      const res = await inject('POST', '/credentials', admin, { name: `${prefix}-${name}`, tags: [prefix], ...body });
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json()).toMatchObject({ name: `${prefix}-${name}`, type: body.type, tags: [prefix], expired: false, created_by: 'admin', last_used_at: null });
+      for (const secret of Object.values(S)) expect(res.body).not.toContain(secret);
+      created[name] = res.json().id;
+    }
+    return created as Record<keyof typeof bodies, string>;
+  };
 
+  // Tests run in any order: `ids` (the `cred-*` set) is only read; a test that changes a credential creates its own.
   beforeAll(async () => {
     const s: Pick<TestServer, 'app'> = server();
     const token = await adminToken(s);
     admin = bearer(token);
     viewer = bearer((await loginAs(s, 'viewer', token)).token);
     operator = bearer((await loginAs(s, 'operator', token)).token);
+    Object.assign(ids, await createAll('cred'));
+  });
+
+  // The file's log lines are complete only after every test ran.
+  afterAll(() => {
+    const logs = server().logs.text();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of Object.values(S)) for (const f of forms(secret)) expect(logs.includes(f), `log contains ${secret.slice(0, 4)}…`).toBe(false);
   });
 
   it('creates every type, answering metadata with { set } and never a value', async () => {
-    for (const [name, body] of Object.entries(bodies)) {
-      const res = await inject('POST', '/credentials', admin, { name: `cred-${name}`, tags: ['core'], ...body });
-      expect(res.statusCode, res.body).toBe(201);
-      const cred = res.json();
-      ids[name] = cred.id;
-      expect(cred).toMatchObject({ name: `cred-${name}`, type: body.type, tags: ['core'], expired: false, created_by: 'admin', last_used_at: null });
-      for (const secret of Object.values(S)) expect(res.body).not.toContain(secret);
-    }
-    const ssh = (await inject('GET', `/credentials/${ids.ssh}`, viewer)).json();
+    const created = await createAll('new');
+    const ssh = (await inject('GET', `/credentials/${created.ssh}`, viewer)).json();
     expect(ssh.secrets).toEqual({ password: { set: true }, private_key: { set: false }, passphrase: { set: false }, enable_secret: { set: true } });
     expect(ssh.username).toBe('netops');
-    const v3 = (await inject('GET', `/credentials/${ids.snmp_v3}`, viewer)).json();
+    const v3 = (await inject('GET', `/credentials/${created.snmp_v3}`, viewer)).json();
     expect(v3).toMatchObject({ security_level: 'authPriv', auth_protocol: 'sha256', priv_protocol: 'aes128', secrets: { auth_key: { set: true }, priv_key: { set: true } } });
-    const list = await inject('GET', '/credentials?limit=1000', viewer);
-    expect(list.json().items).toHaveLength(Object.keys(bodies).length);
+    const list = await inject('GET', '/credentials?limit=1000&tag=new', viewer);
+    expect(list.json().items.map((c: { id: string }) => c.id).sort()).toEqual(Object.values(created).sort());
     for (const secret of Object.values(S)) expect(list.body).not.toContain(secret);
   });
 
@@ -123,6 +137,7 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
   });
 
   it('audits every reveal with its reason, and records it in the access log', async () => {
+    expect((await inject('POST', `/credentials/${ids.ssh}/reveal`, admin, { reason: 'migrating the router' })).statusCode).toBe(200);
     const audit = (await inject('GET', `/audit?action=credential.revealed&resource_id=${ids.ssh}&limit=100`, admin)).json().items;
     expect(audit.some((a: { outcome: string; changes: { purpose?: string } }) => a.outcome === 'success' && a.changes.purpose === 'migrating the router')).toBe(true);
     const log = (await inject('GET', `/credentials/${ids.ssh}/access-log`, viewer)).json().items;
@@ -153,20 +168,21 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
   });
 
   it('updates metadata and secrets, leaving omitted secrets untouched and removing null ones', async () => {
-    const res = await inject('PATCH', `/credentials/${ids.ssh}`, admin, { description: 'core routers', password: S.sshPasswordNew });
+    const { ssh } = await createAll('upd');
+    const res = await inject('PATCH', `/credentials/${ssh}`, admin, { description: 'core routers', password: S.sshPasswordNew });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ description: 'core routers', secrets: { password: { set: true }, enable_secret: { set: true } }, updated_by: 'admin' });
-    expect(await reveal(ids.ssh!)).toEqual({ password: S.sshPasswordNew, enable_secret: S.enable });
-    const removed = await inject('PATCH', `/credentials/${ids.ssh}`, admin, { enable_secret: null });
+    expect(await reveal(ssh)).toEqual({ password: S.sshPasswordNew, enable_secret: S.enable });
+    const removed = await inject('PATCH', `/credentials/${ssh}`, admin, { enable_secret: null });
     expect(removed.json().secrets.enable_secret).toEqual({ set: false });
-    expect(await reveal(ids.ssh!)).toEqual({ password: S.sshPasswordNew });
-    const cannot = await inject('PATCH', `/credentials/${ids.ssh}`, admin, { password: null });
+    expect(await reveal(ssh)).toEqual({ password: S.sshPasswordNew });
+    const cannot = await inject('PATCH', `/credentials/${ssh}`, admin, { password: null });
     expect(cannot.statusCode).toBe(400);
     expect(cannot.json().errors[0]).toMatchObject({ path: 'body.password' });
-    const type = await inject('PATCH', `/credentials/${ids.ssh}`, admin, { type: 'basic' });
+    const type = await inject('PATCH', `/credentials/${ssh}`, admin, { type: 'basic' });
     expect(type.statusCode).toBe(400);
     expect(type.json().errors).toEqual([{ path: 'body.type', message: 'is not an allowed field' }]);
-    expect(await reveal(ids.ssh!)).toEqual({ password: S.sshPasswordNew });
+    expect(await reveal(ssh)).toEqual({ password: S.sshPasswordNew });
   });
 
   it('keeps viewers and operators from writing', async () => {
@@ -193,14 +209,15 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
   });
 
   it('filters by expiry with an ISO 8601 duration and validates it', async () => {
+    const { basic, winrm } = await createAll('exp');
     const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
     const later = new Date(Date.now() + 60 * 86_400_000).toISOString();
-    await inject('PATCH', `/credentials/${ids.basic}`, admin, { expires_at: soon });
-    await inject('PATCH', `/credentials/${ids.winrm}`, admin, { expires_at: later });
+    await inject('PATCH', `/credentials/${basic}`, admin, { expires_at: soon });
+    await inject('PATCH', `/credentials/${winrm}`, admin, { expires_at: later });
     const within = (await inject('GET', '/credentials?expiring_within=P14D', viewer)).json().items.map((c: { id: string }) => c.id);
-    expect(within).toEqual([ids.basic]);
+    expect(within).toEqual([basic]);
     const wider = (await inject('GET', '/credentials?expiring_within=P90D&sort=expires_at', viewer)).json().items.map((c: { id: string }) => c.id);
-    expect(wider).toEqual([ids.basic, ids.winrm]);
+    expect(wider).toEqual([basic, winrm]);
     for (const bad of ['14 days', 'P-1D', 'PT0S', 'P99Y']) {
       const res = await inject('GET', `/credentials?expiring_within=${encodeURIComponent(bad)}`, viewer);
       expect(res.statusCode, bad).toBe(400);
@@ -216,24 +233,33 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
     expect((await inject('POST', '/secrets', admin, { key: 'bad key!', value: 'x' })).json().errors[0].path).toBe('body.key');
     expect((await inject('POST', '/secrets', viewer, { key: 'V', value: 'x' })).statusCode).toBe(403);
     const list = await inject('GET', '/secrets', viewer);
-    expect(list.json().items).toEqual([expect.objectContaining({ key: 'NETBOX_TOKEN', value: '********' })]);
+    expect(list.json().items).toContainEqual(expect.objectContaining({ key: 'NETBOX_TOKEN', value: '********' }));
+    for (const item of list.json().items) expect(item.value).toBe('********');
     expect(list.body).not.toContain(S.secretValue);
     expect(await server().modules.credentials.resolveSecret('NETBOX_TOKEN', 'workflow:sync', null)).toBe(S.secretValue);
     await inject('PATCH', '/secrets/NETBOX_TOKEN', admin, { value: S.secretValueNew });
     expect(await server().modules.credentials.resolveSecret('NETBOX_TOKEN', 'workflow:sync', null)).toBe(S.secretValueNew);
+    // Only this test resolves plain secrets.
     const audit = (await inject('GET', '/audit?action=secret.resolved', admin)).json().items;
     expect(audit).toHaveLength(2);
   });
 
   it('never writes a plaintext secret to the database', async () => {
+    // Every value of S, written here: each type, a rotated password and a rotated plain secret.
+    const { ssh } = await createAll('raw');
+    expect((await inject('PATCH', `/credentials/${ssh}`, admin, { password: S.sshPasswordNew })).statusCode).toBe(200);
+    expect((await inject('POST', '/secrets', admin, { key: 'RAW_CHECK', value: S.secretValue })).statusCode).toBe(201);
+    expect((await inject('PATCH', '/secrets/RAW_CHECK', admin, { value: S.secretValueNew })).statusCode).toBe(200);
     const raw = await rawStorage(server().db);
-    expect(raw).toContain('cred-ssh');
+    expect(raw).toContain('raw-ssh');
     for (const secret of Object.values(S)) for (const f of forms(secret)) expect(raw.includes(f), `storage contains ${secret.slice(0, 4)}…`).toBe(false);
   });
 
   describe('tampering and record swaps', () => {
     let client: { exec(sql: string, params: unknown[]): Promise<unknown[]>; close(): Promise<void> };
+    let mine: Record<keyof typeof bodies, string>;
     beforeAll(async () => {
+      mine = await createAll('tamper');
       const db = server().db;
       if (db.dialect === 'postgres') {
         const c = new pg.Client({ connectionString: db.url });
@@ -249,44 +275,39 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
     const row = async (id: string) => (await client.exec('select ciphertext, wrapped_key, key_id from credentials where id = ?', [id]))[0] as { ciphertext: string; wrapped_key: string; key_id: string };
 
     it('answers a tampered ciphertext with a clear error, never garbage', async () => {
-      const r = await row(ids.basic!);
+      const r = await row(mine.basic!);
       const sealed = JSON.parse(r.ciphertext) as Record<string, string>;
       const parts = sealed.password!.split('.');
       parts[2] = `${parts[2]!.slice(0, -2)}${parts[2]!.endsWith('AA') ? 'BB' : 'AA'}`;
-      await client.exec('update credentials set ciphertext = ? where id = ?', [JSON.stringify({ password: parts.join('.') }), ids.basic]);
-      const res = await inject('POST', `/credentials/${ids.basic}/reveal`, admin, { reason: 'tamper check' });
+      await client.exec('update credentials set ciphertext = ? where id = ?', [JSON.stringify({ password: parts.join('.') }), mine.basic]);
+      const res = await inject('POST', `/credentials/${mine.basic}/reveal`, admin, { reason: 'tamper check' });
       expect(res.statusCode).toBe(500);
       expect(res.json()).toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
       expect(res.json()).not.toHaveProperty('secrets');
-      await expect(server().modules.credentials.resolve(ids.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
-      const log = (await inject('GET', `/credentials/${ids.basic}/access-log`, admin)).json().items;
+      await expect(server().modules.credentials.resolve(mine.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
+      const log = (await inject('GET', `/credentials/${mine.basic}/access-log`, admin)).json().items;
       expect(log[0]).toMatchObject({ action: 'resolve', outcome: 'failure' });
-      await client.exec('update credentials set ciphertext = ? where id = ?', [r.ciphertext, ids.basic]);
+      await client.exec('update credentials set ciphertext = ? where id = ?', [r.ciphertext, mine.basic]);
     });
 
     it('refuses ciphertext and data key copied onto another record of the same type', async () => {
-      const from = await row(ids.winrm!);
-      const to = await row(ids.basic!);
+      const from = await row(mine.winrm!);
+      const to = await row(mine.basic!);
       // winrm and basic both hold `password`; the copy is bound to the winrm record.
-      await client.exec('update credentials set ciphertext = ?, wrapped_key = ?, key_id = ? where id = ?', [from.ciphertext, from.wrapped_key, from.key_id, ids.basic]);
-      await expect(server().modules.credentials.resolve(ids.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
-      await client.exec('update credentials set ciphertext = ? where id = ?', [from.ciphertext, ids.basic]);
-      await client.exec('update credentials set wrapped_key = ?, key_id = ? where id = ?', [to.wrapped_key, to.key_id, ids.basic]);
-      await expect(server().modules.credentials.resolve(ids.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
-      await client.exec('update credentials set ciphertext = ? where id = ?', [to.ciphertext, ids.basic]);
-      expect((await server().modules.credentials.resolve(ids.basic!, 'job:x', null)).secrets).toEqual({ password: S.basic });
+      await client.exec('update credentials set ciphertext = ?, wrapped_key = ?, key_id = ? where id = ?', [from.ciphertext, from.wrapped_key, from.key_id, mine.basic]);
+      await expect(server().modules.credentials.resolve(mine.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
+      await client.exec('update credentials set ciphertext = ? where id = ?', [from.ciphertext, mine.basic]);
+      await client.exec('update credentials set wrapped_key = ?, key_id = ? where id = ?', [to.wrapped_key, to.key_id, mine.basic]);
+      await expect(server().modules.credentials.resolve(mine.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
+      await client.exec('update credentials set ciphertext = ? where id = ?', [to.ciphertext, mine.basic]);
+      expect((await server().modules.credentials.resolve(mine.basic!, 'job:x', null)).secrets).toEqual({ password: S.basic });
     });
   });
 
   it('deletes a credential', async () => {
-    expect((await inject('DELETE', `/credentials/${ids.api_token}`, admin)).statusCode).toBe(204);
-    expect((await inject('GET', `/credentials/${ids.api_token}`, admin)).statusCode).toBe(404);
-    expect((await inject('DELETE', `/credentials/${ids.api_token}`, admin)).statusCode).toBe(404);
-  });
-
-  it('logged no secret during the whole file', () => {
-    const logs = server().logs.text();
-    expect(logs.length).toBeGreaterThan(0);
-    for (const secret of Object.values(S)) for (const f of forms(secret)) expect(logs.includes(f), `log contains ${secret.slice(0, 4)}…`).toBe(false);
+    const { api_token } = await createAll('del');
+    expect((await inject('DELETE', `/credentials/${api_token}`, admin)).statusCode).toBe(204);
+    expect((await inject('GET', `/credentials/${api_token}`, admin)).statusCode).toBe(404);
+    expect((await inject('DELETE', `/credentials/${api_token}`, admin)).statusCode).toBe(404);
   });
 });

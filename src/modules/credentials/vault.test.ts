@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { useTestServer } from '../../../test/helpers/server.js';
+import { createTestServer, useTestServer, type TestServer } from '../../../test/helpers/server.js';
 import { adminToken, bearer } from '../../../test/helpers/auth.js';
 import { forms, rawStorage } from '../../../test/helpers/raw-storage.js';
 import { createKeyRing } from '../../platform/crypto/index.js';
@@ -16,48 +16,79 @@ const PROFILE_PW = { current: 'Prof-Current-7h3', old: 'Prof-Old-2x9', vendor: '
 
 describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) => {
   const server = useTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1 } });
-  const moduleWith = (ring: string[], clock?: () => number) => {
-    const m = server().modules;
+  const moduleWith = (ring: string[], clock?: () => number, s: TestServer = server()) => {
+    const m = s.modules;
     return createCredentialsModule({ db: m.database.db, keyRing: createKeyRing(ring), events: m.events, audit: m.identity.audit, stepUp: m.identity.stepUp, logger: m.logger, ...(clock ? { clock } : {}) });
   };
-  const ids: string[] = [];
+  /** No plaintext in the server's storage or log lines. */
+  const expectNoPlaintext = async (s: TestServer, secrets: string[]) => {
+    const raw = await rawStorage(s.db);
+    const logs = s.logs.text();
+    for (const secret of secrets) {
+      for (const f of forms(secret)) {
+        expect(raw.includes(f)).toBe(false);
+        expect(logs.includes(f)).toBe(false);
+      }
+    }
+  };
   let admin: Record<string, string>;
 
   beforeAll(async () => {
     admin = bearer(await adminToken(server()));
-    const vault = server().modules.credentials;
-    for (const [i, password] of PASSWORDS.entries()) ids.push((await vault.service.create(SYSTEM_ACTOR, { name: `rot-${i}`, type: 'basic', username: `u${i}`, password })).id);
-    await vault.secrets.create(SYSTEM_ACTOR, { key: 'ROTATING', value: SECRET });
   });
 
+  // Checked after every test ran, in whatever order.
+  afterAll(() => expectNoPlaintext(server(), [...Object.values(PROFILE_PW), 'expiring-comm-1']));
+
   describe('master key rotation', () => {
-    it('re-wraps every data key under the newest key, reports counts, and decrypts with the old key removed', async () => {
-      expect(await server().modules.credentials.keys.usage()).toEqual({ k1: PASSWORDS.length + 1 });
-      const before = await rawStorage(server().db);
-      const rotated = await moduleWith([k1, k2]).keys.rotate({ batchSize: 2 });
-      expect(rotated).toMatchObject({ key_id: 'k2', credentials: { rewrapped: PASSWORDS.length, failed: 0 }, secrets: { rewrapped: 1, failed: 0 }, usage: { k2: PASSWORDS.length + 1 } });
-      expect((await moduleWith([k1, k2]).keys.rotate()).credentials.rewrapped).toBe(0);
-      // Field ciphertexts are untouched: rotation never decrypted them.
-      const after = await rawStorage(server().db);
-      const sealedFields = (text: string) => [...text.matchAll(/v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}/g)].map((m) => m[0]);
-      const fieldsBefore = sealedFields(before).filter((s) => s.split('.')[2]!.length !== 43);
-      expect(fieldsBefore.length).toBeGreaterThanOrEqual(PASSWORDS.length);
-      for (const f of fieldsBefore) expect(after).toContain(f);
+    /**
+     * Rotation counts every record in its database, so each test gets a database of its own
+     * holding the PASSWORDS credentials and the SECRET secret, sealed under k1.
+     */
+    const withRotationServer = async (test: (s: TestServer, ids: string[]) => Promise<void>) => {
+      const s = await createTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1 } });
+      try {
+        const vault = s.modules.credentials;
+        const ids: string[] = [];
+        for (const [i, password] of PASSWORDS.entries()) ids.push((await vault.service.create(SYSTEM_ACTOR, { name: `rot-${i}`, type: 'basic', username: `u${i}`, password })).id);
+        await vault.secrets.create(SYSTEM_ACTOR, { key: 'ROTATING', value: SECRET });
+        await test(s, ids);
+        await expectNoPlaintext(s, [...PASSWORDS, SECRET]);
+      } finally {
+        await s.close();
+      }
+    };
 
-      const onlyNew = moduleWith([k2]);
-      for (const [i, id] of ids.entries()) expect((await onlyNew.resolve(id, 'rotation check', null)).secrets).toEqual({ password: PASSWORDS[i] });
-      expect(await onlyNew.resolveSecret('ROTATING', 'rotation check', null)).toBe(SECRET);
-      await expect(moduleWith([k1]).resolve(ids[0]!, 'old key only', null)).rejects.toMatchObject({ code: 'MASTER_KEY_MISSING' });
-    });
+    it('re-wraps every data key under the newest key, reports counts, and decrypts with the old key removed', () =>
+      withRotationServer(async (s, ids) => {
+        expect(await s.modules.credentials.keys.usage()).toEqual({ k1: PASSWORDS.length + 1 });
+        const before = await rawStorage(s.db);
+        const rotated = await moduleWith([k1, k2], undefined, s).keys.rotate({ batchSize: 2 });
+        expect(rotated).toMatchObject({ key_id: 'k2', credentials: { rewrapped: PASSWORDS.length, failed: 0 }, secrets: { rewrapped: 1, failed: 0 }, usage: { k2: PASSWORDS.length + 1 } });
+        expect((await moduleWith([k1, k2], undefined, s).keys.rotate()).credentials.rewrapped).toBe(0);
+        // Field ciphertexts are untouched: rotation never decrypted them.
+        const after = await rawStorage(s.db);
+        const sealedFields = (text: string) => [...text.matchAll(/v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}/g)].map((m) => m[0]);
+        const fieldsBefore = sealedFields(before).filter((f) => f.split('.')[2]!.length !== 43);
+        expect(fieldsBefore.length).toBeGreaterThanOrEqual(PASSWORDS.length);
+        for (const f of fieldsBefore) expect(after).toContain(f);
 
-    it('reports records it cannot re-wrap instead of stopping', async () => {
-      const k3 = `k3:${randomBytes(32).toString('base64')}`;
-      // k2 is missing from this ring, so nothing can be unwrapped.
-      const report = await moduleWith([k1, k3]).keys.rotate();
-      expect(report.credentials.failed).toBe(PASSWORDS.length);
-      expect(report.credentials.failed_ids).toEqual(ids);
-      expect(report.usage).toEqual({ k2: PASSWORDS.length + 1 });
-    });
+        const onlyNew = moduleWith([k2], undefined, s);
+        for (const [i, id] of ids.entries()) expect((await onlyNew.resolve(id, 'rotation check', null)).secrets).toEqual({ password: PASSWORDS[i] });
+        expect(await onlyNew.resolveSecret('ROTATING', 'rotation check', null)).toBe(SECRET);
+        await expect(moduleWith([k1], undefined, s).resolve(ids[0]!, 'old key only', null)).rejects.toMatchObject({ code: 'MASTER_KEY_MISSING' });
+      }));
+
+    it('reports records it cannot re-wrap instead of stopping', () =>
+      withRotationServer(async (s, ids) => {
+        await moduleWith([k1, k2], undefined, s).keys.rotate();
+        const k3 = `k3:${randomBytes(32).toString('base64')}`;
+        // k2 is missing from this ring, so nothing can be unwrapped.
+        const report = await moduleWith([k1, k3], undefined, s).keys.rotate();
+        expect(report.credentials.failed).toBe(PASSWORDS.length);
+        expect(report.credentials.failed_ids).toEqual(ids);
+        expect(report.usage).toEqual({ k2: PASSWORDS.length + 1 });
+      }));
   });
 
   describe('expiry', () => {
@@ -90,9 +121,14 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
   describe('credential profiles', () => {
     let profileId: string;
     const cred: Record<string, string> = {};
+    const createProfile = (name: string, credentialIds: string[]) => server().app.inject({ method: 'POST', url: '/api/v1/credential-profiles', headers: admin, payload: { name, credential_ids: credentialIds } });
+    // The profile the tests use; each test tries its own device names, so none depends on another.
     beforeAll(async () => {
       const vault = server().modules.credentials;
       for (const [name, password] of Object.entries(PROFILE_PW)) cred[name] = (await vault.service.create(SYSTEM_ACTOR, { name: `prof-${name}`, type: 'ssh', username: 'admin', password })).id;
+      const res = await createProfile('core-routers', [cred.current!, cred.old!, cred.vendor!]);
+      expect(res.statusCode, res.body).toBe(201);
+      profileId = res.json().id;
     });
     /** A device accepting one password; anything else is an authentication failure. */
     const device = (accepts: string, calls: string[]) => async (c: ResolvedCredential) => {
@@ -102,15 +138,13 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
     };
 
     it('creates a profile over HTTP and validates its entries', async () => {
-      const inject = (payload: object) => server().app.inject({ method: 'POST', url: '/api/v1/credential-profiles', headers: admin, payload });
-      const res = await inject({ name: 'core-routers', credential_ids: [cred.current, cred.old, cred.vendor] });
+      const res = await createProfile('edge-routers', [cred.vendor!, cred.current!]);
       expect(res.statusCode, res.body).toBe(201);
-      profileId = res.json().id;
-      expect(res.json().entries.map((e: { credential_name: string }) => e.credential_name)).toEqual(['prof-current', 'prof-old', 'prof-vendor']);
-      const missing = await inject({ name: 'broken', credential_ids: [cred.current, '0190a0a0-0000-7000-8000-0000000000ff'] });
+      expect(res.json().entries.map((e: { credential_name: string }) => e.credential_name)).toEqual(['prof-vendor', 'prof-current']);
+      const missing = await createProfile('broken', [cred.current!, '0190a0a0-0000-7000-8000-0000000000ff']);
       expect(missing.statusCode).toBe(422);
       expect(missing.json().errors).toEqual([{ path: 'body.credential_ids.1', message: expect.stringContaining('does not exist') }]);
-      expect((await inject({ name: 'dupes', credential_ids: [cred.current, cred.current] })).statusCode).toBe(400);
+      expect((await createProfile('dupes', [cred.current!, cred.current!])).statusCode).toBe(400);
       const inUse = await server().app.inject({ method: 'DELETE', url: `/api/v1/credentials/${cred.old}`, headers: admin });
       expect(inUse.statusCode).toBe(409);
       expect(inUse.json().code).toBe('CREDENTIAL_IN_USE');
@@ -156,20 +190,12 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
     });
 
     it('records every resolve of a profile entry in the access log', async () => {
-      const res = await server().app.inject({ method: 'GET', url: `/api/v1/credentials/${cred.vendor}/access-log?limit=1000`, headers: admin });
-      expect(res.json().items.length).toBeGreaterThanOrEqual(4);
-      expect(res.json().items.every((e: { action: string; purpose: string }) => e.action === 'resolve' && e.purpose === 'job:backup')).toBe(true);
+      const log = async (id: string) => (await server().app.inject({ method: 'GET', url: `/api/v1/credentials/${id}/access-log?limit=1000`, headers: admin })).json().items as { action: string; purpose: string }[];
+      const before = await Promise.all([cred.current!, cred.old!, cred.vendor!].map(log));
+      await server().modules.credentials.tryInOrder(profileId, 'device:r5', device(PROFILE_PW.vendor, []), { purpose: 'job:backup', jobRunId: null });
+      const after = await Promise.all([cred.current!, cred.old!, cred.vendor!].map(log));
+      expect(after.map((entries, i) => entries.length - before[i]!.length)).toEqual([1, 1, 1]);
+      for (const entries of after) expect(entries.every((e) => e.action === 'resolve' && e.purpose === 'job:backup')).toBe(true);
     });
-  });
-
-  it('kept every plaintext out of storage and logs', async () => {
-    const raw = await rawStorage(server().db);
-    const logs = server().logs.text();
-    for (const secret of [...PASSWORDS, SECRET, ...Object.values(PROFILE_PW), 'expiring-comm-1']) {
-      for (const f of forms(secret)) {
-        expect(raw.includes(f)).toBe(false);
-        expect(logs.includes(f)).toBe(false);
-      }
-    }
   });
 });

@@ -32,6 +32,7 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
       dev[name] = (await api.create('/devices', { name, ...extra })).id;
     }
   });
+  // Tests run in any order: none changes the devices above; each adds its own groups, devices and locations.
 
   it('resolves static and dynamic groups, and job targets', async () => {
     const core = await api.create('/device-groups', { name: 'core routers', kind: 'dynamic', filter: { role: ['core'] } });
@@ -79,7 +80,11 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
   });
 
   it('imports CSV all or nothing with a dry-run report, and round-trips exports', async () => {
-    const csv = ['name,platform,role,location,tags,cf_rack,primary_ip4', 'imp-1,ios,core,Berlin-1,pci,R9,10.5.0.1', 'par-acc-1,junos,core,Paris-1,,R2,', 'imp-2,ios,,,,,'].join('\n');
+    await api.create('/locations', { name: 'Madrid-1', parent: 'EMEA' });
+    await api.create('/device-roles', { name: 'imported' });
+    await api.create('/tags', { name: 'migrated' });
+    const old = await api.create('/devices', { name: 'imp-old', platform: 'ios', role: 'access', location: 'Madrid-1' });
+    const csv = ['name,platform,role,location,tags,cf_rack,primary_ip4', 'imp-1,ios,imported,Madrid-1,migrated,R9,10.5.0.1', 'imp-old,ios,imported,Madrid-1,,R2,', 'imp-2,ios,,,,,'].join('\n');
     const csvHeaders = { 'content-type': 'text/csv' };
     const dry = await api.post('/devices/import?dry_run=true', csv, csvHeaders);
     expect(dry.statusCode, dry.body).toBe(200);
@@ -96,21 +101,21 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
 
     const real = await api.post('/devices/import', csv, csvHeaders);
     expect(real.json()).toMatchObject({ dry_run: false, created: 2, updated: 1 });
-    expect((await api.get('/devices?name=imp-1')).json().items[0]).toMatchObject({ role: { name: 'core' }, tags: ['pci'], custom_fields: { rack: 'R9' }, primary_ip4: '10.5.0.1' });
-    expect((await api.get(`/devices/${dev['par-acc-1']}`)).json()).toMatchObject({ role: { name: 'core' }, custom_fields: { rack: 'R2' } });
+    expect((await api.get('/devices?name=imp-1')).json().items[0]).toMatchObject({ role: { name: 'imported' }, tags: ['migrated'], custom_fields: { rack: 'R9' }, primary_ip4: '10.5.0.1' });
+    expect((await api.get(`/devices/${old.id}`)).json()).toMatchObject({ role: { name: 'imported' }, custom_fields: { rack: 'R2' } });
 
-    const exported = await api.get('/devices/export?format=csv&location=Berlin-1');
+    const exported = await api.get('/devices/export?format=csv&location=Madrid-1');
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toContain('text/csv');
     const lines = exported.body.trim().split('\n');
     expect(lines[0]).toBe('id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,comments,tags,source,external_id,cf_rack');
-    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['ber-core-1', 'imp-1']);
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['imp-1', 'imp-old']);
     // Re-importing an export changes nothing but updates in place.
     const again = await api.post('/devices/import?dry_run=true', exported.body, csvHeaders);
     expect(again.json()).toMatchObject({ created: 0, updated: 2, errors: [] });
 
-    const json = await api.get('/devices/export?format=json&role=access');
-    expect(json.json().map((d: { name: string }) => d.name)).toEqual([]);
+    const json = await api.get('/devices/export?format=json&role=imported');
+    expect(json.json().map((d: { name: string }) => d.name)).toEqual(['imp-1', 'imp-old']);
     const nd = await api.post('/locations/import', '{"name":"Lyon-1","parent":"EMEA"}\n{"name":"Lyon-1-R1","parent":"Lyon-1","location_type":"room"}\n', { 'content-type': 'application/x-ndjson' });
     expect(nd.statusCode, nd.body).toBe(200);
     expect((await api.get('/locations?parent=Lyon-1')).json().items.map((l: { name: string }) => l.name)).toEqual(['Lyon-1-R1']);
@@ -122,6 +127,7 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
 
   it('serves an inventory the real ansible-inventory accepts', async () => {
     await api.create('/device-groups', { name: 'edge-pci', kind: 'dynamic', filter: { tag: ['pci'] } });
+    await api.create('/device-groups', { name: 'lab-static', devices: ['lab-1', dev['par-acc-1']] });
     const res = await api.get('/inventory/ansible');
     expect(res.statusCode, res.body).toBe(200);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-ansible-'));
@@ -132,15 +138,16 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
       fs.writeFileSync(script, `#!/usr/bin/env python3\nimport sys\nif '--host' in sys.argv:\n    print('{}')\nelse:\n    print(open(${JSON.stringify(path.join(dir, 'inventory.json'))}).read())\n`, { mode: 0o755 });
       const out = execFileSync('ansible-inventory', ['-i', script, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_LOCAL_TEMP: dir, ANSIBLE_HOME: dir }, timeout: 60_000 });
       const inv = JSON.parse(out) as Record<string, { hosts?: string[]; children?: string[] }> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
-      expect(inv.role_core!.hosts!.sort()).toEqual(['ber-core-1', 'imp-1', 'par-acc-1', 'par-core-1']);
+      expect(inv.role_core!.hosts!.sort()).toEqual(['ber-core-1', 'par-core-1']);
       expect(inv.platform_junos!.hosts).toEqual(['par-acc-1']);
-      expect(inv.tag_pci!.hosts!.sort()).toEqual(['imp-1', 'par-core-1']);
-      expect(inv.group_edge_pci!.hosts).toEqual(['imp-1', 'par-core-1']);
-      expect(inv.location_emea!.children!.sort()).toEqual(['location_berlin_1', 'location_lyon_1', 'location_paris_1'].filter((g) => inv[g]));
+      expect(inv.tag_pci!.hosts!.sort()).toEqual(['par-core-1']);
+      expect(inv.group_edge_pci!.hosts).toEqual(['par-core-1']);
+      // Lyon-1 and Madrid-1 exist when the import test ran first.
+      expect(inv.location_emea!.children!.sort()).toEqual(['location_berlin_1', 'location_lyon_1', 'location_madrid_1', 'location_paris_1'].filter((g) => inv[g]));
       expect(inv.location_paris_1!.hosts!.sort()).toEqual(['par-acc-1', 'par-core-1']);
-      expect(inv.all!.children).toEqual(expect.arrayContaining(['location_emea', 'role_core', 'group_maintenance']));
+      expect(inv.all!.children).toEqual(expect.arrayContaining(['location_emea', 'role_core', 'group_lab_static']));
       // lab-1 has no location, role, platform or tag: only its static group holds it.
-      expect(inv.group_maintenance!.hosts).toEqual(['lab-1', 'par-acc-1']);
+      expect(inv.group_lab_static!.hosts).toEqual(['lab-1', 'par-acc-1']);
       expect(inv._meta.hostvars['lab-1']).toMatchObject({ ansible_host: 'lab-1' });
       expect(inv._meta.hostvars['par-core-1']).toMatchObject({ ansible_host: '10.1.0.1', ansible_network_os: 'cisco.ios.ios', custom_fields: { rack: 'R1' } });
       expect(inv._meta.hostvars['par-acc-1']).toMatchObject({ ansible_host: 'par-acc-1.example.net', ansible_network_os: 'junipernetworks.junos.junos' });
