@@ -155,9 +155,9 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
   }
 
   /** L1, then L2 (filling L1); `epochs` is null when L2 could not be read, so nothing may be written. */
-  async function lookup(key: string, guardTags: readonly string[]): Promise<{ value: unknown; epochs: string[] | null }> {
+  async function lookup(key: string, guardTags: readonly string[], skipL1 = false): Promise<{ value: unknown; epochs: string[] | null }> {
     assertOpen();
-    if (listening) {
+    if (listening && !skipL1) {
       const value = await l1.get(key);
       if (value !== undefined) {
         count('l1');
@@ -252,11 +252,19 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
 
     async wrap<T>(key: string, setOptions: CacheSetOptions, load: () => Promise<T>): Promise<T> {
       const tags = [...new Set(setOptions.tags ?? [])];
-      const { value, epochs } = await lookup(key, tags);
-      if (value !== undefined) {
-        return value as T;
+      assertOpen();
+      if (listening) {
+        const value = await l1.get(key);
+        if (value !== undefined) {
+          count('l1');
+          return value as T;
+        }
       }
+      // NOTE: the L2 read happens inside the flight: concurrent misses whose L2 reads finished at
+      // different times each started a load before (one failing fast let the next one load).
       return flights.run(key, tags, async (isCurrent) => {
+        const { value, epochs } = await lookup(key, tags, true);
+        if (value !== undefined) return value as T;
         const loaded = await load();
         // Stale if this node saw a delete/invalidation meanwhile; the epoch guard covers other nodes.
         if (loaded !== undefined && epochs !== null && isCurrent() && !closed && !isExpiredOnArrival(setOptions)) {
