@@ -106,7 +106,8 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     const role = await post('/roles', { name: 'events-jobs-only', permissions: ['events:read', 'jobs:read'] });
     expect(role.statusCode, role.body).toBe(201);
     jobsOnly = (await loginAs(server(), 'events-jobs-only', admin)).token;
-    viewer = (await loginAs(server(), 'viewer', admin)).token;
+    // The auditor reads everything, users included (a viewer does not see other users).
+    viewer = (await loginAs(server(), 'auditor', admin)).token;
   });
 
   it('SSE: a reader without devices:read, schedules:read and users:read gets the job events but never a device, schedule or user event; Last-Event-ID resumes after the given event', async () => {
