@@ -21,6 +21,7 @@ import { createJobsModule } from './modules/jobs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
+import { SYSTEM_ACTOR } from './platform/http/auth.js';
 
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -87,7 +88,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const credentials = createCredentialsModule({ db: database.db, keyRing, events, audit: identity.audit, stepUp: identity.stepUp, logger });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
-    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });
+    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
 
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
@@ -99,10 +100,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
-      targetResolver: {
-        resolveTargets: async (actor, selector) =>
-          (await inventory.resolveTargets(actor, selector)).flatMap((t) => (t.host ? [{ deviceId: t.deviceId, host: t.host }] : [])),
-      },
+      targetResolver: inventory.targetSelectors,
+      principals: { actorOf: identity.actorOf },
+      inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
+      // Executors parse as the system: the run was authorised when it started, parsers read no data.
+      parse: async (platform, command, output) => (await parsers.service.parse(SYSTEM_ACTOR, { platform, command, output })).records,
     });
     // Shutdown drains the worker (runs finish or are requeued) before the bus and database close.
     closers.unshift(() => jobs.stop(Math.max(0, config.shutdownTimeoutMs - 2000)));

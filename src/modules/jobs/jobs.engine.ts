@@ -1,5 +1,6 @@
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import type { Db } from '../../platform/db/database.js';
+import type { Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { secretsOf, type CredentialResolver } from './credentials.js';
@@ -11,6 +12,9 @@ import { createRunLog, runChannel, type RunLog, type RunMessage } from './run-lo
 import { backoffDelayMs, deviceKey, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
 import { createRunsRepository, type Run, type RunsRepository, type TargetRow } from './runs.repository.js';
 import { createSecretScrubber, scrubDeep, type SecretScrubber } from './scrubber.js';
+import { createTargetCredentials, type TargetCredentials } from './target-credentials.js';
+import { NO_DEVICE_ADDRESS, type TargetResolver } from './targets.js';
+import { initiatorOf, prepareTargets, RunRefused, type InventoryFacts, type Principals } from './run-targets.js';
 
 export interface EngineLimits {
   concurrency: number;
@@ -33,6 +37,14 @@ export interface EngineDeps {
   limits: EngineLimits;
   workerId: string;
   logger: Logger;
+  /** Inventory selectors → devices, resolved when a run first executes. */
+  targetResolver?: TargetResolver | undefined;
+  /** The run's initiating principal as it is now (re-checked for `jobs:run` at execution). */
+  principals?: Principals | undefined;
+  /** ntc-templates lookup by platform and command, for `parse: true`. */
+  parse?: ((platform: string, command: string, output: string) => Promise<unknown>) | undefined;
+  /** Device facts written back to the inventory as the initiating principal. */
+  inventory?: InventoryFacts | undefined;
   /** Domain events written with the terminal state (run.succeeded, run.failed …). */
   recordEvent?: (trx: Db, name: string, payload: unknown) => Promise<unknown>;
   relayEvents?: () => Promise<void>;
@@ -134,15 +146,19 @@ export function createRunEngine(deps: EngineDeps) {
     const heartbeat = setInterval(() => void renew(run, owner, controller), Math.max(200, Math.floor(limits.leaseMs / 3)));
     const runTimer = setTimeout(() => controller.abort(new Stop('timed_out', `the run exceeded its timeout of ${run.timeoutMs} ms`)), run.timeoutMs);
     let failure: string | null = null;
+    let refused = false;
     try {
       log.log('info', null, `attempt ${run.attempt} of ${run.maxAttempts} started on ${deps.workerId}`);
       const executor = deps.executors.get(run.type);
       if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
-      const credential = run.credentialId ? await deps.credentials.resolve(run.credentialId, `job:${run.type}`, run.id) : null;
-      if (credential) for (const s of secretsOf(credential)) scrubber.add(s);
-      const targets = (await runs.targets(run.id)).filter((t) => t.status !== 'succeeded');
-      await runTargets(run, targets, executor, credential, scrubber, log, signal);
+      // Authorised and resolved for the initiating principal as it is now, not as it was at creation.
+      const actor = await initiatorOf(run, deps.principals);
+      const all = await prepareTargets({ run, actor, resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
+      const targets = all.filter((t) => t.status !== 'succeeded' && t.error !== NO_DEVICE_ADDRESS);
+      const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
+      await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal);
     } catch (err) {
+      refused = err instanceof RunRefused;
       failure = scrubber.scrub(errorMessage(err));
       if (!signal.aborted) log.log('error', null, failure);
     } finally {
@@ -150,7 +166,7 @@ export function createRunEngine(deps: EngineDeps) {
       clearTimeout(runTimer);
       active.delete(run.id);
     }
-    await finalize(run, owner, signal, failure, scrubber, log);
+    await finalize(run, owner, signal, failure, scrubber, log, refused);
   }
 
   async function renew(run: Run, owner: string, controller: AbortController): Promise<void> {
@@ -165,7 +181,8 @@ export function createRunEngine(deps: EngineDeps) {
     }
   }
 
-  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal): Promise<void> {
+  type RunScope = { credentials: TargetCredentials; actor: Actor };
+  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal): Promise<void> {
     const waiting = [...targets];
     const shared = new Map<string, unknown>();
     const lane = async () => {
@@ -173,7 +190,7 @@ export function createRunEngine(deps: EngineDeps) {
         const target = await nextUnlocked(run, waiting, signal);
         if (!target) continue;
         try {
-          await runTarget(run, target, executor, credential, scrubber, log, signal, shared);
+          await runTarget(run, target, executor, scope, scrubber, log, signal, shared);
         } finally {
           await locks.release(run.id, target.idx).catch(() => undefined);
         }
@@ -210,20 +227,36 @@ export function createRunEngine(deps: EngineDeps) {
     }
   }
 
-  async function runTarget(run: Run, t: TargetRow, executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<void> {
+  async function runTarget(run: Run, t: TargetRow, executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<void> {
     const started = Date.now();
     await runs.updateTarget(run.id, t.idx, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
     const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
     let status: TargetStatus;
-    let fields: { output: string | null; parsed: unknown; error: string | null };
+    let fields: { output: string | null; parsed: unknown; error: string | null; credentialId?: string | null };
+    const { parse, inventory } = deps;
+    const deviceId = t.deviceId;
     try {
-      const result = await executor.run(
-        { runId: run.id, host: t.host, deviceId: t.deviceId, signal: targetSignal, credential, shared, log: (level, message) => log.log(level, t.host, message) },
-        run.params,
-        deps.settings,
+      const served = await scope.credentials.run(t, (credential) =>
+        executor.run(
+          {
+            runId: run.id,
+            host: t.host,
+            deviceId,
+            networkDriver: t.networkDriver,
+            signal: targetSignal,
+            credential,
+            shared,
+            log: (level, message) => log.log(level, t.host, message),
+            ...(parse && t.networkDriver ? { parse: (command: string, output: string) => parse(t.networkDriver!, command, output) } : {}),
+            ...(inventory && deviceId ? { updateDeviceFacts: (facts: Record<string, string>) => inventory.updateDeviceFacts(scope.actor, deviceId, facts) } : {}),
+          },
+          run.params,
+          deps.settings,
+        ),
       );
+      const result = served.result;
       status = result.ok ? 'succeeded' : 'failed';
-      fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null };
+      fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null, credentialId: served.credentialId };
     } catch (err) {
       const stop = signal.reason instanceof Stop ? signal.reason : null;
       status = stop ? (stop.kind === 'timed_out' ? 'timed_out' : 'cancelled') : targetSignal.aborted ? 'timed_out' : 'failed';
@@ -236,7 +269,7 @@ export function createRunEngine(deps: EngineDeps) {
     await runs.updateTarget(run.id, t.idx, { status, finishedAt: nowIso(), durationMs, ...fields });
   }
 
-  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog): Promise<void> {
+  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, refused = false): Promise<void> {
     const stop = signal.reason instanceof Stop ? signal.reason : null;
     if (stop?.kind === 'lease_lost') {
       // Someone else recovered this run; writing anything now could overwrite their decision.
@@ -260,8 +293,9 @@ export function createRunEngine(deps: EngineDeps) {
     } else {
       if (failure) await runs.closeOpenTargets(run.id, 'failed', failure, now);
       const all = await runs.targets(run.id);
-      status = outcomeOf(all.map((t) => t.status as TargetStatus));
-      if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
+      // A run refused at execution (no permission any more, nothing matched) has no targets to judge by.
+      status = failure && (refused || all.length === 0) ? 'failed' : outcomeOf(all.map((t) => t.status as TargetStatus));
+      if (status !== 'succeeded' && !refused && run.attempt < run.maxAttempts) {
         const delay = backoffDelayMs(run.backoffMs, run.attempt);
         const notBefore = new Date(Date.now() + delay).toISOString();
         const failedCount = all.filter((t) => t.status !== 'succeeded').length;

@@ -7,7 +7,7 @@ import { truncate } from './text.fns.js';
 const Params = Type.Object(
   {
     commands: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 200 }),
-    mode: Type.Optional(Type.Union([Type.Literal('exec'), Type.Literal('device')], { description: 'exec: one exec channel per command (servers); device: interactive CLI with prompts and paging (network devices). Default exec' })),
+    mode: Type.Optional(Type.Union([Type.Literal('exec'), Type.Literal('device')], { description: "exec: one exec channel per command (servers); device: interactive CLI with prompts and paging (network devices). Default: device for an inventory device whose platform has a network driver other than 'linux', else exec" })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '(22)' })),
     enable: Type.Optional(Type.Boolean({ description: 'device mode: enter privileged mode with the credential\'s enable secret' })),
     disable_paging: Type.Optional(Type.Boolean({ description: "device mode: send 'terminal length 0' first (true); otherwise --More-- pages are answered" })),
@@ -18,6 +18,7 @@ const Params = Type.Object(
     host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint' })),
     textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
     parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
+    parse: Type.Optional(Type.Boolean({ description: "Parse each output with the ntc-templates entry for the device's platform (network driver) and the command; inventory targets only" })),
   },
   { additionalProperties: false },
 );
@@ -34,6 +35,11 @@ function parserFor(p: Params): ((text: string) => unknown) | null {
     return (text) => native.parse(text);
   }
   return null;
+}
+
+/** Network devices get the interactive CLI; servers (and hosts outside the inventory) plain exec. */
+export function defaultMode(networkDriver: string | null | undefined): 'exec' | 'device' {
+  return networkDriver && networkDriver !== 'linux' ? 'device' : 'exec';
 }
 
 interface CommandResult {
@@ -55,17 +61,23 @@ export const sshCommandExecutor: Executor<Params> = {
   check(p) {
     const errors = [];
     if (p.textfsm_template && p.parser) errors.push({ path: 'body.params.parser', message: 'give textfsm_template or parser, not both' });
+    if (p.parse && (p.textfsm_template || p.parser)) errors.push({ path: 'body.params.parse', message: 'parse picks the template by platform; do not combine it with textfsm_template or parser' });
     try {
       parserFor(p);
     } catch (err) {
       errors.push({ path: p.parser ? 'body.params.parser' : 'body.params.textfsm_template', message: errorMessage(err).slice(0, 500) });
     }
-    if ((p.enable || p.configure) && p.mode !== 'device') errors.push({ path: 'body.params.mode', message: "enable and configure need mode 'device'" });
+    if ((p.enable || p.configure) && p.mode === 'exec') errors.push({ path: 'body.params.mode', message: "enable and configure need mode 'device'" });
     return errors;
   },
   async run(ctx, p, settings) {
     if (!ctx.credential) throw new Error('ssh_command needs a credential');
-    const parse = parserFor(p);
+    const own = parserFor(p);
+    const byPlatform = p.parse ? ctx.parse : undefined;
+    if (p.parse && !byPlatform) throw new Error("parse needs an inventory device whose platform has a network driver");
+    const parseOne = async (command: string, text: string): Promise<unknown> => (own ? own(text) : byPlatform ? byPlatform(command, text) : null);
+    const mode = p.mode ?? defaultMode(ctx.networkDriver);
+    if ((p.enable || p.configure) && mode !== 'device') throw new Error("enable and configure need mode 'device'");
     const commandTimeout = p.command_timeout_ms ?? 60_000;
     const client = await connect({
       host: ctx.host,
@@ -79,7 +91,7 @@ export const sshCommandExecutor: Executor<Params> = {
     const results: CommandResult[] = [];
     let ok = true;
     try {
-      if (p.mode === 'device') {
+      if (mode === 'device') {
         const shell = await DeviceShell.open(client, ctx.signal);
         await shell.waitPrompt(commandTimeout);
         if (p.enable || p.configure) await shell.enable(ctx.credential.enablePassword, commandTimeout);
@@ -89,7 +101,7 @@ export const sshCommandExecutor: Executor<Params> = {
           ctx.log('info', `${shell.prompt} ${command}`);
           const output = await shell.run(command, commandTimeout);
           if (/^% ?(Invalid|Incomplete|Ambiguous)/m.test(output)) ok = false;
-          results.push({ command, output, exit_code: null, parsed: parse ? parse(output) : null });
+          results.push({ command, output, exit_code: null, parsed: await parseOne(command, output) });
         }
         if (p.configure) await shell.run('end', commandTimeout);
         shell.close();
@@ -99,7 +111,7 @@ export const sshCommandExecutor: Executor<Params> = {
           const r = await execCommand(client, command, commandTimeout, ctx.signal);
           if (r.stderr.trim()) for (const line of r.stderr.trimEnd().split('\n')) ctx.log('warn', line);
           if (r.code !== 0) ok = false;
-          results.push({ command, output: r.stdout, exit_code: r.code, parsed: parse && r.code === 0 ? parse(r.stdout) : null });
+          results.push({ command, output: r.stdout, exit_code: r.code, parsed: r.code === 0 ? await parseOne(command, r.stdout) : null });
         }
       }
     } finally {
