@@ -103,7 +103,7 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toContain('text/csv');
     const lines = exported.body.trim().split('\n');
-    expect(lines[0]).toBe('id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,comments,tags,source,external_id,cf_rack');
+    expect(lines[0]).toBe('id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,credential_profile_id,comments,tags,source,external_id,cf_rack');
     expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['ber-core-1', 'imp-1']);
     // Re-importing an export changes nothing but updates in place.
     const again = await api.post('/devices/import?dry_run=true', exported.body, csvHeaders);

@@ -56,9 +56,10 @@ export interface TargetSelectorDeps {
   locationTree: () => Promise<LocationNode[]>;
 }
 
-const label = (kind: string, value: unknown) => `${kind}:${typeof value === 'string' ? value : JSON.stringify(value)}`.slice(0, 300);
 const kindOf = (s: TargetSelector) => Object.keys(s)[0] as (typeof SELECTOR_KINDS)[number];
 const asLists = (filter: Record<string, string | string[]>) => Object.fromEntries(Object.entries(filter).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+/** `group:core`, `filter:{"role":["core"]}`: what a target row records as its selector. */
+const label = (s: TargetSelector) => ('filter' in s ? `filter:${JSON.stringify(asLists(s.filter))}` : `${kindOf(s)}:${Object.values(s)[0] as string}`).slice(0, 300);
 
 /**
  * Device selectors for job runs, evaluated with the acting principal's inventory rights:
@@ -137,7 +138,7 @@ export function createTargetSelectors(deps: TargetSelectorDeps) {
       const seen = new Set<string>();
       for (const s of selectors) {
         const m = await match(actor, s);
-        if ('field' in m) throw new Error(`target selector ${label(kindOf(s), Object.values(s)[0])}: ${m.message}`);
+        if ('field' in m) throw new Error(`target selector ${label(s)}: ${m.message}`);
         const fresh = m.ids.filter((id) => !seen.has(id));
         const devices = (await deps.devices.getMany(actor, fresh)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         for (const d of devices) {
@@ -152,7 +153,7 @@ export function createTargetSelectors(deps: TargetSelectorDeps) {
             credentialProfileId: d.credential_profile_id,
             locationProfileId: locationProfile(d.location?.id),
             groupProfileId: m.groupProfileId,
-            selector: label(kindOf(s), Object.values(s)[0]),
+            selector: label(s),
           });
         }
       }
