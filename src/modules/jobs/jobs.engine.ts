@@ -153,7 +153,7 @@ export function createRunEngine(deps: EngineDeps) {
       if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
       // Authorised and resolved for the initiating principal as it is now, not as it was at creation.
       const actor = await initiatorOf(run, deps.principals);
-      const all = await prepareTargets({ run, actor, resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
+      const all = await prepareTargets({ run, actor, usesCredentials: executor.credential !== 'none', resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
       const targets = all.filter((t) => t.status !== 'succeeded' && t.error !== NO_DEVICE_ADDRESS);
       const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
       await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal);

@@ -4,7 +4,7 @@ import type { CredentialResolver } from './credentials.js';
 import type { TargetSpec } from './jobs.schemas.js';
 import type { RunLog } from './run-log.js';
 import type { Run, RunsRepository, TargetRow } from './runs.repository.js';
-import { credentialPlan, isSelector, NO_IDENTITY, rowsFor, type TargetResolver } from './targets.js';
+import { credentialPlan, isSelector, NO_IDENTITY, rowsFor, type SelectedDevice, type TargetResolver } from './targets.js';
 
 /** The run cannot start for a reason retrying will not change: it fails at once, no further attempts. */
 export class RunRefused extends Error {}
@@ -39,7 +39,7 @@ export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy'>,
  * what the selectors match now (recorded device by device with their credential plan; plain
  * hosts follow the devices). Nothing matched is a refusal.
  */
-export async function prepareTargets(o: { run: Run; actor: Actor; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
+export async function prepareTargets(o: { run: Run; actor: Actor; usesCredentials: boolean; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
   const stored = await o.runs.targets(o.run.id);
   const specs = (o.run.targets ?? []) as TargetSpec[];
   if (stored.length > 0 || !specs.some(isSelector)) return stored;
@@ -51,9 +51,11 @@ export async function prepareTargets(o: { run: Run; actor: Actor; resolver: Targ
     throw new RunRefused(`target resolution failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   const runCredential = { credentialId: o.run.credentialId, credentialIsProfile: o.run.credentialId ? Boolean(await o.credentials.profileExists?.(o.run.credentialId)) : false };
-  const rows = rowsFor(devices.map((d) => ({ ...d, plan: credentialPlan(runCredential, d) })), o.run.attempt, nowIso());
+  // An executor that takes no credential (ping, tcp_port_scan) decrypts none, whatever the device names.
+  const plan = (d: SelectedDevice | null) => (o.usesCredentials ? credentialPlan(runCredential, d) : credentialPlan({ credentialId: null, credentialIsProfile: false }, null));
+  const rows = rowsFor(devices.map((d) => ({ ...d, plan: plan(d) })), o.run.attempt, nowIso());
   for (const host of specs.filter((s): s is string => typeof s === 'string')) {
-    rows.push({ ...NO_IDENTITY, ...credentialPlan(runCredential, null), idx: rows.length, host, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
+    rows.push({ ...NO_IDENTITY, ...plan(null), idx: rows.length, host, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
   }
   if (rows.length === 0) throw new RunRefused(NOTHING_MATCHED);
   await o.runs.insertTargets(o.run.id, rows);

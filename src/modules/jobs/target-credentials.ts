@@ -37,6 +37,7 @@ export function createTargetCredentials(o: { run: Run; executor: Executor; crede
   return {
     /** Runs `attempt` with the target's credential; answers which credential served it. */
     async run<T>(t: TargetRow, attempt: (credential: ResolvedCredential | null) => Promise<T>): Promise<{ result: T; credentialId: string | null }> {
+      if (o.executor.credential === 'none') return { result: await attempt(null), credentialId: null };
       const plan = await planOf(t);
       if (plan.profileId) {
         if (!o.credentials.tryProfile) throw new Error('credential profiles are not available on this worker');
