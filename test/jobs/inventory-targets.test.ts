@@ -149,6 +149,27 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect(await triedWrong(second.id)).toBe(false);
   });
 
+  it("falls back to the selecting group's profile, and refuses an unknown profile on inventory objects", async () => {
+    const unknown = '0192f0a0-9999-7000-8000-000000000000';
+    for (const [url, body] of [
+      ['/devices', { name: 'bad-profile', credential_profile_id: unknown }],
+      ['/locations', { name: 'bad-profile', credential_profile_id: unknown }],
+      ['/device-groups', { name: 'bad-profile', credential_profile_id: unknown }],
+    ] as const) {
+      const res = await call('POST', url, body);
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.credential_profile_id']);
+    }
+    await create('/devices', { name: 'r4', platform: 'IOS', location: 'lab', primary_ip4: ADDRESSES[2] });
+    const group = await create('/device-groups', { name: 'ops group', devices: ['r4'], credential_profile_id: ids.profile });
+    expect(group.credential_profile_id).toBe(ids.profile);
+    const run = await api.start({ type: 'ssh_command', targets: [{ group: 'ops group' }], params: { port: ios.port, commands: ['show version'] } });
+    const done = await api.finished(run.id);
+    expect(done.status, done.reason ?? '').toBe('succeeded');
+    const [t] = (await targetsOf(run.id)).items;
+    expect([t!.device_name, t!.credential_source, t!.credential_id, t!.credential_profile_id]).toEqual(['r4', 'group_profile', ids.device, ids.profile]);
+  });
+
   it('ends a run whose selectors match nothing as failed with the reason, without hanging', async () => {
     const run = await api.start({ type: 'ssh_command', targets: [{ tag: 'unused' }], credential_id: ids.device, params: { commands: ['show version'] } });
     const done = await api.finished(run.id);
