@@ -224,6 +224,29 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect((await jobsClient(server, user.token).create({ type: 'noop', targets: [{ device: 'r1' }] })).statusCode).toBe(403);
   });
 
+  it('resolves with the initiator\'s inventory rights: without devices:read no selector is accepted', async () => {
+    const role = await call('POST', '/roles', { name: `runner-${mode.dialect}`, permissions: ['jobs:run', 'jobs:read'] });
+    expect(role.statusCode, role.body).toBe(201);
+    const runner = await loginAs(server, `runner-${mode.dialect}`, token);
+    const res = await jobsClient(server, runner.token).create({ type: 'noop', targets: [{ device: 'r1' }] });
+    expect(res.statusCode, res.body).toBe(403);
+    expect(res.json().detail).toContain('devices:read');
+  });
+
+  it('a run whose group is deleted before it executes fails with the reason; a template naming it no longer starts', async () => {
+    const group = await create('/device-groups', { name: 'short lived', devices: ['r1'] });
+    const t = await create('/jobs/templates', { name: 'short lived run', type: 'noop', targets: [{ group: 'short lived' }] });
+    const run = await api.start({ type: 'noop', targets: [{ group: 'short lived' }], max_attempts: 3, not_before: new Date(Date.now() + 1500).toISOString() });
+    expect((await call('DELETE', `/device-groups/${group.id}`)).statusCode).toBe(204);
+    const done = await api.finished(run.id);
+    expect(done.status).toBe('failed');
+    expect(done.reason).toContain("no device group 'short lived'");
+    expect(done.attempt).toBe(1);
+    const stored = await call('POST', `/jobs/templates/${t.id}/run`, {});
+    expect(stored.statusCode, stored.body).toBe(422);
+    expect(stored.json().errors[0].path).toBe('body.targets.0.group');
+  });
+
   it('templates store selectors, not device lists', async () => {
     const t = await create('/jobs/templates', { name: 'core show version', type: 'ssh_command', targets: [{ role: 'core' }], params: { port: ios.port, commands: ['show version'] } });
     expect(t.targets).toEqual([{ role: 'core' }]);

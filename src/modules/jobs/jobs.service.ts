@@ -184,14 +184,17 @@ export function createJobsService(deps: JobsServiceDeps) {
    * name or bad filter field is a 422 naming it) and resolved when the run executes
    * (jobs.engine.ts#prepareTargets): a run with any selector is stored without rows.
    */
-  async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[], path = 'body.targets'): Promise<NewTarget[]> {
+  async function checkSelectors(actor: Actor, specs: readonly TargetSpec[], path: string): Promise<boolean> {
     const selectors = specs.flatMap((s, index) => (isSelector(s) ? [{ index, selector: s }] : []));
-    if (selectors.length > 0) {
-      if (!deps.targetResolver) invalid('JOB_TARGETS_UNRESOLVABLE', 'Inventory targets need the inventory module', [{ path, message: 'inventory selectors are not available; give hosts' }]);
-      const errors = await deps.targetResolver.check(actor, selectors, path);
-      if (errors.length > 0) invalid('JOB_TARGETS_UNRESOLVABLE', 'Some targets name nothing in the inventory', errors);
-      return [];
-    }
+    if (selectors.length === 0) return false;
+    if (!deps.targetResolver) invalid('JOB_TARGETS_UNRESOLVABLE', 'Inventory targets need the inventory module', [{ path, message: 'inventory selectors are not available; give hosts' }]);
+    const errors = await deps.targetResolver.check(actor, selectors, path);
+    if (errors.length > 0) invalid('JOB_TARGETS_UNRESOLVABLE', 'Some targets name nothing in the inventory', errors);
+    return true;
+  }
+
+  async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[], path = 'body.targets'): Promise<NewTarget[]> {
+    if (await checkSelectors(actor, specs, path)) return [];
     const out = (specs as string[]).map((host) => ({ host, deviceId: null }));
     if (out.length === 0 && executor.targets === 'required') invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path, message: 'at least one target is required' }]);
     return out.length === 0 ? [{ host: 'local', deviceId: null }] : out;
@@ -213,7 +216,7 @@ export function createJobsService(deps: JobsServiceDeps) {
 
     /** Checks a definition's inventory selectors (templates store selectors, resolved per run). */
     async checkSelectors(actor: Actor, specs: readonly TargetSpec[], path = 'body.targets'): Promise<void> {
-      if (specs.some(isSelector)) await resolveTargets(actor, { targets: 'optional' } as Executor, [...specs], path);
+      await checkSelectors(actor, specs, path);
     },
 
     /** Validates, stores and enqueues a run; with an idempotency key a repeat returns the first run. */
