@@ -220,6 +220,13 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect(done.status).toBe('failed');
     expect(done.reason).toContain('may no longer run jobs');
     expect(done.attempt).toBe(1);
+    expect((await targetsOf(run.id)).items).toEqual([]);
+    // Someone still allowed retries it: the selectors are resolved afresh, for them.
+    const retry = await call('POST', `/jobs/runs/${run.id}/retry`, {});
+    expect(retry.statusCode, retry.body).toBe(202);
+    const retried = await api.finished(retry.json().id);
+    expect(retried.status, retried.reason ?? '').toBe('succeeded');
+    expect((await targetsOf(retried.id)).items.map((t) => [t.device_name, t.credential_source])).toEqual([['r1', 'device']]);
     // A viewer cannot start one either.
     expect((await jobsClient(server, user.token).create({ type: 'noop', targets: [{ device: 'r1' }] })).statusCode).toBe(403);
   });

@@ -326,10 +326,13 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:run');
       const source = await load(id);
       if (!isTerminal(source.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', `Job run ${id} has not ended yet`);
-      const targets = (await runs.targets(id)).filter((t) => !onlyFailed || t.status !== 'succeeded');
-      if (targets.length === 0) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
+      const rows = await runs.targets(id);
+      const targets = rows.filter((t) => !onlyFailed || t.status !== 'succeeded');
+      // Selectors never resolved (the run was refused before): the retry resolves them afresh.
+      const unresolved = rows.length === 0 && (source.targets as TargetSpec[]).some(isSelector);
+      if (targets.length === 0 && !unresolved) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
       const now = nowIso();
-      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
+      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
       return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId, deviceName: t.deviceName, networkDriver: t.networkDriver, selector: t.selector, credentialId: t.credentialId, credentialProfileId: t.credentialProfileId, credentialSource: t.credentialSource as TargetIdentity['credentialSource'] })))).run;
     },
 
