@@ -1,5 +1,5 @@
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
-import type { FieldError } from '../../platform/errors.js';
+import { NotFoundError, type FieldError } from '../../platform/errors.js';
 import { isUuid } from '../../platform/ids.js';
 import type { CrudService } from './crud.service.js';
 import { deviceFilterErrors, type DeviceGroup } from './device-group.service.js';
@@ -138,7 +138,7 @@ export function createTargetSelectors(deps: TargetSelectorDeps) {
       const seen = new Set<string>();
       for (const s of selectors) {
         const m = await match(actor, s);
-        if ('field' in m) throw new Error(`target selector ${label(s)}: ${m.message}`);
+        if ('field' in m) throw new NotFoundError('TARGET_SELECTOR_UNRESOLVED', `target selector ${label(s)}: ${m.message}`);
         const fresh = m.ids.filter((id) => !seen.has(id));
         const devices = (await deps.devices.getMany(actor, fresh)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         for (const d of devices) {

@@ -182,7 +182,7 @@ export function createJobsService(deps: JobsServiceDeps) {
   /**
    * Target rows to store with the run. Inventory selectors are only checked here (every unknown
    * name or bad filter field is a 422 naming it) and resolved when the run executes
-   * (jobs.engine.ts#prepareTargets): a run with any selector is stored without rows.
+   * (run-targets.ts#prepareTargets): a run with any selector is stored without rows.
    */
   async function checkSelectors(actor: Actor, specs: readonly TargetSpec[], path: string): Promise<boolean> {
     const selectors = specs.flatMap((s, index) => (isSelector(s) ? [{ index, selector: s }] : []));

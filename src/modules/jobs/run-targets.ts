@@ -1,3 +1,4 @@
+import { AppError } from '../../platform/errors.js';
 import { hasPermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { CredentialResolver } from './credentials.js';
@@ -48,7 +49,9 @@ export async function prepareTargets(o: { run: Run; actor: Actor; usesCredential
   try {
     devices = await o.resolver.resolve(o.actor, specs.filter(isSelector));
   } catch (err) {
-    throw new RunRefused(`target resolution failed: ${err instanceof Error ? err.message : String(err)}`);
+    // A selector that names nothing now, or rights the initiator lacks, will not change on a retry; anything else may.
+    if (err instanceof AppError && err.status < 500) throw new RunRefused(`target resolution failed: ${err.message}`);
+    throw err;
   }
   const runCredential = { credentialId: o.run.credentialId, credentialIsProfile: o.run.credentialId ? Boolean(await o.credentials.profileExists?.(o.run.credentialId)) : false };
   // An executor that takes no credential (ping, tcp_port_scan) decrypts none, whatever the device names.

@@ -288,7 +288,7 @@ export function createRunsRepository(base: Db) {
       return rows.map((r) => toTarget(r as TargetRow));
     },
 
-    /** Targets resolved from inventory selectors when the run first executes (see jobs.engine.ts#prepareTargets). */
+    /** Targets resolved from inventory selectors when the run first executes (see run-targets.ts#prepareTargets). */
     async insertTargets(runId: string, targets: readonly Omit<TargetRow, 'runId'>[]): Promise<void> {
       for (let i = 0; i < targets.length; i += 200) {
         await db
