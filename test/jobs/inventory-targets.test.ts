@@ -92,6 +92,10 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect(bad.json().errors[0].path).toBe('body.targets.0.role');
     // A host-only run still needs a credential; a profile is accepted as the run's credential.
     expect((await api.create({ type: 'ssh_command', targets: ['127.0.0.1'], params: { commands: ['id'] } })).json().code).toBe('JOB_CREDENTIAL_REQUIRED');
+    // Privileged work names its mode even when the platform would pick the device CLI.
+    const enable = await api.create({ type: 'ssh_command', targets: [{ device: 'r1' }], params: { commands: ['show run'], enable: true } });
+    expect(enable.statusCode).toBe(422);
+    expect(enable.json().errors[0].path).toBe('body.params.mode');
     expect(await runCount()).toBe(before);
   });
 
@@ -179,16 +183,17 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
   });
 
   it("parses with the platform's ntc-template (parse: true) and keeps plain exec for linux devices", async () => {
-    const run = await api.start({ type: 'ssh_command', targets: [{ device: 'r1' }, { device: ids.srv! }], params: { port: ios.port, commands: ['show version'], parse: true } });
+    const run = await api.start({ type: 'ssh_command', targets: [{ device_id: ids.r1! }, { device: ids.srv! }], params: { port: ios.port, commands: ['show version'], parse: true } });
     const done = await api.finished(run.id);
     const out = await api.output(run.id);
     const r1 = out.targets[0]!.parsed as { commands: { parsed: Record<string, unknown>[] }[] };
     expect(r1.commands[0]!.parsed[0]).toMatchObject({ version: '15.2(4)M7', hostname: hostnameFor(ADDRESSES[0]!), serial: ['9KLIE1234'] });
     // srv1 is reached on the ios port too (wrong port for sshd): it fails, but in exec mode, not the CLI.
     expect(done.status).toBe('partially_failed');
-    const srvRun = await api.start({ type: 'ssh_command', targets: [{ device: 'srv1' }], params: { port: sshd.port, commands: ['echo exec-mode-ok'] } });
+    const srvRun = await api.start({ type: 'ssh_command', targets: [{ platform: 'Linux' }], params: { port: sshd.port, commands: ['echo exec-mode-ok'] } });
     const srvDone = await api.finished(srvRun.id);
     expect(srvDone.status, srvDone.reason ?? '').toBe('succeeded');
+    expect((await targetsOf(srvRun.id)).items.map((t) => [t.device_name, t.selector, t.network_driver, t.credential_id])).toEqual([['srv1', 'platform:Linux', 'linux', ids.server]]);
     expect((await api.output(srvRun.id)).targets[0]!.output).toContain('exec-mode-ok');
   });
 

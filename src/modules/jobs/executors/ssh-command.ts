@@ -67,7 +67,8 @@ export const sshCommandExecutor: Executor<Params> = {
     } catch (err) {
       errors.push({ path: p.parser ? 'body.params.parser' : 'body.params.textfsm_template', message: errorMessage(err).slice(0, 500) });
     }
-    if ((p.enable || p.configure) && p.mode === 'exec') errors.push({ path: 'body.params.mode', message: "enable and configure need mode 'device'" });
+    // Privileged and configuration work says so explicitly, whatever the platform would default to.
+    if ((p.enable || p.configure) && p.mode !== 'device') errors.push({ path: 'body.params.mode', message: "enable and configure need mode 'device'" });
     return errors;
   },
   async run(ctx, p, settings) {
@@ -77,7 +78,6 @@ export const sshCommandExecutor: Executor<Params> = {
     if (p.parse && !byPlatform) throw new Error("parse needs an inventory device whose platform has a network driver");
     const parseOne = async (command: string, text: string): Promise<unknown> => (own ? own(text) : byPlatform ? byPlatform(command, text) : null);
     const mode = p.mode ?? defaultMode(ctx.networkDriver);
-    if ((p.enable || p.configure) && mode !== 'device') throw new Error("enable and configure need mode 'device'");
     const commandTimeout = p.command_timeout_ms ?? 60_000;
     const client = await connect({
       host: ctx.host,
