@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminToken, bearer, loginAs } from '../helpers/auth.js';
 import type { TestServer } from '../helpers/server.js';
 import { freeTcpPort } from '../peers/ports.js';
@@ -92,6 +92,9 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect(bad.json().errors[0].path).toBe('body.targets.0.role');
     // A host-only run still needs a credential; a profile is accepted as the run's credential.
     expect((await api.create({ type: 'ssh_command', targets: ['127.0.0.1'], params: { commands: ['id'] } })).json().code).toBe('JOB_CREDENTIAL_REQUIRED');
+    const facts = await api.create({ type: 'ssh_command', targets: [{ device: 'r1' }], params: { commands: ['show version'], update_facts: true } });
+    expect(facts.statusCode).toBe(422);
+    expect(facts.json().errors[0].path).toBe('body.params.update_facts');
     // Privileged work names its mode even when the platform would pick the device CLI.
     const enable = await api.create({ type: 'ssh_command', targets: [{ device: 'r1' }], params: { commands: ['show run'], enable: true } });
     expect(enable.statusCode).toBe(422);
@@ -183,11 +186,14 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
   });
 
   it("parses with the platform's ntc-template (parse: true) and keeps plain exec for linux devices", async () => {
-    const run = await api.start({ type: 'ssh_command', targets: [{ device_id: ids.r1! }, { device: ids.srv! }], params: { port: ios.port, commands: ['show version'], parse: true } });
+    const run = await api.start({ type: 'ssh_command', targets: [{ device_id: ids.r1! }, { device: ids.srv! }], params: { port: ios.port, commands: ['show version'], parse: true, update_facts: true } });
     const done = await api.finished(run.id);
     const out = await api.output(run.id);
     const r1 = out.targets[0]!.parsed as { commands: { parsed: Record<string, unknown>[] }[] };
     expect(r1.commands[0]!.parsed[0]).toMatchObject({ version: '15.2(4)M7', hostname: hostnameFor(ADDRESSES[0]!), serial: ['9KLIE1234'] });
+    expect(out.targets[0]!.parsed).toMatchObject({ facts_updated: expect.arrayContaining(['os_version', 'serial']) });
+    const r1Device = (await call('GET', `/devices/${ids.r1}`)).json();
+    expect([r1Device.os_version, r1Device.serial]).toEqual(['15.2(4)M7', '9KLIE1234']);
     // srv1 is reached on the ios port too (wrong port for sshd): it fails, but in exec mode, not the CLI.
     expect(done.status).toBe('partially_failed');
     const srvRun = await api.start({ type: 'ssh_command', targets: [{ platform: 'Linux' }], params: { port: sshd.port, commands: ['echo exec-mode-ok'] } });
@@ -257,6 +263,26 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     const stored = await call('POST', `/jobs/templates/${t.id}/run`, {});
     expect(stored.statusCode, stored.body).toBe(422);
     expect(stored.json().errors[0].path).toBe('body.targets.0.group');
+  });
+
+  it('a schedule runs its template on what the selectors match when it fires', async () => {
+    await create('/tags', { name: 'nightly' });
+    const t = await create('/jobs/templates', { name: 'nightly noop', type: 'noop', targets: [{ tag: 'nightly' }] });
+    const schedule = await create('/schedules', { name: 'nightly once', template_id: t.id, kind: 'once', at: new Date(Date.now() + 1500).toISOString() });
+    // Tagged after the schedule was saved: the fired run still finds it.
+    await create('/devices', { name: 'r-nightly', tags: ['nightly'], primary_ip4: '192.0.2.10' });
+    let runId: string | null = null;
+    await vi.waitFor(
+      async () => {
+        const fires = (await call('GET', `/schedules/${schedule.id}/runs`)).json().items as { run_id: string | null }[];
+        runId = fires[0]?.run_id ?? null;
+        expect(runId).not.toBeNull();
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    const done = await api.finished(runId!);
+    expect(done.status, done.reason ?? '').toBe('succeeded');
+    expect((await targetsOf(runId!)).items.map((i) => [i.device_name, i.selector])).toEqual([['r-nightly', 'tag:nightly']]);
   });
 
   it('templates store selectors, not device lists', async () => {

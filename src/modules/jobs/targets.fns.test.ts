@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
-import { factsOf } from './executors/facts.js';
+import { factsOf } from './executors/facts.fns.js';
 import { defaultMode } from './executors/ssh-command.js';
 import { initiatorOf, RunRefused } from './run-targets.js';
 import { credentialPlan, NO_DEVICE_ADDRESS, rowsFor } from './targets.js';

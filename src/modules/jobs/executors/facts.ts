@@ -3,6 +3,7 @@ import type { Executor } from './executor.js';
 import { DeviceShell, connect, execCommand } from './ssh-session.js';
 import { defaultMode } from './ssh-command.js';
 import { truncate } from './text.fns.js';
+import { factsOf } from './facts.fns.js';
 
 const Params = Type.Object(
   {
@@ -18,28 +19,6 @@ const Params = Type.Object(
 type Params = Static<typeof Params>;
 
 const Facts = Type.Object({ os_version: Type.Optional(Type.String()), serial: Type.Optional(Type.String()), hostname: Type.Optional(Type.String()) });
-type Facts = Static<typeof Facts>;
-
-/** ntc-templates columns (any case) → device fields; list columns give their first item. */
-const COLUMNS: Record<keyof Facts, string[]> = { os_version: ['version', 'os', 'software_version'], serial: ['serial', 'serial_number', 'serialnum'], hostname: ['hostname'] };
-
-export function factsOf(records: unknown): Facts {
-  const first = Array.isArray(records) ? (records[0] as Record<string, unknown> | undefined) : undefined;
-  if (!first || typeof first !== 'object') return {};
-  const lower = new Map(Object.entries(first).map(([k, v]) => [k.toLowerCase(), v]));
-  const out: Facts = {};
-  for (const [field, names] of Object.entries(COLUMNS) as [keyof Facts, string[]][]) {
-    for (const name of names) {
-      const v = lower.get(name);
-      const text = Array.isArray(v) ? v.find((x) => typeof x === 'string' && x !== '') : v;
-      if (typeof text === 'string' && text.trim() !== '') {
-        out[field] = text.trim().slice(0, 100);
-        break;
-      }
-    }
-  }
-  return out;
-}
 
 /** Reads a device's facts over SSH, parsed by the ntc-templates entry of its platform, and writes them to the inventory. */
 export const factsExecutor: Executor<Params> = {

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { compileTemplate, parseToRecords, vendorParsers, type CompiledTemplate } from '../../parsers/index.js';
-import { errorMessage, type Executor } from './executor.js';
+import { errorMessage, type Executor, type TargetContext } from './executor.js';
+import { factsOf } from './facts.fns.js';
 import { DeviceShell, connect, execCommand } from './ssh-session.js';
 import { truncate } from './text.fns.js';
 
@@ -19,6 +20,7 @@ const Params = Type.Object(
     textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
     parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
     parse: Type.Optional(Type.Boolean({ description: "Parse each output with the ntc-templates entry for the device's platform (network driver) and the command; inventory targets only" })),
+    update_facts: Type.Optional(Type.Boolean({ description: "With parse: write os_version, serial and hostname found in the parsed output to the device (audited as the run's initiator)" })),
   },
   { additionalProperties: false },
 );
@@ -42,6 +44,16 @@ export function defaultMode(networkDriver: string | null | undefined): 'exec' | 
   return networkDriver && networkDriver !== 'linux' ? 'device' : 'exec';
 }
 
+/** The first version, serial and host name found in the commands' parsed records, written to the device. */
+async function writeFacts(ctx: TargetContext, results: readonly CommandResult[]): Promise<string[]> {
+  const facts: Record<string, string> = {};
+  for (const r of results) for (const [k, v] of Object.entries(factsOf(r.parsed))) facts[k] ??= v;
+  if (Object.keys(facts).length === 0 || !ctx.updateDeviceFacts) return [];
+  const updated = await ctx.updateDeviceFacts(facts);
+  ctx.log('info', updated.length > 0 ? `inventory updated: ${updated.join(', ')}` : 'inventory already up to date');
+  return updated;
+}
+
 interface CommandResult {
   command: string;
   output: string;
@@ -54,13 +66,17 @@ export const sshCommandExecutor: Executor<Params> = {
   type: 'ssh_command',
   description: 'Runs commands over SSH (password or key). Device mode drives a network CLI: prompts, paging, enable, configuration mode; optional TextFSM or registry parser per command.',
   params: Params,
-  output: Type.Object({ commands: Type.Array(Type.Object({ command: Type.String(), output: Type.String(), exit_code: Type.Union([Type.Integer(), Type.Null()]), parsed: Type.Unknown() })) }),
+  output: Type.Object({
+    commands: Type.Array(Type.Object({ command: Type.String(), output: Type.String(), exit_code: Type.Union([Type.Integer(), Type.Null()]), parsed: Type.Unknown() })),
+    facts_updated: Type.Optional(Type.Array(Type.String(), { description: 'With update_facts: the device fields changed' })),
+  }),
   credential: 'required',
   targets: 'required',
   changesDevices: (p) => p.configure === true || p.changes_devices === true,
   check(p) {
     const errors = [];
     if (p.textfsm_template && p.parser) errors.push({ path: 'body.params.parser', message: 'give textfsm_template or parser, not both' });
+    if (p.update_facts && !p.parse) errors.push({ path: 'body.params.update_facts', message: 'update_facts reads the output parsed by parse: true' });
     if (p.parse && (p.textfsm_template || p.parser)) errors.push({ path: 'body.params.parse', message: 'parse picks the template by platform; do not combine it with textfsm_template or parser' });
     try {
       parserFor(p);
@@ -117,12 +133,13 @@ export const sshCommandExecutor: Executor<Params> = {
     } finally {
       client.end();
     }
+    const updated = p.update_facts ? await writeFacts(ctx, results) : undefined;
     const text = results.map((r) => (results.length > 1 ? `### ${r.command}\n${r.output}` : r.output)).join('\n');
     const failed = results.find((r) => r.exit_code !== null && r.exit_code !== 0);
     return {
       ok,
       output: truncate(text, settings.maxOutputChars),
-      parsed: { commands: results },
+      parsed: { commands: results, ...(updated ? { facts_updated: updated } : {}) },
       ...(ok ? {} : { error: failed ? `'${failed.command}' exited with ${failed.exit_code}` : 'the device rejected a command' }),
     };
   },
