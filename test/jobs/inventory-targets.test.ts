@@ -92,6 +92,13 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect(bad.json().errors[0].path).toBe('body.targets.0.role');
     // A host-only run still needs a credential; a profile is accepted as the run's credential.
     expect((await api.create({ type: 'ssh_command', targets: ['127.0.0.1'], params: { commands: ['id'] } })).json().code).toBe('JOB_CREDENTIAL_REQUIRED');
+    // An empty filter would silently mean every device: refused.
+    const empty = await api.create({ type: 'noop', targets: [{ filter: {} }] });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().errors.map((e: { path: string }) => e.path)).toContain('body.targets.0.filter');
+    const two = await api.create({ type: 'noop', targets: ['10.0.0.1', { rack: 'r1' }] });
+    expect(two.statusCode).toBe(400);
+    expect(two.json().errors.map((e: { path: string }) => e.path)).toContain('body.targets.1.rack');
     const facts = await api.create({ type: 'ssh_command', targets: [{ device: 'r1' }], params: { commands: ['show version'], update_facts: true } });
     expect(facts.statusCode).toBe(422);
     expect(facts.json().errors[0].path).toBe('body.params.update_facts');

@@ -9,23 +9,30 @@ const literals = <T extends string>(values: readonly T[], options: { description
 
 const TypeName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,49}$', maxLength: 50, description: 'Executor type, see GET /api/v1/jobs/types' });
 const Host = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._:\\[\\]%-]+$', description: 'Host name or IP address' });
-const InventoryRef = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+const InventoryRef = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
 const FilterValue = Type.Union([Type.String({ maxLength: 500 }), Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 })]);
-const one = <K extends string>(key: K, schema: ReturnType<typeof InventoryRef>) => Type.Object({ [key]: schema } as { [P in K]: typeof schema }, { additionalProperties: false });
-/** Inventory selectors, resolved when the run executes (not when it is created). */
-export const Selector = Type.Union([
-  Type.Object({ device_id: Uuid }, { additionalProperties: false }),
-  one('device', InventoryRef('A device by id or name')),
-  one('group', InventoryRef('A static or dynamic device group by id or name')),
-  one('location', InventoryRef('A location by id or name, with every location below it')),
-  one('tag', InventoryRef('Devices with this tag (id or name)')),
-  one('role', InventoryRef('Devices with this role (id or name)')),
-  one('platform', InventoryRef('Devices of this platform (id or name)')),
+type SelectorOf = { device_id: string } | { device: string } | { group: string } | { location: string } | { tag: string } | { role: string } | { platform: string } | { filter: Record<string, string | string[]> };
+/**
+ * Inventory selectors, resolved when the run executes (not when it is created): an object with
+ * exactly one key (one schema rather than a union, so a bad key is one error naming it).
+ */
+export const Selector = Type.Unsafe<SelectorOf>(
   Type.Object(
-    { filter: Type.Record(Type.String({ maxLength: 100 }), FilterValue, { maxProperties: 50, description: 'Any device-list filter, e.g. {"role": ["core"], "location": ["dc1"]}' }) },
-    { additionalProperties: false },
+    {
+      device_id: Type.Optional(Uuid),
+      device: InventoryRef('A device by id or name'),
+      group: InventoryRef('A static or dynamic device group by id or name'),
+      location: InventoryRef('A location by id or name, with every location below it'),
+      tag: InventoryRef('Devices with this tag (id or name)'),
+      role: InventoryRef('Devices with this role (id or name)'),
+      platform: InventoryRef('Devices of this platform (id or name)'),
+      filter: Type.Optional(
+        Type.Record(Type.String({ maxLength: 100 }), FilterValue, { minProperties: 1, maxProperties: 50, description: 'Any device-list filter, e.g. {"role": ["core"], "location": ["dc1"]}' }),
+      ),
+    },
+    { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'One inventory selector: exactly one of its keys' },
   ),
-]);
+);
 export const TargetSpec = Type.Union([Host, Selector]);
 export type TargetSpec = Static<typeof TargetSpec>;
 const Params = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { description: "Executor parameters, validated against the type's schema" });
