@@ -17,14 +17,12 @@ import { createDeviceGroupMembership, deviceGroupDef } from './device-group.serv
 import { createTopologyService, LinkExtraQuery, linkDef } from './topology.service.js';
 import { createImportExportService, type Importable } from './import-export.service.js';
 import { createAnsibleService } from './ansible.service.js';
-import { createTargetResolver } from './targets.service.js';
 import { createTargetSelectors } from './target-selectors.service.js';
 import { inventoryRoutes } from './inventory.routes.js';
 import { makeInventoryRepos } from './inventory.repos.js';
 import type { InventoryAudit, InventoryCore } from './inventory.core.js';
 import { Type } from 'typebox';
 
-export type { InventoryTarget } from './targets.service.js';
 export type { TargetSelector, SelectedDevice, TargetSelectors } from './target-selectors.service.js';
 export { SELECTOR_KINDS } from './target-selectors.service.js';
 export type { InventoryAudit } from './inventory.core.js';
@@ -119,8 +117,6 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
     services,
     plugins,
     permissions: INVENTORY_PERMISSIONS as readonly string[],
-    /** Jobs engine entry point: devices, a group and/or a filter → how to reach each device. */
-    resolveTargets: createTargetResolver(crud.devices, membership.deviceIds),
     /** Job target selectors (devices, groups, locations, tags, roles, platforms, filters): check at creation, resolve at run time. */
     targetSelectors: createTargetSelectors({
       devices: crud.devices,
