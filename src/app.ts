@@ -14,7 +14,9 @@ import type { Logger } from './platform/observability/logger.js';
 import type { Metrics } from './platform/observability/metrics.js';
 import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
+import { registerInputGuard } from './platform/http/input-guard.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
+import { registerPrincipalRateLimit, type RateLimitStore } from './platform/http/rate-limit.js';
 import { canonicalId, newId } from './platform/ids.js';
 
 export interface RoutePlugin {
@@ -30,9 +32,19 @@ export interface AppDeps {
   authenticator: Authenticator;
   plugins: RoutePlugin[];
   version: string;
+  /** Per-principal limit of authenticated requests; absent: unlimited (bare test apps). */
+  rateLimit?: { max: number; store: RateLimitStore };
 }
 
 export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
+
+/** swagger-ui's static CSP minus `upgrade-insecure-requests` (see the helmet note below). */
+const withoutUpgrade = (header: string): string =>
+  header
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0 && d !== 'upgrade-insecure-requests')
+    .join('; ');
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -55,7 +67,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const routeRegistry: RouteRecord[] = [];
   registerProblemHandlers(app);
+  registerInputGuard(app);
   registerAuth(app, deps.authenticator, routeRegistry);
+  // After registerAuth: its onRequest hook sets request.actor, which this one counts.
+  if (deps.rateLimit) {
+    // While the store is down every request would log: once a minute is enough.
+    let lastWarning = 0;
+    const onError = (err: unknown) => {
+      if (Date.now() - lastWarning < 60_000) return;
+      lastWarning = Date.now();
+      deps.logger.warn({ err }, 'rate-limit store failed; requests are let through');
+    };
+    registerPrincipalRateLimit(app, { ...deps.rateLimit, onError });
+  }
   app.addSchema(Problem);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -76,13 +100,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(helmet, {
     // The API serves JSON; only /docs needs scripts and styles, which swagger-ui declares itself.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // NOTE: no `upgrade-insecure-requests` (a helmet default): Opsdeck serves plain HTTP unless a
+    // TLS proxy sits in front, and the directive made browsers fetch /docs assets over https (blank page).
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cors, {
-    origin: deps.config.corsOrigins.includes('*') ? true : [...deps.config.corsOrigins],
+    // `*` is the literal wildcard (never reflected, never with credentials); a list is matched
+    // exactly and answered with credentials. `null` is never an allowed origin (config refuses it).
+    origin: deps.config.corsOrigins.includes('*') ? '*' : [...deps.config.corsOrigins],
     credentials: !deps.config.corsOrigins.includes('*'),
-    exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
+    exposedHeaders: ['x-request-id', 'etag', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
   });
   await app.register(compress, {
     global: true,
@@ -115,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     docs.addHook('onRoute', (route) => {
       route.config = { ...(route.config ?? {}), public: true };
     });
-    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true, docExpansion: 'list' } });
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: withoutUpgrade, uiConfig: { deepLinking: true, docExpansion: 'list' } });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
@@ -123,4 +151,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.ready();
   return Object.assign(app, { routeRegistry }) as unknown as App;
+}
+
+/**
+ * The health listener of a process without the API (`opsdeck worker`): only the given plugins
+ * (`/health`, `/health/ready`, `/metrics`), public, errors as problem+json. Never listens itself.
+ */
+export async function buildHealthApp(deps: { logger: Logger; plugins: RoutePlugin[] }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  registerProblemHandlers(app);
+  for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
+  await app.ready();
+  return app;
 }

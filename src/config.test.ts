@@ -36,6 +36,11 @@ describe('loadConfig', () => {
     [{ OPSDECK_ROLES: 'api,cook' }, 'OPSDECK_ROLES="api,cook" is invalid'],
     [{ OPSDECK_CORS_ORIGINS: 'https://a.example/path' }, 'OPSDECK_CORS_ORIGINS'],
     [{ OPSDECK_PROT: '1' }, 'OPSDECK_PROT is not a known setting'],
+    [{ OPSDECK_CORS_ORIGINS: 'null' }, 'OPSDECK_CORS_ORIGINS'],
+    [{ OPSDECK_CORS_ORIGINS: '*,https://ops.example.com' }, 'OPSDECK_CORS_ORIGINS must be either * alone'],
+    [{ OPSDECK_JWT_SECRET: 's'.repeat(40) }, 'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret of at least 96 bits of entropy (this one repeats a pattern)'],
+    [{ OPSDECK_JWT_SECRET: 'changeme'.repeat(5) }, 'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret'],
+    [{ OPSDECK_JWT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' }, 'has about 7)'],
   ])('rejects %j with a line naming the variable', (env, message) => {
     const msg = errorOf(env);
     expect(msg).toContain(message);
@@ -59,10 +64,11 @@ describe('loadConfig', () => {
   });
 
   it('describes the effective configuration with secrets masked', () => {
-    const c = loadConfig({ OPSDECK_DATABASE_URL: 'postgres://ops:hunter2hunter2@db/ops', OPSDECK_JWT_SECRET: 'x'.repeat(40) });
+    const jwt = 'Xq3v9LmR2tWz8KpN4yHb7JcF1dGs6AeU0oIiYkTn';
+    const c = loadConfig({ OPSDECK_DATABASE_URL: 'postgres://ops:hunter2hunter2@db/ops', OPSDECK_JWT_SECRET: jwt });
     const d = describeConfig(c);
     expect(JSON.stringify(d)).not.toContain('hunter2');
-    expect(JSON.stringify(d)).not.toContain('x'.repeat(40));
+    expect(JSON.stringify(d)).not.toContain(jwt);
     expect(d.OPSDECK_DATABASE_URL).toBe('postgres://ops:********@db/ops');
     expect(d.OPSDECK_JWT_SECRET).toBe('********');
     expect(d.OPSDECK_PORT).toBe(8000);

@@ -75,6 +75,30 @@ const list =
     return { value: out };
   };
 
+/**
+ * An upper estimate of a secret's entropy: its length times the Shannon entropy of its own
+ * character frequencies. 'ssss…' scores 0 and a repeated word little; 48 random base64 bytes
+ * score about 380. Refusing below MIN_SECRET_BITS catches the placeholder, not a weak password.
+ */
+export function estimatedEntropyBits(secret: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of secret) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const n = [...secret].length;
+  let perChar = 0;
+  for (const c of counts.values()) perChar -= (c / n) * Math.log2(c / n);
+  return perChar * n;
+}
+/** 32 random hex digits (128 bits) estimate at about 117: the floor leaves them room. */
+const MIN_SECRET_BITS = 96;
+
+/** Whether the text is one shorter part repeated ('changeme' five times). */
+function repeats(text: string): boolean {
+  for (let period = 1; period <= text.length / 2; period++) {
+    if (text.length % period === 0 && text.slice(period) === text.slice(0, -period)) return true;
+  }
+  return false;
+}
+
 const origin: Parser<string> = (raw) => {
   if (raw === '*') return { value: raw };
   try {
@@ -91,6 +115,9 @@ const base64Key32: Parser<string> = (raw) =>
     ? { value: raw }
     : { expected: 'base64 of exactly 32 random bytes (openssl rand -base64 32)' };
 
+const redisName: Parser<string> = (raw) =>
+  /^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' };
+
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
 export type Role = (typeof ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -98,9 +125,15 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const SETTINGS = {
   host: setting({ env: 'OPSDECK_HOST', description: 'Address the HTTP server binds to.', default: '127.0.0.1', parse: str(255) }),
   port: setting({ env: 'OPSDECK_PORT', description: 'TCP port of the HTTP server.', default: '8000', parse: int(0, 65535) }),
+  workerHealthPort: setting({
+    env: 'OPSDECK_WORKER_HEALTH_PORT',
+    description: '`opsdeck worker` only: TCP port of its health listener (`/health`, `/health/ready`, `/metrics`) on `OPSDECK_HOST`. `0`: any free port, logged at start; set a fixed one for liveness and readiness probes.',
+    default: '0',
+    parse: int(0, 65535),
+  }),
   dataDir: setting({
     env: 'OPSDECK_DATA_DIR',
-    description: 'Directory for the SQLite database, Git repositories and key files (created on first start).',
+    description: 'Directory for the SQLite database and key files (created on first start).',
     default: './data',
     parse: str(),
   }),
@@ -117,6 +150,13 @@ export const SETTINGS = {
     default: undefined,
     parse: url('redis', 'rediss'),
     secret: true,
+  }),
+  redisPrefix: setting({
+    env: 'OPSDECK_REDIS_PREFIX',
+    description:
+      'Prefix of every Redis key and pub/sub channel (cache, event bus, rate limits, token revocations, job queue): deployments sharing one Redis need different ones.',
+    default: 'opsdeck',
+    parse: redisName,
   }),
   roles: setting({
     env: 'OPSDECK_ROLES',
@@ -161,7 +201,12 @@ export const SETTINGS = {
     env: 'OPSDECK_JWT_SECRET',
     description: 'HS256 secret for access tokens (at least 32 characters). Unset on a single node: generated into the data directory on first start.',
     default: undefined,
-    parse: (raw) => (raw.length >= 32 && raw.length <= 1024 ? { value: raw } : { expected: 'at least 32 characters' }),
+    parse: (raw) =>
+      raw.length < 32 || raw.length > 1024
+        ? { expected: 'at least 32 characters' }
+        : estimatedEntropyBits(raw) < MIN_SECRET_BITS || repeats(raw)
+          ? { expected: `a random secret of at least ${MIN_SECRET_BITS} bits of entropy (this one ${repeats(raw) ? 'repeats a pattern' : `has about ${Math.round(estimatedEntropyBits(raw))}`}); e.g. openssl rand -base64 48` }
+          : { value: raw },
     secret: true,
   }),
   adminPassword: setting({
@@ -191,7 +236,7 @@ export const SETTINGS = {
     default: '604800',
     parse: int(300, 90 * 86_400),
   }),
-  passwordMinLength: setting({ env: 'OPSDECK_PASSWORD_MIN_LENGTH', description: 'Shortest accepted password (maximum is 256).', default: '12', parse: int(8, 128) }),
+  passwordMinLength: setting({ env: 'OPSDECK_PASSWORD_MIN_LENGTH', description: 'Shortest accepted password (maximum is 128).', default: '12', parse: int(8, 128) }),
   lockoutThreshold: setting({
     env: 'OPSDECK_LOCKOUT_THRESHOLD',
     description: 'Failed logins in a row after which an account is locked (each further failure doubles the lock).',
@@ -199,11 +244,24 @@ export const SETTINGS = {
     parse: int(1, 1000),
   }),
   lockoutSeconds: setting({ env: 'OPSDECK_LOCKOUT_SECONDS', description: 'First lock duration; doubles per further failure, capped at 24 h.', default: '60', parse: int(1, 86_400) }),
+  stepUpWindowSeconds: setting({
+    env: 'OPSDECK_STEP_UP_WINDOW_SECONDS',
+    description: 'Sensitive operations (admin-right API keys and users, role changes, removing 2FA, revealing secrets) need a password sign-in at most this old; else 401 REAUTH_REQUIRED and `POST /api/v1/auth/reauth`.',
+    default: '600',
+    parse: int(30, 86_400),
+  }),
   authRateLimit: setting({
     env: 'OPSDECK_AUTH_RATE_LIMIT',
-    description: 'Requests per minute one client IP may make to `/api/v1/auth/*` (shared through Redis in cluster mode).',
+    description: 'Requests per minute one client IP may make to `/api/v1/auth/login` and `/api/v1/auth/refresh` (shared through Redis in cluster mode).',
     default: '30',
     parse: int(1, 1_000_000),
+  }),
+  rateLimitPerMinute: setting({
+    env: 'OPSDECK_RATE_LIMIT_PER_MINUTE',
+    description:
+      'Requests per minute one principal (user or API key) may make to authenticated routes; more get 429 with `Retry-After` (shared through Redis in cluster mode). Sign-in and refresh have `OPSDECK_AUTH_RATE_LIMIT` instead.',
+    default: '600',
+    parse: int(1, 10_000_000),
   }),
   masterKey: setting({
     env: 'OPSDECK_MASTER_KEY',
@@ -252,9 +310,9 @@ export const SETTINGS = {
   }),
   jobsQueue: setting({
     env: 'OPSDECK_JOBS_QUEUE',
-    description: 'BullMQ key prefix for the job queue (deployments sharing one Redis use different ones).',
-    default: 'opsdeck',
-    parse: ((raw) => (/^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? { value: raw } : { expected: 'letters, digits, `_`, `.`, `-` (at most 100)' })) as Parser<string>,
+    description: 'BullMQ key prefix for the job queue. Unset: `OPSDECK_REDIS_PREFIX`.',
+    default: undefined,
+    parse: redisName,
   }),
   egressAllow: setting({
     env: 'OPSDECK_EGRESS_ALLOW',
@@ -275,6 +333,32 @@ export const SETTINGS = {
     default: '1000',
     parse: int(100, 60_000),
   }),
+  eventsRetentionDays: setting({
+    env: 'OPSDECK_EVENTS_RETENTION_DAYS',
+    description: 'Domain events older than this are deleted once every event subscriber has consumed them (the stream and history reach back this far).',
+    default: '7',
+    parse: int(1, 3650),
+  }),
+  eventsPollMs: setting({
+    env: 'OPSDECK_EVENTS_POLL_MS',
+    description: 'Longest wait of the event subscribers, live streams and webhook deliveries when no bus message wakes them (also relays events a dead writer left behind).',
+    default: '2000',
+    parse: int(50, 60_000),
+  }),
+  webhooksAllow: setting({
+    env: 'OPSDECK_WEBHOOKS_ALLOW',
+    description: 'Loopback or unspecified webhook targets to allow anyway (CIDRs, addresses, host names); they are refused by default. The `OPSDECK_EGRESS_*` lists apply too.',
+    default: '',
+    parse: list(str(255)),
+  }),
+  webhooksMaxAttempts: setting({ env: 'OPSDECK_WEBHOOKS_MAX_ATTEMPTS', description: 'Attempts per webhook delivery before it is marked failed.', default: '8', parse: int(1, 50) }),
+  webhooksRetryBaseMs: setting({
+    env: 'OPSDECK_WEBHOOKS_RETRY_BASE_MS',
+    description: 'Wait before the second attempt of a failed webhook delivery; each later wait doubles (capped at one hour).',
+    default: '30000',
+    parse: int(10, 3_600_000),
+  }),
+  webhooksTimeoutMs: setting({ env: 'OPSDECK_WEBHOOKS_TIMEOUT_MS', description: 'Time limit of one webhook delivery attempt (connect to last byte).', default: '10000', parse: int(100, 120_000) }),
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -282,7 +366,9 @@ type ValueOf<S> = S extends Setting<infer T> ? T : never;
 type Raw = { -readonly [K in keyof Settings]: Settings[K]['default'] extends string ? ValueOf<Settings[K]> : ValueOf<Settings[K]> | undefined };
 
 export type Config = Readonly<
-  Raw & {
+  Omit<Raw, 'jobsQueue'> & {
+    /** BullMQ prefix: `OPSDECK_JOBS_QUEUE`, else `OPSDECK_REDIS_PREFIX`. */
+    jobsQueue: string;
     /** `single` (SQLite or PostgreSQL, in-process queue and bus) or `cluster` (Redis set). */
     mode: 'single' | 'cluster';
     databaseDialect: 'sqlite' | 'postgres';
@@ -344,6 +430,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       problems.push(`${name} is not a known setting (see the README's configuration table)`);
     }
   }
+  const origins = out.corsOrigins as string[] | undefined;
+  // NOTE: `*` answers `Access-Control-Allow-Origin: *`, which browsers never combine with
+  // credentials; mixing it with named origins would have to reflect every origin instead.
+  if (origins?.includes('*') && origins.length > 1) problems.push('OPSDECK_CORS_ORIGINS must be either * alone (any origin, never with credentials) or a list of origins, not both');
   if (problems.length > 0) throw new ConfigError(problems);
   const raw = out as Raw;
   const dataDir = path.resolve(cwd, raw.dataDir);
@@ -353,6 +443,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     roles: Object.freeze([...new Set(raw.roles)]) as Role[],
     corsOrigins: Object.freeze(raw.corsOrigins) as string[],
     textfsmLibraryDirs: Object.freeze(raw.textfsmLibraryDirs.map((d) => path.resolve(cwd, d))) as string[],
+    jobsQueue: raw.jobsQueue ?? raw.redisPrefix,
     mode: raw.redisUrl ? 'cluster' : 'single',
     databaseDialect: raw.databaseUrl ? 'postgres' : 'sqlite',
     sqlitePath: path.join(dataDir, 'opsdeck.db'),

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest, pendingMigrations } from './platform/db/migrate.js';
 import { createModules, createServer } from './modules.js';
+import { buildHealthApp } from './app.js';
 import { describeCliError, runUserCommand } from './modules/identity/index.js';
 import { runParseCommand } from './modules/parsers/index.js';
 import { runKeysCommand } from './modules/credentials/index.js';
@@ -22,7 +23,7 @@ Usage: opsdeck <command> [options]
 
 Commands:
   serve               Run the server (HTTP API; worker and scheduler roles per OPSDECK_ROLES)
-  worker              Run a job worker only: role forced to worker, no HTTP listener (cluster mode)
+  worker              Run a job worker only: role forced to worker; HTTP only for /health, /health/ready, /metrics
   migrate [--dry-run] Apply pending database migrations (--dry-run lists them)
   config              Print the effective configuration, secrets masked
   user create|reset-password|disable <username>  Manage users (opsdeck user --help)
@@ -82,16 +83,26 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-/** `opsdeck worker`: consumes job runs; no HTTP. SIGTERM drains in-flight runs, then exits. */
+/**
+ * `opsdeck worker`: consumes job runs; no API, only a health listener (`/health`,
+ * `/health/ready` on its database and Redis, `/metrics`) on OPSDECK_WORKER_HEALTH_PORT.
+ * SIGTERM drains in-flight runs, then exits.
+ */
 async function worker(config: Config, logger: Logger): Promise<void> {
   const modules = await createModules(Object.freeze({ ...config, roles: ['worker' as const] }), logger);
-  logger.info({ workerId: modules.jobs.workerId, mode: config.mode, database: config.databaseDialect }, 'opsdeck worker started');
+  const health = await buildHealthApp({ logger, plugins: modules.system.healthPlugins });
+  await health.listen({ host: config.host, port: config.workerHealthPort });
+  const address = health.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.workerHealthPort;
+  const healthUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ workerId: modules.jobs.workerId, mode: config.mode, database: config.databaseDialect, health: healthUrl }, 'opsdeck worker started');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker draining');
     setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+    await health.close().catch((err: unknown) => logger.warn({ err }, 'error closing the health listener'));
     await modules.close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
     logger.info('stopped');
     logger.flush();
@@ -117,6 +128,14 @@ async function migrate(config: Config, logger: Logger, dryRun: boolean): Promise
   }
 }
 
+/**
+ * A one-shot command plays no role: it must not consume job runs, claim schedule ticks or sweep
+ * expiries that belong to the running server (modules gate every consumer on `roles`).
+ */
+function cliConfig(config: Config): Config {
+  return Object.freeze({ ...config, roles: [] });
+}
+
 async function userCommand(config: Config, logger: Logger, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -124,7 +143,7 @@ async function userCommand(config: Config, logger: Logger, args: string[]): Prom
     options: { email: { type: 'string' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' } },
   });
   const password = values['password-stdin'] ? (await streamText(process.stdin)).replace(/\r?\n$/, '') : undefined;
-  const modules = await createModules(config, logger);
+  const modules = await createModules(cliConfig(config), logger);
   try {
     const out = await runUserCommand(modules.identity, { action: positionals[0], username: positionals[1], email: values.email, roles: values.role ?? [], ...(password !== undefined ? { password } : {}) });
     process.stdout.write(out);

@@ -11,13 +11,16 @@ import { migrateToLatest } from './platform/db/migrate.js';
 import { createEventBus } from './platform/bus/index.js';
 import { createCache } from './platform/cache/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
-import { createRedisProbe } from './platform/redis.js';
+import { createRedisProbe, requireNoEviction } from './platform/redis.js';
+import { Redis } from 'ioredis';
+import { createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './platform/http/rate-limit.js';
 import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
-import { createJobsModule } from './modules/jobs/index.js';
+import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
+import { createEventsModule } from './modules/events/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -31,6 +34,19 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/**
+ * Per-principal request counts: in Redis under `<prefix>:rl:` in a cluster (every node shares
+ * them), else in memory. No offline queue: while Redis is away a request fails open at once
+ * instead of waiting for a reconnect.
+ */
+function createRateLimitStore(config: Config, logger: Logger): RateLimitStore {
+  if (!config.redisUrl) return createMemoryRateLimitStore();
+  const client = new Redis(config.redisUrl, { connectionName: 'opsdeck-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  client.on('error', (err: unknown) => logger.warn({ err }, 'rate-limit redis error'));
+  const store = createRedisRateLimitStore(client, `${config.redisPrefix}:rl:`);
+  return { hit: store.hit, close: async () => void (await client.quit().catch(() => client.disconnect())) };
 }
 
 export interface ModulesOptions {
@@ -51,23 +67,26 @@ export async function createModules(config: Config, logger: Logger, options: Mod
   try {
     // First, so a cluster node without OPSDECK_MASTER_KEY stops before touching anything.
     const keyRing = loadKeyRing({ configured: config.masterKey, dataDir: config.dataDir, mode: config.mode, logger });
+    if (config.redisUrl) await requireNoEviction(config.redisUrl, logger);
     if (options.migrate !== false) {
       const applied = await migrateToLatest(database.db);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
     }
-    const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), logger });
+    const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, logger });
     closers.unshift(() => bus.close());
-    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), metrics: metrics.cacheHooks, logger });
+    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
+    const rateLimitStore = createRateLimitStore(config, logger);
+    closers.unshift(() => rateLimitStore.close());
 
     const probes: DependencyProbe[] = [{ name: 'database', ping: () => database.ping() }];
     if (config.redisUrl) {
-      const redis = createRedisProbe(config.redisUrl);
+      const redis = createRedisProbe(config.redisUrl, config.jobsQueue);
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing, events });
     closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,
@@ -85,10 +104,24 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // The parse worker pool stops before the cache and database it never touches.
     closers.unshift(() => parsers.close());
 
-    const credentials = createCredentialsModule({ db: database.db, keyRing, events, audit: identity.audit, stepUp: identity.stepUp, logger });
+    // The credential probe honours the SSH host keys the jobs module pins (trust on first use).
+    const hostKeys = createHostKeyStore(database.db);
+    const credentials = createCredentialsModule({
+      db: database.db,
+      keyRing,
+      events,
+      audit: identity.audit,
+      stepUp: identity.stepUp,
+      logger,
+      hostKeyCheck: (target, fingerprint) => hostKeys.verify({ deviceId: null, ...target }, fingerprint),
+    });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
+
+    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
+    closers.unshift(() => eventsModule.stop());
+    await eventsModule.start();
 
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
@@ -100,6 +133,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
+      liveChannels: [eventsModule.channel],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -118,6 +152,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       logger,
       runner: createJobsScheduleRunner(jobs),
       audit: identity.audit,
+      events,
       misfireGraceSeconds: config.schedulerMisfireGraceSeconds,
       pollMs: config.schedulerPollMs,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
@@ -128,8 +163,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, jobs, schedules]) identity.registerPermissions(m.permissions);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins];
+    for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
     return {
       config,
       logger,
@@ -138,6 +173,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       bus,
       cache,
       events,
+      eventsModule,
       system,
       identity,
       parsers,
@@ -146,6 +182,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       jobs,
       schedules,
       plugins,
+      rateLimitStore,
       authenticator: identity.authenticator,
       /** Closes everything in reverse order of creation. */
       async close(): Promise<void> {
@@ -177,6 +214,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       authenticator: modules.authenticator,
       plugins: modules.plugins,
       version: VERSION,
+      rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
     });
     return {
       app,

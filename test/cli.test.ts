@@ -5,6 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runOpsdeck } from './helpers/process.js';
 import { createPgDatabase } from './helpers/db.js';
+import { generateMasterKeyEntry, KEY_FILE_NAME } from '../src/platform/crypto/key-ring.js';
 
 const tmpData = () => fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-cli-'));
 
@@ -32,7 +33,7 @@ describe('opsdeck command line', () => {
   });
 
   it('prints the effective configuration with secrets masked', async () => {
-    const p = runOpsdeck(['config'], { OPSDECK_JWT_SECRET: 's'.repeat(40), OPSDECK_DATABASE_URL: 'postgres://ops:pa55word@db/ops', OPSDECK_DATA_DIR: '/srv/x' });
+    const p = runOpsdeck(['config'], { OPSDECK_JWT_SECRET: 'Xq3v9LmR2tWz8KpN4yHb7JcF1dGs6AeU0oIiYkTn', OPSDECK_DATABASE_URL: 'postgres://ops:pa55word@db/ops', OPSDECK_DATA_DIR: '/srv/x' });
     expect(await p.exited).toBe(0);
     const cfg = JSON.parse(p.stdout());
     expect(cfg.OPSDECK_JWT_SECRET).toBe('********');
@@ -52,6 +53,30 @@ describe('opsdeck command line', () => {
     const again = runOpsdeck(['migrate', '--dry-run'], { OPSDECK_DATA_DIR: dataDir });
     expect(await again.exited).toBe(0);
     expect(again.stdout()).toBe('No pending migrations.\n');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('files of the data directory', () => {
+  it('are private: the directory 0700, the SQLite files 0600', async () => {
+    const dataDir = path.join(tmpData(), 'data');
+    const run = runOpsdeck(['migrate'], { OPSDECK_DATA_DIR: dataDir });
+    expect(await run.exited).toBe(0);
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+    const files = fs.readdirSync(dataDir).filter((f) => f.startsWith('opsdeck.db'));
+    expect(files).toContain('opsdeck.db');
+    for (const f of files) expect([f, fs.statSync(path.join(dataDir, f)).mode & 0o777]).toEqual([f, 0o600]);
+    fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  });
+
+  it('refuse to start on a master key file other users can read', async () => {
+    const dataDir = tmpData();
+    const file = path.join(dataDir, KEY_FILE_NAME);
+    fs.writeFileSync(file, `${generateMasterKeyEntry()}\n`, { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    const p = runOpsdeck(['serve'], { OPSDECK_DATA_DIR: dataDir, OPSDECK_PORT: '0' });
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toContain(`chmod 600 ${file}`);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });

@@ -25,6 +25,24 @@ describe.each(DIALECTS)('health, metrics and system info on %s', (dialect) => {
     expect(body.checks).toEqual([{ name: 'database', status: 'up', latency_ms: expect.any(Number) }]);
   });
 
+  it('reports not ready, within the probe timeout, while the database cannot answer a request', async () => {
+    const { database, config } = { database: server().modules.database, config: server().config };
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Every connection held by a transaction that waits: SQLite's one, or the whole PostgreSQL pool.
+    const held = Array.from({ length: dialect === 'sqlite' ? 1 : config.dbPoolSize }, () => database.db.transaction().execute(() => gate));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const res = await server().app.inject({ method: 'GET', url: '/health/ready' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().checks[0]).toMatchObject({ name: 'database', status: 'down' });
+    } finally {
+      release();
+      await Promise.all(held);
+    }
+    expect((await server().app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+  });
+
   it('describes the system to a signed-in user, and nobody else', async () => {
     expect((await server().app.inject({ method: 'GET', url: '/api/v1/system/info' })).statusCode).toBe(401);
     const res = await server().app.inject({ method: 'GET', url: '/api/v1/system/info', headers: bearer(await adminToken(server())) });

@@ -20,26 +20,27 @@ async function userRow(dataDir: string, username: string) {
 }
 
 describe('first start and the user command line', () => {
-  it('creates admin with a generated password printed once as a banner, never in the log; the JWT secret file is 0600', async () => {
+  it('creates admin with a generated password printed once as a banner on stderr, never in the log, to be changed at first sign-in; the JWT secret file is 0600', async () => {
     const dataDir = tmpData();
     const first = runOpsdeck(['serve'], { OPSDECK_DATA_DIR: dataDir, OPSDECK_PORT: '0' });
     await first.waitFor(/"msg":"opsdeck listening"/, 60_000);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    const out = first.stdout();
-    const password = /shown ONCE[\s\S]*?\n\n\s+(\S+)\n/.exec(out)?.[1];
+    const password = /shown ONCE[\s\S]*?\n\n\s+(\S+)\n/.exec(first.stderr())?.[1];
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
-    const logLines = out.split('\n').filter((l) => l.startsWith('{'));
-    expect(logLines.some((l) => l.includes(password!))).toBe(false);
-    expect(first.stderr()).not.toContain(password!);
-    expect((await verifyPassword((await userRow(dataDir, 'admin'))!.passwordHash, password!)).ok).toBe(true);
+    // The log stream (stdout, JSON lines) never carries it.
+    expect(first.stdout()).not.toContain(password!);
+    expect(first.stderr().split('\n').filter((l) => l.startsWith('{')).some((l) => l.includes(password!))).toBe(false);
+    const admin = (await userRow(dataDir, 'admin'))!;
+    expect((await verifyPassword(admin.passwordHash, password!)).ok).toBe(true);
+    expect(admin.mustChangePassword).toBe(1);
     expect(fs.statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
 
     const second = runOpsdeck(['serve'], { OPSDECK_DATA_DIR: dataDir, OPSDECK_PORT: '0' });
     await second.waitFor(/"msg":"opsdeck listening"/, 60_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-    expect(second.stdout()).not.toContain('shown ONCE');
+    expect(second.stdout() + second.stderr()).not.toContain('shown ONCE');
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 120_000);
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runOpsdeck } from './helpers/process.js';
+import { TEST_JWT_SECRET } from './helpers/server.js';
 import { createDatabase } from '../src/platform/db/database.js';
 import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { createKeyRing, KEY_FILE_NAME } from '../src/platform/crypto/index.js';
@@ -63,7 +64,7 @@ describe('opsdeck keys', () => {
     const plain = await withVault(dataDir, [entries[1]!], (v) => v.resolve(id, 'after rotation', null));
     expect(plain.secrets).toEqual({ password: PASSWORD });
     fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   it('prints a new key for OPSDECK_MASTER_KEY when keys come from the environment', async () => {
     const p = runOpsdeck(['keys', 'generate'], { OPSDECK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-keys-')), OPSDECK_MASTER_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}` });
@@ -74,7 +75,7 @@ describe('opsdeck keys', () => {
 
   it('refuses to start a cluster node without OPSDECK_MASTER_KEY, saying why', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-keys-'));
-    const p = runOpsdeck(['serve'], { OPSDECK_DATA_DIR: dataDir, OPSDECK_REDIS_URL: 'redis://127.0.0.1:6379', OPSDECK_JWT_SECRET: 'j'.repeat(40), OPSDECK_PORT: '0' });
+    const p = runOpsdeck(['serve'], { OPSDECK_DATA_DIR: dataDir, OPSDECK_REDIS_URL: 'redis://127.0.0.1:6379', OPSDECK_JWT_SECRET: TEST_JWT_SECRET, OPSDECK_PORT: '0' });
     expect(await p.exited).toBe(2);
     expect(p.stderr()).toMatch(/OPSDECK_MASTER_KEY is required in cluster mode/);
     expect(fs.existsSync(path.join(dataDir, KEY_FILE_NAME))).toBe(false);

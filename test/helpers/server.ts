@@ -53,6 +53,8 @@ export async function createTestServer(dialect: Dialect, options: TestServerOpti
     // In cluster mode the per-IP /auth limit lives in Redis, shared by every test file running at
     // once from 127.0.0.1; tests of the limit itself set their own low value.
     OPSDECK_AUTH_RATE_LIMIT: '100000',
+    // Likewise the per-principal limit: busy test files make thousands of calls a minute.
+    OPSDECK_RATE_LIMIT_PER_MINUTE: '10000000',
     ...(db.url ? { OPSDECK_DATABASE_URL: db.url } : {}),
     // Cluster nodes must share the JWT secret (a single node generates one in its data dir).
     ...(options.cluster ? { OPSDECK_REDIS_URL: redisTestUrl() } : {}),

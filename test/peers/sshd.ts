@@ -34,8 +34,11 @@ export function ensureSshUser(): void {
   execFileSync('chpasswd', [], { input: `${SSH_TEST_USER}:${SSH_TEST_PASSWORD}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
 }
 
-/** `passphrase` encrypts the generated user key (privateKey is then the encrypted PEM). */
-export async function startSshd(options: { passphrase?: string } = {}): Promise<SshdPeer> {
+/**
+ * `passphrase` encrypts the generated user key (privateKey is then the encrypted PEM); `port`
+ * reuses a port (e.g. a second sshd, with its own host key, where a stopped one listened).
+ */
+export async function startSshd(options: { passphrase?: string; port?: number } = {}): Promise<SshdPeer> {
   if (!fs.existsSync('/usr/sbin/sshd')) throw new Error('sshd not found: apt-get install openssh-server');
   ensureSshUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-sshd-'));
@@ -46,7 +49,7 @@ export async function startSshd(options: { passphrase?: string } = {}): Promise<
   fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
   fs.chmodSync(path.join(dir, 'authorized_keys'), 0o644);
   fs.mkdirSync('/run/sshd', { recursive: true });
-  const port = await freeTcpPort();
+  const port = options.port ?? (await freeTcpPort());
   const config = [
     `Port ${port}`,
     'ListenAddress 127.0.0.1',

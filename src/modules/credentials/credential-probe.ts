@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Client, type ConnectConfig } from 'ssh2';
 import type { ResolvedCredential } from './credentials.ports.js';
@@ -36,7 +37,11 @@ export interface ProbeTarget {
   host: string;
   port?: number;
   timeoutMs: number;
+  /** SSH host key trust on first use (the jobs module's pins, wired in modules.ts): null trusts, a string refuses. */
+  hostKeyCheck?: HostKeyCheck;
 }
+
+export type HostKeyCheck = (target: { host: string; port: number }, fingerprint: string) => Promise<string | null>;
 
 type Probe = Omit<TestResult, 'duration_ms' | 'host'>;
 
@@ -45,6 +50,7 @@ function sshLogin(credential: ResolvedCredential, target: ProbeTarget): Promise<
   const { secrets, attributes } = credential;
   return new Promise((resolve) => {
     const client = new Client();
+    let refused: string | null = null;
     const done = (outcome: Outcome, message: string) => {
       client.end();
       resolve({ ok: outcome === 'success', protocol: 'ssh', port, outcome, message });
@@ -59,11 +65,27 @@ function sshLogin(credential: ResolvedCredential, target: ProbeTarget): Promise<
       ...(secrets.passphrase !== undefined ? { passphrase: secrets.passphrase } : {}),
       // Many network devices only offer keyboard-interactive for passwords.
       tryKeyboard: secrets.password !== undefined,
+      // Checked before any credential is sent: a changed host key gets no password.
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        if (!target.hostKeyCheck) return verify(true);
+        const fingerprint = createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
+        target.hostKeyCheck({ host: target.host, port }, fingerprint).then(
+          (reason) => {
+            refused = reason;
+            verify(reason === null);
+          },
+          () => {
+            refused = 'The SSH host key could not be checked';
+            verify(false);
+          },
+        );
+      },
     };
     client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => secrets.password ?? '')));
     client.on('ready', () => done('success', 'SSH login succeeded'));
     client.on('error', (err: Error & { level?: string; code?: string }) => {
-      if (err.level === 'client-authentication') done('auth_failed', 'SSH authentication failed: the server rejected the credential');
+      if (refused !== null) done('error', refused);
+      else if (err.level === 'client-authentication') done('auth_failed', 'SSH authentication failed: the server rejected the credential');
       else if (err.level === 'client-timeout' || /timed out/i.test(err.message)) done('timeout', `No SSH handshake within ${target.timeoutMs} ms`);
       else if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND' || err.code === 'ENETUNREACH') done('unreachable', `Cannot connect to ${target.host}:${port} (${err.code})`);
       else if (/parse privateKey|passphrase/i.test(err.message)) done('error', 'The private key cannot be used (wrong passphrase or unsupported format)');

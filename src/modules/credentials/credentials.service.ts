@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db/database.js';
 import { json } from '../../platform/db/columns.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../platform/errors.js';
-import { probeCredential } from './credential-probe.js';
+import { probeCredential, type HostKeyCheck } from './credential-probe.js';
 import { hasPermission, requirePermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { parseFilters } from '../../platform/http/filters.js';
@@ -23,6 +23,8 @@ export interface CredentialsServiceDeps {
   stepUp: StepUp;
   logger: Pick<Logger, 'warn' | 'error'>;
   clock?: () => number;
+  /** SSH host key pins for the probe (trust on first use); absent: any key. */
+  hostKeyCheck?: HostKeyCheck;
 }
 
 type Access = { action: 'resolve' | 'reveal' | 'test'; purpose: string; jobRunId?: string | null };
@@ -265,7 +267,7 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       }
       const target = `${input.host}${input.port ? `:${input.port}` : ''}`;
       const plain = await open(actor, row, { action: 'test', purpose: `test against ${target}` });
-      return (await probeCredential(plain, { host: input.host, ...(input.port ? { port: input.port } : {}), timeoutMs: input.timeout_ms ?? 10_000 }))!;
+      return (await probeCredential(plain, { host: input.host, ...(input.port ? { port: input.port } : {}), timeoutMs: input.timeout_ms ?? 10_000, ...(deps.hostKeyCheck ? { hostKeyCheck: deps.hostKeyCheck } : {}) }))!;
     },
 
     async accessLog(actor: Actor, id: string, query: { limit?: number; cursor?: string }) {

@@ -18,12 +18,15 @@ import type { AuditRecorder, StepUp } from './credentials.ports.js';
 export type { AuditEntry, AuditRecorder, ResolvedCredential, StepUp } from './credentials.ports.js';
 export type { ExecutorCredential } from './executor-credential.fns.js';
 export type { RotationReport } from './keys.js';
+export type { HostKeyCheck } from './credential-probe.js';
 export { CREDENTIAL_EXPIRED, type CredentialExpiredPayload } from './expiry.js';
 export { createSecretScrubber, addCredential, MASK, type SecretScrubber } from './secret-scrubber.js';
 export { CredentialRejectedError, isAuthFailure, ProfileExhaustedError, type TryResult } from './profiles.service.js';
 export { CREDENTIAL_TYPES, type CredentialType } from './credential-types.fns.js';
 
 export const CREDENTIALS_PERMISSIONS = ['credentials:read', 'credentials:write', 'credentials:use', 'credentials:reveal', 'secrets:read', 'secrets:write'] as const;
+
+import type { HostKeyCheck } from './credential-probe.js';
 
 export interface CredentialsDeps {
   db: Db;
@@ -35,6 +38,8 @@ export interface CredentialsDeps {
   stepUp: StepUp;
   logger: Logger;
   clock?: () => number;
+  /** SSH host key pins (jobs' trust-on-first-use store), for `POST /credentials/{id}/test`. */
+  hostKeyCheck?: HostKeyCheck;
 }
 
 /**

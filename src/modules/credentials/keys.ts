@@ -4,6 +4,7 @@ import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
 import type { AuditRecorder } from './credentials.ports.js';
 import { createCredentialsRepository } from './credentials.repository.js';
 import { createSecretsRepository } from './secrets.repository.js';
+import { totpKeyUsage, totpRotationTables } from '../identity/index.js';
 
 /**
  * `opsdeck keys rotate` and `keys status`: re-wraps every record's data key under the newest
@@ -22,6 +23,8 @@ export interface RotationReport {
   key_id: string;
   credentials: TableRotation;
   secrets: TableRotation;
+  /** Users' TOTP seeds (identity), enabled and pending. */
+  two_factor: TableRotation;
   /** Records per master key id after the rotation; only `key_id` should remain. */
   usage: Record<string, number>;
 }
@@ -31,7 +34,7 @@ const MAX_FAILED_IDS = 50;
 
 type Sealed = { id: string; type?: string } & WrappedKey;
 interface Table {
-  kind: 'credential' | 'secret';
+  kind: 'credential' | 'secret' | 'user';
   batch(keyId: string, afterId: string, limit: number): Promise<Sealed[]>;
   replace(db: Db, id: string, old: WrappedKey, next: WrappedKey): Promise<boolean>;
 }
@@ -66,7 +69,7 @@ async function rotateTable(db: Db, envelope: Envelope, table: Table, batchSize: 
 /** Records per master key id, across credentials and secrets. */
 export async function keyUsage(db: Db): Promise<Record<string, number>> {
   const usage: Record<string, number> = {};
-  for (const { keyId, n } of [...(await createCredentialsRepository(db).countByKey()), ...(await createSecretsRepository(db).countByKey())]) {
+  for (const { keyId, n } of [...(await createCredentialsRepository(db).countByKey()), ...(await createSecretsRepository(db).countByKey()), ...(await totpKeyUsage(db))]) {
     usage[keyId] = (usage[keyId] ?? 0) + n;
   }
   return usage;
@@ -91,10 +94,17 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit:
       { kind: 'secret', batch: (k, a, l) => secrets.sealedNotUnder(k, a, l), replace: (trx, id, o, n) => createSecretsRepository(trx).replaceWrap(id, o, n) },
       batchSize,
     ),
+    two_factor: { rewrapped: 0, failed: 0, failed_ids: [] },
     usage: {},
   };
+  for (const table of totpRotationTables(deps.db)) {
+    const r = await rotateTable(deps.db, deps.envelope, table, batchSize);
+    report.two_factor.rewrapped += r.rewrapped;
+    report.two_factor.failed += r.failed;
+    report.two_factor.failed_ids.push(...r.failed_ids.slice(0, MAX_FAILED_IDS - report.two_factor.failed_ids.length));
+  }
   report.usage = await keyUsage(deps.db);
-  const failed = report.credentials.failed + report.secrets.failed;
+  const failed = report.credentials.failed + report.secrets.failed + report.two_factor.failed;
   await deps.audit.record(deps.db, {
     actor: SYSTEM_ACTOR,
     action: 'master_key.rotated',
@@ -102,7 +112,11 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit:
     resourceId: report.key_id,
     outcome: failed > 0 ? 'failure' : 'success',
     // Totals: fields named after credentials or secrets are redacted by the audit log.
-    changes: { rewrapped: report.credentials.rewrapped + report.secrets.rewrapped, failed, failed_ids: [...report.credentials.failed_ids, ...report.secrets.failed_ids] },
+    changes: {
+      rewrapped: report.credentials.rewrapped + report.secrets.rewrapped + report.two_factor.rewrapped,
+      failed,
+      failed_ids: [...report.credentials.failed_ids, ...report.secrets.failed_ids, ...report.two_factor.failed_ids],
+    },
   });
   return report;
 }

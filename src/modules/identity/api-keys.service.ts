@@ -6,6 +6,7 @@ import type { IdentityContext } from './identity.context.js';
 import { isSubset } from './permissions.fns.js';
 import { newApiKey } from './secrets.fns.js';
 import { actingUserId } from './two-factor.service.js';
+import { isPrivileged, type StepUp } from './step-up.fns.js';
 
 export interface CreateApiKeyInput {
   name: string;
@@ -29,7 +30,7 @@ const view = (k: ApiKeyRow, now: number) => ({
 });
 
 /** API keys: shown once, stored hashed, never wider than their creator. */
-export function createApiKeysService(ctx: IdentityContext) {
+export function createApiKeysService(ctx: IdentityContext, stepUp: StepUp) {
   async function own(actor: Actor, id: string): Promise<ApiKeyRow> {
     const key = await ctx.repos.apiKeys.find(id);
     if (!key || (key.userId !== actingUserId(actor) && !hasPermission(actor, 'api-keys:admin'))) throw new NotFoundError('API_KEY_NOT_FOUND', 'The API key does not exist');
@@ -58,6 +59,7 @@ export function createApiKeysService(ctx: IdentityContext) {
       wanted = new Set(input.permissions);
     }
     if (!isSubset(wanted, actor.permissions)) throw new ForbiddenError('API_KEY_TOO_WIDE', 'An API key cannot have permissions its creator does not hold');
+    if (isPrivileged(wanted)) await stepUp(actor);
     const generated = newApiKey();
     const id = newId();
     await ctx.uow(async (repos) => {

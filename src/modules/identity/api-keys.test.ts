@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
@@ -20,8 +20,11 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect((await call('GET', '/users', { 'x-api-key': created.key })).statusCode).toBe(403);
     const list = await call('GET', '/api-keys', admin);
     expect(list.body).not.toContain(created.key.slice(17));
-    const listed = list.json().items.find((k: { id: string }) => k.id === created.id);
-    expect(listed.last_used_at).toEqual(expect.any(String));
+    // Last use is written in the background (advisory, never a round trip on the request path).
+    await vi.waitFor(async () => {
+      const listed = (await call('GET', '/api-keys', admin)).json().items.find((k: { id: string }) => k.id === created.id);
+      expect(listed.last_used_at).toEqual(expect.any(String));
+    });
     const verify = await call('GET', '/auth/verify', { 'x-api-key': created.key });
     expect(verify.json()).toMatchObject({ actor: { kind: 'api_key', id: created.id, name: 'ci' }, permissions: ['system:read'] });
   });
@@ -71,7 +74,9 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     await call('PATCH', `/users/${op.userId}`, admin, { roles: ['viewer'] });
     // The operator role still grants api-keys:write, but the viewer creator does not: denied.
     expect((await call('POST', '/api-keys', { 'x-api-key': key.key }, { name: 'z', role: 'viewer' })).statusCode).toBe(403);
-    expect((await call('GET', '/users', { 'x-api-key': key.key })).statusCode).toBe(200);
+    // …and it reads what a viewer reads, no longer other users' details.
+    expect((await call('GET', '/devices', { 'x-api-key': key.key })).statusCode).toBe(200);
+    expect((await call('GET', '/users', { 'x-api-key': key.key })).statusCode).toBe(403);
     await call('PATCH', `/users/${op.userId}`, admin, { status: 'disabled' });
     expect((await call('GET', '/system/info', { 'x-api-key': key.key })).statusCode).toBe(401);
   });

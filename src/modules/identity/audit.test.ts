@@ -62,8 +62,9 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
   });
 
   it('needs audit:read, and offers no way to change or delete records', async () => {
-    const viewerless = await loginAs(server(), 'operator');
-    expect((await audit('limit=1', viewerless.token)).statusCode).toBe(200);
+    expect((await audit('limit=1', (await loginAs(server(), 'operator')).token)).statusCode).toBe(403);
+    expect((await audit('limit=1', (await loginAs(server(), 'viewer')).token)).statusCode).toBe(403);
+    expect((await audit('limit=1', (await loginAs(server(), 'auditor')).token)).statusCode).toBe(200);
     const auditRoutes = server().app.routeRegistry.filter((r) => r.url.startsWith('/api/v1/audit'));
     expect(auditRoutes.map((r) => r.method)).toEqual(['GET']);
     const admin = await adminToken(server());

@@ -18,21 +18,24 @@ export interface AuthRoutesDeps {
   twoFactor: TwoFactorService;
   jwt: Jwt;
   authenticator: Authenticator & { authenticate(request: FastifyRequest): ReturnType<Authenticator['authenticate']> };
-  rateLimit: { max: number; redis: Redis | null };
+  rateLimit: { max: number; redis: Redis | null; prefix: string };
 }
 
 const client = (req: FastifyRequest): ClientContext => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 500), requestId: String(req.id) });
 const tags = ['auth'];
 const NoContent = { 204: Type.Null() };
 
-/** /api/v1/auth/*: tokens, sessions, own password and 2FA; rate-limited per client IP. */
+/** /api/v1/auth/*: tokens, sessions, own password and 2FA; login and refresh rate-limited per client IP. */
 export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // Only sign-in and refresh (public, password- or token-guessing targets) carry this strict
+    // per-IP limit; every authenticated route is limited per principal by the platform (app.ts).
     await app.register(rateLimit, {
-      global: true,
+      global: false,
+      enableDraftSpec: true,
       max: d.rateLimit.max,
       timeWindow: 60_000,
-      ...(d.rateLimit.redis ? { redis: d.rateLimit.redis, nameSpace: 'opsdeck:auth-rl:' } : {}),
+      ...(d.rateLimit.redis ? { redis: d.rateLimit.redis, nameSpace: d.rateLimit.prefix } : {}),
       // With Redis unreachable, sign-in keeps working (fail open); per-account lockout still applies.
       skipOnError: true,
       errorResponseBuilder: (_req, ctx) => new TooManyRequestsError('RATE_LIMITED', 'Too many requests to /auth from this address; slow down', Number(ctx.ttl) / 1000),
@@ -40,13 +43,27 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
 
     app.post(
       '/auth/login',
-      { config: { public: true }, schema: { operationId: 'login', tags, summary: 'Sign in with username or email, password and (with 2FA) a TOTP or recovery code', body: S.LoginBody, response: { 200: S.TokenResponse, ...errorResponses() } } },
+      { config: { public: true, rateLimit: {} }, schema: { operationId: 'login', tags, summary: 'Sign in with username or email, password and (with 2FA) a TOTP or recovery code', body: S.LoginBody, response: { 200: S.TokenResponse, ...errorResponses() } } },
       async (req) => d.auth.login(req.body, client(req)),
     );
     app.post(
       '/auth/refresh',
-      { config: { public: true }, schema: { operationId: 'refreshToken', tags, summary: 'Rotate a refresh token (reusing an old one revokes the session)', body: S.RefreshBody, response: { 200: S.TokenResponse, ...errorResponses() } } },
+      { config: { public: true, rateLimit: {} }, schema: { operationId: 'refreshToken', tags, summary: 'Rotate a refresh token (reusing an old one revokes the session)', body: S.RefreshBody, response: { 200: S.TokenResponse, ...errorResponses() } } },
       async (req) => d.auth.refresh(req.body.refresh_token, client(req)),
+    );
+    app.post(
+      '/auth/reauth',
+      {
+        config: { permission: 'account:read' },
+        schema: {
+          operationId: 'reauthenticate',
+          tags,
+          summary: 'Prove the password (and TOTP) again: sensitive operations need an authentication younger than OPSDECK_STEP_UP_WINDOW_SECONDS',
+          body: S.ReauthBody,
+          response: { 200: S.ReauthResponse, ...errorResponses() },
+        },
+      },
+      async (req) => d.auth.reauthenticate(req.actor, req.body, client(req)),
     );
     app.post(
       '/auth/logout',

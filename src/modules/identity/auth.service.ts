@@ -1,4 +1,4 @@
-import { AppError, NotFoundError, UnauthorizedError, ValidationError } from '../../platform/errors.js';
+import { AppError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../../platform/errors.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import type { IdentityContext, IdentityRepos } from './identity.context.js';
@@ -44,11 +44,16 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
     return new Date(ctx.clock() + ms).toISOString();
   }
 
-  async function issue(repos: IdentityRepos, user: { id: string; username: string }, sessionId: string, mfa: boolean): Promise<{ access: string; refresh: string; exp: number }> {
+  /** An access token; `password` when the holder just proved it (login, re-authentication), which step-up requires. */
+  async function accessToken(repos: IdentityRepos, userId: string, sessionId: string, proved: { password: boolean; mfa: boolean }): Promise<{ token: string; exp: number }> {
+    const roles = (await repos.users.roleNamesOf([userId])).get(userId) ?? [];
+    const nowS = Math.floor(ctx.clock() / 1000);
+    return ctx.jwt.sign({ sub: userId, jti: newId(), sid: sessionId, roles, ...(proved.mfa ? { mfa: nowS } : {}), ...(proved.password ? { auth: nowS } : {}) }, s.accessTokenTtlSeconds, nowS);
+  }
+
+  async function issue(repos: IdentityRepos, user: { id: string; username: string }, sessionId: string, proved: { password: boolean; mfa: boolean }): Promise<{ access: string; refresh: string; exp: number }> {
     const nowMs = ctx.clock();
-    const roles = (await repos.users.roleNamesOf([user.id])).get(user.id) ?? [];
-    const nowS = Math.floor(nowMs / 1000);
-    const { token, exp } = await ctx.jwt.sign({ sub: user.id, jti: newId(), sid: sessionId, roles, ...(mfa ? { mfa: nowS } : {}) }, s.accessTokenTtlSeconds, nowS);
+    const { token, exp } = await accessToken(repos, user.id, sessionId, proved);
     const refresh = randomToken(32);
     await repos.sessions.insertRefreshToken({
       id: newId(),
@@ -132,9 +137,35 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
           lastUsedAt: now,
           expiresAt: new Date(ctx.clock() + s.refreshTokenTtlSeconds * 1000).toISOString(),
         });
-        const tokens = await issue(repos, user, sessionId, mfa);
+        const tokens = await issue(repos, user, sessionId, { password: true, mfa });
         await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.login.succeeded', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { mfa, ...(rehash ? { rehashed: true } : {}) } });
         return respond(repos, user.id, tokens);
+      });
+    },
+
+    /**
+     * Proves the password (and the second factor, when the account has one) again within the
+     * current session: the new access token carries a fresh `auth` time, which step-up for
+     * sensitive operations requires. Wrong passwords count towards lockout like a login.
+     */
+    async reauthenticate(actor: Actor, input: { password: string; totp?: string }, client: ClientContext): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+      if (actor.kind !== 'user' || !actor.sessionId) throw new ForbiddenError('REAUTH_SESSION_REQUIRED', 'Only a signed-in user session can re-authenticate; an API key cannot');
+      const user = await ctx.repos.users.findLogin(actor.name);
+      if (!user || user.id !== actor.id) throw invalidCredentials();
+      const check = await verifyPassword(user.passwordHash, input.password);
+      if (user.lockedUntil && Date.parse(user.lockedUntil) > ctx.clock()) throw invalidCredentials();
+      if (!check.ok) return failLogin(user, client, 'reauth_password');
+      let mfa = false;
+      if (user.totpEnabled) {
+        if (!input.totp) throw new AppError('TOTP_REQUIRED', 401, 'This account has two-factor authentication: send the current code as `totp`');
+        if (!(await twoFactor.verifySecondFactor(ctx.repos, user, input.totp))) return failLogin(user, client, 'reauth_totp');
+        mfa = true;
+      }
+      const sessionId = actor.sessionId;
+      return ctx.uow(async (repos) => {
+        const { token } = await accessToken(repos, user.id, sessionId, { password: true, mfa });
+        await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.reauthenticated', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { mfa } });
+        return { access_token: token, token_type: 'Bearer' as const, expires_in: s.accessTokenTtlSeconds };
       });
     },
 
@@ -153,10 +184,10 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
           return { error: 'reused' as const };
         }
         if (row.revokedAt !== null || row.expiresAt <= now || row.tokenExpiresAt <= now) return { error: 'invalid' as const };
-        const principal = await ctx.principals.get(row.userId);
+        const principal = await ctx.principals.getWithin(repos.db, row.userId);
         if (!principal?.active) return { error: 'invalid' as const };
         await repos.sessions.touchSession(row.sessionId, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent.slice(0, 500) });
-        const tokens = await issue(repos, principal, row.sessionId, false);
+        const tokens = await issue(repos, principal, row.sessionId, { password: false, mfa: false });
         await ctx.audit.record(repos.db, { actor: { ...actor, name: principal.username }, action: 'auth.token.refreshed', resourceType: 'session', resourceId: row.sessionId, outcome: 'success' });
         return { ok: await respond(repos, row.userId, tokens) };
       });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, type Config } from '../../config.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
+import { ensurePrivateDir } from '../../platform/private-files.js';
 import type { IdentityContext } from './identity.context.js';
 import type { JwtKeys } from './jwt.js';
 import { hashPassword, passwordProblems } from './password.fns.js';
@@ -22,7 +23,7 @@ export function resolveKeys(config: KeyConfig): { jwt: JwtKeys; rootSecret: stri
       throw new ConfigError(['OPSDECK_JWT_SECRET is required in cluster mode (OPSDECK_REDIS_URL is set): every node must share it (at least 32 characters, e.g. openssl rand -base64 48)']);
     }
     const file = path.join(config.dataDir, 'jwt-secret');
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    ensurePrivateDir(config.dataDir);
     try {
       // 'wx' fails if the file exists, so two processes starting at once keep one secret.
       fs.writeFileSync(file, randomToken(48), { mode: 0o600, flag: 'wx' });
@@ -44,12 +45,13 @@ export function resolveKeys(config: KeyConfig): { jwt: JwtKeys; rootSecret: stri
 
 export function banner(password: string): string {
   const line = '='.repeat(72);
-  return `\n${line}\n  Opsdeck first start: created user 'admin' with this generated password.\n  It is shown ONCE. Sign in and change it (POST /api/v1/auth/password).\n\n      ${password}\n\n${line}\n\n`;
+  return `\n${line}\n  Opsdeck first start: created user 'admin' with this generated password.\n  It is shown ONCE, and must be changed at first sign-in (POST /api/v1/auth/password).\n\n      ${password}\n\n${line}\n\n`;
 }
 
 /**
  * First start: when there is no user, creates `admin` with OPSDECK_ADMIN_PASSWORD or a
- * generated password announced once (stdout banner, never the log). Only the node whose
+ * generated password announced once (a banner on the terminal's standard error, never the log
+ * stream) that must be changed at first sign-in. Only the node whose
  * insert wins announces, so a cluster starting together prints it once.
  */
 export async function ensureAdmin(ctx: IdentityContext, adminPassword: string | undefined, announce: (text: string) => void): Promise<void> {
@@ -60,7 +62,7 @@ export async function ensureAdmin(ctx: IdentityContext, adminPassword: string | 
   const hash = await hashPassword(password);
   const created = await ctx.uow(async (repos) => {
     const id = newId();
-    if (!(await repos.users.insertIfAbsent({ id, username: 'admin', email: 'admin@opsdeck.invalid', displayName: 'Administrator', passwordHash: hash, mustChangePassword: false, now: nowIso(ctx.clock) }))) return false;
+    if (!(await repos.users.insertIfAbsent({ id, username: 'admin', email: 'admin@opsdeck.invalid', displayName: 'Administrator', passwordHash: hash, mustChangePassword: adminPassword === undefined, now: nowIso(ctx.clock) }))) return false;
     const [admin] = await repos.roles.findByNames(['admin']);
     await repos.users.setRoles(id, [admin!.id]);
     await ctx.audit.record(repos.db, { actor: SYSTEM_ACTOR, action: 'user.created', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: 'admin', first_start: true, source: adminPassword ? 'OPSDECK_ADMIN_PASSWORD' : 'generated' } });

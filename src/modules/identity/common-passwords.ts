@@ -1,10 +1,10 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
+
 /**
- * Frequently used passwords (lower-case), drawn from the widely published breach top lists,
- * with the long variants that a 12-character minimum still lets through. The policy rejects
- * these in any letter case; it is a floor, not a breach-corpus check.
+ * Passwords this domain's users are likely to pick (product and vendor names, long keyboard
+ * walks that a 12-character minimum still lets through), on top of the published list below.
  */
-export const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
-  `123456 password 123456789 12345678 12345 qwerty 1234567 111111 1234567890 123123 abc123 1234 password1
+const OWN: readonly string[] = `123456 password 123456789 12345678 12345 qwerty 1234567 111111 1234567890 123123 abc123 1234 password1
 iloveyou 1q2w3e4r 000000 qwerty123 zaq12wsx dragon sunshine princess letmein 654321 monkey 27653 1qaz2wsx
 123321 qwertyuiop superman asdfghjkl 666666 121212 football baseball welcome shadow master michael
 jennifer hunter2 trustno1 starwars passw0rd admin admin123 administrator root toor changeme default
@@ -27,5 +27,11 @@ michael12345 jennifer1234 charlie12345 jordan231234 liverpool1234 chelsea12345 a
 pokemon12345 minecraft123 minecraft1234 starwars1234 whatever1234 freedom12345 computer1234
 internet1234 babygirl1234 butterfly123 sweetheart12 loveyou12345 trustme12345 iloveu123456`
     .split(/\s+/)
-    .filter(Boolean),
-);
+    .filter(Boolean);
+
+/**
+ * Common passwords (lower-case): zxcvbn-ts's `passwords-common` (about 49,000, ordered by
+ * frequency in breach corpora; a maintained data package, not a copy here) and OWN. The policy
+ * rejects these in any letter case; it is a floor, not a breach-corpus check.
+ */
+export const COMMON_PASSWORDS: ReadonlySet<string> = new Set([...(dictionary['passwords-common'] as readonly string[]).map((p) => p.toLowerCase()), ...OWN]);

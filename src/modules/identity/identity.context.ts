@@ -9,7 +9,7 @@ import type { PermissionRegistry } from './permissions.fns.js';
 import type { Principals } from './principals.js';
 import type { RevocationList } from './revocations.js';
 import { createRolesRepository } from './roles.repository.js';
-import type { Sealer } from './secrets.fns.js';
+import type { TotpVault } from './totp-vault.js';
 import { createSessionsRepository } from './sessions.repository.js';
 import { createUsersRepository } from './users.repository.js';
 
@@ -19,6 +19,8 @@ export interface IdentitySettings {
   passwordMinLength: number;
   lockoutThreshold: number;
   lockoutSeconds: number;
+  /** How recent a password sign-in sensitive operations need (step-up). */
+  stepUpWindowSeconds: number;
 }
 
 export function makeRepos(db: Db) {
@@ -43,10 +45,13 @@ export interface IdentityContext {
   revocations: RevocationList;
   jwt: Jwt;
   registry: PermissionRegistry;
-  sealer: Sealer;
+  /** TOTP seeds under the vault key ring (`totp-vault.ts`). */
+  sealer: TotpVault;
   settings: IdentitySettings;
   clock: () => number;
   logger: Pick<Logger, 'warn' | 'error' | 'info'>;
+  /** The domain-event outbox (`user.created|updated|disabled|deleted`), when wired. */
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> } | undefined;
 }
 
 export function createIdentityUow(db: Db, logger: Pick<Logger, 'error'>): UnitOfWork<IdentityRepos> {

@@ -35,6 +35,11 @@ export const LoginBody = Type.Object(
   { username: Type.String({ minLength: 1, maxLength: 254, description: 'Username or email' }), password: Password, totp: Type.Optional(Code) },
   { additionalProperties: false },
 );
+export const ReauthBody = Type.Object({ password: Password, totp: Type.Optional(Code) }, { additionalProperties: false });
+export const ReauthResponse = Type.Object(
+  { access_token: Type.String({ maxLength: 4096 }), token_type: Type.Literal('Bearer'), expires_in: Type.Integer({ minimum: 1, maximum: 2_592_000 }) },
+  { additionalProperties: false, description: 'A new access token of the same session, with a fresh authentication time (the refresh token is unchanged)' },
+);
 export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 export const TokenResponse = Type.Object(
   {

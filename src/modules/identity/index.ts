@@ -6,6 +6,7 @@ import type { Cache } from '../../platform/cache/index.js';
 import type { EventBus } from '../../platform/bus/index.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import type { Actor } from '../../platform/http/auth.js';
+import { createEnvelope, type KeyRing } from '../../platform/crypto/index.js';
 import { createApiKeysService } from './api-keys.service.js';
 import { createAuditService } from './audit.service.js';
 import { authRoutes } from './auth.routes.js';
@@ -22,21 +23,25 @@ import { createActorLookup } from './actors.js';
 import { createRevocationList } from './revocations.js';
 import { createRolesService } from './roles.service.js';
 import { createSealer } from './secrets.fns.js';
+import { createTotpVault, migrateLegacyTotp } from './totp-vault.js';
 import { inTeamScope, teamScope, teamWhere } from './team-scope.js';
 import { createTwoFactorService } from './two-factor.service.js';
 import { createUsersService } from './users.service.js';
+import type { StepUp } from './step-up.fns.js';
 
 export type { AuditEntry, AuditOutcome, AuditService } from './audit.service.js';
 export { createAuditService } from './audit.service.js';
 export type { TeamScope } from './team-scope.js';
 export { STEP_UP_HEADER } from './two-factor.service.js';
 export { teamScope, teamWhere, inTeamScope } from './team-scope.js';
+export { totpKeyUsage, totpRotationTables } from './totp-vault.js';
 
 export type IdentityConfig = Pick<
   Config,
   | 'mode'
   | 'dataDir'
   | 'redisUrl'
+  | 'redisPrefix'
   | 'jwtSecret'
   | 'jwtAlgorithm'
   | 'jwtPrivateKeyFile'
@@ -47,6 +52,7 @@ export type IdentityConfig = Pick<
   | 'passwordMinLength'
   | 'lockoutThreshold'
   | 'lockoutSeconds'
+  | 'stepUpWindowSeconds'
   | 'authRateLimit'
 >;
 
@@ -56,6 +62,10 @@ export interface IdentityDeps {
   bus: EventBus;
   logger: Logger;
   config: IdentityConfig;
+  /** The vault's master keys: TOTP seeds are sealed under them (envelope encryption). */
+  keyRing: KeyRing;
+  /** The domain-event outbox: user changes are recorded with them. */
+  events?: IdentityContext['events'];
   /** Where the first-start banner goes (stdout in `serve`); never the log. */
   announce?: (text: string) => void;
   clock?: () => number;
@@ -75,37 +85,42 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const revocations = createRevocationList({ db: deps.db, bus: deps.bus, logger: deps.logger, clock });
   const memo = createAuthMemo<ResolvedCredential>({ bus: deps.bus, logger: deps.logger, clock });
   const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry, memo });
+  // The JWT-secret-derived sealer only opens seeds stored before they moved under the key ring.
+  const totpVault = createTotpVault(createEnvelope(deps.keyRing), createSealer(keys.rootSecret));
   const ctx: IdentityContext = {
     db: deps.db,
     repos: makeRepos(deps.db),
     uow: createIdentityUow(deps.db, deps.logger),
+    events: deps.events,
     audit,
     cache: deps.cache,
     principals,
     revocations,
     jwt,
     registry,
-    sealer: createSealer(keys.rootSecret),
+    sealer: totpVault,
     settings: deps.config,
     clock,
     logger: deps.logger,
   };
   const twoFactor = createTwoFactorService(ctx);
   const auth = createAuthService(ctx, twoFactor);
-  const users = createUsersService(ctx, auth);
-  const roles = createRolesService(ctx);
-  const apiKeys = createApiKeysService(ctx);
+  const stepUp: StepUp = (actor, code) => twoFactor.requireStepUp(actor, code);
+  const users = createUsersService(ctx, auth, stepUp);
+  const roles = createRolesService(ctx, stepUp);
+  const apiKeys = createApiKeysService(ctx, stepUp);
   const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock });
 
   await roles.seedBuiltins();
-  await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stdout.write(text)));
+  await migrateLegacyTotp(deps.db, totpVault, deps.logger);
+  await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stderr.write(text)));
   await revocations.start();
   memo.start();
   const rateLimitRedis = deps.config.redisUrl ? new Redis(deps.config.redisUrl, { connectionName: 'opsdeck-auth-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis } }) },
+    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
     { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
   ];
 

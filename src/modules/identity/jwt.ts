@@ -14,6 +14,8 @@ export interface AccessClaims {
   exp: number;
   /** Seconds since epoch when the holder last proved a TOTP code (login), if any. */
   mfa?: number;
+  /** Seconds since epoch when the holder signed in with a password (login, re-authentication); refreshed tokens have none. */
+  auth?: number;
 }
 
 export interface JwtKeys {

@@ -10,7 +10,8 @@ import { COMMON_PASSWORDS } from './common-passwords.js';
  */
 export const ARGON2_OPTIONS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-export const PASSWORD_MAX_LENGTH = 256;
+/** OWASP ASVS 2.1.2: at most 128 characters (a hash input, not a storage limit). */
+export const PASSWORD_MAX_LENGTH = 128;
 
 /**
  * At most (cores − 1) hashes run at once, so one core always stays free for the event loop:

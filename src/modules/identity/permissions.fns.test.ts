@@ -28,10 +28,15 @@ describe('built-in roles derived from the registry', () => {
     expect(builtinPermissions('admin', REGISTERED)).toBe('*');
   });
 
-  it('gives viewer every read permission and self-service, never a secret or a write', () => {
-    expect([...(builtinPermissions('viewer', REGISTERED) as Set<string>)].sort()).toEqual(
+  it('gives viewer every read permission but users and audit, and self-service; never a secret or a write', () => {
+    expect([...(builtinPermissions('viewer', REGISTERED) as Set<string>)].sort()).toEqual(['account:manage', 'account:read', 'credentials:read', 'devices:read'].sort());
+  });
+
+  it('gives auditor every read permission, users and audit included, and self-service', () => {
+    expect([...(builtinPermissions('auditor', REGISTERED) as Set<string>)].sort()).toEqual(
       ['account:manage', 'account:read', 'audit:read', 'credentials:read', 'devices:read', 'users:read'].sort(),
     );
+    expect((builtinPermissions('operator', REGISTERED) as Set<string>).has('audit:read')).toBe(false);
   });
 
   it.each([

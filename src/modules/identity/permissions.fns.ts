@@ -1,7 +1,9 @@
 /**
  * The permission registry and the rules that derive the built-in roles from it. Permissions
  * are `resource:action`; the action names carry meaning:
- * - `read`   lists and reads, never a secret value (viewer gets every one);
+ * - `read`   lists and reads, never a secret value (viewer gets every one except the
+ *   privileged reads: other users' details and the audit log, which the built-in `auditor`
+ *   role holds; operators read users but not the audit log);
  * - `reveal` shows a secret value (admin only);
  * - `admin`  administration of the resource (admin only);
  * - `use`, `run`, `write` … everything else (operator gets it, unless the resource is an
@@ -10,14 +12,17 @@
  */
 export const PERMISSION_PATTERN = /^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/;
 
-export const BUILTIN_ROLES = ['admin', 'operator', 'viewer'] as const;
+export const BUILTIN_ROLES = ['admin', 'operator', 'viewer', 'auditor'] as const;
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 
 /** Resources whose non-read permissions are user/credential administration: not for operators. */
-const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'settings']);
+const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'settings', 'webhooks']);
 /** Operator may still use credentials in jobs; using one never shows its value. */
 const OPERATOR_ALLOWED = new Set(['credentials:use']);
 const SECRET_ACTIONS = new Set(['reveal', 'admin']);
+/** Reads about people and their actions: not for viewers; the audit log not for operators either. */
+const PRIVILEGED_READS = new Set(['users:read', 'audit:read']);
+const AUDITOR_ONLY = new Set(['audit:read']);
 
 function split(permission: string): [string, string] {
   const i = permission.indexOf(':');
@@ -25,13 +30,18 @@ function split(permission: string): [string, string] {
 }
 
 export function isViewerPermission(permission: string): boolean {
+  return isAuditorPermission(permission) && !PRIVILEGED_READS.has(permission);
+}
+
+/** Every read, the audit log and users included, and self-service; nothing that changes anything. */
+export function isAuditorPermission(permission: string): boolean {
   const [resource, action] = split(permission);
   return resource === 'account' ? action === 'read' || action === 'manage' : action === 'read';
 }
 
 export function isOperatorPermission(permission: string): boolean {
   const [resource, action] = split(permission);
-  if (SECRET_ACTIONS.has(action)) return false;
+  if (SECRET_ACTIONS.has(action) || AUDITOR_ONLY.has(permission)) return false;
   if (action === 'read' || resource === 'account' || OPERATOR_ALLOWED.has(permission)) return true;
   return !ADMIN_RESOURCES.has(resource);
 }
@@ -39,7 +49,7 @@ export function isOperatorPermission(permission: string): boolean {
 /** Permissions of a built-in role; `'*'` for admin, so permissions registered later are included. */
 export function builtinPermissions(role: BuiltinRole, registered: Iterable<string>): ReadonlySet<string> | '*' {
   if (role === 'admin') return '*';
-  const rule = role === 'viewer' ? isViewerPermission : isOperatorPermission;
+  const rule = role === 'viewer' ? isViewerPermission : role === 'auditor' ? isAuditorPermission : isOperatorPermission;
   return new Set([...registered].filter(rule));
 }
 

@@ -34,24 +34,43 @@ export const SELF_SERVICE = ['account:read', 'account:manage'];
  * authenticator's credential memo).
  */
 export function createPrincipals(deps: { db: Db; cache: Cache; registry: PermissionRegistry; memo: Pick<AuthMemo<unknown>, 'invalidate'> }) {
-  async function rolePermissions(): Promise<RolePermissions> {
-    return deps.cache.wrap('identity:role-permissions', { tags: [ROLES_TAG], ttlMs: TTL_MS }, async () => {
-      const out: RolePermissions = {};
-      for (const role of await createRolesRepository(deps.db).list()) {
-        if (role.builtin && (BUILTIN_ROLES as readonly string[]).includes(role.name)) {
-          const p = deps.registry.builtin(role.name as BuiltinRole);
-          out[role.name] = p === '*' ? '*' : [...p];
-        } else {
-          out[role.name] = role.permissions.filter((p) => deps.registry.has(p));
-        }
+  async function loadRolePermissions(db: Db): Promise<RolePermissions> {
+    const out: RolePermissions = {};
+    for (const role of await createRolesRepository(db).list()) {
+      if (role.builtin && (BUILTIN_ROLES as readonly string[]).includes(role.name)) {
+        const p = deps.registry.builtin(role.name as BuiltinRole);
+        out[role.name] = p === '*' ? '*' : [...p];
+      } else {
+        out[role.name] = role.permissions.filter((p) => deps.registry.has(p));
       }
-      return out;
-    });
+    }
+    return out;
+  }
+
+  async function rolePermissions(): Promise<RolePermissions> {
+    return deps.cache.wrap('identity:role-permissions', { tags: [ROLES_TAG], ttlMs: TTL_MS }, () => loadRolePermissions(deps.db));
   }
 
   function permissionsOf(roles: string[], byRole: RolePermissions): string[] | '*' {
     const merged = unionPermissions(roles.map((r) => (byRole[r] === '*' ? '*' : new Set(byRole[r] ?? []))));
     return merged === '*' ? '*' : [...merged].sort();
+  }
+
+  async function load(db: Db, userId: string, roleSource: () => Promise<RolePermissions>): Promise<Principal | null> {
+    const users = createUsersRepository(db);
+    const user = await users.find(userId);
+    if (!user) return null;
+    const roles = (await users.roleNamesOf([userId])).get(userId) ?? [];
+    return {
+      id: user.id,
+      username: user.username,
+      active: user.status === 'active',
+      roles,
+      permissions: user.mustChangePassword ? SELF_SERVICE : permissionsOf(roles, await roleSource()),
+      teamIds: await users.teamIdsOf(userId),
+      totpEnabled: user.totpEnabled,
+      mustChangePassword: user.mustChangePassword,
+    };
   }
 
   /** Every identity cache invalidation also empties the credential memo, on every node. */
@@ -61,25 +80,13 @@ export function createPrincipals(deps: { db: Db; cache: Cache; registry: Permiss
     rolePermissions,
     permissionsOf,
     async get(userId: string): Promise<Principal | null> {
-      const cached = await deps.cache.wrap(`identity:principal:${userId}`, { tags: [userTag(userId), ROLES_TAG], ttlMs: TTL_MS }, async () => {
-        const users = createUsersRepository(deps.db);
-        const user = await users.find(userId);
-        // Cache absence too (as false): a deleted user's tokens are refused without a query each time.
-        if (!user) return false as const;
-        const roles = (await users.roleNamesOf([userId])).get(userId) ?? [];
-        const principal: Principal = {
-          id: user.id,
-          username: user.username,
-          active: user.status === 'active',
-          roles,
-          permissions: user.mustChangePassword ? SELF_SERVICE : permissionsOf(roles, await rolePermissions()),
-          teamIds: await users.teamIdsOf(userId),
-          totpEnabled: user.totpEnabled,
-          mustChangePassword: user.mustChangePassword,
-        };
-        return principal;
-      });
+      // Cache absence too (as false): a deleted user's tokens are refused without a query each time.
+      const cached = await deps.cache.wrap(`identity:principal:${userId}`, { tags: [userTag(userId), ROLES_TAG], ttlMs: TTL_MS }, async () => (await load(deps.db, userId, rolePermissions)) ?? (false as const));
       return cached === false ? null : cached;
+    },
+    /** The principal as the given handle (a transaction's) sees it, bypassing the cache. */
+    getWithin(db: Db, userId: string): Promise<Principal | null> {
+      return load(db, userId, () => loadRolePermissions(db));
     },
     /** Call after any change to a user's status, roles, teams, password or 2FA (after commit). */
     invalidateUser: (userId: string) => invalidate(userTag(userId)),

@@ -4,11 +4,13 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import type { IdentityContext, IdentityRepos } from './identity.context.js';
 import { BUILTIN_ROLES, type BuiltinRole } from './permissions.fns.js';
 import type { RoleRow, TeamRow } from './roles.repository.js';
+import type { StepUp } from './step-up.fns.js';
 
 const BUILTIN_DESCRIPTIONS: Record<BuiltinRole, string> = {
   admin: 'Everything, including user, role and credential administration',
-  operator: 'Read everything, run jobs and workflows, edit inventory, configs and templates',
-  viewer: 'Read-only access; never secrets',
+  operator: 'Read everything but the audit log, run jobs and workflows, edit inventory, configs and templates',
+  viewer: 'Read-only access to inventory, runs, schedules and the rest; never secrets, other users or the audit log',
+  auditor: 'Read-only access to everything, the audit log and users included; never secrets',
 };
 
 export interface RoleInput {
@@ -18,7 +20,7 @@ export interface RoleInput {
 }
 
 /** Roles (built-in ones derive their permissions from the registry) and teams. */
-export function createRolesService(ctx: IdentityContext) {
+export function createRolesService(ctx: IdentityContext, stepUp: StepUp) {
   function roleView(r: RoleRow) {
     const permissions = r.builtin ? ctx.registry.builtin(r.name as BuiltinRole) : new Set(r.permissions);
     return { id: r.id, name: r.name, description: r.description, builtin: r.builtin, permissions: permissions === '*' ? ['*'] : [...permissions].sort(), created_at: r.createdAt, updated_at: r.updatedAt };
@@ -65,6 +67,7 @@ export function createRolesService(ctx: IdentityContext) {
     },
     async create(actor: Actor, input: RoleInput) {
       requirePermission(actor, 'roles:admin');
+      await stepUp(actor);
       checkPermissions(input.permissions);
       return ctx.uow(async (repos, tx) => {
         tx.afterCommit(() => ctx.principals.invalidateRoles());
@@ -77,6 +80,7 @@ export function createRolesService(ctx: IdentityContext) {
     },
     async update(actor: Actor, id: string, input: Partial<RoleInput>) {
       requirePermission(actor, 'roles:admin');
+      await stepUp(actor);
       if (input.permissions) checkPermissions(input.permissions);
       return ctx.uow(async (repos, tx) => {
         const role = await findRole(repos, id);
@@ -92,6 +96,7 @@ export function createRolesService(ctx: IdentityContext) {
     },
     async delete(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'roles:admin');
+      await stepUp(actor);
       await ctx.uow(async (repos, tx) => {
         const role = await findRole(repos, id);
         if (role.builtin) throw new ConflictError('ROLE_BUILTIN', 'Built-in roles cannot be deleted');

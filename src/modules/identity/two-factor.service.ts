@@ -10,8 +10,6 @@ export const RECOVERY_CODE_COUNT = 10;
 /** Header carrying a fresh TOTP code for step-up on sensitive routes. */
 export const STEP_UP_HEADER = 'x-totp-code';
 
-const aad = (userId: string) => `user:${userId}:totp`;
-
 /** The user a user or API-key actor acts for; null for the system. */
 export function actingUserId(actor: Actor): string | null {
   return actor.kind === 'user' ? actor.id : (actor.userId ?? null);
@@ -23,7 +21,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
   async function verifySecondFactor(repos: IdentityRepos, user: UserCredentials, code: string): Promise<'totp' | 'recovery' | null> {
     if (!user.totpSecret) return null;
     if (isTotpCode(code)) {
-      const secret = ctx.sealer.open(user.totpSecret, aad(user.id));
+      const secret = ctx.sealer.open(user.totpSecret, user.id);
       const step = await checkTotp(secret, code, user.totpLastStep, ctx.clock());
       return step !== null && (await repos.users.consumeTotpStep(user.id, step)) ? 'totp' : null;
     }
@@ -49,6 +47,34 @@ export function createTwoFactorService(ctx: IdentityContext) {
     return user;
   }
 
+  /**
+   * Step-up for sensitive operations (admin-right API keys and users, role changes, removing
+   * 2FA, revealing secrets): the acting session must have proved its password within
+   * OPSDECK_STEP_UP_WINDOW_SECONDS (401 REAUTH_REQUIRED: POST /auth/reauth), an API key never
+   * qualifies, and a user with 2FA must also send a fresh code (body or x-totp-code header):
+   * 401 STEP_UP_REQUIRED without one, 403 STEP_UP_FAILED for a wrong or reused one. The
+   * system actor (CLI, start-up) is not a session and passes.
+   */
+  async function requireStepUp(actor: Actor, given?: string | null): Promise<void> {
+    if (actor.kind === 'system') return;
+    if (actor.kind !== 'user') throw new AppError('REAUTH_REQUIRED', 401, 'This operation needs a recent interactive sign-in; an API key cannot perform it');
+    const window = ctx.settings.stepUpWindowSeconds;
+    if (actor.authAt === undefined || Math.floor(ctx.clock() / 1000) - actor.authAt > window) {
+      await ctx.audit.record(ctx.db, { actor, action: 'auth.step_up.reauth_required', resourceType: 'user', resourceId: actor.id, outcome: 'denied' });
+      throw new AppError('REAUTH_REQUIRED', 401, `This operation needs a sign-in younger than ${window} s: POST /api/v1/auth/reauth with your password (and TOTP code)`);
+    }
+    const userId = actor.id;
+    const user = await ctx.repos.users.findCredentials(userId);
+    if (!user?.totpEnabled) return;
+    const code = given ?? actor.stepUpCode;
+    if (!code) throw new AppError('STEP_UP_REQUIRED', 401, `This operation needs a current two-factor code (send it in the ${STEP_UP_HEADER} header)`);
+    const ok = (await verifySecondFactor(ctx.repos, user, code)) !== null;
+    if (!ok) {
+      await ctx.audit.record(ctx.db, { actor, action: 'auth.step_up.failed', resourceType: 'user', resourceId: userId, outcome: 'failure' });
+      throw new AppError('STEP_UP_FAILED', 403, 'The two-factor code is wrong, expired or already used');
+    }
+  }
+
   return {
     verifySecondFactor,
 
@@ -58,7 +84,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
       if (user.totpEnabled) throw new ConflictError('TOTP_ALREADY_ENABLED', 'Two-factor authentication is already on; disable it first');
       const secret = newTotpSecret();
       await ctx.uow(async (repos) => {
-        await repos.users.update(user.id, { totpPendingSecret: ctx.sealer.seal(secret, aad(user.id)) }, nowIso(ctx.clock));
+        await repos.users.update(user.id, { totpPendingSecret: ctx.sealer.seal(secret, user.id) }, nowIso(ctx.clock));
         await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.enrolment_started', resourceType: 'user', resourceId: user.id, outcome: 'success' });
       });
       return { secret, otpauth_uri: totpUri(secret, user.username) };
@@ -68,7 +94,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
       const user = await self(actor);
       if (user.totpEnabled) throw new ConflictError('TOTP_ALREADY_ENABLED', 'Two-factor authentication is already on');
       if (!user.totpPendingSecret) throw new ValidationError('TOTP_NOT_ENROLLING', 'Start enrolment first (POST /auth/2fa/enrol)');
-      const secret = ctx.sealer.open(user.totpPendingSecret, aad(user.id));
+      const secret = ctx.sealer.open(user.totpPendingSecret, user.id);
       const step = await checkTotp(secret, code, null, ctx.clock());
       if (step === null) throw new ValidationError('TOTP_INVALID', 'The code is wrong or expired', [{ path: 'body.code', message: 'does not match the authenticator' }]);
       const codes = await ctx.uow(async (repos, tx) => {
@@ -84,7 +110,10 @@ export function createTwoFactorService(ctx: IdentityContext) {
     /** Turns 2FA off for oneself (needs a current code) or, with `users:admin`, for anyone. */
     async disable(actor: Actor, userId: string | null, code: string | undefined): Promise<void> {
       const user = userId === null ? await self(actor) : await ctx.repos.users.findCredentials(userId);
-      if (userId !== null) requirePermission(actor, 'users:admin');
+      if (userId !== null) {
+        requirePermission(actor, 'users:admin');
+        await requireStepUp(actor);
+      }
       if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
       if (!user.totpEnabled) throw new ConflictError('TOTP_NOT_ENABLED', 'Two-factor authentication is not on');
       await ctx.uow(async (repos, tx) => {
@@ -112,22 +141,7 @@ export function createTwoFactorService(ctx: IdentityContext) {
       return { recovery_codes: codes };
     },
 
-    /**
-     * Step-up for sensitive operations: when the acting user has 2FA, a fresh code is required.
-     * Throws 401 STEP_UP_REQUIRED (no code) or 403 STEP_UP_FAILED (wrong or reused code).
-     */
-    async requireStepUp(actor: Actor, code: string | undefined | null): Promise<void> {
-      const userId = actingUserId(actor);
-      if (!userId) return;
-      const user = await ctx.repos.users.findCredentials(userId);
-      if (!user?.totpEnabled) return;
-      if (!code) throw new AppError('STEP_UP_REQUIRED', 401, `This operation needs a current two-factor code (send it in the ${STEP_UP_HEADER} header)`);
-      const ok = (await verifySecondFactor(ctx.repos, user, code)) !== null;
-      if (!ok) {
-        await ctx.audit.record(ctx.db, { actor, action: 'auth.step_up.failed', resourceType: 'user', resourceId: userId, outcome: 'failure' });
-        throw new AppError('STEP_UP_FAILED', 403, 'The two-factor code is wrong, expired or already used');
-      }
-    },
+    requireStepUp,
   };
 }
 export type TwoFactorService = ReturnType<typeof createTwoFactorService>;

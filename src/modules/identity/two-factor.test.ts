@@ -75,7 +75,8 @@ describe.each(DIALECTS)('two-factor authentication on %s', (dialect) => {
     const { identity } = server().modules;
     const u = await enrolled();
     const me = await server().app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers: bearer(u.token) });
-    const actor = { kind: 'user' as const, id: me.json().actor.id, name: u.username, permissions: new Set<string>(), teamIds: [] };
+    // A session that signed in with its password just now (step-up also requires that).
+    const actor = { kind: 'user' as const, id: me.json().actor.id, name: u.username, permissions: new Set<string>(), teamIds: [], authAt: Math.floor(Date.now() / 1000) };
     await expect(identity.stepUp.require(actor, undefined)).rejects.toMatchObject({ status: 401, code: 'STEP_UP_REQUIRED' });
     await expect(identity.stepUp.require(actor, '123456' === (await code(u.secret)) ? '654321' : '123456')).rejects.toMatchObject({ status: 403, code: 'STEP_UP_FAILED' });
     const fresh = await code(u.secret);
@@ -84,13 +85,14 @@ describe.each(DIALECTS)('two-factor authentication on %s', (dialect) => {
     const plain = await loginAs(server(), 'viewer');
     await expect(identity.stepUp.require({ ...actor, id: plain.userId }, undefined)).resolves.toBeUndefined();
     await expect(identity.stepUp.require({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] }, undefined)).resolves.toBeUndefined();
+    await expect(identity.stepUp.require({ ...actor, authAt: Math.floor(Date.now() / 1000) - 3600 }, fresh)).rejects.toMatchObject({ status: 401, code: 'REAUTH_REQUIRED' });
   });
 
   it('keeps TOTP secrets sealed in the database', async () => {
     const u = await enrolled();
     const { sql } = await import('kysely');
     const row = await sql<{ totpSecret: string }>`select totp_secret from users where id = ${u.userId}`.execute(server().modules.database.db);
-    expect(row.rows[0]!.totpSecret).toMatch(/^v1\./);
+    expect(row.rows[0]!.totpSecret).toMatch(/^env1:[A-Za-z0-9_-]+:v1\.[^:]+:v1\./);
     expect(row.rows[0]!.totpSecret).not.toContain(u.secret);
   });
 });

@@ -81,6 +81,11 @@ function newUserValues(u: NewUser) {
 export const USER_SORT = { username: 'users.username', email: 'users.email', created_at: 'users.createdAt', last_login_at: 'users.lastLoginAt' };
 
 /** Users, their roles and team memberships, recovery codes. */
+export type TotpColumn = 'totpSecret' | 'totpPendingSecret';
+
+/** Advisory-lock key of the set of active admins (an arbitrary constant, unique in Opsdeck). */
+const ADMIN_SET_LOCK = 0x6f70_6164; // 'opad'
+
 export function createUsersRepository(base: Db) {
   const db = base.withTables<IdentityTables>();
   const dialect = dialectOf(base);
@@ -209,6 +214,34 @@ export function createUsersRepository(base: Db) {
       if (roleIds.length > 0) await db.insertInto('userRoles').values(roleIds.map((roleId) => ({ userId, roleId }))).execute();
     },
     /** Active users other than `userId` holding the built-in admin role. */
+    /** Users holding a sealed TOTP seed (enabled or pending), by id after `afterId`. */
+    async sealedTotp(afterId: string, limit: number): Promise<{ id: string; totpSecret: string | null; totpPendingSecret: string | null }[]> {
+      return db
+        .selectFrom('users')
+        .select(['id', 'totpSecret', 'totpPendingSecret'])
+        .where('id', '>', afterId)
+        .where((eb) => eb.or([eb('totpSecret', 'is not', null), eb('totpPendingSecret', 'is not', null)]))
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    },
+
+    /** Swaps a sealed seed if it is still `old` (re-sealing and rotation race with nothing). */
+    async replaceTotp(id: string, column: TotpColumn, old: string, next: string): Promise<boolean> {
+      const r = await db.updateTable('users').set({ [column]: next }).where('id', '=', id).where(column, '=', old).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+
+    /**
+     * Serialises every change that could remove an admin until the transaction ends, so the
+     * last-admin check and the change are atomic. PostgreSQL: a transaction-scoped advisory lock
+     * (READ COMMITTED would otherwise let two demotions each count the other admin). SQLite: its
+     * single connection already runs one transaction at a time.
+     */
+    async lockAdminSet(): Promise<void> {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${ADMIN_SET_LOCK})`.execute(db);
+    },
+
     async otherActiveAdmins(userId: string): Promise<number> {
       const row = await db
         .selectFrom('userRoles')

@@ -3,11 +3,14 @@ import { newId, nowIso } from '../../platform/ids.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
+import type { Db } from '../../platform/db/database.js';
+import type { TxContext } from '../../platform/db/unit-of-work.js';
 import type { AuthService } from './auth.service.js';
 import type { IdentityContext, IdentityRepos } from './identity.context.js';
 import { hashPassword, passwordProblems } from './password.fns.js';
 import { USER_SORT } from './users.repository.js';
 import { toUserView, type UserView } from './user-view.js';
+import { isPrivileged, type StepUp } from './step-up.fns.js';
 
 export const USER_FILTERS: FilterFields = {
   username: { type: 'string', column: 'users.username' },
@@ -33,7 +36,13 @@ export interface UpdateUserInput {
 }
 
 /** Users: CRUD, admin password reset, disable. Every change is audited in its transaction. */
-export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService, 'revokeSessions'>) {
+export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService, 'revokeSessions'>, stepUp: StepUp) {
+  /** Whether holding these roles grants administration or secrets (their current definitions). */
+  async function privilegedRoles(names: readonly string[]): Promise<boolean> {
+    const byRole = await ctx.principals.rolePermissions();
+    return names.some((n) => { const p = byRole[n]; return p !== undefined && isPrivileged(p); });
+  }
+
   const s = ctx.settings;
 
   async function roleIds(repos: IdentityRepos, names: string[]): Promise<string[]> {
@@ -58,6 +67,8 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
   async function keepAnAdmin(repos: IdentityRepos, user: { id: string; status: string }, path?: string): Promise<void> {
     if (user.status !== 'active') return;
     if (!((await repos.users.roleNamesOf([user.id])).get(user.id) ?? []).includes('admin')) return;
+    // Held to commit: a concurrent demotion waits and then counts this one's result.
+    await repos.users.lockAdminSet();
     if ((await repos.users.otherActiveAdmins(user.id)) > 0) return;
     throw new ConflictError('LAST_ADMIN', 'This is the last active admin: give another active user the admin role first', path ? [{ path, message: 'the last active admin keeps the admin role and stays active' }] : []);
   }
@@ -70,19 +81,29 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
     if (errors.length > 0) throw new ConflictError('USER_EXISTS', 'A user with this username or email exists', errors);
   }
 
+  /** A user domain event in the change's transaction, relayed after commit. */
+  async function announce(db: Db, tx: TxContext, name: string, payload: Record<string, unknown>): Promise<void> {
+    const events = ctx.events;
+    if (!events) return;
+    await events.record(db, name, payload);
+    tx.afterCommit(() => void events.relay());
+  }
+
   return {
     async create(actor: Actor, input: CreateUserInput): Promise<UserView> {
       requirePermission(actor, 'users:admin');
+      if (await privilegedRoles(input.roles)) await stepUp(actor);
       const problems = passwordProblems(input.password, { minLength: s.passwordMinLength, username: input.username, email: input.email });
       if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The password does not meet the policy', problems);
       const hash = await hashPassword(input.password);
-      return ctx.uow(async (repos) => {
+      return ctx.uow(async (repos, tx) => {
         await checkUnique(repos, input.username, input.email);
         const ids = await roleIds(repos, input.roles);
         const id = newId();
         await repos.users.insert({ id, username: input.username, email: input.email, displayName: input.display_name ?? input.username, passwordHash: hash, mustChangePassword: input.must_change_password ?? false, now: nowIso(ctx.clock) });
         await repos.users.setRoles(id, ids);
         await ctx.audit.record(repos.db, { actor, action: 'user.created', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: input.username, email: input.email, roles: input.roles } });
+        await announce(repos.db, tx, 'user.created', { id, username: input.username, actor: { kind: actor.kind, id: actor.id, name: actor.name } });
         return view(repos, id);
       });
     },
@@ -112,6 +133,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
     async update(actor: Actor, id: string, input: UpdateUserInput): Promise<UserView> {
       requirePermission(actor, 'users:admin');
       if (input.status === 'disabled' && id === actor.id) throw new ValidationError('USER_SELF_DISABLE', 'You cannot disable yourself', [{ path: 'body.status', message: 'cannot disable yourself' }]);
+      if (input.roles !== undefined) await stepUp(actor);
       return ctx.uow(async (repos, tx) => {
         const before = await repos.users.find(id);
         if (!before) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
@@ -133,6 +155,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
         if (input.roles !== undefined) await repos.users.setRoles(id, await roleIds(repos, input.roles));
         if (input.status === 'disabled' && before.status !== 'disabled') await auth.revokeSessions(repos, id, 'user_disabled', undefined, (fn) => tx.afterCommit(fn));
         await ctx.audit.record(repos.db, { actor, action: input.status === 'disabled' ? 'user.disabled' : 'user.updated', resourceType: 'user', resourceId: id, outcome: 'success', changes: { ...input } });
+        await announce(repos.db, tx, input.status === 'disabled' ? 'user.disabled' : 'user.updated', { id, username: before.username, fields: Object.keys(input).sort(), actor: { kind: actor.kind, id: actor.id, name: actor.name } });
         tx.afterCommit(() => ctx.principals.invalidateUser(id));
         return view(repos, id, true);
       });
@@ -148,6 +171,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
         await auth.revokeSessions(repos, id, 'user_deleted', undefined, (fn) => tx.afterCommit(fn));
         await repos.users.delete(id);
         await ctx.audit.record(repos.db, { actor, action: 'user.deleted', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: user.username } });
+        await announce(repos.db, tx, 'user.deleted', { id, username: user.username, actor: { kind: actor.kind, id: actor.id, name: actor.name } });
         tx.afterCommit(() => ctx.principals.invalidateUser(id));
       });
     },

@@ -106,18 +106,33 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
     expect(byName.viewer.permissions).toContain('system:read');
     expect(byName.viewer.permissions.every((p: string) => p.endsWith(':read') || p === 'account:manage')).toBe(true);
     expect(byName.operator.permissions).not.toContain('users:admin');
+    // Viewer means viewer: inventory, runs and schedules, not other users or the audit log.
+    expect(byName.viewer.permissions).toEqual(expect.arrayContaining(['devices:read', 'jobs:read', 'schedules:read']));
+    expect(byName.viewer.permissions).not.toContain('users:read');
+    expect(byName.viewer.permissions).not.toContain('audit:read');
+    expect(byName.operator.permissions).not.toContain('audit:read');
+    expect(byName.auditor).toMatchObject({ builtin: true });
+    expect(byName.auditor.permissions).toEqual(expect.arrayContaining(['audit:read', 'users:read', 'devices:read']));
+    expect(byName.auditor.permissions.every((p: string) => p.endsWith(':read') || p === 'account:manage')).toBe(true);
+    const viewer = await loginAs(server(), 'viewer');
+    expect((await call('GET', '/users', undefined, viewer.token)).statusCode).toBe(403);
+    expect((await call('GET', '/audit?limit=1', undefined, viewer.token)).statusCode).toBe(403);
+    expect((await call('GET', '/devices', undefined, viewer.token)).statusCode).toBe(200);
+    const auditor = await loginAs(server(), 'auditor');
+    expect((await call('GET', '/audit?limit=1', undefined, auditor.token)).statusCode).toBe(200);
+    expect((await call('POST', '/devices', { name: 'auditor-cannot' }, auditor.token)).statusCode).toBe(403);
     const perms = (await call('GET', '/permissions')).json().items;
     expect(perms).toEqual(expect.arrayContaining(['system:read', 'users:admin', 'audit:read', 'account:read']));
   });
 
   it('manages custom roles: create, use, update (applies to holders), refuse built-in edits and deleting a used role', async () => {
-    const created = await call('POST', '/roles', { name: 'auditor', description: 'Reads the audit log', permissions: ['audit:read', 'account:read'] });
+    const created = await call('POST', '/roles', { name: 'log-reader', description: 'Reads the audit log', permissions: ['audit:read', 'account:read'] });
     expect(created.statusCode).toBe(201);
     const role = created.json();
     expect(role).toMatchObject({ builtin: false, permissions: ['account:read', 'audit:read'] });
-    expect((await call('POST', '/roles', { name: 'auditor', permissions: [] })).statusCode).toBe(409);
+    expect((await call('POST', '/roles', { name: 'log-reader', permissions: [] })).statusCode).toBe(409);
     expect((await call('POST', '/roles', { name: 'bogus', permissions: ['nothing:here'] })).json()).toMatchObject({ code: 'PERMISSION_UNKNOWN', errors: [{ path: 'body.permissions' }] });
-    const u = await loginAs(server(), 'auditor');
+    const u = await loginAs(server(), 'log-reader');
     expect((await call('GET', '/audit?limit=1', undefined, u.token)).statusCode).toBe(200);
     expect((await call('GET', '/users', undefined, u.token)).statusCode).toBe(403);
     expect((await call('PATCH', `/roles/${role.id}`, { permissions: ['account:read', 'users:read'] })).statusCode).toBe(200);

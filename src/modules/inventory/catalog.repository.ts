@@ -99,7 +99,7 @@ export const deviceTypeSpec: TableSpec = {
     ...stampFilters('deviceTypes'),
     model: { type: 'string', column: 'deviceTypes.model' },
     part_number: { type: 'string', column: 'deviceTypes.partNumber' },
-    u_height: { type: 'number', column: 'deviceTypes.uHeight' },
+    u_height: { type: 'number', column: 'deviceTypes.uHeight', integer: 'int32' },
     description: { type: 'string', column: 'deviceTypes.description' },
     manufacturer: { type: 'string', column: 'manufacturers.name' },
     manufacturer_id: { type: 'uuid', column: 'deviceTypes.manufacturerId' },

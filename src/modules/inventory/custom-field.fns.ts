@@ -2,6 +2,8 @@
  * Custom-field values checked against their definitions: pure, table-tested. Types are
  * string, integer, boolean, date (YYYY-MM-DD), select (one of `choices`) and json.
  */
+import { linearTest } from '../../platform/linear-regex.js';
+
 export const CUSTOM_FIELD_TYPES = ['string', 'integer', 'boolean', 'date', 'select', 'json'] as const;
 export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
 
@@ -39,7 +41,7 @@ export function checkValue(def: CustomFieldDef, value: unknown): string | null {
       if (typeof value !== 'string') return 'must be a string';
       if (value.length > (v.max_length ?? STRING_MAX)) return `must be at most ${v.max_length ?? STRING_MAX} characters`;
       if (v.min_length !== undefined && value.length < v.min_length) return `must be at least ${v.min_length} characters`;
-      if (v.regex !== undefined && !new RegExp(v.regex, 'u').test(value)) return `must match ${v.regex}`;
+      if (v.regex !== undefined && !linearTest(v.regex, value)) return `must match ${v.regex}`;
       return null;
     }
     case 'integer':

@@ -5,6 +5,7 @@ import { customFieldSpec } from './custom-field.repository.js';
 import { CUSTOM_FIELD_TYPES, checkValue, type CustomFieldDef, type CustomFieldValidation } from './custom-field.fns.js';
 import { Description, ObjectTypes, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import type { ResourceDef, WriteContext } from './resource.js';
+import { checkLinearRegex } from '../../platform/linear-regex.js';
 
 /** Custom-field definitions per object type; their values are checked on every write of that type. */
 
@@ -49,9 +50,9 @@ function checkDefinition(ctx: WriteContext, def: CustomFieldDef) {
   if (v.regex !== undefined) {
     if (def.type !== 'string') ctx.error('validation.regex', 'only string fields take a regex');
     try {
-      new RegExp(v.regex, 'u');
-    } catch {
-      ctx.error('validation.regex', 'is not a valid regular expression');
+      checkLinearRegex(v.regex);
+    } catch (err) {
+      ctx.error('validation.regex', `is not a valid RE2 regular expression (no backreferences or lookaround): ${err instanceof Error ? err.message : 'invalid'}`);
     }
   }
   if (v.min !== undefined && v.max !== undefined && v.min > v.max) ctx.error('validation.min', 'must not exceed max');

@@ -99,6 +99,20 @@ describe.each(DIALECTS)('inventory lists, rules and bulk on %s', (dialect) => {
     expect(def.json().errors[0].path).toBe('body.default');
   });
 
+  it('checks user-written validation regexes in linear time, and refuses what RE2 cannot run', async () => {
+    await api.create('/custom-fields', { object_type: 'device', name: 'asset_code', type: 'string', validation: { regex: '^(a+)+$' } });
+    // A backtracking engine takes exponential time here (2.8 s at 30 characters, ×4 per two more): 60 would never end.
+    const evil = await api.patch(`/devices/${ids['sw-01']}`, { custom_fields: { asset_code: `${'a'.repeat(60)}!` } });
+    expect(evil.statusCode).toBe(422);
+    expect(evil.json().errors[0].path).toBe('body.custom_fields.asset_code');
+    expect((await api.patch(`/devices/${ids['sw-01']}`, { custom_fields: { asset_code: 'aaaa' } })).statusCode).toBe(200);
+    for (const regex of ['(a)\\1', '(?=a)b', '(?<!x)y']) {
+      const bad = await api.post('/custom-fields', { object_type: 'device', name: `re2_${regex.length}`, type: 'string', validation: { regex } });
+      expect(bad.statusCode, regex).toBe(422);
+      expect(bad.json().errors[0].path).toBe('body.validation.regex');
+    }
+  });
+
   it('refuses location cycles and deleting locations in use', async () => {
     const region = await api.create('/locations', { name: 'AMER', location_type: 'region' });
     const site = await api.create('/locations', { name: 'NYC1', parent: 'AMER' });

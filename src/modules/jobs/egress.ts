@@ -9,7 +9,8 @@ import ipaddr from 'ipaddr.js';
  * and returns the address to connect to, so a DNS answer cannot change between check and use.
  */
 export interface EgressPolicy {
-  check(host: string): Promise<{ ok: true; address: string; family: 4 | 6 } | { ok: false; reason: string }>;
+  /** `retryable` on a refusal: only a resolver that did not answer may pass later (a policy or an NXDOMAIN will not). */
+  check(host: string): Promise<{ ok: true; address: string; family: 4 | 6 } | { ok: false; reason: string; retryable?: boolean }>;
 }
 
 // NOTE: link-local ranges host the AWS/GCP/Azure/OpenStack metadata services; the others are
@@ -47,8 +48,22 @@ function matches(rule: Rule, host: string, addr: ipaddr.IPv4 | ipaddr.IPv6): boo
   return addr.kind() === range.kind() && addr.match(rule.range as never);
 }
 
-export function createEgressPolicy(options: { allow: readonly string[]; deny: readonly string[]; resolve?: (host: string) => Promise<string[]> }): EgressPolicy {
+/** Loopback and unspecified addresses: refused where `restricted` is on, unless `exceptions` name them. */
+export const LOCAL_ADDRESSES = ['127.0.0.0/8', '::1/128', '0.0.0.0/8', '::/128'];
+
+export interface EgressOptions {
+  allow: readonly string[];
+  deny: readonly string[];
+  /** Refused unless also matched by `exceptions` (webhooks: LOCAL_ADDRESSES). */
+  restricted?: readonly string[];
+  exceptions?: readonly string[];
+  resolve?: (host: string) => Promise<string[]>;
+}
+
+export function createEgressPolicy(options: EgressOptions): EgressPolicy {
   const blocked = ALWAYS_BLOCKED.map(parseRule);
+  const restricted = (options.restricted ?? []).map(parseRule);
+  const exceptions = (options.exceptions ?? []).map(parseRule);
   const deny = options.deny.map(parseRule);
   const allow = options.allow.map(parseRule);
   const resolve = options.resolve ?? (async (host: string) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address));
@@ -59,14 +74,18 @@ export function createEgressPolicy(options: { allow: readonly string[]; deny: re
       let addresses: string[];
       try {
         addresses = net.isIP(host) ? [host] : await resolve(host);
-      } catch {
-        return { ok: false, reason: `cannot resolve ${host}` };
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        return { ok: false, reason: `cannot resolve ${host}${typeof code === 'string' ? ` (${code})` : ''}`, retryable: code !== 'ENOTFOUND' };
       }
       if (addresses.length === 0) return { ok: false, reason: `cannot resolve ${host}` };
       // Every address must pass: a name resolving to one good and one metadata address is refused.
       for (const a of addresses) {
         const addr = ipaddr.process(a);
         if (blocked.some((r) => matches(r, host, addr))) return { ok: false, reason: `${a} is a blocked (cloud metadata / link-local) address` };
+        if (restricted.some((r) => matches(r, host, addr)) && !exceptions.some((r) => matches(r, host, addr))) {
+          return { ok: false, reason: `${a} is a loopback or unspecified address, refused unless allow-listed` };
+        }
         if (deny.some((r) => matches(r, host, addr))) return { ok: false, reason: `${host} (${a}) is denied by the egress policy` };
         if (allow.length > 0 && !allow.some((r) => matches(r, host, addr))) return { ok: false, reason: `${host} (${a}) is not in the egress allow-list` };
       }

@@ -21,11 +21,13 @@ import type { TargetResolver } from './targets.js';
 import type { InventoryFacts, Principals } from './run-targets.js';
 import { createJobsWorker } from './jobs.worker.js';
 import { createLiveLogs } from './live-logs.js';
-import { liveRoutes } from './live.routes.js';
+import { liveRoutes, type LiveChannel } from './live.routes.js';
 import { createLocksRepository } from './locks.repository.js';
 import { createLogsRepository } from './logs.repository.js';
 import { createRunsRepository } from './runs.repository.js';
 import { templatesRoutes } from './templates.routes.js';
+import { sshHostKeysRoutes } from './ssh-host-keys.routes.js';
+import { createHostKeyStore, createSshHostKeysService } from './ssh-host-keys.service.js';
 import { createTemplatesRepository } from './templates.repository.js';
 import { createTemplatesService } from './templates.service.js';
 
@@ -62,6 +64,8 @@ export interface JobsModuleDeps {
   inventory?: InventoryFacts;
   audit?: AuditRecorder;
   events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
+  /** WebSocket channels other modules serve on /api/v1/ws (the events module's `events`). */
+  liveChannels?: readonly LiveChannel[];
   /** Tests inject a queue; otherwise BullMQ when Redis is configured, else embedded. */
   queue?: JobQueue<JobsJobMap>;
 }
@@ -81,14 +85,15 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const queue = deps.queue ?? createJobQueue<JobsJobMap>({ ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}), prefix: c.jobsQueue, lockDurationMs: c.jobsLeaseMs, onError: (err) => logger.warn({ err }, 'queue error') });
   const dispatch = createDispatcher(queue);
   const executors = executorRegistry(EXECUTORS);
-  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: { allow: c.egressAllow, deny: c.egressDeny }, maxOutputChars: 1_048_576 };
+  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: { allow: c.egressAllow, deny: c.egressDeny }, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
   const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);
   const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions };
   const unitOfWork = createUnitOfWork(deps.db, (db) => ({ runs: createRunsRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
 
   const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, logger });
-  const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings });
+  const templatesUow = createUnitOfWork(deps.db, (db) => ({ templates: createTemplatesRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
+  const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings, unitOfWork: templatesUow, events: deps.events });
   const live = createLiveLogs({ bus: deps.bus, logs, runs, logger });
   const workerId = `${os.hostname()}:${process.pid}:${newId().slice(-8)}`;
   const engine = createRunEngine({
@@ -103,7 +108,8 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: runsRoutes(service, templates) },
     { prefix: '/api/v1', plugin: templatesRoutes(templates) },
-    { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, authenticator: deps.authenticator }) },
+    { prefix: '/api/v1', plugin: sshHostKeysRoutes(createSshHostKeysService({ db: deps.db, targetResolver: deps.targetResolver, audit: deps.audit })) },
+    { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, authenticator: deps.authenticator, ...(deps.liveChannels ? { channels: deps.liveChannels } : {}) }) },
   ];
 
   return {
@@ -133,7 +139,9 @@ export type JobsModule = ReturnType<typeof createJobsModule>;
 export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential } from './credentials.js';
 export type { SecretScrubber } from './scrubber.js';
 export { createSecretScrubber } from './scrubber.js';
-export { createEgressPolicy, type EgressPolicy } from './egress.js';
+export { createEgressPolicy, validateEgressEntry, LOCAL_ADDRESSES, type EgressPolicy } from './egress.js';
+export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
+export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';
 export type { Executor, TargetContext, TargetResult } from './executors/index.js';
 export type { AuditRecorder, JobsService } from './jobs.service.js';

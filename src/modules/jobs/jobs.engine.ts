@@ -6,15 +6,16 @@ import type { Logger } from '../../platform/observability/logger.js';
 import { secretsOf, type CredentialResolver } from './credentials.js';
 import type { Dispatch } from './dispatch.js';
 import { errorMessage, type Executor, type ExecutorSettings } from './executors/executor.js';
+import { classifyFailure } from './executors/failure.fns.js';
 import type { LocksRepository } from './locks.repository.js';
 import type { LogsRepository } from './logs.repository.js';
 import { createRunLog, runChannel, type RunLog, type RunMessage } from './run-log.js';
-import { backoffDelayMs, deviceKey, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
+import { backoffDelayMs, deviceKey, isExpired, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
 import { createRunsRepository, type Run, type RunsRepository, type TargetRow } from './runs.repository.js';
 import { createSecretScrubber, scrubDeep, type SecretScrubber } from './scrubber.js';
 import { createTargetCredentials, type TargetCredentials } from './target-credentials.js';
 import { NO_DEVICE_ADDRESS, type TargetResolver } from './targets.js';
-import { initiatorOf, prepareTargets, RunRefused, type InventoryFacts, type Principals } from './run-targets.js';
+import { initiatorOf, LeaseLost, prepareTargets, RunRefused, type InventoryFacts, type Principals } from './run-targets.js';
 
 export interface EngineLimits {
   concurrency: number;
@@ -92,6 +93,7 @@ export function createRunEngine(deps: EngineDeps) {
     if (stopping) return;
     const run = await runs.find(runId);
     if (!run || run.status !== 'queued') return;
+    if (isExpired(run, Date.now())) return void (await expire(run));
     const limit = limits.perType[run.type] ?? Number.POSITIVE_INFINITY;
     if ((typeActive.get(run.type) ?? 0) >= limit) {
       const set = parked.get(run.type) ?? new Set<string>();
@@ -134,6 +136,7 @@ export function createRunEngine(deps: EngineDeps) {
     const scrubber = createSecretScrubber();
     const log = createRunLog({
       runId: run.id,
+      owner,
       logs: deps.logs,
       bus: deps.bus,
       scrubber,
@@ -147,18 +150,21 @@ export function createRunEngine(deps: EngineDeps) {
     const runTimer = setTimeout(() => controller.abort(new Stop('timed_out', `the run exceeded its timeout of ${run.timeoutMs} ms`)), run.timeoutMs);
     let failure: string | null = null;
     let refused = false;
+    const permanent = new Map<number, string>();
     try {
       log.log('info', null, `attempt ${run.attempt} of ${run.maxAttempts} started on ${deps.workerId}`);
       const executor = deps.executors.get(run.type);
       if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
       // Authorised and resolved for the initiating principal as it is now, not as it was at creation.
       const actor = await initiatorOf(run, deps.principals);
-      const all = await prepareTargets({ run, actor, usesCredentials: executor.credential !== 'none', resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
+      const all = await prepareTargets({ run, owner, actor, usesCredentials: executor.credential !== 'none', resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
       const targets = all.filter((t) => t.status !== 'succeeded' && t.error !== NO_DEVICE_ADDRESS);
       const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
-      await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal);
+      await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal, permanent);
     } catch (err) {
       refused = err instanceof RunRefused;
+      // Another attempt holds the run now: finalize must write nothing over it.
+      if (err instanceof LeaseLost && !signal.aborted) controller.abort(new Stop('lease_lost', err.message));
       failure = scrubber.scrub(errorMessage(err));
       if (!signal.aborted) log.log('error', null, failure);
     } finally {
@@ -166,7 +172,7 @@ export function createRunEngine(deps: EngineDeps) {
       clearTimeout(runTimer);
       active.delete(run.id);
     }
-    await finalize(run, owner, signal, failure, scrubber, log, refused);
+    await finalize(run, owner, signal, failure, scrubber, log, refused, permanent);
   }
 
   async function renew(run: Run, owner: string, controller: AbortController): Promise<void> {
@@ -182,7 +188,7 @@ export function createRunEngine(deps: EngineDeps) {
   }
 
   type RunScope = { credentials: TargetCredentials; actor: Actor };
-  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal): Promise<void> {
+  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, permanent: Map<number, string>): Promise<void> {
     const waiting = [...targets];
     const shared = new Map<string, unknown>();
     const lane = async () => {
@@ -190,7 +196,8 @@ export function createRunEngine(deps: EngineDeps) {
         const target = await nextUnlocked(run, waiting, signal);
         if (!target) continue;
         try {
-          await runTarget(run, target, executor, scope, scrubber, log, signal, shared);
+          const notRetryable = await runTarget(run, target, executor, scope, scrubber, log, signal, shared);
+          if (notRetryable) permanent.set(target.idx, notRetryable);
         } finally {
           await locks.release(run.id, target.idx).catch(() => undefined);
         }
@@ -213,7 +220,7 @@ export function createRunEngine(deps: EngineDeps) {
         const now = Date.now();
         const r = await locks.tryAcquire(deviceKey(t), limits.deviceSessions, { runId: run.id, targetIdx: t.idx }, new Date(now + limits.leaseMs).toISOString(), new Date(now).toISOString());
         if (r.ok) {
-          if (delay > 50) await runs.setBlockedBy(run.id, null, ['running']);
+          if (delay > 50) await runs.setBlockedBy(run.id, null, { owner: run.leaseOwner! });
           return t;
         }
         waiting.push(t);
@@ -221,18 +228,20 @@ export function createRunEngine(deps: EngineDeps) {
         if (signal.aborted) return undefined;
       }
       if (waiting.length === 0 || signal.aborted) return undefined;
-      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, ['running']);
+      await runs.setBlockedBy(run.id, `device_lock: ${holder}`, { owner: run.leaseOwner! });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(1000, delay * 2);
     }
   }
 
-  async function runTarget(run: Run, t: TargetRow, executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<void> {
+  /** Works on one target and stores its result; returns why, if it failed in a way no retry can fix. */
+  async function runTarget(run: Run, t: TargetRow, executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<string | null> {
     const started = Date.now();
-    await runs.updateTarget(run.id, t.idx, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
     const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
     let status: TargetStatus;
     let fields: { output: string | null; parsed: unknown; error: string | null; credentialId?: string | null };
+    let notRetryable: string | null = null;
     const { parse, inventory } = deps;
     const deviceId = t.deviceId;
     try {
@@ -257,19 +266,23 @@ export function createRunEngine(deps: EngineDeps) {
       const result = served.result;
       status = result.ok ? 'succeeded' : 'failed';
       fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null, credentialId: served.credentialId };
+      if (!result.ok && result.retryable === false) notRetryable = fields.error ?? 'failed';
     } catch (err) {
       const stop = signal.reason instanceof Stop ? signal.reason : null;
       status = stop ? (stop.kind === 'timed_out' ? 'timed_out' : 'cancelled') : targetSignal.aborted ? 'timed_out' : 'failed';
       const message = status === 'timed_out' && !stop ? `the target exceeded its timeout of ${run.targetTimeoutMs} ms` : errorMessage(stop ?? err);
       fields = { output: null, parsed: null, error: scrubber.scrub(message) };
+      const failureClass = status === 'failed' ? classifyFailure(err) : null;
+      if (failureClass && !failureClass.retryable) notRetryable = `${failureClass.kind}: ${fields.error}`;
     }
     const durationMs = Date.now() - started;
     log.log(status === 'succeeded' ? 'info' : 'error', t.host, `${status} in ${durationMs} ms${fields.error ? `: ${fields.error}` : ''}`);
-    if (signal.reason instanceof Stop && signal.reason.kind === 'lease_lost') return;
-    await runs.updateTarget(run.id, t.idx, { status, finishedAt: nowIso(), durationMs, ...fields });
+    if (signal.reason instanceof Stop && signal.reason.kind === 'lease_lost') return null;
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status, finishedAt: nowIso(), durationMs, ...fields });
+    return notRetryable;
   }
 
-  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, refused = false): Promise<void> {
+  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, refused: boolean, permanent: ReadonlyMap<number, string>): Promise<void> {
     const stop = signal.reason instanceof Stop ? signal.reason : null;
     if (stop?.kind === 'lease_lost') {
       // Someone else recovered this run; writing anything now could overwrite their decision.
@@ -289,13 +302,19 @@ export function createRunEngine(deps: EngineDeps) {
     if (stop) {
       status = stop.kind === 'timed_out' ? 'timed_out' : stop.kind === 'cancelled' ? 'cancelled' : 'failed';
       reason = stop.kind === 'shutdown' ? `${OUTCOME_UNKNOWN} (worker shut down)` : stop.message;
-      await runs.closeOpenTargets(run.id, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
+      await runs.closeOpenTargets(run.id, owner, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     } else {
-      if (failure) await runs.closeOpenTargets(run.id, 'failed', failure, now);
+      if (failure) await runs.closeOpenTargets(run.id, owner, 'failed', failure, now);
       const all = await runs.targets(run.id);
       // A run refused at execution (no permission any more, nothing matched) has no targets to judge by.
       status = failure && (refused || all.length === 0) ? 'failed' : outcomeOf(all.map((t) => t.status as TargetStatus));
-      if (status !== 'succeeded' && !refused && run.attempt < run.maxAttempts) {
+      // Every target that did not succeed failed in a way no retry can fix: stop now, say why.
+      const unfixable = status === 'succeeded' || refused ? [] : all.filter((t) => t.status !== 'succeeded').map((t) => permanent.get(t.idx) ?? (t.error === NO_DEVICE_ADDRESS ? `no address: ${t.deviceName ?? t.host}: ${t.error}` : undefined));
+      if (refused) {
+        // Fails at once with the refusal as its reason: a retry would be refused the same way.
+      } else if (unfixable.length > 0 && unfixable.every((why) => why !== undefined)) {
+        reason ??= `not retried: ${unfixable[0]}${unfixable.length > 1 ? ` (and ${unfixable.length - 1} more target(s) that cannot succeed on retry)` : ''}`;
+      } else if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
         const delay = backoffDelayMs(run.backoffMs, run.attempt);
         const notBefore = new Date(Date.now() + delay).toISOString();
         const failedCount = all.filter((t) => t.status !== 'succeeded').length;
@@ -325,9 +344,24 @@ export function createRunEngine(deps: EngineDeps) {
     }
   }
 
+  /** queued → expired: a run still waiting at its deadline does not start late. */
+  async function expire(run: Run): Promise<boolean> {
+    const now = nowIso();
+    const expired = await deps.db.transaction().execute(async (trx) => {
+      const ok = await createRunsRepository(trx).expire(run.id, now);
+      if (ok && deps.recordEvent) await deps.recordEvent(trx, 'run.expired', { run_id: run.id, type: run.type, status: 'expired', template_id: run.templateId });
+      return ok;
+    });
+    if (!expired) return false;
+    deps.logger.info({ runId: run.id, expiresAt: run.expiresAt }, 'run expired before it started');
+    void publish(run.id, { kind: 'status', status: 'expired', reason: 'expired: still queued at its deadline (expires_at)', attempt: run.attempt });
+    void deps.relayEvents?.().catch(() => undefined);
+    return true;
+  }
+
   async function closeLog(run: Run, log: RunLog): Promise<void> {
     const state = await log.close();
-    await runs.setLogState(run.id, state.nextSeq, state.dropped);
+    await runs.setLogState(run.id, run.leaseOwner!, state.nextSeq, state.dropped);
   }
 
   async function afterRequeue(run: Run, now: string): Promise<void> {
@@ -348,6 +382,7 @@ export function createRunEngine(deps: EngineDeps) {
 
   return {
     handle,
+    expire,
     releaseLocks,
     /** Aborts a run executing on this worker (cancel arrives over the bus). */
     cancelLocal(runId: string): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEgressPolicy } from './egress.js';
-import { backoffDelayMs, blockedBy, canTransition, outcomeOf, queueBefore, rankQueued, RUN_STATUSES, TERMINAL_STATUSES } from './run-state.fns.js';
+import { backoffDelayMs, blockedBy, canTransition, isExpired, outcomeOf, queueBefore, rankQueued, RUN_STATUSES, TERMINAL_STATUSES } from './run-state.fns.js';
 
 describe('run state machine', () => {
   it('never leaves a terminal state', () => {
@@ -8,6 +8,16 @@ describe('run state machine', () => {
     expect(canTransition('queued', 'running')).toBe(true);
     expect(canTransition('queued', 'succeeded')).toBe(false);
     expect(canTransition('running', 'queued')).toBe(true);
+    expect(canTransition('queued', 'expired')).toBe(true);
+    expect(canTransition('running', 'expired')).toBe(false);
+    expect(TERMINAL_STATUSES).toContain('expired');
+  });
+  it('expires only a queued run whose deadline has come', () => {
+    const at = '1970-01-01T00:00:05.000Z';
+    expect(isExpired({ status: 'queued', expiresAt: at }, 5_000)).toBe(true);
+    expect(isExpired({ status: 'queued', expiresAt: at }, 4_999)).toBe(false);
+    expect(isExpired({ status: 'queued', expiresAt: null }, 9e12)).toBe(false);
+    expect(isExpired({ status: 'running', expiresAt: at }, 9e12)).toBe(false);
   });
   it('derives the outcome from targets', () => {
     expect(outcomeOf(['succeeded', 'succeeded'])).toBe('succeeded');

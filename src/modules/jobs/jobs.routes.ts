@@ -16,11 +16,12 @@ import {
 } from './jobs.schemas.js';
 import { BadRequestError } from '../../platform/errors.js';
 import type { JobsService } from './jobs.service.js';
+import { requestFingerprint } from './run-input.fns.js';
 import type { TemplatesService } from './templates.service.js';
 
 const tags = ['jobs'];
 const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Repeat-safe creation: the same key returns the first run' })),
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Repeat-safe creation: the same key with the same body returns the first run (200); with a different body, 422 IDEMPOTENCY_KEY_REUSED' })),
 });
 
 /** /api/v1/jobs/runs and /api/v1/jobs/types. */
@@ -36,7 +37,8 @@ export function runsRoutes(jobs: JobsService, templates: TemplatesService): Fast
         const { template_id: templateId, ...rest } = req.body;
         const key = req.headers['idempotency-key'];
         if (!templateId && !rest.type) throw new BadRequestError('VALIDATION_FAILED', 'Give type or template_id', [{ path: 'body.type', message: 'type or template_id is required' }]);
-        const result = templateId ? await templates.run(req.actor, templateId, rest, { idempotencyKey: key }) : await jobs.createRun(req.actor, { ...rest, type: rest.type! }, { idempotencyKey: key });
+        const options = { idempotencyKey: key, requestHash: key ? requestFingerprint(req.body) : undefined };
+        const result = templateId ? await templates.run(req.actor, templateId, rest, options) : await jobs.createRun(req.actor, { ...rest, type: rest.type! }, options);
         return reply.code(result.created ? 202 : 200).send(result.run);
       },
     );

@@ -56,6 +56,8 @@ export interface JobsServiceDeps {
 
 export interface CreateRunOptions {
   idempotencyKey?: string | undefined;
+  /** Fingerprint of the request made with `idempotencyKey` (`requestFingerprint`): a reuse of the key with another request is refused. */
+  requestHash?: string | undefined;
   /** Internal callers (scheduler, workflows, webhooks) say who triggered the run. */
   trigger?: { kind: Exclude<TriggerKind, 'user' | 'api_key'>; id?: string } | undefined;
   templateId?: string | null;
@@ -68,6 +70,27 @@ const POSITION_COUNT_LIMIT = 1000;
 
 function invalid(code: string, message: string, errors: FieldError[]): never {
   throw new ValidationError(code, message, errors);
+}
+
+/**
+ * The run an Idempotency-Key already made, if `requestHash` is the request that made it; a reuse
+ * of the key with another request is a client error (draft-ietf-httpapi-idempotency-key-header: 422).
+ */
+function sameRequest(existing: Run, requestHash: string | undefined): Run {
+  if (requestHash !== undefined && existing.requestHash !== null && existing.requestHash !== requestHash) {
+    invalid('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new run', [
+      { path: 'headers.idempotency-key', message: `already used by run ${existing.id} with a different body` },
+    ]);
+  }
+  return existing;
+}
+
+/** A deadline must leave the run a chance to start: after now, and after `not_before`. */
+function checkDeadline(input: { expires_at?: string | undefined; not_before?: string | undefined }): void {
+  if (!input.expires_at) return;
+  const deadline = Date.parse(input.expires_at);
+  if (!(deadline > Date.now())) invalid('JOB_DEADLINE_PASSED', 'expires_at is in the past', [{ path: 'body.expires_at', message: 'must be in the future' }]);
+  if (input.not_before && Date.parse(input.not_before) >= deadline) invalid('JOB_DEADLINE_BEFORE_START', 'expires_at is not after not_before', [{ path: 'body.expires_at', message: 'must be after not_before' }]);
 }
 
 /** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
@@ -225,9 +248,10 @@ export function createJobsService(deps: JobsServiceDeps) {
       const key = options.idempotencyKey ? `${actor.id}:${options.idempotencyKey}` : null;
       if (key) {
         const existing = await runs.findByIdempotencyKey(key);
-        if (existing) return { run: await view(existing), created: false };
+        if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
       }
       const executor = service.executor(input.type);
+      checkDeadline(input);
       const checked = validateParams(executor, input.params, deps.settings);
       if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
       await checkCredential(executor, input.credential_id, input.targets ?? []);
@@ -253,6 +277,8 @@ export function createJobsService(deps: JobsServiceDeps) {
         triggerKind: options.trigger?.kind ?? (actor.kind === 'system' ? 'system' : actor.kind),
         triggeredBy: options.trigger?.id ?? actor.id,
         idempotencyKey: key,
+        requestHash: key ? (options.requestHash ?? null) : null,
+        expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
         notBefore: input.not_before ? new Date(input.not_before).toISOString() : null,
         blockedBy: null,
         leaseOwner: null,
@@ -279,7 +305,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       } catch (err) {
         // Two requests with one idempotency key raced: the loser answers with the winner's run.
         const existing = run.idempotencyKey ? await runs.findByIdempotencyKey(run.idempotencyKey) : undefined;
-        if (existing) return { run: await view(existing), created: false };
+        if (existing) return { run: await view(sameRequest(existing, run.requestHash ?? undefined)), created: false };
         throw err;
       }
       enqueue(run).catch((err: unknown) => deps.logger?.warn({ err, runId: run.id }, 'job run stored but not queued yet; the worker reconcile will queue it'));
@@ -332,7 +358,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       const unresolved = rows.length === 0 && (source.targets as TargetSpec[]).some(isSelector);
       if (targets.length === 0 && !unresolved) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
       const now = nowIso();
-      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
+      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
       return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId, deviceName: t.deviceName, networkDriver: t.networkDriver, selector: t.selector, credentialId: t.credentialId, credentialProfileId: t.credentialProfileId, credentialSource: t.credentialSource as TargetIdentity['credentialSource'] })))).run;
     },
 

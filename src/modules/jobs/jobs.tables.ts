@@ -20,6 +20,8 @@ export type JobsTables = {
     triggerKind: string;
     triggeredBy: string | null;
     idempotencyKey: string | null;
+    requestHash: string | null;
+    expiresAt: string | null;
     notBefore: string | null;
     blockedBy: string | null;
     leaseOwner: string | null;

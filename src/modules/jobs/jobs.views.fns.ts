@@ -34,6 +34,7 @@ export function runView(run: Run, extra: { blockedBy: string | null; position: n
     log_lines: Math.max(0, run.logNextSeq - 1),
     log_dropped: run.logDropped,
     not_before: run.notBefore,
+    expires_at: run.expiresAt,
     created_at: run.createdAt,
     started_at: run.startedAt,
     finished_at: run.finishedAt,

@@ -78,14 +78,20 @@ export function createJobsWorker(deps: WorkerDeps) {
     } else [to, reason] = ['failed', 'worker lost'];
     if (!(await deps.runs.recover(run.id, owner, to, { reason, notBefore, now }))) return;
     deps.logger.warn({ runId: run.id, to, reason }, 'recovered run from a lost worker');
-    if (to !== 'queued') await deps.runs.closeOpenTargets(run.id, to === 'cancelled' ? 'cancelled' : 'failed', reason, now);
+    if (to !== 'queued') await deps.runs.closeOpenTargets(run.id, null, to === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     await deps.engine.releaseLocks(run.id);
     await deps.bus.publish(runChannel(run.id), { kind: 'status', status: to, reason, attempt: run.attempt } satisfies RunMessage).catch(() => undefined);
     if (to === 'queued') await deps.dispatch({ ...run, notBefore });
   }
 
+  /** Recovers runs of lost workers, and ends queued runs past their deadline (`expired`). */
   async function sweep(): Promise<void> {
-    for (const run of await deps.runs.expiredLeases(nowIso())) await recoverOne(run);
+    const now = nowIso();
+    for (const run of await deps.runs.expiredLeases(now)) await recoverOne(run);
+    for (const id of await deps.runs.pastDeadline(now)) {
+      const run = await deps.runs.find(id);
+      if (run) await deps.engine.expire(run);
+    }
   }
 
   return {

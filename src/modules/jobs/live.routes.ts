@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { Actor, Authenticator } from '../../platform/http/auth.js';
 import { errorResponses, IdParams } from '../../platform/http/schemas.js';
 import { canonicalId, isUuid } from '../../platform/ids.js';
+import { AppError, isDatabaseUnavailable } from '../../platform/errors.js';
 import type { JobsService } from './jobs.service.js';
 import type { LiveEvent, LiveLogs } from './live-logs.js';
 import type { LogLine } from './logs.repository.js';
@@ -57,6 +58,17 @@ function withBearer(request: FastifyRequest, token: string): FastifyRequest {
 const RUN_CHANNEL = /^job-run:(.+)$/;
 
 /**
+ * A WebSocket channel another module serves (the events module's `events`). It authorises the
+ * actor itself and sends `{ type, channel, … }` frames through `send`, which answers false once
+ * the client is too far behind (the connection is then closed with 4008).
+ */
+export interface LiveChannel {
+  matches(channel: string): boolean;
+  /** Throws an AppError to refuse; resolves to the unsubscribe. */
+  subscribe(actor: Actor, channel: string, after: unknown, send: (msg: unknown) => boolean, onSlow: () => void): Promise<() => Promise<void>>;
+}
+
+/**
  * A batch of lines becomes one frame shared by every subscriber of its run: the hub hands them
  * all the same array, and 100 subscribers would otherwise serialise and encode it 100 times.
  */
@@ -71,7 +83,7 @@ function logFrame(channel: string, lines: readonly LogLine[]): Buffer {
 }
 
 /** One WebSocket connection: authenticate, then subscribe/unsubscribe to channels. */
-function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: JobsService; live: LiveLogs; authenticator: Authenticator }): void {
+function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoutesDeps): void {
   const subs = new Map<string, () => Promise<void>>();
   let actor: Actor | null = null;
   const send = (msg: unknown): boolean => sendFrame(JSON.stringify(msg));
@@ -92,16 +104,37 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
     else if (token !== undefined) socket.close(4401, 'authentication failed');
   }
 
-  async function subscribe(channel: string, after: number): Promise<void> {
+  async function subscribeOther(provider: LiveChannel, channel: string, after: unknown): Promise<void> {
+    if (subs.has(channel)) return;
+    subs.set(channel, async () => undefined);
+    let off: () => Promise<void>;
+    try {
+      off = await provider.subscribe(actor!, channel, after, send, () => socket.close(4008, 'slow consumer: resubscribe with after=<last cursor>'));
+    } catch (err) {
+      subs.delete(channel);
+      return void fail((err as { code?: string }).code ?? 'WS_SUBSCRIBE_FAILED', (err as Error).message, channel);
+    }
+    if (subs.has(channel)) subs.set(channel, off);
+    else await off();
+  }
+
+  async function subscribe(channel: string, rawAfter: unknown): Promise<void> {
+    const provider = deps.channels?.find((c) => c.matches(channel));
+    if (provider) return subscribeOther(provider, channel, rawAfter);
+    const after = typeof rawAfter === 'number' && Number.isInteger(rawAfter) && rawAfter >= 0 ? rawAfter : 0;
     const m = RUN_CHANNEL.exec(channel);
-    if (!m || !isUuid(m[1]!)) return void fail('WS_CHANNEL_UNKNOWN', 'channels look like job-run:<id>', channel);
+    if (!m || !isUuid(m[1]!)) return void fail('WS_CHANNEL_UNKNOWN', `channels look like job-run:<id>${deps.channels?.length ? ' or events' : ''}`, channel);
     if (subs.has(channel)) return;
     // The channel keeps the client's spelling in the frames it gets.
     const runId = canonicalId(m[1]!);
     try {
       await deps.jobs.authoriseRead(actor!, runId);
     } catch (err) {
-      return void fail((err as { code?: string }).code ?? 'WS_SUBSCRIBE_FAILED', (err as Error).message, channel);
+      // Stable codes only: a driver's error (code ECONNREFUSED, the database address) never reaches the client.
+      if (err instanceof AppError) return void fail(err.code, err.message, channel);
+      if (isDatabaseUnavailable(err)) return void fail('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', channel);
+      request.log.error({ err, channel }, 'websocket subscribe failed');
+      return void fail('WS_SUBSCRIBE_FAILED', 'subscribing failed; it has been logged', channel);
     }
     subs.set(channel, async () => undefined);
     send({ type: 'subscribed', channel });
@@ -131,7 +164,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
     if (msg.type === 'auth' && typeof msg.token === 'string' && msg.token.length <= 8192) return void authenticate(msg.token);
     if (!actor) return void fail('AUTH_REQUIRED', 'send {"type":"auth","token":"…"} first');
     const channel = typeof msg.channel === 'string' ? msg.channel.slice(0, 200) : '';
-    if (msg.type === 'subscribe') return void subscribe(channel, typeof msg.after === 'number' && Number.isInteger(msg.after) && msg.after >= 0 ? msg.after : 0);
+    if (msg.type === 'subscribe') return void subscribe(channel, msg.after);
     if (msg.type === 'unsubscribe') {
       const off = subs.get(channel);
       subs.delete(channel);
@@ -143,8 +176,16 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: { jobs: J
   void authenticate(typeof query.token === 'string' ? query.token : undefined);
 }
 
+export interface LiveRoutesDeps {
+  jobs: JobsService;
+  live: LiveLogs;
+  authenticator: Authenticator;
+  /** Channels served by other modules, tried before `job-run:<id>`. */
+  channels?: readonly LiveChannel[];
+}
+
 /** Live logs: GET /api/v1/jobs/runs/{id}/events (SSE) and the WebSocket at /api/v1/ws. */
-export function liveRoutes(deps: { jobs: JobsService; live: LiveLogs; authenticator: Authenticator }): FastifyPluginAsyncTypebox {
+export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/jobs/runs/:id/events',
@@ -176,7 +217,7 @@ export function liveRoutes(deps: { jobs: JobsService; live: LiveLogs; authentica
         schema: {
           operationId: 'openWebSocket',
           tags: ['jobs'],
-          summary: 'WebSocket: {"type":"auth","token"} then {"type":"subscribe","channel":"job-run:<id>","after":0}',
+          summary: 'WebSocket: {"type":"auth","token"} then {"type":"subscribe","channel":"job-run:<id>","after":0} (or "channel":"events","after":"<cursor>")',
           querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 8192 })) }, { additionalProperties: false }),
         },
       },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import type { TSchema } from 'typebox';
@@ -37,6 +38,21 @@ export function validateParams(executor: Executor, params: unknown, settings: Ex
   const ruleErrors = executor.check?.(value, settings) ?? [];
   if (ruleErrors.length > 0) return { ok: false, errors: ruleErrors.map((e) => ({ ...e, path: e.path.replace(/^body\.params/, root) })) };
   return { ok: true, params: value };
+}
+
+/** JSON with object keys sorted, so two equal requests serialise alike whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The fingerprint stored with an idempotent create (sha256 of the canonical JSON of the request). */
+export function requestFingerprint(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
 export const RUN_DEFAULTS = { priority: 5, max_attempts: 1, backoff_ms: 1000, timeout_ms: 3_600_000, target_timeout_ms: 300_000, target_concurrency: 10 } as const;

@@ -21,6 +21,8 @@ export interface RunLog {
 
 export interface RunLogDeps {
   runId: string;
+  /** The lease owner: lines are stored only while it holds the run (`logs.insert`). */
+  owner: string;
   logs: Pick<LogsRepository, 'insert'>;
   bus: Pick<EventBus, 'publish'>;
   scrubber: SecretScrubber;
@@ -49,7 +51,7 @@ export function createRunLog(deps: RunLogDeps): RunLog {
       const batch = buffer;
       buffer = [];
       try {
-        await deps.logs.insert(deps.runId, batch);
+        if (!(await deps.logs.insert(deps.runId, deps.owner, batch))) continue;
         await deps.bus.publish(runChannel(deps.runId), { kind: 'log', lines: batch } satisfies RunMessage);
       } catch (err) {
         deps.onError(err);

@@ -1,13 +1,13 @@
 /**
  * The run state machine and the pure rules around it. Transitions are one-way:
- *   queued → running | cancelled
+ *   queued → running | cancelled | expired (still queued at its `expires_at`)
  *   running → succeeded | failed | partially_failed | cancelled | timed_out | queued (retry)
  * A terminal state is never left. Every write in runs.repository.ts is conditional on the
  * state (and lease) it expects, so a late heartbeat or a recovered worker cannot overwrite one.
  */
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out'] as const;
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out', 'expired'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out', 'expired'];
 
 export const TARGET_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
@@ -16,14 +16,20 @@ export const TRIGGER_KINDS = ['user', 'api_key', 'schedule', 'workflow', 'webhoo
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 const ALLOWED: Record<RunStatus, readonly RunStatus[]> = {
-  queued: ['running', 'cancelled'],
+  queued: ['running', 'cancelled', 'expired'],
   running: ['succeeded', 'failed', 'partially_failed', 'cancelled', 'timed_out', 'queued'],
   succeeded: [],
   failed: [],
   partially_failed: [],
   cancelled: [],
   timed_out: [],
+  expired: [],
 };
+
+/** Whether a queued run is past its deadline and must end `expired` rather than start late. */
+export function isExpired(run: { status: string; expiresAt: string | null }, now: number): boolean {
+  return run.status === 'queued' && run.expiresAt !== null && Date.parse(run.expiresAt) <= now;
+}
 
 export function isTerminal(status: string): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);

@@ -20,6 +20,9 @@ export interface InventoryFacts {
   updateDeviceFacts(actor: Actor, deviceId: string, facts: Record<string, string>): Promise<string[]>;
 }
 
+/** The worker lost the run's lease while preparing it: it must write nothing more (see jobs.engine.ts#finalize). */
+export class LeaseLost extends Error {}
+
 export const NOTHING_MATCHED = 'the target selectors matched no devices';
 
 /**
@@ -40,7 +43,7 @@ export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy'>,
  * what the selectors match now (recorded device by device with their credential plan; plain
  * hosts follow the devices). Nothing matched is a refusal.
  */
-export async function prepareTargets(o: { run: Run; actor: Actor; usesCredentials: boolean; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
+export async function prepareTargets(o: { run: Run; owner: string; actor: Actor; usesCredentials: boolean; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
   const stored = await o.runs.targets(o.run.id);
   const specs = (o.run.targets ?? []) as TargetSpec[];
   if (stored.length > 0 || !specs.some(isSelector)) return stored;
@@ -61,7 +64,8 @@ export async function prepareTargets(o: { run: Run; actor: Actor; usesCredential
     rows.push({ ...NO_IDENTITY, ...plan(null), idx: rows.length, host, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
   }
   if (rows.length === 0) throw new RunRefused(NOTHING_MATCHED);
-  await o.runs.insertTargets(o.run.id, rows);
+  // Fenced by the lease: a worker paused past it writes nothing and stops here (the attempt that took the run over resolves them).
+  if (!(await o.runs.insertTargets(o.run.id, o.owner, rows))) throw new LeaseLost('the run was taken over before its targets were recorded');
   o.log.log('info', null, `targets resolved: ${rows.length} (${devices.map((d) => d.name).slice(0, 20).join(', ')}${devices.length > 20 ? ', …' : ''})`);
   return o.runs.targets(o.run.id);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, useTestDatabase } from '../../../test/helpers/db.js';
 import { newId, nowIso } from '../../platform/ids.js';
+import { createLogsRepository } from './logs.repository.js';
 import { createRunsRepository, type Run } from './runs.repository.js';
 
 function newRun(over: Partial<Run> = {}): Run {
@@ -8,7 +9,7 @@ function newRun(over: Partial<Run> = {}): Run {
   return {
     id: newId(), type: 'noop', status: 'queued', params: {}, targets: ['h'], credentialId: null, templateId: null, retryOf: null, priority: 5, timeoutMs: 1000,
     targetTimeoutMs: 1000, targetConcurrency: 1, maxAttempts: 1, backoffMs: 10, attempt: 0, changesDevices: false, triggerKind: 'system', triggeredBy: null,
-    idempotencyKey: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null,
+    idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null,
     output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, ...over,
   };
 }
@@ -53,6 +54,49 @@ describe.each(DIALECTS)('job run state writes on %s', (dialect) => {
     await runs.insert([{ run: cancelled, targets: [] }]);
     expect(await runs.cancelQueued(cancelled.id, nowIso())).toBe(true);
     expect(await runs.claim(cancelled.id, lease('x'))).toBeUndefined();
+  });
+});
+
+describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
+  const db = useTestDatabase(dialect);
+  const target = (idx: number) => ({ idx, host: `h${idx}`, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
+
+  it('lets a worker whose lease was taken over write nothing: targets, logs, log state', async () => {
+    const runs = createRunsRepository(db().database.db);
+    const logs = createLogsRepository(db().database.db);
+    const run = newRun({ maxAttempts: 2 });
+    await runs.insert([{ run, targets: [target(0), target(1)] }]);
+    const stale = (await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: new Date(Date.now() + 40).toISOString(), now: nowIso() }))!;
+    expect(await runs.updateTarget(run.id, 0, 'paused', { status: 'running', attempt: stale.attempt })).toBe(true);
+    expect(await logs.insert(run.id, 'paused', [{ seq: 1, ts: nowIso(), level: 'info', target: null, message: 'attempt 1' }])).toBe(true);
+    await new Promise((r) => setTimeout(r, 60));
+    // The lease expires, the run is recovered and claimed again by another worker.
+    expect(await runs.recover(run.id, 'paused', 'queued', { reason: 'worker lost', notBefore: null, now: nowIso() })).toBe(true);
+    const fresh = (await runs.claim(run.id, { owner: 'fresh', workerId: 'w2', until: new Date(Date.now() + 60_000).toISOString(), now: nowIso() }))!;
+    expect(await runs.updateTarget(run.id, 0, 'fresh', { status: 'running', attempt: fresh.attempt, output: null })).toBe(true);
+    expect(await logs.insert(run.id, 'fresh', [{ seq: 2, ts: nowIso(), level: 'info', target: null, message: 'attempt 2' }])).toBe(true);
+
+    // The paused worker wakes up and writes its results: nothing changes.
+    expect(await runs.updateTarget(run.id, 0, 'paused', { status: 'succeeded', output: 'stale result', error: null })).toBe(false);
+    expect(await runs.updateTarget(run.id, 1, 'paused', { status: 'failed', error: 'stale failure' })).toBe(false);
+    await runs.closeOpenTargets(run.id, 'paused', 'failed', 'stale close', nowIso());
+    expect(await logs.insert(run.id, 'paused', [{ seq: 2, ts: nowIso(), level: 'error', target: null, message: 'stale line' }, { seq: 3, ts: nowIso(), level: 'error', target: null, message: 'stale line' }])).toBe(false);
+    expect(await runs.setLogState(run.id, 'paused', 99, 7)).toBe(false);
+    await runs.setBlockedBy(run.id, 'device_lock: stale', { owner: 'paused' });
+    expect(await runs.finish(run.id, 'paused', 'succeeded', { reason: null, output: { stale: true }, now: nowIso() })).toBe(false);
+
+    const targets = await runs.targets(run.id);
+    expect(targets.map((t) => [t.status, t.output, t.error, t.attempt])).toEqual([['running', null, null, 2], ['pending', null, null, 0]]);
+    expect((await logs.read(run.id, 0, 100)).map((l) => l.message)).toEqual(['attempt 1', 'attempt 2']);
+    const after = (await runs.find(run.id))!;
+    expect([after.status, after.leaseOwner, after.logNextSeq, after.logDropped, after.output, after.blockedBy]).toEqual(['running', 'fresh', 1, 0, null, null]);
+
+    // The new holder's writes go through, and the recoverer closes targets once the run ended.
+    expect(await runs.updateTarget(run.id, 0, 'fresh', { status: 'succeeded', output: 'ok' })).toBe(true);
+    expect(await runs.setLogState(run.id, 'fresh', 3, 0)).toBe(true);
+    expect(await runs.finish(run.id, 'fresh', 'partially_failed', { reason: null, output: null, now: nowIso() })).toBe(true);
+    await runs.closeOpenTargets(run.id, null, 'failed', 'never ran', nowIso());
+    expect((await runs.targets(run.id)).map((t) => [t.status, t.error])).toEqual([['succeeded', null], ['failed', 'never ran']]);
   });
 });
 

@@ -1,14 +1,14 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import { dialectOf, writeAtomically, type Db, type Read, type Write } from '../../platform/db/database.js';
 import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
-import { queueBefore, rankQueued, sourcesOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
+import { queueBefore, rankQueued, sourcesOf, TERMINAL_STATUSES, type RunStatus, type TargetStatus } from './run-state.fns.js';
 
 export const RUN_COLUMNS = [
   'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
-  'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'notBefore',
+  'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'requestHash', 'expiresAt', 'notBefore',
   'blockedBy', 'leaseOwner', 'leaseExpiresAt', 'workerId', 'cancelRequested', 'reason', 'output', 'logNextSeq', 'logDropped', 'createdAt',
   'startedAt', 'finishedAt', 'updatedAt',
 ] as const;
@@ -51,6 +51,14 @@ export function createRunsRepository(base: Db) {
   const db = base.withTables<JobsTables>();
   const dialect = dialectOf(base);
   const runs = () => db.selectFrom('jobRuns').select(RUN_COLUMNS);
+  /**
+   * The lease fence of target writes: the run is running under `owner`. On PostgreSQL the row is
+   * share-locked, so a concurrent claim either waits for this write or makes it match nothing.
+   */
+  const leaseHeld = (eb: ExpressionBuilder<JobsTables, 'jobRunTargets'>, runId: string, owner: string) => {
+    const q = eb.selectFrom('jobRuns').select('jobRuns.id').where('jobRuns.id', '=', runId).where('jobRuns.status', '=', 'running').where('jobRuns.leaseOwner', '=', owner);
+    return dialect === 'postgres' ? q.forShare() : q;
+  };
 
   return {
     /**
@@ -207,6 +215,24 @@ export function createRunsRepository(base: Db) {
       return rows.map((r) => toRun(r as RunRow));
     },
 
+    /** queued → expired, only if still queued and past its deadline. */
+    async expire(id: string, now: string): Promise<boolean> {
+      const r = await db
+        .updateTable('jobRuns')
+        .set({ status: 'expired', reason: 'expired: still queued at its deadline (expires_at)', finishedAt: now, updatedAt: now, blockedBy: null, notBefore: null })
+        .where('id', '=', id)
+        .where('status', 'in', sourcesOf('expired'))
+        .where('expiresAt', '<=', now)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Queued runs past their deadline, for the worker's sweep. */
+    async pastDeadline(now: string, limit = 100): Promise<string[]> {
+      const rows = await db.selectFrom('jobRuns').select('id').where('status', '=', 'queued').where('expiresAt', '<=', now).limit(limit).execute();
+      return rows.map((r) => r.id);
+    },
+
     /** queued → cancelled directly; a running run is only flagged (its worker stops it). */
     async cancelQueued(id: string, now: string): Promise<boolean> {
       const r = await db
@@ -228,8 +254,11 @@ export function createRunsRepository(base: Db) {
       return Number(r.numUpdatedRows) === 1;
     },
 
-    async setBlockedBy(id: string, blockedBy: string | null, statuses: RunStatus[] = ['queued']): Promise<void> {
-      await db.updateTable('jobRuns').set({ blockedBy }).where('id', '=', id).where('status', 'in', statuses).execute();
+    /** The stored part of `blocked_by`; on a running run only by its lease holder (`owner`). */
+    async setBlockedBy(id: string, blockedBy: string | null, running?: { owner: string }): Promise<void> {
+      let q = db.updateTable('jobRuns').set({ blockedBy }).where('id', '=', id);
+      q = running ? q.where('status', '=', 'running').where('leaseOwner', '=', running.owner) : q.where('status', '=', 'queued');
+      await q.execute();
     },
 
     /** Queued runs waiting on a device lock held by `runId`. */
@@ -279,8 +308,10 @@ export function createRunsRepository(base: Db) {
       return new Map(rows.map((r) => [r.type, Number(r.n)]));
     },
 
-    async setLogState(id: string, nextSeq: number, dropped: number): Promise<void> {
-      await db.updateTable('jobRuns').set({ logNextSeq: nextSeq, logDropped: dropped }).where('id', '=', id).execute();
+    /** Stores the log state on the run, only while `owner` still holds its lease. */
+    async setLogState(id: string, owner: string, nextSeq: number, dropped: number): Promise<boolean> {
+      const r = await db.updateTable('jobRuns').set({ logNextSeq: nextSeq, logDropped: dropped }).where('id', '=', id).where('status', '=', 'running').where('leaseOwner', '=', owner).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
 
     async targets(runId: string): Promise<TargetRow[]> {
@@ -288,28 +319,57 @@ export function createRunsRepository(base: Db) {
       return rows.map((r) => toTarget(r as TargetRow));
     },
 
-    /** Targets resolved from inventory selectors when the run first executes (see run-targets.ts#prepareTargets). */
-    async insertTargets(runId: string, targets: readonly Omit<TargetRow, 'runId'>[]): Promise<void> {
-      for (let i = 0; i < targets.length; i += 200) {
-        await db
-          .insertInto('jobRunTargets')
-          .values(targets.slice(i, i + 200).map((t) => ({ ...t, runId, parsed: t.parsed === null ? null : json.write(t.parsed) })))
-          .execute();
-      }
+    /**
+     * Targets resolved from inventory selectors when the run first executes (see
+     * run-targets.ts#prepareTargets), written only while `owner` still holds the run's lease, all
+     * or none: a worker paused past its lease must not add rows to the attempt that took the run
+     * over. The check and the inserts share one transaction (PostgreSQL share-locks the run row,
+     * so a concurrent claim waits or wins). False when fenced off.
+     */
+    async insertTargets(runId: string, owner: string, targets: readonly Omit<TargetRow, 'runId'>[]): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const fence = trx.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', '=', 'running').where('leaseOwner', '=', owner);
+        const held = await (dialect === 'postgres' ? fence.forShare() : fence).executeTakeFirst();
+        if (!held) return false;
+        for (let i = 0; i < targets.length; i += 200) {
+          await trx
+            .insertInto('jobRunTargets')
+            .values(targets.slice(i, i + 200).map((t) => ({ ...t, runId, parsed: t.parsed === null ? null : json.write(t.parsed) })))
+            .execute();
+        }
+        return true;
+      });
     },
 
-    async updateTarget(runId: string, idx: number, fields: Partial<Omit<TargetRow, 'runId' | 'idx'>>): Promise<void> {
+    /**
+     * Writes a target's progress or result, only while `owner` still holds the run's lease: a
+     * worker paused past its lease must not overwrite the attempt that took the run over.
+     */
+    async updateTarget(runId: string, idx: number, owner: string, fields: Partial<Omit<TargetRow, 'runId' | 'idx'>>): Promise<boolean> {
       const values = { ...fields, ...(fields.parsed !== undefined ? { parsed: fields.parsed === null ? null : json.write(fields.parsed) } : {}) };
-      await db.updateTable('jobRunTargets').set(values).where('runId', '=', runId).where('idx', '=', idx).execute();
+      const r = await db
+        .updateTable('jobRunTargets')
+        .set(values)
+        .where('runId', '=', runId)
+        .where('idx', '=', idx)
+        .where((eb) => eb.exists(leaseHeld(eb, runId, owner)))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
 
-    /** Marks targets that never finished (worker lost, cancelled while waiting). */
-    async closeOpenTargets(runId: string, status: TargetStatus, error: string, now: string): Promise<void> {
+    /**
+     * Marks targets that never finished (worker lost, cancelled while waiting): by the lease
+     * holder (`owner`), or, with `owner` null, by the recoverer once the run has ended.
+     */
+    async closeOpenTargets(runId: string, owner: string | null, status: TargetStatus, error: string, now: string): Promise<void> {
       await db
         .updateTable('jobRunTargets')
         .set({ status, error, finishedAt: now })
         .where('runId', '=', runId)
         .where('status', 'in', ['pending', 'running'])
+        .where((eb) =>
+          eb.exists(owner === null ? eb.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', 'in', [...TERMINAL_STATUSES]) : leaseHeld(eb, runId, owner)),
+        )
         .execute();
     },
 

@@ -1,5 +1,6 @@
 import type { CredentialResolver, ResolvedCredential } from './credentials.js';
 import type { Executor } from './executors/executor.js';
+import { PermanentError } from './executors/failure.fns.js';
 import { deviceKey } from './run-state.fns.js';
 import type { Run, TargetRow } from './runs.repository.js';
 
@@ -47,7 +48,7 @@ export function createTargetCredentials(o: { run: Run; executor: Executor; crede
         }, { purpose, runId: o.run.id });
       }
       if (plan.credentialId) return { result: await attempt(await resolve(plan.credentialId)), credentialId: plan.credentialId };
-      if (o.executor.credential === 'required') throw new Error('no credential for this target: the run gives none and neither the device, its location nor its group names one');
+      if (o.executor.credential === 'required') throw new PermanentError('invalid', 'no credential for this target: the run gives none and neither the device, its location nor its group names one');
       return { result: await attempt(null), credentialId: null };
     },
   };

@@ -10,11 +10,21 @@ import { templateView } from './jobs.views.fns.js';
 import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
 import type { TemplateRow, TemplatesRepository } from './templates.repository.js';
 import { isUuid } from '../../platform/ids.js';
+import type { Db } from '../../platform/db/database.js';
+import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
 
 export interface TemplatesServiceDeps {
   templates: TemplatesRepository;
   jobs: JobsService;
   settings: ExecutorSettings;
+  /** Writes run in one transaction with their domain event (`job_template.created|updated|deleted`). */
+  unitOfWork: UnitOfWork<{ templates: TemplatesRepository; db: Db }>;
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> } | undefined;
+}
+
+/** Who acted, as domain event payloads carry it (the audit subscriber writes it back). */
+function actorRef(actor: Actor) {
+  return { kind: actor.kind, id: actor.id, name: actor.name, ...(actor.ip ? { ip: actor.ip } : {}), ...(actor.requestId ? { request_id: actor.requestId } : {}) };
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -35,6 +45,20 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     const checked = validateParams(executor, params, deps.settings);
     if (!checked.ok) throw new ValidationError('JOB_PARAMS_INVALID', `Parameters do not match the '${type}' schema`, checked.errors);
     return checked.params;
+  }
+
+  /** The change and its event commit together; the event is relayed after commit. */
+  function write<T>(name: string, payload: (result: T) => Record<string, unknown> | null, work: (templates: TemplatesRepository) => Promise<T>): Promise<T> {
+    return deps.unitOfWork(async (repos, tx) => {
+      const result = await work(repos.templates);
+      const p = payload(result);
+      if (deps.events && p) {
+        await deps.events.record(repos.db, name, p);
+        const events = deps.events;
+        tx.afterCommit(() => void events.relay());
+      }
+      return result;
+    });
   }
 
   const duplicate = (name: string) => new ConflictError('JOB_TEMPLATE_NAME_TAKEN', `A job template named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);
@@ -66,7 +90,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       };
       if (await deps.templates.findByName(body.name)) throw duplicate(body.name);
       try {
-        await deps.templates.insert(row);
+        await write('job_template.created', () => ({ id: row.id, name: row.name, actor: actorRef(actor) }), (templates) => templates.insert(row));
       } catch (err) {
         if (isUniqueViolation(err)) throw duplicate(body.name);
         throw err;
@@ -107,8 +131,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         ...(body.folder !== undefined ? { folder: body.folder } : {}),
         updatedAt: nowIso(),
       };
+      const changed = Object.keys(body).sort();
       try {
-        await deps.templates.update(id, fields);
+        await write('job_template.updated', (ok) => (ok ? { id, name: fields.name ?? current.name, fields: changed, actor: actorRef(actor) } : null), (templates) => templates.update(id, fields));
       } catch (err) {
         if (isUniqueViolation(err)) throw duplicate(body.name ?? current.name);
         throw err;
@@ -117,7 +142,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     },
     async remove(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:write');
-      if (!(await deps.templates.delete(id))) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
+      const current = await load(id);
+      const deleted = await write('job_template.deleted', (ok) => (ok ? { id, name: current.name, actor: actorRef(actor) } : null), (templates) => templates.delete(id));
+      if (!deleted) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
     },
     /** Runs a template; body values override the template's (params are merged shallowly). */
     async run(actor: Actor, id: string, body: Omit<CreateRunBody, 'template_id'>, options: Omit<CreateRunOptions, 'templateId'> = {}) {
@@ -140,6 +167,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
           target_timeout_ms: body.target_timeout_ms ?? t.targetTimeoutMs,
           target_concurrency: body.target_concurrency ?? t.targetConcurrency,
           ...(body.not_before ? { not_before: body.not_before } : {}),
+          ...(body.expires_at ? { expires_at: body.expires_at } : {}),
         },
         { ...options, templateId: t.id },
       );

@@ -5,7 +5,7 @@ import type { Db } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { createScheduler } from './scheduler.js';
-import { createSchedulesService, type AuditPort } from './schedules.service.js';
+import { createSchedulesService, type AuditPort, type SchedulesServiceDeps } from './schedules.service.js';
 import { schedulesRoutes } from './schedules.routes.js';
 import { systemClock, type Clock, type ScheduleRunner } from './schedule-runner.js';
 
@@ -21,6 +21,7 @@ export interface SchedulesModuleDeps {
   runner: ScheduleRunner;
   clock?: Clock;
   audit?: AuditPort;
+  events?: SchedulesServiceDeps['events'];
   /** Seconds after which a late tick counts as missed (misfire policy applies). */
   misfireGraceSeconds: number;
   /** Longest sleep of the scheduler loop between looks at the database. */
@@ -56,7 +57,7 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
     onEnqueued: (ms) => lag.observe(ms / 1000),
     onFire: (outcome) => fires.inc({ outcome }),
   });
-  const service = createSchedulesService({ db: deps.db, runner: deps.runner, clock, logger, scheduler, nodeId, ...(deps.audit ? { audit: deps.audit } : {}) });
+  const service = createSchedulesService({ db: deps.db, runner: deps.runner, clock, logger, scheduler, nodeId, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.events ? { events: deps.events } : {}) });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: schedulesRoutes(service) }];
   return { service, scheduler, plugins, permissions: ['schedules:read', 'schedules:write'] as const };
 }

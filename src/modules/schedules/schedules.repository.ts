@@ -3,6 +3,7 @@ import { dialectOf, type Db } from '../../platform/db/database.js';
 import { bool, ilike, json, likeEscape } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
+import { teamWhere, type TeamScope } from '../identity/index.js';
 import type { SchedulesTables } from './schedules.tables.js';
 
 const SCHEDULE_COLUMNS = [
@@ -79,8 +80,9 @@ export function createSchedulesRepository(base: Db) {
       return Number(r.numDeletedRows) === 1;
     },
 
-    async list(filters: FilterCondition[], q: string | undefined, keys: SortKey[], cursor: string | undefined, limit: number) {
-      let query = applyFilters(schedules(), filters, dialect);
+    /** Schedules visible in the team scope (their team's members and admins; `team_id` null: everyone). */
+    async list(scope: TeamScope, filters: FilterCondition[], q: string | undefined, keys: SortKey[], cursor: string | undefined, limit: number) {
+      let query = applyFilters(schedules().where(teamWhere(scope, 'schedules.teamId')), filters, dialect);
       if (q) {
         const pattern = `%${likeEscape(q)}%`;
         query = query.where((eb) => eb.or([ilike(dialect, eb.ref('name'), pattern), ilike(dialect, eb.ref('description'), pattern)]));

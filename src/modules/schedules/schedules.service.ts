@@ -21,6 +21,7 @@ import {
   type ListSchedulesQuery,
   type UpdateScheduleBody,
 } from './schedules.schemas.js';
+import { inTeamScope, teamScope } from '../identity/index.js';
 import { timingOf, toView } from './schedule-view.js';
 import type { Clock, ScheduleRunner } from './schedule-runner.js';
 import type { Scheduler } from './scheduler.js';
@@ -41,7 +42,11 @@ export interface SchedulesServiceDeps {
   scheduler: Pick<Scheduler, 'dispatch' | 'wake'>;
   nodeId: string;
   audit?: AuditPort;
+  /** The domain-event outbox: `schedule.created|updated|deleted` commit with the change. */
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
 }
+
+const actorRef = (a: Actor) => ({ kind: a.kind, id: a.id, name: a.name });
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const READ = 'schedules:read';
@@ -60,10 +65,18 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
     (err) => deps.logger.warn({ err }, 'schedules after-commit failed'),
   );
 
-  async function load(id: string): Promise<ScheduleRow> {
+  /** The schedule if it exists and is in the actor's team scope; 404 otherwise (a hidden schedule is absent). */
+  async function load(actor: Actor, id: string): Promise<ScheduleRow> {
     const s = await repo.find(id);
-    if (!s) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
+    if (!s || !inTeamScope(teamScope(actor), s.teamId)) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
     return s;
+  }
+
+  /** A schedule can be given only to a team the actor belongs to (admins: any). */
+  function checkTeam(actor: Actor, teamId: string | null): void {
+    if (teamId !== null && !inTeamScope(teamScope(actor), teamId)) {
+      throw new ValidationError('SCHEDULE_TEAM_FORBIDDEN', 'You can only assign a schedule to a team you are a member of', [{ path: 'body.team_id', message: 'not one of your teams' }]);
+    }
   }
 
   /** The next tick from now for enabled schedules; null when disabled or finished. */
@@ -88,6 +101,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
     try {
       const result = await uow(work);
       deps.scheduler.wake();
+      if (deps.events) void deps.events.relay();
       return result;
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken(name);
@@ -100,6 +114,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       requirePermission(actor, WRITE);
       const now = deps.clock.now();
       const f = mergeScheduleInput(null, body, now);
+      checkTeam(actor, f.teamId);
       await checkTemplate(actor, f.templateId);
       if (await repo.nameTaken(f.name)) throw nameTaken(f.name);
       const id = newId();
@@ -115,35 +130,38 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       await write(f.name, async ({ db, schedules }) => {
         await schedules.insert(row);
         await deps.audit?.record(db, { actor, action: 'schedule.created', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body } });
+        await deps.events?.record(db, 'schedule.created', { id, name: f.name, actor: actorRef(actor) });
       });
       return toView(row);
     },
 
     async get(actor: Actor, id: string) {
       requirePermission(actor, READ);
-      return toView(await load(id));
+      return toView(await load(actor, id));
     },
 
     async list(actor: Actor, query: ListSchedulesQuery) {
       requirePermission(actor, READ);
       const keys = parseSort(query.sort, SCHEDULE_SORTS, 'id', 'name', ['name', 'created_at', 'updated_at']);
       const limit = query.limit ?? 50;
-      const page = await repo.list(parseFilters(query, SCHEDULE_FILTERS), query.q, keys, query.cursor, limit);
+      const page = await repo.list(teamScope(actor), parseFilters(query, SCHEDULE_FILTERS), query.q, keys, query.cursor, limit);
       return { items: page.items.map(toView), next_cursor: page.next_cursor };
     },
 
     async update(actor: Actor, id: string, body: UpdateScheduleBody) {
       requirePermission(actor, WRITE);
-      const current = await load(id);
+      const current = await load(actor, id);
       const now = deps.clock.now();
       const before = fieldsOf(current);
       const f = mergeScheduleInput(before, body, now);
+      if (f.teamId !== current.teamId) checkTeam(actor, f.teamId);
       if (f.templateId !== current.templateId) await checkTemplate(actor, f.templateId);
       if (f.name !== current.name && (await repo.nameTaken(f.name, id))) throw nameTaken(f.name);
       const patch: Partial<ScheduleRow> = { ...f, ...(timingChanged(before, f) ? nextOf(id, f, now) : {}), updatedAt: iso(now) };
       await write(f.name, async ({ db, schedules }) => {
         if (!(await schedules.update(id, patch))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
         await deps.audit?.record(db, { actor, action: 'schedule.updated', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body } });
+        await deps.events?.record(db, 'schedule.updated', { id, name: f.name, fields: Object.keys(body).sort(), actor: actorRef(actor) });
       });
       return toView({ ...current, ...patch });
     },
@@ -154,17 +172,18 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
 
     async remove(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, WRITE);
-      const current = await load(id);
+      const current = await load(actor, id);
       await write(current.name, async ({ db, schedules }) => {
         if (!(await schedules.remove(id))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
         await deps.audit?.record(db, { actor, action: 'schedule.deleted', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { name: current.name } });
+        await deps.events?.record(db, 'schedule.deleted', { id, name: current.name, actor: actorRef(actor) });
       });
     },
 
     /** The next `count` ticks from now, whether or not the schedule is enabled (DST-correct). */
     async preview(actor: Actor, id: string, count: number) {
       requirePermission(actor, READ);
-      const s = await load(id);
+      const s = await load(actor, id);
       const ticks = upcomingTicks(timingOf(s), deps.clock.now(), count);
       return {
         timezone: s.timezone,
@@ -179,7 +198,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
     /** Runs the schedule now, whatever its overlap policy or enabled flag: an explicit request. */
     async trigger(actor: Actor, id: string): Promise<FireView> {
       requirePermission(actor, WRITE);
-      const s = await load(id);
+      const s = await load(actor, id);
       const now = iso(deps.clock.now());
       const fire: FireRow = {
         id: newId(),
@@ -208,7 +227,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
     /** The fires of a schedule, newest first, with the current status of each run they created. */
     async history(actor: Actor, id: string, query: ListFiresQuery) {
       requirePermission(actor, READ);
-      await load(id);
+      await load(actor, id);
       const keys = parseSort(query.sort, FIRE_SORTS, 'id', '-fire_at', ['fire_at']);
       const limit = query.limit ?? 50;
       const page = await repo.history(id, parseFilters(query, FIRE_FILTERS), keys, query.cursor, limit);

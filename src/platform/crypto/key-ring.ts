@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../../config.js';
+import { ensurePrivateDir } from '../private-files.js';
 
 /**
  * The master key ring of the credential vault. Keys are `keyid:base64(32 bytes)`, newest last:
@@ -57,9 +58,10 @@ export interface LoadKeyRingOptions {
   logger: { warn(obj: object, msg: string): void };
 }
 
-function readKeyFile(file: string, logger: LoadKeyRingOptions['logger']): string[] {
+function readKeyFile(file: string): string[] {
   const mode = fs.statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) logger.warn({ file, mode: mode.toString(8) }, 'master key file is readable by other users; chmod 600 it');
+  // NOTE: refused, not warned about: whoever can read this file can decrypt every credential.
+  if ((mode & 0o077) !== 0) throw new ConfigError([`the master key file ${file} is open to other users (mode ${mode.toString(8)}): run chmod 600 ${file}`]);
   return fs
     .readFileSync(file, 'utf8')
     .split('\n')
@@ -82,7 +84,7 @@ export function loadKeyRing(options: LoadKeyRingOptions): KeyRing {
   }
   const file = keyFilePath(options.dataDir);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(options.dataDir, { recursive: true });
+    ensurePrivateDir(options.dataDir);
     try {
       // 'wx' fails if another process created it meanwhile; then that process's key is used.
       fs.writeFileSync(file, `# Opsdeck vault master keys, newest last. Back this file up: without it the credentials are unrecoverable.\n${generateMasterKeyEntry()}\n`, { mode: 0o600, flag: 'wx' });
@@ -91,7 +93,7 @@ export function loadKeyRing(options: LoadKeyRingOptions): KeyRing {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  return createKeyRing(readKeyFile(file, options.logger), 'file');
+  return createKeyRing(readKeyFile(file), 'file');
 }
 
 export function keyFilePath(dataDir: string): string {

@@ -1,8 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder, type SqliteDatabase } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder, type SqliteDatabase } from 'kysely';
+import { GuardedSqliteDialect } from './sqlite-guard.js';
+import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 
 /**
  * The application's database handle. Modules describe their own tables and narrow it with
@@ -78,27 +79,38 @@ export function createDatabase(options: DatabaseOptions): Database {
     : undefined;
   if (options.dialect === 'sqlite') {
     const file = options.sqlitePath ?? ':memory:';
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      ensurePrivateDir(path.dirname(file));
+      ensurePrivateFile(file);
+    }
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
-    const db: Db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [camelCase()], ...(log ? { log } : {}) });
+    const db: Db = new Kysely({ dialect: new GuardedSqliteDialect({ database: withStatementCache(sqlite) }), plugins: [camelCase()], ...(log ? { log } : {}) });
     return {
       db,
       dialect: 'sqlite',
+      // Through Kysely, so the ping waits its turn for the one connection like any request: a
+      // connection held by a stuck transaction makes readiness fail (see withDeadline).
       ping: async () => {
         const t = performance.now();
-        sqlite.prepare('select 1').get();
+        await sql`select 1`.execute(db);
         return performance.now() - t;
       },
       destroy: () => db.destroy(),
     };
   }
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // NOTE: a client losing its connection (PostgreSQL restarted, pg_terminate_backend) emits
+  // 'error'; with no listener that kills the process. The pool listens only while a client is
+  // idle, so every client gets its own listener for the time it is checked out (a transaction,
+  // a query): the failure reaches the caller as the rejected query, and the pool drops the client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }), plugins: [camelCase()], ...(log ? { log } : {}) });
   preparedPools.set(db.getExecutor(), { pool, onQuery: options.onQuery });
   return {

@@ -1,4 +1,5 @@
 
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { dialectOf } from '../db/database.js';
 import { json } from '../db/columns.js';
@@ -7,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import { newId, nowIso } from '../ids.js';
 
 type DomainEventsTable = {
-  domainEvents: { id: string; name: string; payload: unknown; createdAt: string; relayedAt: string | null };
+  domainEvents: { id: string; name: string; payload: unknown; createdAt: string; relayedAt: string | null; relaySeq: number | null };
 };
 
 export interface DomainEvent<P = unknown> {
@@ -20,11 +21,15 @@ export interface DomainEvent<P = unknown> {
 /** Channel a domain event is published on: `event:device.created`. Subscribe to `event:*` for all. */
 export const eventChannel = (name: string) => `event:${name}`;
 
+/** Key of the PostgreSQL advisory lock that serialises relaying (any constant unique to it). */
+const RELAY_LOCK = 0x6f707364;
+
 /**
  * Domain events (outbox): `record` writes the event in the caller's transaction; `relay`
- * publishes unrelayed events on the bus after commit and marks them relayed. Delivery is
- * at-least-once and broadcast to every node: a subscriber that must act once per event
- * enqueues a job keyed by the event id.
+ * numbers unrelayed events (`relay_seq`), commits, then publishes them on the bus. Durable
+ * consumers and retention live in `modules/events/`. The bus message is broadcast to every node
+ * and best effort (lost if the process dies between commit and publish): it wakes the durable
+ * subscribers, which read the table past their own cursor.
  */
 export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger }) {
   const db = deps.db.withTables<DomainEventsTable>();
@@ -32,32 +37,37 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
   let relaying: Promise<void> | null = null;
   let again = false;
 
+  // NOTE: one relayer at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite has one
+  // writer): each batch gets the next `relay_seq` and commits before the next batch is numbered,
+  // so readers past a (relay_seq, id) cursor never miss an event that committed late.
   async function relayOnce(): Promise<number> {
-    return db.transaction().execute(async (trx) => {
-      let q = trx
+    const rows = await db.transaction().execute(async (trx) => {
+      if (postgres) await sql`select pg_advisory_xact_lock(${RELAY_LOCK})`.execute(trx);
+      const batch = await trx
         .selectFrom('domainEvents')
         .select(['id', 'name', 'payload', 'createdAt'])
         .where('relayedAt', 'is', null)
         .orderBy('id')
-        .limit(500);
-      // NOTE: SKIP LOCKED lets several nodes relay at once without publishing an event twice.
-      if (postgres) q = q.forUpdate().skipLocked();
-      const rows = await q.execute();
-      if (rows.length === 0) return 0;
-      for (const row of rows) {
-        await deps.bus.publish(eventChannel(row.name), { id: row.id, name: row.name, payload: json.read(row.payload), createdAt: row.createdAt });
-      }
+        .limit(500)
+        .execute();
+      if (batch.length === 0) return batch;
+      const top = await trx.selectFrom('domainEvents').select((eb) => eb.fn.max('relaySeq').as('seq')).executeTakeFirst();
       await trx
         .updateTable('domainEvents')
-        .set({ relayedAt: nowIso() })
+        .set({ relayedAt: nowIso(), relaySeq: Number(top?.seq ?? 0) + 1 })
         .where(
           'id',
           'in',
-          rows.map((r) => r.id),
+          batch.map((r) => r.id),
         )
         .execute();
-      return rows.length;
+      return batch;
     });
+    // Published after commit, so a subscriber woken by the message finds the event numbered.
+    for (const row of rows) {
+      await deps.bus.publish(eventChannel(row.name), { id: row.id, name: row.name, payload: json.read(row.payload), createdAt: row.createdAt });
+    }
+    return rows.length;
   }
 
   return {
@@ -67,7 +77,7 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
       await trx
         .withTables<DomainEventsTable>()
         .insertInto('domainEvents')
-        .values({ id: event.id, name, payload: json.write(payload), createdAt: event.createdAt, relayedAt: null })
+        .values({ id: event.id, name, payload: json.write(payload), createdAt: event.createdAt, relayedAt: null, relaySeq: null })
         .execute();
       return event;
     },
@@ -76,7 +86,7 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
       const t = trx.withTables<DomainEventsTable>();
       const createdAt = nowIso();
       for (let i = 0; i < events.length; i += 1000) {
-        const rows = events.slice(i, i + 1000).map((e) => ({ id: newId(), name: e.name, payload: json.write(e.payload), createdAt, relayedAt: null }));
+        const rows = events.slice(i, i + 1000).map((e) => ({ id: newId(), name: e.name, payload: json.write(e.payload), createdAt, relayedAt: null, relaySeq: null }));
         await t.insertInto('domainEvents').values(rows).execute();
       }
       return events.length;
@@ -102,11 +112,6 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
         }
       })();
       return relaying;
-    },
-    /** Deletes relayed events older than the cutoff. */
-    async prune(olderThanIso: string): Promise<number> {
-      const r = await db.deleteFrom('domainEvents').where('relayedAt', '<', olderThanIso).executeTakeFirst();
-      return Number(r.numDeletedRows);
     },
   };
 }

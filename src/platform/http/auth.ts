@@ -20,6 +20,10 @@ export interface Actor {
   sessionId?: string;
   /** When the user last proved a second factor (epoch seconds), if the token carries it. */
   mfaAt?: number;
+  /** When the user last signed in with a password (epoch seconds): login or re-authentication. */
+  authAt?: number;
+  /** A TOTP code sent with the request for step-up (the x-totp-code header). */
+  stepUpCode?: string;
 }
 
 export const SYSTEM_ACTOR: Actor = Object.freeze({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] });

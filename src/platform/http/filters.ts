@@ -19,7 +19,11 @@ export interface FilterField {
   column: string;
   /** for `enum` */
   values?: readonly string[];
+  /** for `number` over an integer column: values must be whole and within the column's range */
+  integer?: 'int32' | 'int64';
 }
+
+const INTEGER_RANGE = { int32: [-2_147_483_648, 2_147_483_647], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] } as const;
 
 export type FilterFields = Record<string, FilterField>;
 
@@ -78,7 +82,10 @@ function convert(field: string, key: string, f: FilterField, raw: string, lookup
   switch (f.type) {
     case 'number': {
       const n = Number(raw);
-      return raw.trim() !== '' && Number.isFinite(n) ? { value: n } : { path: `query.${key}`, message: `'${raw}' is not a number` };
+      if (raw.trim() === '' || !Number.isFinite(n)) return { path: `query.${key}`, message: `'${raw}' is not a number` };
+      if (!f.integer) return { value: n };
+      const [min, max] = INTEGER_RANGE[f.integer];
+      return Number.isInteger(n) && n >= min && n <= max ? { value: n } : { path: `query.${key}`, message: `'${raw}' is not a whole number from ${min} to ${max}` };
     }
     case 'date': {
       const d = new Date(raw);

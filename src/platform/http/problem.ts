@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type FieldError } from '../errors.js';
+import { AppError, DatabaseUnavailableError, isDatabaseUnavailable, type FieldError } from '../errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -74,12 +74,16 @@ export function validationErrors(context: string, errors: AjvError[]): FieldErro
   return out;
 }
 
-/** The one place errors become responses: AppError → its status; Fastify's own → 4xx; else 500. */
+/**
+ * The one place errors become responses: AppError → its status; Fastify's own → 4xx; the
+ * database unreachable or busy → 503 DATABASE_UNAVAILABLE with Retry-After; else 500.
+ */
 export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
+  app.setErrorHandler((raw: FastifyError | AppError | Error, request, reply) => {
+    const error = !(raw instanceof AppError) && isDatabaseUnavailable(raw) ? new DatabaseUnavailableError() : raw;
     if (error instanceof AppError) {
       for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v);
-      if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
+      if (error.status >= 500) request.log.warn({ code: error.code, ...(error !== raw ? { err: raw } : {}) }, error.message);
       return sendProblem(request, reply, error.status, error.code, error.message, error.errors);
     }
     const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };

@@ -27,7 +27,7 @@ export const ProblemRef = Type.Unsafe<Problem>(Type.Ref('Problem'));
 /** Error statuses every route can answer, merged into each route's response map. */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const s of [400, 401, 403, 429, 500, ...statuses]) out[s] = ProblemRef;
+  for (const s of [400, 401, 403, 429, 500, 503, ...statuses]) out[s] = ProblemRef;
   return out;
 }
 

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { FieldError } from '../../../platform/errors.js';
 import type { ResolvedCredential } from '../credentials.js';
+import type { HostKeyStore } from '../ssh-host-keys.service.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -32,6 +33,8 @@ export interface TargetResult {
   /** A result can fail without throwing, e.g. a command that exited non-zero. */
   ok: boolean;
   error?: string;
+  /** false for a failure no retry can fix (see `failure.fns.ts`); the run is then not retried for it. */
+  retryable?: boolean;
 }
 
 /** Settings executors need from configuration, injected once. */
@@ -40,6 +43,8 @@ export interface ExecutorSettings {
   egress: { allow: readonly string[]; deny: readonly string[] };
   /** Largest output kept per target, in characters. */
   maxOutputChars: number;
+  /** SSH host keys pinned on first use (`ssh-host-keys.service.ts`); absent: any key is accepted. */
+  hostKeys?: HostKeyStore;
 }
 
 export interface Executor<P = any> {
@@ -60,7 +65,10 @@ export interface Executor<P = any> {
   check?(params: P, settings: ExecutorSettings): FieldError[];
   /** The run-level report from the targets' parsed outputs (default: none). */
   report?(parsed: unknown[]): unknown;
-  /** Work on one target; throw (or return ok:false) to fail it. Must honour ctx.signal. */
+  /**
+   * Work on one target; throw (or return ok:false) to fail it. Must honour ctx.signal. Throw a
+   * `PermanentError` (or return `retryable: false`) when retrying cannot help.
+   */
   run(ctx: TargetContext, params: P, settings: ExecutorSettings): Promise<TargetResult>;
 }
 

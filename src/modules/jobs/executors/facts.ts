@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { Executor } from './executor.js';
+import { PermanentError } from './failure.fns.js';
 import { DeviceShell, connect, execCommand } from './ssh-session.js';
 import { defaultMode } from './ssh-command.js';
 import { truncate } from './text.fns.js';
@@ -12,7 +13,7 @@ const Params = Type.Object(
     update_inventory: Type.Optional(Type.Boolean({ description: "Write os_version, serial and hostname to the device when they differ (true); audited as the run's initiator" })),
     connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
     command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: '(60000)' })),
-    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint' })),
+    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint for this run. Unset: the key pinned at the first connection to the device must match' })),
   },
   { additionalProperties: false },
 );
@@ -31,16 +32,20 @@ export const factsExecutor: Executor<Params> = {
   changesDevices: () => false,
   async run(ctx, p, settings) {
     if (!ctx.credential) throw new Error('facts needs a credential');
-    if (!ctx.deviceId || !ctx.parse) throw new Error('facts runs on inventory devices whose platform has a network driver');
+    if (!ctx.deviceId || !ctx.parse) throw new PermanentError('invalid', 'facts runs on inventory devices whose platform has a network driver');
     const command = p.command ?? 'show version';
     const timeout = p.command_timeout_ms ?? 60_000;
+    const port = p.port ?? 22;
+    const hostKeys = settings.hostKeys;
     const client = await connect({
       host: ctx.host,
-      port: p.port ?? 22,
+      port,
       connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
       credential: ctx.credential,
       signal: ctx.signal,
       ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
+      // Trust on first use, as ssh_command: the key pinned for the device must match.
+      ...(hostKeys ? { hostKeyCheck: (fp: string) => hostKeys.verify({ deviceId: ctx.deviceId, host: ctx.host, port }, fp) } : {}),
       onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
     });
     let output: string;

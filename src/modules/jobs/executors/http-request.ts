@@ -3,6 +3,7 @@ import https from 'node:https';
 import { Type, type Static } from 'typebox';
 import { createEgressPolicy } from '../egress.js';
 import type { Executor } from './executor.js';
+import { classifyHttpStatus, PermanentError } from './failure.fns.js';
 import { truncate } from './text.fns.js';
 
 const SENSITIVE_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
@@ -56,7 +57,10 @@ export const httpRequestExecutor: Executor<Params> = {
     const url = new URL(p.url.replace(/\{\{\s*target\s*\}\}/g, ctx.host));
     const egress = createEgressPolicy(settings.egress);
     const verdict = await egress.check(url.hostname);
-    if (!verdict.ok) throw new Error(`egress refused: ${verdict.reason}`);
+    if (!verdict.ok) {
+      const message = `egress refused: ${verdict.reason}`;
+      throw verdict.retryable ? new Error(message) : new PermanentError(verdict.reason.startsWith('cannot resolve') ? 'dns' : 'policy', message);
+    }
     const headers: Record<string, string> = { ...(p.headers ?? {}) };
     if (ctx.credential?.token && ctx.credential.headerName) headers[ctx.credential.headerName.toLowerCase()] = ctx.credential.token;
     else {
@@ -99,6 +103,6 @@ export const httpRequestExecutor: Executor<Params> = {
     });
     const ok = p.expected_status ? p.expected_status.includes(res.status) : res.status >= 200 && res.status < 300;
     ctx.log(ok ? 'info' : 'warn', `HTTP ${res.status}`);
-    return { ok, output: truncate(res.body, settings.maxOutputChars), parsed: res, ...(ok ? {} : { error: `unexpected status ${res.status}` }) };
+    return { ok, output: truncate(res.body, settings.maxOutputChars), parsed: res, ...(ok ? {} : { error: `unexpected status ${res.status}`, retryable: classifyHttpStatus(res.status).retryable }) };
   },
 };

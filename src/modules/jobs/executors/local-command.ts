@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnv } from '../../../platform/child-env.js';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import type { Executor } from './executor.js';
@@ -69,7 +70,7 @@ export const localCommandExecutor: Executor<Params> = {
     return new Promise((resolve, reject) => {
       if (!commandAllowed(p.command, settings.localCommandAllowList)) return reject(new Error(`'${p.command}' is not in the local command allow-list`));
       const vars = { target: ctx.host, run_id: ctx.runId };
-      const child = spawn(p.command, (p.args ?? []).map((a) => render(a, vars)), { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(p.command, (p.args ?? []).map((a) => render(a, vars)), { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
       let stdout = '';
       const onOut = lineSplitter((line) => ctx.log('info', line));
       const onErr = lineSplitter((line) => ctx.log('warn', line));

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnv } from '../../../platform/child-env.js';
 import { Type, type Static } from 'typebox';
 import type { Executor } from './executor.js';
 
@@ -52,7 +53,7 @@ export const pingExecutor: Executor<Params> = {
     const count = p.count ?? 3;
     const args = ['-n', '-c', String(count), '-i', String((p.interval_ms ?? 1000) / 1000), '-W', String(Math.max(1, Math.ceil((p.timeout_ms ?? 1000) / 1000))), '--', ctx.host];
     return new Promise((resolve, reject) => {
-      const child = spawn('ping', args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('ping', args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
       child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -64,7 +65,9 @@ export const pingExecutor: Executor<Params> = {
         if (ctx.signal.aborted) return reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted'));
         const summary = parsePing(out);
         ctx.log(summary.reachable ? 'info' : 'warn', `${summary.received}/${summary.transmitted} replies, avg ${summary.rtt_avg_ms ?? '-'} ms`);
-        resolve({ ok: summary.reachable, output: out.trim(), parsed: summary, ...(summary.reachable ? {} : { error: 'unreachable' }) });
+        // iputils says so when the name does not exist (NXDOMAIN); no retry resolves it.
+        const unknownName = !summary.reachable && /Name or service not known|No address associated with hostname/i.test(out);
+        resolve({ ok: summary.reachable, output: out.trim(), parsed: summary, ...(summary.reachable ? {} : unknownName ? { error: `cannot resolve ${ctx.host}`, retryable: false } : { error: 'unreachable' }) });
       });
     });
   },

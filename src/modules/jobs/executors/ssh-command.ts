@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { compileTemplate, parseToRecords, vendorParsers, type CompiledTemplate } from '../../parsers/index.js';
 import { errorMessage, type Executor, type TargetContext } from './executor.js';
+import { PermanentError } from './failure.fns.js';
 import { factsOf } from './facts.fns.js';
 import { DeviceShell, connect, execCommand } from './ssh-session.js';
 import { truncate } from './text.fns.js';
@@ -16,7 +17,7 @@ const Params = Type.Object(
     changes_devices: Type.Optional(Type.Boolean({ description: 'Declare that the commands change the device (never re-run after a lost worker)' })),
     connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
     command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: '(60000)' })),
-    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint' })),
+    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint for this run. Unset: the key pinned at the first connection to the device (or host:port) must match' })),
     textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
     parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
     parse: Type.Optional(Type.Boolean({ description: "Parse each output with the ntc-templates entry for the device's platform (network driver) and the command; inventory targets only" })),
@@ -91,17 +92,20 @@ export const sshCommandExecutor: Executor<Params> = {
     if (!ctx.credential) throw new Error('ssh_command needs a credential');
     const own = parserFor(p);
     const byPlatform = p.parse ? ctx.parse : undefined;
-    if (p.parse && !byPlatform) throw new Error("parse needs an inventory device whose platform has a network driver");
+    if (p.parse && !byPlatform) throw new PermanentError('invalid', 'parse needs an inventory device whose platform has a network driver');
     const parseOne = async (command: string, text: string): Promise<unknown> => (own ? own(text) : byPlatform ? byPlatform(command, text) : null);
     const mode = p.mode ?? defaultMode(ctx.networkDriver);
     const commandTimeout = p.command_timeout_ms ?? 60_000;
+    const port = p.port ?? 22;
+    const hostKeys = settings.hostKeys;
     const client = await connect({
       host: ctx.host,
-      port: p.port ?? 22,
+      port,
       connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
       credential: ctx.credential,
       signal: ctx.signal,
       ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
+      ...(hostKeys ? { hostKeyCheck: (fp: string) => hostKeys.verify({ deviceId: ctx.deviceId, host: ctx.host, port }, fp) } : {}),
       onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
     });
     const results: CommandResult[] = [];
@@ -140,7 +144,8 @@ export const sshCommandExecutor: Executor<Params> = {
       ok,
       output: truncate(text, settings.maxOutputChars),
       parsed: { commands: results, ...(updated ? { facts_updated: updated } : {}) },
-      ...(ok ? {} : { error: failed ? `'${failed.command}' exited with ${failed.exit_code}` : 'the device rejected a command' }),
+      // A command the device rejects (% Invalid input) is rejected again on every attempt.
+      ...(ok ? {} : failed ? { error: `'${failed.command}' exited with ${failed.exit_code}` } : { error: 'the device rejected a command (invalid input)', retryable: false }),
     };
   },
 };

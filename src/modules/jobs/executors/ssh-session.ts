@@ -6,8 +6,10 @@ export interface SshOptions {
   host: string;
   port: number;
   connectTimeoutMs: number;
-  /** Pin the host key (SHA-256 of the key blob, base64); unset accepts any key and logs it. */
+  /** Pin the host key (SHA-256 of the key blob, base64) for this connection only. */
   hostKeySha256?: string;
+  /** Without an explicit pin: trust on first use. Null accepts the key; a string refuses it with that reason. */
+  hostKeyCheck?: (fingerprint: string) => Promise<string | null>;
   credential: ResolvedCredential;
   signal: AbortSignal;
   onHostKey?: (fingerprint: string) => void;
@@ -18,15 +20,28 @@ export function connect(o: SshOptions): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let fingerprint = '';
+    let refused: string | null = null;
     const config: ConnectConfig = {
       host: o.host,
       port: o.port,
       username: o.credential.username ?? '',
       readyTimeout: o.connectTimeoutMs,
       keepaliveInterval: 10_000,
-      hostVerifier: (key: Buffer) => {
+      // Two parameters: ssh2 waits for the callback, so the pin can be looked up asynchronously.
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
         fingerprint = createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
-        return o.hostKeySha256 === undefined || o.hostKeySha256.replace(/^SHA256:/, '').replace(/=+$/, '') === fingerprint;
+        if (o.hostKeySha256 !== undefined) return verify(o.hostKeySha256.replace(/^SHA256:/, '').replace(/=+$/, '') === fingerprint);
+        if (!o.hostKeyCheck) return verify(true);
+        o.hostKeyCheck(fingerprint).then(
+          (reason) => {
+            refused = reason;
+            verify(reason === null);
+          },
+          (err: unknown) => {
+            refused = `the host key could not be checked: ${err instanceof Error ? err.message : String(err)}`;
+            verify(false);
+          },
+        );
       },
       ...(o.credential.password !== undefined ? { password: o.credential.password, tryKeyboard: true } : {}),
       ...(o.credential.privateKey ? { privateKey: o.credential.privateKey, ...(o.credential.passphrase ? { passphrase: o.credential.passphrase } : {}) } : {}),
@@ -42,6 +57,7 @@ export function connect(o: SshOptions): Promise<Client> {
     });
     client.once('error', (err) => {
       o.signal.removeEventListener('abort', abort);
+      if (refused !== null) return reject(new Error(refused));
       reject(o.hostKeySha256 && fingerprint && err.message.includes('verification') ? new Error(`host key SHA256:${fingerprint} does not match the pinned key`) : err);
     });
     client.once('close', () => o.signal.removeEventListener('abort', abort));
