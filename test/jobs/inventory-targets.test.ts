@@ -146,6 +146,13 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect(items[2]!.error).toContain('no primary IP address');
   });
 
+  it('does not retry a run whose only failures are devices without an address (a retry cannot give them one)', async () => {
+    const run = await api.start({ type: 'ssh_command', targets: [{ device: 'lab-noaddr' }], credential_id: ids.device, max_attempts: 3, params: { port: ios.port, commands: ['show version'] } });
+    const done = await api.finished(run.id);
+    expect([done.status, done.attempt]).toEqual(['failed', 1]);
+    expect(done.reason).toMatch(/^not retried: no address: lab-noaddr: the device has no primary IP address/);
+  });
+
   it('tries a profile in order and remembers the one that worked; a run may name a profile as its credential', async () => {
     const profile = (await create('/credential-profiles', { name: 'wrong first', credential_ids: [ids.wrong, ids.device] })).id as string;
     const triedWrong = async (runId: string) => {
