@@ -24,6 +24,7 @@ import { createEventsModule } from './modules/events/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
+import { SYSTEM_ACTOR } from './platform/http/auth.js';
 
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -116,7 +117,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
-    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists });
+    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
 
     const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
     closers.unshift(() => eventsModule.stop());
@@ -133,10 +134,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       audit: identity.audit,
       events,
       liveChannels: [eventsModule.channel],
-      targetResolver: {
-        resolveTargets: async (actor, selector) =>
-          (await inventory.resolveTargets(actor, selector)).flatMap((t) => (t.host ? [{ deviceId: t.deviceId, host: t.host }] : [])),
-      },
+      targetResolver: inventory.targetSelectors,
+      principals: { actorOf: identity.actorOf },
+      inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
+      // Executors parse as the system: the run was authorised when it started, parsers read no data.
+      parse: async (platform, command, output) => (await parsers.service.parse(SYSTEM_ACTOR, { platform, command, output })).records,
     });
     // Shutdown drains the worker (runs finish or are requeued) before the bus and database close.
     closers.unshift(() => jobs.stop(Math.max(0, config.shutdownTimeoutMs - 2000)));

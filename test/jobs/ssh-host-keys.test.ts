@@ -70,6 +70,32 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
     expect((await api('GET', `/devices/${deviceId}/ssh-host-key`)).json().fingerprint).toBe(sshd.hostKeyFingerprint);
   }, 120_000);
 
+  it('holds the facts executor to the same pins: the key seen first is pinned for the device, a changed key fails the target', async () => {
+    await freshSshd();
+    const jobs = jobsClient(server, token);
+    const platform = await api('POST', '/platforms', { name: `tofu-linux-${mode.dialect}`, network_driver: 'linux' });
+    expect(platform.statusCode, platform.body).toBe(201);
+    const device = await api('POST', '/devices', { name: `ssh-tofu-facts-${mode.dialect}`, platform: platform.json().name, primary_ip4: '127.0.0.1' });
+    expect(device.statusCode, device.body).toBe(201);
+    const deviceId = device.json().id as string;
+    // What the command prints does not matter here (facts found or not): the host key is checked at connection.
+    const run = () => jobs.start({ type: 'facts', targets: [{ device_id: deviceId }], credential_id: credentialId, params: { port: sshd.port, command: 'uname -a', update_inventory: false } });
+    const finished = (id: string) => jobs.waitFor(id, (r) => ['succeeded', 'failed'].includes(r.status), 30_000);
+
+    const first = await finished((await run()).id);
+    expect(JSON.stringify((await api('GET', `/jobs/runs/${first.id}/output`)).json())).not.toContain('SSH_HOST_KEY_CHANGED');
+    const pinned = await api('GET', `/devices/${deviceId}/ssh-host-key`);
+    expect(pinned.statusCode, pinned.body).toBe(200);
+    expect(pinned.json()).toMatchObject({ device_id: deviceId, port: sshd.port, fingerprint: sshd.hostKeyFingerprint });
+
+    await swapSshd();
+    const refused = await finished((await run()).id);
+    expect(refused.status).toBe('failed');
+    const error = ((await api('GET', `/jobs/runs/${refused.id}/output`)).json() as { targets: { error: string | null }[] }).targets[0]?.error ?? '';
+    expect(error).toContain('SSH_HOST_KEY_CHANGED');
+    expect(error).toContain(`got ${sshd.hostKeyFingerprint}`);
+  }, 120_000);
+
   it('pins an ad-hoc host:port the same way; accepting is DELETE /jobs/ssh-host-keys/{id}', async () => {
     await freshSshd();
     const jobs = jobsClient(server, token);

@@ -73,6 +73,12 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     resolver: {
       resolve: async (credentialId: string, purpose: string, runId: string): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId)),
       exists: (credentialId: string, db?: Db) => service.exists(credentialId, db),
+      profileExists: (profileId: string, db?: Db) => profiles.exists(profileId, db),
+      /** A profile's credentials in order against one device, as the executors' shape (see `tryInOrder`). */
+      tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string }) => {
+        const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId });
+        return { result: r.result, credentialId: r.credentialId };
+      },
     },
     /** Announces expired credentials (`credential.expired`); the scheduler role starts it. */
     expiry,

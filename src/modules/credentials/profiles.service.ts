@@ -132,6 +132,11 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
       });
     },
 
+    /** Whether a profile exists (inventory and jobs check references to one). */
+    async exists(id: string, db?: Db): Promise<boolean> {
+      return isUuid(id) && (await createProfilesRepository(db ?? deps.db).findById(id.toLowerCase())) !== undefined;
+    },
+
     /**
      * Tries the profile's credentials against one target until one authenticates: the entry
      * that last worked for `deviceKey` first, then the others in order. An attempt signals a

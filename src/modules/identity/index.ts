@@ -19,6 +19,7 @@ import { identityRoutes } from './identity.routes.js';
 import { createJwt } from './jwt.js';
 import { createPermissionRegistry, IDENTITY_PERMISSIONS } from './permissions.fns.js';
 import { createPrincipals } from './principals.js';
+import { createActorLookup } from './actors.js';
 import { createRevocationList } from './revocations.js';
 import { createRolesService } from './roles.service.js';
 import { createSealer } from './secrets.fns.js';
@@ -138,6 +139,8 @@ export async function createIdentityModule(deps: IdentityDeps) {
     },
     /** Step-up for sensitive operations: `await identity.stepUp.require(actor, code)`. */
     stepUp: { require: (actor: Actor, code: string | undefined | null) => twoFactor.requireStepUp(actor, code), header: 'x-totp-code' as const },
+    /** A stored principal as it is now (`user` or `api_key`), null when disabled or revoked: job runs re-check their initiator. */
+    actorOf: createActorLookup({ db: deps.db, principals, clock }),
     /** Team scoping for repositories: `teams.where(teams.scope(actor), 'devices.teamId')`. */
     teams: { scope: teamScope, where: teamWhere, contains: inTeamScope },
     async close(): Promise<void> {

@@ -178,7 +178,7 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   async function write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
     try {
       return await core.uow(async (repos, tx) => {
-        const result = await work(createWriteContext(repos, core.credentialExists));
+        const result = await work(createWriteContext(repos, core.credentialExists, core.profileExists));
         tx.afterCommit(() => void core.events.relay());
         return result;
       });

@@ -7,7 +7,7 @@ export const deviceGroupSpec: TableSpec = {
   query: (db: InventoryDb) =>
     db
       .selectFrom('deviceGroups')
-      .select(['deviceGroups.id', 'deviceGroups.name', 'deviceGroups.kind', 'deviceGroups.filter', 'deviceGroups.description', 'deviceGroups.createdAt', 'deviceGroups.updatedAt']) as AnySelect,
+      .select(['deviceGroups.id', 'deviceGroups.name', 'deviceGroups.kind', 'deviceGroups.filter', 'deviceGroups.description', 'deviceGroups.credentialProfileId', 'deviceGroups.createdAt', 'deviceGroups.updatedAt']) as AnySelect,
   idColumn: 'deviceGroups.id',
   filters: {
     ...stampFilters('deviceGroups'),

@@ -8,7 +8,7 @@ import type { CrudService, ListQuery } from './crud.service.js';
 import { deviceGroupSpec } from './device-group.repository.js';
 import type { Device } from './device.schemas.js';
 import { deviceDef } from './device.service.js';
-import { Description, Name, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
+import { Description, Name, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import { text, type ResourceDef, type WriteContext } from './resource.js';
 
 /**
@@ -21,28 +21,41 @@ const GroupFilter = Type.Record(Type.String({ maxLength: 100 }), FilterValue, { 
 const Kind = Type.Union([Type.Literal('static'), Type.Literal('dynamic')]);
 
 export const DeviceGroup = Type.Object(
-  { id: Uuid, name: Type.String({ maxLength: 100 }), kind: Kind, filter: GroupFilter, description: Description, ...Stamps },
+  { id: Uuid, name: Type.String({ maxLength: 100 }), kind: Kind, filter: GroupFilter, description: Description, credential_profile_id: Nullable(Uuid), ...Stamps },
   { additionalProperties: false },
 );
 export type DeviceGroup = Static<typeof DeviceGroup>;
 export const DeviceGroupBodies = bodySchemas(
   { name: Name },
-  { kind: Kind, filter: GroupFilter, devices: Type.Array(Ref, { maxItems: 10000, description: 'static members (replaces the list)' }), description: Description },
+  {
+    kind: Kind,
+    filter: GroupFilter,
+    devices: Type.Array(Ref, { maxItems: 10000, description: 'static members (replaces the list)' }),
+    description: Description,
+    credential_profile_id: Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile for job runs that target this group, for devices with no credential of their own' })),
+  },
 );
 
 // Keys a saved filter may use: the device list's filters plus its extra ones.
 const FILTER_KEYS = new Set([...Object.keys(filterQuerySchema(deviceDef.filters)), 'q', 'tag', 'tag__n']);
 const pendingMembers = new WeakMap<object, string[]>();
 
-function checkFilter(ctx: WriteContext, filter: Record<string, string[]>) {
+/** Problems of a saved device-list filter, with paths under `filter.` (also used for job target selectors). */
+export function deviceFilterErrors(filter: Record<string, unknown>): { path: string; message: string }[] {
+  const errors: { path: string; message: string }[] = [];
   for (const key of Object.keys(filter)) {
-    if (!FILTER_KEYS.has(key) && !/^cf_[a-z][a-z0-9_]*$/.test(key)) ctx.error(`filter.${key}`, 'is not a device filter');
+    if (!FILTER_KEYS.has(key) && !/^cf_[a-z][a-z0-9_]*$/.test(key)) errors.push({ path: `filter.${key}`, message: 'is not a device filter' });
   }
   try {
     parseFilters(filter, deviceDef.filters);
   } catch (err) {
-    for (const e of (err as AppError).errors ?? []) ctx.error(e.path.replace(/^query\./, 'filter.'), e.message);
+    for (const e of (err as AppError).errors ?? []) errors.push({ path: e.path.replace(/^query\./, 'filter.'), message: e.message });
   }
+  return errors;
+}
+
+function checkFilter(ctx: WriteContext, filter: Record<string, string[]>) {
+  for (const e of deviceFilterErrors(filter)) ctx.error(e.path, e.message);
 }
 
 export const deviceGroupDef: ResourceDef<DeviceGroup> = {
@@ -65,6 +78,8 @@ export const deviceGroupDef: ResourceDef<DeviceGroup> = {
     const v: Record<string, unknown> = {};
     text(v, input, 'name', 'name');
     text(v, input, 'description', 'description', '');
+    text(v, input, 'credential_profile_id', 'credentialProfileId');
+    await ctx.credentialProfile(v, 'credential_profile_id');
     if (input.kind) v.kind = input.kind;
     if (input.filter) {
       if (kind === 'static') ctx.error('filter', 'a static group has members, not a filter');
@@ -94,6 +109,7 @@ export const deviceGroupDef: ResourceDef<DeviceGroup> = {
     kind: r.kind as DeviceGroup['kind'],
     filter: json.read<Record<string, string[]>>(r.filter) ?? {},
     description: r.description as string,
+    credential_profile_id: (r.credentialProfileId as string | null) ?? null,
     created_at: r.createdAt as string,
     updated_at: r.updatedAt as string,
   }),

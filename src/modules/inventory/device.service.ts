@@ -87,6 +87,7 @@ export const deviceDef: ResourceDef<Device> = {
       ['asset_tag', 'assetTag'],
       ['os_version', 'osVersion'],
       ['credential_id', 'credentialId'],
+      ['credential_profile_id', 'credentialProfileId'],
       ['external_id', 'externalId'],
       ['source', 'source'],
     ] as const) {
@@ -97,6 +98,7 @@ export const deviceDef: ResourceDef<Device> = {
       v.credentialId = v.credentialId.toLowerCase();
       await ctx.credential(v.credentialId as string, 'credential_id');
     }
+    await ctx.credentialProfile(v, 'credential_profile_id');
     await address(ctx, v, input, 'primary_ip4', 'primaryIp4', 4);
     await address(ctx, v, input, 'primary_ip6', 'primaryIp6', 6);
     await references(ctx, v, input, existing);
@@ -129,6 +131,7 @@ export const deviceDef: ResourceDef<Device> = {
     asset_tag: (r.assetTag as string | null) ?? null,
     os_version: (r.osVersion as string | null) ?? null,
     credential_id: (r.credentialId as string | null) ?? null,
+    credential_profile_id: (r.credentialProfileId as string | null) ?? null,
     comments: r.comments as string,
     tags: [],
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},

@@ -17,13 +17,14 @@ import { createDeviceGroupMembership, deviceGroupDef } from './device-group.serv
 import { createTopologyService, LinkExtraQuery, linkDef } from './topology.service.js';
 import { createImportExportService, type Importable } from './import-export.service.js';
 import { createAnsibleService } from './ansible.service.js';
-import { createTargetResolver } from './targets.service.js';
+import { createTargetSelectors } from './target-selectors.service.js';
 import { inventoryRoutes } from './inventory.routes.js';
 import { makeInventoryRepos } from './inventory.repos.js';
 import type { InventoryAudit, InventoryCore } from './inventory.core.js';
 import { Type } from 'typebox';
 
-export type { InventoryTarget, TargetSelector } from './targets.service.js';
+export type { TargetSelector, SelectedDevice, TargetSelectors } from './target-selectors.service.js';
+export { SELECTOR_KINDS } from './target-selectors.service.js';
 export type { InventoryAudit } from './inventory.core.js';
 export type { Device } from './device.schemas.js';
 
@@ -38,6 +39,8 @@ export interface InventoryModuleDeps {
   importMaxBytes?: number;
   /** The credential vault: a device's `credential_id` must name a stored credential. */
   credentialExists?: (id: string, db: Db) => Promise<boolean>;
+  /** The vault: `credential_profile_id` of devices, locations and groups must name a stored profile. */
+  profileExists?: (id: string, db: Db) => Promise<boolean>;
 }
 
 /** Every permission the inventory's routes and services use. */
@@ -70,6 +73,7 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
     events: deps.events,
     audit: deps.audit,
     credentialExists: deps.credentialExists,
+    profileExists: deps.profileExists,
   };
   const crud = {
     manufacturers: createCrudService(manufacturerDef, core),
@@ -113,8 +117,27 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
     services,
     plugins,
     permissions: INVENTORY_PERMISSIONS as readonly string[],
-    /** Jobs engine entry point: devices, a group and/or a filter → how to reach each device. */
-    resolveTargets: createTargetResolver(crud.devices, membership.deviceIds),
+    /** Job target selectors (devices, groups, locations, tags, roles, platforms, filters): check at creation, resolve at run time. */
+    targetSelectors: createTargetSelectors({
+      devices: crud.devices,
+      deviceGroups: crud.deviceGroups,
+      locations: crud.locations,
+      tags: crud.tags as never,
+      roles: crud.roles as never,
+      platforms: crud.platforms as never,
+      groupDeviceIds: membership.deviceIds,
+      locationTree: () => repos.locationTree.all(),
+    }),
+    /**
+     * Facts a job read from a device (`os_version`, `serial`, `hostname`): only the fields that
+     * differ are written, through the device service as `actor` (audited, `device.updated`).
+     */
+    async updateDeviceFacts(actor: Actor, deviceId: string, facts: { os_version?: string; serial?: string; hostname?: string }): Promise<string[]> {
+      const current = await crud.devices.get(actor, deviceId);
+      const patch = Object.fromEntries(Object.entries(facts).filter(([k, v]) => v !== undefined && v !== '' && current[k as keyof typeof current] !== v));
+      if (Object.keys(patch).length > 0) await crud.devices.update(actor, deviceId, patch);
+      return Object.keys(patch).sort();
+    },
   };
 }
 

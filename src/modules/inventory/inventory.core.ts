@@ -17,4 +17,6 @@ export interface InventoryCore {
   audit: InventoryAudit | undefined;
   /** The credential vault's existence check for devices' `credential_id` (unchecked when absent). */
   credentialExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
+  /** The vault's existence check for `credential_profile_id` of devices, locations and groups. */
+  profileExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
 }

@@ -44,17 +44,23 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     expect(await members(core.id)).toEqual(['ber-core-1', 'par-core-1']);
     expect(await members(stat.id)).toEqual(['lab-1', 'par-acc-1']);
 
-    const resolve = api.server().modules.inventory.resolveTargets;
-    const targets = await resolve(SYSTEM_ACTOR, { group_id: core.id, device_ids: [dev['par-acc-1']!], filter: { name: ['lab-1'] } });
+    const selectors = api.server().modules.inventory.targetSelectors;
+    const targets = await selectors.resolve(SYSTEM_ACTOR, [{ group: core.id }, { device_id: dev['par-acc-1']! }, { filter: { name: ['lab-1', 'par-core-1'] } }]);
+    const none = { credentialProfileId: null, locationProfileId: null, groupProfileId: null };
     expect(targets).toEqual([
-      { deviceId: dev['ber-core-1'], name: 'ber-core-1', host: '2001:db8::9', platform: 'ios', networkDriver: 'cisco_ios', credentialId: null },
-      { deviceId: dev['lab-1'], name: 'lab-1', host: null, platform: null, networkDriver: null, credentialId: null },
-      { deviceId: dev['par-acc-1'], name: 'par-acc-1', host: 'par-acc-1.example.net', platform: 'junos', networkDriver: 'juniper_junos', credentialId: null },
-      { deviceId: dev['par-core-1'], name: 'par-core-1', host: '10.1.0.1', platform: 'ios', networkDriver: 'cisco_ios', credentialId },
+      { deviceId: dev['ber-core-1'], name: 'ber-core-1', host: '2001:db8::9', platform: 'ios', networkDriver: 'cisco_ios', credentialId: null, ...none, selector: `group:${core.id}` },
+      { deviceId: dev['par-core-1'], name: 'par-core-1', host: '10.1.0.1', platform: 'ios', networkDriver: 'cisco_ios', credentialId, ...none, selector: `group:${core.id}` },
+      { deviceId: dev['par-acc-1'], name: 'par-acc-1', host: 'par-acc-1.example.net', platform: 'junos', networkDriver: 'juniper_junos', credentialId: null, ...none, selector: `device_id:${dev['par-acc-1']}` },
+      { deviceId: dev['lab-1'], name: 'lab-1', host: null, platform: null, networkDriver: null, credentialId: null, ...none, selector: 'filter:{"name":["lab-1","par-core-1"]}' },
     ]);
-    await expect(resolve(SYSTEM_ACTOR, { device_ids: ['0192f0a0-9999-7000-8000-000000000000'] })).rejects.toMatchObject({ status: 404 });
+    expect((await selectors.resolve(SYSTEM_ACTOR, [{ group: 'maintenance' }])).map((t) => t.name)).toEqual(['lab-1', 'par-acc-1']);
+    expect((await selectors.resolve(SYSTEM_ACTOR, [{ location: 'EMEA' }])).map((t) => t.name)).toEqual(['ber-core-1', 'par-acc-1', 'par-core-1']);
+    expect(await selectors.check(SYSTEM_ACTOR, [{ index: 0, selector: { device_id: '0192f0a0-9999-7000-8000-000000000000' } }, { index: 1, selector: { tag: 'pci' } }, { index: 2, selector: { filter: { colour: 'red' } } }], 'body.targets')).toEqual([
+      { path: 'body.targets.0.device_id', message: "no device '0192f0a0-9999-7000-8000-000000000000'" },
+      { path: 'body.targets.2.filter.colour', message: 'is not a device filter' },
+    ]);
     const noRights = { ...SYSTEM_ACTOR, kind: 'user' as const, permissions: new Set<string>() };
-    await expect(resolve(noRights, { group_id: core.id })).rejects.toMatchObject({ status: 403 });
+    await expect(selectors.resolve(noRights, [{ group: core.id }])).rejects.toMatchObject({ status: 403 });
   });
 
   it('builds the topology graph of a location subtree, neighbours marked external', async () => {
@@ -108,7 +114,7 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toContain('text/csv');
     const lines = exported.body.trim().split('\n');
-    expect(lines[0]).toBe('id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,comments,tags,source,external_id,cf_rack');
+    expect(lines[0]).toBe('id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,credential_profile_id,comments,tags,source,external_id,cf_rack');
     expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['imp-1', 'imp-old']);
     // Re-importing an export changes nothing but updates in place.
     const again = await api.post('/devices/import?dry_run=true', exported.body, csvHeaders);

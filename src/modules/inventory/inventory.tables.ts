@@ -18,7 +18,7 @@ export type InventoryTables = {
   statuses: Named & { color: string };
   tags: Named & { color: string };
   deviceTypes: Stamped & { id: string; model: string; manufacturerId: string | null; partNumber: string; uHeight: number; description: string };
-  locations: Named & { locationType: string; parentId: string | null; customFields: unknown };
+  locations: Named & { locationType: string; parentId: string | null; customFields: unknown; credentialProfileId: string | null };
   devices: Stamped & {
     id: string;
     name: string;
@@ -34,6 +34,7 @@ export type InventoryTables = {
     assetTag: string | null;
     osVersion: string | null;
     credentialId: string | null;
+    credentialProfileId: string | null;
     comments: string;
     customFields: unknown;
     source: string;
@@ -78,7 +79,7 @@ export type InventoryTables = {
     validation: unknown;
     description: string;
   };
-  deviceGroups: Named & { kind: string; filter: unknown };
+  deviceGroups: Named & { kind: string; filter: unknown; credentialProfileId: string | null };
   deviceGroupMembers: { groupId: string; deviceId: string };
   topologyLinks: Stamped & { id: string; aInterfaceId: string; bInterfaceId: string; kind: string; description: string };
 };

@@ -16,6 +16,7 @@ export const locationSpec: TableSpec = {
         'parent.name as parentName',
         'locations.description',
         'locations.customFields',
+        'locations.credentialProfileId',
         'locations.createdAt',
         'locations.updatedAt',
       ]) as AnySelect,
@@ -37,8 +38,8 @@ export const locationSpec: TableSpec = {
 /** The location tree, which is small (thousands at most), read whole for walks. */
 export function createLocationTreeRepository(db: InventoryDb) {
   return {
-    async all(): Promise<{ id: string; name: string; parentId: string | null; locationType: string }[]> {
-      return db.selectFrom('locations').select(['id', 'name', 'parentId', 'locationType']).orderBy('name').execute();
+    async all(): Promise<{ id: string; name: string; parentId: string | null; locationType: string; credentialProfileId: string | null }[]> {
+      return db.selectFrom('locations').select(['id', 'name', 'parentId', 'locationType', 'credentialProfileId']).orderBy('name').execute();
     },
     async parentOf(id: string): Promise<string | null | undefined> {
       return (await db.selectFrom('locations').select('parentId').where('id', '=', id).executeTakeFirst())?.parentId;

@@ -18,12 +18,14 @@ export const Location = Type.Object(
     parent: Nullable(Brief),
     description: Description,
     custom_fields: CustomFieldValues,
+    credential_profile_id: Nullable(Uuid),
     ...Stamps,
   },
   { additionalProperties: false },
 );
 export type Location = Static<typeof Location>;
-export const LocationBodies = bodySchemas({ name: Name }, { location_type: LocationType, parent: Nullable(Ref), description: Description, custom_fields: CustomFieldValues });
+const ProfileId = Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile for job runs on devices here (and below) with no credential of their own' }));
+export const LocationBodies = bodySchemas({ name: Name }, { location_type: LocationType, parent: Nullable(Ref), description: Description, custom_fields: CustomFieldValues, credential_profile_id: ProfileId });
 
 export const locationDef: ResourceDef<Location> = {
   kind: 'location',
@@ -45,6 +47,8 @@ export const locationDef: ResourceDef<Location> = {
     text(v, input, 'name', 'name');
     text(v, input, 'location_type', 'locationType', '');
     text(v, input, 'description', 'description', '');
+    text(v, input, 'credential_profile_id', 'credentialProfileId');
+    await ctx.credentialProfile(v, 'credential_profile_id');
     const parent = await ctx.ref('location', input.parent, 'parent');
     if (parent !== undefined) {
       v.parentId = parent;
@@ -71,6 +75,7 @@ export const locationDef: ResourceDef<Location> = {
     parent: r.parentId ? { id: r.parentId as string, name: r.parentName as string } : null,
     description: r.description as string,
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
+    credential_profile_id: (r.credentialProfileId as string | null) ?? null,
     created_at: r.createdAt as string,
     updated_at: r.updatedAt as string,
   }),

@@ -66,7 +66,7 @@ export type RefKind = keyof typeof REF_KINDS;
  * context spans a whole bulk request or import, so 100,000 rows naming the same platform cost
  * one lookup.
  */
-export function createWriteContext(repos: InventoryRepos, credentialExists?: (id: string, db: Db) => Promise<boolean>) {
+export function createWriteContext(repos: InventoryRepos, credentialExists?: (id: string, db: Db) => Promise<boolean>, profileExists?: (id: string, db: Db) => Promise<boolean>) {
   const refMemo = new Map<string, string | undefined>();
   const credentialMemo = new Map<string, boolean>();
   const cfMemo = new Map<ObjectType, CustomFieldDef[]>();
@@ -112,6 +112,16 @@ export function createWriteContext(repos: InventoryRepos, credentialExists?: (id
       // Within this write's transaction: on SQLite the one connection is held by it.
       if (!credentialMemo.has(id)) credentialMemo.set(id, await credentialExists(id, repos.db));
       if (!credentialMemo.get(id)) ctx.error(field, `no credential '${id.slice(0, 100)}'`);
+    },
+    /** Lower-cases `v.credentialProfileId` and checks it names a stored credential profile (once per id). */
+    async credentialProfile(v: Record<string, unknown>, field: string): Promise<void> {
+      if (typeof v.credentialProfileId !== 'string') return;
+      const id = v.credentialProfileId.toLowerCase();
+      v.credentialProfileId = id;
+      if (!profileExists) return;
+      const key = `profile\0${id}`;
+      if (!credentialMemo.has(key)) credentialMemo.set(key, await profileExists(id, repos.db));
+      if (!credentialMemo.get(key)) ctx.error(field, `no credential profile '${id.slice(0, 100)}'`);
     },
     /** Remembers ids of objects created earlier in this operation (so later rows can name them). */
     rememberRef(kind: RefKind, name: string, id: string) {

@@ -32,6 +32,14 @@ export interface CredentialResolver {
   resolve(credentialId: string, purpose: string, runId: string): Promise<ResolvedCredential>;
   /** Whether the credential exists (checked when a run is created, so a typo is a 4xx). */
   exists(credentialId: string): Promise<boolean>;
+  /** Whether a credential profile of that id exists (a run's or a device's `credential_profile_id`). */
+  profileExists?(profileId: string): Promise<boolean>;
+  /**
+   * Tries a profile's credentials against one device until one logs in (the one that worked
+   * last for `deviceKey` first, see modules/credentials `tryInOrder`); `attempt` throws an
+   * authentication error to move on. Returns the winner's id with the attempt's result.
+   */
+  tryProfile?<T>(profileId: string, deviceKey: string, attempt: (credential: ResolvedCredential) => Promise<T>, context: { purpose: string; runId: string }): Promise<{ result: T; credentialId: string }>;
 }
 
 /** Every secret value of a credential, for the scrubber. */

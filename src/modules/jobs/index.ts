@@ -16,7 +16,9 @@ import { createDispatcher, type JobsJobMap } from './dispatch.js';
 import { EXECUTORS, executorRegistry, type ExecutorSettings } from './executors/index.js';
 import { createRunEngine } from './jobs.engine.js';
 import { runsRoutes } from './jobs.routes.js';
-import { createJobsService, type AuditRecorder, type TargetResolver } from './jobs.service.js';
+import { createJobsService, type AuditRecorder } from './jobs.service.js';
+import type { TargetResolver } from './targets.js';
+import type { InventoryFacts, Principals } from './run-targets.js';
 import { createJobsWorker } from './jobs.worker.js';
 import { createLiveLogs } from './live-logs.js';
 import { liveRoutes, type LiveChannel } from './live.routes.js';
@@ -54,6 +56,12 @@ export interface JobsModuleDeps {
   /** The credential vault; until it is wired, an in-process inline resolver. */
   credentials?: CredentialResolver;
   targetResolver?: TargetResolver;
+  /** Identity: the initiating principal as it is now (runs re-check `jobs:run` when they execute). */
+  principals?: Principals;
+  /** Parsers: ntc-templates by platform and command (`ssh_command` `parse: true`, `facts`). */
+  parse?: (platform: string, command: string, output: string) => Promise<unknown>;
+  /** Inventory: device facts written back as the initiating principal. */
+  inventory?: InventoryFacts;
   audit?: AuditRecorder;
   events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
   /** WebSocket channels other modules serve on /api/v1/ws (the events module's `events`). */
@@ -90,6 +98,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const workerId = `${os.hostname()}:${process.pid}:${newId().slice(-8)}`;
   const engine = createRunEngine({
     db: deps.db, runs, logs, locks, bus: deps.bus, dispatch, credentials, executors, settings, limits, workerId, logger,
+    targetResolver: deps.targetResolver, principals: deps.principals, parse: deps.parse, inventory: deps.inventory,
     ...(deps.events ? { recordEvent: deps.events.record.bind(deps.events), relayEvents: deps.events.relay.bind(deps.events) } : {}),
   });
   const worker = c.roles.includes('worker')
@@ -135,5 +144,7 @@ export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.j
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';
 export type { Executor, TargetContext, TargetResult } from './executors/index.js';
-export type { TargetResolver, AuditRecorder, JobsService } from './jobs.service.js';
+export type { AuditRecorder, JobsService } from './jobs.service.js';
+export type { TargetResolver, SelectedDevice } from './targets.js';
+export type { InventoryFacts, Principals } from './run-targets.js';
 export { RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from './run-state.fns.js';

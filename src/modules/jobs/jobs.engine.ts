@@ -1,5 +1,6 @@
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import type { Db } from '../../platform/db/database.js';
+import type { Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { secretsOf, type CredentialResolver } from './credentials.js';
@@ -12,6 +13,9 @@ import { createRunLog, runChannel, type RunLog, type RunMessage } from './run-lo
 import { backoffDelayMs, deviceKey, isExpired, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
 import { createRunsRepository, type Run, type RunsRepository, type TargetRow } from './runs.repository.js';
 import { createSecretScrubber, scrubDeep, type SecretScrubber } from './scrubber.js';
+import { createTargetCredentials, type TargetCredentials } from './target-credentials.js';
+import { NO_DEVICE_ADDRESS, type TargetResolver } from './targets.js';
+import { initiatorOf, LeaseLost, prepareTargets, RunRefused, type InventoryFacts, type Principals } from './run-targets.js';
 
 export interface EngineLimits {
   concurrency: number;
@@ -34,6 +38,14 @@ export interface EngineDeps {
   limits: EngineLimits;
   workerId: string;
   logger: Logger;
+  /** Inventory selectors → devices, resolved when a run first executes. */
+  targetResolver?: TargetResolver | undefined;
+  /** The run's initiating principal as it is now (re-checked for `jobs:run` at execution). */
+  principals?: Principals | undefined;
+  /** ntc-templates lookup by platform and command, for `parse: true`. */
+  parse?: ((platform: string, command: string, output: string) => Promise<unknown>) | undefined;
+  /** Device facts written back to the inventory as the initiating principal. */
+  inventory?: InventoryFacts | undefined;
   /** Domain events written with the terminal state (run.succeeded, run.failed …). */
   recordEvent?: (trx: Db, name: string, payload: unknown) => Promise<unknown>;
   relayEvents?: () => Promise<void>;
@@ -137,16 +149,22 @@ export function createRunEngine(deps: EngineDeps) {
     const heartbeat = setInterval(() => void renew(run, owner, controller), Math.max(200, Math.floor(limits.leaseMs / 3)));
     const runTimer = setTimeout(() => controller.abort(new Stop('timed_out', `the run exceeded its timeout of ${run.timeoutMs} ms`)), run.timeoutMs);
     let failure: string | null = null;
+    let refused = false;
     const permanent = new Map<number, string>();
     try {
       log.log('info', null, `attempt ${run.attempt} of ${run.maxAttempts} started on ${deps.workerId}`);
       const executor = deps.executors.get(run.type);
       if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
-      const credential = run.credentialId ? await deps.credentials.resolve(run.credentialId, `job:${run.type}`, run.id) : null;
-      if (credential) for (const s of secretsOf(credential)) scrubber.add(s);
-      const targets = (await runs.targets(run.id)).filter((t) => t.status !== 'succeeded');
-      await runTargets(run, targets, executor, credential, scrubber, log, signal, permanent);
+      // Authorised and resolved for the initiating principal as it is now, not as it was at creation.
+      const actor = await initiatorOf(run, deps.principals);
+      const all = await prepareTargets({ run, owner, actor, usesCredentials: executor.credential !== 'none', resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
+      const targets = all.filter((t) => t.status !== 'succeeded' && t.error !== NO_DEVICE_ADDRESS);
+      const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
+      await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal, permanent);
     } catch (err) {
+      refused = err instanceof RunRefused;
+      // Another attempt holds the run now: finalize must write nothing over it.
+      if (err instanceof LeaseLost && !signal.aborted) controller.abort(new Stop('lease_lost', err.message));
       failure = scrubber.scrub(errorMessage(err));
       if (!signal.aborted) log.log('error', null, failure);
     } finally {
@@ -154,7 +172,7 @@ export function createRunEngine(deps: EngineDeps) {
       clearTimeout(runTimer);
       active.delete(run.id);
     }
-    await finalize(run, owner, signal, failure, scrubber, log, permanent);
+    await finalize(run, owner, signal, failure, scrubber, log, refused, permanent);
   }
 
   async function renew(run: Run, owner: string, controller: AbortController): Promise<void> {
@@ -169,7 +187,8 @@ export function createRunEngine(deps: EngineDeps) {
     }
   }
 
-  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, permanent: Map<number, string>): Promise<void> {
+  type RunScope = { credentials: TargetCredentials; actor: Actor };
+  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, permanent: Map<number, string>): Promise<void> {
     const waiting = [...targets];
     const shared = new Map<string, unknown>();
     const lane = async () => {
@@ -177,7 +196,7 @@ export function createRunEngine(deps: EngineDeps) {
         const target = await nextUnlocked(run, waiting, signal);
         if (!target) continue;
         try {
-          const notRetryable = await runTarget(run, target, executor, credential, scrubber, log, signal, shared);
+          const notRetryable = await runTarget(run, target, executor, scope, scrubber, log, signal, shared);
           if (notRetryable) permanent.set(target.idx, notRetryable);
         } finally {
           await locks.release(run.id, target.idx).catch(() => undefined);
@@ -216,21 +235,37 @@ export function createRunEngine(deps: EngineDeps) {
   }
 
   /** Works on one target and stores its result; returns why, if it failed in a way no retry can fix. */
-  async function runTarget(run: Run, t: TargetRow, executor: Executor, credential: Awaited<ReturnType<CredentialResolver['resolve']>> | null, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<string | null> {
+  async function runTarget(run: Run, t: TargetRow, executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<string | null> {
     const started = Date.now();
     await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
     const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
     let status: TargetStatus;
-    let fields: { output: string | null; parsed: unknown; error: string | null };
+    let fields: { output: string | null; parsed: unknown; error: string | null; credentialId?: string | null };
     let notRetryable: string | null = null;
+    const { parse, inventory } = deps;
+    const deviceId = t.deviceId;
     try {
-      const result = await executor.run(
-        { runId: run.id, host: t.host, deviceId: t.deviceId, signal: targetSignal, credential, shared, log: (level, message) => log.log(level, t.host, message) },
-        run.params,
-        deps.settings,
+      const served = await scope.credentials.run(t, (credential) =>
+        executor.run(
+          {
+            runId: run.id,
+            host: t.host,
+            deviceId,
+            networkDriver: t.networkDriver,
+            signal: targetSignal,
+            credential,
+            shared,
+            log: (level, message) => log.log(level, t.host, message),
+            ...(parse && t.networkDriver ? { parse: (command: string, output: string) => parse(t.networkDriver!, command, output) } : {}),
+            ...(inventory && deviceId ? { updateDeviceFacts: (facts: Record<string, string>) => inventory.updateDeviceFacts(scope.actor, deviceId, facts) } : {}),
+          },
+          run.params,
+          deps.settings,
+        ),
       );
+      const result = served.result;
       status = result.ok ? 'succeeded' : 'failed';
-      fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null };
+      fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null, credentialId: served.credentialId };
       if (!result.ok && result.retryable === false) notRetryable = fields.error ?? 'failed';
     } catch (err) {
       const stop = signal.reason instanceof Stop ? signal.reason : null;
@@ -247,7 +282,7 @@ export function createRunEngine(deps: EngineDeps) {
     return notRetryable;
   }
 
-  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, permanent: ReadonlyMap<number, string>): Promise<void> {
+  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, refused: boolean, permanent: ReadonlyMap<number, string>): Promise<void> {
     const stop = signal.reason instanceof Stop ? signal.reason : null;
     if (stop?.kind === 'lease_lost') {
       // Someone else recovered this run; writing anything now could overwrite their decision.
@@ -271,10 +306,13 @@ export function createRunEngine(deps: EngineDeps) {
     } else {
       if (failure) await runs.closeOpenTargets(run.id, owner, 'failed', failure, now);
       const all = await runs.targets(run.id);
-      status = outcomeOf(all.map((t) => t.status as TargetStatus));
+      // A run refused at execution (no permission any more, nothing matched) has no targets to judge by.
+      status = failure && (refused || all.length === 0) ? 'failed' : outcomeOf(all.map((t) => t.status as TargetStatus));
       // Every target that did not succeed failed in a way no retry can fix: stop now, say why.
-      const unfixable = status === 'succeeded' ? [] : all.filter((t) => t.status !== 'succeeded').map((t) => permanent.get(t.idx));
-      if (unfixable.length > 0 && unfixable.every((why) => why !== undefined)) {
+      const unfixable = status === 'succeeded' || refused ? [] : all.filter((t) => t.status !== 'succeeded').map((t) => permanent.get(t.idx) ?? (t.error === NO_DEVICE_ADDRESS ? `no address: ${t.deviceName ?? t.host}: ${t.error}` : undefined));
+      if (refused) {
+        // Fails at once with the refusal as its reason: a retry would be refused the same way.
+      } else if (unfixable.length > 0 && unfixable.every((why) => why !== undefined)) {
         reason ??= `not retried: ${unfixable[0]}${unfixable.length > 1 ? ` (and ${unfixable.length - 1} more target(s) that cannot succeed on retry)` : ''}`;
       } else if (status !== 'succeeded' && run.attempt < run.maxAttempts) {
         const delay = backoffDelayMs(run.backoffMs, run.attempt);

@@ -12,6 +12,7 @@ import {
   RetryRunBody,
   Run,
   RunOutput,
+  RunTargets,
 } from './jobs.schemas.js';
 import { BadRequestError } from '../../platform/errors.js';
 import type { JobsService } from './jobs.service.js';
@@ -85,6 +86,11 @@ export function runsRoutes(jobs: JobsService, templates: TemplatesService): Fast
       '/jobs/runs/:id/output',
       { config: { permission: 'jobs:read' }, schema: { operationId: 'getJobRunOutput', tags, summary: 'Per-target results and the run report', params: IdParams, response: { 200: RunOutput, ...errorResponses(404) } } },
       async (req) => jobs.output(req.actor, req.params.id),
+    );
+    app.get(
+      '/jobs/runs/:id/targets',
+      { config: { permission: 'jobs:read' }, schema: { operationId: 'getJobRunTargets', tags, summary: 'What the run targets resolved to (device by device, with the selector and the credential id that served each)', params: IdParams, response: { 200: RunTargets, ...errorResponses(404) } } },
+      async (req) => jobs.targets(req.actor, req.params.id),
     );
     app.get(
       '/jobs/types',

@@ -9,7 +9,31 @@ const literals = <T extends string>(values: readonly T[], options: { description
 
 const TypeName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,49}$', maxLength: 50, description: 'Executor type, see GET /api/v1/jobs/types' });
 const Host = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._:\\[\\]%-]+$', description: 'Host name or IP address' });
-export const TargetSpec = Type.Union([Host, Type.Object({ device_id: Uuid }, { additionalProperties: false })]);
+const InventoryRef = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
+const FilterValue = Type.Union([Type.String({ maxLength: 500 }), Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 })]);
+type SelectorOf = { device_id: string } | { device: string } | { group: string } | { location: string } | { tag: string } | { role: string } | { platform: string } | { filter: Record<string, string | string[]> };
+/**
+ * Inventory selectors, resolved when the run executes (not when it is created): an object with
+ * exactly one key (one schema rather than a union, so a bad key is one error naming it).
+ */
+export const Selector = Type.Unsafe<SelectorOf>(
+  Type.Object(
+    {
+      device_id: Type.Optional(Uuid),
+      device: InventoryRef('A device by id or name'),
+      group: InventoryRef('A static or dynamic device group by id or name'),
+      location: InventoryRef('A location by id or name, with every location below it'),
+      tag: InventoryRef('Devices with this tag (id or name)'),
+      role: InventoryRef('Devices with this role (id or name)'),
+      platform: InventoryRef('Devices of this platform (id or name)'),
+      filter: Type.Optional(
+        Type.Record(Type.String({ maxLength: 100 }), FilterValue, { minProperties: 1, maxProperties: 50, description: 'Any device-list filter, e.g. {"role": ["core"], "location": ["dc1"]}' }),
+      ),
+    },
+    { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'One inventory selector: exactly one of its keys' },
+  ),
+);
+export const TargetSpec = Type.Union([Host, Selector]);
 export type TargetSpec = Static<typeof TargetSpec>;
 const Params = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { description: "Executor parameters, validated against the type's schema" });
 const CredentialId = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:-]+$' });
@@ -82,6 +106,34 @@ export const Run = Type.Object(
 );
 export type RunView = Static<typeof Run>;
 
+/** What a target was resolved from and which credential served it (by id, never value). */
+const TargetIdentity = {
+  device_name: Nullable(Type.String({ maxLength: 200, description: 'The device name when the target was resolved' })),
+  network_driver: Nullable(Type.String({ maxLength: 100, description: "The device platform's network driver (chooses the CLI mode and parsers)" })),
+  selector: Nullable(Type.String({ maxLength: 300, description: 'The selector that matched this device, e.g. group:core' })),
+  credential_id: Nullable(Type.String({ maxLength: 100, description: 'The credential that served this target' })),
+  credential_profile_id: Nullable(Type.String({ maxLength: 100, description: 'The credential profile tried, when the credential came from one' })),
+  credential_source: Nullable(literals(['run', 'run_profile', 'device', 'device_profile', 'location_profile', 'group_profile'] as const, { description: 'Where the credential came from' })),
+};
+
+export const RunTarget = Type.Object(
+  {
+    index: Type.Integer({ minimum: 0 }),
+    host: Type.String({ maxLength: 300 }),
+    device_id: Nullable(Type.String({ maxLength: 100 })),
+    status: literals(TARGET_STATUSES),
+    attempt: Type.Integer({ minimum: 0 }),
+    error: Nullable(Type.String({ maxLength: 4000 })),
+    ...TargetIdentity,
+  },
+  { additionalProperties: false },
+);
+export type RunTargetView = Static<typeof RunTarget>;
+export const RunTargets = Type.Object(
+  { run_id: Uuid, resolved: Type.Boolean({ description: 'False while inventory selectors wait to be resolved when the run executes' }), items: Type.Array(RunTarget) },
+  { additionalProperties: false },
+);
+
 export const TargetResult = Type.Object(
   {
     index: Type.Integer({ minimum: 0 }),
@@ -95,6 +147,7 @@ export const TargetResult = Type.Object(
     output: Nullable(Type.String()),
     parsed: Type.Unknown(),
     error: Nullable(Type.String({ maxLength: 4000 })),
+    ...TargetIdentity,
   },
   { additionalProperties: false },
 );

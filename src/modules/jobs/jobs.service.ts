@@ -11,18 +11,14 @@ import type { CredentialResolver } from './credentials.js';
 import type { Dispatch } from './dispatch.js';
 import type { Executor, ExecutorSettings } from './executors/executor.js';
 import { RUN_FILTERS, RUN_SORTS, type CreateRunBody, type TargetSpec } from './jobs.schemas.js';
-import { logView, runView, targetView } from './jobs.views.fns.js';
+import { logView, runTargetView, runView, targetView } from './jobs.views.fns.js';
 import type { LocksRepository } from './locks.repository.js';
 import type { LogsRepository } from './logs.repository.js';
 import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
 import { blockedBy, isTerminal, queueBefore, rankQueued, type TriggerKind } from './run-state.fns.js';
 import { createRunsRepository, type Run, type RunsRepository } from './runs.repository.js';
 import { CANCEL_CHANNEL, WORKER_STALE_MS } from './jobs.worker.js';
-
-/** Inventory's slice: device ids to hosts (wired when the inventory module exposes it). */
-export interface TargetResolver {
-  resolveTargets(actor: Actor, input: { device_ids: string[] }): Promise<{ deviceId: string; host: string }[]>;
-}
+import { isSelector, NO_IDENTITY, type TargetIdentity, type TargetResolver } from './targets.js';
 
 /** Identity's audit log: written in the same transaction as the change it describes. */
 export interface AuditEntry {
@@ -149,7 +145,7 @@ export function createJobsService(deps: JobsServiceDeps) {
   // Concurrent views (a list page, a burst of creates) share one position query.
   const positionOf = createBatcher((list: Run[]) => runs.positions(list));
 
-  type NewTarget = { host: string; deviceId: string | null };
+  type NewTarget = { host: string; deviceId: string | null } & Partial<TargetIdentity>;
   /**
    * Group commit of new runs: concurrent creates share one atomic write (runs, targets and audit
    * rows, and what is queued ahead of them: one prepared statement on PostgreSQL).
@@ -165,7 +161,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     const before = await writeAtomically(
       deps.db,
       [
-        ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ idx, host: t.host, deviceId: t.deviceId, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
+        ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ ...NO_IDENTITY, ...t, idx, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
         ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } })))] : []),
       ],
       count ? (db) => createRunsRepository(db).positionsRead(list) : undefined,
@@ -206,24 +202,32 @@ export function createJobsService(deps: JobsServiceDeps) {
     });
   }
 
-  async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[]): Promise<{ host: string; deviceId: string | null }[]> {
-    const deviceIds = specs.filter((s): s is { device_id: string } => typeof s !== 'string').map((s) => s.device_id);
-    const byId = new Map<string, string>();
-    if (deviceIds.length > 0) {
-      if (!deps.targetResolver) invalid('JOB_TARGETS_UNRESOLVABLE', 'Device targets need the inventory module', [{ path: 'body.targets', message: 'device_id targets are not available yet; give hosts' }]);
-      for (const d of await deps.targetResolver.resolveTargets(actor, { device_ids: deviceIds })) byId.set(d.deviceId, d.host);
-      const missing = deviceIds.filter((id) => !byId.has(id));
-      if (missing.length > 0) invalid('JOB_TARGETS_UNRESOLVABLE', 'Some devices do not exist or have no address', missing.map((id) => ({ path: 'body.targets', message: `device ${id} not found or has no address` })));
-    }
-    const out = specs.map((s) => (typeof s === 'string' ? { host: s, deviceId: null } : { host: byId.get(s.device_id)!, deviceId: s.device_id }));
-    if (out.length === 0 && executor.targets === 'required') invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path: 'body.targets', message: 'at least one target is required' }]);
+  /**
+   * Target rows to store with the run. Inventory selectors are only checked here (every unknown
+   * name or bad filter field is a 422 naming it) and resolved when the run executes
+   * (run-targets.ts#prepareTargets): a run with any selector is stored without rows.
+   */
+  async function checkSelectors(actor: Actor, specs: readonly TargetSpec[], path: string): Promise<boolean> {
+    const selectors = specs.flatMap((s, index) => (isSelector(s) ? [{ index, selector: s }] : []));
+    if (selectors.length === 0) return false;
+    if (!deps.targetResolver) invalid('JOB_TARGETS_UNRESOLVABLE', 'Inventory targets need the inventory module', [{ path, message: 'inventory selectors are not available; give hosts' }]);
+    const errors = await deps.targetResolver.check(actor, selectors, path);
+    if (errors.length > 0) invalid('JOB_TARGETS_UNRESOLVABLE', 'Some targets name nothing in the inventory', errors);
+    return true;
+  }
+
+  async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[], path = 'body.targets'): Promise<NewTarget[]> {
+    if (await checkSelectors(actor, specs, path)) return [];
+    const out = (specs as string[]).map((host) => ({ host, deviceId: null }));
+    if (out.length === 0 && executor.targets === 'required') invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path, message: 'at least one target is required' }]);
     return out.length === 0 ? [{ host: 'local', deviceId: null }] : out;
   }
 
-  async function checkCredential(executor: Executor, credentialId: string | undefined): Promise<void> {
-    if (executor.credential === 'required' && !credentialId) invalid('JOB_CREDENTIAL_REQUIRED', `'${executor.type}' needs a credential`, [{ path: 'body.credential_id', message: 'a credential is required for this type' }]);
-    if (executor.credential === 'none' && credentialId) invalid('JOB_CREDENTIAL_UNUSED', `'${executor.type}' takes no credential`, [{ path: 'body.credential_id', message: 'this type uses no credential' }]);
-    if (credentialId && !(await deps.credentials.exists(credentialId))) invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path: 'body.credential_id', message: 'no such credential' }]);
+  /** A run's credential may be a credential or a credential profile; with inventory targets it may be omitted (devices bring theirs). */
+  async function checkCredential(executor: Executor, credentialId: string | undefined, specs: readonly TargetSpec[], path = 'body.credential_id'): Promise<void> {
+    if (executor.credential === 'required' && !credentialId && !specs.some(isSelector)) invalid('JOB_CREDENTIAL_REQUIRED', `'${executor.type}' needs a credential`, [{ path, message: 'a credential is required for this type (or target inventory devices, which bring their own)' }]);
+    if (executor.credential === 'none' && credentialId) invalid('JOB_CREDENTIAL_UNUSED', `'${executor.type}' takes no credential`, [{ path, message: 'this type uses no credential' }]);
+    if (credentialId && !(await deps.credentials.exists(credentialId)) && !(await deps.credentials.profileExists?.(credentialId))) invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path, message: 'no such credential or credential profile' }]);
   }
 
   const service = {
@@ -231,6 +235,11 @@ export function createJobsService(deps: JobsServiceDeps) {
       const executor = deps.executors.get(type);
       if (!executor) invalid('JOB_TYPE_UNKNOWN', `Unknown job type '${type}'`, [{ path, message: `unknown type; one of: ${[...deps.executors.keys()].join(', ')}` }]);
       return executor;
+    },
+
+    /** Checks a definition's inventory selectors (templates store selectors, resolved per run). */
+    async checkSelectors(actor: Actor, specs: readonly TargetSpec[], path = 'body.targets'): Promise<void> {
+      await checkSelectors(actor, specs, path);
     },
 
     /** Validates, stores and enqueues a run; with an idempotency key a repeat returns the first run. */
@@ -245,7 +254,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       checkDeadline(input);
       const checked = validateParams(executor, input.params, deps.settings);
       if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
-      await checkCredential(executor, input.credential_id);
+      await checkCredential(executor, input.credential_id, input.targets ?? []);
       const targets = await resolveTargets(actor, executor, input.targets ?? []);
       const now = nowIso();
       const run: Run = {
@@ -343,11 +352,14 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:run');
       const source = await load(id);
       if (!isTerminal(source.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', `Job run ${id} has not ended yet`);
-      const targets = (await runs.targets(id)).filter((t) => !onlyFailed || t.status !== 'succeeded');
-      if (targets.length === 0) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
+      const rows = await runs.targets(id);
+      const targets = rows.filter((t) => !onlyFailed || t.status !== 'succeeded');
+      // Selectors never resolved (the run was refused before): the retry resolves them afresh.
+      const unresolved = rows.length === 0 && (source.targets as TargetSpec[]).some(isSelector);
+      if (targets.length === 0 && !unresolved) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
       const now = nowIso();
-      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
-      return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId })))).run;
+      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
+      return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId, deviceName: t.deviceName, networkDriver: t.networkDriver, selector: t.selector, credentialId: t.credentialId, credentialProfileId: t.credentialProfileId, credentialSource: t.credentialSource as TargetIdentity['credentialSource'] })))).run;
     },
 
     async logs(actor: Actor, id: string, after: number, limit: number) {
@@ -363,6 +375,14 @@ export function createJobsService(deps: JobsServiceDeps) {
       const run = await load(id);
       const targets = await runs.targets(id);
       return { run_id: id, status: run.status, report: (run.output as { report?: unknown } | null)?.report ?? null, targets: targets.map(targetView) };
+    },
+
+    /** What the run's selectors matched, device by device, and which credential served each (empty until the run executes). */
+    async targets(actor: Actor, id: string) {
+      requirePermission(actor, 'jobs:read');
+      const run = await load(id);
+      const rows = await runs.targets(id);
+      return { run_id: id, resolved: rows.length > 0 || !(run.targets as TargetSpec[]).some(isSelector), items: rows.map(runTargetView) };
     },
 
     async deleteLogs(actor: Actor, id: string) {

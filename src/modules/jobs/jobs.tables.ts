@@ -50,6 +50,12 @@ export type JobsTables = {
     output: string | null;
     parsed: unknown;
     error: string | null;
+    deviceName: string | null;
+    networkDriver: string | null;
+    selector: string | null;
+    credentialId: string | null;
+    credentialProfileId: string | null;
+    credentialSource: string | null;
   };
   jobLogs: { runId: string; seq: number; ts: string; level: string; target: string | null; message: string };
   jobDeviceLocks: { deviceKey: string; slot: number; runId: string; targetIdx: number; expiresAt: string };

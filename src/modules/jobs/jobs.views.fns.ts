@@ -3,7 +3,8 @@ import type { RunView, TargetResultView, TemplateView } from './jobs.schemas.js'
 import type { Run, TargetRow } from './runs.repository.js';
 import type { TemplateRow } from './templates.repository.js';
 import type { RunStatus, TargetStatus, TriggerKind } from './run-state.fns.js';
-import type { TargetSpec } from './jobs.schemas.js';
+import type { RunTargetView, TargetSpec } from './jobs.schemas.js';
+import type { CredentialSource } from './targets.js';
 
 /** API shapes from rows: the response schemas whitelist fields, these fill them. */
 export function runView(run: Run, extra: { blockedBy: string | null; position: number | null }): RunView {
@@ -54,7 +55,24 @@ export function targetView(t: TargetRow): TargetResultView {
     output: t.output,
     parsed: t.parsed ?? null,
     error: t.error,
+    ...targetIdentity(t),
   };
+}
+
+/** What resolved a target and which credential served it (ids only). */
+export function targetIdentity(t: TargetRow) {
+  return {
+    device_name: t.deviceName,
+    network_driver: t.networkDriver,
+    selector: t.selector,
+    credential_id: t.credentialId,
+    credential_profile_id: t.credentialProfileId,
+    credential_source: t.credentialSource as CredentialSource | null,
+  };
+}
+
+export function runTargetView(t: TargetRow): RunTargetView {
+  return { index: t.idx, host: t.host, device_id: t.deviceId, status: t.status as TargetStatus, attempt: t.attempt, error: t.error, ...targetIdentity(t) };
 }
 
 export function templateView(t: TemplateRow): TemplateView {

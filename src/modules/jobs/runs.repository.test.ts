@@ -98,6 +98,28 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     await runs.closeOpenTargets(run.id, null, 'failed', 'never ran', nowIso());
     expect((await runs.targets(run.id)).map((t) => [t.status, t.error])).toEqual([['succeeded', null], ['failed', 'never ran']]);
   });
+
+  it('writes the target rows a run resolves at execution only for the lease holder, all or none', async () => {
+    const runs = createRunsRepository(db().database.db);
+    const run = newRun({ maxAttempts: 2 });
+    await runs.insert([{ run, targets: [] }]);
+    const identity = { deviceName: null, networkDriver: null, selector: null, credentialId: null, credentialProfileId: null, credentialSource: null };
+    const rows = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ ...target(i), ...identity, host: `${prefix}${i}`, selector: 'tag:core' }));
+    // Not running yet: nobody holds the lease.
+    expect(await runs.insertTargets(run.id, 'paused', rows('queued', 1))).toBe(false);
+    await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: new Date(Date.now() + 40).toISOString(), now: nowIso() });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await runs.recover(run.id, 'paused', 'queued', { reason: 'worker lost', notBefore: null, now: nowIso() })).toBe(true);
+    await runs.claim(run.id, { owner: 'fresh', workerId: 'w2', until: new Date(Date.now() + 60_000).toISOString(), now: nowIso() });
+
+    // The paused worker wakes with what it resolved before it lost the lease: nothing is written.
+    expect(await runs.insertTargets(run.id, 'paused', rows('stale', 3))).toBe(false);
+    expect(await runs.targets(run.id)).toEqual([]);
+    // The holder's rows go through, past one insert batch (200 rows).
+    expect(await runs.insertTargets(run.id, 'fresh', rows('new', 250))).toBe(true);
+    const stored = await runs.targets(run.id);
+    expect([stored.length, stored[0]!.host, stored[249]!.host, stored[0]!.selector]).toEqual([250, 'new0', 'new249', 'tag:core']);
+  });
 });
 
 describe.each(DIALECTS)('job run batches on %s', (dialect) => {

@@ -13,7 +13,10 @@ export const RUN_COLUMNS = [
   'startedAt', 'finishedAt', 'updatedAt',
 ] as const;
 
-const TARGET_COLUMNS = ['runId', 'idx', 'host', 'deviceId', 'status', 'attempt', 'startedAt', 'finishedAt', 'durationMs', 'output', 'parsed', 'error'] as const;
+const TARGET_COLUMNS = [
+  'runId', 'idx', 'host', 'deviceId', 'status', 'attempt', 'startedAt', 'finishedAt', 'durationMs', 'output', 'parsed', 'error',
+  'deviceName', 'networkDriver', 'selector', 'credentialId', 'credentialProfileId', 'credentialSource',
+] as const;
 
 export type RunRow = JobsTables['jobRuns'];
 export type TargetRow = JobsTables['jobRunTargets'];
@@ -39,6 +42,9 @@ function toTarget(row: TargetRow): TargetRow {
 }
 
 export type NewRun = Omit<Run, 'updatedAt'>;
+type IdentityColumn = 'deviceName' | 'networkDriver' | 'selector' | 'credentialId' | 'credentialProfileId' | 'credentialSource';
+/** A target row to insert; what resolved it and its credential plan are optional (null). */
+export type NewTargetRow = Omit<TargetRow, 'runId' | IdentityColumn> & Partial<Pick<TargetRow, IdentityColumn>>;
 
 /** job_runs and job_run_targets. Every state change is a conditional UPDATE (see run-state.fns.ts). */
 export function createRunsRepository(base: Db) {
@@ -59,7 +65,7 @@ export function createRunsRepository(base: Db) {
      * The writes that store runs with their targets, not yet run: one insert per table for the
      * lot, for `writeAtomically`.
      */
-    insertWrites(batch: readonly { run: NewRun; targets: Omit<TargetRow, 'runId'>[] }[]): Write[] {
+    insertWrites(batch: readonly { run: NewRun; targets: NewTargetRow[] }[]): Write[] {
       const rows = batch.map(({ run }) => ({
         ...run,
         params: json.write(run.params),
@@ -69,14 +75,14 @@ export function createRunsRepository(base: Db) {
         cancelRequested: bool.write(run.cancelRequested),
         updatedAt: run.createdAt,
       }));
-      const targets = batch.flatMap(({ run, targets: list }) => list.map((t) => ({ ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })));
+      const targets = batch.flatMap(({ run, targets: list }) => list.map((t) => ({ deviceName: null, networkDriver: null, selector: null, credentialId: null, credentialProfileId: null, credentialSource: null, ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })));
       return [
         { table: 'jobRuns', rows },
         { table: 'jobRunTargets', rows: targets },
       ];
     },
 
-    async insert(batch: readonly { run: NewRun; targets: Omit<TargetRow, 'runId'>[] }[]): Promise<void> {
+    async insert(batch: readonly { run: NewRun; targets: NewTargetRow[] }[]): Promise<void> {
       await writeAtomically(base, this.insertWrites(batch));
     },
 
@@ -311,6 +317,28 @@ export function createRunsRepository(base: Db) {
     async targets(runId: string): Promise<TargetRow[]> {
       const rows = await db.selectFrom('jobRunTargets').select(TARGET_COLUMNS).where('runId', '=', runId).orderBy('idx').execute();
       return rows.map((r) => toTarget(r as TargetRow));
+    },
+
+    /**
+     * Targets resolved from inventory selectors when the run first executes (see
+     * run-targets.ts#prepareTargets), written only while `owner` still holds the run's lease, all
+     * or none: a worker paused past its lease must not add rows to the attempt that took the run
+     * over. The check and the inserts share one transaction (PostgreSQL share-locks the run row,
+     * so a concurrent claim waits or wins). False when fenced off.
+     */
+    async insertTargets(runId: string, owner: string, targets: readonly Omit<TargetRow, 'runId'>[]): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const fence = trx.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', '=', 'running').where('leaseOwner', '=', owner);
+        const held = await (dialect === 'postgres' ? fence.forShare() : fence).executeTakeFirst();
+        if (!held) return false;
+        for (let i = 0; i < targets.length; i += 200) {
+          await trx
+            .insertInto('jobRunTargets')
+            .values(targets.slice(i, i + 200).map((t) => ({ ...t, runId, parsed: t.parsed === null ? null : json.write(t.parsed) })))
+            .execute();
+        }
+        return true;
+      });
     },
 
     /**

@@ -2,7 +2,8 @@ import type { Db } from '../../platform/db/database.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
-import type { AuditRecorder, TargetResolver } from './jobs.service.js';
+import type { AuditRecorder } from './jobs.service.js';
+import type { TargetResolver } from './targets.js';
 import { createSshHostKeysRepository, type SshHostKeyRow } from './ssh-host-keys.repository.js';
 
 /** Where an SSH connection goes: a device (pinned per device) or an ad-hoc host:port. */
@@ -60,8 +61,14 @@ export function createSshHostKeysService(deps: { db: Db; targetResolver?: Target
 
   /** The device must exist and be visible to the actor (team scope) through inventory. */
   async function visibleDevice(actor: Actor, deviceId: string): Promise<void> {
-    const found = deps.targetResolver ? await deps.targetResolver.resolveTargets(actor, { device_ids: [deviceId] }) : [];
-    if (!found.some((d) => d.deviceId === deviceId)) throw new NotFoundError('DEVICE_NOT_FOUND', `Device ${deviceId} does not exist`);
+    const missing = () => new NotFoundError('DEVICE_NOT_FOUND', `Device ${deviceId} does not exist`);
+    // The inventory's selector resolution: devices:read, team scope; a device it cannot see is a 404 here.
+    const found = deps.targetResolver
+      ? await deps.targetResolver.resolve(actor, [{ device_id: deviceId }]).catch((err: unknown) => {
+          throw err instanceof NotFoundError ? missing() : err;
+        })
+      : [];
+    if (!found.some((d) => d.deviceId === deviceId)) throw missing();
   }
 
   /** Deletes the pin and writes its audit record in one transaction. */

@@ -67,6 +67,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     async create(actor: Actor, body: CreateTemplateBody) {
       requirePermission(actor, 'jobs:write');
       const params = checkDefinition(body.type, body.params);
+      await deps.jobs.checkSelectors(actor, body.targets ?? []);
       const now = nowIso();
       const row: TemplateRow = {
         id: newId(),
@@ -112,6 +113,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       const type = body.type ?? current.type;
       const params = body.params !== undefined || body.type !== undefined ? checkDefinition(type, body.params ?? current.params) : undefined;
       if (body.name && body.name !== current.name && (await deps.templates.findByName(body.name))) throw duplicate(body.name);
+      if (body.targets) await deps.jobs.checkSelectors(actor, body.targets);
       const fields: Partial<TemplateRow> = {
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),

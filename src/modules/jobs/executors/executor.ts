@@ -14,6 +14,12 @@ export interface TargetContext {
   /** Aborted on cancel, run timeout, per-target timeout or a lost lease: stop promptly. */
   signal: AbortSignal;
   credential: ResolvedCredential | null;
+  /** The inventory device's platform driver (e.g. `cisco_ios`): chooses the CLI mode and parsers. */
+  networkDriver?: string | null;
+  /** Parses a command's output with the ntc-templates entry for this device's platform (inventory targets). */
+  parse?: (command: string, output: string) => Promise<unknown>;
+  /** Writes facts read from the device (`os_version`, `serial`, `hostname`) to the inventory; answers the fields changed. */
+  updateDeviceFacts?: (facts: Record<string, string>) => Promise<string[]>;
   /** Scratch space shared by the run's targets (e.g. a run-wide rate limiter). */
   shared: Map<string, unknown>;
   log(level: LogLevel, message: string): void;

@@ -1,4 +1,5 @@
 import type { Executor } from './executor.js';
+import { factsExecutor } from './facts.js';
 import { httpRequestExecutor } from './http-request.js';
 import { localCommandExecutor } from './local-command.js';
 import { noopExecutor } from './noop.js';
@@ -13,6 +14,7 @@ export type { Executor, ExecutorSettings, TargetContext, TargetResult, LogLevel 
 /** Every executor, by type. Workflows and discovery reuse them through the jobs module's index. */
 export const EXECUTORS: readonly Executor[] = [
   sshCommandExecutor,
+  factsExecutor,
   pingExecutor,
   tcpPortScanExecutor,
   snmpGetExecutor,
