@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox';
 import type { Executor } from './executor.js';
 import { PermanentError } from './failure.fns.js';
-import { DeviceShell, connect, execCommand } from './ssh-session.js';
-import { defaultMode } from './ssh-command.js';
+import { DeviceShell, execCommand } from './ssh-session.js';
+import { connectTarget, defaultMode } from './ssh-command.js';
 import { truncate } from './text.fns.js';
 import { factsOf } from './facts.fns.js';
 
@@ -35,19 +35,7 @@ export const factsExecutor: Executor<Params> = {
     if (!ctx.deviceId || !ctx.parse) throw new PermanentError('invalid', 'facts runs on inventory devices whose platform has a network driver');
     const command = p.command ?? 'show version';
     const timeout = p.command_timeout_ms ?? 60_000;
-    const port = p.port ?? 22;
-    const hostKeys = settings.hostKeys;
-    const client = await connect({
-      host: ctx.host,
-      port,
-      connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
-      credential: ctx.credential,
-      signal: ctx.signal,
-      ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
-      // Trust on first use, as ssh_command: the key pinned for the device must match.
-      ...(hostKeys ? { hostKeyCheck: (fp: string) => hostKeys.verify({ deviceId: ctx.deviceId, host: ctx.host, port }, fp) } : {}),
-      onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
-    });
+    const client = await connectTarget(ctx, p, settings);
     let output: string;
     try {
       if (defaultMode(ctx.networkDriver) === 'device') {

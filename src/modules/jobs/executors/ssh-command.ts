@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { compileTemplate, parseToRecords, vendorParsers, type CompiledTemplate } from '../../parsers/index.js';
-import { errorMessage, type Executor, type TargetContext } from './executor.js';
+import { errorMessage, type Executor, type ExecutorSettings, type TargetContext } from './executor.js';
 import { PermanentError } from './failure.fns.js';
 import { factsOf } from './facts.fns.js';
 import { DeviceShell, connect, execCommand } from './ssh-session.js';
@@ -43,6 +43,32 @@ function parserFor(p: Params): ((text: string) => unknown) | null {
 /** Network devices get the interactive CLI; servers (and hosts outside the inventory) plain exec. */
 export function defaultMode(networkDriver: string | null | undefined): 'exec' | 'device' {
   return networkDriver && networkDriver !== 'linux' ? 'device' : 'exec';
+}
+
+/** SSH parameters every SSH executor takes. */
+export interface SshTargetParams {
+  port?: number;
+  connect_timeout_ms?: number;
+  host_key_sha256?: string;
+}
+
+/**
+ * Opens the target's SSH connection: the pinned key when the run gives one, else trust on first
+ * use through the host-key store (the key pinned for the device or host:port must match).
+ */
+export function connectTarget(ctx: TargetContext, p: SshTargetParams, settings: ExecutorSettings) {
+  const port = p.port ?? 22;
+  const hostKeys = settings.hostKeys;
+  return connect({
+    host: ctx.host,
+    port,
+    connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
+    credential: ctx.credential!,
+    signal: ctx.signal,
+    ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
+    ...(hostKeys ? { hostKeyCheck: (fp: string) => hostKeys.verify({ deviceId: ctx.deviceId, host: ctx.host, port }, fp) } : {}),
+    onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
+  });
 }
 
 /** The first version, serial and host name found in the commands' parsed records, written to the device. */
@@ -96,18 +122,7 @@ export const sshCommandExecutor: Executor<Params> = {
     const parseOne = async (command: string, text: string): Promise<unknown> => (own ? own(text) : byPlatform ? byPlatform(command, text) : null);
     const mode = p.mode ?? defaultMode(ctx.networkDriver);
     const commandTimeout = p.command_timeout_ms ?? 60_000;
-    const port = p.port ?? 22;
-    const hostKeys = settings.hostKeys;
-    const client = await connect({
-      host: ctx.host,
-      port,
-      connectTimeoutMs: p.connect_timeout_ms ?? 10_000,
-      credential: ctx.credential,
-      signal: ctx.signal,
-      ...(p.host_key_sha256 ? { hostKeySha256: p.host_key_sha256 } : {}),
-      ...(hostKeys ? { hostKeyCheck: (fp: string) => hostKeys.verify({ deviceId: ctx.deviceId, host: ctx.host, port }, fp) } : {}),
-      onHostKey: (fp) => ctx.log('debug', `host key SHA256:${fp}`),
-    });
+    const client = await connectTarget(ctx, p, settings);
     const results: CommandResult[] = [];
     let ok = true;
     try {
