@@ -241,7 +241,7 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
       if (!(await verifyPassword(user.passwordHash, input.current_password)).ok) {
         throw new ValidationError('PASSWORD_WRONG', 'The current password is wrong', [{ path: 'body.current_password', message: 'is wrong' }]);
       }
-      const problems = passwordProblems(input.new_password, { minLength: s.passwordMinLength, username: user.username, email: user.email }, 'body.new_password');
+      const problems = await passwordProblems(input.new_password, { minLength: s.passwordMinLength, username: user.username, email: user.email }, 'body.new_password');
       if (input.new_password === input.current_password) problems.push({ path: 'body.new_password', message: 'must differ from the current password' });
       if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The new password does not meet the policy', problems);
       const hash = await hashPassword(input.new_password);

@@ -57,7 +57,7 @@ export function banner(password: string): string {
 export async function ensureAdmin(ctx: IdentityContext, adminPassword: string | undefined, announce: (text: string) => void): Promise<void> {
   if ((await ctx.repos.users.count()) > 0) return;
   const password = adminPassword ?? generatePassword();
-  const problems = passwordProblems(password, { minLength: ctx.settings.passwordMinLength, username: 'admin' });
+  const problems = await passwordProblems(password, { minLength: ctx.settings.passwordMinLength, username: 'admin' });
   if (adminPassword && problems.length > 0) throw new ConfigError([`OPSDECK_ADMIN_PASSWORD ${problems.map((p) => p.message).join(', ')}`]);
   const hash = await hashPassword(password);
   const created = await ctx.uow(async (repos) => {

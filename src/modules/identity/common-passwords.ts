@@ -1,5 +1,3 @@
-import { dictionary } from '@zxcvbn-ts/language-common';
-
 /**
  * Passwords this domain's users are likely to pick (product and vendor names, long keyboard
  * walks that a 12-character minimum still lets through), on top of the published list below.
@@ -33,5 +31,11 @@ internet1234 babygirl1234 butterfly123 sweetheart12 loveyou12345 trustme12345 il
  * Common passwords (lower-case): zxcvbn-ts's `passwords-common` (about 49,000, ordered by
  * frequency in breach corpora; a maintained data package, not a copy here) and OWN. The policy
  * rejects these in any letter case; it is a floor, not a breach-corpus check.
+ * NOTE: loaded on the first password check, not at import: the data module costs ~50 ms to
+ * load, which every process start (server, worker, each CLI command) paid before.
  */
-export const COMMON_PASSWORDS: ReadonlySet<string> = new Set([...(dictionary['passwords-common'] as readonly string[]).map((p) => p.toLowerCase()), ...OWN]);
+let common: Promise<ReadonlySet<string>> | undefined;
+export function commonPasswords(): Promise<ReadonlySet<string>> {
+  common ??= import('@zxcvbn-ts/language-common').then(({ dictionary }) => new Set([...(dictionary['passwords-common'] as readonly string[]).map((p) => p.toLowerCase()), ...OWN]));
+  return common;
+}

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import type { FieldError } from '../../platform/errors.js';
-import { COMMON_PASSWORDS } from './common-passwords.js';
+import { commonPasswords } from './common-passwords.js';
 
 /**
  * argon2id at OWASP's recommended minimum (m=19 MiB, t=2, p=1). @node-rs/argon2 hashes on
@@ -59,7 +59,7 @@ export async function verifyPassword(stored: string, password: string): Promise<
 }
 
 /** Checks the policy; returns the problems (empty when the password is acceptable). */
-export function passwordProblems(password: string, context: { minLength: number; username?: string; email?: string }, path = 'body.password'): FieldError[] {
+export async function passwordProblems(password: string, context: { minLength: number; username?: string; email?: string }, path = 'body.password'): Promise<FieldError[]> {
   const problems: string[] = [];
   const chars = [...password].length;
   if (chars < context.minLength) problems.push(`must be at least ${context.minLength} characters`);
@@ -68,7 +68,7 @@ export function passwordProblems(password: string, context: { minLength: number;
   if (context.username && lower.includes(context.username.toLowerCase())) problems.push('must not contain the username');
   const local = context.email?.split('@')[0]?.toLowerCase();
   if (local && local.length >= 4 && lower.includes(local)) problems.push('must not contain the email address');
-  if (COMMON_PASSWORDS.has(lower)) problems.push('is too common');
+  if ((await commonPasswords()).has(lower)) problems.push('is too common');
   if (chars > 0 && new Set(password).size === 1) problems.push('must not repeat one character');
   return problems.map((message) => ({ path, message }));
 }

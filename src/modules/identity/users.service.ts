@@ -93,7 +93,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
     async create(actor: Actor, input: CreateUserInput): Promise<UserView> {
       requirePermission(actor, 'users:admin');
       if (await privilegedRoles(input.roles)) await stepUp(actor);
-      const problems = passwordProblems(input.password, { minLength: s.passwordMinLength, username: input.username, email: input.email });
+      const problems = await passwordProblems(input.password, { minLength: s.passwordMinLength, username: input.username, email: input.email });
       if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The password does not meet the policy', problems);
       const hash = await hashPassword(input.password);
       return ctx.uow(async (repos, tx) => {
@@ -181,7 +181,7 @@ export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService,
       requirePermission(actor, 'users:admin');
       const user = await ctx.repos.users.find(id);
       if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
-      const problems = passwordProblems(password, { minLength: s.passwordMinLength, username: user.username, email: user.email });
+      const problems = await passwordProblems(password, { minLength: s.passwordMinLength, username: user.username, email: user.email });
       if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The password does not meet the policy', problems);
       const hash = await hashPassword(password);
       await ctx.uow(async (repos, tx) => {
