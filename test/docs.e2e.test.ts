@@ -1,8 +1,7 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestServer } from './helpers/server.js';
-
-const CHROMIUM = process.env.OPSDECK_TEST_CHROMIUM ?? '/usr/bin/chromium';
+import { launchChromium } from './helpers/chromium.js';
 
 describe('the API reference at /docs', () => {
   const server = useTestServer('sqlite');
@@ -11,10 +10,7 @@ describe('the API reference at /docs', () => {
 
   beforeAll(async () => {
     base = await server().app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

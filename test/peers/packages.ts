@@ -28,7 +28,7 @@ export const TEST_PACKAGES: readonly TestPackage[] = [
   { name: 'snmpd', provides: '/usr/sbin/snmpd', usedBy: 'test/peers/snmpd.ts', service: 'snmpd' },
   { name: 'iputils-ping', provides: 'ping', usedBy: 'the ping executor (src/modules/jobs/executors/ping.ts)' },
   { name: 'prometheus', provides: 'promtool', usedBy: 'test/health.test.ts (promtool check metrics)', service: 'prometheus' },
-  { name: 'chromium', provides: '/usr/bin/chromium', usedBy: 'test/docs.e2e.test.ts', unlessEnv: 'OPSDECK_TEST_CHROMIUM' },
+  { name: 'chromium', provides: '/usr/bin/chromium', usedBy: 'test/helpers/chromium.ts (the /docs browser tests)', unlessEnv: 'OPSDECK_TEST_CHROMIUM' },
   { name: 'ansible-core', provides: 'ansible-inventory', usedBy: 'src/modules/inventory/inventory.integrations.test.ts' },
   { name: 'procps', provides: 'ps', usedBy: 'test/jobs/jobs-api.test.ts' },
   { name: 'curl', provides: 'curl', usedBy: 'test/docs-examples.test.ts (the README examples)' },
