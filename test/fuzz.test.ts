@@ -86,7 +86,8 @@ function validString(schema: Schema): string {
     case 'ipv4':
       return '192.0.2.10';
     case 'uri':
-      return 'https://example.com/x';
+      // Loopback, never a name: a URL the server checks (webhooks) must not make it ask the machine's DNS.
+      return 'http://127.0.0.1:9/fuzz';
     default:
       return 'fuzz'.padEnd(schema.minLength ?? 4, 'z');
   }
