@@ -34,7 +34,7 @@ function describeUsage(usage: Record<string, number>, ring: readonly string[]): 
 
 function describeRotation(r: RotationReport, ring: readonly string[]): string {
   const line = (name: string, t: RotationReport['credentials']) => `  ${name}: ${t.rewrapped} re-wrapped, ${t.failed} failed${t.failed_ids.length > 0 ? ` (${t.failed_ids.join(', ')})` : ''}`;
-  return `Re-wrapped data keys under master key ${r.key_id}:\n${line('credentials', r.credentials)}\n${line('secrets', r.secrets)}\n${line('two-factor seeds', r.two_factor)}\n${describeUsage(r.usage, ring)}`;
+  return `Re-wrapped data keys under master key ${r.key_id}:\n${line('credentials', r.credentials)}\n${line('secrets', r.secrets)}\n${line('two-factor seeds', r.two_factor)}\n${line('webhook secrets', r.webhooks)}\n${describeUsage(r.usage, ring)}`;
 }
 
 /** `opsdeck keys …`; logic here, printing and exiting in main.ts. */
@@ -60,7 +60,7 @@ export async function runKeysCommand(args: string[], config: KeysConfig, logger:
     if (action === 'status') return { stdout: `Key ring (newest last): ${ring.ids.join(', ')}\n${describeUsage(await keyUsage(database.db), ring.ids)}`, stderr: '', code: 0 };
     // Recorded in the audit log like any change, as the system (the CLI runs on the server).
     const report = await rotateMasterKey({ db: database.db, envelope: createEnvelope(ring), audit: createAuditService({ db: database.db }) });
-    const failed = report.credentials.failed + report.secrets.failed + report.two_factor.failed;
+    const failed = report.credentials.failed + report.secrets.failed + report.two_factor.failed + report.webhooks.failed;
     return {
       stdout: describeRotation(report, ring.ids),
       stderr: failed > 0 ? `${failed} record(s) could not be re-wrapped: their master key is missing or their data was altered.\n` : '',

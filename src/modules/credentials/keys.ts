@@ -5,6 +5,7 @@ import type { AuditRecorder } from './credentials.ports.js';
 import { createCredentialsRepository } from './credentials.repository.js';
 import { createSecretsRepository } from './secrets.repository.js';
 import { totpKeyUsage, totpRotationTables } from '../identity/index.js';
+import { webhookKeyUsage, webhookRotationTable } from '../events/index.js';
 
 /**
  * `opsdeck keys rotate` and `keys status`: re-wraps every record's data key under the newest
@@ -25,6 +26,8 @@ export interface RotationReport {
   secrets: TableRotation;
   /** Users' TOTP seeds (identity), enabled and pending. */
   two_factor: TableRotation;
+  /** Outbound webhooks' signing secrets (events). */
+  webhooks: TableRotation;
   /** Records per master key id after the rotation; only `key_id` should remain. */
   usage: Record<string, number>;
 }
@@ -34,7 +37,7 @@ const MAX_FAILED_IDS = 50;
 
 type Sealed = { id: string; type?: string } & WrappedKey;
 interface Table {
-  kind: 'credential' | 'secret' | 'user';
+  kind: 'credential' | 'secret' | 'user' | 'webhook';
   batch(keyId: string, afterId: string, limit: number): Promise<Sealed[]>;
   replace(db: Db, id: string, old: WrappedKey, next: WrappedKey): Promise<boolean>;
 }
@@ -69,7 +72,7 @@ async function rotateTable(db: Db, envelope: Envelope, table: Table, batchSize: 
 /** Records per master key id, across credentials and secrets. */
 export async function keyUsage(db: Db): Promise<Record<string, number>> {
   const usage: Record<string, number> = {};
-  for (const { keyId, n } of [...(await createCredentialsRepository(db).countByKey()), ...(await createSecretsRepository(db).countByKey()), ...(await totpKeyUsage(db))]) {
+  for (const { keyId, n } of [...(await createCredentialsRepository(db).countByKey()), ...(await createSecretsRepository(db).countByKey()), ...(await totpKeyUsage(db)), ...(await webhookKeyUsage(db))]) {
     usage[keyId] = (usage[keyId] ?? 0) + n;
   }
   return usage;
@@ -95,6 +98,7 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit:
       batchSize,
     ),
     two_factor: { rewrapped: 0, failed: 0, failed_ids: [] },
+    webhooks: await rotateTable(deps.db, deps.envelope, webhookRotationTable(deps.db), batchSize),
     usage: {},
   };
   for (const table of totpRotationTables(deps.db)) {
@@ -104,7 +108,8 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit:
     report.two_factor.failed_ids.push(...r.failed_ids.slice(0, MAX_FAILED_IDS - report.two_factor.failed_ids.length));
   }
   report.usage = await keyUsage(deps.db);
-  const failed = report.credentials.failed + report.secrets.failed + report.two_factor.failed;
+  const parts = [report.credentials, report.secrets, report.two_factor, report.webhooks];
+  const failed = parts.reduce((n, p) => n + p.failed, 0);
   await deps.audit.record(deps.db, {
     actor: SYSTEM_ACTOR,
     action: 'master_key.rotated',
@@ -113,9 +118,9 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit:
     outcome: failed > 0 ? 'failure' : 'success',
     // Totals: fields named after credentials or secrets are redacted by the audit log.
     changes: {
-      rewrapped: report.credentials.rewrapped + report.secrets.rewrapped + report.two_factor.rewrapped,
+      rewrapped: parts.reduce((n, p) => n + p.rewrapped, 0),
       failed,
-      failed_ids: [...report.credentials.failed_ids, ...report.secrets.failed_ids, ...report.two_factor.failed_ids],
+      failed_ids: parts.flatMap((p) => p.failed_ids),
     },
   });
   return report;

@@ -4,7 +4,8 @@ import { DIALECTS } from '../../../test/helpers/db.js';
 import { createTestServer, useTestServer, type TestServer } from '../../../test/helpers/server.js';
 import { adminToken, bearer } from '../../../test/helpers/auth.js';
 import { forms, rawStorage } from '../../../test/helpers/raw-storage.js';
-import { createKeyRing } from '../../platform/crypto/index.js';
+import { sql } from 'kysely';
+import { createEnvelope, createKeyRing } from '../../platform/crypto/index.js';
 import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
 import { createCredentialsModule, CredentialRejectedError, CREDENTIAL_EXPIRED, ProfileExhaustedError, type ResolvedCredential } from './index.js';
 
@@ -12,6 +13,7 @@ const k1 = `k1:${randomBytes(32).toString('base64')}`;
 const k2 = `k2:${randomBytes(32).toString('base64')}`;
 const PASSWORDS = ['Rot-Pw-0001-aa', 'Rot-Pw-0002-bb', 'Rot-Pw-0003-cc', 'Rot-Pw-0004-dd', 'Rot-Pw-0005-ee'];
 const SECRET = 'rotating-secret-value-42';
+const HOOK_SECRET = 'webhook-signing-secret-77';
 const PROFILE_PW = { current: 'Prof-Current-7h3', old: 'Prof-Old-2x9', vendor: 'Prof-Vendor-cisco' };
 
 describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) => {
@@ -46,14 +48,16 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
      * holding the PASSWORDS credentials and the SECRET secret, sealed under k1.
      */
     const withRotationServer = async (test: (s: TestServer, ids: string[]) => Promise<void>) => {
-      const s = await createTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1 } });
+      const s = await createTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1, OPSDECK_WEBHOOKS_ALLOW: '127.0.0.1' } });
       try {
         const vault = s.modules.credentials;
         const ids: string[] = [];
         for (const [i, password] of PASSWORDS.entries()) ids.push((await vault.service.create(SYSTEM_ACTOR, { name: `rot-${i}`, type: 'basic', username: `u${i}`, password })).id);
         await vault.secrets.create(SYSTEM_ACTOR, { key: 'ROTATING', value: SECRET });
+        // A webhook's signing secret is sealed under the same master keys (disabled: nothing is sent).
+        await s.modules.eventsModule.webhooks.create(SYSTEM_ACTOR, { name: 'rot-hook', url: 'http://127.0.0.1:9/hook', secret: HOOK_SECRET, events: ['*'], enabled: false });
         await test(s, ids);
-        await expectNoPlaintext(s, [...PASSWORDS, SECRET]);
+        await expectNoPlaintext(s, [...PASSWORDS, SECRET, HOOK_SECRET]);
       } finally {
         await s.close();
       }
@@ -61,10 +65,10 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
 
     it('re-wraps every data key under the newest key, reports counts, and decrypts with the old key removed', () =>
       withRotationServer(async (s, ids) => {
-        expect(await s.modules.credentials.keys.usage()).toEqual({ k1: PASSWORDS.length + 1 });
+        expect(await s.modules.credentials.keys.usage()).toEqual({ k1: PASSWORDS.length + 2 });
         const before = await rawStorage(s.db);
         const rotated = await moduleWith([k1, k2], undefined, s).keys.rotate({ batchSize: 2 });
-        expect(rotated).toMatchObject({ key_id: 'k2', credentials: { rewrapped: PASSWORDS.length, failed: 0 }, secrets: { rewrapped: 1, failed: 0 }, usage: { k2: PASSWORDS.length + 1 } });
+        expect(rotated).toMatchObject({ key_id: 'k2', credentials: { rewrapped: PASSWORDS.length, failed: 0 }, secrets: { rewrapped: 1, failed: 0 }, webhooks: { rewrapped: 1, failed: 0 }, usage: { k2: PASSWORDS.length + 2 } });
         expect((await moduleWith([k1, k2], undefined, s).keys.rotate()).credentials.rewrapped).toBe(0);
         // Field ciphertexts are untouched: rotation never decrypted them.
         const after = await rawStorage(s.db);
@@ -76,6 +80,10 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
         const onlyNew = moduleWith([k2], undefined, s);
         for (const [i, id] of ids.entries()) expect((await onlyNew.resolve(id, 'rotation check', null)).secrets).toEqual({ password: PASSWORDS[i] });
         expect(await onlyNew.resolveSecret('ROTATING', 'rotation check', null)).toBe(SECRET);
+        // The webhook secret opens under the new key alone (it was left under k1 before).
+        const hook = (await sql<{ id: string; keyId: string; wrappedKey: string; secretSealed: string }>`select id, key_id, wrapped_key, secret_sealed from webhooks`.execute(s.modules.database.db)).rows[0]!;
+        const opened = createEnvelope(createKeyRing([k2])).open({ kind: 'webhook', id: hook.id, type: 'hmac' }, hook, { secret: hook.secretSealed });
+        expect(opened.secret).toBe(HOOK_SECRET);
         await expect(moduleWith([k1], undefined, s).resolve(ids[0]!, 'old key only', null)).rejects.toMatchObject({ code: 'MASTER_KEY_MISSING' });
       }));
 
@@ -87,7 +95,7 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
         const report = await moduleWith([k1, k3], undefined, s).keys.rotate();
         expect(report.credentials.failed).toBe(PASSWORDS.length);
         expect(report.credentials.failed_ids).toEqual(ids);
-        expect(report.usage).toEqual({ k2: PASSWORDS.length + 1 });
+        expect(report.usage).toEqual({ k2: PASSWORDS.length + 2 });
       }));
   });
 

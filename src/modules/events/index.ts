@@ -16,7 +16,7 @@ import { createEventsRepository } from './events.repository.js';
 import { eventsChannel, eventsRoutes } from './events.routes.js';
 import { createEventsService } from './events.service.js';
 import { createSubscriberRunner } from './subscribers.js';
-import { createDeliveryWorker } from './webhook-delivery.js';
+import { createDeliveryWorker, secretRef } from './webhook-delivery.js';
 import { createWebhooksRepository } from './webhooks.repository.js';
 import { webhooksRoutes } from './webhooks.routes.js';
 import { createWebhooksService, createWebhooksSubscriber } from './webhooks.service.js';
@@ -131,3 +131,17 @@ export type EventsModule = ReturnType<typeof createEventsModule>;
 export type { Subscriber } from './subscribers.js';
 export type { StoredEvent } from './events.repository.js';
 export { signatureHeader, verifySignature } from './events.fns.js';
+
+/** The webhooks' sealed signing secrets, for master-key rotation (credentials' `keys.ts`). */
+export function webhookRotationTable(db: Db) {
+  const repo = createWebhooksRepository(db);
+  return {
+    kind: 'webhook' as const,
+    batch: async (keyId: string, afterId: string, limit: number) => (await repo.sealedNotUnder(keyId, afterId, limit)).map((r) => ({ ...r, type: secretRef(r.id).type })),
+    replace: (trx: Db, id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }) => createWebhooksRepository(trx).replaceWrap(id, old, next),
+  };
+}
+
+/** Webhook secrets per master key id (`opsdeck keys status`). */
+export const webhookKeyUsage = (db: Db) => createWebhooksRepository(db).countByKey();
+

@@ -37,6 +37,19 @@ export function createWebhooksRepository(base: Db) {
   const webhooks = () => db.selectFrom('webhooks').select(WEBHOOK_COLUMNS);
   return {
     db: base,
+    /** Master-key rotation: secrets whose data key is not under `keyId`, by id. */
+    sealedNotUnder(keyId: string, afterId: string, limit: number) {
+      return db.selectFrom('webhooks').select(['id', 'keyId', 'wrappedKey']).where('keyId', '!=', keyId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+    },
+    /** Swaps the wrapped data key only if nobody changed it meanwhile. */
+    async replaceWrap(id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }): Promise<boolean> {
+      const r = await db.updateTable('webhooks').set({ keyId: next.keyId, wrappedKey: next.wrappedKey }).where('id', '=', id).where('keyId', '=', old.keyId).where('wrappedKey', '=', old.wrappedKey).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async countByKey(): Promise<{ keyId: string; n: number }[]> {
+      const rows = await db.selectFrom('webhooks').select(['keyId', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('keyId').execute();
+      return rows.map((r) => ({ keyId: r.keyId, n: Number(r.n) }));
+    },
     async insert(w: WebhookRow): Promise<void> {
       await db.insertInto('webhooks').values(encode(w) as EventsTables['webhooks']).execute();
     },
