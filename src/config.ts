@@ -5,6 +5,7 @@
  * (`npm run docs:config`) and a test fails when the two drift apart.
  */
 import path from 'node:path';
+import { validEgressEntry } from './platform/egress/index.js';
 
 type Parser<T> = (raw: string) => { value: T } | { expected: string };
 
@@ -45,6 +46,11 @@ const bool: Parser<boolean> = (raw) => {
   if (['0', 'false', 'no', 'off'].includes(v)) return { value: false };
   return { expected: 'true or false' };
 };
+
+const egressEntry =
+  (addressesOnly: boolean): Parser<string> =>
+  (raw) =>
+    raw.length <= 255 && validEgressEntry(raw, addressesOnly) ? { value: raw } : { expected: addressesOnly ? 'addresses or CIDRs (10.0.0.0/8, ::1)' : 'addresses, CIDRs, host names or *.domain entries' };
 
 const url =
   (...schemes: string[]): Parser<string> =>
@@ -316,11 +322,25 @@ export const SETTINGS = {
   }),
   egressAllow: setting({
     env: 'OPSDECK_EGRESS_ALLOW',
-    description: 'Outbound HTTP allow-list (CIDRs, addresses, host names, `*.domain`). Empty: anything not denied. Cloud metadata addresses are always blocked.',
+    description:
+      'Outbound HTTP (`http_request`, webhooks) allow-list: CIDRs, addresses, host names, `*.domain`. Empty: anything the other rules let through. Decided on every resolved address; see the README’s “Outbound HTTP” section.',
     default: '',
-    parse: list(str(255)),
+    parse: list(egressEntry(false)),
   }),
-  egressDeny: setting({ env: 'OPSDECK_EGRESS_DENY', description: 'Outbound HTTP deny-list (CIDRs, addresses, host names, `*.domain`).', default: '', parse: list(str(255)) }),
+  egressDeny: setting({ env: 'OPSDECK_EGRESS_DENY', description: 'Outbound HTTP deny-list (CIDRs, addresses, host names, `*.domain`).', default: '', parse: list(egressEntry(false)) }),
+  egressAllowInternal: setting({
+    env: 'OPSDECK_EGRESS_ALLOW_INTERNAL',
+    description:
+      'Loopback and link-local addresses (and private ones when `OPSDECK_EGRESS_PRIVATE=deny`) outbound HTTP may reach anyway, as CIDRs or addresses, e.g. `127.0.0.1/32` for a lab. Metadata and unspecified addresses and Opsdeck’s own ports stay refused.',
+    default: '',
+    parse: list(egressEntry(true)),
+  }),
+  egressPrivate: setting({
+    env: 'OPSDECK_EGRESS_PRIVATE',
+    description: 'Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) for outbound HTTP: `allow` (device networks) or `deny` (then only `OPSDECK_EGRESS_ALLOW_INTERNAL` entries).',
+    default: 'allow',
+    parse: oneOf('allow', 'deny'),
+  }),
   schedulerMisfireGraceSeconds: setting({
     env: 'OPSDECK_SCHEDULER_MISFIRE_GRACE_SECONDS',
     description: 'A schedule tick processed later than this (no scheduler was running) is a misfire: its schedule’s `misfire` policy decides (skip, or one catch-up run).',
@@ -344,12 +364,6 @@ export const SETTINGS = {
     description: 'Longest wait of the event subscribers, live streams and webhook deliveries when no bus message wakes them (also relays events a dead writer left behind).',
     default: '2000',
     parse: int(50, 60_000),
-  }),
-  webhooksAllow: setting({
-    env: 'OPSDECK_WEBHOOKS_ALLOW',
-    description: 'Loopback or unspecified webhook targets to allow anyway (CIDRs, addresses, host names); they are refused by default. The `OPSDECK_EGRESS_*` lists apply too.',
-    default: '',
-    parse: list(str(255)),
   }),
   webhooksMaxAttempts: setting({ env: 'OPSDECK_WEBHOOKS_MAX_ATTEMPTS', description: 'Attempts per webhook delivery before it is marked failed.', default: '8', parse: int(1, 50) }),
   webhooksRetryBaseMs: setting({

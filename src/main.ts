@@ -10,7 +10,7 @@ import { ConfigError, describeConfig, loadConfig, type Config } from './config.j
 import { createLogger, type Logger } from './platform/observability/logger.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest, pendingMigrations } from './platform/db/migrate.js';
-import { createModules, createServer } from './modules.js';
+import { createModules, createServer, listenersJoinEgress } from './modules.js';
 import { buildHealthApp } from './app.js';
 import { describeCliError, runUserCommand } from './modules/identity/index.js';
 import { runParseCommand } from './modules/parsers/index.js';
@@ -91,6 +91,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 async function worker(config: Config, logger: Logger): Promise<void> {
   const modules = await createModules(Object.freeze({ ...config, roles: ['worker' as const] }), logger);
   const health = await buildHealthApp({ logger, plugins: modules.system.healthPlugins });
+  listenersJoinEgress(health.server, modules.egress.listeners);
   await health.listen({ host: config.host, port: config.workerHealthPort });
   const address = health.server.address();
   const port = typeof address === 'object' && address ? address.port : config.workerHealthPort;

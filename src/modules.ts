@@ -10,6 +10,8 @@ import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { createEventBus } from './platform/bus/index.js';
 import { createCache } from './platform/cache/index.js';
+import type { Server } from 'node:http';
+import { createEgressPolicy, createOwnListeners, type OwnListeners, type Resolver } from './platform/egress/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe, requireNoEviction } from './platform/redis.js';
 import { Redis } from 'ioredis';
@@ -52,6 +54,8 @@ function createRateLimitStore(config: Config, logger: Logger): RateLimitStore {
 export interface ModulesOptions {
   /** Run pending migrations before building modules (default true). */
   migrate?: boolean;
+  /** Outbound HTTP name resolution (default: the system resolver); tests map names to loopback addresses with it. */
+  resolve?: Resolver;
 }
 
 export async function createModules(config: Config, logger: Logger, options: ModulesOptions = {}) {
@@ -119,7 +123,16 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
 
-    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
+    // One outbound-HTTP policy for jobs and webhooks; the ports this process listens on join it at listen.
+    const egress = createEgressPolicy({
+      allow: config.egressAllow,
+      deny: config.egressDeny,
+      allowInternal: config.egressAllowInternal,
+      privateRanges: config.egressPrivate,
+      listeners: createOwnListeners([config.port, config.workerHealthPort]),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
+    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, egress, config, version: VERSION });
     closers.unshift(() => eventsModule.stop());
     await eventsModule.start();
 
@@ -130,6 +143,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       logger,
       authenticator: identity.authenticator,
       config,
+      egress,
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
@@ -169,6 +183,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       config,
       logger,
       metrics,
+      egress,
       database,
       bus,
       cache,
@@ -203,6 +218,14 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
 export type Modules = Awaited<ReturnType<typeof createModules>>;
 
+/** The port a server ends up listening on (OPSDECK_PORT=0 picks one) is refused as an outbound target. */
+export function listenersJoinEgress(server: Server, listeners: OwnListeners): void {
+  server.on('listening', () => {
+    const address = server.address();
+    if (typeof address === 'object' && address) listeners.add(address.port);
+  });
+}
+
 /** Modules plus the HTTP app over them: what `serve` runs and what tests drive. */
 export async function createServer(config: Config, logger: Logger, options: ModulesOptions = {}): Promise<{ app: App; modules: Modules; close(): Promise<void> }> {
   const modules = await createModules(config, logger, options);
@@ -216,6 +239,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       version: VERSION,
       rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
     });
+    listenersJoinEgress(app.server, modules.egress.listeners);
     return {
       app,
       modules,

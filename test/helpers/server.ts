@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/platform/observability/logger.js';
 import { createServer } from '../../src/modules.js';
 import type { Dialect } from '../../src/platform/db/database.js';
+import type { Resolver } from '../../src/platform/egress/index.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { redisTestUrl } from './redis.js';
 
@@ -39,6 +40,8 @@ export interface TestServerOptions {
   cluster?: boolean;
   /** share a database with another test server (second node) */
   db?: TestDatabase;
+  /** Outbound HTTP name resolution (never the machine's DNS in tests): names mapped to loopback addresses. */
+  resolve?: Resolver;
 }
 
 /** A real app over a fresh database of the dialect (in-process, via inject or listen). */
@@ -65,7 +68,7 @@ export async function createTestServer(dialect: Dialect, options: TestServerOpti
   });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
-  const server = await createServer(config, logger);
+  const server = await createServer(config, logger, options.resolve ? { resolve: options.resolve } : {});
   return {
     app: server.app,
     modules: server.modules,

@@ -37,7 +37,7 @@ describe.each(JOB_MODES)('failures no retry can fix, against real peers on $name
   let goodKey: string;
   let device: string;
   beforeAll(async () => {
-    server = await startJobsServer(mode);
+    server = await startJobsServer(mode, { env: { OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' } });
     const token = await adminToken(server);
     api = jobsClient(server, token);
     wrongPassword = await createCredential(server, token, { type: 'ssh', username: sshd.username, password: 'Not-the-Password-42' });

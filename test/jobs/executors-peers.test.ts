@@ -42,7 +42,8 @@ describe.each(JOB_MODES)('executors against real peers on $name', (mode) => {
   let token: string;
   const cred: Record<string, string> = {};
   beforeAll(async () => {
-    server = await startJobsServer(mode, { env: { OPSDECK_JOBS_LOCAL_COMMANDS: 'echo', OPSDECK_JOBS_DEVICE_SESSIONS: '2' } });
+    // The web peer listens on loopback, which outbound HTTP refuses unless listed.
+    server = await startJobsServer(mode, { env: { OPSDECK_JOBS_LOCAL_COMMANDS: 'echo', OPSDECK_JOBS_DEVICE_SESSIONS: '2', OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' } });
     token = await adminToken(server);
     api = jobsClient(server, token);
     cred.sshPassword = await createCredential(server, token, { type: 'ssh', username: sshd.username, password: sshd.password });
@@ -144,7 +145,10 @@ describe.each(JOB_MODES)('executors against real peers on $name', (mode) => {
     const out = await api.output(run.id);
     expect(out.targets[0]!.output).toContain('Bearer ********');
     expect(JSON.stringify(out)).not.toContain('tok-Very-Secret-123456');
-    const meta = await api.start({ type: 'http_request', params: { url: 'http://169.254.169.254/latest/meta-data/' } });
+    const metaLiteral = await api.create({ type: 'http_request', params: { url: 'http://169.254.169.254/latest/meta-data/' } });
+    expect(metaLiteral.statusCode).toBe(422);
+    expect(metaLiteral.json().errors[0]).toMatchObject({ path: 'body.params.url', message: expect.stringMatching(/metadata/) });
+    const meta = await api.start({ type: 'http_request', targets: ['169.254.169.254'], params: { url: 'http://{{target}}/latest/meta-data/' } });
     const metaDone = await api.finished(meta.id);
     expect(metaDone.status).toBe('failed');
     expect((await api.output(meta.id)).targets[0]!.error).toMatch(/egress refused/);

@@ -11,7 +11,7 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
   let server: TestServer;
   let api: Awaited<ReturnType<typeof adminClient>>;
   beforeAll(async () => {
-    server = await startJobsServer(mode);
+    server = await startJobsServer(mode, { env: { OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' } });
     api = await adminClient(server);
   });
   afterAll(async () => {

@@ -48,7 +48,7 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
      * holding the PASSWORDS credentials and the SECRET secret, sealed under k1.
      */
     const withRotationServer = async (test: (s: TestServer, ids: string[]) => Promise<void>) => {
-      const s = await createTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1, OPSDECK_WEBHOOKS_ALLOW: '127.0.0.1' } });
+      const s = await createTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1, OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1' } });
       try {
         const vault = s.modules.credentials;
         const ids: string[] = [];

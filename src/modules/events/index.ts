@@ -7,9 +7,9 @@ import type { RoutePlugin } from '../../app.js';
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import { createEnvelope, type KeyRing } from '../../platform/crypto/index.js';
 import type { Db } from '../../platform/db/database.js';
+import type { EgressPolicy } from '../../platform/egress/index.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { createEgressPolicy, LOCAL_ADDRESSES } from '../jobs/index.js';
 import { createTemplateAuditSubscriber, type AuditPort } from './audit.subscriber.js';
 import { createEventTail } from './event-tail.js';
 import { createEventsRepository } from './events.repository.js';
@@ -30,9 +30,6 @@ export interface EventsConfig {
   roles: readonly string[];
   eventsRetentionDays: number;
   eventsPollMs: number;
-  egressAllow: readonly string[];
-  egressDeny: readonly string[];
-  webhooksAllow: readonly string[];
   webhooksMaxAttempts: number;
   webhooksRetryBaseMs: number;
   webhooksTimeoutMs: number;
@@ -46,6 +43,8 @@ export interface EventsModuleDeps {
   domainEvents: { relay(): Promise<void> };
   audit: AuditPort;
   keyRing: KeyRing;
+  /** Outbound HTTP (webhook targets): the one policy of the process (`platform/egress`). */
+  egress: EgressPolicy;
   config: EventsConfig;
   version: string;
 }
@@ -57,7 +56,7 @@ export function createEventsModule(deps: EventsModuleDeps) {
   const tail = createEventTail({ repo, bus: deps.bus, logger, pollMs: c.eventsPollMs });
   const service = createEventsService({ repo, tail });
   const envelope = createEnvelope(deps.keyRing);
-  const egress = createEgressPolicy({ allow: c.egressAllow, deny: c.egressDeny, restricted: LOCAL_ADDRESSES, exceptions: c.webhooksAllow });
+  const egress = deps.egress;
   const worker = createDeliveryWorker({
     db: deps.db,
     envelope,

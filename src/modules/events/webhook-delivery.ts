@@ -1,10 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { Db } from '../../platform/db/database.js';
 import type { Envelope } from '../../platform/crypto/index.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import type { EgressPolicy } from '../jobs/index.js';
+import { egressRequest, EgressRefusedError, type EgressPolicy } from '../../platform/egress/index.js';
 import { backoffMs, signatureHeader } from './events.fns.js';
 import { createWebhooksRepository, type DeliveryRow, type WebhookRow } from './webhooks.repository.js';
 
@@ -29,11 +27,10 @@ export interface AttemptResult {
 /** The record a webhook's secret is sealed under: associated data binds it to this webhook. */
 export const secretRef = (id: string) => ({ kind: 'webhook', id, type: 'hmac' });
 
-const MAX_RESPONSE_BYTES = 64 * 1024;
-
 /**
- * Delivers webhook payloads: signed POSTs to the address the egress policy checked (the
- * connection cannot be re-pointed by a second DNS answer), retried with exponential backoff.
+ * Delivers webhook payloads: signed POSTs through `platform/egress` (each attempt checks the
+ * target's resolved addresses and connects only to them; a second DNS answer cannot re-point
+ * it), retried with exponential backoff.
  * The delivery row is the durable record: a restart, or another node, picks pending ones up.
  */
 export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress: EgressPolicy; logger: Logger; settings: DeliverySettings; userAgent: string }) {
@@ -46,43 +43,10 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
   let timer: NodeJS.Timeout | null = null;
   let running = false;
 
-  function post(url: URL, address: string, family: 4 | 6, headers: Record<string, string>, body: string): Promise<{ statusCode: number }> {
-    const lib = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = lib.request(
-        url,
-        {
-          method: 'POST',
-          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-          timeout: s.timeoutMs,
-          lookup: (_h, _o, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, family),
-          servername: url.hostname,
-        },
-        (res) => {
-          let seen = 0;
-          res.on('data', (chunk: Buffer) => {
-            seen += chunk.length;
-            if (seen > MAX_RESPONSE_BYTES) res.destroy();
-          });
-          res.on('close', () => resolve({ statusCode: res.statusCode ?? 0 }));
-          res.on('error', () => resolve({ statusCode: res.statusCode ?? 0 }));
-        },
-      );
-      const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${s.timeoutMs} ms`)), s.timeoutMs);
-      req.on('close', () => clearTimeout(deadline));
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${s.timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
   /** One signed POST; never throws. */
   async function attempt(webhook: WebhookRow, delivery: Pick<DeliveryRow, 'id' | 'eventId' | 'eventName' | 'body'>): Promise<AttemptResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const url = new URL(webhook.url);
-    const verdict = await deps.egress.check(url.hostname);
-    if (!verdict.ok) return { ok: false, statusCode: null, durationMs: elapsed(), error: `egress refused: ${verdict.reason}`, final: true };
     let secret: string;
     try {
       secret = deps.envelope.open(secretRef(webhook.id), { keyId: webhook.keyId, wrappedKey: webhook.wrappedKey }, { secret: webhook.secretSealed }).secret!;
@@ -98,11 +62,14 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
       'x-opsdeck-signature': signatureHeader(secret, delivery.body, Math.floor(Date.now() / 1000)),
     };
     try {
-      const { statusCode } = await post(url, verdict.address, verdict.family, headers, delivery.body);
+      // Not redirected: a receiver answers where it was registered (the hop is checked all the same).
+      const { status: statusCode } = await egressRequest(deps.egress, new URL(webhook.url), { method: 'POST', headers, body: delivery.body, timeoutMs: s.timeoutMs, maxBodyBytes: 0, maxRedirects: 0 });
       const ok = statusCode >= 200 && statusCode < 300;
       return { ok, statusCode, durationMs: elapsed(), error: ok ? null : `the receiver answered ${statusCode}` };
     } catch (err) {
-      return { ok: false, statusCode: null, durationMs: elapsed(), error: (err as Error).message.slice(0, 500) };
+      // A refusal is final, but a resolver that did not answer may answer the next attempt.
+      const final = err instanceof EgressRefusedError && !err.retryable;
+      return { ok: false, statusCode: null, durationMs: elapsed(), error: (err as Error).message.slice(0, 500), ...(final ? { final } : {}) };
     }
   }
 

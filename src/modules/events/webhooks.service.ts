@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../platform/er
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
-import type { EgressPolicy } from '../jobs/index.js';
+import { checkOutboundUrl, type EgressPolicy } from '../../platform/egress/index.js';
 import { globMatcher } from './events.fns.js';
 import type { StoredEvent } from './events.repository.js';
 import type { Subscriber } from './subscribers.js';
@@ -57,17 +57,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
 
   /** The URL must be http(s) without user info, and its host pass the egress policy now (and again at each delivery). */
   async function checkUrl(text: string): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw new ValidationError('WEBHOOK_URL_INVALID', 'The webhook URL is not a URL', [{ path: 'body.url', message: 'must be an absolute http:// or https:// URL' }]);
-    }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
-      throw new ValidationError('WEBHOOK_URL_INVALID', 'The webhook URL must be http(s) without credentials', [{ path: 'body.url', message: 'must be http:// or https:// without user:password@' }]);
-    }
-    const verdict = await deps.egress.check(url.hostname);
-    if (!verdict.ok) throw new ValidationError('WEBHOOK_URL_DENIED', 'The egress policy refuses this webhook target', [{ path: 'body.url', message: verdict.reason }]);
+    const problem = await checkOutboundUrl(deps.egress, text);
+    if (problem?.kind === 'invalid') throw new ValidationError('WEBHOOK_URL_INVALID', 'The webhook URL must be an http(s) URL without credentials', [{ path: 'body.url', message: problem.message }]);
+    if (problem) throw new ValidationError('WEBHOOK_URL_DENIED', 'The egress policy refuses this webhook target', [{ path: 'body.url', message: problem.message }]);
   }
 
   const duplicate = (name: string) => new ConflictError('WEBHOOK_NAME_TAKEN', `A webhook named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { RoutePlugin } from '../../app.js';
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import type { Db } from '../../platform/db/database.js';
+import type { EgressPolicy } from '../../platform/egress/index.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import type { Authenticator } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
@@ -43,8 +44,6 @@ export interface JobsConfig {
   jobsDeviceSessions: number;
   jobsLocalCommands: readonly string[];
   jobsQueue: string;
-  egressAllow: readonly string[];
-  egressDeny: readonly string[];
 }
 
 export interface JobsModuleDeps {
@@ -53,6 +52,8 @@ export interface JobsModuleDeps {
   logger: Logger;
   authenticator: Authenticator;
   config: JobsConfig;
+  /** Outbound HTTP (`http_request`): the one policy of the process (`platform/egress`). */
+  egress: EgressPolicy;
   /** The credential vault; until it is wired, an in-process inline resolver. */
   credentials?: CredentialResolver;
   targetResolver?: TargetResolver;
@@ -85,7 +86,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const queue = deps.queue ?? createJobQueue<JobsJobMap>({ ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}), prefix: c.jobsQueue, lockDurationMs: c.jobsLeaseMs, onError: (err) => logger.warn({ err }, 'queue error') });
   const dispatch = createDispatcher(queue);
   const executors = executorRegistry(EXECUTORS);
-  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: { allow: c.egressAllow, deny: c.egressDeny }, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
+  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: deps.egress, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
   const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);
   const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions };
@@ -139,7 +140,6 @@ export type JobsModule = ReturnType<typeof createJobsModule>;
 export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential } from './credentials.js';
 export type { SecretScrubber } from './scrubber.js';
 export { createSecretScrubber } from './scrubber.js';
-export { createEgressPolicy, validateEgressEntry, LOCAL_ADDRESSES, type EgressPolicy } from './egress.js';
 export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';

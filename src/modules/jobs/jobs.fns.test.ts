@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createEgressPolicy } from './egress.js';
 import { backoffDelayMs, blockedBy, canTransition, isExpired, outcomeOf, queueBefore, rankQueued, RUN_STATUSES, TERMINAL_STATUSES } from './run-state.fns.js';
 
 describe('run state machine', () => {
@@ -39,23 +38,6 @@ describe('run state machine', () => {
     expect(blockedBy({ ...base, notBefore: '1970-01-01T00:00:05.000Z' })).toBe('scheduled_for 1970-01-01T00:00:05.000Z');
     expect(blockedBy({ ...base, attempt: 1, notBefore: '1970-01-01T00:00:05.000Z' })).toBe('retry_backoff until 1970-01-01T00:00:05.000Z');
     expect(blockedBy({ ...base, status: 'succeeded' })).toBeNull();
-  });
-});
-
-describe('egress policy', () => {
-  const resolve = async (host: string) => ({ 'good.example': ['203.0.113.5'], 'sneaky.example': ['203.0.113.5', '169.254.169.254'], 'inside.example': ['10.1.2.3'] })[host] ?? [];
-  it('always blocks cloud metadata addresses, also behind a name or IPv4-mapped IPv6', async () => {
-    const p = createEgressPolicy({ allow: [], deny: [], resolve });
-    for (const h of ['169.254.169.254', '::ffff:169.254.169.254', 'fd00:ec2::254', '100.100.100.200', 'metadata.google.internal', 'sneaky.example']) {
-      expect((await p.check(h)).ok, h).toBe(false);
-    }
-    expect(await p.check('good.example')).toEqual({ ok: true, address: '203.0.113.5', family: 4 });
-  });
-  it('applies the deny list, then the allow list', async () => {
-    const p = createEgressPolicy({ allow: ['*.example', '127.0.0.0/8'], deny: ['10.0.0.0/8'], resolve });
-    expect((await p.check('inside.example')).ok).toBe(false);
-    expect((await p.check('127.0.0.1')).ok).toBe(true);
-    expect((await p.check('8.8.8.8')).ok).toBe(false);
   });
 });
 

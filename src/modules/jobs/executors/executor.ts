@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox';
+import type { EgressPolicy } from '../../../platform/egress/index.js';
 import type { FieldError } from '../../../platform/errors.js';
 import type { ResolvedCredential } from '../credentials.js';
 import type { HostKeyStore } from '../ssh-host-keys.service.js';
@@ -40,7 +41,8 @@ export interface TargetResult {
 /** Settings executors need from configuration, injected once. */
 export interface ExecutorSettings {
   localCommandAllowList: readonly string[];
-  egress: { allow: readonly string[]; deny: readonly string[] };
+  /** Outbound HTTP policy (`platform/egress`): `http_request` checks its URL at save time and every hop at run time. */
+  egress: EgressPolicy;
   /** Largest output kept per target, in characters. */
   maxOutputChars: number;
   /** SSH host keys pinned on first use (`ssh-host-keys.service.ts`); absent: any key is accepted. */
