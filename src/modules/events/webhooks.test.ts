@@ -56,7 +56,12 @@ const baseEnv = (dialect: string) => ({
 });
 
 describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
-  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: baseEnv(dialect) });
+  // Names resolve through this map, never the machine's DNS.
+  const resolve = async (host: string) => {
+    if (host === 'hooks.lab.test') return ['127.0.0.1'];
+    throw Object.assign(new Error(`queryA ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+  };
+  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: baseEnv(dialect), resolve });
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let admin: Record<string, string>;
 
@@ -157,6 +162,25 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
     const result = await eventsModule.worker.attempt({ ...row, url: 'http://[::1]:9/x' }, { id: hook.id, eventId: hook.id, eventName: 'x.y', body: '{}' });
     expect(result).toMatchObject({ ok: false, statusCode: null, final: true });
     expect(result.error).toMatch(/^egress refused: ::1 is a loopback/);
+    expect((await api('DELETE', `/webhooks/${hook.id}`)).statusCode).toBe(204);
+  });
+
+  it("refuses unspecified, unlisted loopback and Opsdeck's own port in every form when saved (body.url), and delivers to a host name", async () => {
+    const address = await server().app.listen({ host: '127.0.0.1', port: 0 });
+    const own = Number(new URL(address).port);
+    const hosts = ['0', '0.0.0.0', '[::]', '[::ffff:0.0.0.0]', '[::ffff:0:0]', '127.0.0.2', '[::1]', '2130706434', '0x7f.2', '[::ffff:127.0.0.2]'];
+    const urls = [...hosts.map((h) => `http://${h}:9/x`), ...['127.0.0.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', '[::ffff:127.0.0.1]', 'hooks.lab.test'].map((h) => `http://${h}:${own}/metrics`)];
+    for (const url of urls) {
+      const res = await api('POST', '/webhooks', { name: 'refused', url, secret: SECRET, events: ['*'] });
+      expect(res.statusCode, `${url} → ${res.body}`).toBe(422);
+      expect(res.json()).toMatchObject({ code: 'WEBHOOK_URL_DENIED', errors: [{ path: 'body.url' }] });
+    }
+    const hook = await createHook('by-name', ['nothing.*'], `${receiver.url.replace('127.0.0.1', 'hooks.lab.test')}/by-name`);
+    const patched = await api('PATCH', `/webhooks/${hook.id}`, { url: `http://[::ffff:7f00:1]:${own}/metrics` });
+    expect(patched.statusCode, patched.body).toBe(422);
+    const ping = await api('POST', `/webhooks/${hook.id}/ping`);
+    expect(ping.json(), ping.body).toMatchObject({ status: 'succeeded', status_code: 200, error: null });
+    expect(receiver.received.at(-1)!.headers.host).toBe(`hooks.lab.test:${new URL(receiver.url).port}`);
     expect((await api('DELETE', `/webhooks/${hook.id}`)).statusCode).toBe(204);
   });
 
