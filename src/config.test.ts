@@ -41,6 +41,10 @@ describe('loadConfig', () => {
     [{ OPSDECK_JWT_SECRET: 's'.repeat(40) }, 'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret of at least 96 bits of entropy (this one repeats a pattern)'],
     [{ OPSDECK_JWT_SECRET: 'changeme'.repeat(5) }, 'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret'],
     [{ OPSDECK_JWT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' }, 'has about 7)'],
+    [{ OPSDECK_EGRESS_ALLOW_INTERNAL: 'localhost' }, 'OPSDECK_EGRESS_ALLOW_INTERNAL="localhost" is invalid: expected a comma-separated list of addresses or CIDRs'],
+    [{ OPSDECK_EGRESS_DENY: '10.0.0.0/33' }, 'OPSDECK_EGRESS_DENY="10.0.0.0/33" is invalid'],
+    [{ OPSDECK_EGRESS_ALLOW: 'bad host!' }, 'OPSDECK_EGRESS_ALLOW="bad host!" is invalid'],
+    [{ OPSDECK_EGRESS_PRIVATE: 'maybe' }, 'OPSDECK_EGRESS_PRIVATE="maybe" is invalid: expected one of allow, deny'],
   ])('rejects %j with a line naming the variable', (env, message) => {
     const msg = errorOf(env);
     expect(msg).toContain(message);
@@ -57,6 +61,12 @@ describe('loadConfig', () => {
     const msg = errorOf({ OPSDECK_PORT: 'x', OPSDECK_LOG_LEVEL: 'y' });
     expect(msg).toContain('OPSDECK_PORT');
     expect(msg).toContain('OPSDECK_LOG_LEVEL');
+  });
+
+  it('reads the egress lists, checking each entry at start', () => {
+    const c = loadConfig({ OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32, ::1', OPSDECK_EGRESS_DENY: '*.corp.example,10.9.0.0/16', OPSDECK_EGRESS_PRIVATE: 'deny' });
+    expect(c).toMatchObject({ egressAllowInternal: ['127.0.0.1/32', '::1'], egressDeny: ['*.corp.example', '10.9.0.0/16'], egressAllow: [], egressPrivate: 'deny' });
+    expect(loadConfig({}).egressPrivate).toBe('allow');
   });
 
   it('treats empty values as unset', () => {
