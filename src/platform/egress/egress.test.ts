@@ -72,6 +72,8 @@ describe('the egress policy', () => {
     const p = policy({ allow: ['*.example', '203.0.113.0/24'], deny: ['10.0.0.0/8', 'bad.example'] });
     expect((await verdict(p, 'http://inside.example/')).ok).toBe(false);
     expect(checkOutboundUrlNow(p, 'http://bad.example/')).toMatchObject({ kind: 'denied' });
+    expect(checkOutboundUrlNow(p, 'http://BAD.example./')).toMatchObject({ kind: 'denied' });
+    expect(checkOutboundUrlNow(policy(), 'http://metadata.google.internal./')).toMatchObject({ kind: 'denied' });
     expect((await verdict(p, 'http://good.example/')).ok).toBe(true);
     expect((await verdict(p, 'http://203.0.113.9/')).ok).toBe(true);
     expect((await verdict(p, 'http://198.51.100.1/')).ok).toBe(false);

@@ -136,7 +136,8 @@ export function createEgressPolicy(options: EgressOptions): EgressPolicy {
   const internal = options.privateRanges === 'deny' ? [...INTERNAL_RANGES, ...PRIVATE_RANGES] : INTERNAL_RANGES;
   const resolve = options.resolve ?? (async (host: string) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address));
 
-  const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // `bad.example.` is `bad.example`: name rules must not be sidestepped by the root label.
+  const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   const portOf = (url: URL) => Number(url.port || (url.protocol === 'https:' ? 443 : 80));
 
   /** Refusals decided on the name alone (no DNS). */
