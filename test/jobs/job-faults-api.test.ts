@@ -11,7 +11,9 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
   let server: TestServer;
   let api: Awaited<ReturnType<typeof adminClient>>;
   beforeAll(async () => {
-    server = await startJobsServer(mode, { env: { OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' } });
+    // Names go through this resolver, never the machine's DNS: `nosuch-host.invalid` does not exist.
+    const resolve = (host: string): Promise<string[]> => Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
+    server = await startJobsServer(mode, { env: { OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' }, resolve });
     api = await adminClient(server);
   });
   afterAll(async () => {
@@ -68,7 +70,7 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
     expect(failed.reason).toMatch(/^not retried: dns: .*nosuch-host\.invalid/);
     const ping = await api.start({ type: 'ping', targets: ['nosuch-host.invalid'], params: { count: 1, timeout_ms: 1000 }, max_attempts: 3, backoff_ms: 10 });
     const pingFailed = await api.finished(ping.id);
-    expect([pingFailed.status, pingFailed.attempt, pingFailed.reason]).toEqual(['failed', 1, 'not retried: cannot resolve nosuch-host.invalid']);
+    expect([pingFailed.status, pingFailed.attempt, pingFailed.reason]).toEqual(['failed', 1, 'not retried: cannot resolve nosuch-host.invalid (ENOTFOUND)']);
 
     const closed = await closedPort();
     const refused = await api.start({ type: 'http_request', targets: ['127.0.0.1'], params: { url: `http://{{target}}:${closed}/` }, max_attempts: 2, backoff_ms: 10 });

@@ -24,6 +24,12 @@ export interface EgressPolicy {
   checkLiteral(url: URL): string | null;
   /** The ports Opsdeck itself listens on (refused on every local address). */
   readonly listeners: OwnListeners;
+  /**
+   * The addresses a name resolves to through the policy's resolver (an IP literal answers
+   * itself), for executors that hand an address to a child process (`ping`): every name a job
+   * uses is resolved in one place, which tests replace so no test asks the machine's DNS.
+   */
+  lookup(host: string): Promise<string[]>;
 }
 
 export interface ResolvedAddress {
@@ -165,6 +171,7 @@ export function createEgressPolicy(options: EgressOptions): EgressPolicy {
 
   return {
     listeners: options.listeners,
+    lookup: (host) => (net.isIP(host) ? Promise.resolve([host]) : resolve(host)),
     checkLiteral(url) {
       const host = hostOf(url);
       return net.isIP(host) ? byAddress(host, host, portOf(url)) : byName(host);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { childEnv } from '../../../platform/child-env.js';
 import { Type, type Static } from 'typebox';
 import type { Executor } from './executor.js';
@@ -49,9 +50,22 @@ export const pingExecutor: Executor<Params> = {
   credential: 'none',
   targets: 'required',
   changesDevices: () => false,
-  run(ctx, p) {
+  async run(ctx, p, settings) {
     const count = p.count ?? 3;
-    const args = ['-n', '-c', String(count), '-i', String((p.interval_ms ?? 1000) / 1000), '-W', String(Math.max(1, Math.ceil((p.timeout_ms ?? 1000) / 1000))), '--', ctx.host];
+    // The name is resolved here, through the one resolver jobs use, and ping gets the address.
+    let address = ctx.host;
+    if (!net.isIP(ctx.host)) {
+      try {
+        const answers = await settings.egress.lookup(ctx.host);
+        if (!answers[0]) return { ok: false, output: '', parsed: null, error: `cannot resolve ${ctx.host}`, retryable: false };
+        address = answers[0];
+      } catch (err) {
+        // An answer that the name does not exist is final; a resolver that did not answer may later.
+        const code = (err as { code?: unknown }).code;
+        return { ok: false, output: '', parsed: null, error: `cannot resolve ${ctx.host}${typeof code === 'string' ? ` (${code})` : ''}`, retryable: code !== 'ENOTFOUND' };
+      }
+    }
+    const args = ['-n', '-c', String(count), '-i', String((p.interval_ms ?? 1000) / 1000), '-W', String(Math.max(1, Math.ceil((p.timeout_ms ?? 1000) / 1000))), '--', address];
     return new Promise((resolve, reject) => {
       const child = spawn('ping', args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
       let out = '';
@@ -65,9 +79,7 @@ export const pingExecutor: Executor<Params> = {
         if (ctx.signal.aborted) return reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted'));
         const summary = parsePing(out);
         ctx.log(summary.reachable ? 'info' : 'warn', `${summary.received}/${summary.transmitted} replies, avg ${summary.rtt_avg_ms ?? '-'} ms`);
-        // iputils says so when the name does not exist (NXDOMAIN); no retry resolves it.
-        const unknownName = !summary.reachable && /Name or service not known|No address associated with hostname/i.test(out);
-        resolve({ ok: summary.reachable, output: out.trim(), parsed: summary, ...(summary.reachable ? {} : unknownName ? { error: `cannot resolve ${ctx.host}`, retryable: false } : { error: 'unreachable' }) });
+        resolve({ ok: summary.reachable, output: out.trim(), parsed: summary, ...(summary.reachable ? {} : { error: 'unreachable' }) });
       });
     });
   },
