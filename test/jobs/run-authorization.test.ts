@@ -158,7 +158,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     expect(adhoc.json().code).toBe('JOB_ADHOC_FORBIDDEN');
     const inventory = (await created(await call(b.headers, 'POST', '/jobs/runs', { type: 'noop', targets: [{ device_id: device }] }), 202)) as RunBody;
     const entry = (await audit(`action=job_run.created&resource_id=${inventory.id}`))[0]!;
-    expect(entry.changes?.target_specs).toEqual([{ device_id: device }]);
+    expect(entry.changes?.target_specs).toEqual([`device_id=${device}`]);
 
     await created(await call(admin, 'POST', '/roles', { name: `scanner-${tag}`, permissions: ['jobs:run', 'jobs:run_adhoc', 'jobs:read'] }));
     const scanner = await inTeam(teamB, `scanner-${tag}`);
@@ -192,7 +192,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     const owner = await inTeam(teamA);
     const template = await created(await call(owner.headers, 'POST', '/jobs/templates', { name: `owner-tpl-${tag}`, ...httpRun('/scheduled') }));
     const schedule = await created(await call(owner.headers, 'POST', '/schedules', { name: `owner-sched-${tag}`, template_id: template.id, kind: 'interval', interval_seconds: 86_400 }));
-    const fire = await created(await call(admin, 'POST', `/schedules/${schedule.id}/trigger`), 200);
+    const fire = await created(await call(admin, 'POST', `/schedules/${schedule.id}/trigger`), 202);
     expect(fire.outcome, JSON.stringify(fire)).toBe('enqueued');
     expect((await finished(admin, fire.run_id)).status).toBe('succeeded');
     const [use] = await credentialUses(fire.run_id);
@@ -204,7 +204,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     await created(await call(admin, 'PATCH', `/users/${owner.userId}`, { roles: ['viewer'] }), 200);
     await created(await call(admin, 'PATCH', `/users/${owner.userId}`, { status: 'disabled' }), 200);
     const hitsBefore = hitsFor('/scheduled').length;
-    const refused = await created(await call(admin, 'POST', `/schedules/${schedule.id}/trigger`), 200);
+    const refused = await created(await call(admin, 'POST', `/schedules/${schedule.id}/trigger`), 202);
     expect(refused.outcome).toBe('refused');
     expect(refused.run_id).toBeNull();
     const paused = await created(await call(admin, 'GET', `/schedules/${schedule.id}`), 200);
@@ -228,7 +228,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     await vi.waitFor(async () => expect((await created(await call(admin, 'GET', `/schedules/${schedule.id}`), 200)).enabled).toBe(false), { timeout: 20_000, interval: 200 });
     const s = await created(await call(admin, 'GET', `/schedules/${schedule.id}`), 200);
     expect(s.paused_reason).toMatch(/may no longer run jobs \(jobs:run\)/);
-    const fires = (await created(await call(admin, 'GET', `/schedules/${schedule.id}/history`), 200)).items as { outcome: string; run_id: string | null }[];
+    const fires = (await created(await call(admin, 'GET', `/schedules/${schedule.id}/runs`), 200)).items as { outcome: string; run_id: string | null }[];
     expect(fires.map((f) => f.outcome)).toContain('refused');
     expect(fires.filter((f) => f.run_id !== null)).toEqual([]);
   });

@@ -114,9 +114,13 @@ function initiatorOf(actor: Actor): Pick<Run, 'initiatorKind' | 'initiatorId' | 
   return { initiatorKind: actor.kind, initiatorId: actor.id, initiatorUserId: actor.userId ?? (actor.kind === 'user' ? actor.id : null) };
 }
 
-/** The targets a `job_run.created` audit entry records: hosts, device ids and selectors as given (capped), and their count. */
-function auditedTargets(specs: readonly unknown[]): Record<string, unknown> {
-  return { target_specs: specs.slice(0, AUDITED_TARGETS), ...(specs.length > AUDITED_TARGETS ? { target_specs_total: specs.length } : {}) };
+/**
+ * The targets a `job_run.created` audit entry records: hosts as given and selectors as
+ * `key=value` (`device_id=…`, `group=core`), capped, with the total when capped.
+ */
+function auditedTargets(specs: readonly TargetSpec[]): Record<string, unknown> {
+  const shown = specs.slice(0, AUDITED_TARGETS).map((s) => (typeof s === 'string' ? s : Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',').slice(0, 200)));
+  return { target_specs: shown, ...(specs.length > AUDITED_TARGETS ? { target_specs_total: specs.length } : {}) };
 }
 
 /** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
@@ -189,7 +193,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       deps.db,
       [
         ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ ...NO_IDENTITY, ...t, idx, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
-        ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf, ...auditedTargets(run.targets as unknown[]), ...(run.triggerKind === 'schedule' ? { schedule_id: run.triggeredBy } : {}) } })))] : []),
+        ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf, ...auditedTargets(run.targets as TargetSpec[]), ...(run.triggerKind === 'schedule' ? { schedule_id: run.triggeredBy } : {}) } })))] : []),
       ],
       count ? (db) => createRunsRepository(db).positionsRead(list) : undefined,
     );
