@@ -57,7 +57,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     expect((await call(admin, 'PUT', `/teams/${team}/members/${u.userId}`)).statusCode).toBe(204);
     return { ...u, headers: bearer(u.token) };
   };
-  const httpRun = (path: string, extra: Record<string, unknown> = {}) => ({ type: 'http_request', credential_id: credA, params: { url: `${listenerUrl}${path}` }, ...extra });
+  const httpRun = (path: string, extra: Record<string, unknown> = {}) => ({ type: 'http_request', credential_id: credA, params: { url: `${listenerUrl}/${tag}${path}` }, ...extra });
 
   beforeAll(async () => {
     server = await startJobsServer(mode, { env: { OPSDECK_RUN_MAX_TARGETS: '5', OPSDECK_RUN_MAX_PROBES: '100', OPSDECK_RUN_MAX_ACTIVE_PER_USER: '3', OPSDECK_SCHEDULER_POLL_MS: '200' } });
@@ -105,7 +105,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     expect(probe.statusCode, probe.body).toBe(404);
 
     expect(await runCount()).toBe(before);
-    expect(hitsFor('/b-')).toEqual([]);
+    expect(hitsFor(`/${tag}/b-`)).toEqual([]);
     expect(await audit(`action=credential.resolved&resource_id=${credA}&actor_id=${b.userId}`)).toEqual([]);
   });
 
@@ -114,7 +114,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     const res = await call(a.headers, 'POST', '/jobs/runs', httpRun('/a-run'));
     const run = (await created(res, 202)) as RunBody;
     expect((await finished(admin, run.id)).status).toBe('succeeded');
-    expect(hitsFor('/a-run').map((h) => h.authorization)).toEqual([`Bearer ${SECRET}`]);
+    expect(hitsFor(`/${tag}/a-run`).map((h) => h.authorization)).toEqual([`Bearer ${SECRET}`]);
     const uses = await credentialUses(run.id);
     expect(uses.map((e) => [e.actor.kind, e.actor.id, e.outcome])).toEqual([['user', a.userId, 'success']]);
     const createdEntry = (await audit(`action=job_run.created&resource_id=${run.id}`))[0]!;
@@ -136,7 +136,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     const end2 = await finished(admin, r2.id);
     expect(end2.status).toBe('failed');
     expect(end2.reason).toMatch(/user that started this run no longer exists or is disabled/);
-    expect(hitsFor('/late-')).toEqual([]);
+    expect(hitsFor(`/${tag}/late-`)).toEqual([]);
     expect(await credentialUses(r1.id)).toEqual([]);
     expect(await credentialUses(r2.id)).toEqual([]);
   });
@@ -144,10 +144,10 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
   it('a credential the inventory resolves for a device fails that target when it is outside the initiator’s teams', async () => {
     const b = await inTeam(teamB);
     const port = (listener.address() as AddressInfo).port;
-    const run = (await created(await call(b.headers, 'POST', '/jobs/runs', { type: 'http_request', targets: [{ device_id: device }], params: { url: `http://{{target}}:${port}/inventory-b` } }), 202)) as RunBody;
+    const run = (await created(await call(b.headers, 'POST', '/jobs/runs', { type: 'http_request', targets: [{ device_id: device }], params: { url: `http://{{target}}:${port}/${tag}/inventory-b` } }), 202)) as RunBody;
     expect((await finished(admin, run.id)).status).toBe('failed');
     expect((await targetsOf(run.id))[0]!.error).toMatch(/^CREDENTIAL_FORBIDDEN: /);
-    expect(hitsFor('/inventory-b')).toEqual([]);
+    expect(hitsFor(`/${tag}/inventory-b`)).toEqual([]);
     expect(await credentialUses(run.id)).toEqual([]);
   });
 
@@ -203,7 +203,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
 
     await created(await call(admin, 'PATCH', `/users/${owner.userId}`, { roles: ['viewer'] }), 200);
     await created(await call(admin, 'PATCH', `/users/${owner.userId}`, { status: 'disabled' }), 200);
-    const hitsBefore = hitsFor('/scheduled').length;
+    const hitsBefore = hitsFor(`/${tag}/scheduled`).length;
     const refused = await created(await call(admin, 'POST', `/schedules/${schedule.id}/trigger`), 202);
     expect(refused.outcome).toBe('refused');
     expect(refused.run_id).toBeNull();
@@ -212,7 +212,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     expect(paused.paused_reason).toMatch(/owner .* no longer exists or is disabled/);
     const [entry] = await audit(`action=schedule.paused&resource_id=${schedule.id}`);
     expect([entry?.actor.kind, entry?.changes?.owner_id]).toEqual(['system', owner.userId]);
-    expect(hitsFor('/scheduled').length).toBe(hitsBefore);
+    expect(hitsFor(`/${tag}/scheduled`).length).toBe(hitsBefore);
 
     // Whoever enables it again becomes its owner.
     const enabled = await created(await call(admin, 'PATCH', `/schedules/${schedule.id}`, { enabled: true }), 200);
