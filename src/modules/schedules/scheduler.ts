@@ -123,7 +123,7 @@ export function createScheduler(options: SchedulerOptions) {
       }
     } catch (err) {
       if (actor && actor.kind !== 'system' && err instanceof AppError && isRefusal(err)) {
-        await pause(fire, s, `its owner ${actor.name} may not run it: ${err.message}`);
+        await pause(fire, s, `the run was refused for its owner ${actor.name}: ${err.message}`);
       } else if (err instanceof AppError && err.status < 500) {
         // The run can never be created as things stand (template deleted, parameters invalid).
         await repo.settleFire(fire.id, ['pending'], { outcome: 'failed', reason: err.message.slice(0, 1000) });
