@@ -198,6 +198,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     const [use] = await credentialUses(fire.run_id);
     expect(use?.actor.id).toBe(owner.userId);
     expect(use?.changes?.purpose).toContain(`schedule:${schedule.id}`);
+    expect((await created(await call(admin, 'GET', `/jobs/runs/${fire.run_id}`), 200)).initiator).toEqual({ kind: 'user', id: owner.userId });
     const runEntry = (await audit(`action=job_run.created&resource_id=${fire.run_id}`))[0]!;
     expect([runEntry.actor.id, runEntry.changes?.schedule_id]).toEqual([owner.userId, schedule.id]);
 

@@ -317,7 +317,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:run');
       // Internal triggers (a schedule's tick) key by the trigger, not the actor: whoever owns the
       // schedule when a crashed claim is repaired, the tick lands on the run it already made.
-      const key = options.idempotencyKey ? `${options.trigger ? `trigger:${options.trigger.kind}` : actor.id}:${options.idempotencyKey}` : null;
+      const key = options.idempotencyKey ? `${options.trigger ? `trigger:${options.trigger.kind}:${options.trigger.id ?? ''}` : actor.id}:${options.idempotencyKey}` : null;
       if (key) {
         const existing = await runs.findByIdempotencyKey(key);
         if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
