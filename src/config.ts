@@ -308,6 +308,19 @@ export const SETTINGS = {
   }),
   jobsLogLinesMax: setting({ env: 'OPSDECK_JOBS_LOG_LINES_MAX', description: 'Log lines kept per run; later lines are dropped after a truncation marker.', default: '50000', parse: int(10, 10_000_000) }),
   jobsDeviceSessions: setting({ env: 'OPSDECK_JOBS_DEVICE_SESSIONS', description: 'Concurrent sessions per device across all runs and executors.', default: '1', parse: int(1, 100) }),
+  runMaxTargets: setting({ env: 'OPSDECK_RUN_MAX_TARGETS', description: 'Targets one run may name (hosts and inventory selectors, and the devices its selectors resolve to); more are refused with 422 `body.targets`.', default: '1000', parse: int(1, 10_000) }),
+  runMaxProbes: setting({
+    env: 'OPSDECK_RUN_MAX_PROBES',
+    description: 'Probes one run may make: targets × ports of a `tcp_port_scan` (other types count one per target); more are refused with 422 `body.params.ports`.',
+    default: '100000',
+    parse: int(1, 100_000_000),
+  }),
+  runMaxActivePerUser: setting({
+    env: 'OPSDECK_RUN_MAX_ACTIVE_PER_USER',
+    description: 'Queued and running runs one person may have at once (their own, their API keys’ and their schedules’); another is refused with 429 and `Retry-After`.',
+    default: '200',
+    parse: int(1, 1_000_000),
+  }),
   jobsLocalCommands: setting({
     env: 'OPSDECK_JOBS_LOCAL_COMMANDS',
     description: 'Executables `local_command` jobs may run (bare names or absolute paths, comma-separated). Empty: none.',

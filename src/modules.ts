@@ -165,6 +165,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       db: database.db,
       logger,
       runner: createJobsScheduleRunner(jobs),
+      owners: { actorOf: (kind, id) => identity.actorOf(kind, id) },
       audit: identity.audit,
       events,
       misfireGraceSeconds: config.schedulerMisfireGraceSeconds,

@@ -279,7 +279,13 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       return { items: page.items.map(toAccessView), next_cursor: page.next_cursor };
     },
 
-    /** Whether a credential exists (jobs check references when a run is created). */
+    /** Whether `actor` may use the credential: `credentials:use` and the credential in their team scope (no decryption, no record). */
+    async usableBy(actor: Actor, credentialId: string): Promise<boolean> {
+      if (!hasPermission(actor, 'credentials:use') || !isUuid(credentialId)) return false;
+      const row = await repo.findById(credentialId.toLowerCase());
+      return row !== undefined && inScope(teamScope(actor), row.teamId);
+    },
+
     /** Whether a credential is stored; `db` reads within the caller's transaction (another module's write). */
     async exists(credentialId: string, db?: Db): Promise<boolean> {
       return isUuid(credentialId) && (await (db ? createCredentialsRepository(db) : repo).findById(credentialId.toLowerCase())) !== undefined;

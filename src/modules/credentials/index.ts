@@ -71,12 +71,15 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     tryInOrder: profiles.tryInOrder,
     /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
     resolver: {
-      resolve: async (credentialId: string, purpose: string, runId: string): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId)),
+      /** Decrypted as the run's initiating principal (their team scope and `credentials:use`; the audit names them). */
+      resolve: async (credentialId: string, purpose: string, runId: string, actor?: Actor): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId, actor)),
       exists: (credentialId: string, db?: Db) => service.exists(credentialId, db),
       profileExists: (profileId: string, db?: Db) => profiles.exists(profileId, db),
+      /** Whether the actor may use this credential or credential profile (see modules/jobs/credentials.ts `canUse`). */
+      canUse: async (actor: Actor, id: string) => (await service.usableBy(actor, id)) || (await profiles.usableBy(actor, id)),
       /** A profile's credentials in order against one device, as the executors' shape (see `tryInOrder`). */
-      tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string }) => {
-        const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId });
+      tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string; actor?: Actor }) => {
+        const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId, ...(context.actor ? { actor: context.actor } : {}) });
         return { result: r.result, credentialId: r.credentialId };
       },
     },

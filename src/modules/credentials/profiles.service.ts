@@ -1,7 +1,7 @@
 import type { Db } from '../../platform/db/database.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../platform/errors.js';
-import { requirePermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
+import { hasPermission, requirePermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { isUuid, newId, nowIso } from '../../platform/ids.js';
 import { createProfilesRepository, type ProfileEntry, type ProfileRow } from './profiles.repository.js';
@@ -130,6 +130,13 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
         await r.remove(id);
         await deps.audit.record(trx, { actor, action: 'credential_profile.deleted', resourceType: 'credential_profile', resourceId: id, outcome: 'success', changes: { name: row.name } });
       });
+    },
+
+    /** Whether `actor` may use the profile: `credentials:use` and the profile in their team scope (each entry is checked again when resolved). */
+    async usableBy(actor: Actor, id: string): Promise<boolean> {
+      if (!hasPermission(actor, 'credentials:use') || !isUuid(id)) return false;
+      const row = await repo.findById(id.toLowerCase());
+      return row !== undefined && inScope(teamScope(actor), row.teamId);
     },
 
     /** Whether a profile exists (inventory and jobs check references to one). */

@@ -7,7 +7,7 @@
  * - `reveal` shows a secret value (admin only);
  * - `admin`  administration of the resource (admin only);
  * - `use`, `run`, `write` … everything else (operator gets it, unless the resource is an
- *   administrative one, see ADMIN_RESOURCES).
+ *   administrative one, see ADMIN_RESOURCES, or the permission is ADMIN_ONLY: `jobs:run_adhoc`).
  * `account:*` is self-service (own password, 2FA, sessions) and is part of every built-in role.
  */
 export const PERMISSION_PATTERN = /^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/;
@@ -20,6 +20,8 @@ const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'sett
 /** Operator may still use credentials in jobs; using one never shows its value. */
 const OPERATOR_ALLOWED = new Set(['credentials:use']);
 const SECRET_ACTIONS = new Set(['reveal', 'admin']);
+/** Reaching arbitrary addresses from the workers (ad-hoc job targets): admin only; a custom role can grant it. */
+const ADMIN_ONLY = new Set(['jobs:run_adhoc']);
 /** Reads about people and their actions: not for viewers; the audit log not for operators either. */
 const PRIVILEGED_READS = new Set(['users:read', 'audit:read']);
 const AUDITOR_ONLY = new Set(['audit:read']);
@@ -41,7 +43,7 @@ export function isAuditorPermission(permission: string): boolean {
 
 export function isOperatorPermission(permission: string): boolean {
   const [resource, action] = split(permission);
-  if (SECRET_ACTIONS.has(action) || AUDITOR_ONLY.has(permission)) return false;
+  if (SECRET_ACTIONS.has(action) || AUDITOR_ONLY.has(permission) || ADMIN_ONLY.has(permission)) return false;
   if (action === 'read' || resource === 'account' || OPERATOR_ALLOWED.has(permission)) return true;
   return !ADMIN_RESOURCES.has(resource);
 }

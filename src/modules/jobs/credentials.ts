@@ -1,3 +1,5 @@
+import { hasPermission, type Actor } from '../../platform/http/auth.js';
+
 /**
  * The narrow slice of the credential vault that jobs consume. The vault (modules/credentials)
  * implements `CredentialResolver`; until it is wired, `createInlineCredentialResolver` holds
@@ -28,10 +30,20 @@ export interface ResolvedCredential {
 }
 
 export interface CredentialResolver {
-  /** Decrypts a credential for one run; the vault audits `purpose` and `runId`. */
-  resolve(credentialId: string, purpose: string, runId: string): Promise<ResolvedCredential>;
+  /**
+   * Decrypts a credential for one run as `actor` (the run's initiating principal: the vault
+   * refuses one outside their teams or without `credentials:use`, and audits the use as theirs,
+   * with `purpose` and `runId`).
+   */
+  resolve(credentialId: string, purpose: string, runId: string, actor?: Actor): Promise<ResolvedCredential>;
   /** Whether the credential exists (checked when a run is created, so a typo is a 4xx). */
   exists(credentialId: string): Promise<boolean>;
+  /**
+   * Whether `actor` may use the credential or credential profile `id`: it exists, is in their
+   * team scope, and they hold `credentials:use`. Using a credential is reading it: every path
+   * that names one asks this for the initiating principal, at creation and at execution.
+   */
+  canUse(actor: Actor, id: string): Promise<boolean>;
   /** Whether a credential profile of that id exists (a run's or a device's `credential_profile_id`). */
   profileExists?(profileId: string): Promise<boolean>;
   /**
@@ -39,7 +51,7 @@ export interface CredentialResolver {
    * last for `deviceKey` first, see modules/credentials `tryInOrder`); `attempt` throws an
    * authentication error to move on. Returns the winner's id with the attempt's result.
    */
-  tryProfile?<T>(profileId: string, deviceKey: string, attempt: (credential: ResolvedCredential) => Promise<T>, context: { purpose: string; runId: string }): Promise<{ result: T; credentialId: string }>;
+  tryProfile?<T>(profileId: string, deviceKey: string, attempt: (credential: ResolvedCredential) => Promise<T>, context: { purpose: string; runId: string; actor?: Actor }): Promise<{ result: T; credentialId: string }>;
 }
 
 /** Every secret value of a credential, for the scrubber. */
@@ -67,6 +79,9 @@ export function createInlineCredentialResolver(initial: ResolvedCredential[] = [
     },
     async exists(id) {
       return byId.has(id);
+    },
+    async canUse(actor, id) {
+      return byId.has(id) && hasPermission(actor, 'credentials:use');
     },
   };
 }

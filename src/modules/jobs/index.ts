@@ -32,7 +32,8 @@ import { createHostKeyStore, createSshHostKeysService } from './ssh-host-keys.se
 import { createTemplatesRepository } from './templates.repository.js';
 import { createTemplatesService } from './templates.service.js';
 
-export const JOBS_PERMISSIONS = ['jobs:read', 'jobs:run', 'jobs:write', 'jobs:admin'] as const;
+/** `jobs:run` runs on inventory devices (and templates); `jobs:run_adhoc` also on arbitrary host names and addresses (admin only among the built-in roles). */
+export const JOBS_PERMISSIONS = ['jobs:read', 'jobs:run', 'jobs:run_adhoc', 'jobs:write', 'jobs:admin'] as const;
 
 export interface JobsConfig {
   redisUrl?: string | undefined;
@@ -43,6 +44,9 @@ export interface JobsConfig {
   jobsLogLinesMax: number;
   jobsDeviceSessions: number;
   jobsLocalCommands: readonly string[];
+  runMaxTargets: number;
+  runMaxProbes: number;
+  runMaxActivePerUser: number;
   jobsQueue: string;
 }
 
@@ -89,10 +93,11 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: deps.egress, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
   const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);
-  const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions };
+  const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions, maxTargets: c.runMaxTargets };
+  const runLimits = { maxTargets: c.runMaxTargets, maxProbes: c.runMaxProbes, maxActivePerUser: c.runMaxActivePerUser };
   const unitOfWork = createUnitOfWork(deps.db, (db) => ({ runs: createRunsRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
 
-  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, logger });
+  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, runLimits, logger });
   const templatesUow = createUnitOfWork(deps.db, (db) => ({ templates: createTemplatesRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
   const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings, unitOfWork: templatesUow, events: deps.events });
   const live = createLiveLogs({ bus: deps.bus, logs, runs, logger });

@@ -23,6 +23,8 @@ export interface EngineLimits {
   leaseMs: number;
   logLinesMax: number;
   deviceSessions: number;
+  /** Targets a run's selectors may resolve to (OPSDECK_RUN_MAX_TARGETS). */
+  maxTargets?: number;
 }
 
 export interface EngineDeps {
@@ -157,9 +159,9 @@ export function createRunEngine(deps: EngineDeps) {
       if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
       // Authorised and resolved for the initiating principal as it is now, not as it was at creation.
       const actor = await initiatorOf(run, deps.principals);
-      const all = await prepareTargets({ run, owner, actor, usesCredentials: executor.credential !== 'none', resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
+      const all = await prepareTargets({ run, owner, actor, usesCredentials: executor.credential !== 'none', maxTargets: limits.maxTargets ?? Number.POSITIVE_INFINITY, resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
       const targets = all.filter((t) => t.status !== 'succeeded' && t.error !== NO_DEVICE_ADDRESS);
-      const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
+      const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, actor, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
       await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal, permanent);
     } catch (err) {
       refused = err instanceof RunRefused;

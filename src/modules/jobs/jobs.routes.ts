@@ -64,7 +64,7 @@ export function runsRoutes(jobs: JobsService, templates: TemplatesService): Fast
     );
     app.post(
       '/jobs/runs/:id/retry',
-      { config: { permission: 'jobs:run' }, schema: { operationId: 'retryJobRun', tags, summary: 'Start a new run from a finished one (by default only its failed targets)', params: IdParams, body: Type.Optional(RetryRunBody), response: { 202: Run, ...errorResponses(404, 409) } } },
+      { config: { permission: 'jobs:run' }, schema: { operationId: 'retryJobRun', tags, summary: 'Start a new run from a finished one (by default only its failed targets)', params: IdParams, body: Type.Optional(RetryRunBody), response: { 202: Run, ...errorResponses(404, 409, 422) } } },
       async (req, reply) => reply.code(202).send(await jobs.retryRun(req.actor, req.params.id, req.body?.only_failed ?? true)),
     );
     app.get(

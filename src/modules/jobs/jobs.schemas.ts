@@ -85,6 +85,12 @@ export const Run = Type.Object(
     template_id: Nullable(Uuid),
     retry_of: Nullable(Uuid),
     trigger: Type.Object({ kind: literals(TRIGGER_KINDS), id: Nullable(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+    initiator: Nullable(
+      Type.Object(
+        { kind: Type.Union([Type.Literal('user'), Type.Literal('api_key')]), id: Type.String({ maxLength: 100 }) },
+        { additionalProperties: false, description: "Who the run acts for, re-checked when it executes: the user or API key that started it, or the schedule's owner; null: the system" },
+      ),
+    ),
     reason: Nullable(Type.String({ maxLength: 2000 })),
     timeout_ms: Type.Integer(),
     target_timeout_ms: Type.Integer(),

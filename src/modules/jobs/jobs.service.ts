@@ -1,8 +1,8 @@
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import { createBatcher } from '../../platform/db/batcher.js';
 import { writeAtomically, type Db, type Write } from '../../platform/db/database.js';
-import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
-import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { ConflictError, ForbiddenError, NotFoundError, TooManyRequestsError, ValidationError, type FieldError } from '../../platform/errors.js';
+import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
@@ -51,8 +51,20 @@ export interface JobsServiceDeps {
   targetResolver?: TargetResolver | undefined;
   audit?: AuditRecorder | undefined;
   limits: { concurrency: number; perType: Readonly<Record<string, number>> };
+  /** Per-run bounds and the per-person concurrency limit (OPSDECK_RUN_MAX_*). */
+  runLimits?: RunLimits | undefined;
   logger?: Logger | undefined;
 }
+
+export interface RunLimits {
+  maxTargets: number;
+  maxProbes: number;
+  maxActivePerUser: number;
+}
+
+const UNLIMITED: RunLimits = { maxTargets: Number.POSITIVE_INFINITY, maxProbes: Number.POSITIVE_INFINITY, maxActivePerUser: Number.POSITIVE_INFINITY };
+/** Target specs the `job_run.created` audit entry lists; past this it gives the count. */
+const AUDITED_TARGETS = 50;
 
 export interface CreateRunOptions {
   idempotencyKey?: string | undefined;
@@ -93,9 +105,28 @@ function checkDeadline(input: { expires_at?: string | undefined; not_before?: st
   if (input.not_before && Date.parse(input.not_before) >= deadline) invalid('JOB_DEADLINE_BEFORE_START', 'expires_at is not after not_before', [{ path: 'body.expires_at', message: 'must be after not_before' }]);
 }
 
+/**
+ * Who a run acts for, stored on it and re-checked when it executes (run-targets.ts#initiatorOf):
+ * a user, or an API key and the user behind it; null for the system (workflows, the CLI).
+ */
+function initiatorOf(actor: Actor): Pick<Run, 'initiatorKind' | 'initiatorId' | 'initiatorUserId'> {
+  if (actor.kind === 'system') return { initiatorKind: null, initiatorId: null, initiatorUserId: null };
+  return { initiatorKind: actor.kind, initiatorId: actor.id, initiatorUserId: actor.userId ?? (actor.kind === 'user' ? actor.id : null) };
+}
+
+/**
+ * The targets a `job_run.created` audit entry records: hosts as given and selectors as
+ * `key=value` (`device_id=…`, `group=core`), capped, with the total when capped.
+ */
+function auditedTargets(specs: readonly TargetSpec[]): Record<string, unknown> {
+  const shown = specs.slice(0, AUDITED_TARGETS).map((s) => (typeof s === 'string' ? s : Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',').slice(0, 200)));
+  return { target_specs: shown, ...(specs.length > AUDITED_TARGETS ? { target_specs_total: specs.length } : {}) };
+}
+
 /** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
 export function createJobsService(deps: JobsServiceDeps) {
   const { runs } = deps;
+  const runLimits = deps.runLimits ?? UNLIMITED;
 
   async function load(id: string): Promise<Run> {
     const run = await runs.find(id);
@@ -162,7 +193,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       deps.db,
       [
         ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ ...NO_IDENTITY, ...t, idx, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
-        ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf } })))] : []),
+        ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf, ...auditedTargets(run.targets as TargetSpec[]), ...(run.triggerKind === 'schedule' ? { schedule_id: run.triggeredBy } : {}) } })))] : []),
       ],
       count ? (db) => createRunsRepository(db).positionsRead(list) : undefined,
     );
@@ -223,11 +254,45 @@ export function createJobsService(deps: JobsServiceDeps) {
     return out.length === 0 ? [{ host: 'local', deviceId: null }] : out;
   }
 
-  /** A run's credential may be a credential or a credential profile; with inventory targets it may be omitted (devices bring theirs). */
-  async function checkCredential(executor: Executor, credentialId: string | undefined, specs: readonly TargetSpec[], path = 'body.credential_id'): Promise<void> {
+  /**
+   * A run's credential may be a credential or a credential profile; with inventory targets it may
+   * be omitted (devices bring theirs). Using one is reading it: the actor needs `credentials:use`
+   * and the credential in their team scope; one outside it "does not exist", exactly like a typo.
+   */
+  async function checkCredential(actor: Actor, executor: Executor, credentialId: string | undefined, specs: readonly TargetSpec[], path = 'body.credential_id'): Promise<void> {
     if (executor.credential === 'required' && !credentialId && !specs.some(isSelector)) invalid('JOB_CREDENTIAL_REQUIRED', `'${executor.type}' needs a credential`, [{ path, message: 'a credential is required for this type (or target inventory devices, which bring their own)' }]);
     if (executor.credential === 'none' && credentialId) invalid('JOB_CREDENTIAL_UNUSED', `'${executor.type}' takes no credential`, [{ path, message: 'this type uses no credential' }]);
-    if (credentialId && !(await deps.credentials.exists(credentialId)) && !(await deps.credentials.profileExists?.(credentialId))) invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path, message: 'no such credential or credential profile' }]);
+    if (credentialId) await checkCredentialUse(actor, credentialId, path);
+  }
+
+  async function checkCredentialUse(actor: Actor, credentialId: string, path: string): Promise<void> {
+    requirePermission(actor, 'credentials:use');
+    if (!(await deps.credentials.canUse(actor, credentialId))) invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path, message: 'no such credential or credential profile' }]);
+  }
+
+  /** Host names and addresses outside the inventory need `jobs:run_adhoc`; inventory selectors only `jobs:run`. */
+  function checkAdhoc(actor: Actor, specs: readonly TargetSpec[]): void {
+    if (specs.some((s) => typeof s === 'string') && !hasPermission(actor, 'jobs:run_adhoc')) {
+      throw new ForbiddenError('JOB_ADHOC_FORBIDDEN', "Targets outside the inventory (host names, addresses) need the 'jobs:run_adhoc' permission; target inventory devices instead");
+    }
+  }
+
+  /** Per-run bounds: targets named, and probes (targets × ports of a scan). */
+  function checkBounds(executor: Executor, params: Record<string, unknown>, specs: readonly TargetSpec[]): void {
+    if (specs.length > runLimits.maxTargets) invalid('JOB_TOO_MANY_TARGETS', `A run may name at most ${runLimits.maxTargets} targets`, [{ path: 'body.targets', message: `${specs.length} targets; the limit is ${runLimits.maxTargets} (OPSDECK_RUN_MAX_TARGETS)` }]);
+    const perTarget = executor.probesPerTarget?.(params) ?? 1;
+    const probes = Math.max(1, specs.length) * perTarget;
+    if (probes > runLimits.maxProbes) invalid('JOB_TOO_MANY_PROBES', `A run may make at most ${runLimits.maxProbes} probes (targets × ports)`, [{ path: perTarget > 1 ? 'body.params.ports' : 'body.targets', message: `${specs.length} targets × ${perTarget} = ${probes} probes; the limit is ${runLimits.maxProbes} (OPSDECK_RUN_MAX_PROBES)` }]);
+  }
+
+  /** A person's queued and running runs are bounded (their API keys' and schedules' count too): 429 with Retry-After. */
+  async function checkActive(actor: Actor): Promise<void> {
+    const userId = initiatorOf(actor).initiatorUserId;
+    if (!userId || !Number.isFinite(runLimits.maxActivePerUser)) return;
+    const active = await runs.activeOfUser(userId);
+    if (active >= runLimits.maxActivePerUser) {
+      throw new TooManyRequestsError('JOB_RUNS_LIMIT', `You already have ${active} queued or running runs; the limit is ${runLimits.maxActivePerUser} (OPSDECK_RUN_MAX_ACTIVE_PER_USER). Wait for some to finish or cancel them`, 30);
+    }
   }
 
   const service = {
@@ -242,10 +307,17 @@ export function createJobsService(deps: JobsServiceDeps) {
       await checkSelectors(actor, specs, path);
     },
 
+    /** Checks that the actor may use a credential a definition names (templates): 422 "does not exist" otherwise. */
+    async checkCredentialUse(actor: Actor, credentialId: string, path = 'body.credential_id'): Promise<void> {
+      await checkCredentialUse(actor, credentialId, path);
+    },
+
     /** Validates, stores and enqueues a run; with an idempotency key a repeat returns the first run. */
     async createRun(actor: Actor, input: RunInput, options: CreateRunOptions = {}): Promise<{ run: Awaited<ReturnType<typeof view>>; created: boolean }> {
       requirePermission(actor, 'jobs:run');
-      const key = options.idempotencyKey ? `${actor.id}:${options.idempotencyKey}` : null;
+      // Internal triggers (a schedule's tick) key by the trigger, not the actor: whoever owns the
+      // schedule when a crashed claim is repaired, the tick lands on the run it already made.
+      const key = options.idempotencyKey ? `${options.trigger ? `trigger:${options.trigger.kind}:${options.trigger.id ?? ''}` : actor.id}:${options.idempotencyKey}` : null;
       if (key) {
         const existing = await runs.findByIdempotencyKey(key);
         if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
@@ -254,8 +326,11 @@ export function createJobsService(deps: JobsServiceDeps) {
       checkDeadline(input);
       const checked = validateParams(executor, input.params, deps.settings);
       if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
-      await checkCredential(executor, input.credential_id, input.targets ?? []);
+      checkAdhoc(actor, input.targets ?? []);
+      checkBounds(executor, checked.params, input.targets ?? []);
+      await checkCredential(actor, executor, input.credential_id, input.targets ?? []);
       const targets = await resolveTargets(actor, executor, input.targets ?? []);
+      await checkActive(actor);
       const now = nowIso();
       const run: Run = {
         id: newId(),
@@ -293,6 +368,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         startedAt: null,
         finishedAt: null,
         updatedAt: now,
+        ...initiatorOf(actor),
       };
       return service.insertRun(actor, run, targets);
     },
@@ -357,8 +433,12 @@ export function createJobsService(deps: JobsServiceDeps) {
       // Selectors never resolved (the run was refused before): the retry resolves them afresh.
       const unresolved = rows.length === 0 && (source.targets as TargetSpec[]).some(isSelector);
       if (targets.length === 0 && !unresolved) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
+      // A retry is a new run by this actor: the same rules as creating one.
+      checkAdhoc(actor, (unresolved ? source.targets : targets.filter((t) => !t.deviceId && t.host !== 'local').map((t) => t.host)) as TargetSpec[]);
+      if (source.credentialId) await checkCredentialUse(actor, source.credentialId, 'body');
+      await checkActive(actor);
       const now = nowIso();
-      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
+      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, ...initiatorOf(actor), targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
       return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId, deviceName: t.deviceName, networkDriver: t.networkDriver, selector: t.selector, credentialId: t.credentialId, credentialProfileId: t.credentialProfileId, credentialSource: t.credentialSource as TargetIdentity['credentialSource'] })))).run;
     },
 

@@ -36,6 +36,11 @@ export type JobsTables = {
     startedAt: string | null;
     finishedAt: string | null;
     updatedAt: string;
+    /** Who the run acts for (re-checked at execution): `user` / `api_key` and its id; null: the system. */
+    initiatorKind: string | null;
+    initiatorId: string | null;
+    /** The person behind the initiator (concurrency limit per user). */
+    initiatorUserId: string | null;
   };
   jobRunTargets: {
     runId: string;

@@ -23,6 +23,7 @@ export function runView(run: Run, extra: { blockedBy: string | null; position: n
     template_id: run.templateId,
     retry_of: run.retryOf,
     trigger: { kind: run.triggerKind as TriggerKind, id: run.triggeredBy },
+    initiator: run.initiatorKind && run.initiatorId ? { kind: run.initiatorKind as 'user' | 'api_key', id: run.initiatorId } : null,
     reason: run.reason,
     timeout_ms: run.timeoutMs,
     target_timeout_ms: run.targetTimeoutMs,

@@ -26,15 +26,20 @@ export class LeaseLost extends Error {}
 export const NOTHING_MATCHED = 'the target selectors matched no devices';
 
 /**
- * The principal that started the run, as it is now: a user's or API key's current rights (a
- * disabled user, a revoked key or a lost `jobs:run` refuses the run); runs started by the system
- * (scheduler, workflows) act as the system.
+ * The principal the run acts for, as it is now: the user or API key that started it, or the owner
+ * of the schedule that did (`initiator_kind`/`initiator_id`; runs stored before those columns
+ * fall back to `trigger_kind`/`triggered_by`), with their current rights and teams. A disabled or
+ * deleted user, a revoked key or a lost `jobs:run` refuses the run. Runs the system started
+ * (workflows, the CLI) act as the system.
  */
-export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy'>, principals: Principals | undefined): Promise<Actor> {
-  if ((run.triggerKind !== 'user' && run.triggerKind !== 'api_key') || !principals) return SYSTEM_ACTOR;
-  const actor = run.triggeredBy ? await principals.actorOf(run.triggerKind, run.triggeredBy) : null;
-  if (!actor) throw new RunRefused(`refused: the ${run.triggerKind === 'user' ? 'user' : 'API key'} that started this run no longer exists or is disabled`);
-  if (!hasPermission(actor, 'jobs:run')) throw new RunRefused(`refused: ${actor.name} may no longer run jobs (jobs:run)`);
+export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy' | 'initiatorKind' | 'initiatorId'>, principals: Principals | undefined): Promise<Actor> {
+  const kind = run.initiatorKind ?? run.triggerKind;
+  const id = run.initiatorKind ? run.initiatorId : run.triggeredBy;
+  if ((kind !== 'user' && kind !== 'api_key') || !principals) return SYSTEM_ACTOR;
+  const who = run.triggerKind === 'schedule' ? `owner of schedule ${run.triggeredBy}` : kind === 'user' ? 'user that started this run' : 'API key that started this run';
+  const actor = id ? await principals.actorOf(kind, id) : null;
+  if (!actor) throw new RunRefused(`refused: the ${who} no longer exists or is disabled`);
+  if (!hasPermission(actor, 'jobs:run')) throw new RunRefused(`refused: ${actor.name} (the ${who}) may no longer run jobs (jobs:run)`);
   return actor;
 }
 
@@ -43,7 +48,7 @@ export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy'>,
  * what the selectors match now (recorded device by device with their credential plan; plain
  * hosts follow the devices). Nothing matched is a refusal.
  */
-export async function prepareTargets(o: { run: Run; owner: string; actor: Actor; usesCredentials: boolean; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
+export async function prepareTargets(o: { run: Run; owner: string; actor: Actor; usesCredentials: boolean; maxTargets: number; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
   const stored = await o.runs.targets(o.run.id);
   const specs = (o.run.targets ?? []) as TargetSpec[];
   if (stored.length > 0 || !specs.some(isSelector)) return stored;
@@ -64,6 +69,7 @@ export async function prepareTargets(o: { run: Run; owner: string; actor: Actor;
     rows.push({ ...NO_IDENTITY, ...plan(null), idx: rows.length, host, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
   }
   if (rows.length === 0) throw new RunRefused(NOTHING_MATCHED);
+  if (rows.length > o.maxTargets) throw new RunRefused(`refused: the target selectors matched ${rows.length} targets; a run may have at most ${o.maxTargets} (OPSDECK_RUN_MAX_TARGETS)`);
   // Fenced by the lease: a worker paused past it writes nothing and stops here (the attempt that took the run over resolves them).
   if (!(await o.runs.insertTargets(o.run.id, o.owner, rows))) throw new LeaseLost('the run was taken over before its targets were recorded');
   o.log.log('info', null, `targets resolved: ${rows.length} (${devices.map((d) => d.name).slice(0, 20).join(', ')}${devices.length > 20 ? ', …' : ''})`);

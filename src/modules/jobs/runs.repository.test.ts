@@ -10,7 +10,7 @@ function newRun(over: Partial<Run> = {}): Run {
     id: newId(), type: 'noop', status: 'queued', params: {}, targets: ['h'], credentialId: null, templateId: null, retryOf: null, priority: 5, timeoutMs: 1000,
     targetTimeoutMs: 1000, targetConcurrency: 1, maxAttempts: 1, backoffMs: 10, attempt: 0, changesDevices: false, triggerKind: 'system', triggeredBy: null,
     idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null,
-    output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, ...over,
+    output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, initiatorKind: null, initiatorId: null, initiatorUserId: null, ...over,
   };
 }
 

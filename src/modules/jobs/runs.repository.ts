@@ -10,7 +10,7 @@ export const RUN_COLUMNS = [
   'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
   'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'requestHash', 'expiresAt', 'notBefore',
   'blockedBy', 'leaseOwner', 'leaseExpiresAt', 'workerId', 'cancelRequested', 'reason', 'output', 'logNextSeq', 'logDropped', 'createdAt',
-  'startedAt', 'finishedAt', 'updatedAt',
+  'startedAt', 'finishedAt', 'updatedAt', 'initiatorKind', 'initiatorId', 'initiatorUserId',
 ] as const;
 
 const TARGET_COLUMNS = [
@@ -301,6 +301,12 @@ export function createRunsRepository(base: Db) {
     async queuedCounts(): Promise<Map<number, number>> {
       const rows = await db.selectFrom('jobRuns').select(['priority', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'queued').groupBy('priority').execute();
       return new Map(rows.map((r) => [Number(r.priority), Number(r.n)]));
+    },
+
+    /** Queued and running runs a person started (themselves, their API keys, their schedules). */
+    async activeOfUser(userId: string): Promise<number> {
+      const row = await db.selectFrom('jobRuns').select((eb) => eb.fn.countAll<number>().as('n')).where('initiatorUserId', '=', userId).where('status', 'in', ['queued', 'running']).executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
 
     async runningCounts(): Promise<Map<string, number>> {

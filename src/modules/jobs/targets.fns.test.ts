@@ -41,16 +41,25 @@ describe('rowsFor', () => {
 
 describe('initiatorOf', () => {
   const user = (permissions: string[]): Actor => ({ kind: 'user', id: 'u1', name: 'alice', permissions: new Set(permissions), teamIds: [] });
-  it('acts as the system for scheduler and workflow runs', async () => {
-    expect(await initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1' }, { actorOf: async () => null })).toBe(SYSTEM_ACTOR);
+  const none = { initiatorKind: null, initiatorId: null };
+  it('acts as the system for runs the system started (workflows, the CLI, runs stored before initiators)', async () => {
+    expect(await initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1', ...none }, { actorOf: async () => null })).toBe(SYSTEM_ACTOR);
+    expect(await initiatorOf({ triggerKind: 'system', triggeredBy: null, ...none }, { actorOf: async () => null })).toBe(SYSTEM_ACTOR);
   });
   it("answers the user's current rights", async () => {
     const actor = user(['jobs:run', 'devices:read']);
-    expect(await initiatorOf({ triggerKind: 'user', triggeredBy: 'u1' }, { actorOf: async () => actor })).toBe(actor);
+    expect(await initiatorOf({ triggerKind: 'user', triggeredBy: 'u1', ...none }, { actorOf: async () => actor })).toBe(actor);
+  });
+  it("acts as a schedule's owner, as the owner is now", async () => {
+    const actor = user(['jobs:run']);
+    const asked: string[] = [];
+    expect(await initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1', initiatorKind: 'user', initiatorId: 'u1' }, { actorOf: async (kind, id) => (asked.push(`${kind}:${id}`), actor) })).toBe(actor);
+    expect(asked).toEqual(['user:u1']);
+    await expect(initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1', initiatorKind: 'user', initiatorId: 'u1' }, { actorOf: async () => null })).rejects.toThrow(/owner of schedule s1 no longer exists/);
   });
   it('refuses a user who lost jobs:run, or is gone', async () => {
-    await expect(initiatorOf({ triggerKind: 'user', triggeredBy: 'u1' }, { actorOf: async () => user(['jobs:read']) })).rejects.toThrow(RunRefused);
-    await expect(initiatorOf({ triggerKind: 'api_key', triggeredBy: 'k1' }, { actorOf: async () => null })).rejects.toThrow(/API key .* no longer exists/);
+    await expect(initiatorOf({ triggerKind: 'user', triggeredBy: 'u1', ...none }, { actorOf: async () => user(['jobs:read']) })).rejects.toThrow(RunRefused);
+    await expect(initiatorOf({ triggerKind: 'api_key', triggeredBy: 'k1', ...none }, { actorOf: async () => null })).rejects.toThrow(/API key .* no longer exists/);
   });
 });
 

@@ -68,6 +68,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       requirePermission(actor, 'jobs:write');
       const params = checkDefinition(body.type, body.params);
       await deps.jobs.checkSelectors(actor, body.targets ?? []);
+      if (body.credential_id) await deps.jobs.checkCredentialUse(actor, body.credential_id);
       const now = nowIso();
       const row: TemplateRow = {
         id: newId(),
@@ -114,6 +115,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       const params = body.params !== undefined || body.type !== undefined ? checkDefinition(type, body.params ?? current.params) : undefined;
       if (body.name && body.name !== current.name && (await deps.templates.findByName(body.name))) throw duplicate(body.name);
       if (body.targets) await deps.jobs.checkSelectors(actor, body.targets);
+      if (body.credential_id) await deps.jobs.checkCredentialUse(actor, body.credential_id);
       const fields: Partial<TemplateRow> = {
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),
@@ -171,6 +173,16 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         },
         { ...options, templateId: t.id },
       );
+    },
+    /**
+     * Whether the actor could run the template as it stands (schedules ask when they are created,
+     * changed or enabled): 404 when it is not there for them, 403 without `jobs:run`, 422
+     * `JOB_CREDENTIAL_NOT_FOUND` when its credential is not theirs to use.
+     */
+    async checkRunnable(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'jobs:run');
+      const t = await load(id);
+      if (t.credentialId) await deps.jobs.checkCredentialUse(actor, t.credentialId, 'body.template_id');
     },
     /** A template by id or by name (for `runs/latest?template=`). */
     async resolve(actor: Actor, idOrName: string): Promise<string> {

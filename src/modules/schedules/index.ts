@@ -4,7 +4,7 @@ import type { RoutePlugin } from '../../app.js';
 import type { Db } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { createScheduler } from './scheduler.js';
+import { createScheduler, type Owners } from './scheduler.js';
 import { createSchedulesService, type AuditPort, type SchedulesServiceDeps } from './schedules.service.js';
 import { schedulesRoutes } from './schedules.routes.js';
 import { systemClock, type Clock, type ScheduleRunner } from './schedule-runner.js';
@@ -12,6 +12,7 @@ import { systemClock, type Clock, type ScheduleRunner } from './schedule-runner.
 export type { ScheduleRunner, RunOptions, Clock } from './schedule-runner.js';
 export { createJobsScheduleRunner } from './jobs-runner.js';
 export type { AuditPort } from './schedules.service.js';
+export type { Owners } from './scheduler.js';
 export type { ScheduleView, FireView } from './schedules.schemas.js';
 
 export interface SchedulesModuleDeps {
@@ -28,6 +29,8 @@ export interface SchedulesModuleDeps {
   pollMs: number;
   metricsRegistry?: Registry | null;
   nodeId?: string;
+  /** Identity: schedule owners as they are now (each fire acts for its owner, checked then). */
+  owners?: Owners;
 }
 
 /**
@@ -56,6 +59,8 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
     pollMs: deps.pollMs,
     onEnqueued: (ms) => lag.observe(ms / 1000),
     onFire: (outcome) => fires.inc({ outcome }),
+    ...(deps.owners ? { owners: deps.owners } : {}),
+    ...(deps.audit ? { audit: deps.audit } : {}),
   });
   const service = createSchedulesService({ db: deps.db, runner: deps.runner, clock, logger, scheduler, nodeId, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.events ? { events: deps.events } : {}) });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: schedulesRoutes(service) }];

@@ -9,15 +9,15 @@ const ACTIVE = ['queued', 'running'];
 
 /**
  * The ScheduleRunner over the jobs module's public surface. Runs are created through
- * `templates.run` with `trigger: { kind: 'schedule', id }` and the tick's idempotency key (the
- * jobs service scopes keys by actor; the scheduler always acts as the system actor, so every
- * node and every restart lands on the same key).
+ * `templates.run` as the schedule's owner with `trigger: { kind: 'schedule', id }` and the tick's
+ * idempotency key (the jobs service scopes keys of internal triggers by the trigger, not the
+ * actor, so every node and every restart lands on the same key, whoever owns the schedule).
  */
 export function createJobsScheduleRunner(jobs: Jobs): ScheduleRunner {
   return {
     async templateExists(actor, templateId) {
       try {
-        await jobs.templates.get(actor, templateId);
+        await jobs.templates.checkRunnable(actor, templateId);
         return true;
       } catch (err) {
         if (err instanceof AppError && err.status === 404) return false;

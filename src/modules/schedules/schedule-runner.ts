@@ -6,7 +6,10 @@ import type { Actor } from '../../platform/http/auth.js';
  * the scheduler later start workflows through a second adapter.
  */
 export interface ScheduleRunner {
-  /** Whether the actor may run the template (it exists and is visible to them). */
+  /**
+   * Whether the template exists for the actor; throws (403, 422) when it does but they may not run
+   * it (no `jobs:run`, or its credential is not theirs to use).
+   */
   templateExists(actor: Actor, templateId: string): Promise<boolean>;
   /**
    * Creates a run of the template with `trigger: schedule` and the schedule id. The same

@@ -42,6 +42,7 @@ export function toView(s: ScheduleRow): ScheduleView {
     jitter_seconds: s.jitterSeconds,
     owner_id: s.ownerId,
     team_id: s.teamId,
+    paused_reason: s.pausedReason,
     next_fire_at: s.nextFireAt,
     last_fire_at: s.lastFireAt,
     created_at: s.createdAt,

@@ -1,7 +1,7 @@
 import type { Db } from '../../platform/db/database.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/errors.js';
-import { SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
+import { hasPermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { planFires, runKey, type MisfirePolicy } from './schedules.fns.js';
@@ -9,6 +9,12 @@ import { createSchedulesRepository, isUniqueViolation, type FireRow, type Schedu
 import type { Outcome } from './schedules.schemas.js';
 import type { Clock, ScheduleRunner } from './schedule-runner.js';
 import { timingOf } from './schedule-view.js';
+import type { AuditPort } from './schedules.service.js';
+
+/** Identity's slice: a user as they are now (null when deleted or disabled). */
+export interface Owners {
+  actorOf(kind: 'user', id: string): Promise<Actor | null>;
+}
 
 export interface SchedulerOptions {
   db: Db;
@@ -29,13 +35,21 @@ export interface SchedulerOptions {
   /** Reported for every run created: how long after the tick was due it was enqueued. */
   onEnqueued?: (lagMs: number) => void;
   onFire?: (outcome: Outcome) => void;
+  /** The schedule's owner as they are now; without it (tests of timing alone) runs act as the system. */
+  owners?: Owners;
+  audit?: AuditPort;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Runs are created as the system acting for the schedule; the name shows in the run's audit trail. */
-function actorFor(s: Pick<ScheduleRow, 'id' | 'name' | 'teamId'>): Actor {
+/** Schedules owned by the system (made by it, or before owners were checked) act as the system, named for the schedule. */
+function systemActorFor(s: Pick<ScheduleRow, 'id' | 'name' | 'teamId'>): Actor {
   return { ...SYSTEM_ACTOR, name: `schedule:${s.name}`.slice(0, 200), teamIds: s.teamId ? [s.teamId] : [] };
+}
+
+/** Errors of a scheduled run's creation that say the owner may not run it (rather than that the run is malformed). */
+function isRefusal(err: AppError): boolean {
+  return err.status === 403 || err.status === 404 || err.code === 'JOB_CREDENTIAL_NOT_FOUND';
 }
 
 /**
@@ -50,7 +64,7 @@ function actorFor(s: Pick<ScheduleRow, 'id' | 'name' | 'teamId'>): Actor {
 export function createScheduler(options: SchedulerOptions) {
   const { runner, clock, logger } = options;
   const repo = createSchedulesRepository(options.db);
-  const uow = createUnitOfWork(options.db, createSchedulesRepository, (err) => logger.warn({ err }, 'schedule after-commit failed'));
+  const uow = createUnitOfWork(options.db, (db) => ({ ...createSchedulesRepository(db), db }), (err) => logger.warn({ err }, 'schedule after-commit failed'));
   const batch = options.batchSize ?? 200;
   const concurrency = options.concurrency ?? 4;
   const repairAfterMs = options.repairAfterMs ?? 5_000;
@@ -60,11 +74,44 @@ export function createScheduler(options: SchedulerOptions) {
   let passing: Promise<void> | null = null;
   let again = false;
 
+  /**
+   * Who a fire acts for: the schedule's owner as they are now (current roles and teams). A
+   * deleted or disabled owner, or one without `jobs:run`, refuses it.
+   */
+  async function ownerOf(s: ScheduleRow): Promise<Actor | string> {
+    if (!options.owners || s.ownerId === SYSTEM_ACTOR.id) return systemActorFor(s);
+    const owner = await options.owners.actorOf('user', s.ownerId);
+    if (!owner) return `its owner (user ${s.ownerId}) no longer exists or is disabled`;
+    if (!hasPermission(owner, 'jobs:run')) return `its owner ${owner.name} may no longer run jobs (jobs:run)`;
+    return owner;
+  }
+
+  /**
+   * The owner may no longer run the schedule: it is disabled with the reason shown on it, the fire
+   * is recorded as refused, and the system audits the pause (naming the owner). Nothing runs.
+   */
+  async function pause(fire: FireRow, s: ScheduleRow, why: string): Promise<void> {
+    const reason = `paused: ${why}`.slice(0, 1000);
+    const paused = await uow(async (r) => {
+      if (!(await r.settleFire(fire.id, ['pending'], { outcome: 'refused', reason }))) return false;
+      await r.update(s.id, { enabled: false, nextFireAt: null, nextDueAt: null, pausedReason: reason });
+      await options.audit?.record(r.db, { actor: SYSTEM_ACTOR, action: 'schedule.paused', resourceType: 'schedule', resourceId: s.id, outcome: 'success', changes: { owner_id: s.ownerId, reason, fire_id: fire.id } });
+      return true;
+    });
+    if (!paused) return;
+    options.onFire?.('refused');
+    logger.warn({ scheduleId: s.id, fireId: fire.id, ownerId: s.ownerId }, 'schedule paused: its owner may no longer run it');
+  }
+
   async function dispatch(fire: FireRow, s: ScheduleRow): Promise<void> {
     if (inFlight.has(fire.id)) return;
     inFlight.add(fire.id);
+    let actor: Actor | null = null;
     try {
-      const { runId } = await runner.runTemplate(actorFor(s), s.templateId, {
+      const owner = await ownerOf(s);
+      if (typeof owner === 'string') return await pause(fire, s, owner);
+      actor = owner;
+      const { runId } = await runner.runTemplate(owner, s.templateId, {
         overrides: s.overrides,
         scheduleId: s.id,
         idempotencyKey: runKey(s.id, fire.trigger === 'manual' ? 'manual' : 'schedule', fire.fireAt),
@@ -75,7 +122,9 @@ export function createScheduler(options: SchedulerOptions) {
         options.onFire?.('enqueued');
       }
     } catch (err) {
-      if (err instanceof AppError && err.status < 500) {
+      if (actor && actor.kind !== 'system' && err instanceof AppError && isRefusal(err)) {
+        await pause(fire, s, `the run was refused for its owner ${actor.name}: ${err.message}`);
+      } else if (err instanceof AppError && err.status < 500) {
         // The run can never be created as things stand (template deleted, parameters invalid).
         await repo.settleFire(fire.id, ['pending'], { outcome: 'failed', reason: err.message.slice(0, 1000) });
         options.onFire?.('failed');

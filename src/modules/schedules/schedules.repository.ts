@@ -8,7 +8,7 @@ import type { SchedulesTables } from './schedules.tables.js';
 
 const SCHEDULE_COLUMNS = [
   'id', 'name', 'description', 'templateId', 'kind', 'cron', 'timezone', 'intervalSeconds', 'anchorAt', 'at', 'enabled', 'startAt',
-  'endAt', 'overrides', 'overlap', 'misfire', 'jitterSeconds', 'ownerId', 'teamId', 'nextFireAt', 'nextDueAt', 'lastFireAt', 'createdAt',
+  'endAt', 'overrides', 'overlap', 'misfire', 'jitterSeconds', 'ownerId', 'teamId', 'pausedReason', 'nextFireAt', 'nextDueAt', 'lastFireAt', 'createdAt',
   'updatedAt',
 ] as const;
 const FIRE_COLUMNS = [

@@ -59,7 +59,7 @@ export function schedulesRoutes(service: SchedulesService): FastifyPluginAsyncTy
         `/schedules/:id/${verb}`,
         {
           config: write,
-          schema: { operationId: `${verb}Schedule`, tags, summary: `${verb === 'enable' ? 'Enable' : 'Disable'} a schedule`, params: IdParams, response: { 200: Schedule, ...errorResponses(404) } },
+          schema: { operationId: `${verb}Schedule`, tags, summary: `${verb === 'enable' ? 'Enable' : 'Disable'} a schedule`, params: IdParams, response: { 200: Schedule, ...errorResponses(404, 422) } },
         },
         async (req) => service.setEnabled(req.actor, req.params.id, enabled),
       );

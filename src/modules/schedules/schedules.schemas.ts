@@ -10,9 +10,10 @@ export const MISFIRES = ['skip', 'run_once'] as const;
 /**
  * What became of a fire: `pending` (claimed, run being created), `waiting` (overlap `queue`:
  * behind the previous run), `enqueued` (run created), `skipped_overlap`, `missed` (misfire
- * `skip`), `failed` (the run could not be created, e.g. the template was deleted).
+ * `skip`), `failed` (the run could not be created, e.g. its parameters no longer validate),
+ * `refused` (the owner may no longer run it: the schedule was paused, see `paused_reason`).
  */
-export const OUTCOMES = ['pending', 'waiting', 'enqueued', 'skipped_overlap', 'missed', 'failed'] as const;
+export const OUTCOMES = ['pending', 'waiting', 'enqueued', 'skipped_overlap', 'missed', 'failed', 'refused'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 const Time = (description: string) => Type.String({ format: 'date-time', maxLength: 40, description });
@@ -97,8 +98,9 @@ export const Schedule = Type.Object(
     overlap: fields.overlap,
     misfire: fields.misfire,
     jitter_seconds: fields.jitter_seconds,
-    owner_id: Type.String({ maxLength: 100 }),
+    owner_id: Type.String({ maxLength: 100, description: 'The user the runs act for, with their permissions and teams as they are at each fire; whoever enables the schedule becomes its owner' }),
     team_id: Nullable(Uuid),
+    paused_reason: Nullable(Type.String({ maxLength: 1000, description: 'Why the scheduler disabled this schedule (its owner may no longer run it); null once enabled again' })),
     next_fire_at: Nullable(Time('Next tick; null when disabled or finished')),
     last_fire_at: Nullable(Timestamp),
     created_at: Timestamp,
@@ -164,6 +166,7 @@ export const Fire = Type.Object(
       Type.Literal('skipped_overlap'),
       Type.Literal('missed'),
       Type.Literal('failed'),
+      Type.Literal('refused'),
     ]),
     missed_count: Type.Integer({ minimum: 0, description: 'Missed ticks this fire stands for (misfire)' }),
     run_id: Nullable(Uuid),

@@ -47,6 +47,8 @@ export interface SchedulesServiceDeps {
 }
 
 const actorRef = (a: Actor) => ({ kind: a.kind, id: a.id, name: a.name });
+/** The user a schedule's runs act for: the person behind an API key, or the system. */
+const ownerOf = (a: Actor) => a.userId ?? a.id;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const READ = 'schedules:read';
@@ -85,6 +87,7 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
     return t === null ? { nextFireAt: null, nextDueAt: null } : { nextFireAt: iso(t), nextDueAt: iso(t + jitterMs(id, t, f.jitterSeconds)) };
   }
 
+  /** The template exists for the actor and they could run it now (`jobs:run`, its credential theirs to use). */
   async function checkTemplate(actor: Actor, templateId: string): Promise<void> {
     if (!(await deps.runner.templateExists(actor, templateId))) {
       throw new ValidationError('SCHEDULE_TEMPLATE_NOT_FOUND', `Job template ${templateId} does not exist`, [
@@ -121,7 +124,8 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       const row: ScheduleRow = {
         id,
         ...f,
-        ownerId: actor.userId ?? actor.id,
+        ownerId: ownerOf(actor),
+        pausedReason: null,
         ...nextOf(id, f, now),
         lastFireAt: null,
         createdAt: iso(now),
@@ -155,12 +159,16 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       const before = fieldsOf(current);
       const f = mergeScheduleInput(before, body, now);
       if (f.teamId !== current.teamId) checkTeam(actor, f.teamId);
-      if (f.templateId !== current.templateId) await checkTemplate(actor, f.templateId);
+      // Whoever enables a schedule becomes its owner (AWX, Rundeck): its runs act for them from then on.
+      const enabling = f.enabled && !current.enabled;
+      if (f.templateId !== current.templateId || enabling) await checkTemplate(actor, f.templateId);
       if (f.name !== current.name && (await repo.nameTaken(f.name, id))) throw nameTaken(f.name);
-      const patch: Partial<ScheduleRow> = { ...f, ...(timingChanged(before, f) ? nextOf(id, f, now) : {}), updatedAt: iso(now) };
+      const owner = enabling ? { ownerId: ownerOf(actor), pausedReason: null } : {};
+      const patch: Partial<ScheduleRow> = { ...f, ...owner, ...(timingChanged(before, f) ? nextOf(id, f, now) : {}), updatedAt: iso(now) };
       await write(f.name, async ({ db, schedules }) => {
         if (!(await schedules.update(id, patch))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
-        await deps.audit?.record(db, { actor, action: 'schedule.updated', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body } });
+        const ownerChange = patch.ownerId !== undefined && patch.ownerId !== current.ownerId ? { owner_id: { from: current.ownerId, to: patch.ownerId } } : {};
+        await deps.audit?.record(db, { actor, action: 'schedule.updated', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body, ...ownerChange } });
         await deps.events?.record(db, 'schedule.updated', { id, name: f.name, fields: Object.keys(body).sort(), actor: actorRef(actor) });
       });
       return toView({ ...current, ...patch });

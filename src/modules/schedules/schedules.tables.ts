@@ -20,6 +20,8 @@ export type SchedulesTables = {
     jitterSeconds: number;
     ownerId: string;
     teamId: string | null;
+    /** Why the scheduler disabled the schedule (its owner may no longer run it); cleared when it is enabled again. */
+    pausedReason: string | null;
     nextFireAt: string | null;
     nextDueAt: string | null;
     lastFireAt: string | null;

@@ -63,6 +63,8 @@ export interface Executor<P = any> {
    * worker: it ends `failed` with `outcome unknown` for a person to review.
    */
   changesDevices(params: P): boolean;
+  /** Probes one target costs (ports of a scan); a run's targets × this is bounded by OPSDECK_RUN_MAX_PROBES (default 1). */
+  probesPerTarget?(params: P): number;
   /** Rules the schema cannot express (allow-lists); returns field errors under `body.params`. */
   check?(params: P, settings: ExecutorSettings): FieldError[];
   /** The run-level report from the targets' parsed outputs (default: none). */

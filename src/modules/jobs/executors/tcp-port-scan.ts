@@ -68,6 +68,7 @@ export const tcpPortScanExecutor: Executor<Params> = {
   credential: 'none',
   targets: 'required',
   changesDevices: () => false,
+  probesPerTarget: (p) => p.ports.length,
   async run(ctx, p) {
     const take = limiter(ctx, p.rate_per_second ?? 1000);
     const timeout = p.timeout_ms ?? 1000;
