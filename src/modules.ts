@@ -25,6 +25,7 @@ import { createJobsScheduleRunner, createSchedulesModule } from './modules/sched
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
 import { SYSTEM_ACTOR } from './platform/http/auth.js';
+import { createStreamGuard } from './platform/http/stream-guard.js';
 
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -119,7 +120,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
 
-    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
+    // Every open stream (WebSocket, SSE) is re-checked against identity's shared state each second.
+    const streamGuard = createStreamGuard({ authenticator: identity.authenticator, logger });
+    closers.unshift(async () => streamGuard.stop());
+    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION, streamGuard });
     closers.unshift(() => eventsModule.stop());
     await eventsModule.start();
 
@@ -134,6 +138,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       audit: identity.audit,
       events,
       liveChannels: [eventsModule.channel],
+      streamGuard,
+      streamDenials: rateLimitStore,
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },

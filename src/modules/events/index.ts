@@ -9,6 +9,7 @@ import { createEnvelope, type KeyRing } from '../../platform/crypto/index.js';
 import type { Db } from '../../platform/db/database.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { StreamGuard } from '../../platform/http/stream-guard.js';
 import { createEgressPolicy, LOCAL_ADDRESSES } from '../jobs/index.js';
 import { createTemplateAuditSubscriber, type AuditPort } from './audit.subscriber.js';
 import { createEventTail } from './event-tail.js';
@@ -48,6 +49,8 @@ export interface EventsModuleDeps {
   keyRing: KeyRing;
   config: EventsConfig;
   version: string;
+  /** Re-checks open streams' principals (built in modules.ts over identity's authenticator). */
+  streamGuard: StreamGuard;
 }
 
 export function createEventsModule(deps: EventsModuleDeps) {
@@ -83,7 +86,7 @@ export function createEventsModule(deps: EventsModuleDeps) {
   }
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: eventsRoutes(service) },
+    { prefix: '/api/v1', plugin: eventsRoutes(service, deps.streamGuard) },
     { prefix: '/api/v1', plugin: webhooksRoutes(webhooks) },
   ];
 
