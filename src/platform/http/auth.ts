@@ -124,6 +124,11 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator,
       schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note;
     }
   });
+  // A refused upgrade is answered over the raw socket, which nobody else closes once this hook
+  // threw before the WebSocket plugin's own: end it after the answer.
+  app.addHook('onResponse', async (request) => {
+    if (isUpgrade(request)) request.raw.socket.end();
+  });
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config as { permission?: string; public?: boolean; authenticated?: boolean; stream?: boolean; url?: string };
     // Unmatched URLs reach the 404 handler, which has no route config.
