@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { AppError, BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
+import type { AppError } from '../errors.js';
+import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
 
 /** Who is acting: the subject of every service call, from HTTP, jobs, the scheduler or the CLI. */
 export interface Actor {
