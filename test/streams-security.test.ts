@@ -291,9 +291,13 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
     const key = (await api('POST', '/api-keys', u.token, { name: 'streams', permissions: ['jobs:read', 'events:read'] })).json().key as string;
     const kept = (await api('POST', '/api-keys', u.token, { name: 'kept', permissions: ['jobs:read'] })).json().key as string;
     const s = await streamsOf(key);
-    // Without the option, signing out everywhere leaves keys alone.
+    const session = openWs(base, { headers: bearer(u.token) });
+    await session.ready();
+    // Without the option, signing out everywhere ends the sessions' streams and leaves keys alone.
     const other = (await login(server(), u.username, u.password)).access_token;
     expect((await api('DELETE', '/auth/sessions', other)).statusCode).toBe(204);
+    expect(await Promise.race([session.closed, new Promise<null>((r) => setTimeout(() => r(null), CLOSE_WITHIN_MS))])).toEqual({ code: 4401, reason: 'credential_revoked' });
+    expect(s.ws.ws.readyState).toBe(WebSocket.OPEN);
     expect((await server().app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers: { 'x-api-key': kept } })).statusCode).toBe(200);
     const third = (await login(server(), u.username, u.password)).access_token;
     expect((await api('DELETE', '/auth/sessions?revoke_api_keys=true', third)).statusCode).toBe(204);
