@@ -94,6 +94,8 @@ const DENIED = { code: 'WS_SUBSCRIBE_DENIED', message: 'No such channel, or thes
 interface Subscription {
   off: () => Promise<void>;
   authorise: (actor: Actor) => unknown;
+  /** Set once the subscription was authorised: only those are re-checked (a pending one would fail as a loss of access). */
+  granted: boolean;
 }
 
 /**
@@ -117,7 +119,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
     actor,
     async recheck(now) {
       actor = now;
-      for (const sub of [...subs.values()]) await sub.authorise(now);
+      for (const sub of [...subs.values()]) if (sub.granted) await sub.authorise(now);
     },
     end: (loss) => socket.close(loss.code, loss.reason),
   });
@@ -138,7 +140,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
   /** Registers the channel before the first await so a repeated subscribe is a no-op, then starts it. */
   async function open(channel: string, authorise: (a: Actor) => unknown, start: () => Promise<() => Promise<void>>): Promise<void> {
     if (subs.has(channel)) return;
-    const sub: Subscription = { off: async () => undefined, authorise };
+    const sub: Subscription = { off: async () => undefined, authorise, granted: false };
     subs.set(channel, sub);
     try {
       await authorise(actor);
@@ -146,6 +148,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
       subs.delete(channel);
       return refuse(err, channel);
     }
+    sub.granted = true;
     let off: () => Promise<void>;
     try {
       off = await start();
