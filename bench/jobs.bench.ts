@@ -202,9 +202,9 @@ const EMITTER = `const total=10000;let i=0;const t=setInterval(()=>{for(let k=0;
 /** One fan-out round: `subs` subscribers over READER_THREADS threads, optionally one that stops reading. */
 async function fanout(url: string, token: string, subs: number, stalled: boolean) {
   const run = await post(url, token, '/api/v1/jobs/runs', { type: 'local_command', params: { command: process.execPath, args: ['-e', EMITTER] }, not_before: new Date(Date.now() + 1500).toISOString() });
-  const wsUrl = `${url.replace('http', 'ws')}/api/v1/ws?token=${token}`;
+  const wsUrl = `${url.replace('http', 'ws')}/api/v1/ws`;
   const threads = Array.from({ length: READER_THREADS }, (_, i) => {
-    const task: ReaderTask = { wsUrl, channel: `job-run:${run.id}`, subs: Math.floor(subs / READER_THREADS) + (i < subs % READER_THREADS ? 1 : 0), stalled: stalled && i === 0, lines: 10_000 };
+    const task: ReaderTask = { wsUrl, token, channel: `job-run:${run.id}`, subs: Math.floor(subs / READER_THREADS) + (i < subs % READER_THREADS ? 1 : 0), stalled: stalled && i === 0, lines: 10_000 };
     return new Thread(READER_SCRIPT, { eval: true, workerData: task });
   });
   const normal: ReaderResult[] = [];

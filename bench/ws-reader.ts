@@ -9,6 +9,8 @@ import WebSocket from 'ws';
 
 export interface ReaderTask {
   wsUrl: string;
+  /** Sent as `Authorization: Bearer` at the upgrade. */
+  token: string;
   channel: string;
   subs: number;
   /** One more subscriber that stops reading 2 s in, until released or closed by the server. */
@@ -31,7 +33,7 @@ const LINE = /"seq":(\d+),[^{}]*?"message":"(?:t=([\d.]+) i=\d+)?/g;
 const post = (r: ReaderResult) => parentPort!.postMessage(r, [r.lat.buffer as ArrayBuffer]);
 
 function subscribe(isStalled: boolean): void {
-  const ws = new WebSocket(task.wsUrl);
+  const ws = new WebSocket(task.wsUrl, { headers: { authorization: `Bearer ${task.token}` } });
   // Typed arrays and a running order check: no per-line garbage in the readers.
   const lat = new Float64Array(task.lines);
   let lastSeq = 0;

@@ -68,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const routeRegistry: RouteRecord[] = [];
   registerProblemHandlers(app);
   registerInputGuard(app);
-  registerAuth(app, deps.authenticator, routeRegistry);
+  registerAuth(app, deps.authenticator, routeRegistry, { allowedOrigins: deps.config.corsOrigins });
   // After registerAuth: its onRequest hook sets request.actor, which this one counts.
   if (deps.rateLimit) {
     // While the store is down every request would log: once a minute is enough.

@@ -27,6 +27,7 @@ import { createJobsScheduleRunner, createSchedulesModule } from './modules/sched
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
 import { SYSTEM_ACTOR } from './platform/http/auth.js';
+import { createStreamGuard } from './platform/http/stream-guard.js';
 
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -132,7 +133,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       listeners: createOwnListeners([config.port, config.workerHealthPort]),
       ...(options.resolve ? { resolve: options.resolve } : {}),
     });
-    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, egress, config, version: VERSION });
+    // Every open stream (WebSocket, SSE) is re-checked against identity's shared state each second.
+    const streamGuard = createStreamGuard({ authenticator: identity.authenticator, logger });
+    closers.unshift(async () => streamGuard.stop());
+    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, egress, config, version: VERSION, streamGuard });
     closers.unshift(() => eventsModule.stop());
     await eventsModule.start();
 
@@ -148,6 +152,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       audit: identity.audit,
       events,
       liveChannels: [eventsModule.channel],
+      streamGuard,
+      streamDenials: rateLimitStore,
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },

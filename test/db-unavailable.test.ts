@@ -79,7 +79,7 @@ describe.each(DIALECTS)('database unavailable on %s', (dialect) => {
     it('tells a WebSocket subscriber DATABASE_UNAVAILABLE, never the driver error', async () => {
       const run = (await create()).json() as { id: string };
       await server.app.listen({ host: '127.0.0.1', port: 0 });
-      const ws = new WebSocket(`ws://127.0.0.1:${(server.app.server.address() as AddressInfo).port}/api/v1/ws?token=${token}`);
+      const ws = new WebSocket(`ws://127.0.0.1:${(server.app.server.address() as AddressInfo).port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
       const frames: { type: string; code?: string; message?: string }[] = [];
       ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as { type: string }));
       await expect.poll(() => frames.map((f) => f.type), { timeout: 10_000 }).toContain('ready');

@@ -4,11 +4,16 @@ import { useTestServer } from './helpers/server.js';
 describe('route permission registry', () => {
   const server = useTestServer('sqlite');
 
-  it('has every registered route declare a permission or public: true', () => {
+  it('has every registered route declare a permission, public: true or authenticated: true', () => {
     const routes = server().app.routeRegistry;
     expect(routes.length).toBeGreaterThan(3);
-    const undeclared = routes.filter((r) => !r.public && !r.permission).map((r) => `${r.method} ${r.url}`);
+    const undeclared = routes.filter((r) => !r.public && !r.permission && !r.authenticated).map((r) => `${r.method} ${r.url}`);
     expect(undeclared).toEqual([]);
+  });
+
+  it('keeps authentication-only routes to the stream entry points, which authorise each channel themselves', () => {
+    const only = server().app.routeRegistry.filter((r) => r.authenticated && !r.permission).map((r) => `${r.method} ${r.url}`);
+    expect(only.sort()).toEqual(['GET /api/v1/ws', 'POST /api/v1/stream-tickets']);
   });
 
   it('keeps permissions in resource:action form', () => {

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses, Page } from '../../platform/http/schemas.js';
-import type { Actor } from '../../platform/http/auth.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { sseEndFrame, type StreamGuard } from '../../platform/http/stream-guard.js';
 import type { LiveChannel } from '../jobs/index.js';
 import { EventItem, EventsHistoryQuery, EventsStreamQuery } from './events.schemas.js';
 import { parseCursor, parseNameFilter, type EventsService, type EventView } from './events.service.js';
@@ -14,23 +15,44 @@ const tags = ['events'];
 
 const frame = (e: EventView) => `id: ${e.cursor}\ndata: ${JSON.stringify(e)}\n\n`;
 
-async function streamSse(reply: FastifyReply, service: EventsService, actor: Actor, from: ReturnType<typeof parseCursor>, wants: (name: string) => boolean, open: Set<() => void>): Promise<void> {
+interface StreamDeps {
+  service: EventsService;
+  guard: StreamGuard;
+  /** Open streams, ended when the server closes. */
+  open: Set<() => void>;
+}
+
+async function streamSse(reply: FastifyReply, deps: StreamDeps, actor: Actor, from: ReturnType<typeof parseCursor>, wants: (name: string) => boolean): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   raw.write(': stream start\n\n');
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
   let off: (() => void) | null = null;
-  const close = () => {
-    open.delete(close);
+  let reader = actor;
+  const unwatch = deps.guard.watch({
+    actor,
+    recheck: (now) => {
+      requirePermission(now, 'events:read');
+      reader = now;
+      return Promise.resolve();
+    },
+    end: (loss) => {
+      if (!raw.writableEnded) raw.write(sseEndFrame(loss));
+      close();
+    },
+  });
+  function close(): void {
+    deps.open.delete(close);
+    unwatch();
     clearInterval(keepalive);
     off?.();
     if (!raw.writableEnded) raw.end();
-  };
-  open.add(close);
+  }
+  deps.open.add(close);
   raw.on('close', close);
   try {
-    off = await service.stream(actor, from, wants, (events) => {
+    off = await deps.service.stream(() => reader, from, wants, (events) => {
       if (raw.writableEnded) return false;
       raw.write(events.map(frame).join(''));
       if (raw.writableLength > MAX_BUFFERED_BYTES) {
@@ -49,7 +71,7 @@ async function streamSse(reply: FastifyReply, service: EventsService, actor: Act
 }
 
 /** GET /api/v1/events (Server-Sent Events) and /api/v1/events/history. */
-export function eventsRoutes(service: EventsService): FastifyPluginAsyncTypebox {
+export function eventsRoutes(service: EventsService, guard: StreamGuard): FastifyPluginAsyncTypebox {
   return async (app) => {
     // Open streams end when the server closes; otherwise close() would wait for every client.
     const open = new Set<() => void>();
@@ -60,22 +82,25 @@ export function eventsRoutes(service: EventsService): FastifyPluginAsyncTypebox 
     app.get(
       '/events',
       {
-        config: { permission: 'events:read' },
+        config: { permission: 'events:read', stream: true },
         schema: {
           operationId: 'streamEvents',
           tags,
-          summary: 'Domain events the caller may read, as Server-Sent Events (id = cursor; resume with Last-Event-ID or ?after=)',
+          summary: 'Domain events the caller may read, as Server-Sent Events (id = cursor; resume with Last-Event-ID or ?after=); EventSource authenticates with ?ticket= from POST /stream-tickets',
           headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 60 })) }),
           querystring: EventsStreamQuery,
           produces: ['text/event-stream'],
-          response: { 200: Type.String({ description: 'text/event-stream: one `data:` JSON event (id, name, created_at, payload, cursor) per domain event, `id:` = cursor' }), ...errorResponses() },
+          response: {
+            200: Type.String({ description: 'text/event-stream: one `data:` JSON event (id, name, created_at, payload, cursor) per domain event, `id:` = cursor; an `end` event `{reason, message}` when the caller lost access' }),
+            ...errorResponses(),
+          },
         },
       },
       async (req, reply) => {
         const header = req.headers['last-event-id'];
         const from = header !== undefined ? parseCursor(header, 'headers.last-event-id') : parseCursor(req.query.after, 'query.after');
         const wants = parseNameFilter(req.query.events, 'query.events');
-        await streamSse(reply, service, req.actor, from, wants, open);
+        await streamSse(reply, { service, guard, open }, req.actor, from, wants);
       },
     );
     app.get(
@@ -93,6 +118,7 @@ export function eventsRoutes(service: EventsService): FastifyPluginAsyncTypebox 
 export function eventsChannel(service: EventsService): LiveChannel {
   return {
     matches: (channel) => channel === 'events' || channel.startsWith('events:'),
+    authorise: (actor) => requirePermission(actor, 'events:read'),
     async subscribe(actor, channel, after, send, onSlow) {
       const wants = parseNameFilter(channel.startsWith('events:') ? channel.slice('events:'.length) : undefined, 'channel');
       const from = typeof after === 'string' ? parseCursor(after, 'after') : null;

@@ -37,12 +37,15 @@ export function createEventsService(deps: { repo: EventsRepository; tail: EventT
   return {
     /**
      * Streams the events the actor may read, after `from` (null: from now on), to `send` in
-     * relay order; `send` answering false ends it. Resolves to the unsubscribe.
+     * relay order; `send` answering false ends it. Resolves to the unsubscribe. `actor` answers
+     * the stream's principal as it is now (the stream guard refreshes it), so every event is
+     * filtered by current permissions.
      */
-    async stream(actor: Actor, from: Cursor | null, wants: (name: string) => boolean, send: (events: EventView[]) => boolean): Promise<() => void> {
-      requirePermission(actor, 'events:read');
+    async stream(actor: () => Actor, from: Cursor | null, wants: (name: string) => boolean, send: (events: EventView[]) => boolean): Promise<() => void> {
+      requirePermission(actor(), 'events:read');
       return deps.tail.subscribe(from, (events) => {
-        const visible = events.filter((e) => wants(e.name) && canRead(actor, e.name));
+        const reader = actor();
+        const visible = events.filter((e) => wants(e.name) && canRead(reader, e.name));
         return visible.length === 0 || send(visible.map(eventView));
       });
     },

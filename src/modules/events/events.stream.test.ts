@@ -67,7 +67,7 @@ function openSse(base: string, token: string, headers: Record<string, string> = 
 
 /** A WebSocket subscribed to a channel; collects `event` frames. */
 async function openWs(base: string, token: string, channel: string, after?: string) {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/ws?token=${token}`);
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/ws`, { headers: bearer(token) });
   const frames: { type: string; event?: Ev; code?: string }[] = [];
   ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString('utf8')) as (typeof frames)[number]));
   await new Promise<void>((resolve, reject) => {

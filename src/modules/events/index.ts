@@ -10,6 +10,7 @@ import type { Db } from '../../platform/db/database.js';
 import type { EgressPolicy } from '../../platform/egress/index.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
 import type { Logger } from '../../platform/observability/logger.js';
+import type { StreamGuard } from '../../platform/http/stream-guard.js';
 import { createTemplateAuditSubscriber, type AuditPort } from './audit.subscriber.js';
 import { createEventTail } from './event-tail.js';
 import { createEventsRepository } from './events.repository.js';
@@ -47,6 +48,8 @@ export interface EventsModuleDeps {
   egress: EgressPolicy;
   config: EventsConfig;
   version: string;
+  /** Re-checks open streams' principals (built in modules.ts over identity's authenticator). */
+  streamGuard: StreamGuard;
 }
 
 export function createEventsModule(deps: EventsModuleDeps) {
@@ -82,7 +85,7 @@ export function createEventsModule(deps: EventsModuleDeps) {
   }
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: eventsRoutes(service) },
+    { prefix: '/api/v1', plugin: eventsRoutes(service, deps.streamGuard) },
     { prefix: '/api/v1', plugin: webhooksRoutes(webhooks) },
   ];
 

@@ -67,6 +67,19 @@ export function createApiKeysRepository(base: Db) {
       const r = await db.updateTable('apiKeys').set({ revokedAt: now }).where('id', '=', id).where('revokedAt', 'is', null).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
+    /** Revokes every active key of a user; the revoked keys' ids and prefixes (for cache invalidation). */
+    async revokeAllOf(userId: string, now: string): Promise<{ id: string; prefix: string }[]> {
+      const keys = await db.selectFrom('apiKeys').select(['id', 'prefix']).where('userId', '=', userId).where('revokedAt', 'is', null).execute();
+      if (keys.length > 0) {
+        await db
+          .updateTable('apiKeys')
+          .set({ revokedAt: now })
+          .where('id', 'in', keys.map((k) => k.id))
+          .where('revokedAt', 'is', null)
+          .execute();
+      }
+      return keys;
+    },
     async touch(id: string, now: string): Promise<void> {
       await db.updateTable('apiKeys').set({ lastUsedAt: now }).where('id', '=', id).execute();
     },

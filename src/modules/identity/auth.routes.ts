@@ -8,6 +8,7 @@ import { errorResponses, IdParams } from '../../platform/http/schemas.js';
 import type { Authenticator } from '../../platform/http/auth.js';
 import type { AuthService, ClientContext } from './auth.service.js';
 import type { Jwt } from './jwt.js';
+import type { StreamTickets } from './stream-tickets.js';
 import * as S from './identity.schemas.js';
 import type { TwoFactorService } from './two-factor.service.js';
 import type { UsersService } from './users.service.js';
@@ -17,6 +18,7 @@ export interface AuthRoutesDeps {
   users: UsersService;
   twoFactor: TwoFactorService;
   jwt: Jwt;
+  streamTickets: Pick<StreamTickets, 'issue'>;
   authenticator: Authenticator & { authenticate(request: FastifyRequest): ReturnType<Authenticator['authenticate']> };
   rateLimit: { max: number; redis: Redis | null; prefix: string };
 }
@@ -83,6 +85,20 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
         return { valid: true as const, actor: { kind: actor.kind, id: actor.id, name: actor.name }, user_id: actor.userId ?? null, permissions: actor.permissions === '*' ? ['*'] : [...actor.permissions].sort() };
       },
     );
+    app.post(
+      '/stream-tickets',
+      {
+        // Any principal may open a stream; each channel is authorised when subscribed and re-checked.
+        config: { authenticated: true },
+        schema: {
+          operationId: 'createStreamTicket',
+          tags,
+          summary: 'A single-use ticket (30 s) that opens one WebSocket or EventSource stream as the caller: ?ticket= instead of a token in the URL',
+          response: { 201: S.StreamTicket, ...errorResponses(422) },
+        },
+      },
+      async (req, reply) => reply.code(201).send(await d.streamTickets.issue(req.actor)),
+    );
     app.get('/auth/me', { config: { permission: 'account:read' }, schema: { operationId: 'getMe', tags, summary: 'The signed-in user with effective permissions', response: { 200: S.Me, ...errorResponses(404) } } }, async (req) =>
       d.users.me(req.actor),
     );
@@ -105,15 +121,18 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
     );
     app.delete(
       '/auth/sessions',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'revokeMySessions', tags, summary: 'Revoke all my sessions', response: { ...NoContent, ...errorResponses(422) } } },
+      {
+        config: { permission: 'account:manage' },
+        schema: { operationId: 'revokeMySessions', tags, summary: 'Sign out everywhere: revoke all my sessions (and, with ?revoke_api_keys=true, all my API keys)', querystring: S.RevokeSessionsQuery, response: { ...NoContent, ...errorResponses(422) } },
+      },
       async (req, reply) => {
-        await d.auth.revokeMySessions(req.actor, null);
+        await d.auth.revokeMySessions(req.actor, null, { revokeApiKeys: req.query.revoke_api_keys === true });
         return reply.code(204).send(null);
       },
     );
     app.post(
       '/auth/password',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'changeMyPassword', tags, summary: 'Change my password (signs out my other sessions)', body: S.ChangePasswordBody, response: { ...NoContent, ...errorResponses(422) } } },
+      { config: { permission: 'account:manage' }, schema: { operationId: 'changeMyPassword', tags, summary: 'Change my password (signs out my other sessions; revoke_api_keys: true also revokes my API keys)', body: S.ChangePasswordBody, response: { ...NoContent, ...errorResponses(422) } } },
       async (req, reply) => {
         await d.auth.changePassword(req.actor, req.body);
         return reply.code(204).send(null);

@@ -85,6 +85,17 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
     return revoked;
   }
 
+  /** Revokes every API key of the user in the caller's transaction (sign out everywhere, password change). */
+  async function revokeApiKeys(repos: IdentityRepos, actor: Actor, userId: string, after: (fn: () => Promise<void>) => void): Promise<number> {
+    const keys = await repos.apiKeys.revokeAllOf(userId, nowIso(ctx.clock));
+    if (keys.length === 0) return 0;
+    await ctx.audit.record(repos.db, { actor, action: 'api_key.revoked_all', resourceType: 'user', resourceId: userId, outcome: 'success', changes: { count: keys.length, ids: keys.map((k) => k.id) } });
+    after(async () => {
+      for (const k of keys) await ctx.principals.invalidateApiKey(k.prefix);
+    });
+    return keys.length;
+  }
+
   async function failLogin(user: UserCredentials, client: ClientContext, reason: string): Promise<never> {
     const actor = userActor(user, client);
     // Concurrently (two pool connections on PostgreSQL): the unknown-user path writes only the
@@ -218,8 +229,8 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
       };
     },
 
-    /** Revokes one of my sessions, or all of them when `sessionId` is null. */
-    async revokeMySessions(actor: Actor, sessionId: string | null): Promise<void> {
+    /** Revokes one of my sessions, or all of them when `sessionId` is null (and, with `revokeApiKeys`, all my API keys). */
+    async revokeMySessions(actor: Actor, sessionId: string | null, options: { revokeApiKeys?: boolean } = {}): Promise<void> {
       requirePermission(actor, 'account:manage');
       if (actor.kind !== 'user') throw new ValidationError('SESSION_REQUIRED', 'Only a signed-in user has sessions');
       await ctx.uow(async (repos, tx) => {
@@ -228,12 +239,13 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
           if (!session || session.userId !== actor.id || session.revokedAt !== null) throw new NotFoundError('SESSION_NOT_FOUND', 'No such active session');
         }
         const ids = await revokeSessions(repos, actor.id, 'revoked_by_user', sessionId === null ? undefined : [sessionId], (fn) => tx.afterCommit(fn));
-        await ctx.audit.record(repos.db, { actor, action: 'auth.session.revoked', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { count: ids.length } });
+        const keys = sessionId === null && options.revokeApiKeys ? await revokeApiKeys(repos, actor, actor.id, (fn) => tx.afterCommit(fn)) : 0;
+        await ctx.audit.record(repos.db, { actor, action: 'auth.session.revoked', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { count: ids.length, api_keys: keys } });
       });
     },
 
     /** Changes my password (the current one is required); other sessions are signed out. */
-    async changePassword(actor: Actor, input: { current_password: string; new_password: string }): Promise<void> {
+    async changePassword(actor: Actor, input: { current_password: string; new_password: string; revoke_api_keys?: boolean }): Promise<void> {
       requirePermission(actor, 'account:manage');
       if (actor.kind !== 'user') throw new ValidationError('ACCOUNT_USER_REQUIRED', 'Only a signed-in user can change their password');
       const user = await ctx.repos.users.findCredentials(actor.id);
@@ -250,6 +262,7 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
         await repos.users.update(user.id, { passwordHash: hash, mustChangePassword: false }, now);
         const others = (await repos.sessions.activeSessions(user.id, now)).map((r) => r.id).filter((id) => id !== actor.sessionId);
         await revokeSessions(repos, user.id, 'password_changed', others, (fn) => tx.afterCommit(fn));
+        if (input.revoke_api_keys) await revokeApiKeys(repos, actor, user.id, (fn) => tx.afterCommit(fn));
         await ctx.audit.record(repos.db, { actor, action: 'user.password_changed', resourceType: 'user', resourceId: user.id, outcome: 'success' });
         tx.afterCommit(() => ctx.principals.invalidateUser(user.id));
       });

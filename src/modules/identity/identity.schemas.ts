@@ -71,7 +71,25 @@ export const Session = Type.Object(
 );
 export const SessionList = Type.Object({ items: Type.Array(Session) }, { additionalProperties: false });
 
-export const ChangePasswordBody = Type.Object({ current_password: Password, new_password: Password }, { additionalProperties: false });
+export const ChangePasswordBody = Type.Object(
+  {
+    current_password: Password,
+    new_password: Password,
+    revoke_api_keys: Type.Optional(Type.Boolean({ description: 'Also revoke every API key of mine (they do not depend on the password)' })),
+  },
+  { additionalProperties: false },
+);
+export const RevokeSessionsQuery = Type.Object(
+  { revoke_api_keys: Type.Optional(Type.Boolean({ description: 'Sign out everywhere: also revoke every API key of mine' })) },
+  { additionalProperties: false },
+);
+export const StreamTicket = Type.Object(
+  {
+    ticket: Type.String({ maxLength: 100, description: 'Pass as ?ticket= to GET /api/v1/ws or an SSE endpoint, once, before expires_at' }),
+    expires_at: Timestamp,
+  },
+  { additionalProperties: false },
+);
 export const CodeBody = Type.Object({ code: Code }, { additionalProperties: false });
 export const OptionalCodeBody = Type.Object({ code: Type.Optional(Code) }, { additionalProperties: false });
 export const TotpEnrolment = Type.Object({ secret: Type.String({ maxLength: 200 }), otpauth_uri: Type.String({ maxLength: 2048 }) }, { additionalProperties: false });

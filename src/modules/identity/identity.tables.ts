@@ -38,6 +38,17 @@ export type IdentityTables = {
   };
   refreshTokens: { id: string; sessionId: string; tokenHash: string; createdAt: string; expiresAt: string; rotatedAt: string | null };
   tokenRevocations: { id: string; kind: 'jti' | 'sid'; expiresAt: string; createdAt: string };
+  streamTickets: {
+    ticketHash: string;
+    kind: 'user' | 'api_key';
+    userId: string;
+    credentialId: string;
+    sessionId: string | null;
+    mfaAt: number | null;
+    authAt: number | null;
+    expiresAt: string;
+    createdAt: string;
+  };
   apiKeys: {
     id: string;
     userId: string;

@@ -23,6 +23,7 @@ import { createActorLookup } from './actors.js';
 import { createRevocationList } from './revocations.js';
 import { createRolesService } from './roles.service.js';
 import { createSealer } from './secrets.fns.js';
+import { createStreamTickets } from './stream-tickets.js';
 import { createTotpVault, migrateLegacyTotp } from './totp-vault.js';
 import { inTeamScope, teamScope, teamWhere } from './team-scope.js';
 import { createTwoFactorService } from './two-factor.service.js';
@@ -109,7 +110,13 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const users = createUsersService(ctx, auth, stepUp);
   const roles = createRolesService(ctx, stepUp);
   const apiKeys = createApiKeysService(ctx, stepUp);
-  const authenticator = createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock });
+  const actorOf = createActorLookup({ db: deps.db, principals, clock });
+  const streamTickets = createStreamTickets({ db: deps.db, revocations, principals, actorOf, clock });
+  const authenticator = {
+    ...createIdentityAuthenticator({ db: deps.db, cache: deps.cache, jwt, revocations, principals, memo, audit, logger: deps.logger, clock }),
+    redeemTicket: streamTickets.redeem,
+    revalidate: streamTickets.revalidate,
+  };
 
   await roles.seedBuiltins();
   await migrateLegacyTotp(deps.db, totpVault, deps.logger);
@@ -120,7 +127,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
+    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, streamTickets, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
     { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
   ];
 
@@ -140,7 +147,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
     /** Step-up for sensitive operations: `await identity.stepUp.require(actor, code)`. */
     stepUp: { require: (actor: Actor, code: string | undefined | null) => twoFactor.requireStepUp(actor, code), header: 'x-totp-code' as const },
     /** A stored principal as it is now (`user` or `api_key`), null when disabled or revoked: job runs re-check their initiator. */
-    actorOf: createActorLookup({ db: deps.db, principals, clock }),
+    actorOf,
     /** Team scoping for repositories: `teams.where(teams.scope(actor), 'devices.teamId')`. */
     teams: { scope: teamScope, where: teamWhere, contains: inTeamScope },
     async close(): Promise<void> {

@@ -77,6 +77,15 @@ export function createSessionsRepository(base: Db) {
         .limit(100_000)
         .execute();
     },
+    /** Which of these token and session ids are revoked now (the shared state, whatever pub/sub lost). */
+    async revokedAmong(ids: readonly string[], now: string): Promise<Set<string>> {
+      const out = new Set<string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db.selectFrom('tokenRevocations').select('id').where('id', 'in', ids.slice(i, i + 500)).where('expiresAt', '>', now).execute();
+        for (const r of rows) out.add(r.id);
+      }
+      return out;
+    },
     async pruneRevocations(now: string): Promise<void> {
       await db.deleteFrom('tokenRevocations').where('expiresAt', '<=', now).execute();
     },

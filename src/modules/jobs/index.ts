@@ -23,6 +23,9 @@ import type { InventoryFacts, Principals } from './run-targets.js';
 import { createJobsWorker } from './jobs.worker.js';
 import { createLiveLogs } from './live-logs.js';
 import { liveRoutes, type LiveChannel } from './live.routes.js';
+import { createDenialLimiter } from './stream-denials.js';
+import type { StreamGuard } from '../../platform/http/stream-guard.js';
+import type { RateLimitStore } from '../../platform/http/rate-limit.js';
 import { createLocksRepository } from './locks.repository.js';
 import { createLogsRepository } from './logs.repository.js';
 import { createRunsRepository } from './runs.repository.js';
@@ -71,6 +74,10 @@ export interface JobsModuleDeps {
   events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
   /** WebSocket channels other modules serve on /api/v1/ws (the events module's `events`). */
   liveChannels?: readonly LiveChannel[];
+  /** Re-checks open streams' principals and channels (platform/http/stream-guard.ts). */
+  streamGuard: StreamGuard;
+  /** Where denied WebSocket subscriptions are counted per principal (Redis in a cluster); in memory when absent. */
+  streamDenials?: RateLimitStore;
   /** Tests inject a queue; otherwise BullMQ when Redis is configured, else embedded. */
   queue?: JobQueue<JobsJobMap>;
 }
@@ -115,7 +122,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
     { prefix: '/api/v1', plugin: runsRoutes(service, templates) },
     { prefix: '/api/v1', plugin: templatesRoutes(templates) },
     { prefix: '/api/v1', plugin: sshHostKeysRoutes(createSshHostKeysService({ db: deps.db, targetResolver: deps.targetResolver, audit: deps.audit })) },
-    { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, authenticator: deps.authenticator, ...(deps.liveChannels ? { channels: deps.liveChannels } : {}) }) },
+    { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, guard: deps.streamGuard, denials: createDenialLimiter({ db: deps.db, audit: deps.audit, logger, store: deps.streamDenials }), ...(deps.liveChannels ? { channels: deps.liveChannels } : {}) }) },
   ];
 
   return {

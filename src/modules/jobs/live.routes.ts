@@ -2,18 +2,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
-import type { Actor, Authenticator } from '../../platform/http/auth.js';
-import { errorResponses, IdParams } from '../../platform/http/schemas.js';
+import type { Actor } from '../../platform/http/auth.js';
+import { errorResponses, IdParams, StreamTicketQuery } from '../../platform/http/schemas.js';
+import { sseEndFrame, type StreamGuard } from '../../platform/http/stream-guard.js';
 import { canonicalId, isUuid } from '../../platform/ids.js';
-import { AppError, isDatabaseUnavailable } from '../../platform/errors.js';
+import { AppError, isDatabaseUnavailable, NotFoundError } from '../../platform/errors.js';
 import type { JobsService } from './jobs.service.js';
 import type { LiveEvent, LiveLogs } from './live-logs.js';
 import type { LogLine } from './logs.repository.js';
+import type { ConnectionDenials, DenialLimiter } from './stream-denials.js';
 
 /** A subscriber further behind than this is disconnected (it resumes from its last sequence). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 const KEEPALIVE_MS = 15_000;
-const AUTH_TIMEOUT_MS = 10_000;
 
 function sseFrame(event: LiveEvent): string {
   if (event.kind === 'lines') return event.lines.map((l) => `id: ${l.seq}\nevent: log\ndata: ${JSON.stringify(l)}\n\n`).join('');
@@ -21,21 +22,30 @@ function sseFrame(event: LiveEvent): string {
   return `event: end\ndata: ${JSON.stringify({ status: event.status })}\n\n`;
 }
 
-/** Streams a run's lines as Server-Sent Events until it ends or the client goes away. */
-async function streamSse(reply: FastifyReply, live: LiveLogs, runId: string, after: number): Promise<void> {
+/** Streams a run's lines as Server-Sent Events until it ends, the client goes away or the caller loses access. */
+async function streamSse(reply: FastifyReply, deps: LiveRoutesDeps, actor: Actor, runId: string, after: number): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   raw.write(': stream start\n\n');
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
   let unsubscribe: (() => Promise<void>) | null = null;
-  const close = () => {
+  const unwatch = deps.guard.watch({
+    actor,
+    recheck: async (now) => void (await deps.jobs.authoriseRead(now, runId)),
+    end: (loss) => {
+      if (!raw.writableEnded) raw.write(sseEndFrame(loss));
+      close();
+    },
+  });
+  function close(): void {
+    unwatch();
     clearInterval(keepalive);
     void unsubscribe?.();
     if (!raw.writableEnded) raw.end();
-  };
+  }
   raw.on('close', close);
-  unsubscribe = await live.subscribe(
+  unsubscribe = await deps.live.subscribe(
     runId,
     after,
     (event) => {
@@ -49,12 +59,6 @@ async function streamSse(reply: FastifyReply, live: LiveLogs, runId: string, aft
   if (raw.writableEnded) await unsubscribe();
 }
 
-/** The request as the authenticator would see it had the token come in the Authorization header. */
-function withBearer(request: FastifyRequest, token: string): FastifyRequest {
-  const headers = { ...request.headers, authorization: `Bearer ${token}` };
-  return new Proxy(request, { get: (target, prop, receiver) => (prop === 'headers' ? headers : Reflect.get(target, prop, receiver) as unknown) });
-}
-
 const RUN_CHANNEL = /^job-run:(.+)$/;
 
 /**
@@ -64,8 +68,10 @@ const RUN_CHANNEL = /^job-run:(.+)$/;
  */
 export interface LiveChannel {
   matches(channel: string): boolean;
-  /** Throws an AppError to refuse; resolves to the unsubscribe. */
-  subscribe(actor: Actor, channel: string, after: unknown, send: (msg: unknown) => boolean, onSlow: () => void): Promise<() => Promise<void>>;
+  /** Throws an AppError when the actor may not read the channel: at subscribe and at every re-check. */
+  authorise(actor: Actor, channel: string): void | Promise<void>;
+  /** `actor` answers the connection's principal as it is now (re-checked every second). Resolves to the unsubscribe. */
+  subscribe(actor: () => Actor, channel: string, after: unknown, send: (msg: unknown) => boolean, onSlow: () => void): Promise<() => Promise<void>>;
 }
 
 /**
@@ -82,10 +88,25 @@ function logFrame(channel: string, lines: readonly LogLine[]): Buffer {
   return frame;
 }
 
-/** One WebSocket connection: authenticate, then subscribe/unsubscribe to channels. */
+/** What a refused subscription is told: the same whether the run exists or the permission is missing. */
+const DENIED = { code: 'WS_SUBSCRIBE_DENIED', message: 'No such channel, or these credentials may not read it' };
+
+interface Subscription {
+  off: () => Promise<void>;
+  authorise: (actor: Actor) => unknown;
+  /** Set once the subscription was authorised: only those are re-checked (a pending one would fail as a loss of access). */
+  granted: boolean;
+}
+
+/**
+ * One WebSocket connection, authenticated at the upgrade (`request.actor`): subscribe and
+ * unsubscribe to channels, each authorised when subscribed and re-checked with the principal
+ * every second by the stream guard (close 4401 when the credential is gone, 4403 when access is).
+ */
 function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoutesDeps): void {
-  const subs = new Map<string, () => Promise<void>>();
-  let actor: Actor | null = null;
+  const subs = new Map<string, Subscription>();
+  let actor: Actor = request.actor;
+  const denials: ConnectionDenials = { count: 0, since: Date.now() };
   const send = (msg: unknown): boolean => sendFrame(JSON.stringify(msg));
   function sendFrame(frame: string | Buffer): boolean {
     if (socket.readyState !== socket.OPEN) return false;
@@ -94,92 +115,110 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
   }
   const fail = (code: string, message: string, channel?: string) => send({ type: 'error', code, message, ...(channel ? { channel } : {}) });
 
-  async function authenticate(token: string | undefined): Promise<void> {
-    try {
-      actor = await deps.authenticator.authenticate(token ? withBearer(request, token) : request);
-    } catch {
-      actor = null;
+  const unwatch = deps.guard.watch({
+    actor,
+    async recheck(now) {
+      actor = now;
+      for (const sub of [...subs.values()]) if (sub.granted) await sub.authorise(now);
+    },
+    end: (loss) => socket.close(loss.code, loss.reason),
+  });
+
+  /** Answers a refusal; a driver's error (code ECONNREFUSED, the database address) never reaches the client. */
+  async function refuse(err: unknown, channel: string): Promise<void> {
+    if (err instanceof AppError && (err.status === 403 || err.status === 404)) {
+      fail(DENIED.code, DENIED.message, channel);
+      if (await deps.denials.deny(actor, denials, channel)) socket.close(4429, 'too many denied subscriptions');
+      return;
     }
-    if (actor) send({ type: 'ready' });
-    else if (token !== undefined) socket.close(4401, 'authentication failed');
+    if (err instanceof AppError) return void fail(err.code, err.message, channel);
+    if (isDatabaseUnavailable(err)) return void fail('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', channel);
+    request.log.error({ err, channel }, 'websocket subscribe failed');
+    fail('WS_SUBSCRIBE_FAILED', 'subscribing failed; it has been logged', channel);
   }
 
-  async function subscribeOther(provider: LiveChannel, channel: string, after: unknown): Promise<void> {
+  /** Registers the channel before the first await so a repeated subscribe is a no-op, then starts it. */
+  async function open(channel: string, authorise: (a: Actor) => unknown, start: () => Promise<() => Promise<void>>): Promise<void> {
     if (subs.has(channel)) return;
-    subs.set(channel, async () => undefined);
-    let off: () => Promise<void>;
+    const sub: Subscription = { off: async () => undefined, authorise, granted: false };
+    subs.set(channel, sub);
     try {
-      off = await provider.subscribe(actor!, channel, after, send, () => socket.close(4008, 'slow consumer: resubscribe with after=<last cursor>'));
+      await authorise(actor);
     } catch (err) {
       subs.delete(channel);
-      return void fail((err as { code?: string }).code ?? 'WS_SUBSCRIBE_FAILED', (err as Error).message, channel);
+      return refuse(err, channel);
     }
-    if (subs.has(channel)) subs.set(channel, off);
+    sub.granted = true;
+    let off: () => Promise<void>;
+    try {
+      off = await start();
+    } catch (err) {
+      subs.delete(channel);
+      return refuse(err, channel);
+    }
+    if (subs.get(channel) === sub) sub.off = off;
     else await off();
   }
 
-  async function subscribe(channel: string, rawAfter: unknown): Promise<void> {
+  function subscribe(channel: string, rawAfter: unknown): Promise<void> {
     const provider = deps.channels?.find((c) => c.matches(channel));
-    if (provider) return subscribeOther(provider, channel, rawAfter);
+    if (provider) {
+      return open(
+        channel,
+        (a) => provider.authorise(a, channel),
+        () => provider.subscribe(() => actor, channel, rawAfter, send, () => socket.close(4008, 'slow consumer: resubscribe with after=<last cursor>')),
+      );
+    }
     const after = typeof rawAfter === 'number' && Number.isInteger(rawAfter) && rawAfter >= 0 ? rawAfter : 0;
     const m = RUN_CHANNEL.exec(channel);
-    if (!m || !isUuid(m[1]!)) return void fail('WS_CHANNEL_UNKNOWN', `channels look like job-run:<id>${deps.channels?.length ? ' or events' : ''}`, channel);
-    if (subs.has(channel)) return;
+    if (!m || !isUuid(m[1]!)) return refuse(new NotFoundError(DENIED.code, DENIED.message), channel);
     // The channel keeps the client's spelling in the frames it gets.
     const runId = canonicalId(m[1]!);
-    try {
-      await deps.jobs.authoriseRead(actor!, runId);
-    } catch (err) {
-      // Stable codes only: a driver's error (code ECONNREFUSED, the database address) never reaches the client.
-      if (err instanceof AppError) return void fail(err.code, err.message, channel);
-      if (isDatabaseUnavailable(err)) return void fail('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', channel);
-      request.log.error({ err, channel }, 'websocket subscribe failed');
-      return void fail('WS_SUBSCRIBE_FAILED', 'subscribing failed; it has been logged', channel);
-    }
-    subs.set(channel, async () => undefined);
-    send({ type: 'subscribed', channel });
-    const off = await deps.live.subscribe(
-      runId,
-      after,
-      (event) => (event.kind === 'lines' ? sendFrame(logFrame(channel, event.lines)) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
-      () => socket.close(4008, 'slow consumer: resubscribe with after=<last seq>'),
+    return open(
+      channel,
+      (a) => deps.jobs.authoriseRead(a, runId),
+      async () => {
+        send({ type: 'subscribed', channel });
+        return deps.live.subscribe(
+          runId,
+          after,
+          (event) => (event.kind === 'lines' ? sendFrame(logFrame(channel, event.lines)) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
+          () => socket.close(4008, 'slow consumer: resubscribe with after=<last seq>'),
+        );
+      },
     );
-    if (subs.has(channel)) subs.set(channel, off);
-    else await off();
   }
 
-  const authTimer = setTimeout(() => actor === null && socket.close(4401, 'authentication required'), AUTH_TIMEOUT_MS);
   socket.on('close', () => {
-    clearTimeout(authTimer);
-    for (const off of subs.values()) void off();
+    unwatch();
+    for (const sub of subs.values()) void sub.off();
     subs.clear();
   });
   socket.on('message', (data: Buffer) => {
-    let msg: { type?: unknown; token?: unknown; channel?: unknown; after?: unknown };
+    let msg: { type?: unknown; channel?: unknown; after?: unknown };
     try {
       msg = JSON.parse(data.toString('utf8')) as typeof msg;
     } catch {
       return void fail('WS_BAD_MESSAGE', 'messages are JSON objects');
     }
-    if (msg.type === 'auth' && typeof msg.token === 'string' && msg.token.length <= 8192) return void authenticate(msg.token);
-    if (!actor) return void fail('AUTH_REQUIRED', 'send {"type":"auth","token":"…"} first');
     const channel = typeof msg.channel === 'string' ? msg.channel.slice(0, 200) : '';
     if (msg.type === 'subscribe') return void subscribe(channel, msg.after);
     if (msg.type === 'unsubscribe') {
-      const off = subs.get(channel);
+      const sub = subs.get(channel);
       subs.delete(channel);
-      return void off?.().then(() => send({ type: 'unsubscribed', channel }));
+      return void (sub?.off() ?? Promise.resolve()).then(() => send({ type: 'unsubscribed', channel }));
     }
-    fail('WS_BAD_MESSAGE', 'type is one of auth, subscribe, unsubscribe');
+    fail('WS_BAD_MESSAGE', 'type is subscribe or unsubscribe (authenticate at the upgrade: an Authorization header or ?ticket=)');
   });
-  const query = request.query as { token?: string };
-  void authenticate(typeof query.token === 'string' ? query.token : undefined);
+  send({ type: 'ready' });
 }
 
 export interface LiveRoutesDeps {
   jobs: JobsService;
   live: LiveLogs;
-  authenticator: Authenticator;
+  /** Re-checks every open stream's principal and channels (platform/http/stream-guard.ts). */
+  guard: StreamGuard;
+  denials: DenialLimiter;
   /** Channels served by other modules, tried before `job-run:<id>`. */
   channels?: readonly LiveChannel[];
 }
@@ -190,35 +229,39 @@ export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/jobs/runs/:id/events',
       {
-        config: { permission: 'jobs:read' },
+        config: { permission: 'jobs:read', stream: true },
         schema: {
           operationId: 'streamJobRunEvents',
           tags: ['jobs'],
-          summary: 'Log lines and status changes as Server-Sent Events (resume with Last-Event-ID)',
+          summary: 'Log lines and status changes as Server-Sent Events (resume with Last-Event-ID); EventSource authenticates with ?ticket= from POST /stream-tickets',
           params: IdParams,
           headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 12, pattern: '^[0-9]+$' })) }),
-          querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })) }, { additionalProperties: false }),
+          querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })), ...StreamTicketQuery }, { additionalProperties: false }),
           produces: ['text/event-stream'],
-          response: { 200: Type.String({ description: 'text/event-stream: `log` events (id = sequence), `status`, `end`' }), ...errorResponses(404) },
+          response: {
+            200: Type.String({ description: 'text/event-stream: `log` events (id = sequence), `status`, `end` (`{status}` when the run ended, `{reason, message}` when the caller lost access)' }),
+            ...errorResponses(404),
+          },
         },
       },
       async (req, reply) => {
         const run = await deps.jobs.authoriseRead(req.actor, req.params.id);
         const header = req.headers['last-event-id'];
-        await streamSse(reply, deps.live, run.id, header !== undefined ? Number(header) : (req.query.after ?? 0));
+        await streamSse(reply, deps, req.actor, run.id, header !== undefined ? Number(header) : (req.query.after ?? 0));
       },
     );
     app.get(
       '/ws',
       {
         websocket: true,
-        // Authenticated inside the connection (token in ?token= or the first message); each channel checks its permission.
-        config: { public: true },
+        // Authenticated at the upgrade (Authorization header or ?ticket=; Origin checked); each channel is authorised on its own.
+        config: { authenticated: true, stream: true },
         schema: {
           operationId: 'openWebSocket',
           tags: ['jobs'],
-          summary: 'WebSocket: {"type":"auth","token"} then {"type":"subscribe","channel":"job-run:<id>","after":0} (or "channel":"events","after":"<cursor>")',
-          querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 8192 })) }, { additionalProperties: false }),
+          summary: 'WebSocket (Authorization header or ?ticket=): {"type":"subscribe","channel":"job-run:<id>","after":0} (or "channel":"events","after":"<cursor>")',
+          querystring: Type.Object(StreamTicketQuery, { additionalProperties: false }),
+          response: errorResponses(),
         },
       },
       (socket, req) => serveSocket(socket, req, deps),

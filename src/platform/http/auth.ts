@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import type { AppError } from '../errors.js';
+import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
 
 /** Who is acting: the subject of every service call, from HTTP, jobs, the scheduler or the CLI. */
 export interface Actor {
@@ -46,6 +47,15 @@ export interface Authenticator {
   authenticate(request: FastifyRequest): Promise<Actor | null>;
   /** Called when a route's permission is refused (identity audits it). */
   onDenied?(request: FastifyRequest, actor: Actor, permission: string): Promise<void> | void;
+  /** Redeems a single-use stream ticket (`?ticket=` on `config.stream` routes); throws 401 when unknown, used or expired. */
+  redeemTicket?(ticket: string, request: FastifyRequest): Promise<Actor>;
+  /**
+   * Open streams' principals as they are now, one answer per actor in order: the refreshed
+   * actor, or the AppError that refuses it now (401: its session, token or key is gone, or the
+   * user is disabled). Answers from shared state (database, cluster cache), so a change made on
+   * any node is seen.
+   */
+  revalidate?(actors: readonly Actor[]): Promise<(Actor | AppError)[]>;
 }
 
 /** Until identity is wired every caller is the system actor: the registry is real, the check a pass. */
@@ -57,6 +67,10 @@ declare module 'fastify' {
     permission?: string;
     /** The route needs no authentication. */
     public?: boolean;
+    /** Any authenticated principal: the handler authorises each action itself (the WebSocket's channels). */
+    authenticated?: boolean;
+    /** A live stream: also accepts a single-use `?ticket=`; a token in the URL is refused. */
+    stream?: boolean;
   }
   interface FastifyRequest {
     /** Set for every non-public route before its handler runs. */
@@ -69,6 +83,8 @@ export interface RouteRecord {
   url: string;
   readonly permission: string | undefined;
   readonly public: boolean;
+  /** Authentication only; the handler authorises (`config.authenticated`). */
+  readonly authenticated: boolean;
 }
 
 function methods(route: RouteOptions): string[] {
@@ -80,10 +96,10 @@ function methods(route: RouteOptions): string[] {
  * `config.public`; one that declares neither is recorded (a test fails on it) and denied at
  * run time: deny by default.
  */
-export function registerAuth(app: FastifyInstance, authenticator: Authenticator, registry: RouteRecord[]): void {
+export function registerAuth(app: FastifyInstance, authenticator: Authenticator, registry: RouteRecord[], options: AuthOptions = { allowedOrigins: [] }): void {
   app.decorateRequest('actor', null as unknown as Actor);
   app.addHook('onRoute', (route) => {
-    const config = (route.config ?? {}) as { permission?: string; public?: boolean };
+    const config = (route.config ?? {}) as { permission?: string; public?: boolean; authenticated?: boolean };
     for (const method of methods(route)) {
       // HEAD mirrors GET; OPTIONS is the CORS preflight, unauthenticated by definition.
       if (method === 'HEAD' || method === 'OPTIONS') continue;
@@ -97,26 +113,80 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator,
         get public() {
           return (route.config as { public?: boolean } | undefined)?.public === true;
         },
+        get authenticated() {
+          return (route.config as { authenticated?: boolean } | undefined)?.authenticated === true;
+        },
       });
     }
-    if (config.permission && route.schema && !route.schema.hide) {
+    if ((config.permission || config.authenticated) && route.schema && !route.schema.hide) {
       const schema = route.schema as Record<string, unknown>;
       schema.security = [{ bearerAuth: [] }, { apiKey: [] }];
-      const note = `Requires permission \`${config.permission}\`.`;
+      const note = config.permission ? `Requires permission \`${config.permission}\`.` : 'Requires authentication; each action is authorised on its own.';
       schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note;
     }
   });
+  // A refused upgrade is answered over the raw socket, which nobody else closes once this hook
+  // threw before the WebSocket plugin's own: end it after the answer.
+  app.addHook('onResponse', async (request) => {
+    if (isUpgrade(request)) request.raw.socket.end();
+  });
   app.addHook('onRequest', async (request) => {
-    const config = request.routeOptions.config as { permission?: string; public?: boolean; url?: string };
+    const config = request.routeOptions.config as { permission?: string; public?: boolean; authenticated?: boolean; stream?: boolean; url?: string };
     // Unmatched URLs reach the 404 handler, which has no route config.
     if (config.public || request.routeOptions.url === undefined || request.method === 'OPTIONS') return;
-    const actor = await authenticator.authenticate(request);
+    if (isUpgrade(request)) refuseForeignOrigin(request, options.allowedOrigins);
+    const ticket = config.stream ? streamTicket(request) : undefined;
+    const actor = ticket !== undefined && authenticator.redeemTicket ? await authenticator.redeemTicket(ticket, request) : await authenticator.authenticate(request);
     if (!actor) throw new UnauthorizedError();
     request.actor = actor;
-    if (!config.permission) throw new ForbiddenError('ROUTE_PERMISSION_UNDECLARED', 'This route declares no permission and is denied by default');
+    if (!config.permission) {
+      if (config.authenticated) return;
+      throw new ForbiddenError('ROUTE_PERMISSION_UNDECLARED', 'This route declares no permission and is denied by default');
+    }
     if (!hasPermission(actor, config.permission)) {
       await authenticator.onDenied?.(request, actor, config.permission);
       throw new ForbiddenError('PERMISSION_DENIED', `This requires the '${config.permission}' permission`);
     }
   });
+}
+
+export interface AuthOptions {
+  /** Origins a browser may open a WebSocket from besides the server's own (the CORS allow-list; `*` allows any). */
+  allowedOrigins: readonly string[];
+}
+
+const isUpgrade = (request: FastifyRequest): boolean => String(request.headers.upgrade ?? '').toLowerCase() === 'websocket';
+
+/**
+ * Browsers send cookies and run any page's scripts against any WebSocket, and CORS does not
+ * apply to the upgrade: a page may open one only from the server's own origin or an allowed one.
+ * Clients that send no Origin (CLIs, servers) are not browsers and pass.
+ */
+function refuseForeignOrigin(request: FastifyRequest, allowed: readonly string[]): void {
+  const origin = request.headers.origin;
+  if (origin === undefined || allowed.includes('*') || allowed.includes(origin)) return;
+  let host: string | null = null;
+  try {
+    host = new URL(origin).host.toLowerCase();
+  } catch {
+    // "null" (sandboxed pages, file://) and anything unparsable are foreign.
+  }
+  if (host !== null && host === request.host.toLowerCase()) return;
+  throw new ForbiddenError('ORIGIN_NOT_ALLOWED', 'WebSocket connections are accepted from this server\'s origin and the configured CORS origins only');
+}
+
+/** Names under which clients put access tokens or API keys in URLs: refused, never read. */
+const TOKEN_PARAMS = ['token', 'access_token', 'api_key', 'apikey', 'key'];
+
+/** The `?ticket=` of a stream request; a credential in the URL (logged by proxies, kept in history) is refused. */
+function streamTicket(request: FastifyRequest): string | undefined {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const named = TOKEN_PARAMS.find((p) => query[p] !== undefined);
+  if (named) {
+    throw new BadRequestError('TOKEN_IN_URL', 'Credentials are not accepted in URLs: send Authorization: Bearer, or get a single-use ticket from POST /api/v1/stream-tickets and pass ?ticket=', [
+      { path: `query.${named}`, message: 'credentials in URLs are refused' },
+    ]);
+  }
+  const ticket = query.ticket;
+  return typeof ticket === 'string' && ticket.length > 0 ? ticket : undefined;
 }

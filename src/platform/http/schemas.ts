@@ -44,3 +44,6 @@ export const Page = <T extends TSchema>(item: T) =>
     { items: Type.Array(item), next_cursor: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]) },
     { additionalProperties: false },
   );
+
+/** The single-use stream ticket a `config.stream` route accepts instead of the Authorization header (EventSource cannot set headers). */
+export const StreamTicketQuery = { ticket: Type.Optional(Type.String({ maxLength: 100, description: 'A single-use ticket from POST /api/v1/stream-tickets' })) };
