@@ -60,7 +60,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
   const httpRun = (path: string, extra: Record<string, unknown> = {}) => ({ type: 'http_request', credential_id: credA, params: { url: `${listenerUrl}/${tag}${path}` }, ...extra });
 
   beforeAll(async () => {
-    server = await startJobsServer(mode, { env: { OPSDECK_RUN_MAX_TARGETS: '5', OPSDECK_RUN_MAX_PROBES: '100', OPSDECK_RUN_MAX_ACTIVE_PER_USER: '3', OPSDECK_SCHEDULER_POLL_MS: '200' } });
+    server = await startJobsServer(mode, { env: { OPSDECK_RUN_MAX_TARGETS: '5', OPSDECK_RUN_MAX_PROBES: '100', OPSDECK_RUN_MAX_ACTIVE_PER_USER: '3', OPSDECK_SCHEDULER_POLL_MS: '200', OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' } });
     token = await adminToken(server);
     admin = bearer(token);
     teamA = (await created(await call(admin, 'POST', '/teams', { name: `run-a-${tag}` }))).id;
