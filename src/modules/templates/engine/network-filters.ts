@@ -1,0 +1,3 @@
+import type { FilterFn, TestFn } from './render.js';
+export const networkFilters: Record<string, FilterFn> = {};
+export const networkTests: Record<string, TestFn> = {};
