@@ -1,5 +1,5 @@
 import { formatPercent } from './format.js';
-import { pyCenter, pySplit } from './methods.js';
+import { checkWidth, pyCenter, pySplit } from './methods.js';
 import type { FilterFn, Renderer, TestFn } from './render.js';
 import { Cycler, binOp, escapeHtml, getAttr, getItem, length, toList, toStr, truthy, undefinedError } from './runtime.js';
 import {
@@ -327,7 +327,7 @@ const filters: Record<string, FilterFn> = {
     const width = kw(a, k, 0, 'width', 4);
     const first = truthy(kw(a, k, 1, 'first', false));
     const blank = truthy(kw(a, k, 2, 'blank', false));
-    const ind = typeof width === 'string' ? width : ' '.repeat(num(width));
+    const ind = typeof width === 'string' ? width : ' '.repeat(checkWidth(width));
     const s = toStr(v) + '\n';
     let rv: string;
     if (blank) rv = pySplitlines(s).join('\n' + ind);

@@ -1,3 +1,4 @@
+import { checkWidth } from './methods.js';
 import { Markup, TemplateError, floatRepr, hasKey, isDict, isFloat, isNumber, isTuple, num, pyStr, repr } from './values.js';
 
 /** Python's printf-style `%` and `str.format` (the parts templates use), returning exact Python text. */
@@ -97,7 +98,7 @@ export function formatPercent(fmt: string, arg: unknown): string {
       if (!hasKey(arg, key)) throw new TemplateError('runtime', `KeyError: '${key}'`);
       value = arg[key];
     }
-    const w = width === '*' ? num(next()) : width !== undefined ? Number(width) : 0;
+    const w = checkWidth(width === '*' ? num(next()) : width !== undefined ? Number(width) : 0);
     const p = prec === '*' ? num(next()) : prec !== undefined ? Number(prec) : null;
     if (key === undefined) value = next();
     let s: string;
@@ -128,7 +129,7 @@ export function formatSpec(value: unknown, spec: string): string {
   let fill = fillCh ?? ' ';
   let align = alignCh;
   const type = typeCh ?? '';
-  const width = widthS !== undefined ? Number(widthS) : 0;
+  const width = widthS !== undefined ? checkWidth(widthS) : 0;
   const prec = precS !== undefined ? Number(precS) : null;
   let s: string;
   const numeric = isNumber(value) && !(type === 's');

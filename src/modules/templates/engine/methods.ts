@@ -80,7 +80,16 @@ export function pyTitle(s: string): string {
   return out;
 }
 
-export function pyCenter(s: string, width: number, fill = ' '): string {
+/** Widths past this are refused before a padded string is built (the output cap is far lower). */
+const MAX_WIDTH = 10_000_000;
+export function checkWidth(n: unknown): number {
+  const w = num(n);
+  if (w > MAX_WIDTH) throw new TemplateError('limit', `a width of more than ${MAX_WIDTH} characters`);
+  return w;
+}
+
+export function pyCenter(s: string, w: number, fill = ' '): string {
+  const width = checkWidth(w);
   const len = Array.from(s).length;
   if (width <= len) return s;
   const marg = width - len;
@@ -124,12 +133,12 @@ const strMethods: Record<string, (s: string, a: unknown[], kw: Record<string, un
   },
   count: (s, a) => (String(a[0]) === '' ? s.length + 1 : s.split(String(a[0])).length - 1),
   join: (s, a) => (Array.isArray(a[0]) ? a[0] : []).map((x) => pyStr(x)).join(s),
-  ljust: (s, a) => s.padEnd(num(a[0]), a[1] === undefined ? ' ' : String(a[1])),
-  rjust: (s, a) => s.padStart(num(a[0]), a[1] === undefined ? ' ' : String(a[1])),
+  ljust: (s, a) => s.padEnd(checkWidth(a[0]), a[1] === undefined ? ' ' : String(a[1])),
+  rjust: (s, a) => s.padStart(checkWidth(a[0]), a[1] === undefined ? ' ' : String(a[1])),
   center: (s, a) => pyCenter(s, num(a[0]), a[1] === undefined ? ' ' : String(a[1])),
   zfill: (s, a) => {
     const sign = /^[-+]/.test(s) ? (s[0] as string) : '';
-    return sign + s.slice(sign.length).padStart(num(a[0]) - sign.length, '0');
+    return sign + s.slice(sign.length).padStart(checkWidth(a[0]) - sign.length, '0');
   },
   title: (s) => pyTitle(s),
   capitalize: (s) => (s.length > 0 ? (s[0] as string).toUpperCase() + s.slice(1).toLowerCase() : s),

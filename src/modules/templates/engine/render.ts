@@ -155,8 +155,10 @@ export class Renderer {
     if (err instanceof TemplateError) {
       if (err.lineno === null) err.lineno = this.line || line;
       if (err.template === null) err.template = this.tplName;
-    } else if (err instanceof RangeError && /call stack/i.test(err.message)) {
-      return new TemplateError('limit', 'the template nests too deeply', this.line || line, this.tplName);
+    } else if (err instanceof RangeError) {
+      // Stack overflow, or a string/array past V8's size limit: both are a template asking for too much.
+      const what = /call stack/i.test(err.message) ? 'the template nests too deeply' : 'the template builds a value that is too large';
+      return new TemplateError('limit', what, this.line || line, this.tplName);
     }
     return err;
   }
