@@ -79,4 +79,4 @@ export type Jinja = ReturnType<typeof createJinja>;
 export { TemplateError } from './values.js';
 export type { ErrorKind, UndefinedMode } from './values.js';
 export type { Limits } from './render.js';
-export type { TemplateAst } from './ast.js';
+export type { TemplateAst, Expr, Stmt, Target } from './ast.js';
