@@ -114,6 +114,12 @@ export function floatRepr(n: number): string {
   if (n === Infinity) return 'inf';
   if (n === -Infinity) return '-inf';
   if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
+  const a = Math.abs(n);
+  // Both languages print the shortest round-trip digits; they differ only in when they switch to exponents.
+  if (a >= 1e-4 && a < 1e16) {
+    const s = String(n);
+    return Number.isInteger(n) ? `${s}.0` : s;
+  }
   const [mant, expStr] = Math.abs(n).toExponential().split('e') as [string, string];
   const exp = Number(expStr);
   const digits = mant.replace('.', '');
