@@ -28,23 +28,34 @@ export interface EngineEnv {
   limits: Limits;
 }
 
+/** Variables of one frame. A Map: scopes are created per loop and macro call, and null-prototype objects are slow to build. */
 class Scope {
-  readonly vars: Record<string, unknown> = newDict();
+  readonly vars = new Map<string, unknown>();
   constructor(readonly parent: Scope | null) {}
   lookup(name: string): unknown {
-    if (hasKey(this.vars, name)) return this.vars[name];
-    for (let s = this.parent; s !== null; s = s.parent) if (hasKey(s.vars, name)) return s.vars[name];
+    // Template values are never JavaScript `undefined` (None is null), so `get` alone tells presence.
+    const own = this.vars.get(name);
+    if (own !== undefined) return own;
+    for (let s = this.parent; s !== null; s = s.parent) {
+      const v = s.vars.get(name);
+      if (v !== undefined) return v;
+    }
     return MISSING_VAR;
+  }
+  setAll(from: Record<string, unknown>): void {
+    for (const k of Object.keys(from)) this.vars.set(k, from[k]);
   }
   flatten(): Record<string, unknown> {
     const chain: Scope[] = [this];
     for (let s = this.parent; s !== null; s = s.parent) chain.unshift(s);
     const out = newDict();
-    for (const s of chain) for (const k of Object.keys(s.vars)) setKey(out, k, s.vars[k]);
+    for (const s of chain) for (const [k, v] of s.vars) setKey(out, k, v);
     return out;
   }
 }
 const MISSING_VAR = Symbol('missing');
+/** Shared by calls without keyword arguments; callees only read it (macros copy it first). */
+const NO_KWARGS: Record<string, unknown> = Object.freeze(newDict());
 
 interface BlockEntry {
   block: Stmt & { k: 'block' };
@@ -96,8 +107,8 @@ export class Renderer {
 
   render(ast: TemplateAst, name: string, vars: Record<string, unknown>): string {
     const root = new Scope(null);
-    for (const k of Object.keys(this.env.globals)) root.vars[k] = this.env.globals[k];
-    for (const k of Object.keys(vars)) setKey(root.vars, k, vars[k]);
+    root.setAll(this.env.globals);
+    root.setAll(vars);
     const out = new Output();
     this.renderTemplate(ast, { name, root, blocks: new Map() }, out);
     const s = out.toString();
@@ -115,7 +126,7 @@ export class Renderer {
     this.tplName = frame.name;
     try {
       if (!ast.hasExtends) {
-        frame.root.vars.self = this.templateReference(frame);
+        frame.root.vars.set('self', this.templateReference(frame));
         this.execBody(ast.body, frame.root, frame, out);
         return;
       }
@@ -226,13 +237,14 @@ export class Renderer {
         return;
       }
       case 'macro':
-        scope.vars[stmt.def.name] = this.makeMacro(stmt.def, scope, frame, null);
+        scope.vars.set(stmt.def.name, this.makeMacro(stmt.def, scope, frame, null));
         return;
       case 'callblock': {
         const caller = this.makeMacro(stmt.def, scope, frame, null);
         const call = stmt.call as Expr & { k: 'call' };
         const fn = this.eval(call.fn, scope);
-        const [args, kwargs] = this.evalArgs(call, scope);
+        const [args, given] = this.evalArgs(call, scope);
+        const kwargs = Object.assign(newDict(), given);
         kwargs.caller = caller;
         this.write(out, this.output(this.callValue(fn, args, kwargs)));
         return;
@@ -265,13 +277,13 @@ export class Renderer {
         this.execInclude(stmt, scope, out);
         return;
       case 'import': {
-        scope.vars[stmt.target] = this.importModule(stmt.template, stmt.withContext, scope, stmt.line);
+        scope.vars.set(stmt.target, this.importModule(stmt.template, stmt.withContext, scope, stmt.line));
         return;
       }
       case 'fromimport': {
         const mod = this.importModule(stmt.template, stmt.withContext, scope, stmt.line);
         for (const [name, alias] of stmt.names) {
-          scope.vars[alias] = hasKey(mod.attrs, name) ? mod.attrs[name] : new Undefined(this.mode, `the template ${mod.name} does not export the requested name '${name}'`, alias);
+          scope.vars.set(alias, hasKey(mod.attrs, name) ? mod.attrs[name] : new Undefined(this.mode, `the template ${mod.name} does not export the requested name '${name}'`, alias));
         }
         return;
       }
@@ -285,10 +297,10 @@ export class Renderer {
     const entry = chain[index];
     if (!entry) return;
     const scope = new Scope(parentScope);
-    scope.vars.super = new PyCallable('super', () => {
+    scope.vars.set('super', new PyCallable('super', () => {
       if (index + 1 >= chain.length) throw new TemplateError('runtime', `there is no parent block called '${name}'`);
       return this.captured((o) => this.renderBlock(name, index + 1, frame, parentScope, o));
-    });
+    }));
     const prev = this.tplName;
     this.tplName = entry.template;
     try {
@@ -328,8 +340,8 @@ export class Renderer {
     if (stmt.withContext) {
       const flat = scope.flatten();
       delete flat.loop;
-      Object.assign(root.vars, flat);
-    } else Object.assign(root.vars, this.env.globals);
+      root.setAll(flat);
+    } else root.setAll(this.env.globals);
     const found = ast;
     this.withDepth(() => this.renderTemplate(found, { name, root, blocks: new Map() }, out));
   }
@@ -338,13 +350,12 @@ export class Renderer {
     const name = this.templateName(this.eval(template, scope));
     const ast = this.loadTemplate(name, line);
     const root = new Scope(null);
-    if (withContext) Object.assign(root.vars, scope.flatten());
-    else Object.assign(root.vars, this.env.globals);
-    const before = new Set(Object.keys(root.vars));
+    root.setAll(withContext ? scope.flatten() : this.env.globals);
+    const before = new Set(root.vars.keys());
     this.withDepth(() => this.renderTemplate(ast, { name, root, blocks: new Map() }, new Output()));
     const attrs = newDict();
-    for (const k of Object.keys(root.vars)) {
-      if (!k.startsWith('_') && k !== 'self' && (!before.has(k) || root.vars[k] instanceof PyCallable)) attrs[k] = root.vars[k];
+    for (const [k, v] of root.vars) {
+      if (!k.startsWith('_') && k !== 'self' && (!before.has(k) || v instanceof PyCallable)) setKey(attrs, k, v);
     }
     return new TemplateModule(name, attrs);
   }
@@ -356,19 +367,19 @@ export class Renderer {
         const scope = new Scope(defScope);
         const kw = { ...kwargs };
         def.params.forEach((p, i) => {
-          if (i < args.length) scope.vars[p] = args[i];
+          if (i < args.length) scope.vars.set(p, args[i]);
           else if (hasKey(kw, p)) {
-            scope.vars[p] = kw[p];
+            scope.vars.set(p, kw[p]);
             delete kw[p];
           } else {
             const d = def.defaults[i];
-            scope.vars[p] = d ? this.eval(d, scope) : new Undefined(this.mode, `parameter '${p}' was not provided`, p);
+            scope.vars.set(p, d ? this.eval(d, scope) : new Undefined(this.mode, `parameter '${p}' was not provided`, p));
           }
         });
-        scope.vars.varargs = tuple(args.slice(def.params.length));
-        scope.vars.caller = hasKey(kw, 'caller') ? kw.caller : new Undefined(this.mode, "'caller' is undefined", 'caller');
+        scope.vars.set('varargs', tuple(args.slice(def.params.length)));
+        scope.vars.set('caller', hasKey(kw, 'caller') ? kw.caller : new Undefined(this.mode, "'caller' is undefined", 'caller'));
         delete kw.caller;
-        scope.vars.kwargs = makeDict(Object.entries(kw));
+        scope.vars.set('kwargs', makeDict(Object.entries(kw)));
         const prev = this.tplName;
         this.tplName = template;
         try {
@@ -403,14 +414,14 @@ export class Renderer {
       this.tick();
       loop.index0 = i;
       this.assign(stmt.target, items[i], inner);
-      inner.vars.loop = loop;
+      inner.vars.set('loop', loop);
       this.execBody(stmt.body, inner, frame, out);
     }
   }
 
   private assign(target: Target, value: unknown, scope: Scope): void {
     if (target.k === 'name') {
-      scope.vars[target.name] = value;
+      scope.vars.set(target.name, value);
     } else if (target.k === 'tuple') {
       const items = toList(value);
       if (items.length !== target.items.length) {
@@ -511,8 +522,9 @@ export class Renderer {
   }
 
   evalArgs(c: CallArgs, scope: Scope): [unknown[], Record<string, unknown>] {
-    const args = c.args.map((a) => this.eval(a, scope));
+    const args = c.args.length === 0 ? [] : c.args.map((a) => this.eval(a, scope));
     if (c.dynArgs) args.push(...toList(this.eval(c.dynArgs, scope)));
+    if (c.kwargs.length === 0 && !c.dynKwargs) return [args, NO_KWARGS];
     const kwargs = newDict();
     for (const [k, v] of c.kwargs) kwargs[k] = this.eval(v, scope);
     if (c.dynKwargs) {
