@@ -48,6 +48,8 @@ export function createJinja(options: JinjaOptions) {
     try {
       ast = parseTemplate(source, parseOpts);
     } catch (err) {
+      // A recursive-descent parser meets absurd nesting (`((((…`) as a stack overflow: a syntax error here.
+      if (err instanceof RangeError) throw new TemplateError('syntax', 'the template nests too deeply', null, name);
       if (err instanceof TemplateError && err.template === null) err.template = name;
       throw err;
     }

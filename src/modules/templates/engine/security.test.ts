@@ -103,4 +103,7 @@ describe('resource limits', () => {
   it('a loop that would run for hours is stopped by the time budget', () => limit('{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}'));
   it('a list that grows while it is iterated is stopped', () => limit('{% set l = [1] %}{% for x in l %}{% set _ = l.append(x) %}{% endfor %}'));
   it('huge padding filters are capped', () => limit("{{ 'a'|center(10**9) }}"));
+  it('absurd nesting is a syntax error, not a crash', () => {
+    expect(() => jinja.parse(`{{ ${'('.repeat(200_000)}1${')'.repeat(200_000)} }}`)).toThrow(TemplateError);
+  });
 });
