@@ -293,6 +293,13 @@ export const SETTINGS = {
     default: '',
     parse: list(str()),
   }),
+  templateRenderTimeoutMs: setting({
+    env: 'OPSDECK_TEMPLATE_RENDER_TIMEOUT_MS',
+    description: 'Time budget of one template render (worker thread, step-counted); a template still running then is stopped with 422 `TEMPLATE_LIMIT`.',
+    default: '2000',
+    parse: int(100, 60_000),
+  }),
+  templateRenderWorkers: setting({ env: 'OPSDECK_TEMPLATE_RENDER_WORKERS', description: 'Worker threads that render templates at once (each started on first use).', default: '2', parse: int(1, 64) }),
   jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
   jobsExecutorConcurrency: setting({
     env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',

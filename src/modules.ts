@@ -24,6 +24,7 @@ import { createInventoryModule } from './modules/inventory/index.js';
 import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
+import { createTemplatesModule } from './modules/templates/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
 import { SYSTEM_ACTOR } from './platform/http/auth.js';
@@ -124,6 +125,17 @@ export async function createModules(config: Config, logger: Logger, options: Mod
 
     const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
 
+    const templates = createTemplatesModule({
+      db: database.db,
+      inventory: inventory.services,
+      audit: identity.audit,
+      renderTimeoutMs: config.templateRenderTimeoutMs,
+      renderWorkers: config.templateRenderWorkers,
+      onError: (err) => logger.error({ err }, 'templates after-commit step failed'),
+    });
+    // The render workers stop before the database they never touch.
+    closers.unshift(() => templates.close());
+
     // One outbound-HTTP policy for jobs and webhooks; the ports this process listens on join it at listen.
     const egress = createEgressPolicy({
       allow: config.egressAllow,
@@ -184,8 +196,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
+    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
     return {
       config,
       logger,
@@ -201,6 +213,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       parsers,
       credentials,
       inventory,
+      templates,
       jobs,
       schedules,
       plugins,

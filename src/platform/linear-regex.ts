@@ -35,3 +35,24 @@ export function checkLinearRegex(pattern: string): void {
 export function linearTest(pattern: string, text: string): boolean {
   return compile(pattern).matcher(text).find();
 }
+
+export interface LinearMatch {
+  start: number;
+  end: number;
+  /** Group 0 is the whole match; a group that did not take part is null. */
+  groups: (string | null)[];
+  named: Record<string, string | null>;
+}
+
+/** Every non-overlapping match, left to right, in linear time (at most `limit`). */
+export function linearMatches(pattern: string, text: string, limit = Number.POSITIVE_INFINITY): LinearMatch[] {
+  const re = compile(pattern);
+  const m = re.matcher(text);
+  const out: LinearMatch[] = [];
+  while (out.length < limit && m.find()) {
+    const groups: (string | null)[] = [];
+    for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
+    out.push({ start: m.start(), end: m.end(), groups, named: m.getNamedGroups() });
+  }
+  return out;
+}

@@ -1,0 +1,575 @@
+import type { CallArgs, Expr, MacroDef, Stmt, Target, TemplateAst } from './ast.js';
+import {
+  Cycler, LoopState, SliceVal, TemplateModule, binOp, capLen, compareOp, debugText, escapeHtml, getAttr, getItem, makeDict, toList, toStr, truthy, undefinedError,
+} from './runtime.js';
+import { Markup, Namespace, PyCallable, PyFloat, TemplateError, Undefined, hasKey, isDict, newDict, num, pyStr, setKey, tuple, type UndefinedMode } from './values.js';
+
+/** The tree-walking interpreter: one Renderer per render call, holding its limits and counters. */
+export type FilterFn = (r: Renderer, value: unknown, args: unknown[], kwargs: Record<string, unknown>) => unknown;
+export type TestFn = (r: Renderer, value: unknown, args: unknown[]) => boolean;
+
+export interface Limits {
+  /** Wall-clock budget, checked every few hundred steps. */
+  timeoutMs: number;
+  maxOutputChars: number;
+  /** Nested macro calls, includes, recursive loops. */
+  maxDepth: number;
+  /** Largest `range()`, string or list a template may build. */
+  maxRange: number;
+}
+
+export interface EngineEnv {
+  undefinedMode: UndefinedMode;
+  autoescape: boolean;
+  filters: Record<string, FilterFn>;
+  tests: Record<string, TestFn>;
+  globals: Record<string, unknown>;
+  load: (name: string) => TemplateAst | null;
+  limits: Limits;
+}
+
+/** Variables of one frame. A Map: scopes are created per loop and macro call, and null-prototype objects are slow to build. */
+class Scope {
+  readonly vars = new Map<string, unknown>();
+  constructor(readonly parent: Scope | null) {}
+  lookup(name: string): unknown {
+    // Template values are never JavaScript `undefined` (None is null), so `get` alone tells presence.
+    const own = this.vars.get(name);
+    if (own !== undefined) return own;
+    for (let s = this.parent; s !== null; s = s.parent) {
+      const v = s.vars.get(name);
+      if (v !== undefined) return v;
+    }
+    return MISSING_VAR;
+  }
+  setAll(from: Record<string, unknown>): void {
+    for (const k of Object.keys(from)) this.vars.set(k, from[k]);
+  }
+  flatten(): Record<string, unknown> {
+    const chain: Scope[] = [this];
+    for (let s = this.parent; s !== null; s = s.parent) chain.unshift(s);
+    const out = newDict();
+    for (const s of chain) for (const [k, v] of s.vars) setKey(out, k, v);
+    return out;
+  }
+}
+const MISSING_VAR = Symbol('missing');
+/** Shared by calls without keyword arguments; callees only read it (macros copy it first). */
+const NO_KWARGS: Record<string, unknown> = Object.freeze(newDict());
+
+interface BlockEntry {
+  block: Stmt & { k: 'block' };
+  template: string;
+}
+
+/** Per-template render state: its name, its root scope (the context), the block chains. */
+interface Frame {
+  name: string;
+  root: Scope;
+  blocks: Map<string, BlockEntry[]>;
+}
+
+class Output {
+  parts: string[] = [];
+  write(s: string): void {
+    this.parts.push(s);
+  }
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
+export class Renderer {
+  private steps = 0;
+  private depth = 0;
+  private produced = 0;
+  private readonly deadline: number;
+  autoescape: boolean;
+  tplName = '';
+  private line = 0;
+  readonly mode: UndefinedMode;
+
+  constructor(readonly env: EngineEnv) {
+    this.deadline = Date.now() + env.limits.timeoutMs;
+    this.autoescape = env.autoescape;
+    this.mode = env.undefinedMode;
+  }
+
+  tick(): void {
+    if ((++this.steps & 255) === 0 && Date.now() > this.deadline) {
+      throw new TemplateError('limit', `rendering took longer than ${this.env.limits.timeoutMs} ms and was stopped`);
+    }
+  }
+
+  maxLen(): number {
+    return this.env.limits.maxOutputChars;
+  }
+
+  render(ast: TemplateAst, name: string, vars: Record<string, unknown>): string {
+    const root = new Scope(null);
+    root.setAll(this.env.globals);
+    root.setAll(vars);
+    const out = new Output();
+    this.renderTemplate(ast, { name, root, blocks: new Map() }, out);
+    const s = out.toString();
+    if (s.length > this.env.limits.maxOutputChars) throw new TemplateError('limit', `the output is longer than ${this.env.limits.maxOutputChars} characters`);
+    return s;
+  }
+
+  private renderTemplate(ast: TemplateAst, frame: Frame, out: Output): void {
+    for (const [n, block] of ast.blocks) {
+      const chain = frame.blocks.get(n) ?? [];
+      chain.push({ block, template: frame.name });
+      frame.blocks.set(n, chain);
+    }
+    const prevName = this.tplName;
+    this.tplName = frame.name;
+    try {
+      if (!ast.hasExtends) {
+        frame.root.vars.set('self', this.templateReference(frame));
+        this.execBody(ast.body, frame.root, frame, out);
+        return;
+      }
+      let parent: string | null = null;
+      const sink = new Output();
+      for (const stmt of ast.body) {
+        if (stmt.k === 'extends') {
+          if (parent !== null) throw new TemplateError('runtime', 'extended multiple times', stmt.line);
+          parent = this.templateName(this.evalAt(stmt.template, frame.root, stmt.line));
+        } else if (stmt.k !== 'block' && stmt.k !== 'data' && stmt.k !== 'print') this.execBody([stmt], frame.root, frame, sink);
+      }
+      if (parent === null) return;
+      const parentAst = this.loadTemplate(parent, ast.body.find((s) => s.k === 'extends')?.line ?? 1);
+      this.withDepth(() => this.renderTemplate(parentAst, { name: parent, root: frame.root, blocks: frame.blocks }, out));
+    } finally {
+      this.tplName = prevName;
+    }
+  }
+
+  private templateReference(frame: Frame): TemplateModule {
+    const attrs = newDict();
+    for (const n of frame.blocks.keys()) {
+      attrs[n] = new PyCallable(n, () => this.captured((o) => this.renderBlock(n, 0, frame, frame.root, o)));
+    }
+    return new TemplateModule('TemplateReference', attrs);
+  }
+
+  private evalAt(e: Expr, scope: Scope, line: number): unknown {
+    try {
+      return this.eval(e, scope);
+    } catch (err) {
+      throw this.annotate(err, line);
+    }
+  }
+
+  private annotate(err: unknown, line: number): unknown {
+    if (err instanceof TemplateError) {
+      if (err.lineno === null) err.lineno = this.line || line;
+      if (err.template === null) err.template = this.tplName;
+    } else if (err instanceof RangeError) {
+      // Stack overflow, or a string/array past V8's size limit: both are a template asking for too much.
+      const what = /call stack/i.test(err.message) ? 'the template nests too deeply' : 'the template builds a value that is too large';
+      return new TemplateError('limit', what, this.line || line, this.tplName);
+    }
+    return err;
+  }
+
+  private withDepth<T>(fn: () => T): T {
+    if (++this.depth > this.env.limits.maxDepth) {
+      this.depth--;
+      throw new TemplateError('limit', `recursion deeper than ${this.env.limits.maxDepth} levels`);
+    }
+    try {
+      return fn();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private write(out: Output, s: string): void {
+    this.produced += s.length;
+    if (this.produced > this.env.limits.maxOutputChars * 4) throw new TemplateError('limit', `the output is longer than ${this.env.limits.maxOutputChars} characters`);
+    out.write(s);
+  }
+
+  captured(fn: (out: Output) => void): string | Markup {
+    const out = new Output();
+    fn(out);
+    const s = out.toString();
+    return this.autoescape ? new Markup(s) : s;
+  }
+
+  execBody(body: Stmt[], scope: Scope, frame: Frame, out: Output): void {
+    for (const stmt of body) {
+      this.tick();
+      this.line = stmt.line;
+      try {
+        this.exec(stmt, scope, frame, out);
+      } catch (err) {
+        throw this.annotate(err, stmt.line);
+      }
+    }
+  }
+
+  private exec(stmt: Stmt, scope: Scope, frame: Frame, out: Output): void {
+    switch (stmt.k) {
+      case 'data':
+        this.write(out, stmt.text);
+        return;
+      case 'print':
+        this.write(out, this.output(this.eval(stmt.expr, scope)));
+        return;
+      case 'if': {
+        if (truthy(this.eval(stmt.test, scope))) this.execBody(stmt.body, scope, frame, out);
+        else this.execBody(stmt.else, scope, frame, out);
+        return;
+      }
+      case 'for':
+        this.execFor(stmt, this.eval(stmt.iter, scope), scope, frame, out, 0);
+        return;
+      case 'set':
+        this.assign(stmt.target, this.eval(stmt.expr, scope), scope);
+        return;
+      case 'setblock': {
+        let v: unknown = this.captured((o) => this.execBody(stmt.body, new Scope(scope), frame, o));
+        if (stmt.filter) v = this.applyFilterChain(stmt.filter, v, scope);
+        this.assign(stmt.target, v, scope);
+        return;
+      }
+      case 'macro':
+        scope.vars.set(stmt.def.name, this.makeMacro(stmt.def, scope, frame, null));
+        return;
+      case 'callblock': {
+        const caller = this.makeMacro(stmt.def, scope, frame, null);
+        const call = stmt.call as Expr & { k: 'call' };
+        const fn = this.eval(call.fn, scope);
+        const [args, given] = this.evalArgs(call, scope);
+        const kwargs = Object.assign(newDict(), given);
+        kwargs.caller = caller;
+        this.write(out, this.output(this.callValue(fn, args, kwargs)));
+        return;
+      }
+      case 'filterblock': {
+        const body = this.captured((o) => this.execBody(stmt.body, new Scope(scope), frame, o));
+        this.write(out, this.output(this.applyFilterChain(stmt.filter, body, scope)));
+        return;
+      }
+      case 'with': {
+        const inner = new Scope(scope);
+        for (const [t, e] of stmt.targets) this.assign(t, this.eval(e, scope), inner);
+        this.execBody(stmt.body, inner, frame, out);
+        return;
+      }
+      case 'autoescape': {
+        const was = this.autoescape;
+        this.autoescape = truthy(this.eval(stmt.value, scope));
+        try {
+          this.execBody(stmt.body, new Scope(scope), frame, out);
+        } finally {
+          this.autoescape = was;
+        }
+        return;
+      }
+      case 'block':
+        this.renderBlock(stmt.name, 0, frame, stmt.scoped ? scope : frame.root, out);
+        return;
+      case 'include':
+        this.execInclude(stmt, scope, out);
+        return;
+      case 'import': {
+        scope.vars.set(stmt.target, this.importModule(stmt.template, stmt.withContext, scope, stmt.line));
+        return;
+      }
+      case 'fromimport': {
+        const mod = this.importModule(stmt.template, stmt.withContext, scope, stmt.line);
+        for (const [name, alias] of stmt.names) {
+          scope.vars.set(alias, hasKey(mod.attrs, name) ? mod.attrs[name] : new Undefined(this.mode, `the template ${mod.name} does not export the requested name '${name}'`, alias));
+        }
+        return;
+      }
+      case 'extends':
+        throw new TemplateError('syntax', 'extends must be at the top level of a template', stmt.line);
+    }
+  }
+
+  private renderBlock(name: string, index: number, frame: Frame, parentScope: Scope, out: Output): void {
+    const chain = frame.blocks.get(name) ?? [];
+    const entry = chain[index];
+    if (!entry) return;
+    const scope = new Scope(parentScope);
+    scope.vars.set('super', new PyCallable('super', () => {
+      if (index + 1 >= chain.length) throw new TemplateError('runtime', `there is no parent block called '${name}'`);
+      return this.captured((o) => this.renderBlock(name, index + 1, frame, parentScope, o));
+    }));
+    const prev = this.tplName;
+    this.tplName = entry.template;
+    try {
+      this.withDepth(() => this.execBody(entry.block.body, scope, frame, out));
+    } finally {
+      this.tplName = prev;
+    }
+  }
+
+  private templateName(v: unknown): string {
+    if (v instanceof Undefined) throw undefinedError(v);
+    if (typeof v !== 'string') throw new TemplateError('runtime', `template name must be a string, not ${pyStr(v)}`);
+    return v;
+  }
+
+  private loadTemplate(name: string, line: number): TemplateAst {
+    const ast = this.env.load(name);
+    if (ast === null) throw new TemplateError('template_not_found', name, line, this.tplName);
+    return ast;
+  }
+
+  private execInclude(stmt: Stmt & { k: 'include' }, scope: Scope, out: Output): void {
+    const value = this.eval(stmt.template, scope);
+    const names = Array.isArray(value) ? value.map((v) => this.templateName(v)) : [this.templateName(value)];
+    let ast: TemplateAst | null = null;
+    let name = '';
+    for (const n of names) {
+      ast = this.env.load(n);
+      name = n;
+      if (ast) break;
+    }
+    if (!ast) {
+      if (stmt.ignoreMissing) return;
+      throw new TemplateError('template_not_found', names.join(', '), stmt.line, this.tplName);
+    }
+    const root = new Scope(null);
+    if (stmt.withContext) {
+      const flat = scope.flatten();
+      delete flat.loop;
+      root.setAll(flat);
+    } else root.setAll(this.env.globals);
+    const found = ast;
+    this.withDepth(() => this.renderTemplate(found, { name, root, blocks: new Map() }, out));
+  }
+
+  private importModule(template: Expr, withContext: boolean, scope: Scope, line: number): TemplateModule {
+    const name = this.templateName(this.eval(template, scope));
+    const ast = this.loadTemplate(name, line);
+    const root = new Scope(null);
+    root.setAll(withContext ? scope.flatten() : this.env.globals);
+    const before = new Set(root.vars.keys());
+    this.withDepth(() => this.renderTemplate(ast, { name, root, blocks: new Map() }, new Output()));
+    const attrs = newDict();
+    for (const [k, v] of root.vars) {
+      if (!k.startsWith('_') && k !== 'self' && (!before.has(k) || v instanceof PyCallable)) setKey(attrs, k, v);
+    }
+    return new TemplateModule(name, attrs);
+  }
+
+  private makeMacro(def: MacroDef, defScope: Scope, frame: Frame, _unused: null): PyCallable {
+    const template = this.tplName;
+    const fn = (args: unknown[], kwargs: Record<string, unknown>): unknown =>
+      this.withDepth(() => {
+        const scope = new Scope(defScope);
+        const kw = { ...kwargs };
+        def.params.forEach((p, i) => {
+          if (i < args.length) scope.vars.set(p, args[i]);
+          else if (hasKey(kw, p)) {
+            scope.vars.set(p, kw[p]);
+            delete kw[p];
+          } else {
+            const d = def.defaults[i];
+            scope.vars.set(p, d ? this.eval(d, scope) : new Undefined(this.mode, `parameter '${p}' was not provided`, p));
+          }
+        });
+        scope.vars.set('varargs', tuple(args.slice(def.params.length)));
+        scope.vars.set('caller', hasKey(kw, 'caller') ? kw.caller : new Undefined(this.mode, "'caller' is undefined", 'caller'));
+        delete kw.caller;
+        scope.vars.set('kwargs', makeDict(Object.entries(kw)));
+        const prev = this.tplName;
+        this.tplName = template;
+        try {
+          return this.captured((o) => this.execBody(def.body, scope, frame, o));
+        } finally {
+          this.tplName = prev;
+        }
+      });
+    return new PyCallable(def.name, fn, makeDict([['name', def.name], ['arguments', tuple([...def.params])]]));
+  }
+
+  private execFor(stmt: Stmt & { k: 'for' }, iterValue: unknown, scope: Scope, frame: Frame, out: Output, depth0: number): void {
+    let items = toList(iterValue);
+    if (stmt.test) {
+      const test = stmt.test;
+      items = items.filter((item) => {
+        const s = new Scope(scope);
+        this.assign(stmt.target, item, s);
+        return truthy(this.eval(test, s));
+      });
+    }
+    if (items.length === 0) {
+      this.execBody(stmt.else, new Scope(scope), frame, out);
+      return;
+    }
+    const recurse = stmt.recursive
+      ? (sub: unknown): unknown => this.withDepth(() => this.captured((o) => this.execFor(stmt, sub, scope, frame, o, depth0 + 1)))
+      : null;
+    const loop = new LoopState(items, depth0, recurse);
+    const inner = new Scope(scope);
+    for (let i = 0; i < items.length; i++) {
+      this.tick();
+      loop.index0 = i;
+      this.assign(stmt.target, items[i], inner);
+      inner.vars.set('loop', loop);
+      this.execBody(stmt.body, inner, frame, out);
+    }
+  }
+
+  private assign(target: Target, value: unknown, scope: Scope): void {
+    if (target.k === 'name') {
+      scope.vars.set(target.name, value);
+    } else if (target.k === 'tuple') {
+      const items = toList(value);
+      if (items.length !== target.items.length) {
+        throw new TemplateError('runtime', `${items.length < target.items.length ? 'not enough' : 'too many'} values to unpack (expected ${target.items.length}, got ${items.length})`);
+      }
+      target.items.forEach((t, i) => this.assign(t, items[i], scope));
+    } else {
+      const ns = scope.lookup(target.name);
+      if (!(ns instanceof Namespace)) throw new TemplateError('runtime', 'cannot assign attribute on non-namespace object');
+      setKey(ns.attrs, target.attr, value);
+    }
+  }
+
+  output(v: unknown): string {
+    if (typeof v === 'string') return this.autoescape ? escapeHtml(v) : v;
+    if (v instanceof Markup) return v.s;
+    if (v instanceof Undefined) {
+      if (v.mode === 'StrictUndefined') throw undefinedError(v);
+      return v.mode === 'DebugUndefined' ? debugText(v) : '';
+    }
+    const s = pyStr(v);
+    return this.autoescape ? escapeHtml(s) : s;
+  }
+
+  eval(e: Expr, scope: Scope): unknown {
+    switch (e.k) {
+      case 'const':
+        return e.value;
+      case 'name': {
+        const v = scope.lookup(e.name);
+        if (v !== MISSING_VAR) return v;
+        return new Undefined(this.mode, `'${e.name}' is undefined`, e.name);
+      }
+      case 'getattr':
+        return getAttr(this.eval(e.obj, scope), e.attr, this.mode);
+      case 'getitem':
+        return getItem(this.eval(e.obj, scope), this.eval(e.key, scope), this.mode);
+      case 'slice':
+        return new SliceVal(e.start ? this.eval(e.start, scope) : null, e.stop ? this.eval(e.stop, scope) : null, e.step ? this.eval(e.step, scope) : null);
+      case 'tuple':
+        return tuple(e.items.map((i) => this.eval(i, scope)));
+      case 'list':
+        return e.items.map((i) => this.eval(i, scope));
+      case 'dict':
+        return makeDict(e.pairs.map(([k, v]) => [pyStr(this.eval(k, scope)), this.eval(v, scope)]));
+      case 'and': {
+        const l = this.eval(e.left, scope);
+        return truthy(l) ? this.eval(e.right, scope) : l;
+      }
+      case 'or': {
+        const l = this.eval(e.left, scope);
+        return truthy(l) ? l : this.eval(e.right, scope);
+      }
+      case 'unary': {
+        const v = this.eval(e.node, scope);
+        if (e.op === 'not') return !truthy(v);
+        if (v instanceof Undefined) throw undefinedError(v);
+        if (typeof v === 'number' || typeof v === 'boolean') return e.op === '-' ? -num(v) : num(v);
+        if (v instanceof PyFloat) return new PyFloat(e.op === '-' ? -v.v : v.v);
+        throw new TemplateError('runtime', `bad operand type for unary ${e.op}: '${pyStr(v)}'`);
+      }
+      case 'bin': {
+        const a = this.eval(e.left, scope);
+        const b = this.eval(e.right, scope);
+        if (e.op === '~') {
+          const s = capLen(toStr(a) + toStr(b), this.maxLen());
+          return this.autoescape && (a instanceof Markup || b instanceof Markup) ? new Markup(s) : s;
+        }
+        return binOp(e.op, a, b, this.maxLen());
+      }
+      case 'compare': {
+        let left = this.eval(e.expr, scope);
+        for (const [op, re] of e.ops) {
+          const right = this.eval(re, scope);
+          if (!compareOp(op, left, right)) return false;
+          left = right;
+        }
+        return true;
+      }
+      case 'cond': {
+        if (truthy(this.eval(e.test, scope))) return this.eval(e.a, scope);
+        return e.b ? this.eval(e.b, scope) : new Undefined('Undefined', 'the inline if-expression on line evaluated to false and no else section was defined.');
+      }
+      case 'call': {
+        const fn = this.eval(e.fn, scope);
+        const [args, kwargs] = this.evalArgs(e, scope);
+        return this.callValue(fn, args, kwargs);
+      }
+      case 'filter':
+        return this.applyFilter(e, e.node ? this.eval(e.node, scope) : null, scope);
+      case 'test': {
+        const fn = hasKey(this.env.tests, e.name) ? this.env.tests[e.name] : undefined;
+        if (!fn) throw new TemplateError('runtime', `No test named '${e.name}' found.`);
+        const [args] = this.evalArgs(e, scope);
+        return fn(this, this.eval(e.node, scope), args);
+      }
+    }
+  }
+
+  evalArgs(c: CallArgs, scope: Scope): [unknown[], Record<string, unknown>] {
+    const args = c.args.length === 0 ? [] : c.args.map((a) => this.eval(a, scope));
+    if (c.dynArgs) args.push(...toList(this.eval(c.dynArgs, scope)));
+    if (c.kwargs.length === 0 && !c.dynKwargs) return [args, NO_KWARGS];
+    const kwargs = newDict();
+    for (const [k, v] of c.kwargs) kwargs[k] = this.eval(v, scope);
+    if (c.dynKwargs) {
+      const d = this.eval(c.dynKwargs, scope);
+      if (isDict(d)) for (const k of Object.keys(d)) setKey(kwargs, k, d[k]);
+    }
+    return [args, kwargs];
+  }
+
+  callValue(fn: unknown, args: unknown[], kwargs: Record<string, unknown>): unknown {
+    if (fn instanceof PyCallable) return fn.fn(args, kwargs);
+    if (fn instanceof LoopState) {
+      if (!fn.recurse) throw new TemplateError('runtime', 'Tried to call non recursive loop.  Maybe you forgot the \'recursive\' modifier.');
+      return fn.recurse(args[0]);
+    }
+    if (fn instanceof Undefined) throw undefinedError(fn);
+    if (fn instanceof Cycler) throw new TemplateError('runtime', "'Cycler' object is not callable");
+    throw new TemplateError('runtime', `'${pyStr(fn)}' object is not callable`);
+  }
+
+  private applyFilterChain(f: Expr, value: unknown, scope: Scope): unknown {
+    if (f.k !== 'filter') return value;
+    const inner = f.node ? this.applyFilterChain(f.node, value, scope) : value;
+    return this.applyFilter(f, inner, scope);
+  }
+
+  private applyFilter(e: Expr & { k: 'filter' }, value: unknown, scope: Scope): unknown {
+    const fn = hasKey(this.env.filters, e.name) ? this.env.filters[e.name] : undefined;
+    if (!fn) throw new TemplateError('runtime', `No filter named '${e.name}' found.`);
+    const [args, kwargs] = this.evalArgs(e, scope);
+    const result = fn(this, value, args, kwargs);
+    if (typeof result === 'string' && result.length > this.env.limits.maxOutputChars) throw new TemplateError('limit', `a string of more than ${this.env.limits.maxOutputChars} characters`);
+    return result;
+  }
+}
+
+export { Scope, Output };
+export function newCycler(items: unknown[]): Cycler {
+  return new Cycler(items);
+}
+export function isUndefined(v: unknown): v is Undefined {
+  return v instanceof Undefined;
+}
+export const str = toStr;
+export function escapeValue(v: unknown): Markup {
+  if (v instanceof Markup) return v;
+  return new Markup(escapeHtml(toStr(v)));
+}

@@ -1,0 +1,56 @@
+/**
+ * Public surface of the templates module: configuration templates (Jinja2), their versions and
+ * rendering. Other modules import from here only. Not the jobs module's *job* templates.
+ */
+import type { RoutePlugin } from '../../app.js';
+import type { Db } from '../../platform/db/database.js';
+import type { Actor } from '../../platform/http/auth.js';
+import type { InventoryServices } from '../inventory/index.js';
+import { DEFAULT_LIMITS, type Limits } from './engine/index.js';
+import { createRenderPool } from './render-pool.js';
+import { createTemplatesService, type AuditPort } from './templates.service.js';
+import { templatesRoutes } from './templates.routes.js';
+
+export interface TemplatesModuleDeps {
+  db: Db;
+  /** Inventory reads for device renders, as the acting principal. */
+  inventory: Pick<InventoryServices, 'devices' | 'locations' | 'platforms'>;
+  audit?: AuditPort;
+  /** Render budget (ms); a template still running then is stopped with 422 TEMPLATE_LIMIT. */
+  renderTimeoutMs?: number;
+  /** Worker threads rendering at once. */
+  renderWorkers?: number;
+  onError?: (err: unknown) => void;
+}
+
+export const TEMPLATES_PERMISSIONS = ['templates:read', 'templates:write', 'templates:render'] as const;
+
+/** Reads what a device render merges in: device, interfaces, ip_addresses, location, platform, custom_fields. */
+export function inventoryDeviceData(inventory: TemplatesModuleDeps['inventory']) {
+  return async (actor: Actor, deviceId: string): Promise<Record<string, unknown>> => {
+    const device = await inventory.devices.get(actor, deviceId, { include: 'interfaces,ip_addresses' });
+    const { interfaces, ip_addresses, ...rest } = device as typeof device & { interfaces?: unknown[]; ip_addresses?: unknown[] };
+    const location = device.location ? await inventory.locations.get(actor, device.location.id) : null;
+    const platform = device.platform ? await inventory.platforms.get(actor, device.platform.id) : null;
+    return { device: rest, interfaces: interfaces ?? [], ip_addresses: ip_addresses ?? [], location, platform, custom_fields: device.custom_fields };
+  };
+}
+
+export function createTemplatesModule(deps: TemplatesModuleDeps) {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...(deps.renderTimeoutMs ? { timeoutMs: deps.renderTimeoutMs } : {}) };
+  const pool = createRenderPool(limits, deps.renderWorkers ?? 2);
+  const service = createTemplatesService({
+    db: deps.db,
+    pool,
+    deviceData: inventoryDeviceData(deps.inventory),
+    ...(deps.audit ? { audit: deps.audit } : {}),
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
+  const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
+  return { service, plugins, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
+}
+export type TemplatesModule = ReturnType<typeof createTemplatesModule>;
+
+export { createJinja, PRODUCT_OPTIONS, TemplateError } from './engine/index.js';
+export type { Jinja, JinjaOptions, TemplateLoader } from './engine/index.js';
+export type { TemplatesService } from './templates.service.js';

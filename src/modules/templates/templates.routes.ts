@@ -1,0 +1,95 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errorResponses, IdParams } from '../../platform/http/schemas.js';
+import type { TemplatesService } from './templates.service.js';
+import {
+  ConfigTemplate,
+  ConfigTemplatePage,
+  ConfigTemplateQuery,
+  CreateConfigTemplateBody,
+  DiffQuery,
+  DiffResponse,
+  RenderBody,
+  RenderContentBody,
+  RenderResponse,
+  RestoreBody,
+  UpdateConfigTemplateBody,
+  VariablesResponse,
+  VersionDetail,
+  VersionPage,
+  VersionParams,
+  VersionQuery,
+} from './templates.schemas.js';
+
+const tags = ['templates'];
+const read = { permission: 'templates:read' };
+const write = { permission: 'templates:write' };
+const render = { permission: 'templates:render' };
+
+/** /api/v1/templates: configuration templates (not the jobs module's job templates). */
+export function templatesRoutes(templates: TemplatesService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/templates', {
+      config: read,
+      schema: { operationId: 'listConfigTemplates', tags, summary: 'Configuration templates', querystring: ConfigTemplateQuery, response: { 200: ConfigTemplatePage, ...errorResponses() } },
+    }, async (request) => templates.list(request.actor, request.query));
+
+    app.post('/templates', {
+      config: write,
+      schema: { operationId: 'createConfigTemplate', tags, summary: 'Add a template (jinja2 content is syntax-checked; version 1 is recorded)', body: CreateConfigTemplateBody, response: { 201: ConfigTemplate, ...errorResponses(409, 422) } },
+    }, async (request, reply) => reply.code(201).send(await templates.create(request.actor, request.body)));
+
+    app.post('/templates/render', {
+      config: render,
+      schema: { operationId: 'renderTemplateContent', tags, summary: 'Render unsaved template content (stored templates are its includes)', body: RenderContentBody, response: { 200: RenderResponse, ...errorResponses(422) } },
+    }, async (request) => templates.renderContent(request.actor, request.body));
+
+    app.get('/templates/:id', {
+      config: read,
+      schema: { operationId: 'getConfigTemplate', tags, summary: 'One template with its current content', params: IdParams, response: { 200: ConfigTemplate, ...errorResponses(404) } },
+    }, async (request) => templates.get(request.actor, request.params.id));
+
+    app.patch('/templates/:id', {
+      config: write,
+      schema: { operationId: 'updateConfigTemplate', tags, summary: 'Change a template; a content change records a new version', params: IdParams, body: UpdateConfigTemplateBody, response: { 200: ConfigTemplate, ...errorResponses(404, 409, 422) } },
+    }, async (request) => templates.update(request.actor, request.params.id, request.body));
+
+    app.delete('/templates/:id', {
+      config: write,
+      schema: { operationId: 'deleteConfigTemplate', tags, summary: 'Delete a template and its versions', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+    }, async (request, reply) => {
+      await templates.delete(request.actor, request.params.id);
+      return reply.code(204).send(null);
+    });
+
+    app.get('/templates/:id/versions', {
+      config: read,
+      schema: { operationId: 'listConfigTemplateVersions', tags, summary: 'Versions, newest first', params: IdParams, querystring: VersionQuery, response: { 200: VersionPage, ...errorResponses(404) } },
+    }, async (request) => templates.versions(request.actor, request.params.id, request.query));
+
+    app.get('/templates/:id/versions/:version', {
+      config: read,
+      schema: { operationId: 'getConfigTemplateVersion', tags, summary: 'One version with its content', params: VersionParams, response: { 200: VersionDetail, ...errorResponses(404) } },
+    }, async (request) => templates.version(request.actor, request.params.id, request.params.version));
+
+    app.post('/templates/:id/versions/:version/restore', {
+      config: write,
+      schema: { operationId: 'restoreConfigTemplateVersion', tags, summary: 'Make a version current again (recorded as a new version)', params: VersionParams, body: RestoreBody, response: { 200: ConfigTemplate, ...errorResponses(404, 409, 422) } },
+    }, async (request) => templates.restore(request.actor, request.params.id, request.params.version, request.body.notes));
+
+    app.get('/templates/:id/diff', {
+      config: read,
+      schema: { operationId: 'diffConfigTemplateVersions', tags, summary: 'Unified diff between two versions', params: IdParams, querystring: DiffQuery, response: { 200: DiffResponse, ...errorResponses(404) } },
+    }, async (request) => templates.diff(request.actor, request.params.id, request.query.from, request.query.to));
+
+    app.get('/templates/:id/variables', {
+      config: read,
+      schema: { operationId: 'getConfigTemplateVariables', tags, summary: 'Undeclared variables and a proposed JSON Schema', params: IdParams, response: { 200: VariablesResponse, ...errorResponses(404, 422) } },
+    }, async (request) => templates.variables(request.actor, request.params.id));
+
+    app.post('/templates/:id/render', {
+      config: render,
+      schema: { operationId: 'renderConfigTemplate', tags, summary: 'Render a stored template, optionally with a device\'s inventory data', params: IdParams, body: RenderBody, response: { 200: RenderResponse, ...errorResponses(404, 422) } },
+    }, async (request) => templates.render(request.actor, request.params.id, request.body));
+  };
+}

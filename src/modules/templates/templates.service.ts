@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
+import type { Db } from '../../platform/db/database.js';
+import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { parseSort } from '../../platform/http/pagination.js';
+import { newId, nowIso } from '../../platform/ids.js';
+import { createJinja, PRODUCT_OPTIONS, TemplateError, type TemplateAst } from './engine/index.js';
+import type { RenderFailure } from './render-job.fns.js';
+import type { RenderPool } from './render-pool.js';
+import { createTemplatesRepository, type TemplateRow, type TemplatesRepository, type VersionRow } from './templates.repository.js';
+import type { ConfigTemplate, ConfigTemplateQuery, CreateConfigTemplateBody, RenderBody, RenderContentBody, RenderResponse, UpdateConfigTemplateBody } from './templates.schemas.js';
+import { referencedTemplates, templateVariables } from './variables.fns.js';
+import { compileVariablesSchema, type VariablesValidator } from './variables-schema.js';
+
+/**
+ * Configuration templates: CRUD with immutable versions (every content change is a new version:
+ * number, SHA-256, author, notes), syntax check on save, variable inference, and rendering in the
+ * worker pool with stored templates as the only includes and the device's inventory data merged in.
+ */
+export interface AuditPort {
+  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null }): Promise<void>;
+}
+
+export interface TemplatesServiceDeps {
+  db: Db;
+  pool: RenderPool;
+  /** The device's inventory data, read as the actor (inventory's permission rules apply). */
+  deviceData: (actor: Actor, deviceId: string) => Promise<Record<string, unknown>>;
+  audit?: AuditPort;
+  onError?: (err: unknown) => void;
+  clock?: () => number;
+}
+
+interface Tx {
+  templates: TemplatesRepository;
+  db: Db;
+}
+
+/** Includes reachable from one render, at most (a chain of literal names). */
+const MAX_REFERENCED = 200;
+const SORT = { name: 'configTemplates.name', category: 'configTemplates.category', created_at: 'configTemplates.createdAt', updated_at: 'configTemplates.updatedAt' };
+const VERSION_SORT = { version: 'configTemplateVersions.version' };
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+function view(r: TemplateRow): ConfigTemplate {
+  return {
+    id: r.id,
+    name: r.name,
+    source: r.source as ConfigTemplate['source'],
+    source_path: r.sourcePath,
+    type: r.type as ConfigTemplate['type'],
+    category: r.category,
+    description: r.description,
+    tags: r.tags,
+    variables_schema: r.variablesSchema,
+    active: r.active,
+    content: r.content,
+    version: r.version,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+function versionView(v: VersionRow) {
+  return { version: v.version, content_hash: v.contentHash, author: { id: v.authorId, name: v.authorName }, notes: v.notes, created_at: v.createdAt };
+}
+
+const where = (f: { lineno: number | null; column?: number | null; template: string | null }): string =>
+  `${f.template && f.template !== 'template' ? `'${f.template}' ` : ''}${f.lineno !== null ? `line ${f.lineno}${f.column ? `, column ${f.column}` : ''}` : ''}`.trim();
+
+const FAILURE_CODES: Record<RenderFailure['kind'], [string, number]> = {
+  syntax: ['TEMPLATE_SYNTAX_ERROR', 422],
+  undefined: ['TEMPLATE_UNDEFINED_VARIABLE', 422],
+  template_not_found: ['TEMPLATE_INCLUDE_NOT_FOUND', 422],
+  runtime: ['TEMPLATE_RENDER_ERROR', 422],
+  limit: ['TEMPLATE_LIMIT', 422],
+  internal: ['TEMPLATE_ENGINE_FAILED', 500],
+};
+
+/** A render failure as a 422 naming where it happened (template, line) and why. */
+export function renderError(f: RenderFailure, path: string): AppError {
+  const [code, status] = FAILURE_CODES[f.kind];
+  const at = where(f);
+  const message = at ? `${at}: ${f.message}` : f.message;
+  return new AppError(code, status, `The template could not be rendered: ${message}`, status < 500 ? [{ path, message }] : []);
+}
+
+export function createTemplatesService(deps: TemplatesServiceDeps) {
+  const repo = createTemplatesRepository(deps.db);
+  const clock = deps.clock ?? Date.now;
+  const jinja = createJinja(PRODUCT_OPTIONS);
+  const unitOfWork = createUnitOfWork<Tx>(deps.db, (trx) => ({ templates: createTemplatesRepository(trx), db: trx }), deps.onError ?? (() => undefined));
+  const validators = new Map<string, VariablesValidator>();
+
+  const notFound = (id: string): NotFoundError => new NotFoundError('TEMPLATE_NOT_FOUND', `Template ${id} not found`);
+  const nameTaken = (name: string): ConflictError =>
+    new ConflictError('TEMPLATE_NAME_TAKEN', `An active template named '${name}' already exists`, [{ path: 'body.name', message: 'is already used by another active template' }]);
+  const audited = async (t: Tx, actor: Actor, action: string, id: string, changes: Record<string, unknown>): Promise<void> => {
+    await deps.audit?.record(t.db, { actor, action, resourceType: 'config_template', resourceId: id, outcome: 'success', changes });
+  };
+
+  /** Parses jinja2 content; a syntax error is a 422 on `path` with line and column. */
+  function parseChecked(content: string, path: string): TemplateAst {
+    try {
+      return jinja.parse(content);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      throw renderError({ kind: 'syntax', message: err.message, lineno: err.lineno, column: err.column, template: null }, path);
+    }
+  }
+
+  function checkSchema(schema: Record<string, unknown> | null | undefined): void {
+    if (schema) compileVariablesSchema(schema, 'body.variables_schema');
+  }
+
+  function validatorFor(row: TemplateRow): VariablesValidator | null {
+    if (!row.variablesSchema) return null;
+    const key = `${row.id}:${row.updatedAt}`;
+    let v = validators.get(key);
+    if (!v) {
+      v = compileVariablesSchema(row.variablesSchema, 'variables_schema');
+      if (validators.size > 200) validators.clear();
+      validators.set(key, v);
+    }
+    return v;
+  }
+
+  async function load(id: string): Promise<TemplateRow> {
+    const row = await repo.byId(id);
+    if (row === null) throw notFound(id);
+    return row;
+  }
+
+  /** Stored templates reachable by literal include/import/extends names (active ones only). */
+  async function referenced(ast: TemplateAst): Promise<Record<string, string>> {
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
+    const queue = referencedTemplates(ast);
+    while (queue.length > 0 && Object.keys(out).length < MAX_REFERENCED) {
+      const name = queue.shift() as string;
+      if (Object.prototype.hasOwnProperty.call(out, name)) continue;
+      const row = await repo.activeByName(name);
+      if (!row || row.type !== 'jinja2') continue;
+      out[name] = row.content;
+      try {
+        queue.push(...referencedTemplates(jinja.parse(row.content)));
+      } catch {
+        // A stored template that no longer parses fails when the render reaches it, with its name and line.
+      }
+    }
+    return out;
+  }
+
+  async function run(source: string, name: string, ast: TemplateAst, vars: Record<string, unknown>, path: string): Promise<string> {
+    const result = await deps.pool.render({ source, name, vars, templates: await referenced(ast) });
+    if (!result.ok) throw renderError(result.error, path);
+    return result.output;
+  }
+
+  return {
+    async list(actor: Actor, query: ConfigTemplateQuery) {
+      requirePermission(actor, 'templates:read');
+      const keys = parseSort(query.sort, SORT, 'configTemplates.id', 'name', ['name', 'created_at', 'updated_at']);
+      const filter = { ...(query.type ? { type: query.type } : {}), ...(query.category ? { category: query.category } : {}), ...(query.active !== undefined ? { active: query.active } : {}), ...(query.q ? { q: query.q } : {}) };
+      const page = await repo.page(filter, keys, query.cursor, query.limit ?? 50);
+      return { items: page.items.map(view), next_cursor: page.next_cursor };
+    },
+
+    async get(actor: Actor, id: string): Promise<ConfigTemplate> {
+      requirePermission(actor, 'templates:read');
+      return view(await load(id));
+    },
+
+    async create(actor: Actor, input: CreateConfigTemplateBody): Promise<ConfigTemplate> {
+      requirePermission(actor, 'templates:write');
+      const type = input.type ?? 'jinja2';
+      if (type === 'jinja2') parseChecked(input.content, 'body.content');
+      checkSchema(input.variables_schema);
+      const now = nowIso(clock);
+      const row: TemplateRow = {
+        id: newId(),
+        name: input.name,
+        source: input.source ?? 'webeditor',
+        sourcePath: null,
+        type,
+        category: input.category ?? null,
+        description: input.description ?? null,
+        tags: input.tags ?? [],
+        variablesSchema: input.variables_schema ?? null,
+        active: input.active ?? true,
+        content: input.content,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await unitOfWork(async (t) => {
+        if (row.active && (await t.templates.activeByName(row.name)) !== null) throw nameTaken(row.name);
+        await t.templates.insert(row);
+        await t.templates.insertVersion(newVersion(row.id, 1, row.content, actor, input.notes ?? null, now));
+        await audited(t, actor, 'config_template.created', row.id, { name: row.name, type: row.type, version: 1 });
+      });
+      return view(row);
+    },
+
+    /** Partial update; a content change (or a restore) adds a version, other fields do not. */
+    async update(actor: Actor, id: string, input: UpdateConfigTemplateBody): Promise<ConfigTemplate> {
+      requirePermission(actor, 'templates:write');
+      checkSchema(input.variables_schema);
+      const now = nowIso(clock);
+      return unitOfWork(async (t) => {
+        const current = await t.templates.byId(id);
+        if (current === null) throw notFound(id);
+        const next: TemplateRow = {
+          ...current,
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.content !== undefined ? { content: input.content } : {}),
+          ...(input.type !== undefined ? { type: input.type } : {}),
+          ...(input.category !== undefined ? { category: input.category } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.tags !== undefined ? { tags: input.tags } : {}),
+          ...(input.variables_schema !== undefined ? { variablesSchema: input.variables_schema } : {}),
+          ...(input.active !== undefined ? { active: input.active } : {}),
+          updatedAt: now,
+        };
+        if (next.type === 'jinja2' && (input.content !== undefined || input.type !== undefined)) parseChecked(next.content, 'body.content');
+        if (next.active && (next.name !== current.name || !current.active)) {
+          const other = await t.templates.activeByName(next.name);
+          if (other !== null && other.id !== id) throw nameTaken(next.name);
+        }
+        const contentChanged = next.content !== current.content;
+        if (contentChanged) {
+          next.version = current.version + 1;
+          await t.templates.insertVersion(newVersion(id, next.version, next.content, actor, input.notes ?? null, now));
+        }
+        const { id: _id, createdAt: _c, ...changes } = next;
+        await t.templates.update(id, changes);
+        await audited(t, actor, 'config_template.updated', id, { fields: Object.keys(input).filter((k) => k !== 'notes'), version: next.version, content_changed: contentChanged });
+        return view(next);
+      });
+    },
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'templates:write');
+      await unitOfWork(async (t) => {
+        const current = await t.templates.byId(id);
+        if (current === null || !(await t.templates.delete(id))) throw notFound(id);
+        await audited(t, actor, 'config_template.deleted', id, { name: current.name });
+      });
+    },
+
+    async versions(actor: Actor, id: string, query: { limit?: number; cursor?: string }) {
+      requirePermission(actor, 'templates:read');
+      await load(id);
+      const keys = parseSort('-version', VERSION_SORT, 'configTemplateVersions.id', '-version', ['version']);
+      const page = await repo.versions(id, keys, query.cursor, query.limit ?? 50);
+      return { items: page.items.map((v) => versionView({ ...v, content: '' })), next_cursor: page.next_cursor };
+    },
+
+    async version(actor: Actor, id: string, version: number) {
+      requirePermission(actor, 'templates:read');
+      await load(id);
+      const v = await repo.version(id, version);
+      if (v === null) throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${version}`);
+      return { ...versionView(v), content: v.content };
+    },
+
+    async diff(actor: Actor, id: string, from: number, to?: number) {
+      requirePermission(actor, 'templates:read');
+      const row = await load(id);
+      const target = to ?? row.version;
+      const [a, b] = await Promise.all([repo.version(id, from), repo.version(id, target)]);
+      if (a === null) throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${from}`);
+      if (b === null) throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${target}`);
+      return { from, to: target, diff: createTwoFilesPatch(`${row.name}@${from}`, `${row.name}@${target}`, a.content, b.content) };
+    },
+
+    /** Makes an old version's content current again, as a new version. */
+    async restore(actor: Actor, id: string, version: number, notes?: string): Promise<ConfigTemplate> {
+      requirePermission(actor, 'templates:write');
+      const v = await repo.version(id, version);
+      if (v === null) {
+        await load(id);
+        throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${version}`);
+      }
+      return this.update(actor, id, { content: v.content, notes: notes ?? `Restored version ${version}` });
+    },
+
+    async variables(actor: Actor, id: string) {
+      requirePermission(actor, 'templates:read');
+      const row = await load(id);
+      if (row.type !== 'jinja2') return { variables: [], proposed_schema: { type: 'object', properties: {}, required: [] }, variables_schema: row.variablesSchema };
+      const found = templateVariables(parseChecked(row.content, 'content'));
+      return { variables: found.variables, proposed_schema: found.schema, variables_schema: row.variablesSchema };
+    },
+
+    async render(actor: Actor, id: string, input: RenderBody): Promise<RenderResponse> {
+      requirePermission(actor, 'templates:render');
+      const row = await load(id);
+      if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version };
+      const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
+      for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
+      validatorFor(row)?.(vars, 'body.variables');
+      const output = await run(row.content, row.name, parseChecked(row.content, 'content'), vars, 'content');
+      return { output, template_id: row.id, version: row.version };
+    },
+
+    async renderContent(actor: Actor, input: RenderContentBody): Promise<RenderResponse> {
+      requirePermission(actor, 'templates:render');
+      const ast = parseChecked(input.content, 'body.content');
+      return { output: await run(input.content, 'template', ast, input.variables ?? {}, 'body.content'), template_id: null, version: null };
+    },
+  };
+}
+export type TemplatesService = ReturnType<typeof createTemplatesService>;
+
+function newVersion(templateId: string, version: number, content: string, actor: Actor, notes: string | null, now: string): VersionRow {
+  return { id: newId(), templateId, version, content, contentHash: sha256(content), authorId: actor.userId ?? actor.id, authorName: actor.name, notes, createdAt: now };
+}
+
+export { ValidationError };
