@@ -1,6 +1,8 @@
 import type { Db, Write } from '../../platform/db/database.js';
 import { newId, nowIso } from '../../platform/ids.js';
-import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
+import { LRUCache } from 'lru-cache';
+import { teamScope } from './team-scope.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { createAuditRepository, type AuditRow } from './audit.repository.js';
@@ -16,6 +18,11 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   /** Changed fields; secret-looking keys are dropped before writing. */
   changes?: Record<string, unknown> | null;
+  /**
+   * The team of a team-scoped resource the entry is about (null or absent: a global resource).
+   * Readers without `audit:read-all` see only entries of their teams and global ones.
+   */
+  teamId?: string | null;
 }
 
 export const AUDIT_FILTERS: FilterFields = {
@@ -26,6 +33,7 @@ export const AUDIT_FILTERS: FilterFields = {
   resource_type: { type: 'string', column: 'resourceType' },
   resource_id: { type: 'string', column: 'resourceId' },
   outcome: { type: 'enum', column: 'outcome', values: ['success', 'failure', 'denied'] },
+  user_agent: { type: 'string', column: 'userAgent' },
   time: { type: 'date', column: 'time' },
 };
 export const AUDIT_SORT = { time: 'time', action: 'action' };
@@ -57,6 +65,8 @@ export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Re
  */
 export function createAuditService(deps: { db: Db; clock?: () => number }) {
   const clock = deps.clock ?? Date.now;
+  /** Denials recorded this minute, per principal and what was asked (see `recordDenied`). */
+  const denied = new LRUCache<string, number>({ max: 10_000 });
   function toRow(entry: AuditEntry): AuditRow {
     const a = entry.actor;
     return {
@@ -72,6 +82,8 @@ export function createAuditService(deps: { db: Db; clock?: () => number }) {
       outcome: entry.outcome,
       ip: a.ip ?? null,
       requestId: a.requestId ?? null,
+      userAgent: a.userAgent?.slice(0, 256) ?? null,
+      teamId: entry.teamId ?? null,
       changes: entry.changes ? sanitiseChanges(entry.changes) : null,
     };
   }
@@ -86,11 +98,26 @@ export function createAuditService(deps: { db: Db; clock?: () => number }) {
     recordWrite(entries: readonly AuditEntry[]): Write {
       return createAuditRepository(deps.db).insertWrite(entries.map(toRow));
     },
+    /**
+     * An authorization denial (`outcome: 'denied'`), at most once per principal, action and
+     * resource per minute: a flood of refused requests cannot grow the table without bound.
+     * Returns whether it was written.
+     */
+    async recordDenied(entry: Omit<AuditEntry, 'outcome'>): Promise<boolean> {
+      const minute = Math.floor(clock() / 60_000);
+      const key = `${entry.actor.kind}:${entry.actor.id}|${entry.action}|${entry.resourceId ?? ''}`;
+      if (denied.get(key) === minute) return false;
+      denied.set(key, minute);
+      await createAuditRepository(deps.db).insert([toRow({ ...entry, outcome: 'denied' })]);
+      return true;
+    },
     async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
       requirePermission(actor, 'audit:read');
       const keys = parseSort(query.sort, AUDIT_SORT, 'id', '-time');
       const limit = query.limit ?? 50;
-      const page = await createAuditRepository(deps.db).list(parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
+      // Without audit:read-all, entries about another team's resources are absent (ids included).
+      const scope = hasPermission(actor, 'audit:read-all') ? 'all' : teamScope(actor);
+      const page = await createAuditRepository(deps.db).list(scope, parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
       return {
         items: page.items.map((r) => ({
           id: r.id,
@@ -101,6 +128,7 @@ export function createAuditService(deps: { db: Db; clock?: () => number }) {
           resource_id: r.resourceId,
           outcome: r.outcome,
           ip: r.ip,
+          user_agent: r.userAgent,
           request_id: r.requestId,
           changes: r.changes,
         })),

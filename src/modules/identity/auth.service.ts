@@ -27,8 +27,8 @@ const MAX_LOCK_MS = 24 * 3600_000;
 const invalidCredentials = () => new UnauthorizedError('INVALID_CREDENTIALS', 'The username or password is wrong, or the account cannot sign in now');
 
 /** The anonymous actor of a login attempt, for audit. */
-const anonymous = (login: string, c: ClientContext): Actor => ({ kind: 'user', id: '', name: login.slice(0, 200), permissions: new Set(), teamIds: [], ip: c.ip, requestId: c.requestId });
-const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({ kind: 'user', id: u.id, name: u.username, permissions: new Set(), teamIds: [], userId: u.id, ip: c.ip, requestId: c.requestId });
+const anonymous = (login: string, c: ClientContext): Actor => ({ kind: 'user', id: '', name: login.slice(0, 200), permissions: new Set(), teamIds: [], ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
+const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({ kind: 'user', id: u.id, name: u.username, permissions: new Set(), teamIds: [], userId: u.id, ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
 
 /** Login, refresh rotation with reuse detection, logout, sessions, own password. */
 export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorService) {

@@ -16,6 +16,8 @@ export interface Actor {
   /** Request context for audit records (set by the authenticator from HTTP; absent for jobs/CLI). */
   ip?: string;
   requestId?: string;
+  /** The request's User-Agent header, truncated (for audit records). */
+  userAgent?: string;
   /** Session (refresh-token family) of a user's access token. */
   sessionId?: string;
   /** When the user last proved a second factor (epoch seconds), if the token carries it. */
