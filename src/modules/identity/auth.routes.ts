@@ -97,7 +97,7 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
     );
     app.delete(
       '/auth/sessions/:id',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'revokeMySession', tags, summary: 'Revoke one of my sessions', params: IdParams, response: { ...NoContent, ...errorResponses(404, 422) } } },
+      { config: { permission: 'account:manage', scope: 'self', resource: 'session' }, schema: { operationId: 'revokeMySession', tags, summary: 'Revoke one of my sessions', params: IdParams, response: { ...NoContent, ...errorResponses(404, 422) } } },
       async (req, reply) => {
         await d.auth.revokeMySessions(req.actor, req.params.id);
         return reply.code(204).send(null);

@@ -190,7 +190,7 @@ export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/jobs/runs/:id/events',
       {
-        config: { permission: 'jobs:read' },
+        config: { permission: 'jobs:read', scope: 'team', resource: 'job_run' },
         schema: {
           operationId: 'streamJobRunEvents',
           tags: ['jobs'],

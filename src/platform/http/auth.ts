@@ -59,6 +59,14 @@ declare module 'fastify' {
     permission?: string;
     /** The route needs no authentication. */
     public?: boolean;
+    /**
+     * Whose objects a route with a path parameter reaches (docs/architecture.md "Team scoping"):
+     * `team` (404 outside the reader's teams), `global` (one deployment-wide set) or `self`
+     * (the caller's own). Required on every route whose URL has a parameter.
+     */
+    scope?: RouteScope;
+    /** The kind of object the path parameter names, e.g. `credential`, `job_run`. */
+    resource?: string;
   }
   interface FastifyRequest {
     /** Set for every non-public route before its handler runs. */
@@ -66,11 +74,29 @@ declare module 'fastify' {
   }
 }
 
+export type RouteScope = 'team' | 'global' | 'self';
+
 export interface RouteRecord {
   method: string;
   url: string;
   readonly permission: string | undefined;
   readonly public: boolean;
+  /** The route's object policy (`config.scope` + `config.resource`); undefined when undeclared. */
+  readonly scope: RouteScope | undefined;
+  readonly resource: string | undefined;
+}
+
+const SCOPES: readonly RouteScope[] = ['team', 'global', 'self'];
+
+/**
+ * The route-policy table's check: every non-public route whose URL names an object (a path
+ * parameter) declares `config.scope` and `config.resource`. test/route-permissions.test.ts
+ * fails on any route this returns.
+ */
+export function routesWithoutPolicy(registry: readonly RouteRecord[]): string[] {
+  return registry
+    .filter((r) => !r.public && /[:*]/.test(r.url) && !(r.scope !== undefined && SCOPES.includes(r.scope) && r.resource))
+    .map((r) => `${r.method} ${r.url}`);
 }
 
 function methods(route: RouteOptions): string[] {
@@ -98,6 +124,12 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator,
         },
         get public() {
           return (route.config as { public?: boolean } | undefined)?.public === true;
+        },
+        get scope() {
+          return (route.config as { scope?: RouteScope } | undefined)?.scope;
+        },
+        get resource() {
+          return (route.config as { resource?: string } | undefined)?.resource;
         },
       });
     }
