@@ -117,7 +117,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
-    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
+    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists, hiddenRefs: credentials.hiddenRefs });
 
     const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, config, version: VERSION });
     closers.unshift(() => eventsModule.stop());

@@ -14,6 +14,9 @@ import { createExpiryWatch } from './expiry.js';
 import { keyUsage, rotateMasterKey } from './keys.js';
 import { toExecutorCredential, type ExecutorCredential } from './executor-credential.fns.js';
 import type { AuditRecorder, StepUp } from './credentials.ports.js';
+import { createCredentialsRepository } from './credentials.repository.js';
+import { inTeamScope, teamScope } from '../identity/index.js';
+import { isUuid } from '../../platform/ids.js';
 
 export type { AuditEntry, AuditRecorder, ResolvedCredential, StepUp } from './credentials.ports.js';
 export type { ExecutorCredential } from './executor-credential.fns.js';
@@ -69,11 +72,23 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     /** A plain secret's value for a job or workflow; recorded like `resolve`. */
     resolveSecret: (key: string, purpose: string, jobRunId: string | null, actor?: Actor) => secrets.resolve(key, purpose, jobRunId, actor),
     tryInOrder: profiles.tryInOrder,
+    /**
+     * Which of `ids` name a credential or profile outside the actor's teams: other modules'
+     * views redact such references (docs/architecture.md "Team scoping").
+     */
+    hiddenRefs: async (actor: Actor, ids: readonly (string | null | undefined)[]): Promise<Set<string>> => {
+      const wanted = ids.filter((id): id is string => typeof id === 'string' && isUuid(id)).map((id) => id.toLowerCase());
+      const scope = teamScope(actor);
+      if (scope === 'all' || wanted.length === 0) return new Set();
+      const teams = await createCredentialsRepository(deps.db).teamsOf(wanted);
+      return new Set([...teams].filter(([, team]) => !inTeamScope(scope, team)).map(([id]) => id));
+    },
     /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
     resolver: {
       resolve: async (credentialId: string, purpose: string, runId: string): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId)),
       exists: (credentialId: string, db?: Db) => service.exists(credentialId, db),
       profileExists: (profileId: string, db?: Db) => profiles.exists(profileId, db),
+      teamsOf: (ids: readonly string[]) => createCredentialsRepository(deps.db).teamsOf(ids.filter(isUuid).map((id) => id.toLowerCase())),
       /** A profile's credentials in order against one device, as the executors' shape (see `tryInOrder`). */
       tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string }) => {
         const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId });

@@ -32,6 +32,8 @@ export interface CredentialResolver {
   resolve(credentialId: string, purpose: string, runId: string): Promise<ResolvedCredential>;
   /** Whether the credential exists (checked when a run is created, so a typo is a 4xx). */
   exists(credentialId: string): Promise<boolean>;
+  /** The team (null: shared) of each credential or profile among `ids` that exists (run scoping and redaction). */
+  teamsOf?(ids: readonly string[]): Promise<Map<string, string | null>>;
   /** Whether a credential profile of that id exists (a run's or a device's `credential_profile_id`). */
   profileExists?(profileId: string): Promise<boolean>;
   /**

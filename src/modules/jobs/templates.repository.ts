@@ -3,11 +3,12 @@ import { json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
+import { teamWhere, type TeamScope } from '../identity/index.js';
 
 export type TemplateRow = JobsTables['jobTemplates'];
 const COLUMNS = [
   'id', 'name', 'description', 'type', 'params', 'targets', 'credentialId', 'priority', 'timeoutMs', 'targetTimeoutMs', 'targetConcurrency',
-  'maxAttempts', 'backoffMs', 'tags', 'folder', 'createdAt', 'updatedAt',
+  'maxAttempts', 'backoffMs', 'tags', 'folder', 'teamId', 'createdAt', 'updatedAt',
 ] as const;
 
 function toTemplate(row: TemplateRow): TemplateRow {
@@ -39,8 +40,9 @@ export function createTemplatesRepository(base: Db) {
       const row = await select().where('name', '=', name).executeTakeFirst();
       return row ? toTemplate(row as TemplateRow) : undefined;
     },
-    async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
-      const rows = await applyPage(applyFilters(select(), filters, dialect), keys, cursor, limit).execute();
+    /** Templates visible in the team scope (`team_id` null: everyone). */
+    async list(scope: TeamScope, filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
+      const rows = await applyPage(applyFilters(select().where(teamWhere(scope, 'jobTemplates.teamId')), filters, dialect), keys, cursor, limit).execute();
       const page = pageResult(rows as TemplateRow[], keys, limit, camelValue);
       return { items: page.items.map(toTemplate), next_cursor: page.next_cursor };
     },
