@@ -3,6 +3,7 @@ import { newId, nowIso } from '../../platform/ids.js';
 import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
 import { LRUCache } from 'lru-cache';
 import { teamScope } from './team-scope.js';
+import { SECURITY_EVENT, securityEventOwner, type SecurityEventSink } from './security-events.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { createAuditRepository, type AuditRow } from './audit.repository.js';
@@ -63,7 +64,7 @@ export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Re
  * The audit log. `record(trx, entry)` is called by every module inside its own transaction,
  * so the record commits or rolls back with the change it describes.
  */
-export function createAuditService(deps: { db: Db; clock?: () => number }) {
+export function createAuditService(deps: { db: Db; clock?: () => number; events?: SecurityEventSink | undefined }) {
   const clock = deps.clock ?? Date.now;
   /** Denials recorded this minute, per principal and what was asked (see `recordDenied`). */
   const denied = new LRUCache<string, number>({ max: 10_000 });
@@ -87,9 +88,33 @@ export function createAuditService(deps: { db: Db; clock?: () => number }) {
       changes: entry.changes ? sanitiseChanges(entry.changes) : null,
     };
   }
+  function view(r: AuditRow) {
+    return {
+      id: r.id,
+      time: r.time,
+      actor: { kind: r.actorKind, id: r.actorId, name: r.actorName },
+      action: r.action,
+      resource_type: r.resourceType,
+      resource_id: r.resourceId,
+      outcome: r.outcome,
+      ip: r.ip,
+      user_agent: r.userAgent,
+      request_id: r.requestId,
+      changes: r.changes,
+    };
+  }
   return {
+    /**
+     * Writes the entry; a security event of an account (security-events.ts) also writes a
+     * `security.event` domain event in the same transaction, for the owner's notification.
+     */
     async record(dbOrTrx: Db, entry: AuditEntry): Promise<void> {
-      await createAuditRepository(dbOrTrx).insert([toRow(entry)]);
+      const row = toRow(entry);
+      await createAuditRepository(dbOrTrx).insert([row]);
+      const owner = deps.events ? securityEventOwner(entry) : null;
+      if (owner && deps.events) {
+        await deps.events.record(dbOrTrx, SECURITY_EVENT, { user_id: owner, audit_id: row.id, action: row.action, outcome: row.outcome, time: row.time, ip: row.ip, user_agent: row.userAgent });
+      }
     },
     /**
      * The write that records several entries, not yet run: the caller executes it with the
@@ -118,22 +143,14 @@ export function createAuditService(deps: { db: Db; clock?: () => number }) {
       // Without audit:read-all, entries about another team's resources are absent (ids included).
       const scope = hasPermission(actor, 'audit:read-all') ? 'all' : teamScope(actor);
       const page = await createAuditRepository(deps.db).list(scope, parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
-      return {
-        items: page.items.map((r) => ({
-          id: r.id,
-          time: r.time,
-          actor: { kind: r.actorKind, id: r.actorId, name: r.actorName },
-          action: r.action,
-          resource_type: r.resourceType,
-          resource_id: r.resourceId,
-          outcome: r.outcome,
-          ip: r.ip,
-          user_agent: r.userAgent,
-          request_id: r.requestId,
-          changes: r.changes,
-        })),
-        next_cursor: page.next_cursor,
-      };
+      return { items: page.items.map(view), next_cursor: page.next_cursor };
+    },
+    /** The signed-in user's own security events (security-events.ts), newest first. */
+    async securityEvents(actor: Actor, query: { limit?: number; cursor?: string }) {
+      requirePermission(actor, 'account:read');
+      const keys = parseSort(undefined, AUDIT_SORT, 'id', '-time');
+      const page = await createAuditRepository(deps.db).securityEvents(actor.userId ?? actor.id, keys, query.cursor, query.limit ?? 50);
+      return { items: page.items.map(view), next_cursor: page.next_cursor };
     },
   };
 }

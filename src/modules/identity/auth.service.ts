@@ -118,9 +118,11 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
       if (!check.ok) return failLogin(user, client, 'password');
       if (user.status !== 'active') return failLogin(user, client, 'disabled');
       let mfa = false;
+      let factor: 'totp' | 'recovery' | null = null;
       if (user.totpEnabled) {
         if (!input.totp) throw new AppError('TOTP_REQUIRED', 401, 'This account has two-factor authentication: send the current code as `totp`');
-        if (!(await twoFactor.verifySecondFactor(ctx.repos, user, input.totp))) return failLogin(user, client, 'totp');
+        factor = await twoFactor.verifySecondFactor(ctx.repos, user, input.totp);
+        if (!factor) return failLogin(user, client, 'totp');
         mfa = true;
       }
       const rehash = check.needsRehash ? await hashPassword(input.password) : undefined;
@@ -139,6 +141,7 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
         });
         const tokens = await issue(repos, user, sessionId, { password: true, mfa });
         await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.login.succeeded', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { mfa, ...(rehash ? { rehashed: true } : {}) } });
+        if (factor === 'recovery') await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.2fa.recovery_code_used', resourceType: 'user', resourceId: user.id, outcome: 'success', changes: { session_id: sessionId } });
         return respond(repos, user.id, tokens);
       });
     },
