@@ -164,6 +164,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     }
 
     for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
+    for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
     const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
     return {
       config,

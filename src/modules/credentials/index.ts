@@ -56,6 +56,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
   const secrets = createSecretsService({ ...deps, envelope });
   const profiles = createProfilesService({ db: deps.db, audit: deps.audit, credentials: service, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const expiry = createExpiryWatch(deps);
+  const teamsOf = (ids: readonly string[]) => createCredentialsRepository(deps.db).teamsOf(ids.filter(isUuid).map((id) => id.toLowerCase()));
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: credentialsRoutes(service) },
     { prefix: '/api/v1', plugin: profilesRoutes(profiles) },
@@ -72,6 +73,8 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     /** A plain secret's value for a job or workflow; recorded like `resolve`. */
     resolveSecret: (key: string, purpose: string, jobRunId: string | null, actor?: Actor) => secrets.resolve(key, purpose, jobRunId, actor),
     tryInOrder: profiles.tryInOrder,
+    /** Team-scoped resources by audit resource type: the team of each id (identity's audit list hides other teams'). */
+    teamScoped: { credential: teamsOf, credential_profile: teamsOf },
     /**
      * Which of `ids` name a credential or profile outside the actor's teams: other modules'
      * views redact such references (docs/architecture.md "Team scoping").
@@ -80,7 +83,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
       const wanted = ids.filter((id): id is string => typeof id === 'string' && isUuid(id)).map((id) => id.toLowerCase());
       const scope = teamScope(actor);
       if (scope === 'all' || wanted.length === 0) return new Set();
-      const teams = await createCredentialsRepository(deps.db).teamsOf(wanted);
+      const teams = await teamsOf(wanted);
       return new Set([...teams].filter(([, team]) => !inTeamScope(scope, team)).map(([id]) => id));
     },
     /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
@@ -88,7 +91,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
       resolve: async (credentialId: string, purpose: string, runId: string): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId)),
       exists: (credentialId: string, db?: Db) => service.exists(credentialId, db),
       profileExists: (profileId: string, db?: Db) => profiles.exists(profileId, db),
-      teamsOf: (ids: readonly string[]) => createCredentialsRepository(deps.db).teamsOf(ids.filter(isUuid).map((id) => id.toLowerCase())),
+      teamsOf,
       /** A profile's credentials in order against one device, as the executors' shape (see `tryInOrder`). */
       tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string }) => {
         const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId });

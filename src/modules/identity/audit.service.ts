@@ -2,7 +2,7 @@ import type { Db, Write } from '../../platform/db/database.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
 import { LRUCache } from 'lru-cache';
-import { teamScope } from './team-scope.js';
+import { inTeamScope, teamScope, type TeamScope } from './team-scope.js';
 import { SECURITY_EVENT, securityEventOwner, type SecurityEventSink } from './security-events.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
@@ -42,6 +42,9 @@ export const AUDIT_SORT = { time: 'time', action: 'action' };
 const SECRET_KEY = /pass|secret|token|key|totp|hash|credential|community|private/i;
 
 /** Drops secret-looking fields (any depth) and bounds the size: audit never stores secret values. */
+/** The team (null: shared) of each id that exists, for one resource type. */
+export type TeamsOf = (ids: readonly string[]) => Promise<Map<string, string | null>>;
+
 export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(changes).slice(0, 50)) {
@@ -66,6 +69,8 @@ export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Re
  */
 export function createAuditService(deps: { db: Db; clock?: () => number; events?: SecurityEventSink | undefined }) {
   const clock = deps.clock ?? Date.now;
+  /** Team-scoped resource types (registered by their modules): the team of each id. */
+  const teamScoped = new Map<string, TeamsOf>();
   /** Denials recorded this minute, per principal and what was asked (see `recordDenied`). */
   const denied = new LRUCache<string, number>({ max: 10_000 });
   function toRow(entry: AuditEntry): AuditRow {
@@ -88,6 +93,17 @@ export function createAuditService(deps: { db: Db; clock?: () => number; events?
       changes: entry.changes ? sanitiseChanges(entry.changes) : null,
     };
   }
+  /** Drops entries about another team's object (a page may come out shorter than the limit; its cursor stays valid). */
+  async function visible(scope: TeamScope, rows: AuditRow[]): Promise<AuditRow[]> {
+    const hidden = new Set<string>();
+    for (const [type, teamsOf] of teamScoped) {
+      const ids = rows.filter((r) => r.resourceType === type && r.resourceId !== null).map((r) => r.resourceId!);
+      if (ids.length === 0) continue;
+      for (const [id, team] of await teamsOf(ids)) if (!inTeamScope(scope, team)) hidden.add(`${type}:${id}`);
+    }
+    return rows.filter((r) => !hidden.has(`${r.resourceType}:${r.resourceId ?? ''}`));
+  }
+
   function view(r: AuditRow) {
     return {
       id: r.id,
@@ -143,9 +159,14 @@ export function createAuditService(deps: { db: Db; clock?: () => number; events?
       // Without audit:read-all, entries about another team's resources are absent (ids included).
       const scope = hasPermission(actor, 'audit:read-all') ? 'all' : teamScope(actor);
       const page = await createAuditRepository(deps.db).list(scope, parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
-      return { items: page.items.map(view), next_cursor: page.next_cursor };
+      const items = scope === 'all' ? page.items : await visible(scope, page.items);
+      return { items: items.map(view), next_cursor: page.next_cursor };
     },
     /** The signed-in user's own security events (security-events.ts), newest first. */
+    /** Registers team-scoped resource types (`credential`, `job_run`…) for the audit list's filtering. */
+    registerTeamScoped(types: Record<string, TeamsOf>): void {
+      for (const [type, teamsOf] of Object.entries(types)) teamScoped.set(type, teamsOf);
+    },
     async securityEvents(actor: Actor, query: { limit?: number; cursor?: string }) {
       requirePermission(actor, 'account:read');
       const keys = parseSort(undefined, AUDIT_SORT, 'id', '-time');

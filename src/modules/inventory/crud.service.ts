@@ -71,8 +71,8 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   async function filtersByHiddenRef(actor: Actor, query: ListQuery): Promise<boolean> {
     if (!core.hiddenRefs) return false;
     const values = Object.entries(query)
-      .filter(([k, v]) => REF_FIELDS.some((f) => k === f || k.startsWith(`${f}__`)) && typeof v === 'string')
-      .flatMap(([, v]) => (v as string).split(','));
+      .filter(([k]) => REF_FIELDS.some((f) => k === f || k.startsWith(`${f}__`)))
+      .flatMap(([, v]) => [v].flat().flatMap((x) => (typeof x === 'string' ? x.split(',') : [])));
     return values.length > 0 && (await core.hiddenRefs(actor, values)).size > 0;
   }
 

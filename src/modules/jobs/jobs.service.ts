@@ -366,7 +366,9 @@ export function createJobsService(deps: JobsServiceDeps) {
     async listRuns(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
       requirePermission(actor, 'jobs:read');
       const keys = parseSort(query.sort, RUN_SORTS, 'id', '-created_at');
-      const byCredential = Object.entries(query).flatMap(([k, v]) => ((k === 'credential_id' || k.startsWith('credential_id__')) && typeof v === 'string' ? v.split(',') : []));
+      const byCredential = Object.entries(query)
+        .filter(([k]) => k === 'credential_id' || k.startsWith('credential_id__'))
+        .flatMap(([, v]) => [v].flat().flatMap((x) => (typeof x === 'string' ? x.split(',') : [])));
       if ((await hiddenCredentials(actor, byCredential)).size > 0) return { items: [], next_cursor: null };
       const page = await runs.list(teamScope(actor), parseFilters(query, RUN_FILTERS), keys, query.cursor, query.limit ?? 50);
       const ctx = page.items.some((r) => r.status === 'queued') ? await queueContext() : undefined;

@@ -87,6 +87,12 @@ export function createRunsRepository(base: Db) {
       await writeAtomically(base, this.insertWrites(batch));
     },
 
+    /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
+    async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('jobRuns').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async find(id: string): Promise<Run | undefined> {
       const row = await runs().where('id', '=', id).executeTakeFirst();
       return row ? toRun(row as RunRow) : undefined;

@@ -32,6 +32,12 @@ export function createTemplatesRepository(base: Db) {
     async insert(row: TemplateRow): Promise<void> {
       await db.insertInto('jobTemplates').values(encode(row) as TemplateRow).execute();
     },
+    /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
+    async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('jobTemplates').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async find(id: string): Promise<TemplateRow | undefined> {
       const row = await select().where('id', '=', id).executeTakeFirst();
       return row ? toTemplate(row as TemplateRow) : undefined;
