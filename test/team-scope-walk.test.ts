@@ -10,7 +10,12 @@ import { adminToken, bearer, login } from './helpers/auth.js';
  * and absent from its lists and filters. To cover a new kind, add a fixture to FIXTURES.
  */
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-type Api = (headers: Record<string, string>, method: Method, url: string, payload?: unknown) => ReturnType<ReturnType<ReturnType<typeof useTestServer>>['app']['inject']>;
+interface Answer {
+  statusCode: number;
+  body: string;
+  json(): any;
+}
+type Api = (headers: Record<string, string>, method: Method, url: string, payload?: unknown) => Promise<Answer>;
 interface World {
   api: Api;
   admin: Record<string, string>;
@@ -26,7 +31,7 @@ interface Fixture {
   lists(w: World, id: string): string[];
 }
 
-const created = async (res: Awaited<ReturnType<Api>>, what: string) => {
+const created = async (res: Answer, what: string) => {
   expect(res.statusCode, `${what}: ${res.body}`).toBeLessThan(300);
   return res.json().id as string;
 };
