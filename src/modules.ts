@@ -123,7 +123,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
-    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists });
+    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists, hiddenRefs: credentials.hiddenRefs });
 
     const templates = createTemplatesModule({
       db: database.db,
@@ -197,6 +197,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     }
 
     for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
+    for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
     const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
     return {
       config,

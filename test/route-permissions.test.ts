@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Type } from 'typebox';
+import { routesWithoutPolicy } from '../src/platform/http/auth.js';
+import { buildPlainApp } from './helpers/http-app.js';
 import { useTestServer } from './helpers/server.js';
 
 describe('route permission registry', () => {
@@ -28,5 +31,30 @@ describe('route permission registry', () => {
     expect(find('/docs')?.public).toBe(true);
     expect(find('/api/v1/openapi.json')?.public).toBe(true);
     expect(find('/api/v1/system/info')).toMatchObject({ public: false, permission: 'system:read' });
+  });
+
+  it('has every route with an id in its URL declare its object policy (scope + resource)', () => {
+    expect(routesWithoutPolicy(server().app.routeRegistry)).toEqual([]);
+    const table = server().app.routeRegistry.filter((r) => r.scope === 'team');
+    expect(new Set(table.map((r) => r.resource))).toEqual(new Set(['credential', 'credential_profile', 'job_template', 'job_run', 'schedule']));
+  });
+
+  it('fails on a route with an id and no policy (a dummy route proves the check)', async () => {
+    const { app } = await buildPlainApp([
+      {
+        prefix: '/api/v1',
+        plugin: async (a) => {
+          const params = Type.Object({ id: Type.String({ maxLength: 40 }) });
+          a.get('/widgets/:id', { config: { permission: 'widgets:read' }, schema: { params } }, async () => ({}));
+          a.get('/gadgets/:id', { config: { permission: 'widgets:read', scope: 'team' }, schema: { params } }, async () => ({}));
+          a.get('/gizmos/:id', { config: { permission: 'widgets:read', scope: 'global', resource: 'gizmo' }, schema: { params } }, async () => ({}));
+        },
+      },
+    ]);
+    try {
+      expect(routesWithoutPolicy(app.routeRegistry)).toEqual(['GET /api/v1/widgets/:id', 'GET /api/v1/gadgets/:id']);
+    } finally {
+      await app.close();
+    }
   });
 });

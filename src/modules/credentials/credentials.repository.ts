@@ -43,6 +43,20 @@ export function createCredentialsRepository(rawDb: Db) {
       const r = await db.deleteFrom('credentials').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
+    /** The team (null: shared) of each credential and credential profile among `ids` that exists. */
+    async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      const out = new Map<string, string | null>();
+      if (ids.length === 0) return out;
+      const unique = [...new Set(ids)];
+      const rows = await db
+        .selectFrom('credentials')
+        .select(['id', 'teamId'])
+        .where('id', 'in', unique)
+        .unionAll(db.selectFrom('credentialProfiles').select(['id', 'teamId']).where('id', 'in', unique))
+        .execute();
+      for (const r of rows) out.set(r.id, r.teamId);
+      return out;
+    },
     findById(id: string): Promise<CredentialRow | undefined> {
       return db.selectFrom('credentials').select(COLUMNS).where('id', '=', id).executeTakeFirst();
     },

@@ -40,7 +40,7 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
     app.get(
       '/credentials/:id',
       {
-        config: { permission: 'credentials:read' },
+        config: { permission: 'credentials:read', scope: 'team', resource: 'credential' },
         schema: { operationId: 'getCredential', tags, summary: 'Get a credential (metadata only)', params: IdParams, response: { 200: Credential, ...errorResponses(404) } },
       },
       async (req) => service.get(req.actor, req.params.id),
@@ -48,7 +48,7 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
     app.patch(
       '/credentials/:id',
       {
-        config: { permission: 'credentials:write' },
+        config: { permission: 'credentials:write', scope: 'team', resource: 'credential' },
         schema: {
           operationId: 'updateCredential',
           tags,
@@ -63,7 +63,7 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
     app.delete(
       '/credentials/:id',
       {
-        config: { permission: 'credentials:write' },
+        config: { permission: 'credentials:write', scope: 'team', resource: 'credential' },
         schema: { operationId: 'deleteCredential', tags, summary: 'Delete a credential', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404, 409) } },
       },
       async (req, reply) => {
@@ -74,7 +74,7 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
     app.post(
       '/credentials/:id/reveal',
       {
-        config: { permission: 'credentials:reveal' },
+        config: { permission: 'credentials:reveal', scope: 'team', resource: 'credential' },
         schema: {
           operationId: 'revealCredential',
           tags,
@@ -94,7 +94,7 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
     app.post(
       '/credentials/:id/test',
       {
-        config: { permission: 'credentials:use' },
+        config: { permission: 'credentials:use', scope: 'team', resource: 'credential' },
         schema: {
           operationId: 'testCredential',
           tags,
@@ -109,7 +109,7 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
     app.get(
       '/credentials/:id/access-log',
       {
-        config: { permission: 'credentials:read' },
+        config: { permission: 'credentials:read', scope: 'team', resource: 'credential' },
         schema: {
           operationId: 'listCredentialAccess',
           tags,

@@ -14,6 +14,9 @@ import { createExpiryWatch } from './expiry.js';
 import { keyUsage, rotateMasterKey } from './keys.js';
 import { toExecutorCredential, type ExecutorCredential } from './executor-credential.fns.js';
 import type { AuditRecorder, StepUp } from './credentials.ports.js';
+import { createCredentialsRepository } from './credentials.repository.js';
+import { inTeamScope, teamScope } from '../identity/index.js';
+import { isUuid } from '../../platform/ids.js';
 
 export type { AuditEntry, AuditRecorder, ResolvedCredential, StepUp } from './credentials.ports.js';
 export type { ExecutorCredential } from './executor-credential.fns.js';
@@ -53,6 +56,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
   const secrets = createSecretsService({ ...deps, envelope });
   const profiles = createProfilesService({ db: deps.db, audit: deps.audit, credentials: service, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const expiry = createExpiryWatch(deps);
+  const teamsOf = (ids: readonly string[]) => createCredentialsRepository(deps.db).teamsOf(ids.filter(isUuid).map((id) => id.toLowerCase()));
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: credentialsRoutes(service) },
     { prefix: '/api/v1', plugin: profilesRoutes(profiles) },
@@ -69,6 +73,19 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     /** A plain secret's value for a job or workflow; recorded like `resolve`. */
     resolveSecret: (key: string, purpose: string, jobRunId: string | null, actor?: Actor) => secrets.resolve(key, purpose, jobRunId, actor),
     tryInOrder: profiles.tryInOrder,
+    /** Team-scoped resources by audit resource type: the team of each id (identity's audit list hides other teams'). */
+    teamScoped: { credential: teamsOf, credential_profile: teamsOf },
+    /**
+     * Which of `ids` name a credential or profile outside the actor's teams: other modules'
+     * views redact such references (docs/architecture.md "Team scoping").
+     */
+    hiddenRefs: async (actor: Actor, ids: readonly (string | null | undefined)[]): Promise<Set<string>> => {
+      const wanted = ids.filter((id): id is string => typeof id === 'string' && isUuid(id)).map((id) => id.toLowerCase());
+      const scope = teamScope(actor);
+      if (scope === 'all' || wanted.length === 0) return new Set();
+      const teams = await teamsOf(wanted);
+      return new Set([...teams].filter(([, team]) => !inTeamScope(scope, team)).map(([id]) => id));
+    },
     /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
     resolver: {
       /** Decrypted as the run's initiating principal (their team scope and `credentials:use`; the audit names them). */
@@ -77,6 +94,7 @@ export function createCredentialsModule(deps: CredentialsDeps) {
       profileExists: (profileId: string, db?: Db) => profiles.exists(profileId, db),
       /** Whether the actor may use this credential or credential profile (see modules/jobs/credentials.ts `canUse`). */
       canUse: async (actor: Actor, id: string) => (await service.usableBy(actor, id)) || (await profiles.usableBy(actor, id)),
+      teamsOf,
       /** A profile's credentials in order against one device, as the executors' shape (see `tryInOrder`). */
       tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string; actor?: Actor }) => {
         const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId, ...(context.actor ? { actor: context.actor } : {}) });

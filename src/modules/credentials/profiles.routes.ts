@@ -28,7 +28,7 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
     app.get(
       '/credential-profiles/:id',
       {
-        config: { permission: 'credentials:read' },
+        config: { permission: 'credentials:read', scope: 'team', resource: 'credential_profile' },
         schema: { operationId: 'getCredentialProfile', tags, summary: 'Get a credential profile', params: IdParams, response: { 200: Profile, ...errorResponses(404) } },
       },
       async (req) => service.get(req.actor, req.params.id),
@@ -36,7 +36,7 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
     app.patch(
       '/credential-profiles/:id',
       {
-        config: { permission: 'credentials:write' },
+        config: { permission: 'credentials:write', scope: 'team', resource: 'credential_profile' },
         schema: {
           operationId: 'updateCredentialProfile',
           tags,
@@ -51,7 +51,7 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
     app.delete(
       '/credential-profiles/:id',
       {
-        config: { permission: 'credentials:write' },
+        config: { permission: 'credentials:write', scope: 'team', resource: 'credential_profile' },
         schema: { operationId: 'deleteCredentialProfile', tags, summary: 'Delete a credential profile', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
       },
       async (req, reply) => {

@@ -21,20 +21,20 @@ export function secretsRoutes(service: SecretsService): FastifyPluginAsyncTypebo
     );
     app.get(
       '/secrets/:key',
-      { config: { permission: 'secrets:read' }, schema: { operationId: 'getSecret', tags, summary: 'Get a secret (value masked)', params: SecretKeyParams, response: { 200: Secret, ...errorResponses(404) } } },
+      { config: { permission: 'secrets:read', scope: 'global', resource: 'secret' }, schema: { operationId: 'getSecret', tags, summary: 'Get a secret (value masked)', params: SecretKeyParams, response: { 200: Secret, ...errorResponses(404) } } },
       async (req) => service.get(req.actor, req.params.key),
     );
     app.patch(
       '/secrets/:key',
       {
-        config: { permission: 'secrets:write' },
+        config: { permission: 'secrets:write', scope: 'global', resource: 'secret' },
         schema: { operationId: 'updateSecret', tags, summary: 'Replace a secret value or its description', params: SecretKeyParams, body: UpdateSecretBody, response: { 200: Secret, ...errorResponses(404) } },
       },
       async (req) => service.update(req.actor, req.params.key, req.body),
     );
     app.delete(
       '/secrets/:key',
-      { config: { permission: 'secrets:write' }, schema: { operationId: 'deleteSecret', tags, summary: 'Delete a secret', params: SecretKeyParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
+      { config: { permission: 'secrets:write', scope: 'global', resource: 'secret' }, schema: { operationId: 'deleteSecret', tags, summary: 'Delete a secret', params: SecretKeyParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
       async (req, reply) => {
         await service.remove(req.actor, req.params.key);
         return reply.code(204).send(null);

@@ -32,20 +32,20 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
     );
     app.get(
       '/webhooks/:id',
-      { config: read, schema: { operationId: 'getWebhook', tags, summary: 'Get a webhook (never its secret)', params: IdParams, response: { 200: Webhook, ...errorResponses(404) } } },
+      { config: { ...read, scope: 'global', resource: 'webhook' }, schema: { operationId: 'getWebhook', tags, summary: 'Get a webhook (never its secret)', params: IdParams, response: { 200: Webhook, ...errorResponses(404) } } },
       async (req) => service.get(req.actor, req.params.id),
     );
     app.patch(
       '/webhooks/:id',
       {
-        config: write,
+        config: { ...write, scope: 'global', resource: 'webhook' },
         schema: { operationId: 'updateWebhook', tags, summary: 'Change some fields of a webhook (a new secret replaces the old one)', params: IdParams, body: UpdateWebhookBody, response: { 200: Webhook, ...errorResponses(404, 409, 422) } },
       },
       async (req) => service.update(req.actor, req.params.id, req.body),
     );
     app.delete(
       '/webhooks/:id',
-      { config: write, schema: { operationId: 'deleteWebhook', tags, summary: 'Delete a webhook and its delivery log', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
+      { config: { ...write, scope: 'global', resource: 'webhook' }, schema: { operationId: 'deleteWebhook', tags, summary: 'Delete a webhook and its delivery log', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
       async (req, reply) => {
         await service.remove(req.actor, req.params.id);
         return reply.code(204).send(null);
@@ -54,7 +54,7 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
     app.post(
       '/webhooks/:id/ping',
       {
-        config: write,
+        config: { ...write, scope: 'global', resource: 'webhook' },
         schema: { operationId: 'pingWebhook', tags, summary: 'Send a signed webhook.ping event now; answers with the delivery (status code, duration, error)', params: IdParams, response: { 200: Delivery, ...errorResponses(404) } },
       },
       async (req) => service.ping(req.actor, req.params.id),
@@ -62,7 +62,7 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
     app.get(
       '/webhooks/:id/deliveries',
       {
-        config: read,
+        config: { ...read, scope: 'global', resource: 'webhook' },
         schema: { operationId: 'listWebhookDeliveries', tags, summary: 'The delivery log of a webhook, newest first', params: IdParams, querystring: ListDeliveriesQuery, response: { 200: Page(Delivery), ...errorResponses(404) } },
       },
       async (req) => service.deliveries(req.actor, req.params.id, req.query),

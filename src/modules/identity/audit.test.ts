@@ -48,6 +48,34 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
     expect(item).toMatchObject({ outcome: 'denied', resource_type: 'route', resource_id: 'POST /api/v1/users', changes: { permission: 'users:admin' }, request_id: denied.json().request_id });
   });
 
+  it('stores the user agent of HTTP-initiated entries (truncated to 256) and filters by it', async () => {
+    const admin = await adminToken(server());
+    const ua = `scoping-test-agent/${dialect} ${'x'.repeat(400)}`;
+    const created = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: { ...bearer(admin), 'user-agent': ua },
+      payload: { username: `ua-${dialect}`, email: `ua-${dialect}@example.com`, password: 'violet-tractor-ocean-41', roles: ['viewer'] },
+    });
+    const item = (await audit(`action=user.created&resource_id=${created.json().id}`)).json().items[0];
+    expect(item.user_agent).toBe(ua.slice(0, 256));
+    const failed = await server().app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'user-agent': `login-agent-${dialect}` }, payload: { username: 'nobody-ua', password: 'wrong-password-123' } });
+    expect(failed.statusCode).toBe(401);
+    const byUa = (await audit(`user_agent=login-agent-${dialect}`)).json().items;
+    expect(byUa.map((i: Item) => i.action)).toContain('auth.login.failed');
+  });
+
+  it('coalesces a flood of denials: one entry per principal, route and minute', async () => {
+    const viewer = await loginAs(server(), 'viewer');
+    for (let i = 0; i < 20; i += 1) {
+      const denied = await server().app.inject({ method: 'DELETE', url: '/api/v1/users/00000000-0000-7000-8000-000000000001', headers: bearer(viewer.token) });
+      expect(denied.statusCode).toBe(403);
+    }
+    const items: Item[] = (await audit(`action=permission.denied&actor_id=${viewer.userId}`)).json().items;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ outcome: 'denied', resource_id: 'DELETE /api/v1/users/:id', changes: { permission: 'users:admin' } });
+  });
+
   it('filters by time range and pages newest first with a cursor', async () => {
     const since = new Date().toISOString();
     for (let i = 0; i < 3; i += 1) await login(server(), 'admin', TEST_ADMIN_PASSWORD);

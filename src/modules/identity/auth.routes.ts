@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import { TooManyRequestsError, UnauthorizedError } from '../../platform/errors.js';
-import { errorResponses, IdParams } from '../../platform/http/schemas.js';
+import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
 import type { Authenticator } from '../../platform/http/auth.js';
 import type { AuthService, ClientContext } from './auth.service.js';
 import type { Jwt } from './jwt.js';
@@ -12,11 +12,14 @@ import type { StreamTickets } from './stream-tickets.js';
 import * as S from './identity.schemas.js';
 import type { TwoFactorService } from './two-factor.service.js';
 import type { UsersService } from './users.service.js';
+import type { AuditService } from './audit.service.js';
+import { PageQuery } from '../../platform/http/pagination.js';
 
 export interface AuthRoutesDeps {
   auth: AuthService;
   users: UsersService;
   twoFactor: TwoFactorService;
+  audit: AuditService;
   jwt: Jwt;
   streamTickets: Pick<StreamTickets, 'issue'>;
   authenticator: Authenticator & { authenticate(request: FastifyRequest): ReturnType<Authenticator['authenticate']> };
@@ -25,6 +28,7 @@ export interface AuthRoutesDeps {
 
 const client = (req: FastifyRequest): ClientContext => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 500), requestId: String(req.id) });
 const tags = ['auth'];
+const SecurityEventsQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
 const NoContent = { 204: Type.Null() };
 
 /** /api/v1/auth/*: tokens, sessions, own password and 2FA; login and refresh rate-limited per client IP. */
@@ -108,12 +112,26 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       async () => d.jwt.jwks(),
     );
 
+    app.get(
+      '/auth/security-events',
+      {
+        config: { permission: 'account:read' },
+        schema: {
+          operationId: 'listMySecurityEvents',
+          tags,
+          summary: 'My security events, newest first: failed sign-ins, lockouts, recovery-code use, 2FA and password changes, refresh-token reuse, API keys',
+          querystring: SecurityEventsQuery,
+          response: { 200: Page(S.AuditItem), ...errorResponses() },
+        },
+      },
+      async (req) => d.audit.securityEvents(req.actor, req.query),
+    );
     app.get('/auth/sessions', { config: { permission: 'account:read' }, schema: { operationId: 'listMySessions', tags, summary: 'My active sessions', response: { 200: S.SessionList, ...errorResponses() } } }, async (req) =>
       d.auth.sessions(req.actor),
     );
     app.delete(
       '/auth/sessions/:id',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'revokeMySession', tags, summary: 'Revoke one of my sessions', params: IdParams, response: { ...NoContent, ...errorResponses(404, 422) } } },
+      { config: { permission: 'account:manage', scope: 'self', resource: 'session' }, schema: { operationId: 'revokeMySession', tags, summary: 'Revoke one of my sessions', params: IdParams, response: { ...NoContent, ...errorResponses(404, 422) } } },
       async (req, reply) => {
         await d.auth.revokeMySessions(req.actor, req.params.id);
         return reply.code(204).send(null);

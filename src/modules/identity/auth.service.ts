@@ -27,8 +27,8 @@ const MAX_LOCK_MS = 24 * 3600_000;
 const invalidCredentials = () => new UnauthorizedError('INVALID_CREDENTIALS', 'The username or password is wrong, or the account cannot sign in now');
 
 /** The anonymous actor of a login attempt, for audit. */
-const anonymous = (login: string, c: ClientContext): Actor => ({ kind: 'user', id: '', name: login.slice(0, 200), permissions: new Set(), teamIds: [], ip: c.ip, requestId: c.requestId });
-const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({ kind: 'user', id: u.id, name: u.username, permissions: new Set(), teamIds: [], userId: u.id, ip: c.ip, requestId: c.requestId });
+const anonymous = (login: string, c: ClientContext): Actor => ({ kind: 'user', id: '', name: login.slice(0, 200), permissions: new Set(), teamIds: [], ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
+const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({ kind: 'user', id: u.id, name: u.username, permissions: new Set(), teamIds: [], userId: u.id, ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
 
 /** Login, refresh rotation with reuse detection, logout, sessions, own password. */
 export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorService) {
@@ -129,9 +129,11 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
       if (!check.ok) return failLogin(user, client, 'password');
       if (user.status !== 'active') return failLogin(user, client, 'disabled');
       let mfa = false;
+      let factor: 'totp' | 'recovery' | null = null;
       if (user.totpEnabled) {
         if (!input.totp) throw new AppError('TOTP_REQUIRED', 401, 'This account has two-factor authentication: send the current code as `totp`');
-        if (!(await twoFactor.verifySecondFactor(ctx.repos, user, input.totp))) return failLogin(user, client, 'totp');
+        factor = await twoFactor.verifySecondFactor(ctx.repos, user, input.totp);
+        if (!factor) return failLogin(user, client, 'totp');
         mfa = true;
       }
       const rehash = check.needsRehash ? await hashPassword(input.password) : undefined;
@@ -150,6 +152,7 @@ export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorServ
         });
         const tokens = await issue(repos, user, sessionId, { password: true, mfa });
         await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.login.succeeded', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { mfa, ...(rehash ? { rehashed: true } : {}) } });
+        if (factor === 'recovery') await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.2fa.recovery_code_used', resourceType: 'user', resourceId: user.id, outcome: 'success', changes: { session_id: sessionId } });
         return respond(repos, user.id, tokens);
       });
     },

@@ -27,10 +27,12 @@ interface CachedKey {
 }
 
 const TOUCH_EVERY_MS = 60_000;
+/** Audit records keep this much of a User-Agent header. */
+export const USER_AGENT_MAX = 256;
 
 /** An actor without its request context: what a credential resolves to, memoised per credential. */
-export type ResolvedCredential = Omit<Actor, 'ip' | 'requestId' | 'stepUpCode'>;
-type RequestContext = Pick<Actor, 'ip' | 'requestId' | 'stepUpCode'>;
+export type ResolvedCredential = Omit<Actor, 'ip' | 'requestId' | 'userAgent' | 'stepUpCode'>;
+type RequestContext = Pick<Actor, 'ip' | 'requestId' | 'userAgent' | 'stepUpCode'>;
 
 /** Field by field: on V8, `{ ...resolved, ...ctx }` costs microseconds (a fresh hidden class per object). */
 function withContext(r: ResolvedCredential, ctx: RequestContext): Actor {
@@ -39,6 +41,7 @@ function withContext(r: ResolvedCredential, ctx: RequestContext): Actor {
   if (r.mfaAt !== undefined) actor.mfaAt = r.mfaAt;
   if (r.authAt !== undefined) actor.authAt = r.authAt;
   if (ctx.stepUpCode !== undefined) actor.stepUpCode = ctx.stepUpCode;
+  if (ctx.userAgent !== undefined) actor.userAgent = ctx.userAgent;
   return actor;
 }
 
@@ -166,6 +169,8 @@ export function createIdentityAuthenticator(deps: {
     async authenticate(request: FastifyRequest): Promise<Actor | null> {
       const code = request.headers['x-totp-code'];
       const ctx: RequestContext = { ip: request.ip, requestId: String(request.id) };
+      const ua = request.headers['user-agent'];
+      if (typeof ua === 'string' && ua.length > 0) ctx.userAgent = ua.slice(0, USER_AGENT_MAX);
       if (typeof code === 'string' && code.length > 0 && code.length <= 64) ctx.stepUpCode = code;
       const apiKey = request.headers['x-api-key'];
       if (typeof apiKey === 'string') return authenticateToken(apiKey, ctx, true);
@@ -175,12 +180,11 @@ export function createIdentityAuthenticator(deps: {
       return authenticateToken(header.slice(7).trim(), ctx);
     },
     async onDenied(request, actor, permission): Promise<void> {
-      await deps.audit.record(deps.db, {
+      await deps.audit.recordDenied({
         actor,
         action: 'permission.denied',
         resourceType: 'route',
         resourceId: `${request.method} ${request.routeOptions.url ?? ''}`,
-        outcome: 'denied',
         changes: { permission },
       });
     },

@@ -176,6 +176,7 @@ export const AuditItem = Type.Object(
     resource_id: Nullable(Type.String({ maxLength: 200 })),
     outcome: Type.String({ maxLength: 16 }),
     ip: Nullable(Type.String({ maxLength: 64 })),
+    user_agent: Nullable(Type.String({ maxLength: 256 })),
     request_id: Nullable(Type.String({ maxLength: 200 })),
     changes: Nullable(Type.Record(Type.String(), Type.Unknown())),
   },

@@ -75,6 +75,8 @@ export type IdentityTables = {
     outcome: string;
     ip: string | null;
     requestId: string | null;
+    userAgent: string | null;
+    teamId: string | null;
     changes: unknown;
   };
 };

@@ -82,7 +82,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const jwt = await createJwt(keys.jwt);
   const registry = createPermissionRegistry();
   registry.register(IDENTITY_PERMISSIONS);
-  const audit = createAuditService({ db: deps.db, clock });
+  const audit = createAuditService({ db: deps.db, clock, events: deps.events });
   const revocations = createRevocationList({ db: deps.db, bus: deps.bus, logger: deps.logger, clock });
   const memo = createAuthMemo<ResolvedCredential>({ bus: deps.bus, logger: deps.logger, clock });
   const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry, memo });
@@ -127,7 +127,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, jwt, authenticator, streamTickets, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
+    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, audit, jwt, authenticator, streamTickets, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
     { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
   ];
 

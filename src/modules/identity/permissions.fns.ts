@@ -23,8 +23,9 @@ const SECRET_ACTIONS = new Set(['reveal', 'admin']);
 /** Reaching arbitrary addresses from the workers (ad-hoc job targets): admin only; a custom role can grant it. */
 const ADMIN_ONLY = new Set(['jobs:run_adhoc']);
 /** Reads about people and their actions: not for viewers; the audit log not for operators either. */
-const PRIVILEGED_READS = new Set(['users:read', 'audit:read']);
-const AUDITOR_ONLY = new Set(['audit:read']);
+const PRIVILEGED_READS = new Set(['users:read', 'audit:read', 'audit:read-all']);
+/** `audit:read-all`: the audit entries of every team (docs/architecture.md "Team scoping"). */
+const AUDITOR_ONLY = new Set(['audit:read', 'audit:read-all']);
 
 function split(permission: string): [string, string] {
   const i = permission.indexOf(':');
@@ -38,6 +39,7 @@ export function isViewerPermission(permission: string): boolean {
 /** Every read, the audit log and users included, and self-service; nothing that changes anything. */
 export function isAuditorPermission(permission: string): boolean {
   const [resource, action] = split(permission);
+  if (AUDITOR_ONLY.has(permission)) return true;
   return resource === 'account' ? action === 'read' || action === 'manage' : action === 'read';
 }
 
@@ -108,4 +110,5 @@ export const IDENTITY_PERMISSIONS = [
   'api-keys:write',
   'api-keys:admin',
   'audit:read',
+  'audit:read-all',
 ] as const;

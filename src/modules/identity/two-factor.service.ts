@@ -57,17 +57,24 @@ export function createTwoFactorService(ctx: IdentityContext) {
    */
   async function requireStepUp(actor: Actor, given?: string | null): Promise<void> {
     if (actor.kind === 'system') return;
-    if (actor.kind !== 'user') throw new AppError('REAUTH_REQUIRED', 401, 'This operation needs a recent interactive sign-in; an API key cannot perform it');
+    const refuse = (action: string) => ctx.audit.recordDenied({ actor, action, resourceType: 'user', resourceId: actor.userId ?? actor.id });
+    if (actor.kind !== 'user') {
+      await refuse('auth.step_up.api_key_refused');
+      throw new AppError('REAUTH_REQUIRED', 401, 'This operation needs a recent interactive sign-in; an API key cannot perform it');
+    }
     const window = ctx.settings.stepUpWindowSeconds;
     if (actor.authAt === undefined || Math.floor(ctx.clock() / 1000) - actor.authAt > window) {
-      await ctx.audit.record(ctx.db, { actor, action: 'auth.step_up.reauth_required', resourceType: 'user', resourceId: actor.id, outcome: 'denied' });
+      await refuse('auth.step_up.reauth_required');
       throw new AppError('REAUTH_REQUIRED', 401, `This operation needs a sign-in younger than ${window} s: POST /api/v1/auth/reauth with your password (and TOTP code)`);
     }
     const userId = actor.id;
     const user = await ctx.repos.users.findCredentials(userId);
     if (!user?.totpEnabled) return;
     const code = given ?? actor.stepUpCode;
-    if (!code) throw new AppError('STEP_UP_REQUIRED', 401, `This operation needs a current two-factor code (send it in the ${STEP_UP_HEADER} header)`);
+    if (!code) {
+      await refuse('auth.step_up.code_required');
+      throw new AppError('STEP_UP_REQUIRED', 401, `This operation needs a current two-factor code (send it in the ${STEP_UP_HEADER} header)`);
+    }
     const ok = (await verifySecondFactor(ctx.repos, user, code)) !== null;
     if (!ok) {
       await ctx.audit.record(ctx.db, { actor, action: 'auth.step_up.failed', resourceType: 'user', resourceId: userId, outcome: 'failure' });

@@ -113,7 +113,11 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
     expect(byName.operator.permissions).not.toContain('audit:read');
     expect(byName.auditor).toMatchObject({ builtin: true });
     expect(byName.auditor.permissions).toEqual(expect.arrayContaining(['audit:read', 'users:read', 'devices:read']));
-    expect(byName.auditor.permissions.every((p: string) => p.endsWith(':read') || p === 'account:manage')).toBe(true);
+    // audit:read-all: the audit entries of every team (docs/architecture.md "Team scoping").
+    expect(byName.auditor.permissions).toContain('audit:read-all');
+    expect(byName.operator.permissions).not.toContain('audit:read-all');
+    expect(byName.viewer.permissions).not.toContain('audit:read-all');
+    expect(byName.auditor.permissions.every((p: string) => p.endsWith(':read') || p === 'account:manage' || p === 'audit:read-all')).toBe(true);
     const viewer = await loginAs(server(), 'viewer');
     expect((await call('GET', '/users', undefined, viewer.token)).statusCode).toBe(403);
     expect((await call('GET', '/audit?limit=1', undefined, viewer.token)).statusCode).toBe(403);

@@ -22,6 +22,8 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
   const base = `/${def.plural}`;
   const read = { permission: `${def.permission}:read` };
   const write = { permission: `${def.permission}:write` };
+  // Inventory is global (docs/architecture.md "Team scoping"): one policy for every by-id route.
+  const byId = { scope: 'global', resource: def.kind } as const;
   const includes = Object.keys(def.includes ?? {});
   const tags = [def.tag];
   const item = def.schemas.item;
@@ -40,7 +42,7 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
     app.get(
       `${base}/:id`,
       {
-        config: read,
+        config: { ...read, ...byId },
         schema: { operationId: `get${one}`, tags, summary: `Get a ${def.title.toLowerCase()}`, params: IdParams, querystring: IncludeOnly(includes), response: { 200: item, ...errorResponses(404) } },
       },
       async (req) => service.get(req.actor, req.params.id, req.query as { include?: string }),
@@ -56,7 +58,7 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
     app.patch(
       `${base}/:id`,
       {
-        config: write,
+        config: { ...write, ...byId },
         schema: { operationId: `update${one}`, tags, summary: `Update a ${def.title.toLowerCase()}`, params: IdParams, body: def.schemas.update, response: { 200: item, ...errorResponses(404, 409, 422) } },
       },
       async (req) => service.update(req.actor, req.params.id, req.body as Record<string, unknown>),
@@ -64,7 +66,7 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
     app.delete(
       `${base}/:id`,
       {
-        config: write,
+        config: { ...write, ...byId },
         schema: { operationId: `delete${one}`, tags, summary: `Delete a ${def.title.toLowerCase()}`, params: IdParams, response: { 204: Type.Null(), ...errorResponses(404, 409) } },
       },
       async (req, reply) => {

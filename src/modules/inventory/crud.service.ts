@@ -19,6 +19,8 @@ export interface ListQuery extends Record<string, unknown> {
 
 type Item = { id: string } & Record<string, unknown>;
 const codeOf = (def: ResourceDef<Item>) => def.kind.toUpperCase();
+/** Inventory fields naming a team-scoped object of the credential vault. */
+const REF_FIELDS = ['credential_id', 'credential_profile_id'] as const;
 
 function parseList(value: string | undefined, allowed: readonly string[], param: string): Set<string> | null {
   if (!value) return null;
@@ -47,9 +49,37 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   const itemFields = Object.keys(def.schemas.item.properties);
   const includeNames = Object.keys(def.includes ?? {});
 
+  /**
+   * A reference to another team's credential or profile reads as null with
+   * `credential_restricted: true` (docs/architecture.md "Team scoping").
+   */
+  async function redactRefs(actor: Actor, items: Item[]): Promise<void> {
+    if (!core.hiddenRefs || !('credential_restricted' in def.schemas.item.properties)) return;
+    const hidden = await core.hiddenRefs(actor, items.flatMap((it) => [it.credential_id as string | null, it.credential_profile_id as string | null]));
+    if (hidden.size === 0) return;
+    for (const it of items) {
+      for (const key of REF_FIELDS) {
+        if (typeof it[key] === 'string' && hidden.has((it[key] as string).toLowerCase())) {
+          it[key] = null;
+          it.credential_restricted = true;
+        }
+      }
+    }
+  }
+
+  /** Whether a list filters by a credential reference the actor may not see: then it matches nothing. */
+  async function filtersByHiddenRef(actor: Actor, query: ListQuery): Promise<boolean> {
+    if (!core.hiddenRefs) return false;
+    const values = Object.entries(query)
+      .filter(([k]) => REF_FIELDS.some((f) => k === f || k.startsWith(`${f}__`)))
+      .flatMap(([, v]) => [v].flat().flatMap((x) => (typeof x === 'string' ? x.split(',') : [])));
+    return values.length > 0 && (await core.hiddenRefs(actor, values)).size > 0;
+  }
+
   /** API objects for rows, decorated and with the requested includes (batch-loaded). */
-  async function present(repos: InventoryRepos, rows: Row[], fields: Set<string> | null, includes: Set<string> | null): Promise<Out[]> {
+  async function present(actor: Actor, repos: InventoryRepos, rows: Row[], fields: Set<string> | null, includes: Set<string> | null): Promise<Out[]> {
     const items = rows.map((r) => def.toApi(r));
+    await redactRefs(actor, items);
     await def.decorate?.(repos, items, fields);
     for (const name of includes ?? []) await def.includes![name]!(repos, items);
     if (!fields) return items;
@@ -202,15 +232,16 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
       const includes = includesOf(query);
       const keys = parseSort(query.sort, spec.sort, spec.idColumn, spec.defaultSort, spec.notNullSort);
       const limit = query.limit ?? DEFAULT_LIMIT;
+      if (await filtersByHiddenRef(actor, query)) return { items: [], next_cursor: null };
       const rows = await repo.list({ conditions: parseFilters(query, def.filters), keys, cursor: query.cursor, limit, q: query.q, query });
       const valueOf = (row: Row, key: SortKey) => (spec.sortRowKey?.[key.field] ? row[spec.sortRowKey[key.field]!] : camelValue(row, key));
       const page = pageResult(rows, keys, limit, valueOf);
-      return { items: await present(core.repos, page.items, fields, includes), next_cursor: page.next_cursor };
+      return { items: await present(actor, core.repos, page.items, fields, includes), next_cursor: page.next_cursor };
     },
     async get(actor: Actor, id: string, query: { include?: string } = {}): Promise<Out> {
       read(actor);
       const includes = includesOf(query);
-      return (await present(core.repos, [await loadOrThrow(core.repos, id)], null, includes))[0]!;
+      return (await present(actor, core.repos, [await loadOrThrow(core.repos, id)], null, includes))[0]!;
     },
     /** Ids matching list filters (dynamic groups, exports, job targets). */
     async matchingIds(actor: Actor, query: Record<string, unknown>): Promise<string[]> {
@@ -254,7 +285,7 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     async getMany(actor: Actor, ids: string[]): Promise<Out[]> {
       read(actor);
       const rows = new Map((await def.repo(core.repos).getMany(ids)).map((r) => [r.id, r]));
-      return present(core.repos, ids.map((id) => rows.get(id)).filter((r): r is Row => r !== undefined), null, null);
+      return present(actor, core.repos, ids.map((id) => rows.get(id)).filter((r): r is Row => r !== undefined), null, null);
     },
     /** For imports: runs creates and updates through the same rules inside the caller's context. */
     internal: { prepareCreates, writeCreates, prepareUpdates, writeUpdates, present, write, code: CODE },

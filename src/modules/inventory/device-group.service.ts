@@ -8,7 +8,7 @@ import type { CrudService, ListQuery } from './crud.service.js';
 import { deviceGroupSpec } from './device-group.repository.js';
 import type { Device } from './device.schemas.js';
 import { deviceDef } from './device.service.js';
-import { Description, Name, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
+import { CredentialRestricted, Description, Name, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import { text, type ResourceDef, type WriteContext } from './resource.js';
 
 /**
@@ -21,7 +21,7 @@ const GroupFilter = Type.Record(Type.String({ maxLength: 100 }), FilterValue, { 
 const Kind = Type.Union([Type.Literal('static'), Type.Literal('dynamic')]);
 
 export const DeviceGroup = Type.Object(
-  { id: Uuid, name: Type.String({ maxLength: 100 }), kind: Kind, filter: GroupFilter, description: Description, credential_profile_id: Nullable(Uuid), ...Stamps },
+  { id: Uuid, name: Type.String({ maxLength: 100 }), kind: Kind, filter: GroupFilter, description: Description, credential_profile_id: Nullable(Uuid), credential_restricted: CredentialRestricted, ...Stamps },
   { additionalProperties: false },
 );
 export type DeviceGroup = Static<typeof DeviceGroup>;
@@ -110,6 +110,7 @@ export const deviceGroupDef: ResourceDef<DeviceGroup> = {
     filter: json.read<Record<string, string[]>>(r.filter) ?? {},
     description: r.description as string,
     credential_profile_id: (r.credentialProfileId as string | null) ?? null,
+    credential_restricted: false,
     created_at: r.createdAt as string,
     updated_at: r.updatedAt as string,
   }),

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Brief, BriefColor, CustomFieldValues, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
+import { Brief, BriefColor, CredentialRestricted, CustomFieldValues, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import { DEVICE_SOURCES } from './device.repository.js';
 import { Interface } from './interface.schemas.js';
 import { IpAddress } from './ip-address.schemas.js';
@@ -29,6 +29,7 @@ export const Device = Type.Object(
     os_version: Nullable(Short),
     credential_id: Nullable(Uuid),
     credential_profile_id: Nullable(Uuid),
+    credential_restricted: CredentialRestricted,
     comments: Type.String({ maxLength: 10000 }),
     tags: Type.Array(Short),
     custom_fields: CustomFieldValues,

@@ -132,6 +132,7 @@ export const deviceDef: ResourceDef<Device> = {
     os_version: (r.osVersion as string | null) ?? null,
     credential_id: (r.credentialId as string | null) ?? null,
     credential_profile_id: (r.credentialProfileId as string | null) ?? null,
+    credential_restricted: false,
     comments: r.comments as string,
     tags: [],
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},

@@ -41,6 +41,8 @@ export interface InventoryModuleDeps {
   credentialExists?: (id: string, db: Db) => Promise<boolean>;
   /** The vault: `credential_profile_id` of devices, locations and groups must name a stored profile. */
   profileExists?: (id: string, db: Db) => Promise<boolean>;
+  /** The vault: which referenced credentials/profiles are outside the actor's teams (redacted in views). */
+  hiddenRefs?: InventoryCore['hiddenRefs'];
 }
 
 /** Every permission the inventory's routes and services use. */
@@ -74,6 +76,7 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
     audit: deps.audit,
     credentialExists: deps.credentialExists,
     profileExists: deps.profileExists,
+    hiddenRefs: deps.hiddenRefs,
   };
   const crud = {
     manufacturers: createCrudService(manufacturerDef, core),

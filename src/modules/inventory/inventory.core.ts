@@ -1,4 +1,5 @@
 import type { AuditService } from '../identity/index.js';
+import type { Actor } from '../../platform/http/auth.js';
 import type { Db, Dialect } from '../../platform/db/database.js';
 import type { DomainEvents } from '../../platform/events/domain-events.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
@@ -19,4 +20,6 @@ export interface InventoryCore {
   credentialExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
   /** The vault's existence check for `credential_profile_id` of devices, locations and groups. */
   profileExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
+  /** The vault: which referenced credentials/profiles are outside the actor's teams (views redact them). */
+  hiddenRefs?: ((actor: Actor, ids: readonly (string | null | undefined)[]) => Promise<Set<string>>) | undefined;
 }

@@ -51,7 +51,7 @@ export function inventoryRoutes(s: InventoryServices, importables: Record<string
     app.get(
       '/device-groups/:id/devices',
       {
-        config: { permission: 'devices:read' },
+        config: { permission: 'devices:read', scope: 'global', resource: 'device_group' },
         schema: {
           operationId: 'listDeviceGroupDevices',
           tags: ['device groups'],

@@ -73,3 +73,6 @@ export function includeQuery(includes: readonly string[]) {
 export const IncludeOnly = (includes: readonly string[]) => Type.Object(includes.length > 0 ? { include: includeQuery(includes) } : {}, { additionalProperties: false });
 
 export { Nullable, Uuid, Timestamp };
+
+/** Set when a credential reference is hidden from the reader (docs/architecture.md "Team scoping"). */
+export const CredentialRestricted = Type.Boolean({ description: 'true when credential_id or credential_profile_id names another team\'s object: the reference is hidden (null) from this reader' });

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { json } from '../../platform/db/columns.js';
 import type { Row } from './crud.repository.js';
-import { Brief, CustomFieldValues, Description, Name, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
+import { Brief, CredentialRestricted, CustomFieldValues, Description, Name, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import { locationSpec } from './location.repository.js';
 import { text, type ResourceDef } from './resource.js';
 
@@ -19,6 +19,7 @@ export const Location = Type.Object(
     description: Description,
     custom_fields: CustomFieldValues,
     credential_profile_id: Nullable(Uuid),
+    credential_restricted: CredentialRestricted,
     ...Stamps,
   },
   { additionalProperties: false },
@@ -76,6 +77,7 @@ export const locationDef: ResourceDef<Location> = {
     description: r.description as string,
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
     credential_profile_id: (r.credentialProfileId as string | null) ?? null,
+    credential_restricted: false,
     created_at: r.createdAt as string,
     updated_at: r.updatedAt as string,
   }),

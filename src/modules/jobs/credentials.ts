@@ -44,6 +44,8 @@ export interface CredentialResolver {
    * that names one asks this for the initiating principal, at creation and at execution.
    */
   canUse(actor: Actor, id: string): Promise<boolean>;
+  /** The team (null: shared) of each credential or profile among `ids` that exists (run scoping and redaction). */
+  teamsOf?(ids: readonly string[]): Promise<Map<string, string | null>>;
   /** Whether a credential profile of that id exists (a run's or a device's `credential_profile_id`). */
   profileExists?(profileId: string): Promise<boolean>;
   /**

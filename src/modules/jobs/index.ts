@@ -135,6 +135,8 @@ export function createJobsModule(deps: JobsModuleDeps) {
     workerId,
     plugins,
     permissions: JOBS_PERMISSIONS,
+    /** Team-scoped resources by audit resource type: the team of each id (identity's audit list hides other teams'). */
+    teamScoped: { job_template: (ids: readonly string[]) => templatesRepo.teamsOf(ids), job_run: (ids: readonly string[]) => runs.teamsOf(ids) },
     /** Starts consuming when this process has the worker role. */
     async start(): Promise<void> {
       await worker?.start();

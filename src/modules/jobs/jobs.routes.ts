@@ -54,27 +54,27 @@ export function runsRoutes(jobs: JobsService, templates: TemplatesService): Fast
     );
     app.get(
       '/jobs/runs/:id',
-      { config: { permission: 'jobs:read' }, schema: { operationId: 'getJobRun', tags, summary: 'A run, with blocked_by and queue position while queued', params: IdParams, response: { 200: Run, ...errorResponses(404) } } },
+      { config: { permission: 'jobs:read', scope: 'team', resource: 'job_run' }, schema: { operationId: 'getJobRun', tags, summary: 'A run, with blocked_by and queue position while queued', params: IdParams, response: { 200: Run, ...errorResponses(404) } } },
       async (req) => jobs.getRun(req.actor, req.params.id),
     );
     app.post(
       '/jobs/runs/:id/cancel',
-      { config: { permission: 'jobs:run' }, schema: { operationId: 'cancelJobRun', tags, summary: 'Cancel a queued or running run (work in progress stops within seconds)', params: IdParams, response: { 202: Run, ...errorResponses(404, 409) } } },
+      { config: { permission: 'jobs:run', scope: 'team', resource: 'job_run' }, schema: { operationId: 'cancelJobRun', tags, summary: 'Cancel a queued or running run (work in progress stops within seconds)', params: IdParams, response: { 202: Run, ...errorResponses(404, 409) } } },
       async (req, reply) => reply.code(202).send(await jobs.cancelRun(req.actor, req.params.id)),
     );
     app.post(
       '/jobs/runs/:id/retry',
-      { config: { permission: 'jobs:run' }, schema: { operationId: 'retryJobRun', tags, summary: 'Start a new run from a finished one (by default only its failed targets)', params: IdParams, body: Type.Optional(RetryRunBody), response: { 202: Run, ...errorResponses(404, 409, 422) } } },
+      { config: { permission: 'jobs:run', scope: 'team', resource: 'job_run' }, schema: { operationId: 'retryJobRun', tags, summary: 'Start a new run from a finished one (by default only its failed targets)', params: IdParams, body: Type.Optional(RetryRunBody), response: { 202: Run, ...errorResponses(404, 409, 422) } } },
       async (req, reply) => reply.code(202).send(await jobs.retryRun(req.actor, req.params.id, req.body?.only_failed ?? true)),
     );
     app.get(
       '/jobs/runs/:id/logs',
-      { config: { permission: 'jobs:read' }, schema: { operationId: 'getJobRunLogs', tags, summary: 'Log lines in order, after a sequence number', params: IdParams, querystring: LogQuery, response: { 200: LogPage, ...errorResponses(404) } } },
+      { config: { permission: 'jobs:read', scope: 'team', resource: 'job_run' }, schema: { operationId: 'getJobRunLogs', tags, summary: 'Log lines in order, after a sequence number', params: IdParams, querystring: LogQuery, response: { 200: LogPage, ...errorResponses(404) } } },
       async (req) => jobs.logs(req.actor, req.params.id, req.query.cursor ? Number(req.query.cursor) : (req.query.after ?? 0), req.query.limit ?? 1000),
     );
     app.delete(
       '/jobs/runs/:id/logs',
-      { config: { permission: 'jobs:admin' }, schema: { operationId: 'deleteJobRunLogs', tags, summary: "Clear a finished run's logs", params: IdParams, response: { 200: Deleted, ...errorResponses(404, 409) } } },
+      { config: { permission: 'jobs:admin', scope: 'team', resource: 'job_run' }, schema: { operationId: 'deleteJobRunLogs', tags, summary: "Clear a finished run's logs", params: IdParams, response: { 200: Deleted, ...errorResponses(404, 409) } } },
       async (req) => jobs.deleteLogs(req.actor, req.params.id),
     );
     app.delete(
@@ -84,12 +84,12 @@ export function runsRoutes(jobs: JobsService, templates: TemplatesService): Fast
     );
     app.get(
       '/jobs/runs/:id/output',
-      { config: { permission: 'jobs:read' }, schema: { operationId: 'getJobRunOutput', tags, summary: 'Per-target results and the run report', params: IdParams, response: { 200: RunOutput, ...errorResponses(404) } } },
+      { config: { permission: 'jobs:read', scope: 'team', resource: 'job_run' }, schema: { operationId: 'getJobRunOutput', tags, summary: 'Per-target results and the run report', params: IdParams, response: { 200: RunOutput, ...errorResponses(404) } } },
       async (req) => jobs.output(req.actor, req.params.id),
     );
     app.get(
       '/jobs/runs/:id/targets',
-      { config: { permission: 'jobs:read' }, schema: { operationId: 'getJobRunTargets', tags, summary: 'What the run targets resolved to (device by device, with the selector and the credential id that served each)', params: IdParams, response: { 200: RunTargets, ...errorResponses(404) } } },
+      { config: { permission: 'jobs:read', scope: 'team', resource: 'job_run' }, schema: { operationId: 'getJobRunTargets', tags, summary: 'What the run targets resolved to (device by device, with the selector and the credential id that served each)', params: IdParams, response: { 200: RunTargets, ...errorResponses(404) } } },
       async (req) => jobs.targets(req.actor, req.params.id),
     );
     app.get(

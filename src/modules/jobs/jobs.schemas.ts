@@ -69,6 +69,9 @@ export const RetryRunBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Set when a credential reference is hidden from the reader (docs/architecture.md "Team scoping"). */
+const CredentialRestricted = Type.Boolean({ description: "true when credential_id names another team's credential or profile: the reference is hidden (null) from this reader" });
+
 export const Run = Type.Object(
   {
     id: Uuid,
@@ -82,7 +85,9 @@ export const Run = Type.Object(
     params: Params,
     targets: Type.Array(TargetSpec),
     credential_id: Nullable(Type.String({ maxLength: 100 })),
+    credential_restricted: CredentialRestricted,
     template_id: Nullable(Uuid),
+    team_id: Nullable(Uuid),
     retry_of: Nullable(Uuid),
     trigger: Type.Object({ kind: literals(TRIGGER_KINDS), id: Nullable(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
     initiator: Nullable(
@@ -183,6 +188,8 @@ export const RUN_FILTERS: FilterFields = {
   status: { type: 'enum', column: 'status', values: RUN_STATUSES },
   type: { type: 'string', column: 'type' },
   template_id: { type: 'uuid', column: 'templateId' },
+  team_id: { type: 'uuid', column: 'teamId' },
+  credential_id: { type: 'string', column: 'credentialId' },
   trigger_kind: { type: 'enum', column: 'triggerKind', values: TRIGGER_KINDS },
   created_at: { type: 'date', column: 'createdAt' },
   finished_at: { type: 'date', column: 'finishedAt' },
@@ -213,6 +220,7 @@ const TemplateFields = {
   credential_id: Type.Optional(Nullable(CredentialId)),
   tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
   folder: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
+  team_id: Type.Optional(Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'The team that may see and run the template; null (default): shared with everyone' }))),
   ...RunLimits,
 };
 export const CreateTemplateBody = Type.Object(TemplateFields, { additionalProperties: false });
@@ -249,6 +257,8 @@ export const Template = Type.Object(
     target_concurrency: Type.Integer(),
     tags: Type.Array(Type.String({ maxLength: 100 })),
     folder: Nullable(Type.String({ maxLength: 200 })),
+    team_id: Nullable(Uuid),
+    credential_restricted: CredentialRestricted,
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -259,6 +269,7 @@ export const TEMPLATE_FILTERS: FilterFields = {
   name: { type: 'string', column: 'name' },
   type: { type: 'string', column: 'type' },
   folder: { type: 'string', column: 'folder' },
+  team_id: { type: 'uuid', column: 'teamId' },
 };
 export const TEMPLATE_SORTS = { name: 'name', created_at: 'createdAt', updated_at: 'updatedAt' };
 export const ListTemplatesQuery = Type.Object(

@@ -19,6 +19,7 @@ import { blockedBy, isTerminal, queueBefore, rankQueued, type TriggerKind } from
 import { createRunsRepository, type Run, type RunsRepository } from './runs.repository.js';
 import { CANCEL_CHANNEL, WORKER_STALE_MS } from './jobs.worker.js';
 import { isSelector, NO_IDENTITY, type TargetIdentity, type TargetResolver } from './targets.js';
+import { inTeamScope, teamScope } from '../identity/index.js';
 
 /** Identity's audit log: written in the same transaction as the change it describes. */
 export interface AuditEntry {
@@ -73,6 +74,8 @@ export interface CreateRunOptions {
   /** Internal callers (scheduler, workflows, webhooks) say who triggered the run. */
   trigger?: { kind: Exclude<TriggerKind, 'user' | 'api_key'>; id?: string } | undefined;
   templateId?: string | null;
+  /** The template's team: the run belongs to it (docs/architecture.md "Team scoping"). */
+  templateTeamId?: string | null;
 }
 
 export type RunInput = Omit<CreateRunBody, 'template_id'> & { type: string };
@@ -128,10 +131,40 @@ export function createJobsService(deps: JobsServiceDeps) {
   const { runs } = deps;
   const runLimits = deps.runLimits ?? UNLIMITED;
 
-  async function load(id: string): Promise<Run> {
+  /** The run if it exists and, given an actor, is in their team scope: another team's run is absent (404). */
+  async function load(id: string, actor?: Actor): Promise<Run> {
     const run = await runs.find(id);
-    if (!run) throw new NotFoundError('JOB_RUN_NOT_FOUND', `Job run ${id} does not exist`);
+    if (!run || (actor && !inTeamScope(teamScope(actor), run.teamId))) throw new NotFoundError('JOB_RUN_NOT_FOUND', `Job run ${id} does not exist`);
     return run;
+  }
+
+  /**
+   * A run's team: its template's, else its credential's, else the initiator's when they have
+   * exactly one team, else none (shared).
+   */
+  async function runTeam(actor: Actor, credentialId: string | undefined, templateTeamId: string | null | undefined): Promise<string | null> {
+    if (templateTeamId) return templateTeamId;
+    const credentialTeam = credentialId ? (await deps.credentials.teamsOf?.([credentialId]))?.get(credentialId.toLowerCase()) : null;
+    if (credentialTeam) return credentialTeam;
+    return actor.teamIds.length === 1 ? actor.teamIds[0]! : null;
+  }
+
+  /** Credential/profile ids among `ids` outside the actor's teams: views show them as null. */
+  async function hiddenCredentials(actor: Actor, ids: readonly (string | null)[]): Promise<Set<string>> {
+    const scope = teamScope(actor);
+    const wanted = ids.filter((id): id is string => id !== null);
+    if (scope === 'all' || wanted.length === 0 || !deps.credentials.teamsOf) return new Set();
+    const teams = await deps.credentials.teamsOf(wanted);
+    return new Set([...teams].filter(([, team]) => !inTeamScope(scope, team)).map(([id]) => id));
+  }
+
+  function redactRun<T extends { credential_id: string | null; credential_restricted: boolean }>(view: T, hidden: Set<string>): T {
+    return view.credential_id !== null && hidden.has(view.credential_id.toLowerCase()) ? { ...view, credential_id: null, credential_restricted: true } : view;
+  }
+
+  function redactTarget<T extends { credential_id: string | null; credential_profile_id: string | null }>(view: T, hidden: Set<string>): T {
+    const hide = (id: string | null) => (id !== null && hidden.has(id.toLowerCase()) ? null : id);
+    return { ...view, credential_id: hide(view.credential_id), credential_profile_id: hide(view.credential_profile_id) };
   }
 
   type QueueContext = {
@@ -302,6 +335,10 @@ export function createJobsService(deps: JobsServiceDeps) {
       return executor;
     },
 
+    /** Credential/profile ids among `ids` outside the actor's teams (templates redact them too). */
+    hiddenCredentials,
+    redactRun,
+
     /** Checks a definition's inventory selectors (templates store selectors, resolved per run). */
     async checkSelectors(actor: Actor, specs: readonly TargetSpec[], path = 'body.targets'): Promise<void> {
       await checkSelectors(actor, specs, path);
@@ -331,6 +368,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       await checkCredential(actor, executor, input.credential_id, input.targets ?? []);
       const targets = await resolveTargets(actor, executor, input.targets ?? []);
       await checkActive(actor);
+      const teamId = await runTeam(actor, input.credential_id, options.templateTeamId);
       const now = nowIso();
       const run: Run = {
         id: newId(),
@@ -340,6 +378,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         targets: input.targets ?? [],
         credentialId: input.credential_id ?? null,
         templateId: options.templateId ?? null,
+        teamId,
         retryOf: null,
         priority: input.priority ?? RUN_DEFAULTS.priority,
         timeoutMs: input.timeout_ms ?? RUN_DEFAULTS.timeout_ms,
@@ -395,21 +434,28 @@ export function createJobsService(deps: JobsServiceDeps) {
 
     async getRun(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:read');
-      return view(await load(id));
+      const run = await load(id, actor);
+      return redactRun(await view(run), await hiddenCredentials(actor, [run.credentialId]));
     },
 
+    /** Runs in the actor's team scope; a filter by a credential outside it matches nothing. */
     async listRuns(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
       requirePermission(actor, 'jobs:read');
       const keys = parseSort(query.sort, RUN_SORTS, 'id', '-created_at');
-      const page = await runs.list(parseFilters(query, RUN_FILTERS), keys, query.cursor, query.limit ?? 50);
+      const byCredential = Object.entries(query)
+        .filter(([k]) => k === 'credential_id' || k.startsWith('credential_id__'))
+        .flatMap(([, v]) => [v].flat().flatMap((x) => (typeof x === 'string' ? x.split(',') : [])));
+      if ((await hiddenCredentials(actor, byCredential)).size > 0) return { items: [], next_cursor: null };
+      const page = await runs.list(teamScope(actor), parseFilters(query, RUN_FILTERS), keys, query.cursor, query.limit ?? 50);
       const ctx = page.items.some((r) => r.status === 'queued') ? await queueContext() : undefined;
-      return { items: await Promise.all(page.items.map((r) => view(r, ctx))), next_cursor: page.next_cursor };
+      const hidden = await hiddenCredentials(actor, page.items.map((r) => r.credentialId));
+      return { items: await Promise.all(page.items.map(async (r) => redactRun(await view(r, ctx), hidden))), next_cursor: page.next_cursor };
     },
 
     /** Queued: cancelled at once. Running: flagged and signalled; its worker stops it within a heartbeat. */
     async cancelRun(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:run');
-      const run = await load(id);
+      const run = await load(id, actor);
       if (isTerminal(run.status)) throw new ConflictError('JOB_RUN_FINISHED', `Job run ${id} already ended (${run.status})`);
       const now = nowIso();
       const direct = await deps.unitOfWork(async ({ runs: tx, db }) => {
@@ -426,7 +472,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     /** A new run from a finished one; by default only the targets that did not succeed. */
     async retryRun(actor: Actor, id: string, onlyFailed = true) {
       requirePermission(actor, 'jobs:run');
-      const source = await load(id);
+      const source = await load(id, actor);
       if (!isTerminal(source.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', `Job run ${id} has not ended yet`);
       const rows = await runs.targets(id);
       const targets = rows.filter((t) => !onlyFailed || t.status !== 'succeeded');
@@ -444,7 +490,7 @@ export function createJobsService(deps: JobsServiceDeps) {
 
     async logs(actor: Actor, id: string, after: number, limit: number) {
       requirePermission(actor, 'jobs:read');
-      await load(id);
+      await load(id, actor);
       const lines = await deps.logs.read(id, after, limit + 1);
       const items = lines.slice(0, limit).map(logView);
       return { items, next_cursor: lines.length > limit ? String(items[items.length - 1]!.seq) : null };
@@ -452,22 +498,24 @@ export function createJobsService(deps: JobsServiceDeps) {
 
     async output(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:read');
-      const run = await load(id);
+      const run = await load(id, actor);
       const targets = await runs.targets(id);
-      return { run_id: id, status: run.status, report: (run.output as { report?: unknown } | null)?.report ?? null, targets: targets.map(targetView) };
+      const hidden = await hiddenCredentials(actor, targets.flatMap((t) => [t.credentialId, t.credentialProfileId]));
+      return { run_id: id, status: run.status, report: (run.output as { report?: unknown } | null)?.report ?? null, targets: targets.map((t) => redactTarget(targetView(t), hidden)) };
     },
 
     /** What the run's selectors matched, device by device, and which credential served each (empty until the run executes). */
     async targets(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:read');
-      const run = await load(id);
+      const run = await load(id, actor);
       const rows = await runs.targets(id);
-      return { run_id: id, resolved: rows.length > 0 || !(run.targets as TargetSpec[]).some(isSelector), items: rows.map(runTargetView) };
+      const hidden = await hiddenCredentials(actor, rows.flatMap((t) => [t.credentialId, t.credentialProfileId]));
+      return { run_id: id, resolved: rows.length > 0 || !(run.targets as TargetSpec[]).some(isSelector), items: rows.map((t) => redactTarget(runTargetView(t), hidden)) };
     },
 
     async deleteLogs(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:admin');
-      const run = await load(id);
+      const run = await load(id, actor);
       if (!isTerminal(run.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', 'Logs of a run that has not ended cannot be cleared');
       const deleted = await deps.logs.deleteForRun(id);
       await deps.audit?.record(deps.db, { actor, action: 'job_run.logs_deleted', resourceType: 'job_run', resourceId: id, outcome: 'success', changes: { lines: deleted } });
@@ -484,7 +532,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     /** The newest finished run of a template, with its report. */
     async latestOfTemplate(actor: Actor, templateId: string) {
       requirePermission(actor, 'jobs:read');
-      const run = await runs.latestFinished(templateId);
+      const run = await runs.latestFinished(templateId, teamScope(actor));
       if (!run) throw new NotFoundError('JOB_RUN_NOT_FOUND', 'This template has no finished run yet');
       return service.output(actor, run.id);
     },
@@ -496,10 +544,10 @@ export function createJobsService(deps: JobsServiceDeps) {
       };
     },
 
-    /** Used by live logs: the run must exist and the actor may read it. */
+    /** Used by live logs: the run must exist and be in the actor's team scope (404 otherwise, like GET /jobs/runs/{id}). */
     async authoriseRead(actor: Actor, id: string): Promise<Run> {
       requirePermission(actor, 'jobs:read');
-      return load(id);
+      return load(id, actor);
     },
   };
   return service;

@@ -8,6 +8,8 @@ export type JobsTables = {
     targets: unknown;
     credentialId: string | null;
     templateId: string | null;
+    /** The team that may see the run (null: shared); docs/architecture.md "Team scoping". */
+    teamId: string | null;
     retryOf: string | null;
     priority: number;
     timeoutMs: number;
@@ -81,6 +83,8 @@ export type JobsTables = {
     backoffMs: number;
     tags: unknown;
     folder: string | null;
+    /** The team that may see and run the template (null: shared). */
+    teamId: string | null;
     createdAt: string;
     updatedAt: string;
   };

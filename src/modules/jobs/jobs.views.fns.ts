@@ -20,7 +20,9 @@ export function runView(run: Run, extra: { blockedBy: string | null; position: n
     params: run.params as Record<string, unknown>,
     targets: run.targets as TargetSpec[],
     credential_id: run.credentialId,
+    credential_restricted: false,
     template_id: run.templateId,
+    team_id: run.teamId,
     retry_of: run.retryOf,
     trigger: { kind: run.triggerKind as TriggerKind, id: run.triggeredBy },
     initiator: run.initiatorKind && run.initiatorId ? { kind: run.initiatorKind as 'user' | 'api_key', id: run.initiatorId } : null,
@@ -93,6 +95,8 @@ export function templateView(t: TemplateRow): TemplateView {
     target_concurrency: t.targetConcurrency,
     tags: t.tags as string[],
     folder: t.folder,
+    team_id: t.teamId,
+    credential_restricted: false,
     created_at: t.createdAt,
     updated_at: t.updatedAt,
   };

@@ -229,7 +229,7 @@ export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/jobs/runs/:id/events',
       {
-        config: { permission: 'jobs:read', stream: true },
+        config: { permission: 'jobs:read', stream: true, scope: 'team', resource: 'job_run' },
         schema: {
           operationId: 'streamJobRunEvents',
           tags: ['jobs'],

@@ -7,7 +7,7 @@ import { createRunsRepository, type Run } from './runs.repository.js';
 function newRun(over: Partial<Run> = {}): Run {
   const now = nowIso();
   return {
-    id: newId(), type: 'noop', status: 'queued', params: {}, targets: ['h'], credentialId: null, templateId: null, retryOf: null, priority: 5, timeoutMs: 1000,
+    id: newId(), type: 'noop', status: 'queued', params: {}, targets: ['h'], credentialId: null, templateId: null, teamId: null, retryOf: null, priority: 5, timeoutMs: 1000,
     targetTimeoutMs: 1000, targetConcurrency: 1, maxAttempts: 1, backoffMs: 10, attempt: 0, changesDevices: false, triggerKind: 'system', triggeredBy: null,
     idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null,
     output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, initiatorKind: null, initiatorId: null, initiatorUserId: null, ...over,

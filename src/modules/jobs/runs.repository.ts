@@ -4,10 +4,11 @@ import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
+import { teamWhere, type TeamScope } from '../identity/index.js';
 import { queueBefore, rankQueued, sourcesOf, TERMINAL_STATUSES, type RunStatus, type TargetStatus } from './run-state.fns.js';
 
 export const RUN_COLUMNS = [
-  'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
+  'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'teamId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
   'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'requestHash', 'expiresAt', 'notBefore',
   'blockedBy', 'leaseOwner', 'leaseExpiresAt', 'workerId', 'cancelRequested', 'reason', 'output', 'logNextSeq', 'logDropped', 'createdAt',
   'startedAt', 'finishedAt', 'updatedAt', 'initiatorKind', 'initiatorId', 'initiatorUserId',
@@ -86,6 +87,12 @@ export function createRunsRepository(base: Db) {
       await writeAtomically(base, this.insertWrites(batch));
     },
 
+    /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
+    async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('jobRuns').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async find(id: string): Promise<Run | undefined> {
       const row = await runs().where('id', '=', id).executeTakeFirst();
       return row ? toRun(row as RunRow) : undefined;
@@ -96,8 +103,9 @@ export function createRunsRepository(base: Db) {
       return row ? toRun(row as RunRow) : undefined;
     },
 
-    async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
-      let q = runs();
+    /** Runs visible in the team scope (their team's members and admins; `team_id` null: everyone). */
+    async list(scope: TeamScope, filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
+      let q = runs().where(teamWhere(scope, 'jobRuns.teamId'));
       q = applyFilters(q, filters, dialect);
       const rows = await applyPage(q, keys, cursor, limit).execute();
       const page = pageResult(rows as RunRow[], keys, limit, camelValue);
@@ -105,9 +113,10 @@ export function createRunsRepository(base: Db) {
     },
 
     /** The newest finished run of a template (its report). */
-    async latestFinished(templateId: string): Promise<Run | undefined> {
+    async latestFinished(templateId: string, scope: TeamScope = 'all'): Promise<Run | undefined> {
       const row = await runs()
         .where('templateId', '=', templateId)
+        .where(teamWhere(scope, 'jobRuns.teamId'))
         .where('finishedAt', 'is not', null)
         .orderBy('finishedAt', 'desc')
         .orderBy('id', 'desc')

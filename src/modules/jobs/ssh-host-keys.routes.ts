@@ -26,13 +26,13 @@ export function sshHostKeysRoutes(service: SshHostKeysService): FastifyPluginAsy
   return async (app) => {
     app.get(
       '/devices/:id/ssh-host-key',
-      { config: { permission: 'devices:read' }, schema: { operationId: 'getDeviceSshHostKey', tags, summary: "The device's SSH host key pinned at the first connection", params: IdParams, response: { 200: SshHostKey, ...errorResponses(404) } } },
+      { config: { permission: 'devices:read', scope: 'global', resource: 'device' }, schema: { operationId: 'getDeviceSshHostKey', tags, summary: "The device's SSH host key pinned at the first connection", params: IdParams, response: { 200: SshHostKey, ...errorResponses(404) } } },
       async (req) => service.getForDevice(req.actor, req.params.id),
     );
     app.delete(
       '/devices/:id/ssh-host-key',
       {
-        config: { permission: 'devices:write' },
+        config: { permission: 'devices:write', scope: 'global', resource: 'device' },
         schema: { operationId: 'forgetDeviceSshHostKey', tags, summary: "Forget the device's pinned SSH host key: the next connection pins the key it presents", params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
       },
       async (req, reply) => {
@@ -47,7 +47,7 @@ export function sshHostKeysRoutes(service: SshHostKeysService): FastifyPluginAsy
     );
     app.delete(
       '/jobs/ssh-host-keys/:id',
-      { config: { permission: 'jobs:admin' }, schema: { operationId: 'forgetSshHostKey', tags, summary: 'Forget an ad-hoc target\'s pinned SSH host key: the next connection pins the key it presents', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
+      { config: { permission: 'jobs:admin', scope: 'global', resource: 'ssh_host_key' }, schema: { operationId: 'forgetSshHostKey', tags, summary: 'Forget an ad-hoc target\'s pinned SSH host key: the next connection pins the key it presents', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
       async (req, reply) => {
         await service.forgetAdHoc(req.actor, req.params.id);
         return reply.code(204).send(null);

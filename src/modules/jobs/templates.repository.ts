@@ -3,11 +3,12 @@ import { json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
+import { teamWhere, type TeamScope } from '../identity/index.js';
 
 export type TemplateRow = JobsTables['jobTemplates'];
 const COLUMNS = [
   'id', 'name', 'description', 'type', 'params', 'targets', 'credentialId', 'priority', 'timeoutMs', 'targetTimeoutMs', 'targetConcurrency',
-  'maxAttempts', 'backoffMs', 'tags', 'folder', 'createdAt', 'updatedAt',
+  'maxAttempts', 'backoffMs', 'tags', 'folder', 'teamId', 'createdAt', 'updatedAt',
 ] as const;
 
 function toTemplate(row: TemplateRow): TemplateRow {
@@ -31,6 +32,12 @@ export function createTemplatesRepository(base: Db) {
     async insert(row: TemplateRow): Promise<void> {
       await db.insertInto('jobTemplates').values(encode(row) as TemplateRow).execute();
     },
+    /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
+    async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('jobTemplates').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async find(id: string): Promise<TemplateRow | undefined> {
       const row = await select().where('id', '=', id).executeTakeFirst();
       return row ? toTemplate(row as TemplateRow) : undefined;
@@ -39,8 +46,9 @@ export function createTemplatesRepository(base: Db) {
       const row = await select().where('name', '=', name).executeTakeFirst();
       return row ? toTemplate(row as TemplateRow) : undefined;
     },
-    async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
-      const rows = await applyPage(applyFilters(select(), filters, dialect), keys, cursor, limit).execute();
+    /** Templates visible in the team scope (`team_id` null: everyone). */
+    async list(scope: TeamScope, filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
+      const rows = await applyPage(applyFilters(select().where(teamWhere(scope, 'jobTemplates.teamId')), filters, dialect), keys, cursor, limit).execute();
       const page = pageResult(rows as TemplateRow[], keys, limit, camelValue);
       return { items: page.items.map(toTemplate), next_cursor: page.next_cursor };
     },

@@ -12,6 +12,7 @@ import type { TemplateRow, TemplatesRepository } from './templates.repository.js
 import { isUuid } from '../../platform/ids.js';
 import type { Db } from '../../platform/db/database.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import { inTeamScope, teamScope } from '../identity/index.js';
 
 export interface TemplatesServiceDeps {
   templates: TemplatesRepository;
@@ -34,10 +35,24 @@ function isUniqueViolation(err: unknown): boolean {
 
 /** Saved run definitions: CRUD, and running one with overrides. */
 export function createTemplatesService(deps: TemplatesServiceDeps) {
-  async function load(id: string): Promise<TemplateRow> {
+  /** The template if it exists and is in the actor's team scope; 404 otherwise (another team's template is absent). */
+  async function load(actor: Actor, id: string): Promise<TemplateRow> {
     const t = await deps.templates.find(id);
-    if (!t) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
+    if (!t || !inTeamScope(teamScope(actor), t.teamId)) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
     return t;
+  }
+
+  /** A template can be given only to a team the actor belongs to (admins: any). */
+  function checkTeam(actor: Actor, teamId: string | null | undefined): void {
+    if (teamId && !inTeamScope(teamScope(actor), teamId)) {
+      throw new ValidationError('JOB_TEMPLATE_TEAM_FORBIDDEN', 'You can only assign a job template to a team you are a member of', [{ path: 'body.team_id', message: 'not one of your teams' }]);
+    }
+  }
+
+  /** A template's credential reference, hidden (null + `credential_restricted`) when it names another team's credential. */
+  async function present(actor: Actor, rows: TemplateRow[]) {
+    const hidden = await deps.jobs.hiddenCredentials(actor, rows.map((t) => t.credentialId));
+    return rows.map((t) => deps.jobs.redactRun(templateView(t), hidden));
   }
 
   function checkDefinition(type: string, params: unknown): Record<string, unknown> {
@@ -66,6 +81,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
   return {
     async create(actor: Actor, body: CreateTemplateBody) {
       requirePermission(actor, 'jobs:write');
+      checkTeam(actor, body.team_id);
       const params = checkDefinition(body.type, body.params);
       await deps.jobs.checkSelectors(actor, body.targets ?? []);
       if (body.credential_id) await deps.jobs.checkCredentialUse(actor, body.credential_id);
@@ -86,6 +102,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         backoffMs: body.backoff_ms ?? RUN_DEFAULTS.backoff_ms,
         tags: body.tags ?? [],
         folder: body.folder ?? null,
+        teamId: body.team_id ?? null,
         createdAt: now,
         updatedAt: now,
       };
@@ -100,17 +117,18 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     },
     async get(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:read');
-      return templateView(await load(id));
+      return (await present(actor, [await load(actor, id)]))[0]!;
     },
     async list(actor: Actor, query: Record<string, unknown> & { limit?: number; cursor?: string; sort?: string }) {
       requirePermission(actor, 'jobs:read');
       const keys = parseSort(query.sort, TEMPLATE_SORTS, 'id', 'name');
-      const page = await deps.templates.list(parseFilters(query, TEMPLATE_FILTERS), keys, query.cursor, query.limit ?? 50);
-      return { items: page.items.map(templateView), next_cursor: page.next_cursor };
+      const page = await deps.templates.list(teamScope(actor), parseFilters(query, TEMPLATE_FILTERS), keys, query.cursor, query.limit ?? 50);
+      return { items: await present(actor, page.items), next_cursor: page.next_cursor };
     },
     async update(actor: Actor, id: string, body: UpdateTemplateBody) {
       requirePermission(actor, 'jobs:write');
-      const current = await load(id);
+      const current = await load(actor, id);
+      if (body.team_id !== undefined && body.team_id !== current.teamId) checkTeam(actor, body.team_id);
       const type = body.type ?? current.type;
       const params = body.params !== undefined || body.type !== undefined ? checkDefinition(type, body.params ?? current.params) : undefined;
       if (body.name && body.name !== current.name && (await deps.templates.findByName(body.name))) throw duplicate(body.name);
@@ -131,6 +149,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         ...(body.backoff_ms !== undefined ? { backoffMs: body.backoff_ms } : {}),
         ...(body.tags !== undefined ? { tags: body.tags } : {}),
         ...(body.folder !== undefined ? { folder: body.folder } : {}),
+        ...(body.team_id !== undefined ? { teamId: body.team_id } : {}),
         updatedAt: nowIso(),
       };
       const changed = Object.keys(body).sort();
@@ -140,18 +159,18 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         if (isUniqueViolation(err)) throw duplicate(body.name ?? current.name);
         throw err;
       }
-      return templateView(await load(id));
+      return (await present(actor, [await load(actor, id)]))[0]!;
     },
     async remove(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:write');
-      const current = await load(id);
+      const current = await load(actor, id);
       const deleted = await write('job_template.deleted', (ok) => (ok ? { id, name: current.name, actor: actorRef(actor) } : null), (templates) => templates.delete(id));
       if (!deleted) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
     },
     /** Runs a template; body values override the template's (params are merged shallowly). */
     async run(actor: Actor, id: string, body: Omit<CreateRunBody, 'template_id'>, options: Omit<CreateRunOptions, 'templateId'> = {}) {
       requirePermission(actor, 'jobs:run');
-      const t = await load(id);
+      const t = await load(actor, id);
       if (body.type !== undefined && body.type !== t.type) {
         throw new ValidationError('JOB_TEMPLATE_TYPE_MISMATCH', `The template runs '${t.type}'`, [{ path: 'body.type', message: `must be '${t.type}' or omitted` }]);
       }
@@ -171,7 +190,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
           ...(body.not_before ? { not_before: body.not_before } : {}),
           ...(body.expires_at ? { expires_at: body.expires_at } : {}),
         },
-        { ...options, templateId: t.id },
+        { ...options, templateId: t.id, templateTeamId: t.teamId },
       );
     },
     /**
@@ -181,14 +200,14 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
      */
     async checkRunnable(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'jobs:run');
-      const t = await load(id);
+      const t = await load(actor, id);
       if (t.credentialId) await deps.jobs.checkCredentialUse(actor, t.credentialId, 'body.template_id');
     },
     /** A template by id or by name (for `runs/latest?template=`). */
     async resolve(actor: Actor, idOrName: string): Promise<string> {
       requirePermission(actor, 'jobs:read');
       const t = isUuid(idOrName) ? await deps.templates.find(idOrName) : await deps.templates.findByName(idOrName);
-      if (!t) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `No job template '${idOrName}'`);
+      if (!t || !inTeamScope(teamScope(actor), t.teamId)) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `No job template '${idOrName}'`);
       return t.id;
     },
   };

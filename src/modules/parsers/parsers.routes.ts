@@ -56,17 +56,17 @@ export function parsersRoutes(parsers: ParsersService, custom: CustomTemplatesSe
     }, async (request, reply) => reply.code(201).send(await custom.create(request.actor, request.body)));
 
     app.get('/parsers/custom-templates/:id', {
-      config: read,
+      config: { ...read, scope: 'global', resource: 'parser_template' },
       schema: { operationId: 'getCustomTemplate', tags, summary: 'One user template', params: IdParams, response: { 200: CustomTemplate, ...errorResponses(404) } },
     }, async (request) => custom.get(request.actor, request.params.id));
 
     app.put('/parsers/custom-templates/:id', {
-      config: write,
+      config: { ...write, scope: 'global', resource: 'parser_template' },
       schema: { operationId: 'replaceCustomTemplate', tags, summary: 'Replace a user template', params: IdParams, body: CustomTemplateBody, response: { 200: CustomTemplate, ...errorResponses(404, 409, 422) } },
     }, async (request) => custom.update(request.actor, request.params.id, request.body));
 
     app.delete('/parsers/custom-templates/:id', {
-      config: write,
+      config: { ...write, scope: 'global', resource: 'parser_template' },
       schema: { operationId: 'deleteCustomTemplate', tags, summary: 'Delete a user template', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
     }, async (request, reply) => {
       await custom.delete(request.actor, request.params.id);
@@ -74,7 +74,7 @@ export function parsersRoutes(parsers: ParsersService, custom: CustomTemplatesSe
     });
 
     app.get('/parsers/:id', {
-      config: read,
+      config: { ...read, scope: 'global', resource: 'parser' },
       schema: { operationId: 'getParser', tags, summary: 'One parser with the JSON Schema of its output', params: ParserIdParams, response: { 200: ParserDetail, ...errorResponses(404, 422) } },
     }, async (request) => parsers.getParser(request.actor, request.params.id));
   };

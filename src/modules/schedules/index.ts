@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { createSchedulesRepository } from './schedules.repository.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { RoutePlugin } from '../../app.js';
 import type { Db } from '../../platform/db/database.js';
@@ -64,7 +65,10 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
   });
   const service = createSchedulesService({ db: deps.db, runner: deps.runner, clock, logger, scheduler, nodeId, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.events ? { events: deps.events } : {}) });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: schedulesRoutes(service) }];
-  return { service, scheduler, plugins, permissions: ['schedules:read', 'schedules:write'] as const };
+  const repo = createSchedulesRepository(deps.db);
+  /** Team-scoped resources by audit resource type: the team of each id (identity's audit list hides other teams'). */
+  const teamScoped = { schedule: (ids: readonly string[]) => repo.teamsOf(ids) };
+  return { service, scheduler, plugins, teamScoped, permissions: ['schedules:read', 'schedules:write'] as const };
 }
 
 export type SchedulesModule = ReturnType<typeof createSchedulesModule>;

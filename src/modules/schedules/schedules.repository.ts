@@ -55,6 +55,12 @@ export function createSchedulesRepository(base: Db) {
       await db.insertInto('schedules').values(toRaw(row) as ScheduleRowRaw).execute();
     },
 
+    /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
+    async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('schedules').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async find(id: string): Promise<ScheduleRow | undefined> {
       const row = await schedules().where('id', '=', id).executeTakeFirst();
       return row ? toSchedule(row as ScheduleRowRaw) : undefined;

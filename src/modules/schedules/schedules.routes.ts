@@ -35,20 +35,20 @@ export function schedulesRoutes(service: SchedulesService): FastifyPluginAsyncTy
     );
     app.get(
       '/schedules/:id',
-      { config: read, schema: { operationId: 'getSchedule', tags, summary: 'Get a schedule', params: IdParams, response: { 200: Schedule, ...errorResponses(404) } } },
+      { config: { ...read, scope: 'team', resource: 'schedule' }, schema: { operationId: 'getSchedule', tags, summary: 'Get a schedule', params: IdParams, response: { 200: Schedule, ...errorResponses(404) } } },
       async (req) => service.get(req.actor, req.params.id),
     );
     app.patch(
       '/schedules/:id',
       {
-        config: write,
+        config: { ...write, scope: 'team', resource: 'schedule' },
         schema: { operationId: 'updateSchedule', tags, summary: 'Change some fields of a schedule', params: IdParams, body: UpdateScheduleBody, response: { 200: Schedule, ...errorResponses(404, 409, 422) } },
       },
       async (req) => service.update(req.actor, req.params.id, req.body),
     );
     app.delete(
       '/schedules/:id',
-      { config: write, schema: { operationId: 'deleteSchedule', tags, summary: 'Delete a schedule and its history', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
+      { config: { ...write, scope: 'team', resource: 'schedule' }, schema: { operationId: 'deleteSchedule', tags, summary: 'Delete a schedule and its history', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
       async (req, reply) => {
         await service.remove(req.actor, req.params.id);
         return reply.code(204).send(null);
@@ -58,7 +58,7 @@ export function schedulesRoutes(service: SchedulesService): FastifyPluginAsyncTy
       app.post(
         `/schedules/:id/${verb}`,
         {
-          config: write,
+          config: { ...write, scope: 'team', resource: 'schedule' },
           schema: { operationId: `${verb}Schedule`, tags, summary: `${verb === 'enable' ? 'Enable' : 'Disable'} a schedule`, params: IdParams, response: { 200: Schedule, ...errorResponses(404, 422) } },
         },
         async (req) => service.setEnabled(req.actor, req.params.id, enabled),
@@ -67,7 +67,7 @@ export function schedulesRoutes(service: SchedulesService): FastifyPluginAsyncTy
     app.get(
       '/schedules/:id/preview',
       {
-        config: read,
+        config: { ...read, scope: 'team', resource: 'schedule' },
         schema: { operationId: 'previewSchedule', tags, summary: 'Next fire times (DST-correct)', params: IdParams, querystring: PreviewQuery, response: { 200: Preview, ...errorResponses(404) } },
       },
       async (req) => service.preview(req.actor, req.params.id, req.query.count ?? 10),
@@ -75,7 +75,7 @@ export function schedulesRoutes(service: SchedulesService): FastifyPluginAsyncTy
     app.post(
       '/schedules/:id/trigger',
       {
-        config: write,
+        config: { ...write, scope: 'team', resource: 'schedule' },
         schema: { operationId: 'triggerSchedule', tags, summary: 'Run the schedule now', params: IdParams, response: { 202: Fire, ...errorResponses(404, 422) } },
       },
       async (req, reply) => reply.code(202).send(await service.trigger(req.actor, req.params.id)),
@@ -83,7 +83,7 @@ export function schedulesRoutes(service: SchedulesService): FastifyPluginAsyncTy
     app.get(
       '/schedules/:id/runs',
       {
-        config: read,
+        config: { ...read, scope: 'team', resource: 'schedule' },
         schema: { operationId: 'listScheduleRuns', tags, summary: 'Fires of a schedule and the runs they created, newest first', params: IdParams, querystring: ListFiresQuery, response: { 200: Page(Fire), ...errorResponses(404) } },
       },
       async (req) => service.history(req.actor, req.params.id, req.query),

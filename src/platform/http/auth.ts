@@ -17,6 +17,8 @@ export interface Actor {
   /** Request context for audit records (set by the authenticator from HTTP; absent for jobs/CLI). */
   ip?: string;
   requestId?: string;
+  /** The request's User-Agent header, truncated (for audit records). */
+  userAgent?: string;
   /** Session (refresh-token family) of a user's access token. */
   sessionId?: string;
   /** When the user last proved a second factor (epoch seconds), if the token carries it. */
@@ -71,12 +73,22 @@ declare module 'fastify' {
     authenticated?: boolean;
     /** A live stream: also accepts a single-use `?ticket=`; a token in the URL is refused. */
     stream?: boolean;
+    /**
+     * Whose objects a route with a path parameter reaches (docs/architecture.md "Team scoping"):
+     * `team` (404 outside the reader's teams), `global` (one deployment-wide set) or `self`
+     * (the caller's own). Required on every route whose URL has a parameter.
+     */
+    scope?: RouteScope;
+    /** The kind of object the path parameter names, e.g. `credential`, `job_run`. */
+    resource?: string;
   }
   interface FastifyRequest {
     /** Set for every non-public route before its handler runs. */
     actor: Actor;
   }
 }
+
+export type RouteScope = 'team' | 'global' | 'self';
 
 export interface RouteRecord {
   method: string;
@@ -85,6 +97,22 @@ export interface RouteRecord {
   readonly public: boolean;
   /** Authentication only; the handler authorises (`config.authenticated`). */
   readonly authenticated: boolean;
+  /** The route's object policy (`config.scope` + `config.resource`); undefined when undeclared. */
+  readonly scope: RouteScope | undefined;
+  readonly resource: string | undefined;
+}
+
+const SCOPES: readonly RouteScope[] = ['team', 'global', 'self'];
+
+/**
+ * The route-policy table's check: every non-public route whose URL names an object (a path
+ * parameter) declares `config.scope` and `config.resource`. test/route-permissions.test.ts
+ * fails on any route this returns.
+ */
+export function routesWithoutPolicy(registry: readonly RouteRecord[]): string[] {
+  return registry
+    .filter((r) => !r.public && /[:*]/.test(r.url) && !(r.scope !== undefined && SCOPES.includes(r.scope) && r.resource))
+    .map((r) => `${r.method} ${r.url}`);
 }
 
 function methods(route: RouteOptions): string[] {
@@ -115,6 +143,12 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator,
         },
         get authenticated() {
           return (route.config as { authenticated?: boolean } | undefined)?.authenticated === true;
+        },
+        get scope() {
+          return (route.config as { scope?: RouteScope } | undefined)?.scope;
+        },
+        get resource() {
+          return (route.config as { resource?: string } | undefined)?.resource;
         },
       });
     }
