@@ -165,4 +165,19 @@ describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (
     expect((await api(w.admin, 'GET', `/devices?credential_id=${cred}`)).json().items.map((d: { id: string }) => d.id)).toEqual([device]);
     expect((await api(outsider, 'GET', `/devices?credential_id=${cred}`)).json().items).toEqual([]);
   });
+  it("answers a write naming another team's credential or profile exactly as one naming nothing, and stores nothing", async () => {
+    const nowhere = '00000000-0000-7000-8000-000000000000';
+    const attempt = async (field: 'credential_id' | 'credential_profile_id', value: string, suffix: string) => {
+      const res = await api(outsider, 'POST', '/devices', { name: `walk-foreign-${suffix}-${dialect}`, [field]: value });
+      const problem = res.json() as { code: string; errors: { path: string; message: string }[] };
+      return { status: res.statusCode, code: problem.code, errors: problem.errors.map((e) => ({ path: e.path, message: e.message.replace(value, '<id>') })) };
+    };
+    for (const [field, kind] of [['credential_id', 'credential'], ['credential_profile_id', 'credential_profile']] as const) {
+      const foreign = await attempt(field, w.ids[kind]!, `${kind}-a`);
+      expect(foreign.status).toBe(422);
+      expect(foreign).toEqual(await attempt(field, nowhere, `${kind}-b`));
+    }
+    const stored = await api(w.admin, 'GET', `/devices?name__isw=walk-foreign-`);
+    expect(stored.json().items).toEqual([]);
+  });
 });

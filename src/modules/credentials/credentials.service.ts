@@ -286,9 +286,15 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       return row !== undefined && inScope(teamScope(actor), row.teamId);
     },
 
-    /** Whether a credential is stored; `db` reads within the caller's transaction (another module's write). */
-    async exists(credentialId: string, db?: Db): Promise<boolean> {
-      return isUuid(credentialId) && (await (db ? createCredentialsRepository(db) : repo).findById(credentialId.toLowerCase())) !== undefined;
+    /**
+     * Whether a credential is stored (and, given an actor, in their team scope: another team's
+     * credential does not exist for them, so naming it in another module's write says nothing);
+     * `db` reads within the caller's transaction (another module's write).
+     */
+    async exists(credentialId: string, db?: Db, actor?: Actor): Promise<boolean> {
+      if (!isUuid(credentialId)) return false;
+      const row = await (db ? createCredentialsRepository(db) : repo).findById(credentialId.toLowerCase());
+      return row !== undefined && (!actor || inScope(teamScope(actor), row.teamId));
     },
   };
 }

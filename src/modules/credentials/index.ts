@@ -90,8 +90,9 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     resolver: {
       /** Decrypted as the run's initiating principal (their team scope and `credentials:use`; the audit names them). */
       resolve: async (credentialId: string, purpose: string, runId: string, actor?: Actor): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId, actor)),
-      exists: (credentialId: string, db?: Db) => service.exists(credentialId, db),
-      profileExists: (profileId: string, db?: Db) => profiles.exists(profileId, db),
+      /** Given an actor, only what is in their team scope exists (inventory writes naming a credential). */
+      exists: (credentialId: string, db?: Db, actor?: Actor) => service.exists(credentialId, db, actor),
+      profileExists: (profileId: string, db?: Db, actor?: Actor) => profiles.exists(profileId, db, actor),
       /** Whether the actor may use this credential or credential profile (see modules/jobs/credentials.ts `canUse`). */
       canUse: async (actor: Actor, id: string) => (await service.usableBy(actor, id)) || (await profiles.usableBy(actor, id)),
       teamsOf,

@@ -140,8 +140,10 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
     },
 
     /** Whether a profile exists (inventory and jobs check references to one). */
-    async exists(id: string, db?: Db): Promise<boolean> {
-      return isUuid(id) && (await createProfilesRepository(db ?? deps.db).findById(id.toLowerCase())) !== undefined;
+    async exists(id: string, db?: Db, actor?: Actor): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      const row = await createProfilesRepository(db ?? deps.db).findById(id.toLowerCase());
+      return row !== undefined && (!actor || inScope(teamScope(actor), row.teamId));
     },
 
     /**

@@ -205,10 +205,10 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   }
 
   /** One transaction; constraint violations that raced past the checks become 409. */
-  async function write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+  async function write<T>(actor: Actor, work: (ctx: WriteContext) => Promise<T>): Promise<T> {
     try {
       return await core.uow(async (repos, tx) => {
-        const result = await work(createWriteContext(repos, core.credentialExists, core.profileExists));
+        const result = await work(createWriteContext(repos, actor, core.credentialExists, core.profileExists));
         tx.afterCommit(() => void core.events.relay());
         return result;
       });
@@ -250,21 +250,21 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     },
     async create(actor: Actor, input: Record<string, unknown>): Promise<Out> {
       mutate(actor);
-      const [id] = await write((ctx) => createRows(actor, ctx, [input], () => 'body'));
+      const [id] = await write(actor, (ctx) => createRows(actor, ctx, [input], () => 'body'));
       return this.get(actor, id!);
     },
     async update(actor: Actor, id: string, input: Record<string, unknown>): Promise<Out> {
       mutate(actor);
-      await write((ctx) => updateRows(actor, ctx, [{ id, input }], () => 'body'));
+      await write(actor, (ctx) => updateRows(actor, ctx, [{ id, input }], () => 'body'));
       return this.get(actor, id);
     },
     async remove(actor: Actor, id: string): Promise<void> {
       mutate(actor);
-      await write((ctx) => deleteRows(actor, ctx, [id]));
+      await write(actor, (ctx) => deleteRows(actor, ctx, [id]));
     },
     async bulkCreate(actor: Actor, inputs: Record<string, unknown>[]): Promise<{ items: Out[] }> {
       mutate(actor);
-      const ids = await write((ctx) => createRows(actor, ctx, inputs, (i) => `body.items.${i}`));
+      const ids = await write(actor, (ctx) => createRows(actor, ctx, inputs, (i) => `body.items.${i}`));
       return { items: await this.getMany(actor, ids) };
     },
     async bulkUpdate(actor: Actor, items: ({ id: string } & Record<string, unknown>)[]): Promise<{ items: Out[] }> {
@@ -275,12 +275,12 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
         ids.add(it.id);
       }
       const patches = items.map(({ id, ...input }) => ({ id, input }));
-      await write((ctx) => updateRows(actor, ctx, patches, (i) => `body.items.${i}`));
+      await write(actor, (ctx) => updateRows(actor, ctx, patches, (i) => `body.items.${i}`));
       return { items: await this.getMany(actor, [...ids]) };
     },
     async bulkDelete(actor: Actor, ids: string[]): Promise<void> {
       mutate(actor);
-      await write((ctx) => deleteRows(actor, ctx, [...new Set(ids)]));
+      await write(actor, (ctx) => deleteRows(actor, ctx, [...new Set(ids)]));
     },
     async getMany(actor: Actor, ids: string[]): Promise<Out[]> {
       read(actor);

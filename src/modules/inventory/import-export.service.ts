@@ -134,7 +134,7 @@ export function createImportExportService(core: InventoryCore, importables: Reco
       });
       const { internal } = imp.service;
       try {
-        await internal.write(async (ctx) => {
+        await internal.write(actor, async (ctx) => {
           const up = await internal.prepareUpdates(ctx, updates.map((u) => ({ id: u.id, input: u.input })), (i) => `rows.${updates[i]!.row}`);
           const cr = await internal.prepareCreates(ctx, creates.map((c) => c.input), (i) => `rows.${creates[i]!.row}`);
           errors.push(...ctx.errors, ...ctx.conflicts);

@@ -38,9 +38,9 @@ export interface InventoryModuleDeps {
   /** Largest CSV/NDJSON import body (bytes). */
   importMaxBytes?: number;
   /** The credential vault: a device's `credential_id` must name a stored credential. */
-  credentialExists?: (id: string, db: Db) => Promise<boolean>;
+  credentialExists?: (id: string, db: Db, actor: Actor) => Promise<boolean>;
   /** The vault: `credential_profile_id` of devices, locations and groups must name a stored profile. */
-  profileExists?: (id: string, db: Db) => Promise<boolean>;
+  profileExists?: (id: string, db: Db, actor: Actor) => Promise<boolean>;
   /** The vault: which referenced credentials/profiles are outside the actor's teams (redacted in views). */
   hiddenRefs?: InventoryCore['hiddenRefs'];
 }

@@ -17,9 +17,9 @@ export interface InventoryCore {
   events: Pick<DomainEvents, 'recordMany' | 'relay'>;
   audit: InventoryAudit | undefined;
   /** The credential vault's existence check for devices' `credential_id` (unchecked when absent). */
-  credentialExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
+  credentialExists?: ((id: string, db: Db, actor: Actor) => Promise<boolean>) | undefined;
   /** The vault's existence check for `credential_profile_id` of devices, locations and groups. */
-  profileExists?: ((id: string, db: Db) => Promise<boolean>) | undefined;
+  profileExists?: ((id: string, db: Db, actor: Actor) => Promise<boolean>) | undefined;
   /** The vault: which referenced credentials/profiles are outside the actor's teams (views redact them). */
   hiddenRefs?: ((actor: Actor, ids: readonly (string | null | undefined)[]) => Promise<Set<string>>) | undefined;
 }

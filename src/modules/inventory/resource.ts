@@ -1,6 +1,7 @@
 import type { TObject } from 'typebox';
 import type { Db } from '../../platform/db/database.js';
 import { ConflictError, ValidationError, type FieldError } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/auth.js';
 import type { FilterFields } from '../../platform/http/filters.js';
 import { isUuid } from '../../platform/ids.js';
 import type { CrudRepository, Row } from './crud.repository.js';
@@ -66,7 +67,12 @@ export type RefKind = keyof typeof REF_KINDS;
  * context spans a whole bulk request or import, so 100,000 rows naming the same platform cost
  * one lookup.
  */
-export function createWriteContext(repos: InventoryRepos, credentialExists?: (id: string, db: Db) => Promise<boolean>, profileExists?: (id: string, db: Db) => Promise<boolean>) {
+export function createWriteContext(
+  repos: InventoryRepos,
+  actor: Actor,
+  credentialExists?: (id: string, db: Db, actor: Actor) => Promise<boolean>,
+  profileExists?: (id: string, db: Db, actor: Actor) => Promise<boolean>,
+) {
   const refMemo = new Map<string, string | undefined>();
   const credentialMemo = new Map<string, boolean>();
   const cfMemo = new Map<ObjectType, CustomFieldDef[]>();
@@ -106,11 +112,11 @@ export function createWriteContext(repos: InventoryRepos, credentialExists?: (id
       if (id === undefined) ctx.error(field, `no ${kind.replace('_', ' ')} '${text.slice(0, 100)}'`);
       return id ?? undefined;
     },
-    /** Checks that a credential id names a stored credential (the vault's check, once per id). */
+    /** Checks that a credential id names a stored credential in the writer's team scope (the vault's check, once per id). */
     async credential(id: string, field: string): Promise<void> {
       if (!credentialExists) return;
       // Within this write's transaction: on SQLite the one connection is held by it.
-      if (!credentialMemo.has(id)) credentialMemo.set(id, await credentialExists(id, repos.db));
+      if (!credentialMemo.has(id)) credentialMemo.set(id, await credentialExists(id, repos.db, actor));
       if (!credentialMemo.get(id)) ctx.error(field, `no credential '${id.slice(0, 100)}'`);
     },
     /** Lower-cases `v.credentialProfileId` and checks it names a stored credential profile (once per id). */
@@ -120,7 +126,7 @@ export function createWriteContext(repos: InventoryRepos, credentialExists?: (id
       v.credentialProfileId = id;
       if (!profileExists) return;
       const key = `profile\0${id}`;
-      if (!credentialMemo.has(key)) credentialMemo.set(key, await profileExists(id, repos.db));
+      if (!credentialMemo.has(key)) credentialMemo.set(key, await profileExists(id, repos.db, actor));
       if (!credentialMemo.get(key)) ctx.error(field, `no credential profile '${id.slice(0, 100)}'`);
     },
     /** Remembers ids of objects created earlier in this operation (so later rows can name them). */

@@ -25,6 +25,8 @@ const tags = ['templates'];
 const read = { permission: 'templates:read' };
 const write = { permission: 'templates:write' };
 const render = { permission: 'templates:render' };
+/** Configuration templates are deployment-wide, like the inventory they render (docs/architecture.md "Team scoping"). */
+const byId = { scope: 'global', resource: 'config_template' } as const;
 
 /** /api/v1/templates: configuration templates (not the jobs module's job templates). */
 export function templatesRoutes(templates: TemplatesService): FastifyPluginAsyncTypebox {
@@ -45,17 +47,17 @@ export function templatesRoutes(templates: TemplatesService): FastifyPluginAsync
     }, async (request) => templates.renderContent(request.actor, request.body));
 
     app.get('/templates/:id', {
-      config: read,
+      config: { ...read, ...byId },
       schema: { operationId: 'getConfigTemplate', tags, summary: 'One template with its current content', params: IdParams, response: { 200: ConfigTemplate, ...errorResponses(404) } },
     }, async (request) => templates.get(request.actor, request.params.id));
 
     app.patch('/templates/:id', {
-      config: write,
+      config: { ...write, ...byId },
       schema: { operationId: 'updateConfigTemplate', tags, summary: 'Change a template; a content change records a new version', params: IdParams, body: UpdateConfigTemplateBody, response: { 200: ConfigTemplate, ...errorResponses(404, 409, 422) } },
     }, async (request) => templates.update(request.actor, request.params.id, request.body));
 
     app.delete('/templates/:id', {
-      config: write,
+      config: { ...write, ...byId },
       schema: { operationId: 'deleteConfigTemplate', tags, summary: 'Delete a template and its versions', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
     }, async (request, reply) => {
       await templates.delete(request.actor, request.params.id);
@@ -63,32 +65,32 @@ export function templatesRoutes(templates: TemplatesService): FastifyPluginAsync
     });
 
     app.get('/templates/:id/versions', {
-      config: read,
+      config: { ...read, ...byId },
       schema: { operationId: 'listConfigTemplateVersions', tags, summary: 'Versions, newest first', params: IdParams, querystring: VersionQuery, response: { 200: VersionPage, ...errorResponses(404) } },
     }, async (request) => templates.versions(request.actor, request.params.id, request.query));
 
     app.get('/templates/:id/versions/:version', {
-      config: read,
+      config: { ...read, ...byId },
       schema: { operationId: 'getConfigTemplateVersion', tags, summary: 'One version with its content', params: VersionParams, response: { 200: VersionDetail, ...errorResponses(404) } },
     }, async (request) => templates.version(request.actor, request.params.id, request.params.version));
 
     app.post('/templates/:id/versions/:version/restore', {
-      config: write,
+      config: { ...write, ...byId },
       schema: { operationId: 'restoreConfigTemplateVersion', tags, summary: 'Make a version current again (recorded as a new version)', params: VersionParams, body: RestoreBody, response: { 200: ConfigTemplate, ...errorResponses(404, 409, 422) } },
     }, async (request) => templates.restore(request.actor, request.params.id, request.params.version, request.body.notes));
 
     app.get('/templates/:id/diff', {
-      config: read,
+      config: { ...read, ...byId },
       schema: { operationId: 'diffConfigTemplateVersions', tags, summary: 'Unified diff between two versions', params: IdParams, querystring: DiffQuery, response: { 200: DiffResponse, ...errorResponses(404) } },
     }, async (request) => templates.diff(request.actor, request.params.id, request.query.from, request.query.to));
 
     app.get('/templates/:id/variables', {
-      config: read,
+      config: { ...read, ...byId },
       schema: { operationId: 'getConfigTemplateVariables', tags, summary: 'Undeclared variables and a proposed JSON Schema', params: IdParams, response: { 200: VariablesResponse, ...errorResponses(404, 422) } },
     }, async (request) => templates.variables(request.actor, request.params.id));
 
     app.post('/templates/:id/render', {
-      config: render,
+      config: { ...render, ...byId },
       schema: { operationId: 'renderConfigTemplate', tags, summary: 'Render a stored template, optionally with a device\'s inventory data', params: IdParams, body: RenderBody, response: { 200: RenderResponse, ...errorResponses(404, 422) } },
     }, async (request) => templates.render(request.actor, request.params.id, request.body));
   };
