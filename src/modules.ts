@@ -21,6 +21,7 @@ import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
 import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
 import { createEventsModule } from './modules/events/index.js';
+import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -123,6 +124,20 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     closers.unshift(() => eventsModule.stop());
     await eventsModule.start();
 
+    // Sync runs are jobs: configs contributes the `git_sync` executor and creates runs through
+    // the jobs service once it exists (the port is only called after start-up).
+    const configs = createConfigsModule({
+      db: database.db,
+      logger,
+      config,
+      audit: identity.audit,
+      ports: {
+        credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
+        resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
+        createSyncRun: async (actor, repositoryId) => (await jobs.service.createRun(actor, { type: 'git_sync', params: { repository_id: repositoryId } })).run,
+      },
+    });
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -134,6 +149,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       audit: identity.audit,
       events,
       liveChannels: [eventsModule.channel],
+      extraExecutors: configs.executors,
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -163,8 +179,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
+    for (const m of [system, parsers, credentials, inventory, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins];
     return {
       config,
       logger,
@@ -181,6 +197,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       inventory,
       jobs,
       schedules,
+      configs,
       plugins,
       rateLimitStore,
       authenticator: identity.authenticator,

@@ -4,7 +4,7 @@
  * basic authentication. Repositories are bare directories under a temporary root.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +17,8 @@ export interface GitFixtureRoot {
   dir: string;
   /** Creates `<name>.git` (bare, branch `main`) and returns its path. */
   createBare(name: string): string;
-  /** Commits files (path → content; null deletes; `{ rename: from }` renames) to `main` of a bare repository. */
-  commit(name: string, files: Record<string, string | null | { rename: string }>, message: string, options?: { date?: string; author?: string }): string;
+  /** Commits files (path → content; null deletes; `{ rename: from }` renames; `{ symlink: target }` links) to `main` of a bare repository. */
+  commit(name: string, files: Record<string, string | null | { rename: string } | { symlink: string }>, message: string, options?: { date?: string; author?: string }): string;
   git(args: string[], cwd?: string): string;
   close(): void;
 }
@@ -43,7 +43,11 @@ export function createGitFixtureRoot(): GitFixtureRoot {
         for (const [file, content] of Object.entries(files)) {
           const target = path.join(work, file);
           if (content === null) git(['rm', '-q', '--', file], work);
-          else if (typeof content === 'object') {
+          else if (typeof content === 'object' && 'symlink' in content) {
+            mkdirSync(path.dirname(target), { recursive: true });
+            symlinkSync(content.symlink, target);
+            git(['add', '--', file], work);
+          } else if (typeof content === 'object') {
             mkdirSync(path.dirname(target), { recursive: true });
             git(['mv', '--', content.rename, file], work);
           } else {
@@ -150,9 +154,4 @@ export async function startGitHttp(root: string, options: { auth?: { username: s
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Writes a file with the given mode into a fresh path (helper for attack fixtures). */
-export function writeExecutable(file: string, content: string): void {
-  writeFileSync(file, content, { mode: 0o755 });
 }

@@ -32,6 +32,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   maxOutputBytes?: number;
+  /** Written to the command's stdin. */
+  input?: string;
   /** Extra values to mask in error text (besides the auth secrets). */
   secrets?: readonly string[];
 }
@@ -138,7 +140,7 @@ export function createGit(options: GitOptions) {
     const timeoutMs = run.timeoutMs ?? options.timeoutMs;
     const maxBuffer = run.maxOutputBytes ?? options.maxOutputBytes;
     return new Promise((resolve, reject) => {
-      execFile(
+      const child = execFile(
         'git',
         args,
         { env: childEnv(env), encoding: 'buffer', maxBuffer, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, ...(run.signal ? { signal: run.signal } : {}) },
@@ -152,6 +154,7 @@ export function createGit(options: GitOptions) {
           reject(new GitCommandError(classify(text), lastLines(text) || `git exited with ${String(e.code)}`, text));
         },
       );
+      if (run.input !== undefined) child.stdin?.end(run.input);
     });
   }
 
