@@ -228,6 +228,14 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
       return parseLogRaw(out);
     },
 
+    /** A blob's bytes by id (a version's content hash). */
+    async readBlob(id: string, blob: string, maxBytes: number): Promise<Buffer> {
+      if (!/^[0-9a-f]{40,64}$/.test(blob)) throw new NotFoundError('GIT_OBJECT_NOT_FOUND', 'No such content');
+      return git.run(['cat-file', 'blob', blob], { gitDir: dirOf(id), maxOutputBytes: maxBytes }).catch(() => {
+        throw new NotFoundError('GIT_OBJECT_NOT_FOUND', `Content ${blob.slice(0, 12)} is not in the mirror (sync the repository)`);
+      });
+    },
+
     /** Commits only in `a` and only in `b`; null when `b` is not fetched yet. */
     async aheadBehind(id: string, a: string, b: string): Promise<{ ahead: number; behind: number } | null> {
       if (!/^[0-9a-f]{40,64}$/.test(a) || !/^[0-9a-f]{40,64}$/.test(b)) return null;

@@ -13,6 +13,9 @@ import type { GitScheme } from './git-url.fns.js';
 import { gitSyncExecutor } from './git-sync.executor.js';
 import { createRepositoriesService, type ConfigsPorts } from './repositories.service.js';
 import { repositoriesRoutes } from './repositories.routes.js';
+import { createHistoryService } from './history.service.js';
+import { historyRoutes } from './history.routes.js';
+import type { Actor } from '../../platform/http/auth.js';
 
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
@@ -31,6 +34,8 @@ export interface ConfigsDeps {
   /** identity.audit */
   audit: AuditRecorder;
   ports: ConfigsPorts;
+  /** Inventory: a device's name as `actor` may see it (a 404 AppError otherwise). */
+  deviceName(actor: Actor, deviceId: string): Promise<string>;
 }
 
 /** Builds the configs module; its `executors` go to the jobs module (modules.ts). */
@@ -39,10 +44,23 @@ export function createConfigsModule(deps: ConfigsDeps) {
   const rootDir = path.join(deps.config.dataDir, 'git');
   const git = createGit({ schemes: deps.config.gitSchemes, timeoutMs: deps.config.gitTimeoutSeconds * 1000, maxOutputBytes: 64 * 1024 * 1024, knownHostsFile: path.join(rootDir, 'known_hosts') });
   const store = createGitStore({ git, rootDir, maxRepoBytes: deps.config.gitMaxRepoMb * 1024 * 1024 });
-  const repositories = createRepositoriesService({ db: deps.db, store, schemes: deps.config.gitSchemes, audit: deps.audit, ports: deps.ports, logger });
-  const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: repositoriesRoutes(repositories) }];
+  const history = createHistoryService({ db: deps.db, store, logger, repositories: { byCategory: (c) => repositories.byCategory(c) }, deviceName: deps.deviceName });
+  const repositories = createRepositoriesService({
+    db: deps.db,
+    store,
+    schemes: deps.config.gitSchemes,
+    audit: deps.audit,
+    ports: deps.ports,
+    logger,
+    onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
+  });
+  const plugins: RoutePlugin[] = [
+    { prefix: '/api/v1', plugin: repositoriesRoutes(repositories) },
+    { prefix: '/api/v1', plugin: historyRoutes(history) },
+  ];
   return {
     repositories,
+    history,
     store,
     plugins,
     permissions: CONFIGS_PERMISSIONS,

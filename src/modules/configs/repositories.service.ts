@@ -236,7 +236,8 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       try {
         const remote = await remoteOf(SYSTEM_ACTOR, r, `git sync of repository ${r.name}`, runId);
         const result = await deps.store.sync(id, remote, signal);
-        if (deps.onSynced && result.after !== result.before) await deps.onSynced(r, result.before, result.after);
+        // From the head last indexed (not the mirror's previous head): a sync whose indexing failed is caught up by the next one.
+        if (deps.onSynced && result.after !== r.headCommit) await deps.onSynced(r, r.headCommit, result.after);
         await repo.update(id, { lastSyncStatus: 'ok', lastSyncError: null, lastSyncAt: new Date().toISOString(), headCommit: result.after });
         return result;
       } catch (err) {
