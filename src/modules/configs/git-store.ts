@@ -236,6 +236,28 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
       });
     },
 
+    /** Many blobs at once (`cat-file --batch`): id → bytes; missing ones are left out. */
+    async readBlobs(id: string, blobs: readonly string[], maxTotalBytes: number): Promise<Map<string, Buffer>> {
+      const out = new Map<string, Buffer>();
+      const wanted = [...new Set(blobs.filter((b) => /^[0-9a-f]{40,64}$/.test(b)))];
+      if (wanted.length === 0) return out;
+      const buf = await git.run(['cat-file', '--batch'], { gitDir: dirOf(id), input: `${wanted.join('\n')}\n`, maxOutputBytes: maxTotalBytes });
+      let pos = 0;
+      while (pos < buf.length) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0) break;
+        const [sha, type, size] = buf.subarray(pos, nl).toString('latin1').split(' ');
+        if (type === 'missing' || size === undefined) {
+          pos = nl + 1;
+          continue;
+        }
+        const n = Number(size);
+        out.set(sha!, buf.subarray(nl + 1, nl + 1 + n));
+        pos = nl + 1 + n + 1;
+      }
+      return out;
+    },
+
     /** Commits only in `a` and only in `b`; null when `b` is not fetched yet. */
     async aheadBehind(id: string, a: string, b: string): Promise<{ ahead: number; behind: number } | null> {
       if (!/^[0-9a-f]{40,64}$/.test(a) || !/^[0-9a-f]{40,64}$/.test(b)) return null;

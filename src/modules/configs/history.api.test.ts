@@ -102,4 +102,20 @@ describe.each(DIALECTS)('configuration history index on %s', (dialect) => {
     expect(r.versions).toBeGreaterThanOrEqual(4);
     expect((await api('GET', `/devices/${f.devices.b}/configs`)).json().items.map((v: { commit: string }) => v.commit)).toEqual(before);
   });
+
+  it('searches the latest configuration of every device, literally or with an RE2 pattern', async () => {
+    const f = await fixture('search');
+    const mine = (r: { items: { device: string }[] }) => r.items.filter((i) => i.device === f.dev.a || i.device === f.dev.b);
+    const literal = (await api('GET', '/configs/search?q=LOGGING%20host&limit=1000')).json();
+    expect(mine(literal)).toEqual([expect.objectContaining({ device: f.dev.b, commit: f.heads[2], match_count: 1, matches: [{ line: 2, text: 'logging host 192.0.2.9' }] })]);
+    // Only the latest version counts: 192.0.2.1 was a's ntp server before the second commit.
+    expect(mine((await api('GET', '/configs/search?q=ntp%20server%20192.0.2.1&limit=1000')).json())).toEqual([]);
+    const regex = (await api('GET', `/configs/search?regex=true&limit=1000&q=${encodeURIComponent('^ntp server 192\\.0\\.2\\.[0-9]$')}`)).json();
+    expect(mine(regex).map((i) => i.device)).toEqual([f.dev.a]);
+    for (const bad of ['(a', '(a)\\1']) {
+      const res = await api('GET', `/configs/search?regex=true&q=${encodeURIComponent(bad)}`);
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().errors[0].path).toBe('query.q');
+    }
+  });
 });

@@ -59,6 +59,21 @@ export function createHistoryRepository(base: Db) {
       const rows = await applyPage(q, NEWEST, cursor, limit).execute();
       return pageResult(rows, NEWEST, limit, camelValue);
     },
+    /** The newest version of every device that still has a configuration (search, compliance). */
+    async latestPerDevice(): Promise<VersionRow[]> {
+      const rows = await versions()
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'id',
+            '=',
+            selectFrom('configVersions as w').select('w.id').whereRef('w.deviceName', '=', 'configVersions.deviceName').orderBy('w.committedAt', 'desc').orderBy('w.id', 'desc').limit(1),
+          ),
+        )
+        .where('change', '!=', 'deleted')
+        .orderBy('deviceName')
+        .execute();
+      return rows;
+    },
     async commitMessage(repositoryId: string, sha: string): Promise<string | undefined> {
       return (await db.selectFrom('configCommits').select('message').where('repositoryId', '=', repositoryId).where('sha', '=', sha).executeTakeFirst())?.message;
     },

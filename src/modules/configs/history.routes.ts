@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorResponses, IdParams, Page } from '../../platform/http/schemas.js';
-import { ChangesQuery, ConfigVersion, ConfigVersionContent, DeviceDiff, DeviceDiffQuery, DeviceVersionParams, VersionsQuery } from './history.schemas.js';
+import { ChangesQuery, SearchQuery, SearchResult, ConfigVersion, ConfigVersionContent, DeviceDiff, DeviceDiffQuery, DeviceVersionParams, VersionsQuery } from './history.schemas.js';
 import type { HistoryService } from './history.service.js';
+import type { SearchService } from './search.service.js';
 
 const tags = ['configs'];
 const read = { permission: 'configs:read' };
 
 /** Device configuration history from the index: /devices/{id}/configs…, /configs/changes. */
-export function historyRoutes(service: HistoryService): FastifyPluginAsyncTypebox {
+export function historyRoutes(service: HistoryService, search: SearchService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/devices/:id/configs',
@@ -28,6 +29,11 @@ export function historyRoutes(service: HistoryService): FastifyPluginAsyncTypebo
       '/configs/changes',
       { config: read, schema: { operationId: 'listConfigChanges', tags, summary: 'Configuration changes across the fleet since a time, newest first', querystring: ChangesQuery, response: { 200: Page(ConfigVersion), ...errorResponses() } } },
       async (req) => service.changes(req.actor, req.query),
+    );
+    app.get(
+      '/configs/search',
+      { config: read, schema: { operationId: 'searchConfigs', tags, summary: 'Search the latest configuration of every device', querystring: SearchQuery, response: { 200: SearchResult, ...errorResponses(422) } } },
+      async (req) => search.search(req.actor, req.query),
     );
   };
 }

@@ -15,6 +15,8 @@ import { createRepositoriesService, type ConfigsPorts } from './repositories.ser
 import { repositoriesRoutes } from './repositories.routes.js';
 import { createHistoryService } from './history.service.js';
 import { historyRoutes } from './history.routes.js';
+import { createHistoryRepository } from './history.repository.js';
+import { createSearchService } from './search.service.js';
 import type { Actor } from '../../platform/http/auth.js';
 
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read'] as const;
@@ -54,13 +56,15 @@ export function createConfigsModule(deps: ConfigsDeps) {
     logger,
     onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
   });
+  const search = createSearchService({ history: createHistoryRepository(deps.db), store });
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: repositoriesRoutes(repositories) },
-    { prefix: '/api/v1', plugin: historyRoutes(history) },
+    { prefix: '/api/v1', plugin: historyRoutes(history, search) },
   ];
   return {
     repositories,
     history,
+    search,
     store,
     plugins,
     permissions: CONFIGS_PERMISSIONS,
