@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const commits = Number(execFileSync('git', ['--git-dir', bare, 'rev-list', '--count', 'main'], { encoding: 'utf8' }).trim());
   process.stdout.write(`generated ${commits} commits (${DEVICES} devices × ${VERSIONS} versions) in ${((performance.now() - g0) / 1000).toFixed(1)} s\n`);
 
-  const server = await startServer({ OPSDECK_GIT_SCHEMES: 'file', OPSDECK_ADMIN_PASSWORD: PASSWORD, OPSDECK_LOG_LEVEL: 'warn', OPSDECK_RATE_LIMIT_PER_MINUTE: '10000000' });
+  const server = await startServer({ OPSDECK_GIT_SCHEMES: 'file', OPSDECK_ADMIN_PASSWORD: PASSWORD, OPSDECK_RATE_LIMIT_PER_MINUTE: '10000000' });
   try {
     const call = async (method: string, url: string, body?: unknown, token?: string) => {
       const res = await fetch(`${server.url}/api/v1${url}`, {

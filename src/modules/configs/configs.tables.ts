@@ -18,6 +18,7 @@ export type ConfigsTables = {
     lastSyncError: string | null;
     lastSyncRunId: string | null;
     headCommit: string | null;
+    webhookCredentialId: string | null;
     createdBy: string;
     createdAt: string;
     updatedAt: string;

@@ -12,7 +12,7 @@ import { createGitStore } from './git-store.js';
 import type { GitScheme } from './git-url.fns.js';
 import { gitSyncExecutor } from './git-sync.executor.js';
 import { createRepositoriesService, type ConfigsPorts } from './repositories.service.js';
-import { repositoriesRoutes } from './repositories.routes.js';
+import { repositoriesRoutes, webhookRoutes } from './repositories.routes.js';
 import { createHistoryService } from './history.service.js';
 import { historyRoutes } from './history.routes.js';
 import { createHistoryRepository } from './history.repository.js';
@@ -59,6 +59,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
   const search = createSearchService({ history: createHistoryRepository(deps.db), store });
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: repositoriesRoutes(repositories) },
+    { prefix: '/api/v1', plugin: webhookRoutes(repositories) },
     { prefix: '/api/v1', plugin: historyRoutes(history, search) },
   ];
   return {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { useTestServer } from '../../../test/helpers/server.js';
@@ -221,5 +222,34 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
     const viewer = bearer((await loginAs(server(), 'viewer')).token);
     expect((await api('GET', '/git/repositories', undefined, viewer)).statusCode).toBe(200);
     expect((await api('POST', '/git/repositories', { name: 'v', category: 'configs', url: `${daemon.url}/net.git` }, viewer)).statusCode).toBe(403);
+  });
+
+  it('syncs on a push webhook signed the GitHub, Gitea or GitLab way, and refuses anything else', async () => {
+    const secret = `whsec-${dialect}-7f3a9c2e11`;
+    const cred = await api('POST', '/credentials', { name: `git-webhook-${dialect}`, type: 'api_token', token: secret });
+    expect(cred.statusCode, cred.body).toBe(201);
+    const created = await api('POST', '/git/repositories', { name: `hooked-${dialect}`, category: 'configs', url: `${daemon.url}/net.git`, webhook_credential_id: cred.json().id });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id;
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: heads[3] });
+    const hmac = createHmac('sha256', secret).update(body).digest('hex');
+    const hook = (headers: Record<string, string>, payload = body) =>
+      server().app.inject({ method: 'POST', url: `/api/v1/git/repositories/${id}/webhook`, headers: { 'content-type': 'application/json', ...headers }, payload });
+    for (const [headers, scheme] of [
+      [{ 'x-hub-signature-256': `sha256=${hmac}`, 'x-github-event': 'push' }, 'github'],
+      [{ 'x-gitea-signature': hmac }, 'gitea'],
+      [{ 'x-gitlab-token': secret }, 'gitlab'],
+    ] as const) {
+      const res = await hook(headers);
+      expect(res.statusCode, res.body).toBe(202);
+      expect(res.json()).toMatchObject({ scheme, run_id: expect.any(String) });
+      expect((await waitRun(res.json().run_id)).status).toBe('succeeded');
+    }
+    for (const headers of [{ 'x-hub-signature-256': `sha256=${hmac}` }, { 'x-gitlab-token': 'wrong' }, {}] as Record<string, string>[]) {
+      const res = await hook(headers, `${body} `);
+      expect(res.statusCode, res.body).toBe(401);
+      expect(res.json().code).toBe('GIT_WEBHOOK_REJECTED');
+    }
+    expect((await api('GET', `/git/repositories/${id}`)).json()).toMatchObject({ last_sync_status: 'ok', webhook_credential_id: cred.json().id });
   });
 });

@@ -5,7 +5,7 @@ import type { ConfigsTables } from './configs.tables.js';
 
 const COLUMNS = [
   'id', 'name', 'category', 'url', 'branch', 'path', 'credentialId', 'verifyTls', 'caCert', 'syncIntervalSeconds', 'description', 'active',
-  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'createdBy', 'createdAt', 'updatedAt',
+  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'webhookCredentialId', 'createdBy', 'createdAt', 'updatedAt',
 ] as const;
 
 type Raw = ConfigsTables['gitRepositories'];

@@ -25,6 +25,8 @@ import {
   SyncAccepted,
   TestConnectionBody,
   UpdateRepositoryBody,
+  WebhookAccepted,
+  WebhookBody,
 } from './repositories.schemas.js';
 import type { RepositoriesService } from './repositories.service.js';
 
@@ -131,6 +133,30 @@ export function repositoriesRoutes(service: RepositoriesService): FastifyPluginA
       '/configs/compare',
       { config: { permission: 'configs:read' }, schema: { operationId: 'compareConfigs', tags: ['configs'], summary: 'Compare two files (device A against device B)', body: CompareBody, response: { 200: Comparison, ...errorResponses(404, 422) } } },
       async (req) => service.compare(req.actor, req.body),
+    );
+  };
+}
+
+/** The public push-webhook route, in its own scope: it reads the body raw, for the signature. */
+export function webhookRoutes(service: RepositoriesService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 5_000_000 }, (_req, body, done) => done(null, body));
+    app.post(
+      '/git/repositories/:id/webhook',
+      {
+        config: { public: true },
+        schema: {
+          operationId: 'receiveGitWebhook',
+          tags,
+          summary: 'Push webhook from GitHub, GitLab or Gitea: triggers a sync',
+          description: 'Authenticated by the sender’s signature with the repository’s webhook secret (X-Hub-Signature-256, X-Gitea-Signature or X-Gitlab-Token), not by a token.',
+          params: IdParams,
+          body: WebhookBody,
+          response: { 202: WebhookAccepted, ...errorResponses() },
+        },
+      },
+      async (req, reply) => reply.code(202).send(await service.webhook(req.params.id, req.headers, req.body)),
     );
   };
 }

@@ -31,6 +31,7 @@ export const CreateRepositoryBody = Type.Object(
     sync_interval_seconds: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 604_800, description: 'Sync every n seconds (null: only on demand or webhook)' }))),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     active: Type.Optional(Type.Boolean()),
+    webhook_credential_id: Type.Optional(Nullable(Uuid)),
   },
   { additionalProperties: false },
 );
@@ -61,6 +62,7 @@ export const Repository = Type.Object(
     last_sync_error: Nullable(Type.String()),
     last_sync_run_id: Nullable(Uuid),
     head_commit: Nullable(Type.String()),
+    webhook_credential_id: Nullable(Uuid),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -186,3 +188,6 @@ export const Comparison = Type.Object(
   { a: ComparedSide, b: ComparedSide, identical: Type.Boolean(), unified: Type.String(), file: DiffFile },
   { additionalProperties: false },
 );
+
+export const WebhookAccepted = Type.Object({ run_id: Uuid, scheme: Type.String() }, { additionalProperties: false });
+export const WebhookBody = Type.String({ maxLength: 5_000_000, description: 'The push event as the Git host sends it (read raw for the signature)' });

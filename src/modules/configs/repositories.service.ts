@@ -1,6 +1,7 @@
 import type { Db } from '../../platform/db/database.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
-import { ConflictError, NotFoundError, ValidationError, AppError, type FieldError } from '../../platform/errors.js';
+import { ConflictError, NotFoundError, ValidationError, AppError, UnauthorizedError, type FieldError } from '../../platform/errors.js';
+import { verifyWebhook, type WebhookHeaders } from './webhook.fns.js';
 import { requirePermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor, parseSort } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
@@ -58,6 +59,7 @@ function toView(r: RepositoryRow): Repository {
     last_sync_error: r.lastSyncError,
     last_sync_run_id: r.lastSyncRunId,
     head_commit: r.headCommit,
+    webhook_credential_id: r.webhookCredentialId,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
@@ -83,7 +85,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
     return row;
   }
 
-  async function checkConnection(actor: Actor, input: { url?: string | undefined; branch?: string | undefined; credential_id?: string | null | undefined; path?: string | undefined }): Promise<FieldError[]> {
+  async function checkConnection(actor: Actor, input: { url?: string | undefined; branch?: string | undefined; credential_id?: string | null | undefined; path?: string | undefined; webhook_credential_id?: string | null | undefined }): Promise<FieldError[]> {
     const errors: FieldError[] = [];
     if (input.url !== undefined) {
       const u = checkGitUrl(input.url, deps.schemes);
@@ -98,6 +100,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       if (!p.ok) errors.push({ path: 'body.path', message: p.reason });
     }
     if (input.credential_id && !(await deps.ports.credentialVisible(actor, input.credential_id))) errors.push({ path: 'body.credential_id', message: 'no such credential' });
+    if (input.webhook_credential_id && !(await deps.ports.credentialVisible(actor, input.webhook_credential_id))) errors.push({ path: 'body.webhook_credential_id', message: 'no such credential' });
     return errors;
   }
 
@@ -121,7 +124,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
 
     async create(actor: Actor, body: CreateRepositoryBody): Promise<Repository> {
       requirePermission(actor, 'git:write');
-      const errors = await checkConnection(actor, { url: body.url, branch: body.branch ?? 'main', credential_id: body.credential_id, path: body.path ?? '' });
+      const errors = await checkConnection(actor, { url: body.url, branch: body.branch ?? 'main', credential_id: body.credential_id, path: body.path ?? '', webhook_credential_id: body.webhook_credential_id });
       if (errors.length) throw new ValidationError('GIT_REPOSITORY_INVALID', 'The repository settings are invalid', errors);
       if (await repo.nameTaken(body.name)) throw new ConflictError('GIT_REPOSITORY_NAME_TAKEN', `A repository named '${body.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
       const now = new Date().toISOString();
@@ -143,6 +146,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
         lastSyncError: null,
         lastSyncRunId: null,
         headCommit: null,
+        webhookCredentialId: body.webhook_credential_id?.toLowerCase() ?? null,
         createdBy: actor.id,
         createdAt: now,
         updatedAt: now,
@@ -172,6 +176,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       if (body.sync_interval_seconds !== undefined) patch.syncIntervalSeconds = body.sync_interval_seconds;
       if (body.description !== undefined) patch.description = body.description;
       if (body.active !== undefined) patch.active = body.active;
+      if (body.webhook_credential_id !== undefined) patch.webhookCredentialId = body.webhook_credential_id?.toLowerCase() ?? null;
       await uow(async ({ db, repos }) => {
         if (!(await repos.update(id, patch))) throw notFound(id);
         const { ca_cert: ca, ...changes } = body;
@@ -223,6 +228,24 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const run = await deps.ports.createSyncRun(actor, id);
       await repo.update(id, { lastSyncStatus: 'queued', lastSyncRunId: run.id });
       return { run_id: run.id, status: run.status, repository_id: id };
+    },
+
+    /**
+     * A push webhook from the Git host: verified against the repository's webhook secret (its
+     * `webhook_credential_id`, an api_token), then a sync run as the system. Every refusal is the
+     * same 401, so the route tells nothing about which repositories exist.
+     */
+    async webhook(id: string, headers: WebhookHeaders, body: string) {
+      const rejected = () => new UnauthorizedError('GIT_WEBHOOK_REJECTED', 'The webhook is not signed with this repository’s secret');
+      const r = await repo.find(id);
+      if (!r?.webhookCredentialId || !r.active) throw rejected();
+      const cred = await deps.ports.resolveCredential(r.webhookCredentialId, `git webhook of repository ${r.name}`, null, SYSTEM_ACTOR).catch(() => null);
+      const secret = cred?.secrets.token ?? cred?.secrets.password;
+      const scheme = secret ? verifyWebhook(secret, headers, body) : null;
+      if (!scheme) throw rejected();
+      const run = await deps.ports.createSyncRun(SYSTEM_ACTOR, id);
+      await repo.update(id, { lastSyncStatus: 'queued', lastSyncRunId: run.id });
+      return { run_id: run.id, scheme };
     },
 
     /**
