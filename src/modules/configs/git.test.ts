@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitFixtureRoot, startGitDaemon, startGitHttp, type GitFixtureRoot, type GitServerPeer } from '../../../test/peers/git-servers.js';
+import { startSshd, type SshdPeer } from '../../../test/peers/sshd.js';
+import { chmodSync } from 'node:fs';
 import { createGit, GitCommandError } from './git.js';
 import { checkGitUrl, checkRef, checkRepoPath, maskUrl, type GitScheme } from './git-url.fns.js';
 
@@ -154,5 +156,36 @@ describe('git runner against real servers', () => {
     const blob = execFileSync('git', ['--git-dir', mirror, 'hash-object', '-w', '--stdin'], { input: 'x'.repeat(5000), encoding: 'utf8' }).trim();
     const err = (await git().run(['cat-file', 'blob', blob], { gitDir: mirror, maxOutputBytes: 1000 }).catch((e: unknown) => e)) as GitCommandError;
     expect(err.kind).toBe('too_large');
+  });
+
+  describe('over ssh (OpenSSH sshd)', () => {
+    let sshd: SshdPeer;
+    let served: string;
+    beforeAll(async () => {
+      sshd = await startSshd();
+      // The ssh user serves a copy it owns: git refuses repositories of other owners (safe.directory).
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'opsdeck-git-ssh-'));
+      chmodSync(dir, 0o755);
+      served = path.join(dir, 'net.git');
+      execFileSync('git', ['clone', '-q', '--bare', path.join(root.dir, 'net.git'), served]);
+      execFileSync('chown', ['-R', sshd.username, dir]);
+    });
+    afterAll(async () => {
+      await sshd?.stop();
+      if (served) rmSync(path.dirname(served), { recursive: true, force: true });
+    });
+
+    it('authenticates with a key and with a password, pins the host key, and masks the password', async () => {
+      const sshGit = createGit({ schemes: ['ssh'], timeoutMs: 20_000, maxOutputBytes: 1_000_000, knownHostsFile: path.join(scratch, 'ssh_known_hosts') });
+      const url = `ssh://${sshd.username}@127.0.0.1:${sshd.port}${served}`;
+      const byKey = await sshGit.text(['ls-remote', '--heads', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, privateKey: sshd.privateKey } });
+      expect(byKey).toContain('refs/heads/main');
+      const byPassword = await sshGit.text(['ls-remote', '--heads', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, password: sshd.password } });
+      expect(byPassword).toBe(byKey);
+      expect(execFileSync('cat', [path.join(scratch, 'ssh_known_hosts')], { encoding: 'utf8' })).toContain(`[127.0.0.1]:${sshd.port}`);
+      const wrong = (await sshGit.run(['ls-remote', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, password: 'Not-The-Pa55word' } }).catch((e: unknown) => e)) as GitCommandError;
+      expect(wrong.kind).toBe('auth');
+      expect(`${wrong.message}${wrong.stderr}`).not.toContain('Not-The-Pa55word');
+    });
   });
 });
