@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const call = async (method: string, url: string, body?: unknown, token?: string) => {
       const res = await fetch(`${server.url}/api/v1${url}`, {
         method,
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
