@@ -300,6 +300,14 @@ export const SETTINGS = {
     parse: int(100, 60_000),
   }),
   templateRenderWorkers: setting({ env: 'OPSDECK_TEMPLATE_RENDER_WORKERS', description: 'Worker threads that render templates at once (each started on first use).', default: '2', parse: int(1, 64) }),
+  gitSchemes: setting({
+    env: 'OPSDECK_GIT_SCHEMES',
+    description: 'URL schemes Git repositories may use (comma-separated from https, ssh, http, git, file). `file` reads the server\'s own disk and `http`/`git` are unencrypted: enable them only when that is intended.',
+    default: 'https,ssh',
+    parse: list(oneOf('https', 'ssh', 'http', 'git', 'file'), false),
+  }),
+  gitTimeoutSeconds: setting({ env: 'OPSDECK_GIT_TIMEOUT_SECONDS', description: 'Longest a git command (clone, fetch, ls-remote) may run before it is killed.', default: '300', parse: int(5, 86_400) }),
+  gitMaxRepoMb: setting({ env: 'OPSDECK_GIT_MAX_REPO_MB', description: 'Largest mirror a Git repository may take on disk, in MiB; a sync past it fails and the mirror is removed.', default: '2048', parse: int(1, 1_048_576) }),
   jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
   jobsExecutorConcurrency: setting({
     env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',

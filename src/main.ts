@@ -28,6 +28,7 @@ Commands:
   config              Print the effective configuration, secrets masked
   user create|reset-password|disable <username>  Manage users (opsdeck user --help)
   keys generate|rotate|status  Vault master keys: add one, re-wrap every data key under the newest, report usage
+  configs reindex     Rebuild the configuration history index from the Git mirrors
   parse --platform P --command C < output
                       Parse command output into JSON records (opsdeck parse --help)
   --help, -h          Show this help
@@ -156,6 +157,17 @@ async function userCommand(config: Config, logger: Logger, args: string[]): Prom
   }
 }
 
+async function configsCommand(config: Config, logger: Logger, args: string[]): Promise<void> {
+  if (args[0] !== 'reindex') fail(args[0] ? `unknown configs command '${args[0]}'. Usage: opsdeck configs reindex` : 'usage: opsdeck configs reindex');
+  const modules = await createModules(cliConfig(config), logger);
+  try {
+    const r = await modules.configs.history.reindex();
+    process.stdout.write(`Reindexed ${r.repositories} repositories: ${r.versions} configuration versions.\n`);
+  } finally {
+    await modules.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -186,6 +198,8 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(r.stderr);
       return void (process.exitCode = r.code);
     }
+    case 'configs':
+      return configsCommand(config, logger, positionals.slice(1));
     case 'config':
       return void process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`);
     case 'user':

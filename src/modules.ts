@@ -23,6 +23,7 @@ import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
 import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
 import { createEventsModule } from './modules/events/index.js';
+import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
@@ -152,6 +153,21 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     closers.unshift(() => eventsModule.stop());
     await eventsModule.start();
 
+    // Sync runs are jobs: configs contributes the `git_sync` executor and creates runs through
+    // the jobs service once it exists (the port is only called after start-up).
+    const configs = createConfigsModule({
+      db: database.db,
+      logger,
+      config,
+      audit: identity.audit,
+      deviceName: async (actor, deviceId) => (await inventory.services.devices.get(actor, deviceId)).name,
+      ports: {
+        credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
+        resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
+        createSyncRun: async (actor, repositoryId) => (await jobs.service.createRun(actor, { type: 'git_sync', params: { repository_id: repositoryId } })).run,
+      },
+    });
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -166,6 +182,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel],
       streamGuard,
       streamDenials: rateLimitStore,
+      extraExecutors: configs.executors,
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -196,10 +213,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules]) identity.registerPermissions(m.permissions);
+    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins];
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins];
     return {
       config,
       logger,
@@ -218,6 +235,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       templates,
       jobs,
       schedules,
+      configs,
       plugins,
       rateLimitStore,
       authenticator: identity.authenticator,

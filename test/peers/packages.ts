@@ -31,6 +31,7 @@ export const TEST_PACKAGES: readonly TestPackage[] = [
   { name: 'chromium', provides: '/usr/bin/chromium', usedBy: 'test/helpers/chromium.ts (the /docs browser tests)', unlessEnv: 'OPSDECK_TEST_CHROMIUM' },
   { name: 'ansible-core', provides: 'ansible-inventory', usedBy: 'src/modules/inventory/inventory.integrations.test.ts' },
   { name: 'procps', provides: 'ps', usedBy: 'test/jobs/jobs-api.test.ts' },
+  { name: 'git', provides: '/usr/lib/git-core/git-http-backend', usedBy: 'test/peers/git-servers.ts (git daemon, git http-backend) and the configs module' },
   { name: 'curl', provides: 'curl', usedBy: 'test/docs-examples.test.ts (the README examples)' },
   { name: 'jq', provides: 'jq', usedBy: 'test/docs-examples.test.ts (the README examples)' },
   { name: 'openssl', provides: 'openssl', usedBy: 'test/docs-examples.test.ts (the README examples)' },

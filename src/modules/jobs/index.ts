@@ -14,7 +14,7 @@ import type { Logger } from '../../platform/observability/logger.js';
 import { createJobQueue, type JobQueue } from '../../platform/queue/index.js';
 import { createInlineCredentialResolver, type CredentialResolver, type InlineCredentialResolver } from './credentials.js';
 import { createDispatcher, type JobsJobMap } from './dispatch.js';
-import { EXECUTORS, executorRegistry, type ExecutorSettings } from './executors/index.js';
+import { EXECUTORS, executorRegistry, type Executor, type ExecutorSettings } from './executors/index.js';
 import { createRunEngine } from './jobs.engine.js';
 import { runsRoutes } from './jobs.routes.js';
 import { createJobsService, type AuditRecorder } from './jobs.service.js';
@@ -78,6 +78,8 @@ export interface JobsModuleDeps {
   streamGuard: StreamGuard;
   /** Where denied WebSocket subscriptions are counted per principal (Redis in a cluster); in memory when absent. */
   streamDenials?: RateLimitStore;
+  /** Executors other modules contribute (configs' `git_sync`), registered with the built-in ones. */
+  extraExecutors?: readonly Executor[];
   /** Tests inject a queue; otherwise BullMQ when Redis is configured, else embedded. */
   queue?: JobQueue<JobsJobMap>;
 }
@@ -96,7 +98,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const templatesRepo = createTemplatesRepository(deps.db);
   const queue = deps.queue ?? createJobQueue<JobsJobMap>({ ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}), prefix: c.jobsQueue, lockDurationMs: c.jobsLeaseMs, onError: (err) => logger.warn({ err }, 'queue error') });
   const dispatch = createDispatcher(queue);
-  const executors = executorRegistry(EXECUTORS);
+  const executors = executorRegistry([...EXECUTORS, ...(deps.extraExecutors ?? [])]);
   const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: deps.egress, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
   const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);

@@ -1,0 +1,47 @@
+/** The configs module's tables as Kysely sees them (camelCase under CamelCasePlugin). */
+export type ConfigsTables = {
+  gitRepositories: {
+    id: string;
+    name: string;
+    category: string;
+    url: string;
+    branch: string;
+    path: string;
+    credentialId: string | null;
+    verifyTls: number | boolean;
+    caCert: string | null;
+    syncIntervalSeconds: number | null;
+    description: string | null;
+    active: number | boolean;
+    lastSyncAt: string | null;
+    lastSyncStatus: string;
+    lastSyncError: string | null;
+    lastSyncRunId: string | null;
+    headCommit: string | null;
+    webhookCredentialId: string | null;
+    createdBy: string;
+    createdAt: string;
+    updatedAt: string;
+  };
+  configCommits: {
+    repositoryId: string;
+    sha: string;
+    authorName: string;
+    authorEmail: string;
+    committedAt: string;
+    message: string;
+  };
+  configVersions: {
+    id: string;
+    repositoryId: string;
+    commitSha: string;
+    path: string;
+    deviceName: string;
+    change: string;
+    oldPath: string | null;
+    authorName: string;
+    committedAt: string;
+    size: number;
+    contentHash: string;
+  };
+};

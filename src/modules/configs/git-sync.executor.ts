@@ -1,0 +1,37 @@
+import { Type, type Static } from 'typebox';
+import { AppError } from '../../platform/errors.js';
+import { Nullable, Uuid } from '../../platform/http/schemas.js';
+import type { Executor } from '../jobs/index.js';
+
+const Params = Type.Object({ repository_id: Uuid }, { additionalProperties: false });
+type Params = Static<typeof Params>;
+
+/** Failures a retry cannot fix: refused credentials, a missing remote or branch, a repository over the size limit. */
+const PERMANENT = new Set(['GIT_AUTH_FAILED', 'GIT_REMOTE_NOT_FOUND', 'GIT_BRANCH_NOT_FOUND', 'GIT_TOO_LARGE', 'GIT_REPOSITORY_NOT_FOUND', 'CREDENTIAL_NOT_FOUND', 'GIT_CREDENTIAL_TYPE']);
+
+export type SyncFn = (repositoryId: string, runId: string, signal: AbortSignal) => Promise<{ before: string | null; after: string }>;
+
+/** `git_sync`: clones or fetches one registered repository on the worker (registered with the jobs module by modules.ts). */
+export function gitSyncExecutor(sync: SyncFn): Executor<Params> {
+  return {
+    type: 'git_sync',
+    description: 'Clones or fetches a registered Git repository into its mirror and indexes new commits.',
+    params: Params,
+    output: Type.Object({ repository_id: Uuid, before: Nullable(Type.String()), after: Type.String() }),
+    credential: 'none',
+    targets: 'optional',
+    changesDevices: () => false,
+    async run(ctx, params) {
+      try {
+        const r = await sync(params.repository_id, ctx.runId, ctx.signal);
+        const moved = r.before === r.after ? `unchanged at ${r.after.slice(0, 12)}` : `${r.before?.slice(0, 12) ?? 'empty'} → ${r.after.slice(0, 12)}`;
+        ctx.log('info', `repository synced: ${moved}`);
+        return { output: moved, parsed: { repository_id: params.repository_id, ...r }, ok: true };
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        ctx.log('error', err.message);
+        return { output: err.message, parsed: null, ok: false, error: `${err.code}: ${err.message}`, retryable: !PERMANENT.has(err.code) };
+      }
+    },
+  };
+}
