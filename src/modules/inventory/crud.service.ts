@@ -77,9 +77,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   }
 
   /** API objects for rows, decorated and with the requested includes (batch-loaded). */
-  async function present(actor: Actor, repos: InventoryRepos, rows: Row[], fields: Set<string> | null, includes: Set<string> | null): Promise<Out[]> {
+  async function present(actor: Actor, repos: InventoryRepos, rows: Row[], fields: Set<string> | null, includes: Set<string> | null, storedRefs = false): Promise<Out[]> {
     const items = rows.map((r) => def.toApi(r));
-    await redactRefs(actor, items);
+    if (!storedRefs) await redactRefs(actor, items);
     await def.decorate?.(repos, items, fields);
     for (const name of includes ?? []) await def.includes![name]!(repos, items);
     if (!fields) return items;
@@ -282,10 +282,15 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
       mutate(actor);
       await write(actor, (ctx) => deleteRows(actor, ctx, [...new Set(ids)]));
     },
-    async getMany(actor: Actor, ids: string[]): Promise<Out[]> {
+    /**
+     * `storedRefs`: credential references as stored, not redacted — for job targets only
+     * (target-selectors.service.ts), whose credentials the jobs module then checks against the
+     * run's initiator (CREDENTIAL_FORBIDDEN). Never for a response.
+     */
+    async getMany(actor: Actor, ids: string[], options: { storedRefs?: boolean } = {}): Promise<Out[]> {
       read(actor);
       const rows = new Map((await def.repo(core.repos).getMany(ids)).map((r) => [r.id, r]));
-      return present(actor, core.repos, ids.map((id) => rows.get(id)).filter((r): r is Row => r !== undefined), null, null);
+      return present(actor, core.repos, ids.map((id) => rows.get(id)).filter((r): r is Row => r !== undefined), null, null, options.storedRefs === true);
     },
     /** For imports: runs creates and updates through the same rules inside the caller's context. */
     internal: { prepareCreates, writeCreates, prepareUpdates, writeUpdates, present, write, code: CODE },

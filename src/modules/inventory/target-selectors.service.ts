@@ -67,13 +67,14 @@ const label = (s: TargetSelector) => ('filter' in s ? `filter:${JSON.stringify(a
  * selectors into devices (when the run executes), in selector order, each device once.
  */
 export function createTargetSelectors(deps: TargetSelectorDeps) {
+  // Credential references as stored (`storedRefs`): the jobs module checks them against the run's initiator.
   async function byRef<T extends Named>(actor: Actor, service: CrudService<T>, ref: string): Promise<T | undefined> {
     if (isUuid(ref)) {
-      const [hit] = await service.getMany(actor, [ref.toLowerCase()]);
+      const [hit] = await service.getMany(actor, [ref.toLowerCase()], { storedRefs: true });
       if (hit) return hit;
     }
     const ids = await service.matchingIds(actor, { name: [ref] });
-    return ids.length > 0 ? (await service.getMany(actor, ids.slice(0, 1)))[0] : undefined;
+    return ids.length > 0 ? (await service.getMany(actor, ids.slice(0, 1), { storedRefs: true }))[0] : undefined;
   }
 
   /** Device ids of one selector, or the problem with it (`field` is relative to the selector). */
@@ -140,7 +141,7 @@ export function createTargetSelectors(deps: TargetSelectorDeps) {
         const m = await match(actor, s);
         if ('field' in m) throw new NotFoundError('TARGET_SELECTOR_UNRESOLVED', `target selector ${label(s)}: ${m.message}`);
         const fresh = m.ids.filter((id) => !seen.has(id));
-        const devices = (await deps.devices.getMany(actor, fresh)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        const devices = (await deps.devices.getMany(actor, fresh, { storedRefs: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         for (const d of devices) {
           seen.add(d.id);
           out.push({
