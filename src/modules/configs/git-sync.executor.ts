@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/auth.js';
 import { Nullable, Uuid } from '../../platform/http/schemas.js';
 import type { Executor } from '../jobs/index.js';
 
@@ -7,9 +8,9 @@ const Params = Type.Object({ repository_id: Uuid }, { additionalProperties: fals
 type Params = Static<typeof Params>;
 
 /** Failures a retry cannot fix: refused credentials, a missing remote or branch, a repository over the size limit. */
-const PERMANENT = new Set(['GIT_AUTH_FAILED', 'GIT_REMOTE_NOT_FOUND', 'GIT_BRANCH_NOT_FOUND', 'GIT_TOO_LARGE', 'GIT_REPOSITORY_NOT_FOUND', 'CREDENTIAL_NOT_FOUND', 'GIT_CREDENTIAL_TYPE']);
+const PERMANENT = new Set(['PERMISSION_DENIED', 'GIT_AUTH_FAILED', 'GIT_REMOTE_NOT_FOUND', 'GIT_BRANCH_NOT_FOUND', 'GIT_TOO_LARGE', 'GIT_REPOSITORY_NOT_FOUND', 'CREDENTIAL_NOT_FOUND', 'GIT_CREDENTIAL_TYPE']);
 
-export type SyncFn = (repositoryId: string, runId: string, signal: AbortSignal) => Promise<{ before: string | null; after: string }>;
+export type SyncFn = (actor: Actor, repositoryId: string, runId: string, signal: AbortSignal) => Promise<{ before: string | null; after: string }>;
 
 /** `git_sync`: clones or fetches one registered repository on the worker (registered with the jobs module by modules.ts). */
 export function gitSyncExecutor(sync: SyncFn): Executor<Params> {
@@ -23,7 +24,8 @@ export function gitSyncExecutor(sync: SyncFn): Executor<Params> {
     changesDevices: () => false,
     async run(ctx, params) {
       try {
-        const r = await sync(params.repository_id, ctx.runId, ctx.signal);
+        // As the run's initiator now: their git:sync and their right to the credential, checked at execution.
+        const r = await sync(ctx.actor, params.repository_id, ctx.runId, ctx.signal);
         const moved = r.before === r.after ? `unchanged at ${r.after.slice(0, 12)}` : `${r.before?.slice(0, 12) ?? 'empty'} → ${r.after.slice(0, 12)}`;
         ctx.log('info', `repository synced: ${moved}`);
         return { output: moved, parsed: { repository_id: params.repository_id, ...r }, ok: true };

@@ -69,7 +69,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
     store,
     plugins,
     permissions: CONFIGS_PERMISSIONS,
-    executors: [gitSyncExecutor((id, runId, signal) => repositories.syncNow(id, runId, signal))],
+    executors: [gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal))],
   };
 }
 

@@ -76,6 +76,27 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
     expect((await api('GET', '/git/repositories?category=configs')).json().items.map((r: { id: string }) => r.id)).toContain(id);
   });
 
+  it('checks git:sync and the credential for the run’s initiator when the sync executes, not only when it is requested', async () => {
+    const cred = await api('POST', '/credentials', { name: `git-exec-${dialect}`, type: 'basic', username: HTTP_USER, password: HTTP_PASSWORD });
+    const created = await api('POST', '/git/repositories', { category: 'configs', name: `exec-check-${dialect}`, url: `${httpAuth.url}/net.git`, credential_id: cred.json().id });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    // Someone who may start job runs but not sync repositories starts a git_sync through /jobs/runs.
+    const role = await api('POST', '/roles', { name: `runs-only-${dialect}`, permissions: ['jobs:read', 'jobs:run'] });
+    expect(role.statusCode, role.body).toBe(201);
+    const runner = bearer((await loginAs(server(), `runs-only-${dialect}`)).token);
+    const started = await api('POST', '/jobs/runs', { type: 'git_sync', params: { repository_id: id } }, runner);
+    expect(started.statusCode, started.body).toBe(202);
+    const run = await waitRun(started.json().id);
+    expect(run).toMatchObject({ status: 'failed', attempt: 1 });
+    const targets = (await api('GET', `/jobs/runs/${started.json().id}/targets`)).json().items as { error: string }[];
+    expect(targets[0]!.error).toMatch(/^PERMISSION_DENIED: .*git:sync/);
+    expect((await api('GET', `/git/repositories/${id}`)).json()).toMatchObject({ head_commit: null, last_sync_status: 'failed' });
+    // Nothing was decrypted for the run.
+    const uses = (await api('GET', `/credentials/${cred.json().id}/access-log`)).json().items as { job_run_id?: string | null }[];
+    expect(uses.filter((u) => u.job_run_id === started.json().id)).toEqual([]);
+  });
+
   it('tests a connection before saving, and syncs over http-backend with basic auth from the vault', async () => {
     const cred = await api('POST', '/credentials', { name: `git-basic-${dialect}`, type: 'basic', username: HTTP_USER, password: HTTP_PASSWORD });
     expect(cred.statusCode, cred.body).toBe(201);

@@ -250,14 +250,17 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
 
     /**
      * The sync itself (the `git_sync` executor): fetch into the mirror, record the outcome, hand
-     * new commits to the history index. The credential is resolved as the system: the initiator's
-     * right to it was checked when the run was requested.
+     * new commits to the history index. It acts for the run's initiator as they are now (the
+     * system for a webhook's run): `git:sync`, and the credential resolved for them (the vault
+     * checks `credentials:use` and team scope, and audits the use as theirs) — checked when the
+     * run executes, not only when it was requested.
      */
-    async syncNow(id: string, runId: string | null, signal?: AbortSignal): Promise<{ before: string | null; after: string }> {
+    async syncNow(actor: Actor, id: string, runId: string | null, signal?: AbortSignal): Promise<{ before: string | null; after: string }> {
       const r = await load(id);
       await repo.update(id, { lastSyncStatus: 'running', ...(runId ? { lastSyncRunId: runId } : {}) });
       try {
-        const remote = await remoteOf(SYSTEM_ACTOR, r, `git sync of repository ${r.name}`, runId);
+        requirePermission(actor, 'git:sync');
+        const remote = await remoteOf(actor, r, `git sync of repository ${r.name}`, runId);
         const result = await deps.store.sync(id, remote, signal);
         // From the head last indexed (not the mirror's previous head): a sync whose indexing failed is caught up by the next one.
         if (deps.onSynced && result.after !== r.headCommit) await deps.onSynced(r, r.headCommit, result.after);

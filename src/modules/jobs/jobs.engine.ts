@@ -256,6 +256,7 @@ export function createRunEngine(deps: EngineDeps) {
             networkDriver: t.networkDriver,
             signal: targetSignal,
             credential,
+            actor: scope.actor,
             shared,
             log: (level, message) => log.log(level, t.host, message),
             ...(parse && t.networkDriver ? { parse: (command: string, output: string) => parse(t.networkDriver!, command, output) } : {}),

@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox';
+import type { Actor } from '../../../platform/http/auth.js';
 import type { EgressPolicy } from '../../../platform/egress/index.js';
 import type { FieldError } from '../../../platform/errors.js';
 import type { ResolvedCredential } from '../credentials.js';
@@ -15,6 +16,12 @@ export interface TargetContext {
   /** Aborted on cancel, run timeout, per-target timeout or a lost lease: stop promptly. */
   signal: AbortSignal;
   credential: ResolvedCredential | null;
+  /**
+   * The principal the run acts for (its initiator or schedule owner), rebuilt with their current
+   * rights when the attempt started (run-targets.ts#initiatorOf). An executor that acts on
+   * Opsdeck's own objects (configs' `git_sync`) authorises and resolves credentials as them.
+   */
+  actor: Actor;
   /** The inventory device's platform driver (e.g. `cisco_ios`): chooses the CLI mode and parsers. */
   networkDriver?: string | null;
   /** Parses a command's output with the ntc-templates entry for this device's platform (inventory targets). */
