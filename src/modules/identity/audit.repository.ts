@@ -4,13 +4,12 @@ import { json } from '../../platform/db/columns.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import type { IdentityTables } from './identity.tables.js';
-import { teamWhere, type TeamScope } from './team-scope.js';
 import { SECURITY_ACTIONS } from './security-events.js';
 
 /** An audit record as read: the table row with its changes parsed. */
 export type AuditRow = Omit<IdentityTables['auditLog'], 'changes'> & { changes: Record<string, unknown> | null };
 
-const COLUMNS = ['id', 'time', 'actorKind', 'actorId', 'actorName', 'action', 'resourceType', 'resourceId', 'outcome', 'ip', 'requestId', 'userAgent', 'teamId'] as const;
+const COLUMNS = ['id', 'time', 'actorKind', 'actorId', 'actorName', 'action', 'resourceType', 'resourceId', 'outcome', 'ip', 'requestId', 'userAgent'] as const;
 // NOTE: read as text: CamelCasePlugin would rename the keys inside a parsed jsonb object (first_start → firstStart).
 const changesText = sql<string | null>`cast(changes as text)`.as('changes');
 
@@ -28,8 +27,8 @@ export function createAuditRepository(base: Db) {
     async insert(rows: readonly AuditRow[]): Promise<void> {
       await db.insertInto('auditLog').values(this.insertWrite(rows).rows as never).execute();
     },
-    async list(scope: TeamScope, filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
-      const base = db.selectFrom('auditLog').select([...COLUMNS, changesText]).where(teamWhere(scope, 'auditLog.teamId'));
+    async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
+      const base = db.selectFrom('auditLog').select([...COLUMNS, changesText]);
       const rows = await applyPage(applyFilters(base, filters, dialect), keys, cursor, limit).execute();
       return pageResult(rows.map(parsed), keys, limit, camelValue);
     },

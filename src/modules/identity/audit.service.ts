@@ -19,11 +19,6 @@ export interface AuditEntry {
   outcome: AuditOutcome;
   /** Changed fields; secret-looking keys are dropped before writing. */
   changes?: Record<string, unknown> | null;
-  /**
-   * The team of a team-scoped resource the entry is about (null or absent: a global resource).
-   * Readers without `audit:read-all` see only entries of their teams and global ones.
-   */
-  teamId?: string | null;
 }
 
 export const AUDIT_FILTERS: FilterFields = {
@@ -89,7 +84,6 @@ export function createAuditService(deps: { db: Db; clock?: () => number; events?
       ip: a.ip ?? null,
       requestId: a.requestId ?? null,
       userAgent: a.userAgent?.slice(0, 256) ?? null,
-      teamId: entry.teamId ?? null,
       changes: entry.changes ? sanitiseChanges(entry.changes) : null,
     };
   }
@@ -160,11 +154,10 @@ export function createAuditService(deps: { db: Db; clock?: () => number; events?
       const limit = query.limit ?? 50;
       // Without audit:read-all, entries about another team's resources are absent (ids included).
       const scope = hasPermission(actor, 'audit:read-all') ? 'all' : teamScope(actor);
-      const page = await createAuditRepository(deps.db).list(scope, parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
+      const page = await createAuditRepository(deps.db).list(parseFilters(query, AUDIT_FILTERS), keys, query.cursor, limit);
       const items = scope === 'all' ? page.items : await visible(scope, page.items);
       return { items: items.map(view), next_cursor: page.next_cursor };
     },
-    /** The signed-in user's own security events (security-events.ts), newest first. */
     /** Registers team-scoped resource types (`credential`, `job_run`…) for the audit list's filtering. */
     registerTeamScoped(types: Record<string, TeamsOf>): void {
       for (const [type, teamsOf] of Object.entries(types)) teamScoped.set(type, teamsOf);

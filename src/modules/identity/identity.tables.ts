@@ -76,7 +76,6 @@ export type IdentityTables = {
     ip: string | null;
     requestId: string | null;
     userAgent: string | null;
-    teamId: string | null;
     changes: unknown;
   };
 };
