@@ -93,7 +93,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing, events });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing, events, denials: rateLimitStore });
     closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,

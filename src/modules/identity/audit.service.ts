@@ -1,7 +1,7 @@
+import { createMemoryRateLimitStore, type RateLimitStore } from '../../platform/http/rate-limit.js';
 import type { Db, Write } from '../../platform/db/database.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
-import { LRUCache } from 'lru-cache';
 import { inTeamScope, teamScope, type TeamScope } from './team-scope.js';
 import { SECURITY_EVENT, securityEventOwner, type SecurityEventSink } from './security-events.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
@@ -62,12 +62,12 @@ export function sanitiseChanges(changes: Record<string, unknown>, depth = 0): Re
  * The audit log. `record(trx, entry)` is called by every module inside its own transaction,
  * so the record commits or rolls back with the change it describes.
  */
-export function createAuditService(deps: { db: Db; clock?: () => number; events?: SecurityEventSink | undefined }) {
+export function createAuditService(deps: { db: Db; clock?: () => number; events?: SecurityEventSink | undefined; denials?: RateLimitStore | undefined }) {
   const clock = deps.clock ?? Date.now;
+  /** Where denials are counted (see `recordDenied`): the shared rate-limit store (Redis in a cluster), so the bound holds across nodes. */
+  const denials = deps.denials ?? createMemoryRateLimitStore(clock);
   /** Team-scoped resource types (registered by their modules): the team of each id. */
   const teamScoped = new Map<string, TeamsOf>();
-  /** Denials recorded this minute, per principal and what was asked (see `recordDenied`). */
-  const denied = new LRUCache<string, number>({ max: 10_000 });
   function toRow(entry: AuditEntry): AuditRow {
     const a = entry.actor;
     return {
@@ -141,10 +141,8 @@ export function createAuditService(deps: { db: Db; clock?: () => number; events?
      * Returns whether it was written.
      */
     async recordDenied(entry: Omit<AuditEntry, 'outcome'>): Promise<boolean> {
-      const minute = Math.floor(clock() / 60_000);
-      const key = `${entry.actor.kind}:${entry.actor.id}|${entry.action}|${entry.resourceId ?? ''}`;
-      if (denied.get(key) === minute) return false;
-      denied.set(key, minute);
+      const key = `audit-denied:${entry.actor.kind}:${entry.actor.id}|${entry.action}|${entry.resourceId ?? ''}`;
+      if ((await denials.hit(key, 60_000)).count > 1) return false;
       await createAuditRepository(deps.db).insert([toRow({ ...entry, outcome: 'denied' })]);
       return true;
     },

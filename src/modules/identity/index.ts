@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { RoutePlugin } from '../../app.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../platform/db/database.js';
+import type { RateLimitStore } from '../../platform/http/rate-limit.js';
 import type { Cache } from '../../platform/cache/index.js';
 import type { EventBus } from '../../platform/bus/index.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -70,6 +71,8 @@ export interface IdentityDeps {
   /** Where the first-start banner goes (stdout in `serve`); never the log. */
   announce?: (text: string) => void;
   clock?: () => number;
+  /** Counts coalesced audit denials (the shared rate-limit store: Redis in a cluster); in memory when absent. */
+  denials?: RateLimitStore;
 }
 
 /**
@@ -82,7 +85,7 @@ export async function createIdentityModule(deps: IdentityDeps) {
   const jwt = await createJwt(keys.jwt);
   const registry = createPermissionRegistry();
   registry.register(IDENTITY_PERMISSIONS);
-  const audit = createAuditService({ db: deps.db, clock, events: deps.events });
+  const audit = createAuditService({ db: deps.db, clock, events: deps.events, denials: deps.denials });
   const revocations = createRevocationList({ db: deps.db, bus: deps.bus, logger: deps.logger, clock });
   const memo = createAuthMemo<ResolvedCredential>({ bus: deps.bus, logger: deps.logger, clock });
   const principals = createPrincipals({ db: deps.db, cache: deps.cache, registry, memo });
