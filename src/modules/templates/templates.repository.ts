@@ -33,22 +33,12 @@ export type TemplatesTables = {
   };
 };
 
-export interface TemplateRow {
-  id: string;
-  name: string;
-  source: string;
-  sourcePath: string | null;
-  type: string;
-  category: string | null;
-  description: string | null;
+/** A template as the service sees it: the stored row with its JSON and boolean columns decoded. */
+export type TemplateRow = Omit<TemplatesTables['configTemplates'], 'tags' | 'variablesSchema' | 'active'> & {
   tags: string[];
   variablesSchema: Record<string, unknown> | null;
   active: boolean;
-  content: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 export type VersionRow = TemplatesTables['configTemplateVersions'];
 
 const COLUMNS = [
