@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import { createBatcher } from '../../platform/db/batcher.js';
 import { writeAtomically, type Db, type Write } from '../../platform/db/database.js';
@@ -132,6 +133,9 @@ export function createJobsService(deps: JobsServiceDeps) {
   const runLimits = deps.runLimits ?? UNLIMITED;
 
   /** The run if it exists and, given an actor, is in their team scope: another team's run is absent (404). */
+  /** The team of runs live streams watch (see `mayRead`). */
+  const runTeams = new LRUCache<string, { teamId: string | null }>({ max: 10_000 });
+
   async function load(id: string, actor?: Actor): Promise<Run> {
     const run = await runs.find(id);
     if (!run || (actor && !inTeamScope(teamScope(actor), run.teamId))) throw new NotFoundError('JOB_RUN_NOT_FOUND', `Job run ${id} does not exist`);
@@ -548,6 +552,20 @@ export function createJobsService(deps: JobsServiceDeps) {
     async authoriseRead(actor: Actor, id: string): Promise<Run> {
       requirePermission(actor, 'jobs:read');
       return load(id, actor);
+    },
+    /**
+     * `authoriseRead` without the run, for live streams' subscriptions and their re-check every
+     * second: a run's team is fixed at creation (a retry keeps it), so it is read once per run,
+     * not once per subscriber per second. A run that does not exist is not remembered.
+     */
+    async mayRead(actor: Actor, id: string): Promise<void> {
+      requirePermission(actor, 'jobs:read');
+      let team = runTeams.get(id);
+      if (team === undefined) {
+        team = { teamId: (await load(id)).teamId };
+        runTeams.set(id, team);
+      }
+      if (!inTeamScope(teamScope(actor), team.teamId)) throw new NotFoundError('JOB_RUN_NOT_FOUND', `Job run ${id} does not exist`);
     },
   };
   return service;

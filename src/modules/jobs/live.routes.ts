@@ -32,7 +32,7 @@ async function streamSse(reply: FastifyReply, deps: LiveRoutesDeps, actor: Actor
   let unsubscribe: (() => Promise<void>) | null = null;
   const unwatch = deps.guard.watch({
     actor,
-    recheck: async (now) => void (await deps.jobs.authoriseRead(now, runId)),
+    recheck: (now) => deps.jobs.mayRead(now, runId),
     end: (loss) => {
       if (!raw.writableEnded) raw.write(sseEndFrame(loss));
       close();
@@ -176,7 +176,7 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
     const runId = canonicalId(m[1]!);
     return open(
       channel,
-      (a) => deps.jobs.authoriseRead(a, runId),
+      (a) => deps.jobs.mayRead(a, runId),
       async () => {
         send({ type: 'subscribed', channel });
         return deps.live.subscribe(
