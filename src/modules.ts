@@ -170,6 +170,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
         syncRunActive: async (runId) => jobs.service.getRun(SYSTEM_ACTOR, runId).then((r) => !TERMINAL_STATUSES.includes(r.status), () => false),
       },
     });
+    // Compliance evaluations started by syncs finish after the job worker drained, before the database closes.
+    closers.unshift(() => configs.compliance.idle());
 
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
@@ -217,8 +219,6 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       // Scheduled repository syncs: claimed per repository by compare-and-set (configs/sync-scheduler.ts).
       closers.unshift(configs.syncScheduler.start(10_000));
     }
-    // Compliance evaluations started by a sync finish before the database closes.
-    closers.unshift(() => configs.compliance.idle());
 
     for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").

@@ -7,7 +7,7 @@ const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type
 const statuses = (description?: string) => Type.Union([Type.Literal('compliant'), Type.Literal('noncompliant'), Type.Literal('error')], description ? { description } : {});
 const Status = statuses();
 const Ids = Type.Array(Uuid, { maxItems: 100, uniqueItems: true });
-const ConfigLine = Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\r\\n]*$' });
+const ConfigLine = Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\r\\n]*\\S[^\\r\\n]*$', description: 'One line (no line breaks, not blank)' });
 
 const Scope = Type.Object(
   {
