@@ -308,6 +308,12 @@ export const SETTINGS = {
   }),
   gitTimeoutSeconds: setting({ env: 'OPSDECK_GIT_TIMEOUT_SECONDS', description: 'Longest a git command (clone, fetch, ls-remote) may run before it is killed.', default: '300', parse: int(5, 86_400) }),
   gitMaxRepoMb: setting({ env: 'OPSDECK_GIT_MAX_REPO_MB', description: 'Largest mirror a Git repository may take on disk, in MiB; a sync past it fails and the mirror is removed.', default: '2048', parse: int(1, 1_048_576) }),
+  gitAllowedExtensions: setting({
+    env: 'OPSDECK_GIT_ALLOWED_EXTENSIONS',
+    description: 'File extensions a Git repository’s file list shows (comma-separated, case-insensitive); other files (binaries, archives, editor leftovers) are hidden. A repository’s `allowed_extensions` overrides it.',
+    default: '.cfg,.conf,.txt,.j2,.jinja2,.textfsm,.template,.yaml,.yml,.json',
+    parse: list((raw) => (/^\.[A-Za-z0-9_+-]{1,20}$/.test(raw) ? { value: raw.toLowerCase() } : { expected: 'extensions such as .cfg (a dot, then letters, digits, _, + or -)' }), false),
+  }),
   jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
   jobsExecutorConcurrency: setting({
     env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',

@@ -21,7 +21,7 @@ import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
-import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
+import { createHostKeyStore, createJobsModule, TERMINAL_STATUSES } from './modules/jobs/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
@@ -161,12 +161,17 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       config,
       audit: identity.audit,
       deviceName: async (actor, deviceId) => (await inventory.services.devices.get(actor, deviceId)).name,
+      complianceInventory: inventory.facts,
+      events,
       ports: {
         credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
         resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
         createSyncRun: async (actor, repositoryId) => (await jobs.service.createRun(actor, { type: 'git_sync', params: { repository_id: repositoryId } })).run,
+        syncRunActive: async (runId) => jobs.service.getRun(SYSTEM_ACTOR, runId).then((r) => !TERMINAL_STATUSES.includes(r.status), () => false),
       },
     });
+    // Compliance evaluations started by syncs finish after the job worker drained, before the database closes.
+    closers.unshift(() => configs.compliance.idle());
 
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
@@ -211,6 +216,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     if (config.roles.includes('scheduler')) {
       schedules.scheduler.start();
       closers.unshift(() => schedules.scheduler.stop());
+      // Scheduled repository syncs: claimed per repository by compare-and-set (configs/sync-scheduler.ts).
+      closers.unshift(configs.syncScheduler.start(10_000));
     }
 
     for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);

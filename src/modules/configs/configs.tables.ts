@@ -19,6 +19,8 @@ export type ConfigsTables = {
     lastSyncRunId: string | null;
     headCommit: string | null;
     webhookCredentialId: string | null;
+    nextSyncAt: string | null;
+    allowedExtensions: unknown;
     createdBy: string;
     createdAt: string;
     updatedAt: string;
@@ -43,5 +45,36 @@ export type ConfigsTables = {
     committedAt: string;
     size: number;
     contentHash: string;
+  };
+  configComplianceRules: {
+    id: string;
+    name: string;
+    description: string;
+    kind: string;
+    platformIds: unknown;
+    roleIds: unknown;
+    locationIds: unknown;
+    lines: unknown;
+    parent: string | null;
+    ordered: number | boolean;
+    pattern: string | null;
+    severity: string;
+    active: number | boolean;
+    createdBy: string;
+    createdAt: string;
+    updatedAt: string;
+  };
+  configComplianceResults: {
+    deviceId: string;
+    ruleId: string;
+    deviceName: string;
+    status: string;
+    missing: unknown;
+    extra: unknown;
+    error: string | null;
+    versionId: string;
+    repositoryId: string;
+    commitSha: string;
+    evaluatedAt: string;
   };
 };

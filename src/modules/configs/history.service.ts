@@ -19,6 +19,8 @@ export interface HistoryDeps {
   repositories: { byCategory(category: string): Promise<RepositoryRow[]> };
   /** Inventory: a device's name as `actor` may see it (404 otherwise). */
   deviceName(actor: Actor, deviceId: string): Promise<string>;
+  /** After new versions committed: the devices they belong to (compliance evaluates them). Must not throw. */
+  onIndexed?: (deviceNames: string[]) => void;
 }
 
 /** `configs/core-rtr-1.cfg` → `core-rtr-1`: a configuration file is named after its device. */
@@ -80,6 +82,7 @@ export function createHistoryService(deps: HistoryDeps) {
     const sizes = await deps.store.blobSizes(r.id, pending.map((p) => p.contentHash).filter(Boolean));
     const rows: VersionRow[] = pending.map((p) => ({ ...p, size: sizes.get(p.contentHash) ?? 0 }));
     await uow((h) => h.insert(commitRows, rows));
+    if (rows.length) deps.onIndexed?.([...new Set(rows.map((v) => v.deviceName))]);
     return rows.length;
   }
 

@@ -16,17 +16,23 @@ import { repositoriesRoutes, webhookRoutes } from './repositories.routes.js';
 import { createHistoryService } from './history.service.js';
 import { historyRoutes } from './history.routes.js';
 import { createHistoryRepository } from './history.repository.js';
-import { createSearchService } from './search.service.js';
+import { createContentCache, createSearchService } from './search.service.js';
+import { createComplianceService, type ComplianceInventory } from './compliance.service.js';
+import { complianceRoutes } from './compliance.routes.js';
+import { createSyncScheduler } from './sync-scheduler.js';
+import type { DomainEvents } from '../../platform/events/domain-events.js';
 import type { Actor } from '../../platform/http/auth.js';
 
-export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read'] as const;
+export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read', 'configs:write'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
+export type { ComplianceInventory, ComplianceDevice } from './compliance.service.js';
 
 export interface ConfigsConfig {
   dataDir: string;
   gitSchemes: readonly GitScheme[];
   gitTimeoutSeconds: number;
   gitMaxRepoMb: number;
+  gitAllowedExtensions: readonly string[];
 }
 
 export interface ConfigsDeps {
@@ -38,6 +44,10 @@ export interface ConfigsDeps {
   ports: ConfigsPorts;
   /** Inventory: a device's name as `actor` may see it (a 404 AppError otherwise). */
   deviceName(actor: Actor, deviceId: string): Promise<string>;
+  /** Inventory facts compliance scopes rules by. */
+  complianceInventory: ComplianceInventory;
+  /** Outbox for `config.noncompliant`. */
+  events: Pick<DomainEvents, 'record' | 'relay'>;
 }
 
 /** Builds the configs module; its `executors` go to the jobs module (modules.ts). */
@@ -46,7 +56,14 @@ export function createConfigsModule(deps: ConfigsDeps) {
   const rootDir = path.join(deps.config.dataDir, 'git');
   const git = createGit({ schemes: deps.config.gitSchemes, timeoutMs: deps.config.gitTimeoutSeconds * 1000, maxOutputBytes: 64 * 1024 * 1024, knownHostsFile: path.join(rootDir, 'known_hosts') });
   const store = createGitStore({ git, rootDir, maxRepoBytes: deps.config.gitMaxRepoMb * 1024 * 1024 });
-  const history = createHistoryService({ db: deps.db, store, logger, repositories: { byCategory: (c) => repositories.byCategory(c) }, deviceName: deps.deviceName });
+  const history = createHistoryService({
+    db: deps.db,
+    store,
+    logger,
+    repositories: { byCategory: (c) => repositories.byCategory(c) },
+    deviceName: deps.deviceName,
+    onIndexed: (names) => compliance.afterIndex(names),
+  });
   const repositories = createRepositoriesService({
     db: deps.db,
     store,
@@ -54,18 +71,26 @@ export function createConfigsModule(deps: ConfigsDeps) {
     audit: deps.audit,
     ports: deps.ports,
     logger,
+    allowedExtensions: deps.config.gitAllowedExtensions,
     onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
   });
-  const search = createSearchService({ history: createHistoryRepository(deps.db), store });
+  const contents = createContentCache(store);
+  const search = createSearchService({ history: createHistoryRepository(deps.db), store, cache: contents });
+  const compliance = createComplianceService({ db: deps.db, logger, audit: deps.audit, events: deps.events, inventory: deps.complianceInventory, contents: (v) => contents.get(v), deviceName: deps.deviceName });
+  // Started by modules.ts on `scheduler` nodes only.
+  const syncScheduler = createSyncScheduler({ db: deps.db, logger, ports: deps.ports });
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: repositoriesRoutes(repositories) },
     { prefix: '/api/v1', plugin: webhookRoutes(repositories) },
     { prefix: '/api/v1', plugin: historyRoutes(history, search) },
+    { prefix: '/api/v1', plugin: complianceRoutes(compliance) },
   ];
   return {
     repositories,
     history,
     search,
+    compliance,
+    syncScheduler,
     store,
     plugins,
     permissions: CONFIGS_PERMISSIONS,

@@ -1,21 +1,23 @@
 import type { Db } from '../../platform/db/database.js';
-import { bool } from '../../platform/db/columns.js';
+import { sql } from 'kysely';
+import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import type { ConfigsTables } from './configs.tables.js';
 
 const COLUMNS = [
   'id', 'name', 'category', 'url', 'branch', 'path', 'credentialId', 'verifyTls', 'caCert', 'syncIntervalSeconds', 'description', 'active',
-  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'webhookCredentialId', 'createdBy', 'createdAt', 'updatedAt',
+  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'webhookCredentialId', 'nextSyncAt', 'allowedExtensions', 'createdBy', 'createdAt', 'updatedAt',
 ] as const;
 
 type Raw = ConfigsTables['gitRepositories'];
-export type RepositoryRow = Omit<Raw, 'verifyTls' | 'active'> & { verifyTls: boolean; active: boolean };
+export type RepositoryRow = Omit<Raw, 'verifyTls' | 'active' | 'allowedExtensions'> & { verifyTls: boolean; active: boolean; allowedExtensions: string[] | null };
 
-const read = (r: Raw): RepositoryRow => ({ ...r, verifyTls: bool.read(r.verifyTls), active: bool.read(r.active) });
+const read = (r: Raw): RepositoryRow => ({ ...r, verifyTls: bool.read(r.verifyTls), active: bool.read(r.active), allowedExtensions: json.read<string[] | null>(r.allowedExtensions ?? null) });
 function write(r: Partial<RepositoryRow>): Partial<Raw> {
   const out = { ...r } as Partial<Raw>;
   if (r.verifyTls !== undefined) out.verifyTls = bool.write(r.verifyTls);
   if (r.active !== undefined) out.active = bool.write(r.active);
+  if (r.allowedExtensions !== undefined) out.allowedExtensions = r.allowedExtensions === null ? null : json.write(r.allowedExtensions);
   return out;
 }
 
@@ -50,6 +52,29 @@ export function createRepositoriesRepository(base: Db) {
       if (filter.active !== undefined) q = q.where('active', '=', bool.write(filter.active));
       const page = pageResult((await applyPage(q, keys, cursor, limit).execute()) as Raw[], keys, limit, camelValue);
       return { items: page.items.map(read), next_cursor: page.next_cursor };
+    },
+    /** Active repositories with a sync interval whose next sync is due (or was never planned). */
+    async dueForSync(now: string): Promise<RepositoryRow[]> {
+      const q = rows()
+        .where('active', '=', bool.write(true))
+        .where('syncIntervalSeconds', 'is not', null)
+        .where((eb) => eb.or([eb('nextSyncAt', 'is', null), eb('nextSyncAt', '<=', now)]))
+        .orderBy('nextSyncAt')
+        .limit(100);
+      return ((await q.execute()) as Raw[]).map(read);
+    },
+    /**
+     * Moves a repository's next sync from the value this node read to `next`: true for exactly
+     * one of the nodes racing on one due sync (compare-and-set).
+     */
+    async claimSync(id: string, seen: string | null, next: string): Promise<boolean> {
+      const r = await db
+        .updateTable('gitRepositories')
+        .set({ nextSyncAt: next })
+        .where('id', '=', id)
+        .where(seen === null ? sql<boolean>`${sql.ref('nextSyncAt')} is null` : sql<boolean>`${sql.ref('nextSyncAt')} = ${seen}`)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
     /** Active repositories of a category (the sync of `configs` repositories, the textfsm library). */
     async byCategory(category: string): Promise<RepositoryRow[]> {

@@ -14,6 +14,12 @@ const CaCert = Type.String({ maxLength: 65_536, description: 'PEM certificates t
 const Ref = Type.String({ minLength: 1, maxLength: 255, description: 'Branch, tag or commit (default: the repository branch)' });
 const FilePath = Type.String({ maxLength: 1024, description: 'Path relative to the repository path' });
 
+const AllowedExtensions = Type.Array(Type.String({ minLength: 2, maxLength: 21, pattern: '^\\.[A-Za-z0-9_+-]{1,20}$' }), {
+  maxItems: 50,
+  uniqueItems: true,
+  description: 'File extensions the file list shows (`.cfg`); null: OPSDECK_GIT_ALLOWED_EXTENSIONS',
+});
+
 const Connection = {
   url: Url,
   branch: Type.Optional(Branch),
@@ -32,6 +38,7 @@ export const CreateRepositoryBody = Type.Object(
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     active: Type.Optional(Type.Boolean()),
     webhook_credential_id: Type.Optional(Nullable(Uuid)),
+    allowed_extensions: Type.Optional(Nullable(AllowedExtensions)),
   },
   { additionalProperties: false },
 );
@@ -63,6 +70,8 @@ export const Repository = Type.Object(
     last_sync_run_id: Nullable(Uuid),
     head_commit: Nullable(Type.String()),
     webhook_credential_id: Nullable(Uuid),
+    allowed_extensions: Nullable(Type.Array(Type.String())),
+    next_sync_at: Nullable({ ...Timestamp, description: 'When the next scheduled sync is due (null with an interval: at the next scheduler pass)' }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

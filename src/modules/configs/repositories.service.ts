@@ -24,6 +24,8 @@ export interface ConfigsPorts {
   resolveCredential(id: string, purpose: string, runId: string | null, actor: Actor): Promise<ResolvedCredential>;
   /** Stores a `git_sync` run as `actor` (jobs' createRun). */
   createSyncRun(actor: Actor, repositoryId: string): Promise<{ id: string; status: string }>;
+  /** Whether a run is still queued or running (scheduled syncs skip a repository whose last sync is). */
+  syncRunActive(runId: string): Promise<boolean>;
 }
 
 export interface RepositoriesDeps {
@@ -33,6 +35,8 @@ export interface RepositoriesDeps {
   audit: AuditRecorder;
   ports: ConfigsPorts;
   logger: Logger;
+  /** File extensions the file list shows when the repository names none (OPSDECK_GIT_ALLOWED_EXTENSIONS). */
+  allowedExtensions: readonly string[];
   /** Called after a sync moved the branch head (the history index). */
   onSynced?: (repo: RepositoryRow, before: string | null, after: string) => Promise<void>;
 }
@@ -60,8 +64,20 @@ function toView(r: RepositoryRow): Repository {
     last_sync_run_id: r.lastSyncRunId,
     head_commit: r.headCommit,
     webhook_credential_id: r.webhookCredentialId,
+    allowed_extensions: r.allowedExtensions,
+    next_sync_at: r.nextSyncAt,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+  };
+}
+
+/** Whether a file's extension (case-insensitive, after the last dot of its name) is one of `extensions`. */
+export function allowedFile(extensions: readonly string[]): (path: string) => boolean {
+  const allowed = new Set(extensions.map((e) => e.toLowerCase()));
+  return (path) => {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    const dot = name.lastIndexOf('.');
+    return dot >= 0 && allowed.has(name.slice(dot).toLowerCase());
   };
 }
 
@@ -147,6 +163,8 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
         lastSyncRunId: null,
         headCommit: null,
         webhookCredentialId: body.webhook_credential_id?.toLowerCase() ?? null,
+        nextSyncAt: null,
+        allowedExtensions: body.allowed_extensions?.map((e) => e.toLowerCase()) ?? null,
         createdBy: actor.id,
         createdAt: now,
         updatedAt: now,
@@ -174,6 +192,9 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       if (body.verify_tls !== undefined) patch.verifyTls = body.verify_tls;
       if (body.ca_cert !== undefined) patch.caCert = body.ca_cert;
       if (body.sync_interval_seconds !== undefined) patch.syncIntervalSeconds = body.sync_interval_seconds;
+      // A new interval, or a repository switched on, is due at the next scheduler pass.
+      if (body.sync_interval_seconds !== undefined || body.active !== undefined) patch.nextSyncAt = null;
+      if (body.allowed_extensions !== undefined) patch.allowedExtensions = body.allowed_extensions?.map((e) => e.toLowerCase()) ?? null;
       if (body.description !== undefined) patch.description = body.description;
       if (body.active !== undefined) patch.active = body.active;
       if (body.webhook_credential_id !== undefined) patch.webhookCredentialId = body.webhook_credential_id?.toLowerCase() ?? null;
@@ -330,7 +351,8 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const commit = await deps.store.resolve(id, q.ref ?? r.branch);
       const dir = service.scoped(r, q.path, 'query.path');
       const strip = r.path ? r.path.length + 1 : 0;
-      const items = (await deps.store.tree(id, commit, dir)).map((e) => ({ path: e.path.slice(strip), type: e.type, size: e.size }));
+      const shown = allowedFile(r.allowedExtensions ?? deps.allowedExtensions);
+      const items = (await deps.store.tree(id, commit, dir)).filter((e) => e.type === 'directory' || shown(e.path)).map((e) => ({ path: e.path.slice(strip), type: e.type, size: e.size }));
       return { commit, items };
     },
 

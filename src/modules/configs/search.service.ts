@@ -11,7 +11,7 @@ const MATCHES_PER_DEVICE = 50;
  * Configuration contents by blob id, kept in memory: a blob never changes, so entries never go
  * stale, and a search over thousands of devices reads no Git after the first.
  */
-function createContentCache(store: GitStore) {
+export function createContentCache(store: GitStore) {
   const entries = new Map<string, string>();
   let bytes = 0;
   return {
@@ -38,9 +38,11 @@ function createContentCache(store: GitStore) {
   };
 }
 
+export type ContentCache = ReturnType<typeof createContentCache>;
+
 /** Search over the latest configuration of every device (`GET /configs/search`). */
-export function createSearchService(deps: { history: HistoryRepository; store: GitStore }) {
-  const cache = createContentCache(deps.store);
+export function createSearchService(deps: { history: HistoryRepository; store: GitStore; cache?: ContentCache }) {
+  const cache = deps.cache ?? createContentCache(deps.store);
   return {
     async search(actor: Actor, q: { q: string; regex?: boolean; limit?: number }) {
       requirePermission(actor, 'configs:read');

@@ -22,6 +22,8 @@ import { inventoryRoutes } from './inventory.routes.js';
 import { makeInventoryRepos } from './inventory.repos.js';
 import type { InventoryAudit, InventoryCore } from './inventory.core.js';
 import { Type } from 'typebox';
+import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
+import { descendantsOf } from './location.fns.js';
 
 export type { TargetSelector, SelectedDevice, TargetSelectors } from './target-selectors.service.js';
 export { SELECTOR_KINDS } from './target-selectors.service.js';
@@ -131,6 +133,27 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
       groupDeviceIds: membership.deviceIds,
       locationTree: () => repos.locationTree.all(),
     }),
+    /**
+     * Device facts for configuration compliance (read as the system: compliance results are
+     * fleet-wide, read with configs:read): platform, role and location of devices by name or id,
+     * the location hierarchy, and which referenced ids exist.
+     */
+    facts: {
+      async devices(q: { names?: readonly string[]; ids?: readonly string[] }) {
+        const ids = q.ids ? [...q.ids] : q.names?.length ? await crud.devices.matchingIds(SYSTEM_ACTOR, { name: [...q.names] }) : [];
+        return (await crud.devices.getMany(SYSTEM_ACTOR, ids)).map((d) => ({ id: d.id, name: d.name, platformId: d.platform?.id ?? null, roleId: d.role?.id ?? null, locationId: d.location?.id ?? null }));
+      },
+      async locationsUnder(ids: readonly string[]): Promise<string[]> {
+        const tree = await repos.locationTree.all();
+        return [...new Set(ids.flatMap((id) => descendantsOf(tree, id)))];
+      },
+      async unknownRefs(kind: 'platform' | 'role' | 'location', ids: readonly string[]): Promise<string[]> {
+        if (ids.length === 0) return [];
+        const service = kind === 'platform' ? crud.platforms : kind === 'role' ? crud.roles : crud.locations;
+        const found = new Set((await service.getMany(SYSTEM_ACTOR, [...ids])).map((x) => x.id));
+        return ids.filter((id) => !found.has(id));
+      },
+    },
     /**
      * Facts a job read from a device (`os_version`, `serial`, `hostname`): only the fields that
      * differ are written, through the device service as `actor` (audited, `device.updated`).
