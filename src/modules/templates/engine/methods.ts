@@ -236,3 +236,8 @@ export function methodOf(obj: unknown, name: string): PyCallable | undefined {
 
 export type { Method };
 export const describeType = typeName;
+
+/** Whether `d.<name>` on a dict is one of its methods (which win over a key of the same name, as in Jinja2). */
+export function isDictMethod(name: string): boolean {
+  return hasKey(dictMethods as Record<string, unknown>, name);
+}

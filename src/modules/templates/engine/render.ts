@@ -302,28 +302,33 @@ export class Renderer {
 
   private makeMacro(def: MacroDef, defScope: Scope, frame: Frame, _unused: null): PyCallable {
     const template = this.tplName;
+    const body = this.env.compiler.body(def.body);
+    const params = def.params;
     const fn = (args: unknown[], kwargs: Record<string, unknown>): unknown =>
       this.withDepth(() => {
         const scope = new Scope(defScope);
-        const kw = { ...kwargs };
-        def.params.forEach((p, i) => {
+        for (let i = 0; i < params.length; i++) {
+          const p = params[i] as string;
           if (i < args.length) scope.vars.set(p, args[i]);
-          else if (hasKey(kw, p)) {
-            scope.vars.set(p, kw[p]);
-            delete kw[p];
-          } else {
+          else if (hasKey(kwargs, p)) scope.vars.set(p, kwargs[p]);
+          else {
             const d = def.defaults[i];
             scope.vars.set(p, d ? this.eval(d, scope) : new Undefined(this.mode, `parameter '${p}' was not provided`, p));
           }
-        });
-        scope.vars.set('varargs', tuple(args.slice(def.params.length)));
-        scope.vars.set('caller', hasKey(kw, 'caller') ? kw.caller : new Undefined(this.mode, "'caller' is undefined", 'caller'));
-        delete kw.caller;
-        scope.vars.set('kwargs', makeDict(Object.entries(kw)));
+        }
+        scope.vars.set('varargs', tuple(args.slice(params.length)));
+        scope.vars.set('caller', hasKey(kwargs, 'caller') ? kwargs.caller : new Undefined(this.mode, "'caller' is undefined", 'caller'));
+        // `kwargs`: the keyword arguments no parameter took (a parameter given by position leaves its keyword here).
+        const rest = newDict();
+        for (const k of Object.keys(kwargs)) {
+          const i = k === 'caller' ? -1 : params.indexOf(k);
+          if (k !== 'caller' && (i < 0 || i < args.length)) setKey(rest, k, kwargs[k]);
+        }
+        scope.vars.set('kwargs', rest);
         const prev = this.tplName;
         this.tplName = template;
         try {
-          return this.captured((o) => this.execBody(def.body, scope, frame, o));
+          return this.captured((o) => body(this, scope, frame, o));
         } finally {
           this.tplName = prev;
         }
