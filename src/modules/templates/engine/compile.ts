@@ -1,6 +1,7 @@
 import type { CallArgs, Expr, Stmt, Target } from './ast.js';
 import type { FilterFn, Frame, Renderer, TestFn } from './render.js';
 import { LoopState, SliceVal, binOp, capLen, compareOp, escapeHtml, getAttr, getItem, makeDict, toList, toStr, truthy, undefinedError } from './runtime.js';
+import { directMethod } from './methods.js';
 import { MISSING_VAR, Scope, type Output } from './scope.js';
 import { Markup, Namespace, PyFloat, TemplateError, Undefined, hasKey, isDict, newDict, num, pyStr, setKey, tuple } from './values.js';
 
@@ -360,9 +361,25 @@ export class Compiler {
         });
       }
       case 'call': {
-        const fn = this.expr(e.fn);
         const args = this.args(e);
         const kwargs = this.kwargs(e);
+        if (e.fn.k === 'getattr') {
+          // `x.method(...)` on a string, list or dict calls the method table's function directly.
+          const obj = this.expr(e.fn.obj);
+          const attr = e.fn.attr;
+          return (r, s) => {
+            const self = obj(r, s);
+            const m = directMethod(self, attr);
+            if (m === undefined) {
+              const f = getAttr(self, attr, r.mode);
+              const a = args(r, s);
+              return r.callValue(f, a, kwargs(r, s));
+            }
+            const a = args(r, s);
+            return m(self as never, a, kwargs(r, s));
+          };
+        }
+        const fn = this.expr(e.fn);
         return (r, s) => {
           const f = fn(r, s);
           const a = args(r, s);
