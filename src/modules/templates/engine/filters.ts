@@ -15,10 +15,10 @@ function ignoreCase(v: unknown): unknown {
 /** `attribute='a.b.0'` → getter; integer parts index lists. */
 function attrGetter(r: Renderer, attribute: unknown, post?: (v: unknown) => unknown, dflt?: unknown): (item: unknown) => unknown {
   if (attribute === undefined || attribute === null) return post ?? ((v) => v);
-  const parts = typeof attribute === 'string' ? attribute.split('.') : [attribute];
+  const parts = (typeof attribute === 'string' ? attribute.split('.') : [attribute]).map((p) => (typeof p === 'string' && /^\d+$/.test(p) ? Number(p) : p));
   return (item) => {
     let v = item;
-    for (const p of parts) v = typeof p === 'string' && /^\d+$/.test(p) ? getItem(v, Number(p), r.mode) : getItem(v, p, r.mode);
+    for (const p of parts) v = getItem(v, p, r.mode);
     if (v instanceof Undefined && dflt !== undefined) v = dflt;
     return post ? post(v) : v;
   };

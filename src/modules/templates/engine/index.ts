@@ -2,7 +2,9 @@ import type { TemplateAst } from './ast.js';
 import { builtinFilters, builtinGlobals, builtinTests } from './filters.js';
 import { networkFilters, networkTests } from './network-filters.js';
 import { parseTemplate } from './parser.js';
-import { Renderer, type FilterFn, type Limits, type TestFn } from './render.js';
+import { Compiler } from './compile.js';
+import { Renderer, type EngineEnv, type FilterFn, type Limits, type TestFn } from './render.js';
+import { Scope } from './scope.js';
 import { TemplateError, type UndefinedMode } from './values.js';
 
 /**
@@ -40,11 +42,21 @@ export function createJinja(options: JinjaOptions) {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const globals = builtinGlobals(limits.maxRange);
   const parseOpts = { ...options, filters: new Set(Object.keys(filters)), tests: new Set(Object.keys(tests)) };
+  const globalScope = new Scope(null);
+  globalScope.setAll(globals);
+  const env: EngineEnv = { undefinedMode: options.undefined, autoescape: options.autoescape, filters, tests, globals, globalScope, limits, compiler: new Compiler(filters, tests) };
+  // Parsed templates by source, least recently used first (each is compiled to closures once, on its first render).
   const cache = new Map<string, TemplateAst>();
 
   function parse(source: string, name: string | null = null): TemplateAst {
     let ast = cache.get(source);
-    if (ast) return ast;
+    if (ast) {
+      if (cache.size > 1) {
+        cache.delete(source);
+        cache.set(source, ast);
+      }
+      return ast;
+    }
     try {
       ast = parseTemplate(source, parseOpts);
     } catch (err) {
@@ -60,17 +72,9 @@ export function createJinja(options: JinjaOptions) {
 
   function render(source: string, vars: Record<string, unknown>, loader: TemplateLoader = () => null, name = 'template'): string {
     const ast = parse(source, name);
-    const renderer = new Renderer({
-      undefinedMode: options.undefined,
-      autoescape: options.autoescape,
-      filters,
-      tests,
-      globals,
-      limits,
-      load: (n) => {
-        const src = loader(n);
-        return src === null ? null : parse(src, n);
-      },
+    const renderer = new Renderer(env, (n) => {
+      const src = loader(n);
+      return src === null ? null : parse(src, n);
     });
     return renderer.render(ast, name, vars);
   }

@@ -236,3 +236,20 @@ export function methodOf(obj: unknown, name: string): PyCallable | undefined {
 
 export type { Method };
 export const describeType = typeName;
+
+/** Whether `d.<name>` on a dict is one of its methods (which win over a key of the same name, as in Jinja2). */
+export function isDictMethod(name: string): boolean {
+  return hasKey(dictMethods as Record<string, unknown>, name);
+}
+
+/**
+ * `obj.name(...)` without making the bound `PyCallable` first: the method `getAttr(obj, name)`
+ * would return for a plain string, a list or a dict, called on `obj`; undefined when that read
+ * would not give one of these methods (the caller then goes through getAttr).
+ */
+export function directMethod(obj: unknown, name: string): ((self: never, a: unknown[], kw: Record<string, unknown>) => unknown) | undefined {
+  if (typeof obj === 'string') return hasKey(strMethods as Record<string, unknown>, name) ? (strMethods[name] as Method) : undefined;
+  if (Array.isArray(obj)) return name !== 'grouper' && name !== 'list' && hasKey(listMethods as Record<string, unknown>, name) ? (listMethods[name] as Method) : undefined;
+  if (isDict(obj)) return isDictMethod(name) ? (dictMethods[name] as Method) : undefined;
+  return undefined;
+}

@@ -1,10 +1,14 @@
 import type { CallArgs, Expr, MacroDef, Stmt, Target, TemplateAst } from './ast.js';
-import {
-  Cycler, LoopState, SliceVal, TemplateModule, binOp, capLen, compareOp, debugText, escapeHtml, getAttr, getItem, makeDict, toList, toStr, truthy, undefinedError,
-} from './runtime.js';
-import { Markup, Namespace, PyCallable, PyFloat, TemplateError, Undefined, hasKey, isDict, newDict, num, pyStr, setKey, tuple, type UndefinedMode } from './values.js';
+import type { Compiler } from './compile.js';
+import { Cycler, LoopState, TemplateModule, debugText, escapeHtml, makeDict, toStr, truthy, undefinedError } from './runtime.js';
+import { Output, Scope } from './scope.js';
+import { Markup, PyCallable, TemplateError, Undefined, hasKey, newDict, pyStr, setKey, tuple, type UndefinedMode } from './values.js';
 
-/** The tree-walking interpreter: one Renderer per render call, holding its limits and counters. */
+/**
+ * The interpreter's runtime: one Renderer per render call, holding its limits and counters. The
+ * template itself runs as closures compiled once per parsed template (compile.ts); statements
+ * that are rare (macros, blocks, includes, imports) run here.
+ */
 export type FilterFn = (r: Renderer, value: unknown, args: unknown[], kwargs: Record<string, unknown>) => unknown;
 export type TestFn = (r: Renderer, value: unknown, args: unknown[]) => boolean;
 
@@ -18,44 +22,18 @@ export interface Limits {
   maxRange: number;
 }
 
+/** What stays the same for every render of one engine instance (index.ts#createJinja). */
 export interface EngineEnv {
   undefinedMode: UndefinedMode;
   autoescape: boolean;
   filters: Record<string, FilterFn>;
   tests: Record<string, TestFn>;
   globals: Record<string, unknown>;
-  load: (name: string) => TemplateAst | null;
+  /** The globals as the parent of every render's root scope (nothing writes to it). */
+  globalScope: Scope;
   limits: Limits;
+  compiler: Compiler;
 }
-
-/** Variables of one frame. A Map: scopes are created per loop and macro call, and null-prototype objects are slow to build. */
-class Scope {
-  readonly vars = new Map<string, unknown>();
-  constructor(readonly parent: Scope | null) {}
-  lookup(name: string): unknown {
-    // Template values are never JavaScript `undefined` (None is null), so `get` alone tells presence.
-    const own = this.vars.get(name);
-    if (own !== undefined) return own;
-    for (let s = this.parent; s !== null; s = s.parent) {
-      const v = s.vars.get(name);
-      if (v !== undefined) return v;
-    }
-    return MISSING_VAR;
-  }
-  setAll(from: Record<string, unknown>): void {
-    for (const k of Object.keys(from)) this.vars.set(k, from[k]);
-  }
-  flatten(): Record<string, unknown> {
-    const chain: Scope[] = [this];
-    for (let s = this.parent; s !== null; s = s.parent) chain.unshift(s);
-    const out = newDict();
-    for (const s of chain) for (const [k, v] of s.vars) setKey(out, k, v);
-    return out;
-  }
-}
-const MISSING_VAR = Symbol('missing');
-/** Shared by calls without keyword arguments; callees only read it (macros copy it first). */
-const NO_KWARGS: Record<string, unknown> = Object.freeze(newDict());
 
 interface BlockEntry {
   block: Stmt & { k: 'block' };
@@ -63,20 +41,10 @@ interface BlockEntry {
 }
 
 /** Per-template render state: its name, its root scope (the context), the block chains. */
-interface Frame {
+export interface Frame {
   name: string;
   root: Scope;
   blocks: Map<string, BlockEntry[]>;
-}
-
-class Output {
-  parts: string[] = [];
-  write(s: string): void {
-    this.parts.push(s);
-  }
-  toString(): string {
-    return this.parts.join('');
-  }
 }
 
 export class Renderer {
@@ -86,10 +54,13 @@ export class Renderer {
   private readonly deadline: number;
   autoescape: boolean;
   tplName = '';
-  private line = 0;
+  line = 0;
   readonly mode: UndefinedMode;
 
-  constructor(readonly env: EngineEnv) {
+  constructor(
+    readonly env: EngineEnv,
+    private readonly load: (name: string) => TemplateAst | null,
+  ) {
     this.deadline = Date.now() + env.limits.timeoutMs;
     this.autoescape = env.autoescape;
     this.mode = env.undefinedMode;
@@ -106,8 +77,7 @@ export class Renderer {
   }
 
   render(ast: TemplateAst, name: string, vars: Record<string, unknown>): string {
-    const root = new Scope(null);
-    root.setAll(this.env.globals);
+    const root = new Scope(this.env.globalScope);
     root.setAll(vars);
     const out = new Output();
     this.renderTemplate(ast, { name, root, blocks: new Map() }, out);
@@ -136,7 +106,7 @@ export class Renderer {
         if (stmt.k === 'extends') {
           if (parent !== null) throw new TemplateError('runtime', 'extended multiple times', stmt.line);
           parent = this.templateName(this.evalAt(stmt.template, frame.root, stmt.line));
-        } else if (stmt.k !== 'block' && stmt.k !== 'data' && stmt.k !== 'print') this.execBody([stmt], frame.root, frame, sink);
+        } else if (stmt.k !== 'block' && stmt.k !== 'data' && stmt.k !== 'print') this.env.compiler.statement(stmt)(this, frame.root, frame, sink);
       }
       if (parent === null) return;
       const parentAst = this.loadTemplate(parent, ast.body.find((s) => s.k === 'extends')?.line ?? 1);
@@ -162,7 +132,7 @@ export class Renderer {
     }
   }
 
-  private annotate(err: unknown, line: number): unknown {
+  annotate(err: unknown, line: number): unknown {
     if (err instanceof TemplateError) {
       if (err.lineno === null) err.lineno = this.line || line;
       if (err.template === null) err.template = this.tplName;
@@ -174,7 +144,7 @@ export class Renderer {
     return err;
   }
 
-  private withDepth<T>(fn: () => T): T {
+  withDepth<T>(fn: () => T): T {
     if (++this.depth > this.env.limits.maxDepth) {
       this.depth--;
       throw new TemplateError('limit', `recursion deeper than ${this.env.limits.maxDepth} levels`);
@@ -186,7 +156,7 @@ export class Renderer {
     }
   }
 
-  private write(out: Output, s: string): void {
+  write(out: Output, s: string): void {
     this.produced += s.length;
     if (this.produced > this.env.limits.maxOutputChars * 4) throw new TemplateError('limit', `the output is longer than ${this.env.limits.maxOutputChars} characters`);
     out.write(s);
@@ -200,36 +170,12 @@ export class Renderer {
   }
 
   execBody(body: Stmt[], scope: Scope, frame: Frame, out: Output): void {
-    for (const stmt of body) {
-      this.tick();
-      this.line = stmt.line;
-      try {
-        this.exec(stmt, scope, frame, out);
-      } catch (err) {
-        throw this.annotate(err, stmt.line);
-      }
-    }
+    this.env.compiler.body(body)(this, scope, frame, out);
   }
 
-  private exec(stmt: Stmt, scope: Scope, frame: Frame, out: Output): void {
+  /** The statements compile.ts leaves to the renderer (it compiles the others). */
+  exec(stmt: Stmt, scope: Scope, frame: Frame, out: Output): void {
     switch (stmt.k) {
-      case 'data':
-        this.write(out, stmt.text);
-        return;
-      case 'print':
-        this.write(out, this.output(this.eval(stmt.expr, scope)));
-        return;
-      case 'if': {
-        if (truthy(this.eval(stmt.test, scope))) this.execBody(stmt.body, scope, frame, out);
-        else this.execBody(stmt.else, scope, frame, out);
-        return;
-      }
-      case 'for':
-        this.execFor(stmt, this.eval(stmt.iter, scope), scope, frame, out, 0);
-        return;
-      case 'set':
-        this.assign(stmt.target, this.eval(stmt.expr, scope), scope);
-        return;
       case 'setblock': {
         let v: unknown = this.captured((o) => this.execBody(stmt.body, new Scope(scope), frame, o));
         if (stmt.filter) v = this.applyFilterChain(stmt.filter, v, scope);
@@ -252,12 +198,6 @@ export class Renderer {
       case 'filterblock': {
         const body = this.captured((o) => this.execBody(stmt.body, new Scope(scope), frame, o));
         this.write(out, this.output(this.applyFilterChain(stmt.filter, body, scope)));
-        return;
-      }
-      case 'with': {
-        const inner = new Scope(scope);
-        for (const [t, e] of stmt.targets) this.assign(t, this.eval(e, scope), inner);
-        this.execBody(stmt.body, inner, frame, out);
         return;
       }
       case 'autoescape': {
@@ -317,7 +257,7 @@ export class Renderer {
   }
 
   private loadTemplate(name: string, line: number): TemplateAst {
-    const ast = this.env.load(name);
+    const ast = this.load(name);
     if (ast === null) throw new TemplateError('template_not_found', name, line, this.tplName);
     return ast;
   }
@@ -328,7 +268,7 @@ export class Renderer {
     let ast: TemplateAst | null = null;
     let name = '';
     for (const n of names) {
-      ast = this.env.load(n);
+      ast = this.load(n);
       name = n;
       if (ast) break;
     }
@@ -362,28 +302,33 @@ export class Renderer {
 
   private makeMacro(def: MacroDef, defScope: Scope, frame: Frame, _unused: null): PyCallable {
     const template = this.tplName;
+    const body = this.env.compiler.body(def.body);
+    const params = def.params;
     const fn = (args: unknown[], kwargs: Record<string, unknown>): unknown =>
       this.withDepth(() => {
         const scope = new Scope(defScope);
-        const kw = { ...kwargs };
-        def.params.forEach((p, i) => {
+        for (let i = 0; i < params.length; i++) {
+          const p = params[i] as string;
           if (i < args.length) scope.vars.set(p, args[i]);
-          else if (hasKey(kw, p)) {
-            scope.vars.set(p, kw[p]);
-            delete kw[p];
-          } else {
+          else if (hasKey(kwargs, p)) scope.vars.set(p, kwargs[p]);
+          else {
             const d = def.defaults[i];
             scope.vars.set(p, d ? this.eval(d, scope) : new Undefined(this.mode, `parameter '${p}' was not provided`, p));
           }
-        });
-        scope.vars.set('varargs', tuple(args.slice(def.params.length)));
-        scope.vars.set('caller', hasKey(kw, 'caller') ? kw.caller : new Undefined(this.mode, "'caller' is undefined", 'caller'));
-        delete kw.caller;
-        scope.vars.set('kwargs', makeDict(Object.entries(kw)));
+        }
+        scope.vars.set('varargs', tuple(args.slice(params.length)));
+        scope.vars.set('caller', hasKey(kwargs, 'caller') ? kwargs.caller : new Undefined(this.mode, "'caller' is undefined", 'caller'));
+        // `kwargs`: the keyword arguments no parameter took (a parameter given by position leaves its keyword here).
+        const rest = newDict();
+        for (const k of Object.keys(kwargs)) {
+          const i = k === 'caller' ? -1 : params.indexOf(k);
+          if (k !== 'caller' && (i < 0 || i < args.length)) setKey(rest, k, kwargs[k]);
+        }
+        scope.vars.set('kwargs', rest);
         const prev = this.tplName;
         this.tplName = template;
         try {
-          return this.captured((o) => this.execBody(def.body, scope, frame, o));
+          return this.captured((o) => body(this, scope, frame, o));
         } finally {
           this.tplName = prev;
         }
@@ -391,48 +336,8 @@ export class Renderer {
     return new PyCallable(def.name, fn, makeDict([['name', def.name], ['arguments', tuple([...def.params])]]));
   }
 
-  private execFor(stmt: Stmt & { k: 'for' }, iterValue: unknown, scope: Scope, frame: Frame, out: Output, depth0: number): void {
-    let items = toList(iterValue);
-    if (stmt.test) {
-      const test = stmt.test;
-      items = items.filter((item) => {
-        const s = new Scope(scope);
-        this.assign(stmt.target, item, s);
-        return truthy(this.eval(test, s));
-      });
-    }
-    if (items.length === 0) {
-      this.execBody(stmt.else, new Scope(scope), frame, out);
-      return;
-    }
-    const recurse = stmt.recursive
-      ? (sub: unknown): unknown => this.withDepth(() => this.captured((o) => this.execFor(stmt, sub, scope, frame, o, depth0 + 1)))
-      : null;
-    const loop = new LoopState(items, depth0, recurse);
-    const inner = new Scope(scope);
-    for (let i = 0; i < items.length; i++) {
-      this.tick();
-      loop.index0 = i;
-      this.assign(stmt.target, items[i], inner);
-      inner.vars.set('loop', loop);
-      this.execBody(stmt.body, inner, frame, out);
-    }
-  }
-
   private assign(target: Target, value: unknown, scope: Scope): void {
-    if (target.k === 'name') {
-      scope.vars.set(target.name, value);
-    } else if (target.k === 'tuple') {
-      const items = toList(value);
-      if (items.length !== target.items.length) {
-        throw new TemplateError('runtime', `${items.length < target.items.length ? 'not enough' : 'too many'} values to unpack (expected ${target.items.length}, got ${items.length})`);
-      }
-      target.items.forEach((t, i) => this.assign(t, items[i], scope));
-    } else {
-      const ns = scope.lookup(target.name);
-      if (!(ns instanceof Namespace)) throw new TemplateError('runtime', 'cannot assign attribute on non-namespace object');
-      setKey(ns.attrs, target.attr, value);
-    }
+    this.env.compiler.target(target)(this, value, scope);
   }
 
   output(v: unknown): string {
@@ -447,91 +352,12 @@ export class Renderer {
   }
 
   eval(e: Expr, scope: Scope): unknown {
-    switch (e.k) {
-      case 'const':
-        return e.value;
-      case 'name': {
-        const v = scope.lookup(e.name);
-        if (v !== MISSING_VAR) return v;
-        return new Undefined(this.mode, `'${e.name}' is undefined`, e.name);
-      }
-      case 'getattr':
-        return getAttr(this.eval(e.obj, scope), e.attr, this.mode);
-      case 'getitem':
-        return getItem(this.eval(e.obj, scope), this.eval(e.key, scope), this.mode);
-      case 'slice':
-        return new SliceVal(e.start ? this.eval(e.start, scope) : null, e.stop ? this.eval(e.stop, scope) : null, e.step ? this.eval(e.step, scope) : null);
-      case 'tuple':
-        return tuple(e.items.map((i) => this.eval(i, scope)));
-      case 'list':
-        return e.items.map((i) => this.eval(i, scope));
-      case 'dict':
-        return makeDict(e.pairs.map(([k, v]) => [pyStr(this.eval(k, scope)), this.eval(v, scope)]));
-      case 'and': {
-        const l = this.eval(e.left, scope);
-        return truthy(l) ? this.eval(e.right, scope) : l;
-      }
-      case 'or': {
-        const l = this.eval(e.left, scope);
-        return truthy(l) ? l : this.eval(e.right, scope);
-      }
-      case 'unary': {
-        const v = this.eval(e.node, scope);
-        if (e.op === 'not') return !truthy(v);
-        if (v instanceof Undefined) throw undefinedError(v);
-        if (typeof v === 'number' || typeof v === 'boolean') return e.op === '-' ? -num(v) : num(v);
-        if (v instanceof PyFloat) return new PyFloat(e.op === '-' ? -v.v : v.v);
-        throw new TemplateError('runtime', `bad operand type for unary ${e.op}: '${pyStr(v)}'`);
-      }
-      case 'bin': {
-        const a = this.eval(e.left, scope);
-        const b = this.eval(e.right, scope);
-        if (e.op === '~') {
-          const s = capLen(toStr(a) + toStr(b), this.maxLen());
-          return this.autoescape && (a instanceof Markup || b instanceof Markup) ? new Markup(s) : s;
-        }
-        return binOp(e.op, a, b, this.maxLen());
-      }
-      case 'compare': {
-        let left = this.eval(e.expr, scope);
-        for (const [op, re] of e.ops) {
-          const right = this.eval(re, scope);
-          if (!compareOp(op, left, right)) return false;
-          left = right;
-        }
-        return true;
-      }
-      case 'cond': {
-        if (truthy(this.eval(e.test, scope))) return this.eval(e.a, scope);
-        return e.b ? this.eval(e.b, scope) : new Undefined('Undefined', 'the inline if-expression on line evaluated to false and no else section was defined.');
-      }
-      case 'call': {
-        const fn = this.eval(e.fn, scope);
-        const [args, kwargs] = this.evalArgs(e, scope);
-        return this.callValue(fn, args, kwargs);
-      }
-      case 'filter':
-        return this.applyFilter(e, e.node ? this.eval(e.node, scope) : null, scope);
-      case 'test': {
-        const fn = hasKey(this.env.tests, e.name) ? this.env.tests[e.name] : undefined;
-        if (!fn) throw new TemplateError('runtime', `No test named '${e.name}' found.`);
-        const [args] = this.evalArgs(e, scope);
-        return fn(this, this.eval(e.node, scope), args);
-      }
-    }
+    return this.env.compiler.expr(e)(this, scope);
   }
 
   evalArgs(c: CallArgs, scope: Scope): [unknown[], Record<string, unknown>] {
-    const args = c.args.length === 0 ? [] : c.args.map((a) => this.eval(a, scope));
-    if (c.dynArgs) args.push(...toList(this.eval(c.dynArgs, scope)));
-    if (c.kwargs.length === 0 && !c.dynKwargs) return [args, NO_KWARGS];
-    const kwargs = newDict();
-    for (const [k, v] of c.kwargs) kwargs[k] = this.eval(v, scope);
-    if (c.dynKwargs) {
-      const d = this.eval(c.dynKwargs, scope);
-      if (isDict(d)) for (const k of Object.keys(d)) setKey(kwargs, k, d[k]);
-    }
-    return [args, kwargs];
+    const args = this.env.compiler.args(c)(this, scope);
+    return [args, this.env.compiler.kwargs(c)(this, scope)];
   }
 
   callValue(fn: unknown, args: unknown[], kwargs: Record<string, unknown>): unknown {
@@ -548,16 +374,7 @@ export class Renderer {
   private applyFilterChain(f: Expr, value: unknown, scope: Scope): unknown {
     if (f.k !== 'filter') return value;
     const inner = f.node ? this.applyFilterChain(f.node, value, scope) : value;
-    return this.applyFilter(f, inner, scope);
-  }
-
-  private applyFilter(e: Expr & { k: 'filter' }, value: unknown, scope: Scope): unknown {
-    const fn = hasKey(this.env.filters, e.name) ? this.env.filters[e.name] : undefined;
-    if (!fn) throw new TemplateError('runtime', `No filter named '${e.name}' found.`);
-    const [args, kwargs] = this.evalArgs(e, scope);
-    const result = fn(this, value, args, kwargs);
-    if (typeof result === 'string' && result.length > this.env.limits.maxOutputChars) throw new TemplateError('limit', `a string of more than ${this.env.limits.maxOutputChars} characters`);
-    return result;
+    return this.env.compiler.filter(f)(this, scope, inner);
   }
 }
 

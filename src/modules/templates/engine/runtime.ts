@@ -1,6 +1,6 @@
 import { Markup, Namespace, PyCallable, PyFloat, TemplateError, Undefined, float, hasKey, isDict, isFloat, isInt, isNumber, isString, isTuple, newDict, num, pyCompare, pyEquals, pyStr, tuple, typeName } from './values.js';
 import { formatPercent } from './format.js';
-import { methodOf } from './methods.js';
+import { isDictMethod, methodOf } from './methods.js';
 
 /** Objects the interpreter creates and gives attributes to; all attribute reads go through getAttr. */
 export class LoopState {
@@ -110,8 +110,8 @@ function normIndex(i: number, len: number): number {
   return i < 0 ? i + len : i;
 }
 
-export function sliceSeq<T>(seq: T[], s: SliceVal): T[] {
-  const len = seq.length;
+/** Python's `seq[start:stop:step]` bounds for a sequence of `len` items. */
+function sliceBounds(len: number, s: SliceVal): [number, number, number] {
   const step = s.step === null || s.step === undefined ? 1 : num(s.step);
   if (step === 0) throw new TemplateError('runtime', 'slice step cannot be zero');
   const clamp = (v: unknown, dflt: number): number => {
@@ -121,8 +121,11 @@ export function sliceSeq<T>(seq: T[], s: SliceVal): T[] {
     else i = Math.min(Math.max(i, -1), len - 1);
     return i;
   };
-  const start = clamp(s.start, step > 0 ? 0 : len - 1);
-  const stop = clamp(s.stop, step > 0 ? len : -1);
+  return [clamp(s.start, step > 0 ? 0 : len - 1), clamp(s.stop, step > 0 ? len : -1), step];
+}
+
+export function sliceSeq<T>(seq: T[], s: SliceVal): T[] {
+  const [start, stop, step] = sliceBounds(seq.length, s);
   const out: T[] = [];
   if (step > 0) for (let i = start; i < stop; i += step) out.push(seq[i] as T);
   else for (let i = start; i > stop; i += step) out.push(seq[i] as T);
@@ -135,9 +138,9 @@ export function getAttr(obj: unknown, name: string, mode: Undefined['mode']): un
     throw undefinedError(obj);
   }
   if (isDict(obj)) {
+    if (!isDictMethod(name) && hasKey(obj, name)) return obj[name];
     const m = methodOf(obj, name);
     if (m !== undefined) return m;
-    if (hasKey(obj, name)) return obj[name];
     return new Undefined(mode, `'dict object' has no attribute '${name}'`);
   }
   if (obj instanceof LoopState) return loopAttr(obj, name, mode);
@@ -195,6 +198,16 @@ export function getItem(obj: unknown, key: unknown, mode: Undefined['mode']): un
     if (obj.mode === 'ChainableUndefined') return obj;
     throw undefinedError(obj);
   }
+  if (typeof obj === 'string' && !SURROGATE.test(obj)) {
+    // Every UTF-16 unit is a code point: index and slice the string itself.
+    if (key instanceof SliceVal) {
+      const [start, stop, step] = sliceBounds(obj.length, key);
+      if (step === 1) return start < stop ? obj.slice(start, stop) : '';
+    } else if (isInt(key) || typeof key === 'boolean') {
+      const i = normIndex(num(key), obj.length);
+      if (i >= 0 && i < obj.length) return obj[i];
+    }
+  }
   if (Array.isArray(obj) || typeof obj === 'string' || obj instanceof Markup) {
     const seq = Array.isArray(obj) ? obj : Array.from(String(obj));
     if (key instanceof SliceVal) {
@@ -214,6 +227,8 @@ export function getItem(obj: unknown, key: unknown, mode: Undefined['mode']): un
   if (typeof key === 'string') return getAttr(obj, key, mode);
   return new Undefined(mode, `'${typeName(obj)} object' has no attribute ${pyStr(key)}`);
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 function requireDefined(a: unknown, b: unknown): void {
   if (a instanceof Undefined) throw undefinedError(a);
