@@ -18,6 +18,7 @@ import { historyRoutes } from './history.routes.js';
 import { createHistoryRepository } from './history.repository.js';
 import { createSearchService } from './search.service.js';
 import type { Actor } from '../../platform/http/auth.js';
+import type { RepositoryFeed } from '../../platform/repository-feed.js';
 
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
@@ -36,6 +37,8 @@ export interface ConfigsDeps {
   /** identity.audit */
   audit: AuditRecorder;
   ports: ConfigsPorts;
+  /** Modules fed after a sync, by repository category (parsers for `textfsm`, templates for `templates`). */
+  feeds?: Partial<Record<string, RepositoryFeed>>;
   /** Inventory: a device's name as `actor` may see it (a 404 AppError otherwise). */
   deviceName(actor: Actor, deviceId: string): Promise<string>;
 }
@@ -55,6 +58,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
     ports: deps.ports,
     logger,
     onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
+    ...(deps.feeds ? { feeds: deps.feeds } : {}),
   });
   const search = createSearchService({ history: createHistoryRepository(deps.db), store });
   const plugins: RoutePlugin[] = [
