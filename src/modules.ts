@@ -163,6 +163,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       deviceName: async (actor, deviceId) => (await inventory.services.devices.get(actor, deviceId)).name,
       complianceInventory: inventory.facts,
       events,
+      // Synced repositories feed the parsers (`textfsm`) and templates (`templates`) modules.
+      feeds: { textfsm: parsers.repositoryFeed, templates: templates.repositoryFeed },
       ports: {
         credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
         resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),

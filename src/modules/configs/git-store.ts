@@ -190,7 +190,8 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
 
     /** Files under `dir` at a commit (recursive), with sizes. */
     async tree(id: string, commit: string, dir: string): Promise<TreeEntry[]> {
-      const out = await git.text(['ls-tree', '-r', '-l', '-z', '--full-tree', '--end-of-options', commit, '--', ...(dir ? [dir] : [])], { gitDir: dirOf(id) });
+      // NOTE: `ls-tree <commit> --` with no path after `--` lists nothing (git 2.39): the whole tree takes no `--`.
+      const out = await git.text(['ls-tree', '-r', '-l', '-z', '--full-tree', '--end-of-options', commit, ...(dir ? ['--', dir] : [])], { gitDir: dirOf(id) });
       return out
         .split('\0')
         .filter(Boolean)

@@ -22,6 +22,7 @@ import { complianceRoutes } from './compliance.routes.js';
 import { createSyncScheduler } from './sync-scheduler.js';
 import type { DomainEvents } from '../../platform/events/domain-events.js';
 import type { Actor } from '../../platform/http/auth.js';
+import type { RepositoryFeed } from '../../platform/repository-feed.js';
 
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read', 'configs:write'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
@@ -42,6 +43,8 @@ export interface ConfigsDeps {
   /** identity.audit */
   audit: AuditRecorder;
   ports: ConfigsPorts;
+  /** Modules fed after a sync, by repository category (parsers for `textfsm`, templates for `templates`). */
+  feeds?: Partial<Record<string, RepositoryFeed>>;
   /** Inventory: a device's name as `actor` may see it (a 404 AppError otherwise). */
   deviceName(actor: Actor, deviceId: string): Promise<string>;
   /** Inventory facts compliance scopes rules by. */
@@ -73,6 +76,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
     logger,
     allowedExtensions: deps.config.gitAllowedExtensions,
     onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
+    ...(deps.feeds ? { feeds: deps.feeds } : {}),
   });
   const contents = createContentCache(store);
   const search = createSearchService({ history: createHistoryRepository(deps.db), store, cache: contents });

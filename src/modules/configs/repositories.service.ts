@@ -10,6 +10,7 @@ import type { AuditRecorder, ResolvedCredential } from '../credentials/index.js'
 import { checkGitUrl, checkRepoPath, checkRef, joinRepoPath, maskSecrets, type GitScheme } from './git-url.fns.js';
 import type { GitAuth } from './git.js';
 import type { GitStore, Remote } from './git-store.js';
+import type { FeedReport, FeedSnapshot, RepositoryFeed } from '../../platform/repository-feed.js';
 import { createRepositoriesRepository, type RepositoryRow } from './repositories.repository.js';
 import { compareTexts } from './diff.fns.js';
 import type { CommitsQuery, CompareBody, CreateRepositoryBody, DiffBody, Repository, TestConnectionBody, UpdateRepositoryBody } from './repositories.schemas.js';
@@ -39,6 +40,8 @@ export interface RepositoriesDeps {
   allowedExtensions: readonly string[];
   /** Called after a sync moved the branch head (the history index). */
   onSynced?: (repo: RepositoryRow, before: string | null, after: string) => Promise<void>;
+  /** Modules fed by repositories of a category (`textfsm` → parsers, `templates` → templates), wired in modules.ts. */
+  feeds?: Partial<Record<string, RepositoryFeed>>;
 }
 
 const notFound = (id: string) => new NotFoundError('GIT_REPOSITORY_NOT_FOUND', `Git repository ${id} does not exist`);
@@ -125,6 +128,26 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
     return { url: r.url, branch: r.branch, auth, tls: { verify: r.verifyTls, caCert: r.caCert } };
   }
 
+  /** Withdraws what a repository fed (after its change committed); a failure is logged, never undoes the change. */
+  async function unfeed(r: RepositoryRow): Promise<void> {
+    await deps.feeds?.[r.category]?.removed(r.id).catch((err: unknown) => deps.logger.error({ err, repositoryId: r.id }, 'repository feed removal failed'));
+  }
+
+  /** The registration's regular files at `commit`, relative to its path, read from the mirror by blob (links and submodules left out). */
+  async function snapshotOf(r: RepositoryRow, commit: string): Promise<FeedSnapshot> {
+    const prefix = r.path ? `${r.path}/` : '';
+    const entries = new Map((await deps.store.tree(r.id, commit, r.path)).filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => [e.path.slice(prefix.length), { blob: e.blob, size: e.size ?? 0 }]));
+    return {
+      commit,
+      files: [...entries].map(([path, e]) => ({ path, size: e.size })),
+      async read(paths) {
+        const wanted = paths.flatMap((p) => (entries.has(p) ? [[p, entries.get(p)!] as const] : []));
+        const blobs = await deps.store.readBlobs(r.id, wanted.map(([, e]) => e.blob), wanted.reduce((n, [, e]) => n + e.size + 128, 1024));
+        return new Map(wanted.flatMap(([p, e]) => (blobs.has(e.blob) ? [[p, blobs.get(e.blob)!] as const] : [])));
+      },
+    };
+  }
+
   const service = {
     async list(actor: Actor, query: { limit?: number; cursor?: string; category?: string[]; active?: boolean }) {
       requirePermission(actor, 'git:read');
@@ -203,15 +226,20 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
         const { ca_cert: ca, ...changes } = body;
         await deps.audit.record(db, { actor, action: 'git_repository.updated', resourceType: 'git_repository', resourceId: id, outcome: 'success', changes: { ...changes, ...(ca !== undefined ? { ca_cert: ca === null ? null : 'set' } : {}) } });
       });
-      return toView({ ...current, ...patch });
+      const next = { ...current, ...patch };
+      // What the repository fed stops applying when it moves elsewhere; the next sync feeds it again.
+      if (current.active && (!next.active || next.category !== current.category || next.path !== current.path)) await unfeed(current);
+      return toView(next);
     },
 
     async remove(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'git:write');
+      const current = await repo.find(id);
       await uow(async ({ db, repos }) => {
         if (!(await repos.remove(id))) throw notFound(id);
         await deps.audit.record(db, { actor, action: 'git_repository.deleted', resourceType: 'git_repository', resourceId: id, outcome: 'success' });
       });
+      if (current) await unfeed(current);
       await deps.store.remove(id);
     },
 
@@ -276,7 +304,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
      * checks `credentials:use` and team scope, and audits the use as theirs) — checked when the
      * run executes, not only when it was requested.
      */
-    async syncNow(actor: Actor, id: string, runId: string | null, signal?: AbortSignal): Promise<{ before: string | null; after: string }> {
+    async syncNow(actor: Actor, id: string, runId: string | null, signal?: AbortSignal): Promise<{ before: string | null; after: string; feed?: FeedReport }> {
       const r = await load(id);
       await repo.update(id, { lastSyncStatus: 'running', ...(runId ? { lastSyncRunId: runId } : {}) });
       try {
@@ -285,8 +313,11 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
         const result = await deps.store.sync(id, remote, signal);
         // From the head last indexed (not the mirror's previous head): a sync whose indexing failed is caught up by the next one.
         if (deps.onSynced && result.after !== r.headCommit) await deps.onSynced(r, r.headCommit, result.after);
+        // Every sync: the feed skips a commit it already applied, and catches up one it missed.
+        const feed = r.active ? deps.feeds?.[r.category] : undefined;
+        const report = feed ? await feed.synced({ id: r.id, name: r.name, path: r.path }, await snapshotOf(r, result.after)) : undefined;
         await repo.update(id, { lastSyncStatus: 'ok', lastSyncError: null, lastSyncAt: new Date().toISOString(), headCommit: result.after });
-        return result;
+        return { ...result, ...(report ? { feed: report } : {}) };
       } catch (err) {
         await repo.update(id, { lastSyncStatus: 'failed', lastSyncError: maskSecrets(err instanceof Error ? err.message : String(err)).slice(0, 2000), lastSyncAt: new Date().toISOString() });
         throw err;

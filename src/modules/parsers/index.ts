@@ -8,8 +8,9 @@ import type { Db } from '../../platform/db/database.js';
 import { createCustomTemplatesService, type AuditPort } from './custom-templates.service.js';
 import { createParsersService, type ParsersServiceDeps } from './parsers.service.js';
 import { parsersRoutes } from './parsers.routes.js';
+import { createRepositoryLibraries } from './repository-libraries.js';
 
-export interface ParsersModuleDeps extends Omit<ParsersServiceDeps, 'customTemplates'> {
+export interface ParsersModuleDeps extends Omit<ParsersServiceDeps, 'customTemplates' | 'repositoryLibraries'> {
   /** User templates live in `parser_templates`. */
   db: Db;
   /** Caches the user-template list; cluster caches invalidate it on every node. */
@@ -28,11 +29,19 @@ export function createParsersModule(deps: ParsersModuleDeps) {
     ...(deps.audit ? { audit: deps.audit } : {}),
     ...(deps.onError ? { onError: deps.onError } : {}),
   });
-  const service = createParsersService({ ...deps, customTemplates: customTemplates.store });
+  const libraries = createRepositoryLibraries({
+    db: deps.db,
+    ...(deps.cache ? { cache: deps.cache } : {}),
+    ...(deps.onError ? { onError: deps.onError } : {}),
+    check: (templates) => service.checkTemplates(templates),
+  });
+  const service = createParsersService({ ...deps, customTemplates: customTemplates.store, repositoryLibraries: libraries });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: parsersRoutes(service, customTemplates) }];
   return {
     service,
     customTemplates,
+    /** The `textfsm` repository feed (configs calls it after each sync; modules.ts wires it). */
+    repositoryFeed: libraries.feed,
     plugins,
     permissions: PARSERS_PERMISSIONS,
     /** Stops the parse worker pool (on shutdown). */

@@ -1,6 +1,8 @@
 import { AppError } from '../../platform/errors.js';
 import { createParserRegistry } from './parser-registry.js';
 import { parseToRecords } from './textfsm/ntc-records.fns.js';
+import { compileTemplate } from './textfsm/textfsm-template.fns.js';
+import { TemplateError } from './textfsm/textfsm.errors.js';
 import type { TemplateCache } from './textfsm/template-cache.js';
 import { vendorParsers } from './vendor/index.js';
 
@@ -10,7 +12,9 @@ import { vendorParsers } from './vendor/index.js';
  */
 export type ParseJob =
   | { kind: 'textfsm'; templates: { name: string; content: string }[]; text: string }
-  | { kind: 'native'; parser: string; text: string };
+  | { kind: 'native'; parser: string; text: string }
+  /** Compiles templates (a library being loaded); answers one record per template that failed. */
+  | { kind: 'check'; templates: { name: string; content: string }[]; text: '' };
 
 export type ParsedRecord = Record<string, unknown>;
 
@@ -22,6 +26,18 @@ export function runParseJob(job: ParseJob, cache: TemplateCache): ParsedRecord[]
     if (parser === null) throw new AppError('PARSER_NOT_FOUND', 404, `Unknown parser '${job.parser}'`);
     return parser.parse(job.text);
   }
+  if (job.kind === 'check') return job.templates.flatMap((t) => checkOne(t.name, t.content));
   const templates = job.templates.map((t) => ({ name: t.name, template: cache.get(t.content) }));
   return parseToRecords(templates, job.text);
+}
+
+/** Compiled afresh, not through the cache: a library load must not fill it with templates no parse asked for. */
+function checkOne(name: string, content: string): ParsedRecord[] {
+  try {
+    compileTemplate(content);
+    return [];
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    return [{ template: name, line: err.line, message: err.detail ? `${err.message} (${err.detail})` : err.message }];
+  }
 }

@@ -8,6 +8,7 @@ import {
   CustomTemplateBody,
   CustomTemplatePage,
   CustomTemplateQuery,
+  LibraryList,
   ParseBody,
   ParserDetail,
   ParserIdParams,
@@ -44,6 +45,11 @@ export function parsersRoutes(parsers: ParsersService, custom: CustomTemplatesSe
       config: read,
       schema: { operationId: 'listParserTemplates', tags, summary: 'TextFSM templates: custom ones first, then library index rows', querystring: RegistryQuery, response: { 200: TemplatePage, ...errorResponses(422) } },
     }, async (request) => parsers.listTemplates(request.actor, request.query));
+
+    app.get('/parsers/libraries', {
+      config: read,
+      schema: { operationId: 'listParserLibraries', tags, summary: 'TextFSM libraries in lookup order: textfsm Git repositories (by name), then the configured directories', response: { 200: LibraryList, ...errorResponses() } },
+    }, async (request) => parsers.listLibraries(request.actor));
 
     app.get('/parsers/custom-templates', {
       config: read,

@@ -28,11 +28,17 @@ export const ParseByParserBody = Type.Object(
 export const ParseBody = Type.Union([ParseByCommandBody, ParseByTemplateBody, ParseByParserBody]);
 export type ParseBody = Static<typeof ParseBody>;
 
+const LibraryRef = Type.Object(
+  { id: Uuid, name: Type.String(), commit: Type.String() },
+  { additionalProperties: false, description: 'The repository library (a textfsm Git repository) the template came from; absent for user templates, native parsers and library directories' },
+);
+
 export const ParseResponse = Type.Object(
   {
     template: Nullable(Type.String({ description: 'Template file(s) used; null for native parsers' })),
     parser: Type.String(),
     records: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+    library: Type.Optional(LibraryRef),
   },
   { additionalProperties: false },
 );
@@ -57,9 +63,26 @@ export const TemplateSummary = Type.Object(
     platform: Nullable(Type.String()),
     command: Nullable(Type.String()),
     dir: Nullable(Type.String()),
+    library: Type.Optional(Type.String({ description: 'Repository library name, for templates fed by a textfsm Git repository' })),
   },
   { additionalProperties: false },
 );
+
+const Skipped = Type.Object({ template: Type.String(), line: Nullable(Type.Integer()), message: Type.String() }, { additionalProperties: false });
+export const LibrarySummary = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('repository'), Type.Literal('directory')]),
+    name: Type.String({ description: 'The repository name, or the directory' }),
+    repository_id: Nullable(Uuid),
+    commit: Nullable(Type.String({ description: 'The synced commit the library was loaded from' })),
+    path: Nullable(Type.String({ description: 'Directory inside the repository' })),
+    templates: Nullable(Type.Integer({ description: 'Templates loaded' })),
+    skipped: Type.Array(Skipped, { description: 'Templates left out at the last sync, and why' }),
+    updated_at: Nullable(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export const LibraryList = Type.Object({ items: Type.Array(LibrarySummary) }, { additionalProperties: false });
 
 export const RegistryQuery = Type.Object({ platform: Type.Optional(Platform), ...PageQuery }, { additionalProperties: false });
 export type RegistryQuery = Static<typeof RegistryQuery>;

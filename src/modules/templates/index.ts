@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, type Limits } from './engine/index.js';
 import { createRenderPool } from './render-pool.js';
 import { createTemplatesService, type AuditPort } from './templates.service.js';
 import { templatesRoutes } from './templates.routes.js';
+import { createTemplatesGitFeed } from './git-feed.js';
 
 export interface TemplatesModuleDeps {
   db: Db;
@@ -47,7 +48,9 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
     ...(deps.onError ? { onError: deps.onError } : {}),
   });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
-  return { service, plugins, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
+  /** The `templates` repository feed (configs calls it after each sync; modules.ts wires it). */
+  const repositoryFeed = createTemplatesGitFeed({ db: deps.db, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.onError ? { onError: deps.onError } : {}) });
+  return { service, plugins, repositoryFeed, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
 }
 export type TemplatesModule = ReturnType<typeof createTemplatesModule>;
 

@@ -9,6 +9,8 @@ export type TemplatesTables = {
     name: string;
     source: string;
     sourcePath: string | null;
+    sourceRepositoryId: string | null;
+    sourceCommit: string | null;
     type: string;
     category: string | null;
     description: string | null;
@@ -46,6 +48,8 @@ const COLUMNS = [
   'configTemplates.name',
   'configTemplates.source',
   'configTemplates.sourcePath',
+  'configTemplates.sourceRepositoryId',
+  'configTemplates.sourceCommit',
   'configTemplates.type',
   'configTemplates.category',
   'configTemplates.description',
@@ -110,6 +114,11 @@ export function createTemplatesRepository(handle: Db) {
     async activeByName(name: string): Promise<TemplateRow | null> {
       const r = await db.selectFrom('configTemplates').select(COLUMNS).where('configTemplates.name', '=', name).where('configTemplates.active', '=', bool.write(true)).executeTakeFirst();
       return r ? fromDb(r) : null;
+    },
+    /** Templates synced from one Git repository (active or not). */
+    async bySourceRepository(repositoryId: string): Promise<TemplateRow[]> {
+      const rows = await db.selectFrom('configTemplates').select(COLUMNS).where('configTemplates.sourceRepositoryId', '=', repositoryId).where('configTemplates.source', '=', 'git').execute();
+      return rows.map(fromDb);
     },
     async insert(row: TemplateRow): Promise<void> {
       await db.insertInto('configTemplates').values(toDb(row) as TemplatesTables['configTemplates']).execute();

@@ -58,7 +58,7 @@ export function templatesRoutes(templates: TemplatesService): FastifyPluginAsync
 
     app.delete('/templates/:id', {
       config: { ...write, ...byId },
-      schema: { operationId: 'deleteConfigTemplate', tags, summary: 'Delete a template and its versions', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+      schema: { operationId: 'deleteConfigTemplate', tags, summary: 'Delete a template and its versions (an active one synced from Git: 409)', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404, 409) } },
     }, async (request, reply) => {
       await templates.delete(request.actor, request.params.id);
       return reply.code(204).send(null);

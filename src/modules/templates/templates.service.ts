@@ -51,6 +51,8 @@ function view(r: TemplateRow): ConfigTemplate {
     name: r.name,
     source: r.source as ConfigTemplate['source'],
     source_path: r.sourcePath,
+    source_repository_id: r.sourceRepositoryId,
+    source_commit: r.sourceCommit,
     type: r.type as ConfigTemplate['type'],
     category: r.category,
     description: r.description,
@@ -96,6 +98,15 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
   const validators = new Map<string, VariablesValidator>();
 
   const notFound = (id: string): NotFoundError => new NotFoundError('TEMPLATE_NOT_FOUND', `Template ${id} not found`);
+  /** Git owns a synced template's content, name, type and existence: the API may change only its metadata. */
+  const refuseGitManaged = (row: TemplateRow, fields: string[]): void => {
+    if (row.source !== 'git' || fields.length === 0) return;
+    throw new ConflictError(
+      'TEMPLATE_MANAGED_BY_GIT',
+      `Template '${row.name}' is managed by Git (repository ${row.sourceRepositoryId ?? '?'}, ${row.sourcePath ?? '?'}): change it in the repository and sync`,
+      fields.map((f) => ({ path: f, message: 'is managed by Git; change the file in the repository and sync it' })),
+    );
+  };
   const nameTaken = (name: string): ConflictError =>
     new ConflictError('TEMPLATE_NAME_TAKEN', `An active template named '${name}' already exists`, [{ path: 'body.name', message: 'is already used by another active template' }]);
   const audited = async (t: Tx, actor: Actor, action: string, id: string, changes: Record<string, unknown>): Promise<void> => {
@@ -184,6 +195,8 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         name: input.name,
         source: input.source ?? 'webeditor',
         sourcePath: null,
+        sourceRepositoryId: null,
+        sourceCommit: null,
         type,
         category: input.category ?? null,
         description: input.description ?? null,
@@ -212,6 +225,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       return unitOfWork(async (t) => {
         const current = await t.templates.byId(id);
         if (current === null) throw notFound(id);
+        refuseGitManaged(current, (['name', 'content', 'type', 'active'] as const).filter((k) => input[k] !== undefined).map((k) => `body.${k}`));
         const next: TemplateRow = {
           ...current,
           ...(input.name !== undefined ? { name: input.name } : {}),
@@ -245,7 +259,10 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       requirePermission(actor, 'templates:write');
       await unitOfWork(async (t) => {
         const current = await t.templates.byId(id);
-        if (current === null || !(await t.templates.delete(id))) throw notFound(id);
+        if (current === null) throw notFound(id);
+        // An inactive one (its file left Git) may go; an active one would come back with the next sync.
+        if (current.active) refuseGitManaged(current, ['params.id']);
+        if (!(await t.templates.delete(id))) throw notFound(id);
         await audited(t, actor, 'config_template.deleted', id, { name: current.name });
       });
     },
@@ -315,7 +332,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
 }
 export type TemplatesService = ReturnType<typeof createTemplatesService>;
 
-function newVersion(templateId: string, version: number, content: string, actor: Actor, notes: string | null, now: string): VersionRow {
+export function newVersion(templateId: string, version: number, content: string, actor: Actor, notes: string | null, now: string): VersionRow {
   return { id: newId(), templateId, version, content, contentHash: sha256(content), authorId: actor.userId ?? actor.id, authorName: actor.name, notes, createdAt: now };
 }
 
