@@ -161,6 +161,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       config,
       audit: identity.audit,
       deviceName: async (actor, deviceId) => (await inventory.services.devices.get(actor, deviceId)).name,
+      events,
       ports: {
         credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
         resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),

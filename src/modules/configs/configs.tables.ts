@@ -44,4 +44,12 @@ export type ConfigsTables = {
     size: number;
     contentHash: string;
   };
+  configProfiles: {
+    id: string;
+    name: string;
+    definition: unknown;
+    createdBy: string;
+    createdAt: string;
+    updatedAt: string;
+  };
 };

@@ -1,6 +1,7 @@
 /**
  * Public surface of the configs module: Git repositories (registry, mirrors, reads, diffs),
- * the `git_sync` executor the jobs module runs, and the module's permissions.
+ * platform profiles, the `git_sync` and `config_backup` executors the jobs module runs, and the
+ * module's permissions.
  */
 import path from 'node:path';
 import type { RoutePlugin } from '../../app.js';
@@ -18,8 +19,13 @@ import { historyRoutes } from './history.routes.js';
 import { createHistoryRepository } from './history.repository.js';
 import { createSearchService } from './search.service.js';
 import type { Actor } from '../../platform/http/auth.js';
+import { createBackupService, type DomainEventsPort } from './backup.service.js';
+import { configBackupExecutor } from './config-backup.executor.js';
+import { createGitWriter } from './git-write.js';
+import { createProfilesService } from './profiles.service.js';
+import { profilesRoutes } from './profiles.routes.js';
 
-export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read'] as const;
+export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read', 'configs:write'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
 
 export interface ConfigsConfig {
@@ -38,6 +44,8 @@ export interface ConfigsDeps {
   ports: ConfigsPorts;
   /** Inventory: a device's name as `actor` may see it (a 404 AppError otherwise). */
   deviceName(actor: Actor, deviceId: string): Promise<string>;
+  /** Domain events (`config.changed`), recorded in the caller's transaction and relayed after commit. */
+  events: DomainEventsPort;
 }
 
 /** Builds the configs module; its `executors` go to the jobs module (modules.ts). */
@@ -54,13 +62,16 @@ export function createConfigsModule(deps: ConfigsDeps) {
     audit: deps.audit,
     ports: deps.ports,
     logger,
-    onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
+    onSynced: async (repo, before, after, inTx) => void (await history.index(repo, before, after, inTx)),
   });
   const search = createSearchService({ history: createHistoryRepository(deps.db), store });
+  const profiles = createProfilesService({ db: deps.db, audit: deps.audit, logger });
+  const backup = createBackupService({ repositories, writer: createGitWriter({ git, store }), events: deps.events, logger });
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: repositoriesRoutes(repositories) },
     { prefix: '/api/v1', plugin: webhookRoutes(repositories) },
     { prefix: '/api/v1', plugin: historyRoutes(history, search) },
+    { prefix: '/api/v1', plugin: profilesRoutes(profiles) },
   ];
   return {
     repositories,
@@ -69,7 +80,8 @@ export function createConfigsModule(deps: ConfigsDeps) {
     store,
     plugins,
     permissions: CONFIGS_PERMISSIONS,
-    executors: [gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal))],
+    profiles,
+    executors: [gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal)), configBackupExecutor({ backup, profiles, deviceName: deps.deviceName })],
   };
 }
 

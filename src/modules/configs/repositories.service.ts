@@ -34,7 +34,7 @@ export interface RepositoriesDeps {
   ports: ConfigsPorts;
   logger: Logger;
   /** Called after a sync moved the branch head (the history index). */
-  onSynced?: (repo: RepositoryRow, before: string | null, after: string) => Promise<void>;
+  onSynced?: (repo: RepositoryRow, before: string | null, after: string, inTx?: (db: Db) => Promise<void>) => Promise<void>;
 }
 
 const notFound = (id: string) => new NotFoundError('GIT_REPOSITORY_NOT_FOUND', `Git repository ${id} does not exist`);
@@ -380,6 +380,21 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const b = await service.textAt(actor, body.b, 'body.b');
       const { unified, file } = compareTexts({ path: a.path, text: a.text }, { path: b.path, text: b.text });
       return { a: { repository_id: a.repository_id, path: a.path, commit: a.commit }, b: { repository_id: b.repository_id, path: b.path, commit: b.commit }, identical: a.text === b.text, unified, file };
+    },
+
+    /** The remote of a repository with its credential resolved for `actor` (backups push with it). */
+    remoteFor: remoteOf,
+
+    /**
+     * After Opsdeck itself moved the branch (a backup pushed `after`): index from the last indexed
+     * head and move `head_commit`; `inTx` runs in the index transaction (or its own when a sync
+     * indexed the commit first).
+     */
+    async advance(id: string, after: string, inTx?: (db: Db) => Promise<void>): Promise<void> {
+      const r = await load(id);
+      if (deps.onSynced && r.headCommit !== after) await deps.onSynced(r, r.headCommit, after, inTx);
+      else if (inTx) await deps.db.transaction().execute((trx) => inTx(trx));
+      await repo.update(id, { headCommit: after });
     },
 
     /** Repositories by category, for other parts of the module (textfsm, history index). */

@@ -56,6 +56,7 @@ const READ_PERMISSION: readonly [prefix: string, permission: string][] = [
   ['role.', 'roles:read'],
   ['credential.', 'credentials:read'],
   ['webhook.', 'webhooks:read'],
+  ['config.', 'configs:read'],
 ];
 
 export function readPermissionOf(eventName: string): string | null {
