@@ -5,25 +5,31 @@ import { createCredential, JOB_MODES, jobsClient, startJobsServer } from '../../
 import { createGitFixtureRoot, startGitDaemon, startGitHttp, type GitFixtureRoot, type GitServerPeer } from '../../../test/peers/git-servers.js';
 import { NOISY_SECRETS, startIosEmulator, type IosEmulator } from '../../../test/peers/ios-emulator.js';
 import { freeTcpPort } from '../../../test/peers/ports.js';
+import { startSshd, type SshdPeer } from '../../../test/peers/sshd.js';
 
 const ADDRESSES = ['127.0.23.1', '127.0.23.2', '127.0.23.3', '127.0.23.4'];
 const HTTP_USER = 'backup-bot';
 const HTTP_PASSWORD = 'Git-Push-Secret-5521';
 const NEW_SECRET = '$1$N3w$SecretHashOfBob';
 
+// SSH sessions, git pushes and job runs on a shared 2-core machine: a backup takes seconds.
+vi.setConfig({ testTimeout: 90_000 });
+
 let ios: IosEmulator;
 let root: GitFixtureRoot;
 let http: GitServerPeer;
 let daemon: GitServerPeer;
+let sshd: SshdPeer;
 
 beforeAll(async () => {
   ios = await startIosEmulator({ addresses: ADDRESSES, port: await freeTcpPort(ADDRESSES[0]!), noise: true });
   root = createGitFixtureRoot();
   http = await startGitHttp(root.dir, { auth: { username: HTTP_USER, password: HTTP_PASSWORD } });
   daemon = await startGitDaemon(root.dir, { push: true });
+  sshd = await startSshd();
 });
 afterAll(async () => {
-  await Promise.all([ios?.stop(), http?.close(), daemon?.close()]);
+  await Promise.all([ios?.stop(), http?.close(), daemon?.close(), sshd?.stop()]);
   root?.close();
 });
 
@@ -57,7 +63,7 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
   };
 
   beforeAll(async () => {
-    server = await startJobsServer(mode, { env: { OPSDECK_GIT_SCHEMES: 'https,ssh,http,git' } });
+    server = await startJobsServer(mode, { env: { OPSDECK_GIT_SCHEMES: 'https,ssh,http,git', OPSDECK_SCHEDULER_POLL_MS: '200' } });
     token = await adminToken(server);
     api = jobsClient(server, token);
     ids.ssh = await createCredential(server, token, { type: 'ssh', username: ios.username, password: ios.password, enable_secret: ios.enableSecret });
@@ -142,10 +148,10 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     try {
       await vi.waitFor(
         async () => {
-          const runs = (await call('GET', `/jobs/runs?template_id=${template.id}`)).json().items as { status: string; trigger_kind: string }[];
-          expect(runs.filter((r) => r.status === 'succeeded').map((r) => r.trigger_kind)).toContain('schedule');
+          const runs = (await call('GET', `/jobs/runs?template_id=${template.id}`)).json().items as { status: string; trigger: { kind: string } }[];
+          expect(runs.filter((r) => r.status === 'succeeded').map((r) => r.trigger.kind)).toContain('schedule');
         },
-        { timeout: 30_000, interval: 200 },
+        { timeout: 60_000, interval: 200 },
       );
     } finally {
       expect((await call('DELETE', `/schedules/${schedule.id}`)).statusCode).toBe(204);
@@ -153,6 +159,19 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     // Every fire after the first found the configuration unchanged: one commit, no empty ones.
     expect(commits()).toBe(1);
     expect(git('log', '-1', '--format=%s', 'main')).toMatch(/^backup bk2 \(run [0-9a-f-]{36}, by admin\)$/);
+  }, 90_000);
+
+  it('backs up a Linux server over SSH exec with the linux profile', async () => {
+    const { id: repo, git } = await newRepository('servers');
+    const cred = await createCredential(server, token, { type: 'ssh', username: sshd.username, password: sshd.password });
+    await create('/platforms', { name: `Linux-${tag}`, network_driver: 'linux' });
+    await create('/devices', { name: `srv-${tag}`, platform: `Linux-${tag}`, primary_ip4: '127.0.0.1', credential_id: cred });
+    const { run, out } = await backup(repo, [{ device: `srv-${tag}` }], { port: sshd.port });
+    expect(run.status, JSON.stringify(out.targets)).toBe('succeeded');
+    expect(out.targets[0]!.parsed).toMatchObject({ profile: 'linux', changed: true });
+    const stored = git('show', `main:devices/srv-${tag}.cfg`);
+    expect(stored).toMatch(/localhost/);
+    expect(stored).toMatch(/ lo /);
   });
 
   it('pushes to git daemon too', async () => {
