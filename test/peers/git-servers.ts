@@ -86,10 +86,10 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** `git daemon` serving every repository under `root` on a free loopback port. */
-export async function startGitDaemon(root: string): Promise<GitServerPeer> {
+/** `git daemon` serving every repository under `root` on a free loopback port; `push` enables receive-pack. */
+export async function startGitDaemon(root: string, options: { push?: boolean } = {}): Promise<GitServerPeer> {
   const port = await freeTcpPort();
-  const child = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root], { env: GIT_ENV, stdio: 'ignore' });
+  const child = spawn('git', ['daemon', '--reuseaddr', '--export-all', ...(options.push ? ['--enable=receive-pack'] : []), `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root], { env: GIT_ENV, stdio: 'ignore' });
   await waitForTcp('127.0.0.1', port);
   return { url: `git://127.0.0.1:${port}`, close: () => stopChild(child) };
 }

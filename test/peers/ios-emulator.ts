@@ -3,7 +3,9 @@
  * privileged prompts, `enable` with a secret, paging (`--More--`) until `terminal length 0`,
  * `show version`, `show running-config`, `show ip interface brief`, configuration mode. One
  * emulator can listen on many loopback addresses (127.0.0.x), each a "device" with its own
- * host name, and it counts concurrent sessions per address (to check device locks).
+ * host name, and it counts concurrent sessions per address (to check device locks). With
+ * `noise`, the running configuration changes on every read the way real devices' do (timestamps,
+ * NTP clock period) and holds secrets, for configuration backups.
  */
 import net from 'node:net';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
@@ -19,7 +21,15 @@ export interface IosEmulatorOptions {
   enableSecret?: string;
   /** Delay before each command's output, to make runs take time. */
   commandDelayMs?: number;
+  /**
+   * `show running-config` as a real device prints it: a `! Last configuration change at` line and
+   * an `ntp clock-period` that differ on every read, and secrets (NOISY_SECRETS) to be masked.
+   */
+  noise?: boolean;
 }
+
+/** Secrets a noisy emulator's running configuration holds (a backup must never store them). */
+export const NOISY_SECRETS = { userHash: '$1$SeCr$Us3rHashNeverStored', community: 'Pr1vate-Comm-9931' } as const;
 
 export interface IosEmulator {
   port: number;
@@ -38,8 +48,14 @@ export interface IosEmulator {
 
 export const hostnameFor = (address: string) => `R${address.split('.').slice(2).join('-')}`;
 
-function runningConfig(hostname: string, extra: string[]): string {
-  const lines = ['Building configuration...', '', 'Current configuration : 1834 bytes', '!', 'version 15.2', `hostname ${hostname}`, '!', 'enable secret 5 $1$abcd$XXXXXXXXXXXXXXXXXXXX', '!'];
+let reads = 0;
+
+function runningConfig(hostname: string, extra: string[], noise: boolean): string {
+  const lines = ['Building configuration...', '', 'Current configuration : 1834 bytes', '!'];
+  reads++;
+  if (noise) lines.push(`! Last configuration change at 10:${String(reads % 60).padStart(2, '0')}:07 UTC Mon Dec 7 2026 by netops`, '!');
+  lines.push('version 15.2', `hostname ${hostname}`, '!', 'enable secret 5 $1$abcd$XXXXXXXXXXXXXXXXXXXX', '!');
+  if (noise) lines.push(`username admin privilege 15 secret 5 ${NOISY_SECRETS.userHash}`, '!', `snmp-server community ${NOISY_SECRETS.community} RO`, `ntp clock-period ${17179800 + reads}`, '!');
   for (let i = 0; i < 4; i++) lines.push(`interface GigabitEthernet0/${i}`, ` description uplink ${i}`, ` ip address 10.${i}.0.1 255.255.255.0`, ' no shutdown', '!');
   lines.push(...extra, 'line vty 0 4', ' login local', '!', 'end');
   return lines.join('\n');
@@ -125,7 +141,7 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
     if (c === 'show ip interface brief') return page(showIpIntBrief());
     if (c === 'show running-config') {
       if (mode !== 'priv') return write(`% Invalid input detected at '^' marker.\n${prompt()}`);
-      return page(runningConfig(hostname, state.config));
+      return page(runningConfig(hostname, state.config, o.noise));
     }
     write(`% Invalid input detected at '^' marker.\n${prompt()}`);
   };
@@ -150,8 +166,10 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
 }
 
 export async function startIosEmulator(options: IosEmulatorOptions): Promise<IosEmulator> {
-  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, ...options };
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
+  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, noise: false, ...options };
+  // NOTE: ssh2 now and then generates an ed25519 key its own parser refuses ("Malformed OpenSSH private key").
+  let hostKey = utils.generateKeyPairSync('ed25519').private;
+  while (utils.parseKey(hostKey) instanceof Error) hostKey = utils.generateKeyPairSync('ed25519').private;
   const maxConcurrent = new Map<string, number>();
   const current = new Map<string, number>();
   const commands = new Map<string, string[]>();

@@ -77,4 +77,12 @@ export type ConfigsTables = {
     commitSha: string;
     evaluatedAt: string;
   };
+  configProfiles: {
+    id: string;
+    name: string;
+    definition: unknown;
+    createdBy: string;
+    createdAt: string;
+    updatedAt: string;
+  };
 };

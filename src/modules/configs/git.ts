@@ -36,6 +36,8 @@ export interface RunOptions {
   input?: string;
   /** Extra values to mask in error text (besides the auth secrets). */
   secrets?: readonly string[];
+  /** Extra variables for this child (GIT_INDEX_FILE, author identity of a commit written by Opsdeck). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export type GitFailure = 'auth' | 'not_found' | 'timeout' | 'too_large' | 'refused' | 'failed';
@@ -162,7 +164,7 @@ export function createGit(options: GitOptions) {
     /** Runs `git <args>`; user values in `args` must come after `--` (or `--end-of-options`). */
     async run(args: readonly string[], run: RunOptions = {}): Promise<Buffer> {
       const secrets = [...(run.secrets ?? []), ...(run.auth?.kind === 'userpass' || run.auth?.kind === 'ssh' ? [run.auth.password ?? ''] : [])];
-      return withAuthEnv(run.auth, run.tls, (env, extra) => exec([...base, ...extra, ...(run.gitDir ? ['--git-dir', run.gitDir] : []), ...args], env, run, secrets));
+      return withAuthEnv(run.auth, run.tls, (env, extra) => exec([...base, ...extra, ...(run.gitDir ? ['--git-dir', run.gitDir] : []), ...args], { ...run.env, ...env }, run, secrets));
     },
     async text(args: readonly string[], run: RunOptions = {}): Promise<string> {
       return (await git.run(args, run)).toString('utf8');

@@ -53,9 +53,10 @@ export function toVersionView(v: VersionRow) {
  */
 export function createHistoryService(deps: HistoryDeps) {
   const repo = createHistoryRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (db) => createHistoryRepository(db), (err) => deps.logger.error({ err }, 'history after-commit step failed'));
+  const uow = createUnitOfWork(deps.db, (db) => Object.assign(createHistoryRepository(db), { db }), (err) => deps.logger.error({ err }, 'history after-commit step failed'));
 
-  async function index(r: RepositoryRow, before: string | null, after: string): Promise<number> {
+  /** Indexes commits after `before` up to `after`; `inTx` writes more in the same transaction (a backup's `config.changed`). */
+  async function index(r: RepositoryRow, before: string | null, after: string, inTx?: (db: Db) => Promise<void>): Promise<number> {
     if (r.category !== 'configs') return 0;
     const commits = await deps.store.changesSince(r.id, before, after);
     const prefix = r.path ? `${r.path}/` : '';
@@ -81,7 +82,10 @@ export function createHistoryService(deps: HistoryDeps) {
     }
     const sizes = await deps.store.blobSizes(r.id, pending.map((p) => p.contentHash).filter(Boolean));
     const rows: VersionRow[] = pending.map((p) => ({ ...p, size: sizes.get(p.contentHash) ?? 0 }));
-    await uow((h) => h.insert(commitRows, rows));
+    await uow(async (h) => {
+      await h.insert(commitRows, rows);
+      if (inTx) await inTx(h.db);
+    });
     if (rows.length) deps.onIndexed?.([...new Set(rows.map((v) => v.deviceName))]);
     return rows.length;
   }

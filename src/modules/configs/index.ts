@@ -1,6 +1,7 @@
 /**
  * Public surface of the configs module: Git repositories (registry, mirrors, reads, diffs),
- * the `git_sync` executor the jobs module runs, and the module's permissions.
+ * platform profiles, the `git_sync` and `config_backup` executors the jobs module runs, and the
+ * module's permissions.
  */
 import path from 'node:path';
 import type { RoutePlugin } from '../../app.js';
@@ -23,6 +24,11 @@ import { createSyncScheduler } from './sync-scheduler.js';
 import type { DomainEvents } from '../../platform/events/domain-events.js';
 import type { Actor } from '../../platform/http/auth.js';
 import type { RepositoryFeed } from '../../platform/repository-feed.js';
+import { createBackupService } from './backup.service.js';
+import { configBackupExecutor } from './config-backup.executor.js';
+import { createGitWriter } from './git-write.js';
+import { createProfilesService } from './profiles.service.js';
+import { profilesRoutes } from './profiles.routes.js';
 
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read', 'configs:write'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
@@ -75,7 +81,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
     ports: deps.ports,
     logger,
     allowedExtensions: deps.config.gitAllowedExtensions,
-    onSynced: async (repo, before, after) => void (await history.index(repo, before, after)),
+    onSynced: async (repo, before, after, inTx) => void (await history.index(repo, before, after, inTx)),
     ...(deps.feeds ? { feeds: deps.feeds } : {}),
   });
   const contents = createContentCache(store);
@@ -83,11 +89,14 @@ export function createConfigsModule(deps: ConfigsDeps) {
   const compliance = createComplianceService({ db: deps.db, logger, audit: deps.audit, events: deps.events, inventory: deps.complianceInventory, contents: (v) => contents.get(v), deviceName: deps.deviceName });
   // Started by modules.ts on `scheduler` nodes only.
   const syncScheduler = createSyncScheduler({ db: deps.db, logger, ports: deps.ports });
+  const profiles = createProfilesService({ db: deps.db, audit: deps.audit, logger });
+  const backup = createBackupService({ repositories, writer: createGitWriter({ git, store }), events: deps.events, logger });
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: repositoriesRoutes(repositories) },
     { prefix: '/api/v1', plugin: webhookRoutes(repositories) },
     { prefix: '/api/v1', plugin: historyRoutes(history, search) },
     { prefix: '/api/v1', plugin: complianceRoutes(compliance) },
+    { prefix: '/api/v1', plugin: profilesRoutes(profiles) },
   ];
   return {
     repositories,
@@ -98,7 +107,8 @@ export function createConfigsModule(deps: ConfigsDeps) {
     store,
     plugins,
     permissions: CONFIGS_PERMISSIONS,
-    executors: [gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal))],
+    profiles,
+    executors: [gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal)), configBackupExecutor({ backup, profiles, deviceName: deps.deviceName })],
   };
 }
 

@@ -39,7 +39,7 @@ export interface RepositoriesDeps {
   /** File extensions the file list shows when the repository names none (OPSDECK_GIT_ALLOWED_EXTENSIONS). */
   allowedExtensions: readonly string[];
   /** Called after a sync moved the branch head (the history index). */
-  onSynced?: (repo: RepositoryRow, before: string | null, after: string) => Promise<void>;
+  onSynced?: (repo: RepositoryRow, before: string | null, after: string, inTx?: (db: Db) => Promise<void>) => Promise<void>;
   /** Modules fed by repositories of a category (`textfsm` → parsers, `templates` → templates), wired in modules.ts. */
   feeds?: Partial<Record<string, RepositoryFeed>>;
 }
@@ -433,6 +433,21 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const b = await service.textAt(actor, body.b, 'body.b');
       const { unified, file } = compareTexts({ path: a.path, text: a.text }, { path: b.path, text: b.text });
       return { a: { repository_id: a.repository_id, path: a.path, commit: a.commit }, b: { repository_id: b.repository_id, path: b.path, commit: b.commit }, identical: a.text === b.text, unified, file };
+    },
+
+    /** The remote of a repository with its credential resolved for `actor` (backups push with it). */
+    remoteFor: remoteOf,
+
+    /**
+     * After Opsdeck itself moved the branch (a backup pushed `after`): index from the last indexed
+     * head and move `head_commit`; `inTx` runs in the index transaction (or its own when a sync
+     * indexed the commit first).
+     */
+    async advance(id: string, after: string, inTx?: (db: Db) => Promise<void>): Promise<void> {
+      const r = await load(id);
+      if (deps.onSynced && r.headCommit !== after) await deps.onSynced(r, r.headCommit, after, inTx);
+      else if (inTx) await deps.db.transaction().execute((trx) => inTx(trx));
+      await repo.update(id, { headCommit: after });
     },
 
     /** Repositories by category, for other parts of the module (textfsm, history index). */
