@@ -26,6 +26,8 @@ export interface IosEmulatorOptions {
    * an `ntp clock-period` that differ on every read, and secrets (NOISY_SECRETS) to be masked.
    */
   noise?: boolean;
+  /** Per address, text before the host name in the prompt (`netops@` gives `netops@R23-5>`, like Junos). */
+  promptPrefix?: Record<string, string>;
 }
 
 /** Secrets a noisy emulator's running configuration holds (a backup must never store them). */
@@ -91,7 +93,8 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
   let awaitingSecret = false;
   let pendingPages: string[] = [];
   let line = '';
-  const prompt = () => `${hostname}${mode === 'user' ? '>' : mode === 'priv' ? '#' : '(config)#'}`;
+  const prefix = o.promptPrefix[address] ?? '';
+  const prompt = () => `${prefix}${hostname}${mode === 'user' ? '>' : mode === 'priv' ? '#' : '(config)#'}`;
   const write = (text: string) => stream.write(text.replace(/\n/g, '\r\n'));
   const page = (text: string) => {
     const lines = text.split('\n');
@@ -166,7 +169,7 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
 }
 
 export async function startIosEmulator(options: IosEmulatorOptions): Promise<IosEmulator> {
-  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, noise: false, ...options };
+  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, noise: false, promptPrefix: {}, ...options };
   // NOTE: ssh2 now and then generates an ed25519 key its own parser refuses ("Malformed OpenSSH private key").
   let hostKey = utils.generateKeyPairSync('ed25519').private;
   while (utils.parseKey(hostKey) instanceof Error) hostKey = utils.generateKeyPairSync('ed25519').private;

@@ -7,7 +7,7 @@ import { NOISY_SECRETS, startIosEmulator, type IosEmulator } from '../../../test
 import { freeTcpPort } from '../../../test/peers/ports.js';
 import { startSshd, type SshdPeer } from '../../../test/peers/sshd.js';
 
-const ADDRESSES = ['127.0.23.1', '127.0.23.2', '127.0.23.3', '127.0.23.4'];
+const ADDRESSES = ['127.0.23.1', '127.0.23.2', '127.0.23.3', '127.0.23.4', '127.0.23.5'];
 const HTTP_USER = 'backup-bot';
 const HTTP_PASSWORD = 'Git-Push-Secret-5521';
 const NEW_SECRET = '$1$N3w$SecretHashOfBob';
@@ -22,7 +22,7 @@ let daemon: GitServerPeer;
 let sshd: SshdPeer;
 
 beforeAll(async () => {
-  ios = await startIosEmulator({ addresses: ADDRESSES, port: await freeTcpPort(ADDRESSES[0]!), noise: true });
+  ios = await startIosEmulator({ addresses: ADDRESSES, port: await freeTcpPort(ADDRESSES[0]!), noise: true, promptPrefix: { [ADDRESSES[4]!]: 'netops@' } });
   root = createGitFixtureRoot();
   http = await startGitHttp(root.dir, { auth: { username: HTTP_USER, password: HTTP_PASSWORD } });
   daemon = await startGitDaemon(root.dir, { push: true });
@@ -71,6 +71,7 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     await create('/platforms', { name: 'IOS', network_driver: 'cisco_ios' });
     await create('/platforms', { name: 'Mystery', network_driver: 'vendor_x' });
     for (const [i, name] of ['bk1', 'bk2', 'bk3'].entries()) ids[name] = (await create('/devices', { name, platform: 'IOS', primary_ip4: ADDRESSES[i], credential_id: ids.ssh })).id;
+    ids.jx1 = (await create('/devices', { name: 'jx1', platform: 'IOS', primary_ip4: ADDRESSES[4], credential_id: ids.ssh })).id;
     ids.odd = (await create('/devices', { name: 'odd1', platform: 'Mystery', primary_ip4: ADDRESSES[3], credential_id: ids.ssh })).id;
   }, 180_000);
   afterAll(async () => {
@@ -202,6 +203,16 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     const textfsm = await create('/git/repositories', { name: `textfsm-${tag}`, category: 'textfsm', url: `${http.url}/refusals-${tag}.git` });
     const wrong = await backup(textfsm.id, [{ device: 'bk2' }]);
     expect(wrong.out.targets[0]).toMatchObject({ attempt: 1, error: expect.stringContaining('CONFIG_BACKUP_REPOSITORY') });
+  });
+
+  it("reads a device whose prompt is not 'name#' with a profile's RE2 prompt (user@host>)", async () => {
+    const { id: repo, git } = await newRepository('prompt');
+    const body = { name: 'Prefixed IOS', drivers: ['prefixed_ios'], mode: 'device', enable: true, prompt: '(?:^|\\n)netops@[A-Za-z0-9-]+[>#] ?$', setup_commands: ['terminal length 0'], backup_commands: ['show running-config'], strip_lines: ['^! Last configuration', '^ntp clock-period'], mask: [{ pattern: '^(snmp-server community )\\S+', replacement: '<removed>' }, { pattern: '^(\\s*(?:enable|username \\S+ .*) secret \\d+ )\\S+', replacement: '<removed>' }] };
+    expect((await call('POST', '/configs/profiles', { id: 'prefixed_ios', ...body })).statusCode).toBe(201);
+    const run = await backup(repo, [{ device: 'jx1' }], { profile: 'prefixed_ios' });
+    expect(run.run.status, JSON.stringify(run.out.targets)).toBe('succeeded');
+    expect(git('show', 'main:devices/jx1.cfg')).toContain('hostname R23-5');
+    expect((await call('DELETE', '/configs/profiles/prefixed_ios')).statusCode).toBe(204);
   });
 
   it('manages user-defined profiles (RE2 checked) and backs up with one', async () => {

@@ -38,7 +38,7 @@ async function readConfig(ctx: TargetContext, p: Params, profile: PlatformProfil
   const outputs: string[] = [];
   try {
     if (profile.mode === 'device') {
-      const shell = await DeviceShell.open(client, ctx.signal);
+      const shell = await DeviceShell.open(client, ctx.signal, { prompt: profile.prompt });
       await shell.waitPrompt(timeout);
       if (profile.enable) await shell.enable(ctx.credential?.enablePassword, timeout);
       for (const c of profile.setupCommands) await shell.run(c, timeout);

@@ -11,7 +11,7 @@ const Fields = {
   drivers: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'Inventory platform network drivers (`cisco_ios`, …) this profile serves' }),
   mode: Type.Union([Type.Literal('device'), Type.Literal('exec')], { description: 'device: interactive CLI (prompts, paging, enable); exec: one SSH exec channel per command' }),
   enable: Type.Boolean({ description: 'device mode: enter privileged mode with the credential’s enable secret' }),
-  prompt: Nullable(Type.String({ minLength: 1, maxLength: 1000, description: 'Extra RE2 prompt pattern (not used by backups yet; see the configs README)' })),
+  prompt: Nullable(Type.String({ minLength: 1, maxLength: 1000, description: 'RE2 pattern of the prompt when it is not `name>` / `name#` (e.g. Junos `user@host>`): the whole match is the prompt' })),
   setup_commands: Type.Array(Command, { maxItems: 20, description: 'Sent once after login (paging off); output ignored' }),
   backup_commands: Type.Array(Command, { minItems: 1, maxItems: 20, description: 'Their outputs, joined by a blank line, are the configuration kept in Git' }),
   strip_lines: Type.Array(Pattern, { maxItems: 100, description: 'Lines matching any of these are removed (timestamps, counters)' }),

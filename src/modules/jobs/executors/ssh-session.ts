@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { ResolvedCredential } from '../credentials.js';
+import { linearMatches } from '../../../platform/linear-regex.js';
 
 export interface SshOptions {
   host: string;
@@ -96,6 +97,24 @@ const PROMPT = /(?:^|\n)([A-Za-z0-9_.\-/:()]{1,64})([>#])[ \t]*$/;
 const MORE = /\s*(?:--\s*More\s*--|<--- More --->|-- more --)\s*$/i;
 const PASSWORD = /(?:^|\n)\s*Password:\s*$/i;
 
+/** What `read` looks for at the end of the buffer: a RegExp, or a user's RE2 prompt (`linearPrompt`). */
+interface TailPattern {
+  exec(text: string): { [group: number]: string | undefined } | null;
+}
+
+/**
+ * A platform profile's prompt (RE2, e.g. Junos `user@host>`), matched in linear time so a
+ * user-defined profile cannot stall the worker; the match is the prompt.
+ */
+function linearPrompt(pattern: string): TailPattern {
+  return {
+    exec(text) {
+      const m = linearMatches(pattern, text, 1)[0];
+      return m ? { 0: m.groups[0] ?? '' } : null;
+    },
+  };
+}
+
 /** A CLI session on a network device's interactive shell: prompts, paging, enable mode. */
 export class DeviceShell {
   private buffer = '';
@@ -103,7 +122,11 @@ export class DeviceShell {
   private closed = false;
   prompt = '';
 
-  private constructor(private readonly stream: ClientChannel, private readonly signal: AbortSignal) {
+  private constructor(
+    private readonly stream: ClientChannel,
+    private readonly signal: AbortSignal,
+    private readonly promptPattern: TailPattern,
+  ) {
     stream.on('data', (c: Buffer) => {
       this.buffer += c.toString('utf8');
       this.waiter?.();
@@ -114,14 +137,16 @@ export class DeviceShell {
     });
   }
 
-  static open(client: Client, signal: AbortSignal): Promise<DeviceShell> {
+  /** `prompt`: an RE2 pattern for platforms whose prompt is not `name>` / `name#` (a platform profile's `prompt`). */
+  static open(client: Client, signal: AbortSignal, opts: { prompt?: string | undefined } = {}): Promise<DeviceShell> {
+    const prompt = opts.prompt ? linearPrompt(opts.prompt) : PROMPT;
     return new Promise((resolve, reject) => {
-      client.shell({ term: 'vt100', cols: 511, rows: 24 }, (err, stream) => (err ? reject(err) : resolve(new DeviceShell(stream, signal))));
+      client.shell({ term: 'vt100', cols: 511, rows: 24 }, (err, stream) => (err ? reject(err) : resolve(new DeviceShell(stream, signal, prompt))));
     });
   }
 
   /** Waits until the buffer's tail matches one of the patterns; answers --More-- pages on the way. */
-  private async read(patterns: RegExp[], timeoutMs: number): Promise<{ text: string; match: RegExpExecArray; index: number }> {
+  private async read(patterns: TailPattern[], timeoutMs: number): Promise<{ text: string; match: { [group: number]: string | undefined }; index: number }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (MORE.test(this.buffer)) {
@@ -155,8 +180,8 @@ export class DeviceShell {
   }
 
   async waitPrompt(timeoutMs: number): Promise<string> {
-    const r = await this.read([PROMPT], timeoutMs);
-    this.prompt = `${r.match[1]}${r.match[2]}`;
+    const r = await this.read([this.promptPattern], timeoutMs);
+    this.prompt = promptOf(r.match);
     return r.text;
   }
 
@@ -167,12 +192,12 @@ export class DeviceShell {
   async enable(secret: string | undefined, timeoutMs: number): Promise<void> {
     if (this.privileged) return;
     this.stream.write('enable\n');
-    const r = await this.read([PASSWORD, PROMPT], timeoutMs);
+    const r = await this.read([PASSWORD, this.promptPattern], timeoutMs);
     if (r.index === 0) {
       this.stream.write(`${secret ?? ''}\n`);
       await this.waitPrompt(timeoutMs);
     } else {
-      this.prompt = `${r.match[1]}${r.match[2]}`;
+      this.prompt = promptOf(r.match);
     }
     if (!this.privileged) throw new Error('enable failed: still not in privileged mode (check the enable secret)');
   }
@@ -188,6 +213,11 @@ export class DeviceShell {
     this.stream.end('exit\n');
     this.stream.close();
   }
+}
+
+/** `name#` from the built-in pattern's groups; a profile's pattern: the whole match, trimmed. */
+function promptOf(match: { [group: number]: string | undefined }): string {
+  return match[2] !== undefined ? `${match[1]}${match[2]}` : (match[0] ?? '').trim();
 }
 
 export function cleanOutput(text: string, command: string): string {
