@@ -308,6 +308,10 @@ export const SETTINGS = {
   }),
   gitTimeoutSeconds: setting({ env: 'OPSDECK_GIT_TIMEOUT_SECONDS', description: 'Longest a git command (clone, fetch, ls-remote) may run before it is killed.', default: '300', parse: int(5, 86_400) }),
   gitMaxRepoMb: setting({ env: 'OPSDECK_GIT_MAX_REPO_MB', description: 'Largest mirror a Git repository may take on disk, in MiB; a sync past it fails and the mirror is removed.', default: '2048', parse: int(1, 1_048_576) }),
+  nautobotUrl: setting({ env: 'OPSDECK_NAUTOBOT_URL', description: 'Nautobot base URL used when no connection is saved under /api/v1/integrations/nautobot (the saved one wins).', default: undefined, parse: url('https', 'http') }),
+  nautobotToken: setting({ env: 'OPSDECK_NAUTOBOT_TOKEN', description: 'Nautobot API token for `OPSDECK_NAUTOBOT_URL` (fallback only; a saved connection takes its token from the credential vault).', default: undefined, parse: str(500), secret: true }),
+  netboxUrl: setting({ env: 'OPSDECK_NETBOX_URL', description: 'NetBox base URL used when no connection is saved under /api/v1/integrations/netbox (the saved one wins).', default: undefined, parse: url('https', 'http') }),
+  netboxToken: setting({ env: 'OPSDECK_NETBOX_TOKEN', description: 'NetBox API token for `OPSDECK_NETBOX_URL` (fallback only; a saved connection takes its token from the credential vault).', default: undefined, parse: str(500), secret: true }),
   jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
   jobsExecutorConcurrency: setting({
     env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',

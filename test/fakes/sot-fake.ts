@@ -57,6 +57,9 @@ export interface SotFake {
   /** Adds an object to a collection (`dcim/devices`), filling id, url, display and stamps. */
   add(collection: string, fields: Record<string, unknown>): Obj;
   all(collection: string): Obj[];
+  remove(collection: string, id: string): void;
+  /** Puts back an object taken out with `remove`. */
+  restore(collection: string, obj: Obj): void;
   /** The next matching requests get these answers, in order, before normal handling. */
   inject(method: string, pathPrefix: string, answers: Canned[]): void;
   /** Answers slower than this (ms), for timeout tests. */
@@ -127,6 +130,7 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
     const field = FILTER_FIELD[key] ?? key;
     const value = o[field];
     if (key === 'address') return values.some((v) => String(o.address).split('/')[0] === v.split('/')[0]);
+    if (Array.isArray(value)) return values.some((v) => value.map(String).includes(v));
     if (value && typeof value === 'object') {
       const n = value as { id?: unknown; name?: unknown; value?: unknown };
       return values.some((v) => String(n.id) === v || n.name === v || n.value === v);
@@ -239,6 +243,8 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
       return built;
     },
     all: (collection) => [...coll(collection).values()],
+    remove: (collection, id) => void coll(collection).delete(id),
+    restore: (collection, obj) => void coll(collection).set(String(obj.id), obj),
     inject(method, prefix, answers) {
       canned.push({ method, prefix, answers: [...answers] });
     },
