@@ -175,6 +175,19 @@ describe.each(DIALECTS)('/api/v1/integrations on %s', (dialect) => {
       fake.restore('dcim/devices', remoteR3);
     });
 
+    it('runs as a schedule of an integration_sync job template (a dry run here, so other tests see no writes)', async () => {
+      const template = await api('POST', '/jobs/templates', { name: `${system}-sync-${dialect}`, type: 'integration_sync', params: { system, dry_run: true } });
+      expect(template.statusCode, template.body).toBe(201);
+      const schedule = await api('POST', '/schedules', { name: `${system}-nightly-${dialect}`, template_id: template.json().id, kind: 'cron', cron: '0 2 * * *', timezone: 'UTC' });
+      expect(schedule.statusCode, schedule.body).toBe(201);
+      const fired = await api('POST', `/schedules/${schedule.json().id}/trigger`);
+      expect(fired.statusCode, fired.body).toBe(202);
+      const run = await waitRun(fired.json().run_id);
+      expect(run, JSON.stringify(run)).toMatchObject({ status: 'succeeded', trigger: { kind: 'schedule', id: schedule.json().id } });
+      const results = (await api('GET', `/jobs/runs/${run.id}/output`)).json();
+      expect(JSON.stringify(results)).toContain('"dry_run":true');
+    });
+
     it('keeps integrations to their permissions: a viewer reads but cannot save, onboard or sync', async () => {
       const viewer = bearer((await loginAs(server(), 'viewer')).token);
       expect((await api('GET', at, undefined, viewer)).statusCode).toBe(200);
