@@ -314,6 +314,10 @@ export const SETTINGS = {
     default: '.cfg,.conf,.txt,.j2,.jinja2,.textfsm,.template,.yaml,.yml,.json',
     parse: list((raw) => (/^\.[A-Za-z0-9_+-]{1,20}$/.test(raw) ? { value: raw.toLowerCase() } : { expected: 'extensions such as .cfg (a dot, then letters, digits, _, + or -)' }), false),
   }),
+  nautobotUrl: setting({ env: 'OPSDECK_NAUTOBOT_URL', description: 'Nautobot base URL used when no connection is saved under /api/v1/integrations/nautobot (the saved one wins).', default: undefined, parse: url('https', 'http') }),
+  nautobotToken: setting({ env: 'OPSDECK_NAUTOBOT_TOKEN', description: 'Nautobot API token for `OPSDECK_NAUTOBOT_URL` (fallback only; a saved connection takes its token from the credential vault).', default: undefined, parse: str(500), secret: true }),
+  netboxUrl: setting({ env: 'OPSDECK_NETBOX_URL', description: 'NetBox base URL used when no connection is saved under /api/v1/integrations/netbox (the saved one wins).', default: undefined, parse: url('https', 'http') }),
+  netboxToken: setting({ env: 'OPSDECK_NETBOX_TOKEN', description: 'NetBox API token for `OPSDECK_NETBOX_URL` (fallback only; a saved connection takes its token from the credential vault).', default: undefined, parse: str(500), secret: true }),
   jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
   jobsExecutorConcurrency: setting({
     env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',

@@ -26,6 +26,7 @@ import { createEventsModule } from './modules/events/index.js';
 import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
+import { createIntegrationsModule } from './modules/integrations/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
 import { SYSTEM_ACTOR } from './platform/http/auth.js';
@@ -175,6 +176,22 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // Compliance evaluations started by syncs finish after the job worker drained, before the database closes.
     closers.unshift(() => configs.compliance.idle());
 
+    // Nautobot/NetBox sync runs are jobs too: the executor comes from integrations, runs start through the jobs service.
+    const envConnection = (url: string | undefined, token: string | undefined) => (url && token ? { url, token } : undefined);
+    const integrations = createIntegrationsModule({
+      db: database.db,
+      egress,
+      cache,
+      audit: identity.audit,
+      inventory: inventory.services,
+      env: { ...(envConnection(config.nautobotUrl, config.nautobotToken) ? { nautobot: envConnection(config.nautobotUrl, config.nautobotToken)! } : {}), ...(envConnection(config.netboxUrl, config.netboxToken) ? { netbox: envConnection(config.netboxUrl, config.netboxToken)! } : {}) },
+      ports: {
+        credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
+        resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
+        createSyncRun: async (actor, params) => (await jobs.service.createRun(actor, { type: 'integration_sync', params })).run.id,
+      },
+    });
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -189,7 +206,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel],
       streamGuard,
       streamDenials: rateLimitStore,
-      extraExecutors: configs.executors,
+      extraExecutors: [...configs.executors, ...integrations.executors],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -222,10 +239,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);
+    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins];
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins];
     return {
       config,
       logger,
@@ -245,6 +262,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       jobs,
       schedules,
       configs,
+      integrations,
       plugins,
       rateLimitStore,
       authenticator: identity.authenticator,

@@ -48,6 +48,8 @@ export interface EgressRequest {
   /** Headers dropped when a redirect leaves the origin (credentials). */
   originBoundHeaders?: readonly string[];
   onRedirect?: (status: number, to: URL) => void;
+  /** HTTPS only: a PEM CA bundle to trust instead of the system's, or `rejectUnauthorized: false` (verify TLS off). */
+  tls?: { ca?: string | undefined; rejectUnauthorized?: boolean | undefined } | undefined;
 }
 
 export interface EgressResponse {
@@ -64,7 +66,8 @@ function once(url: URL, addresses: readonly ResolvedAddress[], req: EgressReques
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const headers = req.body !== undefined && !Object.keys(req.headers).some((h) => h.toLowerCase() === 'content-length') ? { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) } : req.headers;
-    const r = lib.request(url, { method: req.method, headers, signal, lookup: pinnedLookup(addresses), agent: false }, (res) => {
+    const tls = url.protocol === 'https:' && req.tls ? { ...(req.tls.ca ? { ca: req.tls.ca } : {}), ...(req.tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) } : {};
+    const r = lib.request(url, { method: req.method, headers, signal, lookup: pinnedLookup(addresses), agent: false, ...tls }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

@@ -1,0 +1,37 @@
+import type { Static } from 'typebox';
+import { AppError } from '../../platform/errors.js';
+import type { Executor } from '../jobs/index.js';
+import { SyncParams, SyncReport } from './integrations.schemas.js';
+import type { SyncService } from './sync.service.js';
+
+type Params = Static<typeof SyncParams>;
+
+/** Failures a retry cannot fix: no connection, a refused token or permission, a rejected object. */
+const PERMANENT = new Set(['PERMISSION_DENIED', 'INTEGRATION_NOT_CONFIGURED', 'INTEGRATION_AUTH_FAILED', 'INTEGRATION_CREDENTIAL_TYPE', 'INTEGRATION_EGRESS_REFUSED', 'INTEGRATION_REJECTED', 'CREDENTIAL_NOT_FOUND']);
+
+/** `integration_sync`: imports a Nautobot or NetBox into the inventory on the worker, as the run's initiator (registered with the jobs module by modules.ts). */
+export function integrationSyncExecutor(sync: Pick<SyncService, 'importFrom'>): Executor<Params> {
+  return {
+    type: 'integration_sync',
+    description: 'Imports locations, platforms, roles, statuses and devices from Nautobot or NetBox (dry_run: the diff only).',
+    params: SyncParams,
+    output: SyncReport,
+    credential: 'none',
+    targets: 'optional',
+    changesDevices: () => false,
+    async run(ctx, params) {
+      try {
+        // As the run's initiator now: integrations:sync, the inventory writes and the token's credential are checked at execution.
+        const report = await sync.importFrom(ctx.actor, params.system, { dry_run: params.dry_run ?? false, delete_missing: params.delete_missing, ownership: params.ownership }, ctx.runId, ctx.signal);
+        const c = report.counts.devices;
+        const line = `${report.dry_run ? 'plan' : 'imported'} from ${report.system}: devices +${c.create} ~${c.update} -${c.delete} =${c.unchanged}; ${report.conflicts_total} conflicts`;
+        ctx.log('info', line);
+        return { output: line, parsed: report, ok: true };
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        ctx.log('error', err.message);
+        return { output: err.message, parsed: null, ok: false, error: `${err.code}: ${err.message}`, retryable: !PERMANENT.has(err.code) };
+      }
+    },
+  };
+}
