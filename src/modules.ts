@@ -23,7 +23,7 @@ import { createCredentialsModule } from './modules/credentials/index.js';
 import { createInventoryModule } from './modules/inventory/index.js';
 import { createHostKeyStore, createJobsModule } from './modules/jobs/index.js';
 import { createEventsModule } from './modules/events/index.js';
-import { createConfigsModule } from './modules/configs/index.js';
+import { createConfigsModule, profileFor } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
@@ -132,6 +132,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       audit: identity.audit,
       renderTimeoutMs: config.templateRenderTimeoutMs,
       renderWorkers: config.templateRenderWorkers,
+      // The built-in platform profiles; where the configs module stores user-defined ones, its lookup goes here.
+      profileFor: (driver) => profileFor(driver),
       onError: (err) => logger.error({ err }, 'templates after-commit step failed'),
     });
     // The render workers stop before the database they never touch.
@@ -182,7 +184,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel],
       streamGuard,
       streamDenials: rateLimitStore,
-      extraExecutors: configs.executors,
+      extraExecutors: [...configs.executors, ...templates.executors],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },

@@ -21,6 +21,7 @@ import type { Actor } from '../../platform/http/auth.js';
 
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
+export { profileFor, type PlatformProfile } from './platform-profiles.fns.js';
 
 export interface ConfigsConfig {
   dataDir: string;

@@ -164,3 +164,9 @@ export type { AuditRecorder, JobsService } from './jobs.service.js';
 export type { TargetResolver, SelectedDevice } from './targets.js';
 export type { InventoryFacts, Principals } from './run-targets.js';
 export { RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from './run-state.fns.js';
+// SSH building blocks for executors other modules contribute (templates' `config_push`).
+export { connectTarget } from './executors/ssh-command.js';
+export { DeviceShell } from './executors/ssh-session.js';
+export { PermanentError } from './executors/failure.fns.js';
+export { truncate } from './executors/text.fns.js';
+export type { ExecutorSettings } from './executors/index.js';

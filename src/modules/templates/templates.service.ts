@@ -12,6 +12,7 @@ import type { RenderPool } from './render-pool.js';
 import { createTemplatesRepository, type TemplateRow, type TemplatesRepository, type VersionRow } from './templates.repository.js';
 import type { ConfigTemplate, ConfigTemplateQuery, CreateConfigTemplateBody, RenderBody, RenderContentBody, RenderResponse, UpdateConfigTemplateBody } from './templates.schemas.js';
 import { referencedTemplates, templateVariables } from './variables.fns.js';
+import { secretValues } from './secret-variables.fns.js';
 import { compileVariablesSchema, type VariablesValidator } from './variables-schema.js';
 
 /**
@@ -159,6 +160,17 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     return result.output;
   }
 
+  /** A stored template rendered with the device's inventory data under the explicit variables. */
+  async function renderStored(actor: Actor, row: TemplateRow, input: RenderBody) {
+    const secrets = secretValues(input.variables ?? {}, row.variablesSchema);
+    if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version, secrets };
+    const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
+    for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
+    validatorFor(row)?.(vars, 'body.variables');
+    const output = await run(row.content, row.name, parseChecked(row.content, 'content'), vars, 'content');
+    return { output, template_id: row.id, version: row.version, secrets };
+  }
+
   return {
     async list(actor: Actor, query: ConfigTemplateQuery) {
       requirePermission(actor, 'templates:read');
@@ -297,13 +309,24 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
 
     async render(actor: Actor, id: string, input: RenderBody): Promise<RenderResponse> {
       requirePermission(actor, 'templates:render');
-      const row = await load(id);
-      if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version };
-      const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
-      for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
-      validatorFor(row)?.(vars, 'body.variables');
-      const output = await run(row.content, row.name, parseChecked(row.content, 'content'), vars, 'content');
-      return { output, template_id: row.id, version: row.version };
+      const r = await renderStored(actor, await load(id), input);
+      return { output: r.output, template_id: r.template_id, version: r.version };
+    },
+
+    /**
+     * The render `config_push` sends to a device: the same as `render` (device data, variables
+     * schema, worker pool), optionally of a pinned version, plus the values of secret variables
+     * (`secret-variables.fns.ts`) for the caller to mask.
+     */
+    async renderForPush(actor: Actor, id: string, input: RenderBody & { version?: number }): Promise<RenderResponse & { version: number; secrets: string[] }> {
+      requirePermission(actor, 'templates:render');
+      let row = await load(id);
+      if (input.version !== undefined && input.version !== row.version) {
+        const v = await repo.version(id, input.version);
+        if (v === null) throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${input.version}`);
+        row = { ...row, content: v.content, version: v.version };
+      }
+      return renderStored(actor, row, input);
     },
 
     async renderContent(actor: Actor, input: RenderContentBody): Promise<RenderResponse> {

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, bearer, loginAs } from '../helpers/auth.js';
+import type { TestServer } from '../helpers/server.js';
+import { freeTcpPort } from '../peers/ports.js';
+import { startIosEmulator, type IosEmulator } from '../peers/ios-emulator.js';
+import { createCredential, JOB_MODES, jobsClient, startJobsServer, type RunBody } from './helpers.js';
+
+/** Two emulated IOS devices per deployment, so the two runs of this file never share a running config. */
+const ADDRESSES = ['127.0.22.1', '127.0.22.2', '127.0.22.3', '127.0.22.4'];
+
+let ios: IosEmulator;
+beforeAll(async () => {
+  ios = await startIosEmulator({ addresses: ADDRESSES, port: await freeTcpPort(ADDRESSES[0]!) });
+});
+afterAll(async () => {
+  await ios?.stop();
+});
+
+interface PushOutput {
+  template_id: string;
+  version: number;
+  rendered: string;
+  rendered_sha256: string;
+  dry_run: boolean;
+  lines_sent: number;
+  committed: boolean;
+  saved: boolean;
+  failed_line: { number: number; line: string; error: string } | null;
+  diff_summary: { added: number; removed: number };
+  diff: string;
+}
+
+const PUSH_TEMPLATE = [
+  'hostname {{ device.name }}-{{ site }}',
+  '!',
+  'ntp server {{ ntp }}',
+  'username admin secret 0 {{ admin_password }}',
+  'logging host 10.5.5.5 vrf {{ vrf_token }}',
+  'snmp-server location {{ locator }}',
+  '',
+].join('\n');
+
+describe.each(JOB_MODES)('config_push on $name', (mode) => {
+  const [a1, a2] = mode.cluster ? [ADDRESSES[2]!, ADDRESSES[3]!] : [ADDRESSES[0]!, ADDRESSES[1]!];
+  let server: TestServer;
+  let api: ReturnType<typeof jobsClient>;
+  let token: string;
+  const ids: Record<string, string> = {};
+  // Secret values: by name (password, token) and by schema (writeOnly), each unlike anything else in a config.
+  const secrets = { admin_password: `Adm1n-Pw-${mode.cluster ? 'pg' : 'lt'}-77`, vrf_token: `Vrf-Tok3n-${mode.cluster ? 'pg' : 'lt'}-88`, locator: `Hidden-Rack-${mode.cluster ? 'pg' : 'lt'}-99` };
+
+  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, auth = token) => server.app.inject({ method, url: `/api/v1${url}`, headers: bearer(auth), ...(payload ? { payload } : {}) });
+  const create = async (url: string, payload: object): Promise<Record<string, any>> => {
+    const res = await call('POST', url, payload);
+    if (res.statusCode !== 201) throw new Error(`POST ${url}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const template = async (name: string, content: string, variables_schema?: object) => (await create('/templates', { name: `${name}-${mode.dialect}`, content, ...(variables_schema ? { variables_schema } : {}) })).id as string;
+  const push = (templateId: string, params: Record<string, unknown> = {}, devices = [ids.r1!, ids.r2!]) =>
+    api.start({ type: 'config_push', targets: devices.map((device_id) => ({ device_id })), params: { template_id: templateId, port: ios.port, ...params } });
+  const outputs = async (run: RunBody) => (await api.output(run.id)).targets;
+  // What the run produced: outputs, job log, the run's reason and error, the server log (the run's params are the caller's own input, shown as given).
+  const everything = async (run: RunBody) => JSON.stringify(await api.output(run.id)) + JSON.stringify(await api.logs(run.id)) + JSON.stringify((await api.get(run.id)).reason) + server.logs.text();
+  const configOf = (address: string) => [...(ios.config.get(address) ?? [])];
+
+  beforeAll(async () => {
+    server = await startJobsServer(mode, { env: { OPSDECK_TEMPLATE_RENDER_TIMEOUT_MS: '500' } });
+    token = await adminToken(server);
+    api = jobsClient(server, token);
+    ids.cred = await createCredential(server, token, { type: 'ssh', username: ios.username, password: ios.password, enable_secret: ios.enableSecret });
+    await create('/platforms', { name: 'IOS', network_driver: 'cisco_ios' });
+    ids.r1 = (await create('/devices', { name: 'r1', platform: 'IOS', primary_ip4: a1, credential_id: ids.cred })).id;
+    ids.r2 = (await create('/devices', { name: 'r2', platform: 'IOS', primary_ip4: a2, credential_id: ids.cred })).id;
+    ids.push = await template('push', PUSH_TEMPLATE, { type: 'object', properties: { ntp: { type: 'string', pattern: '^[0-9.]+$' }, locator: { type: 'string', writeOnly: true } }, required: ['ntp'] });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('renders per device and pushes: the running configs change, the output holds the diff, secret variables are masked everywhere', async () => {
+    const run = await push(ids.push!, { variables: { site: 'ams', ntp: '10.9.9.9', ...secrets }, save: true });
+    expect(run.changes_devices).toBe(true);
+    const done = await api.finished(run.id);
+    const targets = await outputs(run);
+    expect(done.status, JSON.stringify(targets.map((t) => t.error))).toBe('succeeded');
+    for (const [address, name] of [[a1, 'r1'], [a2, 'r2']] as const) {
+      const config = configOf(address);
+      expect(config).toContain(`hostname ${name}-ams`);
+      expect(config).toContain('ntp server 10.9.9.9');
+      // The device got the real values; only what Opsdeck stores and logs is masked.
+      expect(config).toContain(`username admin secret 0 ${secrets.admin_password}`);
+      expect(config).toContain(`snmp-server location ${secrets.locator}`);
+      expect(ios.commands.get(address)).toContain('write memory');
+    }
+    for (const [i, t] of targets.entries()) {
+      const out = t.parsed as PushOutput;
+      expect(out).toMatchObject({ template_id: ids.push, version: 1, dry_run: false, lines_sent: 5, committed: false, saved: true, failed_line: null });
+      expect(out.diff).toContain(`+hostname r${i + 1}-ams`);
+      expect(out.diff).toContain('+ntp server 10.9.9.9');
+      expect(out.diff).toContain('+username admin secret 0 <removed>');
+      expect(out.diff_summary.added).toBe(5);
+      expect(out.rendered).toContain('snmp-server location ********');
+      expect(t.output).toContain('+ntp server 10.9.9.9');
+    }
+    const text = await everything(run);
+    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+  });
+
+  it('a dry run renders and diffs against the running config, changes nothing and is not device-changing', async () => {
+    const id = await template('dry', 'ntp server 10.7.7.{{ 1 + 1 }}\n');
+    const before = [configOf(a1), configOf(a2)];
+    const sent = [ios.commands.get(a1)?.length ?? 0, ios.commands.get(a2)?.length ?? 0];
+    const run = await push(id, { dry_run: true });
+    expect(run.changes_devices).toBe(false);
+    expect((await api.finished(run.id)).status).toBe('succeeded');
+    expect([configOf(a1), configOf(a2)]).toEqual(before);
+    expect(ios.commands.get(a1)!.slice(sent[0])).not.toContain('configure terminal');
+    expect(ios.commands.get(a2)!.slice(sent[1])).not.toContain('configure terminal');
+    for (const t of await outputs(run)) {
+      const out = t.parsed as PushOutput;
+      expect(out).toMatchObject({ dry_run: true, lines_sent: 0, committed: false });
+      expect(out.diff).toContain('+ntp server 10.7.7.2');
+      expect(out.diff).toContain('-hostname R22-');
+    }
+  });
+
+  it('a line the device refuses fails the target, names the line and stops the push there', async () => {
+    const id = await template('invalid', 'ntp server 10.6.6.6\nbogus command here\nlogging host 10.6.6.7\n');
+    const run = await push(id, {}, [ids.r1!]);
+    const done = await api.finished(run.id);
+    expect(done.status).toBe('failed');
+    const [t] = await outputs(run);
+    expect(t!.error).toContain("line 2 'bogus command here'");
+    expect(t!.error).toContain('% Invalid input detected');
+    expect(done.attempt).toBe(1);
+    const out = t!.parsed as PushOutput;
+    expect(out.failed_line).toMatchObject({ number: 2, line: 'bogus command here' });
+    // IOS applies each line as it is entered: the first is in, the one after the failure was never sent.
+    expect(out.diff).toContain('+ntp server 10.6.6.6');
+    expect(configOf(a1)).toContain('ntp server 10.6.6.6');
+    expect(configOf(a1)).not.toContain('logging host 10.6.6.7');
+  });
+
+  it('acts as the initiator at execution: one who may run jobs but not render templates fails before anything is rendered or sent', async () => {
+    const role = `pusher-${mode.dialect}`;
+    await create('/roles', { name: role, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use'] });
+    const user = await loginAs(server, role, token);
+    const sent = ios.commands.get(a1)?.length ?? 0;
+    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'x', ntp: '10.4.4.4' } } }, user.token);
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await api.finished((res.json() as RunBody).id);
+    expect(done.status).toBe('failed');
+    const [t] = await outputs(done);
+    expect(t!.error).toContain('templates:render');
+    expect(ios.commands.get(a1)?.length ?? 0).toBe(sent);
+    expect(configOf(a1)).not.toContain('ntp server 10.4.4.4');
+  });
+
+  it('a runaway render fails its target with TEMPLATE_LIMIT while the other device is pushed', async () => {
+    const loop = '{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}{% endfor %}{% endfor %}{% endfor %}';
+    const id = await template('runaway', `{% if device.name == 'r2' %}${loop}{% endif %}ntp server 10.3.3.3\n`);
+    const run = await push(id);
+    const done = await api.finished(run.id);
+    expect(done.status).toBe('partially_failed');
+    const targets = await outputs(run);
+    expect(targets[0]!.status).toBe('succeeded');
+    expect(targets[1]!.status).toBe('failed');
+    expect(targets[1]!.error).toMatch(/^TEMPLATE_LIMIT: /);
+    expect(configOf(a1)).toContain('ntp server 10.3.3.3');
+    expect(configOf(a2)).not.toContain('ntp server 10.3.3.3');
+  });
+
+  it('pins a version and enforces the variables schema at execution', async () => {
+    const id = await template('pinned', 'ntp server 10.2.2.1\n');
+    expect((await call('PATCH', `/templates/${id}`, { content: 'ntp server 10.2.2.2\n' })).statusCode).toBe(200);
+    const pinned = await push(id, { version: 1 }, [ids.r1!]);
+    expect((await api.finished(pinned.id)).status).toBe('succeeded');
+    expect(((await outputs(pinned))[0]!.parsed as PushOutput).version).toBe(1);
+    expect(configOf(a1)).toContain('ntp server 10.2.2.1');
+    expect(configOf(a1)).not.toContain('ntp server 10.2.2.2');
+
+    const invalid = await push(ids.push!, { variables: { site: 'x', ntp: 'not an address' } }, [ids.r1!]);
+    expect((await api.finished(invalid.id)).status).toBe('failed');
+    expect((await outputs(invalid))[0]!.error).toMatch(/^TEMPLATE_VARIABLES_INVALID: .*variables\.ntp: /);
+  });
+});
