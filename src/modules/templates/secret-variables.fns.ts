@@ -2,11 +2,12 @@
  * Which template variables hold secrets, so `config_push` can mask their values wherever the
  * rendered configuration, a device's answer or a diff is logged or stored. A value is secret when
  * the variables schema marks its property (`writeOnly: true`, `format: "password"` or
- * `"x-secret": true`, at any depth) or when its name says so (SECRET_NAME: password, secret,
- * token, community, psk, passphrase, or ending in `key`).
+ * `"x-secret": true`, at any depth) or when its name, or the name of an object or list holding it,
+ * says so (SECRET_NAME: ending in password, passphrase, secret, token, community, psk, or `key`
+ * after `_`/`-`, plurals too). Matching is case-insensitive.
  */
 
-export const SECRET_NAME = /(?:pass(?:word|wd|phrase)|secret|token|community|psk|(?:^|[_-])key)$/i;
+export const SECRET_NAME = /(?:pass(?:word|wd|phrase)s?|secrets?|tokens?|communit(?:y|ies)|psks?|(?:^|[_-])keys?)$/i;
 
 type Schema = Record<string, unknown>;
 
