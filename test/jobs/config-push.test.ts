@@ -156,6 +156,20 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     expect(configOf(a1)).not.toContain('ntp server 10.4.4.4');
   });
 
+  it('re-checks the initiator when the run executes: a role that lost templates:render after queueing fails the run', async () => {
+    const base = ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use'];
+    const role = await create('/roles', { name: `pusher-later-${mode.dialect}`, permissions: [...base, 'templates:render'] });
+    const user = await loginAs(server, role.name, token);
+    const notBefore = new Date(Date.now() + 1500).toISOString();
+    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r2 }], not_before: notBefore, params: { template_id: ids.push, port: ios.port, variables: { site: 'y', ntp: '10.4.4.5' } } }, user.token);
+    expect(res.statusCode, res.body).toBe(202);
+    expect((await call('PATCH', `/roles/${role.id}`, { permissions: base })).statusCode).toBe(200);
+    const done = await api.finished((res.json() as RunBody).id);
+    expect(done.status).toBe('failed');
+    expect((await outputs(done))[0]!.error).toContain('templates:render');
+    expect(configOf(a2)).not.toContain('ntp server 10.4.4.5');
+  });
+
   it('a runaway render fails its target with TEMPLATE_LIMIT while the other device is pushed', async () => {
     const loop = '{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}{% endfor %}{% endfor %}{% endfor %}';
     const id = await template('runaway', `{% if device.name == 'r2' %}${loop}{% endif %}ntp server 10.3.3.3\n`);
