@@ -125,7 +125,13 @@ export function configPushExecutor(render: PushRender, profiles: ProfileLookup):
       const scrubber = createSecretScrubber();
       for (const s of rendered.secrets) scrubber.add(s);
       const mask: Mask = (text) => scrubber.scrub(cleanConfig(text, { stripLines: [], mask: profile.mask }));
-      return push(ctx, p, settings, profile, rendered, mask);
+      try {
+        return await push(ctx, p, settings, profile, rendered, mask);
+      } catch (err) {
+        // A timeout quotes the device's last output, which may echo a secret line; the error keeps its class and code.
+        if (err instanceof Error) err.message = mask(err.message);
+        throw err;
+      }
     },
   };
 }
