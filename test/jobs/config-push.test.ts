@@ -7,13 +7,17 @@ import { createCredential, JOB_MODES, jobsClient, startJobsServer, type RunBody 
 
 /** Two emulated IOS devices per deployment, so the two runs of this file never share a running config. */
 const ADDRESSES = ['127.0.22.1', '127.0.22.2', '127.0.22.3', '127.0.22.4'];
+/** A device that never answers a line containing HANG, one per deployment. */
+const HUNG = ['127.0.22.11', '127.0.22.12'];
 
 let ios: IosEmulator;
+let hung: IosEmulator;
 beforeAll(async () => {
   ios = await startIosEmulator({ addresses: ADDRESSES, port: await freeTcpPort(ADDRESSES[0]!) });
+  hung = await startIosEmulator({ addresses: HUNG, port: await freeTcpPort(HUNG[0]!), hangOn: 'HANG' });
 });
 afterAll(async () => {
-  await ios?.stop();
+  await Promise.all([ios?.stop(), hung?.stop()]);
 });
 
 interface PushOutput {
@@ -168,6 +172,17 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     expect(done.status).toBe('failed');
     expect((await outputs(done))[0]!.error).toContain('templates:render');
     expect(configOf(a2)).not.toContain('ntp server 10.4.4.5');
+  });
+
+  it('a device that stops answering mid-push times the target out without the secret its last output echoed', async () => {
+    const id = await template('hang', 'ntp server 10.1.1.1\nlogging host 10.5.5.5 vrf {{ vrf_token }} HANG\n');
+    const device = (await create('/devices', { name: 'r-hung', platform: 'IOS', primary_ip4: HUNG[mode.cluster ? 1 : 0], credential_id: ids.cred })).id as string;
+    const run = await api.start({ type: 'config_push', targets: [{ device_id: device }], params: { template_id: id, port: hung.port, command_timeout_ms: 500, variables: { vrf_token: secrets.vrf_token } } });
+    expect((await api.finished(run.id)).status).toBe('failed');
+    const [t] = await outputs(run);
+    expect(t!.error).toContain('no prompt within 500 ms');
+    expect(t!.error).toContain('logging host 10.5.5.5 vrf ********');
+    expect(await everything(run)).not.toContain(secrets.vrf_token);
   });
 
   it('a runaway render fails its target with TEMPLATE_LIMIT while the other device is pushed', async () => {

@@ -20,6 +20,8 @@ export interface IosEmulatorOptions {
   enableSecret?: string;
   /** Delay before each command's output, to make runs take time. */
   commandDelayMs?: number;
+  /** A command containing this text is echoed and never answered (a hung device); empty: none. */
+  hangOn?: string;
 }
 
 export interface IosEmulator {
@@ -99,6 +101,7 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
   const execute = (cmd: string) => {
     state.commands.push(cmd);
     const c = cmd.trim();
+    if (o.hangOn && c.includes(o.hangOn)) return;
     if (awaitingSecret) {
       awaitingSecret = false;
       if (c === o.enableSecret) mode = 'priv';
@@ -170,7 +173,7 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
 }
 
 export async function startIosEmulator(options: IosEmulatorOptions): Promise<IosEmulator> {
-  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, ...options };
+  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, hangOn: '', ...options };
   const hostKey = utils.generateKeyPairSync('ed25519').private;
   const maxConcurrent = new Map<string, number>();
   const current = new Map<string, number>();
