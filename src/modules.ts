@@ -134,6 +134,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       renderWorkers: config.templateRenderWorkers,
       // The built-in platform profiles; where the configs module stores user-defined ones, its lookup goes here.
       profileFor: (driver) => profileFor(driver),
+      // config_push's secret_variables: the vault checks credentials:use and team scope for the run's initiator and logs the use with the run.
+      vault: (actor, id, purpose, runId) => credentials.resolve(id, purpose, runId, actor),
       onError: (err) => logger.error({ err }, 'templates after-commit step failed'),
     });
     // The render workers stop before the database they never touch.

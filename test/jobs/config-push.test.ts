@@ -39,7 +39,7 @@ const PUSH_TEMPLATE = [
   '!',
   'ntp server {{ ntp }}',
   'username admin secret 0 {{ admin_password }}',
-  'logging host 10.5.5.5 vrf {{ vrf_token }}',
+  'logging host 10.5.5.5 vrf {{ vrf.token }}',
   'snmp-server location {{ locator }}',
   '',
 ].join('\n');
@@ -50,8 +50,10 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
   let api: ReturnType<typeof jobsClient>;
   let token: string;
   const ids: Record<string, string> = {};
-  // Secret values: by name (password, token) and by schema (writeOnly), each unlike anything else in a config.
+  // Secret values, kept in the vault, each unlike anything else in a config.
   const secrets = { admin_password: `Adm1n-Pw-${mode.cluster ? 'pg' : 'lt'}-77`, vrf_token: `Vrf-Tok3n-${mode.cluster ? 'pg' : 'lt'}-88`, locator: `Hidden-Rack-${mode.cluster ? 'pg' : 'lt'}-99` };
+  /** `secret_variables` reading the three secrets from the vault: a password, a token under a dotted path, a chosen field. */
+  const fromVault = () => ({ admin_password: { credential_id: ids.pw }, 'vrf.token': { credential_id: ids.tok }, locator: { credential_id: ids.loc, field: 'enable_secret' } });
 
   const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, auth = token) => server.app.inject({ method, url: `/api/v1${url}`, headers: bearer(auth), ...(payload ? { payload } : {}) });
   const create = async (url: string, payload: object): Promise<Record<string, any>> => {
@@ -64,7 +66,18 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     api.start({ type: 'config_push', targets: devices.map((device_id) => ({ device_id })), params: { template_id: templateId, port: ios.port, ...params } });
   const outputs = async (run: RunBody) => (await api.output(run.id)).targets;
   // What the run produced: outputs, job log, the run's reason and error, the server log (the run's params are the caller's own input, shown as given).
-  const everything = async (run: RunBody) => JSON.stringify(await api.output(run.id)) + JSON.stringify(await api.logs(run.id)) + JSON.stringify((await api.get(run.id)).reason) + server.logs.text();
+  const events = async () => {
+    const out: unknown[] = [];
+    for (let after: string | null = ''; after !== null; ) {
+      const page = (await call('GET', `/events/history?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`)).json() as { items: unknown[]; next_cursor: string | null };
+      out.push(...page.items);
+      after = page.next_cursor;
+    }
+    return out;
+  };
+  // What the run stored and produced: the run as read (its params included), outputs, job log, domain events, the server log.
+  const everything = async (run: RunBody) => JSON.stringify(await api.get(run.id)) + JSON.stringify(await api.output(run.id)) + JSON.stringify(await api.logs(run.id)) + JSON.stringify(await events()) + server.logs.text();
+  const runCount = async () => ((await call('GET', '/jobs/runs?limit=1000')).json() as { items: unknown[] }).items.length;
   const configOf = (address: string) => [...(ios.config.get(address) ?? [])];
 
   beforeAll(async () => {
@@ -75,14 +88,17 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     await create('/platforms', { name: 'IOS', network_driver: 'cisco_ios' });
     ids.r1 = (await create('/devices', { name: 'r1', platform: 'IOS', primary_ip4: a1, credential_id: ids.cred })).id;
     ids.r2 = (await create('/devices', { name: 'r2', platform: 'IOS', primary_ip4: a2, credential_id: ids.cred })).id;
+    ids.pw = await createCredential(server, token, { type: 'ssh', username: 'admin', password: secrets.admin_password });
+    ids.tok = await createCredential(server, token, { type: 'api_token', token: secrets.vrf_token });
+    ids.loc = await createCredential(server, token, { type: 'ssh', username: 'rack', password: `unused-${mode.dialect}`, enable_secret: secrets.locator });
     ids.push = await template('push', PUSH_TEMPLATE, { type: 'object', properties: { ntp: { type: 'string', pattern: '^[0-9.]+$' }, locator: { type: 'string', writeOnly: true } }, required: ['ntp'] });
   });
   afterAll(async () => {
     await server?.close();
   });
 
-  it('renders per device and pushes: the running configs change, the output holds the diff, secret variables are masked everywhere', async () => {
-    const run = await push(ids.push!, { variables: { site: 'ams', ntp: '10.9.9.9', ...secrets }, save: true });
+  it('renders per device with secrets from the vault and pushes: the running configs change, the output holds the diff, the secrets appear nowhere else', async () => {
+    const run = await push(ids.push!, { variables: { site: 'ams', ntp: '10.9.9.9' }, secret_variables: fromVault(), save: true });
     expect(run.changes_devices).toBe(true);
     const done = await api.finished(run.id);
     const targets = await outputs(run);
@@ -94,6 +110,7 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
       // The device got the real values; only what Opsdeck stores and logs is masked.
       expect(config).toContain(`username admin secret 0 ${secrets.admin_password}`);
       expect(config).toContain(`snmp-server location ${secrets.locator}`);
+      expect(config).toContain(`logging host 10.5.5.5 vrf ${secrets.vrf_token}`);
       expect(ios.commands.get(address)).toContain('write memory');
     }
     for (const [i, t] of targets.entries()) {
@@ -108,6 +125,76 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     }
     const text = await everything(run);
     for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+    // The vault logged each read for the initiator and this run, per device.
+    const uses = (await call('GET', `/audit?limit=1000&action=credential.resolved&resource_id=${ids.tok}`)).json().items as { actor: { name: string }; changes: Record<string, unknown> | null }[];
+    const mine = uses.filter((e) => e.changes?.job_run_id === run.id);
+    expect(mine).toHaveLength(2);
+    expect(mine[0]!.actor.name).toBe('admin');
+  });
+
+  it('refuses a secret in plain variables with 422 naming the field, and stores no run', async () => {
+    const before = await runCount();
+    const value = `Plain-Secr3t-${mode.dialect}`;
+    for (const [variables, path] of [
+      [{ ntp: '10.9.9.9', admin_password: value }, 'body.params.variables.admin_password'],
+      [{ ntp: '10.9.9.9', snmp: { communities: [value] } }, 'body.params.variables.snmp.communities'],
+    ] as const) {
+      const res = await api.create({ type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables } });
+      expect(res.statusCode, res.body).toBe(422);
+      const body = res.json() as { errors: { path: string; message: string }[] };
+      expect(body.errors.map((e) => e.path)).toEqual([path]);
+      expect(body.errors[0]!.message).toContain('secret_variables');
+      expect(res.body).not.toContain(value);
+    }
+    // A job template stores params too: the same rule.
+    const tpl = await call('POST', '/jobs/templates', { name: `push-tpl-${mode.dialect}`, type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, variables: { enable_secret: value } } });
+    expect(tpl.statusCode, tpl.body).toBe(422);
+    expect(tpl.body).toContain('variables.enable_secret');
+    expect(await runCount()).toBe(before);
+    expect(server.logs.text()).not.toContain(value);
+  });
+
+  it("a secret the template's schema marks, given in plain variables, fails the target before anything is sent", async () => {
+    const sent = ios.commands.get(a1)?.length ?? 0;
+    const run = await push(ids.push!, { variables: { site: 'x', ntp: '10.8.8.8', locator: 'rack-7' }, secret_variables: { admin_password: { credential_id: ids.pw }, 'vrf.token': { credential_id: ids.tok } } }, [ids.r1!]);
+    const done = await api.finished(run.id);
+    expect(done.status).toBe('failed');
+    expect(done.attempt).toBe(1);
+    const [t] = await outputs(run);
+    expect(t!.error).toMatch(/^TEMPLATE_SECRET_VARIABLE: .*variables\.locator: /);
+    expect(t!.error).toContain('secret_variables');
+    expect(ios.commands.get(a1)?.length ?? 0).toBe(sent);
+  });
+
+  it("a credential of another team is not found for the initiator: the target fails for good and the secret stays in the vault", async () => {
+    const team = (await create('/teams', { name: `push-other-${mode.dialect}` })).id as string;
+    const other = await createCredential(server, token, { type: 'api_token', token: `Other-Team-${mode.dialect}-55`, team_id: team });
+    const role = await create('/roles', { name: `pusher-vault-${mode.dialect}`, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use', 'templates:render'] });
+    const user = await loginAs(server, role.name, token);
+    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'z', ntp: '10.8.8.9' }, secret_variables: { ...fromVault(), 'vrf.token': { credential_id: other } } } }, user.token);
+    expect(res.statusCode, res.body).toBe(202);
+    const run = res.json() as RunBody;
+    const done = await jobsClient(server, user.token).finished(run.id);
+    expect(done.status).toBe('failed');
+    expect(done.attempt).toBe(1);
+    const [t] = await outputs(run);
+    expect(t!.error).toContain(`secret_variables.vrf.token: credential ${other} not found`);
+    expect(configOf(a1)).not.toContain('ntp server 10.8.8.9');
+    expect(await everything(run)).not.toContain(`Other-Team-${mode.dialect}-55`);
+  });
+
+  it('an initiator without credentials:use cannot read secret variables: the target fails before anything is sent', async () => {
+    const role = await create('/roles', { name: `pusher-novault-${mode.dialect}`, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'templates:render'] });
+    const user = await loginAs(server, role.name, token);
+    const sent = ios.commands.get(a2)?.length ?? 0;
+    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r2 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'w', ntp: '10.8.8.7' }, secret_variables: fromVault() } }, user.token);
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await jobsClient(server, user.token).finished((res.json() as RunBody).id);
+    expect(done.status).toBe('failed');
+    const [t] = await outputs(done);
+    expect(t!.error).toContain('credentials:use');
+    expect(ios.commands.get(a2)?.length ?? 0).toBe(sent);
+    expect(configOf(a2)).not.toContain('ntp server 10.8.8.7');
   });
 
   it('a dry run renders and diffs against the running config, changes nothing and is not device-changing', async () => {
@@ -177,7 +264,7 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
   it('a device that stops answering mid-push times the target out without the secret its last output echoed', async () => {
     const id = await template('hang', 'ntp server 10.1.1.1\nlogging host 10.5.5.5 vrf {{ vrf_token }} HANG\n');
     const device = (await create('/devices', { name: 'r-hung', platform: 'IOS', primary_ip4: HUNG[mode.cluster ? 1 : 0], credential_id: ids.cred })).id as string;
-    const run = await api.start({ type: 'config_push', targets: [{ device_id: device }], params: { template_id: id, port: hung.port, command_timeout_ms: 500, variables: { vrf_token: secrets.vrf_token } } });
+    const run = await api.start({ type: 'config_push', targets: [{ device_id: device }], params: { template_id: id, port: hung.port, command_timeout_ms: 500, secret_variables: { vrf_token: { credential_id: ids.tok } } } });
     expect((await api.finished(run.id)).status).toBe('failed');
     const [t] = await outputs(run);
     expect(t!.error).toContain('no prompt within 500 ms');

@@ -1,16 +1,39 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { AppError } from '../../platform/errors.js';
+import { AppError, type FieldError } from '../../platform/errors.js';
 import { hasPermission, type Actor } from '../../platform/http/auth.js';
 import { Nullable, Uuid } from '../../platform/http/schemas.js';
 import { connectTarget, createSecretScrubber, DeviceShell, PermanentError, truncate, type Executor, type ExecutorSettings, type TargetContext } from '../jobs/index.js';
+import { secretVariablePaths, variablePathError } from './secret-variables.fns.js';
 import { abortCommands, cleanConfig, configDiff, deviceError, linesToSend, saveCommand, type ProfileLookup, type PushProfile } from './config-push.fns.js';
+
+/** A credential's secret fields (the credentials module's `SECRET_FIELDS`). */
+const SECRET_FIELDS = ['password', 'private_key', 'passphrase', 'enable_secret', 'community', 'auth_key', 'priv_key', 'token'] as const;
+/** `field` omitted: the first of these the credential has. */
+const DEFAULT_FIELDS = ['password', 'token', 'community', 'enable_secret', 'passphrase', 'auth_key', 'priv_key', 'private_key'] as const;
 
 const Params = Type.Object(
   {
     template_id: Uuid,
     version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Render this version of the template (default: the current one)' })),
-    variables: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { description: "Merged over the device's inventory data (device, interfaces, ip_addresses, location, platform, custom_fields)" })),
+    variables: Type.Optional(
+      Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+        description: "Merged over the device's inventory data (device, interfaces, ip_addresses, location, platform, custom_fields). Stored with the run: a variable that counts as secret (by its name, e.g. *_password, *_secret, *_token, *community, *_key; or by the template's schema) is refused — give it in secret_variables",
+      }),
+    ),
+    secret_variables: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: 200 }),
+        Type.Object(
+          {
+            credential_id: Uuid,
+            field: Type.Optional(Type.Union(SECRET_FIELDS.map((f) => Type.Literal(f)), { description: `Which secret of the credential (default: the first set of ${DEFAULT_FIELDS.join(', ')})` })),
+          },
+          { additionalProperties: false },
+        ),
+        { maxProperties: 50, description: 'Variables (names or dotted paths, set after the inventory data and variables) whose values are read from the credential vault at execution, as the initiator (credentials:use, team scope); masked in everything the run stores' },
+      ),
+    ),
     dry_run: Type.Optional(Type.Boolean({ description: 'Render and diff against the running configuration; send nothing (the run does not change devices)' })),
     save: Type.Optional(Type.Boolean({ description: "After a successful push, save the running configuration to startup on platforms without a commit ('write memory')" })),
     profile: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Platform profile by network driver (e.g. 'cisco_ios'); default: the device platform's" })),
@@ -39,7 +62,15 @@ const Output = Type.Object({
 type Output = Static<typeof Output>;
 
 /** What the executor needs of the templates service: the render route's own render, as the run's initiator. */
-export type PushRender = (actor: Actor, id: string, input: { variables?: Record<string, unknown>; device_id: string; version?: number }) => Promise<{ output: string; version: number; secrets: string[] }>;
+export type PushRender = (actor: Actor, id: string, input: { variables?: Record<string, unknown>; secret_variables?: Record<string, string>; device_id: string; version?: number }) => Promise<{ output: string; version: number; secrets: string[] }>;
+
+/**
+ * Reads a credential's secrets from the vault as `actor` (credentials:use and team scope, checked
+ * by the credentials module; the access log names the actor, the purpose and the run). Wired in
+ * modules.ts; throws the vault's AppError (404 for a credential outside the actor's teams).
+ */
+export type VaultRead = (actor: Actor, credentialId: string, purpose: string, runId: string) => Promise<{ secrets: Record<string, string> }>;
+
 
 type Mask = (text: string) => string;
 
@@ -75,10 +106,47 @@ async function pushLines(ctx: TargetContext, shell: DeviceShell, profile: PushPr
   return { sent, committed: configure.commit.length > 0, failed: null };
 }
 
-/** Refuses before rendering: the initiator must still be allowed to render templates and run jobs (the engine checks jobs:run too). */
-function authorise(actor: Actor): void {
+/** Refuses before rendering: the initiator must still be allowed to render templates and run jobs (the engine checks jobs:run too), and to use credentials for secret variables. */
+function authorise(actor: Actor, p: Params): void {
   if (!hasPermission(actor, 'templates:render')) throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not render templates (templates:render)`);
   if (!hasPermission(actor, 'jobs:run')) throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not run jobs (jobs:run)`);
+  if (Object.keys(p.secret_variables ?? {}).length > 0 && !hasPermission(actor, 'credentials:use')) {
+    throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not read secret variables from the vault (credentials:use)`);
+  }
+}
+
+/** Rules the schema cannot express: secrets by name are refused in `variables` (they would be stored); `secret_variables` names are paths. */
+function checkParams(p: Params): FieldError[] {
+  const errors: FieldError[] = secretVariablePaths(p.variables ?? {}, null).map((path) => ({
+    path: `body.params.variables.${path}`,
+    message: 'a secret (by its name) is not stored with the run: give it in secret_variables (from the credential vault)',
+  }));
+  for (const path of Object.keys(p.secret_variables ?? {})) {
+    const error = variablePathError(path);
+    if (error) errors.push({ path: `body.params.secret_variables.${path}`, message: error });
+  }
+  return errors;
+}
+
+/** Reads each secret variable from the vault as the run's initiator; a credential they may not use fails the target for good. */
+async function readVault(ctx: TargetContext, p: Params, vault: VaultRead): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [path, ref] of Object.entries(p.secret_variables ?? {})) {
+    let secrets: Record<string, string>;
+    try {
+      secrets = (await vault(ctx.actor, ref.credential_id, `config_push secret variable '${path}' (template ${p.template_id})`, ctx.runId)).secrets;
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      if (err.status === 404) throw new PermanentError('invalid', `secret_variables.${path}: credential ${ref.credential_id} not found`);
+      if (err.status === 403) throw new PermanentError('policy', `refused: ${ctx.actor.name} (the run's initiator) may not use credential ${ref.credential_id} for secret_variables.${path} (credentials:use)`);
+      throw new PermanentError('invalid', `secret_variables.${path}: ${err.code}: ${err.message}`);
+    }
+    const field = ref.field ?? DEFAULT_FIELDS.find((f) => secrets[f] !== undefined);
+    const value = field ? secrets[field] : undefined;
+    if (value === undefined) throw new PermanentError('invalid', `secret_variables.${path}: credential ${ref.credential_id} has no ${ref.field ?? 'secret'}`);
+    out[path] = value;
+  }
+  return out;
 }
 
 function profileOf(ctx: TargetContext, p: Params, lookup: ProfileLookup): PushProfile {
@@ -96,7 +164,7 @@ function profileOf(ctx: TargetContext, p: Params, lookup: ProfileLookup): PushPr
  * running configuration read before and after and the diff recorded. Registered with the jobs
  * module by modules.ts.
  */
-export function configPushExecutor(render: PushRender, profiles: ProfileLookup): Executor<Params> {
+export function configPushExecutor(render: PushRender, profiles: ProfileLookup, vault: VaultRead): Executor<Params> {
   return {
     type: 'config_push',
     description: "Renders a configuration template per inventory device and applies it over SSH in configuration mode (commit where the platform has one); records the running configuration's diff before → after.",
@@ -105,24 +173,32 @@ export function configPushExecutor(render: PushRender, profiles: ProfileLookup):
     credential: 'required',
     targets: 'required',
     changesDevices: (p) => p.dry_run !== true,
+    check: checkParams,
     async run(ctx, p, settings) {
       if (!ctx.credential) throw new Error('config_push needs a credential');
       if (!ctx.deviceId) throw new PermanentError('invalid', "config_push renders with the device's inventory data: target inventory devices, not addresses");
-      authorise(ctx.actor);
+      authorise(ctx.actor, p);
       const profile = profileOf(ctx, p, profiles);
+      // Secret variables are masked in everything this target logs or returns, like the credential is by the run.
+      const scrubber = createSecretScrubber();
+      const fromVault = await readVault(ctx, p, vault);
+      for (const s of Object.values(fromVault)) scrubber.add(s);
       let rendered: Awaited<ReturnType<PushRender>>;
       try {
-        rendered = await render(ctx.actor, p.template_id, { device_id: ctx.deviceId, ...(p.variables ? { variables: p.variables } : {}), ...(p.version ? { version: p.version } : {}) });
+        rendered = await render(ctx.actor, p.template_id, {
+          device_id: ctx.deviceId,
+          ...(p.variables ? { variables: p.variables } : {}),
+          ...(p.secret_variables ? { secret_variables: fromVault } : {}),
+          ...(p.version ? { version: p.version } : {}),
+        });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        // Template errors, refusals of the device read and schema violations (naming `variables.<path>`) fail every attempt alike.
+        // Template errors, refusals of the device read, schema violations and secrets the schema marks in plain variables (naming `variables.<path>`) fail every attempt alike.
         const fields = err.errors.map((e) => `${e.path.replace(/^body\./, '')}: ${e.message}`).join('; ');
-        const error = `${err.code}: ${err.message}${fields ? ` (${fields})` : ''}`;
+        const error = scrubber.scrub(`${err.code}: ${err.message}${fields ? ` (${fields})` : ''}`);
         ctx.log('error', error);
         return { ok: false, output: error, parsed: null, error, retryable: false };
       }
-      // Secret variables are masked in everything this target logs or returns, like the credential is by the run.
-      const scrubber = createSecretScrubber();
       for (const s of rendered.secrets) scrubber.add(s);
       const mask: Mask = (text) => scrubber.scrub(cleanConfig(text, { stripLines: [], mask: profile.mask }));
       try {

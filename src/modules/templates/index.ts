@@ -5,10 +5,11 @@
  */
 import type { RoutePlugin } from '../../app.js';
 import type { Db } from '../../platform/db/database.js';
+import { NotFoundError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/auth.js';
 import type { InventoryServices } from '../inventory/index.js';
 import { DEFAULT_LIMITS, type Limits } from './engine/index.js';
-import { configPushExecutor } from './config-push.executor.js';
+import { configPushExecutor, type VaultRead } from './config-push.executor.js';
 import type { ProfileLookup } from './config-push.fns.js';
 import { createRenderPool } from './render-pool.js';
 import { createTemplatesService, type AuditPort } from './templates.service.js';
@@ -26,6 +27,8 @@ export interface TemplatesModuleDeps {
   onError?: (err: unknown) => void;
   /** Platform profiles for `config_push` by network driver (the configs module's lookup, wired in modules.ts). */
   profileFor?: ProfileLookup;
+  /** The credential vault for `config_push`'s `secret_variables`, as the run's initiator (credentials' `resolve`, wired in modules.ts); absent: none can be read. */
+  vault?: VaultRead;
 }
 
 export const TEMPLATES_PERMISSIONS = ['templates:read', 'templates:write', 'templates:render'] as const;
@@ -53,7 +56,8 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
   });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
   // `config_push` renders through the service as the run's initiator, like POST /templates/{id}/render.
-  const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (() => null))];
+  const noVault: VaultRead = () => Promise.reject(new NotFoundError('CREDENTIAL_NOT_FOUND', 'No credential vault is wired'));
+  const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (() => null), deps.vault ?? noVault)];
   return { service, plugins, executors, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
 }
 export type TemplatesModule = ReturnType<typeof createTemplatesModule>;
@@ -62,3 +66,4 @@ export { createJinja, PRODUCT_OPTIONS, TemplateError } from './engine/index.js';
 export type { Jinja, JinjaOptions, TemplateLoader } from './engine/index.js';
 export type { TemplatesService } from './templates.service.js';
 export type { ProfileLookup, PushProfile } from './config-push.fns.js';
+export type { VaultRead } from './config-push.executor.js';

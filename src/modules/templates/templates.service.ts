@@ -12,7 +12,7 @@ import type { RenderPool } from './render-pool.js';
 import { createTemplatesRepository, type TemplateRow, type TemplatesRepository, type VersionRow } from './templates.repository.js';
 import type { ConfigTemplate, ConfigTemplateQuery, CreateConfigTemplateBody, RenderBody, RenderContentBody, RenderResponse, UpdateConfigTemplateBody } from './templates.schemas.js';
 import { referencedTemplates, templateVariables } from './variables.fns.js';
-import { secretValues } from './secret-variables.fns.js';
+import { secretValues, secretVariablePaths, setVariable } from './secret-variables.fns.js';
 import { compileVariablesSchema, type VariablesValidator } from './variables-schema.js';
 
 /**
@@ -161,11 +161,18 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
   }
 
   /** A stored template rendered with the device's inventory data under the explicit variables. */
-  async function renderStored(actor: Actor, row: TemplateRow, input: RenderBody) {
-    const secrets = secretValues(input.variables ?? {}, row.variablesSchema);
+  async function renderStored(actor: Actor, row: TemplateRow, input: RenderBody, vault: Record<string, string> = {}) {
+    const secrets = [...secretValues(input.variables ?? {}, row.variablesSchema), ...Object.values(vault).filter((v) => v !== '')];
     if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version, secrets };
     const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
     for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [path, v] of Object.entries(vault)) {
+      try {
+        setVariable(vars, path, v);
+      } catch (err) {
+        throw new ValidationError('TEMPLATE_VARIABLES_INVALID', 'A secret variable cannot be set', [{ path: `body.secret_variables.${path}`, message: (err as Error).message }]);
+      }
+    }
     validatorFor(row)?.(vars, 'body.variables');
     const output = await run(row.content, row.name, parseChecked(row.content, 'content'), vars, 'content');
     return { output, template_id: row.id, version: row.version, secrets };
@@ -315,10 +322,13 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
 
     /**
      * The render `config_push` sends to a device: the same as `render` (device data, variables
-     * schema, worker pool), optionally of a pinned version, plus the values of secret variables
-     * (`secret-variables.fns.ts`) for the caller to mask.
+     * schema, worker pool), optionally of a pinned version, with the values the executor read
+     * from the credential vault set at their paths (`secret_variables`, after the inventory data
+     * and variables); answers the values of secret variables (`secret-variables.fns.ts`) for the
+     * caller to mask. Plain `variables` the schema marks secret are refused (422
+     * `TEMPLATE_SECRET_VARIABLE`), so no secret rides in a run's stored params.
      */
-    async renderForPush(actor: Actor, id: string, input: RenderBody & { version?: number }): Promise<RenderResponse & { version: number; secrets: string[] }> {
+    async renderForPush(actor: Actor, id: string, input: RenderBody & { version?: number; secret_variables?: Record<string, string> }): Promise<RenderResponse & { version: number; secrets: string[] }> {
       requirePermission(actor, 'templates:render');
       let row = await load(id);
       if (input.version !== undefined && input.version !== row.version) {
@@ -326,7 +336,12 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         if (v === null) throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${input.version}`);
         row = { ...row, content: v.content, version: v.version };
       }
-      return renderStored(actor, row, input);
+      // A secret in the run's stored params: by name it was refused when the run was created; the schema's marks are known here.
+      const plain = secretVariablePaths(input.variables ?? {}, row.variablesSchema);
+      if (plain.length > 0) {
+        throw new ValidationError('TEMPLATE_SECRET_VARIABLE', 'Secret variables cannot be given in plain variables (they would be stored with the run): give them in secret_variables, from the credential vault', plain.map((p) => ({ path: `body.variables.${p}`, message: 'secret by the template’s variables schema: use secret_variables' })));
+      }
+      return renderStored(actor, row, input, input.secret_variables);
     },
 
     async renderContent(actor: Actor, input: RenderContentBody): Promise<RenderResponse> {
