@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { abortCommands, cleanConfig, configDiff, deviceError, linesToSend, saveCommand, type PushProfile } from './config-push.fns.js';
-import { secretValues } from './secret-variables.fns.js';
+import { secretValues, secretVariablePaths, setVariable, variablePathError } from './secret-variables.fns.js';
 
 const ios: PushProfile = {
   id: 'cisco_ios',
@@ -88,5 +88,32 @@ describe('secretValues', () => {
   });
   it('marks everything under a secret name, including nested lists', () => {
     expect(secretValues({ secrets: { a: 'x1', b: ['x2', { c: 'x3' }] } }, null).sort()).toEqual(['x1', 'x2', 'x3']);
+  });
+});
+
+describe('secretVariablePaths', () => {
+  it('names the variable that makes a value secret (outermost), by name or schema, skipping empty values', () => {
+    const vars = { ntp: '10.0.0.1', admin_password: 'pw', blank_password: '', users: [{ name: 'bob', secret: 's' }], secrets: { a: 'x', b: 'y' }, locator: 'l' };
+    const schema = { type: 'object', properties: { locator: { type: 'string', writeOnly: true } } };
+    expect(secretVariablePaths(vars, schema)).toEqual(['admin_password', 'users.0.secret', 'secrets', 'locator']);
+    expect(secretVariablePaths(vars, null)).not.toContain('locator');
+  });
+});
+
+describe('variable paths for secret_variables', () => {
+  it('accepts names and dotted paths, refuses anything else and prototype keys', () => {
+    expect(variablePathError('bgp.auth_key')).toBeNull();
+    expect(variablePathError('a-b')).not.toBeNull();
+    expect(variablePathError('a..b')).not.toBeNull();
+    expect(variablePathError('x.__proto__')).toBe('this name cannot be set');
+  });
+  it('sets a dotted path over copies of the objects on the way, never changing them', () => {
+    const device = { name: 'r1' };
+    const vars: Record<string, unknown> = { device };
+    setVariable(vars, 'device.enable', 'e');
+    setVariable(vars, 'bgp.auth.key', 'k');
+    expect(vars).toEqual({ device: { name: 'r1', enable: 'e' }, bgp: { auth: { key: 'k' } } });
+    expect(device).toEqual({ name: 'r1' });
+    expect(() => setVariable(vars, 'device.name.x', 'v')).toThrow('device.name is not an object');
   });
 });
