@@ -138,6 +138,8 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     for (const [variables, path] of [
       [{ ntp: '10.9.9.9', admin_password: value }, 'body.params.variables.admin_password'],
       [{ ntp: '10.9.9.9', snmp: { communities: [value] } }, 'body.params.variables.snmp.communities'],
+      // Secret by the template's schema (writeOnly), not by name.
+      [{ ntp: '10.9.9.9', locator: value }, 'body.params.variables.locator'],
     ] as const) {
       const res = await api.create({ type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables } });
       expect(res.statusCode, res.body).toBe(422);
@@ -154,16 +156,22 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     expect(server.logs.text()).not.toContain(value);
   });
 
-  it("a secret the template's schema marks, given in plain variables, fails the target before anything is sent", async () => {
-    const sent = ios.commands.get(a1)?.length ?? 0;
-    const run = await push(ids.push!, { variables: { site: 'x', ntp: '10.8.8.8', locator: 'rack-7' }, secret_variables: { admin_password: { credential_id: ids.pw }, 'vrf.token': { credential_id: ids.tok } } }, [ids.r1!]);
-    const done = await api.finished(run.id);
+  it("a variable the template's schema marks secret after the run was queued fails the target before anything is sent", async () => {
+    const id = await template('marked-later', 'snmp-server location {{ rack }}\n');
+    const notBefore = new Date(Date.now() + 1500).toISOString();
+    const res = await api.create({ type: 'config_push', targets: [{ device_id: ids.r1 }], not_before: notBefore, params: { template_id: id, port: ios.port, variables: { rack: 'rack-8' } } });
+    expect(res.statusCode, res.body).toBe(202);
+    expect((await call('PATCH', `/templates/${id}`, { variables_schema: { type: 'object', properties: { rack: { type: 'string', 'x-secret': true } } } })).statusCode).toBe(200);
+    const later = res.json() as RunBody;
+    const before = ios.commands.get(a1)?.length ?? 0;
+    const done = await api.finished(later.id);
     expect(done.status).toBe('failed');
     expect(done.attempt).toBe(1);
-    const [t] = await outputs(run);
-    expect(t!.error).toMatch(/^TEMPLATE_SECRET_VARIABLE: .*variables\.locator: /);
+    const [t] = await outputs(later);
+    expect(t!.error).toMatch(/^TEMPLATE_SECRET_VARIABLE: .*variables\.rack: /);
     expect(t!.error).toContain('secret_variables');
-    expect(ios.commands.get(a1)?.length ?? 0).toBe(sent);
+    expect(ios.commands.get(a1)?.length ?? 0).toBe(before);
+    expect(configOf(a1)).not.toContain('snmp-server location rack-8');
   });
 
   it("a credential of another team is not found for the initiator: the target fails for good and the secret stays in the vault", async () => {

@@ -7,6 +7,9 @@ import { connectTarget, createSecretScrubber, DeviceShell, PermanentError, trunc
 import { secretVariablePaths, variablePathError } from './secret-variables.fns.js';
 import { abortCommands, cleanConfig, configDiff, deviceError, linesToSend, saveCommand, type ProfileLookup, type PushProfile } from './config-push.fns.js';
 
+/** Paths of `variables` the template's variables schema marks secret (templates service `schemaSecretPaths`). */
+export type SchemaSecrets = (templateId: string, variables: Record<string, unknown>) => Promise<string[]>;
+
 /** A credential's secret fields (the credentials module's `SECRET_FIELDS`). */
 const SECRET_FIELDS = ['password', 'private_key', 'passphrase', 'enable_secret', 'community', 'auth_key', 'priv_key', 'token'] as const;
 /** `field` omitted: the first of these the credential has. */
@@ -164,7 +167,7 @@ function profileOf(ctx: TargetContext, p: Params, lookup: ProfileLookup): PushPr
  * running configuration read before and after and the diff recorded. Registered with the jobs
  * module by modules.ts.
  */
-export function configPushExecutor(render: PushRender, profiles: ProfileLookup, vault: VaultRead): Executor<Params> {
+export function configPushExecutor(render: PushRender, profiles: ProfileLookup, vault: VaultRead, schemaSecrets: SchemaSecrets): Executor<Params> {
   return {
     type: 'config_push',
     description: "Renders a configuration template per inventory device and applies it over SSH in configuration mode (commit where the platform has one); records the running configuration's diff before → after.",
@@ -174,6 +177,13 @@ export function configPushExecutor(render: PushRender, profiles: ProfileLookup, 
     targets: 'required',
     changesDevices: (p) => p.dry_run !== true,
     check: checkParams,
+    // The schema's secret marks, when the run or job template is stored (the name rule is `check`'s).
+    async validate(_actor, p) {
+      return (await schemaSecrets(p.template_id, p.variables ?? {})).map((path) => ({
+        path: `body.params.variables.${path}`,
+        message: "secret by the template's variables schema: not stored with the run; give it in secret_variables (from the credential vault)",
+      }));
+    },
     async run(ctx, p, settings) {
       if (!ctx.credential) throw new Error('config_push needs a credential');
       if (!ctx.deviceId) throw new PermanentError('invalid', "config_push renders with the device's inventory data: target inventory devices, not addresses");

@@ -57,7 +57,7 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
   // `config_push` renders through the service as the run's initiator, like POST /templates/{id}/render.
   const noVault: VaultRead = () => Promise.reject(new NotFoundError('CREDENTIAL_NOT_FOUND', 'No credential vault is wired'));
-  const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (() => null), deps.vault ?? noVault)];
+  const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (() => null), deps.vault ?? noVault, (id, variables) => service.schemaSecretPaths(id, variables))];
   return { service, plugins, executors, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
 }
 export type TemplatesModule = ReturnType<typeof createTemplatesModule>;

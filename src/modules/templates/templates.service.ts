@@ -344,6 +344,16 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       return renderStored(actor, row, input, input.secret_variables);
     },
 
+    /**
+     * Paths of `variables` the template's variables schema marks secret (`config_push` refuses
+     * them when a run is created). No permission is checked: the answer names only variables the
+     * caller sent, and is empty for a template that does not exist.
+     */
+    async schemaSecretPaths(id: string, variables: Record<string, unknown>): Promise<string[]> {
+      const row = await repo.byId(id);
+      return row?.variablesSchema ? secretVariablePaths(variables, row.variablesSchema) : [];
+    },
+
     async renderContent(actor: Actor, input: RenderContentBody): Promise<RenderResponse> {
       requirePermission(actor, 'templates:render');
       const ast = parseChecked(input.content, 'body.content');
