@@ -133,6 +133,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       audit: identity.audit,
       renderTimeoutMs: config.templateRenderTimeoutMs,
       renderWorkers: config.templateRenderWorkers,
+      // Platform profiles (user-defined ones first, then the built-ins) from the configs module, built below; called at run time only.
+      profileFor: (id, driver) => configs.profiles.resolve(id, driver),
+      // config_push's secret_variables: the vault checks credentials:use and team scope for the run's initiator and logs the use with the run.
+      vault: (actor, id, purpose, runId) => credentials.resolve(id, purpose, runId, actor),
       onError: (err) => logger.error({ err }, 'templates after-commit step failed'),
     });
     // The render workers stop before the database they never touch.
@@ -206,7 +210,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel],
       streamGuard,
       streamDenials: rateLimitStore,
-      extraExecutors: [...configs.executors, ...integrations.executors],
+      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },

@@ -1,7 +1,8 @@
 /**
  * A network device emulator on ssh2's Server API that behaves like a Cisco IOS CLI: user and
  * privileged prompts, `enable` with a secret, paging (`--More--`) until `terminal length 0`,
- * `show version`, `show running-config`, `show ip interface brief`, configuration mode. One
+ * `show version`, `show running-config`, `show ip interface brief`, `write memory`, configuration
+ * mode (lines starting with an unknown keyword answer `% Invalid input detected`). One
  * emulator can listen on many loopback addresses (127.0.0.x), each a "device" with its own
  * host name, and it counts concurrent sessions per address (to check device locks). With
  * `noise`, the running configuration changes on every read the way real devices' do (timestamps,
@@ -28,6 +29,8 @@ export interface IosEmulatorOptions {
   noise?: boolean;
   /** Per address, text before the host name in the prompt (`netops@` gives `netops@R23-5>`, like Junos). */
   promptPrefix?: Record<string, string>;
+  /** A command containing this text is echoed and never answered (a hung device); empty: none. */
+  hangOn?: string;
 }
 
 /** Secrets a noisy emulator's running configuration holds (a backup must never store them). */
@@ -85,6 +88,17 @@ function showIpIntBrief(): string {
   return rows.join('\n');
 }
 
+/** Configuration-mode keywords the emulator accepts; anything else is refused like IOS does. */
+const CONFIG_KEYWORDS = new Set(['hostname', 'interface', 'description', 'ip', 'ipv6', 'no', 'ntp', 'snmp-server', 'username', 'logging', 'banner', 'vlan', 'name', 'shutdown', 'router', 'network', 'neighbor', 'line', 'login', 'enable', 'service', 'access-list', 'aaa', 'tacacs-server', 'radius-server', 'spanning-tree', 'switchport', 'clock', 'domain', 'exit']);
+
+/** What IOS answers to a configuration line it refuses, or null when it takes it. */
+function configError(line: string): string | null {
+  const words = line.split(/\s+/);
+  if (!CONFIG_KEYWORDS.has(words[0]!)) return `${' '.repeat(line.length - line.trimStart().length + 1)}^\n% Invalid input detected at '^' marker.`;
+  if (words.length === 1 && ['interface', 'hostname', 'description', 'ntp', 'username', 'vlan'].includes(words[0]!)) return '% Incomplete command.';
+  return null;
+}
+
 /** One CLI session on one device. */
 function serveShell(stream: ServerChannel, address: string, o: Required<Omit<IosEmulatorOptions, 'addresses' | 'port'>>, state: { commands: string[]; config: string[] }): void {
   const hostname = hostnameFor(address);
@@ -106,6 +120,7 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
   const execute = (cmd: string) => {
     state.commands.push(cmd);
     const c = cmd.trim();
+    if (o.hangOn && c.includes(o.hangOn)) return;
     if (awaitingSecret) {
       awaitingSecret = false;
       if (c === o.enableSecret) mode = 'priv';
@@ -122,6 +137,10 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
       paging = false;
       return write(prompt());
     }
+    if (/^terminal width \d+$/.test(c)) return write(prompt());
+    if (c === 'write memory' && mode === 'priv') {
+      return write(`Building configuration...\n[OK]\n${prompt()}`);
+    }
     if (c === 'exit' || c === 'logout') {
       if (mode === 'config') {
         mode = 'priv';
@@ -132,7 +151,11 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
     }
     if (mode === 'config') {
       if (c === 'end') mode = 'priv';
-      else state.config.push(c);
+      else {
+        const refused = configError(c);
+        if (refused) return write(`${refused}\n${prompt()}`);
+        state.config.push(c);
+      }
       return write(prompt());
     }
     if (c === 'configure terminal' || c === 'conf t') {
@@ -169,7 +192,7 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
 }
 
 export async function startIosEmulator(options: IosEmulatorOptions): Promise<IosEmulator> {
-  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, noise: false, promptPrefix: {}, ...options };
+  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, noise: false, promptPrefix: {}, hangOn: '', ...options };
   // NOTE: ssh2 now and then generates an ed25519 key its own parser refuses ("Malformed OpenSSH private key").
   let hostKey = utils.generateKeyPairSync('ed25519').private;
   while (utils.parseKey(hostKey) instanceof Error) hostKey = utils.generateKeyPairSync('ed25519').private;

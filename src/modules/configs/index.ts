@@ -33,6 +33,7 @@ import { profilesRoutes } from './profiles.routes.js';
 export const CONFIGS_PERMISSIONS = ['git:read', 'git:write', 'git:sync', 'configs:read', 'configs:write'] as const;
 export type { ConfigsPorts } from './repositories.service.js';
 export type { ComplianceInventory, ComplianceDevice } from './compliance.service.js';
+export { profileFor, type PlatformProfile } from './platform-profiles.fns.js';
 
 export interface ConfigsConfig {
   dataDir: string;

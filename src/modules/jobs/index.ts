@@ -160,11 +160,13 @@ export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.j
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';
 export type { Executor, TargetContext, TargetResult } from './executors/index.js';
-// SSH building blocks for executors of other modules (configs' config_backup).
-export { connectTarget } from './executors/ssh-command.js';
-export { DeviceShell, execCommand } from './executors/ssh-session.js';
-export { PermanentError } from './executors/failure.fns.js';
 export type { AuditRecorder, JobsService } from './jobs.service.js';
 export type { TargetResolver, SelectedDevice } from './targets.js';
 export type { InventoryFacts, Principals } from './run-targets.js';
 export { RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from './run-state.fns.js';
+// SSH building blocks for executors other modules contribute (configs' `config_backup`, templates' `config_push`).
+export { connectTarget } from './executors/ssh-command.js';
+export { DeviceShell, execCommand } from './executors/ssh-session.js';
+export { PermanentError } from './executors/failure.fns.js';
+export { truncate } from './executors/text.fns.js';
+export type { ExecutorSettings } from './executors/index.js';

@@ -367,6 +367,8 @@ export function createJobsService(deps: JobsServiceDeps) {
       checkDeadline(input);
       const checked = validateParams(executor, input.params, deps.settings);
       if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
+      const ruleErrors = (await executor.validate?.(actor, checked.params)) ?? [];
+      if (ruleErrors.length > 0) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' rules`, ruleErrors);
       checkAdhoc(actor, input.targets ?? []);
       checkBounds(executor, checked.params, input.targets ?? []);
       await checkCredential(actor, executor, input.credential_id, input.targets ?? []);

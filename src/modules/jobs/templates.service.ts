@@ -55,10 +55,12 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     return rows.map((t) => deps.jobs.redactRun(templateView(t), hidden));
   }
 
-  function checkDefinition(type: string, params: unknown): Record<string, unknown> {
+  async function checkDefinition(actor: Actor, type: string, params: unknown): Promise<Record<string, unknown>> {
     const executor = deps.jobs.executor(type);
     const checked = validateParams(executor, params, deps.settings);
     if (!checked.ok) throw new ValidationError('JOB_PARAMS_INVALID', `Parameters do not match the '${type}' schema`, checked.errors);
+    const errors = (await executor.validate?.(actor, checked.params)) ?? [];
+    if (errors.length > 0) throw new ValidationError('JOB_PARAMS_INVALID', `Parameters do not match the '${type}' rules`, errors);
     return checked.params;
   }
 
@@ -82,7 +84,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     async create(actor: Actor, body: CreateTemplateBody) {
       requirePermission(actor, 'jobs:write');
       checkTeam(actor, body.team_id);
-      const params = checkDefinition(body.type, body.params);
+      const params = await checkDefinition(actor, body.type, body.params);
       await deps.jobs.checkSelectors(actor, body.targets ?? []);
       if (body.credential_id) await deps.jobs.checkCredentialUse(actor, body.credential_id);
       const now = nowIso();
@@ -130,7 +132,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       const current = await load(actor, id);
       if (body.team_id !== undefined && body.team_id !== current.teamId) checkTeam(actor, body.team_id);
       const type = body.type ?? current.type;
-      const params = body.params !== undefined || body.type !== undefined ? checkDefinition(type, body.params ?? current.params) : undefined;
+      const params = body.params !== undefined || body.type !== undefined ? await checkDefinition(actor, type, body.params ?? current.params) : undefined;
       if (body.name && body.name !== current.name && (await deps.templates.findByName(body.name))) throw duplicate(body.name);
       if (body.targets) await deps.jobs.checkSelectors(actor, body.targets);
       if (body.credential_id) await deps.jobs.checkCredentialUse(actor, body.credential_id);

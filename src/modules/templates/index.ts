@@ -1,12 +1,16 @@
 /**
  * Public surface of the templates module: configuration templates (Jinja2), their versions and
- * rendering. Other modules import from here only. Not the jobs module's *job* templates.
+ * rendering, and the `config_push` executor the jobs module runs. Other modules import from here
+ * only. Not the jobs module's *job* templates.
  */
 import type { RoutePlugin } from '../../app.js';
 import type { Db } from '../../platform/db/database.js';
+import { NotFoundError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/auth.js';
 import type { InventoryServices } from '../inventory/index.js';
 import { DEFAULT_LIMITS, type Limits } from './engine/index.js';
+import { configPushExecutor, type VaultRead } from './config-push.executor.js';
+import type { ProfileLookup } from './config-push.fns.js';
 import { createRenderPool } from './render-pool.js';
 import { createTemplatesService, type AuditPort } from './templates.service.js';
 import { templatesRoutes } from './templates.routes.js';
@@ -22,6 +26,10 @@ export interface TemplatesModuleDeps {
   /** Worker threads rendering at once. */
   renderWorkers?: number;
   onError?: (err: unknown) => void;
+  /** Platform profiles for `config_push` by network driver (the configs module's lookup, wired in modules.ts). */
+  profileFor?: ProfileLookup;
+  /** The credential vault for `config_push`'s `secret_variables`, as the run's initiator (credentials' `resolve`, wired in modules.ts); absent: none can be read. */
+  vault?: VaultRead;
 }
 
 export const TEMPLATES_PERMISSIONS = ['templates:read', 'templates:write', 'templates:render'] as const;
@@ -50,10 +58,15 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
   /** The `templates` repository feed (configs calls it after each sync; modules.ts wires it). */
   const repositoryFeed = createTemplatesGitFeed({ db: deps.db, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.onError ? { onError: deps.onError } : {}) });
-  return { service, plugins, repositoryFeed, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
+  // `config_push` renders through the service as the run's initiator, like POST /templates/{id}/render.
+  const noVault: VaultRead = () => Promise.reject(new NotFoundError('CREDENTIAL_NOT_FOUND', 'No credential vault is wired'));
+  const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (async () => null), deps.vault ?? noVault, (id, variables) => service.schemaSecretPaths(id, variables))];
+  return { service, plugins, repositoryFeed, executors, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
 }
 export type TemplatesModule = ReturnType<typeof createTemplatesModule>;
 
 export { createJinja, PRODUCT_OPTIONS, TemplateError } from './engine/index.js';
 export type { Jinja, JinjaOptions, TemplateLoader } from './engine/index.js';
 export type { TemplatesService } from './templates.service.js';
+export type { ProfileLookup, PushProfile } from './config-push.fns.js';
+export type { VaultRead } from './config-push.executor.js';

@@ -12,6 +12,7 @@ import type { RenderPool } from './render-pool.js';
 import { createTemplatesRepository, type TemplateRow, type TemplatesRepository, type VersionRow } from './templates.repository.js';
 import type { ConfigTemplate, ConfigTemplateQuery, CreateConfigTemplateBody, RenderBody, RenderContentBody, RenderResponse, UpdateConfigTemplateBody } from './templates.schemas.js';
 import { referencedTemplates, templateVariables } from './variables.fns.js';
+import { secretValues, secretVariablePaths, setVariable } from './secret-variables.fns.js';
 import { compileVariablesSchema, type VariablesValidator } from './variables-schema.js';
 
 /**
@@ -170,6 +171,24 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     return result.output;
   }
 
+  /** A stored template rendered with the device's inventory data under the explicit variables. */
+  async function renderStored(actor: Actor, row: TemplateRow, input: RenderBody, vault: Record<string, string> = {}) {
+    const secrets = [...secretValues(input.variables ?? {}, row.variablesSchema), ...Object.values(vault).filter((v) => v !== '')];
+    if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version, secrets };
+    const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
+    for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [path, v] of Object.entries(vault)) {
+      try {
+        setVariable(vars, path, v);
+      } catch (err) {
+        throw new ValidationError('TEMPLATE_VARIABLES_INVALID', 'A secret variable cannot be set', [{ path: `body.secret_variables.${path}`, message: (err as Error).message }]);
+      }
+    }
+    validatorFor(row)?.(vars, 'body.variables');
+    const output = await run(row.content, row.name, parseChecked(row.content, 'content'), vars, 'content');
+    return { output, template_id: row.id, version: row.version, secrets };
+  }
+
   return {
     async list(actor: Actor, query: ConfigTemplateQuery) {
       requirePermission(actor, 'templates:read');
@@ -314,13 +333,42 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
 
     async render(actor: Actor, id: string, input: RenderBody): Promise<RenderResponse> {
       requirePermission(actor, 'templates:render');
-      const row = await load(id);
-      if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version };
-      const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
-      for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
-      validatorFor(row)?.(vars, 'body.variables');
-      const output = await run(row.content, row.name, parseChecked(row.content, 'content'), vars, 'content');
-      return { output, template_id: row.id, version: row.version };
+      const r = await renderStored(actor, await load(id), input);
+      return { output: r.output, template_id: r.template_id, version: r.version };
+    },
+
+    /**
+     * The render `config_push` sends to a device: the same as `render` (device data, variables
+     * schema, worker pool), optionally of a pinned version, with the values the executor read
+     * from the credential vault set at their paths (`secret_variables`, after the inventory data
+     * and variables); answers the values of secret variables (`secret-variables.fns.ts`) for the
+     * caller to mask. Plain `variables` the schema marks secret are refused (422
+     * `TEMPLATE_SECRET_VARIABLE`), so no secret rides in a run's stored params.
+     */
+    async renderForPush(actor: Actor, id: string, input: RenderBody & { version?: number; secret_variables?: Record<string, string> }): Promise<RenderResponse & { version: number; secrets: string[] }> {
+      requirePermission(actor, 'templates:render');
+      let row = await load(id);
+      if (input.version !== undefined && input.version !== row.version) {
+        const v = await repo.version(id, input.version);
+        if (v === null) throw new NotFoundError('TEMPLATE_VERSION_NOT_FOUND', `Template ${id} has no version ${input.version}`);
+        row = { ...row, content: v.content, version: v.version };
+      }
+      // A secret in the run's stored params: by name it was refused when the run was created; the schema's marks are known here.
+      const plain = secretVariablePaths(input.variables ?? {}, row.variablesSchema);
+      if (plain.length > 0) {
+        throw new ValidationError('TEMPLATE_SECRET_VARIABLE', 'Secret variables cannot be given in plain variables (they would be stored with the run): give them in secret_variables, from the credential vault', plain.map((p) => ({ path: `body.variables.${p}`, message: 'secret by the template’s variables schema: use secret_variables' })));
+      }
+      return renderStored(actor, row, input, input.secret_variables);
+    },
+
+    /**
+     * Paths of `variables` the template's variables schema marks secret (`config_push` refuses
+     * them when a run is created). No permission is checked: the answer names only variables the
+     * caller sent, and is empty for a template that does not exist.
+     */
+    async schemaSecretPaths(id: string, variables: Record<string, unknown>): Promise<string[]> {
+      const row = await repo.byId(id);
+      return row?.variablesSchema ? secretVariablePaths(variables, row.variablesSchema) : [];
     },
 
     async renderContent(actor: Actor, input: RenderContentBody): Promise<RenderResponse> {

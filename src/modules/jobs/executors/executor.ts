@@ -74,6 +74,12 @@ export interface Executor<P = any> {
   probesPerTarget?(params: P): number;
   /** Rules the schema cannot express (allow-lists); returns field errors under `body.params`. */
   check?(params: P, settings: ExecutorSettings): FieldError[];
+  /**
+   * Rules that need other modules' data (config_push: the template's variables schema), checked
+   * after `check` when a run or job template is created or changed, for the creating actor;
+   * returns field errors under `body.params`.
+   */
+  validate?(actor: Actor, params: P): Promise<FieldError[]>;
   /** The run-level report from the targets' parsed outputs (default: none). */
   report?(parsed: unknown[]): unknown;
   /**
