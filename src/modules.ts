@@ -26,6 +26,7 @@ import { createEventsModule } from './modules/events/index.js';
 import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
+import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
 import { SYSTEM_ACTOR } from './platform/http/auth.js';
@@ -84,6 +85,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
+    // Runtime settings first: identity and the egress policy read their live values.
+    const settingsStore = createSettingsStore({ db: database.db, bus, config, keyRing, logger });
+    await settingsStore.start();
+    closers.unshift(() => settingsStore.close());
     const rateLimitStore = createRateLimitStore(config, logger);
     closers.unshift(() => rateLimitStore.close());
 
@@ -93,7 +98,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing, events, denials: rateLimitStore });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config: liveConfig(config, settingsStore, 'security'), keyRing, events, denials: rateLimitStore });
     closers.unshift(() => identity.close());
     const system = createSystemModule({
       probes,
@@ -137,15 +142,20 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // The render workers stop before the database they never touch.
     closers.unshift(() => templates.close());
 
-    // One outbound-HTTP policy for jobs and webhooks; the ports this process listens on join it at listen.
-    const egress = createEgressPolicy({
-      allow: config.egressAllow,
-      deny: config.egressDeny,
-      allowInternal: config.egressAllowInternal,
-      privateRanges: config.egressPrivate,
-      listeners: createOwnListeners([config.port, config.workerHealthPort]),
-      ...(options.resolve ? { resolve: options.resolve } : {}),
-    });
+    // One outbound-HTTP policy for jobs and webhooks, rebuilt when the `egress` settings change; the
+    // ports this process listens on join it at listen.
+    const ownListeners = createOwnListeners([config.port, config.workerHealthPort]);
+    const egressFor = (v: { allow: readonly string[]; deny: readonly string[]; allow_internal: readonly string[] }) =>
+      createEgressPolicy({
+        allow: v.allow,
+        deny: v.deny,
+        allowInternal: v.allow_internal,
+        privateRanges: config.egressPrivate,
+        listeners: ownListeners,
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+      });
+    const egress = liveEgressPolicy(settingsStore, egressFor);
+    const settings = createSettingsModule({ db: database.db, store: settingsStore, audit: identity.audit, stepUp: identity.stepUp, egressFor });
     // Every open stream (WebSocket, SSE) is re-checked against identity's shared state each second.
     const streamGuard = createStreamGuard({ authenticator: identity.authenticator, logger });
     closers.unshift(async () => streamGuard.stop());
@@ -213,10 +223,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => schedules.scheduler.stop());
     }
 
-    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins];
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...settings.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins];
     return {
       config,
       logger,
@@ -228,6 +238,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       events,
       eventsModule,
       system,
+      settings,
+      settingsStore,
       identity,
       parsers,
       credentials,
