@@ -16,7 +16,8 @@ import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe, requireNoEviction } from './platform/redis.js';
 import { Redis } from 'ioredis';
 import { createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './platform/http/rate-limit.js';
-import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { createSystemLogs, createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { hostname } from 'node:os';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
@@ -100,7 +101,12 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     }
     const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config: liveConfig(config, settingsStore, 'security'), keyRing, events, denials: rateLimitStore });
     closers.unshift(() => identity.close());
+    // Warnings and errors of this node go to the system log table from here on (batched, never blocking).
+    const systemLogs = createSystemLogs({ db: database.db, bus, logger, node: `${hostname()}:${process.pid}`, retention: () => settingsStore.current('logs') });
+    systemLogs.start(config.roles.includes('scheduler'));
+    closers.unshift(() => systemLogs.stop());
     const system = createSystemModule({
+      logs: systemLogs,
       probes,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
       info: { version: VERSION, mode: config.mode, database_dialect: config.databaseDialect, roles: [...config.roles] },
@@ -189,7 +195,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
-      liveChannels: [eventsModule.channel],
+      liveChannels: [eventsModule.channel, systemLogs.channel],
       streamGuard,
       streamDenials: rateLimitStore,
       extraExecutors: configs.executors,
@@ -240,6 +246,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       system,
       settings,
       settingsStore,
+      systemLogs,
       identity,
       parsers,
       credentials,
