@@ -5,7 +5,7 @@
 import type { Config } from './config.js';
 import { buildApp, type App, type RoutePlugin } from './app.js';
 import type { Logger } from './platform/observability/logger.js';
-import { createMetrics } from './platform/observability/metrics.js';
+import { createMetrics, registerJobGauges } from './platform/observability/metrics.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { createEventBus } from './platform/bus/index.js';
@@ -211,6 +211,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // starts (the API answers, /health/ready says what is down); the worker joins once Redis is back.
     const workerStarted = jobs.start().catch((err: unknown) => logger.error({ err }, 'job worker failed to start'));
     if (!(await settlesWithin(workerStarted, 5000))) logger.warn('job worker is waiting for the queue backend');
+
+    if (config.metricsEnabled) registerJobGauges(metrics.registry, () => jobs.stats());
 
     const schedules = createSchedulesModule({
       db: database.db,
