@@ -299,6 +299,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       plugins: modules.plugins,
       version: VERSION,
       rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
+      requestLog: () => modules.settingsStore.current('general').request_log,
     });
     listenersJoinEgress(app.server, modules.egress.listeners);
     return {

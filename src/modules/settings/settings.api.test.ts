@@ -130,5 +130,17 @@ describe.each(DIALECTS)('settings API on %s', (dialect) => {
     expect((await inject('DELETE', '/api/v1/settings/egress/allow_internal')).statusCode).toBe(200);
     expect(server().modules.egress.checkLiteral(new URL(target))).toMatch(/loopback/);
   });
-});
 
+  it('writes one line per request at the configured level, and none when off (the default)', async () => {
+    const lines = () => server().logs.lines.filter((l) => l.includes('"msg":"request"') && l.includes('/api/v1/settings/files'));
+    await inject('GET', '/api/v1/settings/files');
+    expect(lines()).toEqual([]);
+    expect((await inject('PATCH', '/api/v1/settings/general', { request_log: 'info' })).statusCode).toBe(200);
+    await inject('GET', '/api/v1/settings/files');
+    expect(lines()).toHaveLength(1);
+    expect(JSON.parse(lines()[0]!)).toMatchObject({ level: 30, method: 'GET', route: '/api/v1/settings/files', status: 200, request_id: expect.any(String), principal: expect.stringMatching(/^user:/) });
+    expect((await inject('PATCH', '/api/v1/settings/general', { request_log: null })).statusCode).toBe(200);
+    await inject('GET', '/api/v1/settings/files');
+    expect(lines()).toHaveLength(1);
+  });
+});
