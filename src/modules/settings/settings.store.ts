@@ -104,10 +104,18 @@ export function createSettingsStore(deps: SettingsStoreDeps) {
     async start(): Promise<void> {
       const rows = new Map((await repo.all()).map((r) => [r.section, r]));
       for (const name of SECTION_NAMES) snapshots.set(name, build(name, rows.get(name) ?? null));
-      unsubscribe = await deps.bus.subscribe(SETTINGS_CHANGED, (message) => {
+      // NOTE: not awaited: with Redis unreachable the subscription waits for it, and the node must
+      // still start (the version check below applies changes meanwhile).
+      const subscribed = deps.bus.subscribe(SETTINGS_CHANGED, (message) => {
         const section = (message as { section?: unknown } | null)?.section;
         if (isSection(section)) reload(section).catch((err: unknown) => deps.logger.warn({ err, section }, 'settings reload failed'));
       });
+      subscribed.then(
+        (off) => {
+          unsubscribe = off;
+        },
+        (err: unknown) => deps.logger.warn({ err }, 'settings subscription failed; changes arrive by the version check only'),
+      );
       timer = setInterval(() => {
         check().catch((err: unknown) => deps.logger.warn({ err }, 'settings version check failed'));
       }, deps.pollMs ?? 5000);

@@ -60,7 +60,8 @@ export function createSystemLogs(deps: SystemLogsDeps) {
       deps.logger.warn({ err, nopersist: true }, 'system log write failed');
       return;
     }
-    await deps.bus.publish(SYSTEM_LOG_CHANNEL, batch).catch(() => undefined);
+    // Not awaited: a bus waiting for an absent Redis must not hold the next flush (or shutdown) back.
+    deps.bus.publish(SYSTEM_LOG_CHANNEL, batch).catch(() => undefined);
   }
 
   function flush(): Promise<void> {
