@@ -34,6 +34,8 @@ export interface AppDeps {
   version: string;
   /** Per-principal limit of authenticated requests; absent: unlimited (bare test apps). */
   rateLimit?: { max: number; store: RateLimitStore };
+  /** The level of the one line per request, read at each response (the live `general.request_log` setting); absent or `off`: none. */
+  requestLog?: () => 'off' | 'debug' | 'info';
 }
 
 export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
@@ -96,6 +98,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) request.log.warn({ method: request.method, route, status: reply.statusCode }, 'request failed');
+    const level = deps.requestLog?.() ?? 'off';
+    if (level !== 'off') {
+      const actor = (request as { actor?: { kind: string; id: string } }).actor;
+      request.log[level]({ method: request.method, route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime * 1000) / 1000, principal: actor ? `${actor.kind}:${actor.id}` : null }, 'request');
+    }
   });
 
   await app.register(helmet, {

@@ -5,7 +5,7 @@
 import type { Config } from './config.js';
 import { buildApp, type App, type RoutePlugin } from './app.js';
 import type { Logger } from './platform/observability/logger.js';
-import { createMetrics } from './platform/observability/metrics.js';
+import { createMetrics, registerJobGauges } from './platform/observability/metrics.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { createEventBus } from './platform/bus/index.js';
@@ -16,7 +16,8 @@ import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe, requireNoEviction } from './platform/redis.js';
 import { Redis } from 'ioredis';
 import { createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './platform/http/rate-limit.js';
-import { createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { createSystemLogs, createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { hostname } from 'node:os';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
 import { createCredentialsModule } from './modules/credentials/index.js';
@@ -27,6 +28,7 @@ import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
 import { createIntegrationsModule } from './modules/integrations/index.js';
+import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
 import { SYSTEM_ACTOR } from './platform/http/auth.js';
@@ -85,6 +87,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
+    // Runtime settings first: identity and the egress policy read their live values.
+    const settingsStore = createSettingsStore({ db: database.db, bus, config, keyRing, logger });
+    await settingsStore.start();
+    closers.unshift(() => settingsStore.close());
     const rateLimitStore = createRateLimitStore(config, logger);
     closers.unshift(() => rateLimitStore.close());
 
@@ -94,9 +100,14 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config, keyRing, events, denials: rateLimitStore });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config: liveConfig(config, settingsStore, 'security'), keyRing, events, denials: rateLimitStore });
     closers.unshift(() => identity.close());
+    // Warnings and errors of this node go to the system log table from here on (batched, never blocking).
+    const systemLogs = createSystemLogs({ db: database.db, bus, logger, node: `${hostname()}:${process.pid}`, retention: () => settingsStore.current('logs') });
+    systemLogs.start(config.roles.includes('scheduler'));
+    closers.unshift(() => systemLogs.stop());
     const system = createSystemModule({
+      logs: systemLogs,
       probes,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
       info: { version: VERSION, mode: config.mode, database_dialect: config.databaseDialect, roles: [...config.roles] },
@@ -142,15 +153,20 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // The render workers stop before the database they never touch.
     closers.unshift(() => templates.close());
 
-    // One outbound-HTTP policy for jobs and webhooks; the ports this process listens on join it at listen.
-    const egress = createEgressPolicy({
-      allow: config.egressAllow,
-      deny: config.egressDeny,
-      allowInternal: config.egressAllowInternal,
-      privateRanges: config.egressPrivate,
-      listeners: createOwnListeners([config.port, config.workerHealthPort]),
-      ...(options.resolve ? { resolve: options.resolve } : {}),
-    });
+    // One outbound-HTTP policy for jobs and webhooks, rebuilt when the `egress` settings change; the
+    // ports this process listens on join it at listen.
+    const ownListeners = createOwnListeners([config.port, config.workerHealthPort]);
+    const egressFor = (v: { allow: readonly string[]; deny: readonly string[]; allow_internal: readonly string[] }) =>
+      createEgressPolicy({
+        allow: v.allow,
+        deny: v.deny,
+        allowInternal: v.allow_internal,
+        privateRanges: config.egressPrivate,
+        listeners: ownListeners,
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+      });
+    const egress = liveEgressPolicy(settingsStore, egressFor);
+    const settings = createSettingsModule({ db: database.db, store: settingsStore, audit: identity.audit, stepUp: identity.stepUp, egressFor });
     // Every open stream (WebSocket, SSE) is re-checked against identity's shared state each second.
     const streamGuard = createStreamGuard({ authenticator: identity.authenticator, logger });
     closers.unshift(async () => streamGuard.stop());
@@ -163,7 +179,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const configs = createConfigsModule({
       db: database.db,
       logger,
-      config,
+      // The `git` settings section applies without a restart (timeouts, size limit, file extensions).
+      config: liveConfig(config, settingsStore, 'git'),
       audit: identity.audit,
       deviceName: async (actor, deviceId) => (await inventory.services.devices.get(actor, deviceId)).name,
       complianceInventory: inventory.facts,
@@ -207,7 +224,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       credentials: credentials.resolver,
       audit: identity.audit,
       events,
-      liveChannels: [eventsModule.channel],
+      liveChannels: [eventsModule.channel, systemLogs.channel],
       streamGuard,
       streamDenials: rateLimitStore,
       extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors],
@@ -223,6 +240,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // starts (the API answers, /health/ready says what is down); the worker joins once Redis is back.
     const workerStarted = jobs.start().catch((err: unknown) => logger.error({ err }, 'job worker failed to start'));
     if (!(await settlesWithin(workerStarted, 5000))) logger.warn('job worker is waiting for the queue backend');
+
+    if (config.metricsEnabled) registerJobGauges(metrics.registry, () => jobs.stats());
 
     const schedules = createSchedulesModule({
       db: database.db,
@@ -243,10 +262,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations]) identity.registerPermissions(m.permissions);
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins];
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...settings.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins];
     return {
       config,
       logger,
@@ -258,6 +277,9 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       events,
       eventsModule,
       system,
+      settings,
+      settingsStore,
+      systemLogs,
       identity,
       parsers,
       credentials,
@@ -309,6 +331,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       plugins: modules.plugins,
       version: VERSION,
       rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
+      requestLog: () => modules.settingsStore.current('general').request_log,
     });
     listenersJoinEgress(app.server, modules.egress.listeners);
     return {

@@ -64,8 +64,13 @@ export interface ConfigsDeps {
 export function createConfigsModule(deps: ConfigsDeps) {
   const logger = deps.logger.child({ module: 'configs' });
   const rootDir = path.join(deps.config.dataDir, 'git');
-  const git = createGit({ schemes: deps.config.gitSchemes, timeoutMs: deps.config.gitTimeoutSeconds * 1000, maxOutputBytes: 64 * 1024 * 1024, knownHostsFile: path.join(rootDir, 'known_hosts') });
-  const store = createGitStore({ git, rootDir, maxRepoBytes: deps.config.gitMaxRepoMb * 1024 * 1024 });
+  // The `git` settings section is live (modules.ts passes liveConfig): limits are read at each command.
+  const git = createGit({ schemes: deps.config.gitSchemes, get timeoutMs() {
+      return deps.config.gitTimeoutSeconds * 1000;
+    }, maxOutputBytes: 64 * 1024 * 1024, knownHostsFile: path.join(rootDir, 'known_hosts') });
+  const store = createGitStore({ git, rootDir, get maxRepoBytes() {
+      return deps.config.gitMaxRepoMb * 1024 * 1024;
+    } });
   const history = createHistoryService({
     db: deps.db,
     store,
@@ -81,7 +86,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
     audit: deps.audit,
     ports: deps.ports,
     logger,
-    allowedExtensions: deps.config.gitAllowedExtensions,
+    allowedExtensions: () => deps.config.gitAllowedExtensions,
     onSynced: async (repo, before, after, inTx) => void (await history.index(repo, before, after, inTx)),
     ...(deps.feeds ? { feeds: deps.feeds } : {}),
   });

@@ -17,7 +17,7 @@ const FilePath = Type.String({ maxLength: 1024, description: 'Path relative to t
 const AllowedExtensions = Type.Array(Type.String({ minLength: 2, maxLength: 21, pattern: '^\\.[A-Za-z0-9_+-]{1,20}$' }), {
   maxItems: 50,
   uniqueItems: true,
-  description: 'File extensions the file list shows (`.cfg`); null: OPSDECK_GIT_ALLOWED_EXTENSIONS',
+  description: 'File extensions the file list shows (`.cfg`); null: the git settings section allowed_extensions (OPSDECK_GIT_ALLOWED_EXTENSIONS)',
 });
 
 const Connection = {

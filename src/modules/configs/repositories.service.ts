@@ -36,8 +36,8 @@ export interface RepositoriesDeps {
   audit: AuditRecorder;
   ports: ConfigsPorts;
   logger: Logger;
-  /** File extensions the file list shows when the repository names none (OPSDECK_GIT_ALLOWED_EXTENSIONS). */
-  allowedExtensions: readonly string[];
+  /** File extensions the file list shows when the repository names none: the live `git` settings section (OPSDECK_GIT_ALLOWED_EXTENSIONS below it), read at each use. */
+  allowedExtensions: () => readonly string[];
   /** Called after a sync moved the branch head (the history index). */
   onSynced?: (repo: RepositoryRow, before: string | null, after: string, inTx?: (db: Db) => Promise<void>) => Promise<void>;
   /** Modules fed by repositories of a category (`textfsm` → parsers, `templates` → templates), wired in modules.ts. */
@@ -382,7 +382,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const commit = await deps.store.resolve(id, q.ref ?? r.branch);
       const dir = service.scoped(r, q.path, 'query.path');
       const strip = r.path ? r.path.length + 1 : 0;
-      const shown = allowedFile(r.allowedExtensions ?? deps.allowedExtensions);
+      const shown = allowedFile(r.allowedExtensions ?? deps.allowedExtensions());
       const items = (await deps.store.tree(id, commit, dir)).filter((e) => e.type === 'directory' || shown(e.path)).map((e) => ({ path: e.path.slice(strip), type: e.type, size: e.size }));
       return { commit, items };
     },

@@ -129,6 +129,11 @@ export function createJobsModule(deps: JobsModuleDeps) {
 
   return {
     service,
+    /** Queued runs and running runs per type, from the database (the whole cluster): for /metrics. */
+    async stats(): Promise<{ queued: number; running: Map<string, number> }> {
+      const [queued, running] = await Promise.all([runs.queuedCounts(), runs.runningCounts()]);
+      return { queued: [...queued.values()].reduce((a, b) => a + b, 0), running };
+    },
     templates,
     live,
     credentials,

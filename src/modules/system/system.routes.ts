@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { Liveness, Readiness, SystemInfo } from './system.schemas.js';
+import { Liveness, LogsPage, LogsQuery, Readiness, SystemInfo } from './system.schemas.js';
+import type { SystemLogs } from './system-logs.service.js';
 import type { SystemService } from './system.service.js';
 import { errorResponses } from '../../platform/http/schemas.js';
 
@@ -43,8 +44,18 @@ export function healthRoutes(service: SystemService, metrics: Registry | null): 
 }
 
 /** /api/v1/system/*. */
-export function systemRoutes(service: SystemService): FastifyPluginAsyncTypebox {
+export function systemRoutes(service: SystemService, logs: SystemLogs | null): FastifyPluginAsyncTypebox {
   return async (app) => {
+    if (logs) {
+      app.get(
+        '/system/logs',
+        {
+          config: { permission: 'logs:read' },
+          schema: { operationId: 'listSystemLogs', tags: ['system'], summary: 'Persisted warnings, errors and audit-relevant info of every node, newest first', querystring: LogsQuery, response: { 200: LogsPage, ...errorResponses(400) } },
+        },
+        async (req) => logs.list(req.actor, req.query),
+      );
+    }
     app.get(
       '/system/info',
       {

@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { PageQuery } from '../../platform/http/pagination.js';
+import { Nullable, Timestamp } from '../../platform/http/schemas.js';
 
 export const Liveness = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
 
@@ -32,3 +34,31 @@ export const SystemInfo = Type.Object(
   { additionalProperties: false },
 );
 export type SystemInfo = Static<typeof SystemInfo>;
+
+const Level = Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')]);
+const Source = Type.Union([Type.Literal('api'), Type.Literal('worker'), Type.Literal('scheduler'), Type.Literal('executor'), Type.Literal('auth'), Type.Literal('workflow')]);
+
+export const LogsQuery = Type.Object(
+  {
+    level: Type.Optional({ ...Level, description: 'The lowest level shown (default info: everything kept)' }),
+    source: Type.Optional(Source),
+    since: Type.Optional({ ...Timestamp, description: 'Entries at or after this time' }),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Text the message contains (case-insensitive)' })),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const LogItem = Type.Object(
+  {
+    id: Type.Integer(),
+    time: Timestamp,
+    level: Level,
+    source: Source,
+    node: Type.String({ maxLength: 100 }),
+    message: Type.String({ maxLength: 1000 }),
+    fields: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { description: 'The line\'s other fields, as the logger redacted them (bounded)' }),
+  },
+  { additionalProperties: false },
+);
+export const LogsPage = Type.Object({ items: Type.Array(LogItem), next_cursor: Nullable(Type.String({ maxLength: 2048 })) }, { additionalProperties: false });

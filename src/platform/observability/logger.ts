@@ -44,8 +44,30 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** Sees every line the logger writes, as written (serialised and redacted). */
+export type LogTap = (line: string) => void;
+const taps = new WeakMap<object, Set<LogTap>>();
+
+/**
+ * Adds a tap to a logger made by `createLogger` (and so to its children); returns its removal.
+ * A tap must not throw and must not log synchronously through the same logger.
+ */
+export function attachLogTap(logger: Logger, tap: LogTap): () => void {
+  const set = taps.get(logger);
+  if (!set) return () => undefined;
+  set.add(tap);
+  return () => set.delete(tap);
+}
+
 /** The root logger: JSON lines, redacted at the root; pretty only when asked or on a TTY. */
 export function createLogger(options: LoggerOptions): Logger {
+  const own = new Set<LogTap>();
+  const hooks = {
+    streamWrite(line: string): string {
+      for (const tap of own) tap(line);
+      return line;
+    },
+  };
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
   const base = {
     level: options.level,
@@ -53,8 +75,13 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     serializers: { err: pino.stdSerializers.err },
+    hooks,
   };
-  if (options.destination) return pino(base, options.destination);
-  if (pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard', ignore: 'pid,hostname' } } });
-  return pino(base);
+  const logger = options.destination
+    ? pino(base, options.destination)
+    : pretty
+      ? pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard', ignore: 'pid,hostname' } } })
+      : pino(base);
+  taps.set(logger, own);
+  return logger;
 }

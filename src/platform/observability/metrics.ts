@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process (tests build several apps, so no global default registry). */
 export function createMetrics() {
@@ -41,3 +41,31 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Job gauges read from the database at scrape time (cluster-wide figures: every node answers the
+ * same, so sum them in PromQL with `max`, not `sum`). A failed read leaves the last values.
+ */
+export function registerJobGauges(registry: Registry, stats: () => Promise<{ queued: number; running: Map<string, number> }>): void {
+  let last: Promise<{ queued: number; running: Map<string, number> }> | null = null;
+  const read = () => (last ??= stats().finally(() => setTimeout(() => (last = null), 0)));
+  new Gauge({
+    name: 'opsdeck_job_queue_depth',
+    help: 'Job runs waiting in the queue (whole cluster)',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).queued);
+    },
+  });
+  new Gauge({
+    name: 'opsdeck_job_runs_running',
+    help: 'Job runs running now by run type (whole cluster)',
+    labelNames: ['type'] as const,
+    registers: [registry],
+    async collect() {
+      const { running } = await read();
+      this.reset();
+      for (const [type, n] of running) this.set({ type }, n);
+    },
+  });
+}
