@@ -41,6 +41,33 @@ describe.each(DIALECTS)('templates HTTP API on %s', (dialect) => {
     expect((await inject('GET', `/api/v1/templates/${t.id}/versions/9`)).statusCode).toBe(404);
   });
 
+  it('adds a template from an uploaded file (raw body), typed by its extension, and refuses what is not a UTF-8 template', async () => {
+    const upload = (query: string, body: string | Buffer, contentType = 'text/plain', as = token) =>
+      server().app.inject({ method: 'POST', url: `/api/v1/templates/upload?${query}`, headers: { ...bearer(as), 'content-type': contentType }, payload: body });
+    const stem = uniq('snmp');
+    const res = await upload(`filename=${stem}.j2&category=base&notes=from%20disk`, '\uFEFFsnmp-server community {{ community }} RO\n');
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ name: stem, type: 'jinja2', source: 'file', source_path: `${stem}.j2`, category: 'base', version: 1, content: 'snmp-server community {{ community }} RO\n' });
+    const rendered = await inject('POST', `/api/v1/templates/${res.json().id}/render`, { variables: { community: 'c1' } });
+    expect(rendered.json().output).toBe('snmp-server community c1 RO\n');
+    const yaml = await upload(`filename=vars.yml&name=${uniq('vars')}`, Buffer.from('a: 1\n'), 'application/octet-stream');
+    expect(yaml.json()).toMatchObject({ type: 'yaml', source_path: 'vars.yml' });
+
+    const name = uniq('broken');
+    const syntax = await upload(`filename=x.j2&name=${name}`, '{% for x in y %}\n');
+    expect(syntax.statusCode).toBe(422);
+    expect(syntax.json().errors[0].path).toBe('body.content');
+    const binary = await upload(`filename=x.j2&name=${name}`, Buffer.from([0xff, 0xfe, 0x00, 0x41]), 'application/octet-stream');
+    expect(binary.statusCode).toBe(422);
+    expect(binary.json().errors[0].path).toBe('body');
+    expect((await upload(`filename=x.j2&name=${name}`, '')).json().errors[0].path).toBe('body');
+    expect((await upload(`filename=a%2Fb.j2&name=${name}`, 'x')).statusCode).toBe(400);
+    expect((await upload(`name=${name}`, 'x')).statusCode).toBe(400);
+    expect((await inject('GET', `/api/v1/templates?q=${name}`)).json().items).toEqual([]);
+    const viewer = await loginAs(server(), 'viewer');
+    expect((await upload(`filename=v.j2&name=${name}`, 'x', 'text/plain', viewer.token)).statusCode).toBe(403);
+  });
+
   it('checks syntax on save with line and column, and changes nothing', async () => {
     const name = uniq('bad');
     const res = await inject('POST', '/api/v1/templates', { name, content: 'a\n{% for x in y %}\n{{ x }\n' });

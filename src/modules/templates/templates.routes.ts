@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponses, IdParams } from '../../platform/http/schemas.js';
+import { ValidationError } from '../../platform/errors.js';
 import type { TemplatesService } from './templates.service.js';
 import {
   ConfigTemplate,
@@ -14,6 +15,8 @@ import {
   RenderResponse,
   RestoreBody,
   UpdateConfigTemplateBody,
+  UploadConfigTemplateQuery,
+  MAX_CONTENT,
   VariablesResponse,
   VersionDetail,
   VersionPage,
@@ -40,6 +43,32 @@ export function templatesRoutes(templates: TemplatesService): FastifyPluginAsync
       config: write,
       schema: { operationId: 'createConfigTemplate', tags, summary: 'Add a template (jinja2 content is syntax-checked; version 1 is recorded)', body: CreateConfigTemplateBody, response: { 201: ConfigTemplate, ...errorResponses(409, 422) } },
     }, async (request, reply) => reply.code(201).send(await templates.create(request.actor, request.body)));
+
+    // An uploaded file is the raw body (`curl --data-binary @ntp.j2 -H 'content-type: text/plain'`).
+    for (const type of ['text/plain', 'application/octet-stream']) {
+      app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: MAX_CONTENT }, (_request, body, done) => done(null, body));
+    }
+    app.post('/templates/upload', {
+      config: write,
+      schema: {
+        operationId: 'uploadConfigTemplate',
+        tags,
+        summary: "Add a template from an uploaded file (the raw body, UTF-8; source 'file'; jinja2 is syntax-checked; version 1 is recorded)",
+        querystring: UploadConfigTemplateQuery,
+        body: Type.Unknown({ description: 'The file, as text/plain or application/octet-stream (UTF-8, at most 1 MiB)' }),
+        response: { 201: ConfigTemplate, ...errorResponses(409, 413, 415, 422) },
+      },
+    }, async (request, reply) => {
+      const q = request.query;
+      const content = decodeUpload(request.body);
+      const stem = q.filename.replace(/\.[^.]*$/, '');
+      const created = await templates.create(
+        request.actor,
+        { name: q.name ?? stem, content, type: q.type ?? typeOfFile(q.filename), source: 'file', ...(q.category !== undefined ? { category: q.category } : {}), ...(q.description !== undefined ? { description: q.description } : {}), ...(q.notes !== undefined ? { notes: q.notes } : {}) },
+        { sourcePath: q.filename },
+      );
+      return reply.code(201).send(created);
+    });
 
     app.post('/templates/render', {
       config: render,
@@ -94,4 +123,27 @@ export function templatesRoutes(templates: TemplatesService): FastifyPluginAsync
       schema: { operationId: 'renderConfigTemplate', tags, summary: 'Render a stored template, optionally with a device\'s inventory data', params: IdParams, body: RenderBody, response: { 200: RenderResponse, ...errorResponses(404, 422) } },
     }, async (request) => templates.render(request.actor, request.params.id, request.body));
   };
+}
+
+/** The template type an uploaded file's extension names. */
+function typeOfFile(filename: string): 'jinja2' | 'yaml' | 'json' | 'textfsm' | 'text' {
+  const ext = filename.toLowerCase().split('.').pop() ?? '';
+  if (['j2', 'jinja2', 'jinja'].includes(ext)) return 'jinja2';
+  if (ext === 'yaml' || ext === 'yml') return 'yaml';
+  if (ext === 'json' || ext === 'textfsm') return ext;
+  return 'text';
+}
+
+/** The raw body as UTF-8 text: anything else (or NUL, which no template holds) is refused naming the body. */
+function decodeUpload(body: unknown): string {
+  const bytes = Buffer.isBuffer(body) ? body : null;
+  if (bytes === null || bytes.length === 0) throw new ValidationError('VALIDATION_FAILED', 'Upload the file as the request body (text/plain or application/octet-stream)', [{ path: 'body', message: 'must be a non-empty file' }]);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ValidationError('VALIDATION_FAILED', 'The file is not UTF-8 text', [{ path: 'body', message: 'must be UTF-8 text' }]);
+  }
+  if (text.includes('\u0000')) throw new ValidationError('VALIDATION_FAILED', 'The file holds a NUL character', [{ path: 'body', message: 'must not contain NUL' }]);
+  return text.replace(/^\uFEFF/, '');
 }

@@ -9,7 +9,7 @@ export const MAX_CONTENT = 1024 * 1024;
 
 const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-][A-Za-z0-9_. -]*(/[A-Za-z0-9_.-][A-Za-z0-9_. -]*)*$', description: 'Unique among active templates; includes and imports name templates by it' });
 const Content = Type.String({ maxLength: MAX_CONTENT, description: 'The template text' });
-const TemplateType = Type.Union(TEMPLATE_TYPES.map((t) => Type.Literal(t)), { description: 'Only jinja2 templates are syntax-checked and rendered' });
+const TemplateType = Type.Union([Type.Literal('jinja2'), Type.Literal('text'), Type.Literal('yaml'), Type.Literal('json'), Type.Literal('textfsm')], { description: 'Only jinja2 templates are syntax-checked and rendered' });
 const Source = Type.Union(TEMPLATE_SOURCES.map((t) => Type.Literal(t)));
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
 const SchemaObject = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { description: 'A JSON Schema (draft 2020-12 subset that Ajv accepts) the render variables must satisfy' });
@@ -56,6 +56,20 @@ export const CreateConfigTemplateBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateConfigTemplateBody = Static<typeof CreateConfigTemplateBody>;
+
+/** `POST /templates/upload`: the file is the raw body; what JSON would carry is in the query. */
+export const UploadConfigTemplateQuery = Type.Object(
+  {
+    filename: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\\\u0000-\\u001f]+$', description: 'The uploaded file\'s name (kept as `source_path`; its extension chooses `type` when `type` is not given: .j2/.jinja2/.jinja → jinja2, .yaml/.yml → yaml, .json, .textfsm, anything else text)' }),
+    name: Type.Optional(Name),
+    type: Type.Optional(TemplateType),
+    category: Type.Optional(Type.String({ maxLength: 100 })),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    notes: Type.Optional(Notes),
+  },
+  { additionalProperties: false },
+);
+export type UploadConfigTemplateQuery = Static<typeof UploadConfigTemplateQuery>;
 
 export const UpdateConfigTemplateBody = Type.Object(
   {

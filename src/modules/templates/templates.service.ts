@@ -203,7 +203,8 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       return view(await load(id));
     },
 
-    async create(actor: Actor, input: CreateConfigTemplateBody): Promise<ConfigTemplate> {
+    /** `origin`: the uploaded file's name (`source: 'file'`, `POST /templates/upload`). */
+    async create(actor: Actor, input: CreateConfigTemplateBody, origin?: { sourcePath: string }): Promise<ConfigTemplate> {
       requirePermission(actor, 'templates:write');
       const type = input.type ?? 'jinja2';
       if (type === 'jinja2') parseChecked(input.content, 'body.content');
@@ -213,7 +214,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         id: newId(),
         name: input.name,
         source: input.source ?? 'webeditor',
-        sourcePath: null,
+        sourcePath: origin?.sourcePath ?? null,
         sourceRepositoryId: null,
         sourceCommit: null,
         type,
