@@ -3,18 +3,22 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { InventoryServices } from '../inventory/index.js';
 import type { ConnectionsService } from './connections.service.js';
-import { createSotReader, type References, type RemoteDevice } from './dialects.js';
+import { createSotReader, type References, type RemoteDevice, type RemoteInterface, type RemoteIpAddress, type SotReader } from './dialects.js';
 import { createIntegrationsRepository } from './integrations.repository.js';
 import type { System } from './sot-client.js';
-import { missingByName, parentsFirst, planDeviceImport, SYNC_FIELDS, type Conflict, type LocalDevice, type ObjectChange, type Ownership } from './sync.fns.js';
+import { INTERFACE_FIELDS, IP_FIELDS, missingByName, parentsFirst, planDeviceImport, planImport, SYNC_FIELDS, type Conflict, type Item, type LocalDevice, type ObjectChange, type Owner, type Ownership, type Plan } from './sync.fns.js';
 
-export const SYNC_KINDS = ['locations', 'platforms', 'roles', 'statuses', 'devices'] as const;
+export const SYNC_KINDS = ['locations', 'platforms', 'roles', 'statuses', 'devices', 'interfaces', 'ip_addresses'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
 
 export interface SyncOptions {
   dry_run: boolean;
   delete_missing?: boolean | undefined;
   ownership?: Ownership | undefined;
+  /** Per interface field (`name, type, enabled, mtu, mac_address, description`). */
+  interface_ownership?: Partial<Record<(typeof INTERFACE_FIELDS)[number], Owner>> | undefined;
+  /** Per IP address field (`address, interface, dns_name, description`). */
+  ip_address_ownership?: Partial<Record<(typeof IP_FIELDS)[number], Owner>> | undefined;
 }
 
 export interface Counts {
@@ -36,7 +40,7 @@ export interface SyncReport {
   conflicts_total: number;
 }
 
-type Inventory = Pick<InventoryServices, 'devices' | 'locations' | 'platforms' | 'roles' | 'statuses'>;
+type Inventory = Pick<InventoryServices, 'devices' | 'locations' | 'platforms' | 'roles' | 'statuses' | 'interfaces' | 'ipAddresses'>;
 type Row = Record<string, unknown>;
 
 const REPORT_LIMIT = 500;
@@ -118,6 +122,74 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
     for (let i = 0; i < items.length; i += BATCH) await run(items.slice(i, i + BATCH));
   }
 
+
+  type IfField = (typeof INTERFACE_FIELDS)[number];
+  type IpField = (typeof IP_FIELDS)[number];
+  type RemoteIfItem = Item<IfField> & { raw: RemoteInterface; device: string };
+  type RemoteIpItem = Item<IpField> & { raw: RemoteIpAddress };
+  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  const ifBody = (r: RemoteInterface): Row => ({ name: r.name, type: r.type, enabled: r.enabled, mtu: r.mtu, mac_address: r.mac_address, description: r.description });
+
+  /**
+   * Applies a plan of interfaces or addresses: creates in batches (recording the mapping), updates
+   * of the changed fields (values from `body`), deletes. Nothing is written on a dry run.
+   */
+  async function applyPlan<F extends string, R extends Item<F> & { raw: object }, L extends Item<F>>(actor: Actor, system: System, kind: 'interfaces' | 'ip_addresses', service: Pick<Inventory['interfaces'], 'bulkCreate' | 'bulkUpdate' | 'bulkDelete'>, plan: Plan<F, R, L>, create: (r: R) => Row, body: (r: R) => Row): Promise<void> {
+    const at = nowIso();
+    await repo.upsertMappings(system, kind, plan.matched, at);
+    await inBatches(plan.creates, async (batch) => {
+      const created = await service.bulkCreate(actor, batch.map((c) => create(c.remote)));
+      await repo.upsertMappings(system, kind, created.items.map((d, i) => ({ externalId: batch[i]!.remote.id, localId: String(d.id) })), at);
+    });
+    await inBatches(plan.updates, async (batch) => {
+      await service.bulkUpdate(actor, batch.map((u) => ({ id: u.local.id, ...Object.fromEntries(u.change.changes.map((c) => [c.field, body(u.remote)[c.field]])) })));
+    });
+    await inBatches(plan.deletes, async (batch) => {
+      await service.bulkDelete(actor, batch.map((d) => d.local.id));
+      await repo.removeMappings(system, kind, batch.map((d) => d.local.id));
+    });
+  }
+
+  /**
+   * Interfaces, then IP addresses, of the imported devices: an interface matches its mapping, else
+   * the local interface of the same name on the same (mapped) device; an address its mapping, else
+   * the local address of the same host. On a dry run, objects still to be created stand in as
+   * `new:<external id>` (a device or interface the plan creates).
+   */
+  async function importPorts(actor: Actor, system: System, reader: SotReader, remoteDevices: readonly RemoteDevice[], deviceMap: ReadonlyMap<string, string>, options: SyncOptions, counts: SyncReport['counts']): Promise<{ changes: ObjectChange[]; conflicts: Conflict[] }> {
+    const deviceName = new Map(remoteDevices.map((d) => [d.id, d.name]));
+    const localDevice = (remoteId: string) => deviceMap.get(remoteId) ?? `new:${remoteId}`;
+    const remoteIfs: RemoteIfItem[] = (await reader.interfaces())
+      .filter((i) => deviceName.has(i.device_id))
+      .map((i) => ({ id: i.id, name: i.name, key: `${localDevice(i.device_id)}/${i.name}`, label: `${deviceName.get(i.device_id)!} ${i.name}`, type: i.type, enabled: String(i.enabled), mtu: str(i.mtu), mac_address: i.mac_address, description: i.description, raw: i, device: localDevice(i.device_id) }));
+    const localIfs = (await localAll(actor, deps.inventory.interfaces as never)).map((i) => {
+      const device = i.device as { id: string; name: string };
+      return { id: String(i.id), name: String(i.name), key: `${device.id}/${String(i.name)}`, label: `${device.name} ${String(i.name)}`, type: str(i.type), enabled: String(i.enabled), mtu: str(i.mtu), mac_address: str(i.mac_address), description: String(i.description ?? '') };
+    });
+    const ifPlan = planImport('interface', INTERFACE_FIELDS, remoteIfs, localIfs, await repo.mappings(system, 'interfaces'), options.interface_ownership ?? {}, options.delete_missing === true);
+    counts.interfaces = { create: ifPlan.creates.length, update: ifPlan.updates.length, delete: ifPlan.deletes.length, unchanged: ifPlan.unchanged };
+    if (!options.dry_run) await applyPlan(actor, system, 'interfaces', deps.inventory.interfaces, ifPlan, (r) => ({ device: r.device, ...ifBody(r.raw) }), (r) => ifBody(r.raw));
+    const ifMap = options.dry_run ? new Map(ifPlan.matched.map((m) => [m.externalId, m.localId])) : await repo.mappings(system, 'interfaces');
+    const planned = new Set(ifPlan.creates.map((c) => c.remote.id));
+    const localIf = (remoteId: string | null) => (remoteId === null ? null : (ifMap.get(remoteId) ?? (planned.has(remoteId) ? `new:${remoteId}` : null)));
+
+    const hosts = new Set<string>();
+    const remoteIps: RemoteIpItem[] = (await reader.ipAddresses())
+      .filter((a) => {
+        const h = a.address.split('/')[0]!;
+        // Addresses are unique per host locally (one namespace): the first of a duplicated host wins.
+        return a.address !== '' && !hosts.has(h) && hosts.add(h);
+      })
+      .map((a) => ({ id: a.id, name: a.address, key: a.address.split('/')[0]!, address: a.address, interface: localIf(a.interface_id), dns_name: a.dns_name, description: a.description, raw: a }));
+    const localIps = (await localAll(actor, deps.inventory.ipAddresses as never)).map((a) => ({ id: String(a.id), name: String(a.address), key: String(a.host), address: String(a.address), interface: (a.interface as { id: string } | null)?.id ?? null, dns_name: String(a.dns_name ?? ''), description: String(a.description ?? '') }));
+    const ipPlan = planImport('ip_address', IP_FIELDS, remoteIps, localIps, await repo.mappings(system, 'ip_addresses'), options.ip_address_ownership ?? {}, options.delete_missing === true);
+    counts.ip_addresses = { create: ipPlan.creates.length, update: ipPlan.updates.length, delete: ipPlan.deletes.length, unchanged: ipPlan.unchanged };
+    const ipBody = (r: RemoteIpItem): Row => ({ address: r.address, interface: r.interface, dns_name: r.dns_name, description: r.description });
+    if (!options.dry_run) await applyPlan(actor, system, 'ip_addresses', deps.inventory.ipAddresses as never, ipPlan, ipBody, ipBody);
+    const all = [ifPlan, ipPlan] as const;
+    return { changes: all.flatMap((p) => [...p.creates.map((c) => c.change), ...p.updates.map((u) => u.change), ...p.deletes.map((d) => d.change)]), conflicts: all.flatMap((p) => p.conflicts) };
+  }
+
   return {
     /** A dry run answers the plan and writes nothing; otherwise the plan is applied and answered. */
     async importFrom(actor: Actor, system: System, options: SyncOptions, runId: string | null = null, signal?: AbortSignal): Promise<SyncReport> {
@@ -150,7 +222,11 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
           await repo.removeMappings(system, 'devices', batch.map((d) => d.local.id));
         });
       }
-      return { system, direction: 'import', dry_run: options.dry_run, counts, changes: all.slice(0, REPORT_LIMIT), changes_total: all.length, conflicts: plan.conflicts.slice(0, REPORT_LIMIT), conflicts_total: plan.conflicts.length };
+      const deviceMap = options.dry_run ? new Map([...mapping, ...plan.matched.map((m) => [m.externalId, m.localId] as const)]) : await repo.mappings(system, 'devices');
+      const ports = await importPorts(actor, system, reader, remote, deviceMap, options, counts);
+      all.push(...ports.changes);
+      const conflicts = [...plan.conflicts, ...ports.conflicts];
+      return { system, direction: 'import', dry_run: options.dry_run, counts, changes: all.slice(0, REPORT_LIMIT), changes_total: all.length, conflicts: conflicts.slice(0, REPORT_LIMIT), conflicts_total: conflicts.length };
     },
   };
 }
