@@ -6,6 +6,9 @@ export const PATHS = {
   netbox: { devices: '/api/dcim/devices/', locations: '/api/dcim/sites/', platforms: '/api/dcim/platforms/', roles: '/api/dcim/device-roles/', statuses: null, namespaces: null, ipAddresses: '/api/ipam/ip-addresses/', interfaces: '/api/dcim/interfaces/', ipToInterface: null },
 } as const satisfies Record<System, Record<string, string | null>>;
 
+/** A reference in a write body: Nautobot `{id}`, NetBox the integer id. */
+export const refOf = (system: System, id: string): unknown => (system === 'nautobot' ? { id } : Number(id));
+
 /** NetBox's fixed device status choices (`DeviceStatusChoices`), served as the statuses list. */
 export const NETBOX_DEVICE_STATUSES = ['offline', 'active', 'planned', 'staged', 'failed', 'inventory', 'decommissioning'] as const;
 

@@ -201,6 +201,52 @@ describe.each(DIALECTS)('/api/v1/integrations on %s', (dialect) => {
       fake.restore('dcim/devices', remoteR3);
     });
 
+    it('pushes Opsdeck devices out: a dry run writes nothing upstream, a push creates them with opsdeck_id, a second one patches only what Opsdeck owns', async () => {
+      // Local reference data named as upstream (made here unless an import made it; what is made here is removed at the end).
+      const made: string[] = [];
+      for (const [path, name] of [['/locations', `DC1-${dialect}`], ['/device-roles', `edge-${dialect}`], ['/platforms', `ios-${dialect}`]] as const) {
+        const r = await api('POST', path, { name });
+        if (r.statusCode === 201) made.push(`${path}/${r.json().id}`);
+      }
+      const dev = await api('POST', '/devices', { name: `disc-${system}-${dialect}`, serial: 'D1', location: `DC1-${dialect}`, role: `edge-${dialect}`, platform: `ios-${dialect}` });
+      expect(dev.statusCode, dev.body).toBe(201);
+      const orphan = (await api('POST', '/devices', { name: `orphan-${system}-${dialect}` })).json();
+      const localId = dev.json().id as string;
+      const body = { direction: 'push', device_ids: [localId, orphan.id], device_type: ids.type };
+      const writes = () => fake.requests.filter((r) => r.method !== 'GET');
+      const before = writes().length;
+
+      const plan = (await api('POST', `${at}/sync/preview`, body)).json();
+      expect(plan).toMatchObject({ system, direction: 'push', dry_run: true, counts: { devices: { create: 1, update: 0, delete: 0, unchanged: 0 } } });
+      expect(plan.changes).toEqual([{ kind: 'device', action: 'create', name: `disc-${system}-${dialect}`, external_id: null, local_id: localId, changes: expect.arrayContaining([{ field: 'serial', from: null, to: 'D1' }, { field: 'location', from: null, to: `DC1-${dialect}` }]) }]);
+      expect(plan.skipped).toEqual([{ name: `orphan-${system}-${dialect}`, local_id: orphan.id, reason: expect.stringMatching(/^location, role.* required to create it/) }]);
+      expect(writes().length).toBe(before);
+
+      const run = await waitRun((await api('POST', `${at}/sync`, body)).json().run_id);
+      expect(run.status, JSON.stringify(run)).toBe('succeeded');
+      expect(writes().map((r) => `${r.method} ${r.path}`).slice(before)).toEqual(['POST /api/dcim/devices/']);
+      const remote = fake.all('dcim/devices').find((d) => d.name === `disc-${system}-${dialect}`)!;
+      expect(remote).toMatchObject({ serial: 'D1', custom_fields: { opsdeck_id: localId }, role: { id: nb ? Number(ids.role) : ids.role }, platform: { id: nb ? Number(ids.platform) : ids.platform }, [nb ? 'site' : 'location']: { id: nb ? Number(ids.dc) : ids.dc } });
+      expect((await api('GET', `/devices/${localId}`)).json()).toMatchObject({ source: system, external_id: String(remote.id) });
+
+      // Nothing changed: a second push writes nothing; then Opsdeck owns the serial and changes it: only that field is patched.
+      const again = await waitRun((await api('POST', `${at}/sync`, body)).json().run_id);
+      expect(again.status).toBe('succeeded');
+      expect(writes().length).toBe(before + 1);
+      expect((await api('PATCH', `/devices/${localId}`, { serial: 'D2' })).statusCode).toBe(200);
+      const owned = (await api('POST', `${at}/sync/preview`, { ...body, ownership: { serial: 'opsdeck' } })).json();
+      expect(owned.changes).toEqual([{ kind: 'device', action: 'update', name: `disc-${system}-${dialect}`, external_id: String(remote.id), local_id: localId, changes: [{ field: 'serial', from: 'D1', to: 'D2' }] }]);
+      expect(writes().length).toBe(before + 1);
+      expect((await waitRun((await api('POST', `${at}/sync`, { ...body, ownership: { serial: 'opsdeck' } })).json().run_id)).status).toBe('succeeded');
+      expect(writes().slice(before + 1).map((r) => [r.method, r.path, r.body])).toEqual([['PATCH', `/api/dcim/devices/${String(remote.id)}/`, { serial: 'D2', custom_fields: { opsdeck_id: localId } }]]);
+      expect(fake.all('dcim/devices').find((d) => d.id === remote.id)!.serial).toBe('D2');
+
+      // Other tests count remote devices and local reference data as seeded.
+      fake.remove('dcim/devices', String(remote.id));
+      for (const id of [localId, orphan.id]) expect((await api('DELETE', `/devices/${id}`)).statusCode).toBe(204);
+      for (const path of made) expect((await api('DELETE', path)).statusCode).toBe(204);
+    });
+
     it('runs as a schedule of an integration_sync job template (a dry run here, so other tests see no writes)', async () => {
       const template = await api('POST', '/jobs/templates', { name: `${system}-sync-${dialect}`, type: 'integration_sync', params: { system, dry_run: true } });
       expect(template.statusCode, template.body).toBe(201);

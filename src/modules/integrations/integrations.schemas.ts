@@ -132,7 +132,10 @@ const ownershipOf = (what: string, fields: readonly string[]) =>
 export const SyncParams = Type.Object(
   {
     system: SystemName,
+    direction: Type.Optional(Type.Union([Type.Literal('import'), Type.Literal('push')], { description: '`import` (default): the source of truth into Opsdeck; `push`: Opsdeck devices out (created, or the fields Opsdeck owns patched)' })),
     dry_run: Type.Optional(Type.Boolean({ description: 'Plan only: answer the diff, write nothing (default false)' })),
+    device_ids: Type.Optional(Type.Array(Uuid, { maxItems: 1000, description: 'Push only: these local devices (default every device)' })),
+    device_type: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Push only: the upstream device type id of devices created there (required to create)' })),
     delete_missing: Type.Optional(Type.Boolean({ description: 'Delete devices, interfaces and IP addresses imported earlier that are gone upstream (default false)' })),
     ownership: ownershipOf('device', SYNC_FIELDS),
     interface_ownership: ownershipOf('interface', INTERFACE_FIELDS),
@@ -145,7 +148,7 @@ const Counts = Type.Object({ create: Type.Integer(), update: Type.Integer(), del
 export const SyncReport = Type.Object(
   {
     system: SystemName,
-    direction: Type.Literal('import'),
+    direction: Type.Union([Type.Literal('import'), Type.Literal('push')]),
     dry_run: Type.Boolean(),
     counts: Type.Object({ locations: Counts, platforms: Counts, roles: Counts, statuses: Counts, devices: Counts, interfaces: Counts, ip_addresses: Counts }, { additionalProperties: false }),
     changes: Type.Array(
@@ -168,6 +171,9 @@ export const SyncReport = Type.Object(
       { description: 'The first 500 conflicts: fields Opsdeck owns whose value differs upstream' },
     ),
     conflicts_total: Type.Integer(),
+    skipped: Type.Optional(
+      Type.Array(Type.Object({ name: Str(200), local_id: Uuid, reason: Str(500) }, { additionalProperties: false }), { description: 'Push only: the first 500 devices or fields not written upstream, and why' }),
+    ),
   },
   { additionalProperties: false },
 );

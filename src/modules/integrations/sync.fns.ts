@@ -125,3 +125,44 @@ export function parentsFirst<T extends { id: string; parent_id: string | null }>
   items.forEach(place);
   return out;
 }
+
+/** Device fields a push may write upstream (not `primary_ip4`: that is an address object there). */
+export const PUSH_FIELDS = ['name', 'serial', 'asset_tag', 'status', 'role', 'location', 'platform'] as const satisfies readonly SyncField[];
+
+export interface PushPlan {
+  creates: { local: LocalDevice; change: ObjectChange }[];
+  /** Adopted by name (`remote` unmapped upstream) or mapped, with the fields Opsdeck owns that differ. */
+  updates: { local: LocalDevice; remoteId: string; adopted: boolean; change: ObjectChange }[];
+  unchanged: number;
+}
+
+/**
+ * The push plan: a local device mapped to an upstream device (or, unmapped, matching an unmapped
+ * upstream device by name: adopted) gets the fields Opsdeck owns that differ; an adopted one is
+ * always written (its `opsdeck_id`). Any other is created upstream. Mapped devices gone upstream are left alone.
+ */
+export function planDevicePush(local: readonly LocalDevice[], remote: readonly RemoteDevice[], mapping: ReadonlyMap<string, string>, ownership: Ownership): PushPlan {
+  const externalOf = new Map([...mapping].map(([e, l]) => [l, e]));
+  const remoteById = new Map(remote.map((r) => [r.id, r]));
+  const mappedRemote = new Set(mapping.keys());
+  const unmappedByName = new Map(remote.filter((r) => !mappedRemote.has(r.id)).map((r) => [r.name, r]));
+  const plan: PushPlan = { creates: [], updates: [], unchanged: 0 };
+  for (const l of local) {
+    const ext = externalOf.get(l.id);
+    const adopted = ext === undefined ? unmappedByName.get(l.name) : undefined;
+    const r = ext !== undefined ? remoteById.get(ext) : adopted;
+    if (ext !== undefined && !r) {
+      plan.unchanged++;
+      continue;
+    }
+    if (!r) {
+      plan.creates.push({ local: l, change: { kind: 'device', action: 'create', name: l.name, external_id: null, local_id: l.id, changes: PUSH_FIELDS.filter((f) => l[f] !== null).map((f) => ({ field: f, from: null, to: l[f] })) } });
+      continue;
+    }
+    if (adopted) unmappedByName.delete(adopted.name);
+    const changes = PUSH_FIELDS.filter((f) => ownership[f] === 'opsdeck' && l[f] !== r[f]).map((f) => ({ field: f, from: r[f], to: l[f] }));
+    if (changes.length > 0 || adopted) plan.updates.push({ local: l, remoteId: r.id, adopted: adopted !== undefined, change: { kind: 'device', action: 'update', name: l.name, external_id: r.id, local_id: l.id, changes } });
+    else plan.unchanged++;
+  }
+  return plan;
+}

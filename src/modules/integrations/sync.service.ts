@@ -3,10 +3,10 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { InventoryServices } from '../inventory/index.js';
 import type { ConnectionsService } from './connections.service.js';
-import { createSotReader, type References, type RemoteDevice, type RemoteInterface, type RemoteIpAddress, type SotReader } from './dialects.js';
+import { createSotReader, NETBOX_DEVICE_STATUSES, refOf, type References, type RemoteDevice, type RemoteInterface, type RemoteIpAddress, type SotReader } from './dialects.js';
 import { createIntegrationsRepository } from './integrations.repository.js';
 import type { System } from './sot-client.js';
-import { INTERFACE_FIELDS, IP_FIELDS, missingByName, parentsFirst, planDeviceImport, planImport, SYNC_FIELDS, type Conflict, type Item, type LocalDevice, type ObjectChange, type Owner, type Ownership, type Plan } from './sync.fns.js';
+import { INTERFACE_FIELDS, IP_FIELDS, missingByName, parentsFirst, planDeviceImport, planDevicePush, planImport, PUSH_FIELDS, SYNC_FIELDS, type Conflict, type Item, type LocalDevice, type ObjectChange, type Owner, type Ownership, type Plan } from './sync.fns.js';
 
 export const SYNC_KINDS = ['locations', 'platforms', 'roles', 'statuses', 'devices', 'interfaces', 'ip_addresses'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
@@ -21,6 +21,15 @@ export interface SyncOptions {
   ip_address_ownership?: Partial<Record<(typeof IP_FIELDS)[number], Owner>> | undefined;
 }
 
+export interface PushOptions {
+  dry_run: boolean;
+  /** Only these local devices (default: every device). */
+  device_ids?: string[] | undefined;
+  /** The upstream device type of created devices (both systems require one). */
+  device_type?: string | undefined;
+  ownership?: Ownership | undefined;
+}
+
 export interface Counts {
   create: number;
   update: number;
@@ -30,7 +39,7 @@ export interface Counts {
 
 export interface SyncReport {
   system: System;
-  direction: 'import';
+  direction: 'import' | 'push';
   dry_run: boolean;
   counts: Record<SyncKind, Counts>;
   /** The first `REPORT_LIMIT` changes (creates, updates with their field changes, deletes). */
@@ -38,6 +47,8 @@ export interface SyncReport {
   changes_total: number;
   conflicts: Conflict[];
   conflicts_total: number;
+  /** Push only: devices (or fields) not written upstream, and why. */
+  skipped?: { name: string; local_id: string; reason: string }[];
 }
 
 type Inventory = Pick<InventoryServices, 'devices' | 'locations' | 'platforms' | 'roles' | 'statuses' | 'interfaces' | 'ipAddresses'>;
@@ -190,7 +201,78 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
     return { changes: all.flatMap((p) => [...p.creates.map((c) => c.change), ...p.updates.map((u) => u.change), ...p.deletes.map((d) => d.change)]), conflicts: all.flatMap((p) => p.conflicts) };
   }
 
+  /**
+   * Pushes local devices upstream by `sync.fns.ts#planDevicePush`: creates (with `device_type`,
+   * site/location, role, status, platform mapped by name through the upstream reference lists),
+   * and PATCHes the fields Opsdeck owns on mapped or adopted devices. Each written device carries
+   * the custom field `opsdeck_id`; locally the mapping and the device's `source` + `external_id`
+   * are recorded. A dry run answers the plan and writes nothing on either side.
+   */
+  async function pushTo(actor: Actor, system: System, options: PushOptions, runId: string | null = null, signal?: AbortSignal): Promise<SyncReport> {
+    requirePermission(actor, 'integrations:sync');
+    const client = await deps.connections.client(actor, system, runId, signal);
+    const reader = createSotReader(client);
+    const nb = system === 'netbox';
+    const refs = await reader.references();
+    const remote: RemoteDevice[] = [];
+    for await (const page of reader.devicePages()) remote.push(...page.map((r) => ({ ...r, status: localStatus(r.status) })));
+    const wanted = options.device_ids ? new Set(options.device_ids) : null;
+    const local = (await localAll(actor, deps.inventory.devices as never)).map(toLocal).filter((d) => !wanted || wanted.has(d.id));
+    const mapping = await repo.mappings(system, 'devices');
+    const plan = planDevicePush(local, remote, mapping, options.ownership ?? {});
+    const idByName = (list: { id: string; name: string }[]) => new Map(list.map((x) => [x.name.toLowerCase(), x.id]));
+    const ids = { location: idByName(refs.locations), role: idByName(refs.roles), platform: idByName(refs.platforms), status: idByName(refs.statuses) };
+    const skipped: NonNullable<SyncReport['skipped']> = [];
+    /** The upstream value of one field, or undefined (skipped) when the name is not known there. */
+    const upstream = (l: LocalDevice, f: (typeof PUSH_FIELDS)[number]): [string, unknown] | undefined => {
+      const v = l[f];
+      if (f === 'name') return ['name', v];
+      if (f === 'serial') return ['serial', v ?? ''];
+      if (f === 'asset_tag') return ['asset_tag', v];
+      if (f === 'status' && nb) return ['status', NETBOX_DEVICE_STATUSES.includes(v as never) ? v : 'active'];
+      const key = f === 'location' && nb ? 'site' : f;
+      if (v === null) return f === 'platform' ? ['platform', null] : undefined;
+      const id = ids[f as 'location' | 'role' | 'platform' | 'status'].get(v.toLowerCase());
+      if (id === undefined) skipped.push({ name: l.name, local_id: l.id, reason: `${f} "${v}" does not exist in ${system}` });
+      return id === undefined ? undefined : [key, refOf(system, id)];
+    };
+    const bodyOf = (l: LocalDevice, fields: readonly (typeof PUSH_FIELDS)[number][]) => Object.fromEntries(fields.map((f) => upstream(l, f)).filter((x): x is [string, unknown] => x !== undefined));
+    const creates = plan.creates.filter((c) => {
+      const missing = (['location', 'role', ...(nb ? [] : (['status'] as const))] as const).filter((f) => c.local[f] === null);
+      if (!options.device_type) missing.push('device_type' as never);
+      if (missing.length > 0) skipped.push({ name: c.local.name, local_id: c.local.id, reason: `${missing.join(', ')} required to create it in ${system}` });
+      return missing.length === 0;
+    });
+    const planned = creates.map((c) => ({ c, body: { ...bodyOf(c.local, PUSH_FIELDS), device_type: refOf(system, options.device_type!), custom_fields: { opsdeck_id: c.local.id } } }));
+    const ready = planned.filter((p) => (nb ? ['site', 'role'] : ['location', 'role', 'status']).every((k) => k in p.body));
+    const updates = plan.updates.map((u) => ({ u, body: { ...bodyOf(u.local, u.change.changes.map((c) => c.field as (typeof PUSH_FIELDS)[number])), custom_fields: { opsdeck_id: u.local.id } } }));
+    if (!options.dry_run) {
+      const at = nowIso();
+      for (const { c, body } of ready) {
+        const created = await client.create<Row>(reader.paths.devices, body);
+        await deps.inventory.devices.update(actor, c.local.id, { source: system, external_id: String(created.id) });
+        await repo.upsertMappings(system, 'devices', [{ externalId: String(created.id), localId: c.local.id }], at);
+      }
+      for (const { u, body } of updates) {
+        await client.update<Row>(`${reader.paths.devices}${u.remoteId}/`, body);
+        if (u.adopted) {
+          await deps.inventory.devices.update(actor, u.local.id, { source: system, external_id: u.remoteId });
+          await repo.upsertMappings(system, 'devices', [{ externalId: u.remoteId, localId: u.local.id }], at);
+        }
+      }
+    }
+    const counts = Object.fromEntries(SYNC_KINDS.map((k) => [k, zero()])) as SyncReport['counts'];
+    counts.devices = { create: ready.length, update: updates.length, delete: 0, unchanged: plan.unchanged };
+    const all = [...ready.map((p) => p.c.change), ...updates.map((p) => p.u.change)];
+    return { system, direction: 'push', dry_run: options.dry_run, counts, changes: all.slice(0, REPORT_LIMIT), changes_total: all.length, conflicts: [], conflicts_total: 0, skipped: skipped.slice(0, REPORT_LIMIT) };
+  }
+
   return {
+    pushTo,
+    /** `direction: push` pushes, anything else imports. */
+    async run(actor: Actor, system: System, options: SyncOptions & Omit<PushOptions, 'dry_run'> & { direction?: 'import' | 'push' | undefined }, runId: string | null = null, signal?: AbortSignal): Promise<SyncReport> {
+      return options.direction === 'push' ? pushTo(actor, system, options, runId, signal) : this.importFrom(actor, system, options, runId, signal);
+    },
     /** A dry run answers the plan and writes nothing; otherwise the plan is applied and answered. */
     async importFrom(actor: Actor, system: System, options: SyncOptions, runId: string | null = null, signal?: AbortSignal): Promise<SyncReport> {
       requirePermission(actor, 'integrations:sync');
