@@ -1,7 +1,7 @@
 import { AppError, NotFoundError, ValidationError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import type { ConnectionsService } from './connections.service.js';
-import { createSotReader, type RemoteDevice, type RemoteLocation, type RemoteNamed, type RemotePlatform } from './dialects.js';
+import { createSotReader, refOf, type RemoteDevice, type RemoteLocation, type RemoteNamed, type RemotePlatform } from './dialects.js';
 import type { SotClient, System } from './sot-client.js';
 
 type Raw = Record<string, unknown>;
@@ -37,7 +37,6 @@ export interface Onboarded {
 }
 
 /** Nautobot wants `{id}` for a nested reference, NetBox a primary key. */
-const refOf = (system: System, id: string): unknown => (system === 'nautobot' ? { id } : Number(id));
 
 /**
  * The cockpit's views of a source of truth (devices, locations, reference data, check-ip) and

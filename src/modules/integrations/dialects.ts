@@ -6,6 +6,9 @@ export const PATHS = {
   netbox: { devices: '/api/dcim/devices/', locations: '/api/dcim/sites/', platforms: '/api/dcim/platforms/', roles: '/api/dcim/device-roles/', statuses: null, namespaces: null, ipAddresses: '/api/ipam/ip-addresses/', interfaces: '/api/dcim/interfaces/', ipToInterface: null },
 } as const satisfies Record<System, Record<string, string | null>>;
 
+/** A reference in a write body: Nautobot `{id}`, NetBox the integer id. */
+export const refOf = (system: System, id: string): unknown => (system === 'nautobot' ? { id } : Number(id));
+
 /** NetBox's fixed device status choices (`DeviceStatusChoices`), served as the statuses list. */
 export const NETBOX_DEVICE_STATUSES = ['offline', 'active', 'planned', 'staged', 'failed', 'inventory', 'decommissioning'] as const;
 
@@ -34,6 +37,24 @@ export interface RemoteDevice {
   primary_ip4: string | null;
   url: string;
 }
+export interface RemoteInterface {
+  id: string;
+  device_id: string;
+  name: string;
+  type: string;
+  enabled: boolean;
+  mtu: number | null;
+  mac_address: string | null;
+  description: string;
+}
+export interface RemoteIpAddress {
+  id: string;
+  address: string;
+  /** The interface it is assigned to (NetBox `assigned_object`, Nautobot's first IP-to-interface assignment). */
+  interface_id: string | null;
+  dns_name: string;
+  description: string;
+}
 export interface References {
   locations: RemoteLocation[];
   platforms: RemotePlatform[];
@@ -44,6 +65,10 @@ export interface References {
 type Raw = Record<string, unknown>;
 const idOf = (v: unknown): string | null => (v && typeof v === 'object' && 'id' in v ? String((v as { id: unknown }).id) : null);
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+const mac = (v: unknown): string | null => {
+  const m = text(v)?.toLowerCase() ?? null;
+  return m !== null && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m) ? m : null;
+};
 const host = (address: unknown): string | null => (typeof address === 'string' ? (address.split('/')[0] ?? null) : null);
 
 /** Reads a system's objects and normalises both dialects to one shape (names instead of nested references). */
@@ -99,11 +124,45 @@ export function createSotReader(client: SotClient) {
     }));
   }
 
+  /** Nautobot keeps IP-to-interface assignments as objects of their own: IP id → its first interface id. */
+  async function assignments(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!paths.ipToInterface) return out;
+    for await (const page of client.pages<Raw>(paths.ipToInterface)) for (const a of page.results) if (idOf(a.ip_address) && idOf(a.interface) && !out.has(idOf(a.ip_address)!)) out.set(idOf(a.ip_address)!, idOf(a.interface)!);
+    return out;
+  }
+
   return {
     system,
     paths,
     references,
     normalise,
+    /** Every device interface (normalised: the type's value, its device's id). */
+    async interfaces(): Promise<RemoteInterface[]> {
+      const out: RemoteInterface[] = [];
+      for await (const page of client.pages<Raw>(paths.interfaces)) {
+        for (const i of page.results) {
+          const deviceId = idOf(i.device);
+          if (deviceId === null) continue;
+          const type = text((i.type as Raw | null)?.value ?? i.type);
+          out.push({ id: String(i.id), device_id: deviceId, name: String(i.name ?? ''), type: type !== null && /^[a-z0-9_.-]{1,50}$/.test(type) ? type : 'other', enabled: i.enabled !== false, mtu: typeof i.mtu === 'number' && i.mtu >= 68 && i.mtu <= 65536 ? i.mtu : null, mac_address: mac(i.mac_address), description: String(i.description ?? '').slice(0, 500) });
+        }
+      }
+      return out;
+    },
+    /** Every IP address with the interface it is assigned to. */
+    async ipAddresses(): Promise<RemoteIpAddress[]> {
+      const assigned = await assignments();
+      const out: RemoteIpAddress[] = [];
+      for await (const page of client.pages<Raw>(paths.ipAddresses)) {
+        for (const a of page.results) {
+          const id = String(a.id);
+          const iface = system === 'netbox' ? (a.assigned_object_type === 'dcim.interface' && a.assigned_object_id !== null && a.assigned_object_id !== undefined ? String(a.assigned_object_id) : null) : (assigned.get(id) ?? null);
+          out.push({ id, address: String(a.address ?? '').toLowerCase(), interface_id: iface, dns_name: /^[A-Za-z0-9_.-]*$/.test(String(a.dns_name ?? '')) ? String(a.dns_name ?? '') : '', description: String(a.description ?? '').slice(0, 500) });
+        }
+      }
+      return out;
+    },
     /** Every device, page by page (normalised), for syncs. */
     async *devicePages(): AsyncGenerator<RemoteDevice[]> {
       const refs = await references();

@@ -25,7 +25,7 @@ export interface IntegrationsDeps {
   egress: EgressPolicy;
   cache: Pick<Cache, 'wrap' | 'invalidateTag'>;
   audit: AuditRecorder;
-  inventory: Pick<InventoryServices, 'devices' | 'locations' | 'platforms' | 'roles' | 'statuses'>;
+  inventory: Pick<InventoryServices, 'devices' | 'locations' | 'platforms' | 'roles' | 'statuses' | 'interfaces' | 'ipAddresses'>;
   ports: IntegrationsPorts & {
     /** Jobs: starts an `integration_sync` run as `actor`; answers its id. */
     createSyncRun(actor: Actor, params: Record<string, unknown>): Promise<string>;

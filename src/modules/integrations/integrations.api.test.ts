@@ -129,6 +129,11 @@ describe.each(DIALECTS)('/api/v1/integrations on %s', (dialect) => {
     });
 
     it('previews an import as a dry-run diff, applies it as a job run, then reports updates, ownership conflicts and deletes', async () => {
+      // r2 has an uplink with an address assigned to it (NetBox: assigned_object; Nautobot: an IP-to-interface object).
+      const gi = fake.add('dcim/interfaces', { device: { id: ids.r2 }, name: 'Gi0/1', type: { value: '1000base-t', label: '1000BASE-T' }, enabled: true, mtu: 1500, mac_address: '00:11:22:AA:BB:CC', description: 'uplink' });
+      const addr = fake.add('ipam/ip-addresses', { address: '203.0.113.5/24', dns_name: 'r2.example', ...(nb ? { assigned_object_type: 'dcim.interface', assigned_object_id: gi.id } : {}) });
+      if (!nb) fake.add('ipam/ip-address-to-interface', { ip_address: { id: addr.id }, interface: { id: gi.id } });
+      const [giId, addrId] = [String(gi.id), String(addr.id)];
       const preview = await api('POST', `${at}/sync/preview`, {});
       expect(preview.statusCode, preview.body).toBe(200);
       const plan = preview.json();
@@ -138,6 +143,12 @@ describe.each(DIALECTS)('/api/v1/integrations on %s', (dialect) => {
       expect(plan.changes).toContainEqual({ kind: 'device', action: 'create', name: `r1-${system}-${dialect}`, external_id: ids.r1, local_id: null, changes: expect.arrayContaining([{ field: 'serial', from: null, to: 'SN0' }, { field: 'primary_ip4', from: null, to: '192.0.2.1' }]) });
       expect(plan.changes).toContainEqual(expect.objectContaining({ kind: 'location', action: 'create', name: `DC1-${dialect}` }));
       expect((await api('GET', `/devices?q=r1-${system}-${dialect}`)).json().items).toEqual([]);
+      expect(plan.counts.interfaces).toEqual({ create: fake.all('dcim/interfaces').length, update: 0, delete: 0, unchanged: 0 });
+      expect(plan.counts.ip_addresses).toEqual({ create: fake.all('ipam/ip-addresses').length, update: 0, delete: 0, unchanged: 0 });
+      expect(plan.changes).toContainEqual({ kind: 'interface', action: 'create', name: `r2-${system}-${dialect} Gi0/1`, external_id: giId, local_id: null, changes: [{ field: 'name', from: null, to: 'Gi0/1' }, { field: 'type', from: null, to: '1000base-t' }, { field: 'enabled', from: null, to: 'true' }, { field: 'mtu', from: null, to: '1500' }, { field: 'mac_address', from: null, to: '00:11:22:aa:bb:cc' }, { field: 'description', from: null, to: 'uplink' }] });
+      // The interface does not exist locally yet: the address names the one the plan creates.
+      expect(plan.changes).toContainEqual({ kind: 'ip_address', action: 'create', name: '203.0.113.5/24', external_id: addrId, local_id: null, changes: [{ field: 'address', from: null, to: '203.0.113.5/24' }, { field: 'interface', from: null, to: `new:${giId}` }, { field: 'dns_name', from: null, to: 'r2.example' }, { field: 'description', from: null, to: '' }] });
+      expect((await api('GET', '/ip-addresses?host=203.0.113.5')).json().items).toEqual([]);
 
       const started = await api('POST', `${at}/sync`, {});
       expect(started.statusCode, started.body).toBe(202);
@@ -147,6 +158,14 @@ describe.each(DIALECTS)('/api/v1/integrations on %s', (dialect) => {
       expect(local).toMatchObject({ name: `r1-${system}-${dialect}`, serial: 'SN0', primary_ip4: '192.0.2.1', source: system, external_id: ids.r1, platform: { name: `ios-${dialect}` }, role: { name: `edge-${dialect}` }, location: { name: `DC1-${dialect}` }, status: { name: 'active' } });
       if (!nb) expect((await api('GET', `/devices?q=r3-${system}-${dialect}`)).json().items[0].location.name).toBe(`Room1-${dialect}`);
       if (!nb) expect((await api('GET', `/locations?q=Room1-${dialect}`)).json().items[0].parent).toMatchObject({ name: `DC1-${dialect}` });
+      const uplink = (await api('GET', `/interfaces?device=r2-${system}-${dialect}&name=Gi0/1`)).json().items;
+      expect(uplink).toMatchObject([{ name: 'Gi0/1', type: '1000base-t', enabled: true, mtu: 1500, mac_address: '00:11:22:aa:bb:cc', description: 'uplink', device: { name: `r2-${system}-${dialect}` } }]);
+      const address = (await api('GET', '/ip-addresses?host=203.0.113.5')).json().items;
+      expect(address).toMatchObject([{ address: '203.0.113.5/24', dns_name: 'r2.example', interface: { id: uplink[0].id, name: 'Gi0/1', device: { name: `r2-${system}-${dialect}` } } }]);
+      expect((await api('GET', '/ip-addresses?host=192.0.2.1')).json().items).toMatchObject([{ address: '192.0.2.1/24', interface: null }]);
+      // A second run finds every interface and address mapped and unchanged.
+      const again = (await api('POST', `${at}/sync/preview`, {})).json();
+      expect([again.counts.interfaces, again.counts.ip_addresses]).toEqual([{ create: 0, update: 0, delete: 0, unchanged: fake.all('dcim/interfaces').length }, { create: 0, update: 0, delete: 0, unchanged: fake.all('ipam/ip-addresses').length }]);
 
       // Upstream changes r1's serial; locally someone sets r2's serial, which Opsdeck is told to own; r3 goes away upstream.
       const remoteR1 = fake.all('dcim/devices').find((d) => String(d.id) === ids.r1)!;
@@ -155,24 +174,77 @@ describe.each(DIALECTS)('/api/v1/integrations on %s', (dialect) => {
       expect((await api('PATCH', `/devices/${r2.id}`, { serial: 'LOCAL-SN' })).statusCode).toBe(200);
       fake.remove('dcim/devices', ids.r3!);
       remoteR1.serial = 'SN0-NEW';
+      gi.description = 'uplink to core';
+      (fake.all('ipam/ip-addresses').find((a) => String(a.id) === addrId)!).dns_name = 'r2-new.example';
 
-      const diff = (await api('POST', `${at}/sync/preview`, { ownership: { serial: 'opsdeck' }, delete_missing: true })).json();
+      const diff = (await api('POST', `${at}/sync/preview`, { ownership: { serial: 'opsdeck' }, interface_ownership: { description: 'opsdeck' }, delete_missing: true })).json();
+      expect(diff.conflicts).toContainEqual({ kind: 'interface', name: `r2-${system}-${dialect} Gi0/1`, external_id: giId, local_id: uplink[0].id, field: 'description', opsdeck: 'uplink', source: 'uplink to core', kept: 'opsdeck' });
+      expect(diff.changes).toContainEqual({ kind: 'ip_address', action: 'update', name: '203.0.113.5/24', external_id: addrId, local_id: address[0].id, changes: [{ field: 'dns_name', from: 'r2.example', to: 'r2-new.example' }] });
       expect(diff.counts.devices).toMatchObject({ create: 0, delete: 1 });
       expect(diff.conflicts).toEqual(expect.arrayContaining([{ kind: 'device', name: `r2-${system}-${dialect}`, external_id: ids.r2, local_id: r2.id, field: 'serial', opsdeck: 'LOCAL-SN', source: 'SN1', kept: 'opsdeck' }]));
       expect(diff.changes).toContainEqual({ kind: 'device', action: 'delete', name: `r3-${system}-${dialect}`, external_id: null, local_id: expect.any(String), changes: [] });
       const sourceWins = (await api('POST', `${at}/sync/preview`, {})).json();
       expect(sourceWins.changes).toContainEqual({ kind: 'device', action: 'update', name: `r2-${system}-${dialect}`, external_id: ids.r2, local_id: r2.id, changes: [{ field: 'serial', from: 'LOCAL-SN', to: 'SN1' }] });
       expect(sourceWins.counts.devices.delete).toBe(0);
+      expect(sourceWins.changes).toContainEqual({ kind: 'interface', action: 'update', name: `r2-${system}-${dialect} Gi0/1`, external_id: giId, local_id: uplink[0].id, changes: [{ field: 'description', from: 'uplink', to: 'uplink to core' }] });
 
-      const applied = await waitRun((await api('POST', `${at}/sync`, { ownership: { serial: 'opsdeck' }, delete_missing: true })).json().run_id);
+      const applied = await waitRun((await api('POST', `${at}/sync`, { ownership: { serial: 'opsdeck' }, interface_ownership: { description: 'opsdeck' }, delete_missing: true })).json().run_id);
       expect(applied.status, JSON.stringify(applied)).toBe('succeeded');
       expect((await api('GET', `/devices/${r2.id}`)).json().serial).toBe('LOCAL-SN');
       expect((await api('GET', `/devices?q=r3-${system}-${dialect}`)).json().items).toEqual([]);
       // Opsdeck owns serials in that run: r1's upstream change is a conflict, not an update.
       expect((await api('GET', `/devices?q=r1-${system}-${dialect}`)).json().items[0].serial).toBe('SN0');
+      expect((await api('GET', `/interfaces/${uplink[0].id}`)).json().description).toBe('uplink');
+      expect((await api('GET', `/ip-addresses/${address[0].id}`)).json()).toMatchObject({ dns_name: 'r2-new.example', interface: { id: uplink[0].id } });
       // Other tests read r1 and r3 as seeded.
       remoteR1.serial = 'SN0';
       fake.restore('dcim/devices', remoteR3);
+    });
+
+    it('pushes Opsdeck devices out: a dry run writes nothing upstream, a push creates them with opsdeck_id, a second one patches only what Opsdeck owns', async () => {
+      // Local reference data named as upstream (made here unless an import made it; what is made here is removed at the end).
+      const made: string[] = [];
+      for (const [path, name] of [['/locations', `DC1-${dialect}`], ['/device-roles', `edge-${dialect}`], ['/platforms', `ios-${dialect}`]] as const) {
+        const r = await api('POST', path, { name });
+        if (r.statusCode === 201) made.push(`${path}/${r.json().id}`);
+      }
+      const dev = await api('POST', '/devices', { name: `disc-${system}-${dialect}`, serial: 'D1', location: `DC1-${dialect}`, role: `edge-${dialect}`, platform: `ios-${dialect}` });
+      expect(dev.statusCode, dev.body).toBe(201);
+      const orphan = (await api('POST', '/devices', { name: `orphan-${system}-${dialect}` })).json();
+      const localId = dev.json().id as string;
+      const body = { direction: 'push', device_ids: [localId, orphan.id], device_type: ids.type };
+      const writes = () => fake.requests.filter((r) => r.method !== 'GET');
+      const before = writes().length;
+
+      const plan = (await api('POST', `${at}/sync/preview`, body)).json();
+      expect(plan).toMatchObject({ system, direction: 'push', dry_run: true, counts: { devices: { create: 1, update: 0, delete: 0, unchanged: 0 } } });
+      expect(plan.changes).toEqual([{ kind: 'device', action: 'create', name: `disc-${system}-${dialect}`, external_id: null, local_id: localId, changes: expect.arrayContaining([{ field: 'serial', from: null, to: 'D1' }, { field: 'location', from: null, to: `DC1-${dialect}` }]) }]);
+      expect(plan.skipped).toEqual([{ name: `orphan-${system}-${dialect}`, local_id: orphan.id, reason: expect.stringMatching(/^location, role.* required to create it/) }]);
+      expect(writes().length).toBe(before);
+
+      const run = await waitRun((await api('POST', `${at}/sync`, body)).json().run_id);
+      expect(run.status, JSON.stringify(run)).toBe('succeeded');
+      expect(writes().map((r) => `${r.method} ${r.path}`).slice(before)).toEqual(['POST /api/dcim/devices/']);
+      const remote = fake.all('dcim/devices').find((d) => d.name === `disc-${system}-${dialect}`)!;
+      expect(remote).toMatchObject({ serial: 'D1', custom_fields: { opsdeck_id: localId }, role: { id: nb ? Number(ids.role) : ids.role }, platform: { id: nb ? Number(ids.platform) : ids.platform }, [nb ? 'site' : 'location']: { id: nb ? Number(ids.dc) : ids.dc } });
+      expect((await api('GET', `/devices/${localId}`)).json()).toMatchObject({ source: system, external_id: String(remote.id) });
+
+      // Nothing changed: a second push writes nothing; then Opsdeck owns the serial and changes it: only that field is patched.
+      const again = await waitRun((await api('POST', `${at}/sync`, body)).json().run_id);
+      expect(again.status).toBe('succeeded');
+      expect(writes().length).toBe(before + 1);
+      expect((await api('PATCH', `/devices/${localId}`, { serial: 'D2' })).statusCode).toBe(200);
+      const owned = (await api('POST', `${at}/sync/preview`, { ...body, ownership: { serial: 'opsdeck' } })).json();
+      expect(owned.changes).toEqual([{ kind: 'device', action: 'update', name: `disc-${system}-${dialect}`, external_id: String(remote.id), local_id: localId, changes: [{ field: 'serial', from: 'D1', to: 'D2' }] }]);
+      expect(writes().length).toBe(before + 1);
+      expect((await waitRun((await api('POST', `${at}/sync`, { ...body, ownership: { serial: 'opsdeck' } })).json().run_id)).status).toBe('succeeded');
+      expect(writes().slice(before + 1).map((r) => [r.method, r.path, r.body])).toEqual([['PATCH', `/api/dcim/devices/${String(remote.id)}/`, { serial: 'D2', custom_fields: { opsdeck_id: localId } }]]);
+      expect(fake.all('dcim/devices').find((d) => d.id === remote.id)!.serial).toBe('D2');
+
+      // Other tests count remote devices and local reference data as seeded.
+      fake.remove('dcim/devices', String(remote.id));
+      for (const id of [localId, orphan.id]) expect((await api('DELETE', `/devices/${id}`)).statusCode).toBe(204);
+      for (const path of made) expect((await api('DELETE', path)).statusCode).toBe(204);
     });
 
     it('runs as a schedule of an integration_sync job template (a dry run here, so other tests see no writes)', async () => {

@@ -90,8 +90,8 @@ export function integrationsRoutes(s: IntegrationsRouteServices): FastifyPluginA
     );
     app.post(
       `${base}/sync/preview`,
-      { config: sync, schema: { operationId: 'previewIntegrationSync', tags, summary: 'Dry-run import: the diff (create/update/delete per object with field changes) and conflicts', params: SystemParams, body: SyncBody, response: { 200: SyncReport, ...errorResponses(...upstream) } } },
-      async (req) => s.sync.importFrom(req.actor, req.params.system, { ...(req.body ?? {}), dry_run: true }),
+      { config: sync, schema: { operationId: 'previewIntegrationSync', tags, summary: 'Dry-run import or push: the diff (create/update/delete per object with field changes), conflicts and (push) skipped devices', params: SystemParams, body: SyncBody, response: { 200: SyncReport, ...errorResponses(...upstream) } } },
+      async (req) => s.sync.run(req.actor, req.params.system, { ...(req.body ?? {}), dry_run: true }),
     );
     app.post(
       `${base}/sync`,

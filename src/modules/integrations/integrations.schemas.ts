@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { INTERFACE_FIELDS, IP_FIELDS, SYNC_FIELDS } from './sync.fns.js';
 
 const Str = (maxLength = 200) => Type.String({ maxLength });
 export const SystemName = Type.Union([Type.Literal('nautobot'), Type.Literal('netbox')], { description: 'Which source of truth' });
@@ -121,17 +122,24 @@ export const OnboardBody = Type.Object(
 export const Onboarded = Type.Object({ device_id: Str(100), interface_id: Str(100), ip_address_id: Str(100), url: Str(2048) }, { additionalProperties: false });
 
 const OwnerValue = Type.Union([Type.Literal('source'), Type.Literal('opsdeck')]);
+const ownershipOf = (what: string, fields: readonly string[]) =>
+  Type.Optional(
+    Type.Object(Object.fromEntries(fields.map((f) => [f, Type.Optional(OwnerValue)])), {
+      additionalProperties: false,
+      description: `Per ${what} field: \`source\` (default) — the source of truth wins; \`opsdeck\` — the local value is kept and a difference is reported as a conflict`,
+    }),
+  );
 export const SyncParams = Type.Object(
   {
     system: SystemName,
+    direction: Type.Optional(Type.Union([Type.Literal('import'), Type.Literal('push')], { description: '`import` (default): the source of truth into Opsdeck; `push`: Opsdeck devices out (created, or the fields Opsdeck owns patched)' })),
     dry_run: Type.Optional(Type.Boolean({ description: 'Plan only: answer the diff, write nothing (default false)' })),
-    delete_missing: Type.Optional(Type.Boolean({ description: 'Delete devices imported earlier that are gone upstream (default false)' })),
-    ownership: Type.Optional(
-      Type.Object(
-        Object.fromEntries(['name', 'serial', 'asset_tag', 'status', 'role', 'location', 'platform', 'primary_ip4'].map((f) => [f, Type.Optional(OwnerValue)])),
-        { additionalProperties: false, description: 'Per field: `source` (default) — the source of truth wins; `opsdeck` — the local value is kept and a difference is reported as a conflict' },
-      ),
-    ),
+    device_ids: Type.Optional(Type.Array(Uuid, { maxItems: 1000, description: 'Push only: these local devices (default every device)' })),
+    device_type: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Push only: the upstream device type id of devices created there (required to create)' })),
+    delete_missing: Type.Optional(Type.Boolean({ description: 'Delete devices, interfaces and IP addresses imported earlier that are gone upstream (default false)' })),
+    ownership: ownershipOf('device', SYNC_FIELDS),
+    interface_ownership: ownershipOf('interface', INTERFACE_FIELDS),
+    ip_address_ownership: ownershipOf('IP address', IP_FIELDS),
   },
   { additionalProperties: false },
 );
@@ -140,9 +148,9 @@ const Counts = Type.Object({ create: Type.Integer(), update: Type.Integer(), del
 export const SyncReport = Type.Object(
   {
     system: SystemName,
-    direction: Type.Literal('import'),
+    direction: Type.Union([Type.Literal('import'), Type.Literal('push')]),
     dry_run: Type.Boolean(),
-    counts: Type.Object({ locations: Counts, platforms: Counts, roles: Counts, statuses: Counts, devices: Counts }, { additionalProperties: false }),
+    counts: Type.Object({ locations: Counts, platforms: Counts, roles: Counts, statuses: Counts, devices: Counts, interfaces: Counts, ip_addresses: Counts }, { additionalProperties: false }),
     changes: Type.Array(
       Type.Object(
         {
@@ -163,6 +171,9 @@ export const SyncReport = Type.Object(
       { description: 'The first 500 conflicts: fields Opsdeck owns whose value differs upstream' },
     ),
     conflicts_total: Type.Integer(),
+    skipped: Type.Optional(
+      Type.Array(Type.Object({ name: Str(200), local_id: Uuid, reason: Str(500) }, { additionalProperties: false }), { description: 'Push only: the first 500 devices or fields not written upstream, and why' }),
+    ),
   },
   { additionalProperties: false },
 );
