@@ -6,9 +6,11 @@ import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
 /** A loopback TCP server that answers every connection with `greeting`. */
-function greeter(greeting: string): Promise<{ port: number; close(): Promise<void> }> {
+function greeter(greeting: string): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const server = net.createServer((s) => {
+    accepted++;
     sockets.add(s);
     s.on('error', () => undefined);
     s.end(greeting);
@@ -17,7 +19,7 @@ function greeter(greeting: string): Promise<{ port: number; close(): Promise<voi
     for (const s of sockets) s.destroy();
     server.close();
   };
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, close })));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, connections: () => accepted, close })));
 }
 
 describe.each(DIALECTS)('settings API on %s', (dialect) => {
@@ -109,12 +111,18 @@ describe.each(DIALECTS)('settings API on %s', (dialect) => {
     const bad = await greeter('SSH-2.0-OpenSSH_9.6\r\n');
     try {
       const before = (await inject('GET', '/api/v1/settings/notifications')).json().version;
+      // The SMTP server is an outbound target: the egress policy refuses loopback until it is allowed.
+      const refused = await inject('POST', '/api/v1/settings/notifications/test', { smtp_host: '127.0.0.1', smtp_port: good.port });
+      expect(refused.json()).toMatchObject({ ok: false, message: expect.stringMatching(/loopback/) });
+      expect(good.connections()).toBe(0);
+      expect((await inject('PATCH', '/api/v1/settings/egress', { allow_internal: ['127.0.0.1/32'] })).statusCode).toBe(200);
       const ok = await inject('POST', '/api/v1/settings/notifications/test', { smtp_host: '127.0.0.1', smtp_port: good.port });
       expect(ok.json()).toMatchObject({ ok: true, message: expect.stringContaining('220 mail.test') });
       const no = await inject('POST', '/api/v1/settings/notifications/test', { smtp_host: '127.0.0.1', smtp_port: bad.port });
       expect(no.json()).toMatchObject({ ok: false, latency_ms: null, message: expect.stringContaining('not an SMTP server') });
       expect((await inject('GET', '/api/v1/settings/notifications')).json().version).toBe(before);
     } finally {
+      await inject('DELETE', '/api/v1/settings/egress/allow_internal');
       await good.close();
       await bad.close();
     }

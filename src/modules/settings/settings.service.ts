@@ -115,17 +115,27 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       if (errors.length > 0) throw new ValidationError('SETTINGS_INVALID', 'The settings are invalid', errors);
       const s = { ...deps.store.current('notifications'), ...Object.fromEntries(Object.entries(proposed).filter(([, v]) => v !== null)) } as SectionValues<'notifications'>;
       if (!s.smtp_host) throw new ValidationError('SETTINGS_INVALID', 'No SMTP server to test', [{ path: 'body.smtp_host', message: 'is empty' }]);
-      return smtpGreeting(s.smtp_host, s.smtp_port, deps.smtpTimeoutMs ?? 5000);
+      // The SMTP server is an outbound target like any other: the egress policy in force checks the
+      // host (names through its resolver) and the connection goes to the address it approved.
+      let target: URL;
+      try {
+        target = new URL(`http://${s.smtp_host.includes(':') && !s.smtp_host.startsWith('[') ? `[${s.smtp_host}]` : s.smtp_host}:${s.smtp_port}`);
+      } catch {
+        throw new ValidationError('SETTINGS_INVALID', 'The SMTP server is not a host name or address', [{ path: 'body.smtp_host', message: 'is not a host name or address' }]);
+      }
+      const verdict = await deps.egressFor(deps.store.current('egress')).check(target);
+      if (!verdict.ok) return { ok: false, message: `${s.smtp_host}: ${verdict.reason}`.slice(0, 500), latency_ms: null };
+      return smtpGreeting(s.smtp_host, verdict.addresses[0]!.address, s.smtp_port, deps.smtpTimeoutMs ?? 5000);
     },
   };
 }
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
 /** Connects and waits for the `220` greeting: the server is there and speaks SMTP. */
-export function smtpGreeting(host: string, port: number, timeoutMs: number): Promise<{ ok: boolean; message: string; latency_ms: number | null }> {
+export function smtpGreeting(host: string, address: string, port: number, timeoutMs: number): Promise<{ ok: boolean; message: string; latency_ms: number | null }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host: address, port });
     let buffered = '';
     const done = (ok: boolean, message: string) => {
       socket.destroy();
