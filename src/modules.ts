@@ -233,6 +233,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
       // Executors parse as the system: the run was authorised when it started, parsers read no data.
       parse: async (platform, command, output) => (await parsers.service.parse(SYSTEM_ACTOR, { platform, command, output })).records,
+      ...(config.metricsEnabled ? { onRunFinished: metrics.runFinished } : {}),
     });
     // Shutdown drains the worker (runs finish or are requeued) before the bus and database close.
     closers.unshift(() => jobs.stop(Math.max(0, config.shutdownTimeoutMs - 2000)));
