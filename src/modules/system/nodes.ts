@@ -34,7 +34,16 @@ export function createNodePresence(options: NodePresenceOptions) {
   return {
     start(): void {
       if (!client || timer) return;
-      const tick = () => void beat().catch((err: unknown) => options.logger.warn({ err }, 'node heartbeat failed'));
+      // Reported once per outage, not every beat (the warning goes to the system log).
+      let failing = false;
+      const tick = () =>
+        void beat().then(
+          () => (failing = false),
+          (err: unknown) => {
+            if (!failing) options.logger.warn({ err }, 'node heartbeat failed; other nodes will not list this one until Redis answers');
+            failing = true;
+          },
+        );
       tick();
       timer = setInterval(tick, refreshMs);
       timer.unref();
@@ -58,7 +67,9 @@ export function createNodePresence(options: NodePresenceOptions) {
       if (timer) clearInterval(timer);
       timer = null;
       if (client) {
-        await client.del(`${pattern}${options.self.id}`).catch(() => undefined);
+        // Bounded: with Redis down the key expires by itself; shutdown does not wait for it.
+        const gone = client.del(`${pattern}${options.self.id}`).catch(() => undefined);
+        await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
         client.disconnect();
       }
     },
