@@ -16,7 +16,8 @@ import { createDomainEvents } from './platform/events/domain-events.js';
 import { createRedisProbe, requireNoEviction } from './platform/redis.js';
 import { Redis } from 'ioredis';
 import { createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitStore } from './platform/http/rate-limit.js';
-import { createSystemLogs, createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { createNodePresence, createSystemLogs, createSystemModule, type DependencyProbe } from './modules/system/index.js';
+import { newId } from './platform/ids.js';
 import { hostname } from 'node:os';
 import { createIdentityModule } from './modules/identity/index.js';
 import { createParsersModule } from './modules/parsers/index.js';
@@ -106,7 +107,15 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const systemLogs = createSystemLogs({ db: database.db, bus, logger, node: `${hostname()}:${process.pid}`, retention: () => settingsStore.current('logs') });
     systemLogs.start(config.roles.includes('scheduler'));
     closers.unshift(() => systemLogs.stop());
+    // Every node heartbeats its presence (cluster mode: a Redis key with a TTL) for /health/detailed.
+    const nodeId = `${hostname()}:${process.pid}:${newId().slice(-8)}`;
+    const nodes = createNodePresence({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, self: { id: nodeId, roles: [...config.roles], version: VERSION, started_at: new Date().toISOString() }, logger });
+    nodes.start();
+    closers.unshift(() => nodes.close());
     const system = createSystemModule({
+      nodes,
+      nodeId,
+      queue: () => jobs.stats(),
       logs: systemLogs,
       probes,
       metricsRegistry: config.metricsEnabled ? metrics.registry : null,
@@ -233,6 +242,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
       // Executors parse as the system: the run was authorised when it started, parsers read no data.
       parse: async (platform, command, output) => (await parsers.service.parse(SYSTEM_ACTOR, { platform, command, output })).records,
+      ...(config.metricsEnabled ? { onRunFinished: metrics.runFinished } : {}),
     });
     // Shutdown drains the worker (runs finish or are requeued) before the bus and database close.
     closers.unshift(() => jobs.stop(Math.max(0, config.shutdownTimeoutMs - 2000)));

@@ -72,6 +72,8 @@ export interface JobsModuleDeps {
   inventory?: InventoryFacts;
   audit?: AuditRecorder;
   events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
+  /** Metrics: each run this node's engine brings to a final state (type, status, seconds since its first start or null). */
+  onRunFinished?: (type: string, status: string, seconds: number | null) => void;
   /** WebSocket channels other modules serve on /api/v1/ws (the events module's `events`). */
   liveChannels?: readonly LiveChannel[];
   /** Re-checks open streams' principals and channels (platform/http/stream-guard.ts). */
@@ -115,6 +117,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
     db: deps.db, runs, logs, locks, bus: deps.bus, dispatch, credentials, executors, settings, limits, workerId, logger,
     targetResolver: deps.targetResolver, principals: deps.principals, parse: deps.parse, inventory: deps.inventory,
     ...(deps.events ? { recordEvent: deps.events.record.bind(deps.events), relayEvents: deps.events.relay.bind(deps.events) } : {}),
+    ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}),
   });
   const worker = c.roles.includes('worker')
     ? createJobsWorker({ queue, engine, runs, locks, bus: deps.bus, dispatch, logger, workerId, concurrency: c.jobsConcurrency, leaseMs: c.jobsLeaseMs, reconcileMs: c.redisUrl ? 30_000 : 300_000, outcomeUnknown: engine.outcomeUnknown })

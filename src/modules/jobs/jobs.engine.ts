@@ -51,6 +51,8 @@ export interface EngineDeps {
   /** Domain events written with the terminal state (run.succeeded, run.failed …). */
   recordEvent?: (trx: Db, name: string, payload: unknown) => Promise<unknown>;
   relayEvents?: () => Promise<void>;
+  /** Called once per run this engine brings to a final state (metrics); `seconds` from its first start, null if it never started. */
+  onFinished?: (type: string, status: string, seconds: number | null) => void;
 }
 
 /** Why a run's work was aborted; decides the state it ends in. */
@@ -342,6 +344,7 @@ export function createRunEngine(deps: EngineDeps) {
     });
     await releaseLocks(run.id);
     if (finished) {
+      deps.onFinished?.(run.type, status, run.startedAt ? Math.max(0, Date.parse(now) - Date.parse(run.startedAt)) / 1000 : null);
       void publish(run.id, { kind: 'status', status, reason, attempt: run.attempt });
       void deps.relayEvents?.().catch(() => undefined);
     }
@@ -356,6 +359,7 @@ export function createRunEngine(deps: EngineDeps) {
       return ok;
     });
     if (!expired) return false;
+    deps.onFinished?.(run.type, 'expired', null);
     deps.logger.info({ runId: run.id, expiresAt: run.expiresAt }, 'run expired before it started');
     void publish(run.id, { kind: 'status', status: 'expired', reason: 'expired: still queued at its deadline (expires_at)', attempt: run.attempt });
     void deps.relayEvents?.().catch(() => undefined);

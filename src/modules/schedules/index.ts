@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { createSchedulesRepository } from './schedules.repository.js';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RoutePlugin } from '../../app.js';
 import type { Db } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
@@ -50,6 +50,15 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
     registers,
   });
+  const repo = createSchedulesRepository(deps.db);
+  new Gauge({
+    name: 'opsdeck_schedules_enabled',
+    help: 'Enabled schedules (whole cluster, read from the database at scrape time)',
+    registers,
+    async collect() {
+      this.set(await repo.countEnabled());
+    },
+  });
   const scheduler = createScheduler({
     db: deps.db,
     runner: deps.runner,
@@ -65,7 +74,6 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
   });
   const service = createSchedulesService({ db: deps.db, runner: deps.runner, clock, logger, scheduler, nodeId, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.events ? { events: deps.events } : {}) });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: schedulesRoutes(service) }];
-  const repo = createSchedulesRepository(deps.db);
   /** Team-scoped resources by audit resource type: the team of each id (identity's audit list hides other teams'). */
   const teamScoped = { schedule: (ids: readonly string[]) => repo.teamsOf(ids) };
   return { service, scheduler, plugins, teamScoped, permissions: ['schedules:read', 'schedules:write'] as const };

@@ -61,6 +61,12 @@ export function createSchedulesRepository(base: Db) {
       const rows = await db.selectFrom('schedules').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
       return new Map(rows.map((r) => [r.id, r.teamId]));
     },
+    /** Enabled schedules (the whole cluster): for /metrics. */
+    async countEnabled(): Promise<number> {
+      const row = await db.selectFrom('schedules').select((eb) => eb.fn.countAll<string | number>().as('n')).where('enabled', '=', bool.write(true)).executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
     async find(id: string): Promise<ScheduleRow | undefined> {
       const row = await schedules().where('id', '=', id).executeTakeFirst();
       return row ? toSchedule(row as ScheduleRowRaw) : undefined;

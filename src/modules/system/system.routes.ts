@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { Liveness, LogsPage, LogsQuery, Readiness, SystemInfo } from './system.schemas.js';
+import { Liveness, LogsPage, LogsQuery, Readiness, SystemDetailed } from './system.schemas.js';
 import type { SystemLogs } from './system-logs.service.js';
 import type { SystemService } from './system.service.js';
 import { errorResponses } from '../../platform/http/schemas.js';
@@ -60,9 +60,23 @@ export function systemRoutes(service: SystemService, logs: SystemLogs | null): F
       '/system/info',
       {
         config: { permission: 'system:read' },
-        schema: { operationId: 'getSystemInfo', tags: ['system'], summary: 'Version, mode, uptime and database dialect', response: { 200: SystemInfo, ...errorResponses() } },
+        schema: { operationId: 'getSystemInfo', tags: ['system'], summary: 'Version, mode, roles, uptime, nodes alive, queue depths and dependency latencies', response: { 200: SystemDetailed, ...errorResponses() } },
       },
-      async () => service.info(),
+      async () => service.detailed(),
+    );
+  };
+}
+
+/** /health/detailed: at the root like /health, but authenticated (`system:read`); not on a worker's own listener. */
+export function detailedHealthRoutes(service: SystemService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/health/detailed',
+      {
+        config: { permission: 'system:read' },
+        schema: { operationId: 'getDetailedHealth', tags: ['system'], summary: 'Version, mode, roles, nodes alive with their heartbeats, queue depths, database and Redis latency', response: { 200: SystemDetailed, ...errorResponses() } },
+      },
+      async () => service.detailed(),
     );
   };
 }

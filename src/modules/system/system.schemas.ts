@@ -35,6 +35,37 @@ export const SystemInfo = Type.Object(
 );
 export type SystemInfo = Static<typeof SystemInfo>;
 
+export const NodeSeen = Type.Object(
+  {
+    id: Type.String({ maxLength: 200, description: 'host:pid:suffix of the process' }),
+    roles: Type.Array(Type.String({ maxLength: 20 })),
+    version: Type.String({ maxLength: 50 }),
+    started_at: Timestamp,
+    last_seen: { ...Timestamp, description: 'Its last heartbeat (refreshed every 5 s; a node silent for 15 s is dropped)' },
+  },
+  { additionalProperties: false },
+);
+export type NodeSeen = Static<typeof NodeSeen>;
+
+export const SystemDetailed = Type.Object(
+  {
+    ...SystemInfo.properties,
+    node_id: Type.String({ maxLength: 200, description: 'This process' }),
+    nodes: Type.Array(NodeSeen, { description: 'Nodes alive in the cluster (single-node mode: this one)' }),
+    queue: Type.Object(
+      {
+        queued: Type.Integer({ description: 'Runs waiting (whole cluster)' }),
+        running: Type.Record(Type.String(), Type.Integer(), { description: 'Runs running by run type (whole cluster)' }),
+      },
+      { additionalProperties: false },
+    ),
+    database_latency_ms: Nullable(Type.Number({ description: '`select 1` round trip; null when it failed' })),
+    redis_latency_ms: Nullable(Type.Number({ description: 'Redis round trip; null in single-node mode or when it failed' })),
+  },
+  { additionalProperties: false },
+);
+export type SystemDetailed = Static<typeof SystemDetailed>;
+
 const Level = Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')]);
 const Source = Type.Union([Type.Literal('api'), Type.Literal('worker'), Type.Literal('scheduler'), Type.Literal('executor'), Type.Literal('auth'), Type.Literal('workflow')]);
 

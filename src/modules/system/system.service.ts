@@ -1,4 +1,5 @@
-import type { Readiness, SystemInfo } from './system.schemas.js';
+import type { NodePresence } from './nodes.js';
+import type { Readiness, SystemDetailed, SystemInfo } from './system.schemas.js';
 
 export interface DependencyProbe {
   name: string;
@@ -11,6 +12,11 @@ export interface SystemServiceDeps {
   info: Omit<SystemInfo, 'uptime_seconds' | 'started_at' | 'node_version' | 'name'>;
   /** A probe slower than this counts as down, so readiness answers promptly. */
   probeTimeoutMs?: number;
+  /** Nodes alive in the cluster (heartbeats). */
+  nodes?: NodePresence;
+  nodeId?: string;
+  /** Job queue figures from the database (the jobs module, built later: called at request time only). */
+  queue?: () => Promise<{ queued: number; running: Map<string, number> }>;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -32,7 +38,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 /** Health, readiness and version information. */
 export function createSystemService(deps: SystemServiceDeps) {
   const startedAt = new Date();
-  return {
+  const service = {
     async readiness(): Promise<Readiness> {
       const checks = await Promise.all(
         deps.probes.map(async (p) => {
@@ -55,7 +61,25 @@ export function createSystemService(deps: SystemServiceDeps) {
         uptime_seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
       };
     },
+    /** info plus the cluster's nodes, queue depths and dependency latencies (`/health/detailed`, `/api/v1/system/info`). */
+    async detailed(): Promise<SystemDetailed> {
+      const [ready, nodes, queue] = await Promise.all([
+        service.readiness(),
+        deps.nodes ? deps.nodes.list().catch(() => []) : Promise.resolve([]),
+        deps.queue ? deps.queue().catch(() => ({ queued: 0, running: new Map<string, number>() })) : Promise.resolve({ queued: 0, running: new Map<string, number>() }),
+      ]);
+      const latency = (name: string) => ready.checks.find((c) => c.name === name)?.latency_ms ?? null;
+      return {
+        ...service.info(),
+        node_id: deps.nodeId ?? 'local',
+        nodes,
+        queue: { queued: queue.queued, running: Object.fromEntries(queue.running) },
+        database_latency_ms: latency('database'),
+        redis_latency_ms: latency('redis'),
+      };
+    },
   };
+  return service;
 }
 
 export type SystemService = ReturnType<typeof createSystemService>;

@@ -30,8 +30,8 @@ export interface Cache {
 
 /** Hook for the observability code to count hits and misses (kept free of prom-client). */
 export interface CacheMetrics {
-  hit(level: 'l1' | 'l2'): void;
-  miss(): void;
+  hit(level: 'l1' | 'l2', key: string): void;
+  miss(key: string): void;
 }
 
 /** The slice of a pino logger the cache uses; a pino `Logger` satisfies it. */

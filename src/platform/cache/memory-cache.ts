@@ -59,12 +59,12 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
     const entry = lru.get(key);
     if (entry === undefined) {
       counters.misses += 1;
-      metrics?.miss();
+      metrics?.miss(key);
       return undefined;
     }
     counters.hits += 1;
     counters.l1Hits += 1;
-    metrics?.hit('l1');
+    metrics?.hit('l1', key);
     return entry.value as T;
   }
 

@@ -143,15 +143,15 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
     }
   }
 
-  function count(level: 'l1' | 'l2' | 'miss'): void {
+  function count(level: 'l1' | 'l2' | 'miss', key: string): void {
     if (level === 'miss') {
       counters.misses += 1;
-      metrics?.miss();
+      metrics?.miss(key);
       return;
     }
     counters.hits += 1;
     counters[level === 'l1' ? 'l1Hits' : 'l2Hits'] += 1;
-    metrics?.hit(level);
+    metrics?.hit(level, key);
   }
 
   /** L1, then L2 (filling L1); `epochs` is null when L2 could not be read, so nothing may be written. */
@@ -160,29 +160,29 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
     if (listening && !skipL1) {
       const value = await l1.get(key);
       if (value !== undefined) {
-        count('l1');
+        count('l1', key);
         return { value, epochs: [] };
       }
     }
     if (!l2Reachable()) {
-      count('miss');
+      count('miss', key);
       return { value: undefined, epochs: null };
     }
     const startedAt = generation;
     try {
       const { entry, epochs } = await store.read(key, guardTags);
       if (entry === undefined) {
-        count('miss');
+        count('miss', key);
         return { value: undefined, epochs };
       }
-      count('l2');
+      count('l2', key);
       if (listening && generation === startedAt) {
         await l1.set(key, entry.value, { ttlMs: entry.ttlMs, tags: entry.tags });
       }
       return { value: entry.value, epochs };
     } catch (err) {
       logger.warn({ err, key }, 'cache L2 read failed; treating as a miss');
-      count('miss');
+      count('miss', key);
       return { value: undefined, epochs: null };
     }
   }
@@ -256,7 +256,7 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
       if (listening) {
         const value = await l1.get(key);
         if (value !== undefined) {
-          count('l1');
+          count('l1', key);
           return value as T;
         }
       }

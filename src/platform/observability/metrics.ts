@@ -27,6 +27,21 @@ export function createMetrics() {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const cacheHits = new Counter({ name: 'opsdeck_cache_hits_total', help: 'Cache hits by namespace (the key up to its first colon)', labelNames: ['namespace'] as const, registers: [registry] });
+  const cacheMisses = new Counter({ name: 'opsdeck_cache_misses_total', help: 'Cache misses by namespace (the key up to its first colon)', labelNames: ['namespace'] as const, registers: [registry] });
+  const runDuration = new Histogram({
+    name: 'opsdeck_job_run_duration_seconds',
+    help: 'Duration of finished job runs (first start to finish) by run type, observed on the node that finished them',
+    labelNames: ['type'] as const,
+    buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const runsFinished = new Counter({
+    name: 'opsdeck_job_runs_finished_total',
+    help: 'Job runs that reached a final state on this node, by run type and state',
+    labelNames: ['type', 'status'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     httpDuration,
@@ -34,10 +49,29 @@ export function createMetrics() {
     cacheRequests,
     /** Hooks the cache calls on each lookup. */
     cacheHooks: {
-      hit: (level: 'l1' | 'l2') => cacheRequests.inc({ result: `${level}_hit` }),
-      miss: () => cacheRequests.inc({ result: 'miss' }),
+      hit: (level: 'l1' | 'l2', key: string) => {
+        cacheRequests.inc({ result: `${level}_hit` });
+        cacheHits.inc({ namespace: cacheNamespace(key) });
+      },
+      miss: (key: string) => {
+        cacheRequests.inc({ result: 'miss' });
+        cacheMisses.inc({ namespace: cacheNamespace(key) });
+      },
+    },
+    /** The jobs engine calls this once per run reaching a final state; `seconds` is null for a run that never started. */
+    runFinished: (type: string, status: string, seconds: number | null) => {
+      runsFinished.inc({ type, status });
+      if (seconds !== null) runDuration.observe({ type }, seconds);
     },
   };
+}
+
+const NAMESPACE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** A cache key's namespace: its text up to the first colon, or `other` (label cardinality stays bounded by the code's key names). */
+export function cacheNamespace(key: string): string {
+  const ns = key.slice(0, Math.max(0, key.indexOf(':')));
+  return NAMESPACE.test(ns) ? ns : 'other';
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
