@@ -154,7 +154,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       renderTimeoutMs: config.templateRenderTimeoutMs,
       renderWorkers: config.templateRenderWorkers,
       // Platform profiles (user-defined ones first, then the built-ins) from the configs module, built below; called at run time only.
-      profileFor: (id, driver) => configs.profiles.resolve(id, driver),
+      profileFor: (id, driver, memo) => configs.profiles.resolve(id, driver, memo),
       // config_push's secret_variables: the vault checks credentials:use and team scope for the run's initiator and logs the use with the run.
       vault: (actor, id, purpose, runId) => credentials.resolve(id, purpose, runId, actor),
       onError: (err) => logger.error({ err }, 'templates after-commit step failed'),

@@ -88,7 +88,7 @@ export function configBackupExecutor(deps: BackupExecutorDeps): Executor<Params>
         // As the run's initiator now: git:write on the repository and its remote credential, checked at execution.
         await deps.backup.repository(ctx.actor, p.repository_id);
         const device = await deps.deviceName(ctx.actor, ctx.deviceId);
-        const profile = await deps.profiles.resolve(p.profile, ctx.networkDriver);
+        const profile = await deps.profiles.resolve(p.profile, ctx.networkDriver, ctx.shared);
         if (!profile) throw new PermanentError('invalid', p.profile ? `no platform profile '${p.profile}'` : `no platform profile serves the device's platform (network driver ${ctx.networkDriver ? `'${ctx.networkDriver}'` : 'not set'}); name one with params.profile`);
         const content = normalizeConfig(await readConfig(ctx, p, profile, settings), profile);
         if (!content) throw new PermanentError('invalid', 'the device returned an empty configuration');

@@ -9,6 +9,7 @@ import { BUILTIN_PROFILES, profileFor, type PlatformProfile } from './platform-p
 import { createProfilesRepository, type ProfileRow } from './profiles.repository.js';
 import type { CreateProfileBody, Profile, ProfileBody } from './profiles.schemas.js';
 
+const MEMO_KEY = 'configs.profiles';
 const notFound = (id: string) => new NotFoundError('CONFIG_PROFILE_NOT_FOUND', `No platform profile '${id}'`);
 
 function toView(p: PlatformProfile, row?: ProfileRow): Profile {
@@ -116,9 +117,18 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; logg
       });
     },
 
-    /** The profile a backup uses: the one named (run param `profile`), else the one serving the device's driver; null when none. */
-    async resolve(name: string | undefined, driver: string | null | undefined): Promise<PlatformProfile | null> {
-      const custom = (await repo.all()).map((r) => r.profile);
+    /**
+     * The profile a backup or push uses: the one named (run param `profile`), else the one serving the
+     * device's driver; null when none. `memo` (a run's `ctx.shared`) makes the user-defined profiles one
+     * read per run, not one per target.
+     */
+    async resolve(name: string | undefined, driver: string | null | undefined, memo?: Map<string, unknown>): Promise<PlatformProfile | null> {
+      let read = memo?.get(MEMO_KEY) as Promise<PlatformProfile[]> | undefined;
+      if (!read) {
+        read = repo.all().then((rows) => rows.map((r) => r.profile));
+        memo?.set(MEMO_KEY, read);
+      }
+      const custom = await read;
       if (name) return custom.find((p) => p.id === name) ?? BUILTIN_PROFILES.find((p) => p.id === name) ?? null;
       return profileFor(driver, custom);
     },

@@ -154,7 +154,7 @@ async function readVault(ctx: TargetContext, p: Params, vault: VaultRead): Promi
 
 async function profileOf(ctx: TargetContext, p: Params, lookup: ProfileLookup): Promise<PushProfile> {
   if (!p.profile && !ctx.networkDriver) throw new PermanentError('invalid', "the device's platform has no network driver: set params.profile");
-  const profile = await lookup(p.profile, ctx.networkDriver);
+  const profile = await lookup(p.profile, ctx.networkDriver, ctx.shared);
   if (!profile) throw new PermanentError('invalid', p.profile ? `no platform profile '${p.profile}'` : `no platform profile serves '${ctx.networkDriver}'`);
   if (!profile.configure || profile.mode !== 'device') throw new PermanentError('invalid', `platform profile '${profile.id}' has no configuration mode to push to`);
   return profile;

@@ -21,8 +21,8 @@ export interface PushProfile {
   configure: { enter: string[]; commit: string[]; exit: string[] } | null;
 }
 
-/** The platform profile by id (a run's `profile`) or else by the device's network driver; user-defined ones first (configs' profiles). */
-export type ProfileLookup = (id: string | undefined, driver: string | null | undefined) => Promise<PushProfile | null>;
+/** The platform profile by id (a run's `profile`) or else by the device's network driver; user-defined ones first (configs' profiles); `memo` is the run's `ctx.shared` (one read per run). */
+export type ProfileLookup = (id: string | undefined, driver: string | null | undefined, memo?: Map<string, unknown>) => Promise<PushProfile | null>;
 
 /** A device refusing a line: IOS/NX-OS/EOS `% Invalid input`, `% Incomplete command`, Junos `syntax error` / `error:`. */
 const DEVICE_ERROR = /^\s*(?:% ?(?:Invalid|Incomplete|Ambiguous|Unknown|Error|Failed|Unrecognized)\b.*|.*\bsyntax error\b.*|error:.*)$/im;
