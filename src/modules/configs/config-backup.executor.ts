@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/auth.js';
-import { connectTarget, DeviceShell, execCommand, PermanentError, type Executor, type TargetContext } from '../jobs/index.js';
+import { connectTarget, DeviceShell, execCommand, PermanentError, sshConnectionParams, type Executor, type TargetContext } from '../jobs/index.js';
 import { normalizeConfig } from './backup.fns.js';
 import type { BackupService } from './backup.service.js';
 import type { PlatformProfile } from './platform-profiles.fns.js';
@@ -12,10 +12,7 @@ const Params = Type.Object(
   {
     repository_id: Type.String({ format: 'uuid', maxLength: 36, description: 'The configs repository the backups are committed to (and pushed to its remote)' }),
     profile: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: PROFILE_ID_PATTERN, description: 'Platform profile for every target (default: the one serving the device platform’s network driver)' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '(22)' })),
-    connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
-    command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: '(60000)' })),
-    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint for this run (default: trust on first use)' })),
+    ...sshConnectionParams,
   },
   { additionalProperties: false },
 );

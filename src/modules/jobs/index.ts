@@ -174,6 +174,7 @@ export type { InventoryFacts, Principals } from './run-targets.js';
 export { RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from './run-state.fns.js';
 // SSH building blocks for executors other modules contribute (configs' `config_backup`, templates' `config_push`).
 export { connectTarget } from './executors/ssh-command.js';
+export { sshConnectionParams } from './executors/ssh-params.js';
 export { DeviceShell, execCommand } from './executors/ssh-session.js';
 export { PermanentError } from './executors/failure.fns.js';
 export { truncate } from './executors/text.fns.js';

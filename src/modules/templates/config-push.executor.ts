@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import { AppError, type FieldError } from '../../platform/errors.js';
 import { hasPermission, type Actor } from '../../platform/http/auth.js';
 import { Nullable, Uuid } from '../../platform/http/schemas.js';
-import { connectTarget, createSecretScrubber, DeviceShell, PermanentError, truncate, type Executor, type ExecutorSettings, type TargetContext } from '../jobs/index.js';
+import { connectTarget, createSecretScrubber, DeviceShell, PermanentError, sshConnectionParams, truncate, type Executor, type ExecutorSettings, type TargetContext } from '../jobs/index.js';
 import { secretVariablePaths, variablePathError } from './secret-variables.fns.js';
 import { abortCommands, cleanConfig, configDiff, deviceError, linesToSend, saveCommand, type ProfileLookup, type PushProfile } from './config-push.fns.js';
 
@@ -40,10 +40,8 @@ const Params = Type.Object(
     dry_run: Type.Optional(Type.Boolean({ description: 'Render and diff against the running configuration; send nothing (the run does not change devices)' })),
     save: Type.Optional(Type.Boolean({ description: "After a successful push, save the running configuration to startup on platforms without a commit ('write memory')" })),
     profile: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Platform profile id for every target (e.g. 'cisco_ios' or a user-defined one); default: the one serving the device platform's network driver" })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '(22)' })),
-    connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
+    ...sshConnectionParams,
     command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Per command, including reading the configuration (60000)' })),
-    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint for this run (default: trust on first use)' })),
   },
   { additionalProperties: false },
 );

@@ -4,20 +4,18 @@ import { errorMessage, type Executor, type ExecutorSettings, type TargetContext 
 import { PermanentError } from './failure.fns.js';
 import { factsOf } from './facts.fns.js';
 import { DeviceShell, connect, execCommand } from './ssh-session.js';
+import { sshConnectionParams } from './ssh-params.js';
 import { truncate } from './text.fns.js';
 
 const Params = Type.Object(
   {
+    ...sshConnectionParams,
     commands: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 200 }),
     mode: Type.Optional(Type.Union([Type.Literal('exec'), Type.Literal('device')], { description: "exec: one exec channel per command (servers); device: interactive CLI with prompts and paging (network devices). Default: device for an inventory device whose platform has a network driver other than 'linux', else exec" })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '(22)' })),
     enable: Type.Optional(Type.Boolean({ description: 'device mode: enter privileged mode with the credential\'s enable secret' })),
     disable_paging: Type.Optional(Type.Boolean({ description: "device mode: send 'terminal length 0' first (true); otherwise --More-- pages are answered" })),
     configure: Type.Optional(Type.Boolean({ description: 'device mode: run the commands in configuration mode; marks the run as changing devices' })),
     changes_devices: Type.Optional(Type.Boolean({ description: 'Declare that the commands change the device (never re-run after a lost worker)' })),
-    connect_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 120_000, description: '(10000)' })),
-    command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: '(60000)' })),
-    host_key_sha256: Type.Optional(Type.String({ maxLength: 100, pattern: '^(SHA256:)?[A-Za-z0-9+/]{43}=?$', description: 'Pin the host key fingerprint for this run. Unset: the key pinned at the first connection to the device (or host:port) must match' })),
     textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
     parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
     parse: Type.Optional(Type.Boolean({ description: "Parse each output with the ntc-templates entry for the device's platform (network driver) and the command; inventory targets only" })),
