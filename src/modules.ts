@@ -196,10 +196,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       events,
       // Synced repositories feed the parsers (`textfsm`) and templates (`templates`) modules.
       feeds: { textfsm: parsers.repositoryFeed, templates: templates.repositoryFeed },
+      actorOf: (kind, id) => identity.actorOf(kind, id),
       ports: {
         credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
         resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
-        createSyncRun: async (actor, repositoryId) => (await jobs.service.createRun(actor, { type: 'git_sync', params: { repository_id: repositoryId } })).run,
+        createSyncRun: async (actor, repositoryId, scheduled) => (await jobs.service.createRun(actor, { type: 'git_sync', params: { repository_id: repositoryId } }, scheduled ? { trigger: { kind: 'system', id: repositoryId } } : {})).run,
         syncRunActive: async (runId) => jobs.service.getRun(SYSTEM_ACTOR, runId).then((r) => !TERMINAL_STATUSES.includes(r.status), () => false),
       },
     });

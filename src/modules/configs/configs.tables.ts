@@ -20,6 +20,7 @@ export type ConfigsTables = {
     headCommit: string | null;
     webhookCredentialId: string | null;
     nextSyncAt: string | null;
+    syncOwnerId: string | null;
     allowedExtensions: unknown;
     createdBy: string;
     createdAt: string;

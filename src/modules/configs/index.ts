@@ -58,6 +58,8 @@ export interface ConfigsDeps {
   complianceInventory: ComplianceInventory;
   /** Outbox for `config.noncompliant`. */
   events: Pick<DomainEvents, 'record' | 'relay'>;
+  /** identity.actorOf: the user a scheduled sync acts for, as they are now. */
+  actorOf(kind: 'user', id: string): Promise<Actor | null>;
 }
 
 /** Builds the configs module; its `executors` go to the jobs module (modules.ts). */
@@ -94,7 +96,7 @@ export function createConfigsModule(deps: ConfigsDeps) {
   const search = createSearchService({ history: createHistoryRepository(deps.db), store, cache: contents });
   const compliance = createComplianceService({ db: deps.db, logger, audit: deps.audit, events: deps.events, inventory: deps.complianceInventory, contents: (v) => contents.get(v), deviceName: deps.deviceName });
   // Started by modules.ts on `scheduler` nodes only.
-  const syncScheduler = createSyncScheduler({ db: deps.db, logger, ports: deps.ports });
+  const syncScheduler = createSyncScheduler({ db: deps.db, logger, ports: deps.ports, actorOf: deps.actorOf });
   const profiles = createProfilesService({ db: deps.db, audit: deps.audit, logger });
   const backup = createBackupService({ repositories, writer: createGitWriter({ git, store }), events: deps.events, logger });
   const plugins: RoutePlugin[] = [

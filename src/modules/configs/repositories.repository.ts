@@ -6,7 +6,7 @@ import type { ConfigsTables } from './configs.tables.js';
 
 const COLUMNS = [
   'id', 'name', 'category', 'url', 'branch', 'path', 'credentialId', 'verifyTls', 'caCert', 'syncIntervalSeconds', 'description', 'active',
-  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'webhookCredentialId', 'nextSyncAt', 'allowedExtensions', 'createdBy', 'createdAt', 'updatedAt',
+  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'webhookCredentialId', 'nextSyncAt', 'syncOwnerId', 'allowedExtensions', 'createdBy', 'createdAt', 'updatedAt',
 ] as const;
 
 type Raw = ConfigsTables['gitRepositories'];

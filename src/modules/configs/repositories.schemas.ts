@@ -72,6 +72,7 @@ export const Repository = Type.Object(
     webhook_credential_id: Nullable(Uuid),
     allowed_extensions: Nullable(Type.Array(Type.String())),
     next_sync_at: Nullable({ ...Timestamp, description: 'When the next scheduled sync is due (null with an interval: at the next scheduler pass)' }),
+    sync_owner_id: Nullable({ ...Type.String(), description: 'Who set the sync interval: scheduled syncs run as this user, whose git:sync right (and sight of the credential) is checked at every fire' }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

@@ -23,8 +23,8 @@ export interface ConfigsPorts {
   credentialVisible(actor: Actor, id: string): Promise<boolean>;
   /** The credential's plaintext for a git command, checked for `actor` (credentials:use and team scope). */
   resolveCredential(id: string, purpose: string, runId: string | null, actor: Actor): Promise<ResolvedCredential>;
-  /** Stores a `git_sync` run as `actor` (jobs' createRun). */
-  createSyncRun(actor: Actor, repositoryId: string): Promise<{ id: string; status: string }>;
+  /** Stores a `git_sync` run as `actor` (jobs' createRun); `scheduled`: triggered by the repository's interval (trigger kind `system`, id the repository). */
+  createSyncRun(actor: Actor, repositoryId: string, scheduled?: boolean): Promise<{ id: string; status: string }>;
   /** Whether a run is still queued or running (scheduled syncs skip a repository whose last sync is). */
   syncRunActive(runId: string): Promise<boolean>;
 }
@@ -69,6 +69,7 @@ function toView(r: RepositoryRow): Repository {
     webhook_credential_id: r.webhookCredentialId,
     allowed_extensions: r.allowedExtensions,
     next_sync_at: r.nextSyncAt,
+    sync_owner_id: r.syncOwnerId,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
@@ -187,6 +188,7 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
         headCommit: null,
         webhookCredentialId: body.webhook_credential_id?.toLowerCase() ?? null,
         nextSyncAt: null,
+        syncOwnerId: body.sync_interval_seconds ? actor.id : null,
         allowedExtensions: body.allowed_extensions?.map((e) => e.toLowerCase()) ?? null,
         createdBy: actor.id,
         createdAt: now,
@@ -214,7 +216,11 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       if (body.credential_id !== undefined) patch.credentialId = body.credential_id?.toLowerCase() ?? null;
       if (body.verify_tls !== undefined) patch.verifyTls = body.verify_tls;
       if (body.ca_cert !== undefined) patch.caCert = body.ca_cert;
-      if (body.sync_interval_seconds !== undefined) patch.syncIntervalSeconds = body.sync_interval_seconds;
+      if (body.sync_interval_seconds !== undefined) {
+        patch.syncIntervalSeconds = body.sync_interval_seconds;
+        // Whoever sets the interval owns the scheduled syncs: they run as that user, re-checked at each fire.
+        patch.syncOwnerId = body.sync_interval_seconds ? actor.id : null;
+      }
       // A new interval, or a repository switched on, is due at the next scheduler pass.
       if (body.sync_interval_seconds !== undefined || body.active !== undefined) patch.nextSyncAt = null;
       if (body.allowed_extensions !== undefined) patch.allowedExtensions = body.allowed_extensions?.map((e) => e.toLowerCase()) ?? null;

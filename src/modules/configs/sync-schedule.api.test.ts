@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { useTestServer } from '../../../test/helpers/server.js';
-import { adminToken, bearer } from '../../../test/helpers/auth.js';
+import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { useGitDaemon } from '../../../test/helpers/git-daemon.js';
 
 const MINUTE = 60_000;
@@ -24,7 +24,7 @@ describe.each(DIALECTS)('scheduled syncs and allowed file extensions on %s', (di
     auth = bearer(await adminToken(server()));
   });
 
-  it('fires a due repository once per interval, as the system, exactly once when passes race', async () => {
+  it('fires a due repository once per interval, as the user who set it, exactly once when passes race', async () => {
     const { root, daemon } = git();
     root.createBare('timed');
     root.commit('timed', { 'r1.cfg': 'hostname r1\n' }, 'first');
@@ -41,7 +41,9 @@ describe.each(DIALECTS)('scheduled syncs and allowed file extensions on %s', (di
     expect(first.next_sync_at).toEqual(new Date(t0 + MINUTE).toISOString());
     await waitRun(first.last_sync_run_id);
     const run = (await api('GET', `/jobs/runs/${first.last_sync_run_id}`)).json();
-    expect(run).toMatchObject({ type: 'git_sync', trigger: { kind: 'system' } });
+    const adminId = (await api('GET', '/auth/me')).json().id as string;
+    expect(first.sync_owner_id).toBe(adminId);
+    expect(run).toMatchObject({ type: 'git_sync', trigger: { kind: 'system', id }, initiator: { kind: 'user', id: adminId } });
     expect((await api('GET', `/git/repositories/${id}`)).json()).toMatchObject({ last_sync_status: 'ok', head_commit: expect.any(String) });
     // The next interval fires again once the previous run has finished.
     expect(await scheduler.tick(new Date(t0 + MINUTE + 1000))).toContain(id);
@@ -51,6 +53,36 @@ describe.each(DIALECTS)('scheduled syncs and allowed file extensions on %s', (di
     // Inactive or without an interval: never due.
     await api('PATCH', `/git/repositories/${id}`, { sync_interval_seconds: null });
     expect(await scheduler.tick(new Date(t0 + 10 * MINUTE))).not.toContain(id);
+  });
+
+  it('re-checks the owner at every fire: one who lost git:sync refuses it, recorded on the repository; nothing runs', async () => {
+    const { root, daemon } = git();
+    root.createBare('owned');
+    root.commit('owned', { 'r1.cfg': 'hostname r1\n' }, 'first');
+    const role = await api('POST', '/roles', { name: `syncer-${dialect}`, permissions: ['git:read', 'git:write', 'git:sync', 'jobs:run', 'jobs:read'] });
+    expect(role.statusCode, role.body).toBe(201);
+    const owner = await loginAs(server(), `syncer-${dialect}`);
+    const created = await server().app.inject({ method: 'POST', url: '/api/v1/git/repositories', headers: bearer(owner.token), payload: { name: `owned-${dialect}`, category: 'configs', url: `${daemon.url}/owned.git`, sync_interval_seconds: 60 } });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    expect(created.json().sync_owner_id).toBe(owner.userId);
+    const scheduler = server().modules.configs.syncScheduler;
+    const t0 = Date.now();
+    expect(await scheduler.tick(new Date(t0))).toContain(id);
+    const first = (await api('GET', `/git/repositories/${id}`)).json();
+    expect((await api('GET', `/jobs/runs/${first.last_sync_run_id}`)).json().initiator).toEqual({ kind: 'user', id: owner.userId });
+    await waitRun(first.last_sync_run_id);
+    // The owner's role loses git:sync: the next fire is refused, and says why.
+    expect((await api('PATCH', `/roles/${role.json().id}`, { permissions: ['git:read', 'git:write', 'jobs:run', 'jobs:read'] })).statusCode).toBe(200);
+    expect(await scheduler.tick(new Date(t0 + MINUTE + 1000))).not.toContain(id);
+    const refused = (await api('GET', `/git/repositories/${id}`)).json();
+    expect(refused).toMatchObject({ last_sync_status: 'failed', last_sync_run_id: first.last_sync_run_id });
+    expect(refused.last_sync_error).toMatch(/^scheduled sync refused: its owner .* may no longer sync repositories \(git:sync\)$/);
+    // An admin taking the interval over owns it from then on.
+    const taken = await api('PATCH', `/git/repositories/${id}`, { sync_interval_seconds: 120 });
+    expect(taken.json().sync_owner_id).not.toBe(owner.userId);
+    expect(await scheduler.tick(new Date(t0 + 3 * MINUTE))).toContain(id);
+    await waitRun((await api('GET', `/git/repositories/${id}`)).json().last_sync_run_id);
   });
 
   it('lists only files with allowed extensions (the default, or the repository’s own list)', async () => {
