@@ -157,6 +157,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       profileFor: (id, driver, memo) => configs.profiles.resolve(id, driver, memo),
       // config_push's secret_variables: the vault checks credentials:use and team scope for the run's initiator and logs the use with the run.
       vault: (actor, id, purpose, runId) => credentials.resolve(id, purpose, runId, actor),
+      // A schema newly marking variables secret masks them in config_push params stored before (jobs, built below).
+      storedParams: (type, rewrite) => jobs.rewriteStoredParams(type, rewrite),
       onError: (err) => logger.error({ err }, 'templates after-commit step failed'),
     });
     // The render workers stop before the database they never touch.

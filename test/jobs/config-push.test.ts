@@ -161,8 +161,12 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     const notBefore = new Date(Date.now() + 1500).toISOString();
     const res = await api.create({ type: 'config_push', targets: [{ device_id: ids.r1 }], not_before: notBefore, params: { template_id: id, port: ios.port, variables: { rack: 'rack-8' } } });
     expect(res.statusCode, res.body).toBe(202);
+    const jobTemplate = await create('/jobs/templates', { name: `marked-later-${mode.dialect}`, type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: id, port: ios.port, variables: { rack: 'rack-8', floor: 'f2' } } });
     expect((await call('PATCH', `/templates/${id}`, { variables_schema: { type: 'object', properties: { rack: { type: 'string', 'x-secret': true } } } })).statusCode).toBe(200);
     const later = res.json() as RunBody;
+    // What was stored in plain before the schema marked it is masked there: the queued run and the job template.
+    expect((await api.get(later.id)).params).toMatchObject({ variables: { rack: '********' } });
+    expect((await call('GET', `/jobs/templates/${jobTemplate.id}`)).json().params.variables).toEqual({ rack: '********', floor: 'f2' });
     const before = ios.commands.get(a1)?.length ?? 0;
     const done = await api.finished(later.id);
     expect(done.status).toBe('failed');

@@ -31,6 +31,7 @@ import { createLogsRepository } from './logs.repository.js';
 import { createRunsRepository } from './runs.repository.js';
 import { templatesRoutes } from './templates.routes.js';
 import { sshHostKeysRoutes } from './ssh-host-keys.routes.js';
+import { createStoredParamsRewriter } from './stored-params.js';
 import { createHostKeyStore, createSshHostKeysService } from './ssh-host-keys.service.js';
 import { createTemplatesRepository } from './templates.repository.js';
 import { createTemplatesService } from './templates.service.js';
@@ -132,6 +133,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
 
   return {
     service,
+    rewriteStoredParams: createStoredParamsRewriter(deps.db),
     /** Queued runs and running runs per type, from the database (the whole cluster): for /metrics. */
     async stats(): Promise<{ queued: number; running: Map<string, number> }> {
       const [queued, running] = await Promise.all([runs.queuedCounts(), runs.runningCounts()]);
@@ -163,7 +165,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
 export type JobsModule = ReturnType<typeof createJobsModule>;
 export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential } from './credentials.js';
 export type { SecretScrubber } from './scrubber.js';
-export { createSecretScrubber } from './scrubber.js';
+export { createSecretScrubber, REDACTED } from './scrubber.js';
 export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, type Limits } from './engine/index.js';
 import { configPushExecutor, type VaultRead } from './config-push.executor.js';
 import type { ProfileLookup } from './config-push.fns.js';
 import { createRenderPool } from './render-pool.js';
-import { createTemplatesService, type AuditPort } from './templates.service.js';
+import { createTemplatesService, type AuditPort, type TemplatesServiceDeps } from './templates.service.js';
 import { templatesRoutes } from './templates.routes.js';
 import { createTemplatesGitFeed } from './git-feed.js';
 
@@ -30,6 +30,8 @@ export interface TemplatesModuleDeps {
   profileFor?: ProfileLookup;
   /** The credential vault for `config_push`'s `secret_variables`, as the run's initiator (credentials' `resolve`, wired in modules.ts); absent: none can be read. */
   vault?: VaultRead;
+  /** jobs' `rewriteStoredParams` (see TemplatesServiceDeps). */
+  storedParams?: TemplatesServiceDeps['storedParams'];
 }
 
 export const TEMPLATES_PERMISSIONS = ['templates:read', 'templates:write', 'templates:render'] as const;
@@ -54,6 +56,7 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
     deviceData: inventoryDeviceData(deps.inventory),
     ...(deps.audit ? { audit: deps.audit } : {}),
     ...(deps.onError ? { onError: deps.onError } : {}),
+    ...(deps.storedParams ? { storedParams: deps.storedParams } : {}),
   });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
   /** The `templates` repository feed (configs calls it after each sync; modules.ts wires it). */

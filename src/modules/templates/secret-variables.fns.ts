@@ -105,3 +105,24 @@ export function setVariable(vars: Record<string, unknown>, path: string, value: 
     node = copy;
   });
 }
+
+/**
+ * A copy of `vars` with every secret value (by name or by `schema`'s marks, as `secretValues`
+ * finds them) replaced by `mask`, and how many were replaced. Used to scrub params stored before
+ * a schema marked them secret.
+ */
+export function maskSecretVariables(vars: Record<string, unknown>, schema: Schema | null, mask: string): { vars: Record<string, unknown>; masked: number } {
+  let masked = 0;
+  const copy = (value: unknown, sub: unknown, secret: boolean, depth: number): unknown => {
+    if (depth > 32) return value;
+    if (typeof value === 'string' || typeof value === 'number') {
+      if (!secret || String(value) === '' || value === mask) return value;
+      masked += 1;
+      return mask;
+    }
+    if (Array.isArray(value)) return value.map((item) => copy(item, childSchema(sub, null), secret, depth + 1));
+    if (!isObject(value)) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v, childSchema(sub, k), secret || SECRET_NAME.test(k) || marked(childSchema(sub, k)), depth + 1)]));
+  };
+  return { vars: copy(vars, schema, false, 0) as Record<string, unknown>, masked };
+}

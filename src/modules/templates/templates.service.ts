@@ -6,13 +6,14 @@ import { AppError, ConflictError, NotFoundError, ValidationError } from '../../p
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
+import { REDACTED } from '../jobs/index.js';
 import { createJinja, PRODUCT_OPTIONS, TemplateError, type TemplateAst } from './engine/index.js';
 import type { RenderFailure } from './render-job.fns.js';
 import type { RenderPool } from './render-pool.js';
 import { createTemplatesRepository, type TemplateRow, type TemplatesRepository, type VersionRow } from './templates.repository.js';
 import type { ConfigTemplate, ConfigTemplateQuery, CreateConfigTemplateBody, RenderBody, RenderContentBody, RenderResponse, UpdateConfigTemplateBody } from './templates.schemas.js';
 import { referencedTemplates, templateVariables } from './variables.fns.js';
-import { secretValues, secretVariablePaths, setVariable } from './secret-variables.fns.js';
+import { maskSecretVariables, secretValues, secretVariablePaths, setVariable } from './secret-variables.fns.js';
 import { compileVariablesSchema, type VariablesValidator } from './variables-schema.js';
 
 /**
@@ -32,6 +33,12 @@ export interface TemplatesServiceDeps {
   audit?: AuditPort;
   onError?: (err: unknown) => void;
   clock?: () => number;
+  /**
+   * Rewrites stored job params of an executor type (jobs' `rewriteStoredParams`, wired in
+   * modules.ts): a schema newly marking variables secret masks them in `config_push` runs and job
+   * templates stored before.
+   */
+  storedParams?: (type: string, rewrite: (params: Record<string, unknown>) => Record<string, unknown> | null) => Promise<number>;
 }
 
 interface Tx {
@@ -97,6 +104,18 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
   const jinja = createJinja(PRODUCT_OPTIONS);
   const unitOfWork = createUnitOfWork<Tx>(deps.db, (trx) => ({ templates: createTemplatesRepository(trx), db: trx }), deps.onError ?? (() => undefined));
   const validators = new Map<string, VariablesValidator>();
+
+  /** Values the new schema marks secret, held in plain by `config_push` params stored before it, are masked there. */
+  async function maskStoredSecrets(actor: Actor, templateId: string, schema: Record<string, unknown>): Promise<void> {
+    if (!deps.storedParams) return;
+    const changed = await deps.storedParams('config_push', (params) => {
+      const vars = params.variables;
+      if (params.template_id !== templateId || vars === null || typeof vars !== 'object' || Array.isArray(vars)) return null;
+      const masked = maskSecretVariables(vars as Record<string, unknown>, schema, REDACTED);
+      return masked.masked ? { ...params, variables: masked.vars } : null;
+    });
+    if (changed) await unitOfWork((t) => audited(t, actor, 'config_template.stored_secrets_masked', templateId, { params_rewritten: changed }));
+  }
 
   const notFound = (id: string): NotFoundError => new NotFoundError('TEMPLATE_NOT_FOUND', `Template ${id} not found`);
   /** Git owns a synced template's content, name, type and existence: the API may change only its metadata. */
@@ -242,7 +261,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       requirePermission(actor, 'templates:write');
       checkSchema(input.variables_schema);
       const now = nowIso(clock);
-      return unitOfWork(async (t) => {
+      const updated = await unitOfWork(async (t) => {
         const current = await t.templates.byId(id);
         if (current === null) throw notFound(id);
         refuseGitManaged(current, (['name', 'content', 'type', 'active'] as const).filter((k) => input[k] !== undefined).map((k) => `body.${k}`));
@@ -273,6 +292,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         await audited(t, actor, 'config_template.updated', id, { fields: Object.keys(input).filter((k) => k !== 'notes'), version: next.version, content_changed: contentChanged });
         return view(next);
       });
+      // After the commit: a failure here is reported, the update stands (the next schema change retries).
+      if (input.variables_schema) await maskStoredSecrets(actor, id, input.variables_schema).catch((err: unknown) => deps.onError?.(err));
+      return updated;
     },
 
     async delete(actor: Actor, id: string): Promise<void> {
