@@ -201,6 +201,12 @@ export const SETTINGS = {
     default: '10000',
     parse: int(0, 600_000),
   }),
+  sqliteReaders: setting({
+    env: 'OPSDECK_SQLITE_READERS',
+    description: 'SQLite: worker threads, each with a read-only connection, that run reads outside transactions off the event loop (0: every query on the one connection).',
+    default: '2',
+    parse: int(0, 16),
+  }),
   dbPoolSize: setting({ env: 'OPSDECK_DB_POOL_SIZE', description: 'PostgreSQL connection pool size per process.', default: '10', parse: int(1, 500) }),
   metricsEnabled: setting({ env: 'OPSDECK_METRICS', description: 'Serve Prometheus metrics at `/metrics`.', default: 'true', parse: bool }),
   jwtSecret: setting({
