@@ -25,7 +25,7 @@ start() {
 stop() { kill -TERM $PID; for _ in $(seq 1 50); do kill -0 $PID 2>/dev/null || break; sleep 0.2; done; PID=; }
 token() { curl -s -X POST $BASE/api/v1/auth/login -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" | jq -r .access_token; }
 # prom-client resets its event-loop histogram at every scrape: one scrape before the run, one after.
-lag() { curl -s -H "Authorization: Bearer $1" $BASE/metrics | awk '$1=="opsdeck_nodejs_eventloop_lag_p99_seconds" {p=$2*1000} $1=="opsdeck_nodejs_eventloop_lag_max_seconds" {m=$2*1000} END {printf "%.1f %.1f", p, m}'; }
+lag() { curl -s -H "Authorization: Bearer $1" $BASE/metrics | awk '$1=="opsdeck_nodejs_eventloop_lag_p99_seconds" {p=$2*1000} $1=="opsdeck_nodejs_eventloop_lag_max_seconds" {m=$2*1000} END {printf "%.1f %.1f\n", p, m}'; }
 
 start 0; python3 "$SBS/seed_opsdeck.py" "$BASE" "$(token)" "$DATA/ids.txt" "$N" >/dev/null; stop
 LUA=$DATA/get.lua; cat "$SBS/../ref-fastapi/lua/get.lua" "$SBS/../ref-fastapi/lua/report.lua" > "$LUA"
