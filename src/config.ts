@@ -201,6 +201,13 @@ export const SETTINGS = {
     default: '10000',
     parse: int(0, 600_000),
   }),
+  sqliteReaders: setting({
+    env: 'OPSDECK_SQLITE_READERS',
+    description:
+      'SQLite: worker threads, each with a read-only connection, that run reads outside transactions off the event loop (0: every query on the one connection). Off by default: on this 2-core machine it cost more CPU per request than it freed (docs/architecture.md).',
+    default: '0',
+    parse: int(0, 16),
+  }),
   dbPoolSize: setting({ env: 'OPSDECK_DB_POOL_SIZE', description: 'PostgreSQL connection pool size per process.', default: '10', parse: int(1, 500) }),
   metricsEnabled: setting({ env: 'OPSDECK_METRICS', description: 'Serve Prometheus metrics at `/metrics`.', default: 'true', parse: bool }),
   jwtSecret: setting({

@@ -72,6 +72,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     sqlitePath: config.sqlitePath,
     ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
     poolSize: config.dbPoolSize,
+    sqliteReaders: config.sqliteReaders,
     onQuery: (ms, ok) => metrics.dbQueryDuration.observe({ dialect: config.databaseDialect, outcome: ok ? 'ok' : 'error' }, ms / 1000),
   });
   const closers: (() => Promise<void>)[] = [() => database.destroy()];

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder, type SqliteDatabase } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder } from 'kysely';
 import { GuardedSqliteDialect } from './sqlite-guard.js';
+import { createSqliteReaders } from './sqlite-readers.js';
+import { withStatementCache } from './statement-cache.js';
 import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 
 /**
@@ -12,6 +14,7 @@ import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export type Db = Kysely<{}>;
 export type Dialect = 'sqlite' | 'postgres';
+export { withStatementCache };
 
 export interface Database {
   db: Db;
@@ -28,6 +31,11 @@ export interface DatabaseOptions {
   /** PostgreSQL connection string */
   url?: string;
   poolSize?: number;
+  /**
+   * SQLite: threads, each with a read-only connection, that run reads outside transactions off
+   * the event loop (sqlite-readers.ts). 0, or a ':memory:' database, reads on the one connection.
+   */
+  sqliteReaders?: number;
   /** Called for every query with its duration (metrics). */
   onQuery?: (durationMs: number, ok: boolean) => void;
 }
@@ -45,32 +53,7 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 const CAMEL_CASE = { maintainNestedObjectKeys: true } as const;
 const camelCase = () => new CamelCasePlugin(CAMEL_CASE);
 
-/**
- * Kysely prepares every statement anew; for short queries SQLite's parse and plan cost more
- * than the query. Statements are reused by SQL text (most recently used kept, up to `max`),
- * except one still being iterated, which SQLite cannot run twice at once. A schema change
- * re-prepares a cached statement by itself (sqlite3_prepare_v2).
- */
-export function withStatementCache(sqlite: SQLite.Database, max = 1000): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      const hit = cache.get(sql);
-      if (hit && !hit.busy) {
-        cache.delete(sql);
-        cache.set(sql, hit);
-        return hit;
-      }
-      const stmt = sqlite.prepare(sql);
-      if (!hit) {
-        cache.set(sql, stmt);
-        if (cache.size > max) cache.delete(cache.keys().next().value!);
-      }
-      return stmt;
-    },
-  };
-}
+const BUSY_TIMEOUT_MS = 5000;
 
 /** Opens SQLite (WAL, foreign keys, busy timeout) or a PostgreSQL pool behind one Kysely. */
 export function createDatabase(options: DatabaseOptions): Database {
@@ -86,9 +69,12 @@ export function createDatabase(options: DatabaseOptions): Database {
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     sqlite.pragma('synchronous = NORMAL');
-    const db: Db = new Kysely({ dialect: new GuardedSqliteDialect({ database: withStatementCache(sqlite) }), plugins: [camelCase()], ...(log ? { log } : {}) });
+    const readerCount = file === ':memory:' ? 0 : (options.sqliteReaders ?? 0);
+    const readers = readerCount > 0 ? createSqliteReaders({ file, size: readerCount, busyTimeoutMs: BUSY_TIMEOUT_MS }) : undefined;
+    const dialect = new GuardedSqliteDialect({ database: withStatementCache(sqlite) }, readers);
+    const db: Db = new Kysely({ dialect, plugins: [camelCase()], ...(log ? { log } : {}) });
     return {
       db,
       dialect: 'sqlite',

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { SqliteDialect, type DatabaseConnection, type Driver, type TransactionSettings } from 'kysely';
+import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+import { ReadRoutingDriver, type SqliteReaders } from './sqlite-readers.js';
 
 /**
  * SQLite has one connection, which a transaction holds until it ends. A query issued on the
@@ -81,9 +82,18 @@ class GuardedDriver implements Driver {
   }
 }
 
-/** Kysely's SQLite dialect whose driver refuses a query that would wait on its own transaction. */
+/**
+ * Kysely's SQLite dialect whose driver refuses a query that would wait on its own transaction,
+ * and, given `readers`, runs reads outside transactions on them (sqlite-readers.ts).
+ */
 export class GuardedSqliteDialect extends SqliteDialect {
+  readonly #readers: SqliteReaders | undefined;
+  constructor(config: SqliteDialectConfig, readers?: SqliteReaders) {
+    super(config);
+    this.#readers = readers;
+  }
   override createDriver(): Driver {
-    return new GuardedDriver(super.createDriver());
+    const writer = super.createDriver();
+    return new GuardedDriver(this.#readers ? new ReadRoutingDriver(writer, this.#readers) : writer);
   }
 }
