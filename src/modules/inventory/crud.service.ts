@@ -1,3 +1,4 @@
+import { writeAtomically } from '../../platform/db/database.js';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
@@ -194,14 +195,15 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     await record(actor, ctx.repos, 'deleted', rows.map((r) => ({ id: r.id, name: (r.name as string | undefined) ?? null })));
   }
 
+  /**
+   * The domain events and (unless the caller audits itself) the audit entries of a change, in the
+   * change's transaction: one statement on PostgreSQL, however many objects (`writeAtomically`).
+   */
   async function record(actor: Actor, repos: InventoryRepos, verb: string, objects: { id: string; name: unknown; fields?: string[] }[], auditEach = true): Promise<void> {
     const name = `${def.kind}.${verb}`;
     const actorRef = { kind: actor.kind, id: actor.id };
-    await core.events.recordMany(repos.db, objects.map((o) => ({ name, payload: { ...o, actor: actorRef } })));
-    if (!auditEach) return;
-    for (const o of objects) {
-      await core.audit?.record(repos.db, { actor, action: name, resourceType: def.kind, resourceId: o.id, outcome: 'success', changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) } });
-    }
+    const audits = auditEach && core.audit ? objects.map((o) => ({ actor, action: name, resourceType: def.kind, resourceId: o.id, outcome: 'success' as const, changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) } })) : [];
+    await writeAtomically(repos.db, [core.events.recordWrite(objects.map((o) => ({ name, payload: { ...o, actor: actorRef } }))), ...(core.audit && audits.length > 0 ? [core.audit.recordWrite(audits)] : [])]);
   }
 
   /** One transaction; constraint violations that raced past the checks become 409. */
