@@ -4,6 +4,7 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
 import { DEFAULT_LIMIT, camelValue, pageResult, parseSort, type SortKey } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
+import { timeSlicer } from '../../platform/time-slice.js';
 import type { Row } from './crud.repository.js';
 import type { InventoryCore } from './inventory.core.js';
 import type { InventoryRepos } from './inventory.repos.js';
@@ -115,7 +116,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     await preloadUnique(ctx, inputs);
     const values: Record<string, unknown>[] = [];
     const now = nowIso();
+    const slice = timeSlicer();
     for (const [i, input] of inputs.entries()) {
+      await slice();
       ctx.row(pathOf(i), `new#${i}`);
       const v = await def.toDb(ctx, input, null);
       const id = newId();
@@ -128,7 +131,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
 
   async function writeCreates(actor: Actor, ctx: WriteContext, plan: CreatePlan, auditEach = true): Promise<string[]> {
     await def.repo(ctx.repos).insert(plan.values);
+    const slice = timeSlicer();
     for (const [i, input] of plan.inputs.entries()) {
+      await slice();
       ctx.row(plan.pathOf(i), `new#${i}`);
       await def.afterWrite?.(ctx, plan.values[i]!.id as string, input, null);
     }
@@ -142,7 +147,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     const existing = new Map((await def.repo(ctx.repos).getMany(patches.map((p) => p.id))).map((r) => [r.id, r]));
     await preloadUnique(ctx, patches.map((p) => p.input));
     const changes: UpdatePlan['changes'] = [];
+    const slice = timeSlicer();
     for (const [i, p] of patches.entries()) {
+      await slice();
       ctx.row(pathOf(i), p.id);
       const row = existing.get(p.id);
       if (!row) {
@@ -158,7 +165,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   async function writeUpdates(actor: Actor, ctx: WriteContext, plan: UpdatePlan, auditEach = true): Promise<string[]> {
     const repo = def.repo(ctx.repos);
     const now = nowIso();
+    const slice = timeSlicer();
     for (const c of plan.changes) {
+      await slice();
       await repo.update(c.id, { ...c.values, updatedAt: now });
       ctx.row(plan.pathOf(c.index), c.id);
       await def.afterWrite?.(ctx, c.id, plan.patches[c.index]!.input, plan.existing.get(c.id)!);
