@@ -20,6 +20,7 @@ import { createLogger } from '../src/platform/observability/logger.js';
 import { createBullmqQueue } from '../src/platform/queue/bullmq.js';
 import { createJobRegistry } from '../src/platform/queue/job-queue.js';
 import { createPgDatabase } from '../test/helpers/db.js';
+import { statementCounter } from '../test/helpers/statements.js';
 import { TEST_ADMIN_PASSWORD, TEST_JWT_SECRET, TEST_MASTER_KEY } from '../test/helpers/server.js';
 import { loopbackAddresses, startIosEmulator } from '../test/peers/ios-emulator.js';
 import { freeTcpPort } from '../test/peers/ports.js';
@@ -149,10 +150,18 @@ async function service(cluster: boolean) {
     await create(api, 'warm');
     const createRate = await create(api, 'a');
     if (cluster) {
-      const t1 = performance.now();
-      await start(path.join(dataDir, 'a'), 'worker');
-      await drained(api);
-      return { createRate, e2e: ((2 * N) / (performance.now() - t1)) * 1000 };
+      // SQL statements the worker node and the API node's progress polls send while draining,
+      // per run (at the driver, test/helpers/statements.ts).
+      const counter = statementCounter();
+      let e2e = 0;
+      const { n } = await counter.count(async () => {
+        const t1 = performance.now();
+        await start(path.join(dataDir, 'a'), 'worker');
+        await drained(api);
+        e2e = ((2 * N) / (performance.now() - t1)) * 1000;
+      });
+      counter.restore();
+      return { createRate, e2e, statementsPerRun: n / (2 * N) };
     }
     const single = await start(path.join(dataDir, 'b'));
     await create(single, 'warm');
@@ -160,7 +169,7 @@ async function service(cluster: boolean) {
     const t1 = performance.now();
     await create(single, 'b');
     await drained(single);
-    return { createRate, e2e: (N / (performance.now() - t1)) * 1000 };
+    return { createRate, e2e: (N / (performance.now() - t1)) * 1000, statementsPerRun: Number.NaN };
   } finally {
     for (const node of nodes.reverse()) await node.close();
     await pg?.drop();
@@ -181,6 +190,7 @@ async function partA() {
   out(`Opsdeck queue wrapper add ${wrap.addRate.toFixed(0)}/s (${ratio(wrap.addRate, raw.addRate)})  pickup ${wrap.pickup.toFixed(0)}/s (${ratio(wrap.pickup, raw.pickup)})  add→start p50 ${wrap.p50.toFixed(2)} ms p99 ${wrap.p99.toFixed(2)} ms (Δp99 ${(wrap.p99 - raw.p99).toFixed(2)} ms)`);
   const cluster = await service(true);
   out(`job service, PG+BullMQ createRun ${cluster.createRate.toFixed(0)}/s (${ratio(cluster.createRate, raw.addRate)} of raw add)  a worker node runs them at ${cluster.e2e.toFixed(0)} runs/s`);
+  out(`  worker pickup of no-op runs vs raw BullMQ's worker: ${ratio(cluster.e2e, raw.pickup)} (target ≥ 0.50×)  SQL statements per run ${cluster.statementsPerRun.toFixed(1)}`);
   const single = await service(false);
   out(`job service, SQLite+embedded createRun ${single.createRate.toFixed(0)}/s (${ratio(single.createRate, raw.addRate)} of raw add)  one node creating and running: ${single.e2e.toFixed(0)} runs/s end to end`);
 }

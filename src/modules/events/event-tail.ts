@@ -2,6 +2,7 @@ import type { EventBus } from '../../platform/bus/event-bus.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { after, type Cursor } from './events.fns.js';
 import type { EventsRepository, StoredEvent } from './events.repository.js';
+import { oncePerTurn } from '../../platform/time-slice.js';
 
 /** Answers false when the reader is too far behind: it is dropped (and resumes by cursor). */
 export type TailListener = (events: readonly StoredEvent[]) => boolean;
@@ -57,7 +58,8 @@ export function createEventTail(deps: { repo: EventsRepository; bus: EventBus; l
     started ??= (async () => {
       cursor = await deps.repo.head();
       // Not awaited: with Redis down the poll alone keeps streams going.
-      subscription = deps.bus.subscribe('event:*', () => void read()).catch((err: unknown) => {
+      // One read per burst of messages (a bulk write relays one per event), not one per message.
+      subscription = deps.bus.subscribe('event:*', oncePerTurn(read)).catch((err: unknown) => {
         deps.logger.warn({ err }, 'event bus subscription failed; polling only');
         return null;
       });

@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db/database.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { globMatcher } from './events.fns.js';
 import { createEventsRepository, type StoredEvent } from './events.repository.js';
+import { oncePerTurn } from '../../platform/time-slice.js';
 
 /**
  * A durable consumer of domain events. `handle` runs inside the transaction that advances the
@@ -114,7 +115,8 @@ export function createSubscriberRunner(deps: SubscriberRunnerDeps) {
     /** Starts consuming; never waits for the bus (with Redis down, the poll alone drives it). */
     start(): void {
       stopped = false;
-      subscription = deps.bus.subscribe('event:*', () => void drain()).catch((err: unknown) => {
+      // One drain per burst of messages (a bulk write relays one per event), not one per message.
+      subscription = deps.bus.subscribe('event:*', oncePerTurn(drain)).catch((err: unknown) => {
         log.warn({ err }, 'event bus subscription failed; polling only');
         return null;
       });

@@ -1,8 +1,10 @@
+import { writeAtomically } from '../../platform/db/database.js';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
 import { DEFAULT_LIMIT, camelValue, pageResult, parseSort, type SortKey } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
+import { timeSlicer } from '../../platform/time-slice.js';
 import type { Row } from './crud.repository.js';
 import type { InventoryCore } from './inventory.core.js';
 import type { InventoryRepos } from './inventory.repos.js';
@@ -114,7 +116,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     await preloadUnique(ctx, inputs);
     const values: Record<string, unknown>[] = [];
     const now = nowIso();
+    const slice = timeSlicer();
     for (const [i, input] of inputs.entries()) {
+      await slice();
       ctx.row(pathOf(i), `new#${i}`);
       const v = await def.toDb(ctx, input, null);
       const id = newId();
@@ -127,7 +131,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
 
   async function writeCreates(actor: Actor, ctx: WriteContext, plan: CreatePlan, auditEach = true): Promise<string[]> {
     await def.repo(ctx.repos).insert(plan.values);
+    const slice = timeSlicer();
     for (const [i, input] of plan.inputs.entries()) {
+      await slice();
       ctx.row(plan.pathOf(i), `new#${i}`);
       await def.afterWrite?.(ctx, plan.values[i]!.id as string, input, null);
     }
@@ -141,7 +147,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     const existing = new Map((await def.repo(ctx.repos).getMany(patches.map((p) => p.id))).map((r) => [r.id, r]));
     await preloadUnique(ctx, patches.map((p) => p.input));
     const changes: UpdatePlan['changes'] = [];
+    const slice = timeSlicer();
     for (const [i, p] of patches.entries()) {
+      await slice();
       ctx.row(pathOf(i), p.id);
       const row = existing.get(p.id);
       if (!row) {
@@ -157,7 +165,9 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   async function writeUpdates(actor: Actor, ctx: WriteContext, plan: UpdatePlan, auditEach = true): Promise<string[]> {
     const repo = def.repo(ctx.repos);
     const now = nowIso();
+    const slice = timeSlicer();
     for (const c of plan.changes) {
+      await slice();
       await repo.update(c.id, { ...c.values, updatedAt: now });
       ctx.row(plan.pathOf(c.index), c.id);
       await def.afterWrite?.(ctx, c.id, plan.patches[c.index]!.input, plan.existing.get(c.id)!);
@@ -194,14 +204,15 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     await record(actor, ctx.repos, 'deleted', rows.map((r) => ({ id: r.id, name: (r.name as string | undefined) ?? null })));
   }
 
+  /**
+   * The domain events and (unless the caller audits itself) the audit entries of a change, in the
+   * change's transaction: one statement on PostgreSQL, however many objects (`writeAtomically`).
+   */
   async function record(actor: Actor, repos: InventoryRepos, verb: string, objects: { id: string; name: unknown; fields?: string[] }[], auditEach = true): Promise<void> {
     const name = `${def.kind}.${verb}`;
     const actorRef = { kind: actor.kind, id: actor.id };
-    await core.events.recordMany(repos.db, objects.map((o) => ({ name, payload: { ...o, actor: actorRef } })));
-    if (!auditEach) return;
-    for (const o of objects) {
-      await core.audit?.record(repos.db, { actor, action: name, resourceType: def.kind, resourceId: o.id, outcome: 'success', changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) } });
-    }
+    const audits = auditEach && core.audit ? objects.map((o) => ({ actor, action: name, resourceType: def.kind, resourceId: o.id, outcome: 'success' as const, changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) } })) : [];
+    await writeAtomically(repos.db, [core.events.recordWrite(objects.map((o) => ({ name, payload: { ...o, actor: actorRef } }))), ...(core.audit && audits.length > 0 ? [core.audit.recordWrite(audits)] : [])]);
   }
 
   /** One transaction; constraint violations that raced past the checks become 409. */

@@ -4,6 +4,7 @@ import { stringify } from 'csv-stringify';
 import { Compile } from 'typebox/compile';
 import { AppError, BadRequestError, ValidationError, type FieldError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
+import { timeSlicer } from '../../platform/time-slice.js';
 import type { CrudService } from './crud.service.js';
 import type { InventoryCore } from './inventory.core.js';
 import type { ObjectType } from './inventory.schemas.js';
@@ -101,7 +102,9 @@ export function createImportExportService(core: InventoryCore, importables: Reco
       const known = new Set((await repo.getMany(ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)))).map((r) => r.id));
       const creates: { row: number; input: Record<string, unknown> }[] = [];
       const updates: { row: number; id: string; input: Record<string, unknown> }[] = [];
+      const slice = timeSlicer();
       for (const [i, raw] of rows.entries()) {
+        await slice();
         const { id, ...input } = raw as { id?: string } & Record<string, unknown>;
         const target = typeof id === 'string' ? id.toLowerCase() : imp.key && typeof input[imp.key] === 'string' ? byKey.get(input[imp.key] as string) : undefined;
         if (typeof id === 'string' && !known.has(target!)) {

@@ -33,7 +33,7 @@ export type { Device } from './device.schemas.js';
 export interface InventoryModuleDeps {
   db: Db;
   dialect: Dialect;
-  events: Pick<DomainEvents, 'recordMany' | 'relay'>;
+  events: Pick<DomainEvents, 'recordMany' | 'recordWrite' | 'relay'>;
   logger: Logger;
   /** Identity's audit log; mutations record into it in their own transaction when given. */
   audit?: InventoryAudit;

@@ -6,7 +6,7 @@ import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
 import type { InventoryRepos } from './inventory.repos.js';
 
 /** Identity's audit log: entries are written in the same transaction as the change they describe. */
-export type InventoryAudit = Pick<AuditService, 'record'>;
+export type InventoryAudit = Pick<AuditService, 'record' | 'recordWrite'>;
 
 /** What every inventory service shares: repositories, the unit of work, events and audit. */
 export interface InventoryCore {
@@ -14,7 +14,7 @@ export interface InventoryCore {
   /** Repositories on the plain handle, for reads outside a transaction. */
   repos: InventoryRepos;
   uow: UnitOfWork<InventoryRepos>;
-  events: Pick<DomainEvents, 'recordMany' | 'relay'>;
+  events: Pick<DomainEvents, 'recordMany' | 'recordWrite' | 'relay'>;
   audit: InventoryAudit | undefined;
   /** The credential vault's existence check for devices' `credential_id` (unchecked when absent). */
   credentialExists?: ((id: string, db: Db, actor: Actor) => Promise<boolean>) | undefined;

@@ -147,11 +147,12 @@ function columnKeys(rows: readonly Record<string, unknown>[]): string[] {
   return [...keys];
 }
 
-/** Per database (executor) and table: each column's type, as `json_to_recordset` declares it. */
+/** Per database (its adapter) and table: each column's type, as `json_to_recordset` declares it. */
 const columnTypesCache = new WeakMap<object, Map<string, Promise<Map<string, string>>>>();
 
 function pgColumnTypes(db: Db, table: string): Promise<Map<string, string>> {
-  const key = db.getExecutor();
+  // The adapter is one per database and shared by its transactions' handles (the executor is not).
+  const key = db.getExecutor().adapter;
   let tables = columnTypesCache.get(key);
   if (!tables) columnTypesCache.set(key, (tables = new Map()));
   let types = tables.get(table);
@@ -234,7 +235,8 @@ const SQLITE_MAX_PARAMETERS = 32_766;
  * atomic, foreign keys are checked at its end, every part sees the snapshot taken when it
  * starts, and it needs no BEGIN and COMMIT round trips. SQLite (in-process, where round trips
  * cost nothing): one transaction, the read first, inserts chunked under the parameter limit.
- * `read` is called with the handle to build on (the transaction's, on SQLite).
+ * `read` is called with the handle to build on (the transaction's, on SQLite). Given a
+ * transaction's handle, the writes join that transaction.
  */
 export async function writeAtomically<R = never>(db: Db, writes: readonly Write[], read?: (db: Db) => Read<R>): Promise<R[]> {
   const nonEmpty = writes.filter((w) => w.rows.length > 0);
@@ -245,7 +247,9 @@ export async function writeAtomically<R = never>(db: Db, writes: readonly Write[
     const rows = await runPrepared(db, statement);
     return read ? rows : [];
   }
-  return db.transaction().execute(async (trx) => {
+  // Inside a caller's transaction (a unit of work) its handle is used as it is.
+  const inTransaction = async <T>(work: (trx: Db) => Promise<T>): Promise<T> => (db.isTransaction ? work(db) : db.transaction().execute(work));
+  return inTransaction(async (trx) => {
     const rows = read ? await read(trx).execute() : [];
     for (const w of nonEmpty) {
       // The SQL is written here rather than built with Kysely: building and compiling a

@@ -1,6 +1,6 @@
 
 import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db, Write } from '../db/database.js';
 import { dialectOf } from '../db/database.js';
 import { json } from '../db/columns.js';
 import type { EventBus } from '../bus/event-bus.js';
@@ -23,6 +23,8 @@ export const eventChannel = (name: string) => `event:${name}`;
 
 /** Key of the PostgreSQL advisory lock that serialises relaying (any constant unique to it). */
 const RELAY_LOCK = 0x6f707364;
+/** Events numbered and published per relay statement; a shorter batch means none were left. */
+const RELAY_BATCH = 500;
 
 /**
  * Domain events (outbox): `record` writes the event in the caller's transaction; `relay`
@@ -40,29 +42,24 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
   // NOTE: one relayer at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite has one
   // writer): each batch gets the next `relay_seq` and commits before the next batch is numbered,
   // so readers past a (relay_seq, id) cursor never miss an event that committed late.
+  // The batch is taken and numbered by one UPDATE … RETURNING: its `relay_seq` is one past the
+  // highest committed (read after the lock, so it sees every earlier batch). SQLite needs no
+  // transaction for one statement; PostgreSQL holds the lock until the statement commits.
   async function relayOnce(): Promise<number> {
-    const rows = await db.transaction().execute(async (trx) => {
-      if (postgres) await sql`select pg_advisory_xact_lock(${RELAY_LOCK})`.execute(trx);
-      const batch = await trx
-        .selectFrom('domainEvents')
-        .select(['id', 'name', 'payload', 'createdAt'])
-        .where('relayedAt', 'is', null)
-        .orderBy('id')
-        .limit(500)
-        .execute();
-      if (batch.length === 0) return batch;
-      const top = await trx.selectFrom('domainEvents').select((eb) => eb.fn.max('relaySeq').as('seq')).executeTakeFirst();
-      await trx
+    const take = (trx: typeof db) =>
+      trx
         .updateTable('domainEvents')
-        .set({ relayedAt: nowIso(), relaySeq: Number(top?.seq ?? 0) + 1 })
-        .where(
-          'id',
-          'in',
-          batch.map((r) => r.id),
-        )
+        .set({ relayedAt: nowIso(), relaySeq: sql<number>`(select coalesce(max(relay_seq), 0) + 1 from domain_events)` })
+        .where('id', 'in', (eb) => eb.selectFrom('domainEvents').select('id').where('relayedAt', 'is', null).orderBy('id').limit(RELAY_BATCH))
+        .returning(['id', 'name', 'payload', 'createdAt'])
         .execute();
-      return batch;
-    });
+    const rows = postgres
+      ? await db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${RELAY_LOCK})`.execute(trx);
+          return take(trx);
+        })
+      : await take(db);
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // Published after commit, so a subscriber woken by the message finds the event numbered.
     for (const row of rows) {
       await deps.bus.publish(eventChannel(row.name), { id: row.id, name: row.name, payload: json.read(row.payload), createdAt: row.createdAt });
@@ -80,6 +77,14 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
         .values({ id: event.id, name, payload: json.write(payload), createdAt: event.createdAt, relayedAt: null, relaySeq: null })
         .execute();
       return event;
+    },
+    /**
+     * The write recording events, not yet run: the caller executes it with the change it
+     * describes (`writeAtomically`, also inside a unit of work), in one statement with its other rows.
+     */
+    recordWrite(events: readonly { name: string; payload: unknown }[]): Write {
+      const createdAt = nowIso();
+      return { table: 'domainEvents', rows: events.map((e) => ({ id: newId(), name: e.name, payload: json.write(e.payload), createdAt })) };
     },
     /** Writes many events in the given transaction with chunked inserts (bulk changes, imports). */
     async recordMany(trx: Db, events: readonly { name: string; payload: unknown }[]): Promise<number> {
@@ -101,7 +106,9 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
         try {
           do {
             again = false;
-            while ((await relayOnce()) > 0) {
+            // A full batch may have left more; a short one took all there were (events committed
+            // since then call relay() themselves, which sets `again`).
+            while ((await relayOnce()) === RELAY_BATCH) {
               // keep draining
             }
           } while (again);
