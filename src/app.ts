@@ -15,6 +15,8 @@ import type { Metrics } from './platform/observability/metrics.js';
 import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
 import { registerInputGuard } from './platform/http/input-guard.js';
+import { finishOpenApi } from './platform/http/openapi.js';
+import { FILTER_MARKER } from './platform/http/filters.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
 import { registerPrincipalRateLimit, type RateLimitStore } from './platform/http/rate-limit.js';
 import { canonicalId, newId } from './platform/ids.js';
@@ -64,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Per-request lines would dominate the log; request durations go to metrics, failures are logged.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }, plugins: [ajvFormats.default as never] },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, keywords: [FILTER_MARKER] }, plugins: [ajvFormats.default as never] },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routeRegistry: RouteRecord[] = [];
@@ -136,7 +138,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         title: 'Opsdeck API',
         version: deps.version,
         description: 'Operations console backend for network and infrastructure teams. Errors are RFC 9457 problem+json.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      servers: [{ url: '/', description: 'The server this document is served from' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -144,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         },
       },
     },
+    transformObject: (doc) => finishOpenApi('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(async (docs) => {
