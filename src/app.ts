@@ -36,6 +36,8 @@ export interface AppDeps {
   version: string;
   /** Per-principal limit of authenticated requests; absent: unlimited (bare test apps). */
   rateLimit?: { max: number; store: RateLimitStore };
+  /** The AsyncAPI document of the WebSocket, served at `asyncApi.url` and linked from the OpenAPI document. */
+  asyncApi?: { url: string; document: Record<string, unknown> };
   /** The level of the one line per request, read at each response (the live `general.request_log` setting); absent or `off`: none. */
   requestLog?: () => 'off' | 'debug' | 'info';
 }
@@ -141,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: '/', description: 'The server this document is served from' }],
+      ...(deps.asyncApi ? { externalDocs: { description: 'The WebSocket protocol at /api/v1/ws (channels, messages, close codes): AsyncAPI 3', url: deps.asyncApi.url } } : {}),
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -158,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: withoutUpgrade, uiConfig: { deepLinking: true, docExpansion: 'list' } });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+  const asyncApi = deps.asyncApi;
+  if (asyncApi) app.get(asyncApi.url, { schema: { hide: true }, config: { public: true } }, async () => asyncApi.document);
 
   for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
 
