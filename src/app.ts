@@ -15,6 +15,8 @@ import type { Metrics } from './platform/observability/metrics.js';
 import { Problem } from './platform/http/schemas.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
 import { registerInputGuard } from './platform/http/input-guard.js';
+import { finishOpenApi } from './platform/http/openapi.js';
+import { FILTER_MARKER } from './platform/http/filters.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
 import { registerPrincipalRateLimit, type RateLimitStore } from './platform/http/rate-limit.js';
 import { canonicalId, newId } from './platform/ids.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
   version: string;
   /** Per-principal limit of authenticated requests; absent: unlimited (bare test apps). */
   rateLimit?: { max: number; store: RateLimitStore };
+  /** The AsyncAPI document of the WebSocket, served at `asyncApi.url` and linked from the OpenAPI document. */
+  asyncApi?: { url: string; document: Record<string, unknown> };
   /** The level of the one line per request, read at each response (the live `general.request_log` setting); absent or `off`: none. */
   requestLog?: () => 'off' | 'debug' | 'info';
 }
@@ -64,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Per-request lines would dominate the log; request durations go to metrics, failures are logged.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }, plugins: [ajvFormats.default as never] },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, keywords: [FILTER_MARKER] }, plugins: [ajvFormats.default as never] },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routeRegistry: RouteRecord[] = [];
@@ -136,7 +140,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         title: 'Opsdeck API',
         version: deps.version,
         description: 'Operations console backend for network and infrastructure teams. Errors are RFC 9457 problem+json.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      servers: [{ url: '/', description: 'The server this document is served from' }],
+      ...(deps.asyncApi ? { externalDocs: { description: 'The WebSocket protocol at /api/v1/ws (channels, messages, close codes): AsyncAPI 3', url: deps.asyncApi.url } } : {}),
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -144,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         },
       },
     },
+    transformObject: (doc) => finishOpenApi('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(async (docs) => {
@@ -153,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: withoutUpgrade, uiConfig: { deepLinking: true, docExpansion: 'list' } });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+  const asyncApi = deps.asyncApi;
+  if (asyncApi) app.get(asyncApi.url, { schema: { hide: true }, config: { public: true } }, async () => asyncApi.document);
 
   for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
 

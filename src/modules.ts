@@ -2,6 +2,7 @@
  * The composition root: builds config-dependent infrastructure and every module once, by
  * hand, in dependency order. Nothing else constructs modules.
  */
+import { ASYNCAPI_URL, buildAsyncApi } from './asyncapi.js';
 import type { Config } from './config.js';
 import { buildApp, type App, type RoutePlugin } from './app.js';
 import type { Logger } from './platform/observability/logger.js';
@@ -344,6 +345,7 @@ export async function createServer(config: Config, logger: Logger, options: Modu
       authenticator: modules.authenticator,
       plugins: modules.plugins,
       version: VERSION,
+      asyncApi: { url: ASYNCAPI_URL, document: buildAsyncApi(VERSION) },
       rateLimit: { max: config.rateLimitPerMinute, store: modules.rateLimitStore },
       requestLog: () => modules.settingsStore.current('general').request_log,
     });

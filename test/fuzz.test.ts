@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './helpers/db.js';
 import { createTestServer, type TestServer } from './helpers/server.js';
 import { adminToken, bearer } from './helpers/auth.js';
+import { filterKeys } from './helpers/openapi.js';
+import { FILTERS_PARAMETER } from '../src/platform/http/openapi.js';
 
 /**
  * Schema-driven fuzzing of every OpenAPI operation: each parameter and body field in turn gets
@@ -25,6 +27,7 @@ type Schema = {
   minLength?: number;
   minItems?: number;
   pattern?: string;
+  patternProperties?: Record<string, Schema>;
   $ref?: string;
 };
 type Parameter = { name: string; in: 'path' | 'query' | 'header'; required?: boolean; schema: Schema };
@@ -220,8 +223,10 @@ describe.each(DIALECTS)('fuzzing every operation on %s', (dialect) => {
         for (const p of params.filter((x) => x.in === 'path')) {
           for (const v of HOSTILE_STRINGS) await send(method, fillPath(path, params, { name: p.name, value: v }), `path ${p.name}`);
         }
-        for (const p of params.filter((x) => x.in === 'query')) {
-          for (const v of [...HOSTILE_STRINGS, ...HOSTILE_NUMBERS]) await send(method, `${url}?${enc(p.name)}=${enc(v)}`, `query ${p.name}`);
+        // The `filters` object parameter stands for one query key per field and lookup: each gets the hostile values.
+        const queryKeys = params.filter((x) => x.in === 'query').flatMap((x) => (x.name === FILTERS_PARAMETER ? filterKeys(x.schema) : [x.name]));
+        for (const key of queryKeys) {
+          for (const v of [...HOSTILE_STRINGS, ...HOSTILE_NUMBERS]) await send(method, `${url}?${enc(key)}=${enc(v)}`, `query ${key}`);
         }
         const body = op.requestBody?.content['application/json']?.schema;
         if (body) for (const v of bodyVariants(spec, body)) await send(method, url, `body ${v.label}`, v.body);

@@ -21,3 +21,9 @@ export const EventItem = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The WebSocket frame of the `events` channel (`events.routes.ts#eventsChannel`), one per event. */
+export const EventFrame = Type.Object(
+  { type: Type.Literal('event'), channel: Type.String({ maxLength: 200 }), event: EventItem },
+  { additionalProperties: false, description: 'events: a domain event the subscriber may read, in cursor order.' },
+);

@@ -146,4 +146,4 @@ export function webhookRotationTable(db: Db) {
 
 /** Webhook secrets per master key id (`opsdeck keys status`). */
 export const webhookKeyUsage = (db: Db) => createWebhooksRepository(db).countByKey();
-
+export { EventFrame } from './events.schemas.js';

@@ -181,3 +181,4 @@ export { DeviceShell, execCommand } from './executors/ssh-session.js';
 export { PermanentError } from './executors/failure.fns.js';
 export { truncate } from './executors/text.fns.js';
 export type { ExecutorSettings } from './executors/index.js';
+export { WS_CLIENT_MESSAGES, WS_CLOSE_CODES, WS_SERVER_MESSAGES } from './live.schemas.js';

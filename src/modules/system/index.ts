@@ -16,3 +16,4 @@ export function createSystemModule(deps: SystemServiceDeps & { metricsRegistry: 
   /** `healthPlugins`: what a worker's own listener serves (`opsdeck worker`). */
   return { service, plugins, healthPlugins: [health], permissions: ['system:read', 'logs:read'] as const };
 }
+export { LogsFrame } from './system.schemas.js';

@@ -4,14 +4,14 @@ import { Type } from 'typebox';
 import { Liveness, LogsPage, LogsQuery, Readiness, SystemDetailed } from './system.schemas.js';
 import type { SystemLogs } from './system-logs.service.js';
 import type { SystemService } from './system.service.js';
-import { errorResponses } from '../../platform/http/schemas.js';
+import { errorResponses, ProblemRef } from '../../platform/http/schemas.js';
 
 /** /health, /health/ready and /metrics: public, at the root. */
 export function healthRoutes(service: SystemService, metrics: Registry | null): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',
-      { config: { public: true }, schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness } } },
+      { config: { public: true }, schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness, 400: ProblemRef } } },
       async () => ({ status: 'ok' as const }),
     );
     app.get(
@@ -22,7 +22,7 @@ export function healthRoutes(service: SystemService, metrics: Registry | null): 
           operationId: 'getReadiness',
           tags: ['system'],
           summary: 'Readiness: database and (cluster mode) Redis, with latencies',
-          response: { 200: Readiness, 503: Readiness },
+          response: { 200: Readiness, 400: ProblemRef, 503: Readiness },
         },
       },
       async (_req, reply) => {
@@ -35,7 +35,7 @@ export function healthRoutes(service: SystemService, metrics: Registry | null): 
         '/metrics',
         {
           config: { public: true },
-          schema: { operationId: 'getMetrics', tags: ['system'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } },
+          schema: { operationId: 'getMetrics', tags: ['system'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String(), 400: ProblemRef } },
         },
         async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
       );

@@ -93,3 +93,9 @@ export const LogItem = Type.Object(
   { additionalProperties: false },
 );
 export const LogsPage = Type.Object({ items: Type.Array(LogItem), next_cursor: Nullable(Type.String({ maxLength: 2048 })) }, { additionalProperties: false });
+
+/** The WebSocket frame of the `system.logs` channel (`system-logs.service.ts#channel`). */
+export const LogsFrame = Type.Object(
+  { type: Type.Literal('logs'), channel: Type.Literal('system.logs'), entries: Type.Array(LogItem) },
+  { additionalProperties: false, description: 'system.logs: persisted log entries of every node as they are written.' },
+);

@@ -152,6 +152,8 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator,
         },
       });
     }
+    // Public operations say so (`security: []`): without it a reader cannot tell them from undocumented ones.
+    if (config.public && route.schema && !route.schema.hide) (route.schema as Record<string, unknown>).security = [];
     if ((config.permission || config.authenticated) && route.schema && !route.schema.hide) {
       const schema = route.schema as Record<string, unknown>;
       schema.security = [{ bearerAuth: [] }, { apiKey: [] }];

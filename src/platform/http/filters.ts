@@ -36,7 +36,8 @@ const LOOKUPS: Record<FilterType, readonly string[]> = {
   enum: ['', 'n'],
 };
 
-const LOOKUP_HELP: Record<string, string> = {
+/** What each lookup suffix means (parameter descriptions and the OpenAPI document). */
+export const LOOKUP_HELP: Readonly<Record<string, string>> = {
   '': 'equals (repeat for OR)',
   n: 'not equal',
   ic: 'contains, case-insensitive',
@@ -51,6 +52,15 @@ const LOOKUP_HELP: Record<string, string> = {
   isnull: 'true: has no value; false: has a value',
 };
 
+/** The keyword on each generated filter property: which field, lookup and kind of value it takes. */
+export const FILTER_MARKER = 'x-filter';
+export interface FilterMarker {
+  field: string;
+  lookup: string;
+  /** the value's kind: the field's type, `integer` for whole-number fields, `isnull` for the `__isnull` lookup */
+  type: FilterType | 'integer' | 'isnull';
+}
+
 /** Query-string properties for the declared fields (merge into the route's querystring schema). */
 export function filterQuerySchema(fields: FilterFields): Record<string, TSchema> {
   const out: Record<string, TSchema> = {};
@@ -63,7 +73,9 @@ export function filterQuerySchema(fields: FilterFields): Record<string, TSchema>
           : f.type === 'bool' || lookup === 'isnull'
             ? Type.Union([Type.Literal('true'), Type.Literal('false')])
             : Type.String({ maxLength: 500 });
-      out[key] = Type.Optional(Type.Array(item, { maxItems: 100, description: `${name}: ${LOOKUP_HELP[lookup]}` }));
+      // `x-filter` lets the OpenAPI document describe each field's lookups once (platform/http/openapi.ts).
+      const marker: FilterMarker = { field: name, lookup, type: lookup === 'isnull' ? 'isnull' : f.integer ? 'integer' : f.type };
+      out[key] = Type.Optional(Type.Array(item, { maxItems: 100, description: `${name}: ${LOOKUP_HELP[lookup]}`, [FILTER_MARKER]: marker }));
     }
   }
   return out;
