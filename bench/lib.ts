@@ -26,7 +26,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ben
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
     cwd: ROOT,
     // One bench client is one principal making thousands of calls a minute: lift the per-principal limit (its hook still runs).
-    env: { ...clean, OPSDECK_PORT: '0', OPSDECK_DATA_DIR: dataDir, OPSDECK_LOG_LEVEL: 'info', OPSDECK_RATE_LIMIT_PER_MINUTE: '100000000', ...env },
+    env: { ...clean, OPSDECK_PORT: '0', OPSDECK_DATA_DIR: dataDir, OPSDECK_LOG_LEVEL: 'info', OPSDECK_RATE_LIMIT_PER_MINUTE: '10000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
