@@ -37,7 +37,7 @@ function probe(url: string, headers: Record<string, string> = {}): Promise<{ ms:
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
-const server = await startServer({ OPSDECK_ADMIN_PASSWORD: PASSWORD, OPSDECK_LOG_LEVEL: 'warn' });
+const server = await startServer({ OPSDECK_ADMIN_PASSWORD: PASSWORD });
 try {
   const { access_token: token } = await api<{ access_token: string }>(`${server.url}/api/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
   const auth = { authorization: `Bearer ${token}` };
@@ -45,6 +45,7 @@ try {
     const items = Array.from({ length: Math.min(500, DEVICES - i) }, (_, k) => ({ name: `bench-${String(i + k).padStart(6, '0')}`, primary_ip4: `10.1.${((i + k) >> 8) & 255}.${(i + k) & 255}` }));
     await api(`${server.url}/api/v1/devices/bulk`, { method: 'POST', headers: auth, body: JSON.stringify({ items }) });
   }
+  process.stdout.write(`seeded ${DEVICES} devices\n`);
   const listUrl = `${server.url}/api/v1/devices?limit=50`;
 
   // The saturating clients, in their own process so this one's loop measures only the server.
