@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import ajvFormats from 'ajv-formats';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import compress from '@fastify/compress';
 import etag from '@fastify/etag';
 import swagger from '@fastify/swagger';
@@ -19,6 +19,8 @@ import { finishOpenApi } from './platform/http/openapi.js';
 import { FILTER_MARKER } from './platform/http/filters.js';
 import { registerAuth, type Authenticator, type RouteRecord } from './platform/http/auth.js';
 import { registerPrincipalRateLimit, type RateLimitStore } from './platform/http/rate-limit.js';
+import { registerAdmission, type AdmissionState } from './platform/http/admission.js';
+import { buildSerializer, securityHeaders } from './platform/http/fast-path.js';
 import { canonicalId, newId } from './platform/ids.js';
 
 export interface RoutePlugin {
@@ -28,7 +30,7 @@ export interface RoutePlugin {
 }
 
 export interface AppDeps {
-  config: Pick<Config, 'corsOrigins' | 'bodyLimitBytes' | 'trustProxy'>;
+  config: Pick<Config, 'corsOrigins' | 'bodyLimitBytes' | 'trustProxy' | 'httpMaxConcurrent' | 'httpQueueSize' | 'httpQueueTimeoutMs'>;
   logger: Logger;
   metrics: Metrics;
   authenticator: Authenticator;
@@ -42,7 +44,8 @@ export interface AppDeps {
   requestLog?: () => 'off' | 'debug' | 'info';
 }
 
-export type App = FastifyInstance & { routeRegistry: RouteRecord[] };
+/** `admission`: the requests in flight and queued now (admission control, `platform/http/admission.ts`). */
+export type App = FastifyInstance & { routeRegistry: RouteRecord[]; admission: AdmissionState };
 
 /** swagger-ui's static CSP minus `upgrade-insecure-requests` (see the helmet note below). */
 const withoutUpgrade = (header: string): string =>
@@ -68,11 +71,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Per-request lines would dominate the log; request durations go to metrics, failures are logged.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildSerializer } },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, keywords: [FILTER_MARKER] }, plugins: [ajvFormats.default as never] },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routeRegistry: RouteRecord[] = [];
   registerProblemHandlers(app);
+  // First of the onRequest hooks: a refused request costs no authentication or rate-limit hit.
+  const admission = registerAdmission(app, {
+    maxConcurrent: deps.config.httpMaxConcurrent,
+    maxQueue: deps.config.httpQueueSize,
+    queueTimeoutMs: deps.config.httpQueueTimeoutMs,
+    onRefused: (reason) => deps.metrics.httpRefused.inc({ reason }),
+  });
+  deps.metrics.watchAdmission(admission);
   registerInputGuard(app);
   registerAuth(app, deps.authenticator, routeRegistry, { allowedOrigins: deps.config.corsOrigins });
   // After registerAuth: its onRequest hook sets request.actor, which this one counts.
@@ -88,8 +100,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }
   app.addSchema(Problem);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Helmet's headers are the same for every response: computed once here, not per request.
+  const headers = securityHeaders(helmet, {
+    // The API serves JSON; only /docs needs scripts and styles, which swagger-ui declares itself.
+    // NOTE: no `upgrade-insecure-requests` (a helmet default): Opsdeck serves plain HTTP unless a
+    // TLS proxy sits in front, and the directive made browsers fetch /docs assets over https (blank page).
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(headers);
     void reply.header('x-request-id', request.id);
+    done();
   });
   // Ids are stored lower-case and SQLite compares text: /users/0192F0A0-… must find the user
   // PostgreSQL's uuid type would. Every UUID route parameter is canonicalised before validation.
@@ -98,24 +120,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (params) for (const key in params) if (typeof params[key] === 'string') params[key] = canonicalId(params[key]);
     done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) request.log.warn({ method: request.method, route, status: reply.statusCode }, 'request failed');
+    const status = reply.statusCode;
+    deps.metrics.observeHttp(request.method, route, status, reply.elapsedTime / 1000);
+    // 503s are logged where they are raised (problem.ts), or counted (OVERLOADED).
+    if (status >= 500 && status !== 503) request.log.warn({ method: request.method, route, status }, 'request failed');
     const level = deps.requestLog?.() ?? 'off';
     if (level !== 'off') {
       const actor = (request as { actor?: { kind: string; id: string } }).actor;
-      request.log[level]({ method: request.method, route, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime * 1000) / 1000, principal: actor ? `${actor.kind}:${actor.id}` : null }, 'request');
+      request.log[level]({ method: request.method, route, status, duration_ms: Math.round(reply.elapsedTime * 1000) / 1000, principal: actor ? `${actor.kind}:${actor.id}` : null }, 'request');
     }
+    done();
   });
 
-  await app.register(helmet, {
-    // The API serves JSON; only /docs needs scripts and styles, which swagger-ui declares itself.
-    // NOTE: no `upgrade-insecure-requests` (a helmet default): Opsdeck serves plain HTTP unless a
-    // TLS proxy sits in front, and the directive made browsers fetch /docs assets over https (blank page).
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], upgradeInsecureRequests: null } },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-  });
   await app.register(cors, {
     // `*` is the literal wildcard (never reflected, never with credentials); a list is matched
     // exactly and answered with credentials. `null` is never an allowed origin (config refuses it).
@@ -167,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
 
   await app.ready();
-  return Object.assign(app, { routeRegistry }) as unknown as App;
+  return Object.assign(app, { routeRegistry, admission }) as unknown as App;
 }
 
 /**

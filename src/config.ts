@@ -195,6 +195,25 @@ export const SETTINGS = {
     default: '10485760',
     parse: int(1024, 1024 * 1024 * 1024),
   }),
+  httpMaxConcurrent: setting({
+    env: 'OPSDECK_HTTP_MAX_CONCURRENT',
+    description:
+      'Requests one process works on at once; more wait in a short queue (`OPSDECK_HTTP_QUEUE_SIZE`), past it they get 503 `OVERLOADED` with `Retry-After`. `/health`, `/health/ready`, `/metrics` and live streams are never limited.',
+    default: '32',
+    parse: int(1, 100_000),
+  }),
+  httpQueueSize: setting({
+    env: 'OPSDECK_HTTP_QUEUE_SIZE',
+    description: 'Requests that may wait for one of the `OPSDECK_HTTP_MAX_CONCURRENT` slots; 0 refuses at once when all are busy.',
+    default: '64',
+    parse: int(0, 100_000),
+  }),
+  httpQueueTimeoutMs: setting({
+    env: 'OPSDECK_HTTP_QUEUE_TIMEOUT_MS',
+    description: 'Longest a request waits in that queue before it is answered 503 `OVERLOADED` instead.',
+    default: '1000',
+    parse: int(1, 600_000),
+  }),
   shutdownTimeoutMs: setting({
     env: 'OPSDECK_SHUTDOWN_TIMEOUT_MS',
     description: 'How long shutdown waits for in-flight requests and jobs before closing anyway.',

@@ -6,18 +6,18 @@ import type { SystemLogs } from './system-logs.service.js';
 import type { SystemService } from './system.service.js';
 import { errorResponses, ProblemRef } from '../../platform/http/schemas.js';
 
-/** /health, /health/ready and /metrics: public, at the root. */
+/** /health, /health/ready and /metrics: public, at the root, never behind admission control (answered while the server is saturated). */
 export function healthRoutes(service: SystemService, metrics: Registry | null): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',
-      { config: { public: true }, schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness, 400: ProblemRef } } },
+      { config: { public: true, admission: 'exempt' }, schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness, 400: ProblemRef } } },
       async () => ({ status: 'ok' as const }),
     );
     app.get(
       '/health/ready',
       {
-        config: { public: true },
+        config: { public: true, admission: 'exempt' },
         schema: {
           operationId: 'getReadiness',
           tags: ['system'],
@@ -34,7 +34,7 @@ export function healthRoutes(service: SystemService, metrics: Registry | null): 
       app.get(
         '/metrics',
         {
-          config: { public: true },
+          config: { public: true, admission: 'exempt' },
           schema: { operationId: 'getMetrics', tags: ['system'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String(), 400: ProblemRef } },
         },
         async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),

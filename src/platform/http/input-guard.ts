@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, type FieldError } from '../errors.js';
 
 /** Deeper JSON than any route's schema describes is refused before it is parsed. */
@@ -90,11 +90,12 @@ export function registerInputGuard(app: FastifyInstance): void {
     }
     void parseJson(request, text, done);
   });
-  app.addHook('preValidation', async (request: FastifyRequest) => {
+  app.addHook('preValidation', (request: FastifyRequest, _reply, done) => {
     const errors: FieldError[] = [];
     unstorableStrings(request.params, 'params', errors);
     unstorableStrings(request.query, 'query', errors);
     unstorableStrings(request.body, 'body', errors);
-    if (errors.length > 0) throw new BadRequestError('VALIDATION_FAILED', 'The request is invalid', errors);
+    if (errors.length > 0) done(new BadRequestError('VALIDATION_FAILED', 'The request is invalid', errors) as unknown as FastifyError);
+    else done();
   });
 }

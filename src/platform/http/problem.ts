@@ -83,7 +83,8 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const error = !(raw instanceof AppError) && isDatabaseUnavailable(raw) ? new DatabaseUnavailableError() : raw;
     if (error instanceof AppError) {
       for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v);
-      if (error.status >= 500) request.log.warn({ code: error.code, ...(error !== raw ? { err: raw } : {}) }, error.message);
+      // OVERLOADED is counted (opsdeck_http_refused_total), not logged: a log line per refusal would add to the overload.
+      if (error.status >= 500 && error.code !== 'OVERLOADED') request.log.warn({ code: error.code, ...(error !== raw ? { err: raw } : {}) }, error.message);
       return sendProblem(request, reply, error.status, error.code, error.message, error.errors);
     }
     const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };

@@ -14,6 +14,25 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const httpRefused = new Counter({
+    name: 'opsdeck_http_requests_refused_total',
+    help: 'Requests answered 503 OVERLOADED by admission control, by reason (queue_full, queue_timeout)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  // One child per (method, route, status), looked up by one string: no label object per request.
+  const httpObservers = new Map<string, { observe(v: number): void }>();
+  const observeHttp = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${status} ${route}`;
+    let child = httpObservers.get(key);
+    if (!child) httpObservers.set(key, (child = httpDuration.labels(method, route, String(status))));
+    child.observe(seconds);
+  };
+  /** Exposes the admission gate's in-flight and queued requests as gauges. */
+  const watchAdmission = (state: { readonly active: number; readonly queued: number }) => {
+    new Gauge({ name: 'opsdeck_http_requests_in_flight', help: 'Requests admitted and not yet answered (live streams and health routes excluded)', registers: [registry], collect() { this.set(state.active); } });
+    new Gauge({ name: 'opsdeck_http_requests_queued', help: 'Requests waiting for an admission slot', registers: [registry], collect() { this.set(state.queued); } });
+  };
   const dbQueryDuration = new Histogram({
     name: 'opsdeck_db_query_duration_seconds',
     help: 'Database query duration',
@@ -45,6 +64,9 @@ export function createMetrics() {
   return {
     registry,
     httpDuration,
+    httpRefused,
+    observeHttp,
+    watchAdmission,
     dbQueryDuration,
     cacheRequests,
     /** Hooks the cache calls on each lookup. */
