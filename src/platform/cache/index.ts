@@ -23,3 +23,4 @@ export function createCache(options: CacheOptions = {}): Cache {
   }
   return createMemoryCache({ maxEntries: options.maxEntries, metrics: options.metrics });
 }
+export { createCachePrefetch, type CachePrefetch, type PrefetchSettings } from './prefetch.js';
