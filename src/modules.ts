@@ -10,7 +10,7 @@ import { createMetrics, registerJobGauges } from './platform/observability/metri
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { createEventBus } from './platform/bus/index.js';
-import { createCache } from './platform/cache/index.js';
+import { createCache, createCachePrefetch } from './platform/cache/index.js';
 import type { Server } from 'node:http';
 import { createEgressPolicy, createOwnListeners, type OwnListeners, type Resolver } from './platform/egress/index.js';
 import { createDomainEvents } from './platform/events/domain-events.js';
@@ -114,7 +114,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     const nodes = createNodePresence({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, self: { id: nodeId, roles: [...config.roles], version: VERSION, started_at: new Date().toISOString() }, logger });
     nodes.start();
     closers.unshift(() => nodes.close());
+    // The `cache` settings section: namespaces loaded at start and reloaded on its interval (warmers registered below).
+    const cachePrefetch = createCachePrefetch({ cache, logger, settings: () => settingsStore.current('cache') });
+    closers.unshift(() => cachePrefetch.stop());
     const system = createSystemModule({
+      cacheAdmin: { cache, audit: identity.audit, db: database.db, prefetchable: cachePrefetch.namespaces },
       nodes,
       nodeId,
       queue: () => jobs.stats(),
@@ -280,6 +284,10 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
+    cachePrefetch.register('identity', identity.warmCache);
+    cachePrefetch.register('parsers', () => parsers.customTemplates.store.list());
+    settingsStore.onChange('cache', () => void cachePrefetch.settingsChanged());
+    await cachePrefetch.start();
     const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...settings.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins];
     return {
       config,
@@ -295,6 +303,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       settings,
       settingsStore,
       systemLogs,
+      cachePrefetch,
       identity,
       parsers,
       credentials,

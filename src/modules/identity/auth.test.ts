@@ -19,7 +19,7 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
     const res = await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'ADMIN', password: TEST_ADMIN_PASSWORD } });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 900, user: { username: 'admin', roles: ['admin'], status: 'active', two_factor_enabled: false } });
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { username: 'admin', roles: ['admin'], status: 'active', two_factor_enabled: false } });
     expect(body.access_token.split('.')).toHaveLength(3);
     expect(body.refresh_token.length).toBeGreaterThanOrEqual(40);
     expect(JSON.stringify(body.user)).not.toMatch(/hash|secret|"password"/);
@@ -27,7 +27,7 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
     expect(byEmail.statusCode).toBe(200);
     const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString());
     expect(claims).toMatchObject({ sub: body.user.id, roles: ['admin'], iss: 'opsdeck' });
-    expect(claims.exp - claims.iat).toBe(900);
+    expect(claims.exp - claims.iat).toBe(3600);
     expect(claims.jti).toEqual(expect.any(String));
   });
 

@@ -147,6 +147,8 @@ export async function createIdentityModule(deps: IdentityDeps) {
       registry.register(list);
       void principals.invalidateRoles().catch((err: unknown) => deps.logger.warn({ err }, 'role cache invalidation failed'));
     },
+    /** Prefetch loader of the `identity` cache namespace: the permissions of every role (the user principals load on use). */
+    warmCache: () => principals.rolePermissions(),
     /** Step-up for sensitive operations: `await identity.stepUp.require(actor, code)`. */
     stepUp: { require: (actor: Actor, code: string | undefined | null) => twoFactor.requireStepUp(actor, code), header: 'x-totp-code' as const },
     /** A stored principal as it is now (`user` or `api_key`), null when disabled or revoked: job runs re-check their initiator. */

@@ -109,7 +109,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const runLimits = { maxTargets: c.runMaxTargets, maxProbes: c.runMaxProbes, maxActivePerUser: c.runMaxActivePerUser };
   const unitOfWork = createUnitOfWork(deps.db, (db) => ({ runs: createRunsRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
 
-  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, runLimits, logger });
+  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, runLimits, logger, ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}) });
   const templatesUow = createUnitOfWork(deps.db, (db) => ({ templates: createTemplatesRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
   const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings, unitOfWork: templatesUow, events: deps.events });
   const live = createLiveLogs({ bus: deps.bus, logs, runs, logger });
@@ -121,7 +121,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
     ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}),
   });
   const worker = c.roles.includes('worker')
-    ? createJobsWorker({ queue, engine, runs, locks, bus: deps.bus, dispatch, logger, workerId, concurrency: c.jobsConcurrency, leaseMs: c.jobsLeaseMs, reconcileMs: c.redisUrl ? 30_000 : 300_000, outcomeUnknown: engine.outcomeUnknown })
+    ? createJobsWorker({ queue, engine, runs, locks, bus: deps.bus, dispatch, logger, workerId, concurrency: c.jobsConcurrency, leaseMs: c.jobsLeaseMs, reconcileMs: c.redisUrl ? 30_000 : 300_000, outcomeUnknown: engine.outcomeUnknown, ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}) })
     : null;
 
   const plugins: RoutePlugin[] = [

@@ -40,6 +40,8 @@ export interface AuditRecorder {
 }
 
 export interface JobsServiceDeps {
+  /** Called once per run cancelled while still queued (the engine and the worker report the other endings). */
+  onFinished?: (type: string, status: string, seconds: number | null) => void;
   runs: RunsRepository;
   logs: LogsRepository;
   locks: LocksRepository;
@@ -470,7 +472,10 @@ export function createJobsService(deps: JobsServiceDeps) {
         await deps.audit?.record(db, { actor, action: 'job_run.cancelled', resourceType: 'job_run', resourceId: id, outcome: 'success', changes: { status: run.status } });
         return cancelled;
       });
-      if (direct) await deps.bus.publish(`job-run:${id}`, { kind: 'status', status: 'cancelled', reason: 'cancelled before it started', attempt: run.attempt });
+      if (direct) {
+        deps.onFinished?.(run.type, 'cancelled', null);
+        await deps.bus.publish(`job-run:${id}`, { kind: 'status', status: 'cancelled', reason: 'cancelled before it started', attempt: run.attempt });
+      }
       else await deps.bus.publish(CANCEL_CHANNEL, { runId: id });
       return view(await load(id));
     },

@@ -16,6 +16,8 @@ export const WORKER_HEARTBEAT_MS = 5000;
 export const WORKER_STALE_MS = 3 * WORKER_HEARTBEAT_MS;
 
 export interface WorkerDeps {
+  /** Called once per run this worker's recovery ends (failed, outcome unknown, or cancelled). */
+  onFinished?: (type: string, status: string, seconds: number | null) => void;
   queue: JobQueue<JobsJobMap>;
   engine: RunEngine;
   runs: RunsRepository;
@@ -78,6 +80,7 @@ export function createJobsWorker(deps: WorkerDeps) {
     } else [to, reason] = ['failed', 'worker lost'];
     if (!(await deps.runs.recover(run.id, owner, to, { reason, notBefore, now }))) return;
     deps.logger.warn({ runId: run.id, to, reason }, 'recovered run from a lost worker');
+    if (to !== 'queued') deps.onFinished?.(run.type, to, run.startedAt ? Math.max(0, Date.parse(now) - Date.parse(run.startedAt)) / 1000 : null);
     if (to !== 'queued') await deps.runs.closeOpenTargets(run.id, null, to === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     await deps.engine.releaseLocks(run.id);
     await deps.bus.publish(runChannel(run.id), { kind: 'status', status: to, reason, attempt: run.attempt } satisfies RunMessage).catch(() => undefined);

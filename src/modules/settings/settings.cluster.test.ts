@@ -26,12 +26,12 @@ describe.each(DIALECTS)('settings across two cluster nodes on %s', (dialect) => 
 
   it('applies on node B a security change made on node A (bus message)', async () => {
     expect(b.modules.settingsStore.current('security').lockout_threshold).toBe(5);
-    const res = await a.app.inject({ method: 'PATCH', url: '/api/v1/settings/security', headers: bearer(token), payload: { lockout_threshold: 2, access_token_ttl_seconds: 3600 } });
+    const res = await a.app.inject({ method: 'PATCH', url: '/api/v1/settings/security', headers: bearer(token), payload: { lockout_threshold: 2, access_token_ttl_seconds: 1800 } });
     expect(res.statusCode, res.body).toBe(200);
     await vi.waitFor(() => expect(b.modules.settingsStore.current('security').lockout_threshold).toBe(2), { timeout: 2_000, interval: 20 });
-    // …and B's identity uses it: a sign-in on B issues one-hour access tokens.
+    // …and B's identity uses it: a sign-in on B issues half-hour access tokens.
     const login = await b.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: 'Correct-Horse-Test-9147' } });
-    expect(login.json().expires_in).toBe(3600);
+    expect(login.json().expires_in).toBe(1800);
     const onB = await b.app.inject({ method: 'GET', url: '/api/v1/settings/security?explain=true', headers: bearer(token) });
     expect(onB.json().explain.lockout_threshold).toMatchObject({ value: 2, source: 'database' });
   });

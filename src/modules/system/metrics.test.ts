@@ -43,6 +43,17 @@ describe.each(DIALECTS)('job series on /metrics on %s', (dialect) => {
     expect(sample(after, 'opsdeck_job_run_duration_seconds_bucket{le="+Inf",type="local_command"}')).toBe(observed(after));
   });
 
+  it('counts a run cancelled while still queued', async () => {
+    const api = await adminClient(server());
+    const cancelled = (b: string) => sample(b, 'opsdeck_job_runs_finished_total{type="local_command",status="cancelled"}') ?? 0;
+    const before = await scrape();
+    const run = await api.start({ type: 'local_command', params: { command: 'echo', args: ['later'] }, not_before: new Date(Date.now() + 3_600_000).toISOString() });
+    const res = await server().app.inject({ method: 'POST', url: `/api/v1/jobs/runs/${run.id}/cancel`, headers: api.headers });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().status).toBe('cancelled');
+    expect(cancelled(await scrape())).toBe(cancelled(before) + 1);
+  });
+
   it('counts enabled schedules from the database', async () => {
     const api = await adminClient(server());
     const enabled = async () => sample(await scrape(), 'opsdeck_schedules_enabled');

@@ -194,6 +194,35 @@ describe.each(implementations)('Cache contract: $name', (impl) => {
     expect(load).toHaveBeenCalledTimes(2);
   });
 
+  it('clearNamespace drops every entry of the namespace, and only those, before it resolves, wrap included', async () => {
+    const cache = node();
+    await cache.set('identity:a', 1, { tags: ['t'] });
+    await cache.wrap('identity:b', {}, async () => 2);
+    await cache.set('identityx:c', 3);
+    await cache.set('parsers:d', 4);
+    await cache.clearNamespace('identity');
+    expect(await cache.get('identity:a')).toBeUndefined();
+    expect(await cache.get('identity:b')).toBeUndefined();
+    expect(await cache.get('identityx:c')).toBe(3);
+    expect(await cache.get('parsers:d')).toBe(4);
+  });
+
+  it('counts hits, misses and entries held per namespace', async () => {
+    const cache = node();
+    await cache.get('identity:a');
+    await cache.set('identity:a', 1);
+    await cache.set('identity:b', 1);
+    await untilL1Hit(cache, 'identity:a');
+    await cache.wrap('parsers:x', {}, async () => 1);
+    const rows = cache.namespaceStats();
+    const identity = rows.find((r) => r.namespace === 'identity');
+    expect(identity).toMatchObject({ misses: 1, size: 2, evictions: 0 });
+    expect(identity!.hits).toBeGreaterThanOrEqual(1);
+    expect(rows.find((r) => r.namespace === 'parsers')).toMatchObject({ hits: 0, misses: 1, size: 1 });
+    await cache.clearNamespace('identity');
+    expect(cache.namespaceStats().find((r) => r.namespace === 'identity')).toMatchObject({ size: 0 });
+  });
+
   it('counts hits and misses in stats and the metrics hook', async () => {
     const metrics = { hit: vi.fn(), miss: vi.fn() };
     const cache = node(metrics);
@@ -230,6 +259,15 @@ describe('memory cache', () => {
     await cache.invalidateTag('t');
     expect(await cache.get('a')).toBe('untagged');
     expect(cache.stats()).toMatchObject({ l1Hits: 1, l2Hits: 0 });
+  });
+
+  it('counts evictions per namespace', async () => {
+    const cache = track(createMemoryCache({ maxEntries: 2 }));
+    for (const key of ['jobs:a', 'jobs:b', 'parsers:c', 'parsers:d']) await cache.set(key, 1);
+    expect(cache.namespaceStats()).toEqual([
+      { namespace: 'jobs', hits: 0, misses: 0, size: 0, evictions: 2 },
+      { namespace: 'parsers', hits: 0, misses: 0, size: 2, evictions: 0 },
+    ]);
   });
 });
 
@@ -276,6 +314,19 @@ describe('tiered cache across nodes', () => {
     await vi.waitFor(async () => expect(await b.get('k')).toBeUndefined(), { timeout: 1_000, interval: 1 });
   });
 
+  it('clearNamespace drops the namespace from L2 and from other nodes’ L1', async () => {
+    const { node } = cluster();
+    const [a, b] = [node(), node()];
+    await a.set('jobs:k', 'v');
+    await a.set('parsers:k', 'v');
+    await untilL1Hit(b, 'jobs:k');
+    await untilL1Hit(b, 'parsers:k');
+    await a.clearNamespace('jobs');
+    await vi.waitFor(async () => expect(await b.get('jobs:k')).toBeUndefined());
+    expect(await node().get('jobs:k')).toBeUndefined();
+    expect(await b.get('parsers:k')).toBe('v');
+  });
+
   it('carries the remaining TTL from L2 into another node’s L1', async () => {
     const { node } = cluster();
     const [a, b] = [node(), node()];
@@ -313,11 +364,15 @@ describe('tiered cache across nodes', () => {
     await admin.connect();
     try {
       const keys = async (): Promise<string[]> => (await admin.keys(`${prefix}*`)).sort();
-      expect(await keys()).toEqual([`${prefix}cache:t:t`, `${prefix}cache:v:k1`, `${prefix}cache:v:k2`]);
+      // Every entry also carries its namespace's tag (`other` for a key without one).
+      expect(await keys()).toEqual([`${prefix}cache:t:namespace:other`, `${prefix}cache:t:t`, `${prefix}cache:v:k1`, `${prefix}cache:v:k2`]);
       expect(await admin.ttl(`${prefix}cache:t:t`)).toBe(-1); // k2 never expires, so neither may its tag set
       await a.invalidateTag('t');
-      expect(await keys()).toEqual([`${prefix}cache:e:t`]); // only the epoch stays, and it expires
+      // The epoch stays, and expires; the namespace's set may name deleted keys (invalidation checks each).
+      expect(await keys()).toEqual([`${prefix}cache:e:t`, `${prefix}cache:t:namespace:other`]);
       expect(await admin.ttl(`${prefix}cache:e:t`)).toBeGreaterThan(0);
+      await a.clearNamespace('other');
+      expect(await keys()).toEqual([`${prefix}cache:e:namespace:other`, `${prefix}cache:e:t`]);
     } finally {
       admin.disconnect();
     }

@@ -11,6 +11,17 @@ export interface CacheStats {
   l2Hits: number;
 }
 
+/** One namespace (a key's text up to its first colon) as this node sees it. */
+export interface NamespaceStats {
+  namespace: string;
+  hits: number;
+  misses: number;
+  /** Entries held in this node's memory tier now. */
+  size: number;
+  /** Entries this node's memory tier dropped to stay within its bound. */
+  evictions: number;
+}
+
 /**
  * Two-level cache with tag invalidation. Values must be JSON-serialisable (the Redis tier
  * stores JSON) and must be treated as immutable: the in-memory tier hands out the stored
@@ -24,7 +35,10 @@ export interface Cache {
   invalidateTag(tag: string): Promise<void>;
   /** get, or load + set on miss; concurrent misses for one key share one load (single flight). */
   wrap<T>(key: string, options: CacheSetOptions, load: () => Promise<T>): Promise<T>;
+  /** Drops every entry of the namespace (keys `<namespace>:…`), on every node, like a tag. */
+  clearNamespace(namespace: string): Promise<void>;
   stats(): CacheStats;
+  namespaceStats(): NamespaceStats[];
   close(): Promise<void>;
 }
 

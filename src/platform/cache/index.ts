@@ -2,7 +2,8 @@ import type { Cache, CacheLogger, CacheMetrics } from './cache.js';
 import { createMemoryCache } from './memory-cache.js';
 import { createTieredCache } from './tiered-cache.js';
 
-export type { Cache, CacheLogger, CacheMetrics, CacheSetOptions, CacheStats } from './cache.js';
+export type { Cache, CacheLogger, CacheMetrics, CacheSetOptions, CacheStats, NamespaceStats } from './cache.js';
+export { cacheNamespace, namespaceTag } from './namespaces.js';
 export { createMemoryCache } from './memory-cache.js';
 export { createTieredCache } from './tiered-cache.js';
 
@@ -22,3 +23,4 @@ export function createCache(options: CacheOptions = {}): Cache {
   }
   return createMemoryCache({ maxEntries: options.maxEntries, metrics: options.metrics });
 }
+export { createCachePrefetch, type CachePrefetch, type PrefetchSettings } from './prefetch.js';

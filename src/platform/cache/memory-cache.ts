@@ -1,11 +1,14 @@
 import { LRUCache } from 'lru-cache';
 import type { Cache, CacheMetrics, CacheSetOptions, CacheStats } from './cache.js';
+import { createNamespaceCounters, namespaceTag, sizesByNamespace, withNamespaceTag } from './namespaces.js';
 import { createSingleFlight } from './single-flight.js';
 
 export interface MemoryCacheOptions {
   /** LRU bound; the least recently used entry is evicted beyond it. */
   maxEntries?: number;
   metrics?: CacheMetrics;
+  /** Called for each entry dropped to stay within `maxEntries` (the tiered cache counts its L1's evictions across rebuilds). */
+  onEvict?: (key: string) => void;
 }
 
 interface Entry {
@@ -28,13 +31,20 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
   const counters: CacheStats = { hits: 0, misses: 0, l1Hits: 0, l2Hits: 0 };
   const flights = createSingleFlight();
   const keysByTag = new Map<string, Set<string>>();
+  const namespaces = createNamespaceCounters();
 
   // dispose runs for every way an entry leaves (evict, expire, delete, overwrite), so the tag
   // index can never point at a key that is gone. No ttlAutopurge: it would keep one timer
   // per entry; expired entries are dropped (and unindexed) when read or evicted.
   const lru = new LRUCache<string, Entry>({
     max: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
-    dispose: (entry, key) => unindex(key, entry.tags),
+    dispose: (entry, key, reason) => {
+      unindex(key, entry.tags);
+      if (reason === 'evict') {
+        namespaces.evicted(key);
+        options.onEvict?.(key);
+      }
+    },
   });
   let closed = false;
 
@@ -59,11 +69,13 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
     const entry = lru.get(key);
     if (entry === undefined) {
       counters.misses += 1;
+      namespaces.miss(key);
       metrics?.miss(key);
       return undefined;
     }
     counters.hits += 1;
     counters.l1Hits += 1;
+    namespaces.hit(key);
     metrics?.hit('l1', key);
     return entry.value as T;
   }
@@ -75,7 +87,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
       lru.delete(key);
       return;
     }
-    const tags = [...new Set(setOptions?.tags ?? [])];
+    const tags = withNamespaceTag(key, setOptions?.tags);
     // Index after set: set disposes the previous entry, which unindexes the old tags.
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type
     lru.set(key, { value: value as {}, tags }, { ttl: setOptions?.ttlMs });
@@ -84,6 +96,15 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
       keys.add(key);
       keysByTag.set(tag, keys);
     }
+  }
+
+  async function invalidateTag(tag: string): Promise<void> {
+    assertOpen();
+    flights.forgetTag(tag);
+    for (const key of [...(keysByTag.get(tag) ?? [])]) {
+      lru.delete(key);
+    }
+    keysByTag.delete(tag);
   }
 
   return {
@@ -96,21 +117,16 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
       lru.delete(key);
     },
 
-    async invalidateTag(tag) {
-      assertOpen();
-      flights.forgetTag(tag);
-      for (const key of [...(keysByTag.get(tag) ?? [])]) {
-        lru.delete(key);
-      }
-      keysByTag.delete(tag);
-    },
+    invalidateTag,
+
+    clearNamespace: (namespace) => invalidateTag(namespaceTag(namespace)),
 
     async wrap<T>(key: string, setOptions: CacheSetOptions, load: () => Promise<T>): Promise<T> {
       const cached = await get<T>(key);
       if (cached !== undefined) {
         return cached;
       }
-      return flights.run(key, setOptions.tags ?? [], async (isCurrent) => {
+      return flights.run(key, withNamespaceTag(key, setOptions.tags), async (isCurrent) => {
         const value = await load();
         // A delete or invalidation during the load makes its result possibly stale: return it
         // to the callers that were already waiting, but do not store it.
@@ -122,6 +138,8 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
     },
 
     stats: () => ({ ...counters }),
+
+    namespaceStats: () => namespaces.snapshot(sizesByNamespace(lru.keys())),
 
     async close() {
       closed = true;

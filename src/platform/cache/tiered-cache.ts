@@ -10,6 +10,7 @@ import {
   type CacheStats,
 } from './cache.js';
 import { createMemoryCache, isExpiredOnArrival } from './memory-cache.js';
+import { createNamespaceCounters, namespaceTag, withNamespaceTag } from './namespaces.js';
 import { createRedisStore, encodeEntry } from './redis-store.js';
 import { createSingleFlight } from './single-flight.js';
 
@@ -55,7 +56,8 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
   const metrics = options.metrics;
   const nodeId = randomUUID();
   const counters: CacheStats = { hits: 0, misses: 0, l1Hits: 0, l2Hits: 0 };
-  const newL1 = (): Cache => createMemoryCache({ maxEntries: options.maxEntries });
+  const namespaces = createNamespaceCounters();
+  const newL1 = (): Cache => createMemoryCache({ maxEntries: options.maxEntries, onEvict: namespaces.evicted });
   const flights = createSingleFlight();
 
   // One retry: a cache read should fall through to the loader, not wait out a Redis outage.
@@ -146,10 +148,12 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
   function count(level: 'l1' | 'l2' | 'miss', key: string): void {
     if (level === 'miss') {
       counters.misses += 1;
+      namespaces.miss(key);
       metrics?.miss(key);
       return;
     }
     counters.hits += 1;
+    namespaces.hit(key);
     counters[level === 'l1' ? 'l1Hits' : 'l2Hits'] += 1;
     metrics?.hit(level, key);
   }
@@ -224,6 +228,17 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
     await broadcast({ key });
   }
 
+  async function invalidateTag(tag: string): Promise<void> {
+    assertOpen();
+    try {
+      await store.invalidateTag(tag);
+    } finally {
+      // After the L2 delete, so a read on this node racing the script cannot refill L1 behind us.
+      dropLocal({ tag });
+    }
+    await broadcast({ tag });
+  }
+
   return {
     async get<T>(key: string): Promise<T | undefined> {
       return (await lookup(key, [])).value as T | undefined;
@@ -234,24 +249,17 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
       if (value === undefined || isExpiredOnArrival(setOptions)) {
         return remove(key);
       }
-      await writeThrough(key, value, setOptions, [...new Set(setOptions.tags ?? [])]);
+      await writeThrough(key, value, setOptions, withNamespaceTag(key, setOptions.tags));
     },
 
     delete: remove,
 
-    async invalidateTag(tag) {
-      assertOpen();
-      try {
-        await store.invalidateTag(tag);
-      } finally {
-        // After the L2 delete, so a read on this node racing the script cannot refill L1 behind us.
-        dropLocal({ tag });
-      }
-      await broadcast({ tag });
-    },
+    invalidateTag,
+
+    clearNamespace: (namespace) => invalidateTag(namespaceTag(namespace)),
 
     async wrap<T>(key: string, setOptions: CacheSetOptions, load: () => Promise<T>): Promise<T> {
-      const tags = [...new Set(setOptions.tags ?? [])];
+      const tags = withNamespaceTag(key, setOptions.tags);
       assertOpen();
       if (listening) {
         const value = await l1.get(key);
@@ -275,6 +283,9 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
     },
 
     stats: () => ({ ...counters }),
+
+    // L1 is what this node holds; L2 is shared and not counted per namespace.
+    namespaceStats: () => namespaces.snapshot(new Map(listening ? l1.namespaceStats().map((r) => [r.namespace, r.size]) : [])),
 
     async close() {
       if (closed) {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { cacheNamespace } from '../cache/namespaces.js';
 
 /** One registry per process (tests build several apps, so no global default registry). */
 export function createMetrics() {
@@ -88,13 +89,7 @@ export function createMetrics() {
   };
 }
 
-const NAMESPACE = /^[a-z][a-z0-9_-]{0,31}$/;
-
-/** A cache key's namespace: its text up to the first colon, or `other` (label cardinality stays bounded by the code's key names). */
-export function cacheNamespace(key: string): string {
-  const ns = key.slice(0, Math.max(0, key.indexOf(':')));
-  return NAMESPACE.test(ns) ? ns : 'other';
-}
+export { cacheNamespace } from '../cache/namespaces.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
