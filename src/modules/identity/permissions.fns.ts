@@ -16,7 +16,7 @@ export const BUILTIN_ROLES = ['admin', 'operator', 'viewer', 'auditor'] as const
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 
 /** Resources whose non-read permissions are user/credential administration: not for operators. */
-const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'settings', 'webhooks']);
+const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'settings', 'webhooks', 'notifications']);
 /** Operator may still use credentials in jobs; using one never shows its value. */
 const OPERATOR_ALLOWED = new Set(['credentials:use']);
 const SECRET_ACTIONS = new Set(['reveal', 'admin']);
