@@ -46,8 +46,9 @@ export function releaseTime(quiet: QuietHours | null, severity: string, nowMs: n
   if (start === end) return nowMs;
   const inside = start < end ? now >= start && now < end : now >= start || now < end;
   if (!inside) return nowMs;
-  let release = local.startOf('day').plus({ minutes: end });
-  if (release.toMillis() <= nowMs) release = release.plus({ days: 1 });
+  // Wall-clock time of the end (set, not plus: a DST change that night must not shift it).
+  let release = local.set({ hour: Math.floor(end / 60), minute: end % 60, second: 0, millisecond: 0 });
+  if (release.toMillis() <= nowMs) release = release.plus({ days: 1 }).set({ hour: Math.floor(end / 60), minute: end % 60 });
   return release.toMillis();
 }
 
