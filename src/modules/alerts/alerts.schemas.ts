@@ -56,7 +56,7 @@ export const IngestResult = Type.Object(
 );
 export const TokenIngestResult = Type.Object({ outcome: lit(['created', 'deduplicated', 'resolved', 'ignored'] as const), alert_id: Nullable(Uuid) }, { additionalProperties: false });
 
-/** Prometheus Alertmanager webhook payload, version 4 (extra fields Alertmanager adds are accepted and ignored). */
+/** Prometheus Alertmanager webhook payload, version 4: every field it defines (unknown fields are refused like on every body). */
 export const AlertmanagerBody = Type.Object(
   {
     version: Type.Optional(Type.String({ maxLength: 10 })),
@@ -79,12 +79,12 @@ export const AlertmanagerBody = Type.Object(
           generatorURL: Type.Optional(Type.String({ maxLength: 2000 })),
           fingerprint: Type.Optional(Type.String({ maxLength: 100 })),
         },
-        { additionalProperties: true },
+        { additionalProperties: false },
       ),
       { maxItems: 1000 },
     ),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 export type AlertmanagerBody = Static<typeof AlertmanagerBody>;
 export const AlertmanagerResult = Type.Object({ received: Type.Integer({ minimum: 0 }), outcomes: Type.Array(TokenIngestResult) }, { additionalProperties: false });
