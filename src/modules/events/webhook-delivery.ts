@@ -2,7 +2,6 @@ import type { Db } from '../../platform/db/database.js';
 import type { Envelope } from '../../platform/crypto/index.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import { createDrainLoop } from '../../platform/drain-loop.js';
 import { egressRequest, EgressRefusedError, type EgressPolicy } from '../../platform/egress/index.js';
 import { backoffMs, signatureHeader } from './events.fns.js';
 import { createWebhooksRepository, type DeliveryRow, type WebhookRow } from './webhooks.repository.js';
@@ -39,6 +38,10 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
   const s = deps.settings;
   const concurrency = s.concurrency ?? 4;
   const log = deps.logger.child({ component: 'webhooks' });
+  let draining: Promise<void> | null = null;
+  let again = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running = false;
 
   /** One signed POST; never throws. */
   async function attempt(webhook: WebhookRow, delivery: Pick<DeliveryRow, 'id' | 'eventId' | 'eventName' | 'body'>): Promise<AttemptResult> {
@@ -98,11 +101,41 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
     return due.length;
   }
 
-  const loop = createDrainLoop({ drainOnce, nextDue: () => repo.nextDue(), pollMs: s.pollMs, onError: (err) => log.error({ err }, 'webhook delivery loop failed') });
+  /** Attempts everything due now; concurrent calls coalesce. */
+  function drain(): Promise<void> {
+    if (draining) {
+      again = true;
+      return draining;
+    }
+    draining = (async () => {
+      try {
+        do {
+          again = false;
+          while ((await drainOnce()) > 0) {
+            // keep going while deliveries are due
+          }
+        } while (again);
+      } catch (err) {
+        log.error({ err }, 'webhook delivery loop failed');
+      } finally {
+        draining = null;
+      }
+    })();
+    return draining;
+  }
+
+  /** Sleeps until the earliest pending delivery is due, at most pollMs. */
+  async function schedule(): Promise<void> {
+    if (!running) return;
+    const next = await repo.nextDue().catch(() => null);
+    const wait = next ? Math.max(0, Math.min(s.pollMs, Date.parse(next) - Date.now())) : s.pollMs;
+    timer = setTimeout(() => void drain().finally(() => void schedule()), wait);
+    timer.unref();
+  }
 
   return {
     attempt,
-    drain: loop.drain,
+    drain,
     /** A ping: one delivery row, attempted at once (not retried), returned with its outcome. */
     async ping(webhook: WebhookRow): Promise<DeliveryRow> {
       const now = nowIso();
@@ -114,8 +147,15 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
       await repo.finish(id, 1, { status: result.ok ? 'succeeded' : 'failed', nextAttemptAt: null, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error });
       return (await repo.findDelivery(id))!;
     },
-    start: loop.start,
-    stop: loop.stop,
+    start(): void {
+      running = true;
+      void drain().finally(() => void schedule());
+    },
+    async stop(): Promise<void> {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await draining;
+    },
   };
 }
 
