@@ -29,6 +29,7 @@ import { createEventsModule } from './modules/events/index.js';
 import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
+import { createAlertsModule } from './modules/alerts/index.js';
 import { createIntegrationsModule } from './modules/integrations/index.js';
 import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
@@ -189,7 +190,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     closers.unshift(async () => streamGuard.stop());
     const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, egress, config, version: VERSION, streamGuard });
     closers.unshift(() => eventsModule.stop());
+    // Alerts subscribe to domain events (run failures, config changes, expiries) before the subscribers start.
+    const alerts = createAlertsModule({ db: database.db, logger, events, audit: identity.audit, keyRing, egress, render: templates.renderText, subscribers: eventsModule.subscribers, config, version: VERSION });
     await eventsModule.start();
+    alerts.start();
+    closers.unshift(() => alerts.stop());
 
     // Sync runs are jobs: configs contributes the `git_sync` executor and creates runs through
     // the jobs service once it exists (the port is only called after start-up).
@@ -281,14 +286,14 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations]) identity.registerPermissions(m.permissions);
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts]) identity.registerPermissions(m.permissions);
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
     cachePrefetch.register('identity', identity.warmCache);
     cachePrefetch.register('parsers', () => parsers.customTemplates.store.list());
     settingsStore.onChange('cache', () => void cachePrefetch.settingsChanged());
     await cachePrefetch.start();
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...settings.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins];
+    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...settings.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins, ...alerts.plugins];
     return {
       config,
       logger,
@@ -313,6 +318,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       schedules,
       configs,
       integrations,
+      alerts,
       plugins,
       rateLimitStore,
       authenticator: identity.authenticator,

@@ -57,6 +57,7 @@ const READ_PERMISSION: readonly [prefix: string, permission: string][] = [
   ['credential.', 'credentials:read'],
   ['webhook.', 'webhooks:read'],
   ['config.', 'configs:read'],
+  ['alert.', 'alerts:read'],
 ];
 
 export function readPermissionOf(eventName: string): string | null {

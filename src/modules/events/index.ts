@@ -130,7 +130,7 @@ export function createEventsModule(deps: EventsModuleDeps) {
 }
 
 export type EventsModule = ReturnType<typeof createEventsModule>;
-export type { Subscriber } from './subscribers.js';
+export type { Subscriber, SubscriberRunner } from './subscribers.js';
 export type { StoredEvent } from './events.repository.js';
 export { signatureHeader, verifySignature } from './events.fns.js';
 

@@ -16,7 +16,7 @@ export const BUILTIN_ROLES = ['admin', 'operator', 'viewer', 'auditor'] as const
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 
 /** Resources whose non-read permissions are user/credential/instance administration: not for operators. */
-const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'settings', 'webhooks', 'cache']);
+const ADMIN_RESOURCES = new Set(['users', 'roles', 'teams', 'credentials', 'settings', 'webhooks', 'cache', 'notifications']);
 /** Operator may still use credentials in jobs; using one never shows its value. */
 const OPERATOR_ALLOWED = new Set(['credentials:use']);
 const SECRET_ACTIONS = new Set(['reveal', 'admin']);

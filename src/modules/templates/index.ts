@@ -64,7 +64,9 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
   // `config_push` renders through the service as the run's initiator, like POST /templates/{id}/render.
   const noVault: VaultRead = () => Promise.reject(new NotFoundError('CREDENTIAL_NOT_FOUND', 'No credential vault is wired'));
   const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (async () => null), deps.vault ?? noVault, (id, variables) => service.schemaSecretPaths(id, variables))];
-  return { service, plugins, repositoryFeed, executors, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
+  // Notification subjects and bodies (alerts module) render in the same sandboxed pool; no stored templates are reachable.
+  const renderText = (source: string, vars: Record<string, unknown>) => pool.render({ source, name: 'notification', vars, templates: {} });
+  return { service, plugins, repositoryFeed, executors, renderText, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };
 }
 export type TemplatesModule = ReturnType<typeof createTemplatesModule>;
 

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { backoffMs, defaultDedupKey, fromAlertmanager, maskSecrets, matchesRule, releaseTime, severityOf } from './alerts.fns.js';
+import { alertFromEvent } from './sources.js';
+
+const at = (iso: string) => Date.parse(iso);
+
+describe('quiet hours (releaseTime) with an injected clock', () => {
+  const night = { start: '22:00', end: '07:00', timezone: 'Europe/Paris' };
+  it.each([
+    ['outside the window: now', '2026-12-07T12:00:00Z', 'warning', '2026-12-07T12:00:00.000Z'],
+    ['inside, before midnight: the next morning', '2026-12-07T22:30:00Z', 'warning', '2026-12-08T06:00:00.000Z'],
+    ['inside, after midnight: the same morning', '2026-12-08T02:00:00Z', 'minor', '2026-12-08T06:00:00.000Z'],
+    ['critical is excepted by default', '2026-12-07T22:30:00Z', 'critical', '2026-12-07T22:30:00.000Z'],
+    ['the end itself is outside', '2026-12-08T06:00:00Z', 'info', '2026-12-08T06:00:00.000Z'],
+  ])('%s', (_name, now, severity, expected) => {
+    expect(new Date(releaseTime(night, severity, at(now))).toISOString()).toBe(expected);
+  });
+  it('honours a window within one day and an explicit except list', () => {
+    const lunch = { start: '12:00', end: '13:00', timezone: 'UTC', except: [] };
+    expect(new Date(releaseTime(lunch, 'critical', at('2026-12-07T12:15:00Z'))).toISOString()).toBe('2026-12-07T13:00:00.000Z');
+    expect(releaseTime(null, 'info', 5)).toBe(5);
+  });
+  it('follows daylight saving time (New York, the night clocks go back)', () => {
+    const q = { start: '01:00', end: '03:00', timezone: 'America/New_York' };
+    // 2026-11-01 05:30Z is 01:30 EDT; the window ends at 03:00 EST = 08:00Z.
+    expect(new Date(releaseTime(q, 'info', at('2026-11-01T05:30:00Z'))).toISOString()).toBe('2026-11-01T08:00:00.000Z');
+  });
+});
+
+describe('routing matches', () => {
+  const alert = { source: 'prometheus', severity: 'major', labels: { team: 'net', site: 'par' } };
+  it.each([
+    [{}, true],
+    [{ sources: ['prometheus'] }, true],
+    [{ sources: ['jobs'] }, false],
+    [{ severities: ['critical', 'major'] as const }, true],
+    [{ severities: ['info'] as const }, false],
+    [{ labels: { team: 'net' } }, true],
+    [{ labels: { team: 'net', site: 'lon' } }, false],
+    [{ labels: { missing: 'x' } }, false],
+  ])('%j → %s', (match, expected) => {
+    expect(matchesRule(match as never, alert)).toBe(expected);
+  });
+});
+
+describe('mapping and helpers', () => {
+  it('maps Alertmanager alerts: fingerprint dedup, severity aliases, summary as title', () => {
+    const r = fromAlertmanager({ status: 'resolved', labels: { alertname: 'X', severity: 'error' }, annotations: { summary: 'sum', description: 'desc' }, fingerprint: 'f1' }, { job: 'node' });
+    expect(r).toEqual({ source: 'alertmanager', title: 'sum', description: 'desc', severity: 'major', labels: { job: 'node', alertname: 'X', severity: 'error' }, dedup_key: 'alertmanager:f1', status: 'resolved' });
+    expect(fromAlertmanager({ status: 'firing', labels: { b: '2', a: '1' } }, {}).dedup_key).toBe('alertmanager:a=1,b=2');
+    expect(severityOf('PAGE')).toBe('critical');
+    expect(severityOf('unknown')).toBe('warning');
+  });
+  it('builds a default dedup key independent of label order', () => {
+    expect(defaultDedupKey({ source: 's', title: 't', labels: { b: '2', a: '1' } })).toBe(defaultDedupKey({ source: 's', title: 't', labels: { a: '1', b: '2' } }));
+  });
+  it('masks secrets, URL-encoded too', () => {
+    expect(maskSecrets('to https://h/a b?x=tok%2Fen and tok/en', ['tok/en'])).toBe('to https://h/a b?x=*** and ***');
+  });
+  it('backs off exponentially, capped at an hour', () => {
+    expect([1, 2, 3].map((n) => backoffMs(n, 100))).toEqual([100, 200, 400]);
+    expect(backoffMs(40, 1000)).toBe(3_600_000);
+  });
+  it('turns domain events into alerts with stable dedup keys', () => {
+    expect(alertFromEvent('run.failed', { run_id: 'r', type: 'command', status: 'failed', template_id: 't' })).toMatchObject({ source: 'jobs', severity: 'major', dedup_key: 'jobs:template:t' });
+    expect(alertFromEvent('run.succeeded', { run_id: 'r', template_id: 't' })).toMatchObject({ status: 'resolved', dedup_key: 'jobs:template:t' });
+    expect(alertFromEvent('run.succeeded', { run_id: 'r' })).toBeNull();
+    expect(alertFromEvent('credential.expired', { id: 'c', name: 'core', type: 'ssh', expiresAt: 'x' })).toMatchObject({ dedup_key: 'credentials:expired:c', severity: 'warning' });
+    expect(alertFromEvent('device.created', {})).toBeNull();
+  });
+});
