@@ -162,8 +162,6 @@ export function createJobsModule(deps: JobsModuleDeps) {
 
 export type JobsModule = ReturnType<typeof createJobsModule>;
 export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential } from './credentials.js';
-export type { SecretScrubber } from './scrubber.js';
-export { createSecretScrubber } from './scrubber.js';
 export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';
