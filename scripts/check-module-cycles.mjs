@@ -17,7 +17,7 @@ const SPECIFIER = /\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]|\bimport\s*\(?\s*['"](\.{1
 /** @returns {string[]} */
 function sourceFiles(dir) {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !/\.test\.ts$|\.test-support\.ts$|\.test-helpers\.ts$/.test(e.name))
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
     .map((e) => path.join(e.parentPath, e.name));
 }
 
