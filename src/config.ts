@@ -2,7 +2,7 @@
  * Configuration: every setting comes from an `OPSDECK_*` environment variable, is parsed and
  * checked once at start-up against the table below, and is then frozen and injected. Modules
  * never read `process.env`. The README's configuration table is generated from `SETTINGS`
- * (`npm run docs:config`) and a test fails when the two drift apart.
+ * (`npm run docs`) and a test fails when the two drift apart.
  */
 import path from 'node:path';
 import { validEgressEntry } from './platform/egress/index.js';

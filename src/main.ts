@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The command line: `opsdeck serve | migrate [--dry-run] | config | --help`. The only place
+ * The command line: `opsdeck <command> [--help]` (the commands are `COMMANDS`). The only place
  * that reads process.env, prints to the console for people and exits the process.
  */
 import { parseArgs } from 'node:util';
@@ -12,26 +12,71 @@ import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest, pendingMigrations } from './platform/db/migrate.js';
 import { createModules, createServer, listenersJoinEgress } from './modules.js';
 import { buildHealthApp } from './app.js';
-import { describeCliError, runUserCommand } from './modules/identity/index.js';
-import { runParseCommand } from './modules/parsers/index.js';
-import { runKeysCommand } from './modules/credentials/index.js';
+import { describeCliError, runUserCommand, USER_HELP } from './modules/identity/index.js';
+import { PARSE_HELP, runParseCommand } from './modules/parsers/index.js';
+import { KEYS_HELP, runKeysCommand } from './modules/credentials/index.js';
 import { VERSION } from './version.js';
+
+/** Every command: its line in `opsdeck --help` and the text of `opsdeck <command> --help`. */
+const COMMANDS: Record<string, { synopsis: string; summary: string; help: string }> = {
+  serve: {
+    synopsis: 'serve',
+    summary: 'Run the server (HTTP API; worker and scheduler roles per OPSDECK_ROLES)',
+    help: `Usage: opsdeck serve
+
+Runs the HTTP API on OPSDECK_HOST:OPSDECK_PORT, plus the roles OPSDECK_ROLES names (api, worker,
+scheduler; all three by default). Pending migrations are applied at start. SIGTERM or SIGINT stops
+it: HTTP first, then the workers drain, then the queue and the database close.`,
+  },
+  worker: {
+    synopsis: 'worker',
+    summary: 'Run a job worker only: role forced to worker; HTTP only for /health, /health/ready, /metrics',
+    help: `Usage: opsdeck worker
+
+Runs a job worker (the worker role only, whatever OPSDECK_ROLES says). Its only HTTP listener, on
+OPSDECK_HOST:OPSDECK_WORKER_HEALTH_PORT, serves /health, /health/ready and /metrics for probes.`,
+  },
+  migrate: {
+    synopsis: 'migrate [--dry-run]',
+    summary: 'Apply pending database migrations (--dry-run lists them)',
+    help: `Usage: opsdeck migrate [--dry-run]
+
+Applies pending database migrations (on PostgreSQL under an advisory lock, so nodes starting
+together migrate once). --dry-run lists the pending ones and changes nothing.`,
+  },
+  config: {
+    synopsis: 'config',
+    summary: 'Print the effective configuration, secrets masked',
+    help: `Usage: opsdeck config
+
+Prints the effective configuration (environment, .env file and defaults) as JSON, secrets masked.`,
+  },
+  user: { synopsis: 'user create|reset-password|disable <username>', summary: 'Manage users (opsdeck user --help)', help: USER_HELP },
+  keys: {
+    synopsis: 'keys generate|rotate|status',
+    summary: 'Vault master keys: add one, re-wrap every data key under the newest, report usage',
+    help: KEYS_HELP.trimEnd(),
+  },
+  configs: {
+    synopsis: 'configs reindex',
+    summary: 'Rebuild the configuration history index from the Git mirrors',
+    help: `Usage: opsdeck configs reindex
+
+Rebuilds the configuration history index (versions per device) from the Git mirrors of every
+configuration repository, and prints the counts.`,
+  },
+  parse: { synopsis: 'parse --platform P --command C < output', summary: 'Parse command output into JSON records (opsdeck parse --help)', help: PARSE_HELP },
+};
 
 const HELP = `opsdeck ${VERSION} — operations console backend
 
 Usage: opsdeck <command> [options]
 
 Commands:
-  serve               Run the server (HTTP API; worker and scheduler roles per OPSDECK_ROLES)
-  worker              Run a job worker only: role forced to worker; HTTP only for /health, /health/ready, /metrics
-  migrate [--dry-run] Apply pending database migrations (--dry-run lists them)
-  config              Print the effective configuration, secrets masked
-  user create|reset-password|disable <username>  Manage users (opsdeck user --help)
-  keys generate|rotate|status  Vault master keys: add one, re-wrap every data key under the newest, report usage
-  configs reindex     Rebuild the configuration history index from the Git mirrors
-  parse --platform P --command C < output
-                      Parse command output into JSON records (opsdeck parse --help)
-  --help, -h          Show this help
+${Object.values(COMMANDS)
+  .map((c) => (c.synopsis.length < 20 ? `  ${c.synopsis.padEnd(20)}${c.summary}` : `  ${c.synopsis}\n  ${' '.repeat(20)}${c.summary}`))
+  .join('\n')}
+  --help, -h          Show this help; opsdeck <command> --help shows the command's
   --version, -v       Show the version
 
 Configuration comes from OPSDECK_* environment variables and an optional .env file;
@@ -177,7 +222,9 @@ async function main(argv: string[]): Promise<void> {
   });
   const command = positionals[0];
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  if ((values.help && command !== 'parse') || !command) return void process.stdout.write(`${HELP}\n`);
+  if (!command) return void process.stdout.write(`${HELP}\n`);
+  if (!Object.hasOwn(COMMANDS, command)) fail(`unknown command '${command}'. Run 'opsdeck --help'.`);
+  if (values.help) return void process.stdout.write(`${COMMANDS[command]!.help}\n`);
 
   const config = readConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
@@ -210,8 +257,6 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(r.stderr);
       return void (process.exitCode = r.code);
     }
-    default:
-      fail(`unknown command '${command}'. Run 'opsdeck --help'.`);
   }
 }
 

@@ -65,6 +65,8 @@ export interface ModulesOptions {
   migrate?: boolean;
   /** Outbound HTTP name resolution (default: the system resolver); tests map names to loopback addresses with it. */
   resolve?: Resolver;
+  /** Identity's clock (token, session and API key expiry; default `Date.now`): tests move it instead of sleeping. */
+  clock?: () => number;
 }
 
 export async function createModules(config: Config, logger: Logger, options: ModulesOptions = {}) {
@@ -104,7 +106,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config: liveConfig(config, settingsStore, 'security'), keyRing, events, denials: rateLimitStore });
+    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config: liveConfig(config, settingsStore, 'security'), keyRing, events, denials: rateLimitStore, ...(options.clock ? { clock: options.clock } : {}) });
     closers.unshift(() => identity.close());
     // Warnings and errors of this node go to the system log table from here on (batched, never blocking).
     const systemLogs = createSystemLogs({ db: database.db, bus, logger, node: `${hostname()}:${process.pid}`, retention: () => settingsStore.current('logs') });

@@ -17,6 +17,25 @@ describe('opsdeck command line', () => {
     expect(p.stdout()).toContain('migrate [--dry-run]');
   });
 
+  it('prints the usage of every command with <command> --help, exit 0, reading no configuration', async () => {
+    const top = runOpsdeck(['--help'], {});
+    expect(await top.exited).toBe(0);
+    const section = top.stdout().split('Commands:\n')[1]!.split('\n  --help')[0]!;
+    const commands = [...section.matchAll(/^ {2}([a-z]+)/gm)].map((m) => m[1]!);
+    expect(commands).toEqual(['serve', 'worker', 'migrate', 'config', 'user', 'keys', 'configs', 'parse']);
+    // A bad setting would stop any command that read the configuration.
+    const runs = commands.map((c) => ({ c, p: runOpsdeck([c, '--help'], { OPSDECK_PORT: 'eighty' }) }));
+    for (const { c, p } of runs) {
+      expect(await p.exited, c).toBe(0);
+      expect(p.stdout(), c).toMatch(new RegExp(`Usage:\\s+opsdeck ${c}\\b`));
+      expect(p.stdout(), c).not.toContain('Commands:');
+      expect(p.stderr(), c).toBe('');
+    }
+    const unknown = runOpsdeck(['bogus', '--help'], {});
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.stderr()).toContain("unknown command 'bogus'");
+  }, 180_000);
+
   it('stops on bad configuration with one clear line naming the variable', async () => {
     const p = runOpsdeck(['serve'], { OPSDECK_PORT: 'eighty', OPSDECK_DATA_DIR: tmpData() });
     expect(await p.exited).toBe(2);

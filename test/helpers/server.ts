@@ -42,6 +42,8 @@ export interface TestServerOptions {
   db?: TestDatabase;
   /** Outbound HTTP name resolution (never the machine's DNS in tests): names mapped to loopback addresses. */
   resolve?: Resolver;
+  /** Identity's clock (token and API key expiry), to move time instead of sleeping. */
+  clock?: () => number;
 }
 
 /** A real app over a fresh database of the dialect (in-process, via inject or listen). */
@@ -68,7 +70,7 @@ export async function createTestServer(dialect: Dialect, options: TestServerOpti
   });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
-  const server = await createServer(config, logger, options.resolve ? { resolve: options.resolve } : {});
+  const server = await createServer(config, logger, { ...(options.resolve ? { resolve: options.resolve } : {}), ...(options.clock ? { clock: options.clock } : {}) });
   return {
     app: server.app,
     modules: server.modules,

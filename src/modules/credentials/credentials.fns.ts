@@ -6,8 +6,8 @@ import type { CredentialRow } from './credentials.repository.js';
 import type { AccessLogEntry, Credential } from './credentials.schemas.js';
 import type { AccessLogRow } from './credentials.repository.js';
 
-/** Team scoping is identity's rule (admins and the system see all, others team-less plus their own). */
-export { teamScope, inTeamScope as inScope } from '../identity/index.js';
+/** Team scoping is the platform's rule (admins and the system see all, others team-less plus their own). */
+export { teamScope, inTeamScope as inScope } from '../../platform/db/team-scope.js';
 
 const MAX_WINDOW_DAYS = 3660;
 

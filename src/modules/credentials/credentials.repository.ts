@@ -4,7 +4,7 @@ import { dialectOf } from '../../platform/db/database.js';
 import { ilike, likeEscape } from '../../platform/db/columns.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
-import { teamWhere, type TeamScope } from '../identity/index.js';
+import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 import type { CredentialsTables } from './credentials.tables.js';
 import { createSealedRowsRepository } from './sealed-rows.repository.js';
 

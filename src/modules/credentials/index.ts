@@ -15,7 +15,7 @@ import { keyUsage, rotateMasterKey } from './keys.js';
 import { toExecutorCredential, type ExecutorCredential } from './executor-credential.fns.js';
 import type { AuditRecorder, StepUp } from './credentials.ports.js';
 import { createCredentialsRepository } from './credentials.repository.js';
-import { inTeamScope, teamScope } from '../identity/index.js';
+import { inTeamScope, teamScope } from '../../platform/db/team-scope.js';
 import { isUuid } from '../../platform/ids.js';
 
 export type { AuditEntry, AuditRecorder, ResolvedCredential, StepUp } from './credentials.ports.js';
@@ -23,7 +23,6 @@ export type { ExecutorCredential } from './executor-credential.fns.js';
 export type { RotationReport } from './keys.js';
 export type { HostKeyCheck } from './credential-probe.js';
 export { CREDENTIAL_EXPIRED, type CredentialExpiredPayload } from './expiry.js';
-export { createSecretScrubber, addCredential, MASK, type SecretScrubber } from './secret-scrubber.js';
 export { CredentialRejectedError, isAuthFailure, ProfileExhaustedError, type TryResult } from './profiles.service.js';
 export { CREDENTIAL_TYPES, type CredentialType } from './credential-types.fns.js';
 

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import type { CredentialsTables } from './credentials.tables.js';
-import { teamWhere, type TeamScope } from '../identity/index.js';
+import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 
 export type ProfileRow = Selectable<CredentialsTables['credentialProfiles']>;
 export interface ProfileEntry {

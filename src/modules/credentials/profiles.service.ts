@@ -1,6 +1,6 @@
 import type { Db } from '../../platform/db/database.js';
 import { createUnitOfWork } from '../../platform/db/unit-of-work.js';
-import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../platform/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UpstreamError, ValidationError } from '../../platform/errors.js';
 import { hasPermission, requirePermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { isUuid, newId, nowIso } from '../../platform/ids.js';
@@ -25,11 +25,10 @@ export function isAuthFailure(err: unknown): boolean {
 }
 
 /** Every entry of a profile was rejected by one target. */
-export class ProfileExhaustedError extends AppError {
+export class ProfileExhaustedError extends UpstreamError {
   constructor(profileName: string, deviceKey: string, tried: { name: string; reason: string }[]) {
     super(
       'CREDENTIAL_PROFILE_EXHAUSTED',
-      502,
       `${deviceKey}: every credential of profile '${profileName}' was rejected (${tried.map((t) => `'${t.name}': ${t.reason}`).join('; ')})`,
     );
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { isolatedRedisUrl } from './events.test-support.js';
+import { isolatedRedisUrl } from '../../../test/helpers/events.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
 describe.each(DIALECTS)('job-template changes are audited by the audit subscriber on %s', (dialect) => {

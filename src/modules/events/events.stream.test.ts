@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { isolatedRedisUrl } from './events.test-support.js';
+import { isolatedRedisUrl } from '../../../test/helpers/events.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
 interface Ev {

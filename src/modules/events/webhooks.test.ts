@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/helpers/db.js';
 import { createTestServer, useTestServer, type TestServer } from '../../../test/helpers/server.js';
-import { isolatedRedisUrl } from './events.test-support.js';
+import { isolatedRedisUrl } from '../../../test/helpers/events.js';
 import { verifySignature } from './index.js';
 import { createWebhooksRepository } from './webhooks.repository.js';
 

@@ -29,8 +29,11 @@ const view = (k: ApiKeyRow, now: number) => ({
   status: k.revokedAt ? ('revoked' as const) : k.expiresAt && Date.parse(k.expiresAt) <= now ? ('expired' as const) : ('active' as const),
 });
 
+/** What createApiKeysService uses of the identity context. */
+export type ApiKeysDeps = Pick<IdentityContext, 'repos' | 'uow' | 'audit' | 'principals' | 'registry' | 'clock'>;
+
 /** API keys: shown once, stored hashed, never wider than their creator. */
-export function createApiKeysService(ctx: IdentityContext, stepUp: StepUp) {
+export function createApiKeysService(ctx: ApiKeysDeps, stepUp: StepUp) {
   async function own(actor: Actor, id: string): Promise<ApiKeyRow> {
     const key = await ctx.repos.apiKeys.find(id);
     if (!key || (key.userId !== actingUserId(actor) && !hasPermission(actor, 'api-keys:admin'))) throw new NotFoundError('API_KEY_NOT_FOUND', 'The API key does not exist');

@@ -2,7 +2,7 @@ import { createMemoryRateLimitStore, type RateLimitStore } from '../../platform/
 import type { Db, Write } from '../../platform/db/database.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
-import { inTeamScope, teamScope, type TeamScope } from './team-scope.js';
+import { inTeamScope, teamScope, type TeamScope } from '../../platform/db/team-scope.js';
 import { SECURITY_EVENT, securityEventOwner, type SecurityEventSink } from './security-events.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';

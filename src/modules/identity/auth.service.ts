@@ -30,8 +30,11 @@ const invalidCredentials = () => new UnauthorizedError('INVALID_CREDENTIALS', 'T
 const anonymous = (login: string, c: ClientContext): Actor => ({ kind: 'user', id: '', name: login.slice(0, 200), permissions: new Set(), teamIds: [], ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
 const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({ kind: 'user', id: u.id, name: u.username, permissions: new Set(), teamIds: [], userId: u.id, ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
 
+/** What createAuthService uses of the identity context. */
+export type AuthDeps = Pick<IdentityContext, 'db' | 'repos' | 'uow' | 'audit' | 'principals' | 'revocations' | 'jwt' | 'settings' | 'clock'>;
+
 /** Login, refresh rotation with reuse detection, logout, sessions, own password. */
-export function createAuthService(ctx: IdentityContext, twoFactor: TwoFactorService) {
+export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
   const s = ctx.settings;
   // Hashed once, lazily: a login for an unknown user verifies against it so both paths cost one hash.
   let dummyHash: Promise<string> | undefined;

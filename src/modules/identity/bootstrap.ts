@@ -48,13 +48,16 @@ export function banner(password: string): string {
   return `\n${line}\n  Opsdeck first start: created user 'admin' with this generated password.\n  It is shown ONCE, and must be changed at first sign-in (POST /api/v1/auth/password).\n\n      ${password}\n\n${line}\n\n`;
 }
 
+/** What ensureAdmin uses of the identity context. */
+export type BootstrapDeps = Pick<IdentityContext, 'repos' | 'uow' | 'audit' | 'settings' | 'clock' | 'logger'>;
+
 /**
  * First start: when there is no user, creates `admin` with OPSDECK_ADMIN_PASSWORD or a
  * generated password announced once (a banner on the terminal's standard error, never the log
  * stream) that must be changed at first sign-in. Only the node whose
  * insert wins announces, so a cluster starting together prints it once.
  */
-export async function ensureAdmin(ctx: IdentityContext, adminPassword: string | undefined, announce: (text: string) => void): Promise<void> {
+export async function ensureAdmin(ctx: BootstrapDeps, adminPassword: string | undefined, announce: (text: string) => void): Promise<void> {
   if ((await ctx.repos.users.count()) > 0) return;
   const password = adminPassword ?? generatePassword();
   const problems = await passwordProblems(password, { minLength: ctx.settings.passwordMinLength, username: 'admin' });

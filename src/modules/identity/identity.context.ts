@@ -34,7 +34,7 @@ export function makeRepos(db: Db) {
 }
 export type IdentityRepos = ReturnType<typeof makeRepos>;
 
-/** What every identity service shares; built once in index.ts. */
+/** Everything identity's services draw on, built once in index.ts; each service takes a `Pick<>` of it (`UsersDeps`, `AuthDeps`, …). */
 export interface IdentityContext {
   db: Db;
   repos: IdentityRepos;

@@ -26,16 +26,13 @@ import { createRolesService } from './roles.service.js';
 import { createSealer } from './secrets.fns.js';
 import { createStreamTickets } from './stream-tickets.js';
 import { createTotpVault, migrateLegacyTotp } from './totp-vault.js';
-import { inTeamScope, teamScope, teamWhere } from './team-scope.js';
 import { createTwoFactorService } from './two-factor.service.js';
 import { createUsersService } from './users.service.js';
 import type { StepUp } from './step-up.fns.js';
 
 export type { AuditEntry, AuditOutcome, AuditService } from './audit.service.js';
 export { createAuditService } from './audit.service.js';
-export type { TeamScope } from './team-scope.js';
 export { STEP_UP_HEADER } from './two-factor.service.js';
-export { teamScope, teamWhere, inTeamScope } from './team-scope.js';
 export { totpKeyUsage, totpRotationTables } from './totp-vault.js';
 
 export type IdentityConfig = Pick<
@@ -153,8 +150,6 @@ export async function createIdentityModule(deps: IdentityDeps) {
     stepUp: { require: (actor: Actor, code: string | undefined | null) => twoFactor.requireStepUp(actor, code), header: 'x-totp-code' as const },
     /** A stored principal as it is now (`user` or `api_key`), null when disabled or revoked: job runs re-check their initiator. */
     actorOf,
-    /** Team scoping for repositories: `teams.where(teams.scope(actor), 'devices.teamId')`. */
-    teams: { scope: teamScope, where: teamWhere, contains: inTeamScope },
     async close(): Promise<void> {
       await Promise.all([revocations.close(), memo.close()]);
       if (rateLimitRedis) await rateLimitRedis.quit().catch(() => rateLimitRedis.disconnect());

@@ -19,8 +19,11 @@ export interface RoleInput {
   permissions: string[];
 }
 
+/** What createRolesService uses of the identity context. */
+export type RolesDeps = Pick<IdentityContext, 'repos' | 'uow' | 'audit' | 'principals' | 'registry' | 'clock'>;
+
 /** Roles (built-in ones derive their permissions from the registry) and teams. */
-export function createRolesService(ctx: IdentityContext, stepUp: StepUp) {
+export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
   function roleView(r: RoleRow) {
     const permissions = r.builtin ? ctx.registry.builtin(r.name as BuiltinRole) : new Set(r.permissions);
     return { id: r.id, name: r.name, description: r.description, builtin: r.builtin, permissions: permissions === '*' ? ['*'] : [...permissions].sort(), created_at: r.createdAt, updated_at: r.updatedAt };

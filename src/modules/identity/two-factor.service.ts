@@ -15,8 +15,11 @@ export function actingUserId(actor: Actor): string | null {
   return actor.kind === 'user' ? actor.id : (actor.userId ?? null);
 }
 
+/** What createTwoFactorService uses of the identity context. */
+export type TwoFactorDeps = Pick<IdentityContext, 'db' | 'repos' | 'uow' | 'audit' | 'principals' | 'sealer' | 'settings' | 'clock'>;
+
 /** TOTP enrolment, recovery codes, second-factor checks and step-up. */
-export function createTwoFactorService(ctx: IdentityContext) {
+export function createTwoFactorService(ctx: TwoFactorDeps) {
   /** Accepts a current TOTP code (once: the time step is consumed) or an unused recovery code. */
   async function verifySecondFactor(repos: IdentityRepos, user: UserCredentials, code: string): Promise<'totp' | 'recovery' | null> {
     if (!user.totpSecret) return null;

@@ -35,8 +35,11 @@ export interface UpdateUserInput {
   status?: 'active' | 'disabled';
 }
 
+/** What createUsersService uses of the identity context. */
+export type UsersDeps = Pick<IdentityContext, 'repos' | 'uow' | 'audit' | 'principals' | 'events' | 'settings' | 'clock'>;
+
 /** Users: CRUD, admin password reset, disable. Every change is audited in its transaction. */
-export function createUsersService(ctx: IdentityContext, auth: Pick<AuthService, 'revokeSessions'>, stepUp: StepUp) {
+export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revokeSessions'>, stepUp: StepUp) {
   /** Whether holding these roles grants administration or secrets (their current definitions). */
   async function privilegedRoles(names: readonly string[]): Promise<boolean> {
     const byRole = await ctx.principals.rolePermissions();

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { countRows, useInventoryApi } from './inventory.test-helpers.js';
+import { countRows, useInventoryApi } from '../../../test/helpers/inventory.js';
 
 describe.each(DIALECTS)('devices API on %s', (dialect) => {
   const api = useInventoryApi(dialect);

@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { bearer, loginAs } from '../../../test/helpers/auth.js';
-import { countRows, useInventoryApi } from './inventory.test-helpers.js';
+import { countRows, useInventoryApi } from '../../../test/helpers/inventory.js';
 
 const names = (res: { json(): { items: { name: string }[] } }) => res.json().items.map((d) => d.name);
 

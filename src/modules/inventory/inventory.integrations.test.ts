@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
-import { countRows, useInventoryApi } from './inventory.test-helpers.js';
+import { countRows, useInventoryApi } from '../../../test/helpers/inventory.js';
 
 describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on %s', (dialect) => {
   const api = useInventoryApi(dialect);

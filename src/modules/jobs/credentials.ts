@@ -1,9 +1,8 @@
-import { hasPermission, type Actor } from '../../platform/http/auth.js';
+import type { Actor } from '../../platform/http/auth.js';
 
 /**
- * The narrow slice of the credential vault that jobs consume. The vault (modules/credentials)
- * implements `CredentialResolver`; until it is wired, `createInlineCredentialResolver` holds
- * credentials registered in process (tests, the CLI) behind the same interface.
+ * The narrow slice of the credential vault that jobs consume (the jobs engine's port). The vault
+ * (modules/credentials) implements `CredentialResolver`; modules.ts hands it in.
  */
 export interface ResolvedCredential {
   id: string;
@@ -61,29 +60,4 @@ export function secretsOf(credential: ResolvedCredential): string[] {
   const out = [credential.password, credential.privateKey, credential.passphrase, credential.enablePassword, credential.community, credential.token];
   if (credential.snmpV3) out.push(credential.snmpV3.authKey, credential.snmpV3.privKey);
   return out.filter((s): s is string => typeof s === 'string' && s.length > 0);
-}
-
-export interface InlineCredentialResolver extends CredentialResolver {
-  register(credential: ResolvedCredential): void;
-}
-
-/** In-process credentials behind the vault's interface, until the vault lands. */
-export function createInlineCredentialResolver(initial: ResolvedCredential[] = []): InlineCredentialResolver {
-  const byId = new Map(initial.map((c) => [c.id, c]));
-  return {
-    register(credential) {
-      byId.set(credential.id, credential);
-    },
-    async resolve(id) {
-      const found = byId.get(id);
-      if (!found) throw new Error(`credential ${id} not found`);
-      return structuredClone(found);
-    },
-    async exists(id) {
-      return byId.has(id);
-    },
-    async canUse(actor, id) {
-      return byId.has(id) && hasPermission(actor, 'credentials:use');
-    },
-  };
 }

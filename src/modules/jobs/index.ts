@@ -12,7 +12,7 @@ import type { Authenticator } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { createJobQueue, type JobQueue } from '../../platform/queue/index.js';
-import { createInlineCredentialResolver, type CredentialResolver, type InlineCredentialResolver } from './credentials.js';
+import type { CredentialResolver } from './credentials.js';
 import { createDispatcher, type JobsJobMap } from './dispatch.js';
 import { EXECUTORS, executorRegistry, type Executor, type ExecutorSettings } from './executors/index.js';
 import { createRunEngine } from './jobs.engine.js';
@@ -62,8 +62,8 @@ export interface JobsModuleDeps {
   config: JobsConfig;
   /** Outbound HTTP (`http_request`): the one policy of the process (`platform/egress`). */
   egress: EgressPolicy;
-  /** The credential vault; until it is wired, an in-process inline resolver. */
-  credentials?: CredentialResolver;
+  /** The credential vault (modules/credentials' resolver). */
+  credentials: CredentialResolver;
   targetResolver?: TargetResolver;
   /** Identity: the initiating principal as it is now (runs re-check `jobs:run` when they execute). */
   principals?: Principals;
@@ -103,7 +103,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const dispatch = createDispatcher(queue);
   const executors = executorRegistry([...EXECUTORS, ...(deps.extraExecutors ?? [])]);
   const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: deps.egress, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
-  const credentials: CredentialResolver | InlineCredentialResolver = deps.credentials ?? createInlineCredentialResolver();
+  const credentials = deps.credentials;
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);
   const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions, maxTargets: c.runMaxTargets };
   const runLimits = { maxTargets: c.runMaxTargets, maxProbes: c.runMaxProbes, maxActivePerUser: c.runMaxActivePerUser };
@@ -163,9 +163,7 @@ export function createJobsModule(deps: JobsModuleDeps) {
 }
 
 export type JobsModule = ReturnType<typeof createJobsModule>;
-export type { CredentialResolver, InlineCredentialResolver, ResolvedCredential } from './credentials.js';
-export type { SecretScrubber } from './scrubber.js';
-export { createSecretScrubber, REDACTED } from './scrubber.js';
+export type { CredentialResolver, ResolvedCredential } from './credentials.js';
 export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.js';
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';

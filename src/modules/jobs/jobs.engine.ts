@@ -12,7 +12,7 @@ import type { LogsRepository } from './logs.repository.js';
 import { createRunLog, runChannel, type RunLog, type RunMessage } from './run-log.js';
 import { backoffDelayMs, deviceKey, isExpired, outcomeOf, type RunStatus, type TargetStatus } from './run-state.fns.js';
 import { createRunsRepository, type Run, type RunsRepository, type TargetRow } from './runs.repository.js';
-import { createSecretScrubber, scrubDeep, type SecretScrubber } from './scrubber.js';
+import { createSecretScrubber, scrubDeep, type SecretScrubber } from '../../platform/secret-scrubber.js';
 import { createTargetCredentials, type TargetCredentials } from './target-credentials.js';
 import { NO_DEVICE_ADDRESS, type TargetResolver } from './targets.js';
 import { initiatorOf, LeaseLost, prepareTargets, RunRefused, type InventoryFacts, type Principals } from './run-targets.js';

@@ -20,7 +20,7 @@ import { blockedBy, isTerminal, queueBefore, rankQueued, type TriggerKind } from
 import { createRunsRepository, type Run, type RunsRepository } from './runs.repository.js';
 import { CANCEL_CHANNEL, WORKER_STALE_MS } from './jobs.worker.js';
 import { isSelector, NO_IDENTITY, type TargetIdentity, type TargetResolver } from './targets.js';
-import { inTeamScope, teamScope } from '../identity/index.js';
+import { inTeamScope, teamScope } from '../../platform/db/team-scope.js';
 
 /** Identity's audit log: written in the same transaction as the change it describes. */
 export interface AuditEntry {

@@ -1,7 +1,7 @@
 import type { EventBus } from '../../platform/bus/event-bus.js';
 import { nowIso } from '../../platform/ids.js';
 import type { LogLine, LogsRepository } from './logs.repository.js';
-import type { SecretScrubber } from './scrubber.js';
+import type { SecretScrubber } from '../../platform/secret-scrubber.js';
 
 export const runChannel = (runId: string) => `job-run:${runId}`;
 export const MAX_LINE_CHARS = 8192;

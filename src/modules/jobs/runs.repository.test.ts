@@ -4,6 +4,9 @@ import { newId, nowIso } from '../../platform/ids.js';
 import { createLogsRepository } from './logs.repository.js';
 import { createRunsRepository, type Run } from './runs.repository.js';
 
+/** A timestamp `ms` from now: the repository takes `now` from its caller, so tests move time by passing a later one, never by sleeping. */
+const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+
 function newRun(over: Partial<Run> = {}): Run {
   const now = nowIso();
   return {
@@ -40,10 +43,10 @@ describe.each(DIALECTS)('job run state writes on %s', (dialect) => {
     const runs = createRunsRepository(db().database.db);
     const run = newRun();
     await runs.insert([{ run, targets: [] }]);
-    await runs.claim(run.id, lease('dead', 50));
+    await runs.claim(run.id, lease('dead', 60_000));
     expect(await runs.recover(run.id, 'dead', 'queued', { reason: 'worker lost', notBefore: null, now: nowIso() })).toBe(false);
-    await new Promise((r) => setTimeout(r, 80));
-    const now = nowIso();
+    expect(await runs.expiredLeases(nowIso())).not.toContainEqual(expect.objectContaining({ id: run.id }));
+    const now = at(120_000);
     expect((await runs.expiredLeases(now)).map((r) => r.id)).toContain(run.id);
     expect(await runs.recover(run.id, 'dead', 'queued', { reason: 'worker lost', notBefore: null, now })).toBe(true);
     expect(await runs.recover(run.id, 'dead', 'failed', { reason: 'worker lost', notBefore: null, now })).toBe(false);
@@ -66,12 +69,11 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     const logs = createLogsRepository(db().database.db);
     const run = newRun({ maxAttempts: 2 });
     await runs.insert([{ run, targets: [target(0), target(1)] }]);
-    const stale = (await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: new Date(Date.now() + 40).toISOString(), now: nowIso() }))!;
+    const stale = (await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: at(60_000), now: nowIso() }))!;
     expect(await runs.updateTarget(run.id, 0, 'paused', { status: 'running', attempt: stale.attempt })).toBe(true);
     expect(await logs.insert(run.id, 'paused', [{ seq: 1, ts: nowIso(), level: 'info', target: null, message: 'attempt 1' }])).toBe(true);
-    await new Promise((r) => setTimeout(r, 60));
     // The lease expires, the run is recovered and claimed again by another worker.
-    expect(await runs.recover(run.id, 'paused', 'queued', { reason: 'worker lost', notBefore: null, now: nowIso() })).toBe(true);
+    expect(await runs.recover(run.id, 'paused', 'queued', { reason: 'worker lost', notBefore: null, now: at(120_000) })).toBe(true);
     const fresh = (await runs.claim(run.id, { owner: 'fresh', workerId: 'w2', until: new Date(Date.now() + 60_000).toISOString(), now: nowIso() }))!;
     expect(await runs.updateTarget(run.id, 0, 'fresh', { status: 'running', attempt: fresh.attempt, output: null })).toBe(true);
     expect(await logs.insert(run.id, 'fresh', [{ seq: 2, ts: nowIso(), level: 'info', target: null, message: 'attempt 2' }])).toBe(true);
@@ -107,9 +109,8 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     const rows = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ ...target(i), ...identity, host: `${prefix}${i}`, selector: 'tag:core' }));
     // Not running yet: nobody holds the lease.
     expect(await runs.insertTargets(run.id, 'paused', rows('queued', 1))).toBe(false);
-    await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: new Date(Date.now() + 40).toISOString(), now: nowIso() });
-    await new Promise((r) => setTimeout(r, 60));
-    expect(await runs.recover(run.id, 'paused', 'queued', { reason: 'worker lost', notBefore: null, now: nowIso() })).toBe(true);
+    await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: at(60_000), now: nowIso() });
+    expect(await runs.recover(run.id, 'paused', 'queued', { reason: 'worker lost', notBefore: null, now: at(120_000) })).toBe(true);
     await runs.claim(run.id, { owner: 'fresh', workerId: 'w2', until: new Date(Date.now() + 60_000).toISOString(), now: nowIso() });
 
     // The paused worker wakes with what it resolved before it lost the lease: nothing is written.

@@ -4,7 +4,7 @@ import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
-import { teamWhere, type TeamScope } from '../identity/index.js';
+import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 import { queueBefore, rankQueued, sourcesOf, TERMINAL_STATUSES, type RunStatus, type TargetStatus } from './run-state.fns.js';
 
 export const RUN_COLUMNS = [

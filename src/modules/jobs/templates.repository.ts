@@ -3,7 +3,7 @@ import { json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
 import type { JobsTables } from './jobs.tables.js';
-import { teamWhere, type TeamScope } from '../identity/index.js';
+import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 
 export type TemplateRow = JobsTables['jobTemplates'];
 const COLUMNS = [

@@ -12,7 +12,7 @@ import type { TemplateRow, TemplatesRepository } from './templates.repository.js
 import { isUuid } from '../../platform/ids.js';
 import type { Db } from '../../platform/db/database.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
-import { inTeamScope, teamScope } from '../identity/index.js';
+import { inTeamScope, teamScope } from '../../platform/db/team-scope.js';
 
 export interface TemplatesServiceDeps {
   templates: TemplatesRepository;

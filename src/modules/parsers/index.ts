@@ -58,7 +58,7 @@ export { createMemoryCustomTemplateStore } from './custom-template.store.js';
 export type { CustomTemplate, CustomTemplateStore, MemoryCustomTemplateStore } from './custom-template.store.js';
 export type { NativeParser, ParserCommand } from './parser-registry.js';
 export { vendorParsers } from './vendor/index.js';
-export { runParseCommand } from './parsers.cli.js';
+export { runParseCommand, PARSE_HELP } from './parsers.cli.js';
 export * as parsersSchemas from './parsers.schemas.js';
 
 // The synchronous, in-process engine (CLI, benchmarks).

@@ -6,7 +6,7 @@ import { createDatabase, type Database } from '../../platform/db/database.js';
 import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
 import { createLogger } from '../../platform/observability/logger.js';
 import { createSchedulesModule, type Clock } from './index.js';
-import { createRunnerDouble, type RunnerDouble } from './runner-double.test-support.js';
+import { createRunnerDouble, type RunnerDouble } from '../../../test/helpers/schedule-runner-double.js';
 import type { CreateScheduleBody } from './schedules.schemas.js';
 import type { SchedulesTables } from './schedules.tables.js';
 

@@ -3,7 +3,7 @@ import { dialectOf, type Db } from '../../platform/db/database.js';
 import { bool, ilike, json, likeEscape } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 import { applyFilters, type FilterCondition } from '../../platform/http/filters.js';
-import { teamWhere, type TeamScope } from '../identity/index.js';
+import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 import type { SchedulesTables } from './schedules.tables.js';
 
 const SCHEDULE_COLUMNS = [

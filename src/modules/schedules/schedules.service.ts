@@ -21,7 +21,7 @@ import {
   type ListSchedulesQuery,
   type UpdateScheduleBody,
 } from './schedules.schemas.js';
-import { inTeamScope, teamScope } from '../identity/index.js';
+import { inTeamScope, teamScope } from '../../platform/db/team-scope.js';
 import { timingOf, toView } from './schedule-view.js';
 import type { Clock, ScheduleRunner } from './schedule-runner.js';
 import type { Scheduler } from './scheduler.js';

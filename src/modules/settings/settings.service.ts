@@ -5,6 +5,7 @@ import type { EgressPolicy } from '../../platform/egress/index.js';
 import { ConflictError, ValidationError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
+import { MASK } from '../../platform/secret-scrubber.js';
 import { describeChange, resolveSection, validateChange, type Explained } from './settings.fns.js';
 import { createSettingsRepository } from './settings.repository.js';
 import { SECTION_NAMES, SECTIONS, type SectionName, type SectionValues } from './settings.sections.js';
@@ -19,8 +20,6 @@ export interface SettingsServiceDeps {
   egressFor(values: SectionValues<'egress'>): EgressPolicy;
   smtpTimeoutMs?: number;
 }
-
-const MASK = '********';
 
 /** Runtime settings: read, change (audited, versioned, applied on every node), reset and test. */
 export function createSettingsService(deps: SettingsServiceDeps) {

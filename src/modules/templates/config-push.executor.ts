@@ -3,7 +3,8 @@ import { Type, type Static } from 'typebox';
 import { AppError, type FieldError } from '../../platform/errors.js';
 import { hasPermission, type Actor } from '../../platform/http/auth.js';
 import { Nullable, Uuid } from '../../platform/http/schemas.js';
-import { connectTarget, createSecretScrubber, DeviceShell, PermanentError, sshConnectionParams, truncate, type Executor, type ExecutorSettings, type TargetContext } from '../jobs/index.js';
+import { createSecretScrubber } from '../../platform/secret-scrubber.js';
+import { connectTarget, DeviceShell, PermanentError, sshConnectionParams, truncate, type Executor, type ExecutorSettings, type TargetContext } from '../jobs/index.js';
 import { secretVariablePaths, variablePathError } from './secret-variables.fns.js';
 import { abortCommands, cleanConfig, configDiff, deviceError, linesToSend, saveCommand, type ProfileLookup, type PushProfile } from './config-push.fns.js';
 

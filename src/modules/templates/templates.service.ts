@@ -6,7 +6,7 @@ import { AppError, ConflictError, NotFoundError, ValidationError } from '../../p
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
-import { REDACTED } from '../jobs/index.js';
+import { MASK as REDACTED } from '../../platform/secret-scrubber.js';
 import { createJinja, PRODUCT_OPTIONS, TemplateError, type TemplateAst } from './engine/index.js';
 import type { RenderFailure } from './render-job.fns.js';
 import type { RenderPool } from './render-pool.js';

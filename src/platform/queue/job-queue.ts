@@ -45,8 +45,6 @@ export interface JobQueue<M extends JobMap = JobMap> {
   close(): Promise<void>;
 }
 
-export const QUEUE_NAME_PATTERN = /^[a-z][a-z0-9._-]{0,99}$/;
-
 /**
  * The handlers a process can run, registered once each. `startWorker` refuses a registry whose
  * declared names lack a handler, so a job can never sit in the queue with nobody to run it.

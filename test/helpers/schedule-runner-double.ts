@@ -5,11 +5,11 @@
  * are read from the database that several scheduler instances share. Never imported by src.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../platform/db/database.js';
-import { NotFoundError } from '../../platform/errors.js';
-import { newId, nowIso } from '../../platform/ids.js';
-import { isUniqueViolation } from './schedules.repository.js';
-import type { ScheduleRunner } from './schedule-runner.js';
+import type { Db } from '../../src/platform/db/database.js';
+import { NotFoundError } from '../../src/platform/errors.js';
+import { newId, nowIso } from '../../src/platform/ids.js';
+import { isUniqueViolation } from '../../src/modules/schedules/schedules.repository.js';
+import type { ScheduleRunner } from '../../src/modules/schedules/schedule-runner.js';
 
 type Tables = {
   jobTemplates: Record<string, unknown> & { id: string; name: string };

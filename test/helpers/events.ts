@@ -1,4 +1,4 @@
-import { redisTestUrl } from '../../../test/helpers/redis.js';
+import { redisTestUrl } from './redis.js';
 
 /**
  * The test Redis on its own logical database. NOTE: the platform cache keys role permissions

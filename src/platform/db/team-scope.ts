@@ -1,5 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { Actor } from '../../platform/http/auth.js';
+import type { Actor } from '../http/auth.js';
 
 /** The teams an actor may see: every team (`'all'`) or the listed ones. */
 export type TeamScope = 'all' | readonly string[];

@@ -84,3 +84,13 @@ export function addCredential(scrubber: SecretScrubber, credential: { attributes
   const password = credential.secrets.password;
   if (user !== undefined && password !== undefined) scrubber.add(`${user}:${password}`);
 }
+
+/** Scrubs every string inside a JSON-like value (parsed outputs). */
+export function scrubDeep(value: unknown, scrubber: SecretScrubber): unknown {
+  if (typeof value === 'string') return scrubber.scrub(value);
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, scrubber));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, scrubber)]));
+  }
+  return value;
+}

@@ -1,9 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { beforeAll } from 'vitest';
-import type { Dialect } from '../../platform/db/database.js';
-import { adminToken, bearer } from '../../../test/helpers/auth.js';
-import { useTestServer, type TestServer } from '../../../test/helpers/server.js';
+import type { Dialect } from '../../src/platform/db/database.js';
+import { adminToken, bearer } from './auth.js';
+import { useTestServer, type TestServer } from './server.js';
 
 /** A test server plus an admin client for the inventory's HTTP tests. */
 export function useInventoryApi(dialect: Dialect) {
