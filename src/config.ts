@@ -261,7 +261,7 @@ export const SETTINGS = {
     parse: str(),
   }),
   jwtIssuer: setting({ env: 'OPSDECK_JWT_ISSUER', description: 'The `iss` claim of access tokens; tokens from another issuer are refused.', default: 'opsdeck', parse: str(200) }),
-  accessTokenTtlSeconds: setting({ env: 'OPSDECK_ACCESS_TOKEN_TTL_SECONDS', description: 'Lifetime of access tokens (JWT); 60 minutes, as the issue asks (refresh tokens: 7 days).', default: '3600', parse: int(30, 86_400) }),
+  accessTokenTtlSeconds: setting({ env: 'OPSDECK_ACCESS_TOKEN_TTL_SECONDS', description: 'Lifetime of access tokens (JWT), 60 minutes by default (refresh tokens: OPSDECK_REFRESH_TOKEN_TTL_SECONDS, 7 days).', default: '3600', parse: int(30, 86_400) }),
   refreshTokenTtlSeconds: setting({
     env: 'OPSDECK_REFRESH_TOKEN_TTL_SECONDS',
     description: 'Lifetime of refresh tokens (rotated on every use).',
