@@ -198,6 +198,8 @@ export async function buildHealthApp(deps: { logger: Logger; plugins: RoutePlugi
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
   });
+  // The routes' error responses reference the shared Problem schema, as on the API.
+  app.addSchema(Problem);
   registerProblemHandlers(app);
   for (const { prefix, plugin } of deps.plugins) await app.register(plugin, { prefix });
   await app.ready();
