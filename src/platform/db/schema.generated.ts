@@ -1,0 +1,846 @@
+/**
+ * The database as Kysely sees it (camelCase under CamelCasePlugin), generated from the migrated
+ * schema by `npm run db:types` (scripts/db-types.ts). Do not edit: a test fails on drift.
+ */
+import type { BoolColumn, JsonColumn } from './columns.js';
+import type { ColumnType } from "kysely";
+
+export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
+  ? ColumnType<S, I | undefined, U>
+  : ColumnType<T, T | undefined, T>;
+
+export interface ApiKeys {
+  createdAt: string;
+  expiresAt: string | null;
+  id: string;
+  lastUsedAt: string | null;
+  name: string;
+  permissions: JsonColumn | null;
+  prefix: string;
+  revokedAt: string | null;
+  roleId: string | null;
+  secretHash: string;
+  userId: string;
+}
+
+export interface AuditLog {
+  action: string;
+  actorId: string | null;
+  actorKind: string;
+  actorName: string;
+  changes: JsonColumn | null;
+  id: string;
+  ip: string | null;
+  outcome: string;
+  requestId: string | null;
+  resourceId: string | null;
+  resourceType: string;
+  time: string;
+  userAgent: string | null;
+}
+
+export interface ConfigCommits {
+  authorEmail: string;
+  authorName: string;
+  committedAt: string;
+  message: string;
+  repositoryId: string;
+  sha: string;
+}
+
+export interface ConfigComplianceResults {
+  commitSha: string;
+  deviceId: string;
+  deviceName: string;
+  error: string | null;
+  evaluatedAt: string;
+  extra: JsonColumn;
+  missing: JsonColumn;
+  repositoryId: string;
+  ruleId: string;
+  status: string;
+  versionId: string;
+}
+
+export interface ConfigComplianceRules {
+  active: BoolColumn;
+  createdAt: string;
+  createdBy: string;
+  description: string;
+  id: string;
+  kind: string;
+  lines: JsonColumn;
+  locationIds: JsonColumn;
+  name: string;
+  ordered: BoolColumn;
+  parent: string | null;
+  pattern: string | null;
+  platformIds: JsonColumn;
+  roleIds: JsonColumn;
+  severity: string;
+  updatedAt: string;
+}
+
+export interface ConfigProfiles {
+  createdAt: string;
+  createdBy: string;
+  definition: JsonColumn;
+  id: string;
+  name: string;
+  updatedAt: string;
+}
+
+export interface ConfigTemplates {
+  active: BoolColumn;
+  category: string | null;
+  content: string;
+  createdAt: string;
+  description: string | null;
+  id: string;
+  name: string;
+  source: string;
+  sourceCommit: string | null;
+  sourcePath: string | null;
+  sourceRepositoryId: string | null;
+  tags: JsonColumn;
+  type: string;
+  updatedAt: string;
+  variablesSchema: JsonColumn | null;
+  version: number;
+}
+
+export interface ConfigTemplateVersions {
+  authorId: string | null;
+  authorName: string | null;
+  content: string;
+  contentHash: string;
+  createdAt: string;
+  id: string;
+  notes: string | null;
+  templateId: string;
+  version: number;
+}
+
+export interface ConfigVersions {
+  authorName: string;
+  change: string;
+  commitSha: string;
+  committedAt: string;
+  contentHash: string;
+  deviceName: string;
+  id: string;
+  oldPath: string | null;
+  path: string;
+  repositoryId: string;
+  size: number;
+}
+
+export interface CredentialAccessLog {
+  action: string;
+  actorId: string;
+  actorKind: string;
+  actorName: string;
+  id: string;
+  jobRunId: string | null;
+  outcome: string;
+  purpose: string;
+  resourceId: string;
+  resourceType: string;
+  time: string;
+}
+
+export interface CredentialProfileEntries {
+  credentialId: string;
+  position: number;
+  profileId: string;
+}
+
+export interface CredentialProfileHits {
+  credentialId: string;
+  deviceKey: string;
+  profileId: string;
+  succeededAt: string;
+}
+
+export interface CredentialProfiles {
+  createdAt: string;
+  description: string;
+  id: string;
+  name: string;
+  nameKey: string;
+  teamId: string | null;
+  updatedAt: string;
+}
+
+export interface Credentials {
+  attributes: string;
+  ciphertext: string;
+  createdAt: string;
+  createdBy: string;
+  description: string;
+  expiresAt: string | null;
+  expiryNotifiedAt: string | null;
+  id: string;
+  keyId: string;
+  lastUsedAt: string | null;
+  lastUsedBy: string | null;
+  name: string;
+  nameKey: string;
+  secretFields: JsonColumn;
+  tags: JsonColumn;
+  teamId: string | null;
+  type: string;
+  updatedAt: string;
+  updatedBy: string;
+  wrappedKey: string;
+}
+
+export interface CustomFieldDefinitions {
+  createdAt: string;
+  defaultValue: JsonColumn | null;
+  description: Generated<string>;
+  id: string;
+  label: Generated<string>;
+  name: string;
+  objectType: string;
+  required: Generated<BoolColumn>;
+  type: string;
+  updatedAt: string;
+  validation: JsonColumn;
+}
+
+export interface DeviceGroupMembers {
+  deviceId: string;
+  groupId: string;
+}
+
+export interface DeviceGroups {
+  createdAt: string;
+  credentialProfileId: string | null;
+  description: Generated<string>;
+  filter: JsonColumn;
+  id: string;
+  kind: string;
+  name: string;
+  updatedAt: string;
+}
+
+export interface DeviceRoles {
+  color: Generated<string>;
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  name: string;
+  updatedAt: string;
+}
+
+export interface Devices {
+  assetTag: string | null;
+  comments: Generated<string>;
+  createdAt: string;
+  credentialId: string | null;
+  credentialProfileId: string | null;
+  customFields: JsonColumn;
+  deviceTypeId: string | null;
+  externalId: string | null;
+  hostname: string | null;
+  id: string;
+  locationId: string | null;
+  name: string;
+  osVersion: string | null;
+  platformId: string | null;
+  primaryIp4: string | null;
+  primaryIp6: string | null;
+  roleId: string | null;
+  serial: string | null;
+  source: Generated<string>;
+  statusId: string;
+  updatedAt: string;
+}
+
+export interface DeviceTags {
+  deviceId: string;
+  tagId: string;
+}
+
+export interface DeviceTypes {
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  manufacturerId: string | null;
+  model: string;
+  partNumber: Generated<string>;
+  uHeight: Generated<number>;
+  updatedAt: string;
+}
+
+export interface DomainEvents {
+  createdAt: string;
+  id: string;
+  name: string;
+  payload: JsonColumn;
+  relayedAt: string | null;
+  relaySeq: number | null;
+}
+
+export interface EventSubscribers {
+  cursorId: string;
+  cursorSeq: Generated<number>;
+  lastError: string | null;
+  name: string;
+  updatedAt: string;
+}
+
+export interface GitRepositories {
+  active: BoolColumn;
+  allowedExtensions: JsonColumn | null;
+  branch: string;
+  caCert: string | null;
+  category: string;
+  createdAt: string;
+  createdBy: string;
+  credentialId: string | null;
+  description: string | null;
+  headCommit: string | null;
+  id: string;
+  lastSyncAt: string | null;
+  lastSyncError: string | null;
+  lastSyncRunId: string | null;
+  lastSyncStatus: string;
+  name: string;
+  nextSyncAt: string | null;
+  path: string;
+  syncIntervalSeconds: number | null;
+  updatedAt: string;
+  url: string;
+  verifyTls: BoolColumn;
+  webhookCredentialId: string | null;
+}
+
+export interface IntegrationConnections {
+  apiVersion: string | null;
+  caCert: string | null;
+  createdAt: string;
+  credentialId: string | null;
+  system: string;
+  timeoutMs: number;
+  updatedAt: string;
+  updatedBy: string;
+  url: string;
+  verifyTls: BoolColumn;
+}
+
+export interface IntegrationObjects {
+  externalId: string;
+  kind: string;
+  localId: string;
+  syncedAt: string;
+  system: string;
+}
+
+export interface Interfaces {
+  createdAt: string;
+  customFields: JsonColumn;
+  description: Generated<string>;
+  deviceId: string;
+  enabled: Generated<BoolColumn>;
+  id: string;
+  lagId: string | null;
+  macAddress: string | null;
+  mtu: number | null;
+  name: string;
+  parentId: string | null;
+  speed: number | null;
+  type: Generated<string>;
+  updatedAt: string;
+}
+
+export interface IpAddresses {
+  address: string;
+  createdAt: string;
+  customFields: JsonColumn;
+  description: Generated<string>;
+  dnsName: Generated<string>;
+  family: number;
+  host: string;
+  id: string;
+  interfaceId: string | null;
+  namespace: Generated<string>;
+  prefixLength: number;
+  status: Generated<string>;
+  updatedAt: string;
+}
+
+export interface JobDeviceLocks {
+  deviceKey: string;
+  expiresAt: string;
+  runId: string;
+  slot: number;
+  targetIdx: number;
+}
+
+export interface JobLogs {
+  level: string;
+  message: string;
+  runId: string;
+  seq: number;
+  target: string | null;
+  ts: string;
+}
+
+export interface JobRuns {
+  attempt: number;
+  backoffMs: number;
+  blockedBy: string | null;
+  cancelRequested: BoolColumn;
+  changesDevices: BoolColumn;
+  createdAt: string;
+  credentialId: string | null;
+  expiresAt: string | null;
+  finishedAt: string | null;
+  id: string;
+  idempotencyKey: string | null;
+  initiatorId: string | null;
+  initiatorKind: string | null;
+  initiatorUserId: string | null;
+  leaseExpiresAt: string | null;
+  leaseOwner: string | null;
+  logDropped: number;
+  logNextSeq: number;
+  maxAttempts: number;
+  notBefore: string | null;
+  output: JsonColumn | null;
+  params: JsonColumn;
+  priority: number;
+  reason: string | null;
+  requestHash: string | null;
+  retryOf: string | null;
+  startedAt: string | null;
+  status: string;
+  targetConcurrency: number;
+  targets: JsonColumn;
+  targetTimeoutMs: number;
+  teamId: string | null;
+  templateId: string | null;
+  timeoutMs: number;
+  triggeredBy: string | null;
+  triggerKind: string;
+  type: string;
+  updatedAt: string;
+  workerId: string | null;
+}
+
+export interface JobRunTargets {
+  attempt: number;
+  credentialId: string | null;
+  credentialProfileId: string | null;
+  credentialSource: string | null;
+  deviceId: string | null;
+  deviceName: string | null;
+  durationMs: number | null;
+  error: string | null;
+  finishedAt: string | null;
+  host: string;
+  idx: number;
+  networkDriver: string | null;
+  output: string | null;
+  parsed: JsonColumn | null;
+  runId: string;
+  selector: string | null;
+  startedAt: string | null;
+  status: string;
+}
+
+export interface JobTemplates {
+  backoffMs: number;
+  createdAt: string;
+  credentialId: string | null;
+  description: string | null;
+  folder: string | null;
+  id: string;
+  maxAttempts: number;
+  name: string;
+  params: JsonColumn;
+  priority: number;
+  tags: JsonColumn;
+  targetConcurrency: number;
+  targets: JsonColumn;
+  targetTimeoutMs: number;
+  teamId: string | null;
+  timeoutMs: number;
+  type: string;
+  updatedAt: string;
+}
+
+export interface JobWorkers {
+  concurrency: number;
+  hostname: string;
+  id: string;
+  lastSeenAt: string;
+  pid: number;
+  startedAt: string;
+}
+
+export interface Locations {
+  createdAt: string;
+  credentialProfileId: string | null;
+  customFields: JsonColumn;
+  description: Generated<string>;
+  id: string;
+  locationType: Generated<string>;
+  name: string;
+  parentId: string | null;
+  updatedAt: string;
+}
+
+export interface Manufacturers {
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  name: string;
+  updatedAt: string;
+}
+
+export interface ParserLibraries {
+  commitSha: string;
+  createdAt: string;
+  id: string;
+  indexText: string;
+  name: string;
+  skipped: JsonColumn;
+  sourcePath: string;
+  templates: number;
+  updatedAt: string;
+}
+
+export interface ParserLibraryFiles {
+  content: string;
+  contentHash: string;
+  libraryId: string;
+  name: string;
+}
+
+export interface ParserTemplates {
+  command: string | null;
+  content: string;
+  createdAt: string;
+  description: string | null;
+  id: string;
+  name: string;
+  platform: string | null;
+  updatedAt: string;
+}
+
+export interface Platforms {
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  manufacturerId: string | null;
+  name: string;
+  networkDriver: Generated<string>;
+  updatedAt: string;
+}
+
+export interface RecoveryCodes {
+  codeHash: string;
+  id: string;
+  usedAt: string | null;
+  userId: string;
+}
+
+export interface RefreshTokens {
+  createdAt: string;
+  expiresAt: string;
+  id: string;
+  rotatedAt: string | null;
+  sessionId: string;
+  tokenHash: string;
+}
+
+export interface Roles {
+  builtin: BoolColumn;
+  createdAt: string;
+  description: string;
+  id: string;
+  name: string;
+  permissions: JsonColumn;
+  updatedAt: string;
+}
+
+export interface ScheduleFires {
+  claimedAt: string;
+  claimedBy: string;
+  dueAt: string;
+  enqueuedAt: string | null;
+  fireAt: string;
+  id: string;
+  missedCount: number;
+  outcome: string;
+  reason: string | null;
+  runId: string | null;
+  scheduleId: string;
+  trigger: string;
+}
+
+export interface Schedules {
+  anchorAt: string | null;
+  at: string | null;
+  createdAt: string;
+  cron: string | null;
+  description: string | null;
+  enabled: BoolColumn;
+  endAt: string | null;
+  id: string;
+  intervalSeconds: number | null;
+  jitterSeconds: number;
+  kind: string;
+  lastFireAt: string | null;
+  misfire: string;
+  name: string;
+  nextDueAt: string | null;
+  nextFireAt: string | null;
+  overlap: string;
+  overrides: JsonColumn;
+  ownerId: string;
+  pausedReason: string | null;
+  startAt: string | null;
+  teamId: string | null;
+  templateId: string;
+  timezone: string;
+  updatedAt: string;
+}
+
+export interface Secrets {
+  ciphertext: string;
+  createdAt: string;
+  createdBy: string;
+  description: string;
+  id: string;
+  key: string;
+  keyId: string;
+  lastUsedAt: string | null;
+  updatedAt: string;
+  updatedBy: string;
+  wrappedKey: string;
+}
+
+export interface Sessions {
+  createdAt: string;
+  expiresAt: string;
+  id: string;
+  ip: string;
+  lastUsedAt: string;
+  revokedAt: string | null;
+  revokedReason: string | null;
+  userAgent: string;
+  userId: string;
+}
+
+export interface Settings {
+  key: string;
+  updatedAt: string;
+  updatedBy: string | null;
+  value: JsonColumn;
+  version: Generated<number>;
+}
+
+export interface SshHostKeys {
+  createdAt: string;
+  deviceId: string | null;
+  fingerprint: string;
+  host: string;
+  id: string;
+  lastSeenAt: string;
+  port: number;
+  target: string;
+}
+
+export interface Statuses {
+  color: Generated<string>;
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  name: string;
+  updatedAt: string;
+}
+
+export interface StreamTickets {
+  authAt: number | null;
+  createdAt: string;
+  credentialId: string;
+  expiresAt: string;
+  kind: string;
+  mfaAt: number | null;
+  sessionId: string | null;
+  ticketHash: string;
+  userId: string;
+}
+
+export interface SystemLogs {
+  fields: JsonColumn;
+  id: Generated<number>;
+  level: string;
+  message: string;
+  node: string;
+  source: string;
+  time: string;
+}
+
+export interface Tags {
+  color: Generated<string>;
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  name: string;
+  updatedAt: string;
+}
+
+export interface TeamMembers {
+  createdAt: string;
+  teamId: string;
+  userId: string;
+}
+
+export interface Teams {
+  createdAt: string;
+  description: string;
+  id: string;
+  name: string;
+  nameKey: string;
+  updatedAt: string;
+}
+
+export interface TokenRevocations {
+  createdAt: string;
+  expiresAt: string;
+  id: string;
+  kind: string;
+}
+
+export interface TopologyLinks {
+  aInterfaceId: string;
+  bInterfaceId: string;
+  createdAt: string;
+  description: Generated<string>;
+  id: string;
+  kind: Generated<string>;
+  updatedAt: string;
+}
+
+export interface UserRoles {
+  roleId: string;
+  userId: string;
+}
+
+export interface Users {
+  createdAt: string;
+  displayName: string;
+  email: string;
+  emailKey: string;
+  failedLogins: number;
+  id: string;
+  lastLoginAt: string | null;
+  lockedUntil: string | null;
+  mustChangePassword: BoolColumn;
+  passwordHash: string;
+  status: string;
+  totpLastStep: number | null;
+  totpPendingSecret: string | null;
+  totpSecret: string | null;
+  updatedAt: string;
+  username: string;
+  usernameKey: string;
+}
+
+export interface WebhookDeliveries {
+  attempts: Generated<number>;
+  body: string;
+  createdAt: string;
+  durationMs: number | null;
+  error: string | null;
+  eventId: string;
+  eventName: string;
+  id: string;
+  nextAttemptAt: string | null;
+  status: string;
+  statusCode: number | null;
+  updatedAt: string;
+  webhookId: string;
+}
+
+export interface Webhooks {
+  createdAt: string;
+  enabled: BoolColumn;
+  events: JsonColumn;
+  id: string;
+  keyId: string;
+  name: string;
+  secretSealed: string;
+  updatedAt: string;
+  url: string;
+  wrappedKey: string;
+}
+
+export interface DB {
+  apiKeys: ApiKeys;
+  auditLog: AuditLog;
+  configCommits: ConfigCommits;
+  configComplianceResults: ConfigComplianceResults;
+  configComplianceRules: ConfigComplianceRules;
+  configProfiles: ConfigProfiles;
+  configTemplates: ConfigTemplates;
+  configTemplateVersions: ConfigTemplateVersions;
+  configVersions: ConfigVersions;
+  credentialAccessLog: CredentialAccessLog;
+  credentialProfileEntries: CredentialProfileEntries;
+  credentialProfileHits: CredentialProfileHits;
+  credentialProfiles: CredentialProfiles;
+  credentials: Credentials;
+  customFieldDefinitions: CustomFieldDefinitions;
+  deviceGroupMembers: DeviceGroupMembers;
+  deviceGroups: DeviceGroups;
+  deviceRoles: DeviceRoles;
+  devices: Devices;
+  deviceTags: DeviceTags;
+  deviceTypes: DeviceTypes;
+  domainEvents: DomainEvents;
+  eventSubscribers: EventSubscribers;
+  gitRepositories: GitRepositories;
+  integrationConnections: IntegrationConnections;
+  integrationObjects: IntegrationObjects;
+  interfaces: Interfaces;
+  ipAddresses: IpAddresses;
+  jobDeviceLocks: JobDeviceLocks;
+  jobLogs: JobLogs;
+  jobRuns: JobRuns;
+  jobRunTargets: JobRunTargets;
+  jobTemplates: JobTemplates;
+  jobWorkers: JobWorkers;
+  locations: Locations;
+  manufacturers: Manufacturers;
+  parserLibraries: ParserLibraries;
+  parserLibraryFiles: ParserLibraryFiles;
+  parserTemplates: ParserTemplates;
+  platforms: Platforms;
+  recoveryCodes: RecoveryCodes;
+  refreshTokens: RefreshTokens;
+  roles: Roles;
+  scheduleFires: ScheduleFires;
+  schedules: Schedules;
+  secrets: Secrets;
+  sessions: Sessions;
+  settings: Settings;
+  sshHostKeys: SshHostKeys;
+  statuses: Statuses;
+  streamTickets: StreamTickets;
+  systemLogs: SystemLogs;
+  tags: Tags;
+  teamMembers: TeamMembers;
+  teams: Teams;
+  tokenRevocations: TokenRevocations;
+  topologyLinks: TopologyLinks;
+  userRoles: UserRoles;
+  users: Users;
+  webhookDeliveries: WebhookDeliveries;
+  webhooks: Webhooks;
+}
