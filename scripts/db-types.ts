@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Kysely, PostgresDialect as KyselyPostgresDialect } from 'kysely';
-import { generate, PostgresDialect } from 'kysely-codegen';
+import { generate, PostgresDialect, type GenerateOptions } from 'kysely-codegen';
 import { createDatabase } from '../src/platform/db/database.js';
 import { migrateToLatest } from '../src/platform/db/migrate.js';
 
@@ -57,7 +57,9 @@ export async function generateDbTypes(adminUrl = process.env.OPSDECK_DB_TYPES_PG
     } finally {
       await database.destroy();
     }
-    const db = new Kysely<unknown>({ dialect: new KyselyPostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }) });
+    // NOTE: kysely-codegen is CommonJS and sees kysely's CommonJS declarations, whose `Kysely` is
+    // a different class to the compiler (its #private), though the same at run time.
+    const db = new Kysely<unknown>({ dialect: new KyselyPostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }) }) as unknown as GenerateOptions['db'];
     try {
       const body = await generate({
         db,

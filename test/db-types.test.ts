@@ -1,15 +1,15 @@
 import fs from 'node:fs';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { generateDbTypes, SCHEMA_FILE } from '../scripts/db-types.js';
-import { createDatabase } from '../src/platform/db/database.js';
+import { createDatabase, type Db } from '../src/platform/db/database.js';
 import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { createPgDatabase, pgAdminUrl } from './helpers/db.js';
 
 type Shape = Record<string, Record<string, boolean>>;
 
 /** Table → column → nullable, as the migrated database reports it (Kysely's introspection). */
-async function shape(db: Kysely<never>, primaryKeyNotNull: (table: string) => Promise<Set<string>>): Promise<Shape> {
+async function shape(db: Db, primaryKeyNotNull: (table: string) => Promise<Set<string>>): Promise<Shape> {
   const out: Shape = {};
   for (const table of await db.introspection.getTables()) {
     if (table.name.startsWith('opsdeck_migration')) continue;
@@ -39,7 +39,7 @@ describe('generated database types', () => {
         return new Set(rows.filter((r) => r.pk > 0).map((r) => r.name));
       };
       const none = () => Promise.resolve(new Set<string>());
-      expect(await shape(sqlite.db as Kysely<never>, sqliteKeys)).toEqual(await shape(postgres.db as Kysely<never>, none));
+      expect(await shape(sqlite.db, sqliteKeys)).toEqual(await shape(postgres.db, none));
     } finally {
       await sqlite.destroy();
       await postgres.destroy();
