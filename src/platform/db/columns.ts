@@ -1,4 +1,4 @@
-import { sql, type ColumnDataType, type ColumnType, type Expression, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type ColumnDataType, type Expression, type Kysely, type RawBuilder } from 'kysely';
 
 /**
  * The few places the two dialects differ, in one file. Migrations use `columnTypes(db)`;
@@ -52,10 +52,3 @@ export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/**
- * A boolean column as both dialects hand it over: PostgreSQL reads `boolean`, SQLite `0 | 1`;
- * written as `bool.write(v)` (better-sqlite3 binds no booleans). Read it with `bool.read`.
- */
-export type BoolColumn = ColumnType<boolean | number, number, number>;
-/** A JSON column: PostgreSQL reads the decoded value, SQLite the text; written as `json.write(v)`. */
-export type JsonColumn = ColumnType<unknown, string, string>;

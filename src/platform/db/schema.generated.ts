@@ -2,7 +2,6 @@
  * The database as Kysely sees it (camelCase under CamelCasePlugin), generated from the migrated
  * schema by `npm run db:types` (scripts/db-types.ts). Do not edit: a test fails on drift.
  */
-import type { BoolColumn, JsonColumn } from './columns.js';
 import type { ColumnType } from "kysely";
 
 export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
@@ -15,7 +14,7 @@ export interface ApiKeys {
   id: string;
   lastUsedAt: string | null;
   name: string;
-  permissions: JsonColumn | null;
+  permissions: unknown | null;
   prefix: string;
   revokedAt: string | null;
   roleId: string | null;
@@ -28,7 +27,7 @@ export interface AuditLog {
   actorId: string | null;
   actorKind: string;
   actorName: string;
-  changes: JsonColumn | null;
+  changes: unknown | null;
   id: string;
   ip: string | null;
   outcome: string;
@@ -54,8 +53,8 @@ export interface ConfigComplianceResults {
   deviceName: string;
   error: string | null;
   evaluatedAt: string;
-  extra: JsonColumn;
-  missing: JsonColumn;
+  extra: unknown;
+  missing: unknown;
   repositoryId: string;
   ruleId: string;
   status: string;
@@ -63,20 +62,20 @@ export interface ConfigComplianceResults {
 }
 
 export interface ConfigComplianceRules {
-  active: BoolColumn;
+  active: boolean | number;
   createdAt: string;
   createdBy: string;
   description: string;
   id: string;
   kind: string;
-  lines: JsonColumn;
-  locationIds: JsonColumn;
+  lines: unknown;
+  locationIds: unknown;
   name: string;
-  ordered: BoolColumn;
+  ordered: boolean | number;
   parent: string | null;
   pattern: string | null;
-  platformIds: JsonColumn;
-  roleIds: JsonColumn;
+  platformIds: unknown;
+  roleIds: unknown;
   severity: string;
   updatedAt: string;
 }
@@ -84,14 +83,14 @@ export interface ConfigComplianceRules {
 export interface ConfigProfiles {
   createdAt: string;
   createdBy: string;
-  definition: JsonColumn;
+  definition: unknown;
   id: string;
   name: string;
   updatedAt: string;
 }
 
 export interface ConfigTemplates {
-  active: BoolColumn;
+  active: boolean | number;
   category: string | null;
   content: string;
   createdAt: string;
@@ -102,10 +101,10 @@ export interface ConfigTemplates {
   sourceCommit: string | null;
   sourcePath: string | null;
   sourceRepositoryId: string | null;
-  tags: JsonColumn;
+  tags: unknown;
   type: string;
   updatedAt: string;
-  variablesSchema: JsonColumn | null;
+  variablesSchema: unknown | null;
   version: number;
 }
 
@@ -136,7 +135,7 @@ export interface ConfigVersions {
 }
 
 export interface CredentialAccessLog {
-  action: string;
+  action: "resolve" | "reveal" | "test";
   actorId: string;
   actorKind: string;
   actorName: string;
@@ -145,7 +144,7 @@ export interface CredentialAccessLog {
   outcome: string;
   purpose: string;
   resourceId: string;
-  resourceType: string;
+  resourceType: "credential" | "secret";
   time: string;
 }
 
@@ -186,8 +185,8 @@ export interface Credentials {
   lastUsedBy: string | null;
   name: string;
   nameKey: string;
-  secretFields: JsonColumn;
-  tags: JsonColumn;
+  secretFields: unknown;
+  tags: unknown;
   teamId: string | null;
   type: string;
   updatedAt: string;
@@ -197,16 +196,16 @@ export interface Credentials {
 
 export interface CustomFieldDefinitions {
   createdAt: string;
-  defaultValue: JsonColumn | null;
+  defaultValue: unknown | null;
   description: Generated<string>;
   id: string;
   label: Generated<string>;
   name: string;
   objectType: string;
-  required: Generated<BoolColumn>;
+  required: Generated<boolean | number>;
   type: string;
   updatedAt: string;
-  validation: JsonColumn;
+  validation: unknown;
 }
 
 export interface DeviceGroupMembers {
@@ -218,7 +217,7 @@ export interface DeviceGroups {
   createdAt: string;
   credentialProfileId: string | null;
   description: Generated<string>;
-  filter: JsonColumn;
+  filter: unknown;
   id: string;
   kind: string;
   name: string;
@@ -240,7 +239,7 @@ export interface Devices {
   createdAt: string;
   credentialId: string | null;
   credentialProfileId: string | null;
-  customFields: JsonColumn;
+  customFields: unknown;
   deviceTypeId: string | null;
   externalId: string | null;
   hostname: string | null;
@@ -278,7 +277,7 @@ export interface DomainEvents {
   createdAt: string;
   id: string;
   name: string;
-  payload: JsonColumn;
+  payload: unknown;
   relayedAt: string | null;
   relaySeq: number | null;
 }
@@ -292,8 +291,8 @@ export interface EventSubscribers {
 }
 
 export interface GitRepositories {
-  active: BoolColumn;
-  allowedExtensions: JsonColumn | null;
+  active: boolean | number;
+  allowedExtensions: unknown | null;
   branch: string;
   caCert: string | null;
   category: string;
@@ -313,7 +312,7 @@ export interface GitRepositories {
   syncIntervalSeconds: number | null;
   updatedAt: string;
   url: string;
-  verifyTls: BoolColumn;
+  verifyTls: boolean | number;
   webhookCredentialId: string | null;
 }
 
@@ -327,7 +326,7 @@ export interface IntegrationConnections {
   updatedAt: string;
   updatedBy: string;
   url: string;
-  verifyTls: BoolColumn;
+  verifyTls: boolean | number;
 }
 
 export interface IntegrationObjects {
@@ -340,10 +339,10 @@ export interface IntegrationObjects {
 
 export interface Interfaces {
   createdAt: string;
-  customFields: JsonColumn;
+  customFields: unknown;
   description: Generated<string>;
   deviceId: string;
-  enabled: Generated<BoolColumn>;
+  enabled: Generated<boolean | number>;
   id: string;
   lagId: string | null;
   macAddress: string | null;
@@ -358,7 +357,7 @@ export interface Interfaces {
 export interface IpAddresses {
   address: string;
   createdAt: string;
-  customFields: JsonColumn;
+  customFields: unknown;
   description: Generated<string>;
   dnsName: Generated<string>;
   family: number;
@@ -392,8 +391,8 @@ export interface JobRuns {
   attempt: number;
   backoffMs: number;
   blockedBy: string | null;
-  cancelRequested: BoolColumn;
-  changesDevices: BoolColumn;
+  cancelRequested: boolean | number;
+  changesDevices: boolean | number;
   createdAt: string;
   credentialId: string | null;
   expiresAt: string | null;
@@ -409,8 +408,8 @@ export interface JobRuns {
   logNextSeq: number;
   maxAttempts: number;
   notBefore: string | null;
-  output: JsonColumn | null;
-  params: JsonColumn;
+  output: unknown | null;
+  params: unknown;
   priority: number;
   reason: string | null;
   requestHash: string | null;
@@ -418,7 +417,7 @@ export interface JobRuns {
   startedAt: string | null;
   status: string;
   targetConcurrency: number;
-  targets: JsonColumn;
+  targets: unknown;
   targetTimeoutMs: number;
   teamId: string | null;
   templateId: string | null;
@@ -444,7 +443,7 @@ export interface JobRunTargets {
   idx: number;
   networkDriver: string | null;
   output: string | null;
-  parsed: JsonColumn | null;
+  parsed: unknown | null;
   runId: string;
   selector: string | null;
   startedAt: string | null;
@@ -460,11 +459,11 @@ export interface JobTemplates {
   id: string;
   maxAttempts: number;
   name: string;
-  params: JsonColumn;
+  params: unknown;
   priority: number;
-  tags: JsonColumn;
+  tags: unknown;
   targetConcurrency: number;
-  targets: JsonColumn;
+  targets: unknown;
   targetTimeoutMs: number;
   teamId: string | null;
   timeoutMs: number;
@@ -484,7 +483,7 @@ export interface JobWorkers {
 export interface Locations {
   createdAt: string;
   credentialProfileId: string | null;
-  customFields: JsonColumn;
+  customFields: unknown;
   description: Generated<string>;
   id: string;
   locationType: Generated<string>;
@@ -507,7 +506,7 @@ export interface ParserLibraries {
   id: string;
   indexText: string;
   name: string;
-  skipped: JsonColumn;
+  skipped: unknown;
   sourcePath: string;
   templates: number;
   updatedAt: string;
@@ -558,12 +557,12 @@ export interface RefreshTokens {
 }
 
 export interface Roles {
-  builtin: BoolColumn;
+  builtin: boolean | number;
   createdAt: string;
   description: string;
   id: string;
   name: string;
-  permissions: JsonColumn;
+  permissions: unknown;
   updatedAt: string;
 }
 
@@ -588,7 +587,7 @@ export interface Schedules {
   createdAt: string;
   cron: string | null;
   description: string | null;
-  enabled: BoolColumn;
+  enabled: boolean | number;
   endAt: string | null;
   id: string;
   intervalSeconds: number | null;
@@ -600,7 +599,7 @@ export interface Schedules {
   nextDueAt: string | null;
   nextFireAt: string | null;
   overlap: string;
-  overrides: JsonColumn;
+  overrides: unknown;
   ownerId: string;
   pausedReason: string | null;
   startAt: string | null;
@@ -640,7 +639,7 @@ export interface Settings {
   key: string;
   updatedAt: string;
   updatedBy: string | null;
-  value: JsonColumn;
+  value: unknown;
   version: Generated<number>;
 }
 
@@ -669,7 +668,7 @@ export interface StreamTickets {
   createdAt: string;
   credentialId: string;
   expiresAt: string;
-  kind: string;
+  kind: "user" | "api_key";
   mfaAt: number | null;
   sessionId: string | null;
   ticketHash: string;
@@ -677,7 +676,7 @@ export interface StreamTickets {
 }
 
 export interface SystemLogs {
-  fields: JsonColumn;
+  fields: unknown;
   id: Generated<number>;
   level: string;
   message: string;
@@ -714,7 +713,7 @@ export interface TokenRevocations {
   createdAt: string;
   expiresAt: string;
   id: string;
-  kind: string;
+  kind: "jti" | "sid";
 }
 
 export interface TopologyLinks {
@@ -741,9 +740,9 @@ export interface Users {
   id: string;
   lastLoginAt: string | null;
   lockedUntil: string | null;
-  mustChangePassword: BoolColumn;
+  mustChangePassword: boolean | number;
   passwordHash: string;
-  status: string;
+  status: "active" | "disabled";
   totpLastStep: number | null;
   totpPendingSecret: string | null;
   totpSecret: string | null;
@@ -770,8 +769,8 @@ export interface WebhookDeliveries {
 
 export interface Webhooks {
   createdAt: string;
-  enabled: BoolColumn;
-  events: JsonColumn;
+  enabled: boolean | number;
+  events: unknown;
   id: string;
   keyId: string;
   name: string;
