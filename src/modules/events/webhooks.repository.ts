@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
 import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
@@ -17,7 +18,7 @@ export interface WebhookRow {
   updatedAt: string;
 }
 
-export type DeliveryRow = EventsTables['webhookDeliveries'];
+export type DeliveryRow = Selectable<EventsTables['webhookDeliveries']>;
 
 const WEBHOOK_COLUMNS = ['id', 'name', 'url', 'events', 'enabled', 'secretSealed', 'keyId', 'wrappedKey', 'createdAt', 'updatedAt'] as const;
 const DELIVERY_COLUMNS = ['id', 'webhookId', 'eventId', 'eventName', 'body', 'status', 'attempts', 'nextAttemptAt', 'statusCode', 'durationMs', 'error', 'createdAt', 'updatedAt'] as const;

@@ -1,23 +1,7 @@
-/** The integrations module's tables as Kysely sees them (camelCase under CamelCasePlugin). */
-export type IntegrationsTables = {
-  integrationConnections: {
-    system: string;
-    url: string;
-    credentialId: string | null;
-    timeoutMs: number;
-    verifyTls: number | boolean;
-    caCert: string | null;
-    apiVersion: string | null;
-    updatedBy: string;
-    createdAt: string;
-    updatedAt: string;
-  };
-  /** External id ↔ Opsdeck id, per system and object kind (the "external ids kept on both sides" of a sync). */
-  integrationObjects: {
-    system: string;
-    kind: string;
-    externalId: string;
-    localId: string;
-    syncedAt: string;
-  };
-};
+import type { DB } from '../../platform/db/schema.generated.js';
+
+/**
+ * The integrations module's tables: its slice of the generated database types (`npm run db:types`), so
+ * its repositories reach no other module's table.
+ */
+export type IntegrationsTables = Pick<DB, 'integrationConnections' | 'integrationObjects'>;

@@ -1,5 +1,5 @@
 import type { FilterFields } from '../../platform/http/filters.js';
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec, type AnySelect, type TableSpec } from './crud.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
 /** Table specs of the reference data (the repository half of catalog.resources.ts). */
@@ -19,19 +19,19 @@ const named = (table: string): FilterFields => ({
 const namedSort = (table: string) => ({ name: `${table}.name`, created_at: `${table}.createdAt`, updated_at: `${table}.updatedAt` });
 const NOT_NULL = ['name', 'model', 'created_at', 'updated_at'] as const;
 
-export const manufacturerSpec: TableSpec = {
+export const manufacturerSpec = tableSpec({
   table: 'manufacturers',
   query: (db: InventoryDb) =>
-    db.selectFrom('manufacturers').select(['manufacturers.id', 'manufacturers.name', 'manufacturers.description', 'manufacturers.createdAt', 'manufacturers.updatedAt']) as AnySelect,
+    db.selectFrom('manufacturers').select(['manufacturers.id', 'manufacturers.name', 'manufacturers.description', 'manufacturers.createdAt', 'manufacturers.updatedAt']),
   idColumn: 'manufacturers.id',
   filters: named('manufacturers'),
   sort: namedSort('manufacturers'),
   notNullSort: NOT_NULL,
   defaultSort: 'name',
   search: ['manufacturers.name', 'manufacturers.description'],
-};
+});
 
-export const platformSpec: TableSpec = {
+export const platformSpec = tableSpec({
   table: 'platforms',
   query: (db: InventoryDb) =>
     db
@@ -46,7 +46,7 @@ export const platformSpec: TableSpec = {
         'manufacturers.name as manufacturerName',
         'platforms.createdAt',
         'platforms.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'platforms.id',
   filters: {
     ...named('platforms'),
@@ -58,7 +58,7 @@ export const platformSpec: TableSpec = {
   notNullSort: [...NOT_NULL, 'network_driver'],
   defaultSort: 'name',
   search: ['platforms.name', 'platforms.networkDriver', 'platforms.description'],
-};
+});
 
 /** Roles, statuses and tags: name + colour. */
 export function coloredSpec(table: 'deviceRoles' | 'statuses' | 'tags'): TableSpec {
@@ -77,7 +77,7 @@ export function coloredSpec(table: 'deviceRoles' | 'statuses' | 'tags'): TableSp
   };
 }
 
-export const deviceTypeSpec: TableSpec = {
+export const deviceTypeSpec = tableSpec({
   table: 'deviceTypes',
   query: (db: InventoryDb) =>
     db
@@ -93,7 +93,7 @@ export const deviceTypeSpec: TableSpec = {
         'manufacturers.name as manufacturerName',
         'deviceTypes.createdAt',
         'deviceTypes.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'deviceTypes.id',
   filters: {
     ...stampFilters('deviceTypes'),
@@ -108,4 +108,4 @@ export const deviceTypeSpec: TableSpec = {
   notNullSort: NOT_NULL,
   defaultSort: 'model',
   search: ['deviceTypes.model', 'deviceTypes.partNumber', 'deviceTypes.description'],
-};
+});

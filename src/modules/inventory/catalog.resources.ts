@@ -32,7 +32,7 @@ export const manufacturerDef: ResourceDef<Manufacturer> = {
     const v: Record<string, unknown> = {};
     text(v, input, 'name', 'name');
     text(v, input, 'description', 'description', '');
-    return existing ? v : { description: '', ...v };
+    return { values: existing ? v : { description: '', ...v } };
   },
   toApi: (r) => ({ id: r.id, name: r.name as string, description: r.description as string, ...stamps(r) }),
 };
@@ -56,7 +56,7 @@ export const platformDef: ResourceDef<Platform> = {
     text(v, input, 'description', 'description', '');
     const m = await ctx.ref('manufacturer', input.manufacturer, 'manufacturer');
     if (m !== undefined) v.manufacturerId = m;
-    return existing ? v : { networkDriver: '', description: '', ...v };
+    return { values: existing ? v : { networkDriver: '', description: '', ...v } };
   },
   toApi: (r) => ({
     id: r.id,
@@ -87,7 +87,7 @@ function coloredDef(kind: 'device_role' | 'status' | 'tag', plural: string, titl
       text(v, input, 'name', 'name');
       text(v, input, 'description', 'description', '');
       if (typeof input.color === 'string') v.color = input.color.toLowerCase();
-      return existing ? v : { color: '9e9e9e', description: '', ...v };
+      return { values: existing ? v : { color: '9e9e9e', description: '', ...v } };
     },
     toApi: (r) => ({ id: r.id, name: r.name as string, color: r.color as string, description: r.description as string, ...stamps(r) }),
   };
@@ -117,7 +117,7 @@ export const deviceTypeDef: ResourceDef<DeviceType> = {
     if (typeof input.u_height === 'number') v.uHeight = input.u_height;
     const m = await ctx.ref('manufacturer', input.manufacturer, 'manufacturer');
     if (m !== undefined) v.manufacturerId = m;
-    return existing ? v : { partNumber: '', description: '', uHeight: 1, ...v };
+    return { values: existing ? v : { partNumber: '', description: '', uHeight: 1, ...v } };
   },
   toApi: (r) => ({
     id: r.id,

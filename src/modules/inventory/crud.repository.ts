@@ -5,17 +5,20 @@ import { applyFilters, type FilterCondition, type FilterFields } from '../../pla
 import { applyPage, type SortKey } from '../../platform/http/pagination.js';
 import type { InventoryDb, InventoryTable } from './inventory.tables.js';
 
-// NOTE: this file is generic over the inventory's tables, so Kysely is typed loosely (`any`)
-// here and only here; each object's TableSpec gives the typed query it lists with.
-export type AnySelect = SelectQueryBuilder<any, any, any>;
+// NOTE: this file is generic over the inventory's tables: filters, sorts and references name
+// their columns at run time (`devices.name`), so the tables joined are loose (`any`) here and only
+// here, while each TableSpec's query fixes the row type `R` every read returns.
+export type SpecSelect<R> = SelectQueryBuilder<any, any, R>;
+/** Any query over the inventory's tables (extra filters). */
+export type AnySelect = SpecSelect<any>;
 type AnyDb = Kysely<any>;
 export type Row = Record<string, unknown> & { id: string };
 
-/** How one object type is stored and listed: the repository half of a resource. */
-export interface TableSpec {
+/** How one object type is stored and listed: the repository half of a resource; `R` is the row its query selects. */
+export interface TableSpec<R extends Row = Row> {
   table: InventoryTable;
   /** The list/get query: the table, its brief joins and the named columns the API serves. */
-  query(db: InventoryDb): AnySelect;
+  query(db: InventoryDb): SpecSelect<R>;
   /** e.g. `devices.id` */
   idColumn: string;
   filters: FilterFields;
@@ -32,6 +35,12 @@ export interface TableSpec {
   extraFilters?(qb: AnySelect, query: Record<string, unknown>, dialect: Dialect): AnySelect;
 }
 
+/** The row a TableSpec's query selects. */
+export type RowOf<S> = S extends TableSpec<infer R> ? R : never;
+
+/** A TableSpec whose row type is inferred from its query. */
+export const tableSpec = <R extends Row>(spec: TableSpec<R>): TableSpec<R> => spec;
+
 export interface ListArgs {
   conditions: FilterCondition[];
   keys: SortKey[];
@@ -46,12 +55,12 @@ const MAX_PARAMS = 900;
 const INSERT_PARAMS = 16_000;
 
 /** List, get, insert, update and delete for one table, from its spec. */
-export function createCrudRepository(db: InventoryDb, dialect: Dialect, spec: TableSpec) {
+export function createCrudRepository<R extends Row>(db: InventoryDb, dialect: Dialect, spec: TableSpec<R>) {
   const any = db as unknown as AnyDb;
   const idCol = spec.idColumn;
 
   /** Filters, search and extra filters, without paging: shared by lists, exports and dynamic groups. */
-  function filtered(args: Pick<ListArgs, 'conditions' | 'q' | 'query'>): AnySelect {
+  function filtered(args: Pick<ListArgs, 'conditions' | 'q' | 'query'>): SpecSelect<R> {
     let qb = applyFilters(spec.query(db), args.conditions, dialect);
     const q = args.q?.trim();
     if (q) qb = qb.where((eb) => eb.or(spec.search.map((c) => ilike(dialect, eb.ref(c), `%${likeEscape(q)}%`))));
@@ -62,33 +71,33 @@ export function createCrudRepository(db: InventoryDb, dialect: Dialect, spec: Ta
   return {
     spec,
     filtered,
-    async list(args: ListArgs): Promise<Row[]> {
-      return (await applyPage(filtered(args), args.keys, args.cursor, args.limit).execute()) as Row[];
+    async list(args: ListArgs): Promise<R[]> {
+      return applyPage(filtered(args), args.keys, args.cursor, args.limit).execute();
     },
     /** Ids of every row matching the filters (dynamic groups, job targets). */
     async ids(args: Pick<ListArgs, 'conditions' | 'q' | 'query'>): Promise<string[]> {
       const rows = (await filtered(args).clearSelect().select(sql.ref<string>(idCol).as('id')).execute()) as { id: string }[];
       return rows.map((r) => r.id);
     },
-    async getMany(ids: readonly string[]): Promise<Row[]> {
-      const out: Row[] = [];
+    async getMany(ids: readonly string[]): Promise<R[]> {
+      const out: R[] = [];
       for (let i = 0; i < ids.length; i += MAX_PARAMS) {
-        out.push(...((await spec.query(db).where(idCol, 'in', ids.slice(i, i + MAX_PARAMS)).execute()) as Row[]));
+        out.push(...(await spec.query(db).where(idCol, 'in', ids.slice(i, i + MAX_PARAMS)).execute()));
       }
       return out;
     },
     /** Rows whose column is one of the values, in the default order (page includes). */
-    async byColumn(column: string, values: readonly string[]): Promise<Row[]> {
-      const out: Row[] = [];
+    async byColumn(column: string, values: readonly string[]): Promise<R[]> {
+      const out: R[] = [];
       const order = spec.sort[spec.defaultSort] ?? idCol;
       for (let i = 0; i < values.length; i += MAX_PARAMS) {
         const chunk = values.slice(i, i + MAX_PARAMS);
-        out.push(...((await spec.query(db).where(column, 'in', chunk).orderBy(order).orderBy(idCol).execute()) as Row[]));
+        out.push(...(await spec.query(db).where(column, 'in', chunk).orderBy(order).orderBy(idCol).execute()));
       }
       return out;
     },
-    async get(id: string): Promise<Row | undefined> {
-      return (await spec.query(db).where(idCol, '=', id).executeTakeFirst()) as Row | undefined;
+    async get(id: string): Promise<R | undefined> {
+      return spec.query(db).where(idCol, '=', id).executeTakeFirst();
     },
     async insert(given: readonly Record<string, unknown>[]): Promise<void> {
       let rows = given;
@@ -125,7 +134,7 @@ export function createCrudRepository(db: InventoryDb, dialect: Dialect, spec: Ta
   };
 }
 
-export type CrudRepository = ReturnType<typeof createCrudRepository>;
+export type CrudRepository<R extends Row = Row> = ReturnType<typeof createCrudRepository<R>>;
 
 /** Looks up an object's id by id or by its unique name (request bodies accept either). */
 export function createRefRepository(db: InventoryDb) {

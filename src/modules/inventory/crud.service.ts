@@ -20,7 +20,6 @@ export interface ListQuery extends Record<string, unknown> {
 }
 
 type Item = { id: string } & Record<string, unknown>;
-const codeOf = (def: ResourceDef<Item>) => def.kind.toUpperCase();
 /** Inventory fields naming a team-scoped object of the credential vault. */
 const REF_FIELDS = ['credential_id', 'credential_profile_id'] as const;
 
@@ -46,8 +45,8 @@ export function isConstraintViolation(err: unknown): boolean {
  * Generic list/get/create/update/delete and bulk operations for any ResourceDef: permission
  * checks, per-operation write contexts, all-or-nothing transactions, domain events and audit.
  */
-export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core: InventoryCore) {
-  const CODE = codeOf(def as unknown as ResourceDef<Item>);
+export function createCrudService<Out extends Item, R extends Row, P>(def: ResourceDef<Out, R, P>, core: InventoryCore) {
+  const CODE = def.kind.toUpperCase();
   const itemFields = Object.keys(def.schemas.item.properties);
   const includeNames = Object.keys(def.includes ?? {});
 
@@ -79,7 +78,7 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   }
 
   /** API objects for rows, decorated and with the requested includes (batch-loaded). */
-  async function present(actor: Actor, repos: InventoryRepos, rows: Row[], fields: Set<string> | null, includes: Set<string> | null, storedRefs = false): Promise<Out[]> {
+  async function present(actor: Actor, repos: InventoryRepos, rows: R[], fields: Set<string> | null, includes: Set<string> | null, storedRefs = false): Promise<Out[]> {
     const items = rows.map((r) => def.toApi(r));
     if (!storedRefs) await redactRefs(actor, items);
     await def.decorate?.(repos, items, fields);
@@ -90,7 +89,7 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     return items.map((it) => Object.fromEntries(Object.entries(it).filter(([k]) => fields.has(k))) as Out);
   }
 
-  async function loadOrThrow(repos: InventoryRepos, id: string): Promise<Row> {
+  async function loadOrThrow(repos: InventoryRepos, id: string): Promise<R> {
     const row = await def.repo(repos).get(id);
     if (!row) throw new NotFoundError(`${CODE}_NOT_FOUND`, `${def.title} ${id} does not exist`);
     return row;
@@ -103,11 +102,13 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     }
   }
 
-  type CreatePlan = { inputs: Record<string, unknown>[]; values: Record<string, unknown>[]; pathOf: (i: number) => string };
+  /** `afterWrite` of one row, bound to what its `toDb` handed over. */
+  type After = (ctx: WriteContext, id: string) => Promise<void>;
+  type CreatePlan = { inputs: Record<string, unknown>[]; values: Record<string, unknown>[]; after: After[]; pathOf: (i: number) => string };
   type UpdatePlan = {
     patches: { id: string; input: Record<string, unknown> }[];
-    changes: { id: string; index: number; values: Record<string, unknown> }[];
-    existing: Map<string, Row>;
+    /** `name`: the stored row's, for the audit record. */
+    changes: { id: string; index: number; name: string | null; values: Record<string, unknown>; after: After }[];
     pathOf: (i: number) => string;
   };
 
@@ -115,27 +116,29 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
   async function prepareCreates(ctx: WriteContext, inputs: Record<string, unknown>[], pathOf: (i: number) => string): Promise<CreatePlan> {
     await preloadUnique(ctx, inputs);
     const values: Record<string, unknown>[] = [];
+    const after: After[] = [];
     const now = nowIso();
     const slice = timeSlicer();
     for (const [i, input] of inputs.entries()) {
       await slice();
       ctx.row(pathOf(i), `new#${i}`);
-      const v = await def.toDb(ctx, input, null);
+      const written = await def.toDb(ctx, input, null);
       const id = newId();
-      values.push({ id, ...v, createdAt: now, updatedAt: now });
+      values.push({ id, ...written.values, createdAt: now, updatedAt: now });
+      after.push(async (c, rowId) => def.afterWrite?.(c, rowId, input, null, written.pending));
       const selfName = def.selfRef ? input[def.selfRef.field] : undefined;
       if (def.selfRef && typeof selfName === 'string') ctx.rememberRef(def.selfRef.kind, selfName, id);
     }
-    return { inputs, values, pathOf };
+    return { inputs, values, after, pathOf };
   }
 
   async function writeCreates(actor: Actor, ctx: WriteContext, plan: CreatePlan, auditEach = true): Promise<string[]> {
     await def.repo(ctx.repos).insert(plan.values);
     const slice = timeSlicer();
-    for (const [i, input] of plan.inputs.entries()) {
+    for (const [i, after] of plan.after.entries()) {
       await slice();
       ctx.row(plan.pathOf(i), `new#${i}`);
-      await def.afterWrite?.(ctx, plan.values[i]!.id as string, input, null);
+      await after(ctx, plan.values[i]!.id as string);
     }
     ctx.fail(CODE, def.title);
     await record(actor, ctx.repos, 'created', plan.values.map((v) => ({ id: v.id as string, name: v.name ?? v.model ?? v.address ?? null })), auditEach);
@@ -157,9 +160,10 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
         ctx.error('id', `${def.title.toLowerCase()} ${p.id} does not exist`);
         continue;
       }
-      changes.push({ id: p.id, index: i, values: await def.toDb(ctx, p.input, row) });
+      const written = await def.toDb(ctx, p.input, row);
+      changes.push({ id: p.id, index: i, name: typeof row.name === 'string' ? row.name : null, values: written.values, after: async (c, rowId) => def.afterWrite?.(c, rowId, p.input, row, written.pending) });
     }
-    return { patches, changes, existing, pathOf };
+    return { patches, changes, pathOf };
   }
 
   async function writeUpdates(actor: Actor, ctx: WriteContext, plan: UpdatePlan, auditEach = true): Promise<string[]> {
@@ -170,10 +174,10 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
       await slice();
       await repo.update(c.id, { ...c.values, updatedAt: now });
       ctx.row(plan.pathOf(c.index), c.id);
-      await def.afterWrite?.(ctx, c.id, plan.patches[c.index]!.input, plan.existing.get(c.id)!);
+      await c.after(ctx, c.id);
     }
     ctx.fail(CODE, def.title);
-    const changed = plan.changes.map((c) => ({ id: c.id, name: (plan.existing.get(c.id)?.name as string | undefined) ?? null, fields: Object.keys(plan.patches[c.index]!.input) }));
+    const changed = plan.changes.map((c) => ({ id: c.id, name: c.name, fields: Object.keys(plan.patches[c.index]!.input) }));
     await record(actor, ctx.repos, 'updated', changed, auditEach);
     return plan.changes.map((c) => c.id);
   }
@@ -301,11 +305,11 @@ export function createCrudService<Out extends Item>(def: ResourceDef<Out>, core:
     async getMany(actor: Actor, ids: string[], options: { storedRefs?: boolean } = {}): Promise<Out[]> {
       read(actor);
       const rows = new Map((await def.repo(core.repos).getMany(ids)).map((r) => [r.id, r]));
-      return present(actor, core.repos, ids.map((id) => rows.get(id)).filter((r): r is Row => r !== undefined), null, null, options.storedRefs === true);
+      return present(actor, core.repos, ids.map((id) => rows.get(id)).filter((r): r is R => r !== undefined), null, null, options.storedRefs === true);
     },
     /** For imports: runs creates and updates through the same rules inside the caller's context. */
-    internal: { prepareCreates, writeCreates, prepareUpdates, writeUpdates, present, write, code: CODE },
+    internal: { prepareCreates, writeCreates, prepareUpdates, writeUpdates, write, code: CODE },
   };
 }
 
-export type CrudService<Out extends Item = Item> = ReturnType<typeof createCrudService<Out>>;
+export type CrudService<Out extends Item = Item, R extends Row = Row, P = unknown> = ReturnType<typeof createCrudService<Out, R, P>>;

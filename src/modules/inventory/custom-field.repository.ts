@@ -1,11 +1,11 @@
 import { bool, json } from '../../platform/db/columns.js';
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import type { CustomFieldDef, CustomFieldType, CustomFieldValidation } from './custom-field.fns.js';
 import type { InventoryDb } from './inventory.tables.js';
 import { ObjectTypes, type ObjectType } from './inventory.schemas.js';
 
-export const customFieldSpec: TableSpec = {
+export const customFieldSpec = tableSpec({
   table: 'customFieldDefinitions',
   query: (db: InventoryDb) =>
     db
@@ -22,7 +22,7 @@ export const customFieldSpec: TableSpec = {
         'customFieldDefinitions.description',
         'customFieldDefinitions.createdAt',
         'customFieldDefinitions.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'customFieldDefinitions.id',
   filters: {
     ...stampFilters('customFieldDefinitions'),
@@ -36,7 +36,7 @@ export const customFieldSpec: TableSpec = {
   notNullSort: ['name', 'object_type', 'created_at'],
   defaultSort: 'object_type,name',
   search: ['customFieldDefinitions.name', 'customFieldDefinitions.label', 'customFieldDefinitions.description'],
-};
+});
 
 export function createCustomFieldRepository(db: InventoryDb) {
   return {

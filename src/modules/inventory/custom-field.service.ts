@@ -106,7 +106,7 @@ export const customFieldDef: ResourceDef<CustomField> = {
     if ('required' in input || !existing) v.required = bool.write(merged.required);
     if ('default' in input || !existing) v.defaultValue = merged.default === null || merged.default === undefined ? null : json.write({ value: merged.default });
     if ('validation' in input || !existing) v.validation = json.write(merged.validation);
-    return v;
+    return { values: v };
   },
   toApi: (r: Row) => ({
     id: r.id,

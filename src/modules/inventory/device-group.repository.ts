@@ -1,13 +1,13 @@
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
-export const deviceGroupSpec: TableSpec = {
+export const deviceGroupSpec = tableSpec({
   table: 'deviceGroups',
   query: (db: InventoryDb) =>
     db
       .selectFrom('deviceGroups')
-      .select(['deviceGroups.id', 'deviceGroups.name', 'deviceGroups.kind', 'deviceGroups.filter', 'deviceGroups.description', 'deviceGroups.credentialProfileId', 'deviceGroups.createdAt', 'deviceGroups.updatedAt']) as AnySelect,
+      .select(['deviceGroups.id', 'deviceGroups.name', 'deviceGroups.kind', 'deviceGroups.filter', 'deviceGroups.description', 'deviceGroups.credentialProfileId', 'deviceGroups.createdAt', 'deviceGroups.updatedAt']),
   idColumn: 'deviceGroups.id',
   filters: {
     ...stampFilters('deviceGroups'),
@@ -19,7 +19,7 @@ export const deviceGroupSpec: TableSpec = {
   notNullSort: ['name', 'created_at', 'updated_at'],
   defaultSort: 'name',
   search: ['deviceGroups.name', 'deviceGroups.description'],
-};
+});
 
 export function createDeviceGroupRepository(db: InventoryDb) {
   return {

@@ -3,7 +3,7 @@ import { json } from '../../platform/db/columns.js';
 import { NotFoundError, type AppError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { filterQuerySchema, parseFilters } from '../../platform/http/filters.js';
-import type { Row } from './crud.repository.js';
+import type { Row, RowOf } from './crud.repository.js';
 import type { CrudService, ListQuery } from './crud.service.js';
 import { deviceGroupSpec } from './device-group.repository.js';
 import type { Device } from './device.schemas.js';
@@ -38,7 +38,6 @@ export const DeviceGroupBodies = bodySchemas(
 
 // Keys a saved filter may use: the device list's filters plus its extra ones.
 const FILTER_KEYS = new Set([...Object.keys(filterQuerySchema(deviceDef.filters)), 'q', 'tag', 'tag__n']);
-const pendingMembers = new WeakMap<object, string[]>();
 
 /** Problems of a saved device-list filter, with paths under `filter.` (also used for job target selectors). */
 export function deviceFilterErrors(filter: Record<string, unknown>): { path: string; message: string }[] {
@@ -58,7 +57,7 @@ function checkFilter(ctx: WriteContext, filter: Record<string, string[]>) {
   for (const e of deviceFilterErrors(filter)) ctx.error(e.path, e.message);
 }
 
-export const deviceGroupDef: ResourceDef<DeviceGroup> = {
+export const deviceGroupDef: ResourceDef<DeviceGroup, RowOf<typeof deviceGroupSpec>, string[]> = {
   kind: 'device_group',
   plural: 'device-groups',
   title: 'Device group',
@@ -86,20 +85,19 @@ export const deviceGroupDef: ResourceDef<DeviceGroup> = {
       checkFilter(ctx, input.filter as Record<string, string[]>);
       v.filter = json.write(input.filter);
     }
+    let members: string[] | undefined;
     if (Array.isArray(input.devices)) {
       if (kind === 'dynamic') ctx.error('devices', 'a dynamic group takes its members from its filter');
-      const ids: string[] = [];
+      members = [];
       for (const [i, ref] of input.devices.entries()) {
         const id = await ctx.ref('device', ref, `devices.${i}`);
-        if (id && !ids.includes(id)) ids.push(id);
+        if (id && !members.includes(id)) members.push(id);
       }
-      pendingMembers.set(input, ids);
     }
     if (existing && input.kind === 'static' && existing.kind === 'dynamic') v.filter = json.write({});
-    return existing ? v : { kind: 'static', filter: json.write({}), description: '', ...v };
+    return { values: existing ? v : { kind: 'static', filter: json.write({}), description: '', ...v }, pending: members };
   },
-  async afterWrite(ctx, id, input, existing) {
-    const members = pendingMembers.get(input);
+  async afterWrite(ctx, id, input, existing, members) {
     if (members) await ctx.repos.groupQueries.setMembers(id, members);
     else if (existing && input.kind === 'dynamic') await ctx.repos.groupQueries.setMembers(id, []);
   },

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Dialect } from '../../platform/db/database.js';
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
@@ -14,7 +14,7 @@ function customFieldText(dialect: Dialect, name: string) {
     : sql<string>`(case json_type(devices.custom_fields, ${`$.${name}`}) when 'true' then 'true' when 'false' then 'false' else cast(json_extract(devices.custom_fields, ${`$.${name}`}) as text) end)`;
 }
 
-export const deviceSpec: TableSpec = {
+export const deviceSpec = tableSpec({
   table: 'devices',
   query: (db: InventoryDb) =>
     db
@@ -56,7 +56,7 @@ export const deviceSpec: TableSpec = {
         'devices.externalId',
         'devices.createdAt',
         'devices.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'devices.id',
   filters: {
     ...stampFilters('devices'),
@@ -151,7 +151,7 @@ export const deviceSpec: TableSpec = {
     }
     return q;
   },
-};
+});
 
 /** Device-only queries: tags, lookups by external id, the rows Ansible and job targets need. */
 export function createDeviceRepository(db: InventoryDb) {

@@ -1,5 +1,5 @@
 import { json } from '../../platform/db/columns.js';
-import type { Row } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import { deviceSpec } from './device.repository.js';
 import { Device, DeviceBodies } from './device.schemas.js';
 import { interfaceDef } from './interface.service.js';
@@ -8,9 +8,6 @@ import { normaliseHost } from './ip.fns.js';
 import { text, type ResourceDef, type WriteContext } from './resource.js';
 
 /** Devices: validation of addresses and references, tags, custom fields, includes. */
-
-// Tag ids resolved while validating, written once the row exists.
-const pendingTags = new WeakMap<object, string[]>();
 
 async function address(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, field: 'primary_ip4' | 'primary_ip6', column: string, family: 4 | 6) {
   if (!(field in input)) return;
@@ -21,7 +18,8 @@ async function address(ctx: WriteContext, v: Record<string, unknown>, input: Rec
   else v[column] = h.host;
 }
 
-async function references(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, existing: Row | null) {
+/** Resolves the references; answers the tag ids to write once the row exists (undefined: tags unchanged). */
+async function references(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, existing: DeviceRow | null): Promise<string[] | undefined> {
   for (const [field, kind, column] of [
     ['platform', 'platform', 'platformId'],
     ['role', 'role', 'roleId'],
@@ -41,11 +39,12 @@ async function references(ctx: WriteContext, v: Record<string, unknown>, input: 
       const id = await ctx.ref('tag', tag, `tags.${i}`);
       if (id && !ids.includes(id)) ids.push(id);
     }
-    pendingTags.set(input, ids);
+    return ids;
   }
+  return undefined;
 }
 
-async function uniques(ctx: WriteContext, input: Record<string, unknown>, existing: Row | null) {
+async function uniques(ctx: WriteContext, input: Record<string, unknown>, existing: DeviceRow | null) {
   const self = existing?.id ?? null;
   const devices = ctx.repos.devices;
   if (typeof input.name === 'string') {
@@ -63,7 +62,9 @@ async function uniques(ctx: WriteContext, input: Record<string, unknown>, existi
   }
 }
 
-export const deviceDef: ResourceDef<Device> = {
+type DeviceRow = RowOf<typeof deviceSpec>;
+
+export const deviceDef: ResourceDef<Device, DeviceRow, string[]> = {
   kind: 'device',
   plural: 'devices',
   title: 'Device',
@@ -101,45 +102,44 @@ export const deviceDef: ResourceDef<Device> = {
     await ctx.credentialProfile(v, 'credential_profile_id');
     await address(ctx, v, input, 'primary_ip4', 'primaryIp4', 4);
     await address(ctx, v, input, 'primary_ip6', 'primaryIp6', 6);
-    await references(ctx, v, input, existing);
+    const tags = await references(ctx, v, input, existing);
     const cf = await ctx.customFields('device', input.custom_fields, existing ? json.read(existing.customFields) : null);
     if (cf !== undefined) v.customFields = cf;
-    return existing ? v : { comments: '', source: 'manual', ...v };
+    return { values: existing ? v : { comments: '', source: 'manual', ...v }, pending: tags };
   },
-  async afterWrite(ctx, id, input, existing) {
-    const tags = pendingTags.get(input);
+  async afterWrite(ctx, id, _input, existing, tags) {
     if (tags) await ctx.repos.deviceQueries.setTags(id, tags, existing !== null);
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
-    name: r.name as string,
-    hostname: (r.hostname as string | null) ?? null,
-    primary_ip4: (r.primaryIp4 as string | null) ?? null,
-    primary_ip6: (r.primaryIp6 as string | null) ?? null,
-    platform: r.platformId ? { id: r.platformId as string, name: r.platformName as string, network_driver: r.networkDriver as string } : null,
-    role: r.roleId ? { id: r.roleId as string, name: r.roleName as string } : null,
-    location: r.locationId ? { id: r.locationId as string, name: r.locationName as string } : null,
-    status: { id: r.statusId as string, name: r.statusName as string, color: r.statusColor as string },
+    name: r.name,
+    hostname: r.hostname,
+    primary_ip4: r.primaryIp4,
+    primary_ip6: r.primaryIp6,
+    platform: r.platformId ? { id: r.platformId, name: r.platformName as string, network_driver: r.networkDriver as string } : null,
+    role: r.roleId ? { id: r.roleId, name: r.roleName as string } : null,
+    location: r.locationId ? { id: r.locationId, name: r.locationName as string } : null,
+    status: { id: r.statusId, name: r.statusName, color: r.statusColor },
     device_type: r.deviceTypeId
       ? {
-          id: r.deviceTypeId as string,
+          id: r.deviceTypeId,
           model: r.deviceTypeModel as string,
-          manufacturer: r.manufacturerId ? { id: r.manufacturerId as string, name: r.manufacturerName as string } : null,
+          manufacturer: r.manufacturerId ? { id: r.manufacturerId, name: r.manufacturerName as string } : null,
         }
       : null,
-    serial: (r.serial as string | null) ?? null,
-    asset_tag: (r.assetTag as string | null) ?? null,
-    os_version: (r.osVersion as string | null) ?? null,
-    credential_id: (r.credentialId as string | null) ?? null,
-    credential_profile_id: (r.credentialProfileId as string | null) ?? null,
+    serial: r.serial,
+    asset_tag: r.assetTag,
+    os_version: r.osVersion,
+    credential_id: r.credentialId,
+    credential_profile_id: r.credentialProfileId,
     credential_restricted: false,
-    comments: r.comments as string,
+    comments: r.comments,
     tags: [],
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
     source: r.source as Device['source'],
-    external_id: (r.externalId as string | null) ?? null,
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    external_id: r.externalId,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
   async decorate(repos, items, fields) {
     if (items.length === 0 || (fields && !fields.has('tags'))) return;

@@ -1,8 +1,8 @@
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
-export const interfaceSpec: TableSpec = {
+export const interfaceSpec = tableSpec({
   table: 'interfaces',
   query: (db: InventoryDb) =>
     db
@@ -28,7 +28,7 @@ export const interfaceSpec: TableSpec = {
         'interfaces.customFields',
         'interfaces.createdAt',
         'interfaces.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'interfaces.id',
   filters: {
     ...stampFilters('interfaces'),
@@ -49,7 +49,7 @@ export const interfaceSpec: TableSpec = {
   notNullSort: ['name', 'type', 'device', 'created_at', 'updated_at'],
   defaultSort: 'name',
   search: ['interfaces.name', 'interfaces.description', 'interfaces.macAddress'],
-};
+});
 
 export function createInterfaceRepository(db: InventoryDb) {
   return {

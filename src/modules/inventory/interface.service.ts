@@ -59,7 +59,7 @@ export const interfaceDef: ResourceDef<Interface> = {
     await related(ctx, v, input, deviceId, existing?.id ?? null);
     const cf = await ctx.customFields('interface', input.custom_fields, existing ? json.read(existing.customFields) : null);
     if (cf !== undefined) v.customFields = cf;
-    return existing ? v : { type: 'other', enabled: 1, description: '', ...v };
+    return { values: existing ? v : { type: 'other', enabled: 1, description: '', ...v } };
   },
   toApi: (r: Row) => ({
     id: r.id,

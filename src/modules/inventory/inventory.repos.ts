@@ -1,5 +1,5 @@
 import type { Db, Dialect } from '../../platform/db/database.js';
-import { createCrudRepository, createRefRepository } from './crud.repository.js';
+import { createCrudRepository, createRefRepository, type Row, type TableSpec } from './crud.repository.js';
 import { coloredSpec, deviceTypeSpec, manufacturerSpec, platformSpec } from './catalog.repository.js';
 import { createLocationTreeRepository, locationSpec } from './location.repository.js';
 import { createDeviceRepository, deviceSpec } from './device.repository.js';
@@ -13,7 +13,7 @@ import type { InventoryTables } from './inventory.tables.js';
 /** Every inventory repository bound to one handle: the plain one, or a transaction (unit of work). */
 export function makeInventoryRepos(handle: Db, dialect: Dialect) {
   const db = handle.withTables<InventoryTables>();
-  const crud = (spec: Parameters<typeof createCrudRepository>[2]) => createCrudRepository(db, dialect, spec);
+  const crud = <R extends Row>(spec: TableSpec<R>) => createCrudRepository(db, dialect, spec);
   return {
     /** The handle itself, for domain events and audit written in the same transaction. */
     db: handle,

@@ -1,9 +1,9 @@
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import { IP_STATUSES } from './ip-address.schemas.js';
 import type { InventoryDb } from './inventory.tables.js';
 
-export const ipAddressSpec: TableSpec = {
+export const ipAddressSpec = tableSpec({
   table: 'ipAddresses',
   query: (db: InventoryDb) =>
     db
@@ -27,7 +27,7 @@ export const ipAddressSpec: TableSpec = {
         'ipAddresses.customFields',
         'ipAddresses.createdAt',
         'ipAddresses.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'ipAddresses.id',
   filters: {
     ...stampFilters('ipAddresses'),
@@ -47,7 +47,7 @@ export const ipAddressSpec: TableSpec = {
   notNullSort: ['host', 'namespace', 'dns_name', 'created_at', 'updated_at'],
   defaultSort: 'host',
   search: ['ipAddresses.address', 'ipAddresses.dnsName', 'ipAddresses.description'],
-};
+});
 
 export function createIpAddressRepository(db: InventoryDb) {
   return {

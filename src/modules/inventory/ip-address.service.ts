@@ -44,7 +44,7 @@ export const ipAddressDef: ResourceDef<IpAddress> = {
     if (iface !== undefined) v.interfaceId = iface;
     const cf = await ctx.customFields('ip_address', input.custom_fields, existing ? json.read(existing.customFields) : null);
     if (cf !== undefined) v.customFields = cf;
-    return existing ? v : { namespace: 'Global', status: 'active', dnsName: '', description: '', ...v };
+    return { values: existing ? v : { namespace: 'Global', status: 'active', dnsName: '', description: '', ...v } };
   },
   toApi: (r: Row) => ({
     id: r.id,

@@ -1,8 +1,8 @@
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
-export const locationSpec: TableSpec = {
+export const locationSpec = tableSpec({
   table: 'locations',
   query: (db: InventoryDb) =>
     db
@@ -19,7 +19,7 @@ export const locationSpec: TableSpec = {
         'locations.credentialProfileId',
         'locations.createdAt',
         'locations.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'locations.id',
   filters: {
     ...stampFilters('locations'),
@@ -33,7 +33,7 @@ export const locationSpec: TableSpec = {
   notNullSort: ['name', 'location_type', 'created_at', 'updated_at'],
   defaultSort: 'name',
   search: ['locations.name', 'locations.description'],
-};
+});
 
 /** The location tree, which is small (thousands at most), read whole for walks. */
 export function createLocationTreeRepository(db: InventoryDb) {

@@ -57,7 +57,7 @@ export const locationDef: ResourceDef<Location> = {
     }
     const cf = await ctx.customFields('location', input.custom_fields, existing ? json.read(existing.customFields) : null);
     if (cf !== undefined) v.customFields = cf;
-    return existing ? v : { locationType: 'site', description: '', ...v };
+    return { values: existing ? v : { locationType: 'site', description: '', ...v } };
   },
   selfRef: { kind: 'location', field: 'name' },
   async beforeDelete(ctx, rows) {

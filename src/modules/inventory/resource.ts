@@ -15,7 +15,20 @@ import type { ObjectType } from './inventory.schemas.js';
  * column values, how rows become API objects, what a page embeds. `crud.service.ts` runs
  * every object type's list/get/create/update/delete/bulk through these definitions.
  */
-export interface ResourceDef<Out extends { id: string } = { id: string } & Record<string, unknown>> {
+/**
+ * What `toDb` makes of one input: the column values to write and, for writes that need the row's
+ * id (tags, memberships), what `afterWrite` then writes.
+ */
+export interface Written<P> {
+  values: Record<string, unknown>;
+  pending?: P;
+}
+
+/**
+ * `Out` is the API object, `R` the row the repository's query selects (`RowOf<typeof spec>`), `P`
+ * what `toDb` hands `afterWrite` for the same row.
+ */
+export interface ResourceDef<Out extends { id: string } = { id: string } & Record<string, unknown>, R extends Row = Row, P = never> {
   /** singular, snake_case: events are `<kind>.created`; error codes `<KIND>_NOT_FOUND` */
   kind: string;
   /** URL segment, e.g. `devices` */
@@ -25,21 +38,21 @@ export interface ResourceDef<Out extends { id: string } = { id: string } & Recor
   permission: string;
   /** OpenAPI tag */
   tag: string;
-  repo(repos: InventoryRepos): CrudRepository;
+  repo(repos: InventoryRepos): CrudRepository<R>;
   schemas: { item: TObject; create: TObject; update: TObject; bulkCreate: TObject; bulkUpdate: TObject };
   filters: FilterFields;
   sortFields: readonly string[];
   /** Unique fields preloaded in one query per batch: API field → column. */
   unique: readonly { field: string; column: string }[];
   /** Validates input against the rules and maps it to column values; problems go on ctx. */
-  toDb(ctx: WriteContext, input: Record<string, unknown>, existing: Row | null): Promise<Record<string, unknown>>;
+  toDb(ctx: WriteContext, input: Record<string, unknown>, existing: R | null): Promise<Written<P>>;
   /** Rows of one batch may name rows created earlier in it (a site naming its region). */
   selfRef?: { kind: RefKind; field: string };
   /** Writes that need the row's id (tags, memberships). */
-  afterWrite?(ctx: WriteContext, id: string, input: Record<string, unknown>, existing: Row | null): Promise<void>;
+  afterWrite?(ctx: WriteContext, id: string, input: Record<string, unknown>, existing: R | null, pending: P | undefined): Promise<void>;
   /** Refuses deletes that would orphan or break something (reports on ctx). */
-  beforeDelete?(ctx: WriteContext, rows: Row[]): Promise<void>;
-  toApi(row: Row): Out;
+  beforeDelete?(ctx: WriteContext, rows: R[]): Promise<void>;
+  toApi(row: R): Out;
   /** Adds page-level data (one query per page, never per row); `fields` null means all. */
   decorate?(repos: InventoryRepos, items: Out[], fields: ReadonlySet<string> | null): Promise<void>;
   /** `?include=` loaders: each embeds related rows for the whole page in one query. */

@@ -1,8 +1,8 @@
-import type { AnySelect, TableSpec } from './crud.repository.js';
+import { tableSpec } from './crud.repository.js';
 import { stampFilters } from './catalog.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
-export const linkSpec: TableSpec = {
+export const linkSpec = tableSpec({
   table: 'topologyLinks',
   query: (db: InventoryDb) =>
     db
@@ -25,7 +25,7 @@ export const linkSpec: TableSpec = {
         'db.name as bDeviceName',
         'topologyLinks.createdAt',
         'topologyLinks.updatedAt',
-      ]) as AnySelect,
+      ]),
   idColumn: 'topologyLinks.id',
   filters: {
     ...stampFilters('topologyLinks'),
@@ -45,7 +45,7 @@ export const linkSpec: TableSpec = {
     if (devices.length === 0) return qb;
     return qb.where((eb) => eb.or([eb('da.name', 'in', devices), eb('db.name', 'in', devices)]));
   },
-};
+});
 
 export interface GraphDevice {
   id: string;

@@ -46,7 +46,7 @@ export const linkDef: ResourceDef<Link> = {
     }
     text(v, input, 'kind', 'kind');
     text(v, input, 'description', 'description', '');
-    return existing ? v : { kind: 'manual', description: '', ...v };
+    return { values: existing ? v : { kind: 'manual', description: '', ...v } };
   },
   toApi: (r: Row) => ({
     id: r.id,

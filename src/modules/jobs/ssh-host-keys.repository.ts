@@ -1,16 +1,8 @@
 import type { Db } from '../../platform/db/database.js';
+import type { DB } from '../../platform/db/schema.generated.js';
 
-export interface SshHostKeyRow {
-  id: string;
-  target: string;
-  deviceId: string | null;
-  host: string;
-  port: number;
-  fingerprint: string;
-  createdAt: string;
-  lastSeenAt: string;
-}
-type Tables = { sshHostKeys: SshHostKeyRow };
+export type SshHostKeyRow = DB['sshHostKeys'];
+type Tables = Pick<DB, 'sshHostKeys'>;
 const COLUMNS = ['id', 'target', 'deviceId', 'host', 'port', 'fingerprint', 'createdAt', 'lastSeenAt'] as const;
 
 /** Pinned SSH host keys (trust on first use); the only Kysely for `ssh_host_keys`. */

@@ -1,26 +1,9 @@
 import type { Db } from '../../platform/db/database.js';
+import type { DB } from '../../platform/db/schema.generated.js';
 import { json } from '../../platform/db/columns.js';
 
 /** Libraries fed by `textfsm` Git repositories (`parser_libraries`, `parser_library_files`). */
-export type LibrariesTables = {
-  parserLibraries: {
-    id: string;
-    name: string;
-    commitSha: string;
-    sourcePath: string;
-    indexText: string;
-    templates: number;
-    skipped: unknown;
-    createdAt: string;
-    updatedAt: string;
-  };
-  parserLibraryFiles: {
-    libraryId: string;
-    name: string;
-    contentHash: string;
-    content: string;
-  };
-};
+export type LibrariesTables = Pick<DB, 'parserLibraries' | 'parserLibraryFiles'>;
 
 export interface SkippedTemplate {
   template: string;

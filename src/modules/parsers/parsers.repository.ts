@@ -1,19 +1,9 @@
 import type { Db } from '../../platform/db/database.js';
+import type { DB } from '../../platform/db/schema.generated.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 
 /** The parsers module's tables as Kysely sees them (camelCase under CamelCasePlugin). */
-export type ParsersTables = {
-  parserTemplates: {
-    id: string;
-    name: string;
-    platform: string | null;
-    command: string | null;
-    description: string | null;
-    content: string;
-    createdAt: string;
-    updatedAt: string;
-  };
-};
+export type ParsersTables = Pick<DB, 'parserTemplates'>;
 
 export type CustomTemplateRow = ParsersTables['parserTemplates'];
 

@@ -1,4 +1,7 @@
-/** The settings module's table as Kysely sees it (camelCase under CamelCasePlugin). */
-export type SettingsTables = {
-  settings: { key: string; value: unknown; version: number; updatedAt: string; updatedBy: string | null };
-};
+import type { DB } from '../../platform/db/schema.generated.js';
+
+/**
+ * The settings module's tables: its slice of the generated database types (`npm run db:types`), so
+ * its repositories reach no other module's table.
+ */
+export type SettingsTables = Pick<DB, 'settings'>;

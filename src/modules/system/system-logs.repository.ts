@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
+import type { DB } from '../../platform/db/schema.generated.js';
 import { json } from '../../platform/db/columns.js';
 import type { LogEntry, LogLevel, LogSource } from './system-logs.fns.js';
 
-type SystemLogsTables = {
-  systemLogs: { id: number | string; time: string | Date; level: string; source: string; node: string; message: string; fields: unknown };
-};
+type SystemLogsTables = Pick<DB, 'systemLogs'>;
 
 export interface LogQuery {
   levels: LogLevel[];
@@ -38,7 +37,7 @@ export function createSystemLogsRepository(db: Db) {
       const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
       return rows.map((r) => ({
         id: Number(r.id),
-        time: r.time instanceof Date ? r.time.toISOString() : r.time,
+        time: r.time,
         level: r.level as LogLevel,
         source: r.source as LogSource,
         node: r.node,

@@ -1,39 +1,10 @@
 import type { Db } from '../../platform/db/database.js';
+import type { DB } from '../../platform/db/schema.generated.js';
 import { bool, json } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
 
 /** The templates module's tables as Kysely sees them (camelCase under CamelCasePlugin). */
-export type TemplatesTables = {
-  configTemplates: {
-    id: string;
-    name: string;
-    source: string;
-    sourcePath: string | null;
-    sourceRepositoryId: string | null;
-    sourceCommit: string | null;
-    type: string;
-    category: string | null;
-    description: string | null;
-    tags: unknown;
-    variablesSchema: unknown;
-    active: unknown;
-    content: string;
-    version: number;
-    createdAt: string;
-    updatedAt: string;
-  };
-  configTemplateVersions: {
-    id: string;
-    templateId: string;
-    version: number;
-    content: string;
-    contentHash: string;
-    authorId: string | null;
-    authorName: string | null;
-    notes: string | null;
-    createdAt: string;
-  };
-};
+export type TemplatesTables = Pick<DB, 'configTemplates' | 'configTemplateVersions'>;
 
 /** A template as the service sees it: the stored row with its JSON and boolean columns decoded. */
 export type TemplateRow = Omit<TemplatesTables['configTemplates'], 'tags' | 'variablesSchema' | 'active'> & {

@@ -1,15 +1,14 @@
 
 import { sql } from 'kysely';
 import type { Db, Write } from '../db/database.js';
+import type { DB } from '../db/schema.generated.js';
 import { dialectOf } from '../db/database.js';
 import { json } from '../db/columns.js';
 import type { EventBus } from '../bus/event-bus.js';
 import type { Logger } from '../observability/logger.js';
 import { newId, nowIso } from '../ids.js';
 
-type DomainEventsTable = {
-  domainEvents: { id: string; name: string; payload: unknown; createdAt: string; relayedAt: string | null; relaySeq: number | null };
-};
+type DomainEventsTable = Pick<DB, 'domainEvents'>;
 
 export interface DomainEvent<P = unknown> {
   id: string;
