@@ -15,14 +15,22 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ITEMS = 1000;
 
 /** One request on the given agent; resolves with the status and body. */
-function request(agent: http.Agent, url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+function request(
+  agent: http.Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, method: options.method ?? 'GET', headers: { ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      url,
+      { agent, method: options.method ?? 'GET', headers: { ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -65,9 +73,16 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<boolean> {
     await request(writer, `${api}/tags`, { method: 'POST', headers, body: JSON.stringify({ name: 'bulk' }) });
     await request(prober, `${server.url}/health`);
     process.stdout.write(`\nbulk create of ${ITEMS} devices on ${dialect}, GET /health probed every 20 ms on its own connection\n`);
-    process.stdout.write(`${'round'.padEnd(6)} ${'bulk ms'.padStart(8)} ${'probes'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'loop lag max ms'.padStart(16)}\n`);
+    process.stdout.write(
+      `${'round'.padEnd(6)} ${'bulk ms'.padStart(8)} ${'probes'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'loop lag max ms'.padStart(16)}\n`,
+    );
     for (let round = 0; round < ROUNDS; round++) {
-      const items = Array.from({ length: ITEMS }, (_, i) => ({ name: `bulk-${round}-${i}`, role: 'access', tags: ['bulk'], primary_ip4: `10.${round}.${i >> 8}.${i & 255}` }));
+      const items = Array.from({ length: ITEMS }, (_, i) => ({
+        name: `bulk-${round}-${i}`,
+        role: 'access',
+        tags: ['bulk'],
+        primary_ip4: `10.${round}.${i >> 8}.${i & 255}`,
+      }));
       const body = JSON.stringify({ items });
       await lagMaxMs(prober, server.url); // resets the lag histogram
       const probes: number[] = [];
@@ -90,7 +105,9 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<boolean> {
       const sorted = [...probes].sort((a, b) => a - b);
       const max = sorted.at(-1) ?? 0;
       if (max > 100) ok = false;
-      process.stdout.write(`${String(round + 1).padEnd(6)} ${bulkMs.toFixed(0).padStart(8)} ${String(probes.length).padStart(7)} ${quantile(sorted, 0.99).toFixed(1).padStart(7)} ${max.toFixed(1).padStart(7)} ${lag.toFixed(1).padStart(16)}\n`);
+      process.stdout.write(
+        `${String(round + 1).padEnd(6)} ${bulkMs.toFixed(0).padStart(8)} ${String(probes.length).padStart(7)} ${quantile(sorted, 0.99).toFixed(1).padStart(7)} ${max.toFixed(1).padStart(7)} ${lag.toFixed(1).padStart(16)}\n`,
+      );
     }
     process.stdout.write(`target: no probe above 100 ms — ${ok ? 'met' : 'NOT met'}\n`);
   } finally {

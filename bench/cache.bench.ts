@@ -34,7 +34,13 @@ async function measure(create: () => Cache): Promise<Record<string, number>> {
     const l2Get = await perOp(m, (i) => b.get(`k${i}`));
     const wrapMiss = await perOp(m, (i) => a.wrap(`miss${i}`, { tags: [`t${i % 50}`] }, async () => value));
     const invalidate = await perOp(m / 4, (i) => a.invalidateTag(`t${i % 50}`));
-    return { 'get (L1 hit)': l1Get, 'wrap (L1 hit)': l1Wrap, 'get (L2 hit, other node)': l2Get, 'wrap miss (load + L2 write)': wrapMiss, invalidateTag: invalidate };
+    return {
+      'get (L1 hit)': l1Get,
+      'wrap (L1 hit)': l1Wrap,
+      'get (L2 hit, other node)': l2Get,
+      'wrap miss (load + L2 write)': wrapMiss,
+      invalidateTag: invalidate,
+    };
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -22,7 +22,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-bench-configs-'));
 const bare = path.join(dir, 'fleet.git');
 const device = (i: number) => `edge-${String(i).padStart(3, '0')}`;
 const configText = (i: number, v: number) =>
-  [`hostname ${device(i)}`, ...Array.from({ length: 120 }, (_, k) => `interface Gi0/${k}\n description port ${k} rev ${k % 7 === v % 7 ? v : 0}\n!`), `ntp server 192.0.2.${v % 250}`, ''].join('\n');
+  [
+    `hostname ${device(i)}`,
+    ...Array.from({ length: 120 }, (_, k) => `interface Gi0/${k}\n description port ${k} rev ${k % 7 === v % 7 ? v : 0}\n!`),
+    `ntp server 192.0.2.${v % 250}`,
+    '',
+  ].join('\n');
 
 /** 5,000 device configurations in one commit: the search corpus. */
 async function generateFleet(target: string, count: number): Promise<void> {
@@ -55,7 +60,9 @@ async function generate(): Promise<void> {
     for (let i = 0; i < DEVICES; i++) {
       const data = Buffer.from(configText(i, v));
       const msg = `backup ${device(i)} v${v}`;
-      write(`commit refs/heads/main\nmark :${++mark}\ncommitter Oxi Backup <backup@example.test> ${t0 + n * 60} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}\n`);
+      write(
+        `commit refs/heads/main\nmark :${++mark}\ncommitter Oxi Backup <backup@example.test> ${t0 + n * 60} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}\n`,
+      );
       if (mark > 1) write(`from :${mark - 1}\n`);
       write(`M 100644 inline configs/${device(i)}.cfg\ndata ${data.length}\n`);
       write(data);
@@ -124,9 +131,13 @@ async function main(): Promise<void> {
     const cliDiff = await median(() => execFileSync('git', ['--git-dir', bare, 'diff', previous, latest, '--', file], { encoding: 'utf8' }));
 
     process.stdout.write(`\nversion list of one device (${VERSIONS} versions), median of ${REPEAT}:\n`);
-    process.stdout.write(`  API (history index)        ${apiList.toFixed(2)} ms\n  git log --follow (CLI)     ${cliList.toFixed(2)} ms\n  ratio                      ${ratio(cliList, apiList)} faster through the API\n`);
+    process.stdout.write(
+      `  API (history index)        ${apiList.toFixed(2)} ms\n  git log --follow (CLI)     ${cliList.toFixed(2)} ms\n  ratio                      ${ratio(cliList, apiList)} faster through the API\n`,
+    );
     process.stdout.write(`device diff (latest vs previous), median of ${REPEAT}:\n`);
-    process.stdout.write(`  API                        ${apiDiff.toFixed(2)} ms\n  git diff (CLI)             ${cliDiff.toFixed(2)} ms\n  ratio                      ${ratio(cliDiff, apiDiff)}\n`);
+    process.stdout.write(
+      `  API                        ${apiDiff.toFixed(2)} ms\n  git diff (CLI)             ${cliDiff.toFixed(2)} ms\n  ratio                      ${ratio(cliDiff, apiDiff)}\n`,
+    );
 
     const fleet = path.join(dir, 'search.git');
     await generateFleet(fleet, 5000);
@@ -141,13 +152,18 @@ async function main(): Promise<void> {
     const first = await call('GET', `/configs/search?q=${encodeURIComponent(queries[0]!)}`, undefined, token);
     const times: number[] = [];
     for (let i = 0; i < 100; i++) {
-      const q = i % 4 === 3 ? `/configs/search?regex=true&q=${encodeURIComponent('^snmp-server community \\S+ RO$')}` : `/configs/search?q=${encodeURIComponent(queries[i % 3]!)}`;
+      const q =
+        i % 4 === 3
+          ? `/configs/search?regex=true&q=${encodeURIComponent('^snmp-server community \\S+ RO$')}`
+          : `/configs/search?q=${encodeURIComponent(queries[i % 3]!)}`;
       const t = performance.now();
       await call('GET', q, undefined, token);
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    process.stdout.write(`search over the latest configuration of ${first.searched} devices (${first.matched_devices} match '${queries[0]}'), 100 queries (1 in 4 a regex):\n`);
+    process.stdout.write(
+      `search over the latest configuration of ${first.searched} devices (${first.matched_devices} match '${queries[0]}'), 100 queries (1 in 4 a regex):\n`,
+    );
     process.stdout.write(`  p50 ${percentile(times, 50).toFixed(1)} ms   p99 ${percentile(times, 99).toFixed(1)} ms\n`);
   } finally {
     await server.stop();

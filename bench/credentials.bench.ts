@@ -47,10 +47,16 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
     envelope.open(ref, warm, warm.sealed);
   }
   const sealed = envelope.seal(ref, fields);
-  const [, sealMs] = time(() => { for (let i = 0; i < reps; i++) envelope.seal(ref, fields); });
-  const [, openMs] = time(() => { for (let i = 0; i < reps; i++) envelope.open(ref, sealed, sealed.sealed); });
+  const [, sealMs] = time(() => {
+    for (let i = 0; i < reps; i++) envelope.seal(ref, fields);
+  });
+  const [, openMs] = time(() => {
+    for (let i = 0; i < reps; i++) envelope.open(ref, sealed, sealed.sealed);
+  });
   const both = createEnvelope(createKeyRing([k1, k2]));
-  const [, rewrapMs] = time(() => { for (let i = 0; i < reps; i++) both.rewrap(ref, sealed); });
+  const [, rewrapMs] = time(() => {
+    for (let i = 0; i < reps; i++) both.rewrap(ref, sealed);
+  });
   out(`\nenvelope crypto (3 fields, ${reps} reps)`);
   out(`  encrypt (new data key, wrap, seal 3 fields)  ${perOp(sealMs, reps)} per credential`);
   out(`  decrypt (unwrap, open 3 fields)              ${perOp(openMs, reps)} per credential`);
@@ -61,11 +67,23 @@ async function open(dialect: Dialect): Promise<{ database: Database; drop(): Pro
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-bench-vault-'));
     const database = createDatabase({ dialect, sqlitePath: path.join(dir, 'opsdeck.db') });
-    return { database, drop: async () => { await database.destroy(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      database,
+      drop: async () => {
+        await database.destroy();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const pgdb = await createPgDatabase();
   const database = createDatabase({ dialect, url: pgdb.url, poolSize: 5 });
-  return { database, drop: async () => { await database.destroy(); await pgdb.drop(); } };
+  return {
+    database,
+    drop: async () => {
+      await database.destroy();
+      await pgdb.drop();
+    },
+  };
 }
 
 // 2. Through the service, and rotation of N credentials.
@@ -82,14 +100,35 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const logger = createLogger({ level: 'silent' });
     const events = createDomainEvents({ db: db.database.db, bus: createMemoryBus(), logger });
     const vault = (ring: string[]) =>
-      createCredentialsModule({ db: db.database.db, keyRing: createKeyRing(ring), events, audit: { record: async () => undefined }, stepUp: { require: async () => undefined }, logger });
+      createCredentialsModule({
+        db: db.database.db,
+        keyRing: createKeyRing(ring),
+        events,
+        audit: { record: async () => undefined },
+        stepUp: { require: async () => undefined },
+        logger,
+      });
     const v1 = vault([k1]);
     const ids: string[] = [];
     const [, createMs] = await timeAsync(async () => {
-      for (let i = 0; i < N; i++) ids.push((await v1.service.create(SYSTEM_ACTOR, { name: `dev-${i}`, type: 'ssh', username: 'netops', password: `pw-${i}-${'x'.repeat(12)}`, enable_secret: `en-${i}` })).id);
+      for (let i = 0; i < N; i++) {
+        ids.push(
+          (
+            await v1.service.create(SYSTEM_ACTOR, {
+              name: `dev-${i}`,
+              type: 'ssh',
+              username: 'netops',
+              password: `pw-${i}-${'x'.repeat(12)}`,
+              enable_secret: `en-${i}`,
+            })
+          ).id,
+        );
+      }
     });
     const sample = ids.slice(0, 2000);
-    const [, resolveMs] = await timeAsync(async () => { for (const id of sample) await v1.resolve(id, 'bench', null); });
+    const [, resolveMs] = await timeAsync(async () => {
+      for (const id of sample) await v1.resolve(id, 'bench', null);
+    });
     const [report, rotateMs] = await timeAsync(() => vault([k1, k2]).keys.rotate());
     if (report.credentials.rewrapped !== N || report.credentials.failed !== 0) throw new Error(`rotation incomplete: ${JSON.stringify(report.credentials)}`);
     const check = await vault([k2]).resolve(ids[N - 1]!, 'bench', null);
@@ -98,7 +137,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const raw = db.database.db.withTables<{ credentials: { id: string; updatedBy: string } }>();
     const [, updateMs] = await timeAsync(async () => {
       for (let i = 0; i < N; i += 500) {
-        await raw.transaction().execute(async (trx) => { for (const id of ids.slice(i, i + 500)) await trx.updateTable('credentials').set({ updatedBy: 'bench' }).where('id', '=', id).execute(); });
+        await raw.transaction().execute(async (trx) => {
+          for (const id of ids.slice(i, i + 500)) await trx.updateTable('credentials').set({ updatedBy: 'bench' }).where('id', '=', id).execute();
+        });
       }
     });
     out(`\n${dialect}: ${N} ssh credentials`);

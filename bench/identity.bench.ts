@@ -31,7 +31,11 @@ async function token(base: string): Promise<string> {
 }
 
 async function apiKey(base: string, access: string): Promise<string> {
-  const res = await fetch(`${base}/api/v1/api-keys`, { method: 'POST', headers: { ...json, authorization: `Bearer ${access}` }, body: JSON.stringify({ name: 'bench', role: 'viewer' }) });
+  const res = await fetch(`${base}/api/v1/api-keys`, {
+    method: 'POST',
+    headers: { ...json, authorization: `Bearer ${access}` },
+    body: JSON.stringify({ name: 'bench', role: 'viewer' }),
+  });
   return ((await res.json()) as { key: string }).key;
 }
 
@@ -40,7 +44,14 @@ const server = await startServer(env);
 try {
   const access = await token(server.url);
   const bearer = { authorization: `Bearer ${access}` };
-  const login = await load('POST /api/v1/auth/login (argon2id)', { url: `${server.url}/api/v1/auth/login`, method: 'POST', headers: json, body: loginBody, connections: 8, seconds });
+  const login = await load('POST /api/v1/auth/login (argon2id)', {
+    url: `${server.url}/api/v1/auth/login`,
+    method: 'POST',
+    headers: json,
+    body: loginBody,
+    connections: 8,
+    seconds,
+  });
   const me = await load('GET /api/v1/auth/me (bearer)', { url: `${server.url}/api/v1/auth/me`, headers: bearer, seconds });
   const healthAlone = await load('GET /health (idle server)', { url: `${server.url}/health`, connections: 1, seconds });
   const [hammer, health] = await Promise.all([
@@ -87,12 +98,16 @@ try {
   // Each authenticated side has its own baseline sending the very same bytes (the allow-all
   // app ignores the headers): only authentication differs within a pair.
   const runs: Record<Side, (s: number) => Promise<Result>> = {
-    none: (s) => measured(`GET ${route} (auth off, bearer header)`, { url: `${urls.none}${route}`, headers: { authorization: `Bearer ${access}` }, seconds: s }),
+    none: (s) =>
+      measured(`GET ${route} (auth off, bearer header)`, { url: `${urls.none}${route}`, headers: { authorization: `Bearer ${access}` }, seconds: s }),
     bearer: (s) => measured(`GET ${route} (bearer JWT)`, { url: `${urls.auth}${route}`, headers: { authorization: `Bearer ${access}` }, seconds: s }),
     noneKey: (s) => measured(`GET ${route} (auth off, X-API-Key header)`, { url: `${urls.none}${route}`, headers: { 'x-api-key': key }, seconds: s }),
     key: (s) => measured(`GET ${route} (X-API-Key)`, { url: `${urls.auth}${route}`, headers: { 'x-api-key': key }, seconds: s }),
   };
-  const pairs: [Side, Side][] = [['none', 'bearer'], ['noneKey', 'key']];
+  const pairs: [Side, Side][] = [
+    ['none', 'bearer'],
+    ['noneKey', 'key'],
+  ];
   // Warm-up (JIT, caches) for every side alike, not measured.
   for (const side of Object.keys(runs) as Side[]) await runs[side](1);
   // Rounds of adjacent pairs, alternating which pair and which side of a pair goes first, so
@@ -119,7 +134,14 @@ try {
   const of = (side: Side, f: (r: Result) => number) => rounds.map((r) => f(r[side]));
   printResults(
     `cost of authentication, same request, same process (${authRounds} rounds of ${authSlice}s slices; median per side)`,
-    sides.map((side) => ({ name: rounds[0]![side].name, requestsPerSec: Math.round(median(of(side, (r) => r.requestsPerSec))), p50: median(of(side, (r) => r.p50)), p99: median(of(side, (r) => r.p99)), errors: sum(of(side, (r) => r.errors)), non2xx: sum(of(side, (r) => r.non2xx)) })),
+    sides.map((side) => ({
+      name: rounds[0]![side].name,
+      requestsPerSec: Math.round(median(of(side, (r) => r.requestsPerSec))),
+      p50: median(of(side, (r) => r.p50)),
+      p99: median(of(side, (r) => r.p99)),
+      errors: sum(of(side, (r) => r.errors)),
+      non2xx: sum(of(side, (r) => r.non2xx)),
+    })),
   );
   process.stdout.write(`server CPU per request (median): ${sides.map((s) => `${s} ${median(of(s, (r) => r.cpuPerRequest)).toFixed(1)} µs`).join(', ')}\n`);
   // Three estimates of the extra time per request, each by one rule for both sides: the median
@@ -129,12 +151,34 @@ try {
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
   const estimates = (side: Side, baseline: Side) => {
     const paired = median(rounds.map((r) => r[baseline].requestsPerSec / r[side].requestsPerSec - 1)) * 100;
-    const upper = (quantile(of(baseline, (r) => r.requestsPerSec), 0.75) / quantile(of(side, (r) => r.requestsPerSec), 0.75) - 1) * 100;
-    const cpu = (quantile(of(side, (r) => r.cpuPerRequest), 0.25) / quantile(of(baseline, (r) => r.cpuPerRequest), 0.25) - 1) * 100;
+    const upper =
+      (quantile(
+        of(baseline, (r) => r.requestsPerSec),
+        0.75,
+      ) /
+        quantile(
+          of(side, (r) => r.requestsPerSec),
+          0.75,
+        ) -
+        1) *
+      100;
+    const cpu =
+      (quantile(
+        of(side, (r) => r.cpuPerRequest),
+        0.25,
+      ) /
+        quantile(
+          of(baseline, (r) => r.cpuPerRequest),
+          0.25,
+        ) -
+        1) *
+      100;
     const perRound = rounds.map((r) => pct((r[baseline].requestsPerSec / r[side].requestsPerSec - 1) * 100)).join(' ');
     return `${pct(paired)} paired median, ${pct(upper)} upper-quartile req/s, ${pct(cpu)} server CPU/request (rounds: ${perRound})`;
   };
-  process.stdout.write(`\ntime per request, auth on vs off — target < +10%\n  bearer JWT: ${estimates('bearer', 'none')}\n  API key:    ${estimates('key', 'noneKey')}\n`);
+  process.stdout.write(
+    `\ntime per request, auth on vs off — target < +10%\n  bearer JWT: ${estimates('bearer', 'none')}\n  API key:    ${estimates('key', 'noneKey')}\n`,
+  );
 } finally {
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));

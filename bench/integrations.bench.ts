@@ -27,9 +27,20 @@ async function run(system: Dialect): Promise<void> {
   const platform = fake.add('dcim/platforms', { name: 'ios', network_driver: 'cisco_ios' });
   const role = fake.add(system === 'nautobot' ? 'extras/roles' : 'dcim/device-roles', { name: 'edge', content_types: ['dcim.device'] });
   const status = system === 'nautobot' ? { id: fake.add('extras/statuses', { name: 'Active', content_types: ['dcim.device'] }).id } : 'active';
-  for (let i = 0; i < DEVICES; i++) fake.add('dcim/devices', { name: `sw-${i}`, serial: `SN${i}`, status, role: { id: role.id }, platform: { id: platform.id }, [system === 'nautobot' ? 'location' : 'site']: { id: site.id } });
+  for (let i = 0; i < DEVICES; i++) {
+    fake.add('dcim/devices', {
+      name: `sw-${i}`,
+      serial: `SN${i}`,
+      status,
+      role: { id: role.id },
+      platform: { id: platform.id },
+      [system === 'nautobot' ? 'location' : 'site']: { id: site.id },
+    });
+  }
   const key = system.toUpperCase();
-  const server = await createTestServer('sqlite', { env: { OPSDECK_ROLES: 'api', OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32', [`OPSDECK_${key}_URL`]: fake.url, [`OPSDECK_${key}_TOKEN`]: fake.token } });
+  const server = await createTestServer('sqlite', {
+    env: { OPSDECK_ROLES: 'api', OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32', [`OPSDECK_${key}_URL`]: fake.url, [`OPSDECK_${key}_TOKEN`]: fake.token },
+  });
   const peer = await createTestServer('sqlite', { env: { OPSDECK_ROLES: 'api' } });
   try {
     const stop = peakMemory();
@@ -37,11 +48,18 @@ async function run(system: Dialect): Promise<void> {
     const report = await server.modules.integrations.sync.importFrom(SYSTEM_ACTOR, system, { dry_run: false });
     const seconds = (performance.now() - t0) / 1000;
     const mem = stop();
-    if (report.counts.devices.create !== DEVICES || fake.violations.length > 0) throw new Error(`bad import: ${JSON.stringify(report.counts)} ${fake.violations[0] ?? ''}`);
+    if (report.counts.devices.create !== DEVICES || fake.violations.length > 0) {
+      throw new Error(`bad import: ${JSON.stringify(report.counts)} ${fake.violations[0] ?? ''}`);
+    }
     const again = await server.modules.integrations.sync.importFrom(SYSTEM_ACTOR, system, { dry_run: true });
     const p0 = performance.now();
     const devices = peer.modules.inventory.services.devices;
-    for (let i = 0; i < DEVICES; i += 500) await devices.bulkCreate(SYSTEM_ACTOR, Array.from({ length: Math.min(500, DEVICES - i) }, (_, j) => ({ name: `sw-${i + j}`, serial: `SN${i + j}` })));
+    for (let i = 0; i < DEVICES; i += 500) {
+      await devices.bulkCreate(
+        SYSTEM_ACTOR,
+        Array.from({ length: Math.min(500, DEVICES - i) }, (_, j) => ({ name: `sw-${i + j}`, serial: `SN${i + j}` })),
+      );
+    }
     const peerSeconds = (performance.now() - p0) / 1000;
     console.log(
       JSON.stringify({

@@ -25,11 +25,25 @@ const STATUS_PLANNED = '0192f0a0-0000-7000-8000-000000000002';
 async function seed(db: Kysely<any>): Promise<{ sampleId: string }> {
   const now = new Date().toISOString();
   const stamp = { created_at: now, updated_at: now };
-  const platforms = ['cisco_ios', 'juniper_junos', 'arista_eos', 'cisco_nxos'].map((d) => ({ id: newId(), name: d.split('_')[1]!, network_driver: d, description: '', ...stamp }));
+  const platforms = ['cisco_ios', 'juniper_junos', 'arista_eos', 'cisco_nxos'].map((d) => ({
+    id: newId(),
+    name: d.split('_')[1]!,
+    network_driver: d,
+    description: '',
+    ...stamp,
+  }));
   await db.insertInto('platforms').values(platforms).execute();
   const roles = ['core', 'distribution', 'access', 'edge'].map((n) => ({ id: newId(), name: n, color: '9e9e9e', description: '', ...stamp }));
   await db.insertInto('device_roles').values(roles).execute();
-  const sites = Array.from({ length: 100 }, (_, i) => ({ id: newId(), name: `site-${i}`, location_type: 'site', parent_id: null, description: '', custom_fields: '{}', ...stamp }));
+  const sites = Array.from({ length: 100 }, (_, i) => ({
+    id: newId(),
+    name: `site-${i}`,
+    location_type: 'site',
+    parent_id: null,
+    description: '',
+    custom_fields: '{}',
+    ...stamp,
+  }));
   await db.insertInto('locations').values(sites).execute();
   let sampleId = '';
   const batch = 1000;
@@ -57,14 +71,28 @@ async function seed(db: Kysely<any>): Promise<{ sampleId: string }> {
         ifaces.push({ id: newId(), device_id: id, name: `Gi1/0/${j}`, type: 'ethernet', enabled: 1, description: '', custom_fields: '{}', ...stamp });
       }
     }
-    for (let k = 0; k < devices.length; k += 500) await db.insertInto('devices').values(devices.slice(k, k + 500)).execute();
-    for (let k = 0; k < ifaces.length; k += 1000) await db.insertInto('interfaces').values(ifaces.slice(k, k + 1000)).execute();
+    for (let k = 0; k < devices.length; k += 500) {
+      await db
+        .insertInto('devices')
+        .values(devices.slice(k, k + 500))
+        .execute();
+    }
+    for (let k = 0; k < ifaces.length; k += 1000) {
+      await db
+        .insertInto('interfaces')
+        .values(ifaces.slice(k, k + 1000))
+        .execute();
+    }
   }
   return { sampleId };
 }
 
 async function login(url: string): Promise<string> {
-  const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+  });
   if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
 }
@@ -92,7 +120,9 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
   let t = performance.now();
   const { sampleId } = await seed(database.db as unknown as Kysely<any>);
   if (dialect === 'postgres') await sql`analyze`.execute(database.db);
-  process.stdout.write(`[${dialect}] seeded ${DEVICES} devices, ${DEVICES * IFACES_PER_DEVICE} interfaces in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `[${dialect}] seeded ${DEVICES} devices, ${DEVICES * IFACES_PER_DEVICE} interfaces in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
+  );
   await database.destroy();
 
   const env: Record<string, string> = { OPSDECK_DATA_DIR: dataDir, OPSDECK_ADMIN_PASSWORD: PASSWORD, ...(url ? { OPSDECK_DATABASE_URL: url } : {}) };
@@ -109,21 +139,29 @@ async function runDialect(dialect: 'sqlite' | 'postgres'): Promise<void> {
     const results: LoadResult[] = [
       await load('GET /devices?limit=50 (first page)', { url: `${api}/devices?limit=50`, headers, seconds }),
       await load('GET /devices?limit=50 (deep cursor, 90%)', { url: `${api}/devices?limit=50&cursor=${deepCursor}`, headers, seconds }),
-      await load('GET /devices?status=planned&platform=ios&name__ic=9', { url: `${api}/devices?limit=50&status=planned&platform=ios&name__ic=9`, headers, seconds }),
+      await load('GET /devices?status=planned&platform=ios&name__ic=9', {
+        url: `${api}/devices?limit=50&status=planned&platform=ios&name__ic=9`,
+        headers,
+        seconds,
+      }),
       await load('GET /devices/{id}?include=interfaces', { url: `${api}/devices/${sampleId}?include=interfaces`, headers, seconds }),
     ];
     printResults(`inventory on ${dialect} (${DEVICES} devices, ${DEVICES * IFACES_PER_DEVICE} interfaces; ${seconds}s each, 10 connections)`, results);
     process.stdout.write(`deep page vs first page throughput: ${ratio(results[1]!.requestsPerSec, results[0]!.requestsPerSec)}\n`);
 
     const rows = ['name,hostname,primary_ip4,platform,role,location,status,tags'];
-    for (let i = 0; i < DEVICES; i++) rows.push(`imp-${i},imp-${i}.example.net,172.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},ios,core,site-${i % 100},active,`);
+    for (let i = 0; i < DEVICES; i++) {
+      rows.push(`imp-${i},imp-${i}.example.net,172.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},ios,core,site-${i % 100},active,`);
+    }
     const csv = `${rows.join('\n')}\n`;
     t = performance.now();
     const res = await fetch(`${api}/devices/import`, { method: 'POST', headers: { ...headers, 'content-type': 'text/csv' }, body: csv });
     const report = (await res.json()) as { created?: number; errors?: unknown[] };
     const importSeconds = (performance.now() - t) / 1000;
     if (res.status !== 200 || report.created !== DEVICES) throw new Error(`import failed: ${res.status} ${JSON.stringify(report).slice(0, 500)}`);
-    process.stdout.write(`import ${DEVICES} devices from CSV (${(csv.length / 1e6).toFixed(1)} MB) via POST /devices/import: ${importSeconds.toFixed(1)} s (${Math.round(DEVICES / importSeconds)} rows/s)\n`);
+    process.stdout.write(
+      `import ${DEVICES} devices from CSV (${(csv.length / 1e6).toFixed(1)} MB) via POST /devices/import: ${importSeconds.toFixed(1)} s (${Math.round(DEVICES / importSeconds)} rows/s)\n`,
+    );
   } finally {
     await server.stop();
     await dropPg?.();

@@ -47,9 +47,11 @@ const now = () => performance.timeOrigin + performance.now();
 async function rate(n: number, parallel: number, task: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < n) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
   return (n / (performance.now() - t0)) * 1000;
 }
 
@@ -61,16 +63,24 @@ async function rawBullmq(prefix: string) {
   let t0 = 0;
   let worker: Worker | undefined;
   const finished = new Promise<number>((resolve) => {
-    worker = new Worker('raw', async () => {
-      if (done === 0) t0 = performance.now();
-      if (++done === N) resolve(performance.now() - t0);
-    }, { connection: new Redis(REDIS, { maxRetriesPerRequest: null }), prefix, concurrency: CONCURRENCY });
+    worker = new Worker(
+      'raw',
+      async () => {
+        if (done === 0) t0 = performance.now();
+        if (++done === N) resolve(performance.now() - t0);
+      },
+      { connection: new Redis(REDIS, { maxRetriesPerRequest: null }), prefix, concurrency: CONCURRENCY },
+    );
   });
   const pickup = (N / (await finished)) * 1000;
   await worker?.close();
   // add → handler start latency, one job at a time
   const lat: number[] = [];
-  const latWorker = new Worker('rawlat', async (job) => void lat.push(now() - (job.data as { t: number }).t), { connection: new Redis(REDIS, { maxRetriesPerRequest: null }), prefix, concurrency: 1 });
+  const latWorker = new Worker('rawlat', async (job) => void lat.push(now() - (job.data as { t: number }).t), {
+    connection: new Redis(REDIS, { maxRetriesPerRequest: null }),
+    prefix,
+    concurrency: 1,
+  });
   const latQueue = new Queue('rawlat', { connection: new Redis(REDIS, { maxRetriesPerRequest: null }), prefix });
   await latWorker.waitUntilReady();
   for (let i = 0; i < 300; i++) {
@@ -126,11 +136,23 @@ async function service(cluster: boolean) {
     OPSDECK_LOG_LEVEL: 'warn',
     OPSDECK_JOBS_CONCURRENCY: String(CONCURRENCY),
     OPSDECK_JOBS_QUEUE: `opsdeck-bench-${process.pid}-${cluster ? 'c' : 's'}`,
-    ...(cluster ? { OPSDECK_DATABASE_URL: pg!.url, OPSDECK_REDIS_URL: REDIS, OPSDECK_JWT_SECRET: TEST_JWT_SECRET, OPSDECK_MASTER_KEY: TEST_MASTER_KEY, OPSDECK_DB_POOL_SIZE: '30' } : {}),
+    ...(cluster
+      ? {
+          OPSDECK_DATABASE_URL: pg!.url,
+          OPSDECK_REDIS_URL: REDIS,
+          OPSDECK_JWT_SECRET: TEST_JWT_SECRET,
+          OPSDECK_MASTER_KEY: TEST_MASTER_KEY,
+          OPSDECK_DB_POOL_SIZE: '30',
+        }
+      : {}),
   };
   const nodes: Awaited<ReturnType<typeof createModules>>[] = [];
   const start = async (dir: string, roles?: string) => {
-    const node = await createModules(loadConfig({ ...env, OPSDECK_DATA_DIR: dir, ...(roles ? { OPSDECK_ROLES: roles } : {}) }), createLogger({ level: 'warn', destination: fs.createWriteStream('/dev/null') }), {});
+    const node = await createModules(
+      loadConfig({ ...env, OPSDECK_DATA_DIR: dir, ...(roles ? { OPSDECK_ROLES: roles } : {}) }),
+      createLogger({ level: 'warn', destination: fs.createWriteStream('/dev/null') }),
+      {},
+    );
     nodes.push(node);
     return node;
   };
@@ -143,7 +165,9 @@ async function service(cluster: boolean) {
     return (N / (performance.now() - t0)) * 1000;
   };
   const drained = async (node: Awaited<ReturnType<typeof createModules>>) => {
-    while ((await node.jobs.service.listRuns(SYSTEM_ACTOR, { status: ['queued', 'running'], limit: 1 })).items.length > 0) await new Promise((r) => setTimeout(r, 50));
+    while ((await node.jobs.service.listRuns(SYSTEM_ACTOR, { status: ['queued', 'running'], limit: 1 })).items.length > 0) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
   try {
     const api = await start(path.join(dataDir, 'a'), 'api');
@@ -186,22 +210,40 @@ async function partA() {
   await wrapper(`${prefix}-w-warm`);
   const wrap = await wrapper(`${prefix}-w`);
   out(`\n(a) no-op throughput, N=${N}, ${PRODUCERS} producers, worker concurrency ${CONCURRENCY}`);
-  out(`raw BullMQ            add ${raw.addRate.toFixed(0)}/s  pickup ${raw.pickup.toFixed(0)}/s  add→start p50 ${raw.p50.toFixed(2)} ms p99 ${raw.p99.toFixed(2)} ms`);
-  out(`Opsdeck queue wrapper add ${wrap.addRate.toFixed(0)}/s (${ratio(wrap.addRate, raw.addRate)})  pickup ${wrap.pickup.toFixed(0)}/s (${ratio(wrap.pickup, raw.pickup)})  add→start p50 ${wrap.p50.toFixed(2)} ms p99 ${wrap.p99.toFixed(2)} ms (Δp99 ${(wrap.p99 - raw.p99).toFixed(2)} ms)`);
+  out(
+    `raw BullMQ            add ${raw.addRate.toFixed(0)}/s  pickup ${raw.pickup.toFixed(0)}/s  add→start p50 ${raw.p50.toFixed(2)} ms p99 ${raw.p99.toFixed(2)} ms`,
+  );
+  out(
+    `Opsdeck queue wrapper add ${wrap.addRate.toFixed(0)}/s (${ratio(wrap.addRate, raw.addRate)})  pickup ${wrap.pickup.toFixed(0)}/s (${ratio(wrap.pickup, raw.pickup)})  add→start p50 ${wrap.p50.toFixed(2)} ms p99 ${wrap.p99.toFixed(2)} ms (Δp99 ${(wrap.p99 - raw.p99).toFixed(2)} ms)`,
+  );
   const cluster = await service(true);
-  out(`job service, PG+BullMQ createRun ${cluster.createRate.toFixed(0)}/s (${ratio(cluster.createRate, raw.addRate)} of raw add)  a worker node runs them at ${cluster.e2e.toFixed(0)} runs/s`);
-  out(`  worker pickup of no-op runs vs raw BullMQ's worker: ${ratio(cluster.e2e, raw.pickup)} (target ≥ 0.50×)  SQL statements per run ${cluster.statementsPerRun.toFixed(1)}`);
+  out(
+    `job service, PG+BullMQ createRun ${cluster.createRate.toFixed(0)}/s (${ratio(cluster.createRate, raw.addRate)} of raw add)  a worker node runs them at ${cluster.e2e.toFixed(0)} runs/s`,
+  );
+  out(
+    `  worker pickup of no-op runs vs raw BullMQ's worker: ${ratio(cluster.e2e, raw.pickup)} (target ≥ 0.50×)  SQL statements per run ${cluster.statementsPerRun.toFixed(1)}`,
+  );
   const single = await service(false);
-  out(`job service, SQLite+embedded createRun ${single.createRate.toFixed(0)}/s (${ratio(single.createRate, raw.addRate)} of raw add)  one node creating and running: ${single.e2e.toFixed(0)} runs/s end to end`);
+  out(
+    `job service, SQLite+embedded createRun ${single.createRate.toFixed(0)}/s (${ratio(single.createRate, raw.addRate)} of raw add)  one node creating and running: ${single.e2e.toFixed(0)} runs/s end to end`,
+  );
 }
 
 async function login(url: string): Promise<string> {
-  const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: TEST_ADMIN_PASSWORD }) });
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: TEST_ADMIN_PASSWORD }),
+  });
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function post(url: string, token: string, pathName: string, body: unknown): Promise<Record<string, any>> {
-  const res = await fetch(`${url}${pathName}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}${pathName}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as Record<string, any>;
   if (res.status >= 300) throw new Error(`${pathName}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -211,10 +253,21 @@ const EMITTER = `const total=10000;let i=0;const t=setInterval(()=>{for(let k=0;
 
 /** One fan-out round: `subs` subscribers over READER_THREADS threads, optionally one that stops reading. */
 async function fanout(url: string, token: string, subs: number, stalled: boolean) {
-  const run = await post(url, token, '/api/v1/jobs/runs', { type: 'local_command', params: { command: process.execPath, args: ['-e', EMITTER] }, not_before: new Date(Date.now() + 1500).toISOString() });
+  const run = await post(url, token, '/api/v1/jobs/runs', {
+    type: 'local_command',
+    params: { command: process.execPath, args: ['-e', EMITTER] },
+    not_before: new Date(Date.now() + 1500).toISOString(),
+  });
   const wsUrl = `${url.replace('http', 'ws')}/api/v1/ws`;
   const threads = Array.from({ length: READER_THREADS }, (_, i) => {
-    const task: ReaderTask = { wsUrl, token, channel: `job-run:${run.id}`, subs: Math.floor(subs / READER_THREADS) + (i < subs % READER_THREADS ? 1 : 0), stalled: stalled && i === 0, lines: 10_000 };
+    const task: ReaderTask = {
+      wsUrl,
+      token,
+      channel: `job-run:${run.id}`,
+      subs: Math.floor(subs / READER_THREADS) + (i < subs % READER_THREADS ? 1 : 0),
+      stalled: stalled && i === 0,
+      lines: 10_000,
+    };
     return new Thread(READER_SCRIPT, { eval: true, workerData: task });
   });
   const normal: ReaderResult[] = [];
@@ -237,7 +290,14 @@ async function fanout(url: string, token: string, subs: number, stalled: boolean
   const all = normal.flatMap((r) => Array.from(r.lat));
   const lost = normal.filter((r) => r.lines !== 10_000).length;
   const reordered = normal.filter((r) => !r.inOrder).length;
-  return { p50: pct(all, 50), p99: pct(all, 99), max: all.reduce((m, x) => (x > m ? x : m), 0), lost, reordered, stalledClose: stalledOne ? stalledOne.closed : null };
+  return {
+    p50: pct(all, 50),
+    p99: pct(all, 99),
+    max: all.reduce((m, x) => (x > m ? x : m), 0),
+    lost,
+    reordered,
+    stalledClose: stalledOne ? stalledOne.closed : null,
+  };
 }
 
 async function partB() {
@@ -251,8 +311,12 @@ async function partB() {
     for (let round = 1; round <= ROUNDS_B; round++) {
       const base = await fanout(server.url, token, 100, false);
       const withStalled = await fanout(server.url, token, 100, true);
-      out(`${round}: all reading        p50 ${base.p50.toFixed(2)} ms  p99 ${base.p99.toFixed(2)} ms  max ${base.max.toFixed(1)} ms  subscribers with lost lines ${base.lost}  reordered ${base.reordered}`);
-      out(`${round}: +1 stalled reader  p50 ${withStalled.p50.toFixed(2)} ms  p99 ${withStalled.p99.toFixed(2)} ms  max ${withStalled.max.toFixed(1)} ms  lost ${withStalled.lost}  reordered ${withStalled.reordered}  stalled one: ${withStalled.stalledClose === -1 ? 'still connected when the others finished (its backlog sat in kernel buffers below the 1 MiB cap)' : `closed by the server with ${withStalled.stalledClose}`}`);
+      out(
+        `${round}: all reading        p50 ${base.p50.toFixed(2)} ms  p99 ${base.p99.toFixed(2)} ms  max ${base.max.toFixed(1)} ms  subscribers with lost lines ${base.lost}  reordered ${base.reordered}`,
+      );
+      out(
+        `${round}: +1 stalled reader  p50 ${withStalled.p50.toFixed(2)} ms  p99 ${withStalled.p99.toFixed(2)} ms  max ${withStalled.max.toFixed(1)} ms  lost ${withStalled.lost}  reordered ${withStalled.reordered}  stalled one: ${withStalled.stalledClose === -1 ? 'still connected when the others finished (its backlog sat in kernel buffers below the 1 MiB cap)' : `closed by the server with ${withStalled.stalledClose}`}`,
+      );
     }
   } finally {
     await server.stop();
@@ -266,7 +330,13 @@ async function partC() {
   const server = await startServer({ OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD });
   try {
     const token = await login(server.url);
-    const cred = await post(server.url, token, '/api/v1/credentials', { name: 'bench-ios', type: 'ssh', username: ios.username, password: ios.password, enable_secret: ios.enableSecret });
+    const cred = await post(server.url, token, '/api/v1/credentials', {
+      name: 'bench-ios',
+      type: 'ssh',
+      username: ios.username,
+      password: ios.password,
+      enable_secret: ios.enableSecret,
+    });
     const t0 = performance.now();
     const run = await post(server.url, token, '/api/v1/jobs/runs', {
       type: 'ssh_command',
@@ -279,7 +349,11 @@ async function partC() {
     let last = 0;
     while (!['succeeded', 'failed', 'partially_failed', 'timed_out', 'cancelled'].includes(status)) {
       await new Promise((r) => setTimeout(r, 100));
-      const r = (await (await fetch(`${server.url}/api/v1/jobs/runs/${run.id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; blocked_by: string | null; log_lines: number };
+      const r = (await (await fetch(`${server.url}/api/v1/jobs/runs/${run.id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        status: string;
+        blocked_by: string | null;
+        log_lines: number;
+      };
       status = r.status;
       if (performance.now() - last > 5000) {
         last = performance.now();
@@ -287,11 +361,15 @@ async function partC() {
       }
     }
     const total = performance.now() - t0;
-    const output = (await (await fetch(`${server.url}/api/v1/jobs/runs/${run.id}/output`, { headers: { authorization: `Bearer ${token}` } })).json()) as { targets: { status: string; duration_ms: number }[] };
+    const output = (await (await fetch(`${server.url}/api/v1/jobs/runs/${run.id}/output`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      targets: { status: string; duration_ms: number }[];
+    };
     const durations = output.targets.map((t) => t.duration_ms);
     const peak = Math.max(...ios.maxConcurrent.values());
     out(`\n(c) ssh_command, device mode (enable, show version, show running-config), ${devices} emulated devices, target concurrency 50`);
-    out(`run ${status} in ${(total / 1000).toFixed(2)} s (${((devices / total) * 1000).toFixed(1)} devices/s)  targets ok ${output.targets.filter((t) => t.status === 'succeeded').length}/${devices}  per-target p50 ${pct(durations, 50)} ms p99 ${pct(durations, 99)} ms  max sessions per device ${peak}`);
+    out(
+      `run ${status} in ${(total / 1000).toFixed(2)} s (${((devices / total) * 1000).toFixed(1)} devices/s)  targets ok ${output.targets.filter((t) => t.status === 'succeeded').length}/${devices}  per-target p50 ${pct(durations, 50)} ms p99 ${pct(durations, 99)} ms  max sessions per device ${peak}`,
+    );
   } finally {
     await server.stop();
     await ios.stop();

@@ -23,12 +23,16 @@ export interface BenchServer {
 export async function startServer(env: Record<string, string> = {}): Promise<BenchServer> {
   const dataDir = env.OPSDECK_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-bench-'));
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPSDECK_')));
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'], {
-    cwd: ROOT,
-    // One bench client is one principal making thousands of calls a minute: lift the per-principal limit (its hook still runs).
-    env: { ...clean, OPSDECK_PORT: '0', OPSDECK_DATA_DIR: dataDir, OPSDECK_LOG_LEVEL: 'info', OPSDECK_RATE_LIMIT_PER_MINUTE: '10000000', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve'],
+    {
+      cwd: ROOT,
+      // One bench client is one principal making thousands of calls a minute: lift the per-principal limit (its hook still runs).
+      env: { ...clean, OPSDECK_PORT: '0', OPSDECK_DATA_DIR: dataDir, OPSDECK_LOG_LEVEL: 'info', OPSDECK_RATE_LIMIT_PER_MINUTE: '10000000', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
@@ -88,7 +92,9 @@ export async function load(
 
 export function printResults(title: string, results: LoadResult[]): void {
   process.stdout.write(`\n${title}\n`);
-  process.stdout.write(`${'endpoint'.padEnd(40)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)}\n`);
+  process.stdout.write(
+    `${'endpoint'.padEnd(40)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'non2xx'.padStart(7)}\n`,
+  );
   for (const r of results) {
     process.stdout.write(
       `${r.name.padEnd(40)} ${String(r.requestsPerSec).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(7)}\n`,

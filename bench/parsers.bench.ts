@@ -201,7 +201,14 @@ const best = (a: Timing | undefined, b: Timing): Timing => (a && a.seconds_per_r
 const templateOf = (c: BenchCase): string => path.basename(c.template);
 
 /** `rounds` rounds over `cases`, Python and Opsdeck alternating per case; keeps the best of each side. */
-async function measureRounds(peer: Peer, ours: Peer, cases: BenchCase[], rounds: number, minMs: number, acc: { ref: Map<string, Timing>; ours: Map<string, Timing> }): Promise<void> {
+async function measureRounds(
+  peer: Peer,
+  ours: Peer,
+  cases: BenchCase[],
+  rounds: number,
+  minMs: number,
+  acc: { ref: Map<string, Timing>; ours: Map<string, Timing> },
+): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const c of cases) {
       const timeRef = async (): Promise<void> => void acc.ref.set(c.id, best(acc.ref.get(c.id), await peer.time(c, minMs)));
@@ -289,13 +296,14 @@ function stats(ms: number[], files: string[]): Stats {
 function compileTimes(files: string[]): CompileStats {
   const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
   const wall: number[] = [];
-  const pass = (): number[] => texts.map((t, i) => {
-    const s = cpuSeconds();
-    const w = performance.now();
-    compileTemplate(t);
-    wall[i] = performance.now() - w;
-    return (cpuSeconds() - s) * 1000;
-  });
+  const pass = (): number[] =>
+    texts.map((t, i) => {
+      const s = cpuSeconds();
+      const w = performance.now();
+      compileTemplate(t);
+      wall[i] = performance.now() - w;
+      return (cpuSeconds() - s) * 1000;
+    });
   const cold = pass();
   const coldWall = [...wall];
   const warm = new Array<number>(texts.length).fill(0);
@@ -337,10 +345,17 @@ async function main(): Promise<void> {
   const refCompile = await peer.compileTimes();
   peer.close();
   oursPeer.close();
-  console.log(`(${refined} templates under ${REFINE_BELOW}x after two rounds were timed again: ${REFINE_ROUNDS} rounds of at least ${REFINE_MS} ms per pair and side)`);
-  console.log(`(opsdeck's measuring process was replaced ${oursPeer.restarts()} times on passing ${RETIRE_AT_CODE_BYTES / 1024 / 1024} MB of V8 code space, as parse workers are)`);
+  console.log(
+    `(${refined} templates under ${REFINE_BELOW}x after two rounds were timed again: ${REFINE_ROUNDS} rounds of at least ${REFINE_MS} ms per pair and side)`,
+  );
+  console.log(
+    `(opsdeck's measuring process was replaced ${oursPeer.restarts()} times on passing ${RETIRE_AT_CODE_BYTES / 1024 / 1024} MB of V8 code space, as parse workers are)`,
+  );
 
-  let bytes = 0, records = 0, tRef = 0, tOurs = 0;
+  let bytes = 0,
+    records = 0,
+    tRef = 0,
+    tOurs = 0;
   for (const c of cases) {
     const r = ref.get(c.id);
     const o = ours.get(c.id);
@@ -360,18 +375,25 @@ async function main(): Promise<void> {
   const under = ratios.filter((r) => r.ratio < TARGET);
   const listed = ratios.filter((r) => r.ratio < LIST_BELOW);
   const median = ratios[Math.floor(ratios.length / 2)]?.ratio ?? 0;
-  console.log(`per template (${ratios.length}): worst ${ratios[0]?.ratio.toFixed(2)}x (${ratios[0]?.name}), median ${median.toFixed(2)}x, best ${ratios.at(-1)?.ratio.toFixed(2)}x`);
+  console.log(
+    `per template (${ratios.length}): worst ${ratios[0]?.ratio.toFixed(2)}x (${ratios[0]?.name}), median ${median.toFixed(2)}x, best ${ratios.at(-1)?.ratio.toFixed(2)}x`,
+  );
   if (under.length === 0) console.log(`every template is at least ${TARGET}x faster`);
   else if (LIST_BELOW !== TARGET) console.log(`${under.length} templates under ${TARGET}x`);
   if (listed.length > 0) {
     console.log(`templates under ${LIST_BELOW}x (${listed.length}):`);
-    const us = (seconds: number, n: number): string => (seconds / n * 1e6).toFixed(1);
-    for (const u of listed) console.log(`  ${u.ratio.toFixed(2)}x  ${u.name} (${u.cases} cases; per parse: python ${us(u.ref, u.cases)} µs, opsdeck ${us(u.ours, u.cases)} µs)`);
+    const us = (seconds: number, n: number): string => ((seconds / n) * 1e6).toFixed(1);
+    for (const u of listed) {
+      console.log(`  ${u.ratio.toFixed(2)}x  ${u.name} (${u.cases} cases; per parse: python ${us(u.ref, u.cases)} µs, opsdeck ${us(u.ours, u.cases)} µs)`);
+    }
   }
 
   const files = [...new Set(cases.map((c) => c.template))];
   const c = compileTimesInFreshProcess(files);
-  const py = stats(files.map((f) => (refCompile[f] ?? 0) * 1000), files);
+  const py = stats(
+    files.map((f) => (refCompile[f] ?? 0) * 1000),
+    files,
+  );
   console.log(`\ntemplate compile (${files.length} templates, CPU time unless said):`);
   console.log(`  opsdeck cold (first compile in a fresh process): ${fmtStats(c.cold)}`);
   // NOTE: process CPU time includes V8's background threads (optimising our compiler's own code

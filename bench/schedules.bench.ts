@@ -63,7 +63,16 @@ async function run(dialect: Dialect): Promise<void> {
   await migrateToLatest(database.db);
   const logger = createLogger({ level: 'warn' });
   const lags: number[] = [];
-  const scheduler = createScheduler({ db: database.db, runner: recorder, clock: systemClock, logger, nodeId: 'bench', graceMs: 60_000, pollMs: 1000, onEnqueued: (ms) => lags.push(ms) });
+  const scheduler = createScheduler({
+    db: database.db,
+    runner: recorder,
+    clock: systemClock,
+    logger,
+    nodeId: 'bench',
+    graceMs: 60_000,
+    pollMs: 1000,
+    onEnqueued: (ms) => lags.push(ms),
+  });
   const service = createSchedulesService({ db: database.db, runner: recorder, clock: systemClock, logger, scheduler, nodeId: 'bench' });
   const templateId = newId();
 
@@ -75,7 +84,9 @@ async function run(dialect: Dialect): Promise<void> {
       name: `daily-${i}`,
       template_id: templateId,
       kind: i % 2 === 0 ? 'interval' : 'cron',
-      ...(i % 2 === 0 ? { interval_seconds: 86_400, anchor_at: new Date(anchor + i * 500).toISOString() } : { cron: `${i % 60} ${(new Date().getUTCHours() + 2 + (i % 20)) % 24} * * *` }),
+      ...(i % 2 === 0
+        ? { interval_seconds: 86_400, anchor_at: new Date(anchor + i * 500).toISOString() }
+        : { cron: `${i % 60} ${(new Date().getUTCHours() + 2 + (i % 20)) % 24} * * *` }),
     } as never);
   }
   const createMs = performance.now() - t0;
@@ -109,7 +120,9 @@ async function run(dialect: Dialect): Promise<void> {
   const row = (name: string, xs: number[]) =>
     `  ${name.padEnd(34)} n=${String(xs.length).padStart(5)}  p50 ${percentile(xs, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(xs, 99).toFixed(1).padStart(7)} ms  max ${(xs[xs.length - 1] ?? NaN).toFixed(1).padStart(7)} ms\n`;
   process.stdout.write(`\n${dialect}: ${SCHEDULES} enabled schedules (created in ${(createMs / 1000).toFixed(1)} s)\n`);
-  process.stdout.write(`  idle CPU, loop running              ${idle.toFixed(0).padStart(6)} CPU-ms/min  (${((idle / 60_000) * 100).toFixed(2)}% of a core; ${IDLE_WINDOW_MS / 1000} s window)\n`);
+  process.stdout.write(
+    `  idle CPU, loop running              ${idle.toFixed(0).padStart(6)} CPU-ms/min  (${((idle / 60_000) * 100).toFixed(2)}% of a core; ${IDLE_WINDOW_MS / 1000} s window)\n`,
+  );
   process.stdout.write(`  idle CPU, loop stopped (baseline)   ${baseline.toFixed(0).padStart(6)} CPU-ms/min\n`);
   process.stdout.write(`  scheduler's own idle cost           ${(idle - baseline).toFixed(0).padStart(6)} CPU-ms/min\n`);
   process.stdout.write(row('tick-to-enqueue, 100 ticks/s', steady));

@@ -41,7 +41,15 @@ import { ROOT } from './lib.js';
 // NOTE: the engine is measured as production runs it, compiled to plain JavaScript. Under tsx every
 // call across module boundaries goes through an export getter, which made renders 4-5x slower.
 const bundle = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-jinja-')), 'engine.cjs');
-buildSync({ entryPoints: [path.join(ROOT, 'src/modules/templates/engine/index.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle, logLevel: 'error' });
+buildSync({
+  entryPoints: [path.join(ROOT, 'src/modules/templates/engine/index.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: bundle,
+  logLevel: 'error',
+});
 const { createJinja } = createRequire(import.meta.url)(bundle) as { createJinja: typeof CreateJinja };
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -77,13 +85,21 @@ function readFiles(dir: string, base = dir, out = new Map<string, string>()): Ma
   return out;
 }
 
-const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, 'MANIFEST.json'), 'utf8')) as { cases: { name: string; vars: string; env: Env; expect: string }[] };
+const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, 'MANIFEST.json'), 'utf8')) as {
+  cases: { name: string; vars: string; env: Env; expect: string }[];
+};
 const cases: Case[] = manifest.cases
   .filter((c) => c.expect === 'output')
   .map((c) => {
     const dir = path.join(CORPUS, 'cases', c.name);
     const raw = fs.readFileSync(path.join(dir, c.vars), 'utf8');
-    return { name: c.name, dir, env: c.env, vars: (c.vars.endsWith('.json') ? JSON.parse(raw) : YAML.parse(raw)) as Record<string, unknown>, files: readFiles(dir) };
+    return {
+      name: c.name,
+      dir,
+      env: c.env,
+      vars: (c.vars.endsWith('.json') ? JSON.parse(raw) : YAML.parse(raw)) as Record<string, unknown>,
+      files: readFiles(dir),
+    };
   });
 
 function cpuSeconds(): number {
@@ -130,7 +146,9 @@ async function askPython<T>(doc: unknown): Promise<T> {
   return JSON.parse(line.value as string) as T;
 }
 
-const ref = await askPython<{ version: string; cases: { name: string; bytes: number }[] }>({ cases: cases.map((c) => ({ name: c.name, dir: c.dir, env: c.env, vars: c.vars })) });
+const ref = await askPython<{ version: string; cases: { name: string; bytes: number }[] }>({
+  cases: cases.map((c) => ({ name: c.name, dir: c.dir, env: c.env, vars: c.vars })),
+});
 
 let opsTotal = 0;
 let pyTotal = 0;
@@ -153,15 +171,21 @@ for (const [i, c] of cases.entries()) {
   pyTotal += pyBest;
   bytes += ops.bytes;
   const ratio = pyBest / opsBest;
-  if (ratio < TARGET || ALL_CASES) slow.push(`  ${c.name}: ${ratio.toFixed(2)}× (python ${(pyBest * 1e6).toFixed(1)} µs, opsdeck ${(opsBest * 1e6).toFixed(1)} µs)`);
+  if (ratio < TARGET || ALL_CASES) {
+    slow.push(`  ${c.name}: ${ratio.toFixed(2)}× (python ${(pyBest * 1e6).toFixed(1)} µs, opsdeck ${(opsBest * 1e6).toFixed(1)} µs)`);
+  }
 }
 py.stdin.end();
 if (ref.cases.length !== cases.length) throw new Error('the reference answered a different number of cases');
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-process.stdout.write(`Jinja2 ${ref.version} (${PYTHON}) vs Opsdeck engine, ${cases.length} output cases, best of ${ROUNDS} interleaved rounds ≥ ${MIN_MS} ms CPU each\n`);
+process.stdout.write(
+  `Jinja2 ${ref.version} (${PYTHON}) vs Opsdeck engine, ${cases.length} output cases, best of ${ROUNDS} interleaved rounds ≥ ${MIN_MS} ms CPU each\n`,
+);
 process.stdout.write('  measured: rendering an already compiled template (both sides; parse/compile and the worker round trip not counted)\n');
 process.stdout.write(`  python  : ${fmt(1 / pyTotal)} corpus renders/s (${fmt(cases.length / pyTotal)} templates/s, ${fmt(bytes / pyTotal / 1024)} KiB/s)\n`);
-process.stdout.write(`  opsdeck : ${fmt(1 / opsTotal)} corpus renders/s (${fmt(cases.length / opsTotal)} templates/s, ${fmt(bytes / opsTotal / 1024)} KiB/s)\n`);
+process.stdout.write(
+  `  opsdeck : ${fmt(1 / opsTotal)} corpus renders/s (${fmt(cases.length / opsTotal)} templates/s, ${fmt(bytes / opsTotal / 1024)} KiB/s)\n`,
+);
 process.stdout.write(`  ratio   : ${(pyTotal / opsTotal).toFixed(2)}× (target ≥ ${TARGET}×)\n`);
 if (slow.length > 0) process.stdout.write(`${ALL_CASES ? 'cases' : `cases under ${TARGET}×`}:\n${slow.join('\n')}\n`);

@@ -23,7 +23,9 @@ function sourceFiles(dir) {
 
 /** @type {Map<string, Map<string, string>>} module → (module it imports → one file:line that does) */
 const edges = new Map();
-for (const mod of readdirSync(MODULES, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
+for (const mod of readdirSync(MODULES, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)) {
   const out = new Map();
   edges.set(mod, out);
   for (const file of sourceFiles(path.join(MODULES, mod))) {

@@ -19,5 +19,8 @@ fs.writeFileSync(README, `${readme.slice(0, start + BEGIN.length)}\n${configTabl
 
 const spec = await generateOpenApi();
 fs.writeFileSync(new URL('../docs/openapi.json', import.meta.url), `${JSON.stringify(spec, null, 2)}\n`);
-fs.writeFileSync(new URL('../docs/asyncapi.json', import.meta.url), `${JSON.stringify(buildAsyncApi(String((spec.info as { version: string }).version)), null, 2)}\n`);
+fs.writeFileSync(
+  new URL('../docs/asyncapi.json', import.meta.url),
+  `${JSON.stringify(buildAsyncApi(String((spec.info as { version: string }).version)), null, 2)}\n`,
+);
 process.stdout.write('README.md configuration table, docs/openapi.json and docs/asyncapi.json regenerated\n');

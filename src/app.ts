@@ -72,7 +72,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
     schemaController: { compilersFactory: { buildSerializer } },
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, keywords: [FILTER_MARKER] }, plugins: [ajvFormats.default as never] },
+    ajv: {
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, keywords: [FILTER_MARKER] },
+      plugins: [ajvFormats.default as never],
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routeRegistry: RouteRecord[] = [];
@@ -129,7 +132,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const level = deps.requestLog?.() ?? 'off';
     if (level !== 'off') {
       const actor = (request as { actor?: { kind: string; id: string } }).actor;
-      request.log[level]({ method: request.method, route, status, duration_ms: Math.round(reply.elapsedTime * 1000) / 1000, principal: actor ? `${actor.kind}:${actor.id}` : null }, 'request');
+      request.log[level](
+        {
+          method: request.method,
+          route,
+          status,
+          duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+          principal: actor ? `${actor.kind}:${actor.id}` : null,
+        },
+        'request',
+      );
     }
     done();
   });
@@ -161,7 +173,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: '/', description: 'The server this document is served from' }],
-      ...(deps.asyncApi ? { externalDocs: { description: 'The WebSocket protocol at /api/v1/ws (channels, messages, close codes): AsyncAPI 3', url: deps.asyncApi.url } } : {}),
+      ...(deps.asyncApi
+        ? { externalDocs: { description: 'The WebSocket protocol at /api/v1/ws (channels, messages, close codes): AsyncAPI 3', url: deps.asyncApi.url } }
+        : {}),
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -176,7 +190,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     docs.addHook('onRoute', (route) => {
       route.config = { ...(route.config ?? {}), public: true };
     });
-    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: withoutUpgrade, uiConfig: { deepLinking: true, docExpansion: 'list' } });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      transformStaticCSP: withoutUpgrade,
+      uiConfig: { deepLinking: true, docExpansion: 'list' },
+    });
   });
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   const asyncApi = deps.asyncApi;

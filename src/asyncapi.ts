@@ -18,7 +18,10 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
   const closeCodes = Object.entries(WS_CLOSE_CODES).map(([code, why]) => `| ${code} | ${why} |`);
   const logical = {
     control: { ids: ['ready', 'subscribed', 'unsubscribed', 'error'], title: 'Connection replies' },
-    jobRun: { ids: ['log', 'status', 'end'], title: '`job-run:<run id>` — a run’s log lines and status (`jobs:read` on the run); `after` = last sequence seen' },
+    jobRun: {
+      ids: ['log', 'status', 'end'],
+      title: '`job-run:<run id>` — a run’s log lines and status (`jobs:read` on the run); `after` = last sequence seen',
+    },
     events: { ids: ['event'], title: '`events` or `events:<glob>,…` — domain events the principal may read (`events:read`); `after` = last cursor seen' },
     systemLogs: { ids: ['logs'], title: '`system.logs` — persisted log entries of every node (`logs:read`)' },
   };
@@ -41,30 +44,60 @@ export function buildAsyncApi(version: string): Record<string, unknown> {
         protocol: 'ws',
         description: 'The Opsdeck server (`wss` behind a TLS proxy)',
         variables: { host: { default: 'localhost:3000', description: 'Host and port of the Opsdeck server' } },
-        security: [{ $ref: '#/components/securitySchemes/bearerAuth' }, { $ref: '#/components/securitySchemes/apiKey' }, { $ref: '#/components/securitySchemes/ticket' }],
+        security: [
+          { $ref: '#/components/securitySchemes/bearerAuth' },
+          { $ref: '#/components/securitySchemes/apiKey' },
+          { $ref: '#/components/securitySchemes/ticket' },
+        ],
       },
     },
     channels: {
       socket: {
         address: '/ws',
         title: 'The WebSocket',
-        description: Object.values(logical).map((l) => `- ${l.title}: ${l.ids.map((id) => `\`${id}\``).join(', ')}`).join('\n'),
+        description: Object.values(logical)
+          .map((l) => `- ${l.title}: ${l.ids.map((id) => `\`${id}\``).join(', ')}`)
+          .join('\n'),
         messages: Object.fromEntries(Object.keys(messages).map((name) => [name, ref(name)])),
       },
     },
     operations: {
-      subscribe: { action: 'send', channel: { $ref: '#/channels/socket' }, summary: 'Subscribe to a channel', messages: [{ $ref: '#/channels/socket/messages/subscribe' }] },
-      unsubscribe: { action: 'send', channel: { $ref: '#/channels/socket' }, summary: 'Unsubscribe from a channel', messages: [{ $ref: '#/channels/socket/messages/unsubscribe' }] },
+      subscribe: {
+        action: 'send',
+        channel: { $ref: '#/channels/socket' },
+        summary: 'Subscribe to a channel',
+        messages: [{ $ref: '#/channels/socket/messages/subscribe' }],
+      },
+      unsubscribe: {
+        action: 'send',
+        channel: { $ref: '#/channels/socket' },
+        summary: 'Unsubscribe from a channel',
+        messages: [{ $ref: '#/channels/socket/messages/unsubscribe' }],
+      },
       ...Object.fromEntries(
         Object.entries(logical).map(([id, l]) => [
           `receive${id[0]!.toUpperCase()}${id.slice(1)}`,
-          { action: 'receive', channel: { $ref: '#/channels/socket' }, summary: l.title, messages: l.ids.map((m) => ({ $ref: `#/channels/socket/messages/${m}` })) },
+          {
+            action: 'receive',
+            channel: { $ref: '#/channels/socket' },
+            summary: l.title,
+            messages: l.ids.map((m) => ({ $ref: `#/channels/socket/messages/${m}` })),
+          },
         ]),
       ),
     },
     components: {
       messages: Object.fromEntries(
-        Object.entries(messages).map(([name, schema]) => [name, { name, title: name, summary: String((schema as { description?: string }).description ?? name), contentType: 'application/json', payload: json(schema) }]),
+        Object.entries(messages).map(([name, schema]) => [
+          name,
+          {
+            name,
+            title: name,
+            summary: String((schema as { description?: string }).description ?? name),
+            contentType: 'application/json',
+            payload: json(schema),
+          },
+        ]),
       ),
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

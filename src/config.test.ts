@@ -29,7 +29,7 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ OPSDECK_PORT: 'abc' }, "OPSDECK_PORT=\"abc\" is invalid: expected an integer from 0 to 65535"],
+    [{ OPSDECK_PORT: 'abc' }, 'OPSDECK_PORT="abc" is invalid: expected an integer from 0 to 65535'],
     [{ OPSDECK_PORT: '70000' }, 'OPSDECK_PORT="70000" is invalid'],
     [{ OPSDECK_LOG_LEVEL: 'loud' }, 'OPSDECK_LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent'],
     [{ OPSDECK_DATABASE_URL: 'mysql://db/x' }, 'OPSDECK_DATABASE_URL="mysql://db/x" is invalid: expected a URL with scheme postgres:// or postgresql://'],
@@ -38,10 +38,16 @@ describe('loadConfig', () => {
     [{ OPSDECK_PROT: '1' }, 'OPSDECK_PROT is not a known setting'],
     [{ OPSDECK_CORS_ORIGINS: 'null' }, 'OPSDECK_CORS_ORIGINS'],
     [{ OPSDECK_CORS_ORIGINS: '*,https://ops.example.com' }, 'OPSDECK_CORS_ORIGINS must be either * alone'],
-    [{ OPSDECK_JWT_SECRET: 's'.repeat(40) }, 'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret of at least 96 bits of entropy (this one repeats a pattern)'],
+    [
+      { OPSDECK_JWT_SECRET: 's'.repeat(40) },
+      'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret of at least 96 bits of entropy (this one repeats a pattern)',
+    ],
     [{ OPSDECK_JWT_SECRET: 'changeme'.repeat(5) }, 'OPSDECK_JWT_SECRET="********" is invalid: expected a random secret'],
     [{ OPSDECK_JWT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' }, 'has about 7)'],
-    [{ OPSDECK_EGRESS_ALLOW_INTERNAL: 'localhost' }, 'OPSDECK_EGRESS_ALLOW_INTERNAL="localhost" is invalid: expected a comma-separated list of addresses or CIDRs'],
+    [
+      { OPSDECK_EGRESS_ALLOW_INTERNAL: 'localhost' },
+      'OPSDECK_EGRESS_ALLOW_INTERNAL="localhost" is invalid: expected a comma-separated list of addresses or CIDRs',
+    ],
     [{ OPSDECK_EGRESS_DENY: '10.0.0.0/33' }, 'OPSDECK_EGRESS_DENY="10.0.0.0/33" is invalid'],
     [{ OPSDECK_EGRESS_ALLOW: 'bad host!' }, 'OPSDECK_EGRESS_ALLOW="bad host!" is invalid'],
     [{ OPSDECK_EGRESS_PRIVATE: 'maybe' }, 'OPSDECK_EGRESS_PRIVATE="maybe" is invalid: expected one of allow, deny'],
@@ -64,8 +70,17 @@ describe('loadConfig', () => {
   });
 
   it('reads the egress lists, checking each entry at start', () => {
-    const c = loadConfig({ OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32, ::1', OPSDECK_EGRESS_DENY: '*.corp.example,10.9.0.0/16', OPSDECK_EGRESS_PRIVATE: 'deny' });
-    expect(c).toMatchObject({ egressAllowInternal: ['127.0.0.1/32', '::1'], egressDeny: ['*.corp.example', '10.9.0.0/16'], egressAllow: [], egressPrivate: 'deny' });
+    const c = loadConfig({
+      OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32, ::1',
+      OPSDECK_EGRESS_DENY: '*.corp.example,10.9.0.0/16',
+      OPSDECK_EGRESS_PRIVATE: 'deny',
+    });
+    expect(c).toMatchObject({
+      egressAllowInternal: ['127.0.0.1/32', '::1'],
+      egressDeny: ['*.corp.example', '10.9.0.0/16'],
+      egressAllow: [],
+      egressPrivate: 'deny',
+    });
     expect(loadConfig({}).egressPrivate).toBe('allow');
   });
 

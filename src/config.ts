@@ -50,7 +50,9 @@ const bool: Parser<boolean> = (raw) => {
 const egressEntry =
   (addressesOnly: boolean): Parser<string> =>
   (raw) =>
-    raw.length <= 255 && validEgressEntry(raw, addressesOnly) ? { value: raw } : { expected: addressesOnly ? 'addresses or CIDRs (10.0.0.0/8, ::1)' : 'addresses, CIDRs, host names or *.domain entries' };
+    raw.length <= 255 && validEgressEntry(raw, addressesOnly)
+      ? { value: raw }
+      : { expected: addressesOnly ? 'addresses or CIDRs (10.0.0.0/8, ::1)' : 'addresses, CIDRs, host names or *.domain entries' };
 
 const url =
   (...schemes: string[]): Parser<string> =>
@@ -133,7 +135,8 @@ export const SETTINGS = {
   port: setting({ env: 'OPSDECK_PORT', description: 'TCP port of the HTTP server.', default: '8000', parse: int(0, 65535) }),
   workerHealthPort: setting({
     env: 'OPSDECK_WORKER_HEALTH_PORT',
-    description: '`opsdeck worker` only: TCP port of its health listener (`/health`, `/health/ready`, `/metrics`) on `OPSDECK_HOST`. `0`: any free port, logged at start; set a fixed one for liveness and readiness probes.',
+    description:
+      '`opsdeck worker` only: TCP port of its health listener (`/health`, `/health/ready`, `/metrics`) on `OPSDECK_HOST`. `0`: any free port, logged at start; set a fixed one for liveness and readiness probes.',
     default: '0',
     parse: int(0, 65535),
   }),
@@ -237,7 +240,9 @@ export const SETTINGS = {
       raw.length < 32 || raw.length > 1024
         ? { expected: 'at least 32 characters' }
         : estimatedEntropyBits(raw) < MIN_SECRET_BITS || repeats(raw)
-          ? { expected: `a random secret of at least ${MIN_SECRET_BITS} bits of entropy (this one ${repeats(raw) ? 'repeats a pattern' : `has about ${Math.round(estimatedEntropyBits(raw))}`}); e.g. openssl rand -base64 48` }
+          ? {
+              expected: `a random secret of at least ${MIN_SECRET_BITS} bits of entropy (this one ${repeats(raw) ? 'repeats a pattern' : `has about ${Math.round(estimatedEntropyBits(raw))}`}); e.g. openssl rand -base64 48`,
+            }
           : { value: raw },
     secret: true,
   }),
@@ -260,25 +265,46 @@ export const SETTINGS = {
     default: undefined,
     parse: str(),
   }),
-  jwtIssuer: setting({ env: 'OPSDECK_JWT_ISSUER', description: 'The `iss` claim of access tokens; tokens from another issuer are refused.', default: 'opsdeck', parse: str(200) }),
-  accessTokenTtlSeconds: setting({ env: 'OPSDECK_ACCESS_TOKEN_TTL_SECONDS', description: 'Lifetime of access tokens (JWT), 60 minutes by default (refresh tokens: OPSDECK_REFRESH_TOKEN_TTL_SECONDS, 7 days).', default: '3600', parse: int(30, 86_400) }),
+  jwtIssuer: setting({
+    env: 'OPSDECK_JWT_ISSUER',
+    description: 'The `iss` claim of access tokens; tokens from another issuer are refused.',
+    default: 'opsdeck',
+    parse: str(200),
+  }),
+  accessTokenTtlSeconds: setting({
+    env: 'OPSDECK_ACCESS_TOKEN_TTL_SECONDS',
+    description: 'Lifetime of access tokens (JWT), 60 minutes by default (refresh tokens: OPSDECK_REFRESH_TOKEN_TTL_SECONDS, 7 days).',
+    default: '3600',
+    parse: int(30, 86_400),
+  }),
   refreshTokenTtlSeconds: setting({
     env: 'OPSDECK_REFRESH_TOKEN_TTL_SECONDS',
     description: 'Lifetime of refresh tokens (rotated on every use).',
     default: '604800',
     parse: int(300, 90 * 86_400),
   }),
-  passwordMinLength: setting({ env: 'OPSDECK_PASSWORD_MIN_LENGTH', description: 'Shortest accepted password (maximum is 128).', default: '12', parse: int(8, 128) }),
+  passwordMinLength: setting({
+    env: 'OPSDECK_PASSWORD_MIN_LENGTH',
+    description: 'Shortest accepted password (maximum is 128).',
+    default: '12',
+    parse: int(8, 128),
+  }),
   lockoutThreshold: setting({
     env: 'OPSDECK_LOCKOUT_THRESHOLD',
     description: 'Failed logins in a row after which an account is locked (each further failure doubles the lock).',
     default: '5',
     parse: int(1, 1000),
   }),
-  lockoutSeconds: setting({ env: 'OPSDECK_LOCKOUT_SECONDS', description: 'First lock duration; doubles per further failure, capped at 24 h.', default: '60', parse: int(1, 86_400) }),
+  lockoutSeconds: setting({
+    env: 'OPSDECK_LOCKOUT_SECONDS',
+    description: 'First lock duration; doubles per further failure, capped at 24 h.',
+    default: '60',
+    parse: int(1, 86_400),
+  }),
   stepUpWindowSeconds: setting({
     env: 'OPSDECK_STEP_UP_WINDOW_SECONDS',
-    description: 'Sensitive operations (admin-right API keys and users, role changes, removing 2FA, revealing secrets) need a password sign-in at most this old; else 401 REAUTH_REQUIRED and `POST /api/v1/auth/reauth`.',
+    description:
+      'Sensitive operations (admin-right API keys and users, role changes, removing 2FA, revealing secrets) need a password sign-in at most this old; else 401 REAUTH_REQUIRED and `POST /api/v1/auth/reauth`.',
     default: '600',
     parse: int(30, 86_400),
   }),
@@ -325,26 +351,74 @@ export const SETTINGS = {
     default: '2000',
     parse: int(100, 60_000),
   }),
-  templateRenderWorkers: setting({ env: 'OPSDECK_TEMPLATE_RENDER_WORKERS', description: 'Worker threads that render templates at once (each started on first use).', default: '2', parse: int(1, 64) }),
+  templateRenderWorkers: setting({
+    env: 'OPSDECK_TEMPLATE_RENDER_WORKERS',
+    description: 'Worker threads that render templates at once (each started on first use).',
+    default: '2',
+    parse: int(1, 64),
+  }),
   gitSchemes: setting({
     env: 'OPSDECK_GIT_SCHEMES',
-    description: 'URL schemes Git repositories may use (comma-separated from https, ssh, http, git, file). `file` reads the server\'s own disk and `http`/`git` are unencrypted: enable them only when that is intended.',
+    description:
+      "URL schemes Git repositories may use (comma-separated from https, ssh, http, git, file). `file` reads the server's own disk and `http`/`git` are unencrypted: enable them only when that is intended.",
     default: 'https,ssh',
     parse: list(oneOf('https', 'ssh', 'http', 'git', 'file'), false),
   }),
-  gitTimeoutSeconds: setting({ env: 'OPSDECK_GIT_TIMEOUT_SECONDS', description: 'Longest a git command (clone, fetch, ls-remote) may run before it is killed.', default: '300', parse: int(5, 86_400) }),
-  gitMaxRepoMb: setting({ env: 'OPSDECK_GIT_MAX_REPO_MB', description: 'Largest mirror a Git repository may take on disk, in MiB; a sync past it fails and the mirror is removed.', default: '2048', parse: int(1, 1_048_576) }),
+  gitTimeoutSeconds: setting({
+    env: 'OPSDECK_GIT_TIMEOUT_SECONDS',
+    description: 'Longest a git command (clone, fetch, ls-remote) may run before it is killed.',
+    default: '300',
+    parse: int(5, 86_400),
+  }),
+  gitMaxRepoMb: setting({
+    env: 'OPSDECK_GIT_MAX_REPO_MB',
+    description: 'Largest mirror a Git repository may take on disk, in MiB; a sync past it fails and the mirror is removed.',
+    default: '2048',
+    parse: int(1, 1_048_576),
+  }),
   gitAllowedExtensions: setting({
     env: 'OPSDECK_GIT_ALLOWED_EXTENSIONS',
-    description: 'File extensions a Git repository’s file list shows (comma-separated, case-insensitive); other files (binaries, archives, editor leftovers) are hidden. A repository’s `allowed_extensions` overrides it.',
+    description:
+      'File extensions a Git repository’s file list shows (comma-separated, case-insensitive); other files (binaries, archives, editor leftovers) are hidden. A repository’s `allowed_extensions` overrides it.',
     default: '.cfg,.conf,.txt,.j2,.jinja2,.textfsm,.template,.yaml,.yml,.json',
-    parse: list((raw) => (/^\.[A-Za-z0-9_+-]{1,20}$/.test(raw) ? { value: raw.toLowerCase() } : { expected: 'extensions such as .cfg (a dot, then letters, digits, _, + or -)' }), false),
+    parse: list(
+      (raw) =>
+        /^\.[A-Za-z0-9_+-]{1,20}$/.test(raw) ? { value: raw.toLowerCase() } : { expected: 'extensions such as .cfg (a dot, then letters, digits, _, + or -)' },
+      false,
+    ),
   }),
-  nautobotUrl: setting({ env: 'OPSDECK_NAUTOBOT_URL', description: 'Nautobot base URL used when no connection is saved under /api/v1/integrations/nautobot (the saved one wins).', default: undefined, parse: url('https', 'http') }),
-  nautobotToken: setting({ env: 'OPSDECK_NAUTOBOT_TOKEN', description: 'Nautobot API token for `OPSDECK_NAUTOBOT_URL` (fallback only; a saved connection takes its token from the credential vault).', default: undefined, parse: str(500), secret: true }),
-  netboxUrl: setting({ env: 'OPSDECK_NETBOX_URL', description: 'NetBox base URL used when no connection is saved under /api/v1/integrations/netbox (the saved one wins).', default: undefined, parse: url('https', 'http') }),
-  netboxToken: setting({ env: 'OPSDECK_NETBOX_TOKEN', description: 'NetBox API token for `OPSDECK_NETBOX_URL` (fallback only; a saved connection takes its token from the credential vault).', default: undefined, parse: str(500), secret: true }),
-  jobsConcurrency: setting({ env: 'OPSDECK_JOBS_CONCURRENCY', description: 'Job runs one worker process executes at once.', default: '10', parse: int(1, 1000) }),
+  nautobotUrl: setting({
+    env: 'OPSDECK_NAUTOBOT_URL',
+    description: 'Nautobot base URL used when no connection is saved under /api/v1/integrations/nautobot (the saved one wins).',
+    default: undefined,
+    parse: url('https', 'http'),
+  }),
+  nautobotToken: setting({
+    env: 'OPSDECK_NAUTOBOT_TOKEN',
+    description: 'Nautobot API token for `OPSDECK_NAUTOBOT_URL` (fallback only; a saved connection takes its token from the credential vault).',
+    default: undefined,
+    parse: str(500),
+    secret: true,
+  }),
+  netboxUrl: setting({
+    env: 'OPSDECK_NETBOX_URL',
+    description: 'NetBox base URL used when no connection is saved under /api/v1/integrations/netbox (the saved one wins).',
+    default: undefined,
+    parse: url('https', 'http'),
+  }),
+  netboxToken: setting({
+    env: 'OPSDECK_NETBOX_TOKEN',
+    description: 'NetBox API token for `OPSDECK_NETBOX_URL` (fallback only; a saved connection takes its token from the credential vault).',
+    default: undefined,
+    parse: str(500),
+    secret: true,
+  }),
+  jobsConcurrency: setting({
+    env: 'OPSDECK_JOBS_CONCURRENCY',
+    description: 'Job runs one worker process executes at once.',
+    default: '10',
+    parse: int(1, 1000),
+  }),
   jobsExecutorConcurrency: setting({
     env: 'OPSDECK_JOBS_EXECUTOR_CONCURRENCY',
     description: 'Per-executor limits per worker, e.g. `ssh_command=20,ping=50` (comma-separated `type=n`). Unlisted types share the global limit.',
@@ -357,18 +431,36 @@ export const SETTINGS = {
     default: '30000',
     parse: int(500, 3_600_000),
   }),
-  jobsLogLinesMax: setting({ env: 'OPSDECK_JOBS_LOG_LINES_MAX', description: 'Log lines kept per run; later lines are dropped after a truncation marker.', default: '50000', parse: int(10, 10_000_000) }),
-  jobsDeviceSessions: setting({ env: 'OPSDECK_JOBS_DEVICE_SESSIONS', description: 'Concurrent sessions per device across all runs and executors.', default: '1', parse: int(1, 100) }),
-  runMaxTargets: setting({ env: 'OPSDECK_RUN_MAX_TARGETS', description: 'Targets one run may name (hosts and inventory selectors, and the devices its selectors resolve to); more are refused with 422 `body.targets`.', default: '1000', parse: int(1, 10_000) }),
+  jobsLogLinesMax: setting({
+    env: 'OPSDECK_JOBS_LOG_LINES_MAX',
+    description: 'Log lines kept per run; later lines are dropped after a truncation marker.',
+    default: '50000',
+    parse: int(10, 10_000_000),
+  }),
+  jobsDeviceSessions: setting({
+    env: 'OPSDECK_JOBS_DEVICE_SESSIONS',
+    description: 'Concurrent sessions per device across all runs and executors.',
+    default: '1',
+    parse: int(1, 100),
+  }),
+  runMaxTargets: setting({
+    env: 'OPSDECK_RUN_MAX_TARGETS',
+    description:
+      'Targets one run may name (hosts and inventory selectors, and the devices its selectors resolve to); more are refused with 422 `body.targets`.',
+    default: '1000',
+    parse: int(1, 10_000),
+  }),
   runMaxProbes: setting({
     env: 'OPSDECK_RUN_MAX_PROBES',
-    description: 'Probes one run may make: targets × ports of a `tcp_port_scan` (other types count one per target); more are refused with 422 `body.params.ports`.',
+    description:
+      'Probes one run may make: targets × ports of a `tcp_port_scan` (other types count one per target); more are refused with 422 `body.params.ports`.',
     default: '100000',
     parse: int(1, 100_000_000),
   }),
   runMaxActivePerUser: setting({
     env: 'OPSDECK_RUN_MAX_ACTIVE_PER_USER',
-    description: 'Queued and running runs one person may have at once (their own, their API keys’ and their schedules’); another is refused with 429 and `Retry-After`.',
+    description:
+      'Queued and running runs one person may have at once (their own, their API keys’ and their schedules’); another is refused with 429 and `Retry-After`.',
     default: '200',
     parse: int(1, 1_000_000),
   }),
@@ -391,7 +483,12 @@ export const SETTINGS = {
     default: '',
     parse: list(egressEntry(false)),
   }),
-  egressDeny: setting({ env: 'OPSDECK_EGRESS_DENY', description: 'Outbound HTTP deny-list (CIDRs, addresses, host names, `*.domain`).', default: '', parse: list(egressEntry(false)) }),
+  egressDeny: setting({
+    env: 'OPSDECK_EGRESS_DENY',
+    description: 'Outbound HTTP deny-list (CIDRs, addresses, host names, `*.domain`).',
+    default: '',
+    parse: list(egressEntry(false)),
+  }),
   egressAllowInternal: setting({
     env: 'OPSDECK_EGRESS_ALLOW_INTERNAL',
     description:
@@ -401,13 +498,15 @@ export const SETTINGS = {
   }),
   egressPrivate: setting({
     env: 'OPSDECK_EGRESS_PRIVATE',
-    description: 'Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) for outbound HTTP: `allow` (device networks) or `deny` (then only `OPSDECK_EGRESS_ALLOW_INTERNAL` entries).',
+    description:
+      'Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) for outbound HTTP: `allow` (device networks) or `deny` (then only `OPSDECK_EGRESS_ALLOW_INTERNAL` entries).',
     default: 'allow',
     parse: oneOf('allow', 'deny'),
   }),
   schedulerMisfireGraceSeconds: setting({
     env: 'OPSDECK_SCHEDULER_MISFIRE_GRACE_SECONDS',
-    description: 'A schedule tick processed later than this (no scheduler was running) is a misfire: its schedule’s `misfire` policy decides (skip, or one catch-up run).',
+    description:
+      'A schedule tick processed later than this (no scheduler was running) is a misfire: its schedule’s `misfire` policy decides (skip, or one catch-up run).',
     default: '60',
     parse: int(1, 86_400),
   }),
@@ -425,18 +524,29 @@ export const SETTINGS = {
   }),
   eventsPollMs: setting({
     env: 'OPSDECK_EVENTS_POLL_MS',
-    description: 'Longest wait of the event subscribers, live streams and webhook deliveries when no bus message wakes them (also relays events a dead writer left behind).',
+    description:
+      'Longest wait of the event subscribers, live streams and webhook deliveries when no bus message wakes them (also relays events a dead writer left behind).',
     default: '2000',
     parse: int(50, 60_000),
   }),
-  webhooksMaxAttempts: setting({ env: 'OPSDECK_WEBHOOKS_MAX_ATTEMPTS', description: 'Attempts per webhook delivery before it is marked failed.', default: '8', parse: int(1, 50) }),
+  webhooksMaxAttempts: setting({
+    env: 'OPSDECK_WEBHOOKS_MAX_ATTEMPTS',
+    description: 'Attempts per webhook delivery before it is marked failed.',
+    default: '8',
+    parse: int(1, 50),
+  }),
   webhooksRetryBaseMs: setting({
     env: 'OPSDECK_WEBHOOKS_RETRY_BASE_MS',
     description: 'Wait before the second attempt of a failed webhook delivery; each later wait doubles (capped at one hour).',
     default: '30000',
     parse: int(10, 3_600_000),
   }),
-  webhooksTimeoutMs: setting({ env: 'OPSDECK_WEBHOOKS_TIMEOUT_MS', description: 'Time limit of one webhook delivery attempt (connect to last byte).', default: '10000', parse: int(100, 120_000) }),
+  webhooksTimeoutMs: setting({
+    env: 'OPSDECK_WEBHOOKS_TIMEOUT_MS',
+    description: 'Time limit of one webhook delivery attempt (connect to last byte).',
+    default: '10000',
+    parse: int(100, 120_000),
+  }),
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -511,7 +621,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   const origins = out.corsOrigins as string[] | undefined;
   // NOTE: `*` answers `Access-Control-Allow-Origin: *`, which browsers never combine with
   // credentials; mixing it with named origins would have to reflect every origin instead.
-  if (origins?.includes('*') && origins.length > 1) problems.push('OPSDECK_CORS_ORIGINS must be either * alone (any origin, never with credentials) or a list of origins, not both');
+  if (origins?.includes('*') && origins.length > 1) {
+    problems.push('OPSDECK_CORS_ORIGINS must be either * alone (any origin, never with credentials) or a list of origins, not both');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const raw = out as Raw;
   const dataDir = path.resolve(cwd, raw.dataDir);

@@ -102,7 +102,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   await server.app.listen({ host: config.host, port: config.port });
   const address = server.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, mode: config.mode, database: config.databaseDialect }, 'opsdeck listening');
+  logger.info(
+    { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, mode: config.mode, database: config.databaseDialect },
+    'opsdeck listening',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -160,7 +163,11 @@ async function worker(config: Config, logger: Logger): Promise<void> {
 }
 
 async function migrate(config: Config, logger: Logger, dryRun: boolean): Promise<void> {
-  const database = createDatabase({ dialect: config.databaseDialect, sqlitePath: config.sqlitePath, ...(config.databaseUrl ? { url: config.databaseUrl } : {}) });
+  const database = createDatabase({
+    dialect: config.databaseDialect,
+    sqlitePath: config.sqlitePath,
+    ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+  });
   try {
     if (dryRun) {
       const pending = await pendingMigrations(database.db);
@@ -192,7 +199,13 @@ async function userCommand(config: Config, logger: Logger, args: string[]): Prom
   const password = values['password-stdin'] ? (await streamText(process.stdin)).replace(/\r?\n$/, '') : undefined;
   const modules = await createModules(cliConfig(config), logger);
   try {
-    const out = await runUserCommand(modules.identity, { action: positionals[0], username: positionals[1], email: values.email, roles: values.role ?? [], ...(password !== undefined ? { password } : {}) });
+    const out = await runUserCommand(modules.identity, {
+      action: positionals[0],
+      username: positionals[1],
+      email: values.email,
+      roles: values.role ?? [],
+      ...(password !== undefined ? { password } : {}),
+    });
     process.stdout.write(out);
   } catch (err) {
     process.stderr.write(`opsdeck: ${describeCliError(err)}\n`);

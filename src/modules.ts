@@ -90,7 +90,12 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     }
     const bus = createEventBus({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, logger });
     closers.unshift(() => bus.close());
-    const cache = createCache({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, metrics: metrics.cacheHooks, logger });
+    const cache = createCache({
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+      prefix: `${config.redisPrefix}:`,
+      metrics: metrics.cacheHooks,
+      logger,
+    });
     closers.unshift(() => cache.close());
     const events = createDomainEvents({ db: database.db, bus, logger });
     // Runtime settings first: identity and the egress policy read their live values.
@@ -106,7 +111,17 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(() => redis.close());
       probes.push({ name: 'redis', ping: () => redis.ping() });
     }
-    const identity = await createIdentityModule({ db: database.db, cache, bus, logger, config: liveConfig(config, settingsStore, 'security'), keyRing, events, denials: rateLimitStore, ...(options.clock ? { clock: options.clock } : {}) });
+    const identity = await createIdentityModule({
+      db: database.db,
+      cache,
+      bus,
+      logger,
+      config: liveConfig(config, settingsStore, 'security'),
+      keyRing,
+      events,
+      denials: rateLimitStore,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     closers.unshift(() => identity.close());
     // Warnings and errors of this node go to the system log table from here on (batched, never blocking).
     const systemLogs = createSystemLogs({ db: database.db, bus, logger, node: `${hostname()}:${process.pid}`, retention: () => settingsStore.current('logs') });
@@ -114,7 +129,12 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     closers.unshift(() => systemLogs.stop());
     // Every node heartbeats its presence (cluster mode: a Redis key with a TTL) for /health/detailed.
     const nodeId = `${hostname()}:${process.pid}:${newId().slice(-8)}`;
-    const nodes = createNodePresence({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), prefix: `${config.redisPrefix}:`, self: { id: nodeId, roles: [...config.roles], version: VERSION, started_at: new Date().toISOString() }, logger });
+    const nodes = createNodePresence({
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+      prefix: `${config.redisPrefix}:`,
+      self: { id: nodeId, roles: [...config.roles], version: VERSION, started_at: new Date().toISOString() },
+      logger,
+    });
     nodes.start();
     closers.unshift(() => nodes.close());
     // The `cache` settings section: namespaces loaded at start and reloaded on its interval (warmers registered below).
@@ -154,7 +174,16 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     });
     if (config.roles.includes('scheduler')) closers.unshift(credentials.expiry.start(60_000));
 
-    const inventory = createInventoryModule({ db: database.db, dialect: config.databaseDialect, events, audit: identity.audit, logger, credentialExists: credentials.resolver.exists, profileExists: credentials.resolver.profileExists, hiddenRefs: credentials.hiddenRefs });
+    const inventory = createInventoryModule({
+      db: database.db,
+      dialect: config.databaseDialect,
+      events,
+      audit: identity.audit,
+      logger,
+      credentialExists: credentials.resolver.exists,
+      profileExists: credentials.resolver.profileExists,
+      hiddenRefs: credentials.hiddenRefs,
+    });
 
     const templates = createTemplatesModule({
       db: database.db,
@@ -190,10 +219,32 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     // Every open stream (WebSocket, SSE) is re-checked against identity's shared state each second.
     const streamGuard = createStreamGuard({ authenticator: identity.authenticator, logger });
     closers.unshift(async () => streamGuard.stop());
-    const eventsModule = createEventsModule({ db: database.db, bus, logger, domainEvents: events, audit: identity.audit, keyRing, egress, config, version: VERSION, streamGuard });
+    const eventsModule = createEventsModule({
+      db: database.db,
+      bus,
+      logger,
+      domainEvents: events,
+      audit: identity.audit,
+      keyRing,
+      egress,
+      config,
+      version: VERSION,
+      streamGuard,
+    });
     closers.unshift(() => eventsModule.stop());
     // Alerts subscribe to domain events (run failures, config changes, expiries) before the subscribers start.
-    const alerts = createAlertsModule({ db: database.db, logger, events, audit: identity.audit, keyRing, egress, render: templates.renderText, subscribers: eventsModule.subscribers, config, version: VERSION });
+    const alerts = createAlertsModule({
+      db: database.db,
+      logger,
+      events,
+      audit: identity.audit,
+      keyRing,
+      egress,
+      render: templates.renderText,
+      subscribers: eventsModule.subscribers,
+      config,
+      version: VERSION,
+    });
     await eventsModule.start();
     alerts.start();
     closers.unshift(() => alerts.stop());
@@ -213,10 +264,25 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       feeds: { textfsm: parsers.repositoryFeed, templates: templates.repositoryFeed },
       actorOf: (kind, id) => identity.actorOf(kind, id),
       ports: {
-        credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
+        credentialVisible: (actor, id) =>
+          credentials.service.get(actor, id).then(
+            () => true,
+            () => false,
+          ),
         resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
-        createSyncRun: async (actor, repositoryId, scheduled) => (await jobs.service.createRun(actor, { type: 'git_sync', params: { repository_id: repositoryId } }, scheduled ? { trigger: { kind: 'system', id: repositoryId } } : {})).run,
-        syncRunActive: async (runId) => jobs.service.getRun(SYSTEM_ACTOR, runId).then((r) => !TERMINAL_STATUSES.includes(r.status), () => false),
+        createSyncRun: async (actor, repositoryId, scheduled) =>
+          (
+            await jobs.service.createRun(
+              actor,
+              { type: 'git_sync', params: { repository_id: repositoryId } },
+              scheduled ? { trigger: { kind: 'system', id: repositoryId } } : {},
+            )
+          ).run,
+        syncRunActive: async (runId) =>
+          jobs.service.getRun(SYSTEM_ACTOR, runId).then(
+            (r) => !TERMINAL_STATUSES.includes(r.status),
+            () => false,
+          ),
       },
     });
     // Compliance evaluations started by syncs finish after the job worker drained, before the database closes.
@@ -230,9 +296,16 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       cache,
       audit: identity.audit,
       inventory: inventory.services,
-      env: { ...(envConnection(config.nautobotUrl, config.nautobotToken) ? { nautobot: envConnection(config.nautobotUrl, config.nautobotToken)! } : {}), ...(envConnection(config.netboxUrl, config.netboxToken) ? { netbox: envConnection(config.netboxUrl, config.netboxToken)! } : {}) },
+      env: {
+        ...(envConnection(config.nautobotUrl, config.nautobotToken) ? { nautobot: envConnection(config.nautobotUrl, config.nautobotToken)! } : {}),
+        ...(envConnection(config.netboxUrl, config.netboxToken) ? { netbox: envConnection(config.netboxUrl, config.netboxToken)! } : {}),
+      },
       ports: {
-        credentialVisible: (actor, id) => credentials.service.get(actor, id).then(() => true, () => false),
+        credentialVisible: (actor, id) =>
+          credentials.service.get(actor, id).then(
+            () => true,
+            () => false,
+          ),
         resolveCredential: (id, purpose, runId, actor) => credentials.resolve(id, purpose, runId, actor),
         createSyncRun: async (actor, params) => (await jobs.service.createRun(actor, { type: 'integration_sync', params })).run.id,
       },
@@ -288,14 +361,30 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts]) identity.registerPermissions(m.permissions);
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts]) {
+      identity.registerPermissions(m.permissions);
+    }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
     for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
     cachePrefetch.register('identity', identity.warmCache);
     cachePrefetch.register('parsers', () => parsers.customTemplates.store.list());
     settingsStore.onChange('cache', () => void cachePrefetch.settingsChanged());
     await cachePrefetch.start();
-    const plugins: RoutePlugin[] = [...system.plugins, ...identity.plugins, ...settings.plugins, ...parsers.plugins, ...credentials.plugins, ...inventory.plugins, ...templates.plugins, ...jobs.plugins, ...schedules.plugins, ...eventsModule.plugins, ...configs.plugins, ...integrations.plugins, ...alerts.plugins];
+    const plugins: RoutePlugin[] = [
+      ...system.plugins,
+      ...identity.plugins,
+      ...settings.plugins,
+      ...parsers.plugins,
+      ...credentials.plugins,
+      ...inventory.plugins,
+      ...templates.plugins,
+      ...jobs.plugins,
+      ...schedules.plugins,
+      ...eventsModule.plugins,
+      ...configs.plugins,
+      ...integrations.plugins,
+      ...alerts.plugins,
+    ];
     return {
       config,
       logger,
@@ -352,7 +441,11 @@ export function listenersJoinEgress(server: Server, listeners: OwnListeners): vo
 }
 
 /** Modules plus the HTTP app over them: what `serve` runs and what tests drive. */
-export async function createServer(config: Config, logger: Logger, options: ModulesOptions = {}): Promise<{ app: App; modules: Modules; close(): Promise<void> }> {
+export async function createServer(
+  config: Config,
+  logger: Logger,
+  options: ModulesOptions = {},
+): Promise<{ app: App; modules: Modules; close(): Promise<void> }> {
   const modules = await createModules(config, logger, options);
   try {
     const app = await buildApp({

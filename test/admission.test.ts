@@ -11,7 +11,9 @@ async function heldRequest(port: number, token: string): Promise<{ finish(): Pro
   await new Promise((resolve) => socket.once('connect', resolve));
   let answer = '';
   socket.on('data', (chunk) => (answer += chunk.toString()));
-  socket.write(`POST /api/v1/devices HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 5)}`);
+  socket.write(
+    `POST /api/v1/devices HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 5)}`,
+  );
   return {
     finish: async () => {
       // Not end(): a half-closed socket is dropped by the server before an asynchronous answer.

@@ -65,7 +65,12 @@ describe('the AsyncAPI document of /api/v1/ws', () => {
       for (const m of sent) ws.send(JSON.stringify(m));
       await waitFor((f) => f.type === 'subscribed' && f.channel === 'system.logs');
       await waitFor((f) => f.type === 'error' && f.code === 'WS_BAD_MESSAGE');
-      const run = await server.app.inject({ method: 'POST', url: '/api/v1/jobs/runs', headers: bearer(token), payload: { type: 'noop', targets: ['asyncapi.invalid'] } });
+      const run = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/jobs/runs',
+        headers: bearer(token),
+        payload: { type: 'noop', targets: ['asyncapi.invalid'] },
+      });
       expect(run.statusCode, run.body).toBeLessThan(300);
       const runChannel = `job-run:${(run.json() as { id?: string; run_id?: string }).id ?? (run.json() as { run_id: string }).run_id}`;
       const subscribe = { type: 'subscribe', channel: runChannel, after: 0 };

@@ -52,7 +52,11 @@ describe('opsdeck command line', () => {
   });
 
   it('prints the effective configuration with secrets masked', async () => {
-    const p = runOpsdeck(['config'], { OPSDECK_JWT_SECRET: 'Xq3v9LmR2tWz8KpN4yHb7JcF1dGs6AeU0oIiYkTn', OPSDECK_DATABASE_URL: 'postgres://ops:pa55word@db/ops', OPSDECK_DATA_DIR: '/srv/x' });
+    const p = runOpsdeck(['config'], {
+      OPSDECK_JWT_SECRET: 'Xq3v9LmR2tWz8KpN4yHb7JcF1dGs6AeU0oIiYkTn',
+      OPSDECK_DATABASE_URL: 'postgres://ops:pa55word@db/ops',
+      OPSDECK_DATA_DIR: '/srv/x',
+    });
     expect(await p.exited).toBe(0);
     const cfg = JSON.parse(p.stdout());
     expect(cfg.OPSDECK_JWT_SECRET).toBe('********');

@@ -36,7 +36,8 @@ describe.each(DIALECTS)('database unavailable on %s', (dialect) => {
     await db?.drop();
   });
 
-  const create = () => server.app.inject({ method: 'POST', url: '/api/v1/jobs/runs', headers: bearer(token), payload: { type: 'noop', targets: ['down.example'] } });
+  const create = () =>
+    server.app.inject({ method: 'POST', url: '/api/v1/jobs/runs', headers: bearer(token), payload: { type: 'noop', targets: ['down.example'] } });
 
   /** Makes the database unavailable to the server until the returned function is called. */
   async function takeDown(): Promise<() => Promise<void>> {
@@ -79,7 +80,9 @@ describe.each(DIALECTS)('database unavailable on %s', (dialect) => {
     it('tells a WebSocket subscriber DATABASE_UNAVAILABLE, never the driver error', async () => {
       const run = (await create()).json() as { id: string };
       await server.app.listen({ host: '127.0.0.1', port: 0 });
-      const ws = new WebSocket(`ws://127.0.0.1:${(server.app.server.address() as AddressInfo).port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
+      const ws = new WebSocket(`ws://127.0.0.1:${(server.app.server.address() as AddressInfo).port}/api/v1/ws`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const frames: { type: string; code?: string; message?: string }[] = [];
       ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as { type: string }));
       await expect.poll(() => frames.map((f) => f.type), { timeout: 10_000 }).toContain('ready');

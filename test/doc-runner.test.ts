@@ -28,19 +28,22 @@ describe('runDocBlock (the bash side of the documentation tests)', () => {
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  it.each([
-    ['http://127.0.0.1:8000/ok'],
-    ['http://localhost:8000/ok'],
-    ['localhost:8000/ok'],
-    ['127.0.0.1:8000/ok'],
-  ])('sends curl %s to the test server, one answer per line', async (url) => {
-    const r = await run(`curl -s ${url} -H "authorization: Bearer $ACCESS_TOKEN"\ncurl -s ${url}`, { ACCESS_TOKEN: 'abc' });
-    expect(r.code).toBe(0);
-    expect(r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))).toEqual([
-      { url: '/ok', auth: 'Bearer abc' },
-      { url: '/ok', auth: null },
-    ]);
-  });
+  it.each([['http://127.0.0.1:8000/ok'], ['http://localhost:8000/ok'], ['localhost:8000/ok'], ['127.0.0.1:8000/ok']])(
+    'sends curl %s to the test server, one answer per line',
+    async (url) => {
+      const r = await run(`curl -s ${url} -H "authorization: Bearer $ACCESS_TOKEN"\ncurl -s ${url}`, { ACCESS_TOKEN: 'abc' });
+      expect(r.code).toBe(0);
+      expect(
+        r.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      ).toEqual([
+        { url: '/ok', auth: 'Bearer abc' },
+        { url: '/ok', auth: null },
+      ]);
+    },
+  );
 
   it.each([
     ['a curl answered 404', 'curl -s http://127.0.0.1:8000/missing\necho after'],
@@ -60,7 +63,7 @@ describe('runDocBlock (the bash side of the documentation tests)', () => {
     expect(r.stdout).not.toContain('after');
   });
 
-  it('runs `npx opsdeck` and `opsdeck` as this repository\'s command line', async () => {
+  it("runs `npx opsdeck` and `opsdeck` as this repository's command line", async () => {
     const r = await run('npx opsdeck --version\nopsdeck --help | grep -c "Usage: opsdeck"');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^\d+\.\d+\.\d+/), '1']);

@@ -64,7 +64,9 @@ describe('documentation blocks', () => {
     const unclassified = blocks.filter((b) => b.kind === 'unclassified').map((b) => `${b.file}:${b.line} (\`\`\`${b.lang})`);
     expect(unclassified, 'a block needs the language sh (run), json after <!-- response: … --> or <!-- not-run: reason -->').toEqual([]);
     const notRun = blocks.filter((b) => b.kind === 'not-run');
-    console.info(`documentation blocks: ${blocks.filter((b) => b.kind === 'run').length} run, ${blocks.filter((b) => b.kind === 'response').length} checked, ${notRun.length} not run:\n${notRun.map((b) => `  ${b.file}:${b.line} — ${b.note}`).join('\n')}`);
+    console.info(
+      `documentation blocks: ${blocks.filter((b) => b.kind === 'run').length} run, ${blocks.filter((b) => b.kind === 'response').length} checked, ${notRun.length} not run:\n${notRun.map((b) => `  ${b.file}:${b.line} — ${b.note}`).join('\n')}`,
+    );
     for (const b of notRun) expect(b.note.length, `${b.file}:${b.line} needs a reason`).toBeGreaterThan(10);
     expect(notRun.length).toBeLessThanOrEqual(MAX_NOT_RUN);
     expect(blocks.filter((b) => b.kind === 'run').length).toBeGreaterThan(10);
@@ -119,7 +121,11 @@ describe.each(filesWithExamples)('the examples of %s', (file) => {
       const r = await runDocBlock(await substitutePlaceholders(block.body), { cwd: workDir, env, timeoutMs: BLOCK_TIMEOUT_MS });
       timings.push(`${block.file}:${block.line} ${Math.round(performance.now() - started)} ms`);
       outputs.set(block, r.stdout);
-      if (r.code !== 0) failures.push(`${block.file}:${block.line} exited ${r.code}\n--- block\n${block.body}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`);
+      if (r.code !== 0) {
+        failures.push(
+          `${block.file}:${block.line} exited ${r.code}\n--- block\n${block.body}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`,
+        );
+      }
     }
     for (const block of mine.filter((b) => b.kind === 'response')) {
       const before = mine[mine.indexOf(block) - 1];
@@ -139,7 +145,9 @@ function checkResponse(spec: Record<string, unknown>, block: DocBlock, printedAb
   const m = /^(GET|POST|PUT|PATCH|DELETE) (\S+) (\d{3})( as printed above)?$/.exec(block.note);
   if (!m) return `bad marker "${block.note}": expected <!-- response: METHOD /path STATUS [as printed above] -->`;
   const [, method, route, status, asPrinted] = m;
-  const op = (spec.paths as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>)[route!]?.[method!.toLowerCase()];
+  const op = (spec.paths as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>)[route!]?.[
+    method!.toLowerCase()
+  ];
   const schema = op?.responses?.[status!]?.content?.['application/json']?.schema;
   if (!schema) return `${block.note}: no such response in the OpenAPI document`;
   let value: unknown;

@@ -10,7 +10,11 @@ import { launchChromium } from './helpers/chromium.js';
  */
 const HOST = 'opsdeck-docs.test';
 
-const directives = (csp: string) => csp.split(';').map((d) => d.trim()).filter(Boolean);
+const directives = (csp: string) =>
+  csp
+    .split(';')
+    .map((d) => d.trim())
+    .filter(Boolean);
 
 // /docs was a blank page over plain HTTP on any host but localhost: the CSP said upgrade-insecure-requests.
 describe('/docs over plain HTTP on a host other than localhost', () => {

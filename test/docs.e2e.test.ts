@@ -26,7 +26,11 @@ describe('the API reference at /docs', () => {
     const expected = Object.keys(spec.paths);
     const operations = Object.values(spec.paths).reduce((n, item) => n + Object.keys(item).length, 0);
     // swagger-ui renders tag sections one after another: wait until every operation is on the page.
-    await page.waitForFunction((n) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.opblock').length >= n, operations, { timeout: 45_000 });
+    await page.waitForFunction(
+      (n) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.opblock').length >= n,
+      operations,
+      { timeout: 45_000 },
+    );
     const rendered = await page.$$eval('.opblock .opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path') ?? e.textContent ?? ''));
     expect(expected.length).toBeGreaterThan(2);
     for (const p of expected) expect(rendered.map((r) => r.replace(/\u200b/g, ''))).toContain(p);

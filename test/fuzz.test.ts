@@ -31,7 +31,12 @@ type Schema = {
   $ref?: string;
 };
 type Parameter = { name: string; in: 'path' | 'query' | 'header'; required?: boolean; schema: Schema };
-type Operation = { operationId: string; parameters?: Parameter[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses?: Record<string, unknown> };
+type Operation = {
+  operationId: string;
+  parameters?: Parameter[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses?: Record<string, unknown>;
+};
 type Spec = { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } };
 
 const HOSTILE_STRINGS = ['a\u0000b', '\ud800x', 'x\udc00', '\u0000', '%', '%FF'];
@@ -128,8 +133,9 @@ function enc(s: string): string {
   let out = '';
   for (const ch of s) {
     const c = ch.charCodeAt(0);
-    if (ch.length === 1 && c >= 0xd800 && c <= 0xdfff) out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
-    else out += encodeURIComponent(ch);
+    if (ch.length === 1 && c >= 0xd800 && c <= 0xdfff) {
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+    } else out += encodeURIComponent(ch);
   }
   return out;
 }
@@ -169,7 +175,8 @@ describe.each(DIALECTS)('fuzzing every operation on %s', (dialect) => {
   afterAll(async () => server?.close());
 
   it('names the field: NUL, a lone surrogate, a number past the double range, nesting past the limit', async () => {
-    const post = (payload: string, url = '/api/v1/tags') => server.app.inject({ method: 'POST', url, headers: { ...headers, 'content-type': 'application/json' }, payload });
+    const post = (payload: string, url = '/api/v1/tags') =>
+      server.app.inject({ method: 'POST', url, headers: { ...headers, 'content-type': 'application/json' }, payload });
     const cases: [string, string, string][] = [
       ['{"name":"a\\u0000b","slug":"ab"}', '/api/v1/tags', 'body.name'],
       ['{"name":"ok","slug":"ok","description":"\\ud800"}', '/api/v1/tags', 'body.description'],

@@ -20,7 +20,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   removeStaleThrowaways();
   const workers = project.config.maxWorkers ?? 1;
   const wanted: [string, () => Promise<Throwaway>][] = [];
-  if (!process.env.OPSDECK_TEST_PG_URL) wanted.push(['OPSDECK_TEST_PG_URL', () => startThrowawayPostgres({ maxConnections: 20 + CONNECTIONS_PER_WORKER * workers })]);
+  if (!process.env.OPSDECK_TEST_PG_URL) {
+    wanted.push(['OPSDECK_TEST_PG_URL', () => startThrowawayPostgres({ maxConnections: 20 + CONNECTIONS_PER_WORKER * workers })]);
+  }
   if (!process.env.OPSDECK_TEST_REDIS_URL) wanted.push(['OPSDECK_TEST_REDIS_URL', startThrowawayRedis]);
   const results = await Promise.allSettled(wanted.map(([, start]) => start()));
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

@@ -47,17 +47,23 @@ async function exhaustMemory(): Promise<() => Promise<void>> {
 async function expectRedisRefusesWritesThenRecovers(ready: () => Promise<{ status: number; body: Readiness }>): Promise<void> {
   const before = await ready();
   expect(before.status, JSON.stringify(before.body)).toBe(200);
-  expect(before.body.checks.map((c) => [c.name, c.status])).toEqual([['database', 'up'], ['redis', 'up']]);
+  expect(before.body.checks.map((c) => [c.name, c.status])).toEqual([
+    ['database', 'up'],
+    ['redis', 'up'],
+  ]);
   const restore = await exhaustMemory();
   try {
     expect(await admin.ping()).toBe('PONG');
-    await vi.waitFor(async () => {
-      const during = await ready();
-      expect(during.status).toBe(503);
-      expect(during.body.status).toBe('not_ready');
-      expect(during.body.checks.find((c) => c.name === 'redis')).toMatchObject({ status: 'down', error: expect.stringMatching(/OOM/) });
-      expect(during.body.checks.find((c) => c.name === 'database')?.status).toBe('up');
-    }, { timeout: 10_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const during = await ready();
+        expect(during.status).toBe(503);
+        expect(during.body.status).toBe('not_ready');
+        expect(during.body.checks.find((c) => c.name === 'redis')).toMatchObject({ status: 'down', error: expect.stringMatching(/OOM/) });
+        expect(during.body.checks.find((c) => c.name === 'database')?.status).toBe('up');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
   } finally {
     await restore();
   }

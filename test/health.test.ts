@@ -47,7 +47,13 @@ describe.each(DIALECTS)('health, metrics and system info on %s', (dialect) => {
     expect((await server().app.inject({ method: 'GET', url: '/api/v1/system/info' })).statusCode).toBe(401);
     const res = await server().app.inject({ method: 'GET', url: '/api/v1/system/info', headers: bearer(await adminToken(server())) });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ name: 'opsdeck', mode: 'single', database_dialect: dialect, roles: ['api', 'worker', 'scheduler'], uptime_seconds: expect.any(Number) });
+    expect(res.json()).toMatchObject({
+      name: 'opsdeck',
+      mode: 'single',
+      database_dialect: dialect,
+      roles: ['api', 'worker', 'scheduler'],
+      uptime_seconds: expect.any(Number),
+    });
   });
 
   it('serves Prometheus metrics that promtool accepts', async () => {

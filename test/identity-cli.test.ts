@@ -12,7 +12,11 @@ const tmpData = () => fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-idcli-'));
 async function userRow(dataDir: string, username: string) {
   const database = createDatabase({ dialect: 'sqlite', sqlitePath: path.join(dataDir, 'opsdeck.db') });
   try {
-    const r = await sql<{ passwordHash: string; status: string; mustChangePassword: number }>`select password_hash, status, must_change_password from users where username = ${username}`.execute(database.db);
+    const r = await sql<{
+      passwordHash: string;
+      status: string;
+      mustChangePassword: number;
+    }>`select password_hash, status, must_change_password from users where username = ${username}`.execute(database.db);
     return r.rows[0];
   } finally {
     await database.destroy();
@@ -30,7 +34,13 @@ describe('first start and the user command line', () => {
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
     // The log stream (stdout, JSON lines) never carries it.
     expect(first.stdout()).not.toContain(password!);
-    expect(first.stderr().split('\n').filter((l) => l.startsWith('{')).some((l) => l.includes(password!))).toBe(false);
+    expect(
+      first
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .some((l) => l.includes(password!)),
+    ).toBe(false);
     const admin = (await userRow(dataDir, 'admin'))!;
     expect((await verifyPassword(admin.passwordHash, password!)).ok).toBe(true);
     expect(admin.mustChangePassword).toBe(1);

@@ -39,7 +39,14 @@ describe('identity across two cluster nodes', () => {
 
   it('applies on node B a role edit and an API-key revocation made on node A, although B had both memoised', async () => {
     const admin = bearer((await login(a, 'admin', TEST_ADMIN_PASSWORD)).access_token);
-    const role = (await a.app.inject({ method: 'POST', url: '/api/v1/roles', headers: admin, payload: { name: 'cluster-memo', permissions: ['account:read', 'audit:read'] } })).json();
+    const role = (
+      await a.app.inject({
+        method: 'POST',
+        url: '/api/v1/roles',
+        headers: admin,
+        payload: { name: 'cluster-memo', permissions: ['account:read', 'audit:read'] },
+      })
+    ).json();
     const u = await loginAs(a, role.name);
     const key = (await a.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: admin, payload: { name: 'cluster-memo', role: 'viewer' } })).json();
     const verify = (headers: Record<string, string>) => b.app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers });
@@ -58,7 +65,9 @@ describe('identity across two cluster nodes', () => {
     expect((await me(b, s.access_token)).statusCode).toBe(200);
     const claims = JSON.parse(Buffer.from(s.access_token.split('.')[1]!, 'base64url').toString()) as { jti: string; exp: number };
     // Written behind both nodes' backs: no bus message, only the table.
-    await sql`insert into token_revocations (id, kind, expires_at, created_at) values (${claims.jti}, 'jti', ${new Date(claims.exp * 1000).toISOString()}, ${new Date().toISOString()})`.execute(a.modules.database.db);
+    await sql`insert into token_revocations (id, kind, expires_at, created_at) values (${claims.jti}, 'jti', ${new Date(claims.exp * 1000).toISOString()}, ${new Date().toISOString()})`.execute(
+      a.modules.database.db,
+    );
     await vi.waitFor(async () => expect((await me(b, s.access_token)).json().code).toBe('TOKEN_REVOKED'), { timeout: 15_000, interval: 200 });
   });
 });
@@ -69,7 +78,9 @@ describe('cluster configuration and shared rate limits', () => {
   });
 
   it('refuses to start in cluster mode without OPSDECK_JWT_SECRET', async () => {
-    await expect(createTestServer('sqlite', { cluster: true, env: { OPSDECK_JWT_SECRET: '' } })).rejects.toThrow(/OPSDECK_JWT_SECRET is required in cluster mode/);
+    await expect(createTestServer('sqlite', { cluster: true, env: { OPSDECK_JWT_SECRET: '' } })).rejects.toThrow(
+      /OPSDECK_JWT_SECRET is required in cluster mode/,
+    );
   });
 
   it('counts /auth requests of one address across nodes through Redis', async () => {
@@ -77,7 +88,8 @@ describe('cluster configuration and shared rate limits', () => {
     const second = await createTestServer('sqlite', { cluster: true, db: first.db, env: { OPSDECK_AUTH_RATE_LIMIT: '3' } });
     try {
       const address = `127.0.${Math.floor(Math.random() * 200) + 20}.${Math.floor(Math.random() * 200) + 20}`;
-      const attempt = (node: TestServer) => node.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'x', password: 'y' }, remoteAddress: address });
+      const attempt = (node: TestServer) =>
+        node.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'x', password: 'y' }, remoteAddress: address });
       expect((await attempt(first)).statusCode).toBe(401);
       expect((await attempt(second)).statusCode).toBe(401);
       expect((await attempt(first)).statusCode).toBe(401);

@@ -15,7 +15,11 @@ import { SYSTEM_ACTOR } from '../src/platform/http/auth.js';
 import { createCredentialsModule } from '../src/modules/credentials/index.js';
 
 const PASSWORD = 'Cli-Rotation-Pw-3141';
-const keyFileEntries = (dir: string) => fs.readFileSync(path.join(dir, KEY_FILE_NAME), 'utf8').split('\n').filter((l) => /^k\w*:/.test(l));
+const keyFileEntries = (dir: string) =>
+  fs
+    .readFileSync(path.join(dir, KEY_FILE_NAME), 'utf8')
+    .split('\n')
+    .filter((l) => /^k\w*:/.test(l));
 
 /** A vault over the data dir's SQLite file, with a given key ring (audit is not under test here). */
 async function withVault<T>(dataDir: string, ring: string[], fn: (vault: ReturnType<typeof createCredentialsModule>) => Promise<T>): Promise<T> {
@@ -24,7 +28,16 @@ async function withVault<T>(dataDir: string, ring: string[], fn: (vault: ReturnT
   const logger = createLogger({ level: 'silent' });
   const events = createDomainEvents({ db: database.db, bus: createMemoryBus(), logger });
   try {
-    return await fn(createCredentialsModule({ db: database.db, keyRing: createKeyRing(ring), events, audit: { record: async () => undefined }, stepUp: { require: async () => undefined }, logger }));
+    return await fn(
+      createCredentialsModule({
+        db: database.db,
+        keyRing: createKeyRing(ring),
+        events,
+        audit: { record: async () => undefined },
+        stepUp: { require: async () => undefined },
+        logger,
+      }),
+    );
   } finally {
     await database.destroy();
   }
@@ -38,7 +51,11 @@ describe('opsdeck keys', () => {
     expect(status.stdout()).toMatch(/Key ring \(newest last\): k\d{17}\nRecords per master key: \(none\)/);
     expect(fs.statSync(path.join(dataDir, KEY_FILE_NAME)).mode & 0o777).toBe(0o600);
     const [oldKey] = keyFileEntries(dataDir);
-    const id = await withVault(dataDir, [oldKey!], async (v) => (await v.service.create(SYSTEM_ACTOR, { name: 'r1', type: 'basic', username: 'u', password: PASSWORD })).id);
+    const id = await withVault(
+      dataDir,
+      [oldKey!],
+      async (v) => (await v.service.create(SYSTEM_ACTOR, { name: 'r1', type: 'basic', username: 'u', password: PASSWORD })).id,
+    );
 
     const generate = runOpsdeck(['keys', 'generate'], { OPSDECK_DATA_DIR: dataDir });
     expect(await generate.exited, generate.stderr()).toBe(0);
@@ -50,11 +67,17 @@ describe('opsdeck keys', () => {
 
     const rotate = runOpsdeck(['keys', 'rotate'], { OPSDECK_DATA_DIR: dataDir });
     expect(await rotate.exited, rotate.stderr()).toBe(0);
-    expect(rotate.stdout()).toContain(`Re-wrapped data keys under master key ${newId}:\n  credentials: 1 re-wrapped, 0 failed\n  secrets: 0 re-wrapped, 0 failed`);
+    expect(rotate.stdout()).toContain(
+      `Re-wrapped data keys under master key ${newId}:\n  credentials: 1 re-wrapped, 0 failed\n  secrets: 0 re-wrapped, 0 failed`,
+    );
     expect(rotate.stdout()).toContain(`No record uses ${oldKey!.split(':')[0]}`);
     // The rotation is in the audit log, as the system, with its counts and no key material.
     const database = createDatabase({ dialect: 'sqlite', sqlitePath: path.join(dataDir, 'opsdeck.db') });
-    const audited = await database.db.selectFrom('auditLog' as never).selectAll().where('action' as never, '=', 'master_key.rotated' as never).execute() as Record<string, unknown>[];
+    const audited = (await database.db
+      .selectFrom('auditLog' as never)
+      .selectAll()
+      .where('action' as never, '=', 'master_key.rotated' as never)
+      .execute()) as Record<string, unknown>[];
     await database.destroy();
     expect(audited).toHaveLength(1);
     expect(audited[0]).toMatchObject({ actorKind: 'system', resourceType: 'master_key', resourceId: newId, outcome: 'success' });
@@ -68,7 +91,10 @@ describe('opsdeck keys', () => {
   }, 120_000);
 
   it('prints a new key for OPSDECK_MASTER_KEY when keys come from the environment', async () => {
-    const p = runOpsdeck(['keys', 'generate'], { OPSDECK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-keys-')), OPSDECK_MASTER_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}` });
+    const p = runOpsdeck(['keys', 'generate'], {
+      OPSDECK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-keys-')),
+      OPSDECK_MASTER_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    });
     expect(await p.exited).toBe(0);
     expect(createKeyRing([p.stdout().trim()]).current.id).toMatch(/^k\d{17}$/);
     expect(p.stderr()).toMatch(/Append it to OPSDECK_MASTER_KEY/);

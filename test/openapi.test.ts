@@ -53,7 +53,15 @@ describe('the OpenAPI document', () => {
     try {
       const spec = (await server.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, Operation>> };
       const headers = bearer(await adminToken(server));
-      const sample: Record<string, string> = { FilterText: 'x', FilterNumber: '1.5', FilterInteger: '1', FilterDate: '2024-01-01', FilterUuid: '0192f0a0-1111-7000-8000-00000000f022', FilterBool: 'true', FilterIsNull: 'true' };
+      const sample: Record<string, string> = {
+        FilterText: 'x',
+        FilterNumber: '1.5',
+        FilterInteger: '1',
+        FilterDate: '2024-01-01',
+        FilterUuid: '0192f0a0-1111-7000-8000-00000000f022',
+        FilterBool: 'true',
+        FilterIsNull: 'true',
+      };
       let operations = 0;
       for (const [path, item] of Object.entries(spec.paths)) {
         const op = item.get;

@@ -35,7 +35,6 @@ describe.each(DIALECTS)('the per-principal limit (%s)', (dialect) => {
     // /auth/verify is public and counts against neither limit.
     for (let i = 0; i < 5; i += 1) expect((await server().app.inject({ url: '/api/v1/auth/verify', headers: bearer(other.token) })).statusCode).toBe(200);
   });
-
 });
 
 describe.each(DIALECTS)('the per-IP limit of login and refresh (%s)', (dialect) => {

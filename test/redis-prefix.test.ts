@@ -28,13 +28,19 @@ describe('two deployments on one Redis (different OPSDECK_REDIS_PREFIX)', () => 
       const admin = await adminToken(s);
       const role = await s.app.inject({ method: 'POST', url: '/api/v1/roles', headers: bearer(admin), payload: { name: 'prefix-probe', permissions } });
       expect(role.statusCode, role.body).toBe(201);
-      const user = await s.app.inject({ method: 'POST', url: '/api/v1/users', headers: bearer(admin), payload: { username: 'probe-user', email: 'probe@example.com', password: 'Zq8!-long-enough-secret-77', roles: ['prefix-probe'] } });
+      const user = await s.app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers: bearer(admin),
+        payload: { username: 'probe-user', email: 'probe@example.com', password: 'Zq8!-long-enough-secret-77', roles: ['prefix-probe'] },
+      });
       expect(user.statusCode, user.body).toBe(201);
       return (await login(s, 'probe-user', 'Zq8!-long-enough-secret-77')).access_token;
     };
     const tx = await make(x, ['account:read', 'devices:read']);
     const ty = await make(y, ['account:read', 'devices:read', 'devices:write']);
-    const me = async (s: TestServer, t: string) => ((await s.app.inject({ url: '/api/v1/auth/me', headers: bearer(t) })).json() as { permissions: string[] }).permissions;
+    const me = async (s: TestServer, t: string) =>
+      ((await s.app.inject({ url: '/api/v1/auth/me', headers: bearer(t) })).json() as { permissions: string[] }).permissions;
     // X fills the role cache first; Y must still see its own role.
     expect(await me(x, tx)).toContain('devices:read');
     expect(await me(y, ty)).toEqual(expect.arrayContaining(['devices:read', 'devices:write']));

@@ -15,7 +15,8 @@ import { createGitFixtureRoot, startGitDaemon, type GitFixtureRoot, type GitServ
 
 const NTC = fileURLToPath(new URL('../../shared/data/ntc-templates', import.meta.url));
 const VERSION_RAW = readFileSync(`${NTC}/tests/cisco_ios/show_version/cisco_ios_show_version.raw`, 'utf8');
-const VERSION_EXPECTED = (YAML.parse(readFileSync(`${NTC}/tests/cisco_ios/show_version/cisco_ios_show_version.yml`, 'utf8')) as { parsed_sample: unknown[] }).parsed_sample;
+const VERSION_EXPECTED = (YAML.parse(readFileSync(`${NTC}/tests/cisco_ios/show_version/cisco_ios_show_version.yml`, 'utf8')) as { parsed_sample: unknown[] })
+  .parsed_sample;
 const WIDGETS = 'Value NAME (\\S+)\nValue COUNT (\\d+)\n\nStart\n  ^widget ${NAME} count ${COUNT} -> Record\n';
 const BROKEN = 'Value NAME (\\S+)\n\nStart\n  ^${NAME} -> Nowhere\n';
 const ENV = { OPSDECK_ROLES: 'api,worker', OPSDECK_GIT_SCHEMES: 'git', OPSDECK_TEXTFSM_LIBRARY_DIRS: '' };
@@ -28,7 +29,10 @@ function commitNtc(root: GitFixtureRoot): string {
   cpSync(`${NTC}/templates`, `${work}/templates`, { recursive: true });
   writeFileSync(`${work}/templates/acme_os_show_widgets.textfsm`, WIDGETS);
   writeFileSync(`${work}/templates/acme_os_show_thing.textfsm`, BROKEN);
-  appendFileSync(`${work}/templates/index`, 'acme_os_show_widgets.textfsm, .*, acme_os, sh[[ow]] wid[[gets]]\nacme_os_show_thing.textfsm, .*, acme_os, sh[[ow]] thi[[ng]]\n');
+  appendFileSync(
+    `${work}/templates/index`,
+    'acme_os_show_widgets.textfsm, .*, acme_os, sh[[ow]] wid[[gets]]\nacme_os_show_thing.textfsm, .*, acme_os, sh[[ow]] thi[[ng]]\n',
+  );
   root.git(['add', '-A'], work);
   root.git(['commit', '-q', '-m', 'ntc-templates plus acme'], work);
   root.git(['push', '-q', 'origin', 'HEAD:main'], work);
@@ -51,10 +55,13 @@ describe.each(DIALECTS)('repositories feeding parsers and templates on %s', (dia
     expect(started.statusCode, started.body).toBe(202);
     const runId = started.json().run_id as string;
     let run: { status: string } = { status: 'queued' };
-    await vi.waitFor(async () => {
-      run = (await api('GET', `/jobs/runs/${runId}`)).json();
-      expect(['queued', 'running']).not.toContain(run.status);
-    }, { timeout: 60_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        run = (await api('GET', `/jobs/runs/${runId}`)).json();
+        expect(['queued', 'running']).not.toContain(run.status);
+      },
+      { timeout: 60_000, interval: 100 },
+    );
     const log = ((await api('GET', `/jobs/runs/${runId}/logs`)).json().items as { message: string }[]).map((l) => l.message);
     return { run, log };
   }
@@ -70,13 +77,17 @@ describe.each(DIALECTS)('repositories feeding parsers and templates on %s', (dia
     root = createGitFixtureRoot();
     ntcHead = commitNtc(root);
     root.createBare('tpl');
-    root.commit('tpl', {
-      'templates/base.j2': 'hostname {{ device.name }}\n',
-      'templates/ntp.txt': 'ntp server 192.0.2.1\n',
-      'templates/bad.j2': '{% if x %}unterminated\n',
-      'templates/taken.j2': 'from git\n',
-      'README.md': '# templates\n',
-    }, 'templates');
+    root.commit(
+      'tpl',
+      {
+        'templates/base.j2': 'hostname {{ device.name }}\n',
+        'templates/ntp.txt': 'ntp server 192.0.2.1\n',
+        'templates/bad.j2': '{% if x %}unterminated\n',
+        'templates/taken.j2': 'from git\n',
+        'README.md': '# templates\n',
+      },
+      'templates',
+    );
     daemon = await startGitDaemon(root.dir);
   }, 120_000);
   afterAll(async () => {
@@ -91,22 +102,46 @@ describe.each(DIALECTS)('repositories feeding parsers and templates on %s', (dia
     const id = await register({ name: `ntc-${dialect}`, category: 'textfsm', url: `${daemon.url}/ntc.git` });
     const { run, log } = await sync(id);
     expect(run.status, JSON.stringify(run)).toBe('succeeded');
-    expect(log).toContainEqual(expect.stringMatching(new RegExp(`^TextFSM library 'ntc-${dialect}' at ${ntcHead.slice(0, 12)}: \\d+ templates loaded, 1 skipped$`)));
+    expect(log).toContainEqual(
+      expect.stringMatching(new RegExp(`^TextFSM library 'ntc-${dialect}' at ${ntcHead.slice(0, 12)}: \\d+ templates loaded, 1 skipped$`)),
+    );
     expect(log).toContainEqual(expect.stringMatching(/^template 'acme_os_show_thing.textfsm' line 4: .*Nowhere/));
 
     const parsed = await parseVersion();
     expect(parsed.statusCode, parsed.body).toBe(200);
-    expect(parsed.json()).toEqual({ template: 'cisco_ios_show_version.textfsm', parser: 'textfsm:cisco_ios_show_version.textfsm', records: VERSION_EXPECTED, library: { id, name: `ntc-${dialect}`, commit: ntcHead } });
+    expect(parsed.json()).toEqual({
+      template: 'cisco_ios_show_version.textfsm',
+      parser: 'textfsm:cisco_ios_show_version.textfsm',
+      records: VERSION_EXPECTED,
+      library: { id, name: `ntc-${dialect}`, commit: ntcHead },
+    });
     const widgets = await api('POST', '/parsers/parse', { platform: 'acme_os', command: 'show widgets', output: 'widget w1 count 3\nwidget w2 count 5\n' });
-    expect(widgets.json()).toMatchObject({ template: 'acme_os_show_widgets.textfsm', records: [{ name: 'w1', count: '3' }, { name: 'w2', count: '5' }] });
+    expect(widgets.json()).toMatchObject({
+      template: 'acme_os_show_widgets.textfsm',
+      records: [
+        { name: 'w1', count: '3' },
+        { name: 'w2', count: '5' },
+      ],
+    });
     const broken = await api('POST', '/parsers/parse', { platform: 'acme_os', command: 'show thing', output: 'x\n' });
     expect(broken.json()).toMatchObject({ status: 404, code: 'PARSER_TEMPLATE_NOT_FOUND' });
 
     const libraries = (await api('GET', '/parsers/libraries')).json();
-    expect(libraries.items).toEqual([expect.objectContaining({ kind: 'repository', name: `ntc-${dialect}`, repository_id: id, commit: ntcHead, path: '', skipped: [expect.objectContaining({ template: 'acme_os_show_thing.textfsm', line: 4 })] })]);
+    expect(libraries.items).toEqual([
+      expect.objectContaining({
+        kind: 'repository',
+        name: `ntc-${dialect}`,
+        repository_id: id,
+        commit: ntcHead,
+        path: '',
+        skipped: [expect.objectContaining({ template: 'acme_os_show_thing.textfsm', line: 4 })],
+      }),
+    ]);
     expect(libraries.items[0].templates).toBeGreaterThan(900);
     const listed = (await api('GET', '/parsers/templates?platform=acme_os')).json().items;
-    expect(listed).toEqual([{ name: 'acme_os_show_widgets.textfsm', source: 'library', platform: 'acme_os', command: 'sh[[ow]] wid[[gets]]', dir: null, library: `ntc-${dialect}` }]);
+    expect(listed).toEqual([
+      { name: 'acme_os_show_widgets.textfsm', source: 'library', platform: 'acme_os', command: 'sh[[ow]] wid[[gets]]', dir: null, library: `ntc-${dialect}` },
+    ]);
 
     // A second node over the same database (or this one restarted) loads the library from the database, with no mirror on disk.
     await server().modules.configs.store.remove(id);
@@ -134,24 +169,45 @@ describe.each(DIALECTS)('repositories feeding parsers and templates on %s', (dia
     const id = await register({ name, category: 'templates', url: `${daemon.url}/tpl.git`, path: 'templates' });
     const first = await sync(id);
     expect(first.run.status).toBe('succeeded');
-    expect(first.log).toContainEqual(expect.stringMatching(new RegExp(`^Templates from '${name}' at [0-9a-f]{12}: 2 created, 0 updated, 0 deactivated, 2 skipped$`)));
+    expect(first.log).toContainEqual(
+      expect.stringMatching(new RegExp(`^Templates from '${name}' at [0-9a-f]{12}: 2 created, 0 updated, 0 deactivated, 2 skipped$`)),
+    );
     expect(first.log).toContainEqual(expect.stringMatching(/^bad\.j2: syntax error, line \d+.*keeps its last good version$/));
     expect(first.log).toContainEqual(`taken.j2: an active template named '${name}/taken.j2' exists (webeditor); skipped`);
 
-    const byName = async (n: string) => ((await api('GET', `/templates?q=${encodeURIComponent(n)}`)).json().items as Record<string, unknown>[]).find((t) => t.name === n);
+    const byName = async (n: string) =>
+      ((await api('GET', `/templates?q=${encodeURIComponent(n)}`)).json().items as Record<string, unknown>[]).find((t) => t.name === n);
     const base = (await byName(`${name}/base.j2`))!;
-    expect(base).toMatchObject({ source: 'git', source_path: 'base.j2', source_repository_id: id, type: 'jinja2', version: 1, active: true, content: 'hostname {{ device.name }}\n' });
+    expect(base).toMatchObject({
+      source: 'git',
+      source_path: 'base.j2',
+      source_repository_id: id,
+      type: 'jinja2',
+      version: 1,
+      active: true,
+      content: 'hostname {{ device.name }}\n',
+    });
     expect(await byName(`${name}/ntp.txt`)).toMatchObject({ type: 'text', active: true });
     expect(await byName(`${name}/bad.j2`)).toBeUndefined();
     expect(await byName(`${name}/README.md`)).toBeUndefined();
 
-    const head2 = root.commit('tpl', { 'templates/base.j2': 'hostname {{ device.name }}\nip domain-name lab\n', 'templates/ntp.txt': null, 'templates/bad.j2': '{% if x %}fixed{% endif %}\n' }, 'base: domain; drop ntp; fix bad');
+    const head2 = root.commit(
+      'tpl',
+      {
+        'templates/base.j2': 'hostname {{ device.name }}\nip domain-name lab\n',
+        'templates/ntp.txt': null,
+        'templates/bad.j2': '{% if x %}fixed{% endif %}\n',
+      },
+      'base: domain; drop ntp; fix bad',
+    );
     const second = await sync(id);
     expect(second.log).toContainEqual(expect.stringMatching(/: 1 created, 1 updated, 1 deactivated, 1 skipped$/));
     expect(await byName(`${name}/base.j2`)).toMatchObject({ version: 2, source_commit: head2, content: 'hostname {{ device.name }}\nip domain-name lab\n' });
     const versions = (await api('GET', `/templates/${base.id}/versions`)).json().items;
     expect(versions[0]).toMatchObject({ version: 2, author: { name: 'git sync' }, notes: `Synced from repository '${name}' at ${head2.slice(0, 12)}` });
-    expect((await api('GET', `/templates?active=false&q=${encodeURIComponent(`${name}/ntp`)}`)).json().items).toEqual([expect.objectContaining({ name: `${name}/ntp.txt`, active: false })]);
+    expect((await api('GET', `/templates?active=false&q=${encodeURIComponent(`${name}/ntp`)}`)).json().items).toEqual([
+      expect.objectContaining({ name: `${name}/ntp.txt`, active: false }),
+    ]);
     expect(await byName(`${name}/bad.j2`)).toMatchObject({ version: 1, active: true });
 
     root.commit('tpl', { 'templates/base.j2': '{% for %}\n' }, 'break base');
@@ -163,7 +219,12 @@ describe.each(DIALECTS)('repositories feeding parsers and templates on %s', (dia
     const edit = await api('PATCH', `/templates/${base.id}`, { content: 'changed here\n', name: 'other' });
     expect(edit.statusCode).toBe(409);
     expect(edit.json()).toMatchObject({ code: 'TEMPLATE_MANAGED_BY_GIT' });
-    expect(edit.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.content', 'body.name']);
+    expect(
+      edit
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['body.content', 'body.name']);
     expect(edit.json().errors[0].message).toMatch(/managed by Git/);
     expect((await api('DELETE', `/templates/${base.id}`)).statusCode).toBe(409);
     const described = await api('PATCH', `/templates/${base.id}`, { description: 'interfaces and hostname' });

@@ -15,7 +15,9 @@ describe('route permission registry', () => {
   });
 
   it('keeps authentication-only routes to the stream entry points, which authorise each channel themselves', () => {
-    const only = server().app.routeRegistry.filter((r) => r.authenticated && !r.permission).map((r) => `${r.method} ${r.url}`);
+    const only = server()
+      .app.routeRegistry.filter((r) => r.authenticated && !r.permission)
+      .map((r) => `${r.method} ${r.url}`);
     expect(only.sort()).toEqual(['GET /api/v1/ws', 'POST /api/v1/stream-tickets']);
   });
 

@@ -13,7 +13,11 @@ describe('start-up refuses unsafe configuration', () => {
   it('a cluster on a Redis that evicts keys', async () => {
     const port = await freeTcpPort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-evicting-'));
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'allkeys-lru'],
+      { stdio: 'ignore' },
+    );
     try {
       const url = `redis://127.0.0.1:${port}`;
       const probe = testRedisClient(url);
@@ -26,7 +30,13 @@ describe('start-up refuses unsafe configuration', () => {
         }
       }
       probe.disconnect();
-      const p = runOpsdeck(['serve'], { OPSDECK_DATA_DIR: dir, OPSDECK_REDIS_URL: url, OPSDECK_JWT_SECRET: TEST_JWT_SECRET, OPSDECK_MASTER_KEY: TEST_MASTER_KEY, OPSDECK_PORT: '0' });
+      const p = runOpsdeck(['serve'], {
+        OPSDECK_DATA_DIR: dir,
+        OPSDECK_REDIS_URL: url,
+        OPSDECK_JWT_SECRET: TEST_JWT_SECRET,
+        OPSDECK_MASTER_KEY: TEST_MASTER_KEY,
+        OPSDECK_PORT: '0',
+      });
       expect(await p.exited).toBe(2);
       expect(p.stderr()).toContain('Redis maxmemory-policy is allkeys-lru: cluster mode needs noeviction');
     } finally {

@@ -110,10 +110,17 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
   beforeAll(async () => {
     base = await server().app.listen({ host: '127.0.0.1', port: 0 });
     admin = await adminToken(server());
-    const run = await api('POST', '/jobs/runs', admin, { type: 'noop', targets: ['streams.example'], not_before: new Date(Date.now() + 3_600_000).toISOString() });
+    const run = await api('POST', '/jobs/runs', admin, {
+      type: 'noop',
+      targets: ['streams.example'],
+      not_before: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     expect(run.statusCode, run.body).toBe(202);
     runId = run.json().id;
-    const role = await api('POST', '/roles', admin, { name: 'stream-reader', permissions: ['account:read', 'account:manage', 'jobs:read', 'events:read', 'api-keys:write', 'api-keys:read'] });
+    const role = await api('POST', '/roles', admin, {
+      name: 'stream-reader',
+      permissions: ['account:read', 'account:manage', 'jobs:read', 'events:read', 'api-keys:write', 'api-keys:read'],
+    });
     expect(role.statusCode, role.body).toBe(201);
     const noJobs = await api('POST', '/roles', admin, { name: 'no-jobs', permissions: ['account:read', 'system:read'] });
     expect(noJobs.statusCode, noJobs.body).toBe(201);
@@ -169,7 +176,9 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
     const sse = openSse(base, `/api/v1/jobs/runs/${runId}/events?ticket=${sseTicket}`);
     expect(await sse.status).toBe(200);
     sse.close();
-    expect((await server().app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${runId}/events?ticket=${sseTicket}` })).json().code).toBe('STREAM_TICKET_INVALID');
+    expect((await server().app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${runId}/events?ticket=${sseTicket}` })).json().code).toBe(
+      'STREAM_TICKET_INVALID',
+    );
     // Only stream routes read ?ticket=: elsewhere it authenticates nothing.
     const other = await ticket(admin);
     expect((await server().app.inject({ method: 'GET', url: `/api/v1/auth/me?ticket=${other}` })).statusCode).toBe(401);
@@ -195,7 +204,10 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
     probe.subscribe(`job-run:${runId}`);
     probe.subscribe(`job-run:${crypto.randomUUID()}`);
     await probe.waitFor((f) => f.type === 'error' && f.channel !== `job-run:${runId}`);
-    const [real, guessed] = [probe.frames.find((f) => f.channel === `job-run:${runId}`)!, probe.frames.find((f) => f.type === 'error' && f.channel !== `job-run:${runId}`)!];
+    const [real, guessed] = [
+      probe.frames.find((f) => f.channel === `job-run:${runId}`)!,
+      probe.frames.find((f) => f.type === 'error' && f.channel !== `job-run:${runId}`)!,
+    ];
     expect({ ...real, channel: '' }).toEqual({ ...guessed, channel: '' });
     expect(real.code).toBe('WS_SUBSCRIBE_DENIED');
     probe.ws.close();
@@ -214,7 +226,8 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
       closes.push((await c.closed).code);
     }
     expect(closes).toEqual(closes.map(() => 4429));
-    const audited = async () => (await api('GET', `/audit?action=stream.subscriptions_denied&actor_id=${guesser.userId}`, admin)).json().items as { outcome: string }[];
+    const audited = async () =>
+      (await api('GET', `/audit?action=stream.subscriptions_denied&actor_id=${guesser.userId}`, admin)).json().items as { outcome: string }[];
     await expect.poll(audited, { timeout: 5_000 }).toHaveLength(1);
     expect((await audited())[0]).toMatchObject({ outcome: 'denied' });
     expect(server().logs.text()).toContain('too many denied stream subscriptions');
@@ -296,13 +309,18 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
     // Without the option, signing out everywhere ends the sessions' streams and leaves keys alone.
     const other = (await login(server(), u.username, u.password)).access_token;
     expect((await api('DELETE', '/auth/sessions', other)).statusCode).toBe(204);
-    expect(await Promise.race([session.closed, new Promise<null>((r) => setTimeout(() => r(null), CLOSE_WITHIN_MS))])).toEqual({ code: 4401, reason: 'credential_revoked' });
+    expect(await Promise.race([session.closed, new Promise<null>((r) => setTimeout(() => r(null), CLOSE_WITHIN_MS))])).toEqual({
+      code: 4401,
+      reason: 'credential_revoked',
+    });
     expect(s.ws.ws.readyState).toBe(WebSocket.OPEN);
     expect((await server().app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers: { 'x-api-key': kept } })).statusCode).toBe(200);
     const third = (await login(server(), u.username, u.password)).access_token;
     expect((await api('DELETE', '/auth/sessions?revoke_api_keys=true', third)).statusCode).toBe(204);
     await expectClosed(s, 4401, 'credential_revoked');
-    for (const k of [key, kept]) expect((await server().app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers: { 'x-api-key': k } })).json().code).toBe('API_KEY_REVOKED');
+    for (const k of [key, kept]) {
+      expect((await server().app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers: { 'x-api-key': k } })).json().code).toBe('API_KEY_REVOKED');
+    }
   });
 
   it('a password change with revoke_api_keys revokes the API keys; disabling the user makes them useless anyway', async () => {
@@ -311,7 +329,10 @@ describe.each(DIALECTS)('live streams: authentication, authorisation and re-chec
     const key = (await api('POST', '/api-keys', u.token, { name: 'pw', permissions: ['jobs:read'] })).json().key as string;
     expect((await api('POST', '/auth/password', u.token, { current_password: u.password, new_password: `${u.password}-new-2` })).statusCode).toBe(204);
     expect((await verify(key)).statusCode).toBe(200);
-    expect((await api('POST', '/auth/password', u.token, { current_password: `${u.password}-new-2`, new_password: `${u.password}-new-3`, revoke_api_keys: true })).statusCode).toBe(204);
+    expect(
+      (await api('POST', '/auth/password', u.token, { current_password: `${u.password}-new-2`, new_password: `${u.password}-new-3`, revoke_api_keys: true }))
+        .statusCode,
+    ).toBe(204);
     expect((await verify(key)).json().code).toBe('API_KEY_REVOKED');
 
     const d = await loginAs(server(), 'stream-reader', admin);
@@ -343,7 +364,8 @@ describe('live streams across two cluster nodes', () => {
     await b?.close();
     await a?.close();
   });
-  const onA = (method: 'POST' | 'PATCH', url: string, token: string, payload?: object) => a.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
+  const onA = (method: 'POST' | 'PATCH', url: string, token: string, payload?: object) =>
+    a.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
   const closedWithin = (ws: ReturnType<typeof openWs>) => Promise.race([ws.closed, new Promise<null>((r) => setTimeout(() => r(null), CLOSE_WITHIN_MS))]);
 
   it('redeems on node B a ticket node A issued, once', async () => {

@@ -38,19 +38,51 @@ const created = async (res: Answer, what: string) => {
 
 const FIXTURES: Record<string, Fixture> = {
   credential: {
-    create: async (w) => created(await w.api(w.admin, 'POST', '/credentials', { name: `walk-cred-${w.teamA}`, type: 'ssh', username: 'netops', password: 'walk-secret-1', team_id: w.teamA }), 'credential'),
+    create: async (w) =>
+      created(
+        await w.api(w.admin, 'POST', '/credentials', {
+          name: `walk-cred-${w.teamA}`,
+          type: 'ssh',
+          username: 'netops',
+          password: 'walk-secret-1',
+          team_id: w.teamA,
+        }),
+        'credential',
+      ),
     read: (id) => `/credentials/${id}`,
-    lists: (w, id) => ['/credentials', `/credentials?team_id=${w.teamA}`, `/credentials?q=walk-cred`, `/credential-profiles`, `/devices?credential_id=${id}`, `/jobs/runs?credential_id=${id}`],
+    lists: (w, id) => [
+      '/credentials',
+      `/credentials?team_id=${w.teamA}`,
+      `/credentials?q=walk-cred`,
+      `/credential-profiles`,
+      `/devices?credential_id=${id}`,
+      `/jobs/runs?credential_id=${id}`,
+    ],
   },
   credential_profile: {
-    create: async (w) => created(await w.api(w.admin, 'POST', '/credential-profiles', { name: `walk-profile-${w.teamA}`, credential_ids: [w.ids.credential], team_id: w.teamA }), 'profile'),
+    create: async (w) =>
+      created(
+        await w.api(w.admin, 'POST', '/credential-profiles', { name: `walk-profile-${w.teamA}`, credential_ids: [w.ids.credential], team_id: w.teamA }),
+        'profile',
+      ),
     read: (id) => `/credential-profiles/${id}`,
     lists: (_w, id) => ['/credential-profiles', `/devices?credential_profile_id=${id}`, `/locations?credential_profile_id=${id}`],
   },
   job_template: {
-    create: async (w) => created(await w.api(w.admin, 'POST', '/jobs/templates', { name: `walk-template-${w.teamA}`, type: 'noop', targets: ['a.example'], team_id: w.teamA }), 'template'),
+    create: async (w) =>
+      created(
+        await w.api(w.admin, 'POST', '/jobs/templates', { name: `walk-template-${w.teamA}`, type: 'noop', targets: ['a.example'], team_id: w.teamA }),
+        'template',
+      ),
     read: (id) => `/jobs/templates/${id}`,
-    lists: (w, id) => ['/jobs/templates', `/jobs/templates?team_id=${w.teamA}`, `/jobs/templates?name=walk-template-${w.teamA}`, `/jobs/runs?template_id=${id}`, `/jobs/runs/latest?template=${id}`, `/jobs/runs/latest?template=walk-template-${w.teamA}`],
+    lists: (w, id) => [
+      '/jobs/templates',
+      `/jobs/templates?team_id=${w.teamA}`,
+      `/jobs/templates?name=walk-template-${w.teamA}`,
+      `/jobs/runs?template_id=${id}`,
+      `/jobs/runs/latest?template=${id}`,
+      `/jobs/runs/latest?template=walk-template-${w.teamA}`,
+    ],
   },
   job_run: {
     async create(w) {
@@ -69,7 +101,17 @@ const FIXTURES: Record<string, Fixture> = {
   },
   schedule: {
     create: async (w) =>
-      created(await w.api(w.admin, 'POST', '/schedules', { name: `walk-schedule-${w.teamA}`, template_id: w.ids.job_template, kind: 'interval', interval_seconds: 3600, enabled: false, team_id: w.teamA }), 'schedule'),
+      created(
+        await w.api(w.admin, 'POST', '/schedules', {
+          name: `walk-schedule-${w.teamA}`,
+          template_id: w.ids.job_template,
+          kind: 'interval',
+          interval_seconds: 3600,
+          enabled: false,
+          team_id: w.teamA,
+        }),
+        'schedule',
+      ),
     read: (id) => `/schedules/${id}`,
     lists: (w) => ['/schedules', `/schedules?team_id=${w.teamA}`],
   },
@@ -89,7 +131,8 @@ const BODIES: Record<string, unknown> = {
 
 describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (dialect) => {
   const server = useTestServer(dialect);
-  const api: Api = (headers, method, url, payload) => server().app.inject({ method, url: `/api/v1${url}`, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const api: Api = (headers, method, url, payload) =>
+    server().app.inject({ method, url: `/api/v1${url}`, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
   const w = { api, ids: {} } as World;
   let outsider: Record<string, string>;
 
@@ -108,7 +151,11 @@ describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (
   });
 
   it('has a fixture for every team-scoped resource kind in the route table', () => {
-    const kinds = new Set(server().app.routeRegistry.filter((r) => r.scope === 'team').map((r) => r.resource));
+    const kinds = new Set(
+      server()
+        .app.routeRegistry.filter((r) => r.scope === 'team')
+        .map((r) => r.resource),
+    );
     expect([...kinds].sort()).toEqual(Object.keys(FIXTURES).sort());
   });
 
@@ -145,9 +192,15 @@ describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (
   it("redacts references to another team's credential and profile in device, location and shared template views", async () => {
     const cred = w.ids.credential!;
     const profile = w.ids.credential_profile!;
-    const device = await created(await api(w.admin, 'POST', '/devices', { name: `walk-device-${dialect}`, credential_id: cred, credential_profile_id: profile }), 'device');
+    const device = await created(
+      await api(w.admin, 'POST', '/devices', { name: `walk-device-${dialect}`, credential_id: cred, credential_profile_id: profile }),
+      'device',
+    );
     const location = await created(await api(w.admin, 'POST', '/locations', { name: `walk-location-${dialect}`, credential_profile_id: profile }), 'location');
-    const template = await created(await api(w.admin, 'POST', '/jobs/templates', { name: `walk-shared-${dialect}`, type: 'noop', credential_id: cred }), 'shared template');
+    const template = await created(
+      await api(w.admin, 'POST', '/jobs/templates', { name: `walk-shared-${dialect}`, type: 'noop', credential_id: cred }),
+      'shared template',
+    );
     for (const [url, fields] of [
       [`/devices/${device}`, { credential_id: null, credential_profile_id: null, credential_restricted: true }],
       [`/locations/${location}`, { credential_profile_id: null, credential_restricted: true }],
@@ -172,7 +225,10 @@ describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (
       const problem = res.json() as { code: string; errors: { path: string; message: string }[] };
       return { status: res.statusCode, code: problem.code, errors: problem.errors.map((e) => ({ path: e.path, message: e.message.replace(value, '<id>') })) };
     };
-    for (const [field, kind] of [['credential_id', 'credential'], ['credential_profile_id', 'credential_profile']] as const) {
+    for (const [field, kind] of [
+      ['credential_id', 'credential'],
+      ['credential_profile_id', 'credential_profile'],
+    ] as const) {
       const foreign = await attempt(field, w.ids[kind]!, `${kind}-a`);
       expect(foreign.status).toBe(422);
       expect(foreign).toEqual(await attempt(field, nowhere, `${kind}-b`));

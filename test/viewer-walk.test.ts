@@ -34,7 +34,9 @@ describe.each(DIALECTS)('a viewer walking every route on %s', (dialect) => {
         headers: bearer(viewer.token),
         ...(withBody ? { payload: {} } : {}),
       });
-      if (res.statusCode !== 403 || res.json().code !== 'PERMISSION_DENIED') wrong.push(`${route.method} ${route.url} (${route.permission}) → ${res.statusCode}`);
+      if (res.statusCode !== 403 || res.json().code !== 'PERMISSION_DENIED') {
+        wrong.push(`${route.method} ${route.url} (${route.permission}) → ${res.statusCode}`);
+      }
     }
     expect(wrong).toEqual([]);
   });

@@ -6,7 +6,10 @@ const withCode = (message: string, code: string) => Object.assign(new Error(mess
 describe('database unavailability', () => {
   it.each([
     ['connection refused', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
-    ['both addresses refused (AggregateError)', new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED'), withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')], '')],
+    [
+      'both addresses refused (AggregateError)',
+      new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED'), withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')], ''),
+    ],
     ['a backend terminated mid-query', new Error('Connection terminated unexpectedly')],
     ['the pool connect timeout', new Error('timeout exceeded when trying to connect')],
     ['pg_terminate_backend (57P01)', withCode('terminating connection due to administrator command', '57P01')],

@@ -90,8 +90,22 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
 // Node socket errors of a database connection, and PostgreSQL's "cannot serve you now" states:
 // SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down, starting up), 53300 (too
 // many connections), 3D000 (the database is gone).
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '3D000']);
-const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed|the database system is (starting up|shutting down)/i;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '3D000',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed|the database system is (starting up|shutting down)/i;
 
 /**
  * Whether an error says the database is unreachable or busy (PostgreSQL down, backend terminated,
@@ -100,7 +114,9 @@ const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying 
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) return true;
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+    return true;
+  }
   if (err instanceof AggregateError && err.errors.some(isDatabaseUnavailable)) return true;
   return CONNECTION_MESSAGES.test(err.message);
 }

@@ -44,6 +44,8 @@ export async function requireNoEviction(url: string, logger: { warn(obj: object,
     client.disconnect();
   }
   if (policy !== undefined && policy !== 'noeviction') {
-    throw new ConfigError([`Redis maxmemory-policy is ${policy}: cluster mode needs noeviction (evicted keys lose queued jobs); run CONFIG SET maxmemory-policy noeviction and set it in redis.conf`]);
+    throw new ConfigError([
+      `Redis maxmemory-policy is ${policy}: cluster mode needs noeviction (evicted keys lose queued jobs); run CONFIG SET maxmemory-policy noeviction and set it in redis.conf`,
+    ]);
   }
 }

@@ -71,7 +71,13 @@ export function createSecretScrubber(): SecretScrubber {
     scrub(text: string): string {
       if (variants.size === 0 || text.length === 0) return text;
       // Longest first, so a secret is masked whole rather than around a shorter one inside it.
-      pattern ??= new RegExp([...variants].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+      pattern ??= new RegExp(
+        [...variants]
+          .sort((a, b) => b.length - a.length)
+          .map(escapeRegExp)
+          .join('|'),
+        'g',
+      );
       return text.replace(pattern, MASK);
     },
   };

@@ -50,7 +50,11 @@ export interface WorkerPoolOptions<Reply, Result> {
 function startWorker(module: { base: string; name: string }, workerData: unknown): Worker {
   if (!module.base.endsWith('.ts')) return new Worker(new URL(`./${module.name}.js`, module.base), { workerData });
   // NOTE: require.resolve yields the CommonJS build; its ESM sibling is the one that works in a worker.
-  const tsx = pathToFileURL(createRequire(module.base).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const tsx = pathToFileURL(
+    createRequire(module.base)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
   const entry = new URL(`./${module.name}.ts`, module.base).href;
   return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData });
 }

@@ -36,17 +36,48 @@ function toJsonSchema(s: unknown): unknown {
   if (Array.isArray(s)) return s.map(toJsonSchema);
   if (!s || typeof s !== 'object') return s;
   const { nullable, ...rest } = s as Record<string, unknown>;
-  const out = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, x]) => [p, toJsonSchema(x)])) : toJsonSchema(v)]));
+  const out = Object.fromEntries(
+    Object.entries(rest).map(([k, v]) => [
+      k,
+      k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, x]) => [p, toJsonSchema(x)])) : toJsonSchema(v),
+    ]),
+  );
   return nullable ? { anyOf: [out, { type: 'null' }] } : out;
 }
 
 /** Which collection a nested reference field points into, per dialect. */
 const REFS: Record<Dialect, Record<string, string>> = {
-  nautobot: { status: 'extras/statuses', role: 'extras/roles', location: 'dcim/locations', platform: 'dcim/platforms', device_type: 'dcim/device-types', device: 'dcim/devices', namespace: 'ipam/namespaces', primary_ip4: 'ipam/ip-addresses', ip_address: 'ipam/ip-addresses', interface: 'dcim/interfaces', parent: 'dcim/locations', location_type: 'dcim/location-types' },
-  netbox: { role: 'dcim/device-roles', site: 'dcim/sites', platform: 'dcim/platforms', device_type: 'dcim/device-types', device: 'dcim/devices', primary_ip4: 'ipam/ip-addresses' },
+  nautobot: {
+    status: 'extras/statuses',
+    role: 'extras/roles',
+    location: 'dcim/locations',
+    platform: 'dcim/platforms',
+    device_type: 'dcim/device-types',
+    device: 'dcim/devices',
+    namespace: 'ipam/namespaces',
+    primary_ip4: 'ipam/ip-addresses',
+    ip_address: 'ipam/ip-addresses',
+    interface: 'dcim/interfaces',
+    parent: 'dcim/locations',
+    location_type: 'dcim/location-types',
+  },
+  netbox: {
+    role: 'dcim/device-roles',
+    site: 'dcim/sites',
+    platform: 'dcim/platforms',
+    device_type: 'dcim/device-types',
+    device: 'dcim/devices',
+    primary_ip4: 'ipam/ip-addresses',
+  },
 };
 /** Filters named after a nested field (`location=<id or name>`, NetBox `site_id=`). */
-const FILTER_FIELD: Record<string, string> = { site_id: 'site', role_id: 'role', platform_id: 'platform', device_id: 'device', interface_id: 'assigned_object_id' };
+const FILTER_FIELD: Record<string, string> = {
+  site_id: 'site',
+  role_id: 'role',
+  platform_id: 'platform',
+  device_id: 'device',
+  interface_id: 'assigned_object_id',
+};
 
 export interface SotFake {
   dialect: Dialect;
@@ -69,7 +100,10 @@ export interface SotFake {
 
 /** Starts a fake of `dialect` on an ephemeral loopback port. */
 export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()}`): Promise<SotFake> {
-  const contract = JSON.parse(fs.readFileSync(path.join(HERE, '..', 'contracts', CONTRACT[dialect]), 'utf8')) as { paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { $ref: string } } } }; 'x-query'?: unknown }>>; components: { schemas: Record<string, unknown> } };
+  const contract = JSON.parse(fs.readFileSync(path.join(HERE, '..', 'contracts', CONTRACT[dialect]), 'utf8')) as {
+    paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { $ref: string } } } }; 'x-query'?: unknown }>>;
+    components: { schemas: Record<string, unknown> };
+  };
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats.default(ajv);
   ajv.addSchema({ $id: 'contract', components: { schemas: toJsonSchema(contract.components.schemas) } });
@@ -95,7 +129,14 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
     const o = coll(collection).get(String(key));
     if (!o) return undefined;
     if (dialect === 'nautobot') return { id: o.id, object_type: collection.replace('/', '.').replace(/s$/, ''), url: o.url };
-    return { id: o.id, url: o.url, display: o.display, ...(o.name !== undefined ? { name: o.name } : {}), ...(o.slug !== undefined ? { slug: o.slug } : {}), ...(o.address !== undefined ? { address: o.address, family: { value: 4, label: 'IPv4' } } : {}) };
+    return {
+      id: o.id,
+      url: o.url,
+      display: o.display,
+      ...(o.name !== undefined ? { name: o.name } : {}),
+      ...(o.slug !== undefined ? { slug: o.slug } : {}),
+      ...(o.address !== undefined ? { address: o.address, family: { value: 4, label: 'IPv4' } } : {}),
+    };
   };
 
   function build(collection: string, fields: Record<string, unknown>, existing?: Obj): Obj | { errors: Record<string, string[]> } {
@@ -106,8 +147,9 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
       const target = REFS[dialect][k];
       if (target && v !== null && !(dialect === 'netbox' && k === 'device_type')) {
         const b = brief(target, v);
-        if (b === undefined) errors[k] = [`Related object not found using the provided attributes: {'pk': '${String(typeof v === 'object' ? (v as { id: unknown }).id : v)}'}`];
-        else obj[k] = b;
+        if (b === undefined) {
+          errors[k] = [`Related object not found using the provided attributes: {'pk': '${String(typeof v === 'object' ? (v as { id: unknown }).id : v)}'}`];
+        } else obj[k] = b;
       } else if (dialect === 'netbox' && k === 'status' && typeof v === 'string') obj[k] = { value: v, label: v.charAt(0).toUpperCase() + v.slice(1) };
       else obj[k] = v;
     }
@@ -119,14 +161,32 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
       created: existing?.created ?? stamp,
       last_updated: stamp,
       custom_fields: obj.custom_fields ?? {},
-      ...(dialect === 'nautobot' ? { object_type: collection.replace('/', '.').replace(/s$/, ''), natural_slug: String(obj.name ?? id).toLowerCase(), notes_url: `${origin}/api/${collection}/${String(id)}/notes/` } : { display_url: `${origin}/${collection}/${String(id)}/` }),
+      ...(dialect === 'nautobot'
+        ? {
+            object_type: collection.replace('/', '.').replace(/s$/, ''),
+            natural_slug: String(obj.name ?? id).toLowerCase(),
+            notes_url: `${origin}/api/${collection}/${String(id)}/notes/`,
+          }
+        : { display_url: `${origin}/${collection}/${String(id)}/` }),
     });
     return obj;
   }
 
   function matches(o: Obj, key: string, values: string[]): boolean {
-    if (key === 'q') return values.some((v) => String(o.name ?? o.address ?? '').toLowerCase().includes(v.toLowerCase()));
-    if (key === 'name__ic') return values.some((v) => String(o.name ?? '').toLowerCase().includes(v.toLowerCase()));
+    if (key === 'q') {
+      return values.some((v) =>
+        String(o.name ?? o.address ?? '')
+          .toLowerCase()
+          .includes(v.toLowerCase()),
+      );
+    }
+    if (key === 'name__ic') {
+      return values.some((v) =>
+        String(o.name ?? '')
+          .toLowerCase()
+          .includes(v.toLowerCase()),
+      );
+    }
     const field = FILTER_FIELD[key] ?? key;
     const value = o[field];
     if (key === 'address') return values.some((v) => String(o.address).split('/')[0] === v.split('/')[0]);
@@ -158,11 +218,17 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
       const send = (status: number, payload: unknown, headers: Record<string, string> = {}) =>
         setTimeout(() => {
           if (res.destroyed) return;
-          res.writeHead(status, { 'content-type': 'application/json', ...(dialect === 'nautobot' ? { 'api-version': '3.1' } : { 'api-version': '4.2' }), ...headers });
+          res.writeHead(status, {
+            'content-type': 'application/json',
+            ...(dialect === 'nautobot' ? { 'api-version': '3.1' } : { 'api-version': '4.2' }),
+            ...headers,
+          });
           res.end(status === 204 ? undefined : JSON.stringify(payload));
         }, fake.delayMs);
 
-      if (req.headers.authorization !== `Token ${token}`) return send(403, { detail: req.headers.authorization ? 'Invalid token' : 'Authentication credentials were not provided.' });
+      if (req.headers.authorization !== `Token ${token}`) {
+        return send(403, { detail: req.headers.authorization ? 'Invalid token' : 'Authentication credentials were not provided.' });
+      }
       const m = /^\/api\/([a-z-]+)\/([a-z0-9-]+)\/(?:([^/]+)\/)?$/.exec(url.pathname);
       const template = m ? `/api/${m[1]}/${m[2]}/${m[3] ? '{id}/' : ''}` : url.pathname;
       const v = validators.get(`${method} ${template}`);
@@ -171,7 +237,10 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
         return send(405, { detail: `Method "${method}" not allowed.` });
       }
       const typed = Object.fromEntries(Object.entries(query).map(([k, vals]) => [k, ['limit', 'offset', 'depth'].includes(k) ? Number(vals[0]) : vals]));
-      for (const [what, validate, value] of [['query', v.query, typed], ['body', v.body, body]] as const) {
+      for (const [what, validate, value] of [
+        ['query', v.query, typed],
+        ['body', v.body, body],
+      ] as const) {
         if (validate && !validate(value)) {
           const msg = `${method} ${template} ${what}: ${ajv.errorsText(validate.errors)}`;
           fake.violations.push(msg);
@@ -183,7 +252,27 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
         const a = c.answers.shift()!;
         return send(a.status, a.body ?? {}, a.headers);
       }
-      if (url.pathname === '/api/status/') return send(200, dialect === 'nautobot' ? { 'nautobot-version': VERSION.nautobot, 'django-version': '4.2.16', 'python-version': '3.12.7', 'celery-workers-running': 1, 'installed-apps': {} } : { 'netbox-version': VERSION.netbox, 'django-version': '5.1.5', 'python-version': '3.12.3', 'rq-workers-running': 1, 'installed-apps': {}, plugins: {} });
+      if (url.pathname === '/api/status/') {
+        return send(
+          200,
+          dialect === 'nautobot'
+            ? {
+                'nautobot-version': VERSION.nautobot,
+                'django-version': '4.2.16',
+                'python-version': '3.12.7',
+                'celery-workers-running': 1,
+                'installed-apps': {},
+              }
+            : {
+                'netbox-version': VERSION.netbox,
+                'django-version': '5.1.5',
+                'python-version': '3.12.3',
+                'rq-workers-running': 1,
+                'installed-apps': {},
+                plugins: {},
+              },
+        );
+      }
       if (url.pathname === '/api/graphql/') return send(200, graphql(body as { query: string; variables?: Record<string, unknown> }));
       const collection = `${m![1]}/${m![2]}`;
       const items = coll(collection);
@@ -199,7 +288,12 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
           u.searchParams.set('offset', String(o));
           return u.toString();
         };
-        return send(200, { count: all.length, next: offset + limit < all.length ? page(offset + limit) : null, previous: offset > 0 ? page(Math.max(0, offset - limit)) : null, results: all.slice(offset, offset + limit) });
+        return send(200, {
+          count: all.length,
+          next: offset + limit < all.length ? page(offset + limit) : null,
+          previous: offset > 0 ? page(Math.max(0, offset - limit)) : null,
+          results: all.slice(offset, offset + limit),
+        });
       }
       const existing = id ? items.get(id) : undefined;
       if (id && !existing) return send(404, { detail: 'Not found.' });
@@ -222,7 +316,13 @@ export async function startSotFake(dialect: Dialect, token = `tok-${randomUUID()
     const nameOf = (c: string, ref: unknown) => (ref ? { name: coll(c).get(String((ref as { id: unknown }).id))?.name ?? null } : null);
     const devices = [...coll('dcim/devices').values()]
       .filter((d) => !name || name.includes(String(d.name)))
-      .map((d) => ({ id: d.id, name: d.name, primary_ip4: d.primary_ip4 ? { address: coll('ipam/ip-addresses').get(String((d.primary_ip4 as { id: unknown }).id))?.address ?? null } : null, location: nameOf('dcim/locations', d.location), platform: nameOf('dcim/platforms', d.platform) }));
+      .map((d) => ({
+        id: d.id,
+        name: d.name,
+        primary_ip4: d.primary_ip4 ? { address: coll('ipam/ip-addresses').get(String((d.primary_ip4 as { id: unknown }).id))?.address ?? null } : null,
+        location: nameOf('dcim/locations', d.location),
+        platform: nameOf('dcim/platforms', d.platform),
+      }));
     return { data: { devices } };
   }
 

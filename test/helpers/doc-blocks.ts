@@ -42,7 +42,10 @@ export function extractBlocks(file: string, text: string): DocBlock[] {
     while (end < lines.length && !closes(lines[end]!)) end++;
     const marker = MARKER.exec((lines[i - 1] ?? '').trim());
     // a fence indented in a list item indents its lines as much
-    const body = lines.slice(i + 1, end).map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length))).join('\n');
+    const body = lines
+      .slice(i + 1, end)
+      .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
+      .join('\n');
     let kind: DocBlock['kind'] = 'unclassified';
     let note = '';
     if (marker?.[1] === 'not-run') [kind, note] = ['not-run', marker[2]!];
@@ -56,7 +59,10 @@ export function extractBlocks(file: string, text: string): DocBlock[] {
 
 /** README.md and every docs/*.md, relative to the repository root. */
 export function documentationFiles(): string[] {
-  const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 

@@ -24,7 +24,12 @@ export function blockEnv(base: string, extra: Record<string, string>): Record<st
  */
 export function runDocBlock(script: string, options: { cwd: string; env: Record<string, string>; timeoutMs: number }): Promise<BlockResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `source ${JSON.stringify(PRELUDE)}\n${script}`], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('bash', ['-c', `source ${JSON.stringify(PRELUDE)}\n${script}`], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -12,7 +12,12 @@ export function useInventoryApi(dialect: Dialect) {
   beforeAll(async () => {
     headers = bearer(await adminToken(server()));
   });
-  const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+  const call = async (
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> =>
     server().app.inject({
       method,
       url: `/api/v1${url}`,

@@ -18,7 +18,9 @@ export async function rawStorage(db: TestDatabase): Promise<string> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
-    const tables = await client.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`);
+    const tables = await client.query<{ table_name: string }>(
+      `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
+    );
     const parts: string[] = [];
     for (const { table_name } of tables.rows) {
       const rows = await client.query<{ row: string }>(`select t::text as row from "${table_name.replace(/"/g, '')}" t`);

@@ -13,7 +13,15 @@ import type { ScheduleRunner } from '../../src/modules/schedules/schedule-runner
 
 type Tables = {
   jobTemplates: Record<string, unknown> & { id: string; name: string };
-  jobRuns: Record<string, unknown> & { id: string; status: string; triggeredBy: string | null; idempotencyKey: string | null; finishedAt: string | null; createdAt: string; templateId: string | null };
+  jobRuns: Record<string, unknown> & {
+    id: string;
+    status: string;
+    triggeredBy: string | null;
+    idempotencyKey: string | null;
+    finishedAt: string | null;
+    createdAt: string;
+    templateId: string | null;
+  };
 };
 
 export interface RunnerDouble extends ScheduleRunner {
@@ -37,9 +45,23 @@ export function createRunnerDouble(base: Db): RunnerDouble {
       await db
         .insertInto('jobTemplates')
         .values({
-          id, name, description: null, type: 'ping', params: '{}', targets: '["127.0.0.1"]', credentialId: null, priority: 5,
-          timeoutMs: 1000, targetTimeoutMs: 1000, targetConcurrency: 1, maxAttempts: 1, backoffMs: 0, tags: '[]', folder: null,
-          createdAt: now, updatedAt: now,
+          id,
+          name,
+          description: null,
+          type: 'ping',
+          params: '{}',
+          targets: '["127.0.0.1"]',
+          credentialId: null,
+          priority: 5,
+          timeoutMs: 1000,
+          targetTimeoutMs: 1000,
+          targetConcurrency: 1,
+          maxAttempts: 1,
+          backoffMs: 0,
+          tags: '[]',
+          folder: null,
+          createdAt: now,
+          updatedAt: now,
         })
         .execute();
       return id;
@@ -58,18 +80,48 @@ export function createRunnerDouble(base: Db): RunnerDouble {
       }
       const existing = await db.selectFrom('jobRuns').select('id').where('idempotencyKey', '=', options.idempotencyKey).executeTakeFirst();
       if (existing) return { runId: existing.id };
-      if (!(await double.templateExists({} as never, templateId))) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${templateId} does not exist`);
+      if (!(await double.templateExists({} as never, templateId))) {
+        throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${templateId} does not exist`);
+      }
       const id = newId();
       const now = nowIso();
       try {
         await db
           .insertInto('jobRuns')
           .values({
-            id, type: 'ping', status: 'queued', params: JSON.stringify(options.overrides), targets: '["127.0.0.1"]', credentialId: null, templateId,
-            retryOf: null, priority: 5, timeoutMs: 1000, targetTimeoutMs: 1000, targetConcurrency: 1, maxAttempts: 1, backoffMs: 0, attempt: 0,
-            changesDevices: 0, triggerKind: 'schedule', triggeredBy: options.scheduleId, idempotencyKey: options.idempotencyKey, notBefore: null,
-            blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: 0, reason: null, output: null,
-            logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now,
+            id,
+            type: 'ping',
+            status: 'queued',
+            params: JSON.stringify(options.overrides),
+            targets: '["127.0.0.1"]',
+            credentialId: null,
+            templateId,
+            retryOf: null,
+            priority: 5,
+            timeoutMs: 1000,
+            targetTimeoutMs: 1000,
+            targetConcurrency: 1,
+            maxAttempts: 1,
+            backoffMs: 0,
+            attempt: 0,
+            changesDevices: 0,
+            triggerKind: 'schedule',
+            triggeredBy: options.scheduleId,
+            idempotencyKey: options.idempotencyKey,
+            notBefore: null,
+            blockedBy: null,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            workerId: null,
+            cancelRequested: 0,
+            reason: null,
+            output: null,
+            logNextSeq: 1,
+            logDropped: 0,
+            createdAt: now,
+            startedAt: null,
+            finishedAt: null,
+            updatedAt: now,
           })
           .execute();
       } catch (err) {
@@ -93,7 +145,11 @@ export function createRunnerDouble(base: Db): RunnerDouble {
       return Number(row?.n ?? 0);
     },
     async runStatuses(ids) {
-      const rows = await db.selectFrom('jobRuns').select(['id', 'status', 'finishedAt']).where('id', 'in', [...ids]).execute();
+      const rows = await db
+        .selectFrom('jobRuns')
+        .select(['id', 'status', 'finishedAt'])
+        .where('id', 'in', [...ids])
+        .execute();
       return new Map(rows.map((r) => [r.id, { status: r.status, finishedAt: r.finishedAt }]));
     },
     async finish(runId, status = 'succeeded') {

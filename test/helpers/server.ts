@@ -70,7 +70,10 @@ export async function createTestServer(dialect: Dialect, options: TestServerOpti
   });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
-  const server = await createServer(config, logger, { ...(options.resolve ? { resolve: options.resolve } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+  const server = await createServer(config, logger, {
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   return {
     app: server.app,
     modules: server.modules,

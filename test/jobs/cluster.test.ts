@@ -37,7 +37,12 @@ let token: string;
 beforeAll(async () => {
   redisPort = await freeTcpPort();
   await startRedis();
-  const env = { OPSDECK_REDIS_URL: `redis://127.0.0.1:${redisPort}`, OPSDECK_JOBS_QUEUE: uniqueQueue('cluster'), OPSDECK_JOBS_LEASE_MS: '2000', OPSDECK_JOBS_LOCAL_COMMANDS: '/bin/sh' };
+  const env = {
+    OPSDECK_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    OPSDECK_JOBS_QUEUE: uniqueQueue('cluster'),
+    OPSDECK_JOBS_LEASE_MS: '2000',
+    OPSDECK_JOBS_LOCAL_COMMANDS: '/bin/sh',
+  };
   apiNode = await createTestServer('postgres', { env: { ...env, OPSDECK_ROLES: 'api' } });
   workerNode = await createTestServer('postgres', { db: apiNode.db, env: { ...env, OPSDECK_ROLES: 'worker' } });
   await apiNode.app.listen({ host: '127.0.0.1', port: 0 });
@@ -56,7 +61,9 @@ const chattyScript = (n: number) => ['-c', `i=1; while [ $i -le ${n} ]; do echo 
 
 /** Reads an SSE stream until `end`; returns the log events. */
 async function readSse(runId: string, lastEventId?: number): Promise<{ seq: number; message: string }[]> {
-  const res = await fetch(`${baseUrl}/api/v1/jobs/runs/${runId}/events`, { headers: { authorization: `Bearer ${token}`, ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) } });
+  const res = await fetch(`${baseUrl}/api/v1/jobs/runs/${runId}/events`, {
+    headers: { authorization: `Bearer ${token}`, ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) },
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
   const lines: { seq: number; message: string }[] = [];
@@ -97,7 +104,13 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
       const channels = new Set<string>();
       const done = new Promise<string>((resolve, reject) => {
         ws.on('message', (raw: Buffer) => {
-          const msg = JSON.parse(raw.toString()) as { type: string; channel?: string; lines?: { seq: number; message: string }[]; status?: string; code?: string };
+          const msg = JSON.parse(raw.toString()) as {
+            type: string;
+            channel?: string;
+            lines?: { seq: number; message: string }[];
+            status?: string;
+            code?: string;
+          };
           if (msg.type === 'ready') ws.send(JSON.stringify({ type: 'subscribe', channel, after: 0 }));
           if (msg.type === 'log') {
             got.push(...msg.lines!);
@@ -118,7 +131,12 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
       expect([...f.channels]).toEqual([f.channel]);
     }
 
-    const role = await apiNode.app.inject({ method: 'POST', url: '/api/v1/roles', headers: { authorization: `Bearer ${token}` }, payload: { name: 'no-jobs', permissions: ['system:read'] } });
+    const role = await apiNode.app.inject({
+      method: 'POST',
+      url: '/api/v1/roles',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { name: 'no-jobs', permissions: ['system:read'] },
+    });
     expect(role.statusCode, role.body).toBe(201);
     const nobody = await loginAs(apiNode, 'no-jobs');
     const denied = await new Promise<{ type: string; code?: string }>((resolve) => {
@@ -144,7 +162,13 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
 
   it('closes a WebSocket subscriber that stops reading (4008) while another keeps getting every line', async () => {
     // ~24 MB of log at ~8 MB/s: more than a paused loopback socket's kernel buffers plus the 1 MiB cap.
-    const run = await api.start({ type: 'local_command', params: { command: '/bin/sh', args: ['-c', 'l=$(printf "%08000d" 0); i=0; while [ $i -lt 3000 ]; do echo "$i $l"; i=$((i+1)); [ $((i % 10)) -eq 0 ] && sleep 0.01; done'] } });
+    const run = await api.start({
+      type: 'local_command',
+      params: {
+        command: '/bin/sh',
+        args: ['-c', 'l=$(printf "%08000d" 0); i=0; while [ $i -lt 3000 ]; do echo "$i $l"; i=$((i+1)); [ $((i % 10)) -eq 0 ] && sleep 0.01; done'],
+      },
+    });
     const subscribe = (stall: boolean) => {
       const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
       const socket = () => (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -171,7 +195,9 @@ describe('cluster: API node + worker node on PostgreSQL and Redis', () => {
 
   it('loses no queued run when Redis restarts without persistence', async () => {
     const soon = new Date(Date.now() + 2500).toISOString();
-    const ids = await Promise.all([1, 2, 3].map(async (i) => (await api.start({ type: 'noop', targets: [`after-restart-${i}.example`], not_before: soon })).id));
+    const ids = await Promise.all(
+      [1, 2, 3].map(async (i) => (await api.start({ type: 'noop', targets: [`after-restart-${i}.example`], not_before: soon })).id),
+    );
     await stopRedis();
     await startRedis();
     for (const id of ids) await api.waitFor(id, (r) => r.status === 'succeeded', 40_000);

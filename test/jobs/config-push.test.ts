@@ -51,17 +51,27 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
   let token: string;
   const ids: Record<string, string> = {};
   // Secret values, kept in the vault, each unlike anything else in a config.
-  const secrets = { admin_password: `Adm1n-Pw-${mode.cluster ? 'pg' : 'lt'}-77`, vrf_token: `Vrf-Tok3n-${mode.cluster ? 'pg' : 'lt'}-88`, locator: `Hidden-Rack-${mode.cluster ? 'pg' : 'lt'}-99` };
+  const secrets = {
+    admin_password: `Adm1n-Pw-${mode.cluster ? 'pg' : 'lt'}-77`,
+    vrf_token: `Vrf-Tok3n-${mode.cluster ? 'pg' : 'lt'}-88`,
+    locator: `Hidden-Rack-${mode.cluster ? 'pg' : 'lt'}-99`,
+  };
   /** `secret_variables` reading the three secrets from the vault: a password, a token under a dotted path, a chosen field. */
-  const fromVault = () => ({ admin_password: { credential_id: ids.pw }, 'vrf.token': { credential_id: ids.tok }, locator: { credential_id: ids.loc, field: 'enable_secret' } });
+  const fromVault = () => ({
+    admin_password: { credential_id: ids.pw },
+    'vrf.token': { credential_id: ids.tok },
+    locator: { credential_id: ids.loc, field: 'enable_secret' },
+  });
 
-  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, auth = token) => server.app.inject({ method, url: `/api/v1${url}`, headers: bearer(auth), ...(payload ? { payload } : {}) });
+  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object, auth = token) =>
+    server.app.inject({ method, url: `/api/v1${url}`, headers: bearer(auth), ...(payload ? { payload } : {}) });
   const create = async (url: string, payload: object): Promise<Record<string, any>> => {
     const res = await call('POST', url, payload);
     if (res.statusCode !== 201) throw new Error(`POST ${url}: ${res.statusCode} ${res.body}`);
     return res.json();
   };
-  const template = async (name: string, content: string, variables_schema?: object) => (await create('/templates', { name: `${name}-${mode.dialect}`, content, ...(variables_schema ? { variables_schema } : {}) })).id as string;
+  const template = async (name: string, content: string, variables_schema?: object) =>
+    (await create('/templates', { name: `${name}-${mode.dialect}`, content, ...(variables_schema ? { variables_schema } : {}) })).id as string;
   const push = (templateId: string, params: Record<string, unknown> = {}, devices = [ids.r1!, ids.r2!]) =>
     api.start({ type: 'config_push', targets: devices.map((device_id) => ({ device_id })), params: { template_id: templateId, port: ios.port, ...params } });
   const outputs = async (run: RunBody) => (await api.output(run.id)).targets;
@@ -69,14 +79,22 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
   const events = async () => {
     const out: unknown[] = [];
     for (let after: string | null = ''; after !== null; ) {
-      const page = (await call('GET', `/events/history?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`)).json() as { items: unknown[]; next_cursor: string | null };
+      const page = (await call('GET', `/events/history?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`)).json() as {
+        items: unknown[];
+        next_cursor: string | null;
+      };
       out.push(...page.items);
       after = page.next_cursor;
     }
     return out;
   };
   // What the run stored and produced: the run as read (its params included), outputs, job log, domain events, the server log.
-  const everything = async (run: RunBody) => JSON.stringify(await api.get(run.id)) + JSON.stringify(await api.output(run.id)) + JSON.stringify(await api.logs(run.id)) + JSON.stringify(await events()) + server.logs.text();
+  const everything = async (run: RunBody) =>
+    JSON.stringify(await api.get(run.id)) +
+    JSON.stringify(await api.output(run.id)) +
+    JSON.stringify(await api.logs(run.id)) +
+    JSON.stringify(await events()) +
+    server.logs.text();
   const runCount = async () => ((await call('GET', '/jobs/runs?limit=1000')).json() as { items: unknown[] }).items.length;
   const configOf = (address: string) => [...(ios.config.get(address) ?? [])];
 
@@ -91,7 +109,11 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     ids.pw = await createCredential(server, token, { type: 'ssh', username: 'admin', password: secrets.admin_password });
     ids.tok = await createCredential(server, token, { type: 'api_token', token: secrets.vrf_token });
     ids.loc = await createCredential(server, token, { type: 'ssh', username: 'rack', password: `unused-${mode.dialect}`, enable_secret: secrets.locator });
-    ids.push = await template('push', PUSH_TEMPLATE, { type: 'object', properties: { ntp: { type: 'string', pattern: '^[0-9.]+$' }, locator: { type: 'string', writeOnly: true } }, required: ['ntp'] });
+    ids.push = await template('push', PUSH_TEMPLATE, {
+      type: 'object',
+      properties: { ntp: { type: 'string', pattern: '^[0-9.]+$' }, locator: { type: 'string', writeOnly: true } },
+      required: ['ntp'],
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -103,7 +125,10 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     const done = await api.finished(run.id);
     const targets = await outputs(run);
     expect(done.status, JSON.stringify(targets.map((t) => t.error))).toBe('succeeded');
-    for (const [address, name] of [[a1, 'r1'], [a2, 'r2']] as const) {
+    for (const [address, name] of [
+      [a1, 'r1'],
+      [a2, 'r2'],
+    ] as const) {
       const config = configOf(address);
       expect(config).toContain(`hostname ${name}-ams`);
       expect(config).toContain('ntp server 10.9.9.9');
@@ -126,7 +151,10 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     const text = await everything(run);
     for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
     // The vault logged each read for the initiator and this run, per device.
-    const uses = (await call('GET', `/audit?limit=1000&action=credential.resolved&resource_id=${ids.tok}`)).json().items as { actor: { name: string }; changes: Record<string, unknown> | null }[];
+    const uses = (await call('GET', `/audit?limit=1000&action=credential.resolved&resource_id=${ids.tok}`)).json().items as {
+      actor: { name: string };
+      changes: Record<string, unknown> | null;
+    }[];
     const mine = uses.filter((e) => e.changes?.job_run_id === run.id);
     expect(mine).toHaveLength(2);
     expect(mine[0]!.actor.name).toBe('admin');
@@ -149,7 +177,12 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
       expect(res.body).not.toContain(value);
     }
     // A job template stores params too: the same rule.
-    const tpl = await call('POST', '/jobs/templates', { name: `push-tpl-${mode.dialect}`, type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, variables: { enable_secret: value } } });
+    const tpl = await call('POST', '/jobs/templates', {
+      name: `push-tpl-${mode.dialect}`,
+      type: 'config_push',
+      targets: [{ device_id: ids.r1 }],
+      params: { template_id: ids.push, variables: { enable_secret: value } },
+    });
     expect(tpl.statusCode, tpl.body).toBe(422);
     expect(tpl.body).toContain('variables.enable_secret');
     expect(await runCount()).toBe(before);
@@ -159,10 +192,23 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
   it("a variable the template's schema marks secret after the run was queued fails the target before anything is sent", async () => {
     const id = await template('marked-later', 'snmp-server location {{ rack }}\n');
     const notBefore = new Date(Date.now() + 1500).toISOString();
-    const res = await api.create({ type: 'config_push', targets: [{ device_id: ids.r1 }], not_before: notBefore, params: { template_id: id, port: ios.port, variables: { rack: 'rack-8' } } });
+    const res = await api.create({
+      type: 'config_push',
+      targets: [{ device_id: ids.r1 }],
+      not_before: notBefore,
+      params: { template_id: id, port: ios.port, variables: { rack: 'rack-8' } },
+    });
     expect(res.statusCode, res.body).toBe(202);
-    const jobTemplate = await create('/jobs/templates', { name: `marked-later-${mode.dialect}`, type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: id, port: ios.port, variables: { rack: 'rack-8', floor: 'f2' } } });
-    expect((await call('PATCH', `/templates/${id}`, { variables_schema: { type: 'object', properties: { rack: { type: 'string', 'x-secret': true } } } })).statusCode).toBe(200);
+    const jobTemplate = await create('/jobs/templates', {
+      name: `marked-later-${mode.dialect}`,
+      type: 'config_push',
+      targets: [{ device_id: ids.r1 }],
+      params: { template_id: id, port: ios.port, variables: { rack: 'rack-8', floor: 'f2' } },
+    });
+    expect(
+      (await call('PATCH', `/templates/${id}`, { variables_schema: { type: 'object', properties: { rack: { type: 'string', 'x-secret': true } } } }))
+        .statusCode,
+    ).toBe(200);
     const later = res.json() as RunBody;
     // What was stored in plain before the schema marked it is masked there: the queued run and the job template.
     expect((await api.get(later.id)).params).toMatchObject({ variables: { rack: '********' } });
@@ -178,12 +224,29 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     expect(configOf(a1)).not.toContain('snmp-server location rack-8');
   });
 
-  it("a credential of another team is not found for the initiator: the target fails for good and the secret stays in the vault", async () => {
+  it('a credential of another team is not found for the initiator: the target fails for good and the secret stays in the vault', async () => {
     const team = (await create('/teams', { name: `push-other-${mode.dialect}` })).id as string;
     const other = await createCredential(server, token, { type: 'api_token', token: `Other-Team-${mode.dialect}-55`, team_id: team });
-    const role = await create('/roles', { name: `pusher-vault-${mode.dialect}`, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use', 'templates:render'] });
+    const role = await create('/roles', {
+      name: `pusher-vault-${mode.dialect}`,
+      permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use', 'templates:render'],
+    });
     const user = await loginAs(server, role.name, token);
-    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'z', ntp: '10.8.8.9' }, secret_variables: { ...fromVault(), 'vrf.token': { credential_id: other } } } }, user.token);
+    const res = await call(
+      'POST',
+      '/jobs/runs',
+      {
+        type: 'config_push',
+        targets: [{ device_id: ids.r1 }],
+        params: {
+          template_id: ids.push,
+          port: ios.port,
+          variables: { site: 'z', ntp: '10.8.8.9' },
+          secret_variables: { ...fromVault(), 'vrf.token': { credential_id: other } },
+        },
+      },
+      user.token,
+    );
     expect(res.statusCode, res.body).toBe(202);
     const run = res.json() as RunBody;
     const done = await jobsClient(server, user.token).finished(run.id);
@@ -199,7 +262,16 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     const role = await create('/roles', { name: `pusher-novault-${mode.dialect}`, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'templates:render'] });
     const user = await loginAs(server, role.name, token);
     const sent = ios.commands.get(a2)?.length ?? 0;
-    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r2 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'w', ntp: '10.8.8.7' }, secret_variables: fromVault() } }, user.token);
+    const res = await call(
+      'POST',
+      '/jobs/runs',
+      {
+        type: 'config_push',
+        targets: [{ device_id: ids.r2 }],
+        params: { template_id: ids.push, port: ios.port, variables: { site: 'w', ntp: '10.8.8.7' }, secret_variables: fromVault() },
+      },
+      user.token,
+    );
     expect(res.statusCode, res.body).toBe(202);
     const done = await jobsClient(server, user.token).finished((res.json() as RunBody).id);
     expect(done.status).toBe('failed');
@@ -249,7 +321,12 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     await create('/roles', { name: role, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use'] });
     const user = await loginAs(server, role, token);
     const sent = ios.commands.get(a1)?.length ?? 0;
-    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'x', ntp: '10.4.4.4' } } }, user.token);
+    const res = await call(
+      'POST',
+      '/jobs/runs',
+      { type: 'config_push', targets: [{ device_id: ids.r1 }], params: { template_id: ids.push, port: ios.port, variables: { site: 'x', ntp: '10.4.4.4' } } },
+      user.token,
+    );
     expect(res.statusCode, res.body).toBe(202);
     const done = await api.finished((res.json() as RunBody).id);
     expect(done.status).toBe('failed');
@@ -264,7 +341,17 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
     const role = await create('/roles', { name: `pusher-later-${mode.dialect}`, permissions: [...base, 'templates:render'] });
     const user = await loginAs(server, role.name, token);
     const notBefore = new Date(Date.now() + 1500).toISOString();
-    const res = await call('POST', '/jobs/runs', { type: 'config_push', targets: [{ device_id: ids.r2 }], not_before: notBefore, params: { template_id: ids.push, port: ios.port, variables: { site: 'y', ntp: '10.4.4.5' } } }, user.token);
+    const res = await call(
+      'POST',
+      '/jobs/runs',
+      {
+        type: 'config_push',
+        targets: [{ device_id: ids.r2 }],
+        not_before: notBefore,
+        params: { template_id: ids.push, port: ios.port, variables: { site: 'y', ntp: '10.4.4.5' } },
+      },
+      user.token,
+    );
     expect(res.statusCode, res.body).toBe(202);
     expect((await call('PATCH', `/roles/${role.id}`, { permissions: base })).statusCode).toBe(200);
     const done = await api.finished((res.json() as RunBody).id);
@@ -275,8 +362,13 @@ describe.each(JOB_MODES)('config_push on $name', (mode) => {
 
   it('a device that stops answering mid-push times the target out without the secret its last output echoed', async () => {
     const id = await template('hang', 'ntp server 10.1.1.1\nlogging host 10.5.5.5 vrf {{ vrf_token }} HANG\n');
-    const device = (await create('/devices', { name: 'r-hung', platform: 'IOS', primary_ip4: HUNG[mode.cluster ? 1 : 0], credential_id: ids.cred })).id as string;
-    const run = await api.start({ type: 'config_push', targets: [{ device_id: device }], params: { template_id: id, port: hung.port, command_timeout_ms: 500, secret_variables: { vrf_token: { credential_id: ids.tok } } } });
+    const device = (await create('/devices', { name: 'r-hung', platform: 'IOS', primary_ip4: HUNG[mode.cluster ? 1 : 0], credential_id: ids.cred }))
+      .id as string;
+    const run = await api.start({
+      type: 'config_push',
+      targets: [{ device_id: device }],
+      params: { template_id: id, port: hung.port, command_timeout_ms: 500, secret_variables: { vrf_token: { credential_id: ids.tok } } },
+    });
     expect((await api.finished(run.id)).status).toBe('failed');
     const [t] = await outputs(run);
     expect(t!.error).toContain('no prompt within 500 ms');

@@ -32,12 +32,20 @@ async function urlOf(p: RunningProcess): Promise<string> {
 function client(base: string) {
   let token = '';
   const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     return { status: res.status, json: (await res.json()) as Record<string, any> };
   };
   return {
     async login() {
-      const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: TEST_ADMIN_PASSWORD }) });
+      const res = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: TEST_ADMIN_PASSWORD }),
+      });
       token = ((await res.json()) as { access_token: string }).access_token;
     },
     async create(body: Record<string, unknown>): Promise<string> {
@@ -65,18 +73,32 @@ const TERMINAL = ['succeeded', 'failed', 'partially_failed', 'cancelled', 'timed
 describe('kill -9 of a single node (SQLite + embedded queue), restarted on the same data directory', () => {
   it('recovers every acknowledged run into exactly one terminal state', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-crash-'));
-    const env = { OPSDECK_DATA_DIR: dataDir, OPSDECK_PORT: '0', OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, OPSDECK_JOBS_LEASE_MS: '1500', OPSDECK_JOBS_LOCAL_COMMANDS: '/bin/sh' };
+    const env = {
+      OPSDECK_DATA_DIR: dataDir,
+      OPSDECK_PORT: '0',
+      OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      OPSDECK_JOBS_LEASE_MS: '1500',
+      OPSDECK_JOBS_LOCAL_COMMANDS: '/bin/sh',
+    };
     const first = start(['serve'], env);
     const api = client(await urlOf(first));
     await api.login();
-    const safe = await api.create({ type: 'local_command', params: { command: '/bin/sh', args: flakyScript(dataDir, 'safe') }, max_attempts: 2, backoff_ms: 10 });
+    const safe = await api.create({
+      type: 'local_command',
+      params: { command: '/bin/sh', args: flakyScript(dataDir, 'safe') },
+      max_attempts: 2,
+      backoff_ms: 10,
+    });
     const changing = await api.create({ type: 'noop', targets: ['r1.example'], params: { sleep_ms: 120_000, changes_devices: true }, max_attempts: 3 });
     const lastAttempt = await api.create({ type: 'noop', targets: ['r2.example'], params: { sleep_ms: 120_000 } });
     const notYet = await api.create({ type: 'noop', targets: ['r3.example'], not_before: new Date(Date.now() + 4000).toISOString() });
-    await vi.waitFor(async () => {
-      for (const id of [safe, changing, lastAttempt]) expect((await api.get(id)).status).toBe('running');
-      expect((await api.logs(safe)).map((l) => l.message)).toContain('first-attempt');
-    }, { timeout: 20_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        for (const id of [safe, changing, lastAttempt]) expect((await api.get(id)).status).toBe('running');
+        expect((await api.logs(safe)).map((l) => l.message)).toContain('first-attempt');
+      },
+      { timeout: 20_000, interval: 100 },
+    );
 
     first.child.kill('SIGKILL');
     await first.exited;
@@ -86,10 +108,13 @@ describe('kill -9 of a single node (SQLite + embedded queue), restarted on the s
 
     const final = async (id: string) => {
       let run: Record<string, any> = {};
-      await vi.waitFor(async () => {
-        run = await api.get(id);
-        expect(TERMINAL).toContain(run.status);
-      }, { timeout: 30_000, interval: 200 });
+      await vi.waitFor(
+        async () => {
+          run = await api.get(id);
+          expect(TERMINAL).toContain(run.status);
+        },
+        { timeout: 30_000, interval: 200 },
+      );
       return run;
     };
     expect(await final(safe)).toMatchObject({ status: 'succeeded', attempt: 2 });
@@ -131,26 +156,35 @@ describe('kill -9 of one cluster worker (PostgreSQL + BullMQ)', () => {
       await victim.waitFor(/opsdeck worker started/, 60_000);
       const safe = await api.create({ type: 'local_command', params: { command: '/bin/sh', args: flakyScript(dir, 'safe') }, max_attempts: 2, backoff_ms: 10 });
       const changing = await api.create({ type: 'noop', targets: ['c1.example'], params: { sleep_ms: 120_000, changes_devices: true }, max_attempts: 3 });
-      await vi.waitFor(async () => {
-        for (const id of [safe, changing]) expect((await api.get(id)).status).toBe('running');
-      }, { timeout: 20_000, interval: 100 });
+      await vi.waitFor(
+        async () => {
+          for (const id of [safe, changing]) expect((await api.get(id)).status).toBe('running');
+        },
+        { timeout: 20_000, interval: 100 },
+      );
       const survivor = start(['worker'], env);
       await survivor.waitFor(/opsdeck worker started/, 60_000);
       victim.child.kill('SIGKILL');
       await victim.exited;
 
       let run: Record<string, any> = {};
-      await vi.waitFor(async () => {
-        run = await api.get(safe);
-        expect(run.status).toBe('succeeded');
-      }, { timeout: 30_000, interval: 200 });
+      await vi.waitFor(
+        async () => {
+          run = await api.get(safe);
+          expect(run.status).toBe('succeeded');
+        },
+        { timeout: 30_000, interval: 200 },
+      );
       expect(run.attempt).toBe(2);
       expect(run.worker_id).toContain(`:${survivor.child.pid}:`);
       expect(fs.readFileSync(path.join(dir, 'safe'), 'utf8').trim().split('\n')).toHaveLength(2);
-      await vi.waitFor(async () => {
-        run = await api.get(changing);
-        expect(run.status).toBe('failed');
-      }, { timeout: 30_000, interval: 200 });
+      await vi.waitFor(
+        async () => {
+          run = await api.get(changing);
+          expect(run.status).toBe('failed');
+        },
+        { timeout: 30_000, interval: 200 },
+      );
       expect(run.reason).toMatch(/^outcome unknown/);
       const queuedAfter = await api.create({ type: 'noop', targets: ['c2.example'] });
       await vi.waitFor(async () => expect((await api.get(queuedAfter)).status).toBe('succeeded'), { timeout: 20_000, interval: 100 });

@@ -125,13 +125,28 @@ describe.each(JOB_MODES)('egress of http_request on $name', (mode) => {
   it('refuses a template whose URL the policy refuses (create and update), naming body.params.url', async () => {
     const h = bearer(await adminToken(lab));
     const name = `egress-${mode.dialect}`;
-    const bad = await lab.app.inject({ method: 'POST', url: '/api/v1/jobs/templates', headers: h, payload: { name, type: 'http_request', params: { url: `http://[::ffff:169.254.169.254]/latest` } } });
+    const bad = await lab.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs/templates',
+      headers: h,
+      payload: { name, type: 'http_request', params: { url: `http://[::ffff:169.254.169.254]/latest` } },
+    });
     expect(bad.statusCode, bad.body).toBe(422);
     expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.params.url']);
-    const ok = await lab.app.inject({ method: 'POST', url: '/api/v1/jobs/templates', headers: h, payload: { name, type: 'http_request', params: { url: `http://device.lab.test:${webPort}/` } } });
+    const ok = await lab.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs/templates',
+      headers: h,
+      payload: { name, type: 'http_request', params: { url: `http://device.lab.test:${webPort}/` } },
+    });
     expect(ok.statusCode, ok.body).toBe(201);
     const id = ok.json().id as string;
-    const patched = await lab.app.inject({ method: 'PATCH', url: `/api/v1/jobs/templates/${id}`, headers: h, payload: { params: { url: `http://0:${opsdeckPort}/metrics` } } });
+    const patched = await lab.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/jobs/templates/${id}`,
+      headers: h,
+      payload: { params: { url: `http://0:${opsdeckPort}/metrics` } },
+    });
     expect(patched.statusCode, patched.body).toBe(422);
     expect(patched.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.params.url']);
     const kept = await lab.app.inject({ method: 'GET', url: `/api/v1/jobs/templates/${id}`, headers: h });

@@ -51,7 +51,13 @@ describe.each(JOB_MODES)('failures no retry can fix, against real peers on $name
   const attempts = { max_attempts: 3, backoff_ms: 10 };
 
   it('a wrong SSH password fails the run on its first attempt, saying it is an authentication failure', async () => {
-    const run = await api.start({ type: 'ssh_command', targets: ['127.0.0.1'], credential_id: wrongPassword, params: { port: sshd.port, commands: ['true'] }, ...attempts });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: ['127.0.0.1'],
+      credential_id: wrongPassword,
+      params: { port: sshd.port, commands: ['true'] },
+      ...attempts,
+    });
     const done = await api.finished(run.id, 60_000);
     expect([done.status, done.attempt]).toEqual(['failed', 1]);
     expect(done.reason).toMatch(/^not retried: auth: /);
@@ -59,14 +65,26 @@ describe.each(JOB_MODES)('failures no retry can fix, against real peers on $name
   });
 
   it('a host key that does not match the pinned one fails the run on its first attempt', async () => {
-    const run = await api.start({ type: 'ssh_command', targets: ['127.0.0.1'], credential_id: goodKey, params: { port: sshd.port, commands: ['true'], host_key_sha256: `SHA256:${'A'.repeat(43)}` }, ...attempts });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: ['127.0.0.1'],
+      credential_id: goodKey,
+      params: { port: sshd.port, commands: ['true'], host_key_sha256: `SHA256:${'A'.repeat(43)}` },
+      ...attempts,
+    });
     const done = await api.finished(run.id, 60_000);
     expect([done.status, done.attempt]).toEqual(['failed', 1]);
     expect(done.reason).toMatch(/^not retried: host_key: /);
   });
 
   it('a command the device rejects (invalid input) fails the run on its first attempt', async () => {
-    const run = await api.start({ type: 'ssh_command', targets: ios.addresses, credential_id: device, params: { mode: 'device', port: ios.port, commands: ['show no-such-thing'] }, ...attempts });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: ios.addresses,
+      credential_id: device,
+      params: { mode: 'device', port: ios.port, commands: ['show no-such-thing'] },
+      ...attempts,
+    });
     const done = await api.finished(run.id, 60_000);
     expect([done.status, done.attempt]).toEqual(['failed', 1]);
     expect(done.reason).toMatch(/^not retried: the device rejected a command/);

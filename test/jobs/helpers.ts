@@ -69,7 +69,20 @@ export function jobsClient(server: TestServer, token: string) {
     async output(id: string) {
       const res = await server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${id}/output`, headers: h });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json() as { report: unknown; targets: { index: number; host: string; status: string; attempt: number; output: string | null; parsed: unknown; error: string | null; started_at: string | null; finished_at: string | null }[] };
+      return res.json() as {
+        report: unknown;
+        targets: {
+          index: number;
+          host: string;
+          status: string;
+          attempt: number;
+          output: string | null;
+          parsed: unknown;
+          error: string | null;
+          started_at: string | null;
+          finished_at: string | null;
+        }[];
+      };
     },
     async logs(id: string, after = 0) {
       const res = await server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${id}/logs?after=${after}&limit=10000`, headers: h });
@@ -86,7 +99,12 @@ export async function adminClient(server: TestServer) {
 
 /** Creates a credential in the vault through the API; returns its id. */
 export async function createCredential(server: TestServer, token: string, body: Record<string, unknown>): Promise<string> {
-  const res = await server.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: bearer(token), payload: { name: `cred-${randomBytes(4).toString('hex')}`, ...body } });
+  const res = await server.app.inject({
+    method: 'POST',
+    url: '/api/v1/credentials',
+    headers: bearer(token),
+    payload: { name: `cred-${randomBytes(4).toString('hex')}`, ...body },
+  });
   if (res.statusCode !== 201) throw new Error(`credential: ${res.statusCode} ${res.body}`);
   return (res.json() as { id: string }).id;
 }

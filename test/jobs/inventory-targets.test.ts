@@ -71,10 +71,22 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     await create('/locations', { name: 'dc1', location_type: 'site', credential_profile_id: ids.profile });
     await create('/locations', { name: 'dc1-room-a', location_type: 'room', parent: 'dc1' });
     await create('/locations', { name: 'lab', location_type: 'site' });
-    ids.r1 = (await create('/devices', { name: 'r1', platform: 'IOS', role: 'core', location: 'dc1', primary_ip4: ADDRESSES[0], credential_id: ids.device, tags: ['pci'] })).id;
+    ids.r1 = (
+      await create('/devices', {
+        name: 'r1',
+        platform: 'IOS',
+        role: 'core',
+        location: 'dc1',
+        primary_ip4: ADDRESSES[0],
+        credential_id: ids.device,
+        tags: ['pci'],
+      })
+    ).id;
     // No credential of its own: the location tree's profile (dc1, parent of its room) serves it.
     ids.r2 = (await create('/devices', { name: 'r2', platform: 'IOS', role: 'edge', location: 'dc1-room-a', primary_ip4: ADDRESSES[1] })).id;
-    ids.srv = (await create('/devices', { name: 'srv1', platform: 'Linux', role: 'edge', location: 'lab', primary_ip4: '127.0.0.1', credential_id: ids.server })).id;
+    ids.srv = (
+      await create('/devices', { name: 'srv1', platform: 'Linux', role: 'edge', location: 'lab', primary_ip4: '127.0.0.1', credential_id: ids.server })
+    ).id;
     ids.noaddr = (await create('/devices', { name: 'lab-noaddr', platform: 'IOS', location: 'lab' })).id;
   });
   afterAll(async () => {
@@ -83,11 +95,20 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
 
   it('refuses selectors that name nothing, naming the field, and stores nothing', async () => {
     const before = await runCount();
-    const res = await api.create({ type: 'ssh_command', targets: [{ group: 'no-such-group' }, { location: 'atlantis' }, { filter: { colour: ['red'] } }, { device: 'r1' }], params: { commands: ['show version'] } });
+    const res = await api.create({
+      type: 'ssh_command',
+      targets: [{ group: 'no-such-group' }, { location: 'atlantis' }, { filter: { colour: ['red'] } }, { device: 'r1' }],
+      params: { commands: ['show version'] },
+    });
     expect(res.statusCode, res.body).toBe(422);
     const paths = (res.json().errors as { path: string }[]).map((e) => e.path).sort();
     expect(paths).toEqual(['body.targets.0.group', 'body.targets.1.location', 'body.targets.2.filter.colour']);
-    const bad = await call('POST', '/jobs/templates', { name: 'bad selector', type: 'ssh_command', targets: [{ role: 'spine' }], params: { commands: ['show version'] } });
+    const bad = await call('POST', '/jobs/templates', {
+      name: 'bad selector',
+      type: 'ssh_command',
+      targets: [{ role: 'spine' }],
+      params: { commands: ['show version'] },
+    });
     expect(bad.statusCode, bad.body).toBe(422);
     expect(bad.json().errors[0].path).toBe('body.targets.0.role');
     // A host-only run still needs a credential; a profile is accepted as the run's credential.
@@ -110,15 +131,24 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
   });
 
   it('resolves selectors when the run executes, not when it is created, and records each device with the credential that served it', async () => {
-    const run = await api.start({ type: 'ssh_command', targets: [{ role: 'core' }, { location: 'dc1' }], params: { port: ios.port, commands: ['show version'] }, not_before: new Date(Date.now() + 1500).toISOString() });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: [{ role: 'core' }, { location: 'dc1' }],
+      params: { port: ios.port, commands: ['show version'] },
+      not_before: new Date(Date.now() + 1500).toISOString(),
+    });
     expect(await targetsOf(run.id)).toEqual({ run_id: run.id, resolved: false, items: [] });
     // Added after creation, before execution: the run must see it.
-    ids.r3 = (await create('/devices', { name: 'r3', platform: 'IOS', role: 'core', location: 'lab', primary_ip4: ADDRESSES[2], credential_profile_id: ids.profile })).id;
+    ids.r3 = (
+      await create('/devices', { name: 'r3', platform: 'IOS', role: 'core', location: 'lab', primary_ip4: ADDRESSES[2], credential_profile_id: ids.profile })
+    ).id;
     const done = await api.finished(run.id);
     expect(done.status, done.reason ?? '').toBe('succeeded');
     const { resolved, items } = await targetsOf(run.id);
     expect(resolved).toBe(true);
-    expect(items.map((t) => [t.device_name, t.host, t.selector, t.network_driver, t.credential_source, t.credential_id, t.credential_profile_id, t.status])).toEqual([
+    expect(
+      items.map((t) => [t.device_name, t.host, t.selector, t.network_driver, t.credential_source, t.credential_id, t.credential_profile_id, t.status]),
+    ).toEqual([
       ['r1', ADDRESSES[0], 'role:core', 'cisco_ios', 'device', ids.device, null, 'succeeded'],
       ['r3', ADDRESSES[2], 'role:core', 'cisco_ios', 'device_profile', ids.device, ids.profile, 'succeeded'],
       ['r2', ADDRESSES[1], 'location:dc1', 'cisco_ios', 'location_profile', ids.device, ids.profile, 'succeeded'],
@@ -134,7 +164,12 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
 
   it('runs on groups, tags and filters, uses the run credential over the device one, and fails devices without an address', async () => {
     await create('/device-groups', { name: 'edge boxes', kind: 'dynamic', filter: { role: ['edge'], platform: ['IOS'] } });
-    const run = await api.start({ type: 'ssh_command', targets: [{ group: 'edge boxes' }, { tag: 'pci' }, { filter: { name: ['lab-noaddr'] } }], credential_id: ids.device, params: { port: ios.port, commands: ['show ip interface brief'] } });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: [{ group: 'edge boxes' }, { tag: 'pci' }, { filter: { name: ['lab-noaddr'] } }],
+      credential_id: ids.device,
+      params: { port: ios.port, commands: ['show ip interface brief'] },
+    });
     const done = await api.finished(run.id);
     expect(done.status, done.reason ?? '').toBe('partially_failed');
     const { items } = await targetsOf(run.id);
@@ -147,7 +182,13 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
   });
 
   it('does not retry a run whose only failures are devices without an address (a retry cannot give them one)', async () => {
-    const run = await api.start({ type: 'ssh_command', targets: [{ device: 'lab-noaddr' }], credential_id: ids.device, max_attempts: 3, params: { port: ios.port, commands: ['show version'] } });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: [{ device: 'lab-noaddr' }],
+      credential_id: ids.device,
+      max_attempts: 3,
+      params: { port: ios.port, commands: ['show version'] },
+    });
     const done = await api.finished(run.id);
     expect([done.status, done.attempt]).toEqual(['failed', 1]);
     expect(done.reason).toMatch(/^not retried: no address: lab-noaddr: the device has no primary IP address/);
@@ -160,12 +201,22 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
       expect(res.statusCode, res.body).toBe(200);
       return (res.json().items as { job_run_id: string | null }[]).some((e) => e.job_run_id === runId);
     };
-    const first = await api.start({ type: 'ssh_command', targets: [{ device: 'r2' }], credential_id: profile, params: { port: ios.port, commands: ['show version'] } });
+    const first = await api.start({
+      type: 'ssh_command',
+      targets: [{ device: 'r2' }],
+      credential_id: profile,
+      params: { port: ios.port, commands: ['show version'] },
+    });
     expect((await api.finished(first.id)).status).toBe('succeeded');
     const [t] = (await targetsOf(first.id)).items;
     expect([t!.credential_source, t!.credential_id, t!.credential_profile_id]).toEqual(['run_profile', ids.device, profile]);
     expect(await triedWrong(first.id)).toBe(true);
-    const second = await api.start({ type: 'ssh_command', targets: [{ device: 'r2' }], credential_id: profile, params: { port: ios.port, commands: ['show version'] } });
+    const second = await api.start({
+      type: 'ssh_command',
+      targets: [{ device: 'r2' }],
+      credential_id: profile,
+      params: { port: ios.port, commands: ['show version'] },
+    });
     expect((await api.finished(second.id)).status).toBe('succeeded');
     expect(await triedWrong(second.id)).toBe(false);
   });
@@ -200,7 +251,11 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
   });
 
   it("parses with the platform's ntc-template (parse: true) and keeps plain exec for linux devices", async () => {
-    const run = await api.start({ type: 'ssh_command', targets: [{ device_id: ids.r1! }, { device: ids.srv! }], params: { port: ios.port, commands: ['show version'], parse: true, update_facts: true } });
+    const run = await api.start({
+      type: 'ssh_command',
+      targets: [{ device_id: ids.r1! }, { device: ids.srv! }],
+      params: { port: ios.port, commands: ['show version'], parse: true, update_facts: true },
+    });
     const done = await api.finished(run.id);
     const out = await api.output(run.id);
     const r1 = out.targets[0]!.parsed as { commands: { parsed: Record<string, unknown>[] }[] };
@@ -213,7 +268,9 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     const srvRun = await api.start({ type: 'ssh_command', targets: [{ platform: 'Linux' }], params: { port: sshd.port, commands: ['echo exec-mode-ok'] } });
     const srvDone = await api.finished(srvRun.id);
     expect(srvDone.status, srvDone.reason ?? '').toBe('succeeded');
-    expect((await targetsOf(srvRun.id)).items.map((t) => [t.device_name, t.selector, t.network_driver, t.credential_id])).toEqual([['srv1', 'platform:Linux', 'linux', ids.server]]);
+    expect((await targetsOf(srvRun.id)).items.map((t) => [t.device_name, t.selector, t.network_driver, t.credential_id])).toEqual([
+      ['srv1', 'platform:Linux', 'linux', ids.server],
+    ]);
     expect((await api.output(srvRun.id)).targets[0]!.output).toContain('exec-mode-ok');
   });
 
@@ -226,7 +283,12 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     const device = (await call('GET', `/devices/${ids.r2}`)).json();
     expect([device.os_version, device.serial, device.hostname]).toEqual(['15.2(4)M7', '9KLIE1234', hostnameFor(ADDRESSES[1]!)]);
     expect((await api.output(run.id)).targets[0]!.parsed).toMatchObject({ updated: ['hostname', 'os_version', 'serial'] });
-    const audit = (await call('GET', '/audit?limit=200')).json().items as { action: string; resource_id: string | null; actor: { id: string | null } | string | null; actor_id?: string }[];
+    const audit = (await call('GET', '/audit?limit=200')).json().items as {
+      action: string;
+      resource_id: string | null;
+      actor: { id: string | null } | string | null;
+      actor_id?: string;
+    }[];
     const entry = audit.find((a) => a.action === 'device.updated' && a.resource_id === ids.r2);
     expect(entry, JSON.stringify(audit.slice(0, 3))).toBeDefined();
     expect(JSON.stringify(entry)).toContain(operator.userId);
@@ -238,7 +300,12 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
 
   it('re-checks the initiator when the run executes: a user who lost jobs:run gets a refused run', async () => {
     const user = await loginAs(server, 'operator', token);
-    const run = await jobsClient(server, user.token).start({ type: 'ssh_command', targets: [{ device: 'r1' }], params: { port: ios.port, commands: ['show version'] }, not_before: new Date(Date.now() + 1500).toISOString() });
+    const run = await jobsClient(server, user.token).start({
+      type: 'ssh_command',
+      targets: [{ device: 'r1' }],
+      params: { port: ios.port, commands: ['show version'] },
+      not_before: new Date(Date.now() + 1500).toISOString(),
+    });
     const res = await call('PATCH', `/users/${user.userId}`, { roles: ['viewer'] });
     expect(res.statusCode, res.body).toBe(200);
     const done = await api.finished(run.id);
@@ -256,7 +323,7 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
     expect((await jobsClient(server, user.token).create({ type: 'noop', targets: [{ device: 'r1' }] })).statusCode).toBe(403);
   });
 
-  it('resolves with the initiator\'s inventory rights: without devices:read no selector is accepted', async () => {
+  it("resolves with the initiator's inventory rights: without devices:read no selector is accepted", async () => {
     const role = await call('POST', '/roles', { name: `runner-${mode.dialect}`, permissions: ['jobs:run', 'jobs:read'] });
     expect(role.statusCode, role.body).toBe(201);
     const runner = await loginAs(server, `runner-${mode.dialect}`, token);
@@ -300,7 +367,12 @@ describe.each(JOB_MODES)('jobs on the inventory on $name', (mode) => {
   });
 
   it('templates store selectors, not device lists', async () => {
-    const t = await create('/jobs/templates', { name: 'core show version', type: 'ssh_command', targets: [{ role: 'core' }], params: { port: ios.port, commands: ['show version'] } });
+    const t = await create('/jobs/templates', {
+      name: 'core show version',
+      type: 'ssh_command',
+      targets: [{ role: 'core' }],
+      params: { port: ios.port, commands: ['show version'] },
+    });
     expect(t.targets).toEqual([{ role: 'core' }]);
     const res = await call('POST', `/jobs/templates/${t.id}/run`, {});
     expect(res.statusCode, res.body).toBe(202);

@@ -23,7 +23,10 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
   it('refuses an Idempotency-Key reused with a different body (422 naming the header), and still returns the first run for the same body', async () => {
     const key = `reuse-${mode.dialect}-${Math.random().toString(36).slice(2)}`;
     const later = new Date(Date.now() + 3_600_000).toISOString();
-    const first = await api.create({ type: 'noop', targets: ['idem-a.example'], not_before: later, params: { lines: 1, sleep_ms: 0 } }, { 'idempotency-key': key });
+    const first = await api.create(
+      { type: 'noop', targets: ['idem-a.example'], not_before: later, params: { lines: 1, sleep_ms: 0 } },
+      { 'idempotency-key': key },
+    );
     expect(first.statusCode, first.body).toBe(202);
     const id = (first.json() as RunBody).id;
 
@@ -35,7 +38,10 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
     expect(problem.errors.map((e) => e.path)).toEqual(['headers.idempotency-key']);
 
     // The same request (keys in another order) is a repeat: the first run, nothing new stored.
-    const again = await api.create({ params: { sleep_ms: 0, lines: 1 }, not_before: later, targets: ['idem-a.example'], type: 'noop' }, { 'idempotency-key': key });
+    const again = await api.create(
+      { params: { sleep_ms: 0, lines: 1 }, not_before: later, targets: ['idem-a.example'], type: 'noop' },
+      { 'idempotency-key': key },
+    );
     expect(again.statusCode, again.body).toBe(200);
     expect((again.json() as RunBody).id).toBe(id);
     const list = await server.app.inject({ method: 'GET', url: '/api/v1/jobs/runs?type=noop&limit=1000', headers: api.headers });
@@ -64,7 +70,13 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
   });
 
   it('fails a target at once when no retry can fix it (a host name that does not exist), and retries one that may pass later (connection refused)', async () => {
-    const nxdomain = await api.start({ type: 'http_request', targets: ['nosuch-host.invalid'], params: { url: 'http://{{target}}/' }, max_attempts: 3, backoff_ms: 10 });
+    const nxdomain = await api.start({
+      type: 'http_request',
+      targets: ['nosuch-host.invalid'],
+      params: { url: 'http://{{target}}/' },
+      max_attempts: 3,
+      backoff_ms: 10,
+    });
     const failed = await api.finished(nxdomain.id);
     expect([failed.status, failed.attempt]).toEqual(['failed', 1]);
     expect(failed.reason).toMatch(/^not retried: dns: .*nosuch-host\.invalid/);
@@ -73,7 +85,13 @@ describe.each(JOB_MODES)('job faults through the API on $name', (mode) => {
     expect([pingFailed.status, pingFailed.attempt, pingFailed.reason]).toEqual(['failed', 1, 'not retried: cannot resolve nosuch-host.invalid (ENOTFOUND)']);
 
     const closed = await closedPort();
-    const refused = await api.start({ type: 'http_request', targets: ['127.0.0.1'], params: { url: `http://{{target}}:${closed}/` }, max_attempts: 2, backoff_ms: 10 });
+    const refused = await api.start({
+      type: 'http_request',
+      targets: ['127.0.0.1'],
+      params: { url: `http://{{target}}:${closed}/` },
+      max_attempts: 2,
+      backoff_ms: 10,
+    });
     const retried = await api.finished(refused.id);
     expect([retried.status, retried.attempt]).toEqual(['failed', 2]);
     expect(retried.reason ?? '').not.toMatch(/not retried/);

@@ -42,7 +42,13 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
   });
 
   it('retries only the failed targets with backoff, then ends partially_failed', async () => {
-    const run = await api.start({ type: 'noop', targets: ['ok.example', 'bad.example'], params: { fail_targets: ['bad.example'] }, max_attempts: 2, backoff_ms: 50 });
+    const run = await api.start({
+      type: 'noop',
+      targets: ['ok.example', 'bad.example'],
+      params: { fail_targets: ['bad.example'] },
+      max_attempts: 2,
+      backoff_ms: 50,
+    });
     const done = await api.finished(run.id);
     expect(done.status).toBe('partially_failed');
     expect(done.attempt).toBe(2);
@@ -52,7 +58,15 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
   });
   it('rejects bad input with 4xx naming the field and writes nothing', async () => {
     // Counted in the table: the list caps at 1000, and another test may have queued more.
-    const count = async () => Number((await (server.modules.database.db as unknown as Kysely<any>).selectFrom('jobRuns').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async () =>
+      Number(
+        (
+          await (server.modules.database.db as unknown as Kysely<any>)
+            .selectFrom('jobRuns')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await count();
     const cases: [Record<string, unknown>, number, string][] = [
       [{ type: 'teleport', targets: ['x'] }, 422, 'body.type'],
@@ -71,7 +85,10 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
       const res = await api.create(body);
       expect(res.statusCode, JSON.stringify(body) + res.body).toBe(status);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
-      expect(res.json().errors.map((e: { path: string }) => e.path), JSON.stringify(body)).toContain(path);
+      expect(
+        res.json().errors.map((e: { path: string }) => e.path),
+        JSON.stringify(body),
+      ).toContain(path);
     }
     expect(await count()).toBe(before);
   });
@@ -91,8 +108,12 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const key = `burst-${mode.dialect}-${Date.now()}`;
     const [burst, repeats] = await Promise.all([
-      Promise.all(Array.from({ length: 30 }, (_, i) => api.create({ type: 'noop', targets: [`burst-${i}.example`], not_before: later, priority: i % 2 ? 9 : 1 }))),
-      Promise.all(Array.from({ length: 5 }, () => api.create({ type: 'noop', targets: ['burst-idem.example'], not_before: later }, { 'idempotency-key': key }))),
+      Promise.all(
+        Array.from({ length: 30 }, (_, i) => api.create({ type: 'noop', targets: [`burst-${i}.example`], not_before: later, priority: i % 2 ? 9 : 1 })),
+      ),
+      Promise.all(
+        Array.from({ length: 5 }, () => api.create({ type: 'noop', targets: ['burst-idem.example'], not_before: later }, { 'idempotency-key': key })),
+      ),
     ]);
     expect(burst.map((r) => r.statusCode)).toEqual(Array(30).fill(202));
     const runs = burst.map((r) => r.json() as RunBody & { priority: number; queue_position: number });
@@ -103,22 +124,33 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
     // Positions of the burst, read back now, rank the high-priority half ahead and each half by age.
     const now = await Promise.all(runs.map((r) => server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${r.id}`, headers: api.headers })));
     const ranked = now.map((r) => r.json() as { id: string; priority: number; queue_position: number }).sort((a, b) => a.queue_position - b.queue_position);
-    expect(ranked.map((r) => `${r.priority}:${r.id}`)).toEqual([...ranked].sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id)).map((r) => `${r.priority}:${r.id}`));
+    expect(ranked.map((r) => `${r.priority}:${r.id}`)).toEqual(
+      [...ranked].sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id)).map((r) => `${r.priority}:${r.id}`),
+    );
     expect(new Set(ranked.map((r) => r.queue_position)).size).toBe(30);
     const audit = await server.app.inject({ method: 'GET', url: '/api/v1/audit?action=job_run.created&limit=1000', headers: api.headers });
     const audited = (audit.json().items as { resource_id: string }[]).map((a) => a.resource_id);
-    for (const r of [...runs, repeats[0]!.json() as RunBody]) expect(audited.filter((id) => id === r.id), r.id).toHaveLength(1);
+    for (const r of [...runs, repeats[0]!.json() as RunBody]) {
+      expect(
+        audited.filter((id) => id === r.id),
+        r.id,
+      ).toHaveLength(1);
+    }
     for (const r of runs) await server.app.inject({ method: 'POST', url: `/api/v1/jobs/runs/${r.id}/cancel`, headers: api.headers });
   });
 
   it('places a new run behind a long queue by estimate, never ahead of where a read counts it', async () => {
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const jobs = server.modules.jobs.service;
-    const long = await Promise.all(Array.from({ length: 1_050 }, (_, i) => jobs.createRun(SYSTEM_ACTOR, { type: 'noop', targets: [`long-${i}.example`], not_before: later, priority: 10 })));
+    const long = await Promise.all(
+      Array.from({ length: 1_050 }, (_, i) => jobs.createRun(SYSTEM_ACTOR, { type: 'noop', targets: [`long-${i}.example`], not_before: later, priority: 10 })),
+    );
     const res = await api.create({ type: 'noop', targets: ['behind.example'], not_before: later, priority: 10 });
     expect(res.statusCode).toBe(202);
     const created = res.json() as { id: string; queue_position: number };
-    const read = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${created.id}`, headers: api.headers })).json() as { queue_position: number };
+    const read = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/${created.id}`, headers: api.headers })).json() as {
+      queue_position: number;
+    };
     expect(read.queue_position).toBeGreaterThanOrEqual(1_050);
     expect(created.queue_position).toBeGreaterThanOrEqual(read.queue_position);
     // Nothing else left the queue meanwhile but what earlier tests cancelled.
@@ -200,11 +232,22 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
       method: 'POST',
       url: '/api/v1/jobs/templates',
       headers: api.headers,
-      payload: { name: `fpl-report-${mode.dialect}`, type: 'local_command', params: { command: 'echo', args: ['{"rank":1}'], parse: 'json' }, tags: ['fpl'], folder: 'reports' },
+      payload: {
+        name: `fpl-report-${mode.dialect}`,
+        type: 'local_command',
+        params: { command: 'echo', args: ['{"rank":1}'], parse: 'json' },
+        tags: ['fpl'],
+        folder: 'reports',
+      },
     });
     expect(create.statusCode, create.body).toBe(201);
     const tpl = create.json();
-    const run = await server.app.inject({ method: 'POST', url: `/api/v1/jobs/templates/${tpl.id}/run`, headers: api.headers, payload: { params: { args: ['{"rank":7}'] } } });
+    const run = await server.app.inject({
+      method: 'POST',
+      url: `/api/v1/jobs/templates/${tpl.id}/run`,
+      headers: api.headers,
+      payload: { params: { args: ['{"rank":7}'] } },
+    });
     expect(run.statusCode, run.body).toBe(202);
     expect((await api.finished(run.json().id)).status).toBe('succeeded');
     const latest = await server.app.inject({ method: 'GET', url: `/api/v1/jobs/runs/latest?template=${encodeURIComponent(tpl.name)}`, headers: api.headers });
@@ -212,7 +255,12 @@ describe.each(JOB_MODES)('jobs API on $name', (mode) => {
     expect(latest.json().report).toEqual({ rank: 7 });
     const dup = await server.app.inject({ method: 'POST', url: '/api/v1/jobs/templates', headers: api.headers, payload: { name: tpl.name, type: 'noop' } });
     expect(dup.statusCode).toBe(409);
-    const patch = await server.app.inject({ method: 'PATCH', url: `/api/v1/jobs/templates/${tpl.id}`, headers: api.headers, payload: { params: { command: 'rm' } } });
+    const patch = await server.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/jobs/templates/${tpl.id}`,
+      headers: api.headers,
+      payload: { params: { command: 'rm' } },
+    });
     expect(patch.statusCode).toBe(422);
     expect((await server.app.inject({ method: 'DELETE', url: `/api/v1/jobs/templates/${tpl.id}`, headers: api.headers })).statusCode).toBe(204);
   });

@@ -25,7 +25,14 @@ beforeAll(async () => {
   await requireRedis();
   apiNode = await createTestServer('postgres', { cluster: true, env: { ...env, OPSDECK_ROLES: 'api' } });
   api = jobsClient(apiNode, await adminToken(apiNode));
-  paused = runOpsdeck(['worker'], { ...env, OPSDECK_DATABASE_URL: apiNode.db.url!, OPSDECK_REDIS_URL: redisTestUrl(), OPSDECK_JWT_SECRET: TEST_JWT_SECRET, OPSDECK_MASTER_KEY: TEST_MASTER_KEY, OPSDECK_DATA_DIR: dir });
+  paused = runOpsdeck(['worker'], {
+    ...env,
+    OPSDECK_DATABASE_URL: apiNode.db.url!,
+    OPSDECK_REDIS_URL: redisTestUrl(),
+    OPSDECK_JWT_SECRET: TEST_JWT_SECRET,
+    OPSDECK_MASTER_KEY: TEST_MASTER_KEY,
+    OPSDECK_DATA_DIR: dir,
+  });
   await paused.waitFor(/opsdeck worker started/, 60_000);
 }, 120_000);
 

@@ -47,20 +47,42 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     expect(res.statusCode, res.body).toBe(status);
     return res.json() as Record<string, any>;
   };
-  const audit = async (query: string) => (await created(await call(admin, 'GET', `/audit?limit=1000&${query}`), 200)).items as { actor: { kind: string; id: string | null; name: string }; action: string; resource_id: string | null; outcome: string; changes: Record<string, any> | null }[];
-  const credentialUses = async (runId: string) => (await audit(`action=credential.resolved&resource_id=${credA}`)).filter((e) => e.changes?.job_run_id === runId);
+  const audit = async (query: string) =>
+    (await created(await call(admin, 'GET', `/audit?limit=1000&${query}`), 200)).items as {
+      actor: { kind: string; id: string | null; name: string };
+      action: string;
+      resource_id: string | null;
+      outcome: string;
+      changes: Record<string, any> | null;
+    }[];
+  const credentialUses = async (runId: string) =>
+    (await audit(`action=credential.resolved&resource_id=${credA}`)).filter((e) => e.changes?.job_run_id === runId);
   const runCount = async () => ((await created(await call(admin, 'GET', '/jobs/runs?limit=1000'), 200)).items as unknown[]).length;
   const finished = (headers: Record<string, string>, id: string) => jobsClient(server, headers.authorization!.slice(7)).finished(id);
-  const targetsOf = async (id: string) => (await created(await call(admin, 'GET', `/jobs/runs/${id}/targets`), 200)).items as { status: string; error: string | null }[];
+  const targetsOf = async (id: string) =>
+    (await created(await call(admin, 'GET', `/jobs/runs/${id}/targets`), 200)).items as { status: string; error: string | null }[];
   const inTeam = async (team: string, roles: string | string[] = 'operator') => {
     const u = await loginAs(server, roles, token);
     expect((await call(admin, 'PUT', `/teams/${team}/members/${u.userId}`)).statusCode).toBe(204);
     return { ...u, headers: bearer(u.token) };
   };
-  const httpRun = (path: string, extra: Record<string, unknown> = {}) => ({ type: 'http_request', credential_id: credA, params: { url: `${listenerUrl}/${tag}${path}` }, ...extra });
+  const httpRun = (path: string, extra: Record<string, unknown> = {}) => ({
+    type: 'http_request',
+    credential_id: credA,
+    params: { url: `${listenerUrl}/${tag}${path}` },
+    ...extra,
+  });
 
   beforeAll(async () => {
-    server = await startJobsServer(mode, { env: { OPSDECK_RUN_MAX_TARGETS: '5', OPSDECK_RUN_MAX_PROBES: '100', OPSDECK_RUN_MAX_ACTIVE_PER_USER: '3', OPSDECK_SCHEDULER_POLL_MS: '200', OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32' } });
+    server = await startJobsServer(mode, {
+      env: {
+        OPSDECK_RUN_MAX_TARGETS: '5',
+        OPSDECK_RUN_MAX_PROBES: '100',
+        OPSDECK_RUN_MAX_ACTIVE_PER_USER: '3',
+        OPSDECK_SCHEDULER_POLL_MS: '200',
+        OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32',
+      },
+    });
     token = await adminToken(server);
     admin = bearer(token);
     teamA = (await created(await call(admin, 'POST', '/teams', { name: `run-a-${tag}` }))).id;
@@ -68,7 +90,9 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     credA = await createCredential(server, token, { type: 'api_token', token: SECRET, team_id: teamA });
     // A shared device whose own credential is team A's: the inventory resolves it for anyone who sees the device.
     await created(await call(admin, 'POST', '/locations', { name: `loc-${tag}`, location_type: 'site' }));
-    device = (await created(await call(admin, 'POST', '/devices', { name: `dev-${tag}`, location: `loc-${tag}`, primary_ip4: '127.0.0.1', credential_id: credA }))).id;
+    device = (
+      await created(await call(admin, 'POST', '/devices', { name: `dev-${tag}`, location: `loc-${tag}`, primary_ip4: '127.0.0.1', credential_id: credA }))
+    ).id;
   });
   afterAll(async () => {
     await server?.close();
@@ -97,7 +121,12 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     const patch = await call(b.headers, 'PATCH', `/jobs/templates/${adminTemplate.id}`, { credential_id: credA });
     expect(patch.statusCode, patch.body).toBe(422);
 
-    const schedule = await call(b.headers, 'POST', '/schedules', { name: `b-sched-${tag}`, template_id: adminTemplate.id, kind: 'interval', interval_seconds: 1 });
+    const schedule = await call(b.headers, 'POST', '/schedules', {
+      name: `b-sched-${tag}`,
+      template_id: adminTemplate.id,
+      kind: 'interval',
+      interval_seconds: 1,
+    });
     expect(schedule.statusCode, schedule.body).toBe(422);
     expect(schedule.json().code).toBe('JOB_CREDENTIAL_NOT_FOUND');
 
@@ -144,7 +173,14 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
   it('a credential the inventory resolves for a device fails that target when it is outside the initiator’s teams', async () => {
     const b = await inTeam(teamB);
     const port = (listener.address() as AddressInfo).port;
-    const run = (await created(await call(b.headers, 'POST', '/jobs/runs', { type: 'http_request', targets: [{ device_id: device }], params: { url: `http://{{target}}:${port}/${tag}/inventory-b` } }), 202)) as RunBody;
+    const run = (await created(
+      await call(b.headers, 'POST', '/jobs/runs', {
+        type: 'http_request',
+        targets: [{ device_id: device }],
+        params: { url: `http://{{target}}:${port}/${tag}/inventory-b` },
+      }),
+      202,
+    )) as RunBody;
     expect((await finished(admin, run.id)).status).toBe('failed');
     expect((await targetsOf(run.id))[0]!.error).toMatch(/^CREDENTIAL_FORBIDDEN: /);
     expect(hitsFor(`/${tag}/inventory-b`)).toEqual([]);
@@ -170,14 +206,23 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     const many = await call(admin, 'POST', '/jobs/runs', { type: 'noop', targets: ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6'] });
     expect(many.statusCode, many.body).toBe(422);
     expect(many.json().errors[0].path).toBe('body.targets');
-    const probes = await call(admin, 'POST', '/jobs/runs', { type: 'tcp_port_scan', targets: ['127.0.0.1', '127.0.0.2'], params: { ports: Array.from({ length: 60 }, (_, i) => 1000 + i) } });
+    const probes = await call(admin, 'POST', '/jobs/runs', {
+      type: 'tcp_port_scan',
+      targets: ['127.0.0.1', '127.0.0.2'],
+      params: { ports: Array.from({ length: 60 }, (_, i) => 1000 + i) },
+    });
     expect(probes.statusCode, probes.body).toBe(422);
     expect(probes.json().errors[0].path).toBe('body.params.ports');
 
     const busy = await inTeam(teamB);
     const later = new Date(Date.now() + 3_600_000).toISOString();
     const queued: string[] = [];
-    for (let i = 0; i < 3; i++) queued.push(((await created(await call(busy.headers, 'POST', '/jobs/runs', { type: 'noop', targets: [{ device_id: device }], not_before: later }), 202)) as RunBody).id);
+    for (let i = 0; i < 3; i++) {
+      queued.push(
+        ((await created(await call(busy.headers, 'POST', '/jobs/runs', { type: 'noop', targets: [{ device_id: device }], not_before: later }), 202)) as RunBody)
+          .id,
+      );
+    }
     const refused = await call(busy.headers, 'POST', '/jobs/runs', { type: 'noop', targets: [{ device_id: device }], not_before: later });
     expect(refused.statusCode, refused.body).toBe(429);
     expect(refused.json().code).toBe('JOB_RUNS_LIMIT');
@@ -191,7 +236,9 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
   it('a schedule acts for its owner (audited as them) and is paused with a reason, not run, once the owner is demoted and disabled', async () => {
     const owner = await inTeam(teamA);
     const template = await created(await call(owner.headers, 'POST', '/jobs/templates', { name: `owner-tpl-${tag}`, ...httpRun('/scheduled') }));
-    const schedule = await created(await call(owner.headers, 'POST', '/schedules', { name: `owner-sched-${tag}`, template_id: template.id, kind: 'interval', interval_seconds: 86_400 }));
+    const schedule = await created(
+      await call(owner.headers, 'POST', '/schedules', { name: `owner-sched-${tag}`, template_id: template.id, kind: 'interval', interval_seconds: 86_400 }),
+    );
     const fire = await created(await call(admin, 'POST', `/schedules/${schedule.id}/trigger`), 202);
     expect(fire.outcome, JSON.stringify(fire)).toBe('enqueued');
     expect((await finished(admin, fire.run_id)).status).toBe('succeeded');
@@ -223,10 +270,23 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
 
   it('checks the owner at each tick: a due schedule of an owner who lost jobs:run is paused by the scheduler, no run created', async () => {
     const owner = await inTeam(teamA);
-    const template = await created(await call(owner.headers, 'POST', '/jobs/templates', { name: `tick-tpl-${tag}`, type: 'noop', targets: [{ device_id: device }] }));
-    const schedule = await created(await call(owner.headers, 'POST', '/schedules', { name: `tick-sched-${tag}`, template_id: template.id, kind: 'interval', interval_seconds: 1, start_at: new Date(Date.now() + 3000).toISOString() }));
+    const template = await created(
+      await call(owner.headers, 'POST', '/jobs/templates', { name: `tick-tpl-${tag}`, type: 'noop', targets: [{ device_id: device }] }),
+    );
+    const schedule = await created(
+      await call(owner.headers, 'POST', '/schedules', {
+        name: `tick-sched-${tag}`,
+        template_id: template.id,
+        kind: 'interval',
+        interval_seconds: 1,
+        start_at: new Date(Date.now() + 3000).toISOString(),
+      }),
+    );
     await created(await call(admin, 'PATCH', `/users/${owner.userId}`, { roles: ['viewer'] }), 200);
-    await vi.waitFor(async () => expect((await created(await call(admin, 'GET', `/schedules/${schedule.id}`), 200)).enabled).toBe(false), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(async () => expect((await created(await call(admin, 'GET', `/schedules/${schedule.id}`), 200)).enabled).toBe(false), {
+      timeout: 20_000,
+      interval: 200,
+    });
     const s = await created(await call(admin, 'GET', `/schedules/${schedule.id}`), 200);
     expect(s.paused_reason).toMatch(/may no longer run jobs \(jobs:run\)/);
     const fires = (await created(await call(admin, 'GET', `/schedules/${schedule.id}/runs`), 200)).items as { outcome: string; run_id: string | null }[];

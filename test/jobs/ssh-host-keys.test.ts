@@ -44,7 +44,13 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
     const device = await api('POST', '/devices', { name: `ssh-tofu-${mode.dialect}`, primary_ip4: '127.0.0.1' });
     expect(device.statusCode, device.body).toBe(201);
     const deviceId = device.json().id as string;
-    const run = () => jobs.start({ type: 'ssh_command', targets: [{ device_id: deviceId }], credential_id: credentialId, params: { port: sshd.port, commands: ['echo tofu-ok'] } });
+    const run = () =>
+      jobs.start({
+        type: 'ssh_command',
+        targets: [{ device_id: deviceId }],
+        credential_id: credentialId,
+        params: { port: sshd.port, commands: ['echo tofu-ok'] },
+      });
     const finished = (id: string) => jobs.waitFor(id, (r) => ['succeeded', 'failed'].includes(r.status), 30_000);
 
     expect((await api('GET', `/devices/${deviceId}/ssh-host-key`)).statusCode).toBe(404);
@@ -79,7 +85,13 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
     expect(device.statusCode, device.body).toBe(201);
     const deviceId = device.json().id as string;
     // What the command prints does not matter here (facts found or not): the host key is checked at connection.
-    const run = () => jobs.start({ type: 'facts', targets: [{ device_id: deviceId }], credential_id: credentialId, params: { port: sshd.port, command: 'uname -a', update_inventory: false } });
+    const run = () =>
+      jobs.start({
+        type: 'facts',
+        targets: [{ device_id: deviceId }],
+        credential_id: credentialId,
+        params: { port: sshd.port, command: 'uname -a', update_inventory: false },
+      });
     const finished = (id: string) => jobs.waitFor(id, (r) => ['succeeded', 'failed'].includes(r.status), 30_000);
 
     const first = await finished((await run()).id);
@@ -116,9 +128,15 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
 
   it('makes the credential test (POST /credentials/{id}/test) refuse a changed key before sending the password', async () => {
     await freshSshd();
-    const probe = async () => (await api('POST', `/credentials/${credentialId}/test`, { host: '127.0.0.1', port: sshd.port, timeout_ms: 10_000 })).json() as { ok: boolean; message: string };
+    const probe = async () =>
+      (await api('POST', `/credentials/${credentialId}/test`, { host: '127.0.0.1', port: sshd.port, timeout_ms: 10_000 })).json() as {
+        ok: boolean;
+        message: string;
+      };
     expect(await probe()).toMatchObject({ ok: true });
-    const pin = ((await api('GET', '/jobs/ssh-host-keys?host=127.0.0.1')).json() as { items: { id: string; port: number }[] }).items.find((k) => k.port === sshd.port)!;
+    const pin = ((await api('GET', '/jobs/ssh-host-keys?host=127.0.0.1')).json() as { items: { id: string; port: number }[] }).items.find(
+      (k) => k.port === sshd.port,
+    )!;
     await swapSshd();
     const refused = await probe();
     expect(refused.ok).toBe(false);

@@ -62,7 +62,17 @@ async function terminateBackends(): Promise<number> {
 describe('an opsdeck worker whose PostgreSQL backends are terminated', () => {
   it('stays alive through repeated pg_terminate_backend and completes the runs that follow', async () => {
     // Busy runs: many log lines and targets, so the worker holds connections mid-transaction.
-    const busy = await Promise.all(Array.from({ length: 4 }, (_, i) => api.start({ type: 'noop', targets: Array.from({ length: 10 }, (_, t) => `busy-${i}-${t}.example`), params: { lines: 300, sleep_ms: 200 }, max_attempts: 3, backoff_ms: 10 })));
+    const busy = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        api.start({
+          type: 'noop',
+          targets: Array.from({ length: 10 }, (_, t) => `busy-${i}-${t}.example`),
+          params: { lines: 300, sleep_ms: 200 },
+          max_attempts: 3,
+          backoff_ms: 10,
+        }),
+      ),
+    );
     let killed = 0;
     for (let round = 0; round < 15; round++) {
       killed += await terminateBackends();

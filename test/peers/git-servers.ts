@@ -10,7 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { freeTcpPort, waitForTcp } from './ports.js';
 
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'Test Author', GIT_AUTHOR_EMAIL: 'author@example.test', GIT_COMMITTER_NAME: 'Test Author', GIT_COMMITTER_EMAIL: 'author@example.test' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Test Author',
+  GIT_AUTHOR_EMAIL: 'author@example.test',
+  GIT_COMMITTER_NAME: 'Test Author',
+  GIT_COMMITTER_EMAIL: 'author@example.test',
+};
 
 /** A temporary root of bare repositories, plus helpers that commit files into them. */
 export interface GitFixtureRoot {
@@ -18,14 +26,20 @@ export interface GitFixtureRoot {
   /** Creates `<name>.git` (bare, branch `main`) and returns its path. */
   createBare(name: string): string;
   /** Commits files (path → content; null deletes; `{ rename: from }` renames; `{ symlink: target }` links) to `main` of a bare repository. */
-  commit(name: string, files: Record<string, string | null | { rename: string } | { symlink: string }>, message: string, options?: { date?: string; author?: string }): string;
+  commit(
+    name: string,
+    files: Record<string, string | null | { rename: string } | { symlink: string }>,
+    message: string,
+    options?: { date?: string; author?: string },
+  ): string;
   git(args: string[], cwd?: string): string;
   close(): void;
 }
 
 export function createGitFixtureRoot(): GitFixtureRoot {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'opsdeck-git-peer-'));
-  const git = (args: string[], cwd = dir, env: Record<string, string> = {}) => execFileSync('git', args, { cwd, env: { ...GIT_ENV, ...env }, encoding: 'utf8' });
+  const git = (args: string[], cwd = dir, env: Record<string, string> = {}) =>
+    execFileSync('git', args, { cwd, env: { ...GIT_ENV, ...env }, encoding: 'utf8' });
   return {
     dir,
     git,
@@ -58,7 +72,9 @@ export function createGitFixtureRoot(): GitFixtureRoot {
         }
         const env: Record<string, string> = {};
         if (options.date) Object.assign(env, { GIT_AUTHOR_DATE: options.date, GIT_COMMITTER_DATE: options.date });
-        if (options.author) Object.assign(env, { GIT_AUTHOR_NAME: options.author, GIT_AUTHOR_EMAIL: `${options.author.toLowerCase().replace(/\s+/g, '.')}@example.test` });
+        if (options.author) {
+          Object.assign(env, { GIT_AUTHOR_NAME: options.author, GIT_AUTHOR_EMAIL: `${options.author.toLowerCase().replace(/\s+/g, '.')}@example.test` });
+        }
         git(['commit', '-q', '--allow-empty', '-m', message], work, env);
         git(['push', '-q', 'origin', 'HEAD:main'], work);
         return git(['rev-parse', 'HEAD'], work).trim();
@@ -89,7 +105,20 @@ function stopChild(child: ChildProcess): Promise<void> {
 /** `git daemon` serving every repository under `root` on a free loopback port; `push` enables receive-pack. */
 export async function startGitDaemon(root: string, options: { push?: boolean } = {}): Promise<GitServerPeer> {
   const port = await freeTcpPort();
-  const child = spawn('git', ['daemon', '--reuseaddr', '--export-all', ...(options.push ? ['--enable=receive-pack'] : []), `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root], { env: GIT_ENV, stdio: 'ignore' });
+  const child = spawn(
+    'git',
+    [
+      'daemon',
+      '--reuseaddr',
+      '--export-all',
+      ...(options.push ? ['--enable=receive-pack'] : []),
+      `--base-path=${root}`,
+      '--listen=127.0.0.1',
+      `--port=${port}`,
+      root,
+    ],
+    { env: GIT_ENV, stdio: 'ignore' },
+  );
   await waitForTcp('127.0.0.1', port);
   return { url: `git://127.0.0.1:${port}`, close: () => stopChild(child) };
 }
@@ -98,7 +127,10 @@ export async function startGitDaemon(root: string, options: { push?: boolean } =
  * `git http-backend` as a CGI behind a loopback HTTP server (smart HTTP, as a web server would
  * run it). With `auth`, every request needs those basic credentials (401 otherwise).
  */
-export async function startGitHttp(root: string, options: { auth?: { username: string; password: string } } = {}): Promise<GitServerPeer & { requests: { authorization: string | undefined; url: string }[] }> {
+export async function startGitHttp(
+  root: string,
+  options: { auth?: { username: string; password: string } } = {},
+): Promise<GitServerPeer & { requests: { authorization: string | undefined; url: string }[] }> {
   const requests: { authorization: string | undefined; url: string }[] = [];
   const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` : null;
   const server = http.createServer((req, res) => {

@@ -60,8 +60,18 @@ function runningConfig(hostname: string, extra: string[], noise: boolean): strin
   reads++;
   if (noise) lines.push(`! Last configuration change at 10:${String(reads % 60).padStart(2, '0')}:07 UTC Mon Dec 7 2026 by netops`, '!');
   lines.push('version 15.2', `hostname ${hostname}`, '!', 'enable secret 5 $1$abcd$XXXXXXXXXXXXXXXXXXXX', '!');
-  if (noise) lines.push(`username admin privilege 15 secret 5 ${NOISY_SECRETS.userHash}`, '!', `snmp-server community ${NOISY_SECRETS.community} RO`, `ntp clock-period ${17179800 + reads}`, '!');
-  for (let i = 0; i < 4; i++) lines.push(`interface GigabitEthernet0/${i}`, ` description uplink ${i}`, ` ip address 10.${i}.0.1 255.255.255.0`, ' no shutdown', '!');
+  if (noise) {
+    lines.push(
+      `username admin privilege 15 secret 5 ${NOISY_SECRETS.userHash}`,
+      '!',
+      `snmp-server community ${NOISY_SECRETS.community} RO`,
+      `ntp clock-period ${17179800 + reads}`,
+      '!',
+    );
+  }
+  for (let i = 0; i < 4; i++) {
+    lines.push(`interface GigabitEthernet0/${i}`, ` description uplink ${i}`, ` ip address 10.${i}.0.1 255.255.255.0`, ' no shutdown', '!');
+  }
   lines.push(...extra, 'line vty 0 4', ' login local', '!', 'end');
   return lines.join('\n');
 }
@@ -89,7 +99,38 @@ function showIpIntBrief(): string {
 }
 
 /** Configuration-mode keywords the emulator accepts; anything else is refused like IOS does. */
-const CONFIG_KEYWORDS = new Set(['hostname', 'interface', 'description', 'ip', 'ipv6', 'no', 'ntp', 'snmp-server', 'username', 'logging', 'banner', 'vlan', 'name', 'shutdown', 'router', 'network', 'neighbor', 'line', 'login', 'enable', 'service', 'access-list', 'aaa', 'tacacs-server', 'radius-server', 'spanning-tree', 'switchport', 'clock', 'domain', 'exit']);
+const CONFIG_KEYWORDS = new Set([
+  'hostname',
+  'interface',
+  'description',
+  'ip',
+  'ipv6',
+  'no',
+  'ntp',
+  'snmp-server',
+  'username',
+  'logging',
+  'banner',
+  'vlan',
+  'name',
+  'shutdown',
+  'router',
+  'network',
+  'neighbor',
+  'line',
+  'login',
+  'enable',
+  'service',
+  'access-list',
+  'aaa',
+  'tacacs-server',
+  'radius-server',
+  'spanning-tree',
+  'switchport',
+  'clock',
+  'domain',
+  'exit',
+]);
 
 /** What IOS answers to a configuration line it refuses, or null when it takes it. */
 function configError(line: string): string | null {
@@ -100,7 +141,12 @@ function configError(line: string): string | null {
 }
 
 /** One CLI session on one device. */
-function serveShell(stream: ServerChannel, address: string, o: Required<Omit<IosEmulatorOptions, 'addresses' | 'port'>>, state: { commands: string[]; config: string[] }): void {
+function serveShell(
+  stream: ServerChannel,
+  address: string,
+  o: Required<Omit<IosEmulatorOptions, 'addresses' | 'port'>>,
+  state: { commands: string[]; config: string[] },
+): void {
   const hostname = hostnameFor(address);
   let mode: 'user' | 'priv' | 'config' = 'user';
   let paging = true;
@@ -192,7 +238,16 @@ function serveShell(stream: ServerChannel, address: string, o: Required<Omit<Ios
 }
 
 export async function startIosEmulator(options: IosEmulatorOptions): Promise<IosEmulator> {
-  const o = { username: 'netops', password: 'Dev1ce-Pa55', enableSecret: 'En4ble-Secret', commandDelayMs: 0, noise: false, promptPrefix: {}, hangOn: '', ...options };
+  const o = {
+    username: 'netops',
+    password: 'Dev1ce-Pa55',
+    enableSecret: 'En4ble-Secret',
+    commandDelayMs: 0,
+    noise: false,
+    promptPrefix: {},
+    hangOn: '',
+    ...options,
+  };
   // NOTE: ssh2 now and then generates an ed25519 key its own parser refuses ("Malformed OpenSSH private key").
   let hostKey = utils.generateKeyPairSync('ed25519').private;
   while (utils.parseKey(hostKey) instanceof Error) hostKey = utils.generateKeyPairSync('ed25519').private;

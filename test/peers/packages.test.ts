@@ -50,7 +50,10 @@ describe('the test peers check', () => {
     expect(missingPackages({ PATH: bin, FAKE_CHROMIUM: '/opt/chrome' }, list).map((p) => p.name)).toEqual(['iputils-ping', 'ansible-core']);
     fs.rmSync(path.join(root, 'pg'), { recursive: true });
     expect(missingPackages({ PATH: bin, FAKE_CHROMIUM: 'x' }, list).map((p) => p.name)).toEqual(['iputils-ping', 'ansible-core', 'postgresql']);
-    expect(missingPackages({ PATH: bin, FAKE_CHROMIUM: 'x', FAKE_PG_URL: 'postgres://db/x' }, list).map((p) => p.name)).toEqual(['iputils-ping', 'ansible-core']);
+    expect(missingPackages({ PATH: bin, FAKE_CHROMIUM: 'x', FAKE_PG_URL: 'postgres://db/x' }, list).map((p) => p.name)).toEqual([
+      'iputils-ping',
+      'ansible-core',
+    ]);
   });
 
   it('says in one line what is missing and the exact command that installs it', () => {
@@ -63,7 +66,13 @@ describe('the test peers check', () => {
 
   it('fails a run as a non-root user at once (before any network or apt-get), with that one message', () => {
     // The check as the `nobody` user, with a PATH that has none of the programs.
-    const nobody = Number(fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':')[2]);
+    const nobody = Number(
+      fs
+        .readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('nobody:'))!
+        .split(':')[2],
+    );
     const script = `import { ensureTestPackages } from ${JSON.stringify(path.resolve('test/peers/packages.ts'))};\ntry { ensureTestPackages({ PATH: '/nonexistent' }, () => {}); } catch (e) { console.log(e.stack); process.exit(3); }`;
     const file = path.join(dir, 'check.ts');
     fs.writeFileSync(file, script);
@@ -71,7 +80,11 @@ describe('the test peers check', () => {
     let out = '';
     let status: number | null = 0;
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', file], { uid: process.getuid?.() === 0 ? nobody : undefined, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir } });
+      execFileSync(process.execPath, ['--import', 'tsx', file], {
+        uid: process.getuid?.() === 0 ? nobody : undefined,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: dir },
+      });
     } catch (err) {
       ({ stdout: out, status } = err as { stdout: string; status: number | null });
     }

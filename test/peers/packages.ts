@@ -21,7 +21,13 @@ export interface TestPackage {
 }
 
 export const TEST_PACKAGES: readonly TestPackage[] = [
-  { name: 'postgresql', provides: '/usr/lib/postgresql/*/bin/initdb', usedBy: 'the throwaway PostgreSQL (test/peers/services.ts)', service: 'postgresql', unlessEnv: 'OPSDECK_TEST_PG_URL' },
+  {
+    name: 'postgresql',
+    provides: '/usr/lib/postgresql/*/bin/initdb',
+    usedBy: 'the throwaway PostgreSQL (test/peers/services.ts)',
+    service: 'postgresql',
+    unlessEnv: 'OPSDECK_TEST_PG_URL',
+  },
   { name: 'redis-server', provides: 'redis-server', usedBy: 'the throwaway Redis; test/jobs/cluster.test.ts restarts its own', service: 'redis-server' },
   { name: 'openssh-server', provides: '/usr/sbin/sshd', usedBy: 'test/peers/sshd.ts', service: 'ssh' },
   { name: 'openssh-client', provides: 'ssh-keygen', usedBy: 'test/peers/sshd.ts (host and user keys)' },
@@ -92,7 +98,9 @@ export function ensureTestPackages(env: NodeJS.ProcessEnv = process.env, log: (l
   const missing = missingPackages(env);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new MissingPackagesError(missingMessage(missing, 'this user is not root'));
-  if (locate('apt-get', { PATH: `${env.PATH ?? ''}:/usr/bin:/usr/sbin` }) === undefined) throw new MissingPackagesError(missingMessage(missing, 'apt-get is not available'));
+  if (locate('apt-get', { PATH: `${env.PATH ?? ''}:/usr/bin:/usr/sbin` }) === undefined) {
+    throw new MissingPackagesError(missingMessage(missing, 'apt-get is not available'));
+  }
   log(`test peers: installing ${missing.map((p) => p.name).join(' ')} (apt-get)`);
   const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (args: string[]) => execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { env: aptEnv, stdio: ['ignore', 'ignore', 'inherit'] });

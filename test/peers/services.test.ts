@@ -17,7 +17,9 @@ describe('throwaway services for a test run', () => {
     if (process.getuid?.() === 0) expect(uidOf(server.child.pid!)).not.toBe(0);
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
-    const settings = await client.query<{ name: string; setting: string }>("select name, setting from pg_settings where name in ('fsync', 'max_connections', 'listen_addresses') order by name");
+    const settings = await client.query<{ name: string; setting: string }>(
+      "select name, setting from pg_settings where name in ('fsync', 'max_connections', 'listen_addresses') order by name",
+    );
     await client.end();
     expect(settings.rows).toEqual([
       { name: 'fsync', setting: 'off' },

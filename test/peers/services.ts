@@ -28,7 +28,10 @@ const run = promisify(execFile);
 
 /** uid/gid of a system user from /etc/passwd, or undefined. */
 function systemUser(name: string): { uid: number; gid: number } | undefined {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
   return uid && gid ? { uid: Number(uid), gid: Number(gid) } : undefined;
 }
@@ -145,7 +148,20 @@ export async function startThrowawayPostgres(options: { maxConnections: number }
   const logFile = path.join(dir, 'postgres.log');
   try {
     if (owner) fs.chownSync(dir, owner.uid, owner.gid);
-    const [file, ...args] = [...prefix, path.join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'];
+    const [file, ...args] = [
+      ...prefix,
+      path.join(bin, 'initdb'),
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--no-sync',
+      '--no-instructions',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ];
     await run(file!, args, { cwd: dir });
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -153,8 +169,20 @@ export async function startThrowawayPostgres(options: { maxConnections: number }
   }
   const port = await freeTcpPort();
   const log = fs.openSync(logFile, 'a');
-  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: String(options.maxConnections), listen_addresses: '127.0.0.1', unix_socket_directories: dir };
-  const child = spawnAs(prefix, path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], { cwd: dir, log });
+  const settings = {
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    max_connections: String(options.maxConnections),
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: dir,
+  };
+  const child = spawnAs(
+    prefix,
+    path.join(bin, 'postgres'),
+    ['-D', data, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    { cwd: dir, log },
+  );
   fs.closeSync(log);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   await waitReady(child, logFile, 'PostgreSQL', async () => {
@@ -180,7 +208,24 @@ export async function startThrowawayRedis(): Promise<Throwaway> {
   const logFile = path.join(dir, 'redis.log');
   const port = await freeTcpPort();
   const log = fs.openSync(logFile, 'a');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir, '--daemonize', 'no', '--pidfile', path.join(dir, 'redis.pid')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxmemory-policy',
+    'noeviction',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--pidfile',
+    path.join(dir, 'redis.pid'),
+  ];
   const child = spawnAs([], 'redis-server', args, { cwd: dir, log });
   fs.closeSync(log);
   const url = `redis://127.0.0.1:${port}`;

@@ -48,10 +48,14 @@ export async function startSnmpd(): Promise<SnmpdPeer> {
     'sysDescr Opsdeck test agent',
   ].join('\n');
   fs.writeFileSync(path.join(dir, 'snmpd.conf'), `${conf}\n`);
-  const child: ChildProcess = spawn('/usr/sbin/snmpd', ['-f', '-C', '-c', path.join(dir, 'snmpd.conf'), '-Lf', path.join(dir, 'snmpd.log'), '-p', path.join(dir, 'snmpd.pid'), '-M', '/dev/null'], {
-    stdio: 'ignore',
-    env: { ...process.env, SNMP_PERSISTENT_DIR: dir, MIBS: '' },
-  });
+  const child: ChildProcess = spawn(
+    '/usr/sbin/snmpd',
+    ['-f', '-C', '-c', path.join(dir, 'snmpd.conf'), '-Lf', path.join(dir, 'snmpd.log'), '-p', path.join(dir, 'snmpd.pid'), '-M', '/dev/null'],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, SNMP_PERSISTENT_DIR: dir, MIBS: '' },
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Ready when the log says so (it binds before logging "NET-SNMP version").
   const deadline = Date.now() + 10_000;

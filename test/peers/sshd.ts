@@ -43,7 +43,8 @@ export async function startSshd(options: { passphrase?: string; port?: number } 
   ensureSshUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-sshd-'));
   fs.chmodSync(dir, 0o755);
-  const keygen = (file: string, passphrase = '') => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'opsdeck-test', '-f', file], { stdio: 'ignore' });
+  const keygen = (file: string, passphrase = '') =>
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'opsdeck-test', '-f', file], { stdio: 'ignore' });
   keygen(path.join(dir, 'host_key'));
   keygen(path.join(dir, 'user_key'), options.passphrase ?? '');
   fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
@@ -78,7 +79,10 @@ export async function startSshd(options: { passphrase?: string; port?: number } 
     child.kill('SIGKILL');
     throw err;
   }
-  const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'host_key.pub')]).toString().split(' ')[1] ?? '';
+  const fp =
+    execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'host_key.pub')])
+      .toString()
+      .split(' ')[1] ?? '';
   return {
     host: '127.0.0.1',
     port,

@@ -45,14 +45,27 @@ describe('routing matches', () => {
 
 describe('mapping and helpers', () => {
   it('maps Alertmanager alerts: fingerprint dedup, severity aliases, summary as title', () => {
-    const r = fromAlertmanager({ status: 'resolved', labels: { alertname: 'X', severity: 'error' }, annotations: { summary: 'sum', description: 'desc' }, fingerprint: 'f1' }, { job: 'node' });
-    expect(r).toEqual({ source: 'alertmanager', title: 'sum', description: 'desc', severity: 'major', labels: { job: 'node', alertname: 'X', severity: 'error' }, dedup_key: 'alertmanager:f1', status: 'resolved' });
+    const r = fromAlertmanager(
+      { status: 'resolved', labels: { alertname: 'X', severity: 'error' }, annotations: { summary: 'sum', description: 'desc' }, fingerprint: 'f1' },
+      { job: 'node' },
+    );
+    expect(r).toEqual({
+      source: 'alertmanager',
+      title: 'sum',
+      description: 'desc',
+      severity: 'major',
+      labels: { job: 'node', alertname: 'X', severity: 'error' },
+      dedup_key: 'alertmanager:f1',
+      status: 'resolved',
+    });
     expect(fromAlertmanager({ status: 'firing', labels: { b: '2', a: '1' } }, {}).dedup_key).toBe('alertmanager:a=1,b=2');
     expect(severityOf('PAGE')).toBe('critical');
     expect(severityOf('unknown')).toBe('warning');
   });
   it('builds a default dedup key independent of label order', () => {
-    expect(defaultDedupKey({ source: 's', title: 't', labels: { b: '2', a: '1' } })).toBe(defaultDedupKey({ source: 's', title: 't', labels: { a: '1', b: '2' } }));
+    expect(defaultDedupKey({ source: 's', title: 't', labels: { b: '2', a: '1' } })).toBe(
+      defaultDedupKey({ source: 's', title: 't', labels: { a: '1', b: '2' } }),
+    );
   });
   it('masks secrets, URL-encoded too', () => {
     expect(maskSecrets('to https://h/a b?x=tok%2Fen and tok/en', ['tok/en'])).toBe('to https://h/a b?x=*** and ***');
@@ -62,10 +75,17 @@ describe('mapping and helpers', () => {
     expect(backoffMs(40, 1000)).toBe(3_600_000);
   });
   it('turns domain events into alerts with stable dedup keys', () => {
-    expect(alertFromEvent('run.failed', { run_id: 'r', type: 'command', status: 'failed', template_id: 't' })).toMatchObject({ source: 'jobs', severity: 'major', dedup_key: 'jobs:template:t' });
+    expect(alertFromEvent('run.failed', { run_id: 'r', type: 'command', status: 'failed', template_id: 't' })).toMatchObject({
+      source: 'jobs',
+      severity: 'major',
+      dedup_key: 'jobs:template:t',
+    });
     expect(alertFromEvent('run.succeeded', { run_id: 'r', template_id: 't' })).toMatchObject({ status: 'resolved', dedup_key: 'jobs:template:t' });
     expect(alertFromEvent('run.succeeded', { run_id: 'r' })).toBeNull();
-    expect(alertFromEvent('credential.expired', { id: 'c', name: 'core', type: 'ssh', expiresAt: 'x' })).toMatchObject({ dedup_key: 'credentials:expired:c', severity: 'warning' });
+    expect(alertFromEvent('credential.expired', { id: 'c', name: 'core', type: 'ssh', expiresAt: 'x' })).toMatchObject({
+      dedup_key: 'credentials:expired:c',
+      severity: 'warning',
+    });
     expect(alertFromEvent('device.created', {})).toBeNull();
   });
 });

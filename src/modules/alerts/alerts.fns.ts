@@ -68,11 +68,21 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
 }
 
 const SEVERITY_ALIASES: Record<string, Severity> = {
-  critical: 'critical', fatal: 'critical', page: 'critical', emergency: 'critical',
-  major: 'major', error: 'major', high: 'major',
-  minor: 'minor', medium: 'minor',
-  warning: 'warning', warn: 'warning',
-  info: 'info', informational: 'info', low: 'info', none: 'info',
+  critical: 'critical',
+  fatal: 'critical',
+  page: 'critical',
+  emergency: 'critical',
+  major: 'major',
+  error: 'major',
+  high: 'major',
+  minor: 'minor',
+  medium: 'minor',
+  warning: 'warning',
+  warn: 'warning',
+  info: 'info',
+  informational: 'info',
+  low: 'info',
+  none: 'info',
 };
 
 export function severityOf(value: string | undefined, fallback: Severity = 'warning'): Severity {
@@ -107,7 +117,12 @@ export function fromAlertmanager(a: AlertmanagerAlert, common: Record<string, st
   const labels = { ...common, ...a.labels };
   const ann = a.annotations ?? {};
   const name = labels.alertname ?? 'alert';
-  const key = a.fingerprint ?? Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
+  const key =
+    a.fingerprint ??
+    Object.entries(labels)
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
   return {
     source: 'alertmanager',
     title: (ann.summary ?? name).slice(0, 500),
@@ -121,7 +136,10 @@ export function fromAlertmanager(a: AlertmanagerAlert, common: Record<string, st
 
 /** The dedup key of an ingest without one: source + title + sorted labels. */
 export function defaultDedupKey(input: Pick<IngestInput, 'source' | 'title' | 'labels'>): string {
-  const labels = Object.entries(input.labels ?? {}).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
+  const labels = Object.entries(input.labels ?? {})
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return `${input.source}:${input.title}:${labels}`.slice(0, 300);
 }
 

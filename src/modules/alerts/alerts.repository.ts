@@ -5,8 +5,26 @@ import { applyFilters, type FilterCondition } from '../../platform/http/filters.
 import type { AlertsTables } from './alerts.tables.js';
 
 const ALERT_COLUMNS = [
-  'id', 'source', 'title', 'description', 'severity', 'labels', 'dedupKey', 'state', 'count', 'assigneeId', 'notes', 'autoResolveAt',
-  'firstSeenAt', 'lastSeenAt', 'acknowledgedAt', 'acknowledgedBy', 'resolvedAt', 'resolvedBy', 'createdAt', 'updatedAt',
+  'id',
+  'source',
+  'title',
+  'description',
+  'severity',
+  'labels',
+  'dedupKey',
+  'state',
+  'count',
+  'assigneeId',
+  'notes',
+  'autoResolveAt',
+  'firstSeenAt',
+  'lastSeenAt',
+  'acknowledgedAt',
+  'acknowledgedBy',
+  'resolvedAt',
+  'resolvedBy',
+  'createdAt',
+  'updatedAt',
 ] as const;
 
 export interface Note {
@@ -41,10 +59,18 @@ export function createAlertsRepository(base: Db) {
         .values({ ...a, labels: JSON.stringify(a.labels), notes: JSON.stringify(a.notes), openKey: a.state === 'resolved' ? null : a.dedupKey })
         .execute();
       const labels = Object.entries(a.labels);
-      if (labels.length > 0) await db.insertInto('alertLabels').values(labels.map(([key, value]) => ({ alertId: a.id, key, value }))).execute();
+      if (labels.length > 0) {
+        await db
+          .insertInto('alertLabels')
+          .values(labels.map(([key, value]) => ({ alertId: a.id, key, value })))
+          .execute();
+      }
     },
     /** A repeat: count + 1, last seen, newer title/description/severity; false if it was resolved meanwhile. */
-    async repeat(id: string, set: { title: string; description: string; severity: string; lastSeenAt: string; autoResolveAt: string | null }): Promise<boolean> {
+    async repeat(
+      id: string,
+      set: { title: string; description: string; severity: string; lastSeenAt: string; autoResolveAt: string | null },
+    ): Promise<boolean> {
       const r = await db
         .updateTable('alerts')
         .set({ ...set, count: sql`count + 1`, updatedAt: set.lastSeenAt })
@@ -54,7 +80,11 @@ export function createAlertsRepository(base: Db) {
       return Number(r.numUpdatedRows) === 1;
     },
     /** Compare-and-set on the state, so two acknowledgements cannot both win. */
-    async transition(id: string, from: readonly string[], set: Partial<Pick<Raw, 'state' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt' | 'resolvedBy' | 'updatedAt'>>): Promise<boolean> {
+    async transition(
+      id: string,
+      from: readonly string[],
+      set: Partial<Pick<Raw, 'state' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt' | 'resolvedBy' | 'updatedAt'>>,
+    ): Promise<boolean> {
       const r = await db
         .updateTable('alerts')
         .set({ ...set, ...(set.state === 'resolved' ? { openKey: null } : {}) })
@@ -66,7 +96,11 @@ export function createAlertsRepository(base: Db) {
     async update(id: string, set: { assigneeId?: string | null; notes?: Note[]; updatedAt: string }): Promise<void> {
       await db
         .updateTable('alerts')
-        .set({ ...(set.assigneeId !== undefined ? { assigneeId: set.assigneeId } : {}), ...(set.notes ? { notes: JSON.stringify(set.notes) } : {}), updatedAt: set.updatedAt })
+        .set({
+          ...(set.assigneeId !== undefined ? { assigneeId: set.assigneeId } : {}),
+          ...(set.notes ? { notes: JSON.stringify(set.notes) } : {}),
+          updatedAt: set.updatedAt,
+        })
         .where('id', '=', id)
         .execute();
     },
@@ -81,11 +115,20 @@ export function createAlertsRepository(base: Db) {
     async list(filters: FilterCondition[], labels: [string, string][], keys: SortKey[], cursor: string | undefined, limit: number, q?: string) {
       let query = applyFilters(alerts(), filters, dialect);
       for (const [key, value] of labels) {
-        query = query.where((eb) => eb.exists(eb.selectFrom('alertLabels').select('alertId').whereRef('alertLabels.alertId', '=', 'alerts.id').where('key', '=', key).where('value', '=', value)));
+        query = query.where((eb) =>
+          eb.exists(
+            eb.selectFrom('alertLabels').select('alertId').whereRef('alertLabels.alertId', '=', 'alerts.id').where('key', '=', key).where('value', '=', value),
+          ),
+        );
       }
       if (q) {
         const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        query = query.where((eb) => eb.or([sql<boolean>`${eb.ref('title')} ${sql.raw(dialect === 'postgres' ? 'ilike' : 'like')} ${pattern} escape '\\'`, sql<boolean>`${eb.ref('description')} ${sql.raw(dialect === 'postgres' ? 'ilike' : 'like')} ${pattern} escape '\\'`]));
+        query = query.where((eb) =>
+          eb.or([
+            sql<boolean>`${eb.ref('title')} ${sql.raw(dialect === 'postgres' ? 'ilike' : 'like')} ${pattern} escape '\\'`,
+            sql<boolean>`${eb.ref('description')} ${sql.raw(dialect === 'postgres' ? 'ilike' : 'like')} ${pattern} escape '\\'`,
+          ]),
+        );
       }
       const rows = await applyPage(query, keys, cursor, limit).execute();
       const page = pageResult(rows, keys, limit, camelValue);

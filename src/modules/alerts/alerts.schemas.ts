@@ -7,9 +7,15 @@ import { ALERT_FILTERS } from './alerts.service.js';
 
 const lit = <T extends string>(values: readonly T[]) => Type.Unsafe<T>(Type.Union(values.map((v) => Type.Literal(v))));
 export const Severity = lit(SEVERITIES);
-const Labels = Type.Record(Type.String({ maxLength: 100, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' }), Type.String({ maxLength: 500 }), { maxProperties: 50, description: 'Labels (key: value)' });
+const Labels = Type.Record(Type.String({ maxLength: 100, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' }), Type.String({ maxLength: 500 }), {
+  maxProperties: 50,
+  description: 'Labels (key: value)',
+});
 
-export const Note = Type.Object({ at: Timestamp, by: Type.String({ maxLength: 200 }), text: Type.String({ maxLength: 4000 }) }, { additionalProperties: false });
+export const Note = Type.Object(
+  { at: Timestamp, by: Type.String({ maxLength: 200 }), text: Type.String({ maxLength: 4000 }) },
+  { additionalProperties: false },
+);
 
 export const Alert = Type.Object(
   {
@@ -42,19 +48,29 @@ const IngestFields = {
   description: Type.Optional(Type.String({ maxLength: 10_000 })),
   severity: Severity,
   labels: Type.Optional(Labels),
-  dedup_key: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'Repeats with this key count on the open alert (default: source, title and labels)' })),
-  status: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('resolved')], { description: '`resolved` resolves the open alert with this dedup key' })),
+  dedup_key: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 300, description: 'Repeats with this key count on the open alert (default: source, title and labels)' }),
+  ),
+  status: Type.Optional(
+    Type.Union([Type.Literal('firing'), Type.Literal('resolved')], { description: '`resolved` resolves the open alert with this dedup key' }),
+  ),
   resolve_after_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400, description: 'Resolve by itself this long after it was last seen' })),
 };
 export const CreateAlertBody = Type.Object({ source: Type.String({ minLength: 1, maxLength: 100 }), ...IngestFields }, { additionalProperties: false });
 export type CreateAlertBody = Static<typeof CreateAlertBody>;
-export const IngestBody = Type.Object({ source: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), ...IngestFields }, { additionalProperties: false });
+export const IngestBody = Type.Object(
+  { source: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), ...IngestFields },
+  { additionalProperties: false },
+);
 
 export const IngestResult = Type.Object(
   { outcome: lit(['created', 'deduplicated', 'resolved', 'ignored'] as const), alert: Nullable(Alert) },
   { additionalProperties: false },
 );
-export const TokenIngestResult = Type.Object({ outcome: lit(['created', 'deduplicated', 'resolved', 'ignored'] as const), alert_id: Nullable(Uuid) }, { additionalProperties: false });
+export const TokenIngestResult = Type.Object(
+  { outcome: lit(['created', 'deduplicated', 'resolved', 'ignored'] as const), alert_id: Nullable(Uuid) },
+  { additionalProperties: false },
+);
 
 /** Prometheus Alertmanager webhook payload, version 4: every field it defines (unknown fields are refused like on every body). */
 export const AlertmanagerBody = Type.Object(
@@ -87,7 +103,10 @@ export const AlertmanagerBody = Type.Object(
   { additionalProperties: false },
 );
 export type AlertmanagerBody = Static<typeof AlertmanagerBody>;
-export const AlertmanagerResult = Type.Object({ received: Type.Integer({ minimum: 0 }), outcomes: Type.Array(TokenIngestResult) }, { additionalProperties: false });
+export const AlertmanagerResult = Type.Object(
+  { received: Type.Integer({ minimum: 0 }), outcomes: Type.Array(TokenIngestResult) },
+  { additionalProperties: false },
+);
 
 export const ALERT_SORTS = ['last_seen_at', 'first_seen_at', 'severity', 'state', 'count', 'title'];
 export const ListAlertsQuery = Type.Object(
@@ -108,11 +127,24 @@ export const UpdateAlertBody = Type.Object(
 );
 
 export const IngestToken = Type.Object(
-  { id: Uuid, name: Type.String({ maxLength: 100 }), source: Type.String({ maxLength: 100 }), created_by: Type.String({ maxLength: 200 }), last_used_at: Nullable(Timestamp), created_at: Timestamp },
+  {
+    id: Uuid,
+    name: Type.String({ maxLength: 100 }),
+    source: Type.String({ maxLength: 100 }),
+    created_by: Type.String({ maxLength: 200 }),
+    last_used_at: Nullable(Timestamp),
+    created_at: Timestamp,
+  },
   { additionalProperties: false },
 );
-export const CreatedIngestToken = Type.Object({ ...IngestToken.properties, token: Type.String({ maxLength: 100, description: 'Shown once; only its hash is stored' }) }, { additionalProperties: false });
+export const CreatedIngestToken = Type.Object(
+  { ...IngestToken.properties, token: Type.String({ maxLength: 100, description: 'Shown once; only its hash is stored' }) },
+  { additionalProperties: false },
+);
 export const CreateIngestTokenBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), source: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Source of alerts ingested with it (default: webhook)' })) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Source of alerts ingested with it (default: webhook)' })),
+  },
   { additionalProperties: false },
 );

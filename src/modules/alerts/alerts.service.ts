@@ -12,7 +12,10 @@ import type { NotificationsRepository } from './notifications.repository.js';
 import { routeChange, type AlertChange } from './routing.js';
 
 export interface AuditPort {
-  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null }): Promise<void>;
+  record(
+    db: Db,
+    entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null },
+  ): Promise<void>;
 }
 export interface EventsPort {
   record(db: Db, name: string, payload: unknown): Promise<unknown>;
@@ -72,8 +75,21 @@ const who = (actor: Actor) => `${actor.kind}:${actor.name}`.slice(0, 200);
 export function createAlertsService(deps: AlertsServiceDeps) {
   const iso = () => new Date(deps.now()).toISOString();
 
-  async function changed(repos: AlertsRepos, alert: AlertRow, change: AlertChange | 'updated', afterCommit: (fn: () => void | Promise<void>) => void): Promise<void> {
-    await deps.events.record(repos.db, `alert.${change}`, { id: alert.id, source: alert.source, title: alert.title, severity: alert.severity, state: alert.state, count: alert.count, dedup_key: alert.dedupKey });
+  async function changed(
+    repos: AlertsRepos,
+    alert: AlertRow,
+    change: AlertChange | 'updated',
+    afterCommit: (fn: () => void | Promise<void>) => void,
+  ): Promise<void> {
+    await deps.events.record(repos.db, `alert.${change}`, {
+      id: alert.id,
+      source: alert.source,
+      title: alert.title,
+      severity: alert.severity,
+      state: alert.state,
+      count: alert.count,
+      dedup_key: alert.dedupKey,
+    });
     const queued = change === 'updated' ? 0 : await routeChange(repos.notifications, alert, change, deps.now());
     afterCommit(() => {
       if (queued > 0) deps.wake();
@@ -85,26 +101,62 @@ export function createAlertsService(deps: AlertsServiceDeps) {
    * One ingest in the caller's transaction: a new alert, a repeat of the open one with the same
    * dedup key (count + 1, `last_seen_at`), or — `status: resolved` — the open one resolved.
    */
-  async function ingestIn(repos: AlertsRepos, input: IngestInput, by: string, afterCommit: (fn: () => void | Promise<void>) => void): Promise<{ alert: AlertRow | null; outcome: 'created' | 'deduplicated' | 'resolved' | 'ignored' }> {
+  async function ingestIn(
+    repos: AlertsRepos,
+    input: IngestInput,
+    by: string,
+    afterCommit: (fn: () => void | Promise<void>) => void,
+  ): Promise<{ alert: AlertRow | null; outcome: 'created' | 'deduplicated' | 'resolved' | 'ignored' }> {
     const key = input.dedup_key ?? defaultDedupKey(input);
     const now = iso();
     const autoResolveAt = input.resolve_after_seconds ? new Date(deps.now() + input.resolve_after_seconds * 1000).toISOString() : null;
     const open = await repos.alerts.findOpen(key);
     if (input.status === 'resolved') {
-      if (!open || !(await repos.alerts.transition(open.id, ['open', 'acknowledged'], { state: 'resolved', resolvedAt: now, resolvedBy: by, updatedAt: now }))) return { alert: open ?? null, outcome: 'ignored' };
+      if (
+        !open ||
+        !(await repos.alerts.transition(open.id, ['open', 'acknowledged'], { state: 'resolved', resolvedAt: now, resolvedBy: by, updatedAt: now }))
+      ) {
+        return { alert: open ?? null, outcome: 'ignored' };
+      }
       const alert = (await repos.alerts.find(open.id))!;
       await changed(repos, alert, 'resolved', afterCommit);
       return { alert, outcome: 'resolved' };
     }
-    if (open && (await repos.alerts.repeat(open.id, { title: input.title, description: input.description ?? open.description, severity: input.severity, lastSeenAt: now, autoResolveAt }))) {
+    if (
+      open &&
+      (await repos.alerts.repeat(open.id, {
+        title: input.title,
+        description: input.description ?? open.description,
+        severity: input.severity,
+        lastSeenAt: now,
+        autoResolveAt,
+      }))
+    ) {
       const alert = (await repos.alerts.find(open.id))!;
       await changed(repos, alert, 'repeated', afterCommit);
       return { alert, outcome: 'deduplicated' };
     }
     const alert: AlertRow = {
-      id: newId(), source: input.source, title: input.title, description: input.description ?? '', severity: input.severity, labels: input.labels ?? {}, dedupKey: key,
-      state: 'open', count: 1, assigneeId: null, notes: [], autoResolveAt, firstSeenAt: now, lastSeenAt: now, acknowledgedAt: null, acknowledgedBy: null,
-      resolvedAt: null, resolvedBy: null, createdAt: now, updatedAt: now,
+      id: newId(),
+      source: input.source,
+      title: input.title,
+      description: input.description ?? '',
+      severity: input.severity,
+      labels: input.labels ?? {},
+      dedupKey: key,
+      state: 'open',
+      count: 1,
+      assigneeId: null,
+      notes: [],
+      autoResolveAt,
+      firstSeenAt: now,
+      lastSeenAt: now,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      resolvedAt: null,
+      resolvedBy: null,
+      createdAt: now,
+      updatedAt: now,
     };
     await repos.alerts.insert(alert);
     await changed(repos, alert, 'opened', afterCommit);
@@ -136,14 +188,24 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     const from = to === 'acknowledged' ? ['open'] : ['open', 'acknowledged'];
     return deps.unitOfWork(async (repos, tx) => {
       const now = iso();
-      const set = to === 'acknowledged' ? { state: to, acknowledgedAt: now, acknowledgedBy: who(actor), updatedAt: now } : { state: to, resolvedAt: now, resolvedBy: who(actor), updatedAt: now };
+      const set =
+        to === 'acknowledged'
+          ? { state: to, acknowledgedAt: now, acknowledgedBy: who(actor), updatedAt: now }
+          : { state: to, resolvedAt: now, resolvedBy: who(actor), updatedAt: now };
       if (!(await repos.alerts.transition(id, from, set))) {
         const current = await repos.alerts.find(id);
         throw new ConflictError('ALERT_STATE_CONFLICT', `The alert is ${current?.state ?? 'gone'}; it cannot become ${to}`);
       }
       if (note) await repos.alerts.update(id, { notes: [...(await repos.alerts.find(id))!.notes, { at: now, by: who(actor), text: note }], updatedAt: now });
       const alert = (await repos.alerts.find(id))!;
-      await deps.audit.record(repos.db, { actor, action: `alert.${to}`, resourceType: 'alert', resourceId: id, outcome: 'success', changes: note ? { note } : null });
+      await deps.audit.record(repos.db, {
+        actor,
+        action: `alert.${to}`,
+        resourceType: 'alert',
+        resourceId: id,
+        outcome: 'success',
+        changes: note ? { note } : null,
+      });
       await changed(repos, alert, to, tx.afterCommit);
       return alertView(alert);
     });
@@ -164,7 +226,11 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       requirePermission(actor, 'alerts:read');
       const labels = (query.label ?? []).map((l): [string, string] => {
         const i = l.indexOf('=');
-        if (i <= 0) throw new ValidationError('ALERT_FILTER_INVALID', 'A label filter is key=value', [{ path: 'query.label', message: `'${l.slice(0, 100)}' is not key=value` }]);
+        if (i <= 0) {
+          throw new ValidationError('ALERT_FILTER_INVALID', 'A label filter is key=value', [
+            { path: 'query.label', message: `'${l.slice(0, 100)}' is not key=value` },
+          ]);
+        }
         return [l.slice(0, i), l.slice(i + 1)];
       });
       const keys = parseSort(query.sort, SORTS, 'id', '-last_seen_at', ['last_seen_at', 'first_seen_at', 'severity', 'state', 'count', 'title']);
@@ -188,7 +254,11 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       return deps.unitOfWork(async (repos, tx) => {
         const now = iso();
         const notes: Note[] | undefined = body.note ? [...current.notes, { at: now, by: who(actor), text: body.note }] : undefined;
-        await repos.alerts.update(id, { ...(body.assignee_id !== undefined ? { assigneeId: body.assignee_id } : {}), ...(notes ? { notes } : {}), updatedAt: now });
+        await repos.alerts.update(id, {
+          ...(body.assignee_id !== undefined ? { assigneeId: body.assignee_id } : {}),
+          ...(notes ? { notes } : {}),
+          updatedAt: now,
+        });
         const alert = (await repos.alerts.find(id))!;
         await deps.audit.record(repos.db, { actor, action: 'alert.updated', resourceType: 'alert', resourceId: id, outcome: 'success', changes: { ...body } });
         await changed(repos, alert, 'updated', tx.afterCommit);
@@ -222,7 +292,16 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       for (const id of ids) {
         await deps.unitOfWork(async (repos, tx) => {
           const now = iso();
-          if (!(await repos.alerts.transition(id, ['open', 'acknowledged'], { state: 'resolved', resolvedAt: now, resolvedBy: 'system:auto-resolve', updatedAt: now }))) return;
+          if (
+            !(await repos.alerts.transition(id, ['open', 'acknowledged'], {
+              state: 'resolved',
+              resolvedAt: now,
+              resolvedBy: 'system:auto-resolve',
+              updatedAt: now,
+            }))
+          ) {
+            return;
+          }
           n++;
           await changed(repos, (await repos.alerts.find(id))!, 'resolved', tx.afterCommit);
         });
@@ -231,12 +310,29 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     },
     async createToken(actor: Actor, body: { name: string; source?: string | undefined }) {
       requirePermission(actor, 'alerts:write');
-      if (await deps.repo.tokenNameTaken(body.name)) throw new ConflictError('ALERT_INGEST_TOKEN_EXISTS', `An ingest token named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      if (await deps.repo.tokenNameTaken(body.name)) {
+        throw new ConflictError('ALERT_INGEST_TOKEN_EXISTS', `An ingest token named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      }
       const token = `odin_${randomBytes(24).toString('base64url')}`;
-      const row = { id: newId(), name: body.name, tokenHash: hashToken(token), source: body.source ?? 'webhook', createdBy: who(actor), lastUsedAt: null, createdAt: iso() };
+      const row = {
+        id: newId(),
+        name: body.name,
+        tokenHash: hashToken(token),
+        source: body.source ?? 'webhook',
+        createdBy: who(actor),
+        lastUsedAt: null,
+        createdAt: iso(),
+      };
       await deps.unitOfWork(async (repos) => {
         await repos.alerts.insertToken(row);
-        await deps.audit.record(repos.db, { actor, action: 'alert_ingest_token.created', resourceType: 'alert_ingest_token', resourceId: row.id, outcome: 'success', changes: { name: row.name, source: row.source } });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'alert_ingest_token.created',
+          resourceType: 'alert_ingest_token',
+          resourceId: row.id,
+          outcome: 'success',
+          changes: { name: row.name, source: row.source },
+        });
       });
       return { ...tokenView(row), token };
     },
@@ -248,11 +344,24 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       requirePermission(actor, 'alerts:write');
       await deps.unitOfWork(async (repos) => {
         if (!(await repos.alerts.removeToken(id))) throw new NotFoundError('ALERT_INGEST_TOKEN_NOT_FOUND', `Ingest token ${id} not found`);
-        await deps.audit.record(repos.db, { actor, action: 'alert_ingest_token.deleted', resourceType: 'alert_ingest_token', resourceId: id, outcome: 'success' });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'alert_ingest_token.deleted',
+          resourceType: 'alert_ingest_token',
+          resourceId: id,
+          outcome: 'success',
+        });
       });
     },
   };
 }
 export type AlertsService = ReturnType<typeof createAlertsService>;
 
-const tokenView = (t: { id: string; name: string; source: string; createdBy: string; lastUsedAt: string | null; createdAt: string }) => ({ id: t.id, name: t.name, source: t.source, created_by: t.createdBy, last_used_at: t.lastUsedAt, created_at: t.createdAt });
+const tokenView = (t: { id: string; name: string; source: string; createdBy: string; lastUsedAt: string | null; createdAt: string }) => ({
+  id: t.id,
+  name: t.name,
+  source: t.source,
+  created_by: t.createdBy,
+  last_used_at: t.lastUsedAt,
+  created_at: t.createdAt,
+});

@@ -37,7 +37,17 @@ export interface Message {
   text: string;
   /** The webhook's rendered JSON body (its template), else null: the default body. */
   body: string | null;
-  alert: { id: string | null; source: string; title: string; description: string; severity: string; state: string; labels: Record<string, string>; count: number; dedup_key: string };
+  alert: {
+    id: string | null;
+    source: string;
+    title: string;
+    description: string;
+    severity: string;
+    state: string;
+    labels: Record<string, string>;
+    count: number;
+    dedup_key: string;
+  };
 }
 
 export interface SendResult {
@@ -60,11 +70,23 @@ const COLOURS: Record<string, string> = { critical: '#b00020', major: '#e65100',
 
 async function post(ctx: SendContext, url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
   try {
-    const res = await egressRequest(ctx.egress, new URL(url), { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': ctx.userAgent, ...headers }, body, timeoutMs: ctx.timeoutMs, maxBodyBytes: 2048, maxRedirects: 0 });
+    const res = await egressRequest(ctx.egress, new URL(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': ctx.userAgent, ...headers },
+      body,
+      timeoutMs: ctx.timeoutMs,
+      maxBodyBytes: 2048,
+      maxRedirects: 0,
+    });
     const ok = res.status >= 200 && res.status < 300;
     // 4xx other than 408/429 means the receiver refuses this request as it is: a retry would be refused too.
     const final = !ok && res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-    return { ok, statusCode: res.status, error: ok ? null : `the receiver answered ${res.status}: ${res.body.toString('utf8').slice(0, 300)}`, ...(final ? { final } : {}) };
+    return {
+      ok,
+      statusCode: res.status,
+      error: ok ? null : `the receiver answered ${res.status}: ${res.body.toString('utf8').slice(0, 300)}`,
+      ...(final ? { final } : {}),
+    };
   } catch (err) {
     const final = err instanceof EgressRefusedError && !err.retryable;
     return { ok: false, statusCode: null, error: (err as Error).message.slice(0, 500), ...(final ? { final } : {}) };
@@ -73,7 +95,14 @@ async function post(ctx: SendContext, url: string, headers: Record<string, strin
 
 /** The default webhook body: the alert and what happened to it. */
 export function defaultWebhookBody(m: Message, nowMs: number): string {
-  return JSON.stringify({ notification_id: m.notificationId, action: m.action, sent_at: new Date(nowMs).toISOString(), subject: m.subject, text: m.text, alert: m.alert });
+  return JSON.stringify({
+    notification_id: m.notificationId,
+    action: m.action,
+    sent_at: new Date(nowMs).toISOString(),
+    subject: m.subject,
+    text: m.text,
+    alert: m.alert,
+  });
 }
 
 export function pagerDutyBody(m: Message, routingKey: string): string {
@@ -81,7 +110,12 @@ export function pagerDutyBody(m: Message, routingKey: string): string {
   if (m.action !== 'trigger') return JSON.stringify(base);
   return JSON.stringify({
     ...base,
-    payload: { summary: m.subject.slice(0, 1024), source: m.alert.labels.instance ?? m.alert.source, severity: PD_SEVERITY[m.alert.severity] ?? 'warning', custom_details: { description: m.alert.description, labels: m.alert.labels, count: m.alert.count } },
+    payload: {
+      summary: m.subject.slice(0, 1024),
+      source: m.alert.labels.instance ?? m.alert.source,
+      severity: PD_SEVERITY[m.alert.severity] ?? 'warning',
+      custom_details: { description: m.alert.description, labels: m.alert.labels, count: m.alert.count },
+    },
   });
 }
 
@@ -90,7 +124,14 @@ export function slackBody(m: Message): string {
 }
 
 export function teamsBody(m: Message): string {
-  return JSON.stringify({ '@type': 'MessageCard', '@context': 'https://schema.org/extensions', summary: m.subject, themeColor: (COLOURS[m.alert.severity] ?? '#888888').slice(1), title: m.subject, text: m.text.replace(/\n/g, '  \n') });
+  return JSON.stringify({
+    '@type': 'MessageCard',
+    '@context': 'https://schema.org/extensions',
+    summary: m.subject,
+    themeColor: (COLOURS[m.alert.severity] ?? '#888888').slice(1),
+    title: m.subject,
+    text: m.text.replace(/\n/g, '  \n'),
+  });
 }
 
 async function sendEmail(ctx: SendContext, s: ChannelSettings, secrets: Record<string, string>, m: Message): Promise<SendResult> {
@@ -111,7 +152,13 @@ async function sendEmail(ctx: SendContext, s: ChannelSettings, secrets: Record<s
     ...(s.username ? { auth: { user: s.username, pass: secrets.password ?? '' } } : {}),
   });
   try {
-    const info = await transport.sendMail({ from: s.from!, to: s.to!, subject: m.subject, text: m.text, headers: { 'X-Opsdeck-Notification': m.notificationId } });
+    const info = await transport.sendMail({
+      from: s.from!,
+      to: s.to!,
+      subject: m.subject,
+      text: m.text,
+      headers: { 'X-Opsdeck-Notification': m.notificationId },
+    });
     return { ok: true, statusCode: Number(String(info.response).slice(0, 3)) || 250, error: null };
   } catch (err) {
     const e = err as { responseCode?: number; message: string };

@@ -57,7 +57,16 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
     try {
       secrets = openSecrets(deps.envelope, channel);
       const rendered = await renderMessage(deps.render, channel, m);
-      result = 'error' in rendered ? { ok: false, statusCode: null, error: rendered.error, final: true } : await send({ egress: deps.egress, timeoutMs: s.timeoutMs, userAgent: deps.userAgent, nowMs: deps.now() }, channel.type as ChannelType, channel.settings as ChannelSettings, secrets, { ...m, ...rendered });
+      result =
+        'error' in rendered
+          ? { ok: false, statusCode: null, error: rendered.error, final: true }
+          : await send(
+              { egress: deps.egress, timeoutMs: s.timeoutMs, userAgent: deps.userAgent, nowMs: deps.now() },
+              channel.type as ChannelType,
+              channel.settings as ChannelSettings,
+              secrets,
+              { ...m, ...rendered },
+            );
     } catch (err) {
       result = { ok: false, statusCode: null, error: (err as Error).message, final: true };
     }
@@ -74,7 +83,20 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
     if (n.kind === 'escalation' && n.alertId) {
       const alert = await deps.alerts.find(n.alertId);
       if (!alert || alert.state !== 'open') {
-        await deps.repo.finish(n.id, lease, { id: newId(), notificationId: n.id, attempt: 0, statusCode: null, error: null, durationMs: 0, at: now() }, { status: 'cancelled', attempts: n.attempts, nextAttemptAt: null, lastStatusCode: null, lastError: `not escalated: the alert is ${alert?.state ?? 'deleted'}`, deliveredAt: null, updatedAt: now() });
+        await deps.repo.finish(
+          n.id,
+          lease,
+          { id: newId(), notificationId: n.id, attempt: 0, statusCode: null, error: null, durationMs: 0, at: now() },
+          {
+            status: 'cancelled',
+            attempts: n.attempts,
+            nextAttemptAt: null,
+            lastStatusCode: null,
+            lastError: `not escalated: the alert is ${alert?.state ?? 'deleted'}`,
+            deliveredAt: null,
+            updatedAt: now(),
+          },
+        );
         return;
       }
     }
@@ -90,17 +112,35 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
       n.id,
       lease,
       { id: newId(), notificationId: n.id, attempt, statusCode: result.statusCode, error: result.error, durationMs: result.durationMs, at: now() },
-      { status, attempts: attempt, nextAttemptAt: retry ? new Date(deps.now() + backoffMs(attempt, s.retryBaseMs)).toISOString() : null, lastStatusCode: result.statusCode, lastError: result.error, deliveredAt: result.ok ? now() : null, updatedAt: now() },
+      {
+        status,
+        attempts: attempt,
+        nextAttemptAt: retry ? new Date(deps.now() + backoffMs(attempt, s.retryBaseMs)).toISOString() : null,
+        lastStatusCode: result.statusCode,
+        lastError: result.error,
+        deliveredAt: result.ok ? now() : null,
+        updatedAt: now(),
+      },
     );
     if (!result.ok) log.info({ notificationId: n.id, channelId: n.channelId, attempt, statusCode: result.statusCode, status }, 'notification delivery failed');
   }
 
   async function drainOnce(): Promise<number> {
     const due = await deps.repo.due(new Date(deps.now()).toISOString(), concurrency * 4);
-    for (let i = 0; i < due.length; i += concurrency) await Promise.all(due.slice(i, i + concurrency).map((n) => run(n).catch((err: unknown) => log.error({ err, notificationId: n.id }, 'notification delivery crashed'))));
+    for (let i = 0; i < due.length; i += concurrency) {
+      await Promise.all(
+        due.slice(i, i + concurrency).map((n) => run(n).catch((err: unknown) => log.error({ err, notificationId: n.id }, 'notification delivery crashed'))),
+      );
+    }
     return due.length;
   }
-  const loop = createDrainLoop({ drainOnce, nextDue: () => deps.repo.nextDue(), pollMs: s.pollMs, now: deps.now, onError: (err) => log.error({ err }, 'notification delivery loop failed') });
+  const loop = createDrainLoop({
+    drainOnce,
+    nextDue: () => deps.repo.nextDue(),
+    pollMs: s.pollMs,
+    now: deps.now,
+    onError: (err) => log.error({ err }, 'notification delivery loop failed'),
+  });
 
   return {
     deliver,

@@ -62,7 +62,12 @@ async function startSmtp() {
       let data = '';
       stream.on('data', (c: Buffer) => (data += c.toString('utf8')));
       stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data, user: session.user as string | undefined });
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data,
+          user: session.user as string | undefined,
+        });
         cb();
       });
     },
@@ -93,10 +98,20 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
   };
   const server = useTestServer(dialect, {
     resolve,
-    env: { OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32', OPSDECK_WEBHOOKS_RETRY_BASE_MS: '100', OPSDECK_WEBHOOKS_MAX_ATTEMPTS: '3', OPSDECK_EVENTS_POLL_MS: '100' },
+    env: {
+      OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32',
+      OPSDECK_WEBHOOKS_RETRY_BASE_MS: '100',
+      OPSDECK_WEBHOOKS_MAX_ATTEMPTS: '3',
+      OPSDECK_EVENTS_POLL_MS: '100',
+    },
   });
   const call = async (method: string, url: string, token: string, payload?: unknown) => {
-    const res = await server().app.inject({ method: method as 'GET', url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });
+    const res = await server().app.inject({
+      method: method as 'GET',
+      url,
+      headers: bearer(token),
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
     return { status: res.statusCode, body: res.body ? (res.json() as Record<string, unknown>) : {}, raw: res.body };
   };
   const channel = async (token: string, body: Record<string, unknown>) => {
@@ -113,12 +128,21 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     const r = await call('POST', '/api/v1/alerts', token, { source, title: `${source} alert`, severity: 'critical', labels: { team: 'net' }, ...extra });
     return (r.body.alert as { id: string }).id;
   };
-  const deliveries = async (token: string, q: string) => (await call('GET', `/api/v1/notifications/deliveries?${q}`, token)).body.items as { id: string; status: string; kind: string; action: string; attempts: number }[];
+  const deliveries = async (token: string, q: string) =>
+    (await call('GET', `/api/v1/notifications/deliveries?${q}`, token)).body.items as {
+      id: string;
+      status: string;
+      kind: string;
+      action: string;
+      attempts: number;
+    }[];
   const waitStatus = async (token: string, id: string, status: string) => {
     const until = Date.now() + 15_000;
     for (;;) {
       const d = await call('GET', `/api/v1/notifications/deliveries/${id}`, token);
-      if (d.body.status === status) return d.body as { status: string; log: { attempt: number; status_code: number | null; error: string | null }[]; last_error: string | null };
+      if (d.body.status === status) {
+        return d.body as { status: string; log: { attempt: number; status_code: number | null; error: string | null }[]; last_error: string | null };
+      }
       if (Date.now() > until) throw new Error(`delivery ${id} is ${String(d.body.status)}, not ${status}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -128,7 +152,8 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     const admin = await adminToken(server());
     const path = `/wh-${dialect}`;
     const ch = await channel(admin, {
-      name: `webhook-${dialect}`, type: 'webhook',
+      name: `webhook-${dialect}`,
+      type: 'webhook',
       settings: { url: `${rx.base}${path}`, headers: { 'X-Team': 'net' } },
       secrets: { hmac_secret: HMAC, authorization: AUTH },
       template: { body: '{"text": "{{ alert.title }} is {{ alert.state }}", "sev": "{{ alert.severity }}", "labels": {{ alert.labels | tojson }}}' },
@@ -149,7 +174,11 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     expect(verifySignature(HMAC, last.body, String(last.headers['x-opsdeck-signature']), Math.floor(Date.now() / 1000))).toBe(true);
     const [n] = await deliveries(admin, `alert_id=${alertId}`);
     const done = await waitStatus(admin, n!.id, 'delivered');
-    expect(done.log.map((a) => [a.attempt, a.status_code])).toEqual([[1, 503], [2, 503], [3, 200]]);
+    expect(done.log.map((a) => [a.attempt, a.status_code])).toEqual([
+      [1, 503],
+      [2, 503],
+      [3, 200],
+    ]);
     expect(done.log[0]!.error).toContain('***');
     expect(JSON.stringify(done)).not.toContain(AUTH.slice(7));
     expect(server().logs.text()).not.toContain(AUTH.slice(7));
@@ -174,7 +203,12 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
 
   it('maps alert states to PagerDuty trigger/acknowledge/resolve and formats Slack and Teams messages', async () => {
     const admin = await adminToken(server());
-    const pd = await channel(admin, { name: `pd-${dialect}`, type: 'pagerduty', settings: { events_url: `${rx.base}/pd-${dialect}` }, secrets: { routing_key: ROUTING_KEY } });
+    const pd = await channel(admin, {
+      name: `pd-${dialect}`,
+      type: 'pagerduty',
+      settings: { events_url: `${rx.base}/pd-${dialect}` },
+      secrets: { routing_key: ROUTING_KEY },
+    });
     const slack = await channel(admin, { name: `slack-${dialect}`, type: 'slack', secrets: { webhook_url: `${rx.base}/slack-${dialect}/T000/B000/XXXX` } });
     const teams = await channel(admin, { name: `teams-${dialect}`, type: 'teams', secrets: { webhook_url: `${rx.base}/teams-${dialect}` } });
     await rule(admin, { name: `chat-${dialect}`, match: { sources: ['chat'] }, channel_ids: [pd, slack, teams] });
@@ -182,21 +216,31 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     await call('POST', `/api/v1/alerts/${id}/acknowledge`, admin, {});
     await call('POST', `/api/v1/alerts/${id}/resolve`, admin, {});
     const pdHits = await rx.waitFor((r) => r.url === `/pd-${dialect}`, 3);
-    const bodies = pdHits.map((h) => JSON.parse(h.body) as { routing_key: string; event_action: string; dedup_key: string; payload?: { severity: string; summary: string } });
+    const bodies = pdHits.map(
+      (h) => JSON.parse(h.body) as { routing_key: string; event_action: string; dedup_key: string; payload?: { severity: string; summary: string } },
+    );
     expect(bodies.map((b) => b.event_action).sort()).toEqual(['acknowledge', 'resolve', 'trigger']);
     expect(new Set(bodies.map((b) => b.dedup_key)).size).toBe(1);
     expect(bodies.every((b) => b.routing_key === ROUTING_KEY)).toBe(true);
     expect(bodies.find((b) => b.event_action === 'trigger')!.payload).toMatchObject({ severity: 'critical', summary: 'chat alert' });
-    const [slackMsg] = await rx.waitFor((r) => r.url.startsWith(`/slack-${dialect}`) && r.body.includes('[CRITICAL]') && !r.body.includes('[ACK]') && !r.body.includes('RESOLVED'));
-    expect(JSON.parse(slackMsg!.body)).toMatchObject({ text: '[CRITICAL] chat alert', attachments: [{ text: expect.stringContaining('BGP peer 10.0.0.1 down') }] });
+    const [slackMsg] = await rx.waitFor(
+      (r) => r.url.startsWith(`/slack-${dialect}`) && r.body.includes('[CRITICAL]') && !r.body.includes('[ACK]') && !r.body.includes('RESOLVED'),
+    );
+    expect(JSON.parse(slackMsg!.body)).toMatchObject({
+      text: '[CRITICAL] chat alert',
+      attachments: [{ text: expect.stringContaining('BGP peer 10.0.0.1 down') }],
+    });
     const teamsMsgs = await rx.waitFor((r) => r.url === `/teams-${dialect}`, 3);
-    expect(teamsMsgs.map((m) => (JSON.parse(m.body) as { '@type': string; title: string }).title)).toEqual(expect.arrayContaining(['[RESOLVED] [CRITICAL] chat alert']));
+    expect(teamsMsgs.map((m) => (JSON.parse(m.body) as { '@type': string; title: string }).title)).toEqual(
+      expect.arrayContaining(['[RESOLVED] [CRITICAL] chat alert']),
+    );
   });
 
   it('sends e-mail through a real SMTP server with the password from the vault, and test-sends', async () => {
     const admin = await adminToken(server());
     const ch = await channel(admin, {
-      name: `mail-${dialect}`, type: 'email',
+      name: `mail-${dialect}`,
+      type: 'email',
       settings: { host: 'mail.test', port: smtp.port, tls: 'none', from: 'opsdeck@example.com', to: ['noc@example.com'], username: 'alerts' },
       secrets: { password: 'smtp-pass-123' },
     });
@@ -219,7 +263,35 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     // What a worker that claimed the row and died leaves behind: running, its lease run out.
     const id = newId();
     const past = new Date(Date.now() - 1000).toISOString();
-    await repo.enqueue([{ id, alertId, channelId: ch, ruleId: null, kind: 'alert', action: 'trigger', payload: JSON.stringify({ id: alertId, source: 'lease', title: 'lease alert', description: '', severity: 'critical', state: 'open', labels: {}, count: 1, dedup_key: 'lease' }), status: 'running', attempts: 1, nextAttemptAt: past, lastStatusCode: null, lastError: null, deliveredAt: null, createdAt: past, updatedAt: past }]);
+    await repo.enqueue([
+      {
+        id,
+        alertId,
+        channelId: ch,
+        ruleId: null,
+        kind: 'alert',
+        action: 'trigger',
+        payload: JSON.stringify({
+          id: alertId,
+          source: 'lease',
+          title: 'lease alert',
+          description: '',
+          severity: 'critical',
+          state: 'open',
+          labels: {},
+          count: 1,
+          dedup_key: 'lease',
+        }),
+        status: 'running',
+        attempts: 1,
+        nextAttemptAt: past,
+        lastStatusCode: null,
+        lastError: null,
+        deliveredAt: null,
+        createdAt: past,
+        updatedAt: past,
+      },
+    ]);
     await server().modules.alerts.worker.drain();
     const done = await waitStatus(admin, id, 'delivered');
     expect(done.log.map((a) => a.attempt)).toEqual([2]);
@@ -230,7 +302,13 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     const admin = await adminToken(server());
     const first = await channel(admin, { name: `first-${dialect}`, type: 'webhook', settings: { url: `${rx.base}/first-${dialect}` } });
     const boss = await channel(admin, { name: `boss-${dialect}`, type: 'webhook', settings: { url: `${rx.base}/boss-${dialect}` } });
-    await rule(admin, { name: `esc-${dialect}`, match: { sources: ['esc'] }, channel_ids: [first], escalate_after_minutes: 15, escalation_channel_ids: [boss] });
+    await rule(admin, {
+      name: `esc-${dialect}`,
+      match: { sources: ['esc'] },
+      channel_ids: [first],
+      escalate_after_minutes: 15,
+      escalation_channel_ids: [boss],
+    });
     const ignored = await raise(admin, 'esc', { dedup_key: 'esc-1' });
     const handled = await raise(admin, 'esc', { dedup_key: 'esc-2' });
     await call('POST', `/api/v1/alerts/${handled}/acknowledge`, admin, {});
@@ -250,15 +328,27 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
 
   it('refuses channel targets the egress policy denies and unknown secret fields, naming the field', async () => {
     const admin = await adminToken(server());
-    const denied = await call('POST', '/api/v1/notifications/channels', admin, { name: 'meta', type: 'webhook', settings: { url: 'http://169.254.169.254/latest' } });
+    const denied = await call('POST', '/api/v1/notifications/channels', admin, {
+      name: 'meta',
+      type: 'webhook',
+      settings: { url: 'http://169.254.169.254/latest' },
+    });
     expect(denied.status).toBe(422);
     expect(JSON.stringify(denied.body.errors)).toContain('body.settings.url');
-    const wrongSecret = await call('POST', '/api/v1/notifications/channels', admin, { name: 'x', type: 'slack', secrets: { webhook_url: `${rx.base}/s`, routing_key: 'k' } });
+    const wrongSecret = await call('POST', '/api/v1/notifications/channels', admin, {
+      name: 'x',
+      type: 'slack',
+      secrets: { webhook_url: `${rx.base}/s`, routing_key: 'k' },
+    });
     expect(wrongSecret.status).toBe(422);
     expect(JSON.stringify(wrongSecret.body.errors)).toContain('body.secrets.routing_key');
     const missing = await call('POST', '/api/v1/notifications/channels', admin, { name: 'y', type: 'pagerduty' });
     expect(JSON.stringify(missing.body.errors)).toContain('body.secrets.routing_key');
-    const badRule = await call('POST', '/api/v1/notifications/rules', admin, { name: 'r', channel_ids: ['0190a0b0-0000-7000-8000-0000000000ff'], quiet_hours: { start: '22:00', end: '07:00', timezone: 'Mars/Olympus' } });
+    const badRule = await call('POST', '/api/v1/notifications/rules', admin, {
+      name: 'r',
+      channel_ids: ['0190a0b0-0000-7000-8000-0000000000ff'],
+      quiet_hours: { start: '22:00', end: '07:00', timezone: 'Mars/Olympus' },
+    });
     expect(badRule.status).toBe(422);
     expect(JSON.stringify(badRule.body.errors)).toContain('body.channel_ids.0');
     expect(JSON.stringify(badRule.body.errors)).toContain('body.quiet_hours');

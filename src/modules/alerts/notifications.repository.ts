@@ -24,7 +24,13 @@ export type NotificationRow = AlertsTables['notifications'];
 export type AttemptRow = AlertsTables['notificationAttempts'];
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
-const toChannel = (r: ChannelRaw): ChannelRow => ({ ...r, settings: JSON.parse(r.settings) as Record<string, unknown>, enabled: bool.read(r.enabled), template: parse(r.template), secretsSealed: parse(r.secretsSealed) });
+const toChannel = (r: ChannelRaw): ChannelRow => ({
+  ...r,
+  settings: JSON.parse(r.settings) as Record<string, unknown>,
+  enabled: bool.read(r.enabled),
+  template: parse(r.template),
+  secretsSealed: parse(r.secretsSealed),
+});
 const fromChannel = (c: Partial<ChannelRow>): Partial<ChannelRaw> => {
   const out = { ...c } as Partial<ChannelRaw>;
   if (c.settings !== undefined) out.settings = JSON.stringify(c.settings);
@@ -52,8 +58,36 @@ const fromRule = (r: Partial<RuleRow>): Partial<RuleRaw> => {
 };
 
 const CHANNEL_COLUMNS = ['id', 'name', 'type', 'settings', 'template', 'enabled', 'keyId', 'wrappedKey', 'secretsSealed', 'createdAt', 'updatedAt'] as const;
-const RULE_COLUMNS = ['id', 'name', 'enabled', 'match', 'channelIds', 'repeatIntervalSeconds', 'quietHours', 'escalateAfterMinutes', 'escalationChannelIds', 'createdAt', 'updatedAt'] as const;
-const NOTIFICATION_COLUMNS = ['id', 'alertId', 'channelId', 'ruleId', 'kind', 'action', 'payload', 'status', 'attempts', 'nextAttemptAt', 'lastStatusCode', 'lastError', 'deliveredAt', 'createdAt', 'updatedAt'] as const;
+const RULE_COLUMNS = [
+  'id',
+  'name',
+  'enabled',
+  'match',
+  'channelIds',
+  'repeatIntervalSeconds',
+  'quietHours',
+  'escalateAfterMinutes',
+  'escalationChannelIds',
+  'createdAt',
+  'updatedAt',
+] as const;
+const NOTIFICATION_COLUMNS = [
+  'id',
+  'alertId',
+  'channelId',
+  'ruleId',
+  'kind',
+  'action',
+  'payload',
+  'status',
+  'attempts',
+  'nextAttemptAt',
+  'lastStatusCode',
+  'lastError',
+  'deliveredAt',
+  'createdAt',
+  'updatedAt',
+] as const;
 
 /** notification_channels, notification_rules, notifications (the outbox) and notification_attempts. */
 export function createNotificationsRepository(base: Db) {
@@ -61,7 +95,10 @@ export function createNotificationsRepository(base: Db) {
   const notifications = () => db.selectFrom('notifications').select(NOTIFICATION_COLUMNS);
   return {
     async insertChannel(c: ChannelRow): Promise<void> {
-      await db.insertInto('notificationChannels').values(fromChannel(c) as ChannelRaw).execute();
+      await db
+        .insertInto('notificationChannels')
+        .values(fromChannel(c) as ChannelRaw)
+        .execute();
     },
     async updateChannel(id: string, set: Partial<ChannelRow>): Promise<void> {
       await db.updateTable('notificationChannels').set(fromChannel(set)).where('id', '=', id).execute();
@@ -72,7 +109,13 @@ export function createNotificationsRepository(base: Db) {
     },
     async channelsById(ids: readonly string[]): Promise<ChannelRow[]> {
       if (ids.length === 0) return [];
-      return (await db.selectFrom('notificationChannels').select(CHANNEL_COLUMNS).where('id', 'in', [...ids]).execute()).map(toChannel);
+      return (
+        await db
+          .selectFrom('notificationChannels')
+          .select(CHANNEL_COLUMNS)
+          .where('id', 'in', [...ids])
+          .execute()
+      ).map(toChannel);
     },
     async listChannels(): Promise<ChannelRow[]> {
       return (await db.selectFrom('notificationChannels').select(CHANNEL_COLUMNS).orderBy('name').execute()).map(toChannel);
@@ -87,7 +130,10 @@ export function createNotificationsRepository(base: Db) {
     },
 
     async insertRule(r: RuleRow): Promise<void> {
-      await db.insertInto('notificationRules').values(fromRule(r) as RuleRaw).execute();
+      await db
+        .insertInto('notificationRules')
+        .values(fromRule(r) as RuleRaw)
+        .execute();
     },
     async updateRule(id: string, set: Partial<RuleRow>): Promise<void> {
       await db.updateTable('notificationRules').set(fromRule(set)).where('id', '=', id).execute();
@@ -119,13 +165,24 @@ export function createNotificationsRepository(base: Db) {
     },
     /** When the alert last went to the channel under a rule (for the repeat interval). */
     async lastSent(alertId: string, channelId: string): Promise<string | null> {
-      const r = await db.selectFrom('notifications').select((eb) => eb.fn.max('createdAt').as('at')).where('alertId', '=', alertId).where('channelId', '=', channelId).where('kind', '=', 'alert').executeTakeFirst();
+      const r = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.max('createdAt').as('at'))
+        .where('alertId', '=', alertId)
+        .where('channelId', '=', channelId)
+        .where('kind', '=', 'alert')
+        .executeTakeFirst();
       return (r?.at as string | null | undefined) ?? null;
     },
     async findNotification(id: string): Promise<NotificationRow | undefined> {
       return notifications().where('id', '=', id).executeTakeFirst();
     },
-    async listNotifications(where: { status?: string | undefined; alertId?: string | undefined; channelId?: string | undefined }, keys: SortKey[], cursor: string | undefined, limit: number) {
+    async listNotifications(
+      where: { status?: string | undefined; alertId?: string | undefined; channelId?: string | undefined },
+      keys: SortKey[],
+      cursor: string | undefined,
+      limit: number,
+    ) {
       let q = notifications();
       if (where.status) q = q.where('status', '=', where.status);
       if (where.alertId) q = q.where('alertId', '=', where.alertId);
@@ -133,14 +190,24 @@ export function createNotificationsRepository(base: Db) {
       return pageResult(await applyPage(q, keys, cursor, limit).execute(), keys, limit, camelValue);
     },
     async attempts(notificationId: string): Promise<AttemptRow[]> {
-      return db.selectFrom('notificationAttempts').select(['id', 'notificationId', 'attempt', 'statusCode', 'error', 'durationMs', 'at']).where('notificationId', '=', notificationId).orderBy('at').orderBy('id').execute();
+      return db
+        .selectFrom('notificationAttempts')
+        .select(['id', 'notificationId', 'attempt', 'statusCode', 'error', 'durationMs', 'at'])
+        .where('notificationId', '=', notificationId)
+        .orderBy('at')
+        .orderBy('id')
+        .execute();
     },
     /** Pending rows due now, and running rows whose lease ran out (their worker died). */
     async due(now: string, limit: number): Promise<NotificationRow[]> {
       return notifications().where('status', 'in', ['pending', 'running']).where('nextAttemptAt', '<=', now).orderBy('nextAttemptAt').limit(limit).execute();
     },
     async nextDue(): Promise<string | null> {
-      const r = await db.selectFrom('notifications').select((eb) => eb.fn.min('nextAttemptAt').as('at')).where('status', 'in', ['pending', 'running']).executeTakeFirst();
+      const r = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.min('nextAttemptAt').as('at'))
+        .where('status', 'in', ['pending', 'running'])
+        .executeTakeFirst();
       return (r?.at as string | null | undefined) ?? null;
     },
     /** Compare-and-set: status running, `next_attempt_at` a lease ahead; false if another worker took it. */
@@ -155,9 +222,20 @@ export function createNotificationsRepository(base: Db) {
       return Number(r.numUpdatedRows) === 1;
     },
     /** Records the attempt and the outcome, only if this worker still holds the lease. */
-    async finish(id: string, leaseUntil: string, attempt: AttemptRow, set: Pick<NotificationRow, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt' | 'updatedAt'>): Promise<boolean> {
+    async finish(
+      id: string,
+      leaseUntil: string,
+      attempt: AttemptRow,
+      set: Pick<NotificationRow, 'status' | 'attempts' | 'nextAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt' | 'updatedAt'>,
+    ): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const r = await trx.updateTable('notifications').set(set).where('id', '=', id).where('status', '=', 'running').where('nextAttemptAt', '=', leaseUntil).executeTakeFirst();
+        const r = await trx
+          .updateTable('notifications')
+          .set(set)
+          .where('id', '=', id)
+          .where('status', '=', 'running')
+          .where('nextAttemptAt', '=', leaseUntil)
+          .executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) return false;
         if (attempt.attempt > 0) await trx.insertInto('notificationAttempts').values(attempt).execute();
         return true;
@@ -165,11 +243,20 @@ export function createNotificationsRepository(base: Db) {
     },
     /** A dead-lettered notification goes back to pending with a fresh attempt budget. */
     async replay(id: string, now: string): Promise<boolean> {
-      const r = await db.updateTable('notifications').set({ status: 'pending', attempts: 0, nextAttemptAt: now, updatedAt: now }).where('id', '=', id).where('status', '=', 'dead').executeTakeFirst();
+      const r = await db
+        .updateTable('notifications')
+        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, updatedAt: now })
+        .where('id', '=', id)
+        .where('status', '=', 'dead')
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async countByStatus(): Promise<Record<string, number>> {
-      const rows = await db.selectFrom('notifications').select(['status', sql<number>`count(*)`.as('n')]).groupBy('status').execute();
+      const rows = await db
+        .selectFrom('notifications')
+        .select(['status', sql<number>`count(*)`.as('n')])
+        .groupBy('status')
+        .execute();
       return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
     },
   };

@@ -11,7 +11,12 @@ const Template = Type.String({ maxLength: 20_000 });
 export const ChannelSettings = Type.Object(
   {
     url: Type.Optional(Type.String({ maxLength: 2000, description: 'webhook: the receiver' })),
-    headers: Type.Optional(Type.Record(Type.String({ maxLength: 100, pattern: '^[A-Za-z0-9-]+$' }), Type.String({ maxLength: 1000 }), { maxProperties: 20, description: 'webhook: extra headers (stored in clear; put credentials in secrets.authorization)' })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100, pattern: '^[A-Za-z0-9-]+$' }), Type.String({ maxLength: 1000 }), {
+        maxProperties: 20,
+        description: 'webhook: extra headers (stored in clear; put credentials in secrets.authorization)',
+      }),
+    ),
     host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'email: SMTP server' })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535 })),
     tls: Type.Optional(lit(['none', 'starttls', 'tls'] as const)),
@@ -22,14 +27,32 @@ export const ChannelSettings = Type.Object(
   },
   { additionalProperties: false },
 );
-const SECRET_FIELDS: [string, number, number][] = [['password', 1, 1000], ['hmac_secret', 16, 1000], ['authorization', 1, 4000], ['webhook_url', 1, 2000], ['routing_key', 1, 200]];
+const SECRET_FIELDS: [string, number, number][] = [
+  ['password', 1, 1000],
+  ['hmac_secret', 16, 1000],
+  ['authorization', 1, 4000],
+  ['webhook_url', 1, 2000],
+  ['routing_key', 1, 200],
+];
 const SECRETS_HELP = 'Write-only: email password, webhook hmac_secret/authorization, slack/teams webhook_url, pagerduty routing_key';
-const SecretValues = Type.Object(Object.fromEntries(SECRET_FIELDS.map(([k, min, max]) => [k, Type.Optional(Type.String({ minLength: min, maxLength: max }))])), { additionalProperties: false, description: SECRETS_HELP });
-const NullableSecretValues = Type.Object(Object.fromEntries(SECRET_FIELDS.map(([k, min, max]) => [k, Type.Optional(Nullable(Type.String({ minLength: min, maxLength: max })))])), {
-  additionalProperties: false,
-  description: `${SECRETS_HELP}. Merged into the stored secrets; null removes one`,
-});
-const TemplateBody = Type.Object({ subject: Type.Optional(Template), body: Type.Optional(Template) }, { additionalProperties: false, description: 'Overrides the channel type default (rendered with the template engine; variables: alert, action, notification_id)' });
+const SecretValues = Type.Object(
+  Object.fromEntries(SECRET_FIELDS.map(([k, min, max]) => [k, Type.Optional(Type.String({ minLength: min, maxLength: max }))])),
+  { additionalProperties: false, description: SECRETS_HELP },
+);
+const NullableSecretValues = Type.Object(
+  Object.fromEntries(SECRET_FIELDS.map(([k, min, max]) => [k, Type.Optional(Nullable(Type.String({ minLength: min, maxLength: max })))])),
+  {
+    additionalProperties: false,
+    description: `${SECRETS_HELP}. Merged into the stored secrets; null removes one`,
+  },
+);
+const TemplateBody = Type.Object(
+  { subject: Type.Optional(Template), body: Type.Optional(Template) },
+  {
+    additionalProperties: false,
+    description: 'Overrides the channel type default (rendered with the template engine; variables: alert, action, notification_id)',
+  },
+);
 
 export const Channel = Type.Object(
   {
@@ -39,18 +62,33 @@ export const Channel = Type.Object(
     enabled: Type.Boolean(),
     settings: ChannelSettings,
     template: Nullable(TemplateBody),
-    secrets: Type.Record(Type.String({ maxLength: 50 }), Type.Object({ set: Type.Literal(true) }, { additionalProperties: false }), { description: 'Which secrets are set; values are never returned' }),
+    secrets: Type.Record(Type.String({ maxLength: 50 }), Type.Object({ set: Type.Literal(true) }, { additionalProperties: false }), {
+      description: 'Which secrets are set; values are never returned',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
   { additionalProperties: false },
 );
 export const CreateChannelBody = Type.Object(
-  { name: Name, type: lit(CHANNEL_TYPES), enabled: Type.Optional(Type.Boolean()), settings: Type.Optional(ChannelSettings), secrets: Type.Optional(SecretValues), template: Type.Optional(Nullable(TemplateBody)) },
+  {
+    name: Name,
+    type: lit(CHANNEL_TYPES),
+    enabled: Type.Optional(Type.Boolean()),
+    settings: Type.Optional(ChannelSettings),
+    secrets: Type.Optional(SecretValues),
+    template: Type.Optional(Nullable(TemplateBody)),
+  },
   { additionalProperties: false },
 );
 export const UpdateChannelBody = Type.Object(
-  { name: Type.Optional(Name), enabled: Type.Optional(Type.Boolean()), settings: Type.Optional(ChannelSettings), secrets: Type.Optional(NullableSecretValues), template: Type.Optional(Nullable(TemplateBody)) },
+  {
+    name: Type.Optional(Name),
+    enabled: Type.Optional(Type.Boolean()),
+    settings: Type.Optional(ChannelSettings),
+    secrets: Type.Optional(NullableSecretValues),
+    template: Type.Optional(Nullable(TemplateBody)),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -77,9 +115,19 @@ const RuleFields = {
   enabled: Type.Optional(Type.Boolean()),
   match: Type.Optional(Match),
   channel_ids: Type.Array(Uuid, { minItems: 1, maxItems: 20 }),
-  repeat_interval_seconds: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 30 * 86_400, description: 'Notify a still-firing alert again after this long (null: once)' }))),
+  repeat_interval_seconds: Type.Optional(
+    Nullable(Type.Integer({ minimum: 60, maximum: 30 * 86_400, description: 'Notify a still-firing alert again after this long (null: once)' })),
+  ),
   quiet_hours: Type.Optional(Nullable(QuietHours)),
-  escalate_after_minutes: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 10_080, description: 'Notify escalation_channel_ids if the alert is still open (not acknowledged) this long after it opened' }))),
+  escalate_after_minutes: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_080,
+        description: 'Notify escalation_channel_ids if the alert is still open (not acknowledged) this long after it opened',
+      }),
+    ),
+  ),
   escalation_channel_ids: Type.Optional(ChannelIds),
 };
 export const CreateRuleBody = Type.Object(RuleFields, { additionalProperties: false });
@@ -124,7 +172,18 @@ export const Notification = Type.Object(
 export const NotificationWithLog = Type.Object(
   {
     ...Notification.properties,
-    log: Type.Array(Type.Object({ attempt: Type.Integer(), status_code: Nullable(Type.Integer()), error: Nullable(Type.String({ maxLength: 1000 })), duration_ms: Type.Integer(), at: Timestamp }, { additionalProperties: false })),
+    log: Type.Array(
+      Type.Object(
+        {
+          attempt: Type.Integer(),
+          status_code: Nullable(Type.Integer()),
+          error: Nullable(Type.String({ maxLength: 1000 })),
+          duration_ms: Type.Integer(),
+          at: Timestamp,
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

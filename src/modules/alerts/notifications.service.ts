@@ -90,10 +90,20 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
   async function validateChannel(type: ChannelType, settings: ChannelSettings, secrets: Record<string, string>): Promise<void> {
     const spec = CHANNEL_SPECS[type];
     const errors: FieldError[] = [];
-    for (const f of spec.required) if ((settings as Record<string, unknown>)[f] === undefined) errors.push({ path: `body.settings.${f}`, message: `is required for ${type} channels` });
+    for (const f of spec.required) {
+      if ((settings as Record<string, unknown>)[f] === undefined) errors.push({ path: `body.settings.${f}`, message: `is required for ${type} channels` });
+    }
     for (const f of spec.requiredSecrets) if (!secrets[f]) errors.push({ path: `body.secrets.${f}`, message: `is required for ${type} channels` });
-    for (const f of Object.keys(secrets)) if (!spec.secrets.includes(f)) errors.push({ path: `body.secrets.${f}`, message: `is not a secret of ${type} channels (${spec.secrets.join(', ') || 'none'})` });
-    const urls: [string, string | undefined][] = [['body.settings.url', settings.url], ['body.settings.events_url', settings.events_url], ['body.secrets.webhook_url', secrets.webhook_url]];
+    for (const f of Object.keys(secrets)) {
+      if (!spec.secrets.includes(f)) {
+        errors.push({ path: `body.secrets.${f}`, message: `is not a secret of ${type} channels (${spec.secrets.join(', ') || 'none'})` });
+      }
+    }
+    const urls: [string, string | undefined][] = [
+      ['body.settings.url', settings.url],
+      ['body.settings.events_url', settings.events_url],
+      ['body.secrets.webhook_url', secrets.webhook_url],
+    ];
     for (const [path, url] of urls) {
       if (!url) continue;
       const problem = await checkOutboundUrl(deps.egress, url);
@@ -111,7 +121,10 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
 
   async function checkRule(input: Partial<RuleInput>): Promise<void> {
     const errors: FieldError[] = [];
-    for (const [field, ids] of [['channel_ids', input.channel_ids], ['escalation_channel_ids', input.escalation_channel_ids]] as const) {
+    for (const [field, ids] of [
+      ['channel_ids', input.channel_ids],
+      ['escalation_channel_ids', input.escalation_channel_ids],
+    ] as const) {
       if (!ids) continue;
       const found = new Set((await deps.repo.channelsById(ids)).map((c) => c.id));
       ids.forEach((id, i) => !found.has(id) && errors.push({ path: `body.${field}.${i}`, message: `no channel ${id}` }));
@@ -141,19 +154,44 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       const settings = body.settings ?? {};
       const secrets = Object.fromEntries(Object.entries(body.secrets ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
       await validateChannel(body.type, settings, secrets);
-      if (await deps.repo.channelNameTaken(body.name)) throw new ConflictError('NOTIFICATION_CHANNEL_EXISTS', `A channel named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      if (await deps.repo.channelNameTaken(body.name)) {
+        throw new ConflictError('NOTIFICATION_CHANNEL_EXISTS', `A channel named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      }
       const id = newId();
       const sealed = Object.keys(secrets).length > 0 ? deps.envelope.seal(channelSecretRef(id), secrets) : null;
       const now = iso();
-      const row: ChannelRow = { id, name: body.name, type: body.type, settings: settings as Record<string, unknown>, template: body.template ?? null, enabled: body.enabled ?? true, keyId: sealed?.keyId ?? null, wrappedKey: sealed?.wrappedKey ?? null, secretsSealed: sealed?.sealed ?? null, createdAt: now, updatedAt: now };
+      const row: ChannelRow = {
+        id,
+        name: body.name,
+        type: body.type,
+        settings: settings as Record<string, unknown>,
+        template: body.template ?? null,
+        enabled: body.enabled ?? true,
+        keyId: sealed?.keyId ?? null,
+        wrappedKey: sealed?.wrappedKey ?? null,
+        secretsSealed: sealed?.sealed ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
       await deps.unitOfWork(async (repos) => {
         await repos.notifications.insertChannel(row);
-        await deps.audit.record(repos.db, { actor, action: 'notification_channel.created', resourceType: 'notification_channel', resourceId: id, outcome: 'success', changes: { name: row.name, type: row.type, settings, secrets: Object.keys(secrets) } });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_channel.created',
+          resourceType: 'notification_channel',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: row.name, type: row.type, settings, secrets: Object.keys(secrets) },
+        });
       });
       return channelView(row);
     },
     /** Settings and template replace the stored ones when given; `secrets` merge (a null value removes a field). */
-    async updateChannel(actor: Actor, id: string, body: Partial<Omit<ChannelInput, 'type' | 'secrets'>> & { secrets?: Record<string, string | null | undefined> | undefined }) {
+    async updateChannel(
+      actor: Actor,
+      id: string,
+      body: Partial<Omit<ChannelInput, 'type' | 'secrets'>> & { secrets?: Record<string, string | null | undefined> | undefined },
+    ) {
       requirePermission(actor, 'notifications:write');
       const current = await loadChannel(id);
       const secrets: Record<string, string> = { ...openSecrets(deps.envelope, current) };
@@ -163,7 +201,9 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       }
       const settings = body.settings ?? (current.settings as ChannelSettings);
       await validateChannel(current.type as ChannelType, settings, secrets);
-      if (body.name && (await deps.repo.channelNameTaken(body.name, id))) throw new ConflictError('NOTIFICATION_CHANNEL_EXISTS', `A channel named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      if (body.name && (await deps.repo.channelNameTaken(body.name, id))) {
+        throw new ConflictError('NOTIFICATION_CHANNEL_EXISTS', `A channel named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      }
       const sealed = Object.keys(secrets).length > 0 ? deps.envelope.seal(channelSecretRef(id), secrets) : null;
       const set: Partial<ChannelRow> = {
         ...(body.name ? { name: body.name } : {}),
@@ -177,7 +217,14 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       };
       await deps.unitOfWork(async (repos) => {
         await repos.notifications.updateChannel(id, set);
-        await deps.audit.record(repos.db, { actor, action: 'notification_channel.updated', resourceType: 'notification_channel', resourceId: id, outcome: 'success', changes: { ...body, secrets: Object.keys(body.secrets ?? {}) } });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_channel.updated',
+          resourceType: 'notification_channel',
+          resourceId: id,
+          outcome: 'success',
+          changes: { ...body, secrets: Object.keys(body.secrets ?? {}) },
+        });
       });
       return channelView((await deps.repo.findChannel(id))!);
     },
@@ -188,7 +235,13 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       if (rules.length > 0) throw new ConflictError('NOTIFICATION_CHANNEL_IN_USE', `The channel is used by rules: ${rules.join(', ')}`);
       await deps.unitOfWork(async (repos) => {
         await repos.notifications.removeChannel(id);
-        await deps.audit.record(repos.db, { actor, action: 'notification_channel.deleted', resourceType: 'notification_channel', resourceId: id, outcome: 'success' });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_channel.deleted',
+          resourceType: 'notification_channel',
+          resourceId: id,
+          outcome: 'success',
+        });
       });
     },
     /** Sends a sample alert through the channel now (one attempt, not retried) and answers with the logged outcome. */
@@ -196,11 +249,43 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       requirePermission(actor, 'notifications:write');
       const channel = await loadChannel(id);
       const now = iso();
-      const payload = { id: null, source: 'opsdeck', title: `Test notification from Opsdeck (${channel.name})`, description: 'If you read this, the channel works.', severity: 'info', state: 'open', labels: { test: 'true' }, count: 1, dedup_key: `test:${id}:${now}` };
-      const n: NotificationRow = { id: newId(), alertId: null, channelId: id, ruleId: null, kind: 'test', action: 'trigger', payload: JSON.stringify(payload), status: 'pending', attempts: 0, nextAttemptAt: now, lastStatusCode: null, lastError: null, deliveredAt: null, createdAt: now, updatedAt: now };
+      const payload = {
+        id: null,
+        source: 'opsdeck',
+        title: `Test notification from Opsdeck (${channel.name})`,
+        description: 'If you read this, the channel works.',
+        severity: 'info',
+        state: 'open',
+        labels: { test: 'true' },
+        count: 1,
+        dedup_key: `test:${id}:${now}`,
+      };
+      const n: NotificationRow = {
+        id: newId(),
+        alertId: null,
+        channelId: id,
+        ruleId: null,
+        kind: 'test',
+        action: 'trigger',
+        payload: JSON.stringify(payload),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastStatusCode: null,
+        lastError: null,
+        deliveredAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
       await deps.unitOfWork(async (repos) => {
         await repos.notifications.enqueue([n]);
-        await deps.audit.record(repos.db, { actor, action: 'notification_channel.tested', resourceType: 'notification_channel', resourceId: id, outcome: 'success' });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_channel.tested',
+          resourceType: 'notification_channel',
+          resourceId: id,
+          outcome: 'success',
+        });
       });
       await deps.worker.run(n);
       return notificationView((await deps.repo.findNotification(n.id))!);
@@ -217,15 +302,33 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
     async createRule(actor: Actor, body: RuleInput) {
       requirePermission(actor, 'notifications:write');
       await checkRule(body);
-      if (await deps.repo.ruleNameTaken(body.name)) throw new ConflictError('NOTIFICATION_RULE_EXISTS', `A rule named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      if (await deps.repo.ruleNameTaken(body.name)) {
+        throw new ConflictError('NOTIFICATION_RULE_EXISTS', `A rule named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      }
       const now = iso();
       const row: RuleRow = {
-        id: newId(), name: body.name, enabled: body.enabled ?? true, match: body.match ?? {}, channelIds: body.channel_ids, repeatIntervalSeconds: body.repeat_interval_seconds ?? null,
-        quietHours: body.quiet_hours ?? null, escalateAfterMinutes: body.escalate_after_minutes ?? null, escalationChannelIds: body.escalation_channel_ids ?? [], createdAt: now, updatedAt: now,
+        id: newId(),
+        name: body.name,
+        enabled: body.enabled ?? true,
+        match: body.match ?? {},
+        channelIds: body.channel_ids,
+        repeatIntervalSeconds: body.repeat_interval_seconds ?? null,
+        quietHours: body.quiet_hours ?? null,
+        escalateAfterMinutes: body.escalate_after_minutes ?? null,
+        escalationChannelIds: body.escalation_channel_ids ?? [],
+        createdAt: now,
+        updatedAt: now,
       };
       await deps.unitOfWork(async (repos) => {
         await repos.notifications.insertRule(row);
-        await deps.audit.record(repos.db, { actor, action: 'notification_rule.created', resourceType: 'notification_rule', resourceId: row.id, outcome: 'success', changes: { ...body } });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_rule.created',
+          resourceType: 'notification_rule',
+          resourceId: row.id,
+          outcome: 'success',
+          changes: { ...body },
+        });
       });
       return ruleView(row);
     },
@@ -233,7 +336,9 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       requirePermission(actor, 'notifications:write');
       await loadRule(id);
       await checkRule(body);
-      if (body.name && (await deps.repo.ruleNameTaken(body.name, id))) throw new ConflictError('NOTIFICATION_RULE_EXISTS', `A rule named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      if (body.name && (await deps.repo.ruleNameTaken(body.name, id))) {
+        throw new ConflictError('NOTIFICATION_RULE_EXISTS', `A rule named '${body.name}' exists`, [{ path: 'body.name', message: 'is taken' }]);
+      }
       const set: Partial<RuleRow> = {
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
@@ -247,7 +352,14 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       };
       await deps.unitOfWork(async (repos) => {
         await repos.notifications.updateRule(id, set);
-        await deps.audit.record(repos.db, { actor, action: 'notification_rule.updated', resourceType: 'notification_rule', resourceId: id, outcome: 'success', changes: { ...body } });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_rule.updated',
+          resourceType: 'notification_rule',
+          resourceId: id,
+          outcome: 'success',
+          changes: { ...body },
+        });
       });
       return ruleView((await deps.repo.findRule(id))!);
     },
@@ -255,14 +367,34 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       requirePermission(actor, 'notifications:write');
       await deps.unitOfWork(async (repos) => {
         if (!(await repos.notifications.removeRule(id))) throw new NotFoundError('NOTIFICATION_RULE_NOT_FOUND', `Rule ${id} not found`);
-        await deps.audit.record(repos.db, { actor, action: 'notification_rule.deleted', resourceType: 'notification_rule', resourceId: id, outcome: 'success' });
+        await deps.audit.record(repos.db, {
+          actor,
+          action: 'notification_rule.deleted',
+          resourceType: 'notification_rule',
+          resourceId: id,
+          outcome: 'success',
+        });
       });
     },
 
-    async listDeliveries(actor: Actor, query: { status?: string | undefined; alert_id?: string | undefined; channel_id?: string | undefined; limit?: number | undefined; cursor?: string | undefined }) {
+    async listDeliveries(
+      actor: Actor,
+      query: {
+        status?: string | undefined;
+        alert_id?: string | undefined;
+        channel_id?: string | undefined;
+        limit?: number | undefined;
+        cursor?: string | undefined;
+      },
+    ) {
       requirePermission(actor, 'notifications:read');
       const keys = parseSort(undefined, {}, 'id', '-id');
-      const page = await deps.repo.listNotifications({ status: query.status, alertId: query.alert_id, channelId: query.channel_id }, keys, query.cursor, query.limit ?? 50);
+      const page = await deps.repo.listNotifications(
+        { status: query.status, alertId: query.alert_id, channelId: query.channel_id },
+        keys,
+        query.cursor,
+        query.limit ?? 50,
+      );
       return { items: page.items.map(notificationView), next_cursor: page.next_cursor };
     },
     /** One notification with its delivery log (every attempt: status code, error with secrets masked, duration). */
@@ -270,7 +402,13 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       requirePermission(actor, 'notifications:read');
       const n = await deps.repo.findNotification(id);
       if (!n) throw new NotFoundError('NOTIFICATION_NOT_FOUND', `Notification ${id} not found`);
-      const attempts = (await deps.repo.attempts(id)).map((a) => ({ attempt: a.attempt, status_code: a.statusCode, error: a.error, duration_ms: a.durationMs, at: a.at }));
+      const attempts = (await deps.repo.attempts(id)).map((a) => ({
+        attempt: a.attempt,
+        status_code: a.statusCode,
+        error: a.error,
+        duration_ms: a.durationMs,
+        at: a.at,
+      }));
       return { ...notificationView(n), log: attempts };
     },
     /** Puts a dead-lettered notification back in the outbox with a fresh attempt budget. */
@@ -279,7 +417,9 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       const n = await deps.repo.findNotification(id);
       if (!n) throw new NotFoundError('NOTIFICATION_NOT_FOUND', `Notification ${id} not found`);
       await deps.unitOfWork(async (repos, tx) => {
-        if (!(await repos.notifications.replay(id, iso()))) throw new ConflictError('NOTIFICATION_NOT_DEAD', `The notification is ${n.status}; only dead-lettered ones are replayed`);
+        if (!(await repos.notifications.replay(id, iso()))) {
+          throw new ConflictError('NOTIFICATION_NOT_DEAD', `The notification is ${n.status}; only dead-lettered ones are replayed`);
+        }
         await deps.audit.record(repos.db, { actor, action: 'notification.replayed', resourceType: 'notification', resourceId: id, outcome: 'success' });
         tx.afterCommit(() => deps.worker.wake());
       });

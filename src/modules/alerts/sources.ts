@@ -27,7 +27,9 @@ export function alertFromEvent(name: string, p: P): IngestInput | null {
     }
     case 'run.succeeded':
       // A template's success resolves its failure alert (nothing if none is open).
-      return p.template_id ? { source: 'jobs', title: 'run succeeded', severity: 'info', dedup_key: `jobs:template:${str(p.template_id)}`, status: 'resolved' } : null;
+      return p.template_id
+        ? { source: 'jobs', title: 'run succeeded', severity: 'info', dedup_key: `jobs:template:${str(p.template_id)}`, status: 'resolved' }
+        : null;
     case 'config.noncompliant':
       return {
         source: 'configs',
@@ -61,7 +63,15 @@ export function alertFromEvent(name: string, p: P): IngestInput | null {
   }
 }
 
-export const SOURCE_EVENTS = ['run.failed', 'run.timed_out', 'run.expired', 'run.succeeded', 'config.noncompliant', 'config.changed', 'credential.expired'] as const;
+export const SOURCE_EVENTS = [
+  'run.failed',
+  'run.timed_out',
+  'run.expired',
+  'run.succeeded',
+  'config.noncompliant',
+  'config.changed',
+  'credential.expired',
+] as const;
 
 /** The durable subscriber (acting as the system) that turns domain events into alerts in its consuming transaction. */
 export function createAlertSourcesSubscriber(service: AlertsService, reposFor: (db: Db) => AlertsRepos, afterCommit: () => void): Subscriber {

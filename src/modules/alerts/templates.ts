@@ -21,7 +21,11 @@ export const DEFAULT_TEMPLATES: Record<ChannelType, { subject: string; body: str
 };
 
 /** Subject, text and (webhook) JSON body of a message; `{ error }` when a template fails or a webhook body is not JSON. */
-export async function renderMessage(render: RenderPort, channel: Pick<ChannelRow, 'type' | 'template'>, m: Omit<Message, 'subject' | 'text' | 'body'>): Promise<{ subject: string; text: string; body: string | null } | { error: string }> {
+export async function renderMessage(
+  render: RenderPort,
+  channel: Pick<ChannelRow, 'type' | 'template'>,
+  m: Omit<Message, 'subject' | 'text' | 'body'>,
+): Promise<{ subject: string; text: string; body: string | null } | { error: string }> {
   const type = channel.type as ChannelType;
   const defaults = DEFAULT_TEMPLATES[type];
   const vars = { alert: m.alert, action: m.action, notification_id: m.notificationId };

@@ -51,7 +51,9 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
   const newRepository = async (name: string) => {
     const remote = `${name}-${tag}`;
     root.createBare(remote);
-    const id = (await create('/git/repositories', { name: remote, category: 'configs', url: `${http.url}/${remote}.git`, credential_id: ids.git, path: 'devices' })).id as string;
+    const id = (
+      await create('/git/repositories', { name: remote, category: 'configs', url: `${http.url}/${remote}.git`, credential_id: ids.git, path: 'devices' })
+    ).id as string;
     const git = (...args: string[]) => root.git(['--git-dir', `${root.dir}/${remote}.git`, ...args]).trim();
     return { id, remote, git, commits: () => Number(git('rev-list', '--count', 'main')) };
   };
@@ -70,7 +72,9 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     ids.git = await createCredential(server, token, { type: 'basic', username: HTTP_USER, password: HTTP_PASSWORD });
     await create('/platforms', { name: 'IOS', network_driver: 'cisco_ios' });
     await create('/platforms', { name: 'Mystery', network_driver: 'vendor_x' });
-    for (const [i, name] of ['bk1', 'bk2', 'bk3'].entries()) ids[name] = (await create('/devices', { name, platform: 'IOS', primary_ip4: ADDRESSES[i], credential_id: ids.ssh })).id;
+    for (const [i, name] of ['bk1', 'bk2', 'bk3'].entries()) {
+      ids[name] = (await create('/devices', { name, platform: 'IOS', primary_ip4: ADDRESSES[i], credential_id: ids.ssh })).id;
+    }
     ids.jx1 = (await create('/devices', { name: 'jx1', platform: 'IOS', primary_ip4: ADDRESSES[4], credential_id: ids.ssh })).id;
     ids.odd = (await create('/devices', { name: 'odd1', platform: 'Mystery', primary_ip4: ADDRESSES[3], credential_id: ids.ssh })).id;
   }, 180_000);
@@ -104,7 +108,16 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     // The history index has the backup at once: the device's versions list it.
     const versions = await call('GET', `/devices/${ids.bk1}/configs`);
     expect(versions.statusCode, versions.body).toBe(200);
-    expect(versions.json().items).toContainEqual(expect.objectContaining({ device: 'bk1', repository_id: repo, path: 'devices/bk1.cfg', change: 'added', author: 'Opsdeck', commit: git('log', '-1', '--format=%H', 'main', '--', 'devices/bk1.cfg') }));
+    expect(versions.json().items).toContainEqual(
+      expect.objectContaining({
+        device: 'bk1',
+        repository_id: repo,
+        path: 'devices/bk1.cfg',
+        change: 'added',
+        author: 'Opsdeck',
+        commit: git('log', '-1', '--format=%H', 'main', '--', 'devices/bk1.cfg'),
+      }),
+    );
   });
 
   it('commits a real change on top of a remote that moved, and records config.changed with masked secrets', async () => {
@@ -138,13 +151,22 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
     const version = ((await call('GET', `/devices/${ids.bk1}/configs`)).json().items as { commit: string; id: string }[]).find((v) => v.commit === head)!;
     expect(version).toBeDefined();
     const content = await call('GET', `/devices/${ids.bk1}/configs/${version.id}`);
-    const everything = [blob, JSON.stringify(out), JSON.stringify(logs), events.body, content.body, (await call('GET', `/git/repositories/${repo}`)).body].join('\n');
-    for (const secret of [NEW_SECRET, NOISY_SECRETS.community, NOISY_SECRETS.userHash, HTTP_PASSWORD, ios.password, ios.enableSecret]) expect(everything).not.toContain(secret);
+    const everything = [blob, JSON.stringify(out), JSON.stringify(logs), events.body, content.body, (await call('GET', `/git/repositories/${repo}`)).body].join(
+      '\n',
+    );
+    for (const secret of [NEW_SECRET, NOISY_SECRETS.community, NOISY_SECRETS.userHash, HTTP_PASSWORD, ios.password, ios.enableSecret]) {
+      expect(everything).not.toContain(secret);
+    }
   });
 
   it('runs from a schedule of a config_backup job template', async () => {
     const { id: repo, git, commits } = await newRepository('scheduled');
-    const template = await create('/jobs/templates', { name: `nightly-backup-${tag}`, type: 'config_backup', targets: [{ device: 'bk2' }], params: { repository_id: repo, port: ios.port } });
+    const template = await create('/jobs/templates', {
+      name: `nightly-backup-${tag}`,
+      type: 'config_backup',
+      targets: [{ device: 'bk2' }],
+      params: { repository_id: repo, port: ios.port },
+    });
     const schedule = await create('/schedules', { name: `nightly-${tag}`, template_id: template.id, kind: 'interval', interval_seconds: 1 });
     try {
       await vi.waitFor(
@@ -185,7 +207,10 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
   });
 
   it('fails, without retrying, for an initiator without git:write, a device without a profile and a repository that is not configs', async () => {
-    await create('/roles', { name: `backup-runner-${tag}`, permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use', 'git:read', 'configs:read'] });
+    await create('/roles', {
+      name: `backup-runner-${tag}`,
+      permissions: ['jobs:run', 'jobs:read', 'devices:read', 'credentials:use', 'git:read', 'configs:read'],
+    });
     const runner = await loginAs(server, `backup-runner-${tag}`);
     const { id: repo, commits } = await newRepository('refusals');
     const denied = await backup(repo, [{ device: 'bk2' }], {}, runner.token);
@@ -194,7 +219,10 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
 
     const odd = await backup(repo, [{ device: 'odd1' }]);
     expect(odd.run.status).toBe('failed');
-    expect(odd.out.targets[0]).toMatchObject({ attempt: 1, error: expect.stringContaining("no platform profile serves the device's platform (network driver 'vendor_x')") });
+    expect(odd.out.targets[0]).toMatchObject({
+      attempt: 1,
+      error: expect.stringContaining("no platform profile serves the device's platform (network driver 'vendor_x')"),
+    });
     // Naming a profile serves it.
     const named = await backup(repo, [{ device: 'odd1' }], { profile: 'cisco_ios' });
     expect(named.run.status, JSON.stringify(named.out.targets)).toBe('succeeded');
@@ -207,7 +235,20 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
 
   it("reads a device whose prompt is not 'name#' with a profile's RE2 prompt (user@host>)", async () => {
     const { id: repo, git } = await newRepository('prompt');
-    const body = { name: 'Prefixed IOS', drivers: ['prefixed_ios'], mode: 'device', enable: true, prompt: '(?:^|\\n)netops@[A-Za-z0-9-]+[>#] ?$', setup_commands: ['terminal length 0'], backup_commands: ['show running-config'], strip_lines: ['^! Last configuration', '^ntp clock-period'], mask: [{ pattern: '^(snmp-server community )\\S+', replacement: '<removed>' }, { pattern: '^(\\s*(?:enable|username \\S+ .*) secret \\d+ )\\S+', replacement: '<removed>' }] };
+    const body = {
+      name: 'Prefixed IOS',
+      drivers: ['prefixed_ios'],
+      mode: 'device',
+      enable: true,
+      prompt: '(?:^|\\n)netops@[A-Za-z0-9-]+[>#] ?$',
+      setup_commands: ['terminal length 0'],
+      backup_commands: ['show running-config'],
+      strip_lines: ['^! Last configuration', '^ntp clock-period'],
+      mask: [
+        { pattern: '^(snmp-server community )\\S+', replacement: '<removed>' },
+        { pattern: '^(\\s*(?:enable|username \\S+ .*) secret \\d+ )\\S+', replacement: '<removed>' },
+      ],
+    };
     expect((await call('POST', '/configs/profiles', { id: 'prefixed_ios', ...body })).statusCode).toBe(201);
     const run = await backup(repo, [{ device: 'jx1' }], { profile: 'prefixed_ios' });
     expect(run.run.status, JSON.stringify(run.out.targets)).toBe('succeeded');
@@ -216,10 +257,30 @@ describe.each(JOB_MODES)('config_backup on $name', (mode) => {
   });
 
   it('manages user-defined profiles (RE2 checked) and backs up with one', async () => {
-    const bad = await call('POST', '/configs/profiles', { id: 'bad', name: 'bad', drivers: [], mode: 'device', backup_commands: ['show run'], strip_lines: ['^ok', '(a)\\1'], mask: [{ pattern: '(?=x)', replacement: '' }] });
+    const bad = await call('POST', '/configs/profiles', {
+      id: 'bad',
+      name: 'bad',
+      drivers: [],
+      mode: 'device',
+      backup_commands: ['show run'],
+      strip_lines: ['^ok', '(a)\\1'],
+      mask: [{ pattern: '(?=x)', replacement: '' }],
+    });
     expect(bad.statusCode, bad.body).toBe(422);
     expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.strip_lines.1', 'body.mask.0.pattern']);
-    const body = { name: 'Lab IOS', drivers: ['lab_ios'], mode: 'device', enable: true, setup_commands: ['terminal length 0'], backup_commands: ['show running-config'], strip_lines: ['^Building', '^Current configuration', '^! Last configuration', '^ntp clock-period', '^ description '], mask: [{ pattern: '^(snmp-server community )\\S+', replacement: 'MASKED' }, { pattern: '^(\\s*(?:enable|username \\S+ .*) secret \\d+ )\\S+', replacement: '<removed>' }] };
+    const body = {
+      name: 'Lab IOS',
+      drivers: ['lab_ios'],
+      mode: 'device',
+      enable: true,
+      setup_commands: ['terminal length 0'],
+      backup_commands: ['show running-config'],
+      strip_lines: ['^Building', '^Current configuration', '^! Last configuration', '^ntp clock-period', '^ description '],
+      mask: [
+        { pattern: '^(snmp-server community )\\S+', replacement: 'MASKED' },
+        { pattern: '^(\\s*(?:enable|username \\S+ .*) secret \\d+ )\\S+', replacement: '<removed>' },
+      ],
+    };
     const made = await call('POST', '/configs/profiles', { id: 'lab_ios', ...body });
     expect(made.statusCode, made.body).toBe(201);
     expect(made.json()).toMatchObject({ id: 'lab_ios', builtin: false, strip_lines: body.strip_lines, configure: null });

@@ -25,7 +25,14 @@ describe('built-in platform profiles', () => {
       raw: 'Building configuration...\r\n\r\nCurrent configuration : 1834 bytes\r\n!\r\n! Last configuration change at 10:01:07 UTC Mon Dec 7 2026 by netops\r\n! NVRAM config last updated at 09:00:00 UTC\r\nhostname R1   \r\nenable secret 5 $1$abc$S3cr3tHash\r\nusername bob privilege 15 secret 9 $9$bobHashValue\r\nsnmp-server community PubC0mm RO\r\nntp clock-period 17179869\r\ntacacs-server host 10.0.0.9 key 7 0822455D0A16\r\nrouter bgp 65000\r\n neighbor 10.0.0.2 password 7 045802150C2E\r\nend\r\n',
       gone: ['Building configuration', 'Current configuration', 'Last configuration change', 'NVRAM config', 'ntp clock-period'],
       secrets: ['$1$abc$S3cr3tHash', '$9$bobHashValue', 'PubC0mm', '0822455D0A16', '045802150C2E'],
-      kept: ['hostname R1', 'enable secret 5 <removed>', 'username bob privilege 15 secret 9 <removed>', 'snmp-server community <removed> RO', ' neighbor 10.0.0.2 password 7 <removed>', 'end'],
+      kept: [
+        'hostname R1',
+        'enable secret 5 <removed>',
+        'username bob privilege 15 secret 9 <removed>',
+        'snmp-server community <removed> RO',
+        ' neighbor 10.0.0.2 password 7 <removed>',
+        'end',
+      ],
     },
     {
       id: 'cisco_nxos',
@@ -88,7 +95,9 @@ describe('normalizeConfig', () => {
   });
 
   it('masks with group 1 kept and the custom replacement', () => {
-    expect(maskLine('snmp-server community foo RO', { mask: [{ pattern: '^(snmp-server community )\\S+', replacement: 'X' }] })).toBe('snmp-server community X RO');
+    expect(maskLine('snmp-server community foo RO', { mask: [{ pattern: '^(snmp-server community )\\S+', replacement: 'X' }] })).toBe(
+      'snmp-server community X RO',
+    );
     expect(maskLine('nothing here', { mask: [{ pattern: '^(secret )\\S+', replacement: 'X' }] })).toBe('nothing here');
   });
 });

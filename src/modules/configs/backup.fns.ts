@@ -47,7 +47,11 @@ export function diffSummary(before: string, after: string, path: string, max = 2
 }
 
 /** RE2 syntax of every pattern a profile holds; errors name the field (`body.strip_lines.2`). */
-export function checkProfilePatterns(p: { prompt?: string | null | undefined; strip_lines?: readonly string[] | undefined; mask?: readonly { pattern: string }[] | undefined }): FieldError[] {
+export function checkProfilePatterns(p: {
+  prompt?: string | null | undefined;
+  strip_lines?: readonly string[] | undefined;
+  mask?: readonly { pattern: string }[] | undefined;
+}): FieldError[] {
   const errors: FieldError[] = [];
   const check = (pattern: string, path: string) => {
     try {

@@ -35,14 +35,25 @@ export function createBackupService(deps: BackupDeps) {
     async repository(actor: Actor, repositoryId: string) {
       requirePermission(actor, 'git:write');
       const r = await deps.repositories.load(repositoryId);
-      if (r.category !== 'configs') throw new ValidationError('CONFIG_BACKUP_REPOSITORY', `Repository '${r.name}' is a ${r.category} repository; backups go to a configs repository`, [{ path: 'body.params.repository_id', message: 'not a configs repository' }]);
+      if (r.category !== 'configs') {
+        throw new ValidationError('CONFIG_BACKUP_REPOSITORY', `Repository '${r.name}' is a ${r.category} repository; backups go to a configs repository`, [
+          { path: 'body.params.repository_id', message: 'not a configs repository' },
+        ]);
+      }
       return r;
     },
 
-    async store(actor: Actor, input: { repositoryId: string; deviceId: string; deviceName: string; content: string; runId: string; signal: AbortSignal }): Promise<StoredBackup> {
+    async store(
+      actor: Actor,
+      input: { repositoryId: string; deviceId: string; deviceName: string; content: string; runId: string; signal: AbortSignal },
+    ): Promise<StoredBackup> {
       const r = await service.repository(actor, input.repositoryId);
       const rel = checkRepoPath(`${input.deviceName}.cfg`);
-      if (!rel.ok || rel.path.includes('/')) throw new ValidationError('CONFIG_BACKUP_DEVICE_NAME', `Device name '${input.deviceName}' cannot name a file (${rel.ok ? 'contains /' : rel.reason})`, [{ path: 'device.name', message: 'not usable as a file name' }]);
+      if (!rel.ok || rel.path.includes('/')) {
+        throw new ValidationError('CONFIG_BACKUP_DEVICE_NAME', `Device name '${input.deviceName}' cannot name a file (${rel.ok ? 'contains /' : rel.reason})`, [
+          { path: 'device.name', message: 'not usable as a file name' },
+        ]);
+      }
       const path = joinRepoPath(r.path, rel.path);
       const remote = await deps.repositories.remoteFor(actor, r, `config backup of ${input.deviceName}`, input.runId);
       const message = `backup ${input.deviceName} (run ${input.runId}, by ${actor.name})\n`;

@@ -53,8 +53,22 @@ describe.each(DIALECTS)('configuration compliance on %s', (dialect) => {
       expect(res.statusCode, res.body).toBe(422);
       expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(field);
     }
-    const id = await create('/configs/compliance/rules', { name: `crud-${dialect}`, kind: 'must_contain', lines: ['service password-encryption'], description: 'passwords encrypted' });
-    expect((await api('GET', `/configs/compliance/rules/${id}`)).json()).toMatchObject({ id, kind: 'must_contain', severity: 'warning', active: true, ordered: false, parent: null, pattern: null, scope: { platform_ids: [], role_ids: [], location_ids: [] } });
+    const id = await create('/configs/compliance/rules', {
+      name: `crud-${dialect}`,
+      kind: 'must_contain',
+      lines: ['service password-encryption'],
+      description: 'passwords encrypted',
+    });
+    expect((await api('GET', `/configs/compliance/rules/${id}`)).json()).toMatchObject({
+      id,
+      kind: 'must_contain',
+      severity: 'warning',
+      active: true,
+      ordered: false,
+      parent: null,
+      pattern: null,
+      scope: { platform_ids: [], role_ids: [], location_ids: [] },
+    });
     const patched = await api('PATCH', `/configs/compliance/rules/${id}`, { severity: 'critical', kind: 'must_not_match', pattern: '^enable password ' });
     expect(patched.statusCode, patched.body).toBe(200);
     expect(patched.json()).toMatchObject({ severity: 'critical', kind: 'must_not_match', pattern: '^enable password ' });
@@ -84,9 +98,26 @@ describe.each(DIALECTS)('configuration compliance on %s', (dialect) => {
     };
     const rules = {
       ntp: await create('/configs/compliance/rules', { name: `ntp-${dialect}`, kind: 'must_contain', lines: ['ntp server 192.0.2.1'] }),
-      vty: await create('/configs/compliance/rules', { name: `vty-ssh-${dialect}`, kind: 'must_contain', parent: 'line vty .*', lines: ['transport input ssh'], scope: { platform_ids: [ios] }, severity: 'critical' }),
-      telnet: await create('/configs/compliance/rules', { name: `no-telnet-${dialect}`, kind: 'must_not_match', pattern: 'telnet', scope: { location_ids: [emea] } }),
-      logging: await create('/configs/compliance/rules', { name: `logging-${dialect}`, kind: 'must_contain', lines: ['logging host 192.0.2.9'], scope: { role_ids: [core] } }),
+      vty: await create('/configs/compliance/rules', {
+        name: `vty-ssh-${dialect}`,
+        kind: 'must_contain',
+        parent: 'line vty .*',
+        lines: ['transport input ssh'],
+        scope: { platform_ids: [ios] },
+        severity: 'critical',
+      }),
+      telnet: await create('/configs/compliance/rules', {
+        name: `no-telnet-${dialect}`,
+        kind: 'must_not_match',
+        pattern: 'telnet',
+        scope: { location_ids: [emea] },
+      }),
+      logging: await create('/configs/compliance/rules', {
+        name: `logging-${dialect}`,
+        kind: 'must_contain',
+        lines: ['logging host 192.0.2.9'],
+        scope: { role_ids: [core] },
+      }),
     };
     const { root, daemon } = git();
     const repo = `compliance-${dialect}`;
@@ -103,7 +134,8 @@ describe.each(DIALECTS)('configuration compliance on %s', (dialect) => {
     const repoId = await create('/git/repositories', { name: repo, category: 'configs', url: `${daemon.url}/${repo}.git`, path: 'configs' });
     await sync(repoId);
 
-    const mine = async (query = '') => ((await api('GET', `/configs/compliance?limit=1000${query}`)).json().items as Summary[]).filter((s) => Object.values(name).includes(s.device));
+    const mine = async (query = '') =>
+      ((await api('GET', `/configs/compliance?limit=1000${query}`)).json().items as Summary[]).filter((s) => Object.values(name).includes(s.device));
     expect(await mine()).toEqual([
       expect.objectContaining({ device_id: dev.a, device: name.a, status: 'noncompliant', rules: 4, compliant: 2, noncompliant: 2, errors: 0 }),
       expect.objectContaining({ device_id: dev.b, device: name.b, status: 'noncompliant', rules: 1, compliant: 0, noncompliant: 1 }),
@@ -114,7 +146,9 @@ describe.each(DIALECTS)('configuration compliance on %s', (dialect) => {
     expect((await mine(`&device=${dev.c}`)).map((s) => s.device)).toEqual([name.c]);
     const page = (await api('GET', `/configs/compliance?limit=1&rule=${rules.vty}`)).json();
     expect(page.items).toHaveLength(1);
-    expect((await api('GET', `/configs/compliance?limit=1&rule=${rules.vty}&cursor=${encodeURIComponent(page.next_cursor)}`)).json().items[0].device).not.toBe(page.items[0].device);
+    expect((await api('GET', `/configs/compliance?limit=1&rule=${rules.vty}&cursor=${encodeURIComponent(page.next_cursor)}`)).json().items[0].device).not.toBe(
+      page.items[0].device,
+    );
 
     const detail = (await api('GET', `/devices/${dev.a}/compliance`)).json();
     expect(detail.status).toBe('noncompliant');
@@ -126,15 +160,29 @@ describe.each(DIALECTS)('configuration compliance on %s', (dialect) => {
     expect(c.find((r) => r.rule === `vty-ssh-${dialect}`)).toMatchObject({ status: 'noncompliant', missing: ['line vty 0 4', ' transport input ssh'] });
 
     const first = await events(Object.values(name));
-    expect(first.map((e) => `${e.payload.device}/${e.payload.rule}`).sort()).toEqual([`${name.a}/logging-${dialect}`, `${name.a}/no-telnet-${dialect}`, `${name.b}/ntp-${dialect}`, `${name.c}/vty-ssh-${dialect}`]);
+    expect(first.map((e) => `${e.payload.device}/${e.payload.rule}`).sort()).toEqual([
+      `${name.a}/logging-${dialect}`,
+      `${name.a}/no-telnet-${dialect}`,
+      `${name.b}/ntp-${dialect}`,
+      `${name.c}/vty-ssh-${dialect}`,
+    ]);
     expect(first.find((e) => e.payload.device === name.c)!.payload.missing).toEqual(['line vty 0 4', ' transport input ssh']);
 
     // c is fixed; a stays noncompliant for telnet and logging (no new events) and loses ntp and its vty block (two); then c breaks again: one more.
-    root.commit(repo, { [`configs/${name.c}.cfg`]: 'hostname c\nntp server 192.0.2.1\nline vty 0 4\n transport input ssh\n', [`configs/${name.a}.cfg`]: 'hostname a2\nip telnet source-interface Loopback0\n' }, 'c: ssh; a: changed');
+    root.commit(
+      repo,
+      {
+        [`configs/${name.c}.cfg`]: 'hostname c\nntp server 192.0.2.1\nline vty 0 4\n transport input ssh\n',
+        [`configs/${name.a}.cfg`]: 'hostname a2\nip telnet source-interface Loopback0\n',
+      },
+      'c: ssh; a: changed',
+    );
     await sync(repoId);
     expect((await mine(`&device=${dev.c}`))[0]).toMatchObject({ status: 'compliant', noncompliant: 0 });
     const second = await events(Object.values(name));
-    expect(second.map((e) => `${e.payload.device}/${e.payload.rule}`).sort()).toEqual([...first.map((e) => `${e.payload.device}/${e.payload.rule}`), `${name.a}/ntp-${dialect}`, `${name.a}/vty-ssh-${dialect}`].sort());
+    expect(second.map((e) => `${e.payload.device}/${e.payload.rule}`).sort()).toEqual(
+      [...first.map((e) => `${e.payload.device}/${e.payload.rule}`), `${name.a}/ntp-${dialect}`, `${name.a}/vty-ssh-${dialect}`].sort(),
+    );
     root.commit(repo, { [`configs/${name.c}.cfg`]: 'hostname c\nntp server 192.0.2.1\n' }, 'c: vty gone');
     await sync(repoId);
     expect((await events([name.c])).filter((e) => e.payload.rule === `vty-ssh-${dialect}`)).toHaveLength(2);

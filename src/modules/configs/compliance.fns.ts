@@ -72,7 +72,10 @@ export function evaluateRule(rule: RuleCheck, text: string): RuleOutcome {
   const missing: string[] = [];
   const extra: string[] = [];
   if (rule.parent === null) {
-    const all = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const all = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     if (rule.kind === 'must_contain') missing.push(...missingOf(all, rule.lines, rule.ordered));
     else if (linearTest(`(?m)${rule.pattern!}`, text)) extra.push(...all.filter((l) => linearTest(rule.pattern!, l)));
   } else {

@@ -41,7 +41,24 @@ export interface ResultRow {
   evaluatedAt: string;
 }
 
-const RULE_COLUMNS = ['id', 'name', 'description', 'kind', 'platformIds', 'roleIds', 'locationIds', 'lines', 'parent', 'ordered', 'pattern', 'severity', 'active', 'createdBy', 'createdAt', 'updatedAt'] as const;
+const RULE_COLUMNS = [
+  'id',
+  'name',
+  'description',
+  'kind',
+  'platformIds',
+  'roleIds',
+  'locationIds',
+  'lines',
+  'parent',
+  'ordered',
+  'pattern',
+  'severity',
+  'active',
+  'createdBy',
+  'createdAt',
+  'updatedAt',
+] as const;
 const JSON_RULE = ['platformIds', 'roleIds', 'locationIds', 'lines'] as const;
 
 const readRule = (r: RawRule): RuleRow => ({
@@ -75,7 +92,10 @@ export function createComplianceRepository(base: Db) {
   const rules = () => db.selectFrom('configComplianceRules').select(RULE_COLUMNS);
   return {
     async insertRule(row: RuleRow): Promise<void> {
-      await db.insertInto('configComplianceRules').values(writeRule(row) as RawRule).execute();
+      await db
+        .insertInto('configComplianceRules')
+        .values(writeRule(row) as RawRule)
+        .execute();
     },
     async findRule(id: string): Promise<RuleRow | undefined> {
       const r = await rules().where('id', '=', id).executeTakeFirst();
@@ -109,9 +129,30 @@ export function createComplianceRepository(base: Db) {
     async latestVersions(names: readonly string[] | null): Promise<VersionRow[]> {
       let q = db
         .selectFrom('configVersions as v')
-        .select(['v.id', 'v.repositoryId', 'v.commitSha', 'v.path', 'v.deviceName', 'v.change', 'v.oldPath', 'v.authorName', 'v.committedAt', 'v.size', 'v.contentHash'])
+        .select([
+          'v.id',
+          'v.repositoryId',
+          'v.commitSha',
+          'v.path',
+          'v.deviceName',
+          'v.change',
+          'v.oldPath',
+          'v.authorName',
+          'v.committedAt',
+          'v.size',
+          'v.contentHash',
+        ])
         .where(({ eb, selectFrom }) =>
-          eb('v.id', '=', selectFrom('configVersions as w').select('w.id').whereRef('w.deviceName', '=', 'v.deviceName').orderBy('w.committedAt', 'desc').orderBy('w.id', 'desc').limit(1)),
+          eb(
+            'v.id',
+            '=',
+            selectFrom('configVersions as w')
+              .select('w.id')
+              .whereRef('w.deviceName', '=', 'v.deviceName')
+              .orderBy('w.committedAt', 'desc')
+              .orderBy('w.id', 'desc')
+              .limit(1),
+          ),
         );
       if (names) q = q.where('v.deviceName', 'in', names.length ? names : ['']);
       return q.orderBy('v.deviceName').execute();
@@ -121,7 +162,11 @@ export function createComplianceRepository(base: Db) {
     async resultsOf(deviceIds: readonly string[]): Promise<Map<string, ResultRow['status']>> {
       const out = new Map<string, ResultRow['status']>();
       for (let i = 0; i < deviceIds.length; i += CHUNK) {
-        const rows = await db.selectFrom('configComplianceResults').select(['deviceId', 'ruleId', 'status']).where('deviceId', 'in', deviceIds.slice(i, i + CHUNK)).execute();
+        const rows = await db
+          .selectFrom('configComplianceResults')
+          .select(['deviceId', 'ruleId', 'status'])
+          .where('deviceId', 'in', deviceIds.slice(i, i + CHUNK))
+          .execute();
         for (const r of rows) out.set(`${r.deviceId}/${r.ruleId}`, r.status as ResultRow['status']);
       }
       return out;
@@ -157,10 +202,20 @@ export function createComplianceRepository(base: Db) {
      */
     async markNoncompliant(row: ResultRow): Promise<boolean> {
       const raw = writeResult(row);
-      const inserted = await db.insertInto('configComplianceResults').values(raw).onConflict((oc) => oc.columns(['deviceId', 'ruleId']).doNothing()).executeTakeFirst();
+      const inserted = await db
+        .insertInto('configComplianceResults')
+        .values(raw)
+        .onConflict((oc) => oc.columns(['deviceId', 'ruleId']).doNothing())
+        .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return true;
       const { deviceId, ruleId, ...rest } = raw;
-      const moved = await db.updateTable('configComplianceResults').set(rest).where('deviceId', '=', deviceId).where('ruleId', '=', ruleId).where('status', '!=', 'noncompliant').executeTakeFirst();
+      const moved = await db
+        .updateTable('configComplianceResults')
+        .set(rest)
+        .where('deviceId', '=', deviceId)
+        .where('ruleId', '=', ruleId)
+        .where('status', '!=', 'noncompliant')
+        .executeTakeFirst();
       if (Number(moved.numUpdatedRows) === 1) return true;
       await db.updateTable('configComplianceResults').set(rest).where('deviceId', '=', deviceId).where('ruleId', '=', ruleId).execute();
       return false;
@@ -177,13 +232,23 @@ export function createComplianceRepository(base: Db) {
     },
 
     /** One row per device: counts of its results under active rules, filtered, keyset-paginated by device name. */
-    async summaries(filter: { device?: string | undefined; rule?: string | undefined; status?: string | undefined }, cursor: string | undefined, limit: number) {
+    async summaries(
+      filter: { device?: string | undefined; rule?: string | undefined; status?: string | undefined },
+      cursor: string | undefined,
+      limit: number,
+    ) {
       let q = db
         .selectFrom('configComplianceResults as r')
         .innerJoin('configComplianceRules as k', 'k.id', 'r.ruleId')
         .where('k.active', '=', bool.write(true))
         .select(['r.deviceId', 'r.deviceName'])
-        .select((eb) => [eb.fn.countAll<number>().as('rules'), count('compliant').as('compliant'), count('noncompliant').as('noncompliant'), count('error').as('errors'), eb.fn.max('r.evaluatedAt').as('evaluatedAt')])
+        .select((eb) => [
+          eb.fn.countAll<number>().as('rules'),
+          count('compliant').as('compliant'),
+          count('noncompliant').as('noncompliant'),
+          count('error').as('errors'),
+          eb.fn.max('r.evaluatedAt').as('evaluatedAt'),
+        ])
         .groupBy(['r.deviceId', 'r.deviceName']);
       if (filter.device) q = q.where('r.deviceId', '=', filter.device);
       if (filter.rule) q = q.where('r.ruleId', '=', filter.rule);
@@ -201,7 +266,21 @@ export function createComplianceRepository(base: Db) {
         .innerJoin('configComplianceRules as k', 'k.id', 'r.ruleId')
         .where('k.active', '=', bool.write(true))
         .where('r.deviceId', '=', deviceId)
-        .select(['r.deviceId', 'r.ruleId', 'r.deviceName', 'r.status', 'r.missing', 'r.extra', 'r.error', 'r.versionId', 'r.repositoryId', 'r.commitSha', 'r.evaluatedAt', 'k.name', 'k.severity'])
+        .select([
+          'r.deviceId',
+          'r.ruleId',
+          'r.deviceName',
+          'r.status',
+          'r.missing',
+          'r.extra',
+          'r.error',
+          'r.versionId',
+          'r.repositoryId',
+          'r.commitSha',
+          'r.evaluatedAt',
+          'k.name',
+          'k.severity',
+        ])
         .orderBy('k.name')
         .execute();
       return rows.map((r) => ({ ...r, missing: json.read<string[]>(r.missing), extra: json.read<string[]>(r.extra) }));

@@ -2,9 +2,12 @@ import { Type, type Static } from 'typebox';
 import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { PageQuery } from '../../platform/http/pagination.js';
 
-const Kind = Type.Union([Type.Literal('must_contain'), Type.Literal('must_not_match')], { description: 'must_contain: every line of `lines` is present; must_not_match: no line matches `pattern`' });
+const Kind = Type.Union([Type.Literal('must_contain'), Type.Literal('must_not_match')], {
+  description: 'must_contain: every line of `lines` is present; must_not_match: no line matches `pattern`',
+});
 const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
-const statuses = (description?: string) => Type.Union([Type.Literal('compliant'), Type.Literal('noncompliant'), Type.Literal('error')], description ? { description } : {});
+const statuses = (description?: string) =>
+  Type.Union([Type.Literal('compliant'), Type.Literal('noncompliant'), Type.Literal('error')], description ? { description } : {});
 const Status = statuses();
 const Ids = Type.Array(Uuid, { maxItems: 100, uniqueItems: true });
 const ConfigLine = Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\r\\n]*\\S[^\\r\\n]*$', description: 'One line (no line breaks, not blank)' });
@@ -24,8 +27,19 @@ export const CreateRuleBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 2000 })),
     scope: Type.Optional(Scope),
     kind: Kind,
-    lines: Type.Optional(Type.Array(ConfigLine, { maxItems: 500, description: 'must_contain: lines that must be present (compared without surrounding whitespace)' })),
-    parent: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1000, description: 'RE2 pattern over a whole top-level line (`interface GigabitEthernet0/\\d+`, `line vty 0 4`): the rule applies to the indented lines under each matching block' }))),
+    lines: Type.Optional(
+      Type.Array(ConfigLine, { maxItems: 500, description: 'must_contain: lines that must be present (compared without surrounding whitespace)' }),
+    ),
+    parent: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 1000,
+          description:
+            'RE2 pattern over a whole top-level line (`interface GigabitEthernet0/\\d+`, `line vty 0 4`): the rule applies to the indented lines under each matching block',
+        }),
+      ),
+    ),
     ordered: Type.Optional(Type.Boolean({ description: 'must_contain: the lines must appear in this order (false)' })),
     pattern: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1000, description: 'must_not_match: RE2 pattern no line may match' }))),
     severity: Type.Optional(Severity),
@@ -99,13 +113,25 @@ export const RuleResult = Type.Object(
   },
   { additionalProperties: false },
 );
-export const DeviceCompliance = Type.Object({ device_id: Uuid, device: Type.String(), status: Nullable(Status), results: Type.Array(RuleResult) }, { additionalProperties: false });
+export const DeviceCompliance = Type.Object(
+  { device_id: Uuid, device: Type.String(), status: Nullable(Status), results: Type.Array(RuleResult) },
+  { additionalProperties: false },
+);
 
 export const EvaluateBody = Type.Object(
-  { device_ids: Type.Optional(Type.Array(Uuid, { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'Only these devices (default: every device with a configuration)' })) },
+  {
+    device_ids: Type.Optional(
+      Type.Array(Uuid, { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'Only these devices (default: every device with a configuration)' }),
+    ),
+  },
   { additionalProperties: false },
 );
 export const EvaluateResult = Type.Object(
-  { devices: Type.Integer({ description: 'Devices evaluated' }), results: Type.Integer(), noncompliant: Type.Integer({ description: 'Results noncompliant' }), newly_noncompliant: Type.Integer({ description: 'Results that became noncompliant (one config.noncompliant event each)' }) },
+  {
+    devices: Type.Integer({ description: 'Devices evaluated' }),
+    results: Type.Integer(),
+    noncompliant: Type.Integer({ description: 'Results noncompliant' }),
+    newly_noncompliant: Type.Integer({ description: 'Results that became noncompliant (one config.noncompliant event each)' }),
+  },
   { additionalProperties: false },
 );

@@ -85,7 +85,11 @@ function regexError(path: string, pattern: string | null): FieldError[] {
 /** Compliance rules, their evaluation against the latest configuration of each device, and the results. */
 export function createComplianceService(deps: ComplianceDeps) {
   const repo = createComplianceRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (db) => ({ db, repo: createComplianceRepository(db) }), (err) => deps.logger.error({ err }, 'compliance after-commit step failed'));
+  const uow = createUnitOfWork(
+    deps.db,
+    (db) => ({ db, repo: createComplianceRepository(db) }),
+    (err) => deps.logger.error({ err }, 'compliance after-commit step failed'),
+  );
   // One evaluation at a time per process: a sync's hook and an on-demand run never interleave their batches.
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -109,11 +113,20 @@ export function createComplianceService(deps: ComplianceDeps) {
   async function save(actor: Actor, row: RuleRow, action: 'created' | 'updated', changes: Record<string, unknown>) {
     const errors = await checkRule(row);
     if (errors.length) throw new ValidationError('COMPLIANCE_RULE_INVALID', 'The compliance rule is invalid', errors);
-    if (await repo.ruleNameTaken(row.name, row.id)) throw new ConflictError('COMPLIANCE_RULE_NAME_TAKEN', `A compliance rule named '${row.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
+    if (await repo.ruleNameTaken(row.name, row.id)) {
+      throw new ConflictError('COMPLIANCE_RULE_NAME_TAKEN', `A compliance rule named '${row.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
+    }
     await uow(async ({ db, repo: r }) => {
       if (action === 'created') await r.insertRule(row);
       else if (!(await r.updateRule(row.id, row))) throw notFound(row.id);
-      await deps.audit.record(db, { actor, action: `config_compliance_rule.${action}`, resourceType: 'config_compliance_rule', resourceId: row.id, outcome: 'success', changes });
+      await deps.audit.record(db, {
+        actor,
+        action: `config_compliance_rule.${action}`,
+        resourceType: 'config_compliance_rule',
+        resourceId: row.id,
+        outcome: 'success',
+        changes,
+      });
     });
     return toView(row);
   }
@@ -141,17 +154,33 @@ export function createComplianceService(deps: ComplianceDeps) {
         const device = devices.get(v.deviceName);
         if (!device) continue;
         const text = texts.get(v.contentHash);
-        const results = rules.filter((r) => inScope(r, device)).map((rule) => {
-          const base = { deviceId: device.id, ruleId: rule.id, deviceName: device.name, versionId: v.id, repositoryId: v.repositoryId, commitSha: v.commitSha, evaluatedAt: now, rule };
-          if (text === undefined) return { ...base, status: 'error' as const, missing: [], extra: [], error: 'the configuration could not be read from the mirror' };
-          return { ...base, ...evaluateRule(rule, text), error: null };
-        });
+        const results = rules
+          .filter((r) => inScope(r, device))
+          .map((rule) => {
+            const base = {
+              deviceId: device.id,
+              ruleId: rule.id,
+              deviceName: device.name,
+              versionId: v.id,
+              repositoryId: v.repositoryId,
+              commitSha: v.commitSha,
+              evaluatedAt: now,
+              rule,
+            };
+            if (text === undefined) {
+              return { ...base, status: 'error' as const, missing: [], extra: [], error: 'the configuration could not be read from the mirror' };
+            }
+            return { ...base, ...evaluateRule(rule, text), error: null };
+          });
         perDevice.push({ device, results });
       }
       await uow(async ({ db, repo: r }, tx) => {
         let events = 0;
         for (const { device, results } of perDevice) {
-          await r.removeResults(device.id, results.map((x) => x.ruleId));
+          await r.removeResults(
+            device.id,
+            results.map((x) => x.ruleId),
+          );
           await r.upsert(results.filter((x) => x.status !== 'noncompliant').map(({ rule: _, ...row }) => row));
           for (const { rule, ...row } of results.filter((x) => x.status === 'noncompliant')) {
             if (!(await r.markNoncompliant(row))) continue;
@@ -252,7 +281,13 @@ export function createComplianceService(deps: ComplianceDeps) {
       requirePermission(actor, 'configs:write');
       await uow(async ({ db, repo: r }) => {
         if (!(await r.removeRule(id))) throw notFound(id);
-        await deps.audit.record(db, { actor, action: 'config_compliance_rule.deleted', resourceType: 'config_compliance_rule', resourceId: id, outcome: 'success' });
+        await deps.audit.record(db, {
+          actor,
+          action: 'config_compliance_rule.deleted',
+          resourceType: 'config_compliance_rule',
+          resourceId: id,
+          outcome: 'success',
+        });
       });
     },
 
@@ -266,7 +301,11 @@ export function createComplianceService(deps: ComplianceDeps) {
       if (body.device_ids) {
         const found = await deps.inventory.devices({ ids: body.device_ids.map((x) => x.toLowerCase()) });
         const missing = body.device_ids.filter((id) => !found.some((d) => d.id === id.toLowerCase()));
-        if (missing.length) throw new ValidationError('COMPLIANCE_DEVICE_NOT_FOUND', 'Unknown devices', [{ path: 'body.device_ids', message: `no such device: ${missing.slice(0, 5).join(', ')}` }]);
+        if (missing.length) {
+          throw new ValidationError('COMPLIANCE_DEVICE_NOT_FOUND', 'Unknown devices', [
+            { path: 'body.device_ids', message: `no such device: ${missing.slice(0, 5).join(', ')}` },
+          ]);
+        }
         names = found.map((d) => d.name);
       }
       return serial(() => evaluate(names));
@@ -275,7 +314,9 @@ export function createComplianceService(deps: ComplianceDeps) {
     /** After the history index committed new versions: evaluates those devices, off the sync's path (errors are logged). */
     afterIndex(deviceNames: readonly string[]): void {
       if (deviceNames.length === 0) return;
-      serial(() => evaluate([...new Set(deviceNames)])).catch((err: unknown) => deps.logger.warn({ err, devices: deviceNames.length }, 'compliance evaluation after a sync failed'));
+      serial(() => evaluate([...new Set(deviceNames)])).catch((err: unknown) =>
+        deps.logger.warn({ err, devices: deviceNames.length }, 'compliance evaluation after a sync failed'),
+      );
     },
 
     /** Resolves when evaluations started so far have finished (shutdown, tests). */
@@ -306,7 +347,13 @@ export function createComplianceService(deps: ComplianceDeps) {
       requirePermission(actor, 'configs:read');
       const name = await deps.deviceName(actor, deviceId);
       const rows = await repo.deviceResults(deviceId.toLowerCase());
-      const status = rows.some((r) => r.status === 'noncompliant') ? 'noncompliant' : rows.some((r) => r.status === 'error') ? 'error' : rows.length ? 'compliant' : null;
+      const status = rows.some((r) => r.status === 'noncompliant')
+        ? 'noncompliant'
+        : rows.some((r) => r.status === 'error')
+          ? 'error'
+          : rows.length
+            ? 'compliant'
+            : null;
       return {
         device_id: deviceId.toLowerCase(),
         device: name,

@@ -10,8 +10,19 @@ import { PROFILE_ID_PATTERN } from './profiles.schemas.js';
 
 const Params = Type.Object(
   {
-    repository_id: Type.String({ format: 'uuid', maxLength: 36, description: 'The configs repository the backups are committed to (and pushed to its remote)' }),
-    profile: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: PROFILE_ID_PATTERN, description: 'Platform profile for every target (default: the one serving the device platform’s network driver)' })),
+    repository_id: Type.String({
+      format: 'uuid',
+      maxLength: 36,
+      description: 'The configs repository the backups are committed to (and pushed to its remote)',
+    }),
+    profile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        pattern: PROFILE_ID_PATTERN,
+        description: 'Platform profile for every target (default: the one serving the device platform’s network driver)',
+      }),
+    ),
     ...sshConnectionParams,
   },
   { additionalProperties: false },
@@ -19,7 +30,18 @@ const Params = Type.Object(
 type Params = Static<typeof Params>;
 
 /** Failures a retry cannot fix (rights, credentials, a wrong repository, a refused push). */
-const PERMANENT = new Set(['PERMISSION_DENIED', 'GIT_AUTH_FAILED', 'GIT_REMOTE_NOT_FOUND', 'GIT_REPOSITORY_NOT_FOUND', 'GIT_TOO_LARGE', 'CREDENTIAL_NOT_FOUND', 'GIT_CREDENTIAL_TYPE', 'CONFIG_BACKUP_REPOSITORY', 'CONFIG_BACKUP_DEVICE_NAME', 'DEVICE_NOT_FOUND']);
+const PERMANENT = new Set([
+  'PERMISSION_DENIED',
+  'GIT_AUTH_FAILED',
+  'GIT_REMOTE_NOT_FOUND',
+  'GIT_REPOSITORY_NOT_FOUND',
+  'GIT_TOO_LARGE',
+  'CREDENTIAL_NOT_FOUND',
+  'GIT_CREDENTIAL_TYPE',
+  'CONFIG_BACKUP_REPOSITORY',
+  'CONFIG_BACKUP_DEVICE_NAME',
+  'DEVICE_NOT_FOUND',
+]);
 
 export interface BackupExecutorDeps {
   backup: BackupService;
@@ -64,7 +86,8 @@ async function readConfig(ctx: TargetContext, p: Params, profile: PlatformProfil
 export function configBackupExecutor(deps: BackupExecutorDeps): Executor<Params> {
   return {
     type: 'config_backup',
-    description: 'Backs up device configurations over SSH (platform profiles: noise stripped, secrets masked) into a configs Git repository; commits and pushes only what changed.',
+    description:
+      'Backs up device configurations over SSH (platform profiles: noise stripped, secrets masked) into a configs Git repository; commits and pushes only what changed.',
     params: Params,
     output: Type.Object({
       device: Type.String(),
@@ -86,16 +109,39 @@ export function configBackupExecutor(deps: BackupExecutorDeps): Executor<Params>
         await deps.backup.repository(ctx.actor, p.repository_id);
         const device = await deps.deviceName(ctx.actor, ctx.deviceId);
         const profile = await deps.profiles.resolve(p.profile, ctx.networkDriver, ctx.shared);
-        if (!profile) throw new PermanentError('invalid', p.profile ? `no platform profile '${p.profile}'` : `no platform profile serves the device's platform (network driver ${ctx.networkDriver ? `'${ctx.networkDriver}'` : 'not set'}); name one with params.profile`);
+        if (!profile) {
+          throw new PermanentError(
+            'invalid',
+            p.profile
+              ? `no platform profile '${p.profile}'`
+              : `no platform profile serves the device's platform (network driver ${ctx.networkDriver ? `'${ctx.networkDriver}'` : 'not set'}); name one with params.profile`,
+          );
+        }
         const content = normalizeConfig(await readConfig(ctx, p, profile, settings), profile);
         if (!content) throw new PermanentError('invalid', 'the device returned an empty configuration');
-        const r = await deps.backup.store(ctx.actor, { repositoryId: p.repository_id, deviceId: ctx.deviceId, deviceName: device, content, runId: ctx.runId, signal: ctx.signal });
+        const r = await deps.backup.store(ctx.actor, {
+          repositoryId: p.repository_id,
+          deviceId: ctx.deviceId,
+          deviceName: device,
+          content,
+          runId: ctx.runId,
+          signal: ctx.signal,
+        });
         const output = r.changed ? `changed (+${r.diff.added} −${r.diff.removed} lines), commit ${r.commit.slice(0, 12)}` : 'unchanged';
         ctx.log('info', `${r.path}: ${output}`);
         return {
           ok: true,
           output,
-          parsed: { device, repository_id: p.repository_id, path: r.path, profile: profile.id, changed: r.changed, commit: r.commit, added: r.changed ? r.diff.added : 0, removed: r.changed ? r.diff.removed : 0 },
+          parsed: {
+            device,
+            repository_id: p.repository_id,
+            path: r.path,
+            profile: profile.id,
+            changed: r.changed,
+            commit: r.commit,
+            added: r.changed ? r.diff.added : 0,
+            removed: r.changed ? r.diff.removed : 0,
+          },
         };
       } catch (err) {
         if (err instanceof PermanentError) return fail(ctx, err.message, false);

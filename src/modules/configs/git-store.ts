@@ -42,7 +42,13 @@ const NULL_SHA = /^0+$/;
 
 function parseCommit(line: string): CommitInfo {
   const [sha, name, email, date, message] = line.split(SEP);
-  return { sha: sha!, author_name: name ?? '', author_email: email ?? '', committed_at: new Date(date!).toISOString(), message: (message ?? '').slice(0, 2000) };
+  return {
+    sha: sha!,
+    author_name: name ?? '',
+    author_email: email ?? '',
+    committed_at: new Date(date!).toISOString(),
+    message: (message ?? '').slice(0, 2000),
+  };
 }
 
 /** `:100644 100644 <old> <new> M\0path\0` records of `git log --raw -z`. */
@@ -115,7 +121,9 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
 
     /** Branches of the remote (`git ls-remote --heads`): the connection test. */
     async remoteBranches(remote: Remote): Promise<{ name: string; commit: string }[]> {
-      const out = await git.text(['ls-remote', '--heads', '--end-of-options', remote.url], { auth: remote.auth, tls: remote.tls }).catch((e: unknown) => upstream(e, 'connection test failed'));
+      const out = await git
+        .text(['ls-remote', '--heads', '--end-of-options', remote.url], { auth: remote.auth, tls: remote.tls })
+        .catch((e: unknown) => upstream(e, 'connection test failed'));
       return out
         .split('\n')
         .filter(Boolean)
@@ -132,14 +140,22 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
       }
       const before = await store.resolve(id, remote.branch).catch(() => null);
       try {
-        await git.run(['fetch', '--prune', '--no-tags', '--no-recurse-submodules', '--', remote.url, '+refs/heads/*:refs/heads/*'], { gitDir: dir, auth: remote.auth, tls: remote.tls, ...(signal ? { signal } : {}) });
+        await git.run(['fetch', '--prune', '--no-tags', '--no-recurse-submodules', '--', remote.url, '+refs/heads/*:refs/heads/*'], {
+          gitDir: dir,
+          auth: remote.auth,
+          tls: remote.tls,
+          ...(signal ? { signal } : {}),
+        });
       } catch (e) {
         upstream(e, 'fetch failed');
       }
       const bytes = await packBytes(id);
       if (bytes > deps.maxRepoBytes) {
         await rm(dir, { recursive: true, force: true });
-        throw new UpstreamError('GIT_TOO_LARGE', `the repository takes ${Math.ceil(bytes / 1048576)} MiB, over the limit of ${Math.floor(deps.maxRepoBytes / 1048576)} MiB (OPSDECK_GIT_MAX_REPO_MB)`);
+        throw new UpstreamError(
+          'GIT_TOO_LARGE',
+          `the repository takes ${Math.ceil(bytes / 1048576)} MiB, over the limit of ${Math.floor(deps.maxRepoBytes / 1048576)} MiB (OPSDECK_GIT_MAX_REPO_MB)`,
+        );
       }
       const after = await store.resolve(id, remote.branch).catch(() => {
         throw new UpstreamError('GIT_BRANCH_NOT_FOUND', `the remote has no branch '${remote.branch}'`);
@@ -166,11 +182,19 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
     async branches(id: string): Promise<{ name: string; commit: string }[]> {
       if (!(await exists(id))) return [];
       const out = await git.text(['for-each-ref', '--format=%(refname:short)%09%(objectname)', 'refs/heads/'], { gitDir: dirOf(id) });
-      return out.split('\n').filter(Boolean).map((l) => l.split('\t')).map(([name, commit]) => ({ name: name!, commit: commit! }));
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t'))
+        .map(([name, commit]) => ({ name: name!, commit: commit! }));
     },
 
     /** Commits reachable from `commit`, newest first, filtered as asked; `skip` pages. */
-    async log(id: string, commit: string, q: { path?: string; author?: string; since?: string; until?: string; skip: number; limit: number; follow?: boolean }): Promise<CommitInfo[]> {
+    async log(
+      id: string,
+      commit: string,
+      q: { path?: string; author?: string; since?: string; until?: string; skip: number; limit: number; follow?: boolean },
+    ): Promise<CommitInfo[]> {
       const args = ['-c', 'core.quotePath=false', 'log', LOG_FORMAT, `--skip=${q.skip}`, `--max-count=${q.limit}`, '--fixed-strings'];
       if (q.author) args.push(`--author=${q.author}`);
       if (q.since) args.push(`--since=${q.since}`);
@@ -179,12 +203,18 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
       args.push('--end-of-options', commit, '--');
       if (q.path) args.push(q.path);
       const out = await git.text(args, { gitDir: dirOf(id) });
-      return out.split(REC).filter((r) => r.trim()).map((r) => parseCommit(r.trim()));
+      return out
+        .split(REC)
+        .filter((r) => r.trim())
+        .map((r) => parseCommit(r.trim()));
     },
 
     /** History of one file following renames: each commit with the path the file had then. */
     async history(id: string, commit: string, file: string, limit: number): Promise<(CommitInfo & { path: string; status: RawChange['status'] })[]> {
-      const out = await git.text(['log', LOG_FORMAT, '--follow', '-M', '--raw', '--no-abbrev', '-z', `--max-count=${limit}`, '--end-of-options', commit, '--', file], { gitDir: dirOf(id) });
+      const out = await git.text(
+        ['log', LOG_FORMAT, '--follow', '-M', '--raw', '--no-abbrev', '-z', `--max-count=${limit}`, '--end-of-options', commit, '--', file],
+        { gitDir: dirOf(id) },
+      );
       return parseLogRaw(out).map(({ changes, ...c }) => ({ ...c, path: changes[0]?.path ?? file, status: changes[0]?.status ?? 'modified' }));
     },
 
@@ -210,22 +240,37 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
       if (!rec) throw new NotFoundError('GIT_FILE_NOT_FOUND', `No file '${file}' at ${commit.slice(0, 12)}`);
       const [mode, type, blob, size] = rec.slice(0, rec.indexOf('\t')).split(/\s+/);
       if (type !== 'blob') throw new NotFoundError('GIT_FILE_NOT_FOUND', `'${file}' is a ${type === 'tree' ? 'directory' : 'submodule'}, not a file`);
-      if (mode === '120000') throw new ValidationError('GIT_SYMLINK_REFUSED', `'${file}' is a symbolic link; links are not followed`, [{ path: 'params.path', message: 'is a symbolic link' }]);
-      if (Number(size) > maxBytes) throw new ValidationError('GIT_FILE_TOO_LARGE', `'${file}' has ${size} bytes, over the ${maxBytes} served`, [{ path: 'params.path', message: 'file too large' }]);
+      if (mode === '120000') {
+        throw new ValidationError('GIT_SYMLINK_REFUSED', `'${file}' is a symbolic link; links are not followed`, [
+          { path: 'params.path', message: 'is a symbolic link' },
+        ]);
+      }
+      if (Number(size) > maxBytes) {
+        throw new ValidationError('GIT_FILE_TOO_LARGE', `'${file}' has ${size} bytes, over the ${maxBytes} served`, [
+          { path: 'params.path', message: 'file too large' },
+        ]);
+      }
       const content = await git.run(['cat-file', 'blob', blob!], { gitDir: dirOf(id), maxOutputBytes: maxBytes + 1 });
       return { content, blob: blob!, size: Number(size) };
     },
 
     /** Unified diff text between two commits (optionally one path), and its structured form. */
     async diff(id: string, from: string, to: string, file?: string): Promise<{ unified: string; files: DiffFile[] }> {
-      const unified = await git.text(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', '--end-of-options', from, to, '--', ...(file ? [file] : [])], { gitDir: dirOf(id) }).catch((e: unknown) => upstream(e, 'diff failed'));
+      const unified = await git
+        .text(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', '--end-of-options', from, to, '--', ...(file ? [file] : [])], {
+          gitDir: dirOf(id),
+        })
+        .catch((e: unknown) => upstream(e, 'diff failed'));
       return { unified, files: parseGitDiff(unified) };
     },
 
     /** Commits after `since` (exclusive; all when null) up to `head`, oldest first, with their file changes. */
     async changesSince(id: string, since: string | null, head: string): Promise<(CommitInfo & { changes: RawChange[] })[]> {
       const range = since && !NULL_SHA.test(since) ? `${since}..${head}` : head;
-      const out = await git.text(['log', '--reverse', LOG_FORMAT, '-M', '--raw', '--no-abbrev', '-z', '--no-merges', '--end-of-options', range, '--'], { gitDir: dirOf(id), maxOutputBytes: 512 * 1024 * 1024 });
+      const out = await git.text(['log', '--reverse', LOG_FORMAT, '-M', '--raw', '--no-abbrev', '-z', '--no-merges', '--end-of-options', range, '--'], {
+        gitDir: dirOf(id),
+        maxOutputBytes: 512 * 1024 * 1024,
+      });
       return parseLogRaw(out);
     },
 
@@ -263,7 +308,10 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
     async aheadBehind(id: string, a: string, b: string): Promise<{ ahead: number; behind: number } | null> {
       if (!/^[0-9a-f]{40,64}$/.test(a) || !/^[0-9a-f]{40,64}$/.test(b)) return null;
       try {
-        const [ahead, behind] = (await git.text(['rev-list', '--left-right', '--count', `${a}...${b}`, '--'], { gitDir: dirOf(id) })).trim().split(/\s+/).map(Number);
+        const [ahead, behind] = (await git.text(['rev-list', '--left-right', '--count', `${a}...${b}`, '--'], { gitDir: dirOf(id) }))
+          .trim()
+          .split(/\s+/)
+          .map(Number);
         return { ahead: ahead ?? 0, behind: behind ?? 0 };
       } catch {
         return null;
@@ -275,7 +323,11 @@ export function createGitStore(deps: { git: Git; rootDir: string; maxRepoBytes: 
       const sizes = new Map<string, number>();
       const wanted = [...new Set(blobs.filter((b) => !NULL_SHA.test(b)))];
       if (wanted.length === 0) return sizes;
-      const out = await git.text(['cat-file', '--batch-check=%(objectname) %(objectsize)'], { gitDir: dirOf(id), input: `${wanted.join('\n')}\n`, maxOutputBytes: 256 * 1024 * 1024 });
+      const out = await git.text(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
+        gitDir: dirOf(id),
+        input: `${wanted.join('\n')}\n`,
+        maxOutputBytes: 256 * 1024 * 1024,
+      });
       for (const line of out.split('\n')) {
         const [sha, size] = line.split(' ');
         if (sha && size && size !== 'missing') sizes.set(sha, Number(size));

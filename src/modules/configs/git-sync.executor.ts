@@ -9,9 +9,23 @@ const Params = Type.Object({ repository_id: Uuid }, { additionalProperties: fals
 type Params = Static<typeof Params>;
 
 /** Failures a retry cannot fix: refused credentials, a missing remote or branch, a repository over the size limit. */
-const PERMANENT = new Set(['PERMISSION_DENIED', 'GIT_AUTH_FAILED', 'GIT_REMOTE_NOT_FOUND', 'GIT_BRANCH_NOT_FOUND', 'GIT_TOO_LARGE', 'GIT_REPOSITORY_NOT_FOUND', 'CREDENTIAL_NOT_FOUND', 'GIT_CREDENTIAL_TYPE']);
+const PERMANENT = new Set([
+  'PERMISSION_DENIED',
+  'GIT_AUTH_FAILED',
+  'GIT_REMOTE_NOT_FOUND',
+  'GIT_BRANCH_NOT_FOUND',
+  'GIT_TOO_LARGE',
+  'GIT_REPOSITORY_NOT_FOUND',
+  'CREDENTIAL_NOT_FOUND',
+  'GIT_CREDENTIAL_TYPE',
+]);
 
-export type SyncFn = (actor: Actor, repositoryId: string, runId: string, signal: AbortSignal) => Promise<{ before: string | null; after: string; feed?: FeedReport }>;
+export type SyncFn = (
+  actor: Actor,
+  repositoryId: string,
+  runId: string,
+  signal: AbortSignal,
+) => Promise<{ before: string | null; after: string; feed?: FeedReport }>;
 
 /** `git_sync`: clones or fetches one registered repository on the worker (registered with the jobs module by modules.ts). */
 export function gitSyncExecutor(sync: SyncFn): Executor<Params> {
@@ -23,7 +37,12 @@ export function gitSyncExecutor(sync: SyncFn): Executor<Params> {
       repository_id: Uuid,
       before: Nullable(Type.String()),
       after: Type.String(),
-      feed: Type.Optional(Type.Object({ summary: Type.String(), warnings: Type.Array(Type.String()) }, { description: 'What a textfsm or templates repository fed (parsers, templates) and what it skipped' })),
+      feed: Type.Optional(
+        Type.Object(
+          { summary: Type.String(), warnings: Type.Array(Type.String()) },
+          { description: 'What a textfsm or templates repository fed (parsers, templates) and what it skipped' },
+        ),
+      ),
     }),
     credential: 'none',
     targets: 'optional',
@@ -40,7 +59,13 @@ export function gitSyncExecutor(sync: SyncFn): Executor<Params> {
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         ctx.log('error', err.message);
-        return { output: err.message, parsed: null, ok: false, error: `${err.code}: ${err.message}`, retryable: !PERMANENT.has(err.code) && err.status !== 422 };
+        return {
+          output: err.message,
+          parsed: null,
+          ok: false,
+          error: `${err.code}: ${err.message}`,
+          retryable: !PERMANENT.has(err.code) && err.status !== 422,
+        };
       }
     },
   };

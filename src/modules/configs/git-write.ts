@@ -16,7 +16,8 @@ export interface WrittenFile {
 
 const IDENTITY = { GIT_AUTHOR_NAME: 'Opsdeck', GIT_AUTHOR_EMAIL: 'opsdeck@localhost', GIT_COMMITTER_NAME: 'Opsdeck', GIT_COMMITTER_EMAIL: 'opsdeck@localhost' };
 const ATTEMPTS = 4;
-const rejected = (err: unknown) => err instanceof GitCommandError && /\[rejected\]|fetch first|non-fast-forward|stale info|failed to update ref|cannot lock ref/i.test(err.stderr);
+const rejected = (err: unknown) =>
+  err instanceof GitCommandError && /\[rejected\]|fetch first|non-fast-forward|stale info|failed to update ref|cannot lock ref/i.test(err.stderr);
 
 /**
  * Commits files into a bare mirror without a work tree (hash-object, a temporary index,
@@ -56,7 +57,10 @@ export function createGitWriter(deps: { git: Git; store: GitStore }) {
     if (!commit) return '';
     const dir = store.dirOf(id);
     const out = await git.text(['ls-tree', '-z', '--full-tree', '--end-of-options', commit, '--', file], { gitDir: dir });
-    const blob = out.split('\0').find((r) => r.slice(r.indexOf('\t') + 1) === file && r.split(/\s+/)[1] === 'blob')?.split(/\s+/)[2];
+    const blob = out
+      .split('\0')
+      .find((r) => r.slice(r.indexOf('\t') + 1) === file && r.split(/\s+/)[1] === 'blob')
+      ?.split(/\s+/)[2];
     return blob ? (await git.run(['cat-file', 'blob', blob], { gitDir: dir })).toString('utf8') : '';
   }
 
@@ -85,14 +89,23 @@ export function createGitWriter(deps: { git: Git; store: GitStore }) {
           if (parent && previous === content) return { parent, commit: null, previous };
           const commit = await commitTree(id, parent, file, content, message);
           try {
-            await git.run(['push', '--', remote.url, `${commit}:refs/heads/${remote.branch}`], { gitDir: store.dirOf(id), auth: remote.auth, tls: remote.tls, ...(signal ? { signal } : {}) });
+            await git.run(['push', '--', remote.url, `${commit}:refs/heads/${remote.branch}`], {
+              gitDir: store.dirOf(id),
+              auth: remote.auth,
+              tls: remote.tls,
+              ...(signal ? { signal } : {}),
+            });
           } catch (err) {
             if (rejected(err) && attempt < ATTEMPTS) continue;
-            if (err instanceof GitCommandError) throw new UpstreamError(err.kind === 'auth' ? 'GIT_AUTH_FAILED' : 'GIT_PUSH_FAILED', `push failed: ${err.message}`);
+            if (err instanceof GitCommandError) {
+              throw new UpstreamError(err.kind === 'auth' ? 'GIT_AUTH_FAILED' : 'GIT_PUSH_FAILED', `push failed: ${err.message}`);
+            }
             throw err;
           }
           // The remote took it; the mirror follows unless another worker moved it meanwhile (its next fetch catches up).
-          await git.run(['update-ref', `refs/heads/${remote.branch}`, commit, parent ?? ''], { gitDir: store.dirOf(id) }).catch(() => fetchHead(id, remote, signal));
+          await git
+            .run(['update-ref', `refs/heads/${remote.branch}`, commit, parent ?? ''], { gitDir: store.dirOf(id) })
+            .catch(() => fetchHead(id, remote, signal));
           return { parent, commit, previous };
         }
       });

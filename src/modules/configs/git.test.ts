@@ -49,18 +49,26 @@ describe('git URL, ref and path checks', () => {
   });
 
   it('masks URL passwords', () => {
-    expect(maskUrl('fatal: unable to access https://alice:s3cret@git.example.test/x.git/')).toBe('fatal: unable to access https://alice:***@git.example.test/x.git/');
+    expect(maskUrl('fatal: unable to access https://alice:s3cret@git.example.test/x.git/')).toBe(
+      'fatal: unable to access https://alice:***@git.example.test/x.git/',
+    );
   });
 
-  it.each(['main', 'feature/x-1', 'v1.2.3', 'HEAD~2', 'abc123^', '0123456789abcdef0123456789abcdef01234567'])('accepts ref %s', (ref) => expect(checkRef(ref)).toBeNull());
-  it.each(['--upload-pack=x', '-n', 'main..dev', 'HEAD@{1}', 'a b', 'x:y', '.hidden', 'a//b', 'x.lock', 'a/', ''])('refuses ref %j', (ref) => expect(checkRef(ref)).not.toBeNull());
+  it.each(['main', 'feature/x-1', 'v1.2.3', 'HEAD~2', 'abc123^', '0123456789abcdef0123456789abcdef01234567'])('accepts ref %s', (ref) =>
+    expect(checkRef(ref)).toBeNull(),
+  );
+  it.each(['--upload-pack=x', '-n', 'main..dev', 'HEAD@{1}', 'a b', 'x:y', '.hidden', 'a//b', 'x.lock', 'a/', ''])('refuses ref %j', (ref) =>
+    expect(checkRef(ref)).not.toBeNull(),
+  );
 
   it.each([
     ['configs/r1.cfg', 'configs/r1.cfg'],
     ['./configs//r1.cfg', 'configs/r1.cfg'],
     ['', ''],
   ])('normalises path %j', (raw, want) => expect(checkRepoPath(raw)).toEqual({ ok: true, path: want }));
-  it.each(['../etc/passwd', 'a/../../b', '/etc/passwd', '.git/config', 'a/.GIT/x', '-rf', ':(top)x', 'a\\b', 'a\u0000b'])('refuses path %j', (raw) => expect(checkRepoPath(raw).ok).toBe(false));
+  it.each(['../etc/passwd', 'a/../../b', '/etc/passwd', '.git/config', 'a/.GIT/x', '-rf', ':(top)x', 'a\\b', 'a\u0000b'])('refuses path %j', (raw) =>
+    expect(checkRepoPath(raw).ok).toBe(false),
+  );
 });
 
 describe('git runner against real servers', () => {
@@ -90,7 +98,9 @@ describe('git runner against real servers', () => {
     const head = root.git(['--git-dir', path.join(root.dir, 'net.git'), 'rev-parse', 'main']).trim();
     expect(await git().text(['ls-remote', '--heads', '--end-of-options', `${daemon.url}/net.git`])).toContain(`${head}\trefs/heads/main`);
     expect(await git().text(['ls-remote', '--heads', '--end-of-options', `${httpOpen.url}/net.git`])).toContain(head);
-    const out = await git().text(['ls-remote', '--heads', '--end-of-options', `${httpAuth.url}/net.git`], { auth: { kind: 'userpass', username: 'alice', password: 'Http-Pa55-secret' } });
+    const out = await git().text(['ls-remote', '--heads', '--end-of-options', `${httpAuth.url}/net.git`], {
+      auth: { kind: 'userpass', username: 'alice', password: 'Http-Pa55-secret' },
+    });
     expect(out).toContain(head);
   });
 
@@ -101,22 +111,30 @@ describe('git runner against real servers', () => {
     expect(err).toBeInstanceOf(GitCommandError);
     expect((err as GitCommandError).kind).toBe('auth');
     expect(JSON.stringify({ m: (err as Error).message, s: (err as GitCommandError).stderr })).not.toContain('Wrong-Pa55-value');
-    const none = await git().run(['ls-remote', '--end-of-options', `${httpAuth.url}/net.git`]).catch((e: unknown) => e);
+    const none = await git()
+      .run(['ls-remote', '--end-of-options', `${httpAuth.url}/net.git`])
+      .catch((e: unknown) => e);
     expect((none as GitCommandError).kind).toBe('auth');
   });
 
   it('masks a password written into a URL in errors', async () => {
-    const err = (await git().run(['ls-remote', '--end-of-options', 'http://bob:Url-Secret-99@127.0.0.1:1/x.git']).catch((e: unknown) => e)) as GitCommandError;
+    const err = (await git()
+      .run(['ls-remote', '--end-of-options', 'http://bob:Url-Secret-99@127.0.0.1:1/x.git'])
+      .catch((e: unknown) => e)) as GitCommandError;
     expect(err).toBeInstanceOf(GitCommandError);
     expect(`${err.message} ${err.stderr}`).not.toContain('Url-Secret-99');
   });
 
   it('refuses protocols not enabled, ext:: and file, whatever the URL checks let through', async () => {
     const marker = path.join(scratch, 'pwned');
-    const ext = await git().run(['ls-remote', '--end-of-options', `ext::sh -c touch% ${marker}`]).catch((e: unknown) => e);
+    const ext = await git()
+      .run(['ls-remote', '--end-of-options', `ext::sh -c touch% ${marker}`])
+      .catch((e: unknown) => e);
     expect(ext).toBeInstanceOf(GitCommandError);
     expect(existsSync(marker)).toBe(false);
-    const file = (await git().run(['ls-remote', '--end-of-options', `file://${root.dir}/net.git`]).catch((e: unknown) => e)) as GitCommandError;
+    const file = (await git()
+      .run(['ls-remote', '--end-of-options', `file://${root.dir}/net.git`])
+      .catch((e: unknown) => e)) as GitCommandError;
     expect(file).toBeInstanceOf(GitCommandError);
     expect(file.stderr).toMatch(/not allowed/);
     // The same command without the runner's protocol policy would have read it.
@@ -142,7 +160,9 @@ describe('git runner against real servers', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const err = (await git().run(['ls-remote', '--end-of-options', `git://127.0.0.1:${port}/x.git`], { timeoutMs: 300 }).catch((e: unknown) => e)) as GitCommandError;
+      const err = (await git()
+        .run(['ls-remote', '--end-of-options', `git://127.0.0.1:${port}/x.git`], { timeoutMs: 300 })
+        .catch((e: unknown) => e)) as GitCommandError;
       expect(err.kind).toBe('timeout');
     } finally {
       for (const s of sockets) s.destroy();
@@ -154,7 +174,9 @@ describe('git runner against real servers', () => {
     const mirror = path.join(scratch, 'big.git');
     execFileSync('git', ['init', '-q', '--bare', mirror]);
     const blob = execFileSync('git', ['--git-dir', mirror, 'hash-object', '-w', '--stdin'], { input: 'x'.repeat(5000), encoding: 'utf8' }).trim();
-    const err = (await git().run(['cat-file', 'blob', blob], { gitDir: mirror, maxOutputBytes: 1000 }).catch((e: unknown) => e)) as GitCommandError;
+    const err = (await git()
+      .run(['cat-file', 'blob', blob], { gitDir: mirror, maxOutputBytes: 1000 })
+      .catch((e: unknown) => e)) as GitCommandError;
     expect(err.kind).toBe('too_large');
   });
 
@@ -178,12 +200,18 @@ describe('git runner against real servers', () => {
     it('authenticates with a key and with a password, pins the host key, and masks the password', async () => {
       const sshGit = createGit({ schemes: ['ssh'], timeoutMs: 20_000, maxOutputBytes: 1_000_000, knownHostsFile: path.join(scratch, 'ssh_known_hosts') });
       const url = `ssh://${sshd.username}@127.0.0.1:${sshd.port}${served}`;
-      const byKey = await sshGit.text(['ls-remote', '--heads', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, privateKey: sshd.privateKey } });
+      const byKey = await sshGit.text(['ls-remote', '--heads', '--end-of-options', url], {
+        auth: { kind: 'ssh', username: sshd.username, privateKey: sshd.privateKey },
+      });
       expect(byKey).toContain('refs/heads/main');
-      const byPassword = await sshGit.text(['ls-remote', '--heads', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, password: sshd.password } });
+      const byPassword = await sshGit.text(['ls-remote', '--heads', '--end-of-options', url], {
+        auth: { kind: 'ssh', username: sshd.username, password: sshd.password },
+      });
       expect(byPassword).toBe(byKey);
       expect(execFileSync('cat', [path.join(scratch, 'ssh_known_hosts')], { encoding: 'utf8' })).toContain(`[127.0.0.1]:${sshd.port}`);
-      const wrong = (await sshGit.run(['ls-remote', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, password: 'Not-The-Pa55word' } }).catch((e: unknown) => e)) as GitCommandError;
+      const wrong = (await sshGit
+        .run(['ls-remote', '--end-of-options', url], { auth: { kind: 'ssh', username: sshd.username, password: 'Not-The-Pa55word' } })
+        .catch((e: unknown) => e)) as GitCommandError;
       expect(wrong.kind).toBe('auth');
       expect(`${wrong.message}${wrong.stderr}`).not.toContain('Not-The-Pa55word');
     });

@@ -6,9 +6,7 @@ import { childEnv } from '../../platform/child-env.js';
 import { maskSecrets, type GitScheme } from './git-url.fns.js';
 
 /** How a command authenticates to a remote; never written to disk but for an SSH key (0600, removed after). */
-export type GitAuth =
-  | { kind: 'userpass'; username: string; password: string }
-  | { kind: 'ssh'; username: string; privateKey?: string; password?: string };
+export type GitAuth = { kind: 'userpass'; username: string; password: string } | { kind: 'ssh'; username: string; privateKey?: string; password?: string };
 
 export interface GitTls {
   verify: boolean;
@@ -62,8 +60,20 @@ esac
 `;
 
 function classify(stderr: string): GitFailure {
-  if (/Authentication failed|could not read (Username|Password)|Permission denied|HTTP 401|HTTP 403|returned error: 40[13]|Host key verification failed/i.test(stderr)) return 'auth';
-  if (/not found|does not appear to be a git repository|Could not find remote branch|couldn't find remote ref|unknown revision|bad revision|does not exist|not a valid object|invalid object name|HTTP 404/i.test(stderr)) return 'not_found';
+  if (
+    /Authentication failed|could not read (Username|Password)|Permission denied|HTTP 401|HTTP 403|returned error: 40[13]|Host key verification failed/i.test(
+      stderr,
+    )
+  ) {
+    return 'auth';
+  }
+  if (
+    /not found|does not appear to be a git repository|Could not find remote branch|couldn't find remote ref|unknown revision|bad revision|does not exist|not a valid object|invalid object name|HTTP 404/i.test(
+      stderr,
+    )
+  ) {
+    return 'not_found';
+  }
   if (/transport '[^']*' not allowed|protocol '[^']*' is not supported/i.test(stderr)) return 'refused';
   return 'failed';
 }
@@ -80,16 +90,26 @@ function lastLines(text: string, n = 4): string {
  */
 export function createGit(options: GitOptions) {
   const base: string[] = [
-    '-c', 'core.hooksPath=/dev/null',
-    '-c', 'protocol.allow=never',
+    '-c',
+    'core.hooksPath=/dev/null',
+    '-c',
+    'protocol.allow=never',
     ...options.schemes.flatMap((s) => ['-c', `protocol.${s}.allow=always`]),
-    '-c', 'credential.helper=',
-    '-c', 'core.fsmonitor=false',
-    '-c', 'http.followRedirects=false',
-    '-c', 'core.symlinks=false',
+    '-c',
+    'credential.helper=',
+    '-c',
+    'core.fsmonitor=false',
+    '-c',
+    'http.followRedirects=false',
+    '-c',
+    'core.symlinks=false',
   ];
 
-  async function withAuthEnv<T>(auth: GitAuth | null | undefined, tls: GitTls | undefined, fn: (env: Record<string, string>, extraArgs: string[]) => Promise<T>): Promise<T> {
+  async function withAuthEnv<T>(
+    auth: GitAuth | null | undefined,
+    tls: GitTls | undefined,
+    fn: (env: Record<string, string>, extraArgs: string[]) => Promise<T>,
+  ): Promise<T> {
     const env: Record<string, string> = {
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_CONFIG_GLOBAL: '/dev/null',
@@ -108,7 +128,17 @@ export function createGit(options: GitOptions) {
         await writeFile(ca, tls.caCert, { mode: 0o600 });
         extra.push('-c', `http.sslCAInfo=${ca}`);
       }
-      const ssh = ['ssh', '-F', '/dev/null', '-o', 'ConnectTimeout=15', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${quote(options.knownHostsFile)}`];
+      const ssh = [
+        'ssh',
+        '-F',
+        '/dev/null',
+        '-o',
+        'ConnectTimeout=15',
+        '-o',
+        'StrictHostKeyChecking=accept-new',
+        '-o',
+        `UserKnownHostsFile=${quote(options.knownHostsFile)}`,
+      ];
       if (dir && auth) {
         const askpass = path.join(dir, 'askpass');
         await writeFile(askpass, ASKPASS, { mode: 0o700 });
@@ -145,13 +175,25 @@ export function createGit(options: GitOptions) {
       const child = execFile(
         'git',
         args,
-        { env: childEnv(env), encoding: 'buffer', maxBuffer, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, ...(run.signal ? { signal: run.signal } : {}) },
+        {
+          env: childEnv(env),
+          encoding: 'buffer',
+          maxBuffer,
+          timeout: timeoutMs,
+          killSignal: 'SIGKILL',
+          windowsHide: true,
+          ...(run.signal ? { signal: run.signal } : {}),
+        },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const text = maskSecrets(stderr.toString('utf8'), secrets);
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
           if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(new GitCommandError('too_large', `git output exceeds ${maxBuffer} bytes`, text));
-          if (e.killed || e.signal === 'SIGKILL') return reject(new GitCommandError('timeout', `git ${args.find((a) => !a.startsWith('-') && !a.includes('=')) ?? ''} took longer than ${timeoutMs} ms`, text));
+          if (e.killed || e.signal === 'SIGKILL') {
+            return reject(
+              new GitCommandError('timeout', `git ${args.find((a) => !a.startsWith('-') && !a.includes('=')) ?? ''} took longer than ${timeoutMs} ms`, text),
+            );
+          }
           if (e.name === 'AbortError') return reject(new GitCommandError('timeout', 'git command aborted', text));
           reject(new GitCommandError(classify(text), lastLines(text) || `git exited with ${String(e.code)}`, text));
         },
@@ -164,7 +206,9 @@ export function createGit(options: GitOptions) {
     /** Runs `git <args>`; user values in `args` must come after `--` (or `--end-of-options`). */
     async run(args: readonly string[], run: RunOptions = {}): Promise<Buffer> {
       const secrets = [...(run.secrets ?? []), ...(run.auth?.kind === 'userpass' || run.auth?.kind === 'ssh' ? [run.auth.password ?? ''] : [])];
-      return withAuthEnv(run.auth, run.tls, (env, extra) => exec([...base, ...extra, ...(run.gitDir ? ['--git-dir', run.gitDir] : []), ...args], { ...run.env, ...env }, run, secrets));
+      return withAuthEnv(run.auth, run.tls, (env, extra) =>
+        exec([...base, ...extra, ...(run.gitDir ? ['--git-dir', run.gitDir] : []), ...args], { ...run.env, ...env }, run, secrets),
+      );
     },
     async text(args: readonly string[], run: RunOptions = {}): Promise<string> {
       return (await git.run(args, run)).toString('utf8');

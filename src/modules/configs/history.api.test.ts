@@ -30,9 +30,20 @@ describe.each(DIALECTS)('configuration history index on %s', (dialect) => {
     root.createBare(repoName);
     const dev = { a: `${label}-a-${dialect}`, b: `${label}-b-${dialect}` };
     const heads = [
-      root.commit(repoName, { [`configs/${dev.a}.cfg`]: 'hostname a\nntp server 192.0.2.1\n', [`configs/${dev.b}.cfg`]: 'hostname b\n', 'README.md': 'not a device\n' }, 'first', { date: '2026-02-01T08:00:00Z', author: 'Oxi Backup' }),
-      root.commit(repoName, { [`configs/${dev.a}.cfg`]: 'hostname a\nntp server 192.0.2.2\n' }, 'a: ntp', { date: '2026-02-02T08:00:00Z', author: 'Net Engineer' }),
-      root.commit(repoName, { [`configs/${dev.b}.cfg`]: 'hostname b\nlogging host 192.0.2.9\n' }, 'b: logging', { date: '2026-02-03T08:00:00Z', author: 'Net Engineer' }),
+      root.commit(
+        repoName,
+        { [`configs/${dev.a}.cfg`]: 'hostname a\nntp server 192.0.2.1\n', [`configs/${dev.b}.cfg`]: 'hostname b\n', 'README.md': 'not a device\n' },
+        'first',
+        { date: '2026-02-01T08:00:00Z', author: 'Oxi Backup' },
+      ),
+      root.commit(repoName, { [`configs/${dev.a}.cfg`]: 'hostname a\nntp server 192.0.2.2\n' }, 'a: ntp', {
+        date: '2026-02-02T08:00:00Z',
+        author: 'Net Engineer',
+      }),
+      root.commit(repoName, { [`configs/${dev.b}.cfg`]: 'hostname b\nlogging host 192.0.2.9\n' }, 'b: logging', {
+        date: '2026-02-03T08:00:00Z',
+        author: 'Net Engineer',
+      }),
     ];
     const devices = {
       a: (await api('POST', '/devices', { name: dev.a })).json().id as string,
@@ -57,7 +68,17 @@ describe.each(DIALECTS)('configuration history index on %s', (dialect) => {
   it('lists a device’s versions newest first, serves one with its content, and diffs versions', async () => {
     const f = await fixture('hist');
     const list = (await api('GET', `/devices/${f.devices.a}/configs?limit=1`)).json();
-    expect(list.items).toEqual([expect.objectContaining({ device: f.dev.a, commit: f.heads[1], path: `configs/${f.dev.a}.cfg`, change: 'modified', author: 'Net Engineer', committed_at: '2026-02-02T08:00:00.000Z', size: 32 })]);
+    expect(list.items).toEqual([
+      expect.objectContaining({
+        device: f.dev.a,
+        commit: f.heads[1],
+        path: `configs/${f.dev.a}.cfg`,
+        change: 'modified',
+        author: 'Net Engineer',
+        committed_at: '2026-02-02T08:00:00.000Z',
+        size: 32,
+      }),
+    ]);
     const next = (await api('GET', `/devices/${f.devices.a}/configs?limit=1&cursor=${encodeURIComponent(list.next_cursor)}`)).json();
     expect(next.items.map((v: { commit: string; change: string }) => [v.commit, v.change])).toEqual([[f.heads[0], 'added']]);
     expect(next.next_cursor).toBeNull();
@@ -107,7 +128,9 @@ describe.each(DIALECTS)('configuration history index on %s', (dialect) => {
     const f = await fixture('search');
     const mine = (r: { items: { device: string }[] }) => r.items.filter((i) => i.device === f.dev.a || i.device === f.dev.b);
     const literal = (await api('GET', '/configs/search?q=LOGGING%20host&limit=1000')).json();
-    expect(mine(literal)).toEqual([expect.objectContaining({ device: f.dev.b, commit: f.heads[2], match_count: 1, matches: [{ line: 2, text: 'logging host 192.0.2.9' }] })]);
+    expect(mine(literal)).toEqual([
+      expect.objectContaining({ device: f.dev.b, commit: f.heads[2], match_count: 1, matches: [{ line: 2, text: 'logging host 192.0.2.9' }] }),
+    ]);
     // Only the latest version counts: 192.0.2.1 was a's ntp server before the second commit.
     expect(mine((await api('GET', '/configs/search?q=ntp%20server%20192.0.2.1&limit=1000')).json())).toEqual([]);
     const regex = (await api('GET', `/configs/search?regex=true&limit=1000&q=${encodeURIComponent('^ntp server 192\\.0\\.2\\.[0-9]$')}`)).json();

@@ -6,7 +6,19 @@ import type { ConfigsTables } from './configs.tables.js';
 export type CommitRow = ConfigsTables['configCommits'];
 export type VersionRow = ConfigsTables['configVersions'];
 
-const VERSION_COLUMNS = ['id', 'repositoryId', 'commitSha', 'path', 'deviceName', 'change', 'oldPath', 'authorName', 'committedAt', 'size', 'contentHash'] as const;
+const VERSION_COLUMNS = [
+  'id',
+  'repositoryId',
+  'commitSha',
+  'path',
+  'deviceName',
+  'change',
+  'oldPath',
+  'authorName',
+  'committedAt',
+  'size',
+  'contentHash',
+] as const;
 const NEWEST: SortKey[] = [
   { field: 'committed_at', column: 'committedAt', desc: true, nullable: false },
   { field: 'id', column: 'id', desc: true, nullable: false },
@@ -21,10 +33,18 @@ export function createHistoryRepository(base: Db) {
     /** Idempotent: commits and versions already indexed are left as they are. */
     async insert(commits: CommitRow[], rows: VersionRow[]): Promise<void> {
       for (let i = 0; i < commits.length; i += CHUNK) {
-        await db.insertInto('configCommits').values(commits.slice(i, i + CHUNK)).onConflict((oc) => oc.columns(['repositoryId', 'sha']).doNothing()).execute();
+        await db
+          .insertInto('configCommits')
+          .values(commits.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.columns(['repositoryId', 'sha']).doNothing())
+          .execute();
       }
       for (let i = 0; i < rows.length; i += CHUNK) {
-        await db.insertInto('configVersions').values(rows.slice(i, i + CHUNK)).onConflict((oc) => oc.columns(['repositoryId', 'commitSha', 'path']).doNothing()).execute();
+        await db
+          .insertInto('configVersions')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.columns(['repositoryId', 'commitSha', 'path']).doNothing())
+          .execute();
       }
     },
     async clear(repositoryId: string): Promise<void> {
@@ -66,7 +86,12 @@ export function createHistoryRepository(base: Db) {
           eb(
             'id',
             '=',
-            selectFrom('configVersions as w').select('w.id').whereRef('w.deviceName', '=', 'configVersions.deviceName').orderBy('w.committedAt', 'desc').orderBy('w.id', 'desc').limit(1),
+            selectFrom('configVersions as w')
+              .select('w.id')
+              .whereRef('w.deviceName', '=', 'configVersions.deviceName')
+              .orderBy('w.committedAt', 'desc')
+              .orderBy('w.id', 'desc')
+              .limit(1),
           ),
         )
         .where('change', '!=', 'deleted')
@@ -75,7 +100,8 @@ export function createHistoryRepository(base: Db) {
       return rows;
     },
     async commitMessage(repositoryId: string, sha: string): Promise<string | undefined> {
-      return (await db.selectFrom('configCommits').select('message').where('repositoryId', '=', repositoryId).where('sha', '=', sha).executeTakeFirst())?.message;
+      return (await db.selectFrom('configCommits').select('message').where('repositoryId', '=', repositoryId).where('sha', '=', sha).executeTakeFirst())
+        ?.message;
     },
   };
 }

@@ -20,7 +20,10 @@ export const ConfigVersion = Type.Object(
   { additionalProperties: false },
 );
 
-export const ConfigVersionContent = Type.Object({ ...ConfigVersion.properties, message: Type.String(), content: Type.String() }, { additionalProperties: false });
+export const ConfigVersionContent = Type.Object(
+  { ...ConfigVersion.properties, message: Type.String(), content: Type.String() },
+  { additionalProperties: false },
+);
 
 export const DeviceVersionParams = Type.Object({ id: Uuid, version: Uuid }, { additionalProperties: false });
 export const VersionsQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });

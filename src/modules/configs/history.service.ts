@@ -53,7 +53,11 @@ export function toVersionView(v: VersionRow) {
  */
 export function createHistoryService(deps: HistoryDeps) {
   const repo = createHistoryRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (db) => Object.assign(createHistoryRepository(db), { db }), (err) => deps.logger.error({ err }, 'history after-commit step failed'));
+  const uow = createUnitOfWork(
+    deps.db,
+    (db) => Object.assign(createHistoryRepository(db), { db }),
+    (err) => deps.logger.error({ err }, 'history after-commit step failed'),
+  );
 
   /** Indexes commits after `before` up to `after`; `inTx` writes more in the same transaction (a backup's `config.changed`). */
   async function index(r: RepositoryRow, before: string | null, after: string, inTx?: (db: Db) => Promise<void>): Promise<number> {
@@ -63,7 +67,14 @@ export function createHistoryService(deps: HistoryDeps) {
     const commitRows: CommitRow[] = [];
     const pending: Omit<VersionRow, 'size'>[] = [];
     for (const c of commits) {
-      commitRows.push({ repositoryId: r.id, sha: c.sha, authorName: c.author_name.slice(0, 255), authorEmail: c.author_email.slice(0, 255), committedAt: c.committed_at, message: c.message });
+      commitRows.push({
+        repositoryId: r.id,
+        sha: c.sha,
+        authorName: c.author_name.slice(0, 255),
+        authorEmail: c.author_email.slice(0, 255),
+        committedAt: c.committed_at,
+        message: c.message,
+      });
       for (const ch of c.changes) {
         if (!ch.path.startsWith(prefix) || ch.path.length > 1024) continue;
         pending.push({
@@ -138,7 +149,11 @@ export function createHistoryService(deps: HistoryDeps) {
       const to = q.to ? await versionOf(actor, deviceId, q.to) : await repo.latest(name);
       if (!to) throw new NotFoundError('CONFIG_VERSION_NOT_FOUND', `Device ${deviceId} has no configuration versions`);
       const from = q.from ? await versionOf(actor, deviceId, q.from) : await repo.previous(name, to);
-      if (!from) throw new ValidationError('CONFIG_DIFF_NO_BASE', 'The device has a single version; name `from` to compare', [{ path: 'query.from', message: 'no earlier version' }]);
+      if (!from) {
+        throw new ValidationError('CONFIG_DIFF_NO_BASE', 'The device has a single version; name `from` to compare', [
+          { path: 'query.from', message: 'no earlier version' },
+        ]);
+      }
       const { unified, file } = compareTexts({ path: from.path, text: await textOf(from) }, { path: to.path, text: await textOf(to) });
       return { from: toVersionView(from), to: toVersionView(to), unified, file };
     },

@@ -67,12 +67,21 @@ export function createConfigsModule(deps: ConfigsDeps) {
   const logger = deps.logger.child({ module: 'configs' });
   const rootDir = path.join(deps.config.dataDir, 'git');
   // The `git` settings section is live (modules.ts passes liveConfig): limits are read at each command.
-  const git = createGit({ schemes: deps.config.gitSchemes, get timeoutMs() {
+  const git = createGit({
+    schemes: deps.config.gitSchemes,
+    get timeoutMs() {
       return deps.config.gitTimeoutSeconds * 1000;
-    }, maxOutputBytes: 64 * 1024 * 1024, knownHostsFile: path.join(rootDir, 'known_hosts') });
-  const store = createGitStore({ git, rootDir, get maxRepoBytes() {
+    },
+    maxOutputBytes: 64 * 1024 * 1024,
+    knownHostsFile: path.join(rootDir, 'known_hosts'),
+  });
+  const store = createGitStore({
+    git,
+    rootDir,
+    get maxRepoBytes() {
       return deps.config.gitMaxRepoMb * 1024 * 1024;
-    } });
+    },
+  });
   const history = createHistoryService({
     db: deps.db,
     store,
@@ -94,7 +103,15 @@ export function createConfigsModule(deps: ConfigsDeps) {
   });
   const contents = createContentCache(store);
   const search = createSearchService({ history: createHistoryRepository(deps.db), store, cache: contents });
-  const compliance = createComplianceService({ db: deps.db, logger, audit: deps.audit, events: deps.events, inventory: deps.complianceInventory, contents: (v) => contents.get(v), deviceName: deps.deviceName });
+  const compliance = createComplianceService({
+    db: deps.db,
+    logger,
+    audit: deps.audit,
+    events: deps.events,
+    inventory: deps.complianceInventory,
+    contents: (v) => contents.get(v),
+    deviceName: deps.deviceName,
+  });
   // Started by modules.ts on `scheduler` nodes only.
   const syncScheduler = createSyncScheduler({ db: deps.db, logger, ports: deps.ports, actorOf: deps.actorOf });
   const profiles = createProfilesService({ db: deps.db, audit: deps.audit, logger });
@@ -116,7 +133,10 @@ export function createConfigsModule(deps: ConfigsDeps) {
     plugins,
     permissions: CONFIGS_PERMISSIONS,
     profiles,
-    executors: [gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal)), configBackupExecutor({ backup, profiles, deviceName: deps.deviceName })],
+    executors: [
+      gitSyncExecutor((actor, id, runId, signal) => repositories.syncNow(actor, id, runId, signal)),
+      configBackupExecutor({ backup, profiles, deviceName: deps.deviceName }),
+    ],
   };
 }
 

@@ -92,7 +92,11 @@ export const BUILTIN_PROFILES: readonly PlatformProfile[] = [
     enable: false,
     setupCommands: ['terminal length 0', 'terminal width 0'],
     backupCommands: ['show running-config'],
-    stripLines: ['^Building configuration', '^!! Last configuration change at ', '^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\\d+ \\d+:\\d+:\\d+(?:\\.\\d+)? \\S+$'],
+    stripLines: [
+      '^Building configuration',
+      '^!! Last configuration change at ',
+      '^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\\d+ \\d+:\\d+:\\d+(?:\\.\\d+)? \\S+$',
+    ],
     mask: [...CISCO_SECRETS, { pattern: '^(\\s*(?:secret|password) (?:\\d+ )?)\\S+', replacement: '<removed>' }],
     configure: { enter: ['configure terminal'], commit: ['commit'], exit: ['end'] },
   },

@@ -31,11 +31,18 @@ export function createProfilesRepository(base: Db) {
     },
     async insert(row: ProfileRow): Promise<void> {
       const { id, name, ...definition } = row.profile;
-      await db.insertInto('configProfiles').values({ id, name, definition: json.write(definition), createdBy: row.createdBy, createdAt: row.createdAt, updatedAt: row.updatedAt }).execute();
+      await db
+        .insertInto('configProfiles')
+        .values({ id, name, definition: json.write(definition), createdBy: row.createdBy, createdAt: row.createdAt, updatedAt: row.updatedAt })
+        .execute();
     },
     async update(profile: PlatformProfile, updatedAt: string): Promise<boolean> {
       const { id, name, ...definition } = profile;
-      const r = await db.updateTable('configProfiles').set({ name, definition: json.write(definition), updatedAt }).where('id', '=', id).executeTakeFirst();
+      const r = await db
+        .updateTable('configProfiles')
+        .set({ name, definition: json.write(definition), updatedAt })
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async remove(id: string): Promise<boolean> {

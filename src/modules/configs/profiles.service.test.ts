@@ -16,7 +16,9 @@ describe('profiles.resolve with a run memo', () => {
 
   it('reads the user-defined profiles once per memo and afresh without one', async () => {
     const profiles = server.modules.configs.profiles;
-    expect((await server.app.inject({ method: 'POST', url: '/api/v1/configs/profiles', headers: bearer(token), payload: { id: 'memo_ios', ...body } })).statusCode).toBe(201);
+    expect(
+      (await server.app.inject({ method: 'POST', url: '/api/v1/configs/profiles', headers: bearer(token), payload: { id: 'memo_ios', ...body } })).statusCode,
+    ).toBe(201);
     const memo = new Map<string, unknown>();
     expect((await profiles.resolve(undefined, 'memo_ios', memo))?.id).toBe('memo_ios');
     expect((await server.app.inject({ method: 'DELETE', url: '/api/v1/configs/profiles/memo_ios', headers: bearer(token) })).statusCode).toBe(204);

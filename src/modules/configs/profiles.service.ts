@@ -58,12 +58,18 @@ function checked(body: ProfileBody): void {
  */
 export function createProfilesService(deps: { db: Db; audit: AuditRecorder; logger: Logger }) {
   const repo = createProfilesRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (db) => ({ db, repos: createProfilesRepository(db) }), (err) => deps.logger.error({ err }, 'profiles after-commit step failed'));
+  const uow = createUnitOfWork(
+    deps.db,
+    (db) => ({ db, repos: createProfilesRepository(db) }),
+    (err) => deps.logger.error({ err }, 'profiles after-commit step failed'),
+  );
 
   async function all(): Promise<Profile[]> {
     const custom = await repo.all();
     const ids = new Set(custom.map((r) => r.profile.id));
-    return [...BUILTIN_PROFILES.filter((p) => !ids.has(p.id)).map((p) => toView(p)), ...custom.map((r) => toView(r.profile, r))].sort((a, b) => a.id.localeCompare(b.id));
+    return [...BUILTIN_PROFILES.filter((p) => !ids.has(p.id)).map((p) => toView(p)), ...custom.map((r) => toView(r.profile, r))].sort((a, b) =>
+      a.id.localeCompare(b.id),
+    );
   }
 
   return {
@@ -85,12 +91,21 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; logg
       requirePermission(actor, 'configs:write');
       const { id, ...rest } = body;
       checked(rest);
-      if (await repo.find(id)) throw new ConflictError('CONFIG_PROFILE_EXISTS', `A user-defined profile '${id}' exists`, [{ path: 'body.id', message: 'already taken' }]);
+      if (await repo.find(id)) {
+        throw new ConflictError('CONFIG_PROFILE_EXISTS', `A user-defined profile '${id}' exists`, [{ path: 'body.id', message: 'already taken' }]);
+      }
       const now = new Date().toISOString();
       const row: ProfileRow = { profile: fromBody(id, rest), createdBy: actor.id, createdAt: now, updatedAt: now };
       await uow(async ({ db, repos }) => {
         await repos.insert(row);
-        await deps.audit.record(db, { actor, action: 'config_profile.created', resourceType: 'config_profile', resourceId: id, outcome: 'success', changes: { name: body.name, drivers: body.drivers } });
+        await deps.audit.record(db, {
+          actor,
+          action: 'config_profile.created',
+          resourceType: 'config_profile',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: body.name, drivers: body.drivers },
+        });
       });
       return toView(row.profile, row);
     },
@@ -104,7 +119,14 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; logg
       const now = new Date().toISOString();
       await uow(async ({ db, repos }) => {
         if (!(await repos.update(profile, now))) throw notFound(id);
-        await deps.audit.record(db, { actor, action: 'config_profile.updated', resourceType: 'config_profile', resourceId: id, outcome: 'success', changes: { name: body.name, drivers: body.drivers } });
+        await deps.audit.record(db, {
+          actor,
+          action: 'config_profile.updated',
+          resourceType: 'config_profile',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: body.name, drivers: body.drivers },
+        });
       });
       return toView(profile, { ...current, profile, updatedAt: now });
     },

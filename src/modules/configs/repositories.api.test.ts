@@ -53,10 +53,24 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
     auth = bearer(await adminToken(server()));
     root = createGitFixtureRoot();
     root.createBare('net');
-    heads.push(root.commit('net', { 'configs/r1.cfg': R1_V1, 'configs/r2.cfg': R2_V1, 'README.md': '# lab\n' }, 'initial import', { date: '2026-01-01T10:00:00Z', author: 'Alice Admin' }));
+    heads.push(
+      root.commit('net', { 'configs/r1.cfg': R1_V1, 'configs/r2.cfg': R2_V1, 'README.md': '# lab\n' }, 'initial import', {
+        date: '2026-01-01T10:00:00Z',
+        author: 'Alice Admin',
+      }),
+    );
     heads.push(root.commit('net', { 'configs/r1.cfg': R1_V2 }, 'r1: uplink description, ntp', { date: '2026-01-02T10:00:00Z', author: 'Bob Backup' }));
-    heads.push(root.commit('net', { 'configs/sw2.cfg': { rename: 'configs/r2.cfg' } }, 'rename r2 to sw2', { date: '2026-01-03T10:00:00Z', author: 'Alice Admin' }));
-    heads.push(root.commit('net', { 'configs/sw2.cfg': R2_V1.replace('lab', 'lab-2'), 'configs/evil.cfg': { symlink: '../../../../etc/passwd' } }, 'sw2 location; a link', { date: '2026-01-04T10:00:00Z', author: 'Bob Backup' }));
+    heads.push(
+      root.commit('net', { 'configs/sw2.cfg': { rename: 'configs/r2.cfg' } }, 'rename r2 to sw2', { date: '2026-01-03T10:00:00Z', author: 'Alice Admin' }),
+    );
+    heads.push(
+      root.commit(
+        'net',
+        { 'configs/sw2.cfg': R2_V1.replace('lab', 'lab-2'), 'configs/evil.cfg': { symlink: '../../../../etc/passwd' } },
+        'sw2 location; a link',
+        { date: '2026-01-04T10:00:00Z', author: 'Bob Backup' },
+      ),
+    );
     daemon = await startGitDaemon(root.dir);
     httpOpen = await startGitHttp(root.dir);
     httpAuth = await startGitHttp(root.dir, { auth: { username: HTTP_USER, password: HTTP_PASSWORD } });
@@ -69,7 +83,16 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
   it('registers, syncs over git daemon as a job run, and reports the sync', async () => {
     const id = await synced({ name: `daemon-${dialect}`, url: `${daemon.url}/net.git` });
     const repo = (await api('GET', `/git/repositories/${id}`)).json();
-    expect(repo).toMatchObject({ name: `daemon-${dialect}`, category: 'configs', branch: 'main', path: '', last_sync_status: 'ok', head_commit: heads[3], last_sync_error: null, ca_cert_set: false });
+    expect(repo).toMatchObject({
+      name: `daemon-${dialect}`,
+      category: 'configs',
+      branch: 'main',
+      path: '',
+      last_sync_status: 'ok',
+      head_commit: heads[3],
+      last_sync_error: null,
+      ca_cert_set: false,
+    });
     const status = (await api('GET', `/git/repositories/${id}/status`)).json();
     expect(status).toMatchObject({ synced: true, head_commit: heads[3], remote_commit: heads[3], ahead: 0, behind: 0, dirty: false });
     expect((await api('GET', `/git/repositories/${id}/branches`)).json().items).toEqual([{ name: 'main', commit: heads[3] }]);
@@ -78,7 +101,12 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
 
   it('checks git:sync and the credential for the run’s initiator when the sync executes, not only when it is requested', async () => {
     const cred = await api('POST', '/credentials', { name: `git-exec-${dialect}`, type: 'basic', username: HTTP_USER, password: HTTP_PASSWORD });
-    const created = await api('POST', '/git/repositories', { category: 'configs', name: `exec-check-${dialect}`, url: `${httpAuth.url}/net.git`, credential_id: cred.json().id });
+    const created = await api('POST', '/git/repositories', {
+      category: 'configs',
+      name: `exec-check-${dialect}`,
+      url: `${httpAuth.url}/net.git`,
+      credential_id: cred.json().id,
+    });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id as string;
     // Someone who may start job runs but not sync repositories starts a git_sync through /jobs/runs.
@@ -120,7 +148,10 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
     expect(first.items.map((c: { sha: string }) => c.sha)).toEqual([heads[3], heads[2], heads[1]]);
     expect(first.next_cursor).toEqual(expect.any(String));
     const second = (await api('GET', `/git/repositories/${id}/commits?limit=3&cursor=${encodeURIComponent(first.next_cursor)}`)).json();
-    expect(second).toEqual({ items: [expect.objectContaining({ sha: heads[0], author_name: 'Alice Admin', message: 'initial import', committed_at: '2026-01-01T10:00:00.000Z' })], next_cursor: null });
+    expect(second).toEqual({
+      items: [expect.objectContaining({ sha: heads[0], author_name: 'Alice Admin', message: 'initial import', committed_at: '2026-01-01T10:00:00.000Z' })],
+      next_cursor: null,
+    });
     const byPath = (await api('GET', `/git/repositories/${id}/commits?path=configs/r1.cfg`)).json();
     expect(byPath.items.map((c: { sha: string }) => c.sha)).toEqual([heads[1], heads[0]]);
     const byAuthor = (await api('GET', `/git/repositories/${id}/commits?author=Bob`)).json();
@@ -179,11 +210,16 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
 
   it('compares two different files, each at its own ref', async () => {
     const id = await synced({ name: `compare-${dialect}`, url: `${daemon.url}/net.git` });
-    const res = await api('POST', '/configs/compare', { a: { repository_id: id, path: 'configs/r1.cfg', ref: heads[0] }, b: { repository_id: id, path: 'configs/r1.cfg' } });
+    const res = await api('POST', '/configs/compare', {
+      a: { repository_id: id, path: 'configs/r1.cfg', ref: heads[0] },
+      b: { repository_id: id, path: 'configs/r1.cfg' },
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ identical: false, a: { commit: heads[0] }, b: { commit: heads[3] }, file: { additions: 2, deletions: 1 } });
     expect(res.json().unified).toContain('+ntp server 192.0.2.1');
-    const same = (await api('POST', '/configs/compare', { a: { repository_id: id, path: 'configs/r1.cfg' }, b: { repository_id: id, path: 'configs/r1.cfg' } })).json();
+    const same = (
+      await api('POST', '/configs/compare', { a: { repository_id: id, path: 'configs/r1.cfg' }, b: { repository_id: id, path: 'configs/r1.cfg' } })
+    ).json();
     expect(same).toMatchObject({ identical: true, unified: '', file: { hunks: [] } });
   });
 
@@ -249,13 +285,23 @@ describe.each(DIALECTS)('/api/v1/git/repositories on %s', (dialect) => {
     const secret = `whsec-${dialect}-7f3a9c2e11`;
     const cred = await api('POST', '/credentials', { name: `git-webhook-${dialect}`, type: 'api_token', token: secret });
     expect(cred.statusCode, cred.body).toBe(201);
-    const created = await api('POST', '/git/repositories', { name: `hooked-${dialect}`, category: 'configs', url: `${daemon.url}/net.git`, webhook_credential_id: cred.json().id });
+    const created = await api('POST', '/git/repositories', {
+      name: `hooked-${dialect}`,
+      category: 'configs',
+      url: `${daemon.url}/net.git`,
+      webhook_credential_id: cred.json().id,
+    });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id;
     const body = JSON.stringify({ ref: 'refs/heads/main', after: heads[3] });
     const hmac = createHmac('sha256', secret).update(body).digest('hex');
     const hook = (headers: Record<string, string>, payload = body) =>
-      server().app.inject({ method: 'POST', url: `/api/v1/git/repositories/${id}/webhook`, headers: { 'content-type': 'application/json', ...headers }, payload });
+      server().app.inject({
+        method: 'POST',
+        url: `/api/v1/git/repositories/${id}/webhook`,
+        headers: { 'content-type': 'application/json', ...headers },
+        payload,
+      });
     for (const [headers, scheme] of [
       [{ 'x-hub-signature-256': `sha256=${hmac}`, 'x-github-event': 'push' }, 'github'],
       [{ 'x-gitea-signature': hmac }, 'gitea'],

@@ -5,14 +5,45 @@ import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/
 import type { ConfigsTables } from './configs.tables.js';
 
 const COLUMNS = [
-  'id', 'name', 'category', 'url', 'branch', 'path', 'credentialId', 'verifyTls', 'caCert', 'syncIntervalSeconds', 'description', 'active',
-  'lastSyncAt', 'lastSyncStatus', 'lastSyncError', 'lastSyncRunId', 'headCommit', 'webhookCredentialId', 'nextSyncAt', 'syncOwnerId', 'allowedExtensions', 'createdBy', 'createdAt', 'updatedAt',
+  'id',
+  'name',
+  'category',
+  'url',
+  'branch',
+  'path',
+  'credentialId',
+  'verifyTls',
+  'caCert',
+  'syncIntervalSeconds',
+  'description',
+  'active',
+  'lastSyncAt',
+  'lastSyncStatus',
+  'lastSyncError',
+  'lastSyncRunId',
+  'headCommit',
+  'webhookCredentialId',
+  'nextSyncAt',
+  'syncOwnerId',
+  'allowedExtensions',
+  'createdBy',
+  'createdAt',
+  'updatedAt',
 ] as const;
 
 type Raw = ConfigsTables['gitRepositories'];
-export type RepositoryRow = Omit<Raw, 'verifyTls' | 'active' | 'allowedExtensions'> & { verifyTls: boolean; active: boolean; allowedExtensions: string[] | null };
+export type RepositoryRow = Omit<Raw, 'verifyTls' | 'active' | 'allowedExtensions'> & {
+  verifyTls: boolean;
+  active: boolean;
+  allowedExtensions: string[] | null;
+};
 
-const read = (r: Raw): RepositoryRow => ({ ...r, verifyTls: bool.read(r.verifyTls), active: bool.read(r.active), allowedExtensions: json.read<string[] | null>(r.allowedExtensions ?? null) });
+const read = (r: Raw): RepositoryRow => ({
+  ...r,
+  verifyTls: bool.read(r.verifyTls),
+  active: bool.read(r.active),
+  allowedExtensions: json.read<string[] | null>(r.allowedExtensions ?? null),
+});
 function write(r: Partial<RepositoryRow>): Partial<Raw> {
   const out = { ...r } as Partial<Raw>;
   if (r.verifyTls !== undefined) out.verifyTls = bool.write(r.verifyTls);
@@ -27,7 +58,10 @@ export function createRepositoriesRepository(base: Db) {
   const rows = () => db.selectFrom('gitRepositories').select(COLUMNS);
   return {
     async insert(row: RepositoryRow): Promise<void> {
-      await db.insertInto('gitRepositories').values(write(row) as Raw).execute();
+      await db
+        .insertInto('gitRepositories')
+        .values(write(row) as Raw)
+        .execute();
     },
     async find(id: string): Promise<RepositoryRow | undefined> {
       const r = await rows().where('id', '=', id).executeTakeFirst();

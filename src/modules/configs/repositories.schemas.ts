@@ -5,9 +5,16 @@ import { PageQuery } from '../../platform/http/pagination.js';
 export const CATEGORIES = ['configs', 'templates', 'textfsm', 'onboarding'] as const;
 export const SYNC_STATUSES = ['never', 'queued', 'running', 'ok', 'failed'] as const;
 
-const Category = Type.Union(CATEGORIES.map((c) => Type.Literal(c)), { description: 'What the repository holds' });
+const Category = Type.Union(
+  CATEGORIES.map((c) => Type.Literal(c)),
+  { description: 'What the repository holds' },
+);
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]*$' });
-const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'https://…, ssh://… or user@host:path (schemes enabled by OPSDECK_GIT_SCHEMES); never with a password in it' });
+const Url = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: 'https://…, ssh://… or user@host:path (schemes enabled by OPSDECK_GIT_SCHEMES); never with a password in it',
+});
 const Branch = Type.String({ minLength: 1, maxLength: 255, description: 'Branch to sync (main)' });
 const RepoPath = Type.String({ maxLength: 1024, description: 'Directory inside the repository this registration covers ("" = the whole repository)' });
 const CaCert = Type.String({ maxLength: 65_536, description: 'PEM certificates trusted for this remote' });
@@ -34,7 +41,9 @@ export const CreateRepositoryBody = Type.Object(
     category: Category,
     ...Connection,
     path: Type.Optional(RepoPath),
-    sync_interval_seconds: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 604_800, description: 'Sync every n seconds (null: only on demand or webhook)' }))),
+    sync_interval_seconds: Type.Optional(
+      Nullable(Type.Integer({ minimum: 60, maximum: 604_800, description: 'Sync every n seconds (null: only on demand or webhook)' })),
+    ),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     active: Type.Optional(Type.Boolean()),
     webhook_credential_id: Type.Optional(Nullable(Uuid)),
@@ -72,7 +81,10 @@ export const Repository = Type.Object(
     webhook_credential_id: Nullable(Uuid),
     allowed_extensions: Nullable(Type.Array(Type.String())),
     next_sync_at: Nullable({ ...Timestamp, description: 'When the next scheduled sync is due (null with an interval: at the next scheduler pass)' }),
-    sync_owner_id: Nullable({ ...Type.String(), description: 'Who set the sync interval: scheduled syncs run as this user, whose git:sync right (and sight of the credential) is checked at every fire' }),
+    sync_owner_id: Nullable({
+      ...Type.String(),
+      description: 'Who set the sync interval: scheduled syncs run as this user, whose git:sync right (and sight of the credential) is checked at every fire',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -134,11 +146,18 @@ export type CommitsQuery = Static<typeof CommitsQuery>;
 
 export const FilesQuery = Type.Object({ ref: Type.Optional(Ref), path: Type.Optional(FilePath) }, { additionalProperties: false });
 export const RefQuery = Type.Object({ ref: Type.Optional(Ref) }, { additionalProperties: false });
-export const HistoryQuery = Type.Object({ ref: Type.Optional(Ref), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false });
+export const HistoryQuery = Type.Object(
+  { ref: Type.Optional(Ref), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
 export const PathParams = Type.Object({ id: Uuid, '*': Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
 
 export const FileEntry = Type.Object(
-  { path: Type.String(), type: Type.Union([Type.Literal('file'), Type.Literal('symlink'), Type.Literal('submodule'), Type.Literal('directory')]), size: Nullable(Type.Integer()) },
+  {
+    path: Type.String(),
+    type: Type.Union([Type.Literal('file'), Type.Literal('symlink'), Type.Literal('submodule'), Type.Literal('directory')]),
+    size: Nullable(Type.Integer()),
+  },
   { additionalProperties: false },
 );
 export const FileList = Type.Object({ commit: Type.String(), items: Type.Array(FileEntry) }, { additionalProperties: false });
@@ -162,11 +181,23 @@ export const HistoryEntry = Type.Object(
 export const History = Type.Object({ path: Type.String(), items: Type.Array(HistoryEntry) }, { additionalProperties: false });
 
 const DiffLine = Type.Object(
-  { type: Type.Union([Type.Literal('context'), Type.Literal('add'), Type.Literal('delete')]), old_line: Nullable(Type.Integer()), new_line: Nullable(Type.Integer()), text: Type.String() },
+  {
+    type: Type.Union([Type.Literal('context'), Type.Literal('add'), Type.Literal('delete')]),
+    old_line: Nullable(Type.Integer()),
+    new_line: Nullable(Type.Integer()),
+    text: Type.String(),
+  },
   { additionalProperties: false },
 );
 const DiffHunk = Type.Object(
-  { header: Type.String(), old_start: Type.Integer(), old_lines: Type.Integer(), new_start: Type.Integer(), new_lines: Type.Integer(), lines: Type.Array(DiffLine) },
+  {
+    header: Type.String(),
+    old_start: Type.Integer(),
+    old_lines: Type.Integer(),
+    new_start: Type.Integer(),
+    new_lines: Type.Integer(),
+    lines: Type.Array(DiffLine),
+  },
   { additionalProperties: false },
 );
 export const DiffFile = Type.Object(

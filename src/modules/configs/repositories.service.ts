@@ -13,7 +13,15 @@ import type { GitStore, Remote } from './git-store.js';
 import type { FeedReport, FeedSnapshot, RepositoryFeed } from '../../platform/repository-feed.js';
 import { createRepositoriesRepository, type RepositoryRow } from './repositories.repository.js';
 import { compareTexts } from './diff.fns.js';
-import type { CommitsQuery, CompareBody, CreateRepositoryBody, DiffBody, Repository, TestConnectionBody, UpdateRepositoryBody } from './repositories.schemas.js';
+import type {
+  CommitsQuery,
+  CompareBody,
+  CreateRepositoryBody,
+  DiffBody,
+  Repository,
+  TestConnectionBody,
+  UpdateRepositoryBody,
+} from './repositories.schemas.js';
 
 export const MAX_FILE_BYTES = 5 * 1024 * 1024;
 
@@ -88,16 +96,29 @@ export function allowedFile(extensions: readonly string[]): (path: string) => bo
 /** A vault credential as git authentication: basic and API tokens over HTTPS, SSH keys or passwords over SSH. */
 export function gitAuthOf(c: ResolvedCredential): GitAuth {
   const username = c.attributes.username ?? '';
-  if (c.type === 'ssh') return { kind: 'ssh', username, ...(c.secrets.private_key ? { privateKey: c.secrets.private_key } : {}), ...(c.secrets.passphrase ?? c.secrets.password ? { password: c.secrets.passphrase ?? c.secrets.password! } : {}) };
+  if (c.type === 'ssh') {
+    return {
+      kind: 'ssh',
+      username,
+      ...(c.secrets.private_key ? { privateKey: c.secrets.private_key } : {}),
+      ...((c.secrets.passphrase ?? c.secrets.password) ? { password: c.secrets.passphrase ?? c.secrets.password! } : {}),
+    };
+  }
   if (c.type === 'basic') return { kind: 'userpass', username, password: c.secrets.password ?? '' };
   if (c.type === 'api_token') return { kind: 'userpass', username: username || 'x-access-token', password: c.secrets.token ?? '' };
-  throw new ValidationError('GIT_CREDENTIAL_TYPE', `A ${c.type} credential cannot authenticate to git; use basic, api_token or ssh`, [{ path: 'body.credential_id', message: `type ${c.type} is not usable for git` }]);
+  throw new ValidationError('GIT_CREDENTIAL_TYPE', `A ${c.type} credential cannot authenticate to git; use basic, api_token or ssh`, [
+    { path: 'body.credential_id', message: `type ${c.type} is not usable for git` },
+  ]);
 }
 
 /** The repository registry, sync bookkeeping and read operations over the mirrors. */
 export function createRepositoriesService(deps: RepositoriesDeps) {
   const repo = createRepositoriesRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (db) => ({ db, repos: createRepositoriesRepository(db) }), (err) => deps.logger.error({ err }, 'configs after-commit step failed'));
+  const uow = createUnitOfWork(
+    deps.db,
+    (db) => ({ db, repos: createRepositoriesRepository(db) }),
+    (err) => deps.logger.error({ err }, 'configs after-commit step failed'),
+  );
 
   async function load(id: string): Promise<RepositoryRow> {
     const row = await repo.find(id);
@@ -105,7 +126,16 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
     return row;
   }
 
-  async function checkConnection(actor: Actor, input: { url?: string | undefined; branch?: string | undefined; credential_id?: string | null | undefined; path?: string | undefined; webhook_credential_id?: string | null | undefined }): Promise<FieldError[]> {
+  async function checkConnection(
+    actor: Actor,
+    input: {
+      url?: string | undefined;
+      branch?: string | undefined;
+      credential_id?: string | null | undefined;
+      path?: string | undefined;
+      webhook_credential_id?: string | null | undefined;
+    },
+  ): Promise<FieldError[]> {
     const errors: FieldError[] = [];
     if (input.url !== undefined) {
       const u = checkGitUrl(input.url, deps.schemes);
@@ -119,12 +149,21 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const p = checkRepoPath(input.path);
       if (!p.ok) errors.push({ path: 'body.path', message: p.reason });
     }
-    if (input.credential_id && !(await deps.ports.credentialVisible(actor, input.credential_id))) errors.push({ path: 'body.credential_id', message: 'no such credential' });
-    if (input.webhook_credential_id && !(await deps.ports.credentialVisible(actor, input.webhook_credential_id))) errors.push({ path: 'body.webhook_credential_id', message: 'no such credential' });
+    if (input.credential_id && !(await deps.ports.credentialVisible(actor, input.credential_id))) {
+      errors.push({ path: 'body.credential_id', message: 'no such credential' });
+    }
+    if (input.webhook_credential_id && !(await deps.ports.credentialVisible(actor, input.webhook_credential_id))) {
+      errors.push({ path: 'body.webhook_credential_id', message: 'no such credential' });
+    }
     return errors;
   }
 
-  async function remoteOf(actor: Actor, r: { url: string; branch: string; credentialId: string | null; verifyTls: boolean; caCert: string | null }, purpose: string, runId: string | null): Promise<Remote> {
+  async function remoteOf(
+    actor: Actor,
+    r: { url: string; branch: string; credentialId: string | null; verifyTls: boolean; caCert: string | null },
+    purpose: string,
+    runId: string | null,
+  ): Promise<Remote> {
     const auth = r.credentialId ? gitAuthOf(await deps.ports.resolveCredential(r.credentialId, purpose, runId, actor)) : null;
     return { url: r.url, branch: r.branch, auth, tls: { verify: r.verifyTls, caCert: r.caCert } };
   }
@@ -137,13 +176,21 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
   /** The registration's regular files at `commit`, relative to its path, read from the mirror by blob (links and submodules left out). */
   async function snapshotOf(r: RepositoryRow, commit: string): Promise<FeedSnapshot> {
     const prefix = r.path ? `${r.path}/` : '';
-    const entries = new Map((await deps.store.tree(r.id, commit, r.path)).filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => [e.path.slice(prefix.length), { blob: e.blob, size: e.size ?? 0 }]));
+    const entries = new Map(
+      (await deps.store.tree(r.id, commit, r.path))
+        .filter((e) => e.type === 'file' && e.path.startsWith(prefix))
+        .map((e) => [e.path.slice(prefix.length), { blob: e.blob, size: e.size ?? 0 }]),
+    );
     return {
       commit,
       files: [...entries].map(([path, e]) => ({ path, size: e.size })),
       async read(paths) {
         const wanted = paths.flatMap((p) => (entries.has(p) ? [[p, entries.get(p)!] as const] : []));
-        const blobs = await deps.store.readBlobs(r.id, wanted.map(([, e]) => e.blob), wanted.reduce((n, [, e]) => n + e.size + 128, 1024));
+        const blobs = await deps.store.readBlobs(
+          r.id,
+          wanted.map(([, e]) => e.blob),
+          wanted.reduce((n, [, e]) => n + e.size + 128, 1024),
+        );
         return new Map(wanted.flatMap(([p, e]) => (blobs.has(e.blob) ? [[p, blobs.get(e.blob)!] as const] : [])));
       },
     };
@@ -164,9 +211,17 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
 
     async create(actor: Actor, body: CreateRepositoryBody): Promise<Repository> {
       requirePermission(actor, 'git:write');
-      const errors = await checkConnection(actor, { url: body.url, branch: body.branch ?? 'main', credential_id: body.credential_id, path: body.path ?? '', webhook_credential_id: body.webhook_credential_id });
+      const errors = await checkConnection(actor, {
+        url: body.url,
+        branch: body.branch ?? 'main',
+        credential_id: body.credential_id,
+        path: body.path ?? '',
+        webhook_credential_id: body.webhook_credential_id,
+      });
       if (errors.length) throw new ValidationError('GIT_REPOSITORY_INVALID', 'The repository settings are invalid', errors);
-      if (await repo.nameTaken(body.name)) throw new ConflictError('GIT_REPOSITORY_NAME_TAKEN', `A repository named '${body.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
+      if (await repo.nameTaken(body.name)) {
+        throw new ConflictError('GIT_REPOSITORY_NAME_TAKEN', `A repository named '${body.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
+      }
       const now = new Date().toISOString();
       const row: RepositoryRow = {
         id: newId(),
@@ -196,7 +251,14 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       };
       await uow(async ({ db, repos }) => {
         await repos.insert(row);
-        await deps.audit.record(db, { actor, action: 'git_repository.created', resourceType: 'git_repository', resourceId: row.id, outcome: 'success', changes: { name: row.name, category: row.category, url: row.url, branch: row.branch } });
+        await deps.audit.record(db, {
+          actor,
+          action: 'git_repository.created',
+          resourceType: 'git_repository',
+          resourceId: row.id,
+          outcome: 'success',
+          changes: { name: row.name, category: row.category, url: row.url, branch: row.branch },
+        });
       });
       return toView(row);
     },
@@ -206,7 +268,9 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const current = await load(id);
       const errors = await checkConnection(actor, body);
       if (errors.length) throw new ValidationError('GIT_REPOSITORY_INVALID', 'The repository settings are invalid', errors);
-      if (body.name !== undefined && (await repo.nameTaken(body.name, id))) throw new ConflictError('GIT_REPOSITORY_NAME_TAKEN', `A repository named '${body.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
+      if (body.name !== undefined && (await repo.nameTaken(body.name, id))) {
+        throw new ConflictError('GIT_REPOSITORY_NAME_TAKEN', `A repository named '${body.name}' exists`, [{ path: 'body.name', message: 'already taken' }]);
+      }
       const patch: Partial<RepositoryRow> = { updatedAt: new Date().toISOString() };
       if (body.name !== undefined) patch.name = body.name;
       if (body.category !== undefined) patch.category = body.category;
@@ -230,7 +294,14 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       await uow(async ({ db, repos }) => {
         if (!(await repos.update(id, patch))) throw notFound(id);
         const { ca_cert: ca, ...changes } = body;
-        await deps.audit.record(db, { actor, action: 'git_repository.updated', resourceType: 'git_repository', resourceId: id, outcome: 'success', changes: { ...changes, ...(ca !== undefined ? { ca_cert: ca === null ? null : 'set' } : {}) } });
+        await deps.audit.record(db, {
+          actor,
+          action: 'git_repository.updated',
+          resourceType: 'git_repository',
+          resourceId: id,
+          outcome: 'success',
+          changes: { ...changes, ...(ca !== undefined ? { ca_cert: ca === null ? null : 'set' } : {}) },
+        });
       });
       const next = { ...current, ...patch };
       // What the repository fed stops applying when it moves elsewhere; the next sync feeds it again.
@@ -254,7 +325,18 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       requirePermission(actor, 'git:write');
       const errors = await checkConnection(actor, body);
       if (errors.length) throw new ValidationError('GIT_REPOSITORY_INVALID', 'The repository settings are invalid', errors);
-      const remote = await remoteOf(actor, { url: body.url, branch: body.branch ?? 'main', credentialId: body.credential_id ?? null, verifyTls: body.verify_tls ?? true, caCert: body.ca_cert ?? null }, `git connection test ${maskSecrets(body.url)}`, null);
+      const remote = await remoteOf(
+        actor,
+        {
+          url: body.url,
+          branch: body.branch ?? 'main',
+          credentialId: body.credential_id ?? null,
+          verifyTls: body.verify_tls ?? true,
+          caCert: body.ca_cert ?? null,
+        },
+        `git connection test ${maskSecrets(body.url)}`,
+        null,
+      );
       return service.probe(remote);
     },
 
@@ -279,7 +361,9 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       requirePermission(actor, 'git:sync');
       const r = await load(id);
       if (!r.active) throw new ConflictError('GIT_REPOSITORY_INACTIVE', `Repository '${r.name}' is inactive; activate it to sync`);
-      if (r.credentialId && !(await deps.ports.credentialVisible(actor, r.credentialId))) throw new NotFoundError('CREDENTIAL_NOT_FOUND', `Credential ${r.credentialId} does not exist`);
+      if (r.credentialId && !(await deps.ports.credentialVisible(actor, r.credentialId))) {
+        throw new NotFoundError('CREDENTIAL_NOT_FOUND', `Credential ${r.credentialId} does not exist`);
+      }
       const run = await deps.ports.createSyncRun(actor, id);
       await repo.update(id, { lastSyncStatus: 'queued', lastSyncRunId: run.id });
       return { run_id: run.id, status: run.status, repository_id: id };
@@ -325,7 +409,11 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
         await repo.update(id, { lastSyncStatus: 'ok', lastSyncError: null, lastSyncAt: new Date().toISOString(), headCommit: result.after });
         return { ...result, ...(report ? { feed: report } : {}) };
       } catch (err) {
-        await repo.update(id, { lastSyncStatus: 'failed', lastSyncError: maskSecrets(err instanceof Error ? err.message : String(err)).slice(0, 2000), lastSyncAt: new Date().toISOString() });
+        await repo.update(id, {
+          lastSyncStatus: 'failed',
+          lastSyncError: maskSecrets(err instanceof Error ? err.message : String(err)).slice(0, 2000),
+          lastSyncAt: new Date().toISOString(),
+        });
         throw err;
       }
     },
@@ -378,7 +466,14 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const limit = q.limit ?? 50;
       const skip = q.cursor ? Number(decodeCursor(q.cursor, 1)[0]) : 0;
       const file = service.scoped(r, q.path, 'query.path');
-      const items = await deps.store.log(id, commit, { ...(file ? { path: file } : {}), ...(q.author ? { author: q.author } : {}), ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}), skip, limit: limit + 1 });
+      const items = await deps.store.log(id, commit, {
+        ...(file ? { path: file } : {}),
+        ...(q.author ? { author: q.author } : {}),
+        ...(q.since ? { since: q.since } : {}),
+        ...(q.until ? { until: q.until } : {}),
+        skip,
+        limit: limit + 1,
+      });
       return { items: items.slice(0, limit), next_cursor: items.length > limit ? encodeCursor([skip + limit]) : null };
     },
 
@@ -389,7 +484,9 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const dir = service.scoped(r, q.path, 'query.path');
       const strip = r.path ? r.path.length + 1 : 0;
       const shown = allowedFile(r.allowedExtensions ?? deps.allowedExtensions());
-      const items = (await deps.store.tree(id, commit, dir)).filter((e) => e.type === 'directory' || shown(e.path)).map((e) => ({ path: e.path.slice(strip), type: e.type, size: e.size }));
+      const items = (await deps.store.tree(id, commit, dir))
+        .filter((e) => e.type === 'directory' || shown(e.path))
+        .map((e) => ({ path: e.path.slice(strip), type: e.type, size: e.size }));
       return { commit, items };
     },
 
@@ -401,7 +498,14 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const f = await deps.store.readFile(id, commit, file, MAX_FILE_BYTES);
       const text = f.content.toString('utf8');
       const utf8 = !text.includes('\uFFFD') && !text.includes('\u0000');
-      return { path: rawPath, commit, blob: f.blob, size: f.size, encoding: utf8 ? ('utf8' as const) : ('base64' as const), content: utf8 ? text : f.content.toString('base64') };
+      return {
+        path: rawPath,
+        commit,
+        blob: f.blob,
+        size: f.size,
+        encoding: utf8 ? ('utf8' as const) : ('base64' as const),
+        content: utf8 ? text : f.content.toString('base64'),
+      };
     },
 
     async history(actor: Actor, id: string, rawPath: string, q: { ref?: string; limit?: number }) {
@@ -438,7 +542,13 @@ export function createRepositoriesService(deps: RepositoriesDeps) {
       const a = await service.textAt(actor, body.a, 'body.a');
       const b = await service.textAt(actor, body.b, 'body.b');
       const { unified, file } = compareTexts({ path: a.path, text: a.text }, { path: b.path, text: b.text });
-      return { a: { repository_id: a.repository_id, path: a.path, commit: a.commit }, b: { repository_id: b.repository_id, path: b.path, commit: b.commit }, identical: a.text === b.text, unified, file };
+      return {
+        a: { repository_id: a.repository_id, path: a.path, commit: a.commit },
+        b: { repository_id: b.repository_id, path: b.path, commit: b.commit },
+        identical: a.text === b.text,
+        unified,
+        file,
+      };
     },
 
     /** The remote of a repository with its credential resolved for `actor` (backups push with it). */

@@ -51,7 +51,9 @@ export function createSearchService(deps: { history: HistoryRepository; store: G
           checkLinearRegex(q.q);
         } catch (err) {
           if (!(err instanceof LinearRegexError)) throw err;
-          throw new ValidationError('CONFIG_SEARCH_REGEX_INVALID', `Invalid pattern: ${err.message}`, [{ path: 'query.q', message: `not a valid RE2 pattern (${err.message})` }]);
+          throw new ValidationError('CONFIG_SEARCH_REGEX_INVALID', `Invalid pattern: ${err.message}`, [
+            { path: 'query.q', message: `not a valid RE2 pattern (${err.message})` },
+          ]);
         }
       }
       const needle = q.q.toLowerCase();
@@ -77,7 +79,17 @@ export function createSearchService(deps: { history: HistoryRepository; store: G
         }
         if (count === 0) continue;
         devices++;
-        if (items.length < limit) items.push({ device: v.deviceName, repository_id: v.repositoryId, path: v.path, version_id: v.id, commit: v.commitSha, match_count: count, matches: found });
+        if (items.length < limit) {
+          items.push({
+            device: v.deviceName,
+            repository_id: v.repositoryId,
+            path: v.path,
+            version_id: v.id,
+            commit: v.commitSha,
+            match_count: count,
+            matches: found,
+          });
+        }
       }
       return { searched: latest.length, matched_devices: devices, truncated: devices > items.length, items };
     },

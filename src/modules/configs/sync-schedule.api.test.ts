@@ -28,7 +28,12 @@ describe.each(DIALECTS)('scheduled syncs and allowed file extensions on %s', (di
     const { root, daemon } = git();
     root.createBare('timed');
     root.commit('timed', { 'r1.cfg': 'hostname r1\n' }, 'first');
-    const created = await api('POST', '/git/repositories', { name: `timed-${dialect}`, category: 'configs', url: `${daemon.url}/timed.git`, sync_interval_seconds: 60 });
+    const created = await api('POST', '/git/repositories', {
+      name: `timed-${dialect}`,
+      category: 'configs',
+      url: `${daemon.url}/timed.git`,
+      sync_interval_seconds: 60,
+    });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id as string;
     const scheduler = server().modules.configs.syncScheduler;
@@ -62,7 +67,12 @@ describe.each(DIALECTS)('scheduled syncs and allowed file extensions on %s', (di
     const role = await api('POST', '/roles', { name: `syncer-${dialect}`, permissions: ['git:read', 'git:write', 'git:sync', 'jobs:run', 'jobs:read'] });
     expect(role.statusCode, role.body).toBe(201);
     const owner = await loginAs(server(), `syncer-${dialect}`);
-    const created = await server().app.inject({ method: 'POST', url: '/api/v1/git/repositories', headers: bearer(owner.token), payload: { name: `owned-${dialect}`, category: 'configs', url: `${daemon.url}/owned.git`, sync_interval_seconds: 60 } });
+    const created = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/git/repositories',
+      headers: bearer(owner.token),
+      payload: { name: `owned-${dialect}`, category: 'configs', url: `${daemon.url}/owned.git`, sync_interval_seconds: 60 },
+    });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id as string;
     expect(created.json().sync_owner_id).toBe(owner.userId);
@@ -88,8 +98,24 @@ describe.each(DIALECTS)('scheduled syncs and allowed file extensions on %s', (di
   it('lists only files with allowed extensions (the default, or the repository’s own list)', async () => {
     const { root, daemon } = git();
     root.createBare('files');
-    root.commit('files', { 'configs/r1.cfg': 'hostname r1\n', 'configs/NOTES.TXT': 'notes\n', 'configs/firmware.bin': 'ELF\u0001\u0002', 'configs/old.cfg.bak': 'x\n', 'configs/Makefile': 'all:\n', 'configs/sub/x.conf': 'x\n' }, 'files');
-    const created = await api('POST', '/git/repositories', { name: `files-${dialect}`, category: 'templates', url: `${daemon.url}/files.git`, path: 'configs' });
+    root.commit(
+      'files',
+      {
+        'configs/r1.cfg': 'hostname r1\n',
+        'configs/NOTES.TXT': 'notes\n',
+        'configs/firmware.bin': 'ELF\u0001\u0002',
+        'configs/old.cfg.bak': 'x\n',
+        'configs/Makefile': 'all:\n',
+        'configs/sub/x.conf': 'x\n',
+      },
+      'files',
+    );
+    const created = await api('POST', '/git/repositories', {
+      name: `files-${dialect}`,
+      category: 'templates',
+      url: `${daemon.url}/files.git`,
+      path: 'configs',
+    });
     const id = created.json().id as string;
     const runId = (await api('POST', `/git/repositories/${id}/sync`)).json().run_id;
     await waitRun(runId);
@@ -118,7 +144,12 @@ describe.each(DIALECTS)('scheduled syncs without a worker on %s', (dialect) => {
   });
 
   it('skips a repository whose previous sync is still queued or running', async () => {
-    const created = await server().app.inject({ method: 'POST', url: '/api/v1/git/repositories', headers: auth, payload: { name: `busy-${dialect}`, category: 'configs', url: 'git://127.0.0.1:9/busy.git', sync_interval_seconds: 60 } });
+    const created = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/git/repositories',
+      headers: auth,
+      payload: { name: `busy-${dialect}`, category: 'configs', url: 'git://127.0.0.1:9/busy.git', sync_interval_seconds: 60 },
+    });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id as string;
     const scheduler = server().modules.configs.syncScheduler;
@@ -129,7 +160,9 @@ describe.each(DIALECTS)('scheduled syncs without a worker on %s', (dialect) => {
     expect(await scheduler.tick(new Date(t0 + MINUTE + 1000))).not.toContain(id);
     const after = (await server().app.inject({ method: 'GET', url: `/api/v1/git/repositories/${id}`, headers: auth })).json();
     expect(after.last_sync_run_id).toBe(queued.last_sync_run_id);
-    const runs = (await server().app.inject({ method: 'GET', url: '/api/v1/jobs/runs?type=git_sync&limit=1000', headers: auth })).json().items as { params: { repository_id: string } }[];
+    const runs = (await server().app.inject({ method: 'GET', url: '/api/v1/jobs/runs?type=git_sync&limit=1000', headers: auth })).json().items as {
+      params: { repository_id: string };
+    }[];
     expect(runs.filter((r) => r.params.repository_id === id)).toHaveLength(1);
   });
 });

@@ -43,7 +43,8 @@ describe.each(DIALECTS)('testing credentials against real sshd and snmpd on %s',
     expect(res.statusCode, res.body).toBe(201);
     ids[name] = res.json().id;
   };
-  const test = async (name: string, body: object, headers = admin) => server().app.inject({ method: 'POST', url: `/api/v1/credentials/${ids[name]}/test`, headers, payload: body });
+  const test = async (name: string, body: object, headers = admin) =>
+    server().app.inject({ method: 'POST', url: `/api/v1/credentials/${ids[name]}/test`, headers, payload: body });
 
   beforeAll(async () => {
     admin = bearer(await adminToken(server()));
@@ -54,7 +55,15 @@ describe.each(DIALECTS)('testing credentials against real sshd and snmpd on %s',
     await create('v2c', { type: 'snmp_v2c', community: snmpd.community });
     await create('v2c-wrong', { type: 'snmp_v2c', community: WRONG.community });
     const p = snmpd.v3.authPriv;
-    await create('v3-priv', { type: 'snmp_v3', username: p.user, security_level: 'authPriv', auth_protocol: 'sha', auth_key: p.authKey, priv_protocol: 'aes128', priv_key: p.privKey });
+    await create('v3-priv', {
+      type: 'snmp_v3',
+      username: p.user,
+      security_level: 'authPriv',
+      auth_protocol: 'sha',
+      auth_key: p.authKey,
+      priv_protocol: 'aes128',
+      priv_key: p.privKey,
+    });
     const a = snmpd.v3.authNoPriv;
     await create('v3-auth', { type: 'snmp_v3', username: a.user, security_level: 'authNoPriv', auth_protocol: 'sha', auth_key: a.authKey });
     await create('v3-wrong', { type: 'snmp_v3', username: a.user, security_level: 'authNoPriv', auth_protocol: 'sha', auth_key: WRONG.authKey });
@@ -114,7 +123,10 @@ describe.each(DIALECTS)('testing credentials against real sshd and snmpd on %s',
 
   it('falls back through a profile against the real sshd and remembers the winner', async () => {
     const vault = server().modules.credentials;
-    const profile = await vault.profiles.create({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] }, { name: 'lab', credential_ids: [ids['ssh-wrong']!, ids['ssh-pw']!] });
+    const profile = await vault.profiles.create(
+      { kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] },
+      { name: 'lab', credential_ids: [ids['ssh-wrong']!, ids['ssh-pw']!] },
+    );
     const first = await vault.tryInOrder(profile.id, `ssh:${sshd.port}`, sshAttempt(sshd.port), { purpose: 'job:ssh', jobRunId: null });
     expect(first).toMatchObject({ credentialId: ids['ssh-pw'], rejected: ['ssh-wrong'] });
     const second = await vault.tryInOrder(profile.id, `ssh:${sshd.port}`, sshAttempt(sshd.port), { purpose: 'job:ssh', jobRunId: null });
@@ -123,7 +135,15 @@ describe.each(DIALECTS)('testing credentials against real sshd and snmpd on %s',
 
   it('logged none of the secrets used', () => {
     const logs = server().logs.text();
-    for (const s of [sshd.password, KEY_PASSPHRASE, snmpd.community, snmpd.v3.authPriv.authKey, snmpd.v3.authPriv.privKey!, snmpd.v3.authNoPriv.authKey, ...Object.values(WRONG)]) {
+    for (const s of [
+      sshd.password,
+      KEY_PASSPHRASE,
+      snmpd.community,
+      snmpd.v3.authPriv.authKey,
+      snmpd.v3.authPriv.privKey!,
+      snmpd.v3.authNoPriv.authKey,
+      ...Object.values(WRONG),
+    ]) {
       for (const f of forms(s)) expect(logs.includes(f)).toBe(false);
     }
     expect(logs.includes(sshd.privateKey.split('\n')[1]!)).toBe(false);

@@ -87,8 +87,9 @@ function sshLogin(credential: ResolvedCredential, target: ProbeTarget): Promise<
       if (refused !== null) done('error', refused);
       else if (err.level === 'client-authentication') done('auth_failed', 'SSH authentication failed: the server rejected the credential');
       else if (err.level === 'client-timeout' || /timed out/i.test(err.message)) done('timeout', `No SSH handshake within ${target.timeoutMs} ms`);
-      else if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND' || err.code === 'ENETUNREACH') done('unreachable', `Cannot connect to ${target.host}:${port} (${err.code})`);
-      else if (/parse privateKey|passphrase/i.test(err.message)) done('error', 'The private key cannot be used (wrong passphrase or unsupported format)');
+      else if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND' || err.code === 'ENETUNREACH') {
+        done('unreachable', `Cannot connect to ${target.host}:${port} (${err.code})`);
+      } else if (/parse privateKey|passphrase/i.test(err.message)) done('error', 'The private key cannot be used (wrong passphrase or unsupported format)');
       else done('error', 'SSH connection failed');
     });
     try {
@@ -117,7 +118,12 @@ function snmpGet(credential: ResolvedCredential, target: ProbeTarget): Promise<P
   const port = target.port ?? 161;
   const base = { ok: false, protocol: 'snmp' as const, port };
   return new Promise((resolve) => {
-    const session = snmpSession(credential, target.host, { port, timeout: target.timeoutMs, retries: 0, transport: target.host.includes(':') ? 'udp6' : 'udp4' });
+    const session = snmpSession(credential, target.host, {
+      port,
+      timeout: target.timeoutMs,
+      retries: 0,
+      transport: target.host.includes(':') ? 'udp6' : 'udp4',
+    });
     if (typeof session === 'string') return resolve({ ...base, outcome: 'error', message: session });
     let settled = false;
     const done = (r: Probe) => {

@@ -94,7 +94,9 @@ export function checkFields(type: CredentialType, values: FieldValues, given: Pa
     else if (typeof v === 'string') {
       const problem = FORMATS[f as PublicField | SecretField]?.(v);
       if (problem) errors.push({ path: `body.${f}`, message: problem });
-    } else if (spec.required.includes(f as PublicField)) errors.push({ path: `body.${f}`, message: `is required for a ${type} credential and cannot be removed` });
+    } else if (spec.required.includes(f as PublicField)) {
+      errors.push({ path: `body.${f}`, message: `is required for a ${type} credential and cannot be removed` });
+    }
   }
   if (errors.length > 0) return errors;
   for (const f of spec.required) if (values[f] === undefined) errors.push({ path: `body.${f}`, message: `is required for a ${type} credential` });

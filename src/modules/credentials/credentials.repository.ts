@@ -13,8 +13,26 @@ export type AccessLogRow = Selectable<CredentialsTables['credentialAccessLog']>;
 export type { TeamScope };
 
 const COLUMNS = [
-  'id', 'name', 'nameKey', 'type', 'description', 'tags', 'teamId', 'attributes', 'secretFields', 'keyId', 'wrappedKey', 'ciphertext',
-  'expiresAt', 'expiryNotifiedAt', 'createdBy', 'updatedBy', 'lastUsedAt', 'lastUsedBy', 'createdAt', 'updatedAt',
+  'id',
+  'name',
+  'nameKey',
+  'type',
+  'description',
+  'tags',
+  'teamId',
+  'attributes',
+  'secretFields',
+  'keyId',
+  'wrappedKey',
+  'ciphertext',
+  'expiresAt',
+  'expiryNotifiedAt',
+  'createdBy',
+  'updatedBy',
+  'lastUsedAt',
+  'lastUsedBy',
+  'createdAt',
+  'updatedAt',
 ] as const;
 
 export interface ListCriteria {
@@ -93,7 +111,13 @@ export function createCredentialsRepository(rawDb: Db) {
     },
     /** Claims the expiry announcement; false when another node already did. */
     async claimExpiry(id: string, expiresAt: string, now: string): Promise<boolean> {
-      const r = await db.updateTable('credentials').set({ expiryNotifiedAt: now }).where('id', '=', id).where('expiresAt', '=', expiresAt).where('expiryNotifiedAt', 'is', null).executeTakeFirst();
+      const r = await db
+        .updateTable('credentials')
+        .set({ expiryNotifiedAt: now })
+        .where('id', '=', id)
+        .where('expiresAt', '=', expiresAt)
+        .where('expiryNotifiedAt', 'is', null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async markUsed(id: string, by: string, at: string): Promise<void> {

@@ -34,7 +34,15 @@ const bodies = {
   ssh: { type: 'ssh', username: 'netops', password: S.sshPassword, enable_secret: S.enable },
   ssh_key: { type: 'ssh', username: 'netops', private_key: sshKey },
   snmp_v2c: { type: 'snmp_v2c', community: S.community },
-  snmp_v3: { type: 'snmp_v3', username: 'v3user', security_level: 'authPriv', auth_protocol: 'sha256', auth_key: S.v3auth, priv_protocol: 'aes128', priv_key: S.v3priv },
+  snmp_v3: {
+    type: 'snmp_v3',
+    username: 'v3user',
+    security_level: 'authPriv',
+    auth_protocol: 'sha256',
+    auth_key: S.v3auth,
+    priv_protocol: 'aes128',
+    priv_key: S.v3priv,
+  },
   api_token: { type: 'api_token', token: S.token, header_name: 'X-Auth-Token' },
   basic: { type: 'basic', username: 'svc', password: S.basic },
   certificate: { type: 'certificate', certificate: CERT, private_key: certKey },
@@ -86,9 +94,19 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
     expect(ssh.secrets).toEqual({ password: { set: true }, private_key: { set: false }, passphrase: { set: false }, enable_secret: { set: true } });
     expect(ssh.username).toBe('netops');
     const v3 = (await inject('GET', `/credentials/${created.snmp_v3}`, viewer)).json();
-    expect(v3).toMatchObject({ security_level: 'authPriv', auth_protocol: 'sha256', priv_protocol: 'aes128', secrets: { auth_key: { set: true }, priv_key: { set: true } } });
+    expect(v3).toMatchObject({
+      security_level: 'authPriv',
+      auth_protocol: 'sha256',
+      priv_protocol: 'aes128',
+      secrets: { auth_key: { set: true }, priv_key: { set: true } },
+    });
     const list = await inject('GET', '/credentials?limit=1000&tag=new', viewer);
-    expect(list.json().items.map((c: { id: string }) => c.id).sort()).toEqual(Object.values(created).sort());
+    expect(
+      list
+        .json()
+        .items.map((c: { id: string }) => c.id)
+        .sort(),
+    ).toEqual(Object.values(created).sort());
     for (const secret of Object.values(S)) expect(list.body).not.toContain(secret);
   });
 
@@ -96,7 +114,11 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
     [{ type: 'snmp_v2c', community: 'c0mm', username: 'x' }, 'body.username', /not a field of a snmp_v2c/],
     [{ type: 'ssh', username: 'u' }, 'body.password', /password or a private_key/],
     [{ type: 'ssh', username: 'u', private_key: 'not a key' }, 'body.private_key', /not a PEM/],
-    [{ type: 'snmp_v3', username: 'u', security_level: 'authPriv', auth_protocol: 'sha', auth_key: 'longenough1' }, 'body.priv_protocol', /required with security_level authPriv/],
+    [
+      { type: 'snmp_v3', username: 'u', security_level: 'authPriv', auth_protocol: 'sha', auth_key: 'longenough1' },
+      'body.priv_protocol',
+      /required with security_level authPriv/,
+    ],
     [{ type: 'snmp_v3', username: 'u', security_level: 'authNoPriv', auth_protocol: 'sha', auth_key: 'short' }, 'body.auth_key', /at least 8/],
     [{ type: 'basic', username: 'u', password: 'p', extra: 1 }, 'body.extra', /not an allowed field/],
     [{ type: 'telnet', username: 'u' }, 'body.type', /./],
@@ -126,7 +148,13 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
     const res = await inject('POST', `/credentials/${ids.ssh}/reveal`, admin, { reason: 'migrating the router' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.json()).toEqual({ id: ids.ssh, name: 'cred-ssh', type: 'ssh', attributes: { username: 'netops' }, secrets: { password: S.sshPassword, enable_secret: S.enable } });
+    expect(res.json()).toEqual({
+      id: ids.ssh,
+      name: 'cred-ssh',
+      type: 'ssh',
+      attributes: { username: 'netops' },
+      secrets: { password: S.sshPassword, enable_secret: S.enable },
+    });
     expect(await reveal(ids.ssh_key!)).toEqual({ private_key: sshKey });
   });
 
@@ -139,7 +167,9 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
   it('audits every reveal with its reason, and records it in the access log', async () => {
     expect((await inject('POST', `/credentials/${ids.ssh}/reveal`, admin, { reason: 'migrating the router' })).statusCode).toBe(200);
     const audit = (await inject('GET', `/audit?action=credential.revealed&resource_id=${ids.ssh}&limit=100`, admin)).json().items;
-    expect(audit.some((a: { outcome: string; changes: { purpose?: string } }) => a.outcome === 'success' && a.changes.purpose === 'migrating the router')).toBe(true);
+    expect(audit.some((a: { outcome: string; changes: { purpose?: string } }) => a.outcome === 'success' && a.changes.purpose === 'migrating the router')).toBe(
+      true,
+    );
     const log = (await inject('GET', `/credentials/${ids.ssh}/access-log`, viewer)).json().items;
     expect(log[0]).toMatchObject({ action: 'reveal', actor_name: 'admin', purpose: expect.any(String), outcome: 'success', job_run_id: null });
   });
@@ -264,15 +294,38 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
       if (db.dialect === 'postgres') {
         const c = new pg.Client({ connectionString: db.url });
         await c.connect();
-        client = { exec: async (sql, params) => (await c.query(sql.replace(/\?/g, (() => { let i = 0; return () => `$${++i}`; })()), params)).rows, close: () => c.end() };
+        client = {
+          exec: async (sql, params) =>
+            (
+              await c.query(
+                sql.replace(
+                  /\?/g,
+                  (() => {
+                    let i = 0;
+                    return () => `$${++i}`;
+                  })(),
+                ),
+                params,
+              )
+            ).rows,
+          close: () => c.end(),
+        };
       } else {
         const c = new SQLite(path.join(db.dataDir, 'opsdeck.db'));
         c.pragma('busy_timeout = 5000');
-        client = { exec: async (sql, params) => (/^\s*select/i.test(sql) ? c.prepare(sql).all(...params) : (c.prepare(sql).run(...params), [])), close: async () => void c.close() };
+        client = {
+          exec: async (sql, params) => (/^\s*select/i.test(sql) ? c.prepare(sql).all(...params) : (c.prepare(sql).run(...params), [])),
+          close: async () => void c.close(),
+        };
       }
     });
     afterAll(async () => client?.close());
-    const row = async (id: string) => (await client.exec('select ciphertext, wrapped_key, key_id from credentials where id = ?', [id]))[0] as { ciphertext: string; wrapped_key: string; key_id: string };
+    const row = async (id: string) =>
+      (await client.exec('select ciphertext, wrapped_key, key_id from credentials where id = ?', [id]))[0] as {
+        ciphertext: string;
+        wrapped_key: string;
+        key_id: string;
+      };
 
     it('answers a tampered ciphertext with a clear error, never garbage', async () => {
       const r = await row(mine.basic!);
@@ -294,7 +347,12 @@ describe.each(DIALECTS)('credential vault over HTTP on %s', (dialect) => {
       const from = await row(mine.winrm!);
       const to = await row(mine.basic!);
       // winrm and basic both hold `password`; the copy is bound to the winrm record.
-      await client.exec('update credentials set ciphertext = ?, wrapped_key = ?, key_id = ? where id = ?', [from.ciphertext, from.wrapped_key, from.key_id, mine.basic]);
+      await client.exec('update credentials set ciphertext = ?, wrapped_key = ?, key_id = ? where id = ?', [
+        from.ciphertext,
+        from.wrapped_key,
+        from.key_id,
+        mine.basic,
+      ]);
       await expect(server().modules.credentials.resolve(mine.basic!, 'job:x', null)).rejects.toMatchObject({ code: 'SECRET_DECRYPTION_FAILED' });
       await client.exec('update credentials set ciphertext = ? where id = ?', [from.ciphertext, mine.basic]);
       await client.exec('update credentials set wrapped_key = ?, key_id = ? where id = ?', [to.wrapped_key, to.key_id, mine.basic]);

@@ -25,7 +25,13 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
       '/credentials',
       {
         config: { permission: 'credentials:read' },
-        schema: { operationId: 'listCredentials', tags, summary: 'List credentials (metadata only)', querystring: ListCredentialsQuery, response: { 200: Page(Credential), ...errorResponses() } },
+        schema: {
+          operationId: 'listCredentials',
+          tags,
+          summary: 'List credentials (metadata only)',
+          querystring: ListCredentialsQuery,
+          response: { 200: Page(Credential), ...errorResponses() },
+        },
       },
       async (req) => service.list(req.actor, req.query),
     );
@@ -33,7 +39,13 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
       '/credentials',
       {
         config: { permission: 'credentials:write' },
-        schema: { operationId: 'createCredential', tags, summary: 'Create a credential', body: CreateCredentialBody, response: { 201: Credential, ...errorResponses(409) } },
+        schema: {
+          operationId: 'createCredential',
+          tags,
+          summary: 'Create a credential',
+          body: CreateCredentialBody,
+          response: { 201: Credential, ...errorResponses(409) },
+        },
       },
       async (req, reply) => reply.code(201).send(await service.create(req.actor, req.body)),
     );
@@ -41,7 +53,13 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
       '/credentials/:id',
       {
         config: { permission: 'credentials:read', scope: 'team', resource: 'credential' },
-        schema: { operationId: 'getCredential', tags, summary: 'Get a credential (metadata only)', params: IdParams, response: { 200: Credential, ...errorResponses(404) } },
+        schema: {
+          operationId: 'getCredential',
+          tags,
+          summary: 'Get a credential (metadata only)',
+          params: IdParams,
+          response: { 200: Credential, ...errorResponses(404) },
+        },
       },
       async (req) => service.get(req.actor, req.params.id),
     );
@@ -64,7 +82,13 @@ export function credentialsRoutes(service: CredentialsService): FastifyPluginAsy
       '/credentials/:id',
       {
         config: { permission: 'credentials:write', scope: 'team', resource: 'credential' },
-        schema: { operationId: 'deleteCredential', tags, summary: 'Delete a credential', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404, 409) } },
+        schema: {
+          operationId: 'deleteCredential',
+          tags,
+          summary: 'Delete a credential',
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(404, 409) },
+        },
       },
       async (req, reply) => {
         await service.remove(req.actor, req.params.id);

@@ -6,7 +6,12 @@ import { CREDENTIAL_TYPES, SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS, SNMP_SECURI
 
 /** A string enum as a union of literals, typed as the union (TypeBox cannot infer it from a mapped array). */
 export const literals = <T extends string>(values: readonly T[], description?: string) =>
-  Type.Unsafe<T>(Type.Union(values.map((v) => Type.Literal(v)), description ? { description } : {}));
+  Type.Unsafe<T>(
+    Type.Union(
+      values.map((v) => Type.Literal(v)),
+      description ? { description } : {},
+    ),
+  );
 
 export const CredentialTypeSchema = literals(CREDENTIAL_TYPES);
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
@@ -29,14 +34,21 @@ const typeFields = {
   priv_protocol: literals(SNMP_PRIV_PROTOCOLS, 'snmp_v3 (authPriv)'),
   priv_key: SecretText('secret — snmp_v3 privacy pass phrase (≥ 8 characters)', 256),
   token: SecretText('secret — api_token', 8192),
-  header_name: Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", description: 'api_token: HTTP header carrying the token (default Authorization)' }),
+  header_name: Type.String({
+    minLength: 1,
+    maxLength: 100,
+    pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+    description: 'api_token: HTTP header carrying the token (default Authorization)',
+  }),
   certificate: PemText('certificate: PEM certificate (public)'),
   transport: literals(WINRM_TRANSPORTS, 'winrm (default ntlm)'),
 };
 const optional = <T extends Record<string, TSchema>>(fields: T) =>
   Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>> };
 const optionalNullable = <T extends Record<string, TSchema>>(fields: T) =>
-  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(Nullable(v))])) as { [K in keyof T]: ReturnType<typeof Type.Optional<ReturnType<typeof Nullable<T[K]>>>> };
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(Nullable(v))])) as {
+    [K in keyof T]: ReturnType<typeof Type.Optional<ReturnType<typeof Nullable<T[K]>>>>;
+  };
 
 export const CreateCredentialBody = Type.Object(
   {
@@ -120,7 +132,10 @@ export const ListCredentialsQuery = Type.Object(
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Text in name or description' })),
     tag: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 20, description: 'Has every given tag' })),
     expiring_within: Type.Optional(
-      Type.String({ maxLength: 50, description: 'ISO 8601 duration, e.g. P14D: credentials whose expires_at is before now + duration (already expired included)' }),
+      Type.String({
+        maxLength: 50,
+        description: 'ISO 8601 duration, e.g. P14D: credentials whose expires_at is before now + duration (already expired included)',
+      }),
     ),
     ...filterQuerySchema(CREDENTIAL_FILTERS),
   },

@@ -13,7 +13,17 @@ import { checkFields, splitFields, type CredentialType, type FieldValues } from 
 import { createCredentialsRepository, type CredentialRow } from './credentials.repository.js';
 import { createProfilesRepository } from './profiles.repository.js';
 import { expiringBefore, inScope, nameKey, teamScope, toAccessView, toView } from './credentials.fns.js';
-import { CREDENTIAL_FILTERS, CREDENTIAL_SORT, type CreateCredentialBody, type ListCredentialsQuery, type RevealBody, type Revealed, type TestBody, type TestResult, type UpdateCredentialBody } from './credentials.schemas.js';
+import {
+  CREDENTIAL_FILTERS,
+  CREDENTIAL_SORT,
+  type CreateCredentialBody,
+  type ListCredentialsQuery,
+  type RevealBody,
+  type Revealed,
+  type TestBody,
+  type TestResult,
+  type UpdateCredentialBody,
+} from './credentials.schemas.js';
 import type { AuditRecorder, ResolvedCredential, StepUp } from './credentials.ports.js';
 
 export interface CredentialsServiceDeps {
@@ -41,8 +51,10 @@ const ref = (row: Pick<CredentialRow, 'id' | 'type'>): RecordRef => ({ kind: 'cr
 export function createCredentialsService(deps: CredentialsServiceDeps) {
   const clock = deps.clock ?? Date.now;
   const repo = createCredentialsRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (trx) => ({ repo: createCredentialsRepository(trx), profiles: createProfilesRepository(trx), trx }), (err) =>
-    deps.logger.error({ err }, 'after-commit action failed'),
+  const uow = createUnitOfWork(
+    deps.db,
+    (trx) => ({ repo: createCredentialsRepository(trx), profiles: createProfilesRepository(trx), trx }),
+    (err) => deps.logger.error({ err }, 'after-commit action failed'),
   );
 
   async function visible(actor: Actor, id: string): Promise<CredentialRow> {
@@ -53,12 +65,16 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
   }
 
   function checkTeam(actor: Actor, teamId: string | null | undefined): void {
-    if (teamId && !inScope(teamScope(actor), teamId)) throw new ForbiddenError('CREDENTIAL_TEAM_FORBIDDEN', 'You can only assign credentials to a team you belong to');
+    if (teamId && !inScope(teamScope(actor), teamId)) {
+      throw new ForbiddenError('CREDENTIAL_TEAM_FORBIDDEN', 'You can only assign credentials to a team you belong to');
+    }
   }
 
   async function checkName(name: string, exceptId?: string): Promise<void> {
     if (await repo.nameTaken(nameKey(name), exceptId)) {
-      throw new ConflictError('CREDENTIAL_NAME_TAKEN', `A credential named '${name.trim()}' already exists`, [{ path: 'body.name', message: 'is already in use' }]);
+      throw new ConflictError('CREDENTIAL_NAME_TAKEN', `A credential named '${name.trim()}' already exists`, [
+        { path: 'body.name', message: 'is already in use' },
+      ]);
     }
   }
 
@@ -166,7 +182,14 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       };
       await uow(async ({ repo: r, trx }) => {
         await r.insert(row);
-        await deps.audit.record(trx, { actor, action: 'credential.created', resourceType: 'credential', resourceId: id, outcome: 'success', changes: { name: row.name, type, secret_fields: Object.keys(secret) } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'credential.created',
+          resourceType: 'credential',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: row.name, type, secret_fields: Object.keys(secret) },
+        });
       });
       return toView(row, clock());
     },
@@ -215,7 +238,14 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       };
       await uow(async ({ repo: r, trx }) => {
         await r.update(id, patch);
-        await deps.audit.record(trx, { actor, action: 'credential.updated', resourceType: 'credential', resourceId: id, outcome: 'success', changes: { fields: Object.keys(input).sort() } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'credential.updated',
+          resourceType: 'credential',
+          resourceId: id,
+          outcome: 'success',
+          changes: { fields: Object.keys(input).sort() },
+        });
       });
       return toView({ ...row, ...patch }, clock());
     },
@@ -226,10 +256,20 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       await uow(async ({ repo: r, profiles, trx }) => {
         const usedBy = await profiles.profilesUsing(id);
         if (usedBy.length > 0) {
-          throw new ConflictError('CREDENTIAL_IN_USE', `Credential '${row.name}' is in credential profile(s) ${usedBy.map((p) => `'${p}'`).join(', ')}; remove it from them first`);
+          throw new ConflictError(
+            'CREDENTIAL_IN_USE',
+            `Credential '${row.name}' is in credential profile(s) ${usedBy.map((p) => `'${p}'`).join(', ')}; remove it from them first`,
+          );
         }
         await r.remove(id);
-        await deps.audit.record(trx, { actor, action: 'credential.deleted', resourceType: 'credential', resourceId: id, outcome: 'success', changes: { name: row.name } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'credential.deleted',
+          resourceType: 'credential',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: row.name },
+        });
       });
     },
 
@@ -267,7 +307,12 @@ export function createCredentialsService(deps: CredentialsServiceDeps) {
       }
       const target = `${input.host}${input.port ? `:${input.port}` : ''}`;
       const plain = await open(actor, row, { action: 'test', purpose: `test against ${target}` });
-      return (await probeCredential(plain, { host: input.host, ...(input.port ? { port: input.port } : {}), timeoutMs: input.timeout_ms ?? 10_000, ...(deps.hostKeyCheck ? { hostKeyCheck: deps.hostKeyCheck } : {}) }))!;
+      return (await probeCredential(plain, {
+        host: input.host,
+        ...(input.port ? { port: input.port } : {}),
+        timeoutMs: input.timeout_ms ?? 10_000,
+        ...(deps.hostKeyCheck ? { hostKeyCheck: deps.hostKeyCheck } : {}),
+      }))!;
     },
 
     async accessLog(actor: Actor, id: string, query: { limit?: number; cursor?: string }) {

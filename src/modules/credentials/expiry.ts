@@ -23,7 +23,12 @@ export interface CredentialExpiredPayload {
  * update in the event's transaction, so several scheduler nodes announce it exactly once;
  * moving `expires_at` re-arms it.
  */
-export function createExpiryWatch(deps: { db: Db; events: Pick<DomainEvents, 'record' | 'relay'>; logger: { error(o: object, m: string): void }; clock?: () => number }) {
+export function createExpiryWatch(deps: {
+  db: Db;
+  events: Pick<DomainEvents, 'record' | 'relay'>;
+  logger: { error(o: object, m: string): void };
+  clock?: () => number;
+}) {
   const clock = deps.clock ?? Date.now;
   const repo = createCredentialsRepository(deps.db);
 

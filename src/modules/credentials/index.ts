@@ -26,7 +26,14 @@ export { CREDENTIAL_EXPIRED, type CredentialExpiredPayload } from './expiry.js';
 export { CredentialRejectedError, isAuthFailure, ProfileExhaustedError, type TryResult } from './profiles.service.js';
 export { CREDENTIAL_TYPES, type CredentialType } from './credential-types.fns.js';
 
-export const CREDENTIALS_PERMISSIONS = ['credentials:read', 'credentials:write', 'credentials:use', 'credentials:reveal', 'secrets:read', 'secrets:write'] as const;
+export const CREDENTIALS_PERMISSIONS = [
+  'credentials:read',
+  'credentials:write',
+  'credentials:use',
+  'credentials:reveal',
+  'secrets:read',
+  'secrets:write',
+] as const;
 
 import type { HostKeyCheck } from './credential-probe.js';
 
@@ -53,7 +60,13 @@ export function createCredentialsModule(deps: CredentialsDeps) {
   const envelope = createEnvelope(deps.keyRing);
   const service = createCredentialsService({ ...deps, envelope });
   const secrets = createSecretsService({ ...deps, envelope });
-  const profiles = createProfilesService({ db: deps.db, audit: deps.audit, credentials: service, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const profiles = createProfilesService({
+    db: deps.db,
+    audit: deps.audit,
+    credentials: service,
+    logger: deps.logger,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
   const expiry = createExpiryWatch(deps);
   const teamsOf = (ids: readonly string[]) => createCredentialsRepository(deps.db).teamsOf(ids.filter(isUuid).map((id) => id.toLowerCase()));
   const plugins: RoutePlugin[] = [
@@ -88,7 +101,8 @@ export function createCredentialsModule(deps: CredentialsDeps) {
     /** The jobs engine's `CredentialResolver` (modules/jobs/credentials.ts). */
     resolver: {
       /** Decrypted as the run's initiating principal (their team scope and `credentials:use`; the audit names them). */
-      resolve: async (credentialId: string, purpose: string, runId: string, actor?: Actor): Promise<ExecutorCredential> => toExecutorCredential(await service.resolve(credentialId, purpose, runId, actor)),
+      resolve: async (credentialId: string, purpose: string, runId: string, actor?: Actor): Promise<ExecutorCredential> =>
+        toExecutorCredential(await service.resolve(credentialId, purpose, runId, actor)),
       /** Given an actor, only what is in their team scope exists (inventory writes naming a credential). */
       exists: (credentialId: string, db?: Db, actor?: Actor) => service.exists(credentialId, db, actor),
       profileExists: (profileId: string, db?: Db, actor?: Actor) => profiles.exists(profileId, db, actor),
@@ -96,8 +110,17 @@ export function createCredentialsModule(deps: CredentialsDeps) {
       canUse: async (actor: Actor, id: string) => (await service.usableBy(actor, id)) || (await profiles.usableBy(actor, id)),
       teamsOf,
       /** A profile's credentials in order against one device, as the executors' shape (see `tryInOrder`). */
-      tryProfile: async <T>(profileId: string, deviceKey: string, attempt: (credential: ExecutorCredential) => Promise<T>, context: { purpose: string; runId: string; actor?: Actor }) => {
-        const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), { purpose: context.purpose, jobRunId: context.runId, ...(context.actor ? { actor: context.actor } : {}) });
+      tryProfile: async <T>(
+        profileId: string,
+        deviceKey: string,
+        attempt: (credential: ExecutorCredential) => Promise<T>,
+        context: { purpose: string; runId: string; actor?: Actor },
+      ) => {
+        const r = await profiles.tryInOrder(profileId, deviceKey, (c) => attempt(toExecutorCredential(c)), {
+          purpose: context.purpose,
+          jobRunId: context.runId,
+          ...(context.actor ? { actor: context.actor } : {}),
+        });
         return { result: r.result, credentialId: r.credentialId };
       },
     },

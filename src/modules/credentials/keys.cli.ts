@@ -33,7 +33,8 @@ function describeUsage(usage: Record<string, number>, ring: readonly string[]): 
 }
 
 function describeRotation(r: RotationReport, ring: readonly string[]): string {
-  const line = (name: string, t: RotationReport['credentials']) => `  ${name}: ${t.rewrapped} re-wrapped, ${t.failed} failed${t.failed_ids.length > 0 ? ` (${t.failed_ids.join(', ')})` : ''}`;
+  const line = (name: string, t: RotationReport['credentials']) =>
+    `  ${name}: ${t.rewrapped} re-wrapped, ${t.failed} failed${t.failed_ids.length > 0 ? ` (${t.failed_ids.join(', ')})` : ''}`;
   return `Re-wrapped data keys under master key ${r.key_id}:\n${line('credentials', r.credentials)}\n${line('secrets', r.secrets)}\n${line('two-factor seeds', r.two_factor)}\n${line('webhook secrets', r.webhooks)}\n${describeUsage(r.usage, ring)}`;
 }
 
@@ -44,20 +45,34 @@ export async function runKeysCommand(args: string[], config: KeysConfig, logger:
     const entry = generateMasterKeyEntry();
     const id = entry.slice(0, entry.indexOf(':'));
     if (config.masterKey?.length || config.mode === 'cluster') {
-      const hint = config.masterKey?.length ? 'Append it to OPSDECK_MASTER_KEY (comma-separated, newest last) on every node, restart them, then run `opsdeck keys rotate`.' : 'Set OPSDECK_MASTER_KEY to it on every node.';
+      const hint = config.masterKey?.length
+        ? 'Append it to OPSDECK_MASTER_KEY (comma-separated, newest last) on every node, restart them, then run `opsdeck keys rotate`.'
+        : 'Set OPSDECK_MASTER_KEY to it on every node.';
       return { stdout: `${entry}\n`, stderr: `${hint} Store a copy somewhere safe: without it the credentials cannot be recovered.\n`, code: 0 };
     }
     loadKeyRing({ configured: undefined, dataDir: config.dataDir, mode: config.mode, logger });
     appendKeyToFile(config.dataDir, entry);
-    return { stdout: `Added master key ${id} to ${keyFilePath(config.dataDir)}. Restart Opsdeck, then run \`opsdeck keys rotate\`. Back the file up.\n`, stderr: '', code: 0 };
+    return {
+      stdout: `Added master key ${id} to ${keyFilePath(config.dataDir)}. Restart Opsdeck, then run \`opsdeck keys rotate\`. Back the file up.\n`,
+      stderr: '',
+      code: 0,
+    };
   }
-  if (action !== 'rotate' && action !== 'status') return { stdout: '', stderr: action ? `unknown keys command '${action}'\n${KEYS_HELP}` : KEYS_HELP, code: action ? 2 : 0 };
+  if (action !== 'rotate' && action !== 'status') {
+    return { stdout: '', stderr: action ? `unknown keys command '${action}'\n${KEYS_HELP}` : KEYS_HELP, code: action ? 2 : 0 };
+  }
 
   const ring = loadKeyRing({ configured: config.masterKey, dataDir: config.dataDir, mode: config.mode, logger });
-  const database = createDatabase({ dialect: config.databaseDialect, sqlitePath: config.sqlitePath, ...(config.databaseUrl ? { url: config.databaseUrl } : {}) });
+  const database = createDatabase({
+    dialect: config.databaseDialect,
+    sqlitePath: config.sqlitePath,
+    ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+  });
   try {
     await migrateToLatest(database.db);
-    if (action === 'status') return { stdout: `Key ring (newest last): ${ring.ids.join(', ')}\n${describeUsage(await keyUsage(database.db), ring.ids)}`, stderr: '', code: 0 };
+    if (action === 'status') {
+      return { stdout: `Key ring (newest last): ${ring.ids.join(', ')}\n${describeUsage(await keyUsage(database.db), ring.ids)}`, stderr: '', code: 0 };
+    }
     // Recorded in the audit log like any change, as the system (the CLI runs on the server).
     const report = await rotateMasterKey({ db: database.db, envelope: createEnvelope(ring), audit: createAuditService({ db: database.db }) });
     const failed = report.credentials.failed + report.secrets.failed + report.two_factor.failed + report.webhooks.failed;

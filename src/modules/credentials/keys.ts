@@ -72,14 +72,22 @@ async function rotateTable(db: Db, envelope: Envelope, table: Table, batchSize: 
 /** Records per master key id, across credentials and secrets. */
 export async function keyUsage(db: Db): Promise<Record<string, number>> {
   const usage: Record<string, number> = {};
-  for (const { keyId, n } of [...(await createCredentialsRepository(db).countByKey()), ...(await createSecretsRepository(db).countByKey()), ...(await totpKeyUsage(db)), ...(await webhookKeyUsage(db))]) {
+  for (const { keyId, n } of [
+    ...(await createCredentialsRepository(db).countByKey()),
+    ...(await createSecretsRepository(db).countByKey()),
+    ...(await totpKeyUsage(db)),
+    ...(await webhookKeyUsage(db)),
+  ]) {
     usage[keyId] = (usage[keyId] ?? 0) + n;
   }
   return usage;
 }
 
 /** Re-wraps every data key not under the newest master key. */
-export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit: AuditRecorder }, options: { batchSize?: number } = {}): Promise<RotationReport> {
+export async function rotateMasterKey(
+  deps: { db: Db; envelope: Envelope; audit: AuditRecorder },
+  options: { batchSize?: number } = {},
+): Promise<RotationReport> {
   const batchSize = options.batchSize ?? 500;
   const credentials = createCredentialsRepository(deps.db);
   const secrets = createSecretsRepository(deps.db);
@@ -88,7 +96,11 @@ export async function rotateMasterKey(deps: { db: Db; envelope: Envelope; audit:
     credentials: await rotateTable(
       deps.db,
       deps.envelope,
-      { kind: 'credential', batch: (k, a, l) => credentials.sealedNotUnder(k, a, l), replace: (trx, id, o, n) => createCredentialsRepository(trx).replaceWrap(id, o, n) },
+      {
+        kind: 'credential',
+        batch: (k, a, l) => credentials.sealedNotUnder(k, a, l),
+        replace: (trx, id, o, n) => createCredentialsRepository(trx).replaceWrap(id, o, n),
+      },
       batchSize,
     ),
     secrets: await rotateTable(

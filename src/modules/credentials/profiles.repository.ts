@@ -42,7 +42,11 @@ export function createProfilesRepository(rawDb: Db) {
     async replaceEntries(profileId: string, credentialIds: readonly string[]): Promise<void> {
       await db.deleteFrom('credentialProfileEntries').where('profileId', '=', profileId).execute();
       // Remembered hits for credentials no longer in the profile would be tried first otherwise.
-      await db.deleteFrom('credentialProfileHits').where('profileId', '=', profileId).where('credentialId', 'not in', [...credentialIds]).execute();
+      await db
+        .deleteFrom('credentialProfileHits')
+        .where('profileId', '=', profileId)
+        .where('credentialId', 'not in', [...credentialIds])
+        .execute();
       await db
         .insertInto('credentialProfileEntries')
         .values(credentialIds.map((credentialId, position) => ({ profileId, position, credentialId })))
@@ -60,7 +64,9 @@ export function createProfilesRepository(rawDb: Db) {
         .orderBy('e.profileId')
         .orderBy('e.position')
         .execute();
-      for (const r of rows) out.get(r.profileId)?.push({ position: r.position, credentialId: r.credentialId, credentialName: r.credentialName, credentialType: r.credentialType });
+      for (const r of rows) {
+        out.get(r.profileId)?.push({ position: r.position, credentialId: r.credentialId, credentialName: r.credentialName, credentialType: r.credentialType });
+      }
       return out;
     },
     async profilesUsing(credentialId: string): Promise<string[]> {
@@ -74,7 +80,12 @@ export function createProfilesRepository(rawDb: Db) {
       return rows.map((r) => r.name);
     },
     async hit(profileId: string, deviceKey: string): Promise<string | undefined> {
-      const row = await db.selectFrom('credentialProfileHits').select('credentialId').where('profileId', '=', profileId).where('deviceKey', '=', deviceKey).executeTakeFirst();
+      const row = await db
+        .selectFrom('credentialProfileHits')
+        .select('credentialId')
+        .where('profileId', '=', profileId)
+        .where('deviceKey', '=', deviceKey)
+        .executeTakeFirst();
       return row?.credentialId;
     },
     async rememberHit(profileId: string, deviceKey: string, credentialId: string, at: string): Promise<void> {

@@ -13,7 +13,13 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
       '/credential-profiles',
       {
         config: { permission: 'credentials:read' },
-        schema: { operationId: 'listCredentialProfiles', tags, summary: 'List credential profiles', querystring: ListProfilesQuery, response: { 200: Page(Profile), ...errorResponses() } },
+        schema: {
+          operationId: 'listCredentialProfiles',
+          tags,
+          summary: 'List credential profiles',
+          querystring: ListProfilesQuery,
+          response: { 200: Page(Profile), ...errorResponses() },
+        },
       },
       async (req) => service.list(req.actor, req.query),
     );
@@ -21,7 +27,13 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
       '/credential-profiles',
       {
         config: { permission: 'credentials:write' },
-        schema: { operationId: 'createCredentialProfile', tags, summary: 'Create a credential profile', body: CreateProfileBody, response: { 201: Profile, ...errorResponses(409, 422) } },
+        schema: {
+          operationId: 'createCredentialProfile',
+          tags,
+          summary: 'Create a credential profile',
+          body: CreateProfileBody,
+          response: { 201: Profile, ...errorResponses(409, 422) },
+        },
       },
       async (req, reply) => reply.code(201).send(await service.create(req.actor, req.body)),
     );
@@ -29,7 +41,13 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
       '/credential-profiles/:id',
       {
         config: { permission: 'credentials:read', scope: 'team', resource: 'credential_profile' },
-        schema: { operationId: 'getCredentialProfile', tags, summary: 'Get a credential profile', params: IdParams, response: { 200: Profile, ...errorResponses(404) } },
+        schema: {
+          operationId: 'getCredentialProfile',
+          tags,
+          summary: 'Get a credential profile',
+          params: IdParams,
+          response: { 200: Profile, ...errorResponses(404) },
+        },
       },
       async (req) => service.get(req.actor, req.params.id),
     );
@@ -52,7 +70,13 @@ export function profilesRoutes(service: ProfilesService): FastifyPluginAsyncType
       '/credential-profiles/:id',
       {
         config: { permission: 'credentials:write', scope: 'team', resource: 'credential_profile' },
-        schema: { operationId: 'deleteCredentialProfile', tags, summary: 'Delete a credential profile', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+        schema: {
+          operationId: 'deleteCredentialProfile',
+          tags,
+          summary: 'Delete a credential profile',
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(404) },
+        },
       },
       async (req, reply) => {
         await service.remove(req.actor, req.params.id);

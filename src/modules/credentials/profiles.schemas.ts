@@ -43,7 +43,12 @@ export const Profile = Type.Object(
     team_id: Nullable(Uuid),
     entries: Type.Array(
       Type.Object(
-        { position: Type.Integer({ minimum: 0 }), credential_id: Uuid, credential_name: Type.String({ maxLength: 200 }), credential_type: CredentialTypeSchema },
+        {
+          position: Type.Integer({ minimum: 0 }),
+          credential_id: Uuid,
+          credential_name: Type.String({ maxLength: 200 }),
+          credential_type: CredentialTypeSchema,
+        },
         { additionalProperties: false },
       ),
     ),

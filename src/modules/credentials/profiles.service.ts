@@ -46,17 +46,32 @@ const toProfile = (row: ProfileRow, entries: ProfileEntry[]): Profile => ({
   name: row.name,
   description: row.description,
   team_id: row.teamId,
-  entries: entries.map((e) => ({ position: e.position, credential_id: e.credentialId, credential_name: e.credentialName, credential_type: e.credentialType as Profile['entries'][number]['credential_type'] })),
+  entries: entries.map((e) => ({
+    position: e.position,
+    credential_id: e.credentialId,
+    credential_name: e.credentialName,
+    credential_type: e.credentialType as Profile['entries'][number]['credential_type'],
+  })),
   created_at: row.createdAt,
   updated_at: row.updatedAt,
 });
 
 /** Credential profiles: ordered fallback lists, and `tryInOrder` for executors. */
-export function createProfilesService(deps: { db: Db; audit: AuditRecorder; credentials: Pick<CredentialsService, 'resolve'>; logger: { error(o: object, m: string): void }; clock?: () => number }) {
+export function createProfilesService(deps: {
+  db: Db;
+  audit: AuditRecorder;
+  credentials: Pick<CredentialsService, 'resolve'>;
+  logger: { error(o: object, m: string): void };
+  clock?: () => number;
+}) {
   const clock = deps.clock ?? Date.now;
   const repo = createProfilesRepository(deps.db);
   const credentials = createCredentialsRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (trx) => ({ repo: createProfilesRepository(trx), trx }), (err) => deps.logger.error({ err }, 'after-commit action failed'));
+  const uow = createUnitOfWork(
+    deps.db,
+    (trx) => ({ repo: createProfilesRepository(trx), trx }),
+    (err) => deps.logger.error({ err }, 'after-commit action failed'),
+  );
 
   async function visible(actor: Actor, id: string): Promise<ProfileRow> {
     const row = isUuid(id) ? await repo.findById(id) : undefined;
@@ -65,9 +80,13 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
   }
 
   async function checkInput(actor: Actor, input: { name?: string; team_id?: string | null; credential_ids?: string[] }, exceptId?: string): Promise<void> {
-    if (input.team_id && !inScope(teamScope(actor), input.team_id)) throw new ForbiddenError('CREDENTIAL_TEAM_FORBIDDEN', 'You can only assign profiles to a team you belong to');
+    if (input.team_id && !inScope(teamScope(actor), input.team_id)) {
+      throw new ForbiddenError('CREDENTIAL_TEAM_FORBIDDEN', 'You can only assign profiles to a team you belong to');
+    }
     if (input.name !== undefined && (await repo.nameTaken(nameKey(input.name), exceptId))) {
-      throw new ConflictError('CREDENTIAL_PROFILE_NAME_TAKEN', `A credential profile named '${input.name.trim()}' already exists`, [{ path: 'body.name', message: 'is already in use' }]);
+      throw new ConflictError('CREDENTIAL_PROFILE_NAME_TAKEN', `A credential profile named '${input.name.trim()}' already exists`, [
+        { path: 'body.name', message: 'is already in use' },
+      ]);
     }
     const missing: { path: string; message: string }[] = [];
     for (const [i, id] of (input.credential_ids ?? []).entries()) {
@@ -97,11 +116,26 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
       requirePermission(actor, 'credentials:write');
       await checkInput(actor, input);
       const now = nowIso(clock);
-      const row: ProfileRow = { id: newId(), name: input.name.trim(), nameKey: nameKey(input.name), description: input.description ?? '', teamId: input.team_id ?? null, createdAt: now, updatedAt: now };
+      const row: ProfileRow = {
+        id: newId(),
+        name: input.name.trim(),
+        nameKey: nameKey(input.name),
+        description: input.description ?? '',
+        teamId: input.team_id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
       await uow(async ({ repo: r, trx }) => {
         await r.insert(row);
         await r.replaceEntries(row.id, input.credential_ids);
-        await deps.audit.record(trx, { actor, action: 'credential_profile.created', resourceType: 'credential_profile', resourceId: row.id, outcome: 'success', changes: { name: row.name, credential_ids: input.credential_ids } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'credential_profile.created',
+          resourceType: 'credential_profile',
+          resourceId: row.id,
+          outcome: 'success',
+          changes: { name: row.name, credential_ids: input.credential_ids },
+        });
       });
       return view(row);
     },
@@ -118,7 +152,14 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
       await uow(async ({ repo: r, trx }) => {
         await r.update(id, patch);
         if (input.credential_ids) await r.replaceEntries(id, input.credential_ids);
-        await deps.audit.record(trx, { actor, action: 'credential_profile.updated', resourceType: 'credential_profile', resourceId: id, outcome: 'success', changes: { fields: Object.keys(input).sort() } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'credential_profile.updated',
+          resourceType: 'credential_profile',
+          resourceId: id,
+          outcome: 'success',
+          changes: { fields: Object.keys(input).sort() },
+        });
       });
       return view({ ...row, ...patch });
     },
@@ -127,7 +168,14 @@ export function createProfilesService(deps: { db: Db; audit: AuditRecorder; cred
       const row = await visible(actor, id);
       await uow(async ({ repo: r, trx }) => {
         await r.remove(id);
-        await deps.audit.record(trx, { actor, action: 'credential_profile.deleted', resourceType: 'credential_profile', resourceId: id, outcome: 'success', changes: { name: row.name } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'credential_profile.deleted',
+          resourceType: 'credential_profile',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: row.name },
+        });
       });
     },
 

@@ -23,7 +23,11 @@ export function createSealedRowsRepository(rawDb: Db, table: 'credentials' | 'se
       return Number(r.numUpdatedRows) === 1;
     },
     async countByKey(): Promise<{ keyId: string; n: number }[]> {
-      const rows = await db.selectFrom(t).select(['keyId', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('keyId').execute();
+      const rows = await db
+        .selectFrom(t)
+        .select(['keyId', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('keyId')
+        .execute();
       return rows.map((r) => ({ keyId: r.keyId, n: Number(r.n) }));
     },
   };

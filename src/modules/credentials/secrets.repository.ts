@@ -34,7 +34,14 @@ export function createSecretsRepository(rawDb: Db) {
       await db.updateTable('secrets').set({ lastUsedAt: at }).where('id', '=', id).execute();
     },
     sealedNotUnder(keyId: string, afterId: string, limit: number) {
-      return db.selectFrom('secrets').select(['id', 'keyId', 'wrappedKey']).where('keyId', '!=', keyId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return db
+        .selectFrom('secrets')
+        .select(['id', 'keyId', 'wrappedKey'])
+        .where('keyId', '!=', keyId)
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
     },
     ...createSealedRowsRepository(rawDb, 'secrets'),
   };

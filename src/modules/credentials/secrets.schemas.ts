@@ -3,11 +3,19 @@ import { Nullable, Timestamp } from '../../platform/http/schemas.js';
 import { PageQuery, sortQuery } from '../../platform/http/pagination.js';
 
 export const SECRET_SORT = { key: 'key', created_at: 'createdAt', updated_at: 'updatedAt' } as const;
-export const SecretKey = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', description: 'Name jobs and workflows reference, e.g. NETBOX_TOKEN' });
+export const SecretKey = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+  description: 'Name jobs and workflows reference, e.g. NETBOX_TOKEN',
+});
 export const SecretKeyParams = Type.Object({ key: SecretKey }, { additionalProperties: false });
 const Value = Type.String({ minLength: 1, maxLength: 65536 });
 
-export const CreateSecretBody = Type.Object({ key: SecretKey, value: Value, description: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
+export const CreateSecretBody = Type.Object(
+  { key: SecretKey, value: Value, description: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
 export type CreateSecretBody = Static<typeof CreateSecretBody>;
 export const UpdateSecretBody = Type.Object(
   { value: Type.Optional(Value), description: Type.Optional(Type.String({ maxLength: 2000 })) },

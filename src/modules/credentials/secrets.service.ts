@@ -25,11 +25,19 @@ const toView = (row: SecretRow): Secret => ({
 });
 
 /** Plain key/value secrets for jobs and workflows; the value leaves only through `resolve`. */
-export function createSecretsService(deps: { db: Db; envelope: Envelope; audit: AuditRecorder; logger: { error(o: object, m: string): void }; clock?: () => number }) {
+export function createSecretsService(deps: {
+  db: Db;
+  envelope: Envelope;
+  audit: AuditRecorder;
+  logger: { error(o: object, m: string): void };
+  clock?: () => number;
+}) {
   const clock = deps.clock ?? Date.now;
   const repo = createSecretsRepository(deps.db);
-  const uow = createUnitOfWork(deps.db, (trx) => ({ repo: createSecretsRepository(trx), access: createCredentialsRepository(trx), trx }), (err) =>
-    deps.logger.error({ err }, 'after-commit action failed'),
+  const uow = createUnitOfWork(
+    deps.db,
+    (trx) => ({ repo: createSecretsRepository(trx), access: createCredentialsRepository(trx), trx }),
+    (err) => deps.logger.error({ err }, 'after-commit action failed'),
   );
 
   async function find(key: string): Promise<SecretRow> {
@@ -52,14 +60,35 @@ export function createSecretsService(deps: { db: Db; envelope: Envelope; audit: 
     },
     async create(actor: Actor, input: CreateSecretBody) {
       requirePermission(actor, 'secrets:write');
-      if (await repo.findByKey(input.key)) throw new ConflictError('SECRET_KEY_TAKEN', `A secret '${input.key}' already exists`, [{ path: 'body.key', message: 'is already in use' }]);
+      if (await repo.findByKey(input.key)) {
+        throw new ConflictError('SECRET_KEY_TAKEN', `A secret '${input.key}' already exists`, [{ path: 'body.key', message: 'is already in use' }]);
+      }
       const id = newId();
       const now = nowIso(clock);
       const sealed = deps.envelope.seal(ref(id), { value: input.value });
-      const row: SecretRow = { id, key: input.key, description: input.description ?? '', keyId: sealed.keyId, wrappedKey: sealed.wrappedKey, ciphertext: sealed.sealed.value!, createdBy: actor.name, updatedBy: actor.name, lastUsedAt: null, createdAt: now, updatedAt: now };
+      const row: SecretRow = {
+        id,
+        key: input.key,
+        description: input.description ?? '',
+        keyId: sealed.keyId,
+        wrappedKey: sealed.wrappedKey,
+        ciphertext: sealed.sealed.value!,
+        createdBy: actor.name,
+        updatedBy: actor.name,
+        lastUsedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
       await uow(async ({ repo: r, trx }) => {
         await r.insert(row);
-        await deps.audit.record(trx, { actor, action: 'secret.created', resourceType: 'secret', resourceId: id, outcome: 'success', changes: { key: input.key } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'secret.created',
+          resourceType: 'secret',
+          resourceId: id,
+          outcome: 'success',
+          changes: { key: input.key },
+        });
       });
       return toView(row);
     },
@@ -75,7 +104,14 @@ export function createSecretsService(deps: { db: Db; envelope: Envelope; audit: 
       };
       await uow(async ({ repo: r, trx }) => {
         await r.update(row.id, patch);
-        await deps.audit.record(trx, { actor, action: 'secret.updated', resourceType: 'secret', resourceId: row.id, outcome: 'success', changes: { key, fields: Object.keys(input).sort() } });
+        await deps.audit.record(trx, {
+          actor,
+          action: 'secret.updated',
+          resourceType: 'secret',
+          resourceId: row.id,
+          outcome: 'success',
+          changes: { key, fields: Object.keys(input).sort() },
+        });
       });
       return toView({ ...row, ...patch });
     },
@@ -99,9 +135,28 @@ export function createSecretsService(deps: { db: Db; envelope: Envelope; audit: 
       } finally {
         const time = nowIso(clock);
         await uow(async ({ repo: r, access, trx }) => {
-          await access.insertAccess({ id: newId(), time, resourceType: 'secret', resourceId: row.id, action: 'resolve', actorKind: actor.kind, actorId: actor.id, actorName: actor.name, purpose: purpose.slice(0, 500), jobRunId, outcome });
+          await access.insertAccess({
+            id: newId(),
+            time,
+            resourceType: 'secret',
+            resourceId: row.id,
+            action: 'resolve',
+            actorKind: actor.kind,
+            actorId: actor.id,
+            actorName: actor.name,
+            purpose: purpose.slice(0, 500),
+            jobRunId,
+            outcome,
+          });
           if (outcome === 'success') await r.markUsed(row.id, time);
-          await deps.audit.record(trx, { actor, action: 'secret.resolved', resourceType: 'secret', resourceId: row.id, outcome, changes: { key, purpose: purpose.slice(0, 500), ...(jobRunId ? { job_run_id: jobRunId } : {}) } });
+          await deps.audit.record(trx, {
+            actor,
+            action: 'secret.resolved',
+            resourceType: 'secret',
+            resourceId: row.id,
+            outcome,
+            changes: { key, purpose: purpose.slice(0, 500), ...(jobRunId ? { job_run_id: jobRunId } : {}) },
+          });
         });
       }
     },

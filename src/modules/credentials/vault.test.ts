@@ -20,7 +20,15 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
   const server = useTestServer(dialect, { env: { OPSDECK_MASTER_KEY: k1 } });
   const moduleWith = (ring: string[], clock?: () => number, s: TestServer = server()) => {
     const m = s.modules;
-    return createCredentialsModule({ db: m.database.db, keyRing: createKeyRing(ring), events: m.events, audit: m.identity.audit, stepUp: m.identity.stepUp, logger: m.logger, ...(clock ? { clock } : {}) });
+    return createCredentialsModule({
+      db: m.database.db,
+      keyRing: createKeyRing(ring),
+      events: m.events,
+      audit: m.identity.audit,
+      stepUp: m.identity.stepUp,
+      logger: m.logger,
+      ...(clock ? { clock } : {}),
+    });
   };
   /** No plaintext in the server's storage or log lines. */
   const expectNoPlaintext = async (s: TestServer, secrets: string[]) => {
@@ -52,10 +60,18 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
       try {
         const vault = s.modules.credentials;
         const ids: string[] = [];
-        for (const [i, password] of PASSWORDS.entries()) ids.push((await vault.service.create(SYSTEM_ACTOR, { name: `rot-${i}`, type: 'basic', username: `u${i}`, password })).id);
+        for (const [i, password] of PASSWORDS.entries()) {
+          ids.push((await vault.service.create(SYSTEM_ACTOR, { name: `rot-${i}`, type: 'basic', username: `u${i}`, password })).id);
+        }
         await vault.secrets.create(SYSTEM_ACTOR, { key: 'ROTATING', value: SECRET });
         // A webhook's signing secret is sealed under the same master keys (disabled: nothing is sent).
-        await s.modules.eventsModule.webhooks.create(SYSTEM_ACTOR, { name: 'rot-hook', url: 'http://127.0.0.1:9/hook', secret: HOOK_SECRET, events: ['*'], enabled: false });
+        await s.modules.eventsModule.webhooks.create(SYSTEM_ACTOR, {
+          name: 'rot-hook',
+          url: 'http://127.0.0.1:9/hook',
+          secret: HOOK_SECRET,
+          events: ['*'],
+          enabled: false,
+        });
         await test(s, ids);
         await expectNoPlaintext(s, [...PASSWORDS, SECRET, HOOK_SECRET]);
       } finally {
@@ -68,7 +84,13 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
         expect(await s.modules.credentials.keys.usage()).toEqual({ k1: PASSWORDS.length + 2 });
         const before = await rawStorage(s.db);
         const rotated = await moduleWith([k1, k2], undefined, s).keys.rotate({ batchSize: 2 });
-        expect(rotated).toMatchObject({ key_id: 'k2', credentials: { rewrapped: PASSWORDS.length, failed: 0 }, secrets: { rewrapped: 1, failed: 0 }, webhooks: { rewrapped: 1, failed: 0 }, usage: { k2: PASSWORDS.length + 2 } });
+        expect(rotated).toMatchObject({
+          key_id: 'k2',
+          credentials: { rewrapped: PASSWORDS.length, failed: 0 },
+          secrets: { rewrapped: 1, failed: 0 },
+          webhooks: { rewrapped: 1, failed: 0 },
+          usage: { k2: PASSWORDS.length + 2 },
+        });
         expect((await moduleWith([k1, k2], undefined, s).keys.rotate()).credentials.rewrapped).toBe(0);
         // Field ciphertexts are untouched: rotation never decrypted them.
         const after = await rawStorage(s.db);
@@ -81,7 +103,14 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
         for (const [i, id] of ids.entries()) expect((await onlyNew.resolve(id, 'rotation check', null)).secrets).toEqual({ password: PASSWORDS[i] });
         expect(await onlyNew.resolveSecret('ROTATING', 'rotation check', null)).toBe(SECRET);
         // The webhook secret opens under the new key alone (it was left under k1 before).
-        const hook = (await sql<{ id: string; keyId: string; wrappedKey: string; secretSealed: string }>`select id, key_id, wrapped_key, secret_sealed from webhooks`.execute(s.modules.database.db)).rows[0]!;
+        const hook = (
+          await sql<{
+            id: string;
+            keyId: string;
+            wrappedKey: string;
+            secretSealed: string;
+          }>`select id, key_id, wrapped_key, secret_sealed from webhooks`.execute(s.modules.database.db)
+        ).rows[0]!;
         const opened = createEnvelope(createKeyRing([k2])).open({ kind: 'webhook', id: hook.id, type: 'hmac' }, hook, { secret: hook.secretSealed });
         expect(opened.secret).toBe(HOOK_SECRET);
         await expect(moduleWith([k1], undefined, s).resolve(ids[0]!, 'old key only', null)).rejects.toMatchObject({ code: 'MASTER_KEY_MISSING' });
@@ -105,7 +134,12 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
       const base = Date.parse('2030-01-01T00:00:00.000Z');
       let now = base;
       const vault = moduleWith([k2], () => now);
-      const cred = await vault.service.create(SYSTEM_ACTOR, { name: 'expiring', type: 'snmp_v2c', community: 'expiring-comm-1', expires_at: new Date(base + 3600_000).toISOString() });
+      const cred = await vault.service.create(SYSTEM_ACTOR, {
+        name: 'expiring',
+        type: 'snmp_v2c',
+        community: 'expiring-comm-1',
+        expires_at: new Date(base + 3600_000).toISOString(),
+      });
       const received: { payload: { id: string; expiresAt: string } }[] = [];
       const unsubscribe = await m.bus.subscribe(`event:${CREDENTIAL_EXPIRED}`, (msg) => void received.push(msg as (typeof received)[number]));
       try {
@@ -114,7 +148,13 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
         expect(await vault.expiry.check()).toBe(1);
         expect(await vault.expiry.check()).toBe(0);
         await expect.poll(() => received.filter((e) => e.payload.id === cred.id).length).toBe(1);
-        expect(received.find((e) => e.payload.id === cred.id)?.payload).toEqual({ id: cred.id, name: 'expiring', type: 'snmp_v2c', teamId: null, expiresAt: cred.expires_at });
+        expect(received.find((e) => e.payload.id === cred.id)?.payload).toEqual({
+          id: cred.id,
+          name: 'expiring',
+          type: 'snmp_v2c',
+          teamId: null,
+          expiresAt: cred.expires_at,
+        });
         // Moving the expiry re-arms the announcement.
         await vault.service.update(SYSTEM_ACTOR, cred.id, { expires_at: new Date(now + 1000).toISOString() });
         now += 2000;
@@ -129,11 +169,14 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
   describe('credential profiles', () => {
     let profileId: string;
     const cred: Record<string, string> = {};
-    const createProfile = (name: string, credentialIds: string[]) => server().app.inject({ method: 'POST', url: '/api/v1/credential-profiles', headers: admin, payload: { name, credential_ids: credentialIds } });
+    const createProfile = (name: string, credentialIds: string[]) =>
+      server().app.inject({ method: 'POST', url: '/api/v1/credential-profiles', headers: admin, payload: { name, credential_ids: credentialIds } });
     // The profile the tests use; each test tries its own device names, so none depends on another.
     beforeAll(async () => {
       const vault = server().modules.credentials;
-      for (const [name, password] of Object.entries(PROFILE_PW)) cred[name] = (await vault.service.create(SYSTEM_ACTOR, { name: `prof-${name}`, type: 'ssh', username: 'admin', password })).id;
+      for (const [name, password] of Object.entries(PROFILE_PW)) {
+        cred[name] = (await vault.service.create(SYSTEM_ACTOR, { name: `prof-${name}`, type: 'ssh', username: 'admin', password })).id;
+      }
       const res = await createProfile('core-routers', [cred.current!, cred.old!, cred.vendor!]);
       expect(res.statusCode, res.body).toBe(201);
       profileId = res.json().id;
@@ -183,22 +226,33 @@ describe.each(DIALECTS)('vault rotation, expiry and profiles on %s', (dialect) =
     it('fails with a clear per-target error when every entry is rejected, and stops at once on other errors', async () => {
       const vault = server().modules.credentials;
       const calls: string[] = [];
-      const err = await vault.tryInOrder(profileId, 'device:r3', device('nothing-matches', calls), { purpose: 'job:backup', jobRunId: null }).catch((e: unknown) => e);
+      const err = await vault
+        .tryInOrder(profileId, 'device:r3', device('nothing-matches', calls), { purpose: 'job:backup', jobRunId: null })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProfileExhaustedError);
       expect((err as Error).message).toBe(
         "device:r3: every credential of profile 'core-routers' was rejected ('prof-current': authentication failed; 'prof-old': authentication failed; 'prof-vendor': authentication failed)",
       );
       for (const pw of Object.values(PROFILE_PW)) expect((err as Error).message).not.toContain(pw);
-      const unreachable = vault.tryInOrder(profileId, 'device:r4', async (c) => {
-        calls.push(`down:${c.name}`);
-        throw new Error('connect ECONNREFUSED');
-      }, { purpose: 'job:backup', jobRunId: null });
+      const unreachable = vault.tryInOrder(
+        profileId,
+        'device:r4',
+        async (c) => {
+          calls.push(`down:${c.name}`);
+          throw new Error('connect ECONNREFUSED');
+        },
+        { purpose: 'job:backup', jobRunId: null },
+      );
       await expect(unreachable).rejects.toThrow('ECONNREFUSED');
       expect(calls.filter((c) => c.startsWith('down:'))).toEqual(['down:prof-current']);
     });
 
     it('records every resolve of a profile entry in the access log', async () => {
-      const log = async (id: string) => (await server().app.inject({ method: 'GET', url: `/api/v1/credentials/${id}/access-log?limit=1000`, headers: admin })).json().items as { action: string; purpose: string }[];
+      const log = async (id: string) =>
+        (await server().app.inject({ method: 'GET', url: `/api/v1/credentials/${id}/access-log?limit=1000`, headers: admin })).json().items as {
+          action: string;
+          purpose: string;
+        }[];
       const before = await Promise.all([cred.current!, cred.old!, cred.vendor!].map(log));
       await server().modules.credentials.tryInOrder(profileId, 'device:r5', device(PROFILE_PW.vendor, []), { purpose: 'job:backup', jobRunId: null });
       const after = await Promise.all([cred.current!, cred.old!, cred.vendor!].map(log));

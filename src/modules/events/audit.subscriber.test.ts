@@ -6,7 +6,14 @@ import { isolatedRedisUrl } from '../../../test/helpers/events.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
 describe.each(DIALECTS)('job-template changes are audited by the audit subscriber on %s', (dialect) => {
-  const server = useTestServer(dialect, { cluster: dialect === 'postgres', env: { OPSDECK_EVENTS_POLL_MS: '100', OPSDECK_JOBS_QUEUE: `eva-${randomBytes(4).toString('hex')}`, ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(15) } : {}) } });
+  const server = useTestServer(dialect, {
+    cluster: dialect === 'postgres',
+    env: {
+      OPSDECK_EVENTS_POLL_MS: '100',
+      OPSDECK_JOBS_QUEUE: `eva-${randomBytes(4).toString('hex')}`,
+      ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(15) } : {}),
+    },
+  });
   let admin: Record<string, string>;
   const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
     server().app.inject({ method, url: `/api/v1${url}`, headers: admin, ...(payload ? { payload } : {}) });
@@ -24,7 +31,14 @@ describe.each(DIALECTS)('job-template changes are audited by the audit subscribe
     // A failed write records nothing.
     expect((await api('DELETE', `/jobs/templates/${id}`)).statusCode).toBe(404);
 
-    type Row = { action: string; actor: { kind: string; name: string }; resource_type: string; resource_id: string; outcome: string; changes: Record<string, unknown> };
+    type Row = {
+      action: string;
+      actor: { kind: string; name: string };
+      resource_type: string;
+      resource_id: string;
+      outcome: string;
+      changes: Record<string, unknown>;
+    };
     let rows: Row[] = [];
     for (let i = 0; i < 200 && rows.length < 3; i += 1) {
       await server().modules.eventsModule.subscribers.drain();
@@ -32,7 +46,9 @@ describe.each(DIALECTS)('job-template changes are audited by the audit subscribe
       if (rows.length < 3) await new Promise((r) => setTimeout(r, 25));
     }
     expect(rows.map((r) => r.action).sort()).toEqual(['job_template.created', 'job_template.deleted', 'job_template.updated']);
-    for (const r of rows) expect(r).toMatchObject({ actor: { kind: 'user', name: 'admin' }, resource_type: 'job_template', resource_id: id, outcome: 'success' });
+    for (const r of rows) {
+      expect(r).toMatchObject({ actor: { kind: 'user', name: 'admin' }, resource_type: 'job_template', resource_id: id, outcome: 'success' });
+    }
     expect(rows.find((r) => r.action === 'job_template.updated')!.changes).toMatchObject({ name: 'audited', fields: ['description', 'tags'] });
 
     // Consumed once: draining again (a redelivery attempt) adds nothing.

@@ -5,7 +5,10 @@ import type { Subscriber } from './subscribers.js';
 
 /** The slice of identity's audit service a subscriber writes with. */
 export interface AuditPort {
-  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null }): Promise<void>;
+  record(
+    db: Db,
+    entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null },
+  ): Promise<void>;
 }
 
 interface ActorRef {

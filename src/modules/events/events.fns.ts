@@ -25,7 +25,15 @@ export const after = (a: Cursor, b: Cursor): boolean => a.seq > b.seq || (a.seq 
 /** `device.*`, `run.failed`, `*`: a `*` matches any run of characters (dots included). */
 export function globMatcher(patterns: readonly string[]): (name: string) => boolean {
   if (patterns.length === 0) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ),
+  );
   return (name) => res.some((r) => r.test(name));
 }
 

@@ -28,11 +28,24 @@ export function createEventsRepository(base: Db) {
         .where((eb) => eb.or([eb('relaySeq', '>', cursor.seq), eb.and([eb('relaySeq', '=', cursor.seq), eb('id', '>', cursor.id)])]));
       if (names && names.length > 0) q = q.where('name', 'in', names);
       const rows = await q.orderBy('relaySeq').orderBy('id').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, name: r.name, payload: json.read(r.payload), createdAt: r.createdAt, cursor: { seq: Number(r.relaySeq), id: r.id } }));
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        payload: json.read(r.payload),
+        createdAt: r.createdAt,
+        cursor: { seq: Number(r.relaySeq), id: r.id },
+      }));
     },
     /** The newest relayed position (START on an empty outbox). */
     async head(): Promise<Cursor> {
-      const row = await db.selectFrom('domainEvents').select(['relaySeq', 'id']).where('relaySeq', 'is not', null).orderBy('relaySeq', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('domainEvents')
+        .select(['relaySeq', 'id'])
+        .where('relaySeq', 'is not', null)
+        .orderBy('relaySeq', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
       return row ? { seq: Number(row.relaySeq), id: row.id } : START;
     },
     /** Adds a subscriber at the start of the outbox; an existing one keeps its cursor. */
@@ -54,10 +67,18 @@ export function createEventsRepository(base: Db) {
       return row ? { seq: Number(row.cursorSeq), id: row.cursorId } : null;
     },
     async advance(name: string, cursor: Cursor): Promise<void> {
-      await db.updateTable('eventSubscribers').set({ cursorSeq: cursor.seq, cursorId: cursor.id, lastError: null, updatedAt: nowIso() }).where('name', '=', name).execute();
+      await db
+        .updateTable('eventSubscribers')
+        .set({ cursorSeq: cursor.seq, cursorId: cursor.id, lastError: null, updatedAt: nowIso() })
+        .where('name', '=', name)
+        .execute();
     },
     async setError(name: string, message: string): Promise<void> {
-      await db.updateTable('eventSubscribers').set({ lastError: message.slice(0, 2000), updatedAt: nowIso() }).where('name', '=', name).execute();
+      await db
+        .updateTable('eventSubscribers')
+        .set({ lastError: message.slice(0, 2000), updatedAt: nowIso() })
+        .where('name', '=', name)
+        .execute();
     },
     async subscribers(): Promise<{ name: string; cursor: Cursor; lastError: string | null }[]> {
       const rows = await db.selectFrom('eventSubscribers').select(['name', 'cursorSeq', 'cursorId', 'lastError']).orderBy('name').execute();
@@ -68,8 +89,14 @@ export function createEventsRepository(base: Db) {
      * The newest batch always stays: its number is where the relay counts on from.
      */
     async prune(cutoffIso: string): Promise<number> {
-      const low = await db.selectFrom('eventSubscribers').select((eb) => eb.fn.min('cursorSeq').as('seq')).executeTakeFirst();
-      const top = await db.selectFrom('domainEvents').select((eb) => eb.fn.max('relaySeq').as('seq')).executeTakeFirst();
+      const low = await db
+        .selectFrom('eventSubscribers')
+        .select((eb) => eb.fn.min('cursorSeq').as('seq'))
+        .executeTakeFirst();
+      const top = await db
+        .selectFrom('domainEvents')
+        .select((eb) => eb.fn.max('relaySeq').as('seq'))
+        .executeTakeFirst();
       if (top?.seq === null || top?.seq === undefined) return 0;
       const bound = Math.min(Number(top.seq), low?.seq === null || low?.seq === undefined ? Number.MAX_SAFE_INTEGER : Number(low.seq));
       const r = await db.deleteFrom('domainEvents').where('relaySeq', '<', bound).where('createdAt', '<', cutoffIso).executeTakeFirst();

@@ -22,10 +22,22 @@ interface StreamDeps {
   open: Set<() => void>;
 }
 
-async function streamSse(reply: FastifyReply, deps: StreamDeps, actor: Actor, from: ReturnType<typeof parseCursor>, wants: (name: string) => boolean): Promise<void> {
+async function streamSse(
+  reply: FastifyReply,
+  deps: StreamDeps,
+  actor: Actor,
+  from: ReturnType<typeof parseCursor>,
+  wants: (name: string) => boolean,
+): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  raw.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   raw.write(': stream start\n\n');
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
   let off: (() => void) | null = null;
@@ -52,15 +64,20 @@ async function streamSse(reply: FastifyReply, deps: StreamDeps, actor: Actor, fr
   deps.open.add(close);
   raw.on('close', close);
   try {
-    off = await deps.service.stream(() => reader, from, wants, (events) => {
-      if (raw.writableEnded) return false;
-      raw.write(events.map(frame).join(''));
-      if (raw.writableLength > MAX_BUFFERED_BYTES) {
-        setImmediate(close);
-        return false;
-      }
-      return true;
-    });
+    off = await deps.service.stream(
+      () => reader,
+      from,
+      wants,
+      (events) => {
+        if (raw.writableEnded) return false;
+        raw.write(events.map(frame).join(''));
+        if (raw.writableLength > MAX_BUFFERED_BYTES) {
+          setImmediate(close);
+          return false;
+        }
+        return true;
+      },
+    );
   } catch (err) {
     // The response has started: the client sees the stream end and reconnects with Last-Event-ID.
     reply.log.error({ err }, 'event stream failed');
@@ -86,12 +103,16 @@ export function eventsRoutes(service: EventsService, guard: StreamGuard): Fastif
         schema: {
           operationId: 'streamEvents',
           tags,
-          summary: 'Domain events the caller may read, as Server-Sent Events (id = cursor; resume with Last-Event-ID or ?after=); EventSource authenticates with ?ticket= from POST /stream-tickets',
+          summary:
+            'Domain events the caller may read, as Server-Sent Events (id = cursor; resume with Last-Event-ID or ?after=); EventSource authenticates with ?ticket= from POST /stream-tickets',
           headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 60 })) }),
           querystring: EventsStreamQuery,
           produces: ['text/event-stream'],
           response: {
-            200: Type.String({ description: 'text/event-stream: one `data:` JSON event (id, name, created_at, payload, cursor) per domain event, `id:` = cursor; an `end` event `{reason, message}` when the caller lost access' }),
+            200: Type.String({
+              description:
+                'text/event-stream: one `data:` JSON event (id, name, created_at, payload, cursor) per domain event, `id:` = cursor; an `end` event `{reason, message}` when the caller lost access',
+            }),
             ...errorResponses(),
           },
         },
@@ -107,7 +128,13 @@ export function eventsRoutes(service: EventsService, guard: StreamGuard): Fastif
       '/events/history',
       {
         config: { permission: 'events:read' },
-        schema: { operationId: 'listEvents', tags, summary: 'Retained domain events the caller may read, oldest first', querystring: EventsHistoryQuery, response: { 200: Page(EventItem), ...errorResponses() } },
+        schema: {
+          operationId: 'listEvents',
+          tags,
+          summary: 'Retained domain events the caller may read, oldest first',
+          querystring: EventsHistoryQuery,
+          response: { 200: Page(EventItem), ...errorResponses() },
+        },
       },
       async (req) => service.history(req.actor, req.query),
     );

@@ -4,7 +4,10 @@ import { StreamTicketQuery, Timestamp, Uuid } from '../../platform/http/schemas.
 const Filter = Type.String({ maxLength: 1000, description: 'Comma-separated event names or globs, e.g. `device.*,run.failed`' });
 const CursorText = Type.String({ maxLength: 60, description: 'An event cursor (the SSE id / `cursor` of an event)' });
 
-export const EventsStreamQuery = Type.Object({ after: Type.Optional(CursorText), events: Type.Optional(Filter), ...StreamTicketQuery }, { additionalProperties: false });
+export const EventsStreamQuery = Type.Object(
+  { after: Type.Optional(CursorText), events: Type.Optional(Filter), ...StreamTicketQuery },
+  { additionalProperties: false },
+);
 export const EventsHistoryQuery = Type.Object(
   { after: Type.Optional(CursorText), events: Type.Optional(Filter), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
   { additionalProperties: false },

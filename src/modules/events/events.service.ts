@@ -13,15 +13,28 @@ export interface EventView {
   cursor: string;
 }
 
-export const eventView = (e: StoredEvent): EventView => ({ id: e.id, name: e.name, created_at: e.createdAt, payload: e.payload, cursor: encodeCursor(e.cursor) });
+export const eventView = (e: StoredEvent): EventView => ({
+  id: e.id,
+  name: e.name,
+  created_at: e.createdAt,
+  payload: e.payload,
+  cursor: encodeCursor(e.cursor),
+});
 
 const GLOB = /^[a-z0-9_.*-]{1,100}$/;
 
 /** `device.*,run.failed` → a name filter; throws a 400 naming the field on a bad pattern. */
 export function parseNameFilter(text: string | undefined, path: string): (name: string) => boolean {
-  const patterns = (text ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const patterns = (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   const bad = patterns.findIndex((p) => !GLOB.test(p));
-  if (bad >= 0) throw new BadRequestError('EVENT_FILTER_INVALID', 'Event filters are names or globs like device.* (a-z, 0-9, _ . - *)', [{ path, message: `'${patterns[bad]!.slice(0, 100)}' is not an event name or glob` }]);
+  if (bad >= 0) {
+    throw new BadRequestError('EVENT_FILTER_INVALID', 'Event filters are names or globs like device.* (a-z, 0-9, _ . - *)', [
+      { path, message: `'${patterns[bad]!.slice(0, 100)}' is not an event name or glob` },
+    ]);
+  }
   return globMatcher(patterns);
 }
 

@@ -90,7 +90,11 @@ async function openWs(base: string, token: string, channel: string, after?: stri
 describe.each(DIALECTS)('live event stream on %s', (dialect) => {
   const server = useTestServer(dialect, {
     cluster: dialect === 'postgres',
-    env: { OPSDECK_EVENTS_POLL_MS: '200', OPSDECK_JOBS_QUEUE: `evs-${randomBytes(4).toString('hex')}`, ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(13) } : {}) },
+    env: {
+      OPSDECK_EVENTS_POLL_MS: '200',
+      OPSDECK_JOBS_QUEUE: `evs-${randomBytes(4).toString('hex')}`,
+      ...(dialect === 'postgres' ? { OPSDECK_REDIS_URL: isolatedRedisUrl(13) } : {}),
+    },
   });
   let base: string;
   let admin: string;
@@ -119,10 +123,21 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     const template = await post('/jobs/templates', { name: `sse-tpl-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
     expect(template.statusCode, template.body).toBe(201);
 
-    const schedule = await post('/schedules', { name: `sse-sched-${randomBytes(3).toString('hex')}`, template_id: template.json().id, kind: 'interval', interval_seconds: 3600, enabled: false });
+    const schedule = await post('/schedules', {
+      name: `sse-sched-${randomBytes(3).toString('hex')}`,
+      template_id: template.json().id,
+      kind: 'interval',
+      interval_seconds: 3600,
+      enabled: false,
+    });
     expect(schedule.statusCode, schedule.body).toBe(201);
     const uname = `sse-user-${randomBytes(3).toString('hex')}`;
-    const user = await post('/users', { username: uname, email: `${uname}@example.com`, password: `Zq8!-${randomBytes(8).toString('hex')}-long`, roles: ['viewer'] });
+    const user = await post('/users', {
+      username: uname,
+      email: `${uname}@example.com`,
+      password: `Zq8!-${randomBytes(8).toString('hex')}-long`,
+      roles: ['viewer'],
+    });
     expect(user.statusCode, user.body).toBe(201);
     const marker = await post('/jobs/templates', { name: `sse-marker-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
     expect(marker.statusCode, marker.body).toBe(201);
@@ -182,7 +197,9 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     const names = (limitedHistory.json() as { items: Ev[] }).items.map((e) => e.name);
     expect(names).toContain('job_template.created');
     expect(names.filter((n) => n.startsWith('device.'))).toEqual([]);
-    const filtered = (await server().app.inject({ method: 'GET', url: '/api/v1/events/history?events=device.*', headers: bearer(viewer) })).json() as { items: Ev[] };
+    const filtered = (await server().app.inject({ method: 'GET', url: '/api/v1/events/history?events=device.*', headers: bearer(viewer) })).json() as {
+      items: Ev[];
+    };
     expect(filtered.items.length).toBeGreaterThan(0);
     expect(filtered.items.every((e) => e.name.startsWith('device.'))).toBe(true);
 

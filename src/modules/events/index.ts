@@ -68,7 +68,11 @@ export function createEventsModule(deps: EventsModuleDeps) {
     userAgent: `Opsdeck-Webhooks/${deps.version}`,
     settings: { maxAttempts: c.webhooksMaxAttempts, retryBaseMs: c.webhooksRetryBaseMs, timeoutMs: c.webhooksTimeoutMs, pollMs: c.eventsPollMs },
   });
-  const unitOfWork = createUnitOfWork(deps.db, (db) => ({ webhooks: createWebhooksRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
+  const unitOfWork = createUnitOfWork(
+    deps.db,
+    (db) => ({ webhooks: createWebhooksRepository(db), db }),
+    (err) => logger.error({ err }, 'after-commit step failed'),
+  );
   const webhooks = createWebhooksService({ repo: createWebhooksRepository(deps.db), unitOfWork, envelope, egress, audit: deps.audit, worker });
   const subscribers = createSubscriberRunner({ db: deps.db, bus: deps.bus, logger, relay: () => deps.domainEvents.relay(), pollMs: c.eventsPollMs });
   subscribers.add(createTemplateAuditSubscriber(deps.audit));
@@ -139,8 +143,10 @@ export function webhookRotationTable(db: Db) {
   const repo = createWebhooksRepository(db);
   return {
     kind: 'webhook' as const,
-    batch: async (keyId: string, afterId: string, limit: number) => (await repo.sealedNotUnder(keyId, afterId, limit)).map((r) => ({ ...r, type: secretRef(r.id).type })),
-    replace: (trx: Db, id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }) => createWebhooksRepository(trx).replaceWrap(id, old, next),
+    batch: async (keyId: string, afterId: string, limit: number) =>
+      (await repo.sealedNotUnder(keyId, afterId, limit)).map((r) => ({ ...r, type: secretRef(r.id).type })),
+    replace: (trx: Db, id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }) =>
+      createWebhooksRepository(trx).replaceWrap(id, old, next),
   };
 }
 

@@ -103,7 +103,13 @@ describe.each(DIALECTS)('event subscribers on %s', (dialect) => {
     await db()
       .withTables<{ domainEvents: { id: string; name: string; payload: string; createdAt: string; relayedAt: null } }>()
       .insertInto('domainEvents')
-      .values({ id: olderId, name: `l${tag}.x`, payload: JSON.stringify({ v: 'older id, committed late' }), createdAt: new Date().toISOString(), relayedAt: null })
+      .values({
+        id: olderId,
+        name: `l${tag}.x`,
+        payload: JSON.stringify({ v: 'older id, committed late' }),
+        createdAt: new Date().toISOString(),
+        relayedAt: null,
+      })
       .execute();
     await outbox.relay();
     await r.drain();
@@ -118,7 +124,10 @@ describe.each(DIALECTS)('event subscribers on %s', (dialect) => {
     const rb = runner([b.sub]);
     await ra.register();
     await rb.register();
-    await emit(`p${tag}.x`, Array.from({ length: 20 }, (_, i) => String(i)));
+    await emit(
+      `p${tag}.x`,
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
     await Promise.all([ra.drain(), rb.drain(), ra.drain(), rb.drain()]);
     await Promise.all([ra.drain(), rb.drain()]);
     const all = [...a.seen, ...b.seen].map(Number).sort((x, y) => x - y);
@@ -137,7 +146,8 @@ describe.each(DIALECTS)('event subscribers on %s', (dialect) => {
     // Everything the earlier tests left behind is consumed by their subscribers; these two start at 0.
     await emit(`q${tag}.x`, ['1', '2']);
     await rf.drain();
-    const count = async () => (await repo.readAfter({ seq: 0, id: '00000000-0000-0000-0000-000000000000' }, 10_000)).filter((e) => e.name === `q${tag}.x`).length;
+    const count = async () =>
+      (await repo.readAfter({ seq: 0, id: '00000000-0000-0000-0000-000000000000' }, 10_000)).filter((e) => e.name === `q${tag}.x`).length;
     const future = new Date(Date.now() + 30 * 86_400_000).toISOString();
     expect(await repo.prune(future)).toBe(0);
     expect(await count()).toBe(2);

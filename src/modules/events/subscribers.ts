@@ -73,7 +73,9 @@ export function createSubscriberRunner(deps: SubscriberRunnerDeps) {
       } catch (err) {
         // The batch rolled back: the cursor stays, and the next wake or poll retries it.
         log.error({ err, subscriber: sub.name }, 'event subscriber failed');
-        await createEventsRepository(deps.db).setError(sub.name, err instanceof Error ? err.message : String(err)).catch(() => undefined);
+        await createEventsRepository(deps.db)
+          .setError(sub.name, err instanceof Error ? err.message : String(err))
+          .catch(() => undefined);
         return;
       }
       if (r.handled > 0) sub.afterCommit?.();

@@ -33,7 +33,14 @@ export const secretRef = (id: string) => ({ kind: 'webhook', id, type: 'hmac' })
  * it), retried with exponential backoff.
  * The delivery row is the durable record: a restart, or another node, picks pending ones up.
  */
-export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress: EgressPolicy; logger: Logger; settings: DeliverySettings; userAgent: string }) {
+export function createDeliveryWorker(deps: {
+  db: Db;
+  envelope: Envelope;
+  egress: EgressPolicy;
+  logger: Logger;
+  settings: DeliverySettings;
+  userAgent: string;
+}) {
   const repo = createWebhooksRepository(deps.db);
   const s = deps.settings;
   const concurrency = s.concurrency ?? 4;
@@ -63,7 +70,14 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
     };
     try {
       // Not redirected: a receiver answers where it was registered (the hop is checked all the same).
-      const { status: statusCode } = await egressRequest(deps.egress, new URL(webhook.url), { method: 'POST', headers, body: delivery.body, timeoutMs: s.timeoutMs, maxBodyBytes: 0, maxRedirects: 0 });
+      const { status: statusCode } = await egressRequest(deps.egress, new URL(webhook.url), {
+        method: 'POST',
+        headers,
+        body: delivery.body,
+        timeoutMs: s.timeoutMs,
+        maxBodyBytes: 0,
+        maxRedirects: 0,
+      });
       const ok = statusCode >= 200 && statusCode < 300;
       return { ok, statusCode, durationMs: elapsed(), error: ok ? null : `the receiver answered ${statusCode}` };
     } catch (err) {
@@ -97,7 +111,11 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
 
   async function drainOnce(): Promise<number> {
     const due = await repo.due(nowIso(), concurrency * 4);
-    for (let i = 0; i < due.length; i += concurrency) await Promise.all(due.slice(i, i + concurrency).map((d) => run(d).catch((err: unknown) => log.error({ err, deliveryId: d.id }, 'webhook delivery crashed'))));
+    for (let i = 0; i < due.length; i += concurrency) {
+      await Promise.all(
+        due.slice(i, i + concurrency).map((d) => run(d).catch((err: unknown) => log.error({ err, deliveryId: d.id }, 'webhook delivery crashed'))),
+      );
+    }
     return due.length;
   }
 
@@ -142,9 +160,31 @@ export function createDeliveryWorker(deps: { db: Db; envelope: Envelope; egress:
       const id = newId();
       const eventId = newId();
       const body = JSON.stringify({ id: eventId, name: 'webhook.ping', created_at: now, payload: { webhook_id: webhook.id, name: webhook.name } });
-      await repo.enqueue([{ id, webhookId: webhook.id, eventId, eventName: 'webhook.ping', body, status: 'running', attempts: 1, nextAttemptAt: null, statusCode: null, durationMs: null, error: null, createdAt: now, updatedAt: now }]);
+      await repo.enqueue([
+        {
+          id,
+          webhookId: webhook.id,
+          eventId,
+          eventName: 'webhook.ping',
+          body,
+          status: 'running',
+          attempts: 1,
+          nextAttemptAt: null,
+          statusCode: null,
+          durationMs: null,
+          error: null,
+          createdAt: now,
+          updatedAt: now,
+        },
+      ]);
       const result = await attempt(webhook, { id, eventId, eventName: 'webhook.ping', body });
-      await repo.finish(id, 1, { status: result.ok ? 'succeeded' : 'failed', nextAttemptAt: null, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error });
+      await repo.finish(id, 1, {
+        status: result.ok ? 'succeeded' : 'failed',
+        nextAttemptAt: null,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+        error: result.error,
+      });
       return (await repo.findDelivery(id))!;
     },
     start(): void {

@@ -21,7 +21,21 @@ export interface WebhookRow {
 export type DeliveryRow = Selectable<EventsTables['webhookDeliveries']>;
 
 const WEBHOOK_COLUMNS = ['id', 'name', 'url', 'events', 'enabled', 'secretSealed', 'keyId', 'wrappedKey', 'createdAt', 'updatedAt'] as const;
-const DELIVERY_COLUMNS = ['id', 'webhookId', 'eventId', 'eventName', 'body', 'status', 'attempts', 'nextAttemptAt', 'statusCode', 'durationMs', 'error', 'createdAt', 'updatedAt'] as const;
+const DELIVERY_COLUMNS = [
+  'id',
+  'webhookId',
+  'eventId',
+  'eventName',
+  'body',
+  'status',
+  'attempts',
+  'nextAttemptAt',
+  'statusCode',
+  'durationMs',
+  'error',
+  'createdAt',
+  'updatedAt',
+] as const;
 
 function toWebhook(r: EventsTables['webhooks']): WebhookRow {
   return { ...r, events: json.read<string[]>(r.events), enabled: bool.read(r.enabled) };
@@ -40,19 +54,39 @@ export function createWebhooksRepository(base: Db) {
     db: base,
     /** Master-key rotation: secrets whose data key is not under `keyId`, by id. */
     sealedNotUnder(keyId: string, afterId: string, limit: number) {
-      return db.selectFrom('webhooks').select(['id', 'keyId', 'wrappedKey']).where('keyId', '!=', keyId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return db
+        .selectFrom('webhooks')
+        .select(['id', 'keyId', 'wrappedKey'])
+        .where('keyId', '!=', keyId)
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
     },
     /** Swaps the wrapped data key only if nobody changed it meanwhile. */
     async replaceWrap(id: string, old: { keyId: string; wrappedKey: string }, next: { keyId: string; wrappedKey: string }): Promise<boolean> {
-      const r = await db.updateTable('webhooks').set({ keyId: next.keyId, wrappedKey: next.wrappedKey }).where('id', '=', id).where('keyId', '=', old.keyId).where('wrappedKey', '=', old.wrappedKey).executeTakeFirst();
+      const r = await db
+        .updateTable('webhooks')
+        .set({ keyId: next.keyId, wrappedKey: next.wrappedKey })
+        .where('id', '=', id)
+        .where('keyId', '=', old.keyId)
+        .where('wrappedKey', '=', old.wrappedKey)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async countByKey(): Promise<{ keyId: string; n: number }[]> {
-      const rows = await db.selectFrom('webhooks').select(['keyId', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('keyId').execute();
+      const rows = await db
+        .selectFrom('webhooks')
+        .select(['keyId', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('keyId')
+        .execute();
       return rows.map((r) => ({ keyId: r.keyId, n: Number(r.n) }));
     },
     async insert(w: WebhookRow): Promise<void> {
-      await db.insertInto('webhooks').values(encode(w) as EventsTables['webhooks']).execute();
+      await db
+        .insertInto('webhooks')
+        .values(encode(w) as EventsTables['webhooks'])
+        .execute();
     },
     async find(id: string): Promise<WebhookRow | undefined> {
       const r = await webhooks().where('id', '=', id).executeTakeFirst();
@@ -81,17 +115,32 @@ export function createWebhooksRepository(base: Db) {
     /** Queues a delivery; a second one for the same webhook and event is ignored (at-least-once upstream). */
     async enqueue(rows: readonly DeliveryRow[]): Promise<void> {
       if (rows.length === 0) return;
-      await db.insertInto('webhookDeliveries').values([...rows]).onConflict((oc) => oc.columns(['webhookId', 'eventId']).doNothing()).execute();
+      await db
+        .insertInto('webhookDeliveries')
+        .values([...rows])
+        .onConflict((oc) => oc.columns(['webhookId', 'eventId']).doNothing())
+        .execute();
     },
     async findDelivery(id: string): Promise<DeliveryRow | undefined> {
       return db.selectFrom('webhookDeliveries').select(DELIVERY_COLUMNS).where('id', '=', id).executeTakeFirst();
     },
     async due(nowIsoText: string, limit: number): Promise<DeliveryRow[]> {
-      return db.selectFrom('webhookDeliveries').select(DELIVERY_COLUMNS).where('status', '=', 'pending').where('nextAttemptAt', '<=', nowIsoText).orderBy('nextAttemptAt').limit(limit).execute();
+      return db
+        .selectFrom('webhookDeliveries')
+        .select(DELIVERY_COLUMNS)
+        .where('status', '=', 'pending')
+        .where('nextAttemptAt', '<=', nowIsoText)
+        .orderBy('nextAttemptAt')
+        .limit(limit)
+        .execute();
     },
     /** The next due time of any pending delivery (null: none). */
     async nextDue(): Promise<string | null> {
-      const r = await db.selectFrom('webhookDeliveries').select((eb) => eb.fn.min('nextAttemptAt').as('at')).where('status', '=', 'pending').executeTakeFirst();
+      const r = await db
+        .selectFrom('webhookDeliveries')
+        .select((eb) => eb.fn.min('nextAttemptAt').as('at'))
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
       return (r?.at as string | null | undefined) ?? null;
     },
     /**
@@ -110,7 +159,12 @@ export function createWebhooksRepository(base: Db) {
       return Number(r.numUpdatedRows) === 1;
     },
     async finish(id: string, attempt: number, fields: Pick<DeliveryRow, 'status' | 'nextAttemptAt' | 'statusCode' | 'durationMs' | 'error'>): Promise<void> {
-      await db.updateTable('webhookDeliveries').set({ ...fields, updatedAt: nowIso() }).where('id', '=', id).where('attempts', '=', attempt).execute();
+      await db
+        .updateTable('webhookDeliveries')
+        .set({ ...fields, updatedAt: nowIso() })
+        .where('id', '=', id)
+        .where('attempts', '=', attempt)
+        .execute();
     },
     async deliveries(webhookId: string, keys: SortKey[], cursor: string | undefined, limit: number) {
       const q = db.selectFrom('webhookDeliveries').select(DELIVERY_COLUMNS).where('webhookId', '=', webhookId);

@@ -13,7 +13,16 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
   return async (app) => {
     app.get(
       '/webhooks',
-      { config: read, schema: { operationId: 'listWebhooks', tags, summary: 'List outbound webhooks', querystring: ListWebhooksQuery, response: { 200: Page(Webhook), ...errorResponses() } } },
+      {
+        config: read,
+        schema: {
+          operationId: 'listWebhooks',
+          tags,
+          summary: 'List outbound webhooks',
+          querystring: ListWebhooksQuery,
+          response: { 200: Page(Webhook), ...errorResponses() },
+        },
+      },
       async (req) => service.list(req.actor, req.query),
     );
     app.post(
@@ -23,7 +32,8 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
         schema: {
           operationId: 'createWebhook',
           tags,
-          summary: 'Create a webhook: matching events are POSTed to its URL, signed with X-Opsdeck-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>',
+          summary:
+            'Create a webhook: matching events are POSTed to its URL, signed with X-Opsdeck-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>',
           body: CreateWebhookBody,
           response: { 201: Webhook, ...errorResponses(409, 422) },
         },
@@ -32,20 +42,45 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
     );
     app.get(
       '/webhooks/:id',
-      { config: { ...read, scope: 'global', resource: 'webhook' }, schema: { operationId: 'getWebhook', tags, summary: 'Get a webhook (never its secret)', params: IdParams, response: { 200: Webhook, ...errorResponses(404) } } },
+      {
+        config: { ...read, scope: 'global', resource: 'webhook' },
+        schema: {
+          operationId: 'getWebhook',
+          tags,
+          summary: 'Get a webhook (never its secret)',
+          params: IdParams,
+          response: { 200: Webhook, ...errorResponses(404) },
+        },
+      },
       async (req) => service.get(req.actor, req.params.id),
     );
     app.patch(
       '/webhooks/:id',
       {
         config: { ...write, scope: 'global', resource: 'webhook' },
-        schema: { operationId: 'updateWebhook', tags, summary: 'Change some fields of a webhook (a new secret replaces the old one)', params: IdParams, body: UpdateWebhookBody, response: { 200: Webhook, ...errorResponses(404, 409, 422) } },
+        schema: {
+          operationId: 'updateWebhook',
+          tags,
+          summary: 'Change some fields of a webhook (a new secret replaces the old one)',
+          params: IdParams,
+          body: UpdateWebhookBody,
+          response: { 200: Webhook, ...errorResponses(404, 409, 422) },
+        },
       },
       async (req) => service.update(req.actor, req.params.id, req.body),
     );
     app.delete(
       '/webhooks/:id',
-      { config: { ...write, scope: 'global', resource: 'webhook' }, schema: { operationId: 'deleteWebhook', tags, summary: 'Delete a webhook and its delivery log', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
+      {
+        config: { ...write, scope: 'global', resource: 'webhook' },
+        schema: {
+          operationId: 'deleteWebhook',
+          tags,
+          summary: 'Delete a webhook and its delivery log',
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(404) },
+        },
+      },
       async (req, reply) => {
         await service.remove(req.actor, req.params.id);
         return reply.code(204).send(null);
@@ -55,7 +90,13 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
       '/webhooks/:id/ping',
       {
         config: { ...write, scope: 'global', resource: 'webhook' },
-        schema: { operationId: 'pingWebhook', tags, summary: 'Send a signed webhook.ping event now; answers with the delivery (status code, duration, error)', params: IdParams, response: { 200: Delivery, ...errorResponses(404) } },
+        schema: {
+          operationId: 'pingWebhook',
+          tags,
+          summary: 'Send a signed webhook.ping event now; answers with the delivery (status code, duration, error)',
+          params: IdParams,
+          response: { 200: Delivery, ...errorResponses(404) },
+        },
       },
       async (req) => service.ping(req.actor, req.params.id),
     );
@@ -63,7 +104,14 @@ export function webhooksRoutes(service: WebhooksService): FastifyPluginAsyncType
       '/webhooks/:id/deliveries',
       {
         config: { ...read, scope: 'global', resource: 'webhook' },
-        schema: { operationId: 'listWebhookDeliveries', tags, summary: 'The delivery log of a webhook, newest first', params: IdParams, querystring: ListDeliveriesQuery, response: { 200: Page(Delivery), ...errorResponses(404) } },
+        schema: {
+          operationId: 'listWebhookDeliveries',
+          tags,
+          summary: 'The delivery log of a webhook, newest first',
+          params: IdParams,
+          querystring: ListDeliveriesQuery,
+          response: { 200: Page(Delivery), ...errorResponses(404) },
+        },
       },
       async (req) => service.deliveries(req.actor, req.params.id, req.query),
     );

@@ -1,7 +1,12 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
-const EventGlob = Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9_.*-]+$', description: 'An event name or glob: `device.*`, `run.failed`, `*`' });
+const EventGlob = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^[a-z0-9_.*-]+$',
+  description: 'An event name or glob: `device.*`, `run.failed`, `*`',
+});
 const Url = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://', description: 'http:// or https:// URL the events are POSTed to' });
 const Secret = Type.String({ minLength: 16, maxLength: 512, description: 'HMAC-SHA256 signing secret; write-only (never returned)' });
 
@@ -44,7 +49,11 @@ export const Webhook = Type.Object(
 );
 
 export const ListWebhooksQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), cursor: Type.Optional(Type.String({ maxLength: 2048 })), sort: Type.Optional(Type.String({ maxLength: 200 })) },
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+    sort: Type.Optional(Type.String({ maxLength: 200 })),
+  },
   { additionalProperties: false },
 );
 export type ListWebhooksQuery = Static<typeof ListWebhooksQuery>;

@@ -23,7 +23,16 @@ export interface WebhooksServiceDeps {
   worker: DeliveryWorker;
 }
 
-export const webhookView = (w: WebhookRow) => ({ id: w.id, name: w.name, url: w.url, events: w.events, enabled: w.enabled, secret: { set: true }, created_at: w.createdAt, updated_at: w.updatedAt });
+export const webhookView = (w: WebhookRow) => ({
+  id: w.id,
+  name: w.name,
+  url: w.url,
+  events: w.events,
+  enabled: w.enabled,
+  secret: { set: true },
+  created_at: w.createdAt,
+  updated_at: w.updatedAt,
+});
 
 export const deliveryView = (d: DeliveryRow) => ({
   id: d.id,
@@ -58,11 +67,18 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
   /** The URL must be http(s) without user info, and its host pass the egress policy now (and again at each delivery). */
   async function checkUrl(text: string): Promise<void> {
     const problem = await checkOutboundUrl(deps.egress, text);
-    if (problem?.kind === 'invalid') throw new ValidationError('WEBHOOK_URL_INVALID', 'The webhook URL must be an http(s) URL without credentials', [{ path: 'body.url', message: problem.message }]);
-    if (problem) throw new ValidationError('WEBHOOK_URL_DENIED', 'The egress policy refuses this webhook target', [{ path: 'body.url', message: problem.message }]);
+    if (problem?.kind === 'invalid') {
+      throw new ValidationError('WEBHOOK_URL_INVALID', 'The webhook URL must be an http(s) URL without credentials', [
+        { path: 'body.url', message: problem.message },
+      ]);
+    }
+    if (problem) {
+      throw new ValidationError('WEBHOOK_URL_DENIED', 'The egress policy refuses this webhook target', [{ path: 'body.url', message: problem.message }]);
+    }
   }
 
-  const duplicate = (name: string) => new ConflictError('WEBHOOK_NAME_TAKEN', `A webhook named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);
+  const duplicate = (name: string) =>
+    new ConflictError('WEBHOOK_NAME_TAKEN', `A webhook named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);
 
   async function guarded<T>(name: string | undefined, work: () => Promise<T>): Promise<T> {
     try {
@@ -90,11 +106,29 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const id = newId();
       const now = nowIso();
       const sealed = deps.envelope.seal(secretRef(id), { secret: body.secret });
-      const row: WebhookRow = { id, name: body.name, url: body.url, events: body.events, enabled: body.enabled ?? true, secretSealed: sealed.sealed.secret!, keyId: sealed.keyId, wrappedKey: sealed.wrappedKey, createdAt: now, updatedAt: now };
+      const row: WebhookRow = {
+        id,
+        name: body.name,
+        url: body.url,
+        events: body.events,
+        enabled: body.enabled ?? true,
+        secretSealed: sealed.sealed.secret!,
+        keyId: sealed.keyId,
+        wrappedKey: sealed.wrappedKey,
+        createdAt: now,
+        updatedAt: now,
+      };
       await guarded(body.name, () =>
         deps.unitOfWork(async (r) => {
           await r.webhooks.insert(row);
-          await deps.audit.record(r.db, { actor, action: 'webhook.created', resourceType: 'webhook', resourceId: id, outcome: 'success', changes: { name: row.name, url: row.url, events: row.events, enabled: row.enabled } });
+          await deps.audit.record(r.db, {
+            actor,
+            action: 'webhook.created',
+            resourceType: 'webhook',
+            resourceId: id,
+            outcome: 'success',
+            changes: { name: row.name, url: row.url, events: row.events, enabled: row.enabled },
+          });
         }),
       );
       return webhookView(row);
@@ -119,7 +153,14 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       await guarded(body.name, () =>
         deps.unitOfWork(async (r) => {
           await r.webhooks.update(id, fields);
-          await deps.audit.record(r.db, { actor, action: 'webhook.updated', resourceType: 'webhook', resourceId: id, outcome: 'success', changes: { fields: changed } });
+          await deps.audit.record(r.db, {
+            actor,
+            action: 'webhook.updated',
+            resourceType: 'webhook',
+            resourceId: id,
+            outcome: 'success',
+            changes: { fields: changed },
+          });
         }),
       );
       return webhookView(await load(id));
@@ -129,7 +170,14 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const current = await load(id);
       await deps.unitOfWork(async (r) => {
         if (!(await r.webhooks.delete(id))) throw new NotFoundError('WEBHOOK_NOT_FOUND', `Webhook ${id} does not exist`);
-        await deps.audit.record(r.db, { actor, action: 'webhook.deleted', resourceType: 'webhook', resourceId: id, outcome: 'success', changes: { name: current.name } });
+        await deps.audit.record(r.db, {
+          actor,
+          action: 'webhook.deleted',
+          resourceType: 'webhook',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: current.name },
+        });
       });
     },
     /** Sends a signed `webhook.ping` now and answers with the recorded delivery (whatever the receiver said). */
@@ -168,7 +216,21 @@ export function createWebhooksSubscriber(worker: Pick<DeliveryWorker, 'drain'>):
       if (!enabled) enabledIn.set(db, (enabled = repo.enabled()));
       const targets = (await enabled).filter((w) => w.createdAt <= event.createdAt && globMatcher(w.events)(event.name));
       await repo.enqueue(
-        targets.map((w) => ({ id: newId(), webhookId: w.id, eventId: event.id, eventName: event.name, body, status: 'pending', attempts: 0, nextAttemptAt: now, statusCode: null, durationMs: null, error: null, createdAt: now, updatedAt: now })),
+        targets.map((w) => ({
+          id: newId(),
+          webhookId: w.id,
+          eventId: event.id,
+          eventName: event.name,
+          body,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          statusCode: null,
+          durationMs: null,
+          error: null,
+          createdAt: now,
+          updatedAt: now,
+        })),
       );
     },
     afterCommit: () => void worker.drain(),

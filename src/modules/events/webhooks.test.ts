@@ -119,12 +119,19 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
 
   it('delivers matching events signed with X-Opsdeck-Signature, retries after a 500 with backoff, and logs each delivery', async () => {
     const hook = await createHook('templates', ['job_template.*']);
-    const disabled = await api('POST', '/webhooks', { name: 'templates-off', url: `${receiver.url}/off`, secret: SECRET, events: ['job_template.*'], enabled: false });
+    const disabled = await api('POST', '/webhooks', {
+      name: 'templates-off',
+      url: `${receiver.url}/off`,
+      secret: SECRET,
+      events: ['job_template.*'],
+      enabled: false,
+    });
     expect(disabled.statusCode, disabled.body).toBe(201);
     receiver.failNext(500);
     const template = await api('POST', '/jobs/templates', { name: `wh-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
     expect(template.statusCode, template.body).toBe(201);
-    const forTemplate = (r: Received) => r.headers['x-opsdeck-event'] === 'job_template.created' && (JSON.parse(r.body) as { payload: { id: string } }).payload.id === template.json().id;
+    const forTemplate = (r: Received) =>
+      r.headers['x-opsdeck-event'] === 'job_template.created' && (JSON.parse(r.body) as { payload: { id: string } }).payload.id === template.json().id;
     const [first, second] = await receiver.waitFor(forTemplate, 2);
     expect(first!.headers['x-opsdeck-delivery']).toBe(second!.headers['x-opsdeck-delivery']);
     const body = JSON.parse(second!.body) as { id: string; name: string; created_at: string; payload: { name: string } };
@@ -137,7 +144,8 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
     expect(verifySignature('another-secret-entirely', second!.body, signature, now)).toBe(false);
     expect(verifySignature(SECRET, second!.body.replace('job_template', 'job_templatf'), signature, now)).toBe(false);
 
-    let log: { items: { event_id: string; status: string; attempts: number; status_code: number | null; duration_ms: number | null; error: string | null }[] } = { items: [] };
+    let log: { items: { event_id: string; status: string; attempts: number; status_code: number | null; duration_ms: number | null; error: string | null }[] } =
+      { items: [] };
     for (let i = 0; i < 100; i += 1) {
       log = (await api('GET', `/webhooks/${hook.id}/deliveries`)).json();
       if (log.items[0]?.status === 'succeeded') break;
@@ -147,7 +155,11 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
     expect(log.items[0]).toMatchObject({ event_id: body.id, status: 'succeeded', attempts: 2, status_code: 200, error: null });
     expect(log.items[0]!.duration_ms).toBeGreaterThanOrEqual(0);
     // An event its filter does not match is not sent.
-    expect(receiver.received.filter((r) => r.headers['x-opsdeck-event'] !== 'job_template.created' && r.headers['x-opsdeck-event'] !== 'webhook.ping' && r.body.includes(hook.id))).toEqual([]);
+    expect(
+      receiver.received.filter(
+        (r) => r.headers['x-opsdeck-event'] !== 'job_template.created' && r.headers['x-opsdeck-event'] !== 'webhook.ping' && r.body.includes(hook.id),
+      ),
+    ).toEqual([]);
     // A disabled webhook gets nothing queued.
     expect((await api('GET', `/webhooks/${disabled.json().id as string}/deliveries`)).json().items).toEqual([]);
     expect((await api('DELETE', `/webhooks/${hook.id}`)).statusCode).toBe(204);
@@ -169,7 +181,10 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
     const address = await server().app.listen({ host: '127.0.0.1', port: 0 });
     const own = Number(new URL(address).port);
     const hosts = ['0', '0.0.0.0', '[::]', '[::ffff:0.0.0.0]', '[::ffff:0:0]', '127.0.0.2', '[::1]', '2130706434', '0x7f.2', '[::ffff:127.0.0.2]'];
-    const urls = [...hosts.map((h) => `http://${h}:9/x`), ...['127.0.0.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', '[::ffff:127.0.0.1]', 'hooks.lab.test'].map((h) => `http://${h}:${own}/metrics`)];
+    const urls = [
+      ...hosts.map((h) => `http://${h}:9/x`),
+      ...['127.0.0.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.1', '[::ffff:127.0.0.1]', 'hooks.lab.test'].map((h) => `http://${h}:${own}/metrics`),
+    ];
     for (const url of urls) {
       const res = await api('POST', '/webhooks', { name: 'refused', url, secret: SECRET, events: ['*'] });
       expect(res.statusCode, `${url} → ${res.body}`).toBe(422);
@@ -236,12 +251,24 @@ describe.each(DIALECTS)('after a restart on %s', (dialect) => {
     // First process: API only, nothing consumes.
     let node: TestServer = await createTestServer(dialect, { db, cluster, env: { ...env, OPSDECK_ROLES: 'api' } });
     const admin = bearer(await adminToken(node));
-    const hook = await node.app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: admin, payload: { name: 'restart', url: `${receiver.url}/r`, secret: SECRET, events: ['job_template.*'] } });
+    const hook = await node.app.inject({
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      headers: admin,
+      payload: { name: 'restart', url: `${receiver.url}/r`, secret: SECRET, events: ['job_template.*'] },
+    });
     expect(hook.statusCode, hook.body).toBe(201);
-    const template = await node.app.inject({ method: 'POST', url: '/api/v1/jobs/templates', headers: admin, payload: { name: 'made-while-down', type: 'noop', params: {} } });
+    const template = await node.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs/templates',
+      headers: admin,
+      payload: { name: 'made-while-down', type: 'noop', params: {} },
+    });
     expect(template.statusCode, template.body).toBe(201);
     const audit = async (n: TestServer) =>
-      (await n.app.inject({ method: 'GET', url: `/api/v1/audit?resource_type=job_template&resource_id=${template.json().id as string}`, headers: admin })).json().items as { action: string; actor: { name: string } }[];
+      (
+        await n.app.inject({ method: 'GET', url: `/api/v1/audit?resource_type=job_template&resource_id=${template.json().id as string}`, headers: admin })
+      ).json().items as { action: string; actor: { name: string } }[];
     await new Promise((r) => setTimeout(r, 300));
     expect(await audit(node)).toEqual([]);
     expect(receiver.received).toEqual([]);

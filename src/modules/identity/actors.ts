@@ -14,7 +14,14 @@ export function createActorLookup(deps: { db: Db; principals: Principals; clock:
     if (kind === 'user') {
       const p = await deps.principals.get(id);
       if (!p?.active) return null;
-      return { kind: 'user', id: p.id, name: p.username, permissions: p.permissions === '*' ? '*' : new Set(p.permissions), teamIds: [...p.teamIds], userId: p.id };
+      return {
+        kind: 'user',
+        id: p.id,
+        name: p.username,
+        permissions: p.permissions === '*' ? '*' : new Set(p.permissions),
+        teamIds: [...p.teamIds],
+        userId: p.id,
+      };
     }
     const key = await createApiKeysRepository(deps.db).find(id);
     if (!key || key.revokedAt !== null || (key.expiresAt !== null && Date.parse(key.expiresAt) <= deps.clock())) return null;

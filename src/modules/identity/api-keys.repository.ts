@@ -39,7 +39,17 @@ export function createApiKeysRepository(base: Db) {
   const db = base.withTables<IdentityTables>();
   const select = () => db.selectFrom('apiKeys').leftJoin('roles', 'roles.id', 'apiKeys.roleId').select(COLUMNS);
   return {
-    async insert(k: { id: string; userId: string; name: string; prefix: string; secretHash: string; roleId: string | null; permissions: string[] | null; expiresAt: string | null; createdAt: string }): Promise<void> {
+    async insert(k: {
+      id: string;
+      userId: string;
+      name: string;
+      prefix: string;
+      secretHash: string;
+      roleId: string | null;
+      permissions: string[] | null;
+      expiresAt: string | null;
+      createdAt: string;
+    }): Promise<void> {
       await db
         .insertInto('apiKeys')
         .values({ ...k, permissions: k.permissions === null ? null : json.write(k.permissions), lastUsedAt: null, revokedAt: null })
@@ -74,7 +84,11 @@ export function createApiKeysRepository(base: Db) {
         await db
           .updateTable('apiKeys')
           .set({ revokedAt: now })
-          .where('id', 'in', keys.map((k) => k.id))
+          .where(
+            'id',
+            'in',
+            keys.map((k) => k.id),
+          )
           .where('revokedAt', 'is', null)
           .execute();
       }

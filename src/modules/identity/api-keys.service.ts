@@ -36,7 +36,9 @@ export type ApiKeysDeps = Pick<IdentityContext, 'repos' | 'uow' | 'audit' | 'pri
 export function createApiKeysService(ctx: ApiKeysDeps, stepUp: StepUp) {
   async function own(actor: Actor, id: string): Promise<ApiKeyRow> {
     const key = await ctx.repos.apiKeys.find(id);
-    if (!key || (key.userId !== actingUserId(actor) && !hasPermission(actor, 'api-keys:admin'))) throw new NotFoundError('API_KEY_NOT_FOUND', 'The API key does not exist');
+    if (!key || (key.userId !== actingUserId(actor) && !hasPermission(actor, 'api-keys:admin'))) {
+      throw new NotFoundError('API_KEY_NOT_FOUND', 'The API key does not exist');
+    }
     return key;
   }
 
@@ -45,9 +47,13 @@ export function createApiKeysService(ctx: ApiKeysDeps, stepUp: StepUp) {
     const userId = actingUserId(actor);
     if (!userId) throw new ValidationError('API_KEY_OWNER_REQUIRED', 'API keys belong to a user; the system actor cannot create one');
     if ((input.role === undefined) === (input.permissions === undefined)) {
-      throw new ValidationError('API_KEY_GRANT', 'Give either a role or a list of permissions', [{ path: 'body', message: 'exactly one of role, permissions is required' }]);
+      throw new ValidationError('API_KEY_GRANT', 'Give either a role or a list of permissions', [
+        { path: 'body', message: 'exactly one of role, permissions is required' },
+      ]);
     }
-    if (input.expires_at && Date.parse(input.expires_at) <= ctx.clock()) throw new ValidationError('API_KEY_EXPIRY', 'The expiry is in the past', [{ path: 'body.expires_at', message: 'must be in the future' }]);
+    if (input.expires_at && Date.parse(input.expires_at) <= ctx.clock()) {
+      throw new ValidationError('API_KEY_EXPIRY', 'The expiry is in the past', [{ path: 'body.expires_at', message: 'must be in the future' }]);
+    }
     let roleId: string | null = null;
     let wanted: ReadonlySet<string> | '*';
     if (input.role !== undefined) {
@@ -58,7 +64,11 @@ export function createApiKeysService(ctx: ApiKeysDeps, stepUp: StepUp) {
       wanted = byRole === '*' ? '*' : new Set(byRole);
     } else {
       const unknown = input.permissions!.filter((p) => !ctx.registry.has(p));
-      if (unknown.length > 0) throw new ValidationError('PERMISSION_UNKNOWN', `Unknown permission(s): ${unknown.join(', ')}`, [{ path: 'body.permissions', message: `unknown: ${unknown.join(', ')}` }]);
+      if (unknown.length > 0) {
+        throw new ValidationError('PERMISSION_UNKNOWN', `Unknown permission(s): ${unknown.join(', ')}`, [
+          { path: 'body.permissions', message: `unknown: ${unknown.join(', ')}` },
+        ]);
+      }
       wanted = new Set(input.permissions);
     }
     if (!isSubset(wanted, actor.permissions)) throw new ForbiddenError('API_KEY_TOO_WIDE', 'An API key cannot have permissions its creator does not hold');
@@ -77,7 +87,14 @@ export function createApiKeysService(ctx: ApiKeysDeps, stepUp: StepUp) {
         expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
         createdAt: nowIso(ctx.clock),
       });
-      await ctx.audit.record(repos.db, { actor, action: audit, resourceType: 'api_key', resourceId: id, outcome: 'success', changes: { name: input.name, role: input.role ?? null, permissions: input.permissions ?? null } });
+      await ctx.audit.record(repos.db, {
+        actor,
+        action: audit,
+        resourceType: 'api_key',
+        resourceId: id,
+        outcome: 'success',
+        changes: { name: input.name, role: input.role ?? null, permissions: input.permissions ?? null },
+      });
     });
     const row = await ctx.repos.apiKeys.find(id);
     return { ...view(row!, ctx.clock()), key: generated.key };
@@ -113,7 +130,11 @@ export function createApiKeysService(ctx: ApiKeysDeps, stepUp: StepUp) {
       if (old.revokedAt) throw new NotFoundError('API_KEY_NOT_FOUND', 'The API key is revoked');
       const created = await create(
         actor,
-        { name: old.name, ...(old.roleName ? { role: old.roleName } : { permissions: old.permissions ?? [] }), ...(old.expiresAt && Date.parse(old.expiresAt) > ctx.clock() ? { expires_at: old.expiresAt } : {}) },
+        {
+          name: old.name,
+          ...(old.roleName ? { role: old.roleName } : { permissions: old.permissions ?? [] }),
+          ...(old.expiresAt && Date.parse(old.expiresAt) > ctx.clock() ? { expires_at: old.expiresAt } : {}),
+        },
         'api_key.rotated',
       );
       await revoke(actor, id);

@@ -16,7 +16,14 @@ describe.each(DIALECTS)('API keys on %s', (dialect) => {
     expect(res.statusCode).toBe(201);
     const created = res.json();
     expect(created.key).toMatch(/^odk_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}$/);
-    expect(created).toMatchObject({ name: 'ci', prefix: created.key.slice(0, 16), permissions: ['system:read'], role: null, status: 'active', last_used_at: null });
+    expect(created).toMatchObject({
+      name: 'ci',
+      prefix: created.key.slice(0, 16),
+      permissions: ['system:read'],
+      role: null,
+      status: 'active',
+      last_used_at: null,
+    });
     expect((await call('GET', '/system/info', { 'x-api-key': created.key })).statusCode).toBe(200);
     expect((await call('GET', '/system/info', bearer(created.key))).statusCode).toBe(200);
     expect((await call('GET', '/users', { 'x-api-key': created.key })).statusCode).toBe(403);

@@ -25,7 +25,10 @@ export function createAuditRepository(base: Db) {
       return { table: 'auditLog', rows: rows.map((row) => ({ ...row, changes: row.changes === null ? null : json.write(row.changes) })) };
     },
     async insert(rows: readonly AuditRow[]): Promise<void> {
-      await db.insertInto('auditLog').values(this.insertWrite(rows).rows as never).execute();
+      await db
+        .insertInto('auditLog')
+        .values(this.insertWrite(rows).rows as never)
+        .execute();
     },
     async list(filters: FilterCondition[], keys: SortKey[], cursor: string | undefined, limit: number) {
       const base = db.selectFrom('auditLog').select([...COLUMNS, changesText]);

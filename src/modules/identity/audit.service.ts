@@ -125,7 +125,17 @@ export function createAuditService(deps: { db: Db; clock?: () => number; events?
       // an unknown name (login-timing.test.ts), which writes no security event.
       await Promise.all([
         createAuditRepository(dbOrTrx).insert([row]),
-        owner && deps.events ? deps.events.record(dbOrTrx, SECURITY_EVENT, { user_id: owner, audit_id: row.id, action: row.action, outcome: row.outcome, time: row.time, ip: row.ip, user_agent: row.userAgent }) : null,
+        owner && deps.events
+          ? deps.events.record(dbOrTrx, SECURITY_EVENT, {
+              user_id: owner,
+              audit_id: row.id,
+              action: row.action,
+              outcome: row.outcome,
+              time: row.time,
+              ip: row.ip,
+              user_agent: row.userAgent,
+            })
+          : null,
       ]);
     },
     /**

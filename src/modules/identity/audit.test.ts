@@ -30,7 +30,14 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
       payload: { username: 'audited', email: 'audited@example.com', password: 'violet-tractor-ocean-41', roles: ['viewer'] },
     });
     const item: Item = (await audit(`action=user.created&resource_id=${created.json().id}`)).json().items[0];
-    expect(item).toMatchObject({ actor: { kind: 'user', name: 'admin' }, resource_type: 'user', outcome: 'success', ip: '127.0.0.1', request_id: 'req-audit-1', changes: { username: 'audited', roles: ['viewer'] } });
+    expect(item).toMatchObject({
+      actor: { kind: 'user', name: 'admin' },
+      resource_type: 'user',
+      outcome: 'success',
+      ip: '127.0.0.1',
+      request_id: 'req-audit-1',
+      changes: { username: 'audited', roles: ['viewer'] },
+    });
     expect(JSON.stringify(item)).not.toContain('violet-tractor');
     const logins = (await audit('action=auth.login.succeeded&actor_name=admin')).json().items;
     expect(logins.length).toBeGreaterThan(0);
@@ -45,7 +52,13 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
     expect(denied.statusCode).toBe(403);
     expect(denied.json().code).toBe('PERMISSION_DENIED');
     const item: Item = (await audit(`action=permission.denied&actor_id=${viewer.userId}`)).json().items[0];
-    expect(item).toMatchObject({ outcome: 'denied', resource_type: 'route', resource_id: 'POST /api/v1/users', changes: { permission: 'users:admin' }, request_id: denied.json().request_id });
+    expect(item).toMatchObject({
+      outcome: 'denied',
+      resource_type: 'route',
+      resource_id: 'POST /api/v1/users',
+      changes: { permission: 'users:admin' },
+      request_id: denied.json().request_id,
+    });
   });
 
   it('stores the user agent of HTTP-initiated entries (truncated to 256) and filters by it', async () => {
@@ -59,7 +72,12 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
     });
     const item = (await audit(`action=user.created&resource_id=${created.json().id}`)).json().items[0];
     expect(item.user_agent).toBe(ua.slice(0, 256));
-    const failed = await server().app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'user-agent': `login-agent-${dialect}` }, payload: { username: 'nobody-ua', password: 'wrong-password-123' } });
+    const failed = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'user-agent': `login-agent-${dialect}` },
+      payload: { username: 'nobody-ua', password: 'wrong-password-123' },
+    });
     expect(failed.statusCode).toBe(401);
     const byUa = (await audit(`user_agent=login-agent-${dialect}`)).json().items;
     expect(byUa.map((i: Item) => i.action)).toContain('auth.login.failed');

@@ -26,7 +26,11 @@ export interface AuthRoutesDeps {
   rateLimit: { max: number; redis: Redis | null; prefix: string };
 }
 
-const client = (req: FastifyRequest): ClientContext => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 500), requestId: String(req.id) });
+const client = (req: FastifyRequest): ClientContext => ({
+  ip: req.ip,
+  userAgent: String(req.headers['user-agent'] ?? '').slice(0, 500),
+  requestId: String(req.id),
+});
 const tags = ['auth'];
 const SecurityEventsQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
 const NoContent = { 204: Type.Null() };
@@ -44,17 +48,36 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       ...(d.rateLimit.redis ? { redis: d.rateLimit.redis, nameSpace: d.rateLimit.prefix } : {}),
       // With Redis unreachable, sign-in keeps working (fail open); per-account lockout still applies.
       skipOnError: true,
-      errorResponseBuilder: (_req, ctx) => new TooManyRequestsError('RATE_LIMITED', 'Too many requests to /auth from this address; slow down', Number(ctx.ttl) / 1000),
+      errorResponseBuilder: (_req, ctx) =>
+        new TooManyRequestsError('RATE_LIMITED', 'Too many requests to /auth from this address; slow down', Number(ctx.ttl) / 1000),
     });
 
     app.post(
       '/auth/login',
-      { config: { public: true, rateLimit: {} }, schema: { operationId: 'login', tags, summary: 'Sign in with username or email, password and (with 2FA) a TOTP or recovery code', body: S.LoginBody, response: { 200: S.TokenResponse, ...errorResponses() } } },
+      {
+        config: { public: true, rateLimit: {} },
+        schema: {
+          operationId: 'login',
+          tags,
+          summary: 'Sign in with username or email, password and (with 2FA) a TOTP or recovery code',
+          body: S.LoginBody,
+          response: { 200: S.TokenResponse, ...errorResponses() },
+        },
+      },
       async (req) => d.auth.login(req.body, client(req)),
     );
     app.post(
       '/auth/refresh',
-      { config: { public: true, rateLimit: {} }, schema: { operationId: 'refreshToken', tags, summary: 'Rotate a refresh token (reusing an old one revokes the session)', body: S.RefreshBody, response: { 200: S.TokenResponse, ...errorResponses() } } },
+      {
+        config: { public: true, rateLimit: {} },
+        schema: {
+          operationId: 'refreshToken',
+          tags,
+          summary: 'Rotate a refresh token (reusing an old one revokes the session)',
+          body: S.RefreshBody,
+          response: { 200: S.TokenResponse, ...errorResponses() },
+        },
+      },
       async (req) => d.auth.refresh(req.body.refresh_token, client(req)),
     );
     app.post(
@@ -73,7 +96,10 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/auth/logout',
-      { config: { permission: 'account:read' }, schema: { operationId: 'logout', tags, summary: 'Revoke this session and its access token', response: { ...NoContent, ...errorResponses(422) } } },
+      {
+        config: { permission: 'account:read' },
+        schema: { operationId: 'logout', tags, summary: 'Revoke this session and its access token', response: { ...NoContent, ...errorResponses(422) } },
+      },
       async (req, reply) => {
         await d.auth.logout(req.actor);
         return reply.code(204).send(null);
@@ -82,11 +108,24 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/auth/verify',
       // Public so any valid credential (token or API key) can be checked, whatever its permissions.
-      { config: { public: true }, schema: { operationId: 'verifyToken', tags, summary: 'Check the presented access token or API key', response: { 200: S.VerifyResponse, ...errorResponses() } } },
+      {
+        config: { public: true },
+        schema: {
+          operationId: 'verifyToken',
+          tags,
+          summary: 'Check the presented access token or API key',
+          response: { 200: S.VerifyResponse, ...errorResponses() },
+        },
+      },
       async (req) => {
         const actor = await d.authenticator.authenticate(req);
         if (!actor) throw new UnauthorizedError();
-        return { valid: true as const, actor: { kind: actor.kind, id: actor.id, name: actor.name }, user_id: actor.userId ?? null, permissions: actor.permissions === '*' ? ['*'] : [...actor.permissions].sort() };
+        return {
+          valid: true as const,
+          actor: { kind: actor.kind, id: actor.id, name: actor.name },
+          user_id: actor.userId ?? null,
+          permissions: actor.permissions === '*' ? ['*'] : [...actor.permissions].sort(),
+        };
       },
     );
     app.post(
@@ -103,12 +142,25 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       },
       async (req, reply) => reply.code(201).send(await d.streamTickets.issue(req.actor)),
     );
-    app.get('/auth/me', { config: { permission: 'account:read' }, schema: { operationId: 'getMe', tags, summary: 'The signed-in user with effective permissions', response: { 200: S.Me, ...errorResponses(404) } } }, async (req) =>
-      d.users.me(req.actor),
+    app.get(
+      '/auth/me',
+      {
+        config: { permission: 'account:read' },
+        schema: { operationId: 'getMe', tags, summary: 'The signed-in user with effective permissions', response: { 200: S.Me, ...errorResponses(404) } },
+      },
+      async (req) => d.users.me(req.actor),
     );
     app.get(
       '/auth/jwks.json',
-      { config: { public: true }, schema: { operationId: 'getJwks', tags, summary: 'Public keys verifying access tokens (empty with HS256)', response: { 200: S.Jwks, ...errorResponses() } } },
+      {
+        config: { public: true },
+        schema: {
+          operationId: 'getJwks',
+          tags,
+          summary: 'Public keys verifying access tokens (empty with HS256)',
+          response: { 200: S.Jwks, ...errorResponses() },
+        },
+      },
       async () => d.jwt.jwks(),
     );
 
@@ -126,12 +178,26 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       },
       async (req) => d.audit.securityEvents(req.actor, req.query),
     );
-    app.get('/auth/sessions', { config: { permission: 'account:read' }, schema: { operationId: 'listMySessions', tags, summary: 'My active sessions', response: { 200: S.SessionList, ...errorResponses() } } }, async (req) =>
-      d.auth.sessions(req.actor),
+    app.get(
+      '/auth/sessions',
+      {
+        config: { permission: 'account:read' },
+        schema: { operationId: 'listMySessions', tags, summary: 'My active sessions', response: { 200: S.SessionList, ...errorResponses() } },
+      },
+      async (req) => d.auth.sessions(req.actor),
     );
     app.delete(
       '/auth/sessions/:id',
-      { config: { permission: 'account:manage', scope: 'self', resource: 'session' }, schema: { operationId: 'revokeMySession', tags, summary: 'Revoke one of my sessions', params: IdParams, response: { ...NoContent, ...errorResponses(404, 422) } } },
+      {
+        config: { permission: 'account:manage', scope: 'self', resource: 'session' },
+        schema: {
+          operationId: 'revokeMySession',
+          tags,
+          summary: 'Revoke one of my sessions',
+          params: IdParams,
+          response: { ...NoContent, ...errorResponses(404, 422) },
+        },
+      },
       async (req, reply) => {
         await d.auth.revokeMySessions(req.actor, req.params.id);
         return reply.code(204).send(null);
@@ -141,7 +207,13 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
       '/auth/sessions',
       {
         config: { permission: 'account:manage' },
-        schema: { operationId: 'revokeMySessions', tags, summary: 'Sign out everywhere: revoke all my sessions (and, with ?revoke_api_keys=true, all my API keys)', querystring: S.RevokeSessionsQuery, response: { ...NoContent, ...errorResponses(422) } },
+        schema: {
+          operationId: 'revokeMySessions',
+          tags,
+          summary: 'Sign out everywhere: revoke all my sessions (and, with ?revoke_api_keys=true, all my API keys)',
+          querystring: S.RevokeSessionsQuery,
+          response: { ...NoContent, ...errorResponses(422) },
+        },
       },
       async (req, reply) => {
         await d.auth.revokeMySessions(req.actor, null, { revokeApiKeys: req.query.revoke_api_keys === true });
@@ -150,7 +222,16 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/auth/password',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'changeMyPassword', tags, summary: 'Change my password (signs out my other sessions; revoke_api_keys: true also revokes my API keys)', body: S.ChangePasswordBody, response: { ...NoContent, ...errorResponses(422) } } },
+      {
+        config: { permission: 'account:manage' },
+        schema: {
+          operationId: 'changeMyPassword',
+          tags,
+          summary: 'Change my password (signs out my other sessions; revoke_api_keys: true also revokes my API keys)',
+          body: S.ChangePasswordBody,
+          response: { ...NoContent, ...errorResponses(422) },
+        },
+      },
       async (req, reply) => {
         await d.auth.changePassword(req.actor, req.body);
         return reply.code(204).send(null);
@@ -159,17 +240,43 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
 
     app.post(
       '/auth/2fa/enrol',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'enrolTotp', tags, summary: 'Start TOTP enrolment: secret and otpauth:// URI', response: { 200: S.TotpEnrolment, ...errorResponses(409, 422) } } },
+      {
+        config: { permission: 'account:manage' },
+        schema: {
+          operationId: 'enrolTotp',
+          tags,
+          summary: 'Start TOTP enrolment: secret and otpauth:// URI',
+          response: { 200: S.TotpEnrolment, ...errorResponses(409, 422) },
+        },
+      },
       async (req) => d.twoFactor.enrol(req.actor),
     );
     app.post(
       '/auth/2fa/confirm',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'confirmTotp', tags, summary: 'Confirm enrolment with a first code; returns 10 recovery codes once', body: S.CodeBody, response: { 200: S.RecoveryCodes, ...errorResponses(409, 422) } } },
+      {
+        config: { permission: 'account:manage' },
+        schema: {
+          operationId: 'confirmTotp',
+          tags,
+          summary: 'Confirm enrolment with a first code; returns 10 recovery codes once',
+          body: S.CodeBody,
+          response: { 200: S.RecoveryCodes, ...errorResponses(409, 422) },
+        },
+      },
       async (req) => d.twoFactor.confirm(req.actor, req.body.code),
     );
     app.post(
       '/auth/2fa/disable',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'disableTotp', tags, summary: 'Turn my 2FA off (needs a current code)', body: S.OptionalCodeBody, response: { ...NoContent, ...errorResponses(409, 422) } } },
+      {
+        config: { permission: 'account:manage' },
+        schema: {
+          operationId: 'disableTotp',
+          tags,
+          summary: 'Turn my 2FA off (needs a current code)',
+          body: S.OptionalCodeBody,
+          response: { ...NoContent, ...errorResponses(409, 422) },
+        },
+      },
       async (req, reply) => {
         await d.twoFactor.disable(req.actor, null, req.body.code);
         return reply.code(204).send(null);
@@ -177,7 +284,16 @@ export function authRoutes(d: AuthRoutesDeps): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/auth/2fa/recovery-codes',
-      { config: { permission: 'account:manage' }, schema: { operationId: 'regenerateRecoveryCodes', tags, summary: 'Replace my recovery codes (needs a current code)', body: S.CodeBody, response: { 200: S.RecoveryCodes, ...errorResponses(409, 422) } } },
+      {
+        config: { permission: 'account:manage' },
+        schema: {
+          operationId: 'regenerateRecoveryCodes',
+          tags,
+          summary: 'Replace my recovery codes (needs a current code)',
+          body: S.CodeBody,
+          response: { 200: S.RecoveryCodes, ...errorResponses(409, 422) },
+        },
+      },
       async (req) => d.twoFactor.regenerateRecoveryCodes(req.actor, req.body.code),
     );
   };

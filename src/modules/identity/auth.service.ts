@@ -27,8 +27,27 @@ const MAX_LOCK_MS = 24 * 3600_000;
 const invalidCredentials = () => new UnauthorizedError('INVALID_CREDENTIALS', 'The username or password is wrong, or the account cannot sign in now');
 
 /** The anonymous actor of a login attempt, for audit. */
-const anonymous = (login: string, c: ClientContext): Actor => ({ kind: 'user', id: '', name: login.slice(0, 200), permissions: new Set(), teamIds: [], ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
-const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({ kind: 'user', id: u.id, name: u.username, permissions: new Set(), teamIds: [], userId: u.id, ip: c.ip, requestId: c.requestId, userAgent: c.userAgent.slice(0, 256) });
+const anonymous = (login: string, c: ClientContext): Actor => ({
+  kind: 'user',
+  id: '',
+  name: login.slice(0, 200),
+  permissions: new Set(),
+  teamIds: [],
+  ip: c.ip,
+  requestId: c.requestId,
+  userAgent: c.userAgent.slice(0, 256),
+});
+const userActor = (u: { id: string; username: string }, c: ClientContext): Actor => ({
+  kind: 'user',
+  id: u.id,
+  name: u.username,
+  permissions: new Set(),
+  teamIds: [],
+  userId: u.id,
+  ip: c.ip,
+  requestId: c.requestId,
+  userAgent: c.userAgent.slice(0, 256),
+});
 
 /** What createAuthService uses of the identity context. */
 export type AuthDeps = Pick<IdentityContext, 'db' | 'repos' | 'uow' | 'audit' | 'principals' | 'revocations' | 'jwt' | 'settings' | 'clock'>;
@@ -48,13 +67,27 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
   }
 
   /** An access token; `password` when the holder just proved it (login, re-authentication), which step-up requires. */
-  async function accessToken(repos: IdentityRepos, userId: string, sessionId: string, proved: { password: boolean; mfa: boolean }): Promise<{ token: string; exp: number }> {
+  async function accessToken(
+    repos: IdentityRepos,
+    userId: string,
+    sessionId: string,
+    proved: { password: boolean; mfa: boolean },
+  ): Promise<{ token: string; exp: number }> {
     const roles = (await repos.users.roleNamesOf([userId])).get(userId) ?? [];
     const nowS = Math.floor(ctx.clock() / 1000);
-    return ctx.jwt.sign({ sub: userId, jti: newId(), sid: sessionId, roles, ...(proved.mfa ? { mfa: nowS } : {}), ...(proved.password ? { auth: nowS } : {}) }, s.accessTokenTtlSeconds, nowS);
+    return ctx.jwt.sign(
+      { sub: userId, jti: newId(), sid: sessionId, roles, ...(proved.mfa ? { mfa: nowS } : {}), ...(proved.password ? { auth: nowS } : {}) },
+      s.accessTokenTtlSeconds,
+      nowS,
+    );
   }
 
-  async function issue(repos: IdentityRepos, user: { id: string; username: string }, sessionId: string, proved: { password: boolean; mfa: boolean }): Promise<{ access: string; refresh: string; exp: number }> {
+  async function issue(
+    repos: IdentityRepos,
+    user: { id: string; username: string },
+    sessionId: string,
+    proved: { password: boolean; mfa: boolean },
+  ): Promise<{ access: string; refresh: string; exp: number }> {
     const nowMs = ctx.clock();
     const { token, exp } = await accessToken(repos, user.id, sessionId, proved);
     const refresh = randomToken(32);
@@ -72,14 +105,26 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
     const user = await repos.users.find(userId);
     if (!user) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
     const roles = (await repos.users.roleNamesOf([userId])).get(userId) ?? [];
-    return { access_token: t.access, refresh_token: t.refresh, token_type: 'Bearer', expires_in: s.accessTokenTtlSeconds, user: toUserView(user, roles, ctx.clock) };
+    return {
+      access_token: t.access,
+      refresh_token: t.refresh,
+      token_type: 'Bearer',
+      expires_in: s.accessTokenTtlSeconds,
+      user: toUserView(user, roles, ctx.clock),
+    };
   }
 
   /** Revocation entries covering every access token of the given sessions. */
   const sessionRevocations = (ids: string[]): Revocation[] =>
     ids.map((id) => ({ id, kind: 'sid', expiresAt: new Date(ctx.clock() + s.accessTokenTtlSeconds * 1000 + 60_000).toISOString() }));
 
-  async function revokeSessions(repos: IdentityRepos, userId: string, reason: string, ids: string[] | undefined, after: (fn: () => Promise<void>) => void): Promise<string[]> {
+  async function revokeSessions(
+    repos: IdentityRepos,
+    userId: string,
+    reason: string,
+    ids: string[] | undefined,
+    after: (fn: () => Promise<void>) => void,
+  ): Promise<string[]> {
     const now = nowIso(ctx.clock);
     const revoked = await repos.sessions.revokeSessions(userId, now, reason, ids);
     const entries = sessionRevocations(revoked);
@@ -92,7 +137,14 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
   async function revokeApiKeys(repos: IdentityRepos, actor: Actor, userId: string, after: (fn: () => Promise<void>) => void): Promise<number> {
     const keys = await repos.apiKeys.revokeAllOf(userId, nowIso(ctx.clock));
     if (keys.length === 0) return 0;
-    await ctx.audit.record(repos.db, { actor, action: 'api_key.revoked_all', resourceType: 'user', resourceId: userId, outcome: 'success', changes: { count: keys.length, ids: keys.map((k) => k.id) } });
+    await ctx.audit.record(repos.db, {
+      actor,
+      action: 'api_key.revoked_all',
+      resourceType: 'user',
+      resourceId: userId,
+      outcome: 'success',
+      changes: { count: keys.length, ids: keys.map((k) => k.id) },
+    });
     after(async () => {
       for (const k of keys) await ctx.principals.invalidateApiKey(k.prefix);
     });
@@ -120,13 +172,25 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
       const user = await ctx.repos.users.findLogin(input.username);
       if (!user) {
         await verifyPassword(await dummy(), input.password);
-        await ctx.audit.record(ctx.db, { actor: anonymous(input.username, client), action: 'auth.login.failed', resourceType: 'user', outcome: 'failure', changes: { reason: 'unknown_user' } });
+        await ctx.audit.record(ctx.db, {
+          actor: anonymous(input.username, client),
+          action: 'auth.login.failed',
+          resourceType: 'user',
+          outcome: 'failure',
+          changes: { reason: 'unknown_user' },
+        });
         throw invalidCredentials();
       }
       // The hash runs whatever the account state, so timing tells nothing about it.
       const check = await verifyPassword(user.passwordHash, input.password);
       if (user.lockedUntil && Date.parse(user.lockedUntil) > ctx.clock()) {
-        await ctx.audit.record(ctx.db, { actor: userActor(user, client), action: 'auth.login.locked', resourceType: 'user', resourceId: user.id, outcome: 'failure' });
+        await ctx.audit.record(ctx.db, {
+          actor: userActor(user, client),
+          action: 'auth.login.locked',
+          resourceType: 'user',
+          resourceId: user.id,
+          outcome: 'failure',
+        });
         throw invalidCredentials();
       }
       if (!check.ok) return failLogin(user, client, 'password');
@@ -154,8 +218,24 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
           expiresAt: new Date(ctx.clock() + s.refreshTokenTtlSeconds * 1000).toISOString(),
         });
         const tokens = await issue(repos, user, sessionId, { password: true, mfa });
-        await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.login.succeeded', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { mfa, ...(rehash ? { rehashed: true } : {}) } });
-        if (factor === 'recovery') await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.2fa.recovery_code_used', resourceType: 'user', resourceId: user.id, outcome: 'success', changes: { session_id: sessionId } });
+        await ctx.audit.record(repos.db, {
+          actor: userActor(user, client),
+          action: 'auth.login.succeeded',
+          resourceType: 'session',
+          resourceId: sessionId,
+          outcome: 'success',
+          changes: { mfa, ...(rehash ? { rehashed: true } : {}) },
+        });
+        if (factor === 'recovery') {
+          await ctx.audit.record(repos.db, {
+            actor: userActor(user, client),
+            action: 'auth.2fa.recovery_code_used',
+            resourceType: 'user',
+            resourceId: user.id,
+            outcome: 'success',
+            changes: { session_id: sessionId },
+          });
+        }
         return respond(repos, user.id, tokens);
       });
     },
@@ -165,8 +245,14 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
      * current session: the new access token carries a fresh `auth` time, which step-up for
      * sensitive operations requires. Wrong passwords count towards lockout like a login.
      */
-    async reauthenticate(actor: Actor, input: { password: string; totp?: string }, client: ClientContext): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
-      if (actor.kind !== 'user' || !actor.sessionId) throw new ForbiddenError('REAUTH_SESSION_REQUIRED', 'Only a signed-in user session can re-authenticate; an API key cannot');
+    async reauthenticate(
+      actor: Actor,
+      input: { password: string; totp?: string },
+      client: ClientContext,
+    ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+      if (actor.kind !== 'user' || !actor.sessionId) {
+        throw new ForbiddenError('REAUTH_SESSION_REQUIRED', 'Only a signed-in user session can re-authenticate; an API key cannot');
+      }
       const user = await ctx.repos.users.findLogin(actor.name);
       if (!user || user.id !== actor.id) throw invalidCredentials();
       const check = await verifyPassword(user.passwordHash, input.password);
@@ -181,7 +267,14 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
       const sessionId = actor.sessionId;
       return ctx.uow(async (repos) => {
         const { token } = await accessToken(repos, user.id, sessionId, { password: true, mfa });
-        await ctx.audit.record(repos.db, { actor: userActor(user, client), action: 'auth.reauthenticated', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { mfa } });
+        await ctx.audit.record(repos.db, {
+          actor: userActor(user, client),
+          action: 'auth.reauthenticated',
+          resourceType: 'session',
+          resourceId: sessionId,
+          outcome: 'success',
+          changes: { mfa },
+        });
         return { access_token: token, token_type: 'Bearer' as const, expires_in: s.accessTokenTtlSeconds };
       });
     },
@@ -196,7 +289,13 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
         if (row.rotatedAt !== null || !(await repos.sessions.markRotated(row.id, now))) {
           if (row.revokedAt === null) {
             await revokeSessions(repos, row.userId, 'refresh_token_reuse', [row.sessionId], (fn) => tx.afterCommit(fn));
-            await ctx.audit.record(repos.db, { actor, action: 'auth.token.reuse_detected', resourceType: 'session', resourceId: row.sessionId, outcome: 'failure' });
+            await ctx.audit.record(repos.db, {
+              actor,
+              action: 'auth.token.reuse_detected',
+              resourceType: 'session',
+              resourceId: row.sessionId,
+              outcome: 'failure',
+            });
           }
           return { error: 'reused' as const };
         }
@@ -205,7 +304,13 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
         if (!principal?.active) return { error: 'invalid' as const };
         await repos.sessions.touchSession(row.sessionId, { lastUsedAt: now, ip: client.ip, userAgent: client.userAgent.slice(0, 500) });
         const tokens = await issue(repos, principal, row.sessionId, { password: false, mfa: false });
-        await ctx.audit.record(repos.db, { actor: { ...actor, name: principal.username }, action: 'auth.token.refreshed', resourceType: 'session', resourceId: row.sessionId, outcome: 'success' });
+        await ctx.audit.record(repos.db, {
+          actor: { ...actor, name: principal.username },
+          action: 'auth.token.refreshed',
+          resourceType: 'session',
+          resourceId: row.sessionId,
+          outcome: 'success',
+        });
         return { ok: await respond(repos, row.userId, tokens) };
       });
       if (result.ok) return result.ok;
@@ -216,7 +321,9 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
     /** Revokes the caller's session (refresh family) and access token. */
     async logout(actor: Actor): Promise<void> {
       requirePermission(actor, 'account:read');
-      if (actor.kind !== 'user' || !actor.sessionId || !actor.credentialId) throw new ValidationError('SESSION_REQUIRED', 'Only a session access token can log out; revoke API keys instead');
+      if (actor.kind !== 'user' || !actor.sessionId || !actor.credentialId) {
+        throw new ValidationError('SESSION_REQUIRED', 'Only a session access token can log out; revoke API keys instead');
+      }
       const jti: Revocation = { id: actor.credentialId, kind: 'jti', expiresAt: new Date(ctx.clock() + s.accessTokenTtlSeconds * 1000 + 60_000).toISOString() };
       await ctx.uow(async (repos, tx) => {
         await revokeSessions(repos, actor.id, 'logout', [actor.sessionId!], (fn) => tx.afterCommit(fn));
@@ -231,7 +338,15 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
       if (actor.kind !== 'user') return { items: [] };
       const rows = await ctx.repos.sessions.activeSessions(actor.id, nowIso(ctx.clock));
       return {
-        items: rows.map((r) => ({ id: r.id, user_agent: r.userAgent, ip: r.ip, created_at: r.createdAt, last_used_at: r.lastUsedAt, expires_at: r.expiresAt, current: r.id === actor.sessionId })),
+        items: rows.map((r) => ({
+          id: r.id,
+          user_agent: r.userAgent,
+          ip: r.ip,
+          created_at: r.createdAt,
+          last_used_at: r.lastUsedAt,
+          expires_at: r.expiresAt,
+          current: r.id === actor.sessionId,
+        })),
       };
     },
 
@@ -246,7 +361,14 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
         }
         const ids = await revokeSessions(repos, actor.id, 'revoked_by_user', sessionId === null ? undefined : [sessionId], (fn) => tx.afterCommit(fn));
         const keys = sessionId === null && options.revokeApiKeys ? await revokeApiKeys(repos, actor, actor.id, (fn) => tx.afterCommit(fn)) : 0;
-        await ctx.audit.record(repos.db, { actor, action: 'auth.session.revoked', resourceType: 'session', resourceId: sessionId, outcome: 'success', changes: { count: ids.length, api_keys: keys } });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: 'auth.session.revoked',
+          resourceType: 'session',
+          resourceId: sessionId,
+          outcome: 'success',
+          changes: { count: ids.length, api_keys: keys },
+        });
       });
     },
 
@@ -259,7 +381,11 @@ export function createAuthService(ctx: AuthDeps, twoFactor: TwoFactorService) {
       if (!(await verifyPassword(user.passwordHash, input.current_password)).ok) {
         throw new ValidationError('PASSWORD_WRONG', 'The current password is wrong', [{ path: 'body.current_password', message: 'is wrong' }]);
       }
-      const problems = await passwordProblems(input.new_password, { minLength: s.passwordMinLength, username: user.username, email: user.email }, 'body.new_password');
+      const problems = await passwordProblems(
+        input.new_password,
+        { minLength: s.passwordMinLength, username: user.username, email: user.email },
+        'body.new_password',
+      );
       if (input.new_password === input.current_password) problems.push({ path: 'body.new_password', message: 'must differ from the current password' });
       if (problems.length > 0) throw new ValidationError('PASSWORD_POLICY', 'The new password does not meet the policy', problems);
       const hash = await hashPassword(input.new_password);

@@ -19,7 +19,11 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
     const res = await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'ADMIN', password: TEST_ADMIN_PASSWORD } });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { username: 'admin', roles: ['admin'], status: 'active', two_factor_enabled: false } });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      user: { username: 'admin', roles: ['admin'], status: 'active', two_factor_enabled: false },
+    });
     expect(body.access_token.split('.')).toHaveLength(3);
     expect(body.refresh_token.length).toBeGreaterThanOrEqual(40);
     expect(JSON.stringify(body.user)).not.toMatch(/hash|secret|"password"/);
@@ -148,7 +152,9 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
   it('locks an account after N failures, refuses even the right password, and releases after the backoff', async () => {
     const u = await loginAs(server(), 'viewer');
     for (let i = 0; i < 3; i += 1) {
-      expect((await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: 'wrong-password-x' } })).statusCode).toBe(401);
+      expect((await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: 'wrong-password-x' } })).statusCode).toBe(
+        401,
+      );
     }
     const locked = await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: u.password } });
     expect(locked.statusCode).toBe(401);
@@ -159,10 +165,14 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
     const audit = await inject({ method: 'GET', url: `/api/v1/audit?action=auth.lockout&resource_id=${u.userId}`, headers: bearer(admin) });
     expect(audit.json().items.length).toBeGreaterThan(0);
     // The lock lasts OPSDECK_LOCKOUT_SECONDS=1 here; attempts while locked do not extend it.
-    await vi.waitFor(async () => expect((await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: u.password } })).statusCode).toBe(200), {
-      timeout: 10_000,
-      interval: 250,
-    });
+    await vi.waitFor(
+      async () =>
+        expect((await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: u.password } })).statusCode).toBe(200),
+      {
+        timeout: 10_000,
+        interval: 250,
+      },
+    );
   });
 
   it('lets an admin unlock an account at once', async () => {
@@ -187,7 +197,9 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
   it('refuses the tokens of a disabled user at once and their login with the same 401', async () => {
     const u = await loginAs(server(), 'operator');
     const admin = await adminToken(server());
-    expect((await inject({ method: 'PATCH', url: `/api/v1/users/${u.userId}`, headers: bearer(admin), payload: { status: 'disabled' } })).json().status).toBe('disabled');
+    expect((await inject({ method: 'PATCH', url: `/api/v1/users/${u.userId}`, headers: bearer(admin), payload: { status: 'disabled' } })).json().status).toBe(
+      'disabled',
+    );
     expect((await me(u.token)).statusCode).toBe(401);
     const res = await inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: u.password } });
     expect(res.statusCode).toBe(401);
@@ -197,14 +209,24 @@ describe.each(DIALECTS)('authentication on %s', (dialect) => {
   it('after an admin reset, allows only changing the password until it is changed', async () => {
     const u = await loginAs(server(), 'operator');
     const admin = await adminToken(server());
-    const reset = await inject({ method: 'POST', url: `/api/v1/users/${u.userId}/password-reset`, headers: bearer(admin), payload: { password: 'temporary-pass-9931' } });
+    const reset = await inject({
+      method: 'POST',
+      url: `/api/v1/users/${u.userId}/password-reset`,
+      headers: bearer(admin),
+      payload: { password: 'temporary-pass-9931' },
+    });
     expect(reset.statusCode).toBe(204);
     expect((await me(u.token)).statusCode).toBe(401);
     const s = await login(server(), u.username, 'temporary-pass-9931');
     expect(s.user).toMatchObject({ must_change_password: true });
     expect((await inject({ method: 'GET', url: '/api/v1/system/info', headers: bearer(s.access_token) })).statusCode).toBe(403);
     expect((await me(s.access_token)).json().permissions).toEqual(['account:manage', 'account:read']);
-    const change = await inject({ method: 'POST', url: '/api/v1/auth/password', headers: bearer(s.access_token), payload: { current_password: 'temporary-pass-9931', new_password: 'chosen-by-me-4417' } });
+    const change = await inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: bearer(s.access_token),
+      payload: { current_password: 'temporary-pass-9931', new_password: 'chosen-by-me-4417' },
+    });
     expect(change.statusCode).toBe(204);
     expect((await inject({ method: 'GET', url: '/api/v1/system/info', headers: bearer(s.access_token) })).statusCode).toBe(200);
   });
@@ -214,7 +236,8 @@ describe('rate limit on /auth', () => {
   const server = useTestServer('sqlite', { env: { OPSDECK_AUTH_RATE_LIMIT: '3' } });
 
   it('answers 429 problem+json with Retry-After once one address exceeds the limit', async () => {
-    const attempt = () => server().app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'x', password: 'y' }, remoteAddress: '127.0.0.9' });
+    const attempt = () =>
+      server().app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'x', password: 'y' }, remoteAddress: '127.0.0.9' });
     for (let i = 0; i < 3; i += 1) expect((await attempt()).statusCode).toBe(401);
     const limited = await attempt();
     expect(limited.statusCode).toBe(429);
@@ -222,7 +245,12 @@ describe('rate limit on /auth', () => {
     expect(limited.json().code).toBe('RATE_LIMITED');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     // Another address is not affected; routes outside /auth are not limited.
-    const other = await server().app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'x', password: 'y' }, remoteAddress: '127.0.0.10' });
+    const other = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'x', password: 'y' },
+      remoteAddress: '127.0.0.10',
+    });
     expect(other.statusCode).toBe(401);
     expect((await server().app.inject({ method: 'GET', url: '/health', remoteAddress: '127.0.0.9' })).statusCode).toBe(200);
   });

@@ -26,7 +26,12 @@ describe.each(DIALECTS)('memoised credentials on %s', (dialect) => {
 
   it('applies a role edit, a role change and a deactivation to a warm access token and API key at once', async () => {
     const admin = bearer(await adminToken(server()));
-    const role = (await call('POST', '/roles', admin, { name: `memo-${dialect}`, permissions: ['account:read', 'api-keys:read', 'api-keys:write', 'audit:read', 'system:read'] })).json();
+    const role = (
+      await call('POST', '/roles', admin, {
+        name: `memo-${dialect}`,
+        permissions: ['account:read', 'api-keys:read', 'api-keys:write', 'audit:read', 'system:read'],
+      })
+    ).json();
     const u = await loginAs(server(), role.name);
     const key = (await call('POST', '/api-keys', bearer(u.token), { name: 'memo', role: role.name })).json();
     const asUser = bearer(u.token);
@@ -35,7 +40,9 @@ describe.each(DIALECTS)('memoised credentials on %s', (dialect) => {
     await warm(asKey);
     expect(await permissions(asKey)).toContain('audit:read');
 
-    expect((await call('PATCH', `/roles/${role.id}`, admin, { permissions: ['account:read', 'api-keys:read', 'api-keys:write', 'system:read'] })).statusCode).toBe(200);
+    expect(
+      (await call('PATCH', `/roles/${role.id}`, admin, { permissions: ['account:read', 'api-keys:read', 'api-keys:write', 'system:read'] })).statusCode,
+    ).toBe(200);
     expect(await permissions(asUser)).not.toContain('audit:read');
     expect(await permissions(asKey)).not.toContain('audit:read');
     expect((await call('GET', '/audit?limit=1', asKey)).statusCode).toBe(403);

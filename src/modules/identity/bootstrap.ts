@@ -20,7 +20,9 @@ export function resolveKeys(config: KeyConfig): { jwt: JwtKeys; rootSecret: stri
   let rootSecret = config.jwtSecret;
   if (!rootSecret) {
     if (config.mode === 'cluster') {
-      throw new ConfigError(['OPSDECK_JWT_SECRET is required in cluster mode (OPSDECK_REDIS_URL is set): every node must share it (at least 32 characters, e.g. openssl rand -base64 48)']);
+      throw new ConfigError([
+        'OPSDECK_JWT_SECRET is required in cluster mode (OPSDECK_REDIS_URL is set): every node must share it (at least 32 characters, e.g. openssl rand -base64 48)',
+      ]);
     }
     const file = path.join(config.dataDir, 'jwt-secret');
     ensurePrivateDir(config.dataDir);
@@ -65,10 +67,29 @@ export async function ensureAdmin(ctx: BootstrapDeps, adminPassword: string | un
   const hash = await hashPassword(password);
   const created = await ctx.uow(async (repos) => {
     const id = newId();
-    if (!(await repos.users.insertIfAbsent({ id, username: 'admin', email: 'admin@opsdeck.invalid', displayName: 'Administrator', passwordHash: hash, mustChangePassword: adminPassword === undefined, now: nowIso(ctx.clock) }))) return false;
+    if (
+      !(await repos.users.insertIfAbsent({
+        id,
+        username: 'admin',
+        email: 'admin@opsdeck.invalid',
+        displayName: 'Administrator',
+        passwordHash: hash,
+        mustChangePassword: adminPassword === undefined,
+        now: nowIso(ctx.clock),
+      }))
+    ) {
+      return false;
+    }
     const [admin] = await repos.roles.findByNames(['admin']);
     await repos.users.setRoles(id, [admin!.id]);
-    await ctx.audit.record(repos.db, { actor: SYSTEM_ACTOR, action: 'user.created', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: 'admin', first_start: true, source: adminPassword ? 'OPSDECK_ADMIN_PASSWORD' : 'generated' } });
+    await ctx.audit.record(repos.db, {
+      actor: SYSTEM_ACTOR,
+      action: 'user.created',
+      resourceType: 'user',
+      resourceId: id,
+      outcome: 'success',
+      changes: { username: 'admin', first_start: true, source: adminPassword ? 'OPSDECK_ADMIN_PASSWORD' : 'generated' },
+    });
     return true;
   });
   if (created) {

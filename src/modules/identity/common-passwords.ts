@@ -24,8 +24,8 @@ password2023 password2024 password2025 password2026 welcome2024! welcome2025! we
 michael12345 jennifer1234 charlie12345 jordan231234 liverpool1234 chelsea12345 arsenal12345
 pokemon12345 minecraft123 minecraft1234 starwars1234 whatever1234 freedom12345 computer1234
 internet1234 babygirl1234 butterfly123 sweetheart12 loveyou12345 trustme12345 iloveu123456`
-    .split(/\s+/)
-    .filter(Boolean);
+  .split(/\s+/)
+  .filter(Boolean);
 
 /**
  * Common passwords (lower-case): zxcvbn-ts's `passwords-common` (about 49,000, ordered by
@@ -36,6 +36,8 @@ internet1234 babygirl1234 butterfly123 sweetheart12 loveyou12345 trustme12345 il
  */
 let common: Promise<ReadonlySet<string>> | undefined;
 export function commonPasswords(): Promise<ReadonlySet<string>> {
-  common ??= import('@zxcvbn-ts/language-common').then(({ dictionary }) => new Set([...(dictionary['passwords-common'] as readonly string[]).map((p) => p.toLowerCase()), ...OWN]));
+  common ??= import('@zxcvbn-ts/language-common').then(
+    ({ dictionary }) => new Set([...(dictionary['passwords-common'] as readonly string[]).map((p) => p.toLowerCase()), ...OWN]),
+  );
   return common;
 }

@@ -3,7 +3,12 @@ import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { PASSWORD_MAX_LENGTH } from './password.fns.js';
 
 /** Request and response schemas of the identity API (snake_case, whitelisted fields). */
-const Username = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]*$', description: 'Letters, digits and . _ @ -; unique regardless of case' });
+const Username = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]*$',
+  description: 'Letters, digits and . _ @ -; unique regardless of case',
+});
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
 const RoleName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_-]*$' });
@@ -54,7 +59,10 @@ export const TokenResponse = Type.Object(
 export const VerifyResponse = Type.Object(
   {
     valid: Type.Literal(true),
-    actor: Type.Object({ kind: Type.Union([Type.Literal('user'), Type.Literal('api_key'), Type.Literal('system')]), id: Uuid, name: Type.String({ maxLength: 200 }) }, { additionalProperties: false }),
+    actor: Type.Object(
+      { kind: Type.Union([Type.Literal('user'), Type.Literal('api_key'), Type.Literal('system')]), id: Uuid, name: Type.String({ maxLength: 200 }) },
+      { additionalProperties: false },
+    ),
     user_id: Nullable(Uuid),
     permissions: Type.Array(Type.String({ maxLength: 100 })),
   },
@@ -66,7 +74,15 @@ export const Jwks = Type.Object(
 );
 
 export const Session = Type.Object(
-  { id: Uuid, user_agent: Type.String({ maxLength: 500 }), ip: Type.String({ maxLength: 64 }), created_at: Timestamp, last_used_at: Timestamp, expires_at: Timestamp, current: Type.Boolean() },
+  {
+    id: Uuid,
+    user_agent: Type.String({ maxLength: 500 }),
+    ip: Type.String({ maxLength: 64 }),
+    created_at: Timestamp,
+    last_used_at: Timestamp,
+    expires_at: Timestamp,
+    current: Type.Boolean(),
+  },
   { additionalProperties: false },
 );
 export const SessionList = Type.Object({ items: Type.Array(Session) }, { additionalProperties: false });
@@ -92,8 +108,14 @@ export const StreamTicket = Type.Object(
 );
 export const CodeBody = Type.Object({ code: Code }, { additionalProperties: false });
 export const OptionalCodeBody = Type.Object({ code: Type.Optional(Code) }, { additionalProperties: false });
-export const TotpEnrolment = Type.Object({ secret: Type.String({ maxLength: 200 }), otpauth_uri: Type.String({ maxLength: 2048 }) }, { additionalProperties: false });
-export const RecoveryCodes = Type.Object({ recovery_codes: Type.Array(Type.String({ maxLength: 20 }), { minItems: 10, maxItems: 10 }) }, { additionalProperties: false });
+export const TotpEnrolment = Type.Object(
+  { secret: Type.String({ maxLength: 200 }), otpauth_uri: Type.String({ maxLength: 2048 }) },
+  { additionalProperties: false },
+);
+export const RecoveryCodes = Type.Object(
+  { recovery_codes: Type.Array(Type.String({ maxLength: 20 }), { minItems: 10, maxItems: 10 }) },
+  { additionalProperties: false },
+);
 
 export const CreateUserBody = Type.Object(
   {
@@ -137,10 +159,20 @@ export const UpdateRoleBody = Type.Partial(RoleBody, { additionalProperties: fal
 export const PermissionList = Type.Object({ items: Type.Array(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
 
 export const Team = Type.Object(
-  { id: Uuid, name: Type.String({ maxLength: 100 }), description: Type.String({ maxLength: 500 }), created_at: Timestamp, updated_at: Timestamp, member_ids: Type.Optional(Type.Array(Uuid)) },
+  {
+    id: Uuid,
+    name: Type.String({ maxLength: 100 }),
+    description: Type.String({ maxLength: 500 }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    member_ids: Type.Optional(Type.Array(Uuid)),
+  },
   { additionalProperties: false },
 );
-export const TeamBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), description: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+export const TeamBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100 }), description: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
 export const UpdateTeamBody = Type.Partial(TeamBody, { additionalProperties: false, minProperties: 1 });
 export const TeamMemberParams = Type.Object({ id: Uuid, userId: Uuid }, { additionalProperties: false });
 
@@ -160,9 +192,17 @@ export const ApiKey = Type.Object(
   },
   { additionalProperties: false },
 );
-export const CreatedApiKey = Type.Object({ ...ApiKey.properties, key: Type.String({ maxLength: 100, description: 'Shown once; store it now' }) }, { additionalProperties: false });
+export const CreatedApiKey = Type.Object(
+  { ...ApiKey.properties, key: Type.String({ maxLength: 100, description: 'Shown once; store it now' }) },
+  { additionalProperties: false },
+);
 export const CreateApiKeyBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), role: Type.Optional(RoleName), permissions: Type.Optional(Type.Array(Permission, { minItems: 1, maxItems: 500 })), expires_at: Type.Optional(Timestamp) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    role: Type.Optional(RoleName),
+    permissions: Type.Optional(Type.Array(Permission, { minItems: 1, maxItems: 500 })),
+    expires_at: Type.Optional(Timestamp),
+  },
   { additionalProperties: false },
 );
 

@@ -123,11 +123,25 @@ export async function createIdentityModule(deps: IdentityDeps) {
   await ensureAdmin(ctx, deps.config.adminPassword, deps.announce ?? ((text) => void process.stderr.write(text)));
   await revocations.start();
   memo.start();
-  const rateLimitRedis = deps.config.redisUrl ? new Redis(deps.config.redisUrl, { connectionName: 'opsdeck-auth-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
+  const rateLimitRedis = deps.config.redisUrl
+    ? new Redis(deps.config.redisUrl, { connectionName: 'opsdeck-auth-rate-limit', maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : null;
   rateLimitRedis?.on('error', (err: unknown) => deps.logger.warn({ err }, 'auth rate-limit redis error'));
 
   const plugins: RoutePlugin[] = [
-    { prefix: '/api/v1', plugin: authRoutes({ auth, users, twoFactor, audit, jwt, authenticator, streamTickets, rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` } }) },
+    {
+      prefix: '/api/v1',
+      plugin: authRoutes({
+        auth,
+        users,
+        twoFactor,
+        audit,
+        jwt,
+        authenticator,
+        streamTickets,
+        rateLimit: { max: deps.config.authRateLimit, redis: rateLimitRedis, prefix: `${deps.config.redisPrefix}:auth-rl:` },
+      }),
+    },
     { prefix: '/api/v1', plugin: identityRoutes({ users, roles, apiKeys, audit, twoFactor }) },
   ];
 

@@ -69,7 +69,15 @@ describe('access tokens (HS256)', () => {
   it('refuses alg: none', async () => {
     const jwt = await createJwt(keys);
     const t = now();
-    const unsecured = new UnsecuredJWT({ sid: 's1', roles: ['admin'] }).setSubject(claims.sub).setJti('x').setIssuer('opsdeck').setAudience('opsdeck-api').setIssuedAt(t).setNotBefore(t).setExpirationTime(t + 600).encode();
+    const unsecured = new UnsecuredJWT({ sid: 's1', roles: ['admin'] })
+      .setSubject(claims.sub)
+      .setJti('x')
+      .setIssuer('opsdeck')
+      .setAudience('opsdeck-api')
+      .setIssuedAt(t)
+      .setNotBefore(t)
+      .setExpirationTime(t + 600)
+      .encode();
     expect(unsecured.split('.')[2]).toBe('');
     expect(await codeOf(jwt.verify(unsecured))).toBe('TOKEN_INVALID');
   });

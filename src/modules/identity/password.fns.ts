@@ -59,7 +59,11 @@ export async function verifyPassword(stored: string, password: string): Promise<
 }
 
 /** Checks the policy; returns the problems (empty when the password is acceptable). */
-export async function passwordProblems(password: string, context: { minLength: number; username?: string; email?: string }, path = 'body.password'): Promise<FieldError[]> {
+export async function passwordProblems(
+  password: string,
+  context: { minLength: number; username?: string; email?: string },
+  path = 'body.password',
+): Promise<FieldError[]> {
   const problems: string[] = [];
   const chars = [...password].length;
   if (chars < context.minLength) problems.push(`must be at least ${context.minLength} characters`);

@@ -30,7 +30,9 @@ describe('built-in roles derived from the registry', () => {
   });
 
   it('gives viewer every read permission but users and audit, and self-service; never a secret or a write', () => {
-    expect([...(builtinPermissions('viewer', REGISTERED) as Set<string>)].sort()).toEqual(['account:manage', 'account:read', 'credentials:read', 'devices:read'].sort());
+    expect([...(builtinPermissions('viewer', REGISTERED) as Set<string>)].sort()).toEqual(
+      ['account:manage', 'account:read', 'credentials:read', 'devices:read'].sort(),
+    );
   });
 
   it('gives auditor every read permission, users and audit included, and self-service', () => {

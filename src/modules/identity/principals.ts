@@ -81,7 +81,11 @@ export function createPrincipals(deps: { db: Db; cache: Cache; registry: Permiss
     permissionsOf,
     async get(userId: string): Promise<Principal | null> {
       // Cache absence too (as false): a deleted user's tokens are refused without a query each time.
-      const cached = await deps.cache.wrap(`identity:principal:${userId}`, { tags: [userTag(userId), ROLES_TAG], ttlMs: TTL_MS }, async () => (await load(deps.db, userId, rolePermissions)) ?? (false as const));
+      const cached = await deps.cache.wrap(
+        `identity:principal:${userId}`,
+        { tags: [userTag(userId), ROLES_TAG], ttlMs: TTL_MS },
+        async () => (await load(deps.db, userId, rolePermissions)) ?? (false as const),
+      );
       return cached === false ? null : cached;
     },
     /** The principal as the given handle (a transaction's) sees it, bypassing the cache. */

@@ -22,7 +22,15 @@ export interface TeamRow {
 }
 
 const ROLE_COLUMNS = ['id', 'name', 'description', 'builtin', 'permissions', 'createdAt', 'updatedAt'] as const;
-const toRole = (r: { id: string; name: string; description: string; builtin: unknown; permissions: unknown; createdAt: string; updatedAt: string }): RoleRow => ({
+const toRole = (r: {
+  id: string;
+  name: string;
+  description: string;
+  builtin: unknown;
+  permissions: unknown;
+  createdAt: string;
+  updatedAt: string;
+}): RoleRow => ({
   ...r,
   builtin: bool.read(r.builtin),
   permissions: json.read<string[]>(r.permissions) ?? [],
@@ -61,7 +69,11 @@ export function createRolesRepository(base: Db) {
       await db.deleteFrom('roles').where('id', '=', id).execute();
     },
     async usersHolding(id: string): Promise<number> {
-      const r = await db.selectFrom('userRoles').select((eb) => eb.fn.countAll<number>().as('n')).where('roleId', '=', id).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('userRoles')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('roleId', '=', id)
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
 
@@ -81,7 +93,10 @@ export function createRolesRepository(base: Db) {
       return r !== undefined;
     },
     async insertTeam(t: Omit<TeamRow, 'createdAt' | 'updatedAt'>, now: string): Promise<void> {
-      await db.insertInto('teams').values({ ...t, nameKey: t.name.toLowerCase(), createdAt: now, updatedAt: now }).execute();
+      await db
+        .insertInto('teams')
+        .values({ ...t, nameKey: t.name.toLowerCase(), createdAt: now, updatedAt: now })
+        .execute();
     },
     async updateTeam(id: string, patch: Partial<{ name: string; description: string }>, now: string): Promise<void> {
       await db
@@ -97,7 +112,11 @@ export function createRolesRepository(base: Db) {
       return (await db.selectFrom('teamMembers').select('userId').where('teamId', '=', teamId).orderBy('userId').execute()).map((r) => r.userId);
     },
     async addMember(teamId: string, userId: string, now: string): Promise<void> {
-      await db.insertInto('teamMembers').values({ teamId, userId, createdAt: now }).onConflict((oc) => oc.doNothing()).execute();
+      await db
+        .insertInto('teamMembers')
+        .values({ teamId, userId, createdAt: now })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
     },
     async removeMember(teamId: string, userId: string): Promise<boolean> {
       const r = await db.deleteFrom('teamMembers').where('teamId', '=', teamId).where('userId', '=', userId).executeTakeFirst();

@@ -26,12 +26,24 @@ export type RolesDeps = Pick<IdentityContext, 'repos' | 'uow' | 'audit' | 'princ
 export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
   function roleView(r: RoleRow) {
     const permissions = r.builtin ? ctx.registry.builtin(r.name as BuiltinRole) : new Set(r.permissions);
-    return { id: r.id, name: r.name, description: r.description, builtin: r.builtin, permissions: permissions === '*' ? ['*'] : [...permissions].sort(), created_at: r.createdAt, updated_at: r.updatedAt };
+    return {
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      builtin: r.builtin,
+      permissions: permissions === '*' ? ['*'] : [...permissions].sort(),
+      created_at: r.createdAt,
+      updated_at: r.updatedAt,
+    };
   }
 
   function checkPermissions(list: string[]): void {
     const unknown = list.filter((p) => !ctx.registry.has(p));
-    if (unknown.length > 0) throw new ValidationError('PERMISSION_UNKNOWN', `Unknown permission(s): ${unknown.join(', ')}`, [{ path: 'body.permissions', message: `unknown: ${unknown.join(', ')}` }]);
+    if (unknown.length > 0) {
+      throw new ValidationError('PERMISSION_UNKNOWN', `Unknown permission(s): ${unknown.join(', ')}`, [
+        { path: 'body.permissions', message: `unknown: ${unknown.join(', ')}` },
+      ]);
+    }
   }
 
   async function findRole(repos: IdentityRepos, id: string): Promise<RoleRow> {
@@ -46,7 +58,14 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
     return team;
   }
 
-  const teamView = (t: TeamRow, members?: string[]) => ({ id: t.id, name: t.name, description: t.description, created_at: t.createdAt, updated_at: t.updatedAt, ...(members ? { member_ids: members } : {}) });
+  const teamView = (t: TeamRow, members?: string[]) => ({
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+    ...(members ? { member_ids: members } : {}),
+  });
 
   return {
     /** Seeds the built-in roles (idempotent, safe for nodes starting together). */
@@ -74,9 +93,14 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
       checkPermissions(input.permissions);
       return ctx.uow(async (repos, tx) => {
         tx.afterCommit(() => ctx.principals.invalidateRoles());
-        if ((await repos.roles.findByNames([input.name])).length > 0) throw new ConflictError('ROLE_EXISTS', 'A role with this name exists', [{ path: 'body.name', message: 'is taken' }]);
+        if ((await repos.roles.findByNames([input.name])).length > 0) {
+          throw new ConflictError('ROLE_EXISTS', 'A role with this name exists', [{ path: 'body.name', message: 'is taken' }]);
+        }
         const id = newId();
-        await repos.roles.insert({ id, name: input.name, description: input.description ?? '', builtin: false, permissions: [...new Set(input.permissions)].sort() }, nowIso(ctx.clock));
+        await repos.roles.insert(
+          { id, name: input.name, description: input.description ?? '', builtin: false, permissions: [...new Set(input.permissions)].sort() },
+          nowIso(ctx.clock),
+        );
         await ctx.audit.record(repos.db, { actor, action: 'role.created', resourceType: 'role', resourceId: id, outcome: 'success', changes: { ...input } });
         return roleView(await findRole(repos, id));
       });
@@ -105,7 +129,14 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
         if (role.builtin) throw new ConflictError('ROLE_BUILTIN', 'Built-in roles cannot be deleted');
         if ((await repos.roles.usersHolding(id)) > 0) throw new ConflictError('ROLE_IN_USE', 'Users still hold this role; remove it from them first');
         await repos.roles.delete(id);
-        await ctx.audit.record(repos.db, { actor, action: 'role.deleted', resourceType: 'role', resourceId: id, outcome: 'success', changes: { name: role.name } });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: 'role.deleted',
+          resourceType: 'role',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: role.name },
+        });
         tx.afterCommit(() => ctx.principals.invalidateRoles());
       });
     },
@@ -121,7 +152,9 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
     async createTeam(actor: Actor, input: { name: string; description?: string }) {
       requirePermission(actor, 'teams:admin');
       return ctx.uow(async (repos) => {
-        if (await repos.roles.teamNameTaken(input.name)) throw new ConflictError('TEAM_EXISTS', 'A team with this name exists', [{ path: 'body.name', message: 'is taken' }]);
+        if (await repos.roles.teamNameTaken(input.name)) {
+          throw new ConflictError('TEAM_EXISTS', 'A team with this name exists', [{ path: 'body.name', message: 'is taken' }]);
+        }
         const id = newId();
         await repos.roles.insertTeam({ id, name: input.name, description: input.description ?? '' }, nowIso(ctx.clock));
         await ctx.audit.record(repos.db, { actor, action: 'team.created', resourceType: 'team', resourceId: id, outcome: 'success', changes: { ...input } });
@@ -132,7 +165,9 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
       requirePermission(actor, 'teams:admin');
       return ctx.uow(async (repos) => {
         await findTeam(repos, id);
-        if (input.name && (await repos.roles.teamNameTaken(input.name, id))) throw new ConflictError('TEAM_EXISTS', 'A team with this name exists', [{ path: 'body.name', message: 'is taken' }]);
+        if (input.name && (await repos.roles.teamNameTaken(input.name, id))) {
+          throw new ConflictError('TEAM_EXISTS', 'A team with this name exists', [{ path: 'body.name', message: 'is taken' }]);
+        }
         await repos.roles.updateTeam(id, input, nowIso(ctx.clock));
         await ctx.audit.record(repos.db, { actor, action: 'team.updated', resourceType: 'team', resourceId: id, outcome: 'success', changes: { ...input } });
         return teamView(await findTeam(repos, id), await repos.roles.members(id));
@@ -144,7 +179,14 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
         const team = await findTeam(repos, id);
         const members = await repos.roles.members(id);
         await repos.roles.deleteTeam(id);
-        await ctx.audit.record(repos.db, { actor, action: 'team.deleted', resourceType: 'team', resourceId: id, outcome: 'success', changes: { name: team.name } });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: 'team.deleted',
+          resourceType: 'team',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: team.name },
+        });
         tx.afterCommit(async () => {
           for (const m of members) await ctx.principals.invalidateUser(m);
         });
@@ -157,7 +199,14 @@ export function createRolesService(ctx: RolesDeps, stepUp: StepUp) {
         if (!(await repos.users.find(userId))) throw new NotFoundError('USER_NOT_FOUND', 'The user does not exist');
         if (member) await repos.roles.addMember(teamId, userId, nowIso(ctx.clock));
         else if (!(await repos.roles.removeMember(teamId, userId))) throw new NotFoundError('TEAM_MEMBER_NOT_FOUND', 'The user is not in this team');
-        await ctx.audit.record(repos.db, { actor, action: member ? 'team.member_added' : 'team.member_removed', resourceType: 'team', resourceId: teamId, outcome: 'success', changes: { user_id: userId } });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: member ? 'team.member_added' : 'team.member_removed',
+          resourceType: 'team',
+          resourceId: teamId,
+          outcome: 'success',
+          changes: { user_id: userId },
+        });
         tx.afterCommit(() => ctx.principals.invalidateUser(userId));
       });
     },

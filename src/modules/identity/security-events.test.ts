@@ -38,7 +38,16 @@ describe.each(DIALECTS)('GET /auth/security-events on %s', (dialect) => {
     expect(res.statusCode).toBe(200);
     const items = res.json().items as { action: string; time: string; ip: string | null; user_agent: string | null; actor: { name: string } }[];
     const actions = items.map((i) => i.action);
-    for (const a of ['auth.lockout', 'auth.login.failed', 'auth.2fa.recovery_code_used', 'auth.2fa.disabled', 'auth.token.reuse_detected', 'auth.2fa.enabled']) expect(actions).toContain(a);
+    for (const a of [
+      'auth.lockout',
+      'auth.login.failed',
+      'auth.2fa.recovery_code_used',
+      'auth.2fa.disabled',
+      'auth.token.reuse_detected',
+      'auth.2fa.enabled',
+    ]) {
+      expect(actions).toContain(a);
+    }
     expect(items.find((i) => i.action === 'auth.2fa.disabled')!.actor.name).toBe('admin');
     expect(items.find((i) => i.action === 'auth.lockout')).toMatchObject({ ip: '127.0.0.1', user_agent: `security-events-test/${dialect}` });
     expect(items.find((i) => i.action === 'auth.2fa.recovery_code_used')).toMatchObject({ user_agent: `security-events-test/${dialect}` });
@@ -50,7 +59,11 @@ describe.each(DIALECTS)('GET /auth/security-events on %s', (dialect) => {
     // Nobody else's.
     expect((await events(other.token)).json().items.map((i: { action: string }) => i.action)).not.toContain('auth.lockout');
     // Each is announced on the outbox for the future notification channel.
-    const rows = await sql<{ n: number | string }>`select count(*) as n from domain_events where name = 'security.event' and cast(payload as text) like ${`%${u.userId}%`}`.execute(server().db.database.db);
+    const rows = await sql<{
+      n: number | string;
+    }>`select count(*) as n from domain_events where name = 'security.event' and cast(payload as text) like ${`%${u.userId}%`}`.execute(
+      server().db.database.db,
+    );
     expect(Number(rows.rows[0]!.n)).toBeGreaterThanOrEqual(6);
   });
 });

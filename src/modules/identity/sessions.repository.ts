@@ -3,23 +3,46 @@ import type { IdentityTables } from './identity.tables.js';
 
 export type SessionRow = Omit<IdentityTables['sessions'], 'revokedReason'>;
 
-const SESSION_COLUMNS = ['sessions.id', 'sessions.userId', 'sessions.userAgent', 'sessions.ip', 'sessions.createdAt', 'sessions.lastUsedAt', 'sessions.expiresAt', 'sessions.revokedAt'] as const;
+const SESSION_COLUMNS = [
+  'sessions.id',
+  'sessions.userId',
+  'sessions.userAgent',
+  'sessions.ip',
+  'sessions.createdAt',
+  'sessions.lastUsedAt',
+  'sessions.expiresAt',
+  'sessions.revokedAt',
+] as const;
 
 /** Sessions (refresh-token families), their refresh tokens, and revoked token/session ids. */
 export function createSessionsRepository(base: Db) {
   const db = base.withTables<IdentityTables>();
   return {
     async insertSession(s: Omit<SessionRow, 'revokedAt'>): Promise<void> {
-      await db.insertInto('sessions').values({ ...s, revokedAt: null, revokedReason: null }).execute();
+      await db
+        .insertInto('sessions')
+        .values({ ...s, revokedAt: null, revokedReason: null })
+        .execute();
     },
     async insertRefreshToken(t: { id: string; sessionId: string; tokenHash: string; createdAt: string; expiresAt: string }): Promise<void> {
-      await db.insertInto('refreshTokens').values({ ...t, rotatedAt: null }).execute();
+      await db
+        .insertInto('refreshTokens')
+        .values({ ...t, rotatedAt: null })
+        .execute();
     },
     async findRefreshToken(tokenHash: string) {
       return db
         .selectFrom('refreshTokens')
         .innerJoin('sessions', 'sessions.id', 'refreshTokens.sessionId')
-        .select(['refreshTokens.id', 'refreshTokens.sessionId', 'refreshTokens.expiresAt as tokenExpiresAt', 'refreshTokens.rotatedAt', 'sessions.userId', 'sessions.expiresAt', 'sessions.revokedAt'])
+        .select([
+          'refreshTokens.id',
+          'refreshTokens.sessionId',
+          'refreshTokens.expiresAt as tokenExpiresAt',
+          'refreshTokens.rotatedAt',
+          'sessions.userId',
+          'sessions.expiresAt',
+          'sessions.revokedAt',
+        ])
         .where('refreshTokens.tokenHash', '=', tokenHash)
         .executeTakeFirst();
     },
@@ -81,7 +104,12 @@ export function createSessionsRepository(base: Db) {
     async revokedAmong(ids: readonly string[], now: string): Promise<Set<string>> {
       const out = new Set<string>();
       for (let i = 0; i < ids.length; i += 500) {
-        const rows = await db.selectFrom('tokenRevocations').select('id').where('id', 'in', ids.slice(i, i + 500)).where('expiresAt', '>', now).execute();
+        const rows = await db
+          .selectFrom('tokenRevocations')
+          .select('id')
+          .where('id', 'in', ids.slice(i, i + 500))
+          .where('expiresAt', '>', now)
+          .execute();
         for (const r of rows) out.add(r.id);
       }
       return out;

@@ -28,10 +28,22 @@ describe.each(DIALECTS)('step-up for sensitive operations on %s', (dialect) => {
   it('refuses every sensitive operation to a session without a recent sign-in, and allows the rest', async () => {
     const a = await staleAdmin();
     const victim = await loginAs(server(), 'viewer');
-    const cred = (await call('POST', '/credentials', bearer(await adminToken(server())), { name: `su-${dialect}`, type: 'basic', username: 'u', password: 'step-up-secret-1' })).json();
+    const cred = (
+      await call('POST', '/credentials', bearer(await adminToken(server())), {
+        name: `su-${dialect}`,
+        type: 'basic',
+        username: 'u',
+        password: 'step-up-secret-1',
+      })
+    ).json();
     const sensitive = [
       await call('POST', '/api-keys', a.stale, { name: 'wide', role: 'admin' }),
-      await call('POST', '/users', a.stale, { username: `su-admin-${dialect}`, email: `su-admin-${dialect}@example.com`, password: 'Zq8!-step-up-user-pass', roles: ['admin'] }),
+      await call('POST', '/users', a.stale, {
+        username: `su-admin-${dialect}`,
+        email: `su-admin-${dialect}@example.com`,
+        password: 'Zq8!-step-up-user-pass',
+        roles: ['admin'],
+      }),
       await call('PATCH', `/users/${victim.userId}`, a.stale, { roles: ['operator'] }),
       await call('POST', '/roles', a.stale, { name: `su-role-${dialect}`, permissions: ['devices:read'] }),
       await call('POST', `/credentials/${cred.id}/reveal`, a.stale, { reason: 'step-up check' }),
@@ -63,7 +75,12 @@ describe.each(DIALECTS)('step-up for sensitive operations on %s', (dialect) => {
     const token = (await login(server(), 'admin', TEST_ADMIN_PASSWORD)).access_token;
     const key = (await call('POST', '/api-keys', bearer(token), { name: 'admin-key', role: 'admin' })).json().key;
     const viaKey = { 'x-api-key': key };
-    const res = await call('POST', '/users', viaKey, { username: `su-key-${dialect}`, email: `su-key-${dialect}@example.com`, password: 'Zq8!-step-up-user-pass', roles: ['admin'] });
+    const res = await call('POST', '/users', viaKey, {
+      username: `su-key-${dialect}`,
+      email: `su-key-${dialect}@example.com`,
+      password: 'Zq8!-step-up-user-pass',
+      roles: ['admin'],
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json().code).toBe('REAUTH_REQUIRED');
     expect((await call('POST', '/reauth', viaKey, { password: TEST_ADMIN_PASSWORD })).statusCode).toBe(404);

@@ -11,7 +11,8 @@ import { randomToken, sha256 } from './secrets.fns.js';
 /** A ticket opens one stream within this many seconds of being issued, once. */
 export const STREAM_TICKET_TTL_SECONDS = 30;
 
-const invalidTicket = () => new UnauthorizedError('STREAM_TICKET_INVALID', 'The stream ticket is unknown, already used or expired; get a new one from POST /api/v1/stream-tickets');
+const invalidTicket = () =>
+  new UnauthorizedError('STREAM_TICKET_INVALID', 'The stream ticket is unknown, already used or expired; get a new one from POST /api/v1/stream-tickets');
 const revoked = () => new UnauthorizedError('TOKEN_REVOKED', 'The access token or its session has been revoked');
 
 /**

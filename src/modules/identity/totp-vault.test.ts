@@ -29,7 +29,10 @@ describe.each(DIALECTS)('TOTP seeds under the vault key ring (%s)', (dialect) =>
       const other = await loginAs(server, 'viewer', await adminToken(server));
       const enrol = await server.app.inject({ method: 'POST', url: '/api/v1/auth/2fa/enrol', headers: bearer(u.token) });
       const secret = enrol.json().secret as string;
-      expect((await server.app.inject({ method: 'POST', url: '/api/v1/auth/2fa/confirm', headers: bearer(u.token), payload: { code: await code(secret, -1) } })).statusCode).toBe(200);
+      expect(
+        (await server.app.inject({ method: 'POST', url: '/api/v1/auth/2fa/confirm', headers: bearer(u.token), payload: { code: await code(secret, -1) } }))
+          .statusCode,
+      ).toBe(200);
       const sealed = await stored(u.userId);
       expect(sealed.startsWith('env1:k1:')).toBe(true);
       expect(sealed).not.toContain(secret);
@@ -45,7 +48,9 @@ describe.each(DIALECTS)('TOTP seeds under the vault key ring (%s)', (dialect) =>
 
       // 3. A seed in the old format (sealed under the JWT secret) is moved at start.
       const legacySecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-      await sql`update users set totp_secret = ${createSealer(JWT_SECRET).seal(legacySecret, `user:${other.userId}:totp`)} where id = ${other.userId}`.execute(db.database.db);
+      await sql`update users set totp_secret = ${createSealer(JWT_SECRET).seal(legacySecret, `user:${other.userId}:totp`)} where id = ${other.userId}`.execute(
+        db.database.db,
+      );
 
       server = await createTestServer(dialect, { db, env: env(K2) });
       try {
@@ -54,7 +59,11 @@ describe.each(DIALECTS)('TOTP seeds under the vault key ring (%s)', (dialect) =>
           server.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password, totp } });
         expect((await login(u.username, u.password, await code(secret))).statusCode).toBe(200);
         expect((await login(other.username, other.password, await code(legacySecret))).statusCode).toBe(200);
-        const status = await runKeysCommand(['status'], loadConfig({ OPSDECK_DATA_DIR: db.dataDir, ...(db.url ? { OPSDECK_DATABASE_URL: db.url } : {}), ...env(K2) }), createLogger({ level: 'silent' }));
+        const status = await runKeysCommand(
+          ['status'],
+          loadConfig({ OPSDECK_DATA_DIR: db.dataDir, ...(db.url ? { OPSDECK_DATABASE_URL: db.url } : {}), ...env(K2) }),
+          createLogger({ level: 'silent' }),
+        );
         expect(status.stdout).toMatch(/k2=2\b/);
       } finally {
         await server.close();

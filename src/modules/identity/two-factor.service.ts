@@ -68,7 +68,11 @@ export function createTwoFactorService(ctx: TwoFactorDeps) {
     const window = ctx.settings.stepUpWindowSeconds;
     if (actor.authAt === undefined || Math.floor(ctx.clock() / 1000) - actor.authAt > window) {
       await refuse('auth.step_up.reauth_required');
-      throw new AppError('REAUTH_REQUIRED', 401, `This operation needs a sign-in younger than ${window} s: POST /api/v1/auth/reauth with your password (and TOTP code)`);
+      throw new AppError(
+        'REAUTH_REQUIRED',
+        401,
+        `This operation needs a sign-in younger than ${window} s: POST /api/v1/auth/reauth with your password (and TOTP code)`,
+      );
     }
     const userId = actor.id;
     const user = await ctx.repos.users.findCredentials(userId);
@@ -106,7 +110,9 @@ export function createTwoFactorService(ctx: TwoFactorDeps) {
       if (!user.totpPendingSecret) throw new ValidationError('TOTP_NOT_ENROLLING', 'Start enrolment first (POST /auth/2fa/enrol)');
       const secret = ctx.sealer.open(user.totpPendingSecret, user.id);
       const step = await checkTotp(secret, code, null, ctx.clock());
-      if (step === null) throw new ValidationError('TOTP_INVALID', 'The code is wrong or expired', [{ path: 'body.code', message: 'does not match the authenticator' }]);
+      if (step === null) {
+        throw new ValidationError('TOTP_INVALID', 'The code is wrong or expired', [{ path: 'body.code', message: 'does not match the authenticator' }]);
+      }
       const codes = await ctx.uow(async (repos, tx) => {
         await repos.users.update(user.id, { totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpLastStep: step }, nowIso(ctx.clock));
         const out = await newRecoveryCodes(repos, user.id);
@@ -128,7 +134,9 @@ export function createTwoFactorService(ctx: TwoFactorDeps) {
       if (!user.totpEnabled) throw new ConflictError('TOTP_NOT_ENABLED', 'Two-factor authentication is not on');
       await ctx.uow(async (repos, tx) => {
         if (userId === null && (!code || !(await verifySecondFactor(repos, user, code)))) {
-          throw new ValidationError('TOTP_INVALID', 'A current code is needed to turn two-factor authentication off', [{ path: 'body.code', message: 'does not match' }]);
+          throw new ValidationError('TOTP_INVALID', 'A current code is needed to turn two-factor authentication off', [
+            { path: 'body.code', message: 'does not match' },
+          ]);
         }
         await repos.users.update(user.id, { totpSecret: null, totpPendingSecret: null, totpLastStep: null }, nowIso(ctx.clock));
         await repos.users.replaceRecoveryCodes(user.id, []);
@@ -145,7 +153,13 @@ export function createTwoFactorService(ctx: TwoFactorDeps) {
           throw new ValidationError('TOTP_INVALID', 'A current authenticator code is needed', [{ path: 'body.code', message: 'does not match' }]);
         }
         const out = await newRecoveryCodes(repos, user.id);
-        await ctx.audit.record(repos.db, { actor, action: 'auth.2fa.recovery_codes_regenerated', resourceType: 'user', resourceId: user.id, outcome: 'success' });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: 'auth.2fa.recovery_codes_regenerated',
+          resourceType: 'user',
+          resourceId: user.id,
+          outcome: 'success',
+        });
         return out;
       });
       return { recovery_codes: codes };

@@ -76,16 +76,31 @@ describe.each(DIALECTS)('two-factor authentication on %s', (dialect) => {
     const u = await enrolled();
     const me = await server().app.inject({ method: 'GET', url: '/api/v1/auth/verify', headers: bearer(u.token) });
     // A session that signed in with its password just now (step-up also requires that).
-    const actor = { kind: 'user' as const, id: me.json().actor.id, name: u.username, permissions: new Set<string>(), teamIds: [], authAt: Math.floor(Date.now() / 1000) };
+    const actor = {
+      kind: 'user' as const,
+      id: me.json().actor.id,
+      name: u.username,
+      permissions: new Set<string>(),
+      teamIds: [],
+      authAt: Math.floor(Date.now() / 1000),
+    };
     await expect(identity.stepUp.require(actor, undefined)).rejects.toMatchObject({ status: 401, code: 'STEP_UP_REQUIRED' });
-    await expect(identity.stepUp.require(actor, '123456' === (await code(u.secret)) ? '654321' : '123456')).rejects.toMatchObject({ status: 403, code: 'STEP_UP_FAILED' });
+    await expect(identity.stepUp.require(actor, '123456' === (await code(u.secret)) ? '654321' : '123456')).rejects.toMatchObject({
+      status: 403,
+      code: 'STEP_UP_FAILED',
+    });
     const fresh = await code(u.secret);
     await expect(identity.stepUp.require(actor, fresh)).resolves.toBeUndefined();
     await expect(identity.stepUp.require(actor, fresh)).rejects.toMatchObject({ code: 'STEP_UP_FAILED' });
     const plain = await loginAs(server(), 'viewer');
     await expect(identity.stepUp.require({ ...actor, id: plain.userId }, undefined)).resolves.toBeUndefined();
-    await expect(identity.stepUp.require({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] }, undefined)).resolves.toBeUndefined();
-    await expect(identity.stepUp.require({ ...actor, authAt: Math.floor(Date.now() / 1000) - 3600 }, fresh)).rejects.toMatchObject({ status: 401, code: 'REAUTH_REQUIRED' });
+    await expect(
+      identity.stepUp.require({ kind: 'system', id: '00000000-0000-0000-0000-000000000000', name: 'system', permissions: '*', teamIds: [] }, undefined),
+    ).resolves.toBeUndefined();
+    await expect(identity.stepUp.require({ ...actor, authAt: Math.floor(Date.now() / 1000) - 3600 }, fresh)).rejects.toMatchObject({
+      status: 401,
+      code: 'REAUTH_REQUIRED',
+    });
   });
 
   it('keeps TOTP secrets sealed in the database', async () => {

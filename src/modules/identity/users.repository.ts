@@ -91,7 +91,10 @@ export function createUsersRepository(base: Db) {
   const dialect = dialectOf(base);
   return {
     async count(): Promise<number> {
-      const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
     async insert(u: NewUser): Promise<void> {
@@ -116,7 +119,9 @@ export function createUsersRepository(base: Db) {
         .select([...USER_COLUMNS, 'users.passwordHash', 'users.totpPendingSecret', 'users.totpLastStep'])
         .where('id', '=', id)
         .executeTakeFirst();
-      return r ? { ...toRow(r), passwordHash: r.passwordHash, totpSecret: r.totpSecret, totpPendingSecret: r.totpPendingSecret, totpLastStep: r.totpLastStep } : undefined;
+      return r
+        ? { ...toRow(r), passwordHash: r.passwordHash, totpSecret: r.totpSecret, totpPendingSecret: r.totpPendingSecret, totpLastStep: r.totpLastStep }
+        : undefined;
     },
     /** By username or email, case-insensitively. */
     async findLogin(login: string): Promise<UserCredentials | undefined> {
@@ -127,7 +132,9 @@ export function createUsersRepository(base: Db) {
         .where((eb) => eb.or([eb('usernameKey', '=', key), eb('emailKey', '=', key)]))
         .orderBy('createdAt')
         .executeTakeFirst();
-      return r ? { ...toRow(r), passwordHash: r.passwordHash, totpSecret: r.totpSecret, totpPendingSecret: r.totpPendingSecret, totpLastStep: r.totpLastStep } : undefined;
+      return r
+        ? { ...toRow(r), passwordHash: r.passwordHash, totpSecret: r.totpSecret, totpPendingSecret: r.totpPendingSecret, totpLastStep: r.totpLastStep }
+        : undefined;
     },
     async taken(username: string | undefined, email: string | undefined, exceptId?: string): Promise<{ username: boolean; email: boolean }> {
       const rows = await db
@@ -153,7 +160,20 @@ export function createUsersRepository(base: Db) {
     },
     async update(
       id: string,
-      patch: Partial<{ username: string; email: string; displayName: string; status: UserStatus; passwordHash: string; mustChangePassword: boolean; failedLogins: number; lockedUntil: string | null; totpSecret: string | null; totpPendingSecret: string | null; totpLastStep: number | null; lastLoginAt: string }>,
+      patch: Partial<{
+        username: string;
+        email: string;
+        displayName: string;
+        status: UserStatus;
+        passwordHash: string;
+        mustChangePassword: boolean;
+        failedLogins: number;
+        lockedUntil: string | null;
+        totpSecret: string | null;
+        totpPendingSecret: string | null;
+        totpLastStep: number | null;
+        lastLoginAt: string;
+      }>,
       now: string,
     ): Promise<void> {
       const { mustChangePassword, ...rest } = patch;
@@ -211,7 +231,12 @@ export function createUsersRepository(base: Db) {
     },
     async setRoles(userId: string, roleIds: string[]): Promise<void> {
       await db.deleteFrom('userRoles').where('userId', '=', userId).execute();
-      if (roleIds.length > 0) await db.insertInto('userRoles').values(roleIds.map((roleId) => ({ userId, roleId }))).execute();
+      if (roleIds.length > 0) {
+        await db
+          .insertInto('userRoles')
+          .values(roleIds.map((roleId) => ({ userId, roleId })))
+          .execute();
+      }
     },
     /** Active users other than `userId` holding the built-in admin role. */
     /** Users holding a sealed TOTP seed (enabled or pending), by id after `afterId`. */
@@ -228,7 +253,12 @@ export function createUsersRepository(base: Db) {
 
     /** Swaps a sealed seed if it is still `old` (re-sealing and rotation race with nothing). */
     async replaceTotp(id: string, column: TotpColumn, old: string, next: string): Promise<boolean> {
-      const r = await db.updateTable('users').set({ [column]: next }).where('id', '=', id).where(column, '=', old).executeTakeFirst();
+      const r = await db
+        .updateTable('users')
+        .set({ [column]: next })
+        .where('id', '=', id)
+        .where(column, '=', old)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
 
@@ -264,7 +294,12 @@ export function createUsersRepository(base: Db) {
 
     async replaceRecoveryCodes(userId: string, codes: { id: string; codeHash: string }[]): Promise<void> {
       await db.deleteFrom('recoveryCodes').where('userId', '=', userId).execute();
-      if (codes.length > 0) await db.insertInto('recoveryCodes').values(codes.map((c) => ({ ...c, userId, usedAt: null }))).execute();
+      if (codes.length > 0) {
+        await db
+          .insertInto('recoveryCodes')
+          .values(codes.map((c) => ({ ...c, userId, usedAt: null })))
+          .execute();
+      }
     },
     /** Marks an unused code used; false when there is none with that hash. */
     async useRecoveryCode(userId: string, codeHash: string, now: string): Promise<boolean> {
@@ -289,4 +324,3 @@ export function createUsersRepository(base: Db) {
   };
 }
 export type UsersRepository = ReturnType<typeof createUsersRepository>;
-

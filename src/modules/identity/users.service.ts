@@ -43,7 +43,10 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
   /** Whether holding these roles grants administration or secrets (their current definitions). */
   async function privilegedRoles(names: readonly string[]): Promise<boolean> {
     const byRole = await ctx.principals.rolePermissions();
-    return names.some((n) => { const p = byRole[n]; return p !== undefined && isPrivileged(p); });
+    return names.some((n) => {
+      const p = byRole[n];
+      return p !== undefined && isPrivileged(p);
+    });
   }
 
   const s = ctx.settings;
@@ -52,7 +55,11 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
     const unique = [...new Set(names)];
     const found = await repos.roles.findByNames(unique);
     const missing = unique.filter((n) => !found.some((r) => r.name === n));
-    if (missing.length > 0) throw new ValidationError('ROLE_NOT_FOUND', `Unknown role(s): ${missing.join(', ')}`, [{ path: 'body.roles', message: `unknown role(s): ${missing.join(', ')}` }]);
+    if (missing.length > 0) {
+      throw new ValidationError('ROLE_NOT_FOUND', `Unknown role(s): ${missing.join(', ')}`, [
+        { path: 'body.roles', message: `unknown role(s): ${missing.join(', ')}` },
+      ]);
+    }
     return found.map((r) => r.id);
   }
 
@@ -73,7 +80,11 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
     // Held to commit: a concurrent demotion waits and then counts this one's result.
     await repos.users.lockAdminSet();
     if ((await repos.users.otherActiveAdmins(user.id)) > 0) return;
-    throw new ConflictError('LAST_ADMIN', 'This is the last active admin: give another active user the admin role first', path ? [{ path, message: 'the last active admin keeps the admin role and stays active' }] : []);
+    throw new ConflictError(
+      'LAST_ADMIN',
+      'This is the last active admin: give another active user the admin role first',
+      path ? [{ path, message: 'the last active admin keeps the admin role and stays active' }] : [],
+    );
   }
 
   async function checkUnique(repos: IdentityRepos, username: string | undefined, email: string | undefined, exceptId?: string): Promise<void> {
@@ -103,9 +114,24 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
         await checkUnique(repos, input.username, input.email);
         const ids = await roleIds(repos, input.roles);
         const id = newId();
-        await repos.users.insert({ id, username: input.username, email: input.email, displayName: input.display_name ?? input.username, passwordHash: hash, mustChangePassword: input.must_change_password ?? false, now: nowIso(ctx.clock) });
+        await repos.users.insert({
+          id,
+          username: input.username,
+          email: input.email,
+          displayName: input.display_name ?? input.username,
+          passwordHash: hash,
+          mustChangePassword: input.must_change_password ?? false,
+          now: nowIso(ctx.clock),
+        });
         await repos.users.setRoles(id, ids);
-        await ctx.audit.record(repos.db, { actor, action: 'user.created', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: input.username, email: input.email, roles: input.roles } });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: 'user.created',
+          resourceType: 'user',
+          resourceId: id,
+          outcome: 'success',
+          changes: { username: input.username, email: input.email, roles: input.roles },
+        });
         await announce(repos.db, tx, 'user.created', { id, username: input.username, actor: { kind: actor.kind, id: actor.id, name: actor.name } });
         return view(repos, id);
       });
@@ -135,7 +161,9 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
 
     async update(actor: Actor, id: string, input: UpdateUserInput): Promise<UserView> {
       requirePermission(actor, 'users:admin');
-      if (input.status === 'disabled' && id === actor.id) throw new ValidationError('USER_SELF_DISABLE', 'You cannot disable yourself', [{ path: 'body.status', message: 'cannot disable yourself' }]);
+      if (input.status === 'disabled' && id === actor.id) {
+        throw new ValidationError('USER_SELF_DISABLE', 'You cannot disable yourself', [{ path: 'body.status', message: 'cannot disable yourself' }]);
+      }
       if (input.roles !== undefined) await stepUp(actor);
       return ctx.uow(async (repos, tx) => {
         const before = await repos.users.find(id);
@@ -156,9 +184,23 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
           now,
         );
         if (input.roles !== undefined) await repos.users.setRoles(id, await roleIds(repos, input.roles));
-        if (input.status === 'disabled' && before.status !== 'disabled') await auth.revokeSessions(repos, id, 'user_disabled', undefined, (fn) => tx.afterCommit(fn));
-        await ctx.audit.record(repos.db, { actor, action: input.status === 'disabled' ? 'user.disabled' : 'user.updated', resourceType: 'user', resourceId: id, outcome: 'success', changes: { ...input } });
-        await announce(repos.db, tx, input.status === 'disabled' ? 'user.disabled' : 'user.updated', { id, username: before.username, fields: Object.keys(input).sort(), actor: { kind: actor.kind, id: actor.id, name: actor.name } });
+        if (input.status === 'disabled' && before.status !== 'disabled') {
+          await auth.revokeSessions(repos, id, 'user_disabled', undefined, (fn) => tx.afterCommit(fn));
+        }
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: input.status === 'disabled' ? 'user.disabled' : 'user.updated',
+          resourceType: 'user',
+          resourceId: id,
+          outcome: 'success',
+          changes: { ...input },
+        });
+        await announce(repos.db, tx, input.status === 'disabled' ? 'user.disabled' : 'user.updated', {
+          id,
+          username: before.username,
+          fields: Object.keys(input).sort(),
+          actor: { kind: actor.kind, id: actor.id, name: actor.name },
+        });
         tx.afterCommit(() => ctx.principals.invalidateUser(id));
         return view(repos, id, true);
       });
@@ -173,7 +215,14 @@ export function createUsersService(ctx: UsersDeps, auth: Pick<AuthService, 'revo
         await keepAnAdmin(repos, user);
         await auth.revokeSessions(repos, id, 'user_deleted', undefined, (fn) => tx.afterCommit(fn));
         await repos.users.delete(id);
-        await ctx.audit.record(repos.db, { actor, action: 'user.deleted', resourceType: 'user', resourceId: id, outcome: 'success', changes: { username: user.username } });
+        await ctx.audit.record(repos.db, {
+          actor,
+          action: 'user.deleted',
+          resourceType: 'user',
+          resourceId: id,
+          outcome: 'success',
+          changes: { username: user.username },
+        });
         await announce(repos.db, tx, 'user.deleted', { id, username: user.username, actor: { kind: actor.kind, id: actor.id, name: actor.name } });
         tx.afterCommit(() => ctx.principals.invalidateUser(id));
       });

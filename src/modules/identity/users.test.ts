@@ -11,16 +11,34 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
     server().app.inject({ method, url: `/api/v1${url}`, headers: bearer(token ?? (await adminToken(server()))), ...(payload ? { payload } : {}) });
 
   it('creates a user (201, no secret fields), finds it, and refuses duplicates in any case', async () => {
-    const res = await call('POST', '/users', { username: 'Carol', email: 'carol@example.com', password: 'violet-tractor-ocean-41', roles: ['viewer'], display_name: 'Carol C' });
+    const res = await call('POST', '/users', {
+      username: 'Carol',
+      email: 'carol@example.com',
+      password: 'violet-tractor-ocean-41',
+      roles: ['viewer'],
+      display_name: 'Carol C',
+    });
     expect(res.statusCode).toBe(201);
     const user = res.json();
-    expect(user).toMatchObject({ username: 'Carol', email: 'carol@example.com', display_name: 'Carol C', roles: ['viewer'], status: 'active', must_change_password: false });
+    expect(user).toMatchObject({
+      username: 'Carol',
+      email: 'carol@example.com',
+      display_name: 'Carol C',
+      roles: ['viewer'],
+      status: 'active',
+      must_change_password: false,
+    });
     expect(Object.keys(user)).not.toContain('password');
     expect(res.body).not.toContain('violet-tractor');
     expect((await call('GET', `/users/${user.id}`)).json()).toMatchObject({ id: user.id, team_ids: [] });
     const dup = await call('POST', '/users', { username: 'carol', email: 'CAROL@example.com', password: 'violet-tractor-ocean-41', roles: ['viewer'] });
     expect(dup.statusCode).toBe(409);
-    expect(dup.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.email', 'body.username']);
+    expect(
+      dup
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['body.email', 'body.username']);
     await login(server(), 'carol', 'violet-tractor-ocean-41');
   });
 
@@ -39,7 +57,9 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
   });
 
   it('lists with filters, sort and cursor pagination', async () => {
-    for (const n of ['erin', 'frank', 'grace']) await call('POST', '/users', { username: `list-${n}`, email: `${n}@list.example`, password: 'violet-tractor-ocean-41', roles: ['viewer'] });
+    for (const n of ['erin', 'frank', 'grace']) {
+      await call('POST', '/users', { username: `list-${n}`, email: `${n}@list.example`, password: 'violet-tractor-ocean-41', roles: ['viewer'] });
+    }
     const page1 = (await call('GET', '/users?username__isw=list-&limit=2&sort=-username')).json();
     expect(page1.items.map((u: { username: string }) => u.username)).toEqual(['list-grace', 'list-frank']);
     const page2 = (await call('GET', `/users?username__isw=list-&limit=2&sort=-username&cursor=${page1.next_cursor}`)).json();
@@ -76,7 +96,9 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
   it('keeps one active admin: the last cannot be disabled, deleted or stripped of the role, by anyone', async () => {
     const admin = await adminToken(server());
     const me = (await server().app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(admin) })).json() as { id: string; roles: string[] };
-    const others = ((await call('GET', '/users?status=active&limit=1000')).json().items as { id: string; roles: string[] }[]).filter((u) => u.id !== me.id && u.roles.includes('admin'));
+    const others = ((await call('GET', '/users?status=active&limit=1000')).json().items as { id: string; roles: string[] }[]).filter(
+      (u) => u.id !== me.id && u.roles.includes('admin'),
+    );
     for (const other of others) await call('PATCH', `/users/${other.id}`, { status: 'disabled' });
     const demote = await call('PATCH', `/users/${me.id}`, { roles: ['viewer'] }, admin);
     expect(demote.statusCode).toBe(409);
@@ -135,7 +157,10 @@ describe.each(DIALECTS)('users, roles and teams on %s', (dialect) => {
     const role = created.json();
     expect(role).toMatchObject({ builtin: false, permissions: ['account:read', 'audit:read'] });
     expect((await call('POST', '/roles', { name: 'log-reader', permissions: [] })).statusCode).toBe(409);
-    expect((await call('POST', '/roles', { name: 'bogus', permissions: ['nothing:here'] })).json()).toMatchObject({ code: 'PERMISSION_UNKNOWN', errors: [{ path: 'body.permissions' }] });
+    expect((await call('POST', '/roles', { name: 'bogus', permissions: ['nothing:here'] })).json()).toMatchObject({
+      code: 'PERMISSION_UNKNOWN',
+      errors: [{ path: 'body.permissions' }],
+    });
     const u = await loginAs(server(), 'log-reader');
     expect((await call('GET', '/audit?limit=1', undefined, u.token)).statusCode).toBe(200);
     expect((await call('GET', '/users', undefined, u.token)).statusCode).toBe(403);

@@ -52,7 +52,16 @@ export function createCockpitService(deps: { connections: Pick<ConnectionsServic
 
   function deviceFilters(system: System, q: DeviceQuery) {
     const nb = system === 'netbox';
-    return { q: q.q, name: q.name, [nb ? 'site_id' : 'location']: q.location, [nb ? 'role_id' : 'role']: q.role, [nb ? 'platform_id' : 'platform']: q.platform, status: q.status, limit: q.limit ?? 50, offset: q.offset ?? 0 };
+    return {
+      q: q.q,
+      name: q.name,
+      [nb ? 'site_id' : 'location']: q.location,
+      [nb ? 'role_id' : 'role']: q.role,
+      [nb ? 'platform_id' : 'platform']: q.platform,
+      status: q.status,
+      limit: q.limit ?? 50,
+      offset: q.offset ?? 0,
+    };
   }
 
   async function deviceOf(client: SotClient, r: ReturnType<typeof createSotReader>, id: string): Promise<RemoteDevice> {
@@ -79,7 +88,12 @@ export function createCockpitService(deps: { connections: Pick<ConnectionsServic
           );
         }
         const tail = `rolled back: ${rolledBack.join(', ') || 'nothing'}${left.length ? `; could not remove: ${left.join(', ')}` : ''}`;
-        throw new AppError('INTEGRATION_ONBOARDING_FAILED', err.status === 422 ? 422 : 502, `onboarding step "${step.name}" failed (${err.message}); ${tail}`, err.errors);
+        throw new AppError(
+          'INTEGRATION_ONBOARDING_FAILED',
+          err.status === 422 ? 422 : 502,
+          `onboarding step "${step.name}" failed (${err.message}); ${tail}`,
+          err.errors,
+        );
       }
     }
     return done.map((d) => d.id);
@@ -90,7 +104,9 @@ export function createCockpitService(deps: { connections: Pick<ConnectionsServic
     if (system === 'netbox') return 'active';
     const statuses = await createSotReader(client).references();
     const active = statuses.statuses.find((s) => s.name.toLowerCase() === 'active');
-    if (!active) throw new ValidationError('INTEGRATION_INVALID', 'Nautobot has no "Active" status; give status', [{ path: 'body.status', message: 'required' }]);
+    if (!active) {
+      throw new ValidationError('INTEGRATION_INVALID', 'Nautobot has no "Active" status; give status', [{ path: 'body.status', message: 'required' }]);
+    }
     return active.id;
   }
 
@@ -109,7 +125,13 @@ export function createCockpitService(deps: { connections: Pick<ConnectionsServic
       const [interfaces, addresses] = await Promise.all([client.all<Raw>(r.paths.interfaces, by), client.all<Raw>(r.paths.ipAddresses, by)]);
       return {
         ...device,
-        interfaces: interfaces.map((i) => ({ id: String(i.id), name: String(i.name), type: String((i.type as Raw | null)?.value ?? i.type ?? ''), enabled: i.enabled !== false, mgmt_only: i.mgmt_only === true })),
+        interfaces: interfaces.map((i) => ({
+          id: String(i.id),
+          name: String(i.name),
+          type: String((i.type as Raw | null)?.value ?? i.type ?? ''),
+          enabled: i.enabled !== false,
+          mgmt_only: i.mgmt_only === true,
+        })),
         ip_addresses: addresses.map((a) => ({ id: String(a.id), address: String(a.address) })),
       };
     },
@@ -150,7 +172,11 @@ export function createCockpitService(deps: { connections: Pick<ConnectionsServic
       const found = await client.get<{ results: Raw[] }>(r.paths.ipAddresses, { address, limit: 10 });
       const ip = found.results[0];
       const device = ((ip?.assigned_object as Raw | undefined)?.device as Raw | undefined)?.name;
-      return { address, exists: ip !== undefined, ip_address: ip ? { id: String(ip.id), address: String(ip.address), device: typeof device === 'string' ? device : null } : null };
+      return {
+        address,
+        exists: ip !== undefined,
+        ip_address: ip ? { id: String(ip.id), address: String(ip.address), device: typeof device === 'string' ? device : null } : null,
+      };
     },
 
     /**
@@ -169,12 +195,53 @@ export function createCockpitService(deps: { connections: Pick<ConnectionsServic
       if (!nb && !namespace) namespace = (await client.cachedAll<Raw>(PATHS_NS)).find((n) => n.name === 'Global')?.id as string | undefined;
       const ids: string[] = [];
       const steps = [
-        { name: 'device', run: () => created(r.paths.devices)({ name: input.name, device_type: refOf(system, input.device_type), role: refOf(system, input.role), [nb ? 'site' : 'location']: refOf(system, input.location), status: nb ? status : { id: status }, ...(input.platform ? { platform: refOf(system, input.platform) } : {}) }) },
-        { name: 'interface', run: () => created(r.paths.interfaces)({ name: input.interface.name, type: input.interface.type ?? 'virtual', mgmt_only: true, device: refOf(system, ids[0]!), ...(nb ? {} : { status: { id: status } }) }) },
-        { name: 'ip_address', run: () => created(r.paths.ipAddresses)(nb ? { address: input.ip_address, status: 'active', assigned_object_type: 'dcim.interface', assigned_object_id: Number(ids[1]) } : { address: input.ip_address, status: { id: status }, type: 'host', ...(namespace ? { namespace: { id: namespace } } : {}) }) },
-        ...(nb ? [] : [{ name: 'ip_assignment', run: () => created('/api/ipam/ip-address-to-interface/')({ ip_address: { id: ids[2] }, interface: { id: ids[1] } }) }]),
-        { name: 'primary_ip', run: async () => ({ id: String((await client.update<Raw>(`${r.paths.devices}${ids[0]!}/`, { primary_ip4: refOf(system, ids[2]!) })).id), undo: '' }) },
-      ].map((s) => ({ name: s.name, run: async () => { const out = await s.run(); ids.push(out.id); return out; } }));
+        {
+          name: 'device',
+          run: () =>
+            created(r.paths.devices)({
+              name: input.name,
+              device_type: refOf(system, input.device_type),
+              role: refOf(system, input.role),
+              [nb ? 'site' : 'location']: refOf(system, input.location),
+              status: nb ? status : { id: status },
+              ...(input.platform ? { platform: refOf(system, input.platform) } : {}),
+            }),
+        },
+        {
+          name: 'interface',
+          run: () =>
+            created(r.paths.interfaces)({
+              name: input.interface.name,
+              type: input.interface.type ?? 'virtual',
+              mgmt_only: true,
+              device: refOf(system, ids[0]!),
+              ...(nb ? {} : { status: { id: status } }),
+            }),
+        },
+        {
+          name: 'ip_address',
+          run: () =>
+            created(r.paths.ipAddresses)(
+              nb
+                ? { address: input.ip_address, status: 'active', assigned_object_type: 'dcim.interface', assigned_object_id: Number(ids[1]) }
+                : { address: input.ip_address, status: { id: status }, type: 'host', ...(namespace ? { namespace: { id: namespace } } : {}) },
+            ),
+        },
+        ...(nb
+          ? []
+          : [{ name: 'ip_assignment', run: () => created('/api/ipam/ip-address-to-interface/')({ ip_address: { id: ids[2] }, interface: { id: ids[1] } }) }]),
+        {
+          name: 'primary_ip',
+          run: async () => ({ id: String((await client.update<Raw>(`${r.paths.devices}${ids[0]!}/`, { primary_ip4: refOf(system, ids[2]!) })).id), undo: '' }),
+        },
+      ].map((s) => ({
+        name: s.name,
+        run: async () => {
+          const out = await s.run();
+          ids.push(out.id);
+          return out;
+        },
+      }));
       await inOrder(client, steps);
       return { device_id: ids[0]!, interface_id: ids[1]!, ip_address_id: ids[2]!, url: (await deviceOf(client, r, ids[0]!)).url };
     },

@@ -60,7 +60,11 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     }
     const c = await deps.ports.resolveCredential(s.credentialId, `${system} API`, runId, actor);
     const token = c.secrets.token;
-    if (c.type !== 'api_token' || !token) throw new ValidationError('INTEGRATION_CREDENTIAL_TYPE', `A ${c.type} credential holds no API token; use an api_token credential`, [{ path: 'body.credential_id', message: 'must be an api_token credential' }]);
+    if (c.type !== 'api_token' || !token) {
+      throw new ValidationError('INTEGRATION_CREDENTIAL_TYPE', `A ${c.type} credential holds no API token; use an api_token credential`, [
+        { path: 'body.credential_id', message: 'must be an api_token credential' },
+      ]);
+    }
     return token;
   }
 
@@ -73,7 +77,19 @@ export function createConnectionsService(deps: ConnectionsDeps) {
 
   async function clientFor(actor: Actor, system: System, s: Settings, runId: string | null, signal?: AbortSignal): Promise<SotClient> {
     const token = await tokenOf(actor, system, s, runId);
-    return createSotClient({ system, baseUrl: s.url, token, timeoutMs: s.timeoutMs, verifyTls: s.verifyTls, caCert: s.caCert, egress: deps.egress, cache: deps.cache, cacheTtlMs: REFERENCE_TTL_MS, ...deps.clientDefaults, ...(signal ? { signal } : {}) });
+    return createSotClient({
+      system,
+      baseUrl: s.url,
+      token,
+      timeoutMs: s.timeoutMs,
+      verifyTls: s.verifyTls,
+      caCert: s.caCert,
+      egress: deps.egress,
+      cache: deps.cache,
+      cacheTtlMs: REFERENCE_TTL_MS,
+      ...deps.clientDefaults,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** Reachable, token accepted, API version: `/api/status/` then one device read (the token must read the inventory). */
@@ -88,12 +104,22 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       const refused = err.code === 'INTEGRATION_AUTH_FAILED';
-      return { ok: false, reachable: refused || err.code === 'INTEGRATION_REJECTED' || err.code === 'INTEGRATION_OBJECT_NOT_FOUND', token_valid: false, api_version: version, detail: err.message.slice(0, 1000) };
+      return {
+        ok: false,
+        reachable: refused || err.code === 'INTEGRATION_REJECTED' || err.code === 'INTEGRATION_OBJECT_NOT_FOUND',
+        token_valid: false,
+        api_version: version,
+        detail: err.message.slice(0, 1000),
+      };
     }
   }
 
   async function checkCredential(actor: Actor, id: string | undefined): Promise<void> {
-    if (id && !(await deps.ports.credentialVisible(actor, id))) throw new ValidationError('INTEGRATION_INVALID', 'The connection names no credential you can use', [{ path: 'body.credential_id', message: 'no such credential' }]);
+    if (id && !(await deps.ports.credentialVisible(actor, id))) {
+      throw new ValidationError('INTEGRATION_INVALID', 'The connection names no credential you can use', [
+        { path: 'body.credential_id', message: 'no such credential' },
+      ]);
+    }
   }
 
   const view = (system: System, s: Settings & { row?: ConnectionRow }): Connection => ({
@@ -121,8 +147,18 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       requirePermission(actor, 'integrations:write');
       await checkCredential(actor, body.credential_id);
       const saved = await settingsOf(system);
-      if (!saved && !body.url) throw new ValidationError('INTEGRATION_INVALID', `No ${system} connection is configured; give url and credential_id`, [{ path: 'body.url', message: 'required when nothing is saved' }]);
-      const s: Settings = { url: body.url ?? saved!.url, credentialId: body.credential_id ?? saved?.credentialId ?? null, timeoutMs: body.timeout_ms ?? saved?.timeoutMs ?? DEFAULT_TIMEOUT_MS, verifyTls: body.verify_tls ?? saved?.verifyTls ?? true, caCert: body.ca_cert !== undefined ? body.ca_cert : (saved?.caCert ?? null) };
+      if (!saved && !body.url) {
+        throw new ValidationError('INTEGRATION_INVALID', `No ${system} connection is configured; give url and credential_id`, [
+          { path: 'body.url', message: 'required when nothing is saved' },
+        ]);
+      }
+      const s: Settings = {
+        url: body.url ?? saved!.url,
+        credentialId: body.credential_id ?? saved?.credentialId ?? null,
+        timeoutMs: body.timeout_ms ?? saved?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        verifyTls: body.verify_tls ?? saved?.verifyTls ?? true,
+        caCert: body.ca_cert !== undefined ? body.ca_cert : (saved?.caCert ?? null),
+      };
       return probe(await clientFor(actor, system, s, null));
     },
 
@@ -130,15 +166,32 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     async put(actor: Actor, system: System, body: PutConnectionBody): Promise<Connection> {
       requirePermission(actor, 'integrations:write');
       await checkCredential(actor, body.credential_id);
-      const s: Settings = { url: body.url, credentialId: body.credential_id.toLowerCase(), timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS, verifyTls: body.verify_tls ?? true, caCert: body.ca_cert ?? null };
+      const s: Settings = {
+        url: body.url,
+        credentialId: body.credential_id.toLowerCase(),
+        timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+        verifyTls: body.verify_tls ?? true,
+        caCert: body.ca_cert ?? null,
+      };
       const result = await probe(await clientFor(actor, system, s, null));
-      if (!result.ok) throw new ValidationError('INTEGRATION_TEST_FAILED', `The ${system} connection failed its test: ${result.detail ?? 'no detail'}`, [{ path: 'body.url', message: result.detail ?? 'test failed' }]);
+      if (!result.ok) {
+        throw new ValidationError('INTEGRATION_TEST_FAILED', `The ${system} connection failed its test: ${result.detail ?? 'no detail'}`, [
+          { path: 'body.url', message: result.detail ?? 'test failed' },
+        ]);
+      }
       const at = nowIso();
       const existing = await repo.connection(system);
       const row: ConnectionRow = { system, ...s, apiVersion: result.api_version, updatedBy: actor.id, createdAt: existing?.createdAt ?? at, updatedAt: at };
       await deps.db.transaction().execute(async (trx) => {
         await createIntegrationsRepository(trx).saveConnection(row);
-        await deps.audit.record(trx, { actor, action: existing ? 'integration_connection.updated' : 'integration_connection.created', resourceType: 'integration_connection', resourceId: system, outcome: 'success', changes: { url: s.url, credential_id: s.credentialId, timeout_ms: s.timeoutMs, verify_tls: s.verifyTls, ca_cert: s.caCert ? 'set' : null } });
+        await deps.audit.record(trx, {
+          actor,
+          action: existing ? 'integration_connection.updated' : 'integration_connection.created',
+          resourceType: 'integration_connection',
+          resourceId: system,
+          outcome: 'success',
+          changes: { url: s.url, credential_id: s.credentialId, timeout_ms: s.timeoutMs, verify_tls: s.verifyTls, ca_cert: s.caCert ? 'set' : null },
+        });
       });
       return view(system, { ...s, row });
     },
@@ -146,8 +199,16 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     async remove(actor: Actor, system: System): Promise<void> {
       requirePermission(actor, 'integrations:write');
       await deps.db.transaction().execute(async (trx) => {
-        if (!(await createIntegrationsRepository(trx).deleteConnection(system))) throw new NotFoundError('INTEGRATION_NOT_CONFIGURED', `No ${system} connection is saved`);
-        await deps.audit.record(trx, { actor, action: 'integration_connection.deleted', resourceType: 'integration_connection', resourceId: system, outcome: 'success' });
+        if (!(await createIntegrationsRepository(trx).deleteConnection(system))) {
+          throw new NotFoundError('INTEGRATION_NOT_CONFIGURED', `No ${system} connection is saved`);
+        }
+        await deps.audit.record(trx, {
+          actor,
+          action: 'integration_connection.deleted',
+          resourceType: 'integration_connection',
+          resourceId: system,
+          outcome: 'success',
+        });
       });
     },
 

@@ -2,8 +2,28 @@ import type { SotClient, System } from './sot-client.js';
 
 /** Where each object lives in each dialect; `null`: the system has no such object (NetBox statuses are choices, namespaces are Nautobot's). */
 export const PATHS = {
-  nautobot: { devices: '/api/dcim/devices/', locations: '/api/dcim/locations/', platforms: '/api/dcim/platforms/', roles: '/api/extras/roles/', statuses: '/api/extras/statuses/', namespaces: '/api/ipam/namespaces/', ipAddresses: '/api/ipam/ip-addresses/', interfaces: '/api/dcim/interfaces/', ipToInterface: '/api/ipam/ip-address-to-interface/' },
-  netbox: { devices: '/api/dcim/devices/', locations: '/api/dcim/sites/', platforms: '/api/dcim/platforms/', roles: '/api/dcim/device-roles/', statuses: null, namespaces: null, ipAddresses: '/api/ipam/ip-addresses/', interfaces: '/api/dcim/interfaces/', ipToInterface: null },
+  nautobot: {
+    devices: '/api/dcim/devices/',
+    locations: '/api/dcim/locations/',
+    platforms: '/api/dcim/platforms/',
+    roles: '/api/extras/roles/',
+    statuses: '/api/extras/statuses/',
+    namespaces: '/api/ipam/namespaces/',
+    ipAddresses: '/api/ipam/ip-addresses/',
+    interfaces: '/api/dcim/interfaces/',
+    ipToInterface: '/api/ipam/ip-address-to-interface/',
+  },
+  netbox: {
+    devices: '/api/dcim/devices/',
+    locations: '/api/dcim/sites/',
+    platforms: '/api/dcim/platforms/',
+    roles: '/api/dcim/device-roles/',
+    statuses: null,
+    namespaces: null,
+    ipAddresses: '/api/ipam/ip-addresses/',
+    interfaces: '/api/dcim/interfaces/',
+    ipToInterface: null,
+  },
 } as const satisfies Record<System, Record<string, string | null>>;
 
 /** A reference in a write body: Nautobot `{id}`, NetBox the integer id. */
@@ -81,7 +101,9 @@ export function createSotReader(client: SotClient) {
       client.cachedAll<Raw>(paths.locations),
       client.cachedAll<Raw>(paths.platforms),
       client.cachedAll<Raw>(paths.roles, system === 'nautobot' ? { content_types: 'dcim.device' } : {}),
-      paths.statuses ? client.cachedAll<Raw>(paths.statuses, { content_types: 'dcim.device' }) : Promise.resolve(NETBOX_DEVICE_STATUSES.map((s) => ({ id: s, name: s }))),
+      paths.statuses
+        ? client.cachedAll<Raw>(paths.statuses, { content_types: 'dcim.device' })
+        : Promise.resolve(NETBOX_DEVICE_STATUSES.map((s) => ({ id: s, name: s }))),
     ]);
     return {
       locations: locations.map((l) => ({ id: String(l.id), name: String(l.name), parent_id: idOf(l.parent), description: String(l.description ?? '') })),
@@ -108,7 +130,7 @@ export function createSotReader(client: SotClient) {
     } else addresses = new Map(raw.filter((d) => d.primary_ip4).map((d) => [idOf(d.primary_ip4)!, String((d.primary_ip4 as Raw).address)]));
     const ref = (map: Map<string, string>, v: unknown) => {
       const id = idOf(v);
-      return id === null ? null : (map.get(id) ?? (v as Raw).name as string | undefined ?? null);
+      return id === null ? null : (map.get(id) ?? ((v as Raw).name as string | undefined) ?? null);
     };
     return raw.map((d) => ({
       id: String(d.id),
@@ -128,7 +150,11 @@ export function createSotReader(client: SotClient) {
   async function assignments(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (!paths.ipToInterface) return out;
-    for await (const page of client.pages<Raw>(paths.ipToInterface)) for (const a of page.results) if (idOf(a.ip_address) && idOf(a.interface) && !out.has(idOf(a.ip_address)!)) out.set(idOf(a.ip_address)!, idOf(a.interface)!);
+    for await (const page of client.pages<Raw>(paths.ipToInterface)) {
+      for (const a of page.results) {
+        if (idOf(a.ip_address) && idOf(a.interface) && !out.has(idOf(a.ip_address)!)) out.set(idOf(a.ip_address)!, idOf(a.interface)!);
+      }
+    }
     return out;
   }
 
@@ -145,7 +171,16 @@ export function createSotReader(client: SotClient) {
           const deviceId = idOf(i.device);
           if (deviceId === null) continue;
           const type = text((i.type as Raw | null)?.value ?? i.type);
-          out.push({ id: String(i.id), device_id: deviceId, name: String(i.name ?? ''), type: type !== null && /^[a-z0-9_.-]{1,50}$/.test(type) ? type : 'other', enabled: i.enabled !== false, mtu: typeof i.mtu === 'number' && i.mtu >= 68 && i.mtu <= 65536 ? i.mtu : null, mac_address: mac(i.mac_address), description: String(i.description ?? '').slice(0, 500) });
+          out.push({
+            id: String(i.id),
+            device_id: deviceId,
+            name: String(i.name ?? ''),
+            type: type !== null && /^[a-z0-9_.-]{1,50}$/.test(type) ? type : 'other',
+            enabled: i.enabled !== false,
+            mtu: typeof i.mtu === 'number' && i.mtu >= 68 && i.mtu <= 65536 ? i.mtu : null,
+            mac_address: mac(i.mac_address),
+            description: String(i.description ?? '').slice(0, 500),
+          });
         }
       }
       return out;
@@ -157,8 +192,19 @@ export function createSotReader(client: SotClient) {
       for await (const page of client.pages<Raw>(paths.ipAddresses)) {
         for (const a of page.results) {
           const id = String(a.id);
-          const iface = system === 'netbox' ? (a.assigned_object_type === 'dcim.interface' && a.assigned_object_id !== null && a.assigned_object_id !== undefined ? String(a.assigned_object_id) : null) : (assigned.get(id) ?? null);
-          out.push({ id, address: String(a.address ?? '').toLowerCase(), interface_id: iface, dns_name: /^[A-Za-z0-9_.-]*$/.test(String(a.dns_name ?? '')) ? String(a.dns_name ?? '') : '', description: String(a.description ?? '').slice(0, 500) });
+          const iface =
+            system === 'netbox'
+              ? a.assigned_object_type === 'dcim.interface' && a.assigned_object_id !== null && a.assigned_object_id !== undefined
+                ? String(a.assigned_object_id)
+                : null
+              : (assigned.get(id) ?? null);
+          out.push({
+            id,
+            address: String(a.address ?? '').toLowerCase(),
+            interface_id: iface,
+            dns_name: /^[A-Za-z0-9_.-]*$/.test(String(a.dns_name ?? '')) ? String(a.dns_name ?? '') : '',
+            description: String(a.description ?? '').slice(0, 500),
+          });
         }
       }
       return out;

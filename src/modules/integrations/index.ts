@@ -39,7 +39,9 @@ export function createIntegrationsModule(deps: IntegrationsDeps) {
   const connections = createConnectionsService(deps);
   const cockpit = createCockpitService({ connections });
   const sync = createSyncService({ db: deps.db, inventory: deps.inventory, connections });
-  const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: integrationsRoutes({ connections, cockpit, sync, startSync: (actor, params) => deps.ports.createSyncRun(actor, params) }) }];
+  const plugins: RoutePlugin[] = [
+    { prefix: '/api/v1', plugin: integrationsRoutes({ connections, cockpit, sync, startSync: (actor, params) => deps.ports.createSyncRun(actor, params) }) },
+  ];
   return { connections, cockpit, sync, plugins, permissions: INTEGRATIONS_PERMISSIONS, executors: [integrationSyncExecutor(sync)] };
 }
 

@@ -19,7 +19,11 @@ export function createIntegrationsRepository(base: Db) {
     async saveConnection(row: ConnectionRow): Promise<void> {
       const values = { ...row, verifyTls: bool.write(row.verifyTls) };
       const { system: _system, createdAt: _created, ...update } = values;
-      await db.insertInto('integrationConnections').values(values).onConflict((oc) => oc.column('system').doUpdateSet(update)).execute();
+      await db
+        .insertInto('integrationConnections')
+        .values(values)
+        .onConflict((oc) => oc.column('system').doUpdateSet(update))
+        .execute();
     },
     async deleteConnection(system: string): Promise<boolean> {
       const r = await db.deleteFrom('integrationConnections').where('system', '=', system).executeTakeFirst();
@@ -34,17 +38,33 @@ export function createIntegrationsRepository(base: Db) {
       for (let i = 0; i < pairs.length; i += CHUNK) {
         const slice = pairs.slice(i, i + CHUNK);
         // A local object re-mapped to a new external id (it was deleted and recreated upstream) drops its old row first.
-        await db.deleteFrom('integrationObjects').where('system', '=', system).where('kind', '=', kind).where('localId', 'in', slice.map((p) => p.localId)).execute();
+        await db
+          .deleteFrom('integrationObjects')
+          .where('system', '=', system)
+          .where('kind', '=', kind)
+          .where(
+            'localId',
+            'in',
+            slice.map((p) => p.localId),
+          )
+          .execute();
         await db
           .insertInto('integrationObjects')
           .values(slice.map((p) => ({ system, kind, externalId: p.externalId, localId: p.localId, syncedAt: at })))
-          .onConflict((oc) => oc.columns(['system', 'kind', 'externalId']).doUpdateSet((eb) => ({ localId: eb.ref('excluded.localId'), syncedAt: eb.ref('excluded.syncedAt') })))
+          .onConflict((oc) =>
+            oc.columns(['system', 'kind', 'externalId']).doUpdateSet((eb) => ({ localId: eb.ref('excluded.localId'), syncedAt: eb.ref('excluded.syncedAt') })),
+          )
           .execute();
       }
     },
     async removeMappings(system: string, kind: string, localIds: readonly string[]): Promise<void> {
       for (let i = 0; i < localIds.length; i += CHUNK) {
-        await db.deleteFrom('integrationObjects').where('system', '=', system).where('kind', '=', kind).where('localId', 'in', localIds.slice(i, i + CHUNK)).execute();
+        await db
+          .deleteFrom('integrationObjects')
+          .where('system', '=', system)
+          .where('kind', '=', kind)
+          .where('localId', 'in', localIds.slice(i, i + CHUNK))
+          .execute();
       }
     },
   };

@@ -114,10 +114,20 @@ export function createSotClient(o: SotClientOptions) {
     for (let attempt = 0; ; attempt++) {
       let res;
       try {
-        res = await egressRequest(o.egress, url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: o.timeoutMs, signal: o.signal, maxBodyBytes: MAX_BODY, tls });
+        res = await egressRequest(o.egress, url, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          timeoutMs: o.timeoutMs,
+          signal: o.signal,
+          maxBodyBytes: MAX_BODY,
+          tls,
+        });
       } catch (err) {
         if (err instanceof EgressRefusedError && !err.retryable) throw new UpstreamError('INTEGRATION_EGRESS_REFUSED', `${o.system}: ${err.message}`);
-        if (o.signal?.aborted || attempt >= retries || !IDEMPOTENT.has(method)) throw new UpstreamError('INTEGRATION_UNREACHABLE', `${o.system} did not answer: ${(err as Error).message}`);
+        if (o.signal?.aborted || attempt >= retries || !IDEMPOTENT.has(method)) {
+          throw new UpstreamError('INTEGRATION_UNREACHABLE', `${o.system} did not answer: ${(err as Error).message}`);
+        }
         await sleep(Math.min(maxBackoff, backoff * 2 ** attempt), o.signal);
         continue;
       }
@@ -132,7 +142,9 @@ export function createSotClient(o: SotClientOptions) {
     const res = await exchange(method, url, c.body);
     if (res.status >= 200 && res.status < 300) return (res.status === 204 || res.body.length === 0 ? null : JSON.parse(res.body.toString('utf8'))) as T;
     const detail = describeErrorBody(res.body);
-    if (res.status === 401 || res.status === 403) throw new UpstreamError('INTEGRATION_AUTH_FAILED', `${o.system} refused the token (${res.status}): ${detail}`);
+    if (res.status === 401 || res.status === 403) {
+      throw new UpstreamError('INTEGRATION_AUTH_FAILED', `${o.system} refused the token (${res.status}): ${detail}`);
+    }
     if (res.status === 404) throw new NotFoundError('INTEGRATION_OBJECT_NOT_FOUND', `${o.system} has no ${path}`);
     if (res.status === 400) throw new ValidationError('INTEGRATION_REJECTED', `${o.system} rejected ${method} ${path}: ${detail}`);
     if (res.status === 429) throw new UpstreamError('INTEGRATION_THROTTLED', `${o.system} kept answering 429 after ${retries + 1} attempts`);
@@ -172,18 +184,31 @@ export function createSotClient(o: SotClientOptions) {
     all,
     /** A full list through the cache (per object kind, `cacheTtlMs`), for reference data. */
     cachedAll: <T>(path: string, query: Query = {}): Promise<T[]> =>
-      o.cache ? o.cache.wrap(`${kindTag(o.system, path)}:${new URLSearchParams(query as Record<string, string>).toString()}`, { ttlMs: o.cacheTtlMs ?? 60_000, tags: [kindTag(o.system, path)] }, () => all<T>(path, query)) : all<T>(path, query),
+      o.cache
+        ? o.cache.wrap(
+            `${kindTag(o.system, path)}:${new URLSearchParams(query as Record<string, string>).toString()}`,
+            { ttlMs: o.cacheTtlMs ?? 60_000, tags: [kindTag(o.system, path)] },
+            () => all<T>(path, query),
+          )
+        : all<T>(path, query),
     create: <T>(path: string, body: unknown) => write<T>('POST', path, body),
     update: <T>(path: string, body: unknown) => write<T>('PATCH', path, body),
     remove: (path: string) => write<null>('DELETE', path),
     /** Nautobot's GraphQL endpoint: `data`, or the first of `errors` as an UpstreamError. */
     async graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
       const r = await call<{ data?: T; errors?: { message: string }[] }>('POST', '/api/graphql/', { body: { query, variables } });
-      if (r.errors?.length) throw new UpstreamError('INTEGRATION_GRAPHQL_ERROR', `${o.system} GraphQL: ${r.errors.map((e) => e.message).join('; ').slice(0, 500)}`);
+      if (r.errors?.length) {
+        throw new UpstreamError(
+          'INTEGRATION_GRAPHQL_ERROR',
+          `${o.system} GraphQL: ${r.errors
+            .map((e) => e.message)
+            .join('; ')
+            .slice(0, 500)}`,
+        );
+      }
       return r.data as T;
     },
   };
 }
 
 export type SotClient = ReturnType<typeof createSotClient>;
-

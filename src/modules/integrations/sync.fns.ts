@@ -60,7 +60,15 @@ export type DevicePlan = Plan<SyncField, RemoteDevice & Item<SyncField>, LocalDe
  * created; a field owned by the source is overwritten, one owned by Opsdeck is kept and reported
  * as a conflict when the two differ. Mapped local objects gone upstream are deleted only with `deleteMissing`.
  */
-export function planImport<F extends string, R extends Item<F>, L extends Item<F>>(kind: string, fields: readonly F[], remote: readonly R[], local: readonly L[], mapping: ReadonlyMap<string, string>, ownership: Partial<Record<F, Owner>>, deleteMissing: boolean): Plan<F, R, L> {
+export function planImport<F extends string, R extends Item<F>, L extends Item<F>>(
+  kind: string,
+  fields: readonly F[],
+  remote: readonly R[],
+  local: readonly L[],
+  mapping: ReadonlyMap<string, string>,
+  ownership: Partial<Record<F, Owner>>,
+  deleteMissing: boolean,
+): Plan<F, R, L> {
   const keyOf = (x: Item<F>) => x.key ?? x.name;
   const labelOf = (x: Item<F>) => x.label ?? x.name;
   const byId = new Map(local.map((d) => [d.id, d]));
@@ -72,7 +80,17 @@ export function planImport<F extends string, R extends Item<F>, L extends Item<F
     const mappedId = mapping.get(r.id);
     const l = (mappedId ? byId.get(mappedId) : undefined) ?? unmappedByKey.get(keyOf(r));
     if (!l) {
-      plan.creates.push({ remote: r, change: { kind, action: 'create', name: labelOf(r), external_id: r.id, local_id: null, changes: fields.filter((f) => r[f] !== null).map((f) => ({ field: f, from: null, to: r[f] as string | null })) } });
+      plan.creates.push({
+        remote: r,
+        change: {
+          kind,
+          action: 'create',
+          name: labelOf(r),
+          external_id: r.id,
+          local_id: null,
+          changes: fields.filter((f) => r[f] !== null).map((f) => ({ field: f, from: null, to: r[f] as string | null })),
+        },
+      });
       continue;
     }
     seen.add(l.id);
@@ -85,20 +103,29 @@ export function planImport<F extends string, R extends Item<F>, L extends Item<F
       if ((ownership[f] ?? 'source') === 'source') changes.push({ field: f, from, to });
       else plan.conflicts.push({ kind, name: labelOf(l), external_id: r.id, local_id: l.id, field: f, opsdeck: from, source: to, kept: 'opsdeck' });
     }
-    if (changes.length > 0) plan.updates.push({ remote: r, local: l, change: { kind, action: 'update', name: labelOf(r), external_id: r.id, local_id: l.id, changes } });
-    else plan.unchanged++;
+    if (changes.length > 0) {
+      plan.updates.push({ remote: r, local: l, change: { kind, action: 'update', name: labelOf(r), external_id: r.id, local_id: l.id, changes } });
+    } else plan.unchanged++;
   }
   if (deleteMissing) {
     for (const localId of mapping.values()) {
       const l = byId.get(localId);
-      if (l && !seen.has(l.id)) plan.deletes.push({ local: l, change: { kind, action: 'delete', name: labelOf(l), external_id: null, local_id: l.id, changes: [] } });
+      if (l && !seen.has(l.id)) {
+        plan.deletes.push({ local: l, change: { kind, action: 'delete', name: labelOf(l), external_id: null, local_id: l.id, changes: [] } });
+      }
     }
   }
   return plan;
 }
 
 /** The device import plan (`planImport` over `SYNC_FIELDS`, matched by name). */
-export function planDeviceImport(remote: readonly RemoteDevice[], local: readonly LocalDevice[], mapping: ReadonlyMap<string, string>, ownership: Ownership, deleteMissing: boolean): DevicePlan {
+export function planDeviceImport(
+  remote: readonly RemoteDevice[],
+  local: readonly LocalDevice[],
+  mapping: ReadonlyMap<string, string>,
+  ownership: Ownership,
+  deleteMissing: boolean,
+): DevicePlan {
   return planImport('device', SYNC_FIELDS, remote, local, mapping, ownership, deleteMissing);
 }
 
@@ -141,7 +168,12 @@ export interface PushPlan {
  * upstream device by name: adopted) gets the fields Opsdeck owns that differ; an adopted one is
  * always written (its `opsdeck_id`). Any other is created upstream. Mapped devices gone upstream are left alone.
  */
-export function planDevicePush(local: readonly LocalDevice[], remote: readonly RemoteDevice[], mapping: ReadonlyMap<string, string>, ownership: Ownership): PushPlan {
+export function planDevicePush(
+  local: readonly LocalDevice[],
+  remote: readonly RemoteDevice[],
+  mapping: ReadonlyMap<string, string>,
+  ownership: Ownership,
+): PushPlan {
   const externalOf = new Map([...mapping].map(([e, l]) => [l, e]));
   const remoteById = new Map(remote.map((r) => [r.id, r]));
   const mappedRemote = new Set(mapping.keys());
@@ -156,13 +188,29 @@ export function planDevicePush(local: readonly LocalDevice[], remote: readonly R
       continue;
     }
     if (!r) {
-      plan.creates.push({ local: l, change: { kind: 'device', action: 'create', name: l.name, external_id: null, local_id: l.id, changes: PUSH_FIELDS.filter((f) => l[f] !== null).map((f) => ({ field: f, from: null, to: l[f] })) } });
+      plan.creates.push({
+        local: l,
+        change: {
+          kind: 'device',
+          action: 'create',
+          name: l.name,
+          external_id: null,
+          local_id: l.id,
+          changes: PUSH_FIELDS.filter((f) => l[f] !== null).map((f) => ({ field: f, from: null, to: l[f] })),
+        },
+      });
       continue;
     }
     if (adopted) unmappedByName.delete(adopted.name);
     const changes = PUSH_FIELDS.filter((f) => ownership[f] === 'opsdeck' && l[f] !== r[f]).map((f) => ({ field: f, from: r[f], to: l[f] }));
-    if (changes.length > 0 || adopted) plan.updates.push({ local: l, remoteId: r.id, adopted: adopted !== undefined, change: { kind: 'device', action: 'update', name: l.name, external_id: r.id, local_id: l.id, changes } });
-    else plan.unchanged++;
+    if (changes.length > 0 || adopted) {
+      plan.updates.push({
+        local: l,
+        remoteId: r.id,
+        adopted: adopted !== undefined,
+        change: { kind: 'device', action: 'update', name: l.name, external_id: r.id, local_id: l.id, changes },
+      });
+    } else plan.unchanged++;
   }
   return plan;
 }

@@ -3,10 +3,36 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { InventoryServices } from '../inventory/index.js';
 import type { ConnectionsService } from './connections.service.js';
-import { createSotReader, NETBOX_DEVICE_STATUSES, refOf, type References, type RemoteDevice, type RemoteInterface, type RemoteIpAddress, type SotReader } from './dialects.js';
+import {
+  createSotReader,
+  NETBOX_DEVICE_STATUSES,
+  refOf,
+  type References,
+  type RemoteDevice,
+  type RemoteInterface,
+  type RemoteIpAddress,
+  type SotReader,
+} from './dialects.js';
 import { createIntegrationsRepository } from './integrations.repository.js';
 import type { System } from './sot-client.js';
-import { INTERFACE_FIELDS, IP_FIELDS, missingByName, parentsFirst, planDeviceImport, planDevicePush, planImport, PUSH_FIELDS, SYNC_FIELDS, type Conflict, type Item, type LocalDevice, type ObjectChange, type Owner, type Ownership, type Plan } from './sync.fns.js';
+import {
+  INTERFACE_FIELDS,
+  IP_FIELDS,
+  missingByName,
+  parentsFirst,
+  planDeviceImport,
+  planDevicePush,
+  planImport,
+  PUSH_FIELDS,
+  SYNC_FIELDS,
+  type Conflict,
+  type Item,
+  type LocalDevice,
+  type ObjectChange,
+  type Owner,
+  type Ownership,
+  type Plan,
+} from './sync.fns.js';
 
 export const SYNC_KINDS = ['locations', 'platforms', 'roles', 'statuses', 'devices', 'interfaces', 'ip_addresses'] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
@@ -70,7 +96,10 @@ const localStatus = (s: string | null) => (s === null ? null : s.toLowerCase());
 export function createSyncService(deps: { db: Db; inventory: Inventory; connections: Pick<ConnectionsService, 'client'> }) {
   const repo = createIntegrationsRepository(deps.db);
 
-  async function localAll(actor: Actor, service: { list(actor: Actor, q: Record<string, unknown>): Promise<{ items: Row[]; next_cursor: string | null }> }): Promise<Row[]> {
+  async function localAll(
+    actor: Actor,
+    service: { list(actor: Actor, q: Record<string, unknown>): Promise<{ items: Row[]; next_cursor: string | null }> },
+  ): Promise<Row[]> {
     const out: Row[] = [];
     let cursor: string | undefined;
     do {
@@ -98,20 +127,51 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
     const changes: ObjectChange[] = [];
     const byId = new Map(refs.locations.map((l) => [l.id, l.name]));
     const kinds: { kind: SyncKind; service: Inventory[keyof Inventory]; items: { id: string; name: string }[]; body: (x: never) => Row }[] = [
-      { kind: 'locations', service: deps.inventory.locations, items: parentsFirst(refs.locations), body: (l: References['locations'][number]) => ({ name: l.name, description: l.description.slice(0, 2000), parent: l.parent_id ? (byId.get(l.parent_id) ?? null) : null }) },
-      { kind: 'platforms', service: deps.inventory.platforms, items: refs.platforms, body: (p: References['platforms'][number]) => ({ name: p.name, ...(/^[a-z0-9_]*$/.test(p.network_driver) ? { network_driver: p.network_driver } : {}) }) },
+      {
+        kind: 'locations',
+        service: deps.inventory.locations,
+        items: parentsFirst(refs.locations),
+        body: (l: References['locations'][number]) => ({
+          name: l.name,
+          description: l.description.slice(0, 2000),
+          parent: l.parent_id ? (byId.get(l.parent_id) ?? null) : null,
+        }),
+      },
+      {
+        kind: 'platforms',
+        service: deps.inventory.platforms,
+        items: refs.platforms,
+        body: (p: References['platforms'][number]) => ({
+          name: p.name,
+          ...(/^[a-z0-9_]*$/.test(p.network_driver) ? { network_driver: p.network_driver } : {}),
+        }),
+      },
       { kind: 'roles', service: deps.inventory.roles, items: refs.roles, body: (r: References['roles'][number]) => ({ name: r.name }) },
-      { kind: 'statuses', service: deps.inventory.statuses, items: refs.statuses.map((s) => ({ ...s, name: localStatus(s.name)! })), body: (s: References['statuses'][number]) => ({ name: s.name }) },
+      {
+        kind: 'statuses',
+        service: deps.inventory.statuses,
+        items: refs.statuses.map((s) => ({ ...s, name: localStatus(s.name)! })),
+        body: (s: References['statuses'][number]) => ({ name: s.name }),
+      },
     ];
     for (const k of kinds) {
       const local = await localAll(actor, k.service as never);
       const localByName = new Map(local.map((l) => [String(l.name), String(l.id)]));
       const missing = missingByName(k.items, new Set(localByName.keys()));
       counts[k.kind] = { ...zero(), create: missing.length, unchanged: k.items.length - missing.length };
-      changes.push(...missing.map((m) => ({ kind: k.kind.replace(/e?s$/, ''), action: 'create' as const, name: m.name, external_id: m.id, local_id: null, changes: [] })));
+      changes.push(
+        ...missing.map((m) => ({ kind: k.kind.replace(/e?s$/, ''), action: 'create' as const, name: m.name, external_id: m.id, local_id: null, changes: [] })),
+      );
       if (dryRun) continue;
-      for (const m of missing) localByName.set(m.name, String((await (k.service as { create(a: Actor, b: Row): Promise<Row> }).create(actor, k.body(m as never))).id));
-      await repo.upsertMappings(system, k.kind, k.items.filter((i) => localByName.has(i.name)).map((i) => ({ externalId: i.id, localId: localByName.get(i.name)! })), nowIso());
+      for (const m of missing) {
+        localByName.set(m.name, String((await (k.service as { create(a: Actor, b: Row): Promise<Row> }).create(actor, k.body(m as never))).id));
+      }
+      await repo.upsertMappings(
+        system,
+        k.kind,
+        k.items.filter((i) => localByName.has(i.name)).map((i) => ({ externalId: i.id, localId: localByName.get(i.name)! })),
+        nowIso(),
+      );
     }
     return changes;
   }
@@ -133,31 +193,63 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
     for (let i = 0; i < items.length; i += BATCH) await run(items.slice(i, i + BATCH));
   }
 
-
   type IfField = (typeof INTERFACE_FIELDS)[number];
   type IpField = (typeof IP_FIELDS)[number];
   type RemoteIfItem = Item<IfField> & { raw: RemoteInterface; device: string };
   type RemoteIpItem = Item<IpField> & { raw: RemoteIpAddress };
   const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-  const ifBody = (r: RemoteInterface): Row => ({ name: r.name, type: r.type, enabled: r.enabled, mtu: r.mtu, mac_address: r.mac_address, description: r.description });
+  const ifBody = (r: RemoteInterface): Row => ({
+    name: r.name,
+    type: r.type,
+    enabled: r.enabled,
+    mtu: r.mtu,
+    mac_address: r.mac_address,
+    description: r.description,
+  });
 
   /**
    * Applies a plan of interfaces or addresses: creates in batches (recording the mapping), updates
    * of the changed fields (values from `body`), deletes. Nothing is written on a dry run.
    */
-  async function applyPlan<F extends string, R extends Item<F> & { raw: object }, L extends Item<F>>(actor: Actor, system: System, kind: 'interfaces' | 'ip_addresses', service: Pick<Inventory['interfaces'], 'bulkCreate' | 'bulkUpdate' | 'bulkDelete'>, plan: Plan<F, R, L>, create: (r: R) => Row, body: (r: R) => Row): Promise<void> {
+  async function applyPlan<F extends string, R extends Item<F> & { raw: object }, L extends Item<F>>(
+    actor: Actor,
+    system: System,
+    kind: 'interfaces' | 'ip_addresses',
+    service: Pick<Inventory['interfaces'], 'bulkCreate' | 'bulkUpdate' | 'bulkDelete'>,
+    plan: Plan<F, R, L>,
+    create: (r: R) => Row,
+    body: (r: R) => Row,
+  ): Promise<void> {
     const at = nowIso();
     await repo.upsertMappings(system, kind, plan.matched, at);
     await inBatches(plan.creates, async (batch) => {
-      const created = await service.bulkCreate(actor, batch.map((c) => create(c.remote)));
-      await repo.upsertMappings(system, kind, created.items.map((d, i) => ({ externalId: batch[i]!.remote.id, localId: String(d.id) })), at);
+      const created = await service.bulkCreate(
+        actor,
+        batch.map((c) => create(c.remote)),
+      );
+      await repo.upsertMappings(
+        system,
+        kind,
+        created.items.map((d, i) => ({ externalId: batch[i]!.remote.id, localId: String(d.id) })),
+        at,
+      );
     });
     await inBatches(plan.updates, async (batch) => {
-      await service.bulkUpdate(actor, batch.map((u) => ({ id: u.local.id, ...Object.fromEntries(u.change.changes.map((c) => [c.field, body(u.remote)[c.field]])) })));
+      await service.bulkUpdate(
+        actor,
+        batch.map((u) => ({ id: u.local.id, ...Object.fromEntries(u.change.changes.map((c) => [c.field, body(u.remote)[c.field]])) })),
+      );
     });
     await inBatches(plan.deletes, async (batch) => {
-      await service.bulkDelete(actor, batch.map((d) => d.local.id));
-      await repo.removeMappings(system, kind, batch.map((d) => d.local.id));
+      await service.bulkDelete(
+        actor,
+        batch.map((d) => d.local.id),
+      );
+      await repo.removeMappings(
+        system,
+        kind,
+        batch.map((d) => d.local.id),
+      );
     });
   }
 
@@ -167,19 +259,67 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
    * the local address of the same host. On a dry run, objects still to be created stand in as
    * `new:<external id>` (a device or interface the plan creates).
    */
-  async function importPorts(actor: Actor, system: System, reader: SotReader, remoteDevices: readonly RemoteDevice[], deviceMap: ReadonlyMap<string, string>, options: SyncOptions, counts: SyncReport['counts']): Promise<{ changes: ObjectChange[]; conflicts: Conflict[] }> {
+  async function importPorts(
+    actor: Actor,
+    system: System,
+    reader: SotReader,
+    remoteDevices: readonly RemoteDevice[],
+    deviceMap: ReadonlyMap<string, string>,
+    options: SyncOptions,
+    counts: SyncReport['counts'],
+  ): Promise<{ changes: ObjectChange[]; conflicts: Conflict[] }> {
     const deviceName = new Map(remoteDevices.map((d) => [d.id, d.name]));
     const localDevice = (remoteId: string) => deviceMap.get(remoteId) ?? `new:${remoteId}`;
     const remoteIfs: RemoteIfItem[] = (await reader.interfaces())
       .filter((i) => deviceName.has(i.device_id))
-      .map((i) => ({ id: i.id, name: i.name, key: `${localDevice(i.device_id)}/${i.name}`, label: `${deviceName.get(i.device_id)!} ${i.name}`, type: i.type, enabled: String(i.enabled), mtu: str(i.mtu), mac_address: i.mac_address, description: i.description, raw: i, device: localDevice(i.device_id) }));
+      .map((i) => ({
+        id: i.id,
+        name: i.name,
+        key: `${localDevice(i.device_id)}/${i.name}`,
+        label: `${deviceName.get(i.device_id)!} ${i.name}`,
+        type: i.type,
+        enabled: String(i.enabled),
+        mtu: str(i.mtu),
+        mac_address: i.mac_address,
+        description: i.description,
+        raw: i,
+        device: localDevice(i.device_id),
+      }));
     const localIfs = (await localAll(actor, deps.inventory.interfaces as never)).map((i) => {
       const device = i.device as { id: string; name: string };
-      return { id: String(i.id), name: String(i.name), key: `${device.id}/${String(i.name)}`, label: `${device.name} ${String(i.name)}`, type: str(i.type), enabled: String(i.enabled), mtu: str(i.mtu), mac_address: str(i.mac_address), description: String(i.description ?? '') };
+      return {
+        id: String(i.id),
+        name: String(i.name),
+        key: `${device.id}/${String(i.name)}`,
+        label: `${device.name} ${String(i.name)}`,
+        type: str(i.type),
+        enabled: String(i.enabled),
+        mtu: str(i.mtu),
+        mac_address: str(i.mac_address),
+        description: String(i.description ?? ''),
+      };
     });
-    const ifPlan = planImport('interface', INTERFACE_FIELDS, remoteIfs, localIfs, await repo.mappings(system, 'interfaces'), options.interface_ownership ?? {}, options.delete_missing === true);
+    const ifPlan = planImport(
+      'interface',
+      INTERFACE_FIELDS,
+      remoteIfs,
+      localIfs,
+      await repo.mappings(system, 'interfaces'),
+      options.interface_ownership ?? {},
+      options.delete_missing === true,
+    );
     counts.interfaces = { create: ifPlan.creates.length, update: ifPlan.updates.length, delete: ifPlan.deletes.length, unchanged: ifPlan.unchanged };
-    if (!options.dry_run) await applyPlan(actor, system, 'interfaces', deps.inventory.interfaces, ifPlan, (r) => ({ device: r.device, ...ifBody(r.raw) }), (r) => ifBody(r.raw));
+    if (!options.dry_run) {
+      await applyPlan(
+        actor,
+        system,
+        'interfaces',
+        deps.inventory.interfaces,
+        ifPlan,
+        (r) => ({ device: r.device, ...ifBody(r.raw) }),
+        (r) => ifBody(r.raw),
+      );
+    }
     const ifMap = options.dry_run ? new Map(ifPlan.matched.map((m) => [m.externalId, m.localId])) : await repo.mappings(system, 'interfaces');
     const planned = new Set(ifPlan.creates.map((c) => c.remote.id));
     const localIf = (remoteId: string | null) => (remoteId === null ? null : (ifMap.get(remoteId) ?? (planned.has(remoteId) ? `new:${remoteId}` : null)));
@@ -191,14 +331,42 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
         // Addresses are unique per host locally (one namespace): the first of a duplicated host wins.
         return a.address !== '' && !hosts.has(h) && hosts.add(h);
       })
-      .map((a) => ({ id: a.id, name: a.address, key: a.address.split('/')[0]!, address: a.address, interface: localIf(a.interface_id), dns_name: a.dns_name, description: a.description, raw: a }));
-    const localIps = (await localAll(actor, deps.inventory.ipAddresses as never)).map((a) => ({ id: String(a.id), name: String(a.address), key: String(a.host), address: String(a.address), interface: (a.interface as { id: string } | null)?.id ?? null, dns_name: String(a.dns_name ?? ''), description: String(a.description ?? '') }));
-    const ipPlan = planImport('ip_address', IP_FIELDS, remoteIps, localIps, await repo.mappings(system, 'ip_addresses'), options.ip_address_ownership ?? {}, options.delete_missing === true);
+      .map((a) => ({
+        id: a.id,
+        name: a.address,
+        key: a.address.split('/')[0]!,
+        address: a.address,
+        interface: localIf(a.interface_id),
+        dns_name: a.dns_name,
+        description: a.description,
+        raw: a,
+      }));
+    const localIps = (await localAll(actor, deps.inventory.ipAddresses as never)).map((a) => ({
+      id: String(a.id),
+      name: String(a.address),
+      key: String(a.host),
+      address: String(a.address),
+      interface: (a.interface as { id: string } | null)?.id ?? null,
+      dns_name: String(a.dns_name ?? ''),
+      description: String(a.description ?? ''),
+    }));
+    const ipPlan = planImport(
+      'ip_address',
+      IP_FIELDS,
+      remoteIps,
+      localIps,
+      await repo.mappings(system, 'ip_addresses'),
+      options.ip_address_ownership ?? {},
+      options.delete_missing === true,
+    );
     counts.ip_addresses = { create: ipPlan.creates.length, update: ipPlan.updates.length, delete: ipPlan.deletes.length, unchanged: ipPlan.unchanged };
     const ipBody = (r: RemoteIpItem): Row => ({ address: r.address, interface: r.interface, dns_name: r.dns_name, description: r.description });
     if (!options.dry_run) await applyPlan(actor, system, 'ip_addresses', deps.inventory.ipAddresses as never, ipPlan, ipBody, ipBody);
     const all = [ifPlan, ipPlan] as const;
-    return { changes: all.flatMap((p) => [...p.creates.map((c) => c.change), ...p.updates.map((u) => u.change), ...p.deletes.map((d) => d.change)]), conflicts: all.flatMap((p) => p.conflicts) };
+    return {
+      changes: all.flatMap((p) => [...p.creates.map((c) => c.change), ...p.updates.map((u) => u.change), ...p.deletes.map((d) => d.change)]),
+      conflicts: all.flatMap((p) => p.conflicts),
+    };
   }
 
   /**
@@ -236,16 +404,29 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
       if (id === undefined) skipped.push({ name: l.name, local_id: l.id, reason: `${f} "${v}" does not exist in ${system}` });
       return id === undefined ? undefined : [key, refOf(system, id)];
     };
-    const bodyOf = (l: LocalDevice, fields: readonly (typeof PUSH_FIELDS)[number][]) => Object.fromEntries(fields.map((f) => upstream(l, f)).filter((x): x is [string, unknown] => x !== undefined));
+    const bodyOf = (l: LocalDevice, fields: readonly (typeof PUSH_FIELDS)[number][]) =>
+      Object.fromEntries(fields.map((f) => upstream(l, f)).filter((x): x is [string, unknown] => x !== undefined));
     const creates = plan.creates.filter((c) => {
       const missing = (['location', 'role', ...(nb ? [] : (['status'] as const))] as const).filter((f) => c.local[f] === null);
       if (!options.device_type) missing.push('device_type' as never);
       if (missing.length > 0) skipped.push({ name: c.local.name, local_id: c.local.id, reason: `${missing.join(', ')} required to create it in ${system}` });
       return missing.length === 0;
     });
-    const planned = creates.map((c) => ({ c, body: { ...bodyOf(c.local, PUSH_FIELDS), device_type: refOf(system, options.device_type!), custom_fields: { opsdeck_id: c.local.id } } }));
+    const planned = creates.map((c) => ({
+      c,
+      body: { ...bodyOf(c.local, PUSH_FIELDS), device_type: refOf(system, options.device_type!), custom_fields: { opsdeck_id: c.local.id } },
+    }));
     const ready = planned.filter((p) => (nb ? ['site', 'role'] : ['location', 'role', 'status']).every((k) => k in p.body));
-    const updates = plan.updates.map((u) => ({ u, body: { ...bodyOf(u.local, u.change.changes.map((c) => c.field as (typeof PUSH_FIELDS)[number])), custom_fields: { opsdeck_id: u.local.id } } }));
+    const updates = plan.updates.map((u) => ({
+      u,
+      body: {
+        ...bodyOf(
+          u.local,
+          u.change.changes.map((c) => c.field as (typeof PUSH_FIELDS)[number]),
+        ),
+        custom_fields: { opsdeck_id: u.local.id },
+      },
+    }));
     if (!options.dry_run) {
       const at = nowIso();
       for (const { c, body } of ready) {
@@ -264,13 +445,29 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
     const counts = Object.fromEntries(SYNC_KINDS.map((k) => [k, zero()])) as SyncReport['counts'];
     counts.devices = { create: ready.length, update: updates.length, delete: 0, unchanged: plan.unchanged };
     const all = [...ready.map((p) => p.c.change), ...updates.map((p) => p.u.change)];
-    return { system, direction: 'push', dry_run: options.dry_run, counts, changes: all.slice(0, REPORT_LIMIT), changes_total: all.length, conflicts: [], conflicts_total: 0, skipped: skipped.slice(0, REPORT_LIMIT) };
+    return {
+      system,
+      direction: 'push',
+      dry_run: options.dry_run,
+      counts,
+      changes: all.slice(0, REPORT_LIMIT),
+      changes_total: all.length,
+      conflicts: [],
+      conflicts_total: 0,
+      skipped: skipped.slice(0, REPORT_LIMIT),
+    };
   }
 
   return {
     pushTo,
     /** `direction: push` pushes, anything else imports. */
-    async run(actor: Actor, system: System, options: SyncOptions & Omit<PushOptions, 'dry_run'> & { direction?: 'import' | 'push' | undefined }, runId: string | null = null, signal?: AbortSignal): Promise<SyncReport> {
+    async run(
+      actor: Actor,
+      system: System,
+      options: SyncOptions & Omit<PushOptions, 'dry_run'> & { direction?: 'import' | 'push' | undefined },
+      runId: string | null = null,
+      signal?: AbortSignal,
+    ): Promise<SyncReport> {
       return options.direction === 'push' ? pushTo(actor, system, options, runId, signal) : this.importFrom(actor, system, options, runId, signal);
     },
     /** A dry run answers the plan and writes nothing; otherwise the plan is applied and answered. */
@@ -293,22 +490,56 @@ export function createSyncService(deps: { db: Db; inventory: Inventory; connecti
         const at = nowIso();
         await repo.upsertMappings(system, 'devices', plan.matched, at);
         await inBatches(plan.creates, async (batch) => {
-          const created = await deps.inventory.devices.bulkCreate(actor, batch.map((c) => deviceBody(system, c.remote)));
-          await repo.upsertMappings(system, 'devices', created.items.map((d, i) => ({ externalId: batch[i]!.remote.id, localId: d.id })), at);
+          const created = await deps.inventory.devices.bulkCreate(
+            actor,
+            batch.map((c) => deviceBody(system, c.remote)),
+          );
+          await repo.upsertMappings(
+            system,
+            'devices',
+            created.items.map((d, i) => ({ externalId: batch[i]!.remote.id, localId: d.id })),
+            at,
+          );
         });
         await inBatches(plan.updates, async (batch) => {
-          await deps.inventory.devices.bulkUpdate(actor, batch.map((u) => ({ id: u.local.id, ...Object.fromEntries(u.change.changes.map((c) => [c.field, c.field === 'status' ? (c.to ?? 'active') : c.to])), source: system, external_id: u.remote.id })));
+          await deps.inventory.devices.bulkUpdate(
+            actor,
+            batch.map((u) => ({
+              id: u.local.id,
+              ...Object.fromEntries(u.change.changes.map((c) => [c.field, c.field === 'status' ? (c.to ?? 'active') : c.to])),
+              source: system,
+              external_id: u.remote.id,
+            })),
+          );
         });
         await inBatches(plan.deletes, async (batch) => {
-          await deps.inventory.devices.bulkDelete(actor, batch.map((d) => d.local.id));
-          await repo.removeMappings(system, 'devices', batch.map((d) => d.local.id));
+          await deps.inventory.devices.bulkDelete(
+            actor,
+            batch.map((d) => d.local.id),
+          );
+          await repo.removeMappings(
+            system,
+            'devices',
+            batch.map((d) => d.local.id),
+          );
         });
       }
-      const deviceMap = options.dry_run ? new Map([...mapping, ...plan.matched.map((m) => [m.externalId, m.localId] as const)]) : await repo.mappings(system, 'devices');
+      const deviceMap = options.dry_run
+        ? new Map([...mapping, ...plan.matched.map((m) => [m.externalId, m.localId] as const)])
+        : await repo.mappings(system, 'devices');
       const ports = await importPorts(actor, system, reader, remote, deviceMap, options, counts);
       all.push(...ports.changes);
       const conflicts = [...plan.conflicts, ...ports.conflicts];
-      return { system, direction: 'import', dry_run: options.dry_run, counts, changes: all.slice(0, REPORT_LIMIT), changes_total: all.length, conflicts: conflicts.slice(0, REPORT_LIMIT), conflicts_total: conflicts.length };
+      return {
+        system,
+        direction: 'import',
+        dry_run: options.dry_run,
+        counts,
+        changes: all.slice(0, REPORT_LIMIT),
+        changes_total: all.length,
+        conflicts: conflicts.slice(0, REPORT_LIMIT),
+        conflicts_total: conflicts.length,
+      };
     },
   };
 }

@@ -14,7 +14,11 @@ import { groupName, networkOs } from './ansible.fns.js';
  */
 
 const Group = Type.Object(
-  { hosts: Type.Optional(Type.Array(Type.String({ maxLength: 200 }))), children: Type.Optional(Type.Array(Type.String({ maxLength: 200 }))), vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+  {
+    hosts: Type.Optional(Type.Array(Type.String({ maxLength: 200 }))),
+    children: Type.Optional(Type.Array(Type.String({ maxLength: 200 }))),
+    vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
   { additionalProperties: false },
 );
 export const AnsibleInventory = Type.Object(
@@ -24,7 +28,12 @@ export const AnsibleInventory = Type.Object(
 export type AnsibleInventory = Static<typeof AnsibleInventory>;
 type GroupBody = { hosts?: string[]; children?: string[]; vars?: Record<string, unknown> };
 
-export function createAnsibleService(core: InventoryCore, devices: CrudService<Device>, groups: CrudService<DeviceGroup>, groupDeviceIds: (actor: Actor, id: string) => Promise<string[]>) {
+export function createAnsibleService(
+  core: InventoryCore,
+  devices: CrudService<Device>,
+  groups: CrudService<DeviceGroup>,
+  groupDeviceIds: (actor: Actor, id: string) => Promise<string[]>,
+) {
   return {
     async inventory(actor: Actor): Promise<AnsibleInventory> {
       requirePermission(actor, 'inventory:export');
@@ -59,7 +68,10 @@ export function createAnsibleService(core: InventoryCore, devices: CrudService<D
             add(path[path.length - 1] ?? groupName('location', d.location.name), d.name);
             grouped = true;
           }
-          for (const [prefix, value] of [['role', d.role?.name], ['platform', d.platform?.name], ...d.tags.map((t) => ['tag', t])] as [string, string | undefined][]) {
+          for (const [prefix, value] of [['role', d.role?.name], ['platform', d.platform?.name], ...d.tags.map((t) => ['tag', t])] as [
+            string,
+            string | undefined,
+          ][]) {
             if (!value) continue;
             add(groupName(prefix, value), d.name);
             child('all', groupName(prefix, value));

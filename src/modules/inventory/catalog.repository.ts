@@ -22,7 +22,9 @@ const NOT_NULL = ['name', 'model', 'created_at', 'updated_at'] as const;
 export const manufacturerSpec = tableSpec({
   table: 'manufacturers',
   query: (db: InventoryDb) =>
-    db.selectFrom('manufacturers').select(['manufacturers.id', 'manufacturers.name', 'manufacturers.description', 'manufacturers.createdAt', 'manufacturers.updatedAt']),
+    db
+      .selectFrom('manufacturers')
+      .select(['manufacturers.id', 'manufacturers.name', 'manufacturers.description', 'manufacturers.createdAt', 'manufacturers.updatedAt']),
   idColumn: 'manufacturers.id',
   filters: named('manufacturers'),
   sort: namedSort('manufacturers'),

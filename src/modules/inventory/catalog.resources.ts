@@ -9,7 +9,14 @@ import type { InventoryRepos } from './inventory.repos.js';
 const stamps = (r: Row) => ({ created_at: r.createdAt as string, updated_at: r.updatedAt as string });
 const brief = (id: unknown, name: unknown) => (id ? { id: id as string, name: name as string } : null);
 
-async function uniqueName(ctx: WriteContext, repo: ReturnType<ResourceDef['repo']>, input: Record<string, unknown>, existing: Row | null, field = 'name', column = 'name') {
+async function uniqueName(
+  ctx: WriteContext,
+  repo: ReturnType<ResourceDef['repo']>,
+  input: Record<string, unknown>,
+  existing: Row | null,
+  field = 'name',
+  column = 'name',
+) {
   const v = input[field];
   if (typeof v === 'string') await ctx.unique(field, v, existing?.id ?? null, () => ctx.holder(repo, column, v));
 }

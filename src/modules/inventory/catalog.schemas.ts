@@ -3,7 +3,10 @@ import { Brief, Color, Description, Name, Nullable, Ref, Stamps, Uuid, bodySchem
 
 /** Reference data: manufacturers, platforms, device roles, statuses, tags, device types. */
 
-export const Manufacturer = Type.Object({ id: Uuid, name: Type.String({ maxLength: 100 }), description: Description, ...Stamps }, { additionalProperties: false });
+export const Manufacturer = Type.Object(
+  { id: Uuid, name: Type.String({ maxLength: 100 }), description: Description, ...Stamps },
+  { additionalProperties: false },
+);
 export type Manufacturer = Static<typeof Manufacturer>;
 export const ManufacturerBodies = bodySchemas({ name: Name }, { description: Description });
 
@@ -14,7 +17,14 @@ export const NetworkDriver = Type.String({
 });
 
 export const Platform = Type.Object(
-  { id: Uuid, name: Type.String({ maxLength: 100 }), manufacturer: Nullable(Brief), network_driver: Type.String({ maxLength: 100 }), description: Description, ...Stamps },
+  {
+    id: Uuid,
+    name: Type.String({ maxLength: 100 }),
+    manufacturer: Nullable(Brief),
+    network_driver: Type.String({ maxLength: 100 }),
+    description: Description,
+    ...Stamps,
+  },
   { additionalProperties: false },
 );
 export type Platform = Static<typeof Platform>;

@@ -82,7 +82,12 @@ export function createCrudRepository<R extends Row>(db: InventoryDb, dialect: Di
     async getMany(ids: readonly string[]): Promise<R[]> {
       const out: R[] = [];
       for (let i = 0; i < ids.length; i += MAX_PARAMS) {
-        out.push(...(await spec.query(db).where(idCol, 'in', ids.slice(i, i + MAX_PARAMS)).execute()));
+        out.push(
+          ...(await spec
+            .query(db)
+            .where(idCol, 'in', ids.slice(i, i + MAX_PARAMS))
+            .execute()),
+        );
       }
       return out;
     },
@@ -106,7 +111,12 @@ export function createCrudRepository<R extends Row>(db: InventoryDb, dialect: Di
       const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
       rows = rows.map((r) => (Object.keys(r).length === columns.length ? r : Object.fromEntries(columns.map((c) => [c, r[c] ?? null]))));
       const per = Math.max(1, Math.floor(INSERT_PARAMS / Object.keys(rows[0]!).length));
-      for (let i = 0; i < rows.length; i += per) await any.insertInto(spec.table).values(rows.slice(i, i + per)).execute();
+      for (let i = 0; i < rows.length; i += per) {
+        await any
+          .insertInto(spec.table)
+          .values(rows.slice(i, i + per))
+          .execute();
+      }
     },
     async update(id: string, values: Record<string, unknown>): Promise<void> {
       await any.updateTable(spec.table).set(values).where('id', '=', id).execute();
@@ -114,7 +124,10 @@ export function createCrudRepository<R extends Row>(db: InventoryDb, dialect: Di
     async delete(ids: readonly string[]): Promise<number> {
       let n = 0;
       for (let i = 0; i < ids.length; i += MAX_PARAMS) {
-        const r = await any.deleteFrom(spec.table).where('id', 'in', ids.slice(i, i + MAX_PARAMS)).executeTakeFirst();
+        const r = await any
+          .deleteFrom(spec.table)
+          .where('id', 'in', ids.slice(i, i + MAX_PARAMS))
+          .executeTakeFirst();
         n += Number(r.numDeletedRows);
       }
       return n;
@@ -123,7 +136,11 @@ export function createCrudRepository<R extends Row>(db: InventoryDb, dialect: Di
     async existing(column: string, values: readonly (string | number)[]): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       for (let i = 0; i < values.length; i += MAX_PARAMS) {
-        const rows = (await any.selectFrom(spec.table).select(['id', `${column} as v`]).where(column, 'in', values.slice(i, i + MAX_PARAMS)).execute()) as {
+        const rows = (await any
+          .selectFrom(spec.table)
+          .select(['id', `${column} as v`])
+          .where(column, 'in', values.slice(i, i + MAX_PARAMS))
+          .execute()) as {
           id: string;
           v: unknown;
         }[];

@@ -35,7 +35,13 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       base,
       {
         config: read,
-        schema: { operationId: `list${many}`, tags, summary: `List ${def.plural}`, querystring: query, response: { 200: Page(Type.Partial(item)), ...errorResponses() } },
+        schema: {
+          operationId: `list${many}`,
+          tags,
+          summary: `List ${def.plural}`,
+          querystring: query,
+          response: { 200: Page(Type.Partial(item)), ...errorResponses() },
+        },
       },
       async (req) => service.list(req.actor, req.query as Record<string, unknown>),
     );
@@ -43,7 +49,14 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       `${base}/:id`,
       {
         config: { ...read, ...byId },
-        schema: { operationId: `get${one}`, tags, summary: `Get a ${def.title.toLowerCase()}`, params: IdParams, querystring: IncludeOnly(includes), response: { 200: item, ...errorResponses(404) } },
+        schema: {
+          operationId: `get${one}`,
+          tags,
+          summary: `Get a ${def.title.toLowerCase()}`,
+          params: IdParams,
+          querystring: IncludeOnly(includes),
+          response: { 200: item, ...errorResponses(404) },
+        },
       },
       async (req) => service.get(req.actor, req.params.id, req.query as { include?: string }),
     );
@@ -51,7 +64,13 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       base,
       {
         config: write,
-        schema: { operationId: `create${one}`, tags, summary: `Create a ${def.title.toLowerCase()}`, body: def.schemas.create, response: { 201: item, ...errorResponses(409, 422) } },
+        schema: {
+          operationId: `create${one}`,
+          tags,
+          summary: `Create a ${def.title.toLowerCase()}`,
+          body: def.schemas.create,
+          response: { 201: item, ...errorResponses(409, 422) },
+        },
       },
       async (req, reply) => reply.code(201).send(await service.create(req.actor, req.body as Record<string, unknown>)),
     );
@@ -59,7 +78,14 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       `${base}/:id`,
       {
         config: { ...write, ...byId },
-        schema: { operationId: `update${one}`, tags, summary: `Update a ${def.title.toLowerCase()}`, params: IdParams, body: def.schemas.update, response: { 200: item, ...errorResponses(404, 409, 422) } },
+        schema: {
+          operationId: `update${one}`,
+          tags,
+          summary: `Update a ${def.title.toLowerCase()}`,
+          params: IdParams,
+          body: def.schemas.update,
+          response: { 200: item, ...errorResponses(404, 409, 422) },
+        },
       },
       async (req) => service.update(req.actor, req.params.id, req.body as Record<string, unknown>),
     );
@@ -67,7 +93,13 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       `${base}/:id`,
       {
         config: { ...write, ...byId },
-        schema: { operationId: `delete${one}`, tags, summary: `Delete a ${def.title.toLowerCase()}`, params: IdParams, response: { 204: Type.Null(), ...errorResponses(404, 409) } },
+        schema: {
+          operationId: `delete${one}`,
+          tags,
+          summary: `Delete a ${def.title.toLowerCase()}`,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(404, 409) },
+        },
       },
       async (req, reply) => {
         await service.remove(req.actor, req.params.id);
@@ -78,7 +110,13 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       `${base}/bulk`,
       {
         config: write,
-        schema: { operationId: `bulkCreate${many}`, tags, summary: `Create many ${def.plural} (all or nothing)`, body: def.schemas.bulkCreate, response: { 201: Items, ...errorResponses(409, 422) } },
+        schema: {
+          operationId: `bulkCreate${many}`,
+          tags,
+          summary: `Create many ${def.plural} (all or nothing)`,
+          body: def.schemas.bulkCreate,
+          response: { 201: Items, ...errorResponses(409, 422) },
+        },
       },
       async (req, reply) => reply.code(201).send(await service.bulkCreate(req.actor, (req.body as { items: Record<string, unknown>[] }).items)),
     );
@@ -86,7 +124,13 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       `${base}/bulk`,
       {
         config: write,
-        schema: { operationId: `bulkUpdate${many}`, tags, summary: `Update many ${def.plural} (all or nothing)`, body: def.schemas.bulkUpdate, response: { 200: Items, ...errorResponses(409, 422) } },
+        schema: {
+          operationId: `bulkUpdate${many}`,
+          tags,
+          summary: `Update many ${def.plural} (all or nothing)`,
+          body: def.schemas.bulkUpdate,
+          response: { 200: Items, ...errorResponses(409, 422) },
+        },
       },
       async (req) => service.bulkUpdate(req.actor, (req.body as { items: ({ id: string } & Record<string, unknown>)[] }).items),
     );
@@ -94,7 +138,13 @@ export function crudRoutes(service: CrudService<any>, options: CrudRouteOptions 
       `${base}/bulk`,
       {
         config: write,
-        schema: { operationId: `bulkDelete${many}`, tags, summary: `Delete many ${def.plural} (all or nothing)`, body: BulkDelete, response: { 204: Type.Null(), ...errorResponses(409, 422) } },
+        schema: {
+          operationId: `bulkDelete${many}`,
+          tags,
+          summary: `Delete many ${def.plural} (all or nothing)`,
+          body: BulkDelete,
+          response: { 204: Type.Null(), ...errorResponses(409, 422) },
+        },
       },
       async (req, reply) => {
         await service.bulkDelete(req.actor, req.body.ids);

@@ -56,7 +56,10 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
    */
   async function redactRefs(actor: Actor, items: Item[]): Promise<void> {
     if (!core.hiddenRefs || !('credential_restricted' in def.schemas.item.properties)) return;
-    const hidden = await core.hiddenRefs(actor, items.flatMap((it) => [it.credential_id as string | null, it.credential_profile_id as string | null]));
+    const hidden = await core.hiddenRefs(
+      actor,
+      items.flatMap((it) => [it.credential_id as string | null, it.credential_profile_id as string | null]),
+    );
     if (hidden.size === 0) return;
     for (const it of items) {
       for (const key of REF_FIELDS) {
@@ -78,7 +81,14 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
   }
 
   /** API objects for rows, decorated and with the requested includes (batch-loaded). */
-  async function present(actor: Actor, repos: InventoryRepos, rows: R[], fields: Set<string> | null, includes: Set<string> | null, storedRefs = false): Promise<Out[]> {
+  async function present(
+    actor: Actor,
+    repos: InventoryRepos,
+    rows: R[],
+    fields: Set<string> | null,
+    includes: Set<string> | null,
+    storedRefs = false,
+  ): Promise<Out[]> {
     const items = rows.map((r) => def.toApi(r));
     if (!storedRefs) await redactRefs(actor, items);
     await def.decorate?.(repos, items, fields);
@@ -141,14 +151,27 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
       await after(ctx, plan.values[i]!.id as string);
     }
     ctx.fail(CODE, def.title);
-    await record(actor, ctx.repos, 'created', plan.values.map((v) => ({ id: v.id as string, name: v.name ?? v.model ?? v.address ?? null })), auditEach);
+    await record(
+      actor,
+      ctx.repos,
+      'created',
+      plan.values.map((v) => ({ id: v.id as string, name: v.name ?? v.model ?? v.address ?? null })),
+      auditEach,
+    );
     return plan.values.map((v) => v.id as string);
   }
 
   /** Validates changes to existing rows (problems collect on ctx); writes nothing. */
-  async function prepareUpdates(ctx: WriteContext, patches: { id: string; input: Record<string, unknown> }[], pathOf: (i: number) => string): Promise<UpdatePlan> {
+  async function prepareUpdates(
+    ctx: WriteContext,
+    patches: { id: string; input: Record<string, unknown> }[],
+    pathOf: (i: number) => string,
+  ): Promise<UpdatePlan> {
     const existing = new Map((await def.repo(ctx.repos).getMany(patches.map((p) => p.id))).map((r) => [r.id, r]));
-    await preloadUnique(ctx, patches.map((p) => p.input));
+    await preloadUnique(
+      ctx,
+      patches.map((p) => p.input),
+    );
     const changes: UpdatePlan['changes'] = [];
     const slice = timeSlicer();
     for (const [i, p] of patches.entries()) {
@@ -161,7 +184,13 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
         continue;
       }
       const written = await def.toDb(ctx, p.input, row);
-      changes.push({ id: p.id, index: i, name: typeof row.name === 'string' ? row.name : null, values: written.values, after: async (c, rowId) => def.afterWrite?.(c, rowId, p.input, row, written.pending) });
+      changes.push({
+        id: p.id,
+        index: i,
+        name: typeof row.name === 'string' ? row.name : null,
+        values: written.values,
+        after: async (c, rowId) => def.afterWrite?.(c, rowId, p.input, row, written.pending),
+      });
     }
     return { patches, changes, pathOf };
   }
@@ -201,22 +230,48 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
     const found = new Set(rows.map((r) => r.id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0 && ids.length === 1) throw new NotFoundError(`${CODE}_NOT_FOUND`, `${def.title} ${ids[0]} does not exist`);
-    for (const [i, id] of ids.entries()) if (!found.has(id)) ctx.errors.push({ path: `body.ids.${i}`, message: `${def.title.toLowerCase()} ${id} does not exist` });
+    for (const [i, id] of ids.entries()) {
+      if (!found.has(id)) ctx.errors.push({ path: `body.ids.${i}`, message: `${def.title.toLowerCase()} ${id} does not exist` });
+    }
     await def.beforeDelete?.(ctx, rows);
     ctx.fail(CODE, ids.length > 1 ? `One or more ${def.plural}` : def.title);
     await repo.delete(ids);
-    await record(actor, ctx.repos, 'deleted', rows.map((r) => ({ id: r.id, name: (r.name as string | undefined) ?? null })));
+    await record(
+      actor,
+      ctx.repos,
+      'deleted',
+      rows.map((r) => ({ id: r.id, name: (r.name as string | undefined) ?? null })),
+    );
   }
 
   /**
    * The domain events and (unless the caller audits itself) the audit entries of a change, in the
    * change's transaction: one statement on PostgreSQL, however many objects (`writeAtomically`).
    */
-  async function record(actor: Actor, repos: InventoryRepos, verb: string, objects: { id: string; name: unknown; fields?: string[] }[], auditEach = true): Promise<void> {
+  async function record(
+    actor: Actor,
+    repos: InventoryRepos,
+    verb: string,
+    objects: { id: string; name: unknown; fields?: string[] }[],
+    auditEach = true,
+  ): Promise<void> {
     const name = `${def.kind}.${verb}`;
     const actorRef = { kind: actor.kind, id: actor.id };
-    const audits = auditEach && core.audit ? objects.map((o) => ({ actor, action: name, resourceType: def.kind, resourceId: o.id, outcome: 'success' as const, changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) } })) : [];
-    await writeAtomically(repos.db, [core.events.recordWrite(objects.map((o) => ({ name, payload: { ...o, actor: actorRef } }))), ...(core.audit && audits.length > 0 ? [core.audit.recordWrite(audits)] : [])]);
+    const audits =
+      auditEach && core.audit
+        ? objects.map((o) => ({
+            actor,
+            action: name,
+            resourceType: def.kind,
+            resourceId: o.id,
+            outcome: 'success' as const,
+            changes: { name: o.name, ...(o.fields ? { fields: o.fields } : {}) },
+          }))
+        : [];
+    await writeAtomically(repos.db, [
+      core.events.recordWrite(objects.map((o) => ({ name, payload: { ...o, actor: actorRef } }))),
+      ...(core.audit && audits.length > 0 ? [core.audit.recordWrite(audits)] : []),
+    ]);
   }
 
   /** One transaction; constraint violations that raced past the checks become 409. */
@@ -228,7 +283,9 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
         return result;
       });
     } catch (err) {
-      if (isConstraintViolation(err)) throw new ConflictError(`${CODE}_CONFLICT`, `The ${def.title.toLowerCase()} conflicts with existing data or is still in use`);
+      if (isConstraintViolation(err)) {
+        throw new ConflictError(`${CODE}_CONFLICT`, `The ${def.title.toLowerCase()} conflicts with existing data or is still in use`);
+      }
       throw err;
     }
   }
@@ -286,7 +343,9 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
       mutate(actor);
       const ids = new Set<string>();
       for (const [i, it] of items.entries()) {
-        if (ids.has(it.id)) throw new ValidationError(`${CODE}_INVALID`, 'An id appears twice', [{ path: `body.items.${i}.id`, message: 'appears twice in this request' }]);
+        if (ids.has(it.id)) {
+          throw new ValidationError(`${CODE}_INVALID`, 'An id appears twice', [{ path: `body.items.${i}.id`, message: 'appears twice in this request' }]);
+        }
         ids.add(it.id);
       }
       const patches = items.map(({ id, ...input }) => ({ id, input }));
@@ -305,7 +364,14 @@ export function createCrudService<Out extends Item, R extends Row, P>(def: Resou
     async getMany(actor: Actor, ids: string[], options: { storedRefs?: boolean } = {}): Promise<Out[]> {
       read(actor);
       const rows = new Map((await def.repo(core.repos).getMany(ids)).map((r) => [r.id, r]));
-      return present(actor, core.repos, ids.map((id) => rows.get(id)).filter((r): r is R => r !== undefined), null, null, options.storedRefs === true);
+      return present(
+        actor,
+        core.repos,
+        ids.map((id) => rows.get(id)).filter((r): r is R => r !== undefined),
+        null,
+        null,
+        options.storedRefs === true,
+      );
     },
     /** For imports: runs creates and updates through the same rules inside the caller's context. */
     internal: { prepareCreates, writeCreates, prepareUpdates, writeUpdates, write, code: CODE },

@@ -52,7 +52,10 @@ function checkDefinition(ctx: WriteContext, def: CustomFieldDef) {
     try {
       checkLinearRegex(v.regex);
     } catch (err) {
-      ctx.error('validation.regex', `is not a valid RE2 regular expression (no backreferences or lookaround): ${err instanceof Error ? err.message : 'invalid'}`);
+      ctx.error(
+        'validation.regex',
+        `is not a valid RE2 regular expression (no backreferences or lookaround): ${err instanceof Error ? err.message : 'invalid'}`,
+      );
     }
   }
   if (v.min !== undefined && v.max !== undefined && v.min > v.max) ctx.error('validation.min', 'must not exceed max');
@@ -104,7 +107,9 @@ export const customFieldDef: ResourceDef<CustomField> = {
     if (typeof input.label === 'string') v.label = input.label;
     if (typeof input.description === 'string') v.description = input.description;
     if ('required' in input || !existing) v.required = bool.write(merged.required);
-    if ('default' in input || !existing) v.defaultValue = merged.default === null || merged.default === undefined ? null : json.write({ value: merged.default });
+    if ('default' in input || !existing) {
+      v.defaultValue = merged.default === null || merged.default === undefined ? null : json.write({ value: merged.default });
+    }
     if ('validation' in input || !existing) v.validation = json.write(merged.validation);
     return { values: v };
   },

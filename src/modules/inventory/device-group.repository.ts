@@ -7,7 +7,16 @@ export const deviceGroupSpec = tableSpec({
   query: (db: InventoryDb) =>
     db
       .selectFrom('deviceGroups')
-      .select(['deviceGroups.id', 'deviceGroups.name', 'deviceGroups.kind', 'deviceGroups.filter', 'deviceGroups.description', 'deviceGroups.credentialProfileId', 'deviceGroups.createdAt', 'deviceGroups.updatedAt']),
+      .select([
+        'deviceGroups.id',
+        'deviceGroups.name',
+        'deviceGroups.kind',
+        'deviceGroups.filter',
+        'deviceGroups.description',
+        'deviceGroups.credentialProfileId',
+        'deviceGroups.createdAt',
+        'deviceGroups.updatedAt',
+      ]),
   idColumn: 'deviceGroups.id',
   filters: {
     ...stampFilters('deviceGroups'),

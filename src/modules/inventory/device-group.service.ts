@@ -17,11 +17,23 @@ import { text, type ResourceDef, type WriteContext } from './resource.js';
  */
 
 const FilterValue = Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 });
-const GroupFilter = Type.Record(Type.String({ maxLength: 100 }), FilterValue, { maxProperties: 50, description: 'device list filters, e.g. {"role": ["core"], "name__ic": ["lon"]}' });
+const GroupFilter = Type.Record(Type.String({ maxLength: 100 }), FilterValue, {
+  maxProperties: 50,
+  description: 'device list filters, e.g. {"role": ["core"], "name__ic": ["lon"]}',
+});
 const Kind = Type.Union([Type.Literal('static'), Type.Literal('dynamic')]);
 
 export const DeviceGroup = Type.Object(
-  { id: Uuid, name: Type.String({ maxLength: 100 }), kind: Kind, filter: GroupFilter, description: Description, credential_profile_id: Nullable(Uuid), credential_restricted: CredentialRestricted, ...Stamps },
+  {
+    id: Uuid,
+    name: Type.String({ maxLength: 100 }),
+    kind: Kind,
+    filter: GroupFilter,
+    description: Description,
+    credential_profile_id: Nullable(Uuid),
+    credential_restricted: CredentialRestricted,
+    ...Stamps,
+  },
   { additionalProperties: false },
 );
 export type DeviceGroup = Static<typeof DeviceGroup>;
@@ -32,7 +44,13 @@ export const DeviceGroupBodies = bodySchemas(
     filter: GroupFilter,
     devices: Type.Array(Ref, { maxItems: 10000, description: 'static members (replaces the list)' }),
     description: Description,
-    credential_profile_id: Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile for job runs that target this group, for devices with no credential of their own' })),
+    credential_profile_id: Nullable(
+      Type.String({
+        format: 'uuid',
+        maxLength: 36,
+        description: 'A credential profile for job runs that target this group, for devices with no credential of their own',
+      }),
+    ),
   },
 );
 
@@ -115,7 +133,11 @@ export const deviceGroupDef: ResourceDef<DeviceGroup, RowOf<typeof deviceGroupSp
 };
 
 /** Membership: listing a group's devices and resolving it to ids (job targets, Ansible). */
-export function createDeviceGroupMembership(groups: CrudService<DeviceGroup>, devices: CrudService<Device>, repos: () => { groupQueries: { memberIds(id: string): Promise<string[]> } }) {
+export function createDeviceGroupMembership(
+  groups: CrudService<DeviceGroup>,
+  devices: CrudService<Device>,
+  repos: () => { groupQueries: { memberIds(id: string): Promise<string[]> } },
+) {
   async function load(actor: Actor, id: string): Promise<DeviceGroup> {
     try {
       return await groups.get(actor, id);

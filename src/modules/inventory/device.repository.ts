@@ -172,7 +172,12 @@ export function createDeviceRepository(db: InventoryDb) {
     },
     async setTags(deviceId: string, tagIds: readonly string[], replace: boolean): Promise<void> {
       if (replace) await db.deleteFrom('deviceTags').where('deviceId', '=', deviceId).execute();
-      if (tagIds.length > 0) await db.insertInto('deviceTags').values(tagIds.map((tagId) => ({ deviceId, tagId }))).execute();
+      if (tagIds.length > 0) {
+        await db
+          .insertInto('deviceTags')
+          .values(tagIds.map((tagId) => ({ deviceId, tagId })))
+          .execute();
+      }
     },
     async byExternalId(source: string, externalId: string): Promise<string | undefined> {
       return (await db.selectFrom('devices').select('id').where('source', '=', source).where('externalId', '=', externalId).executeTakeFirst())?.id;

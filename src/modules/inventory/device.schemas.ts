@@ -58,7 +58,9 @@ export const DeviceBodies = bodySchemas(
     asset_tag: Nullable(Short),
     os_version: Nullable(Short),
     credential_id: Nullable(Uuid),
-    credential_profile_id: Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile tried (in order) when a job run gives no credential' })),
+    credential_profile_id: Nullable(
+      Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile tried (in order) when a job run gives no credential' }),
+    ),
     comments: Type.String({ maxLength: 10000 }),
     tags: Type.Array(Ref, { maxItems: 50 }),
     custom_fields: CustomFieldValues,

@@ -9,7 +9,14 @@ import { text, type ResourceDef, type WriteContext } from './resource.js';
 
 /** Devices: validation of addresses and references, tags, custom fields, includes. */
 
-async function address(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, field: 'primary_ip4' | 'primary_ip6', column: string, family: 4 | 6) {
+async function address(
+  ctx: WriteContext,
+  v: Record<string, unknown>,
+  input: Record<string, unknown>,
+  field: 'primary_ip4' | 'primary_ip6',
+  column: string,
+  family: 4 | 6,
+) {
   if (!(field in input)) return;
   const raw = input[field];
   if (raw === null || raw === '') return void (v[column] = null);
@@ -19,7 +26,12 @@ async function address(ctx: WriteContext, v: Record<string, unknown>, input: Rec
 }
 
 /** Resolves the references; answers the tag ids to write once the row exists (undefined: tags unchanged). */
-async function references(ctx: WriteContext, v: Record<string, unknown>, input: Record<string, unknown>, existing: DeviceRow | null): Promise<string[] | undefined> {
+async function references(
+  ctx: WriteContext,
+  v: Record<string, unknown>,
+  input: Record<string, unknown>,
+  existing: DeviceRow | null,
+): Promise<string[] | undefined> {
   for (const [field, kind, column] of [
     ['platform', 'platform', 'platformId'],
     ['role', 'role', 'roleId'],
@@ -148,13 +160,19 @@ export const deviceDef: ResourceDef<Device, DeviceRow, string[]> = {
   },
   includes: {
     async interfaces(repos, items) {
-      const rows = await repos.interfaces.byColumn('interfaces.deviceId', items.map((d) => d.id));
+      const rows = await repos.interfaces.byColumn(
+        'interfaces.deviceId',
+        items.map((d) => d.id),
+      );
       const byDevice = new Map<string, Device['interfaces'] & object>();
       for (const r of rows) byDevice.set(r.deviceId as string, [...(byDevice.get(r.deviceId as string) ?? []), interfaceDef.toApi(r)]);
       for (const d of items) d.interfaces = byDevice.get(d.id) ?? [];
     },
     async ip_addresses(repos, items) {
-      const rows = await repos.ipAddresses.byColumn('interfaces.deviceId', items.map((d) => d.id));
+      const rows = await repos.ipAddresses.byColumn(
+        'interfaces.deviceId',
+        items.map((d) => d.id),
+      );
       const byDevice = new Map<string, Device['ip_addresses'] & object>();
       for (const r of rows) byDevice.set(r.deviceId as string, [...(byDevice.get(r.deviceId as string) ?? []), ipAddressDef.toApi(r)]);
       for (const d of items) d.ip_addresses = byDevice.get(d.id) ?? [];

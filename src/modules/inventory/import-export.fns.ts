@@ -61,8 +61,12 @@ export function fromCsvRecord(
       if (nullable) body[column] = null;
       continue;
     }
-    if (kind === 'array') body[column] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (kind === 'integer') body[column] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    if (kind === 'array') {
+      body[column] = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    } else if (kind === 'integer') body[column] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
     else if (kind === 'boolean') body[column] = raw === 'true' ? true : raw === 'false' ? false : raw;
     else if (kind === 'object') {
       try {
@@ -84,7 +88,9 @@ export function toCsvRecord(item: Record<string, unknown>, columns: readonly str
     if (value === null || value === undefined) return '';
     const schema = create.properties[column];
     const kind = schema ? kindOf(schema).kind : 'string';
-    if (kind === 'array' && Array.isArray(value)) return value.map((v) => (typeof v === 'object' && v ? String((v as { name?: unknown }).name) : String(v))).join(',');
+    if (kind === 'array' && Array.isArray(value)) {
+      return value.map((v) => (typeof v === 'object' && v ? String((v as { name?: unknown }).name) : String(v))).join(',');
+    }
     if (typeof value === 'object') {
       const o = value as { id?: string; name?: string; model?: string };
       return kind === 'uuid' ? (o.id ?? '') : (o.name ?? o.model ?? o.id ?? '');

@@ -20,7 +20,10 @@ export const ImportReport = Type.Object(
       description: 'the first 1000 problems; `rows.N` is the N-th data row',
     }),
     changes: Type.Array(
-      Type.Object({ row: Type.Integer({ minimum: 1 }), action: Type.Union([Type.Literal('create'), Type.Literal('update')]), id: Nullable(Uuid) }, { additionalProperties: false }),
+      Type.Object(
+        { row: Type.Integer({ minimum: 1 }), action: Type.Union([Type.Literal('create'), Type.Literal('update')]), id: Nullable(Uuid) },
+        { additionalProperties: false },
+      ),
       { maxItems: 1000, description: 'the first 1000 rows and what they do' },
     ),
   },

@@ -55,7 +55,9 @@ function parseJsonLine(text: string, line: number): unknown {
 }
 
 export function createImportExportService(core: InventoryCore, importables: Record<string, Importable>) {
-  const compiled = new Map(Object.entries(importables).map(([k, v]) => [k, { create: Compile(v.service.def.schemas.create), update: Compile(v.service.def.schemas.update) }]));
+  const compiled = new Map(
+    Object.entries(importables).map(([k, v]) => [k, { create: Compile(v.service.def.schemas.create), update: Compile(v.service.def.schemas.update) }]),
+  );
 
   async function readRows(format: ImportFormat, body: unknown, imp: Importable, errors: FieldError[]): Promise<Record<string, unknown>[]> {
     const rows: Record<string, unknown>[] = [];
@@ -66,7 +68,9 @@ export function createImportExportService(core: InventoryCore, importables: Reco
     };
     if (format === 'json') {
       const items = Array.isArray(body) ? body : (body as { items?: unknown })?.items;
-      if (!Array.isArray(items)) throw new BadRequestError('IMPORT_MALFORMED', 'Send a JSON array of objects (or {"items": [...]})', [{ path: 'body', message: 'must be an array' }]);
+      if (!Array.isArray(items)) {
+        throw new BadRequestError('IMPORT_MALFORMED', 'Send a JSON array of objects (or {"items": [...]})', [{ path: 'body', message: 'must be an array' }]);
+      }
       items.forEach(push);
     } else if (format === 'ndjson') {
       for await (const row of ndjsonLines(body as Readable)) push(row);
@@ -81,7 +85,9 @@ export function createImportExportService(core: InventoryCore, importables: Reco
         }
       } catch (err) {
         if (err instanceof AppError) throw err;
-        throw new BadRequestError('IMPORT_MALFORMED', `The CSV is malformed: ${(err as Error).message.slice(0, 300)}`, [{ path: 'body', message: 'is not valid CSV' }]);
+        throw new BadRequestError('IMPORT_MALFORMED', `The CSV is malformed: ${(err as Error).message.slice(0, 300)}`, [
+          { path: 'body', message: 'is not valid CSV' },
+        ]);
       }
     }
     return rows;
@@ -106,7 +112,8 @@ export function createImportExportService(core: InventoryCore, importables: Reco
       for (const [i, raw] of rows.entries()) {
         await slice();
         const { id, ...input } = raw as { id?: string } & Record<string, unknown>;
-        const target = typeof id === 'string' ? id.toLowerCase() : imp.key && typeof input[imp.key] === 'string' ? byKey.get(input[imp.key] as string) : undefined;
+        const target =
+          typeof id === 'string' ? id.toLowerCase() : imp.key && typeof input[imp.key] === 'string' ? byKey.get(input[imp.key] as string) : undefined;
         if (typeof id === 'string' && !known.has(target!)) {
           errors.push({ path: `rows.${i + 1}.id`, message: `no ${imp.service.def.title.toLowerCase()} with this id` });
           continue;
@@ -114,7 +121,9 @@ export function createImportExportService(core: InventoryCore, importables: Reco
         const schema = target ? update : create;
         if (!schema.Check(input)) {
           for (const e of schema.Errors(input)) {
-            const extra = (e.params as { requiredProperties?: string[]; additionalProperties?: string[] }).requiredProperties ?? (e.params as { additionalProperties?: string[] }).additionalProperties;
+            const extra =
+              (e.params as { requiredProperties?: string[]; additionalProperties?: string[] }).requiredProperties ??
+              (e.params as { additionalProperties?: string[] }).additionalProperties;
             const field = extra ? extra.join(',') : e.instancePath.slice(1).replace(/\//g, '.');
             if (e.keyword !== 'boolean') errors.push({ path: `rows.${i + 1}${field ? `.${field}` : ''}`, message: e.message });
           }
@@ -133,13 +142,23 @@ export function createImportExportService(core: InventoryCore, importables: Reco
         changes: [
           ...creates.slice(0, MAX_REPORTED).map((c) => ({ row: c.row, action: 'create' as const, id: null })),
           ...updates.slice(0, MAX_REPORTED).map((u) => ({ row: u.row, action: 'update' as const, id: u.id })),
-        ].sort((a, b) => a.row - b.row).slice(0, MAX_REPORTED),
+        ]
+          .sort((a, b) => a.row - b.row)
+          .slice(0, MAX_REPORTED),
       });
       const { internal } = imp.service;
       try {
         await internal.write(actor, async (ctx) => {
-          const up = await internal.prepareUpdates(ctx, updates.map((u) => ({ id: u.id, input: u.input })), (i) => `rows.${updates[i]!.row}`);
-          const cr = await internal.prepareCreates(ctx, creates.map((c) => c.input), (i) => `rows.${creates[i]!.row}`);
+          const up = await internal.prepareUpdates(
+            ctx,
+            updates.map((u) => ({ id: u.id, input: u.input })),
+            (i) => `rows.${updates[i]!.row}`,
+          );
+          const cr = await internal.prepareCreates(
+            ctx,
+            creates.map((c) => c.input),
+            (i) => `rows.${creates[i]!.row}`,
+          );
           errors.push(...ctx.errors, ...ctx.conflicts);
           if (errors.length > 0) throw new DryRun();
           // Every row gets its domain event; the audit log gets one entry for the import as a whole.
@@ -159,7 +178,9 @@ export function createImportExportService(core: InventoryCore, importables: Reco
         if (!(err instanceof DryRun)) throw err;
       }
       errors.sort((a, b) => Number(a.path.split('.')[1]) - Number(b.path.split('.')[1]));
-      if (errors.length > 0 && !dryRun) throw new ValidationError('IMPORT_INVALID', `The import has ${errors.length} error(s); nothing was written`, errors.slice(0, MAX_REPORTED));
+      if (errors.length > 0 && !dryRun) {
+        throw new ValidationError('IMPORT_INVALID', `The import has ${errors.length} error(s); nothing was written`, errors.slice(0, MAX_REPORTED));
+      }
       return report();
     },
 

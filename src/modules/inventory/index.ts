@@ -73,7 +73,11 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
   const core: InventoryCore = {
     dialect: deps.dialect,
     repos,
-    uow: createUnitOfWork(deps.db, (trx) => makeInventoryRepos(trx, deps.dialect), (err) => deps.logger.error({ err }, 'inventory after-commit step failed')),
+    uow: createUnitOfWork(
+      deps.db,
+      (trx) => makeInventoryRepos(trx, deps.dialect),
+      (err) => deps.logger.error({ err }, 'inventory after-commit step failed'),
+    ),
     events: deps.events,
     audit: deps.audit,
     credentialExists: deps.credentialExists,
@@ -114,7 +118,10 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
   const plugins: RoutePlugin[] = [
     ...Object.entries(crud).map(([key, service]) => ({
       prefix: '/api/v1',
-      plugin: crudRoutes(service as never, key === 'devices' ? { extraQuery: DeviceExtraQuery, patternQuery: cfFilter } : key === 'links' ? { extraQuery: LinkExtraQuery } : {}),
+      plugin: crudRoutes(
+        service as never,
+        key === 'devices' ? { extraQuery: DeviceExtraQuery, patternQuery: cfFilter } : key === 'links' ? { extraQuery: LinkExtraQuery } : {},
+      ),
     })),
     { prefix: '/api/v1', plugin: inventoryRoutes(services, importables, deps.importMaxBytes ?? 256 * 1024 * 1024) },
   ];
@@ -141,7 +148,13 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
     facts: {
       async devices(q: { names?: readonly string[]; ids?: readonly string[] }) {
         const ids = q.ids ? [...q.ids] : q.names?.length ? await crud.devices.matchingIds(SYSTEM_ACTOR, { name: [...q.names] }) : [];
-        return (await crud.devices.getMany(SYSTEM_ACTOR, ids)).map((d) => ({ id: d.id, name: d.name, platformId: d.platform?.id ?? null, roleId: d.role?.id ?? null, locationId: d.location?.id ?? null }));
+        return (await crud.devices.getMany(SYSTEM_ACTOR, ids)).map((d) => ({
+          id: d.id,
+          name: d.name,
+          platformId: d.platform?.id ?? null,
+          roleId: d.role?.id ?? null,
+          locationId: d.location?.id ?? null,
+        }));
       },
       async locationsUnder(ids: readonly string[]): Promise<string[]> {
         const tree = await repos.locationTree.all();

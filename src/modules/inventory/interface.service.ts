@@ -79,7 +79,10 @@ export const interfaceDef: ResourceDef<Interface> = {
   }),
   includes: {
     async ip_addresses(repos, items) {
-      const rows = await repos.ipAddresses.byColumn('ipAddresses.interfaceId', items.map((i) => i.id));
+      const rows = await repos.ipAddresses.byColumn(
+        'ipAddresses.interfaceId',
+        items.map((i) => i.id),
+      );
       const byIf = new Map<string, Interface['ip_addresses'] & object>();
       for (const r of rows) byIf.set(r.interfaceId as string, [...(byIf.get(r.interfaceId as string) ?? []), ipAddressDef.toApi(r)]);
       for (const it of items) it.ip_addresses = byIf.get(it.id) ?? [];

@@ -89,7 +89,12 @@ describe.each(DIALECTS)('inventory lists, rules and bulk on %s', (dialect) => {
   it('validates custom fields by type and applies defaults', async () => {
     const bad = await api.post('/devices', { name: 'cf-bad', custom_fields: { rack_units: 'two', tier: 'bronze', nope: 1 } });
     expect(bad.statusCode).toBe(422);
-    expect(bad.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.custom_fields.nope', 'body.custom_fields.rack_units', 'body.custom_fields.tier']);
+    expect(
+      bad
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['body.custom_fields.nope', 'body.custom_fields.rack_units', 'body.custom_fields.tier']);
     const range = await api.patch(`/devices/${ids['sw-00']}`, { custom_fields: { rack_units: 99 } });
     expect(range.statusCode).toBe(422);
     expect(range.json().errors[0].path).toBe('body.custom_fields.rack_units');
@@ -161,15 +166,30 @@ describe.each(DIALECTS)('inventory lists, rules and bulk on %s', (dialect) => {
     const before = await countRows(api.server(), 'devices');
     const res = await api.post('/devices/bulk', { items: [{ name: 'b-1' }, { name: 'b-2', primary_ip4: 'x' }, { name: 'b-1' }] });
     expect(res.statusCode).toBe(422);
-    expect(res.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.items.1.primary_ip4', 'body.items.2.name']);
+    expect(
+      res
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['body.items.1.primary_ip4', 'body.items.2.name']);
     expect(await countRows(api.server(), 'devices')).toBe(before);
     const created = await api.post('/devices/bulk', { items: [{ name: 'bulk-10' }, { name: 'bulk-11' }] });
     expect(created.statusCode, created.body).toBe(201);
     const [ten, eleven] = created.json().items.map((d: { id: string }) => d.id);
-    const upd = await api.patch('/devices/bulk', { items: [{ id: ten, serial: 'S10' }, { id: eleven, status: 'nope' }] });
+    const upd = await api.patch('/devices/bulk', {
+      items: [
+        { id: ten, serial: 'S10' },
+        { id: eleven, status: 'nope' },
+      ],
+    });
     expect(upd.statusCode).toBe(422);
     expect((await api.get(`/devices/${ten}`)).json().serial).toBeNull();
-    const ok = await api.patch('/devices/bulk', { items: [{ id: ten, serial: 'S10' }, { id: eleven, serial: 'S11' }] });
+    const ok = await api.patch('/devices/bulk', {
+      items: [
+        { id: ten, serial: 'S10' },
+        { id: eleven, serial: 'S11' },
+      ],
+    });
     expect(ok.json().items.map((d: { serial: string }) => d.serial)).toEqual(['S10', 'S11']);
     expect((await api.del('/devices/bulk', { ids: [ten, eleven] })).statusCode).toBe(204);
     expect(await countRows(api.server(), 'devices')).toBe(before);

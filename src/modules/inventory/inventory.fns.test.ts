@@ -15,9 +15,12 @@ describe('ip.fns', () => {
   ] as const)('normalises host %s', (text, family, expected) => {
     expect(normaliseHost(text, family)).toEqual(expected);
   });
-  it.each([['10.0.0.256'], ['010.0.0.1'], ['10.1'], ['10.0.0.1/33'], ['fe80::1%eth0'], ['host'], ['1.2.3.4/24/1'], ['2001:db8::1/129']])('rejects %s', (text) => {
-    expect(typeof normaliseHost(text)).toBe('string');
-  });
+  it.each([['10.0.0.256'], ['010.0.0.1'], ['10.1'], ['10.0.0.1/33'], ['fe80::1%eth0'], ['host'], ['1.2.3.4/24/1'], ['2001:db8::1/129']])(
+    'rejects %s',
+    (text) => {
+      expect(typeof normaliseHost(text)).toBe('string');
+    },
+  );
   it('keeps families apart', () => {
     expect(normaliseHost('2001:db8::1', 4)).toMatch(/not an IPv4/);
     expect(normaliseHost('10.0.0.1', 6)).toMatch(/not an IPv6/);
@@ -55,7 +58,11 @@ describe('custom-field.fns', () => {
     [{ tier: 'c', managed: 'yes' }, ['tier', 'managed']],
     [{ other: 1 }, ['other']],
   ])('validates %j', (input, failing) => {
-    expect(validateCustomFields(defs, input, null).errors.map((e) => e.name).sort()).toEqual(failing.sort());
+    expect(
+      validateCustomFields(defs, input, null)
+        .errors.map((e) => e.name)
+        .sort(),
+    ).toEqual(failing.sort());
   });
   it('fills defaults on create, merges on update and removes with null', () => {
     expect(validateCustomFields(defs, {}, null).values).toEqual({ units: 1 });
@@ -95,12 +102,19 @@ describe('import-export.fns', () => {
   it('turns CSV records into bodies by the create schema', () => {
     const r = fromCsvRecord({ id: '', name: 'a', tags: 'x, y', hostname: '', cf_units: '4', credential_id: '' }, DeviceBodies.create, cfs, 'rows.1');
     expect(r).toEqual({ body: { name: 'a', tags: ['x', 'y'], hostname: null, credential_id: null, custom_fields: { units: 4 } }, errors: [] });
-    expect(fromCsvRecord({ name: 'a', cf_nope: '1', colour: 'red' }, DeviceBodies.create, cfs, 'rows.2').errors.map((e) => e.path)).toEqual(['rows.2.cf_nope', 'rows.2.colour']);
+    expect(fromCsvRecord({ name: 'a', cf_nope: '1', colour: 'red' }, DeviceBodies.create, cfs, 'rows.2').errors.map((e) => e.path)).toEqual([
+      'rows.2.cf_nope',
+      'rows.2.colour',
+    ]);
   });
   it('writes API objects back as the same columns', () => {
     const columns = csvColumns(DeviceBodies.create, cfs);
     expect(columns.slice(0, 3)).toEqual(['id', 'name', 'hostname']);
-    const row = toCsvRecord({ id: 'i', name: 'a', platform: { id: 'p', name: 'ios' }, tags: ['x', 'y'], custom_fields: { units: 4 }, credential_id: null }, columns, DeviceBodies.create);
+    const row = toCsvRecord(
+      { id: 'i', name: 'a', platform: { id: 'p', name: 'ios' }, tags: ['x', 'y'], custom_fields: { units: 4 }, credential_id: null },
+      columns,
+      DeviceBodies.create,
+    );
     expect(row[columns.indexOf('platform')]).toBe('ios');
     expect(row[columns.indexOf('tags')]).toBe('x,y');
     expect(row[columns.indexOf('cf_units')]).toBe('4');

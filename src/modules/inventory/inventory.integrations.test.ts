@@ -24,7 +24,18 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     await api.create('/custom-fields', { object_type: 'device', name: 'rack', type: 'string' });
     credentialId = (await api.create('/credentials', { name: 'par-core-login', type: 'ssh', username: 'netops', password: 'Par-core-1-secret' })).id as string;
     for (const [name, extra] of [
-      ['par-core-1', { platform: 'ios', role: 'core', location: 'Paris-1', primary_ip4: '10.1.0.1', tags: ['pci'], credential_id: credentialId, custom_fields: { rack: 'R1' } }],
+      [
+        'par-core-1',
+        {
+          platform: 'ios',
+          role: 'core',
+          location: 'Paris-1',
+          primary_ip4: '10.1.0.1',
+          tags: ['pci'],
+          credential_id: credentialId,
+          custom_fields: { rack: 'R1' },
+        },
+      ],
       ['par-acc-1', { platform: 'junos', role: 'access', location: 'Paris-1', hostname: 'par-acc-1.example.net' }],
       ['ber-core-1', { platform: 'ios', role: 'core', location: 'Berlin-1', primary_ip6: '2001:db8::9' }],
       ['lab-1', {}],
@@ -45,20 +56,70 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     expect(await members(stat.id)).toEqual(['lab-1', 'par-acc-1']);
 
     const selectors = api.server().modules.inventory.targetSelectors;
-    const targets = await selectors.resolve(SYSTEM_ACTOR, [{ group: core.id }, { device_id: dev['par-acc-1']! }, { filter: { name: ['lab-1', 'par-core-1'] } }]);
+    const targets = await selectors.resolve(SYSTEM_ACTOR, [
+      { group: core.id },
+      { device_id: dev['par-acc-1']! },
+      { filter: { name: ['lab-1', 'par-core-1'] } },
+    ]);
     const none = { credentialProfileId: null, locationProfileId: null, groupProfileId: null };
     expect(targets).toEqual([
-      { deviceId: dev['ber-core-1'], name: 'ber-core-1', host: '2001:db8::9', platform: 'ios', networkDriver: 'cisco_ios', credentialId: null, ...none, selector: `group:${core.id}` },
-      { deviceId: dev['par-core-1'], name: 'par-core-1', host: '10.1.0.1', platform: 'ios', networkDriver: 'cisco_ios', credentialId, ...none, selector: `group:${core.id}` },
-      { deviceId: dev['par-acc-1'], name: 'par-acc-1', host: 'par-acc-1.example.net', platform: 'junos', networkDriver: 'juniper_junos', credentialId: null, ...none, selector: `device_id:${dev['par-acc-1']}` },
-      { deviceId: dev['lab-1'], name: 'lab-1', host: null, platform: null, networkDriver: null, credentialId: null, ...none, selector: 'filter:{"name":["lab-1","par-core-1"]}' },
+      {
+        deviceId: dev['ber-core-1'],
+        name: 'ber-core-1',
+        host: '2001:db8::9',
+        platform: 'ios',
+        networkDriver: 'cisco_ios',
+        credentialId: null,
+        ...none,
+        selector: `group:${core.id}`,
+      },
+      {
+        deviceId: dev['par-core-1'],
+        name: 'par-core-1',
+        host: '10.1.0.1',
+        platform: 'ios',
+        networkDriver: 'cisco_ios',
+        credentialId,
+        ...none,
+        selector: `group:${core.id}`,
+      },
+      {
+        deviceId: dev['par-acc-1'],
+        name: 'par-acc-1',
+        host: 'par-acc-1.example.net',
+        platform: 'junos',
+        networkDriver: 'juniper_junos',
+        credentialId: null,
+        ...none,
+        selector: `device_id:${dev['par-acc-1']}`,
+      },
+      {
+        deviceId: dev['lab-1'],
+        name: 'lab-1',
+        host: null,
+        platform: null,
+        networkDriver: null,
+        credentialId: null,
+        ...none,
+        selector: 'filter:{"name":["lab-1","par-core-1"]}',
+      },
     ]);
     expect((await selectors.resolve(SYSTEM_ACTOR, [{ group: 'maintenance' }])).map((t) => t.name)).toEqual(['lab-1', 'par-acc-1']);
     // Other tests may add devices under EMEA (the import test's location is in it): those of beforeAll are there, lab-1 (no location) is not.
     const emea = (await selectors.resolve(SYSTEM_ACTOR, [{ location: 'EMEA' }])).map((t) => t.name);
     expect(emea).toEqual(expect.arrayContaining(['ber-core-1', 'par-acc-1', 'par-core-1']));
     expect(emea).not.toContain('lab-1');
-    expect(await selectors.check(SYSTEM_ACTOR, [{ index: 0, selector: { device_id: '0192f0a0-9999-7000-8000-000000000000' } }, { index: 1, selector: { tag: 'pci' } }, { index: 2, selector: { filter: { colour: 'red' } } }], 'body.targets')).toEqual([
+    expect(
+      await selectors.check(
+        SYSTEM_ACTOR,
+        [
+          { index: 0, selector: { device_id: '0192f0a0-9999-7000-8000-000000000000' } },
+          { index: 1, selector: { tag: 'pci' } },
+          { index: 2, selector: { filter: { colour: 'red' } } },
+        ],
+        'body.targets',
+      ),
+    ).toEqual([
       { path: 'body.targets.0.device_id', message: "no device '0192f0a0-9999-7000-8000-000000000000'" },
       { path: 'body.targets.2.filter.colour', message: 'is not a device filter' },
     ]);
@@ -93,31 +154,52 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
     await api.create('/device-roles', { name: 'imported' });
     await api.create('/tags', { name: 'migrated' });
     const old = await api.create('/devices', { name: 'imp-old', platform: 'ios', role: 'access', location: 'Madrid-1' });
-    const csv = ['name,platform,role,location,tags,cf_rack,primary_ip4', 'imp-1,ios,imported,Madrid-1,migrated,R9,10.5.0.1', 'imp-old,ios,imported,Madrid-1,,R2,', 'imp-2,ios,,,,,'].join('\n');
+    const csv = [
+      'name,platform,role,location,tags,cf_rack,primary_ip4',
+      'imp-1,ios,imported,Madrid-1,migrated,R9,10.5.0.1',
+      'imp-old,ios,imported,Madrid-1,,R2,',
+      'imp-2,ios,,,,,',
+    ].join('\n');
     const csvHeaders = { 'content-type': 'text/csv' };
     const dry = await api.post('/devices/import?dry_run=true', csv, csvHeaders);
     expect(dry.statusCode, dry.body).toBe(200);
     expect(dry.json()).toMatchObject({ dry_run: true, total: 3, created: 2, updated: 1, errors: [] });
-    expect(dry.json().changes.map((c: { row: number; action: string }) => [c.row, c.action])).toEqual([[1, 'create'], [2, 'update'], [3, 'create']]);
+    expect(dry.json().changes.map((c: { row: number; action: string }) => [c.row, c.action])).toEqual([
+      [1, 'create'],
+      [2, 'update'],
+      [3, 'create'],
+    ]);
     expect((await api.get('/devices?name=imp-1')).json().items).toEqual([]);
 
     const before = await countRows(api.server(), 'devices');
     const broken = `${csv}\nimp-3,nosuch,,,,,10.5.0.999\nimp-1,ios,,,,,`;
     const failed = await api.post('/devices/import', broken, csvHeaders);
     expect(failed.statusCode).toBe(422);
-    expect(failed.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(['rows.4.platform', 'rows.4.primary_ip4', 'rows.5.name']);
+    expect(
+      failed
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(['rows.4.platform', 'rows.4.primary_ip4', 'rows.5.name']);
     expect(await countRows(api.server(), 'devices')).toBe(before);
 
     const real = await api.post('/devices/import', csv, csvHeaders);
     expect(real.json()).toMatchObject({ dry_run: false, created: 2, updated: 1 });
-    expect((await api.get('/devices?name=imp-1')).json().items[0]).toMatchObject({ role: { name: 'imported' }, tags: ['migrated'], custom_fields: { rack: 'R9' }, primary_ip4: '10.5.0.1' });
+    expect((await api.get('/devices?name=imp-1')).json().items[0]).toMatchObject({
+      role: { name: 'imported' },
+      tags: ['migrated'],
+      custom_fields: { rack: 'R9' },
+      primary_ip4: '10.5.0.1',
+    });
     expect((await api.get(`/devices/${old.id}`)).json()).toMatchObject({ role: { name: 'imported' }, custom_fields: { rack: 'R2' } });
 
     const exported = await api.get('/devices/export?format=csv&location=Madrid-1');
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toContain('text/csv');
     const lines = exported.body.trim().split('\n');
-    expect(lines[0]).toBe('id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,credential_profile_id,comments,tags,source,external_id,cf_rack');
+    expect(lines[0]).toBe(
+      'id,name,hostname,primary_ip4,primary_ip6,platform,role,location,status,device_type,serial,asset_tag,os_version,credential_id,credential_profile_id,comments,tags,source,external_id,cf_rack',
+    );
     expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(['imp-1', 'imp-old']);
     // Re-importing an export changes nothing but updates in place.
     const again = await api.post('/devices/import?dry_run=true', exported.body, csvHeaders);
@@ -125,7 +207,9 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
 
     const json = await api.get('/devices/export?format=json&role=imported');
     expect(json.json().map((d: { name: string }) => d.name)).toEqual(['imp-1', 'imp-old']);
-    const nd = await api.post('/locations/import', '{"name":"Lyon-1","parent":"EMEA"}\n{"name":"Lyon-1-R1","parent":"Lyon-1","location_type":"room"}\n', { 'content-type': 'application/x-ndjson' });
+    const nd = await api.post('/locations/import', '{"name":"Lyon-1","parent":"EMEA"}\n{"name":"Lyon-1-R1","parent":"Lyon-1","location_type":"room"}\n', {
+      'content-type': 'application/x-ndjson',
+    });
     expect(nd.statusCode, nd.body).toBe(200);
     expect((await api.get('/locations?parent=Lyon-1')).json().items.map((l: { name: string }) => l.name)).toEqual(['Lyon-1-R1']);
     const arr = await api.post('/locations/import', [{ name: 'Rome-1', location_type: 'bad type!' }]);
@@ -144,15 +228,27 @@ describe.each(DIALECTS)('groups, targets, topology, import/export and Ansible on
       fs.writeFileSync(path.join(dir, 'inventory.json'), res.body);
       const script = path.join(dir, 'opsdeck_inventory.py');
       // A dynamic inventory script, as users would point at the URL: here it prints what the API served.
-      fs.writeFileSync(script, `#!/usr/bin/env python3\nimport sys\nif '--host' in sys.argv:\n    print('{}')\nelse:\n    print(open(${JSON.stringify(path.join(dir, 'inventory.json'))}).read())\n`, { mode: 0o755 });
-      const out = execFileSync('ansible-inventory', ['-i', script, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_LOCAL_TEMP: dir, ANSIBLE_HOME: dir }, timeout: 60_000 });
-      const inv = JSON.parse(out) as Record<string, { hosts?: string[]; children?: string[] }> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+      fs.writeFileSync(
+        script,
+        `#!/usr/bin/env python3\nimport sys\nif '--host' in sys.argv:\n    print('{}')\nelse:\n    print(open(${JSON.stringify(path.join(dir, 'inventory.json'))}).read())\n`,
+        { mode: 0o755 },
+      );
+      const out = execFileSync('ansible-inventory', ['-i', script, '--list'], {
+        encoding: 'utf8',
+        env: { ...process.env, ANSIBLE_LOCAL_TEMP: dir, ANSIBLE_HOME: dir },
+        timeout: 60_000,
+      });
+      const inv = JSON.parse(out) as Record<string, { hosts?: string[]; children?: string[] }> & {
+        _meta: { hostvars: Record<string, Record<string, unknown>> };
+      };
       expect(inv.role_core!.hosts!.sort()).toEqual(['ber-core-1', 'par-core-1']);
       expect(inv.platform_junos!.hosts).toEqual(['par-acc-1']);
       expect(inv.tag_pci!.hosts!.sort()).toEqual(['par-core-1']);
       expect(inv.group_edge_pci!.hosts).toEqual(['par-core-1']);
       // Lyon-1 and Madrid-1 exist when the import test ran first.
-      expect(inv.location_emea!.children!.sort()).toEqual(['location_berlin_1', 'location_lyon_1', 'location_madrid_1', 'location_paris_1'].filter((g) => inv[g]));
+      expect(inv.location_emea!.children!.sort()).toEqual(
+        ['location_berlin_1', 'location_lyon_1', 'location_madrid_1', 'location_paris_1'].filter((g) => inv[g]),
+      );
       expect(inv.location_paris_1!.hosts!.sort()).toEqual(['par-acc-1', 'par-core-1']);
       expect(inv.all!.children).toEqual(expect.arrayContaining(['location_emea', 'role_core', 'group_lab_static']));
       // lab-1 has no location, role, platform or tag: only its static group holds it.

@@ -36,7 +36,13 @@ export function inventoryRoutes(s: InventoryServices, importables: Record<string
       '/ip-addresses/check',
       {
         config: { permission: 'ipam:read' },
-        schema: { operationId: 'checkIpAddress', tags: ['ipam'], summary: 'Is this address in use, and by which device or interface?', body: IpCheckBody, response: { 200: IpCheckResult, ...errorResponses() } },
+        schema: {
+          operationId: 'checkIpAddress',
+          tags: ['ipam'],
+          summary: 'Is this address in use, and by which device or interface?',
+          body: IpCheckBody,
+          response: { 200: IpCheckResult, ...errorResponses() },
+        },
       },
       async (req) => s.ipCheck.check(req.actor, req.body),
     );
@@ -44,7 +50,13 @@ export function inventoryRoutes(s: InventoryServices, importables: Record<string
       '/topology',
       {
         config: { permission: 'topology:read' },
-        schema: { operationId: 'getTopology', tags: ['topology'], summary: 'Node/edge graph of a location (or of every linked device)', querystring: TopologyQuery, response: { 200: TopologyGraph, ...errorResponses(404) } },
+        schema: {
+          operationId: 'getTopology',
+          tags: ['topology'],
+          summary: 'Node/edge graph of a location (or of every linked device)',
+          querystring: TopologyQuery,
+          response: { 200: TopologyGraph, ...errorResponses(404) },
+        },
       },
       async (req) => s.topology.graph(req.actor, req.query),
     );
@@ -67,7 +79,12 @@ export function inventoryRoutes(s: InventoryServices, importables: Record<string
       '/inventory/ansible',
       {
         config: { permission: 'inventory:export' },
-        schema: { operationId: 'getAnsibleInventory', tags: ['inventory'], summary: 'Ansible dynamic inventory (ansible-inventory --list format)', response: { 200: AnsibleInventory, ...errorResponses() } },
+        schema: {
+          operationId: 'getAnsibleInventory',
+          tags: ['inventory'],
+          summary: 'Ansible dynamic inventory (ansible-inventory --list format)',
+          response: { 200: AnsibleInventory, ...errorResponses() },
+        },
       },
       async (req) => s.ansible.inventory(req.actor),
     );
@@ -102,17 +119,17 @@ export function inventoryRoutes(s: InventoryServices, importables: Record<string
             operationId: `export${imp.service.def.title.replace(/\s/g, '')}s`,
             tags: ['inventory'],
             summary: `Export ${type} as CSV or JSON (list filters apply)`,
-            querystring: Type.Object(
-              { format: Type.Optional(ExportFormat), ...exportFilters(imp, type) },
-              { additionalProperties: false },
-            ),
+            querystring: Type.Object({ format: Type.Optional(ExportFormat), ...exportFilters(imp, type) }, { additionalProperties: false }),
             response: { 200: { content: { 'text/csv': { schema: Type.String() }, 'application/json': { schema: Type.Array(item) } } }, ...errorResponses() },
           },
         },
         async (req, reply) => {
           const { format = 'csv', ...query } = req.query as { format?: 'csv' | 'json' } & Record<string, unknown>;
           const stream = await s.importExport.export(req.actor, type, format, query);
-          return reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json').header('content-disposition', `attachment; filename="${type}.${format}"`).send(stream as never);
+          return reply
+            .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json')
+            .header('content-disposition', `attachment; filename="${type}.${format}"`)
+            .send(stream as never);
         },
       );
     }
@@ -122,7 +139,12 @@ export function inventoryRoutes(s: InventoryServices, importables: Record<string
 /** An export takes a list's filters and sort, not its paging (it streams every page). */
 function exportFilters(imp: Importable, type: string) {
   const def = imp.service.def;
-  const { limit: _limit, cursor: _cursor, fields: _fields, ...rest } = listQuerySchema(def.filters, def.sortFields, [], type === 'devices' ? DeviceExtraQuery : {}).properties;
+  const {
+    limit: _limit,
+    cursor: _cursor,
+    fields: _fields,
+    ...rest
+  } = listQuerySchema(def.filters, def.sortFields, [], type === 'devices' ? DeviceExtraQuery : {}).properties;
   return rest;
 }
 

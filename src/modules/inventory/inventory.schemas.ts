@@ -16,7 +16,10 @@ export const CustomFieldValues = Type.Record(Type.String({ maxLength: 50 }), Typ
 });
 
 export const Brief = Type.Object({ id: Uuid, name: Type.String({ maxLength: 200 }) }, { additionalProperties: false });
-export const BriefColor = Type.Object({ id: Uuid, name: Type.String({ maxLength: 100 }), color: Type.String({ maxLength: 6 }) }, { additionalProperties: false });
+export const BriefColor = Type.Object(
+  { id: Uuid, name: Type.String({ maxLength: 100 }), color: Type.String({ maxLength: 6 }) },
+  { additionalProperties: false },
+);
 
 export const Stamps = { created_at: Timestamp, updated_at: Timestamp };
 
@@ -65,14 +68,15 @@ export function listQuerySchema(
 }
 
 export function includeQuery(includes: readonly string[]) {
-  return Type.Optional(
-    Type.String({ maxLength: 200, pattern: '^[a-z0-9_]+(,[a-z0-9_]+)*$', description: `related objects to embed: ${includes.join(', ')}` }),
-  );
+  return Type.Optional(Type.String({ maxLength: 200, pattern: '^[a-z0-9_]+(,[a-z0-9_]+)*$', description: `related objects to embed: ${includes.join(', ')}` }));
 }
 
-export const IncludeOnly = (includes: readonly string[]) => Type.Object(includes.length > 0 ? { include: includeQuery(includes) } : {}, { additionalProperties: false });
+export const IncludeOnly = (includes: readonly string[]) =>
+  Type.Object(includes.length > 0 ? { include: includeQuery(includes) } : {}, { additionalProperties: false });
 
 export { Nullable, Uuid, Timestamp };
 
 /** Set when a credential reference is hidden from the reader (docs/architecture.md "Team scoping"). */
-export const CredentialRestricted = Type.Boolean({ description: 'true when credential_id or credential_profile_id names another team\'s object: the reference is hidden (null) from this reader' });
+export const CredentialRestricted = Type.Boolean({
+  description: "true when credential_id or credential_profile_id names another team's object: the reference is hidden (null) from this reader",
+});

@@ -47,7 +47,10 @@ export function normaliseCidr(text: string): Cidr | string {
 
 /** MAC in any common notation → `aa:bb:cc:dd:ee:ff`. */
 export function normaliseMac(text: string): string | null {
-  const hex = text.trim().toLowerCase().replace(/[-:.\s]/g, '');
+  const hex = text
+    .trim()
+    .toLowerCase()
+    .replace(/[-:.\s]/g, '');
   if (!/^[0-9a-f]{12}$/.test(hex)) return null;
   if (!/^([0-9a-f]{2}([-:]?)){5}[0-9a-f]{2}$/i.test(text.trim()) && !/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/i.test(text.trim())) return null;
   return hex.match(/../g)!.join(':');

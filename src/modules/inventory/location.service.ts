@@ -25,8 +25,13 @@ export const Location = Type.Object(
   { additionalProperties: false },
 );
 export type Location = Static<typeof Location>;
-const ProfileId = Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile for job runs on devices here (and below) with no credential of their own' }));
-export const LocationBodies = bodySchemas({ name: Name }, { location_type: LocationType, parent: Nullable(Ref), description: Description, custom_fields: CustomFieldValues, credential_profile_id: ProfileId });
+const ProfileId = Nullable(
+  Type.String({ format: 'uuid', maxLength: 36, description: 'A credential profile for job runs on devices here (and below) with no credential of their own' }),
+);
+export const LocationBodies = bodySchemas(
+  { name: Name },
+  { location_type: LocationType, parent: Nullable(Ref), description: Description, custom_fields: CustomFieldValues, credential_profile_id: ProfileId },
+);
 
 export const locationDef: ResourceDef<Location> = {
   kind: 'location',

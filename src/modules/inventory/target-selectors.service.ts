@@ -59,7 +59,8 @@ export interface TargetSelectorDeps {
 const kindOf = (s: TargetSelector) => Object.keys(s)[0] as (typeof SELECTOR_KINDS)[number];
 const asLists = (filter: Record<string, string | string[]>) => Object.fromEntries(Object.entries(filter).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
 /** `group:core`, `filter:{"role":["core"]}`: what a target row records as its selector. */
-const label = (s: TargetSelector) => ('filter' in s ? `filter:${JSON.stringify(asLists(s.filter))}` : `${kindOf(s)}:${Object.values(s)[0] as string}`).slice(0, 300);
+const label = (s: TargetSelector) =>
+  ('filter' in s ? `filter:${JSON.stringify(asLists(s.filter))}` : `${kindOf(s)}:${Object.values(s)[0] as string}`).slice(0, 300);
 
 /**
  * Device selectors for job runs, evaluated with the acting principal's inventory rights:
@@ -87,7 +88,9 @@ export function createTargetSelectors(deps: TargetSelectorDeps) {
     }
     if ('group' in s) {
       const g = await byRef(actor, deps.deviceGroups, s.group);
-      return g ? { ids: await deps.groupDeviceIds(actor, g.id), groupProfileId: g.credential_profile_id } : { field: 'group', message: `no device group '${s.group.slice(0, 100)}'` };
+      return g
+        ? { ids: await deps.groupDeviceIds(actor, g.id), groupProfileId: g.credential_profile_id }
+        : { field: 'group', message: `no device group '${s.group.slice(0, 100)}'` };
     }
     if ('location' in s) {
       const l = await byRef(actor, deps.locations, s.location);
@@ -100,11 +103,15 @@ export function createTargetSelectors(deps: TargetSelectorDeps) {
     }
     if ('role' in s) {
       const r = await byRef(actor, deps.roles, s.role);
-      return r ? { ids: await deps.devices.matchingIds(actor, { role_id: [r.id] }), ...none } : { field: 'role', message: `no device role '${s.role.slice(0, 100)}'` };
+      return r
+        ? { ids: await deps.devices.matchingIds(actor, { role_id: [r.id] }), ...none }
+        : { field: 'role', message: `no device role '${s.role.slice(0, 100)}'` };
     }
     if ('platform' in s) {
       const p = await byRef(actor, deps.platforms, s.platform);
-      return p ? { ids: await deps.devices.matchingIds(actor, { platform_id: [p.id] }), ...none } : { field: 'platform', message: `no platform '${s.platform.slice(0, 100)}'` };
+      return p
+        ? { ids: await deps.devices.matchingIds(actor, { platform_id: [p.id] }), ...none }
+        : { field: 'platform', message: `no platform '${s.platform.slice(0, 100)}'` };
     }
     const filter = asLists(s.filter);
     const [problem] = deviceFilterErrors(filter);

@@ -64,7 +64,15 @@ export function createTopologyRepository(db: InventoryDb) {
       .innerJoin('statuses', 'statuses.id', 'devices.statusId')
       .leftJoin('platforms', 'platforms.id', 'devices.platformId')
       .leftJoin('deviceRoles', 'deviceRoles.id', 'devices.roleId')
-      .select(['devices.id', 'devices.name', 'devices.primaryIp4', 'devices.locationId', 'platforms.name as platformName', 'deviceRoles.name as roleName', 'statuses.name as statusName']);
+      .select([
+        'devices.id',
+        'devices.name',
+        'devices.primaryIp4',
+        'devices.locationId',
+        'platforms.name as platformName',
+        'deviceRoles.name as roleName',
+        'statuses.name as statusName',
+      ]);
   return {
     async pairExists(a: string, b: string): Promise<string | undefined> {
       return (await db.selectFrom('topologyLinks').select('id').where('aInterfaceId', '=', a).where('bInterfaceId', '=', b).executeTakeFirst())?.id;
@@ -75,7 +83,13 @@ export function createTopologyRepository(db: InventoryDb) {
     },
     async devicesById(ids: readonly string[]): Promise<GraphDevice[]> {
       const out: GraphDevice[] = [];
-      for (let i = 0; i < ids.length; i += 900) out.push(...(await deviceQuery().where('devices.id', 'in', ids.slice(i, i + 900)).execute()));
+      for (let i = 0; i < ids.length; i += 900) {
+        out.push(
+          ...(await deviceQuery()
+            .where('devices.id', 'in', ids.slice(i, i + 900))
+            .execute()),
+        );
+      }
       return out;
     },
     /** Links with at least one end on the devices (all links when `deviceIds` is null). */

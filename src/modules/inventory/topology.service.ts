@@ -16,7 +16,9 @@ const End = Type.Object({ interface: Brief, device: Brief }, { additionalPropert
 export const Link = Type.Object({ id: Uuid, a: End, b: End, kind: LinkKind, description: Description, ...Stamps }, { additionalProperties: false });
 export type Link = Static<typeof Link>;
 export const LinkBodies = bodySchemas({ a_interface: Uuid, b_interface: Uuid }, { kind: LinkKind, description: Description });
-export const LinkExtraQuery = { device: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100, description: 'either end on this device' })) };
+export const LinkExtraQuery = {
+  device: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100, description: 'either end on this device' })),
+};
 
 export const linkDef: ResourceDef<Link> = {
   kind: 'link',
@@ -33,7 +35,10 @@ export const linkDef: ResourceDef<Link> = {
     const v: Record<string, unknown> = {};
     let a = (input.a_interface as string | undefined)?.toLowerCase() ?? (existing?.aInterfaceId as string | undefined);
     let b = (input.b_interface as string | undefined)?.toLowerCase() ?? (existing?.bInterfaceId as string | undefined);
-    for (const [field, id] of [['a_interface', input.a_interface], ['b_interface', input.b_interface]] as const) {
+    for (const [field, id] of [
+      ['a_interface', input.a_interface],
+      ['b_interface', input.b_interface],
+    ] as const) {
       if (id !== undefined) await ctx.ref('interface', id, field);
     }
     if (a && b && a === b) ctx.error('b_interface', 'a link joins two different interfaces');

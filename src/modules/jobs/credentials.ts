@@ -52,7 +52,12 @@ export interface CredentialResolver {
    * last for `deviceKey` first, see modules/credentials `tryInOrder`); `attempt` throws an
    * authentication error to move on. Returns the winner's id with the attempt's result.
    */
-  tryProfile?<T>(profileId: string, deviceKey: string, attempt: (credential: ResolvedCredential) => Promise<T>, context: { purpose: string; runId: string; actor?: Actor }): Promise<{ result: T; credentialId: string }>;
+  tryProfile?<T>(
+    profileId: string,
+    deviceKey: string,
+    attempt: (credential: ResolvedCredential) => Promise<T>,
+    context: { purpose: string; runId: string; actor?: Actor },
+  ): Promise<{ result: T; credentialId: string }>;
 }
 
 /** Every secret value of a credential, for the scrubber. */

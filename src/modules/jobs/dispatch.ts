@@ -20,7 +20,11 @@ export function createDispatcher(queue: JobQueue<JobsJobMap>, clock: () => numbe
   const request = (run: Dispatchable, nudge: number): EnqueueRequest<JobsJobMap> => ({
     name: EXECUTE_RUN,
     payload: { runId: run.id },
-    options: { jobId: `run-${run.id}-${run.attempt}${nudge ? `-${nudge}` : ''}`, priority: run.priority, delayMs: run.notBefore ? Math.max(0, Date.parse(run.notBefore) - clock()) : 0 },
+    options: {
+      jobId: `run-${run.id}-${run.attempt}${nudge ? `-${nudge}` : ''}`,
+      priority: run.priority,
+      delayMs: run.notBefore ? Math.max(0, Date.parse(run.notBefore) - clock()) : 0,
+    },
   });
   async function dispatch(run: Dispatchable, nudge = 0): Promise<void> {
     const r = request(run, nudge);

@@ -99,36 +99,117 @@ export function createJobsModule(deps: JobsModuleDeps) {
   const logs = createLogsRepository(deps.db);
   const locks = createLocksRepository(deps.db);
   const templatesRepo = createTemplatesRepository(deps.db);
-  const queue = deps.queue ?? createJobQueue<JobsJobMap>({ ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}), prefix: c.jobsQueue, lockDurationMs: c.jobsLeaseMs, onError: (err) => logger.warn({ err }, 'queue error') });
+  const queue =
+    deps.queue ??
+    createJobQueue<JobsJobMap>({
+      ...(c.redisUrl ? { redisUrl: c.redisUrl } : {}),
+      prefix: c.jobsQueue,
+      lockDurationMs: c.jobsLeaseMs,
+      onError: (err) => logger.warn({ err }, 'queue error'),
+    });
   const dispatch = createDispatcher(queue);
   const executors = executorRegistry([...EXECUTORS, ...(deps.extraExecutors ?? [])]);
-  const settings: ExecutorSettings = { localCommandAllowList: c.jobsLocalCommands, egress: deps.egress, maxOutputChars: 1_048_576, hostKeys: createHostKeyStore(deps.db) };
+  const settings: ExecutorSettings = {
+    localCommandAllowList: c.jobsLocalCommands,
+    egress: deps.egress,
+    maxOutputChars: 1_048_576,
+    hostKeys: createHostKeyStore(deps.db),
+  };
   const credentials = deps.credentials;
   const perType = parseTypeLimits(c.jobsExecutorConcurrency);
-  const limits = { concurrency: c.jobsConcurrency, perType, leaseMs: c.jobsLeaseMs, logLinesMax: c.jobsLogLinesMax, deviceSessions: c.jobsDeviceSessions, maxTargets: c.runMaxTargets };
+  const limits = {
+    concurrency: c.jobsConcurrency,
+    perType,
+    leaseMs: c.jobsLeaseMs,
+    logLinesMax: c.jobsLogLinesMax,
+    deviceSessions: c.jobsDeviceSessions,
+    maxTargets: c.runMaxTargets,
+  };
   const runLimits = { maxTargets: c.runMaxTargets, maxProbes: c.runMaxProbes, maxActivePerUser: c.runMaxActivePerUser };
-  const unitOfWork = createUnitOfWork(deps.db, (db) => ({ runs: createRunsRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
+  const unitOfWork = createUnitOfWork(
+    deps.db,
+    (db) => ({ runs: createRunsRepository(db), db }),
+    (err) => logger.error({ err }, 'after-commit step failed'),
+  );
 
-  const service = createJobsService({ db: deps.db, runs, logs, locks, unitOfWork, bus: deps.bus, dispatch, executors, settings, credentials, targetResolver: deps.targetResolver, audit: deps.audit, limits, runLimits, logger, ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}) });
-  const templatesUow = createUnitOfWork(deps.db, (db) => ({ templates: createTemplatesRepository(db), db }), (err) => logger.error({ err }, 'after-commit step failed'));
+  const service = createJobsService({
+    db: deps.db,
+    runs,
+    logs,
+    locks,
+    unitOfWork,
+    bus: deps.bus,
+    dispatch,
+    executors,
+    settings,
+    credentials,
+    targetResolver: deps.targetResolver,
+    audit: deps.audit,
+    limits,
+    runLimits,
+    logger,
+    ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}),
+  });
+  const templatesUow = createUnitOfWork(
+    deps.db,
+    (db) => ({ templates: createTemplatesRepository(db), db }),
+    (err) => logger.error({ err }, 'after-commit step failed'),
+  );
   const templates = createTemplatesService({ templates: templatesRepo, jobs: service, settings, unitOfWork: templatesUow, events: deps.events });
   const live = createLiveLogs({ bus: deps.bus, logs, runs, logger });
   const workerId = `${os.hostname()}:${process.pid}:${newId().slice(-8)}`;
   const engine = createRunEngine({
-    db: deps.db, runs, logs, locks, bus: deps.bus, dispatch, credentials, executors, settings, limits, workerId, logger,
-    targetResolver: deps.targetResolver, principals: deps.principals, parse: deps.parse, inventory: deps.inventory,
+    db: deps.db,
+    runs,
+    logs,
+    locks,
+    bus: deps.bus,
+    dispatch,
+    credentials,
+    executors,
+    settings,
+    limits,
+    workerId,
+    logger,
+    targetResolver: deps.targetResolver,
+    principals: deps.principals,
+    parse: deps.parse,
+    inventory: deps.inventory,
     ...(deps.events ? { recordEvent: deps.events.record.bind(deps.events), relayEvents: deps.events.relay.bind(deps.events) } : {}),
     ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}),
   });
   const worker = c.roles.includes('worker')
-    ? createJobsWorker({ queue, engine, runs, locks, bus: deps.bus, dispatch, logger, workerId, concurrency: c.jobsConcurrency, leaseMs: c.jobsLeaseMs, reconcileMs: c.redisUrl ? 30_000 : 300_000, outcomeUnknown: engine.outcomeUnknown, ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}) })
+    ? createJobsWorker({
+        queue,
+        engine,
+        runs,
+        locks,
+        bus: deps.bus,
+        dispatch,
+        logger,
+        workerId,
+        concurrency: c.jobsConcurrency,
+        leaseMs: c.jobsLeaseMs,
+        reconcileMs: c.redisUrl ? 30_000 : 300_000,
+        outcomeUnknown: engine.outcomeUnknown,
+        ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}),
+      })
     : null;
 
   const plugins: RoutePlugin[] = [
     { prefix: '/api/v1', plugin: runsRoutes(service, templates) },
     { prefix: '/api/v1', plugin: templatesRoutes(templates) },
     { prefix: '/api/v1', plugin: sshHostKeysRoutes(createSshHostKeysService({ db: deps.db, targetResolver: deps.targetResolver, audit: deps.audit })) },
-    { prefix: '/api/v1', plugin: liveRoutes({ jobs: service, live, guard: deps.streamGuard, denials: createDenialLimiter({ db: deps.db, audit: deps.audit, logger, store: deps.streamDenials }), ...(deps.liveChannels ? { channels: deps.liveChannels } : {}) }) },
+    {
+      prefix: '/api/v1',
+      plugin: liveRoutes({
+        jobs: service,
+        live,
+        guard: deps.streamGuard,
+        denials: createDenialLimiter({ db: deps.db, audit: deps.audit, logger, store: deps.streamDenials }),
+        ...(deps.liveChannels ? { channels: deps.liveChannels } : {}),
+      }),
+    },
   ];
 
   return {

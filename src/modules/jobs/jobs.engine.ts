@@ -57,7 +57,10 @@ export interface EngineDeps {
 
 /** Why a run's work was aborted; decides the state it ends in. */
 class Stop extends Error {
-  constructor(readonly kind: 'cancelled' | 'timed_out' | 'lease_lost' | 'shutdown', message: string) {
+  constructor(
+    readonly kind: 'cancelled' | 'timed_out' | 'lease_lost' | 'shutdown',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,8 @@ export function createRunEngine(deps: EngineDeps) {
   const parked = new Map<string, Set<string>>();
   let stopping = false;
 
-  const publish = (runId: string, msg: RunMessage) => deps.bus.publish(runChannel(runId), msg).catch((err: unknown) => deps.logger.warn({ err, runId }, 'run status publish failed'));
+  const publish = (runId: string, msg: RunMessage) =>
+    deps.bus.publish(runChannel(runId), msg).catch((err: unknown) => deps.logger.warn({ err, runId }, 'run status publish failed'));
 
   async function redispatch(runId: string): Promise<void> {
     const run = await runs.find(runId);
@@ -109,7 +113,12 @@ export function createRunEngine(deps: EngineDeps) {
     try {
       if (await allTargetsLocked(run)) return;
       const now = Date.now();
-      const claimed = await runs.claim(run.id, { owner: `${deps.workerId}/${now}/${Math.random().toString(36).slice(2, 8)}`, workerId: deps.workerId, until: new Date(now + limits.leaseMs).toISOString(), now: new Date(now).toISOString() });
+      const claimed = await runs.claim(run.id, {
+        owner: `${deps.workerId}/${now}/${Math.random().toString(36).slice(2, 8)}`,
+        workerId: deps.workerId,
+        until: new Date(now + limits.leaseMs).toISOString(),
+        now: new Date(now).toISOString(),
+      });
       if (claimed) await execute(claimed);
     } finally {
       releaseType(run.type);
@@ -161,9 +170,25 @@ export function createRunEngine(deps: EngineDeps) {
       if (!executor) throw new Error(`no executor for type '${run.type}' on this worker`);
       // Authorised and resolved for the initiating principal as it is now, not as it was at creation.
       const actor = await initiatorOf(run, deps.principals);
-      const all = await prepareTargets({ run, owner, actor, usesCredentials: executor.credential !== 'none', maxTargets: limits.maxTargets ?? Number.POSITIVE_INFINITY, resolver: deps.targetResolver, runs, credentials: deps.credentials, log });
+      const all = await prepareTargets({
+        run,
+        owner,
+        actor,
+        usesCredentials: executor.credential !== 'none',
+        maxTargets: limits.maxTargets ?? Number.POSITIVE_INFINITY,
+        resolver: deps.targetResolver,
+        runs,
+        credentials: deps.credentials,
+        log,
+      });
       const targets = all.filter((t) => t.status !== 'succeeded' && t.error !== NO_DEVICE_ADDRESS);
-      const credentials = createTargetCredentials({ run, executor, credentials: deps.credentials, actor, onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)) });
+      const credentials = createTargetCredentials({
+        run,
+        executor,
+        credentials: deps.credentials,
+        actor,
+        onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)),
+      });
       await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal, permanent);
     } catch (err) {
       refused = err instanceof RunRefused;
@@ -192,7 +217,16 @@ export function createRunEngine(deps: EngineDeps) {
   }
 
   type RunScope = { credentials: TargetCredentials; actor: Actor };
-  async function runTargets(run: Run, targets: TargetRow[], executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, permanent: Map<number, string>): Promise<void> {
+  async function runTargets(
+    run: Run,
+    targets: TargetRow[],
+    executor: Executor,
+    scope: RunScope,
+    scrubber: SecretScrubber,
+    log: RunLog,
+    signal: AbortSignal,
+    permanent: Map<number, string>,
+  ): Promise<void> {
     const waiting = [...targets];
     const shared = new Map<string, unknown>();
     const lane = async () => {
@@ -222,7 +256,13 @@ export function createRunEngine(deps: EngineDeps) {
       for (let k = 0; k < tries && waiting.length > 0; k++) {
         const t = waiting.shift()!;
         const now = Date.now();
-        const r = await locks.tryAcquire(deviceKey(t), limits.deviceSessions, { runId: run.id, targetIdx: t.idx }, new Date(now + limits.leaseMs).toISOString(), new Date(now).toISOString());
+        const r = await locks.tryAcquire(
+          deviceKey(t),
+          limits.deviceSessions,
+          { runId: run.id, targetIdx: t.idx },
+          new Date(now + limits.leaseMs).toISOString(),
+          new Date(now).toISOString(),
+        );
         if (r.ok) {
           if (delay > 50) await runs.setBlockedBy(run.id, null, { owner: run.leaseOwner! });
           return t;
@@ -239,9 +279,24 @@ export function createRunEngine(deps: EngineDeps) {
   }
 
   /** Works on one target and stores its result; returns why, if it failed in a way no retry can fix. */
-  async function runTarget(run: Run, t: TargetRow, executor: Executor, scope: RunScope, scrubber: SecretScrubber, log: RunLog, signal: AbortSignal, shared: Map<string, unknown>): Promise<string | null> {
+  async function runTarget(
+    run: Run,
+    t: TargetRow,
+    executor: Executor,
+    scope: RunScope,
+    scrubber: SecretScrubber,
+    log: RunLog,
+    signal: AbortSignal,
+    shared: Map<string, unknown>,
+  ): Promise<string | null> {
     const started = Date.now();
-    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, { status: 'running', attempt: run.attempt, startedAt: new Date(started).toISOString(), finishedAt: null, error: null });
+    await runs.updateTarget(run.id, t.idx, run.leaseOwner!, {
+      status: 'running',
+      attempt: run.attempt,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: null,
+      error: null,
+    });
     const targetSignal = AbortSignal.any([signal, AbortSignal.timeout(run.targetTimeoutMs)]);
     let status: TargetStatus;
     let fields: { output: string | null; parsed: unknown; error: string | null; credentialId?: string | null };
@@ -262,7 +317,9 @@ export function createRunEngine(deps: EngineDeps) {
             shared,
             log: (level, message) => log.log(level, t.host, message),
             ...(parse && t.networkDriver ? { parse: (command: string, output: string) => parse(t.networkDriver!, command, output) } : {}),
-            ...(inventory && deviceId ? { updateDeviceFacts: (facts: Record<string, string>) => inventory.updateDeviceFacts(scope.actor, deviceId, facts) } : {}),
+            ...(inventory && deviceId
+              ? { updateDeviceFacts: (facts: Record<string, string>) => inventory.updateDeviceFacts(scope.actor, deviceId, facts) }
+              : {}),
           },
           run.params,
           deps.settings,
@@ -270,7 +327,12 @@ export function createRunEngine(deps: EngineDeps) {
       );
       const result = served.result;
       status = result.ok ? 'succeeded' : 'failed';
-      fields = { output: scrubber.scrub(result.output), parsed: scrubDeep(result.parsed ?? null, scrubber), error: result.error ? scrubber.scrub(result.error) : null, credentialId: served.credentialId };
+      fields = {
+        output: scrubber.scrub(result.output),
+        parsed: scrubDeep(result.parsed ?? null, scrubber),
+        error: result.error ? scrubber.scrub(result.error) : null,
+        credentialId: served.credentialId,
+      };
       if (!result.ok && result.retryable === false) notRetryable = fields.error ?? 'failed';
     } catch (err) {
       const stop = signal.reason instanceof Stop ? signal.reason : null;
@@ -287,7 +349,16 @@ export function createRunEngine(deps: EngineDeps) {
     return notRetryable;
   }
 
-  async function finalize(run: Run, owner: string, signal: AbortSignal, failure: string | null, scrubber: SecretScrubber, log: RunLog, refused: boolean, permanent: ReadonlyMap<number, string>): Promise<void> {
+  async function finalize(
+    run: Run,
+    owner: string,
+    signal: AbortSignal,
+    failure: string | null,
+    scrubber: SecretScrubber,
+    log: RunLog,
+    refused: boolean,
+    permanent: ReadonlyMap<number, string>,
+  ): Promise<void> {
     const stop = signal.reason instanceof Stop ? signal.reason : null;
     if (stop?.kind === 'lease_lost') {
       // Someone else recovered this run; writing anything now could overwrite their decision.
@@ -314,7 +385,12 @@ export function createRunEngine(deps: EngineDeps) {
       // A run refused at execution (no permission any more, nothing matched) has no targets to judge by.
       status = failure && (refused || all.length === 0) ? 'failed' : outcomeOf(all.map((t) => t.status as TargetStatus));
       // Every target that did not succeed failed in a way no retry can fix: stop now, say why.
-      const unfixable = status === 'succeeded' || refused ? [] : all.filter((t) => t.status !== 'succeeded').map((t) => permanent.get(t.idx) ?? (t.error === NO_DEVICE_ADDRESS ? `no address: ${t.deviceName ?? t.host}: ${t.error}` : undefined));
+      const unfixable =
+        status === 'succeeded' || refused
+          ? []
+          : all
+              .filter((t) => t.status !== 'succeeded')
+              .map((t) => permanent.get(t.idx) ?? (t.error === NO_DEVICE_ADDRESS ? `no address: ${t.deviceName ?? t.host}: ${t.error}` : undefined));
       if (refused) {
         // Fails at once with the refusal as its reason: a retry would be refused the same way.
       } else if (unfixable.length > 0 && unfixable.every((why) => why !== undefined)) {
@@ -325,14 +401,21 @@ export function createRunEngine(deps: EngineDeps) {
         const failedCount = all.filter((t) => t.status !== 'succeeded').length;
         log.log('warn', null, `attempt ${run.attempt} ${status}; retrying ${failedCount} target(s) after ${delay} ms`);
         await closeLog(run, log);
-        if (await runs.requeue(run.id, owner, { notBefore, reason: `retrying after attempt ${run.attempt} ${status}`, now })) await afterRequeue({ ...run, notBefore }, now);
+        if (await runs.requeue(run.id, owner, { notBefore, reason: `retrying after attempt ${run.attempt} ${status}`, now })) {
+          await afterRequeue({ ...run, notBefore }, now);
+        }
         return;
       }
     }
     const all = await runs.targets(run.id);
     const parsed = all.filter((t) => t.status === 'succeeded').map((t) => t.parsed);
     const output = scrubDeep(
-      { total: all.length, succeeded: all.filter((t) => t.status === 'succeeded').length, failed: all.filter((t) => t.status !== 'succeeded').length, report: executor?.report ? executor.report(parsed) : null },
+      {
+        total: all.length,
+        succeeded: all.filter((t) => t.status === 'succeeded').length,
+        failed: all.filter((t) => t.status !== 'succeeded').length,
+        report: executor?.report ? executor.report(parsed) : null,
+      },
       scrubber,
     );
     log.log(status === 'succeeded' ? 'info' : 'warn', null, `run ${status}${reason ? `: ${reason}` : ''}`);
@@ -355,7 +438,9 @@ export function createRunEngine(deps: EngineDeps) {
     const now = nowIso();
     const expired = await deps.db.transaction().execute(async (trx) => {
       const ok = await createRunsRepository(trx).expire(run.id, now);
-      if (ok && deps.recordEvent) await deps.recordEvent(trx, 'run.expired', { run_id: run.id, type: run.type, status: 'expired', template_id: run.templateId });
+      if (ok && deps.recordEvent) {
+        await deps.recordEvent(trx, 'run.expired', { run_id: run.id, type: run.type, status: 'expired', template_id: run.templateId });
+      }
       return ok;
     });
     if (!expired) return false;

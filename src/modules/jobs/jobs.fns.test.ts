@@ -29,7 +29,19 @@ describe('run state machine', () => {
     expect(backoffDelayMs(1000, 30, () => 1)).toBe(3_600_000);
   });
   it('always explains a queued run', () => {
-    const base = { status: 'queued', attempt: 0, notBefore: null, storedBlockedBy: null, liveWorkers: 1, running: 0, runningOfType: 0, capacity: 10, typeLimit: 10, position: 0, now: 1_000 };
+    const base = {
+      status: 'queued',
+      attempt: 0,
+      notBefore: null,
+      storedBlockedBy: null,
+      liveWorkers: 1,
+      running: 0,
+      runningOfType: 0,
+      capacity: 10,
+      typeLimit: 10,
+      position: 0,
+      now: 1_000,
+    };
     expect(blockedBy(base)).toBe('dispatching');
     expect(blockedBy({ ...base, liveWorkers: 0 })).toBe('no_worker');
     expect(blockedBy({ ...base, running: 10 })).toBe('concurrency_limit');
@@ -61,6 +73,15 @@ describe('rankQueued', () => {
     expect(rankQueued([], before)).toEqual([]);
     // Stored runs are in the tail already: only what was queued counts.
     const stored = queueBefore([{ priority: 5, id: null, n: 7 }, ...['a', 'aa', 'b'].map((id) => ({ priority: 5, id, n: 0 }))]);
-    expect(rankQueued([{ id: 'b', priority: 5 }, { id: 'a', priority: 5 }], stored, [])).toEqual([9, 7]);
+    expect(
+      rankQueued(
+        [
+          { id: 'b', priority: 5 },
+          { id: 'a', priority: 5 },
+        ],
+        stored,
+        [],
+      ),
+    ).toEqual([9, 7]);
   });
 });

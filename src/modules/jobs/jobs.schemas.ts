@@ -5,13 +5,27 @@ import { filterQuerySchema, type FilterFields } from '../../platform/http/filter
 import { RUN_STATUSES, TARGET_STATUSES, TRIGGER_KINDS } from './run-state.fns.js';
 
 /** A string enum whose Static type is the union of its values. */
-const literals = <T extends string>(values: readonly T[], options: { description?: string } = {}) => Type.Unsafe<T>(Type.Union(values.map((v) => Type.Literal(v)), options));
+const literals = <T extends string>(values: readonly T[], options: { description?: string } = {}) =>
+  Type.Unsafe<T>(
+    Type.Union(
+      values.map((v) => Type.Literal(v)),
+      options,
+    ),
+  );
 
 const TypeName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,49}$', maxLength: 50, description: 'Executor type, see GET /api/v1/jobs/types' });
 const Host = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._:\\[\\]%-]+$', description: 'Host name or IP address' });
 const InventoryRef = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description }));
 const FilterValue = Type.Union([Type.String({ maxLength: 500 }), Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 })]);
-type SelectorOf = { device_id: string } | { device: string } | { group: string } | { location: string } | { tag: string } | { role: string } | { platform: string } | { filter: Record<string, string | string[]> };
+type SelectorOf =
+  | { device_id: string }
+  | { device: string }
+  | { group: string }
+  | { location: string }
+  | { tag: string }
+  | { role: string }
+  | { platform: string }
+  | { filter: Record<string, string | string[]> };
 /**
  * Inventory selectors, resolved when the run executes (not when it is created): an object with
  * exactly one key (one schema rather than a union, so a bad key is one error naming it).
@@ -27,7 +41,11 @@ export const Selector = Type.Unsafe<SelectorOf>(
       role: InventoryRef('Devices with this role (id or name)'),
       platform: InventoryRef('Devices of this platform (id or name)'),
       filter: Type.Optional(
-        Type.Record(Type.String({ maxLength: 100 }), FilterValue, { minProperties: 1, maxProperties: 50, description: 'Any device-list filter, e.g. {"role": ["core"], "location": ["dc1"]}' }),
+        Type.Record(Type.String({ maxLength: 100 }), FilterValue, {
+          minProperties: 1,
+          maxProperties: 50,
+          description: 'Any device-list filter, e.g. {"role": ["core"], "location": ["dc1"]}',
+        }),
       ),
     },
     { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'One inventory selector: exactly one of its keys' },
@@ -70,7 +88,9 @@ export const RetryRunBody = Type.Object(
 );
 
 /** Set when a credential reference is hidden from the reader (docs/architecture.md "Team scoping"). */
-const CredentialRestricted = Type.Boolean({ description: "true when credential_id names another team's credential or profile: the reference is hidden (null) from this reader" });
+const CredentialRestricted = Type.Boolean({
+  description: "true when credential_id names another team's credential or profile: the reference is hidden (null) from this reader",
+});
 
 export const Run = Type.Object(
   {
@@ -78,7 +98,13 @@ export const Run = Type.Object(
     type: Type.String({ maxLength: 50 }),
     status: literals(RUN_STATUSES),
     blocked_by: Nullable(Type.String({ maxLength: 200, description: 'Why a queued run is not running yet' })),
-    queue_position: Nullable(Type.Integer({ minimum: 0, description: 'Queued runs ahead of this one (null unless queued). Counted when read; in the answer to a create with 1,000 or more runs ahead, estimated: the queue as counted at most 250 ms before, plus the runs this node created since' })),
+    queue_position: Nullable(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Queued runs ahead of this one (null unless queued). Counted when read; in the answer to a create with 1,000 or more runs ahead, estimated: the queue as counted at most 250 ms before, plus the runs this node created since',
+      }),
+    ),
     attempt: Type.Integer({ minimum: 0 }),
     max_attempts: Type.Integer({ minimum: 1 }),
     priority: Type.Integer(),
@@ -93,7 +119,10 @@ export const Run = Type.Object(
     initiator: Nullable(
       Type.Object(
         { kind: Type.Union([Type.Literal('user'), Type.Literal('api_key')]), id: Type.String({ maxLength: 100 }) },
-        { additionalProperties: false, description: "Who the run acts for, re-checked when it executes: the user or API key that started it, or the schedule's owner; null: the system" },
+        {
+          additionalProperties: false,
+          description: "Who the run acts for, re-checked when it executes: the user or API key that started it, or the schedule's owner; null: the system",
+        },
       ),
     ),
     reason: Nullable(Type.String({ maxLength: 2000 })),
@@ -124,7 +153,11 @@ const TargetIdentity = {
   selector: Nullable(Type.String({ maxLength: 300, description: 'The selector that matched this device, e.g. group:core' })),
   credential_id: Nullable(Type.String({ maxLength: 100, description: 'The credential that served this target' })),
   credential_profile_id: Nullable(Type.String({ maxLength: 100, description: 'The credential profile tried, when the credential came from one' })),
-  credential_source: Nullable(literals(['run', 'run_profile', 'device', 'device_profile', 'location_profile', 'group_profile'] as const, { description: 'Where the credential came from' })),
+  credential_source: Nullable(
+    literals(['run', 'run_profile', 'device', 'device_profile', 'location_profile', 'group_profile'] as const, {
+      description: 'Where the credential came from',
+    }),
+  ),
 };
 
 export const RunTarget = Type.Object(
@@ -141,7 +174,11 @@ export const RunTarget = Type.Object(
 );
 export type RunTargetView = Static<typeof RunTarget>;
 export const RunTargets = Type.Object(
-  { run_id: Uuid, resolved: Type.Boolean({ description: 'False while inventory selectors wait to be resolved when the run executes' }), items: Type.Array(RunTarget) },
+  {
+    run_id: Uuid,
+    resolved: Type.Boolean({ description: 'False while inventory selectors wait to be resolved when the run executes' }),
+    items: Type.Array(RunTarget),
+  },
   { additionalProperties: false },
 );
 
@@ -165,12 +202,23 @@ export const TargetResult = Type.Object(
 export type TargetResultView = Static<typeof TargetResult>;
 
 export const RunOutput = Type.Object(
-  { run_id: Uuid, status: Type.String({ maxLength: 20 }), report: Type.Unknown({ description: "The run's parsed report (local_command)" }), targets: Type.Array(TargetResult) },
+  {
+    run_id: Uuid,
+    status: Type.String({ maxLength: 20 }),
+    report: Type.Unknown({ description: "The run's parsed report (local_command)" }),
+    targets: Type.Array(TargetResult),
+  },
   { additionalProperties: false },
 );
 
 export const LogLine = Type.Object(
-  { seq: Type.Integer({ minimum: 1 }), ts: Timestamp, level: Type.String({ maxLength: 10 }), target: Nullable(Type.String({ maxLength: 300 })), message: Type.String() },
+  {
+    seq: Type.Integer({ minimum: 1 }),
+    ts: Timestamp,
+    level: Type.String({ maxLength: 10 }),
+    target: Nullable(Type.String({ maxLength: 300 })),
+    message: Type.String(),
+  },
   { additionalProperties: false },
 );
 export const LogPage = Type.Object({ items: Type.Array(LogLine), next_cursor: Nullable(Type.String({ maxLength: 20 })) }, { additionalProperties: false });
@@ -195,8 +243,14 @@ export const RUN_FILTERS: FilterFields = {
   finished_at: { type: 'date', column: 'finishedAt' },
 };
 export const RUN_SORTS = { created_at: 'createdAt', finished_at: 'finishedAt', priority: 'priority', status: 'status', type: 'type' };
-export const ListRunsQuery = Type.Object({ ...PageQuery, sort: sortQuery(Object.keys(RUN_SORTS)), ...filterQuerySchema(RUN_FILTERS) }, { additionalProperties: false });
-export const LatestQuery = Type.Object({ template: Type.String({ minLength: 1, maxLength: 200, description: 'Template id or name' }) }, { additionalProperties: false });
+export const ListRunsQuery = Type.Object(
+  { ...PageQuery, sort: sortQuery(Object.keys(RUN_SORTS)), ...filterQuerySchema(RUN_FILTERS) },
+  { additionalProperties: false },
+);
+export const LatestQuery = Type.Object(
+  { template: Type.String({ minLength: 1, maxLength: 200, description: 'Template id or name' }) },
+  { additionalProperties: false },
+);
 
 export const ExecutorType = Type.Object(
   {
@@ -220,7 +274,9 @@ const TemplateFields = {
   credential_id: Type.Optional(Nullable(CredentialId)),
   tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
   folder: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
-  team_id: Type.Optional(Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'The team that may see and run the template; null (default): shared with everyone' }))),
+  team_id: Type.Optional(
+    Nullable(Type.String({ format: 'uuid', maxLength: 36, description: 'The team that may see and run the template; null (default): shared with everyone' })),
+  ),
   ...RunLimits,
 };
 export const CreateTemplateBody = Type.Object(TemplateFields, { additionalProperties: false });

@@ -108,7 +108,9 @@ function checkDeadline(input: { expires_at?: string | undefined; not_before?: st
   if (!input.expires_at) return;
   const deadline = Date.parse(input.expires_at);
   if (!(deadline > Date.now())) invalid('JOB_DEADLINE_PASSED', 'expires_at is in the past', [{ path: 'body.expires_at', message: 'must be in the future' }]);
-  if (input.not_before && Date.parse(input.not_before) >= deadline) invalid('JOB_DEADLINE_BEFORE_START', 'expires_at is not after not_before', [{ path: 'body.expires_at', message: 'must be after not_before' }]);
+  if (input.not_before && Date.parse(input.not_before) >= deadline) {
+    invalid('JOB_DEADLINE_BEFORE_START', 'expires_at is not after not_before', [{ path: 'body.expires_at', message: 'must be after not_before' }]);
+  }
 }
 
 /**
@@ -125,7 +127,14 @@ function initiatorOf(actor: Actor): Pick<Run, 'initiatorKind' | 'initiatorId' | 
  * `key=value` (`device_id=…`, `group=core`), capped, with the total when capped.
  */
 function auditedTargets(specs: readonly TargetSpec[]): Record<string, unknown> {
-  const shown = specs.slice(0, AUDITED_TARGETS).map((s) => (typeof s === 'string' ? s : Object.entries(s).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',').slice(0, 200)));
+  const shown = specs.slice(0, AUDITED_TARGETS).map((s) =>
+    typeof s === 'string'
+      ? s
+      : Object.entries(s)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(',')
+          .slice(0, 200),
+  );
   return { target_specs: shown, ...(specs.length > AUDITED_TARGETS ? { target_specs_total: specs.length } : {}) };
 }
 
@@ -186,13 +195,15 @@ export function createJobsService(deps: JobsServiceDeps) {
   /** Counts behind every blocked_by explanation; reused for 250 ms so a burst of creates does not recount. */
   function queueContext(): Promise<QueueContext> {
     if (cached && Date.now() - cached.at < 250) return cached.value;
-    const value = Promise.all([deps.locks.liveWorkers(new Date(Date.now() - WORKER_STALE_MS).toISOString()), runs.runningCounts(), runs.queuedCounts()]).then(([workers, running, queued]) => ({
-      workers,
-      running,
-      total: [...running.values()].reduce((a, b) => a + b, 0),
-      queued,
-      storedSince: new Map<number, number>(),
-    }));
+    const value = Promise.all([deps.locks.liveWorkers(new Date(Date.now() - WORKER_STALE_MS).toISOString()), runs.runningCounts(), runs.queuedCounts()]).then(
+      ([workers, running, queued]) => ({
+        workers,
+        running,
+        total: [...running.values()].reduce((a, b) => a + b, 0),
+        queued,
+        storedSince: new Map<number, number>(),
+      }),
+    );
     cached = { at: Date.now(), value };
     value.catch(() => (cached = null));
     return value;
@@ -231,8 +242,44 @@ export function createJobsService(deps: JobsServiceDeps) {
     const before = await writeAtomically(
       deps.db,
       [
-        ...runs.insertWrites(batch.map(({ run, targets }) => ({ run, targets: targets.map((t, idx) => ({ ...NO_IDENTITY, ...t, idx, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null })) }))),
-        ...(deps.audit ? [deps.audit.recordWrite(batch.map(({ actor, run, targets }) => ({ actor, action: 'job_run.created', resourceType: 'job_run', resourceId: run.id, outcome: 'success' as const, changes: { type: run.type, targets: targets.length, retry_of: run.retryOf, ...auditedTargets(run.targets as TargetSpec[]), ...(run.triggerKind === 'schedule' ? { schedule_id: run.triggeredBy } : {}) } })))] : []),
+        ...runs.insertWrites(
+          batch.map(({ run, targets }) => ({
+            run,
+            targets: targets.map((t, idx) => ({
+              ...NO_IDENTITY,
+              ...t,
+              idx,
+              status: 'pending',
+              attempt: 0,
+              startedAt: null,
+              finishedAt: null,
+              durationMs: null,
+              output: null,
+              parsed: null,
+              error: null,
+            })),
+          })),
+        ),
+        ...(deps.audit
+          ? [
+              deps.audit.recordWrite(
+                batch.map(({ actor, run, targets }) => ({
+                  actor,
+                  action: 'job_run.created',
+                  resourceType: 'job_run',
+                  resourceId: run.id,
+                  outcome: 'success' as const,
+                  changes: {
+                    type: run.type,
+                    targets: targets.length,
+                    retry_of: run.retryOf,
+                    ...auditedTargets(run.targets as TargetSpec[]),
+                    ...(run.triggerKind === 'schedule' ? { schedule_id: run.triggeredBy } : {}),
+                  },
+                })),
+              ),
+            ]
+          : []),
       ],
       count ? (db) => createRunsRepository(db).positionsRead(list) : undefined,
     );
@@ -251,7 +298,24 @@ export function createJobsService(deps: JobsServiceDeps) {
   });
 
   async function view(run: Run, ctx?: Awaited<ReturnType<typeof queueContext>>, knownPosition?: number) {
-    if (run.status !== 'queued') return runView(run, { blockedBy: blockedBy({ status: run.status, attempt: run.attempt, notBefore: run.notBefore, storedBlockedBy: run.blockedBy, liveWorkers: 1, running: 0, runningOfType: 0, capacity: 1, typeLimit: 1, position: 0, now: Date.now() }), position: null });
+    if (run.status !== 'queued') {
+      return runView(run, {
+        blockedBy: blockedBy({
+          status: run.status,
+          attempt: run.attempt,
+          notBefore: run.notBefore,
+          storedBlockedBy: run.blockedBy,
+          liveWorkers: 1,
+          running: 0,
+          runningOfType: 0,
+          capacity: 1,
+          typeLimit: 1,
+          position: 0,
+          now: Date.now(),
+        }),
+        position: null,
+      });
+    }
     const c = ctx ?? (await queueContext());
     const position = knownPosition ?? (await positionOf(run));
     return runView(run, {
@@ -280,7 +344,11 @@ export function createJobsService(deps: JobsServiceDeps) {
   async function checkSelectors(actor: Actor, specs: readonly TargetSpec[], path: string): Promise<boolean> {
     const selectors = specs.flatMap((s, index) => (isSelector(s) ? [{ index, selector: s }] : []));
     if (selectors.length === 0) return false;
-    if (!deps.targetResolver) invalid('JOB_TARGETS_UNRESOLVABLE', 'Inventory targets need the inventory module', [{ path, message: 'inventory selectors are not available; give hosts' }]);
+    if (!deps.targetResolver) {
+      invalid('JOB_TARGETS_UNRESOLVABLE', 'Inventory targets need the inventory module', [
+        { path, message: 'inventory selectors are not available; give hosts' },
+      ]);
+    }
     const errors = await deps.targetResolver.check(actor, selectors, path);
     if (errors.length > 0) invalid('JOB_TARGETS_UNRESOLVABLE', 'Some targets name nothing in the inventory', errors);
     return true;
@@ -289,7 +357,9 @@ export function createJobsService(deps: JobsServiceDeps) {
   async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[], path = 'body.targets'): Promise<NewTarget[]> {
     if (await checkSelectors(actor, specs, path)) return [];
     const out = (specs as string[]).map((host) => ({ host, deviceId: null }));
-    if (out.length === 0 && executor.targets === 'required') invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path, message: 'at least one target is required' }]);
+    if (out.length === 0 && executor.targets === 'required') {
+      invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path, message: 'at least one target is required' }]);
+    }
     return out.length === 0 ? [{ host: 'local', deviceId: null }] : out;
   }
 
@@ -298,30 +368,58 @@ export function createJobsService(deps: JobsServiceDeps) {
    * be omitted (devices bring theirs). Using one is reading it: the actor needs `credentials:use`
    * and the credential in their team scope; one outside it "does not exist", exactly like a typo.
    */
-  async function checkCredential(actor: Actor, executor: Executor, credentialId: string | undefined, specs: readonly TargetSpec[], path = 'body.credential_id'): Promise<void> {
-    if (executor.credential === 'required' && !credentialId && !specs.some(isSelector)) invalid('JOB_CREDENTIAL_REQUIRED', `'${executor.type}' needs a credential`, [{ path, message: 'a credential is required for this type (or target inventory devices, which bring their own)' }]);
-    if (executor.credential === 'none' && credentialId) invalid('JOB_CREDENTIAL_UNUSED', `'${executor.type}' takes no credential`, [{ path, message: 'this type uses no credential' }]);
+  async function checkCredential(
+    actor: Actor,
+    executor: Executor,
+    credentialId: string | undefined,
+    specs: readonly TargetSpec[],
+    path = 'body.credential_id',
+  ): Promise<void> {
+    if (executor.credential === 'required' && !credentialId && !specs.some(isSelector)) {
+      invalid('JOB_CREDENTIAL_REQUIRED', `'${executor.type}' needs a credential`, [
+        { path, message: 'a credential is required for this type (or target inventory devices, which bring their own)' },
+      ]);
+    }
+    if (executor.credential === 'none' && credentialId) {
+      invalid('JOB_CREDENTIAL_UNUSED', `'${executor.type}' takes no credential`, [{ path, message: 'this type uses no credential' }]);
+    }
     if (credentialId) await checkCredentialUse(actor, credentialId, path);
   }
 
   async function checkCredentialUse(actor: Actor, credentialId: string, path: string): Promise<void> {
     requirePermission(actor, 'credentials:use');
-    if (!(await deps.credentials.canUse(actor, credentialId))) invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path, message: 'no such credential or credential profile' }]);
+    if (!(await deps.credentials.canUse(actor, credentialId))) {
+      invalid('JOB_CREDENTIAL_NOT_FOUND', `Credential ${credentialId} does not exist`, [{ path, message: 'no such credential or credential profile' }]);
+    }
   }
 
   /** Host names and addresses outside the inventory need `jobs:run_adhoc`; inventory selectors only `jobs:run`. */
   function checkAdhoc(actor: Actor, specs: readonly TargetSpec[]): void {
     if (specs.some((s) => typeof s === 'string') && !hasPermission(actor, 'jobs:run_adhoc')) {
-      throw new ForbiddenError('JOB_ADHOC_FORBIDDEN', "Targets outside the inventory (host names, addresses) need the 'jobs:run_adhoc' permission; target inventory devices instead");
+      throw new ForbiddenError(
+        'JOB_ADHOC_FORBIDDEN',
+        "Targets outside the inventory (host names, addresses) need the 'jobs:run_adhoc' permission; target inventory devices instead",
+      );
     }
   }
 
   /** Per-run bounds: targets named, and probes (targets × ports of a scan). */
   function checkBounds(executor: Executor, params: Record<string, unknown>, specs: readonly TargetSpec[]): void {
-    if (specs.length > runLimits.maxTargets) invalid('JOB_TOO_MANY_TARGETS', `A run may name at most ${runLimits.maxTargets} targets`, [{ path: 'body.targets', message: `${specs.length} targets; the limit is ${runLimits.maxTargets} (OPSDECK_RUN_MAX_TARGETS)` }]);
+    if (specs.length > runLimits.maxTargets) {
+      invalid('JOB_TOO_MANY_TARGETS', `A run may name at most ${runLimits.maxTargets} targets`, [
+        { path: 'body.targets', message: `${specs.length} targets; the limit is ${runLimits.maxTargets} (OPSDECK_RUN_MAX_TARGETS)` },
+      ]);
+    }
     const perTarget = executor.probesPerTarget?.(params) ?? 1;
     const probes = Math.max(1, specs.length) * perTarget;
-    if (probes > runLimits.maxProbes) invalid('JOB_TOO_MANY_PROBES', `A run may make at most ${runLimits.maxProbes} probes (targets × ports)`, [{ path: perTarget > 1 ? 'body.params.ports' : 'body.targets', message: `${specs.length} targets × ${perTarget} = ${probes} probes; the limit is ${runLimits.maxProbes} (OPSDECK_RUN_MAX_PROBES)` }]);
+    if (probes > runLimits.maxProbes) {
+      invalid('JOB_TOO_MANY_PROBES', `A run may make at most ${runLimits.maxProbes} probes (targets × ports)`, [
+        {
+          path: perTarget > 1 ? 'body.params.ports' : 'body.targets',
+          message: `${specs.length} targets × ${perTarget} = ${probes} probes; the limit is ${runLimits.maxProbes} (OPSDECK_RUN_MAX_PROBES)`,
+        },
+      ]);
+    }
   }
 
   /** A person's queued and running runs are bounded (their API keys' and schedules' count too): 429 with Retry-After. */
@@ -330,14 +428,20 @@ export function createJobsService(deps: JobsServiceDeps) {
     if (!userId || !Number.isFinite(runLimits.maxActivePerUser)) return;
     const active = await runs.activeOfUser(userId);
     if (active >= runLimits.maxActivePerUser) {
-      throw new TooManyRequestsError('JOB_RUNS_LIMIT', `You already have ${active} queued or running runs; the limit is ${runLimits.maxActivePerUser} (OPSDECK_RUN_MAX_ACTIVE_PER_USER). Wait for some to finish or cancel them`, 30);
+      throw new TooManyRequestsError(
+        'JOB_RUNS_LIMIT',
+        `You already have ${active} queued or running runs; the limit is ${runLimits.maxActivePerUser} (OPSDECK_RUN_MAX_ACTIVE_PER_USER). Wait for some to finish or cancel them`,
+        30,
+      );
     }
   }
 
   const service = {
     executor(type: string, path = 'body.type'): Executor {
       const executor = deps.executors.get(type);
-      if (!executor) invalid('JOB_TYPE_UNKNOWN', `Unknown job type '${type}'`, [{ path, message: `unknown type; one of: ${[...deps.executors.keys()].join(', ')}` }]);
+      if (!executor) {
+        invalid('JOB_TYPE_UNKNOWN', `Unknown job type '${type}'`, [{ path, message: `unknown type; one of: ${[...deps.executors.keys()].join(', ')}` }]);
+      }
       return executor;
     },
 
@@ -360,7 +464,9 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:run');
       // Internal triggers (a schedule's tick) key by the trigger, not the actor: whoever owns the
       // schedule when a crashed claim is repaired, the tick lands on the run it already made.
-      const key = options.idempotencyKey ? `${options.trigger ? `trigger:${options.trigger.kind}:${options.trigger.id ?? ''}` : actor.id}:${options.idempotencyKey}` : null;
+      const key = options.idempotencyKey
+        ? `${options.trigger ? `trigger:${options.trigger.kind}:${options.trigger.id ?? ''}` : actor.id}:${options.idempotencyKey}`
+        : null;
       if (key) {
         const existing = await runs.findByIdempotencyKey(key);
         if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
@@ -456,7 +562,10 @@ export function createJobsService(deps: JobsServiceDeps) {
       if ((await hiddenCredentials(actor, byCredential)).size > 0) return { items: [], next_cursor: null };
       const page = await runs.list(teamScope(actor), parseFilters(query, RUN_FILTERS), keys, query.cursor, query.limit ?? 50);
       const ctx = page.items.some((r) => r.status === 'queued') ? await queueContext() : undefined;
-      const hidden = await hiddenCredentials(actor, page.items.map((r) => r.credentialId));
+      const hidden = await hiddenCredentials(
+        actor,
+        page.items.map((r) => r.credentialId),
+      );
       return { items: await Promise.all(page.items.map(async (r) => redactRun(await view(r, ctx), hidden))), next_cursor: page.next_cursor };
     },
 
@@ -469,14 +578,20 @@ export function createJobsService(deps: JobsServiceDeps) {
       const direct = await deps.unitOfWork(async ({ runs: tx, db }) => {
         const cancelled = await tx.cancelQueued(id, now);
         if (!cancelled) await tx.requestCancel(id, now);
-        await deps.audit?.record(db, { actor, action: 'job_run.cancelled', resourceType: 'job_run', resourceId: id, outcome: 'success', changes: { status: run.status } });
+        await deps.audit?.record(db, {
+          actor,
+          action: 'job_run.cancelled',
+          resourceType: 'job_run',
+          resourceId: id,
+          outcome: 'success',
+          changes: { status: run.status },
+        });
         return cancelled;
       });
       if (direct) {
         deps.onFinished?.(run.type, 'cancelled', null);
         await deps.bus.publish(`job-run:${id}`, { kind: 'status', status: 'cancelled', reason: 'cancelled before it started', attempt: run.attempt });
-      }
-      else await deps.bus.publish(CANCEL_CHANNEL, { runId: id });
+      } else await deps.bus.publish(CANCEL_CHANNEL, { runId: id });
       return view(await load(id));
     },
 
@@ -495,8 +610,50 @@ export function createJobsService(deps: JobsServiceDeps) {
       if (source.credentialId) await checkCredentialUse(actor, source.credentialId, 'body');
       await checkActive(actor);
       const now = nowIso();
-      const run: Run = { ...source, id: newId(), status: 'queued', retryOf: id, attempt: 0, idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null, output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, triggerKind: actor.kind === 'system' ? 'system' : actor.kind, triggeredBy: actor.id, ...initiatorOf(actor), targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)) };
-      return (await service.insertRun(actor, run, targets.map((t) => ({ host: t.host, deviceId: t.deviceId, deviceName: t.deviceName, networkDriver: t.networkDriver, selector: t.selector, credentialId: t.credentialId, credentialProfileId: t.credentialProfileId, credentialSource: t.credentialSource as TargetIdentity['credentialSource'] })))).run;
+      const run: Run = {
+        ...source,
+        id: newId(),
+        status: 'queued',
+        retryOf: id,
+        attempt: 0,
+        idempotencyKey: null,
+        requestHash: null,
+        expiresAt: null,
+        notBefore: null,
+        blockedBy: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        workerId: null,
+        cancelRequested: false,
+        reason: null,
+        output: null,
+        logNextSeq: 1,
+        logDropped: 0,
+        createdAt: now,
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: now,
+        triggerKind: actor.kind === 'system' ? 'system' : actor.kind,
+        triggeredBy: actor.id,
+        ...initiatorOf(actor),
+        targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)),
+      };
+      return (
+        await service.insertRun(
+          actor,
+          run,
+          targets.map((t) => ({
+            host: t.host,
+            deviceId: t.deviceId,
+            deviceName: t.deviceName,
+            networkDriver: t.networkDriver,
+            selector: t.selector,
+            credentialId: t.credentialId,
+            credentialProfileId: t.credentialProfileId,
+            credentialSource: t.credentialSource as TargetIdentity['credentialSource'],
+          })),
+        )
+      ).run;
     },
 
     async logs(actor: Actor, id: string, after: number, limit: number) {
@@ -511,8 +668,16 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:read');
       const run = await load(id, actor);
       const targets = await runs.targets(id);
-      const hidden = await hiddenCredentials(actor, targets.flatMap((t) => [t.credentialId, t.credentialProfileId]));
-      return { run_id: id, status: run.status, report: (run.output as { report?: unknown } | null)?.report ?? null, targets: targets.map((t) => redactTarget(targetView(t), hidden)) };
+      const hidden = await hiddenCredentials(
+        actor,
+        targets.flatMap((t) => [t.credentialId, t.credentialProfileId]),
+      );
+      return {
+        run_id: id,
+        status: run.status,
+        report: (run.output as { report?: unknown } | null)?.report ?? null,
+        targets: targets.map((t) => redactTarget(targetView(t), hidden)),
+      };
     },
 
     /** What the run's selectors matched, device by device, and which credential served each (empty until the run executes). */
@@ -520,8 +685,15 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:read');
       const run = await load(id, actor);
       const rows = await runs.targets(id);
-      const hidden = await hiddenCredentials(actor, rows.flatMap((t) => [t.credentialId, t.credentialProfileId]));
-      return { run_id: id, resolved: rows.length > 0 || !(run.targets as TargetSpec[]).some(isSelector), items: rows.map((t) => redactTarget(runTargetView(t), hidden)) };
+      const hidden = await hiddenCredentials(
+        actor,
+        rows.flatMap((t) => [t.credentialId, t.credentialProfileId]),
+      );
+      return {
+        run_id: id,
+        resolved: rows.length > 0 || !(run.targets as TargetSpec[]).some(isSelector),
+        items: rows.map((t) => redactTarget(runTargetView(t), hidden)),
+      };
     },
 
     async deleteLogs(actor: Actor, id: string) {
@@ -529,14 +701,28 @@ export function createJobsService(deps: JobsServiceDeps) {
       const run = await load(id, actor);
       if (!isTerminal(run.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', 'Logs of a run that has not ended cannot be cleared');
       const deleted = await deps.logs.deleteForRun(id);
-      await deps.audit?.record(deps.db, { actor, action: 'job_run.logs_deleted', resourceType: 'job_run', resourceId: id, outcome: 'success', changes: { lines: deleted } });
+      await deps.audit?.record(deps.db, {
+        actor,
+        action: 'job_run.logs_deleted',
+        resourceType: 'job_run',
+        resourceId: id,
+        outcome: 'success',
+        changes: { lines: deleted },
+      });
       return { deleted };
     },
 
     async clearFinishedLogs(actor: Actor) {
       requirePermission(actor, 'jobs:admin');
       const deleted = await deps.logs.deleteFinished();
-      await deps.audit?.record(deps.db, { actor, action: 'job_run.logs_cleared', resourceType: 'job_run', resourceId: null, outcome: 'success', changes: { lines: deleted } });
+      await deps.audit?.record(deps.db, {
+        actor,
+        action: 'job_run.logs_cleared',
+        resourceType: 'job_run',
+        resourceId: null,
+        outcome: 'success',
+        changes: { lines: deleted },
+      });
       return { deleted };
     },
 
@@ -551,7 +737,14 @@ export function createJobsService(deps: JobsServiceDeps) {
     types(actor: Actor) {
       requirePermission(actor, 'jobs:read');
       return {
-        items: [...deps.executors.values()].map((e) => ({ type: e.type, description: e.description, credential: e.credential, targets: e.targets, params_schema: e.params, output_schema: e.output })),
+        items: [...deps.executors.values()].map((e) => ({
+          type: e.type,
+          description: e.description,
+          credential: e.credential,
+          targets: e.targets,
+          params_schema: e.params,
+          output_schema: e.output,
+        })),
       };
     },
 

@@ -64,7 +64,10 @@ export function createLiveLogs(deps: { bus: EventBus; logs: LogsRepository; runs
     } finally {
       const pending = s.pending ?? [];
       s.pending = null;
-      sendLines(s, pending.sort((a, b) => a.seq - b.seq));
+      sendLines(
+        s,
+        pending.sort((a, b) => a.seq - b.seq),
+      );
     }
   }
 
@@ -112,7 +115,9 @@ export function createLiveLogs(deps: { bus: EventBus; logs: LogsRepository; runs
         r.subs.delete(s);
         if (r.subs.size === 0) {
           rooms.delete(runId);
-          await (await r.unsubscribe)();
+          await (
+            await r.unsubscribe
+          )();
         }
       };
     },

@@ -26,7 +26,13 @@ function sseFrame(event: LiveEvent): string {
 async function streamSse(reply: FastifyReply, deps: LiveRoutesDeps, actor: Actor, runId: string, after: number): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  raw.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   raw.write(': stream start\n\n');
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
   let unsubscribe: (() => Promise<void>) | null = null;
@@ -166,7 +172,14 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
       return open(
         channel,
         (a) => provider.authorise(a, channel),
-        () => provider.subscribe(() => actor, channel, rawAfter, send, () => socket.close(4008, 'slow consumer: resubscribe with after=<last cursor>')),
+        () =>
+          provider.subscribe(
+            () => actor,
+            channel,
+            rawAfter,
+            send,
+            () => socket.close(4008, 'slow consumer: resubscribe with after=<last cursor>'),
+          ),
       );
     }
     const after = typeof rawAfter === 'number' && Number.isInteger(rawAfter) && rawAfter >= 0 ? rawAfter : 0;
@@ -182,7 +195,10 @@ function serveSocket(socket: WebSocket, request: FastifyRequest, deps: LiveRoute
         return deps.live.subscribe(
           runId,
           after,
-          (event) => (event.kind === 'lines' ? sendFrame(logFrame(channel, event.lines)) : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) })),
+          (event) =>
+            event.kind === 'lines'
+              ? sendFrame(logFrame(channel, event.lines))
+              : send({ type: event.kind, channel, status: event.status, ...(event.kind === 'status' ? { reason: event.reason } : {}) }),
           () => socket.close(4008, 'slow consumer: resubscribe with after=<last seq>'),
         );
       },
@@ -233,13 +249,20 @@ export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           operationId: 'streamJobRunEvents',
           tags: ['jobs'],
-          summary: 'Log lines and status changes as Server-Sent Events (resume with Last-Event-ID); EventSource authenticates with ?ticket= from POST /stream-tickets',
+          summary:
+            'Log lines and status changes as Server-Sent Events (resume with Last-Event-ID); EventSource authenticates with ?ticket= from POST /stream-tickets',
           params: IdParams,
           headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 12, pattern: '^[0-9]+$' })) }),
-          querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })), ...StreamTicketQuery }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })), ...StreamTicketQuery },
+            { additionalProperties: false },
+          ),
           produces: ['text/event-stream'],
           response: {
-            200: Type.String({ description: 'text/event-stream: `log` events (id = sequence), `status`, `end` (`{status}` when the run ended, `{reason, message}` when the caller lost access)' }),
+            200: Type.String({
+              description:
+                'text/event-stream: `log` events (id = sequence), `status`, `end` (`{status}` when the run ended, `{reason, message}` when the caller lost access)',
+            }),
             ...errorResponses(404),
           },
         },
@@ -259,7 +282,8 @@ export function liveRoutes(deps: LiveRoutesDeps): FastifyPluginAsyncTypebox {
         schema: {
           operationId: 'openWebSocket',
           tags: ['jobs'],
-          summary: 'WebSocket (Authorization header or ?ticket=): {"type":"subscribe","channel":"job-run:<id>","after":0} (or "channel":"events","after":"<cursor>")',
+          summary:
+            'WebSocket (Authorization header or ?ticket=): {"type":"subscribe","channel":"job-run:<id>","after":0} (or "channel":"events","after":"<cursor>")',
           querystring: Type.Object(StreamTicketQuery, { additionalProperties: false }),
           response: errorResponses(),
         },

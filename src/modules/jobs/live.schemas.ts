@@ -18,7 +18,10 @@ export const WS_CLIENT_MESSAGES = {
       type: Type.Literal('subscribe'),
       channel: Channel,
       after: Type.Optional(
-        Type.Union([Type.Integer({ minimum: 0, description: 'job-run: the last log sequence seen' }), Type.String({ maxLength: 60, description: 'events: the last cursor seen' })]),
+        Type.Union([
+          Type.Integer({ minimum: 0, description: 'job-run: the last log sequence seen' }),
+          Type.String({ maxLength: 60, description: 'events: the last cursor seen' }),
+        ]),
       ),
     },
     { description: 'Subscribe to a channel, resuming after a position. Repeating a subscription is a no-op.' },
@@ -33,11 +36,23 @@ export const WS_SERVER_MESSAGES = {
   unsubscribed: frame('unsubscribed', { channel: Channel }, 'The subscription has ended.'),
   error: frame(
     'error',
-    { code: Type.String({ maxLength: 60, description: '`WS_SUBSCRIBE_DENIED` (no such channel or no access: the same answer), `WS_BAD_MESSAGE`, `DATABASE_UNAVAILABLE`, `WS_SUBSCRIBE_FAILED`, or a validation code' }), message: Type.String({ maxLength: 1000 }), channel: Type.Optional(Channel) },
+    {
+      code: Type.String({
+        maxLength: 60,
+        description:
+          '`WS_SUBSCRIBE_DENIED` (no such channel or no access: the same answer), `WS_BAD_MESSAGE`, `DATABASE_UNAVAILABLE`, `WS_SUBSCRIBE_FAILED`, or a validation code',
+      }),
+      message: Type.String({ maxLength: 1000 }),
+      channel: Type.Optional(Channel),
+    },
     'A refused message or subscription; the connection stays open (too many denied subscriptions close it with 4429).',
   ),
   log: frame('log', { channel: Channel, lines: Type.Array(LogLine) }, 'job-run: new log lines, in sequence order.'),
-  status: frame('status', { channel: Channel, status: Type.String({ maxLength: 20 }), reason: Nullable(Type.String({ maxLength: 1000 })) }, 'job-run: the run changed status.'),
+  status: frame(
+    'status',
+    { channel: Channel, status: Type.String({ maxLength: 20 }), reason: Nullable(Type.String({ maxLength: 1000 })) },
+    'job-run: the run changed status.',
+  ),
   end: frame('end', { channel: Channel, status: Type.String({ maxLength: 20 }) }, 'job-run: the run ended; no more frames on this channel.'),
 };
 

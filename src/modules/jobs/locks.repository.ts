@@ -10,7 +10,13 @@ export function createLocksRepository(base: Db) {
   const db = base.withTables<JobsTables>();
   return {
     /** Takes a free slot of the device, or reports who holds it. */
-    async tryAcquire(key: string, slots: number, holder: { runId: string; targetIdx: number }, expiresAt: string, now: string): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+    async tryAcquire(
+      key: string,
+      slots: number,
+      holder: { runId: string; targetIdx: number },
+      expiresAt: string,
+      now: string,
+    ): Promise<{ ok: true } | { ok: false; heldBy: string }> {
       await db.deleteFrom('jobDeviceLocks').where('deviceKey', '=', key).where('expiresAt', '<', now).execute();
       for (let slot = 0; slot < slots; slot++) {
         const r = await db

@@ -38,7 +38,13 @@ export function createLogsRepository(base: Db) {
         return Number(rows[0]?.held ?? 0) > 0;
       }
       return db.transaction().execute(async (trx) => {
-        const held = await trx.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', '=', 'running').where('leaseOwner', '=', owner).executeTakeFirst();
+        const held = await trx
+          .selectFrom('jobRuns')
+          .select('id')
+          .where('id', '=', runId)
+          .where('status', '=', 'running')
+          .where('leaseOwner', '=', owner)
+          .executeTakeFirst();
         if (!held) return false;
         for (let i = 0; i < lines.length; i += 500) {
           await trx
@@ -62,7 +68,11 @@ export function createLogsRepository(base: Db) {
         .execute();
     },
     async maxSeq(runId: string): Promise<number> {
-      const r = await db.selectFrom('jobLogs').select((eb) => eb.fn.max<number | null>('seq').as('m')).where('runId', '=', runId).executeTakeFirst();
+      const r = await db
+        .selectFrom('jobLogs')
+        .select((eb) => eb.fn.max<number | null>('seq').as('m'))
+        .where('runId', '=', runId)
+        .executeTakeFirst();
       return Number(r?.m ?? 0);
     },
     async deleteForRun(runId: string): Promise<number> {
@@ -73,7 +83,12 @@ export function createLogsRepository(base: Db) {
     async deleteFinished(): Promise<number> {
       const r = await db
         .deleteFrom('jobLogs')
-        .where('runId', 'in', (eb) => eb.selectFrom('jobRuns').select('id').where('status', 'in', [...TERMINAL_STATUSES]))
+        .where('runId', 'in', (eb) =>
+          eb
+            .selectFrom('jobRuns')
+            .select('id')
+            .where('status', 'in', [...TERMINAL_STATUSES]),
+        )
         .executeTakeFirst();
       return Number(r.numDeletedRows);
     },

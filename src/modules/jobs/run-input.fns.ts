@@ -25,7 +25,12 @@ function fieldPath(instancePath: string, root: string): string {
  * Validates executor parameters against the executor's schema (defaults applied), then its
  * own rules (allow-lists). Returns the snapshot to store, or every field error at once.
  */
-export function validateParams(executor: Executor, params: unknown, settings: ExecutorSettings, root = 'body.params'): { ok: true; params: Record<string, unknown> } | { ok: false; errors: FieldError[] } {
+export function validateParams(
+  executor: Executor,
+  params: unknown,
+  settings: ExecutorSettings,
+  root = 'body.params',
+): { ok: true; params: Record<string, unknown> } | { ok: false; errors: FieldError[] } {
   const value = Value.Default(executor.params, structuredClone(params ?? {})) as Record<string, unknown>;
   const check = checker(executor.params);
   if (!check.Check(value)) {
@@ -44,7 +49,9 @@ export function validateParams(executor: Executor, params: unknown, settings: Ex
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
@@ -55,4 +62,11 @@ export function requestFingerprint(request: unknown): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
-export const RUN_DEFAULTS = { priority: 5, max_attempts: 1, backoff_ms: 1000, timeout_ms: 3_600_000, target_timeout_ms: 300_000, target_concurrency: 10 } as const;
+export const RUN_DEFAULTS = {
+  priority: 5,
+  max_attempts: 1,
+  backoff_ms: 1000,
+  timeout_ms: 3_600_000,
+  target_timeout_ms: 300_000,
+  target_concurrency: 10,
+} as const;

@@ -7,9 +7,7 @@ export const runChannel = (runId: string) => `job-run:${runId}`;
 export const MAX_LINE_CHARS = 8192;
 
 /** What the bus carries on `job-run:<id>`: persisted lines, and status changes. */
-export type RunMessage =
-  | { kind: 'log'; lines: LogLine[] }
-  | { kind: 'status'; status: string; reason: string | null; attempt: number };
+export type RunMessage = { kind: 'log'; lines: LogLine[] } | { kind: 'status'; status: string; reason: string | null; attempt: number };
 
 export interface RunLog {
   log(level: string, target: string | null, message: string): void;
@@ -61,12 +59,10 @@ export function createRunLog(deps: RunLogDeps): RunLog {
 
   function schedule(): void {
     if (flushing) return;
-    flushing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(writeLoop)
-      .finally(() => {
-        flushing = null;
-        if (buffer.length > 0) schedule();
-      });
+    flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(writeLoop).finally(() => {
+      flushing = null;
+      if (buffer.length > 0) schedule();
+    });
   }
 
   return {
@@ -74,7 +70,13 @@ export function createRunLog(deps: RunLogDeps): RunLog {
       if (seq > deps.maxLines) {
         if (!markerWritten) {
           markerWritten = true;
-          buffer.push({ seq: seq++, ts: nowIso(), level: 'warn', target: null, message: `log truncated: this run reached the limit of ${deps.maxLines} lines; further lines are dropped` });
+          buffer.push({
+            seq: seq++,
+            ts: nowIso(),
+            level: 'warn',
+            target: null,
+            message: `log truncated: this run reached the limit of ${deps.maxLines} lines; further lines are dropped`,
+          });
           schedule();
         }
         dropped++;

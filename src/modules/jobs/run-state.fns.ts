@@ -117,7 +117,11 @@ export function queueBefore(rows: readonly { priority: number | string; id: stri
  * each run, plus the `unwritten` runs ahead of it — runs ranked from the state before their own
  * write (a batch of new runs) are in no tail yet. Stored runs pass none: they are in the tail.
  */
-export function rankQueued(runs: readonly { id: string; priority: number }[], before: QueueBefore, unwritten: readonly { id: string; priority: number }[] = runs): number[] {
+export function rankQueued(
+  runs: readonly { id: string; priority: number }[],
+  before: QueueBefore,
+  unwritten: readonly { id: string; priority: number }[] = runs,
+): number[] {
   return runs.map((r) => {
     const queued = (before.ahead.get(r.priority) ?? 0) + (before.tail.get(r.priority) ?? []).filter((id) => id < r.id).length;
     return queued + unwritten.filter((o) => o.priority > r.priority || (o.priority === r.priority && o.id < r.id)).length;

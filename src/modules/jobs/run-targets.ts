@@ -32,11 +32,15 @@ export const NOTHING_MATCHED = 'the target selectors matched no devices';
  * deleted user, a revoked key or a lost `jobs:run` refuses the run. Runs the system started
  * (workflows, the CLI) act as the system.
  */
-export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy' | 'initiatorKind' | 'initiatorId'>, principals: Principals | undefined): Promise<Actor> {
+export async function initiatorOf(
+  run: Pick<Run, 'triggerKind' | 'triggeredBy' | 'initiatorKind' | 'initiatorId'>,
+  principals: Principals | undefined,
+): Promise<Actor> {
   const kind = run.initiatorKind ?? run.triggerKind;
   const id = run.initiatorKind ? run.initiatorId : run.triggeredBy;
   if ((kind !== 'user' && kind !== 'api_key') || !principals) return SYSTEM_ACTOR;
-  const who = run.triggerKind === 'schedule' ? `owner of schedule ${run.triggeredBy}` : kind === 'user' ? 'user that started this run' : 'API key that started this run';
+  const who =
+    run.triggerKind === 'schedule' ? `owner of schedule ${run.triggeredBy}` : kind === 'user' ? 'user that started this run' : 'API key that started this run';
   const actor = id ? await principals.actorOf(kind, id) : null;
   if (!actor) throw new RunRefused(`refused: the ${who} no longer exists or is disabled`);
   if (!hasPermission(actor, 'jobs:run')) throw new RunRefused(`refused: ${actor.name} (the ${who}) may no longer run jobs (jobs:run)`);
@@ -48,7 +52,17 @@ export async function initiatorOf(run: Pick<Run, 'triggerKind' | 'triggeredBy' |
  * what the selectors match now (recorded device by device with their credential plan; plain
  * hosts follow the devices). Nothing matched is a refusal.
  */
-export async function prepareTargets(o: { run: Run; owner: string; actor: Actor; usesCredentials: boolean; maxTargets: number; resolver: TargetResolver | undefined; runs: RunsRepository; credentials: CredentialResolver; log: RunLog }): Promise<TargetRow[]> {
+export async function prepareTargets(o: {
+  run: Run;
+  owner: string;
+  actor: Actor;
+  usesCredentials: boolean;
+  maxTargets: number;
+  resolver: TargetResolver | undefined;
+  runs: RunsRepository;
+  credentials: CredentialResolver;
+  log: RunLog;
+}): Promise<TargetRow[]> {
   const stored = await o.runs.targets(o.run.id);
   const specs = (o.run.targets ?? []) as TargetSpec[];
   if (stored.length > 0 || !specs.some(isSelector)) return stored;
@@ -61,17 +75,48 @@ export async function prepareTargets(o: { run: Run; owner: string; actor: Actor;
     if (err instanceof AppError && err.status < 500) throw new RunRefused(`target resolution failed: ${err.message}`);
     throw err;
   }
-  const runCredential = { credentialId: o.run.credentialId, credentialIsProfile: o.run.credentialId ? Boolean(await o.credentials.profileExists?.(o.run.credentialId)) : false };
+  const runCredential = {
+    credentialId: o.run.credentialId,
+    credentialIsProfile: o.run.credentialId ? Boolean(await o.credentials.profileExists?.(o.run.credentialId)) : false,
+  };
   // An executor that takes no credential (ping, tcp_port_scan) decrypts none, whatever the device names.
-  const plan = (d: SelectedDevice | null) => (o.usesCredentials ? credentialPlan(runCredential, d) : credentialPlan({ credentialId: null, credentialIsProfile: false }, null));
-  const rows = rowsFor(devices.map((d) => ({ ...d, plan: plan(d) })), o.run.attempt, nowIso());
+  const plan = (d: SelectedDevice | null) =>
+    o.usesCredentials ? credentialPlan(runCredential, d) : credentialPlan({ credentialId: null, credentialIsProfile: false }, null);
+  const rows = rowsFor(
+    devices.map((d) => ({ ...d, plan: plan(d) })),
+    o.run.attempt,
+    nowIso(),
+  );
   for (const host of specs.filter((s): s is string => typeof s === 'string')) {
-    rows.push({ ...NO_IDENTITY, ...plan(null), idx: rows.length, host, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
+    rows.push({
+      ...NO_IDENTITY,
+      ...plan(null),
+      idx: rows.length,
+      host,
+      deviceId: null,
+      status: 'pending',
+      attempt: 0,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      output: null,
+      parsed: null,
+      error: null,
+    });
   }
   if (rows.length === 0) throw new RunRefused(NOTHING_MATCHED);
-  if (rows.length > o.maxTargets) throw new RunRefused(`refused: the target selectors matched ${rows.length} targets; a run may have at most ${o.maxTargets} (OPSDECK_RUN_MAX_TARGETS)`);
+  if (rows.length > o.maxTargets) {
+    throw new RunRefused(`refused: the target selectors matched ${rows.length} targets; a run may have at most ${o.maxTargets} (OPSDECK_RUN_MAX_TARGETS)`);
+  }
   // Fenced by the lease: a worker paused past it writes nothing and stops here (the attempt that took the run over resolves them).
   if (!(await o.runs.insertTargets(o.run.id, o.owner, rows))) throw new LeaseLost('the run was taken over before its targets were recorded');
-  o.log.log('info', null, `targets resolved: ${rows.length} (${devices.map((d) => d.name).slice(0, 20).join(', ')}${devices.length > 20 ? ', …' : ''})`);
+  o.log.log(
+    'info',
+    null,
+    `targets resolved: ${rows.length} (${devices
+      .map((d) => d.name)
+      .slice(0, 20)
+      .join(', ')}${devices.length > 20 ? ', …' : ''})`,
+  );
   return o.runs.targets(o.run.id);
 }

@@ -10,10 +10,46 @@ const at = (ms: number) => new Date(Date.now() + ms).toISOString();
 function newRun(over: Partial<Run> = {}): Run {
   const now = nowIso();
   return {
-    id: newId(), type: 'noop', status: 'queued', params: {}, targets: ['h'], credentialId: null, templateId: null, teamId: null, retryOf: null, priority: 5, timeoutMs: 1000,
-    targetTimeoutMs: 1000, targetConcurrency: 1, maxAttempts: 1, backoffMs: 10, attempt: 0, changesDevices: false, triggerKind: 'system', triggeredBy: null,
-    idempotencyKey: null, requestHash: null, expiresAt: null, notBefore: null, blockedBy: null, leaseOwner: null, leaseExpiresAt: null, workerId: null, cancelRequested: false, reason: null,
-    output: null, logNextSeq: 1, logDropped: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now, initiatorKind: null, initiatorId: null, initiatorUserId: null, ...over,
+    id: newId(),
+    type: 'noop',
+    status: 'queued',
+    params: {},
+    targets: ['h'],
+    credentialId: null,
+    templateId: null,
+    teamId: null,
+    retryOf: null,
+    priority: 5,
+    timeoutMs: 1000,
+    targetTimeoutMs: 1000,
+    targetConcurrency: 1,
+    maxAttempts: 1,
+    backoffMs: 10,
+    attempt: 0,
+    changesDevices: false,
+    triggerKind: 'system',
+    triggeredBy: null,
+    idempotencyKey: null,
+    requestHash: null,
+    expiresAt: null,
+    notBefore: null,
+    blockedBy: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    workerId: null,
+    cancelRequested: false,
+    reason: null,
+    output: null,
+    logNextSeq: 1,
+    logDropped: 0,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now,
+    initiatorKind: null,
+    initiatorId: null,
+    initiatorUserId: null,
+    ...over,
   };
 }
 
@@ -62,7 +98,19 @@ describe.each(DIALECTS)('job run state writes on %s', (dialect) => {
 
 describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
   const db = useTestDatabase(dialect);
-  const target = (idx: number) => ({ idx, host: `h${idx}`, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
+  const target = (idx: number) => ({
+    idx,
+    host: `h${idx}`,
+    deviceId: null,
+    status: 'pending',
+    attempt: 0,
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    output: null,
+    parsed: null,
+    error: null,
+  });
 
   it('lets a worker whose lease was taken over write nothing: targets, logs, log state', async () => {
     const runs = createRunsRepository(db().database.db);
@@ -82,13 +130,21 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     expect(await runs.updateTarget(run.id, 0, 'paused', { status: 'succeeded', output: 'stale result', error: null })).toBe(false);
     expect(await runs.updateTarget(run.id, 1, 'paused', { status: 'failed', error: 'stale failure' })).toBe(false);
     await runs.closeOpenTargets(run.id, 'paused', 'failed', 'stale close', nowIso());
-    expect(await logs.insert(run.id, 'paused', [{ seq: 2, ts: nowIso(), level: 'error', target: null, message: 'stale line' }, { seq: 3, ts: nowIso(), level: 'error', target: null, message: 'stale line' }])).toBe(false);
+    expect(
+      await logs.insert(run.id, 'paused', [
+        { seq: 2, ts: nowIso(), level: 'error', target: null, message: 'stale line' },
+        { seq: 3, ts: nowIso(), level: 'error', target: null, message: 'stale line' },
+      ]),
+    ).toBe(false);
     expect(await runs.setLogState(run.id, 'paused', 99, 7)).toBe(false);
     await runs.setBlockedBy(run.id, 'device_lock: stale', { owner: 'paused' });
     expect(await runs.finish(run.id, 'paused', 'succeeded', { reason: null, output: { stale: true }, now: nowIso() })).toBe(false);
 
     const targets = await runs.targets(run.id);
-    expect(targets.map((t) => [t.status, t.output, t.error, t.attempt])).toEqual([['running', null, null, 2], ['pending', null, null, 0]]);
+    expect(targets.map((t) => [t.status, t.output, t.error, t.attempt])).toEqual([
+      ['running', null, null, 2],
+      ['pending', null, null, 0],
+    ]);
     expect((await logs.read(run.id, 0, 100)).map((l) => l.message)).toEqual(['attempt 1', 'attempt 2']);
     const after = (await runs.find(run.id))!;
     expect([after.status, after.leaseOwner, after.logNextSeq, after.logDropped, after.output, after.blockedBy]).toEqual(['running', 'fresh', 1, 0, null, null]);
@@ -98,7 +154,10 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     expect(await runs.setLogState(run.id, 'fresh', 3, 0)).toBe(true);
     expect(await runs.finish(run.id, 'fresh', 'partially_failed', { reason: null, output: null, now: nowIso() })).toBe(true);
     await runs.closeOpenTargets(run.id, null, 'failed', 'never ran', nowIso());
-    expect((await runs.targets(run.id)).map((t) => [t.status, t.error])).toEqual([['succeeded', null], ['failed', 'never ran']]);
+    expect((await runs.targets(run.id)).map((t) => [t.status, t.error])).toEqual([
+      ['succeeded', null],
+      ['failed', 'never ran'],
+    ]);
   });
 
   it('writes the target rows a run resolves at execution only for the lease holder, all or none', async () => {
@@ -106,7 +165,8 @@ describe.each(DIALECTS)('lease fencing of run writes on %s', (dialect) => {
     const run = newRun({ maxAttempts: 2 });
     await runs.insert([{ run, targets: [] }]);
     const identity = { deviceName: null, networkDriver: null, selector: null, credentialId: null, credentialProfileId: null, credentialSource: null };
-    const rows = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ ...target(i), ...identity, host: `${prefix}${i}`, selector: 'tag:core' }));
+    const rows = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ ...target(i), ...identity, host: `${prefix}${i}`, selector: 'tag:core' }));
     // Not running yet: nobody holds the lease.
     expect(await runs.insertTargets(run.id, 'paused', rows('queued', 1))).toBe(false);
     await runs.claim(run.id, { owner: 'paused', workerId: 'w1', until: at(60_000), now: nowIso() });
@@ -128,7 +188,19 @@ describe.each(DIALECTS)('job run batches on %s', (dialect) => {
 
   it('stores a batch of runs with their targets, and ranks queued runs by priority then age', async () => {
     const runs = createRunsRepository(db().database.db);
-    const target = (idx: number, host: string) => ({ idx, host, deviceId: null, status: 'pending', attempt: 0, startedAt: null, finishedAt: null, durationMs: null, output: null, parsed: null, error: null });
+    const target = (idx: number, host: string) => ({
+      idx,
+      host,
+      deviceId: null,
+      status: 'pending',
+      attempt: 0,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      output: null,
+      parsed: null,
+      error: null,
+    });
     const low = newRun({ priority: 1 });
     const high = newRun({ priority: 9 });
     const mid1 = newRun();

@@ -8,15 +8,66 @@ import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 import { queueBefore, rankQueued, sourcesOf, TERMINAL_STATUSES, type RunStatus, type TargetStatus } from './run-state.fns.js';
 
 export const RUN_COLUMNS = [
-  'id', 'type', 'status', 'params', 'targets', 'credentialId', 'templateId', 'teamId', 'retryOf', 'priority', 'timeoutMs', 'targetTimeoutMs',
-  'targetConcurrency', 'maxAttempts', 'backoffMs', 'attempt', 'changesDevices', 'triggerKind', 'triggeredBy', 'idempotencyKey', 'requestHash', 'expiresAt', 'notBefore',
-  'blockedBy', 'leaseOwner', 'leaseExpiresAt', 'workerId', 'cancelRequested', 'reason', 'output', 'logNextSeq', 'logDropped', 'createdAt',
-  'startedAt', 'finishedAt', 'updatedAt', 'initiatorKind', 'initiatorId', 'initiatorUserId',
+  'id',
+  'type',
+  'status',
+  'params',
+  'targets',
+  'credentialId',
+  'templateId',
+  'teamId',
+  'retryOf',
+  'priority',
+  'timeoutMs',
+  'targetTimeoutMs',
+  'targetConcurrency',
+  'maxAttempts',
+  'backoffMs',
+  'attempt',
+  'changesDevices',
+  'triggerKind',
+  'triggeredBy',
+  'idempotencyKey',
+  'requestHash',
+  'expiresAt',
+  'notBefore',
+  'blockedBy',
+  'leaseOwner',
+  'leaseExpiresAt',
+  'workerId',
+  'cancelRequested',
+  'reason',
+  'output',
+  'logNextSeq',
+  'logDropped',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'updatedAt',
+  'initiatorKind',
+  'initiatorId',
+  'initiatorUserId',
 ] as const;
 
 const TARGET_COLUMNS = [
-  'runId', 'idx', 'host', 'deviceId', 'status', 'attempt', 'startedAt', 'finishedAt', 'durationMs', 'output', 'parsed', 'error',
-  'deviceName', 'networkDriver', 'selector', 'credentialId', 'credentialProfileId', 'credentialSource',
+  'runId',
+  'idx',
+  'host',
+  'deviceId',
+  'status',
+  'attempt',
+  'startedAt',
+  'finishedAt',
+  'durationMs',
+  'output',
+  'parsed',
+  'error',
+  'deviceName',
+  'networkDriver',
+  'selector',
+  'credentialId',
+  'credentialProfileId',
+  'credentialSource',
 ] as const;
 
 export type RunRow = JobsTables['jobRuns'];
@@ -57,7 +108,12 @@ export function createRunsRepository(base: Db) {
    * share-locked, so a concurrent claim either waits for this write or makes it match nothing.
    */
   const leaseHeld = (eb: ExpressionBuilder<JobsTables, 'jobRunTargets'>, runId: string, owner: string) => {
-    const q = eb.selectFrom('jobRuns').select('jobRuns.id').where('jobRuns.id', '=', runId).where('jobRuns.status', '=', 'running').where('jobRuns.leaseOwner', '=', owner);
+    const q = eb
+      .selectFrom('jobRuns')
+      .select('jobRuns.id')
+      .where('jobRuns.id', '=', runId)
+      .where('jobRuns.status', '=', 'running')
+      .where('jobRuns.leaseOwner', '=', owner);
     return dialect === 'postgres' ? q.forShare() : q;
   };
 
@@ -76,7 +132,19 @@ export function createRunsRepository(base: Db) {
         cancelRequested: bool.write(run.cancelRequested),
         updatedAt: run.createdAt,
       }));
-      const targets = batch.flatMap(({ run, targets: list }) => list.map((t) => ({ deviceName: null, networkDriver: null, selector: null, credentialId: null, credentialProfileId: null, credentialSource: null, ...t, runId: run.id, parsed: t.parsed === null ? null : json.write(t.parsed) })));
+      const targets = batch.flatMap(({ run, targets: list }) =>
+        list.map((t) => ({
+          deviceName: null,
+          networkDriver: null,
+          selector: null,
+          credentialId: null,
+          credentialProfileId: null,
+          credentialSource: null,
+          ...t,
+          runId: run.id,
+          parsed: t.parsed === null ? null : json.write(t.parsed),
+        })),
+      );
       return [
         { table: 'jobRuns', rows },
         { table: 'jobRunTargets', rows: targets },
@@ -90,7 +158,11 @@ export function createRunsRepository(base: Db) {
     /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
     async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
       if (ids.length === 0) return new Map();
-      const rows = await db.selectFrom('jobRuns').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      const rows = await db
+        .selectFrom('jobRuns')
+        .select(['id', 'teamId'])
+        .where('id', 'in', [...new Set(ids)])
+        .execute();
       return new Map(rows.map((r) => [r.id, r.teamId]));
     },
     async find(id: string): Promise<Run | undefined> {
@@ -166,7 +238,16 @@ export function createRunsRepository(base: Db) {
     async finish(id: string, owner: string, to: RunStatus, fields: { reason: string | null; output: unknown; now: string }): Promise<boolean> {
       const r = await db
         .updateTable('jobRuns')
-        .set({ status: to, reason: fields.reason, output: json.write(fields.output), finishedAt: fields.now, updatedAt: fields.now, leaseOwner: null, leaseExpiresAt: null, blockedBy: null })
+        .set({
+          status: to,
+          reason: fields.reason,
+          output: json.write(fields.output),
+          finishedAt: fields.now,
+          updatedAt: fields.now,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          blockedBy: null,
+        })
         .where('id', '=', id)
         .where('status', 'in', sourcesOf(to))
         .where('status', '=', 'running')
@@ -198,7 +279,12 @@ export function createRunsRepository(base: Db) {
     },
 
     /** Recovery of a run whose lease expired: only if the lease is still the expired one. */
-    async recover(id: string, expiredOwner: string, to: 'queued' | 'failed' | 'cancelled', fields: { reason: string; notBefore: string | null; now: string }): Promise<boolean> {
+    async recover(
+      id: string,
+      expiredOwner: string,
+      to: 'queued' | 'failed' | 'cancelled',
+      fields: { reason: string; notBefore: string | null; now: string },
+    ): Promise<boolean> {
       const r = await db
         .updateTable('jobRuns')
         .set({
@@ -228,7 +314,14 @@ export function createRunsRepository(base: Db) {
     async expire(id: string, now: string): Promise<boolean> {
       const r = await db
         .updateTable('jobRuns')
-        .set({ status: 'expired', reason: 'expired: still queued at its deadline (expires_at)', finishedAt: now, updatedAt: now, blockedBy: null, notBefore: null })
+        .set({
+          status: 'expired',
+          reason: 'expired: still queued at its deadline (expires_at)',
+          finishedAt: now,
+          updatedAt: now,
+          blockedBy: null,
+          notBefore: null,
+        })
         .where('id', '=', id)
         .where('status', 'in', sourcesOf('expired'))
         .where('expiresAt', '<=', now)
@@ -246,7 +339,14 @@ export function createRunsRepository(base: Db) {
     async cancelQueued(id: string, now: string): Promise<boolean> {
       const r = await db
         .updateTable('jobRuns')
-        .set({ status: 'cancelled', cancelRequested: bool.write(true), reason: 'cancelled before it started', finishedAt: now, updatedAt: now, blockedBy: null })
+        .set({
+          status: 'cancelled',
+          cancelRequested: bool.write(true),
+          reason: 'cancelled before it started',
+          finishedAt: now,
+          updatedAt: now,
+          blockedBy: null,
+        })
         .where('id', '=', id)
         .where('status', '=', 'queued')
         .executeTakeFirst();
@@ -272,12 +372,24 @@ export function createRunsRepository(base: Db) {
 
     /** Queued runs waiting on a device lock held by `runId`. */
     async blockedOn(runId: string): Promise<{ id: string; attempt: number; priority: number }[]> {
-      return db.selectFrom('jobRuns').select(['id', 'attempt', 'priority']).where('status', '=', 'queued').where('blockedBy', '=', `device_lock: ${runId}`).execute();
+      return db
+        .selectFrom('jobRuns')
+        .select(['id', 'attempt', 'priority'])
+        .where('status', '=', 'queued')
+        .where('blockedBy', '=', `device_lock: ${runId}`)
+        .execute();
     },
 
     /** Every queued run, for rebuilding the queue from the database. */
     async queued(limit = 10_000): Promise<{ id: string; attempt: number; priority: number; notBefore: string | null }[]> {
-      return db.selectFrom('jobRuns').select(['id', 'attempt', 'priority', 'notBefore']).where('status', '=', 'queued').orderBy('priority', 'desc').orderBy('id').limit(limit).execute();
+      return db
+        .selectFrom('jobRuns')
+        .select(['id', 'attempt', 'priority', 'notBefore'])
+        .where('status', '=', 'queued')
+        .orderBy('priority', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
     },
 
     /** Each stored run's place among queued runs, for a batch at once (one query, see `positionsRead`). */
@@ -294,13 +406,19 @@ export function createRunsRepository(base: Db) {
      */
     positionsRead(list: readonly { id: string; priority: number }[]): Read<{ priority: number; id: string | null; n: number | string }> {
       const parts = [...new Set(list.map((r) => r.priority))].flatMap((priority) => {
-        const first = list.filter((r) => r.priority === priority).map((r) => r.id).sort()[0]!;
+        const first = list
+          .filter((r) => r.priority === priority)
+          .map((r) => r.id)
+          .sort()[0]!;
         const queued = db.selectFrom('jobRuns').where('status', '=', 'queued');
         return [
           queued
             .select((eb) => [sql.lit(priority).as('priority'), sql<string | null>`null`.as('id'), eb.fn.countAll<number>().as('n')])
             .where((eb) => eb.or([eb('priority', '>', priority), eb.and([eb('priority', '=', priority), eb('id', '<', first)])])),
-          queued.select(['priority', 'id', sql.lit(0).as('n')]).where('priority', '=', priority).where('id', '>=', first),
+          queued
+            .select(['priority', 'id', sql.lit(0).as('n')])
+            .where('priority', '=', priority)
+            .where('id', '>=', first),
         ];
       });
       return parts.slice(1).reduce((q, part) => q.unionAll(part), parts[0]!) as unknown as Read<{ priority: number; id: string | null; n: number | string }>;
@@ -308,24 +426,45 @@ export function createRunsRepository(base: Db) {
 
     /** Queued runs per priority. */
     async queuedCounts(): Promise<Map<number, number>> {
-      const rows = await db.selectFrom('jobRuns').select(['priority', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'queued').groupBy('priority').execute();
+      const rows = await db
+        .selectFrom('jobRuns')
+        .select(['priority', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'queued')
+        .groupBy('priority')
+        .execute();
       return new Map(rows.map((r) => [Number(r.priority), Number(r.n)]));
     },
 
     /** Queued and running runs a person started (themselves, their API keys, their schedules). */
     async activeOfUser(userId: string): Promise<number> {
-      const row = await db.selectFrom('jobRuns').select((eb) => eb.fn.countAll<number>().as('n')).where('initiatorUserId', '=', userId).where('status', 'in', ['queued', 'running']).executeTakeFirst();
+      const row = await db
+        .selectFrom('jobRuns')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('initiatorUserId', '=', userId)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
       return Number(row?.n ?? 0);
     },
 
     async runningCounts(): Promise<Map<string, number>> {
-      const rows = await db.selectFrom('jobRuns').select(['type', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'running').groupBy('type').execute();
+      const rows = await db
+        .selectFrom('jobRuns')
+        .select(['type', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'running')
+        .groupBy('type')
+        .execute();
       return new Map(rows.map((r) => [r.type, Number(r.n)]));
     },
 
     /** Stores the log state on the run, only while `owner` still holds its lease. */
     async setLogState(id: string, owner: string, nextSeq: number, dropped: number): Promise<boolean> {
-      const r = await db.updateTable('jobRuns').set({ logNextSeq: nextSeq, logDropped: dropped }).where('id', '=', id).where('status', '=', 'running').where('leaseOwner', '=', owner).executeTakeFirst();
+      const r = await db
+        .updateTable('jobRuns')
+        .set({ logNextSeq: nextSeq, logDropped: dropped })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .where('leaseOwner', '=', owner)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
 
@@ -383,7 +522,15 @@ export function createRunsRepository(base: Db) {
         .where('runId', '=', runId)
         .where('status', 'in', ['pending', 'running'])
         .where((eb) =>
-          eb.exists(owner === null ? eb.selectFrom('jobRuns').select('id').where('id', '=', runId).where('status', 'in', [...TERMINAL_STATUSES]) : leaseHeld(eb, runId, owner)),
+          eb.exists(
+            owner === null
+              ? eb
+                  .selectFrom('jobRuns')
+                  .select('id')
+                  .where('id', '=', runId)
+                  .where('status', 'in', [...TERMINAL_STATUSES])
+              : leaseHeld(eb, runId, owner),
+          ),
         )
         .execute();
     },

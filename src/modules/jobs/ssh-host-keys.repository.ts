@@ -14,8 +14,12 @@ export function createSshHostKeysRepository(base: Db) {
     },
     /** Pins unless a key is already pinned for the target (a concurrent first connection); returns the pinned row. */
     async pinIfAbsent(row: SshHostKeyRow): Promise<SshHostKeyRow> {
-      await db.insertInto('sshHostKeys').values(row).onConflict((oc) => oc.column('target').doNothing()).execute();
-      return (await db.selectFrom('sshHostKeys').select(COLUMNS).where('target', '=', row.target).executeTakeFirstOrThrow());
+      await db
+        .insertInto('sshHostKeys')
+        .values(row)
+        .onConflict((oc) => oc.column('target').doNothing())
+        .execute();
+      return await db.selectFrom('sshHostKeys').select(COLUMNS).where('target', '=', row.target).executeTakeFirstOrThrow();
     },
     async touch(id: string, now: string): Promise<void> {
       await db.updateTable('sshHostKeys').set({ lastSeenAt: now }).where('id', '=', id).execute();

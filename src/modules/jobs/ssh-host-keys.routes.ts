@@ -26,14 +26,29 @@ export function sshHostKeysRoutes(service: SshHostKeysService): FastifyPluginAsy
   return async (app) => {
     app.get(
       '/devices/:id/ssh-host-key',
-      { config: { permission: 'devices:read', scope: 'global', resource: 'device' }, schema: { operationId: 'getDeviceSshHostKey', tags, summary: "The device's SSH host key pinned at the first connection", params: IdParams, response: { 200: SshHostKey, ...errorResponses(404) } } },
+      {
+        config: { permission: 'devices:read', scope: 'global', resource: 'device' },
+        schema: {
+          operationId: 'getDeviceSshHostKey',
+          tags,
+          summary: "The device's SSH host key pinned at the first connection",
+          params: IdParams,
+          response: { 200: SshHostKey, ...errorResponses(404) },
+        },
+      },
       async (req) => service.getForDevice(req.actor, req.params.id),
     );
     app.delete(
       '/devices/:id/ssh-host-key',
       {
         config: { permission: 'devices:write', scope: 'global', resource: 'device' },
-        schema: { operationId: 'forgetDeviceSshHostKey', tags, summary: "Forget the device's pinned SSH host key: the next connection pins the key it presents", params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } },
+        schema: {
+          operationId: 'forgetDeviceSshHostKey',
+          tags,
+          summary: "Forget the device's pinned SSH host key: the next connection pins the key it presents",
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(404) },
+        },
       },
       async (req, reply) => {
         await service.forgetForDevice(req.actor, req.params.id);
@@ -42,12 +57,30 @@ export function sshHostKeysRoutes(service: SshHostKeysService): FastifyPluginAsy
     );
     app.get(
       '/jobs/ssh-host-keys',
-      { config: { permission: 'jobs:read' }, schema: { operationId: 'listSshHostKeys', tags, summary: 'SSH host keys pinned for ad-hoc host:port targets (not devices)', querystring: ListQuery, response: { 200: Type.Object({ items: Type.Array(SshHostKey) }), ...errorResponses() } } },
+      {
+        config: { permission: 'jobs:read' },
+        schema: {
+          operationId: 'listSshHostKeys',
+          tags,
+          summary: 'SSH host keys pinned for ad-hoc host:port targets (not devices)',
+          querystring: ListQuery,
+          response: { 200: Type.Object({ items: Type.Array(SshHostKey) }), ...errorResponses() },
+        },
+      },
       async (req) => service.listAdHoc(req.actor, req.query.host, req.query.limit ?? 100),
     );
     app.delete(
       '/jobs/ssh-host-keys/:id',
-      { config: { permission: 'jobs:admin', scope: 'global', resource: 'ssh_host_key' }, schema: { operationId: 'forgetSshHostKey', tags, summary: 'Forget an ad-hoc target\'s pinned SSH host key: the next connection pins the key it presents', params: IdParams, response: { 204: Type.Null(), ...errorResponses(404) } } },
+      {
+        config: { permission: 'jobs:admin', scope: 'global', resource: 'ssh_host_key' },
+        schema: {
+          operationId: 'forgetSshHostKey',
+          tags,
+          summary: "Forget an ad-hoc target's pinned SSH host key: the next connection pins the key it presents",
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses(404) },
+        },
+      },
       async (req, reply) => {
         await service.forgetAdHoc(req.actor, req.params.id);
         return reply.code(204).send(null);

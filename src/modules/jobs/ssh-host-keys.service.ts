@@ -30,7 +30,18 @@ export function createHostKeyStore(db: Db, clock: () => number = Date.now): Host
       const seen = sha(fingerprint);
       const now = new Date(clock()).toISOString();
       const key = targetKey(target);
-      const pinned = (await repo.find(key)) ?? (await repo.pinIfAbsent({ id: newId(), target: key, deviceId: target.deviceId, host: target.host, port: target.port, fingerprint: seen, createdAt: now, lastSeenAt: now }));
+      const pinned =
+        (await repo.find(key)) ??
+        (await repo.pinIfAbsent({
+          id: newId(),
+          target: key,
+          deviceId: target.deviceId,
+          host: target.host,
+          port: target.port,
+          fingerprint: seen,
+          createdAt: now,
+          lastSeenAt: now,
+        }));
       if (pinned.fingerprint === seen) {
         if (pinned.createdAt !== now) await repo.touch(pinned.id, now);
         return null;
@@ -52,7 +63,15 @@ export interface SshHostKeyView {
   last_seen_at: string;
 }
 
-const view = (r: SshHostKeyRow): SshHostKeyView => ({ id: r.id, device_id: r.deviceId, host: r.host, port: r.port, fingerprint: r.fingerprint, first_seen_at: r.createdAt, last_seen_at: r.lastSeenAt });
+const view = (r: SshHostKeyRow): SshHostKeyView => ({
+  id: r.id,
+  device_id: r.deviceId,
+  host: r.host,
+  port: r.port,
+  fingerprint: r.fingerprint,
+  first_seen_at: r.createdAt,
+  last_seen_at: r.lastSeenAt,
+});
 
 /** Reading and forgetting pins (forgetting = accepting whatever key the next connection presents). */
 export function createSshHostKeysService(deps: { db: Db; targetResolver?: TargetResolver; audit?: AuditRecorder }) {

@@ -20,7 +20,11 @@ export function createStoredParamsRewriter(base: Db) {
       for (const row of rows) {
         const next = rewrite(json.read<Record<string, unknown>>(row.params ?? {}));
         if (!next) continue;
-        await db.updateTable(table).set({ params: json.write(next) }).where('id', '=', row.id).execute();
+        await db
+          .updateTable(table)
+          .set({ params: json.write(next) })
+          .where('id', '=', row.id)
+          .execute();
         changed += 1;
       }
     }

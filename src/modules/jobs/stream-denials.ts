@@ -21,7 +21,13 @@ export interface ConnectionDenials {
  * logged and audited once (by whichever hit first crosses the limit: Redis INCR is atomic), not
  * per frame. With the store down, the connection's own count still limits.
  */
-export function createDenialLimiter(deps: { db: Db; audit?: AuditRecorder | undefined; logger: Pick<Logger, 'warn'>; store?: RateLimitStore | undefined; clock?: () => number }) {
+export function createDenialLimiter(deps: {
+  db: Db;
+  audit?: AuditRecorder | undefined;
+  logger: Pick<Logger, 'warn'>;
+  store?: RateLimitStore | undefined;
+  clock?: () => number;
+}) {
   const store = deps.store ?? createMemoryRateLimitStore();
   const clock = deps.clock ?? Date.now;
 
@@ -51,7 +57,9 @@ export function createDenialLimiter(deps: { db: Db; audit?: AuditRecorder | unde
       }
       const over = connection.count > DENIALS_PER_WINDOW || principal > DENIALS_PER_WINDOW;
       const firstOver = principal === DENIALS_PER_WINDOW + 1 || (principal === 0 && connection.count === DENIALS_PER_WINDOW + 1);
-      if (firstOver) await report(actor, Math.max(principal, connection.count), channel).catch((err: unknown) => deps.logger.warn({ err }, 'stream denial audit failed'));
+      if (firstOver) {
+        await report(actor, Math.max(principal, connection.count), channel).catch((err: unknown) => deps.logger.warn({ err }, 'stream denial audit failed'));
+      }
       return over;
     },
   };

@@ -17,7 +17,13 @@ export const CREDENTIAL_FORBIDDEN = 'CREDENTIAL_FORBIDDEN';
  * with CREDENTIAL_FORBIDDEN and is never decrypted; the vault decrypts as that principal (and
  * audits the use as theirs). Every secret reaches the scrubber before the executor sees it.
  */
-export function createTargetCredentials(o: { run: Run; executor: Executor; credentials: CredentialResolver; actor: Actor; onSecret: (c: ResolvedCredential) => void }) {
+export function createTargetCredentials(o: {
+  run: Run;
+  executor: Executor;
+  credentials: CredentialResolver;
+  actor: Actor;
+  onSecret: (c: ResolvedCredential) => void;
+}) {
   // A scheduled run's use names the schedule beside its owner (the actor of the audit entry).
   const purpose = `job:${o.run.type}${o.run.triggerKind === 'schedule' && o.run.triggeredBy ? ` schedule:${o.run.triggeredBy}` : ''}`;
   const decrypted = new Map<string, Promise<ResolvedCredential>>();
@@ -30,7 +36,12 @@ export function createTargetCredentials(o: { run: Run; executor: Executor; crede
       p = o.credentials.canUse(o.actor, id);
       allowed.set(id, p);
     }
-    if (!(await p)) throw new PermanentError('policy', `${CREDENTIAL_FORBIDDEN}: ${o.actor.name} may not use ${what} ${id} (not in their teams, or no credentials:use); it was not decrypted`);
+    if (!(await p)) {
+      throw new PermanentError(
+        'policy',
+        `${CREDENTIAL_FORBIDDEN}: ${o.actor.name} may not use ${what} ${id} (not in their teams, or no credentials:use); it was not decrypted`,
+      );
+    }
   }
 
   function resolve(id: string): Promise<ResolvedCredential> {
@@ -60,16 +71,23 @@ export function createTargetCredentials(o: { run: Run; executor: Executor; crede
       if (plan.profileId) {
         if (!o.credentials.tryProfile) throw new Error('credential profiles are not available on this worker');
         await checkUse(plan.profileId, 'credential profile');
-        return o.credentials.tryProfile(plan.profileId, deviceKey(t), (c) => {
-          o.onSecret(c);
-          return attempt(c);
-        }, { purpose, runId: o.run.id, actor: o.actor });
+        return o.credentials.tryProfile(
+          plan.profileId,
+          deviceKey(t),
+          (c) => {
+            o.onSecret(c);
+            return attempt(c);
+          },
+          { purpose, runId: o.run.id, actor: o.actor },
+        );
       }
       if (plan.credentialId) {
         await checkUse(plan.credentialId, 'credential');
         return { result: await attempt(await resolve(plan.credentialId)), credentialId: plan.credentialId };
       }
-      if (o.executor.credential === 'required') throw new PermanentError('invalid', 'no credential for this target: the run gives none and neither the device, its location nor its group names one');
+      if (o.executor.credential === 'required') {
+        throw new PermanentError('invalid', 'no credential for this target: the run gives none and neither the device, its location nor its group names one');
+      }
       return { result: await attempt(null), credentialId: null };
     },
   };

@@ -9,14 +9,49 @@ const device = { credentialId: null, credentialProfileId: null, locationProfileI
 
 describe('credentialPlan', () => {
   const cases: [string, Parameters<typeof credentialPlan>[0], Parameters<typeof credentialPlan>[1], ReturnType<typeof credentialPlan>][] = [
-    ['the run credential wins', { credentialId: 'c-run', credentialIsProfile: false }, { ...device, credentialId: 'c-dev' }, { credentialId: 'c-run', credentialProfileId: null, credentialSource: 'run' }],
-    ['a run profile wins', { credentialId: 'p-run', credentialIsProfile: true }, { ...device, credentialId: 'c-dev' }, { credentialId: null, credentialProfileId: 'p-run', credentialSource: 'run_profile' }],
-    ["then the device's credential", { credentialId: null, credentialIsProfile: false }, { ...device, credentialId: 'c-dev', credentialProfileId: 'p-dev' }, { credentialId: 'c-dev', credentialProfileId: null, credentialSource: 'device' }],
-    ["then the device's profile", { credentialId: null, credentialIsProfile: false }, { ...device, credentialProfileId: 'p-dev', locationProfileId: 'p-loc' }, { credentialId: null, credentialProfileId: 'p-dev', credentialSource: 'device_profile' }],
-    ["then the location's", { credentialId: null, credentialIsProfile: false }, { ...device, locationProfileId: 'p-loc', groupProfileId: 'p-grp' }, { credentialId: null, credentialProfileId: 'p-loc', credentialSource: 'location_profile' }],
-    ["then the group's", { credentialId: null, credentialIsProfile: false }, { ...device, groupProfileId: 'p-grp' }, { credentialId: null, credentialProfileId: 'p-grp', credentialSource: 'group_profile' }],
+    [
+      'the run credential wins',
+      { credentialId: 'c-run', credentialIsProfile: false },
+      { ...device, credentialId: 'c-dev' },
+      { credentialId: 'c-run', credentialProfileId: null, credentialSource: 'run' },
+    ],
+    [
+      'a run profile wins',
+      { credentialId: 'p-run', credentialIsProfile: true },
+      { ...device, credentialId: 'c-dev' },
+      { credentialId: null, credentialProfileId: 'p-run', credentialSource: 'run_profile' },
+    ],
+    [
+      "then the device's credential",
+      { credentialId: null, credentialIsProfile: false },
+      { ...device, credentialId: 'c-dev', credentialProfileId: 'p-dev' },
+      { credentialId: 'c-dev', credentialProfileId: null, credentialSource: 'device' },
+    ],
+    [
+      "then the device's profile",
+      { credentialId: null, credentialIsProfile: false },
+      { ...device, credentialProfileId: 'p-dev', locationProfileId: 'p-loc' },
+      { credentialId: null, credentialProfileId: 'p-dev', credentialSource: 'device_profile' },
+    ],
+    [
+      "then the location's",
+      { credentialId: null, credentialIsProfile: false },
+      { ...device, locationProfileId: 'p-loc', groupProfileId: 'p-grp' },
+      { credentialId: null, credentialProfileId: 'p-loc', credentialSource: 'location_profile' },
+    ],
+    [
+      "then the group's",
+      { credentialId: null, credentialIsProfile: false },
+      { ...device, groupProfileId: 'p-grp' },
+      { credentialId: null, credentialProfileId: 'p-grp', credentialSource: 'group_profile' },
+    ],
     ['else none', { credentialId: null, credentialIsProfile: false }, device, { credentialId: null, credentialProfileId: null, credentialSource: null }],
-    ['a plain host takes the run one', { credentialId: 'c-run', credentialIsProfile: false }, null, { credentialId: 'c-run', credentialProfileId: null, credentialSource: 'run' }],
+    [
+      'a plain host takes the run one',
+      { credentialId: 'c-run', credentialIsProfile: false },
+      null,
+      { credentialId: 'c-run', credentialProfileId: null, credentialSource: 'run' },
+    ],
   ];
   it.each(cases)('%s', (_name, run, d, expected) => expect(credentialPlan(run, d)).toEqual(expected));
 });
@@ -53,13 +88,22 @@ describe('initiatorOf', () => {
   it("acts as a schedule's owner, as the owner is now", async () => {
     const actor = user(['jobs:run']);
     const asked: string[] = [];
-    expect(await initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1', initiatorKind: 'user', initiatorId: 'u1' }, { actorOf: async (kind, id) => (asked.push(`${kind}:${id}`), actor) })).toBe(actor);
+    expect(
+      await initiatorOf(
+        { triggerKind: 'schedule', triggeredBy: 's1', initiatorKind: 'user', initiatorId: 'u1' },
+        { actorOf: async (kind, id) => (asked.push(`${kind}:${id}`), actor) },
+      ),
+    ).toBe(actor);
     expect(asked).toEqual(['user:u1']);
-    await expect(initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1', initiatorKind: 'user', initiatorId: 'u1' }, { actorOf: async () => null })).rejects.toThrow(/owner of schedule s1 no longer exists/);
+    await expect(
+      initiatorOf({ triggerKind: 'schedule', triggeredBy: 's1', initiatorKind: 'user', initiatorId: 'u1' }, { actorOf: async () => null }),
+    ).rejects.toThrow(/owner of schedule s1 no longer exists/);
   });
   it('refuses a user who lost jobs:run, or is gone', async () => {
     await expect(initiatorOf({ triggerKind: 'user', triggeredBy: 'u1', ...none }, { actorOf: async () => user(['jobs:read']) })).rejects.toThrow(RunRefused);
-    await expect(initiatorOf({ triggerKind: 'api_key', triggeredBy: 'k1', ...none }, { actorOf: async () => null })).rejects.toThrow(/API key .* no longer exists/);
+    await expect(initiatorOf({ triggerKind: 'api_key', triggeredBy: 'k1', ...none }, { actorOf: async () => null })).rejects.toThrow(
+      /API key .* no longer exists/,
+    );
   });
 });
 
@@ -73,7 +117,11 @@ describe('platform helpers', () => {
   ] as const)('defaultMode(%s) is %s', (driver, mode) => expect(defaultMode(driver)).toBe(mode));
 
   it.each([
-    ['ntc lower-case columns, list serial', [{ version: '15.2(4)M7', serial: ['', '9KLIE1234'], hostname: 'R1' }], { os_version: '15.2(4)M7', serial: '9KLIE1234', hostname: 'R1' }],
+    [
+      'ntc lower-case columns, list serial',
+      [{ version: '15.2(4)M7', serial: ['', '9KLIE1234'], hostname: 'R1' }],
+      { os_version: '15.2(4)M7', serial: '9KLIE1234', hostname: 'R1' },
+    ],
     ['upper-case columns', [{ VERSION: '4.28.0F', SERIAL_NUMBER: 'JPE123', HOSTNAME: 'sw1' }], { os_version: '4.28.0F', serial: 'JPE123', hostname: 'sw1' }],
     ['nothing useful', [{ uptime: '3 weeks' }], {}],
     ['no records', [], {}],

@@ -39,7 +39,14 @@ export interface TargetIdentity {
   credentialSource: CredentialSource | null;
 }
 
-export const NO_IDENTITY: TargetIdentity = { deviceName: null, networkDriver: null, selector: null, credentialId: null, credentialProfileId: null, credentialSource: null };
+export const NO_IDENTITY: TargetIdentity = {
+  deviceName: null,
+  networkDriver: null,
+  selector: null,
+  credentialId: null,
+  credentialProfileId: null,
+  credentialSource: null,
+};
 
 export const isSelector = (s: TargetSpec): s is Selector => typeof s !== 'string';
 
@@ -48,8 +55,15 @@ export const isSelector = (s: TargetSpec): s is Selector => typeof s !== 'string
  * device's credential, else the device's profile, its location's (nearest up the tree), then the
  * selecting group's; none when nothing is set.
  */
-export function credentialPlan(run: { credentialId: string | null; credentialIsProfile: boolean }, d: Omit<SelectedDevice, 'deviceId' | 'name' | 'host' | 'networkDriver' | 'selector'> | null): Pick<TargetIdentity, 'credentialId' | 'credentialProfileId' | 'credentialSource'> {
-  if (run.credentialId) return run.credentialIsProfile ? { credentialId: null, credentialProfileId: run.credentialId, credentialSource: 'run_profile' } : { credentialId: run.credentialId, credentialProfileId: null, credentialSource: 'run' };
+export function credentialPlan(
+  run: { credentialId: string | null; credentialIsProfile: boolean },
+  d: Omit<SelectedDevice, 'deviceId' | 'name' | 'host' | 'networkDriver' | 'selector'> | null,
+): Pick<TargetIdentity, 'credentialId' | 'credentialProfileId' | 'credentialSource'> {
+  if (run.credentialId) {
+    return run.credentialIsProfile
+      ? { credentialId: null, credentialProfileId: run.credentialId, credentialSource: 'run_profile' }
+      : { credentialId: run.credentialId, credentialProfileId: null, credentialSource: 'run' };
+  }
   if (d?.credentialId) return { credentialId: d.credentialId, credentialProfileId: null, credentialSource: 'device' };
   const profile: [string | null | undefined, CredentialSource][] = [
     [d?.credentialProfileId, 'device_profile'],
@@ -63,7 +77,11 @@ export function credentialPlan(run: { credentialId: string | null; credentialIsP
 export const NO_DEVICE_ADDRESS = 'the device has no primary IP address or host name';
 
 /** Rows for the devices a run's selectors matched (a device without an address fails at once). */
-export function rowsFor(devices: readonly (SelectedDevice & { plan: ReturnType<typeof credentialPlan> })[], attempt: number, now: string): Omit<TargetRow, 'runId'>[] {
+export function rowsFor(
+  devices: readonly (SelectedDevice & { plan: ReturnType<typeof credentialPlan> })[],
+  attempt: number,
+  now: string,
+): Omit<TargetRow, 'runId'>[] {
   return devices.map((d, idx) => ({
     idx,
     host: d.host ?? d.name,

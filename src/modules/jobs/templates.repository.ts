@@ -7,8 +7,24 @@ import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 
 export type TemplateRow = JobsTables['jobTemplates'];
 const COLUMNS = [
-  'id', 'name', 'description', 'type', 'params', 'targets', 'credentialId', 'priority', 'timeoutMs', 'targetTimeoutMs', 'targetConcurrency',
-  'maxAttempts', 'backoffMs', 'tags', 'folder', 'teamId', 'createdAt', 'updatedAt',
+  'id',
+  'name',
+  'description',
+  'type',
+  'params',
+  'targets',
+  'credentialId',
+  'priority',
+  'timeoutMs',
+  'targetTimeoutMs',
+  'targetConcurrency',
+  'maxAttempts',
+  'backoffMs',
+  'tags',
+  'folder',
+  'teamId',
+  'createdAt',
+  'updatedAt',
 ] as const;
 
 function toTemplate(row: TemplateRow): TemplateRow {
@@ -30,12 +46,19 @@ export function createTemplatesRepository(base: Db) {
   const select = () => db.selectFrom('jobTemplates').select(COLUMNS);
   return {
     async insert(row: TemplateRow): Promise<void> {
-      await db.insertInto('jobTemplates').values(encode(row) as TemplateRow).execute();
+      await db
+        .insertInto('jobTemplates')
+        .values(encode(row) as TemplateRow)
+        .execute();
     },
     /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
     async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
       if (ids.length === 0) return new Map();
-      const rows = await db.selectFrom('jobTemplates').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      const rows = await db
+        .selectFrom('jobTemplates')
+        .select(['id', 'teamId'])
+        .where('id', 'in', [...new Set(ids)])
+        .execute();
       return new Map(rows.map((r) => [r.id, r.teamId]));
     },
     async find(id: string): Promise<TemplateRow | undefined> {

@@ -25,7 +25,13 @@ export interface TemplatesServiceDeps {
 
 /** Who acted, as domain event payloads carry it (the audit subscriber writes it back). */
 function actorRef(actor: Actor) {
-  return { kind: actor.kind, id: actor.id, name: actor.name, ...(actor.ip ? { ip: actor.ip } : {}), ...(actor.requestId ? { request_id: actor.requestId } : {}) };
+  return {
+    kind: actor.kind,
+    id: actor.id,
+    name: actor.name,
+    ...(actor.ip ? { ip: actor.ip } : {}),
+    ...(actor.requestId ? { request_id: actor.requestId } : {}),
+  };
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -45,13 +51,18 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
   /** A template can be given only to a team the actor belongs to (admins: any). */
   function checkTeam(actor: Actor, teamId: string | null | undefined): void {
     if (teamId && !inTeamScope(teamScope(actor), teamId)) {
-      throw new ValidationError('JOB_TEMPLATE_TEAM_FORBIDDEN', 'You can only assign a job template to a team you are a member of', [{ path: 'body.team_id', message: 'not one of your teams' }]);
+      throw new ValidationError('JOB_TEMPLATE_TEAM_FORBIDDEN', 'You can only assign a job template to a team you are a member of', [
+        { path: 'body.team_id', message: 'not one of your teams' },
+      ]);
     }
   }
 
   /** A template's credential reference, hidden (null + `credential_restricted`) when it names another team's credential. */
   async function present(actor: Actor, rows: TemplateRow[]) {
-    const hidden = await deps.jobs.hiddenCredentials(actor, rows.map((t) => t.credentialId));
+    const hidden = await deps.jobs.hiddenCredentials(
+      actor,
+      rows.map((t) => t.credentialId),
+    );
     return rows.map((t) => deps.jobs.redactRun(templateView(t), hidden));
   }
 
@@ -78,7 +89,8 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     });
   }
 
-  const duplicate = (name: string) => new ConflictError('JOB_TEMPLATE_NAME_TAKEN', `A job template named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);
+  const duplicate = (name: string) =>
+    new ConflictError('JOB_TEMPLATE_NAME_TAKEN', `A job template named '${name}' already exists`, [{ path: 'body.name', message: 'already taken' }]);
 
   return {
     async create(actor: Actor, body: CreateTemplateBody) {
@@ -110,7 +122,11 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       };
       if (await deps.templates.findByName(body.name)) throw duplicate(body.name);
       try {
-        await write('job_template.created', () => ({ id: row.id, name: row.name, actor: actorRef(actor) }), (templates) => templates.insert(row));
+        await write(
+          'job_template.created',
+          () => ({ id: row.id, name: row.name, actor: actorRef(actor) }),
+          (templates) => templates.insert(row),
+        );
       } catch (err) {
         if (isUniqueViolation(err)) throw duplicate(body.name);
         throw err;
@@ -156,7 +172,11 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       };
       const changed = Object.keys(body).sort();
       try {
-        await write('job_template.updated', (ok) => (ok ? { id, name: fields.name ?? current.name, fields: changed, actor: actorRef(actor) } : null), (templates) => templates.update(id, fields));
+        await write(
+          'job_template.updated',
+          (ok) => (ok ? { id, name: fields.name ?? current.name, fields: changed, actor: actorRef(actor) } : null),
+          (templates) => templates.update(id, fields),
+        );
       } catch (err) {
         if (isUniqueViolation(err)) throw duplicate(body.name ?? current.name);
         throw err;
@@ -166,7 +186,11 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     async remove(actor: Actor, id: string) {
       requirePermission(actor, 'jobs:write');
       const current = await load(actor, id);
-      const deleted = await write('job_template.deleted', (ok) => (ok ? { id, name: current.name, actor: actorRef(actor) } : null), (templates) => templates.delete(id));
+      const deleted = await write(
+        'job_template.deleted',
+        (ok) => (ok ? { id, name: current.name, actor: actorRef(actor) } : null),
+        (templates) => templates.delete(id),
+      );
       if (!deleted) throw new NotFoundError('JOB_TEMPLATE_NOT_FOUND', `Job template ${id} does not exist`);
     },
     /** Runs a template; body values override the template's (params are merged shallowly). */
@@ -174,7 +198,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       requirePermission(actor, 'jobs:run');
       const t = await load(actor, id);
       if (body.type !== undefined && body.type !== t.type) {
-        throw new ValidationError('JOB_TEMPLATE_TYPE_MISMATCH', `The template runs '${t.type}'`, [{ path: 'body.type', message: `must be '${t.type}' or omitted` }]);
+        throw new ValidationError('JOB_TEMPLATE_TYPE_MISMATCH', `The template runs '${t.type}'`, [
+          { path: 'body.type', message: `must be '${t.type}' or omitted` },
+        ]);
       }
       return deps.jobs.createRun(
         actor,

@@ -11,5 +11,8 @@ export const RETIRE_AT_CODE_BYTES = 12 * 1024 * 1024;
 
 /** Bytes used in V8's code spaces of this isolate. */
 export function codeSpaceBytes(): number {
-  return v8.getHeapSpaceStatistics().filter((s) => s.space_name.startsWith('code')).reduce((n, s) => n + s.space_used_size, 0);
+  return v8
+    .getHeapSpaceStatistics()
+    .filter((s) => s.space_name.startsWith('code'))
+    .reduce((n, s) => n + s.space_used_size, 0);
 }

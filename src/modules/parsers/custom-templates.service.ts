@@ -20,7 +20,10 @@ import { TemplateError } from './textfsm/textfsm.errors.js';
  * write invalidates on every node (cache tag), so parses do not query the database.
  */
 export interface AuditPort {
-  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null }): Promise<void>;
+  record(
+    db: Db,
+    entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null },
+  ): Promise<void>;
 }
 
 export interface CustomTemplatesServiceDeps {
@@ -61,7 +64,12 @@ interface Tx {
   db: Db;
 }
 
-const SORT = { name: 'parserTemplates.name', platform: 'parserTemplates.platform', created_at: 'parserTemplates.createdAt', updated_at: 'parserTemplates.updatedAt' };
+const SORT = {
+  name: 'parserTemplates.name',
+  platform: 'parserTemplates.platform',
+  created_at: 'parserTemplates.createdAt',
+  updated_at: 'parserTemplates.updatedAt',
+};
 
 /** Checks a template body, returning its Value names; 422 naming `body.content` and the line. */
 export function checkTemplateContent(content: string): string[] {
@@ -122,7 +130,12 @@ export function createCustomTemplatesService(deps: CustomTemplatesServiceDeps) {
   const unitOfWork = createUnitOfWork<Tx>(deps.db, (trx) => ({ templates: createParsersRepository(trx), db: trx }), deps.onError ?? (() => undefined));
 
   const loadAll = async (): Promise<CustomTemplate[]> =>
-    (await repo.all()).map((r) => ({ name: r.name, ...(r.platform ? { platform: r.platform } : {}), ...(r.command ? { command: r.command } : {}), content: r.content }));
+    (await repo.all()).map((r) => ({
+      name: r.name,
+      ...(r.platform ? { platform: r.platform } : {}),
+      ...(r.command ? { command: r.command } : {}),
+      content: r.content,
+    }));
   const all = (): Promise<CustomTemplate[]> => (deps.cache ? deps.cache.wrap(CACHE_KEY, { tags: [CACHE_TAG], ttlMs: CACHE_TTL_MS }, loadAll) : loadAll());
   const invalidate = async (): Promise<void> => {
     await deps.cache?.invalidateTag(CACHE_TAG);
@@ -136,7 +149,9 @@ export function createCustomTemplatesService(deps: CustomTemplatesServiceDeps) {
   };
 
   const nameTaken = (name: string): ConflictError =>
-    new ConflictError('PARSER_TEMPLATE_EXISTS', `A custom template named '${name}' already exists`, [{ path: 'body.name', message: 'is already used by another custom template' }]);
+    new ConflictError('PARSER_TEMPLATE_EXISTS', `A custom template named '${name}' already exists`, [
+      { path: 'body.name', message: 'is already used by another custom template' },
+    ]);
   const notFound = (id: string): NotFoundError => new NotFoundError('PARSER_TEMPLATE_NOT_FOUND', `Custom template ${id} not found`);
   // Audit records commit or roll back with the change they describe.
   const audited = async (t: Tx, actor: Actor, action: string, id: string, changes: Record<string, unknown>): Promise<void> => {
@@ -193,9 +208,20 @@ export function createCustomTemplatesService(deps: CustomTemplatesServiceDeps) {
         if (current === null) throw notFound(id);
         const other = await t.templates.idByName(input.name);
         if (other !== null && other !== id) throw nameTaken(input.name);
-        const changes = { name: input.name, platform: input.platform || null, command: input.command || null, description: input.description ?? null, content: input.content };
+        const changes = {
+          name: input.name,
+          platform: input.platform || null,
+          command: input.command || null,
+          description: input.description ?? null,
+          content: input.content,
+        };
         await t.templates.update(id, changes, now);
-        await audited(t, actor, 'parser_template.updated', id, { name: changes.name, platform: changes.platform, command: changes.command, content_changed: current.content !== input.content });
+        await audited(t, actor, 'parser_template.updated', id, {
+          name: changes.name,
+          platform: changes.platform,
+          command: changes.command,
+          content_changed: current.content !== input.content,
+        });
         tx.afterCommit(invalidate);
         return { ...current, ...changes, updatedAt: now };
       });

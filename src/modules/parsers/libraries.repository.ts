@@ -13,7 +13,16 @@ export interface SkippedTemplate {
 
 export type LibraryRow = Omit<LibrariesTables['parserLibraries'], 'skipped' | 'indexText'> & { skipped: SkippedTemplate[] };
 
-const COLUMNS = ['parserLibraries.id', 'parserLibraries.name', 'parserLibraries.commitSha', 'parserLibraries.sourcePath', 'parserLibraries.templates', 'parserLibraries.skipped', 'parserLibraries.createdAt', 'parserLibraries.updatedAt'] as const;
+const COLUMNS = [
+  'parserLibraries.id',
+  'parserLibraries.name',
+  'parserLibraries.commitSha',
+  'parserLibraries.sourcePath',
+  'parserLibraries.templates',
+  'parserLibraries.skipped',
+  'parserLibraries.createdAt',
+  'parserLibraries.updatedAt',
+] as const;
 
 const decode = (r: LibrariesTables['parserLibraries'] | Omit<LibrariesTables['parserLibraries'], 'indexText'>): LibraryRow => {
   const { skipped, ...rest } = r as LibrariesTables['parserLibraries'];
@@ -38,11 +47,19 @@ export function createLibrariesRepository(handle: Db) {
     async contents(id: string): Promise<{ indexText: string; files: { name: string; content: string }[] } | null> {
       const lib = await db.selectFrom('parserLibraries').select('parserLibraries.indexText').where('parserLibraries.id', '=', id).executeTakeFirst();
       if (!lib) return null;
-      const files = await db.selectFrom('parserLibraryFiles').select(['parserLibraryFiles.name', 'parserLibraryFiles.content']).where('parserLibraryFiles.libraryId', '=', id).execute();
+      const files = await db
+        .selectFrom('parserLibraryFiles')
+        .select(['parserLibraryFiles.name', 'parserLibraryFiles.content'])
+        .where('parserLibraryFiles.libraryId', '=', id)
+        .execute();
       return { indexText: lib.indexText, files };
     },
     async hashes(id: string): Promise<Map<string, string>> {
-      const rows = await db.selectFrom('parserLibraryFiles').select(['parserLibraryFiles.name', 'parserLibraryFiles.contentHash']).where('parserLibraryFiles.libraryId', '=', id).execute();
+      const rows = await db
+        .selectFrom('parserLibraryFiles')
+        .select(['parserLibraryFiles.name', 'parserLibraryFiles.contentHash'])
+        .where('parserLibraryFiles.libraryId', '=', id)
+        .execute();
       return new Map(rows.map((r) => [r.name, r.contentHash]));
     },
     async upsert(row: Omit<LibrariesTables['parserLibraries'], 'skipped'> & { skipped: SkippedTemplate[] }, exists: boolean): Promise<void> {
@@ -57,12 +74,19 @@ export function createLibrariesRepository(handle: Db) {
     async insertFiles(libraryId: string, files: { name: string; contentHash: string; content: string }[]): Promise<void> {
       // Batches keep each statement under SQLite's and PostgreSQL's bound-parameter limits.
       for (let i = 0; i < files.length; i += 200) {
-        await db.insertInto('parserLibraryFiles').values(files.slice(i, i + 200).map((f) => ({ libraryId, ...f }))).execute();
+        await db
+          .insertInto('parserLibraryFiles')
+          .values(files.slice(i, i + 200).map((f) => ({ libraryId, ...f })))
+          .execute();
       }
     },
     async deleteFiles(libraryId: string, names: string[]): Promise<void> {
       for (let i = 0; i < names.length; i += 500) {
-        await db.deleteFrom('parserLibraryFiles').where('parserLibraryFiles.libraryId', '=', libraryId).where('parserLibraryFiles.name', 'in', names.slice(i, i + 500)).execute();
+        await db
+          .deleteFrom('parserLibraryFiles')
+          .where('parserLibraryFiles.libraryId', '=', libraryId)
+          .where('parserLibraryFiles.name', 'in', names.slice(i, i + 500))
+          .execute();
       }
     },
     async remove(id: string): Promise<boolean> {

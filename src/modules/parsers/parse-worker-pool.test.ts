@@ -25,10 +25,14 @@ describe('parse worker pool', () => {
   });
 
   it('rebuilds template and parse errors with their class, code and line', async () => {
-    await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'bad', content: 'Value A (\\S+)\n\nStart\n  ^${B}\n' }], text: 'x' }))
-      .rejects.toMatchObject({ name: 'TemplateError', code: 'PARSER_TEMPLATE_INVALID', line: 4 });
-    await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'err', content: 'Value A (\\S+)\n\nStart\n  ^. -> Error "nope"\n' }], text: 'x' }))
-      .rejects.toMatchObject({ name: 'TextFsmError', code: 'PARSER_TEXT_REJECTED', message: 'Error: "nope". Rule Line: 4. Input Line: x.' });
+    await expect(pool.run({ kind: 'textfsm', templates: [{ name: 'bad', content: 'Value A (\\S+)\n\nStart\n  ^${B}\n' }], text: 'x' })).rejects.toMatchObject({
+      name: 'TemplateError',
+      code: 'PARSER_TEMPLATE_INVALID',
+      line: 4,
+    });
+    await expect(
+      pool.run({ kind: 'textfsm', templates: [{ name: 'err', content: 'Value A (\\S+)\n\nStart\n  ^. -> Error "nope"\n' }], text: 'x' }),
+    ).rejects.toMatchObject({ name: 'TextFsmError', code: 'PARSER_TEXT_REJECTED', message: 'Error: "nope". Rule Line: 4. Input Line: x.' });
   });
 
   it('runs native parsers in the worker too', async () => {

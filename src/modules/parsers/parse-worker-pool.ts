@@ -44,7 +44,8 @@ export function createParseWorkerPool(options: ParseWorkerPoolOptions = {}): Par
     decode: (reply) => (reply.ok ? reply.records : deserializeError(reply.error)),
     retire: (reply) => reply.retire === true,
     errors: {
-      failed: (cause) => new AppError('PARSER_WORKER_FAILED', 422, cause ? `The parser failed on this input: ${cause.message}` : 'The parser stopped while parsing this input'),
+      failed: (cause) =>
+        new AppError('PARSER_WORKER_FAILED', 422, cause ? `The parser failed on this input: ${cause.message}` : 'The parser stopped while parsing this input'),
       unavailable: () => new AppError('PARSER_WORKER_UNAVAILABLE', 503, 'The parser worker could not start'),
       closed: () => new AppError('PARSER_POOL_CLOSED', 503, 'The parser pool is shut down'),
     },

@@ -11,7 +11,11 @@ const DATA = fileURLToPath(new URL('../../../../shared/data/ntc-templates', impo
 const LIBRARY = `${DATA}/templates`;
 const CASE = `${DATA}/tests/cisco_ios/show_version/cisco_ios_show_version`;
 const expected = (YAML.parse(fs.readFileSync(`${CASE}.yml`, 'utf8')) as { parsed_sample: unknown[] }).parsed_sample;
-const env = (extra: Record<string, string> = {}) => ({ OPSDECK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-parse-')), OPSDECK_TEXTFSM_LIBRARY_DIRS: LIBRARY, ...extra });
+const env = (extra: Record<string, string> = {}) => ({
+  OPSDECK_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-parse-')),
+  OPSDECK_TEXTFSM_LIBRARY_DIRS: LIBRARY,
+  ...extra,
+});
 
 async function run(args: string[], extra: Record<string, string> = {}) {
   const p = runOpsdeck(['parse', ...args], env(extra));
@@ -28,11 +32,15 @@ describe('opsdeck parse', () => {
 
   it('reads the output from stdin', async () => {
     // runOpsdeck gives the child no stdin, so this one spawns it with the file as stdin.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'parse', '--platform', 'cisco_ios', '--command', 'show version'], {
-      cwd: ROOT,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPSDECK_'))), ...env() },
-      stdio: [fs.openSync(`${CASE}.raw`, 'r'), 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'parse', '--platform', 'cisco_ios', '--command', 'show version'],
+      {
+        cwd: ROOT,
+        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPSDECK_'))), ...env() },
+        stdio: [fs.openSync(`${CASE}.raw`, 'r'), 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -52,8 +52,13 @@ export async function runParseCommand(argv: readonly string[], deps: ParseCliDep
       strict: true,
       allowPositionals: false,
       options: {
-        platform: { type: 'string' }, command: { type: 'string' }, template: { type: 'string' }, parser: { type: 'string' },
-        'template-file': { type: 'string' }, input: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        platform: { type: 'string' },
+        command: { type: 'string' },
+        template: { type: 'string' },
+        parser: { type: 'string' },
+        'template-file': { type: 'string' },
+        input: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
@@ -62,7 +67,9 @@ export async function runParseCommand(argv: readonly string[], deps: ParseCliDep
   if (values.help) return { code: 0, stdout: `${PARSE_HELP}\n`, stderr: '' };
   const { platform, command, template, parser } = values as Record<string, string | undefined>;
   const templateFile = values['template-file'] as string | undefined;
-  const chosen = [platform !== undefined || command !== undefined, template !== undefined, parser !== undefined, templateFile !== undefined].filter(Boolean).length;
+  const chosen = [platform !== undefined || command !== undefined, template !== undefined, parser !== undefined, templateFile !== undefined].filter(
+    Boolean,
+  ).length;
   if (chosen !== 1) return usage('give exactly one of --platform/--command, --template, --parser, --template-file');
   if ((platform === undefined) !== (command === undefined)) return usage('--platform and --command go together');
 
@@ -89,7 +96,10 @@ export async function runParseCommand(argv: readonly string[], deps: ParseCliDep
   } catch (err) {
     if (err instanceof AppError && err.status < 500) {
       const where = err.errors.map((e) => `\n  ${e.path}: ${e.message}`).join('');
-      const hint = err.code === 'PARSER_TEMPLATE_NOT_FOUND' && deps.libraryDirs.length === 0 ? '\n  (no template library configured: set OPSDECK_TEXTFSM_LIBRARY_DIRS)' : '';
+      const hint =
+        err.code === 'PARSER_TEMPLATE_NOT_FOUND' && deps.libraryDirs.length === 0
+          ? '\n  (no template library configured: set OPSDECK_TEXTFSM_LIBRARY_DIRS)'
+          : '';
       return { code: 2, stdout: '', stderr: `opsdeck parse: ${err.message} [${err.code}]${where}${hint}\n` };
     }
     throw err;

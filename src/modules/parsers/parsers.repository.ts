@@ -45,7 +45,11 @@ export function createParsersRepository(handle: Db) {
       await db.insertInto('parserTemplates').values(row).execute();
     },
     async update(id: string, changes: CustomTemplateChanges, updatedAt: string): Promise<void> {
-      await db.updateTable('parserTemplates').set({ ...changes, updatedAt }).where('parserTemplates.id', '=', id).execute();
+      await db
+        .updateTable('parserTemplates')
+        .set({ ...changes, updatedAt })
+        .where('parserTemplates.id', '=', id)
+        .execute();
     },
     async delete(id: string): Promise<boolean> {
       const r = await db.deleteFrom('parserTemplates').where('parserTemplates.id', '=', id).executeTakeFirst();

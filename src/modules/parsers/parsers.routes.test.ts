@@ -9,7 +9,8 @@ import { useTestServer } from '../../../test/helpers/server.js';
 const DATA = fileURLToPath(new URL('../../../../shared/data/ntc-templates', import.meta.url));
 const LIBRARY = `${DATA}/templates`;
 const VERSION_RAW = readFileSync(`${DATA}/tests/cisco_ios/show_version/cisco_ios_show_version.raw`, 'utf8');
-const VERSION_EXPECTED = (YAML.parse(readFileSync(`${DATA}/tests/cisco_ios/show_version/cisco_ios_show_version.yml`, 'utf8')) as { parsed_sample: unknown[] }).parsed_sample;
+const VERSION_EXPECTED = (YAML.parse(readFileSync(`${DATA}/tests/cisco_ios/show_version/cisco_ios_show_version.yml`, 'utf8')) as { parsed_sample: unknown[] })
+  .parsed_sample;
 const MINE = 'Value HOST (\\S+)\n\nStart\n  ^${HOST}\\s+uptime -> Record\n';
 const CATASTROPHIC = 'Value A ((a+)+)\n\nStart\n  ^${A}$$ -> Record\n';
 
@@ -22,7 +23,11 @@ describe.each(DIALECTS)('parsers HTTP API on %s', (dialect) => {
   const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, as = token) =>
     server().app.inject({ method, url, headers: bearer(as), ...(payload ? { payload } : {}) });
   const countRows = async (): Promise<number> => {
-    const r = await server().db.database.db.withTables<{ parserTemplates: { id: string } }>().selectFrom('parserTemplates').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await server()
+      .db.database.db.withTables<{ parserTemplates: { id: string } }>()
+      .selectFrom('parserTemplates')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   };
 
@@ -66,7 +71,12 @@ describe.each(DIALECTS)('parsers HTTP API on %s', (dialect) => {
   });
 
   it('manages custom templates in the database; they win over the library until deleted', async () => {
-    const created = await inject('POST', '/api/v1/parsers/custom-templates', { name: 'my_show_version.textfsm', platform: 'cisco_ios', command: 'sh[[ow]] ver[[sion]]', content: MINE });
+    const created = await inject('POST', '/api/v1/parsers/custom-templates', {
+      name: 'my_show_version.textfsm',
+      platform: 'cisco_ios',
+      command: 'sh[[ow]] ver[[sion]]',
+      content: MINE,
+    });
     expect(created.statusCode).toBe(201);
     const template = created.json();
     expect(template).toMatchObject({ name: 'my_show_version.textfsm', platform: 'cisco_ios', values: ['HOST'], description: null });
@@ -76,9 +86,19 @@ describe.each(DIALECTS)('parsers HTTP API on %s', (dialect) => {
     expect(parsed.json()).toMatchObject({ template: 'my_show_version.textfsm', records: [{ host: 'router1' }] });
     expect((await inject('GET', `/api/v1/parsers/custom-templates/${template.id}`)).json()).toEqual(template);
     expect((await inject('GET', '/api/v1/parsers/custom-templates?platform=cisco_ios')).json()).toEqual({ items: [template], next_cursor: null });
-    expect((await inject('GET', '/api/v1/parsers/templates?platform=cisco_ios')).json().items[0]).toEqual({ name: 'my_show_version.textfsm', source: 'custom', platform: 'cisco_ios', command: 'sh[[ow]] ver[[sion]]', dir: null });
+    expect((await inject('GET', '/api/v1/parsers/templates?platform=cisco_ios')).json().items[0]).toEqual({
+      name: 'my_show_version.textfsm',
+      source: 'custom',
+      platform: 'cisco_ios',
+      command: 'sh[[ow]] ver[[sion]]',
+      dir: null,
+    });
 
-    const replaced = await inject('PUT', `/api/v1/parsers/custom-templates/${template.id}`, { name: 'renamed.textfsm', content: MINE, description: 'by name only' });
+    const replaced = await inject('PUT', `/api/v1/parsers/custom-templates/${template.id}`, {
+      name: 'renamed.textfsm',
+      content: MINE,
+      description: 'by name only',
+    });
     expect(replaced.statusCode).toBe(200);
     expect(replaced.json()).toMatchObject({ id: template.id, name: 'renamed.textfsm', platform: null, command: null, description: 'by name only' });
     const fallback = await inject('POST', '/api/v1/parsers/parse', { platform: 'cisco_ios', command: 'show version', output: VERSION_RAW });
@@ -94,9 +114,15 @@ describe.each(DIALECTS)('parsers HTTP API on %s', (dialect) => {
   });
 
   it('refuses bad custom templates with 422, the field and the line, and writes nothing', async () => {
-    const broken = await inject('POST', '/api/v1/parsers/custom-templates', { name: 'broken.textfsm', content: 'Value A (\\S+)\n\nStart\n  ^${A} -> Nowhere\n' });
+    const broken = await inject('POST', '/api/v1/parsers/custom-templates', {
+      name: 'broken.textfsm',
+      content: 'Value A (\\S+)\n\nStart\n  ^${A} -> Nowhere\n',
+    });
     expect(broken.statusCode).toBe(422);
-    expect(broken.json()).toMatchObject({ code: 'PARSER_TEMPLATE_INVALID', errors: [{ path: 'body.content', message: expect.stringMatching(/^line 4: State 'Nowhere' not found/) }] });
+    expect(broken.json()).toMatchObject({
+      code: 'PARSER_TEMPLATE_INVALID',
+      errors: [{ path: 'body.content', message: expect.stringMatching(/^line 4: State 'Nowhere' not found/) }],
+    });
     const badRegex = await inject('POST', '/api/v1/parsers/custom-templates', { name: 'regex.textfsm', content: 'Value A ([)\n\nStart\n  ^${A} -> Record\n' });
     expect(badRegex.statusCode).toBe(422);
     expect(badRegex.json().errors[0]).toMatchObject({ path: 'body.content', message: expect.stringMatching(/^line 1: /) });
@@ -143,7 +169,11 @@ describe.each(DIALECTS)('parsers HTTP API on %s', (dialect) => {
     const registry = await inject('GET', '/api/v1/parsers?platform=ciena_saos&limit=1000');
     expect(registry.statusCode).toBe(200);
     const items = registry.json().items as { id: string; kind: string; schema: { type: string; items: { properties: object } } }[];
-    expect(items.filter((p) => p.kind === 'native').map((p) => p.id)).toEqual(['ciena_saos.port_xcvr_show', 'ciena_saos.port_show', 'ciena_saos.lldp_remote_show']);
+    expect(items.filter((p) => p.kind === 'native').map((p) => p.id)).toEqual([
+      'ciena_saos.port_xcvr_show',
+      'ciena_saos.port_show',
+      'ciena_saos.lldp_remote_show',
+    ]);
     expect(items.find((p) => p.id === 'textfsm:ciena_saos_vlan_show.textfsm')?.schema.type).toBe('array');
     const page = await inject('GET', '/api/v1/parsers/templates?platform=cisco_ios&limit=2');
     expect(page.json().items).toHaveLength(2);
@@ -154,7 +184,11 @@ describe.each(DIALECTS)('parsers HTTP API on %s', (dialect) => {
   });
 
   it('needs parsers:read to parse and parsers:write to change templates, and audits changes', async () => {
-    const anonymous = await server().app.inject({ method: 'POST', url: '/api/v1/parsers/parse', payload: { platform: 'cisco_ios', command: 'sh ver', output: VERSION_RAW } });
+    const anonymous = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/parsers/parse',
+      payload: { platform: 'cisco_ios', command: 'sh ver', output: VERSION_RAW },
+    });
     expect(anonymous.statusCode).toBe(401);
     const viewer = (await loginAs(server(), 'viewer', token)).token;
     expect((await inject('POST', '/api/v1/parsers/parse', { platform: 'cisco_ios', command: 'sh ver', output: VERSION_RAW }, viewer)).statusCode).toBe(200);

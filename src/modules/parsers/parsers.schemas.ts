@@ -6,7 +6,12 @@ import { Nullable, Page, Timestamp, Uuid } from '../../platform/http/schemas.js'
  * Request/response schemas of the parsers routes (parsers.routes.ts). They mirror
  * parsers.service.ts and custom-templates.service.ts so the routes stay thin.
  */
-const TemplateName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_.-]+$', description: 'A template file name, e.g. cisco_ios_show_version.textfsm' });
+const TemplateName = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[A-Za-z0-9_.-]+$',
+  description: 'A template file name, e.g. cisco_ios_show_version.textfsm',
+});
 /** `a.textfsm:b.textfsm` merges templates like an index row. */
 const TemplateNames = Type.String({ minLength: 1, maxLength: 1000, pattern: '^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)*$' });
 /**
@@ -17,7 +22,11 @@ const Output = Type.String({ maxLength: 16 * 1024 * 1024, description: 'The comm
 const Platform = Type.String({ minLength: 1, maxLength: 100, description: 'ntc-templates platform, e.g. cisco_ios' });
 
 export const ParseByCommandBody = Type.Object(
-  { platform: Platform, command: Type.String({ minLength: 1, maxLength: 500, description: 'The command as typed; abbreviations work (sh ip int br)' }), output: Output },
+  {
+    platform: Platform,
+    command: Type.String({ minLength: 1, maxLength: 500, description: 'The command as typed; abbreviations work (sh ip int br)' }),
+    output: Output,
+  },
   { additionalProperties: false },
 );
 export const ParseByTemplateBody = Type.Object({ template: TemplateNames, output: Output }, { additionalProperties: false });
@@ -30,7 +39,10 @@ export type ParseBody = Static<typeof ParseBody>;
 
 const LibraryRef = Type.Object(
   { id: Uuid, name: Type.String(), commit: Type.String() },
-  { additionalProperties: false, description: 'The repository library (a textfsm Git repository) the template came from; absent for user templates, native parsers and library directories' },
+  {
+    additionalProperties: false,
+    description: 'The repository library (a textfsm Git repository) the template came from; absent for user templates, native parsers and library directories',
+  },
 );
 
 export const ParseResponse = Type.Object(

@@ -62,14 +62,19 @@ describe('parsers service', () => {
   });
 
   it('answers unknown commands, templates and parsers with clear 404s', async () => {
-    await expect(service.parse(actor, { platform: 'cisco_ios', command: 's ver', output: '' })).rejects.toMatchObject({ code: 'PARSER_TEMPLATE_NOT_FOUND', status: 404 });
+    await expect(service.parse(actor, { platform: 'cisco_ios', command: 's ver', output: '' })).rejects.toMatchObject({
+      code: 'PARSER_TEMPLATE_NOT_FOUND',
+      status: 404,
+    });
     await expect(service.parse(actor, { template: '../index', output: '' })).rejects.toMatchObject({ code: 'PARSER_TEMPLATE_NOT_FOUND' });
     await expect(service.parse(actor, { parser: 'nope', output: '' })).rejects.toMatchObject({ code: 'PARSER_NOT_FOUND', status: 404 });
   });
 
   it('refuses input over the size limit', async () => {
-    await expect(service.parse(actor, { platform: 'cisco_ios', command: 'show version', output: 'x'.repeat(64 * 1024 + 1) }))
-      .rejects.toMatchObject({ code: 'PARSER_INPUT_TOO_LARGE', status: 413 });
+    await expect(service.parse(actor, { platform: 'cisco_ios', command: 'show version', output: 'x'.repeat(64 * 1024 + 1) })).rejects.toMatchObject({
+      code: 'PARSER_INPUT_TOO_LARGE',
+      status: 413,
+    });
   });
 
   it('reports a broken custom template with its line number', async () => {
@@ -79,7 +84,11 @@ describe('parsers service', () => {
 
   it('lists parsers and describes their output schema', async () => {
     const ciena = (await service.listParsers(actor, { platform: 'ciena_saos', limit: 1000 })).items;
-    expect(ciena.filter((p) => p.kind === 'native').map((p) => p.id)).toEqual(['ciena_saos.port_xcvr_show', 'ciena_saos.port_show', 'ciena_saos.lldp_remote_show']);
+    expect(ciena.filter((p) => p.kind === 'native').map((p) => p.id)).toEqual([
+      'ciena_saos.port_xcvr_show',
+      'ciena_saos.port_show',
+      'ciena_saos.lldp_remote_show',
+    ]);
     expect(ciena.some((p) => p.id === 'textfsm:ciena_saos_vlan_show.textfsm')).toBe(true);
     expect(ciena.find((p) => p.id === 'textfsm:ciena_saos_vlan_show.textfsm')?.schema).toMatchObject({ type: 'array' });
     expect(ciena.find((p) => p.kind === 'native')?.schema).toMatchObject({ type: 'array' });

@@ -163,11 +163,13 @@ export function createParsersService(deps: ParsersServiceDeps) {
     if (fed) return { kind: 'textfsm', templates: fed.templates, library: refOf(fed.library) };
     const row = await directories.lookup({ platform, command });
     if (row === null) throw noTemplateError({ Command: command, Platform: platform });
-    const templates = await Promise.all(row.templates.map(async (name) => {
-      const file = await directories.read(name, row.dir);
-      if (file === null) throw new TemplateNotFoundError(`Template '${name}' listed in ${row.dir}/index does not exist`);
-      return { name, content: file.content };
-    }));
+    const templates = await Promise.all(
+      row.templates.map(async (name) => {
+        const file = await directories.read(name, row.dir);
+        if (file === null) throw new TemplateNotFoundError(`Template '${name}' listed in ${row.dir}/index does not exist`);
+        return { name, content: file.content };
+      }),
+    );
     return { kind: 'textfsm', templates, library: null };
   }
 
@@ -191,7 +193,9 @@ export function createParsersService(deps: ParsersServiceDeps) {
     for (const lib of (await repositories?.current()) ?? []) {
       for (const row of lib.index.rows) {
         const rowPlatform = row.columns['Platform'] ?? '';
-        if (platform === undefined || rowPlatform === platform) out.push({ templates: [...row.templates], platform: rowPlatform, command: row.columns['Command'] ?? '', library: lib.name });
+        if (platform === undefined || rowPlatform === platform) {
+          out.push({ templates: [...row.templates], platform: rowPlatform, command: row.columns['Command'] ?? '', library: lib.name });
+        }
       }
     }
     return out;
@@ -217,9 +221,10 @@ export function createParsersService(deps: ParsersServiceDeps) {
         throw new AppError('PARSER_INPUT_TOO_LARGE', 413, `Output is ${bytes} bytes; the limit is ${maxInputBytes}`);
       }
       const resolved = await resolve(input);
-      const job: ParseJob = resolved.kind === 'native'
-        ? { kind: 'native', parser: resolved.parser.id, text: input.output }
-        : { kind: 'textfsm', templates: resolved.templates, text: input.output };
+      const job: ParseJob =
+        resolved.kind === 'native'
+          ? { kind: 'native', parser: resolved.parser.id, text: input.output }
+          : { kind: 'textfsm', templates: resolved.templates, text: input.output };
       // The texts travel with the job: a library swapped in meanwhile does not change this parse.
       const records = pool ? await pool.run(job) : runParseJob(job, cache);
       if (resolved.kind === 'native') return { template: null, parser: resolved.parser.id, records };
@@ -234,23 +239,45 @@ export function createParsersService(deps: ParsersServiceDeps) {
       const all: (ParserSummary & { templates?: string[] })[] = [];
       for (const t of await custom.list()) {
         if (!keep(t.platform ?? null)) continue;
-        all.push({ id: `${TEXTFSM_PREFIX}${t.name}`, kind: 'custom', description: null, commands: t.command ? [{ platform: t.platform ?? '.*', command: t.command }] : [], templates: [t.name] });
+        all.push({
+          id: `${TEXTFSM_PREFIX}${t.name}`,
+          kind: 'custom',
+          description: null,
+          commands: t.command ? [{ platform: t.platform ?? '.*', command: t.command }] : [],
+          templates: [t.name],
+        });
       }
       for (const p of registry.list()) {
         const commands = p.commands.filter((c) => keep(c.platform));
         if (commands.length > 0 || query.platform === undefined) all.push({ id: p.id, kind: 'native', description: p.description, commands: [...commands] });
       }
       for (const e of await repositoryEntries(query.platform)) {
-        all.push({ id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`, kind: 'textfsm', description: `from repository library '${e.library}'`, commands: [{ platform: e.platform, command: e.command }], templates: e.templates });
+        all.push({
+          id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`,
+          kind: 'textfsm',
+          description: `from repository library '${e.library}'`,
+          commands: [{ platform: e.platform, command: e.command }],
+          templates: e.templates,
+        });
       }
       for (const e of await directories.entries(query.platform)) {
-        all.push({ id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`, kind: 'textfsm', description: null, commands: [{ platform: e.platform, command: e.command }], templates: e.templates });
+        all.push({
+          id: `${TEXTFSM_PREFIX}${e.templates.join(':')}`,
+          kind: 'textfsm',
+          description: null,
+          commands: [{ platform: e.platform, command: e.command }],
+          templates: e.templates,
+        });
       }
       const { items, next_cursor } = slicePage(all, query);
-      const out = await Promise.all(items.map(async ({ templates, ...p }): Promise<ParserDetail> => ({
-        ...p,
-        schema: templates ? await headerSchema(templates) : (registry.get(p.id)?.schema ?? null),
-      })));
+      const out = await Promise.all(
+        items.map(
+          async ({ templates, ...p }): Promise<ParserDetail> => ({
+            ...p,
+            schema: templates ? await headerSchema(templates) : (registry.get(p.id)?.schema ?? null),
+          }),
+        ),
+      );
       return { items: out, next_cursor };
     },
 
@@ -262,7 +289,13 @@ export function createParsersService(deps: ParsersServiceDeps) {
       if (!id.startsWith(TEXTFSM_PREFIX)) throw new NotFoundError('PARSER_NOT_FOUND', `Unknown parser '${id}'`);
       const { templates } = await templatesByName(id.slice(TEXTFSM_PREFIX.length));
       const isCustom = (await Promise.all(templates.map((t) => custom.get(t.name)))).some((t) => t !== null);
-      return { id, kind: isCustom ? 'custom' : 'textfsm', description: null, commands: [], schema: schemaOf(templates.map((t) => cache.get(t.content).values)) };
+      return {
+        id,
+        kind: isCustom ? 'custom' : 'textfsm',
+        description: null,
+        commands: [],
+        schema: schemaOf(templates.map((t) => cache.get(t.content).values)),
+      };
     },
 
     async listTemplates(actor: Actor, query: ListQuery = {}): Promise<ListPage<TemplateSummary>> {
@@ -270,7 +303,9 @@ export function createParsersService(deps: ParsersServiceDeps) {
       const { platform } = query;
       const out: TemplateSummary[] = [];
       for (const t of await custom.list()) {
-        if (platform === undefined || t.platform === platform) out.push({ name: t.name, source: 'custom', platform: t.platform ?? null, command: t.command ?? null, dir: null });
+        if (platform === undefined || t.platform === platform) {
+          out.push({ name: t.name, source: 'custom', platform: t.platform ?? null, command: t.command ?? null, dir: null });
+        }
       }
       for (const e of await repositoryEntries(platform)) {
         for (const name of e.templates) out.push({ name, source: 'library', platform: e.platform, command: e.command, dir: null, library: e.library });
@@ -292,8 +327,26 @@ export function createParsersService(deps: ParsersServiceDeps) {
     /** Libraries in lookup order: repository libraries (by name), then the configured directories. */
     async listLibraries(actor: Actor) {
       requirePermission(actor, 'parsers:read');
-      const fed = ((await repositories?.list()) ?? []).map((l) => ({ kind: 'repository' as const, name: l.name, repository_id: l.id, commit: l.commitSha, path: l.sourcePath, templates: l.templates, skipped: l.skipped, updated_at: l.updatedAt }));
-      const local = directories.dirs.map((dir) => ({ kind: 'directory' as const, name: dir, repository_id: null, commit: null, path: null, templates: null, skipped: [], updated_at: null }));
+      const fed = ((await repositories?.list()) ?? []).map((l) => ({
+        kind: 'repository' as const,
+        name: l.name,
+        repository_id: l.id,
+        commit: l.commitSha,
+        path: l.sourcePath,
+        templates: l.templates,
+        skipped: l.skipped,
+        updated_at: l.updatedAt,
+      }));
+      const local = directories.dirs.map((dir) => ({
+        kind: 'directory' as const,
+        name: dir,
+        repository_id: null,
+        commit: null,
+        path: null,
+        templates: null,
+        skipped: [],
+        updated_at: null,
+      }));
       return { items: [...fed, ...local] };
     },
 

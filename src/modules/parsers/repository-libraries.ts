@@ -68,7 +68,8 @@ export function createRepositoryLibraries(deps: RepositoryLibrariesDeps) {
   const loaded = new Map<string, Promise<LoadedLibrary | null>>();
   const loadedAt = new Map<string, string>();
 
-  const manifest = (): Promise<LibraryRow[]> => (deps.cache ? deps.cache.wrap(CACHE_KEY, { tags: [CACHE_TAG], ttlMs: CACHE_TTL_MS }, () => repo.all()) : repo.all());
+  const manifest = (): Promise<LibraryRow[]> =>
+    deps.cache ? deps.cache.wrap(CACHE_KEY, { tags: [CACHE_TAG], ttlMs: CACHE_TTL_MS }, () => repo.all()) : repo.all();
   const invalidate = async (): Promise<void> => {
     await deps.cache?.invalidateTag(CACHE_TAG);
   };
@@ -115,7 +116,12 @@ export function createRepositoryLibraries(deps: RepositoryLibrariesDeps) {
   /** Reads the library files of a snapshot: the index, and every template it names or that ends in .textfsm. */
   async function readSnapshot(source: FeedSource, snapshot: FeedSnapshot) {
     const layout = layoutOf(snapshot);
-    if (layout === null) throw new ValidationError('PARSER_LIBRARY_INVALID', `Repository '${source.name}' has no TextFSM index (templates/index or index) at ${snapshot.commit.slice(0, 12)}`);
+    if (layout === null) {
+      throw new ValidationError(
+        'PARSER_LIBRARY_INVALID',
+        `Repository '${source.name}' has no TextFSM index (templates/index or index) at ${snapshot.commit.slice(0, 12)}`,
+      );
+    }
     const skipped: SkippedTemplate[] = [];
     const skip = (template: string, message: string) => skipped.push({ template, line: null, message });
     const indexText = (await snapshot.read([`${layout.base}index`])).get(`${layout.base}index`)?.toString('utf8') ?? '';
@@ -126,7 +132,11 @@ export function createRepositoryLibraries(deps: RepositoryLibrariesDeps) {
       if (!(err instanceof TemplateError)) throw err;
       throw new ValidationError('PARSER_INDEX_INVALID', `${layout.base}index: ${err.message}`);
     }
-    const inBase = new Map(snapshot.files.filter((f) => f.path.startsWith(layout.base) && !f.path.slice(layout.base.length).includes('/')).map((f) => [f.path.slice(layout.base.length), f.size]));
+    const inBase = new Map(
+      snapshot.files
+        .filter((f) => f.path.startsWith(layout.base) && !f.path.slice(layout.base.length).includes('/'))
+        .map((f) => [f.path.slice(layout.base.length), f.size]),
+    );
     const named = new Set(index.rows.flatMap((r) => r.templates));
     const wanted: string[] = [];
     for (const name of new Set([...named, ...[...inBase.keys()].filter((n) => n.endsWith('.textfsm'))])) {
@@ -154,7 +164,9 @@ export function createRepositoryLibraries(deps: RepositoryLibrariesDeps) {
         summary: `TextFSM library '${source.name}' at ${snapshot.commit.slice(0, 12)}: ${templates} templates loaded, ${skipped.length} skipped`,
         warnings: capWarnings(skipped.map((s) => `template '${s.template}'${s.line === null ? '' : ` line ${s.line}`}: ${s.message}`)),
       });
-      if (existing && existing.commitSha === snapshot.commit && existing.sourcePath === source.path && existing.name === source.name) return describe(existing.templates, existing.skipped);
+      if (existing && existing.commitSha === snapshot.commit && existing.sourcePath === source.path && existing.name === source.name) {
+        return describe(existing.templates, existing.skipped);
+      }
       const read = await readSnapshot(source, snapshot);
       const { indexText, templates } = read;
       const failed = await checkAll(templates);
@@ -168,7 +180,20 @@ export function createRepositoryLibraries(deps: RepositoryLibrariesDeps) {
         const keep = new Set(next.map((f) => f.name));
         const changed = next.filter((f) => stored.get(f.name) !== f.contentHash);
         const gone = [...stored.keys()].filter((n) => !keep.has(n) || changed.some((c) => c.name === n));
-        await r.upsert({ id: source.id, name: source.name, commitSha: snapshot.commit, sourcePath: source.path, indexText, templates: good.length, skipped, createdAt: existing?.createdAt ?? now, updatedAt: now }, existing !== null);
+        await r.upsert(
+          {
+            id: source.id,
+            name: source.name,
+            commitSha: snapshot.commit,
+            sourcePath: source.path,
+            indexText,
+            templates: good.length,
+            skipped,
+            createdAt: existing?.createdAt ?? now,
+            updatedAt: now,
+          },
+          existing !== null,
+        );
         await r.deleteFiles(source.id, gone);
         await r.insertFiles(source.id, changed);
         tx.afterCommit(invalidate);
@@ -189,7 +214,10 @@ export function createRepositoryLibraries(deps: RepositoryLibrariesDeps) {
     /** Stored libraries in lookup order (for the API). */
     list: (): Promise<LibraryRow[]> => manifest(),
 
-    async lookup(attributes: { platform: string; command: string }): Promise<{ library: LoadedLibrary; templates: { name: string; content: string }[] } | null> {
+    async lookup(attributes: {
+      platform: string;
+      command: string;
+    }): Promise<{ library: LoadedLibrary; templates: { name: string; content: string }[] } | null> {
       for (const library of await current()) {
         const row = findIndexRow(library.index, { Platform: attributes.platform, Command: attributes.command });
         if (row) return { library, templates: row.templates.map((name) => ({ name, content: library.files.get(name)! })) };

@@ -43,7 +43,12 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
   const nodeId = deps.nodeId ?? `${os.hostname()}:${process.pid}:${newId().slice(-8)}`;
   const logger = deps.logger.child({ module: 'schedules' });
   const registers = deps.metricsRegistry ? [deps.metricsRegistry] : [];
-  const fires = new Counter({ name: 'opsdeck_schedule_fires_total', help: 'Schedule ticks claimed by this node, by outcome', labelNames: ['outcome'], registers });
+  const fires = new Counter({
+    name: 'opsdeck_schedule_fires_total',
+    help: 'Schedule ticks claimed by this node, by outcome',
+    labelNames: ['outcome'],
+    registers,
+  });
   const lag = new Histogram({
     name: 'opsdeck_schedule_enqueue_lag_seconds',
     help: 'From a tick being due to its run being created',
@@ -72,7 +77,16 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
     ...(deps.owners ? { owners: deps.owners } : {}),
     ...(deps.audit ? { audit: deps.audit } : {}),
   });
-  const service = createSchedulesService({ db: deps.db, runner: deps.runner, clock, logger, scheduler, nodeId, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.events ? { events: deps.events } : {}) });
+  const service = createSchedulesService({
+    db: deps.db,
+    runner: deps.runner,
+    clock,
+    logger,
+    scheduler,
+    nodeId,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
+  });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: schedulesRoutes(service) }];
   /** Team-scoped resources by audit resource type: the team of each id (identity's audit list hides other teams'). */
   const teamScoped = { schedule: (ids: readonly string[]) => repo.teamsOf(ids) };

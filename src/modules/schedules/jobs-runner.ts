@@ -25,12 +25,10 @@ export function createJobsScheduleRunner(jobs: Jobs): ScheduleRunner {
       }
     },
     async runTemplate(actor, templateId, options) {
-      const { run } = await jobs.templates.run(
-        actor,
-        templateId,
-        Object.keys(options.overrides).length > 0 ? { params: options.overrides } : {},
-        { idempotencyKey: options.idempotencyKey, trigger: { kind: 'schedule', id: options.scheduleId } },
-      );
+      const { run } = await jobs.templates.run(actor, templateId, Object.keys(options.overrides).length > 0 ? { params: options.overrides } : {}, {
+        idempotencyKey: options.idempotencyKey,
+        trigger: { kind: 'schedule', id: options.scheduleId },
+      });
       return { runId: run.id };
     },
     async activeRunsOfSchedule(scheduleId) {

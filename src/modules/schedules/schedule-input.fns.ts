@@ -98,7 +98,9 @@ export function mergeScheduleInput(current: ScheduleFields | null, body: Body, n
   if (intervalSeconds !== null && jitterSeconds >= intervalSeconds && jitterSeconds > 0) {
     errors.push({ path: 'body.jitter_seconds', message: 'must be shorter than the interval, or ticks would reorder' });
   }
-  if (errors.length > 0) throw new ValidationError('SCHEDULE_INVALID', `The schedule is invalid: ${errors[0]!.path} ${errors[0]!.message}`.slice(0, 1000), errors);
+  if (errors.length > 0) {
+    throw new ValidationError('SCHEDULE_INVALID', `The schedule is invalid: ${errors[0]!.path} ${errors[0]!.message}`.slice(0, 1000), errors);
+  }
 
   return {
     name: body.name ?? current!.name,

@@ -60,7 +60,13 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     const clock = fakeClock(start);
     const a = node(clock, 'node-a');
     const templateId = await runner.createTemplate();
-    const schedule = await a.service.create(actor, { name: `s-${Math.random()}`, template_id: templateId, kind: 'interval', interval_seconds: 60, ...body } as CreateScheduleBody);
+    const schedule = await a.service.create(actor, {
+      name: `s-${Math.random()}`,
+      template_id: templateId,
+      kind: 'interval',
+      interval_seconds: 60,
+      ...body,
+    } as CreateScheduleBody);
     const fires = async () => (await a.service.history(actor, schedule.id, { limit: 1000, sort: 'fire_at' })).items;
     return { clock, a, schedule, templateId, fires, runs: () => runner.runsOf(schedule.id) };
   }
@@ -227,7 +233,13 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
   });
 
   it('DST: a 02:30 Europe/Berlin cron job walked through spring-forward and fall-back days fires once each day', async () => {
-    const { clock, a, fires } = await setup('2026-03-28T12:00:00Z', { kind: 'cron', interval_seconds: undefined, cron: '30 2 * * *', timezone: 'Europe/Berlin', overlap: 'allow' });
+    const { clock, a, fires } = await setup('2026-03-28T12:00:00Z', {
+      kind: 'cron',
+      interval_seconds: undefined,
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+      overlap: 'allow',
+    });
     const walk = async (from: string, to: string) => {
       for (let now = t(from); now <= t(to); now += 10 * 60_000) {
         clock.set(now);
@@ -248,7 +260,11 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
   });
 
   it('jitter delays each tick by a stable amount within the bound, never before it is due', async () => {
-    const { clock, a, schedule, fires } = await setup('2026-05-12T10:00:00Z', { anchor_at: '2026-05-12T10:00:00Z', interval_seconds: 600, jitter_seconds: 300 });
+    const { clock, a, schedule, fires } = await setup('2026-05-12T10:00:00Z', {
+      anchor_at: '2026-05-12T10:00:00Z',
+      interval_seconds: 600,
+      jitter_seconds: 300,
+    });
     const preview = await a.service.preview(actor, schedule.id, 5);
     const offsets = preview.items.map((p) => t(p.due_at) - t(p.fire_at));
     expect(offsets.every((o) => o >= 0 && o < 300_000)).toBe(true);
@@ -289,7 +305,13 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     const clock: Clock = { now: () => Date.now(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (h) => clearTimeout(h as NodeJS.Timeout) };
     const m = node(clock, 'timer-node');
     const templateId = await runner.createTemplate();
-    const s = await m.service.create(actor, { name: `timer-${Math.random()}`, template_id: templateId, kind: 'interval', interval_seconds: 1, overlap: 'allow' });
+    const s = await m.service.create(actor, {
+      name: `timer-${Math.random()}`,
+      template_id: templateId,
+      kind: 'interval',
+      interval_seconds: 1,
+      overlap: 'allow',
+    });
     m.scheduler.start();
     await expect.poll(async () => (await runner.runsOf(s.id)).length, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(2);
     await m.scheduler.stop();

@@ -64,7 +64,11 @@ function isRefusal(err: AppError): boolean {
 export function createScheduler(options: SchedulerOptions) {
   const { runner, clock, logger } = options;
   const repo = createSchedulesRepository(options.db);
-  const uow = createUnitOfWork(options.db, (db) => ({ ...createSchedulesRepository(db), db }), (err) => logger.warn({ err }, 'schedule after-commit failed'));
+  const uow = createUnitOfWork(
+    options.db,
+    (db) => ({ ...createSchedulesRepository(db), db }),
+    (err) => logger.warn({ err }, 'schedule after-commit failed'),
+  );
   const batch = options.batchSize ?? 200;
   const concurrency = options.concurrency ?? 4;
   const repairAfterMs = options.repairAfterMs ?? 5_000;
@@ -95,7 +99,14 @@ export function createScheduler(options: SchedulerOptions) {
     const paused = await uow(async (r) => {
       if (!(await r.settleFire(fire.id, ['pending'], { outcome: 'refused', reason }))) return false;
       await r.update(s.id, { enabled: false, nextFireAt: null, nextDueAt: null, pausedReason: reason });
-      await options.audit?.record(r.db, { actor: SYSTEM_ACTOR, action: 'schedule.paused', resourceType: 'schedule', resourceId: s.id, outcome: 'success', changes: { owner_id: s.ownerId, reason, fire_id: fire.id } });
+      await options.audit?.record(r.db, {
+        actor: SYSTEM_ACTOR,
+        action: 'schedule.paused',
+        resourceType: 'schedule',
+        resourceId: s.id,
+        outcome: 'success',
+        changes: { owner_id: s.ownerId, reason, fire_id: fire.id },
+      });
       return true;
     });
     if (!paused) return;
@@ -153,9 +164,7 @@ export function createScheduler(options: SchedulerOptions) {
     const firstRun = plan.fires.find((f) => f.action === 'run');
     // Overlap is decided before the claim, so the claim writes the final outcome of each tick.
     const busy =
-      s.overlap !== 'allow' && firstRun
-        ? (await runner.activeRunsOfSchedule(s.id)) + (await repo.countOpenBefore(s.id, iso(firstRun.fireAt))) > 0
-        : false;
+      s.overlap !== 'allow' && firstRun ? (await runner.activeRunsOfSchedule(s.id)) + (await repo.countOpenBefore(s.id, iso(firstRun.fireAt))) > 0 : false;
     let runsSoFar = 0;
     const rows: FireRow[] = plan.fires.map((f) => {
       let outcome: Outcome = 'missed';

@@ -15,7 +15,14 @@ const cron = (expr: string, timezone = 'UTC', extra: Partial<Timing> = {}): Timi
   endAt: null,
   ...extra,
 });
-const interval = (seconds: number, anchor: string, extra: Partial<Timing> = {}): Timing => ({ ...cron(''), kind: 'interval', cron: null, intervalSeconds: seconds, anchorAt: t(anchor), ...extra });
+const interval = (seconds: number, anchor: string, extra: Partial<Timing> = {}): Timing => ({
+  ...cron(''),
+  kind: 'interval',
+  cron: null,
+  intervalSeconds: seconds,
+  anchorAt: t(anchor),
+  ...extra,
+});
 const local = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat('yyyy-MM-dd HH:mm:ss ZZZ');
 
 describe('DST: a 02:30 daily job in Europe/Berlin', () => {

@@ -27,7 +27,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'opsdeck-sched-'));
 
 async function start(env: Record<string, string>): Promise<{ proc: RunningProcess; url: string }> {
-  const proc = runOpsdeck(['serve'], { OPSDECK_PORT: '0', OPSDECK_LOG_LEVEL: 'info', OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, OPSDECK_AUTH_RATE_LIMIT: '100000', ...env });
+  const proc = runOpsdeck(['serve'], {
+    OPSDECK_PORT: '0',
+    OPSDECK_LOG_LEVEL: 'info',
+    OPSDECK_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+    OPSDECK_AUTH_RATE_LIMIT: '100000',
+    ...env,
+  });
   const line = await proc.waitFor(/"msg":"opsdeck listening"/, 90_000);
   return { proc, url: JSON.parse(line).url as string };
 }
@@ -51,8 +57,19 @@ async function call(url: string, token: string | null, method: string, route: st
 /** Signs in as admin and creates a loopback template and a 1-second schedule of it. */
 async function createSchedule(url: string): Promise<{ token: string; scheduleId: string }> {
   const token = (await call(url, null, 'POST', '/auth/login', { username: 'admin', password: TEST_ADMIN_PASSWORD })).access_token as string;
-  const template = await call(url, token, 'POST', '/jobs/templates', { name: 'tick probe', type: 'tcp_port_scan', targets: ['127.0.0.1'], params: { ports: [1], timeout_ms: 200 } });
-  const schedule = await call(url, token, 'POST', '/schedules', { name: 'every second', template_id: template.id, kind: 'interval', interval_seconds: 1, overlap: 'allow' });
+  const template = await call(url, token, 'POST', '/jobs/templates', {
+    name: 'tick probe',
+    type: 'tcp_port_scan',
+    targets: ['127.0.0.1'],
+    params: { ports: [1], timeout_ms: 200 },
+  });
+  const schedule = await call(url, token, 'POST', '/schedules', {
+    name: 'every second',
+    template_id: template.id,
+    kind: 'interval',
+    interval_seconds: 1,
+    overlap: 'allow',
+  });
   return { token, scheduleId: schedule.id };
 }
 
@@ -108,8 +125,13 @@ describe('three scheduler processes on one PostgreSQL database, cluster mode (Re
 
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
-      const fires = (await client.query<Fire>('select fire_at, outcome, run_id, missed_count, claimed_by from schedule_fires where schedule_id = $1 order by fire_at', [scheduleId])).rows;
-      const runs = (await client.query<{ id: string; trigger_kind: string }>('select id, trigger_kind from job_runs where triggered_by = $1', [scheduleId])).rows;
+      const fires = (
+        await client.query<Fire>('select fire_at, outcome, run_id, missed_count, claimed_by from schedule_fires where schedule_id = $1 order by fire_at', [
+          scheduleId,
+        ])
+      ).rows;
+      const runs = (await client.query<{ id: string; trigger_kind: string }>('select id, trigger_kind from job_runs where triggered_by = $1', [scheduleId]))
+        .rows;
       await client.end();
       expectEveryTickOnce(fires, runs);
       // the claim really was contended: ticks were taken by more than one node
@@ -137,7 +159,9 @@ describe('a single SQLite node stopped and restarted', () => {
     await stop(second.proc);
 
     const sqlite = new SQLite(path.join(dataDir, 'opsdeck.db'), { readonly: true });
-    const fires = sqlite.prepare('select fire_at, outcome, run_id, missed_count, claimed_by from schedule_fires where schedule_id = ? order by fire_at').all(scheduleId) as Fire[];
+    const fires = sqlite
+      .prepare('select fire_at, outcome, run_id, missed_count, claimed_by from schedule_fires where schedule_id = ? order by fire_at')
+      .all(scheduleId) as Fire[];
     const runs = sqlite.prepare('select id, trigger_kind from job_runs where triggered_by = ?').all(scheduleId) as { id: string; trigger_kind: string }[];
     sqlite.close();
     expectEveryTickOnce(fires, runs);

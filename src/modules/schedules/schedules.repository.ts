@@ -7,12 +7,45 @@ import { teamWhere, type TeamScope } from '../../platform/db/team-scope.js';
 import type { SchedulesTables } from './schedules.tables.js';
 
 const SCHEDULE_COLUMNS = [
-  'id', 'name', 'description', 'templateId', 'kind', 'cron', 'timezone', 'intervalSeconds', 'anchorAt', 'at', 'enabled', 'startAt',
-  'endAt', 'overrides', 'overlap', 'misfire', 'jitterSeconds', 'ownerId', 'teamId', 'pausedReason', 'nextFireAt', 'nextDueAt', 'lastFireAt', 'createdAt',
+  'id',
+  'name',
+  'description',
+  'templateId',
+  'kind',
+  'cron',
+  'timezone',
+  'intervalSeconds',
+  'anchorAt',
+  'at',
+  'enabled',
+  'startAt',
+  'endAt',
+  'overrides',
+  'overlap',
+  'misfire',
+  'jitterSeconds',
+  'ownerId',
+  'teamId',
+  'pausedReason',
+  'nextFireAt',
+  'nextDueAt',
+  'lastFireAt',
+  'createdAt',
   'updatedAt',
 ] as const;
 const FIRE_COLUMNS = [
-  'id', 'scheduleId', 'trigger', 'fireAt', 'dueAt', 'outcome', 'missedCount', 'runId', 'reason', 'claimedBy', 'claimedAt', 'enqueuedAt',
+  'id',
+  'scheduleId',
+  'trigger',
+  'fireAt',
+  'dueAt',
+  'outcome',
+  'missedCount',
+  'runId',
+  'reason',
+  'claimedBy',
+  'claimedAt',
+  'enqueuedAt',
 ] as const;
 
 type ScheduleRowRaw = SchedulesTables['schedules'];
@@ -52,18 +85,29 @@ export function createSchedulesRepository(base: Db) {
 
   return {
     async insert(row: ScheduleRow): Promise<void> {
-      await db.insertInto('schedules').values(toRaw(row) as ScheduleRowRaw).execute();
+      await db
+        .insertInto('schedules')
+        .values(toRaw(row) as ScheduleRowRaw)
+        .execute();
     },
 
     /** The team (null: shared) of each of these ids that exists (the audit list hides other teams' entries). */
     async teamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
       if (ids.length === 0) return new Map();
-      const rows = await db.selectFrom('schedules').select(['id', 'teamId']).where('id', 'in', [...new Set(ids)]).execute();
+      const rows = await db
+        .selectFrom('schedules')
+        .select(['id', 'teamId'])
+        .where('id', 'in', [...new Set(ids)])
+        .execute();
       return new Map(rows.map((r) => [r.id, r.teamId]));
     },
     /** Enabled schedules (the whole cluster): for /metrics. */
     async countEnabled(): Promise<number> {
-      const row = await db.selectFrom('schedules').select((eb) => eb.fn.countAll<string | number>().as('n')).where('enabled', '=', bool.write(true)).executeTakeFirst();
+      const row = await db
+        .selectFrom('schedules')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('enabled', '=', bool.write(true))
+        .executeTakeFirst();
       return Number(row?.n ?? 0);
     },
 
@@ -112,13 +156,7 @@ export function createSchedulesRepository(base: Db) {
 
     /** When the earliest schedule is due next, or null when none is. */
     async earliestDue(): Promise<string | null> {
-      const row = await db
-        .selectFrom('schedules')
-        .select('nextDueAt')
-        .where('nextDueAt', 'is not', null)
-        .orderBy('nextDueAt')
-        .limit(1)
-        .executeTakeFirst();
+      const row = await db.selectFrom('schedules').select('nextDueAt').where('nextDueAt', 'is not', null).orderBy('nextDueAt').limit(1).executeTakeFirst();
       return row?.nextDueAt ?? null;
     },
 
@@ -127,12 +165,7 @@ export function createSchedulesRepository(base: Db) {
      * node read (compare-and-set): the loser of a race between nodes updates nothing.
      */
     async advance(id: string, expectedNextFireAt: string, next: { nextFireAt: string | null; nextDueAt: string | null; lastFireAt: string }): Promise<boolean> {
-      const r = await db
-        .updateTable('schedules')
-        .set(next)
-        .where('id', '=', id)
-        .where('nextFireAt', '=', expectedNextFireAt)
-        .executeTakeFirst();
+      const r = await db.updateTable('schedules').set(next).where('id', '=', id).where('nextFireAt', '=', expectedNextFireAt).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
 

@@ -16,16 +16,37 @@ describe.each(DIALECTS)('/api/v1/schedules on %s', (dialect) => {
 
   beforeAll(async () => {
     auth = bearer(await adminToken(server()));
-    const res = await api('POST', '/jobs/templates', { name: 'loopback scan', type: 'tcp_port_scan', targets: ['127.0.0.1'], params: { ports: [1], timeout_ms: 200 } });
+    const res = await api('POST', '/jobs/templates', {
+      name: 'loopback scan',
+      type: 'tcp_port_scan',
+      targets: ['127.0.0.1'],
+      params: { ports: [1], timeout_ms: 200 },
+    });
     expect(res.statusCode, res.body).toBe(201);
     templateId = res.json().id;
   });
 
   it('creates a cron schedule with defaults and serves it back', async () => {
-    const res = await api('POST', '/schedules', { name: 'nightly backup', template_id: templateId, kind: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin' });
+    const res = await api('POST', '/schedules', {
+      name: 'nightly backup',
+      template_id: templateId,
+      kind: 'cron',
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+    });
     expect(res.statusCode, res.body).toBe(201);
     const s = res.json();
-    expect(s).toMatchObject({ name: 'nightly backup', kind: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin', enabled: true, overlap: 'skip', misfire: 'run_once', jitter_seconds: 0, overrides: {} });
+    expect(s).toMatchObject({
+      name: 'nightly backup',
+      kind: 'cron',
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+      enabled: true,
+      overlap: 'skip',
+      misfire: 'run_once',
+      jitter_seconds: 0,
+      overrides: {},
+    });
     expect(Date.parse(s.next_fire_at)).toBeGreaterThan(Date.now());
     expect((await api('GET', `/schedules/${s.id}`)).json()).toEqual(s);
     const list = (await api('GET', '/schedules?kind=cron&q=nightly')).json();
@@ -36,7 +57,13 @@ describe.each(DIALECTS)('/api/v1/schedules on %s', (dialect) => {
     const a = await api('POST', '/schedules', { name: 'hourly', template_id: templateId, kind: 'interval', interval_seconds: 3600 });
     expect(a.statusCode, a.body).toBe(201);
     expect(a.json()).toMatchObject({ interval_seconds: 3600, interval: 'PT1H' });
-    const b = await api('POST', '/schedules', { name: 'quarter', template_id: templateId, kind: 'interval', interval: 'PT15M', anchor_at: '2026-01-01T00:05:00Z' });
+    const b = await api('POST', '/schedules', {
+      name: 'quarter',
+      template_id: templateId,
+      kind: 'interval',
+      interval: 'PT15M',
+      anchor_at: '2026-01-01T00:05:00Z',
+    });
     expect(b.statusCode, b.body).toBe(201);
     expect(b.json()).toMatchObject({ interval_seconds: 900, anchor_at: '2026-01-01T00:05:00.000Z' });
     expect(b.json().next_fire_at.slice(14)).toMatch(/^(05|20|35|50):00\.000Z$/);
@@ -72,7 +99,12 @@ describe.each(DIALECTS)('/api/v1/schedules on %s', (dialect) => {
   });
 
   it('refuses an unknown template (422) and a duplicate name (409)', async () => {
-    const missing = await api('POST', '/schedules', { name: 'orphan', template_id: '01900000-0000-7000-8000-000000000000', kind: 'interval', interval_seconds: 60 });
+    const missing = await api('POST', '/schedules', {
+      name: 'orphan',
+      template_id: '01900000-0000-7000-8000-000000000000',
+      kind: 'interval',
+      interval_seconds: 60,
+    });
     expect(missing.statusCode).toBe(422);
     expect(missing.json().errors[0].path).toBe('body.template_id');
     await api('POST', '/schedules', { name: 'twin', template_id: templateId, kind: 'interval', interval_seconds: 60 });
@@ -82,7 +114,9 @@ describe.each(DIALECTS)('/api/v1/schedules on %s', (dialect) => {
   });
 
   it('PATCH changes only what it is given; switching kind clears the old kind’s fields', async () => {
-    const s = (await api('POST', '/schedules', { name: 'patchable', template_id: templateId, kind: 'interval', interval_seconds: 600, overrides: { ports: [2] } })).json();
+    const s = (
+      await api('POST', '/schedules', { name: 'patchable', template_id: templateId, kind: 'interval', interval_seconds: 600, overrides: { ports: [2] } })
+    ).json();
     const renamed = await api('PATCH', `/schedules/${s.id}`, { name: 'patched' });
     expect(renamed.statusCode, renamed.body).toBe(200);
     expect(renamed.json()).toMatchObject({ name: 'patched', interval_seconds: 600, overrides: { ports: [2] }, next_fire_at: s.next_fire_at });
@@ -106,16 +140,37 @@ describe.each(DIALECTS)('/api/v1/schedules on %s', (dialect) => {
   });
 
   it('previews the next fire times, DST-correct, bounded by count', async () => {
-    const s = (await api('POST', '/schedules', { name: 'preview', template_id: templateId, kind: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin', start_at: '2027-03-27T00:00:00Z' })).json();
+    const s = (
+      await api('POST', '/schedules', {
+        name: 'preview',
+        template_id: templateId,
+        kind: 'cron',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        start_at: '2027-03-27T00:00:00Z',
+      })
+    ).json();
     const res = await api('GET', `/schedules/${s.id}/preview?count=3`);
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json().items.map((i: { local_time: string }) => i.local_time)).toEqual(['2027-03-27T02:30:00+01:00', '2027-03-28T03:30:00+02:00', '2027-03-29T02:30:00+02:00']);
+    expect(res.json().items.map((i: { local_time: string }) => i.local_time)).toEqual([
+      '2027-03-27T02:30:00+01:00',
+      '2027-03-28T03:30:00+02:00',
+      '2027-03-29T02:30:00+02:00',
+    ]);
     expect((await api('GET', `/schedules/${s.id}/preview`)).json().items).toHaveLength(10);
     expect((await api('GET', `/schedules/${s.id}/preview?count=1000`)).statusCode).toBe(400);
   });
 
   it('trigger runs the template now with trigger schedule and the schedule id; history shows the run and its outcome', async () => {
-    const s = (await api('POST', '/schedules', { name: 'manual', template_id: templateId, kind: 'interval', interval_seconds: 86400, overrides: { ports: [1, 2], timeout_ms: 300 } })).json();
+    const s = (
+      await api('POST', '/schedules', {
+        name: 'manual',
+        template_id: templateId,
+        kind: 'interval',
+        interval_seconds: 86400,
+        overrides: { ports: [1, 2], timeout_ms: 300 },
+      })
+    ).json();
     expect(s.overrides).toEqual({ ports: [1, 2], timeout_ms: 300 });
     const res = await api('POST', `/schedules/${s.id}/trigger`);
     expect(res.statusCode, res.body).toBe(202);
@@ -164,7 +219,8 @@ describe.each(DIALECTS)('the jobs adapter of the scheduler on %s', (dialect) => 
 
   it('counts a schedule’s active runs, reads their statuses and checks templates', async () => {
     const auth = bearer(await adminToken(server()));
-    const post = async (url: string, payload?: object) => (await server().app.inject({ method: 'POST', url: `/api/v1${url}`, headers: auth, ...(payload ? { payload } : {}) })).json();
+    const post = async (url: string, payload?: object) =>
+      (await server().app.inject({ method: 'POST', url: `/api/v1${url}`, headers: auth, ...(payload ? { payload } : {}) })).json();
     const template = await post('/jobs/templates', { name: 'queued only', type: 'tcp_port_scan', targets: ['127.0.0.1'], params: { ports: [1] } });
     const a = await post('/schedules', { name: 'a', template_id: template.id, kind: 'interval', interval_seconds: 3600 });
     const b = await post('/schedules', { name: 'b', template_id: template.id, kind: 'interval', interval_seconds: 3600 });

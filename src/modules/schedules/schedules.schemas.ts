@@ -98,9 +98,14 @@ export const Schedule = Type.Object(
     overlap: fields.overlap,
     misfire: fields.misfire,
     jitter_seconds: fields.jitter_seconds,
-    owner_id: Type.String({ maxLength: 100, description: 'The user the runs act for, with their permissions and teams as they are at each fire; whoever enables the schedule becomes its owner' }),
+    owner_id: Type.String({
+      maxLength: 100,
+      description: 'The user the runs act for, with their permissions and teams as they are at each fire; whoever enables the schedule becomes its owner',
+    }),
     team_id: Nullable(Uuid),
-    paused_reason: Nullable(Type.String({ maxLength: 1000, description: 'Why the scheduler disabled this schedule (its owner may no longer run it); null once enabled again' })),
+    paused_reason: Nullable(
+      Type.String({ maxLength: 1000, description: 'Why the scheduler disabled this schedule (its owner may no longer run it); null once enabled again' }),
+    ),
     next_fire_at: Nullable(Time('Next tick; null when disabled or finished')),
     last_fire_at: Nullable(Timestamp),
     created_at: Timestamp,
@@ -130,10 +135,7 @@ export const ListSchedulesQuery = Type.Object(
 );
 export type ListSchedulesQuery = Static<typeof ListSchedulesQuery>;
 
-export const PreviewQuery = Type.Object(
-  { count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) },
-  { additionalProperties: false },
-);
+export const PreviewQuery = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) }, { additionalProperties: false });
 export const Preview = Type.Object(
   {
     timezone: fields.timezone,

@@ -77,7 +77,9 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
   /** A schedule can be given only to a team the actor belongs to (admins: any). */
   function checkTeam(actor: Actor, teamId: string | null): void {
     if (teamId !== null && !inTeamScope(teamScope(actor), teamId)) {
-      throw new ValidationError('SCHEDULE_TEAM_FORBIDDEN', 'You can only assign a schedule to a team you are a member of', [{ path: 'body.team_id', message: 'not one of your teams' }]);
+      throw new ValidationError('SCHEDULE_TEAM_FORBIDDEN', 'You can only assign a schedule to a team you are a member of', [
+        { path: 'body.team_id', message: 'not one of your teams' },
+      ]);
     }
   }
 
@@ -168,7 +170,14 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       await write(f.name, async ({ db, schedules }) => {
         if (!(await schedules.update(id, patch))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
         const ownerChange = patch.ownerId !== undefined && patch.ownerId !== current.ownerId ? { owner_id: { from: current.ownerId, to: patch.ownerId } } : {};
-        await deps.audit?.record(db, { actor, action: 'schedule.updated', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { ...body, ...ownerChange } });
+        await deps.audit?.record(db, {
+          actor,
+          action: 'schedule.updated',
+          resourceType: 'schedule',
+          resourceId: id,
+          outcome: 'success',
+          changes: { ...body, ...ownerChange },
+        });
         await deps.events?.record(db, 'schedule.updated', { id, name: f.name, fields: Object.keys(body).sort(), actor: actorRef(actor) });
       });
       return toView({ ...current, ...patch });
@@ -183,7 +192,14 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       const current = await load(actor, id);
       await write(current.name, async ({ db, schedules }) => {
         if (!(await schedules.remove(id))) throw new NotFoundError('SCHEDULE_NOT_FOUND', `Schedule ${id} does not exist`);
-        await deps.audit?.record(db, { actor, action: 'schedule.deleted', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { name: current.name } });
+        await deps.audit?.record(db, {
+          actor,
+          action: 'schedule.deleted',
+          resourceType: 'schedule',
+          resourceId: id,
+          outcome: 'success',
+          changes: { name: current.name },
+        });
         await deps.events?.record(db, 'schedule.deleted', { id, name: current.name, actor: actorRef(actor) });
       });
     },
@@ -225,7 +241,14 @@ export function createSchedulesService(deps: SchedulesServiceDeps) {
       await checkTemplate(actor, s.templateId);
       await write(s.name, async ({ db, schedules }) => {
         await schedules.insertFires([fire]);
-        await deps.audit?.record(db, { actor, action: 'schedule.triggered', resourceType: 'schedule', resourceId: id, outcome: 'success', changes: { fire_id: fire.id } });
+        await deps.audit?.record(db, {
+          actor,
+          action: 'schedule.triggered',
+          resourceType: 'schedule',
+          resourceId: id,
+          outcome: 'success',
+          changes: { fire_id: fire.id },
+        });
       });
       await deps.scheduler.dispatch(fire, s);
       const [view] = await views([(await repo.findFire(fire.id)) ?? fire]);

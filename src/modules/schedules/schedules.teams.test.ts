@@ -33,7 +33,12 @@ describe.each(DIALECTS)('team scoping of schedules on %s', (dialect) => {
     expect((await api(admin, 'PUT', `/teams/${teamB}/members/${o.userId}`)).statusCode).toBe(204);
     member = bearer(m.token);
     outsider = bearer(o.token);
-    const t = await api(admin, 'POST', '/jobs/templates', { name: 'team scan', type: 'tcp_port_scan', targets: ['127.0.0.1'], params: { ports: [1], timeout_ms: 200 } });
+    const t = await api(admin, 'POST', '/jobs/templates', {
+      name: 'team scan',
+      type: 'tcp_port_scan',
+      targets: ['127.0.0.1'],
+      params: { ports: [1], timeout_ms: 200 },
+    });
     expect(t.statusCode, t.body).toBe(201);
     templateId = t.json().id;
   });

@@ -19,7 +19,9 @@ function greeter(greeting: string): Promise<{ port: number; connections(): numbe
     for (const s of sockets) s.destroy();
     server.close();
   };
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, connections: () => accepted, close })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, connections: () => accepted, close })),
+  );
 }
 
 describe.each(DIALECTS)('settings API on %s', (dialect) => {
@@ -49,7 +51,12 @@ describe.each(DIALECTS)('settings API on %s', (dialect) => {
   });
 
   it('applies a security change at once: the password policy of the next request', async () => {
-    const user = (password: string) => ({ username: `p-${Math.random().toString(36).slice(2, 8)}`, email: `p${Math.random().toString(36).slice(2, 8)}@example.com`, password, roles: ['viewer'] });
+    const user = (password: string) => ({
+      username: `p-${Math.random().toString(36).slice(2, 8)}`,
+      email: `p${Math.random().toString(36).slice(2, 8)}@example.com`,
+      password,
+      roles: ['viewer'],
+    });
     expect((await inject('POST', '/api/v1/users', user('Vq7!-thirteen'))).statusCode).toBe(201);
     expect((await inject('PATCH', '/api/v1/settings/security', { password_min_length: 20 })).statusCode).toBe(200);
     const refused = await inject('POST', '/api/v1/users', user('Vq7!-thirteen'));
@@ -80,7 +87,9 @@ describe.each(DIALECTS)('settings API on %s', (dialect) => {
 
   it('lets viewers read and only settings:write change, audited with before and after', async () => {
     const viewer = await loginAs(server(), 'viewer', token);
-    expect((await inject('GET', '/api/v1/settings', undefined, bearer(viewer.token))).json().items.map((s: { section: string }) => s.section)).toContain('security');
+    expect((await inject('GET', '/api/v1/settings', undefined, bearer(viewer.token))).json().items.map((s: { section: string }) => s.section)).toContain(
+      'security',
+    );
     expect((await inject('PATCH', '/api/v1/settings/general', { instance_name: 'x' }, bearer(viewer.token))).statusCode).toBe(403);
     const operator = await loginAs(server(), 'operator', token);
     expect((await inject('DELETE', '/api/v1/settings/general/instance_name', undefined, bearer(operator.token))).statusCode).toBe(403);
@@ -146,7 +155,14 @@ describe.each(DIALECTS)('settings API on %s', (dialect) => {
     expect((await inject('PATCH', '/api/v1/settings/general', { request_log: 'info' })).statusCode).toBe(200);
     await inject('GET', '/api/v1/settings/files');
     expect(lines()).toHaveLength(1);
-    expect(JSON.parse(lines()[0]!)).toMatchObject({ level: 30, method: 'GET', route: '/api/v1/settings/files', status: 200, request_id: expect.any(String), principal: expect.stringMatching(/^user:/) });
+    expect(JSON.parse(lines()[0]!)).toMatchObject({
+      level: 30,
+      method: 'GET',
+      route: '/api/v1/settings/files',
+      status: 200,
+      request_id: expect.any(String),
+      principal: expect.stringMatching(/^user:/),
+    });
     expect((await inject('PATCH', '/api/v1/settings/general', { request_log: null })).statusCode).toBe(200);
     await inject('GET', '/api/v1/settings/files');
     expect(lines()).toHaveLength(1);

@@ -26,7 +26,12 @@ describe.each(DIALECTS)('settings across two cluster nodes on %s', (dialect) => 
 
   it('applies on node B a security change made on node A (bus message)', async () => {
     expect(b.modules.settingsStore.current('security').lockout_threshold).toBe(5);
-    const res = await a.app.inject({ method: 'PATCH', url: '/api/v1/settings/security', headers: bearer(token), payload: { lockout_threshold: 2, access_token_ttl_seconds: 1800 } });
+    const res = await a.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/settings/security',
+      headers: bearer(token),
+      payload: { lockout_threshold: 2, access_token_ttl_seconds: 1800 },
+    });
     expect(res.statusCode, res.body).toBe(200);
     await vi.waitFor(() => expect(b.modules.settingsStore.current('security').lockout_threshold).toBe(2), { timeout: 2_000, interval: 20 });
     // …and B's identity uses it: a sign-in on B issues half-hour access tokens.
@@ -42,14 +47,21 @@ describe.each(DIALECTS)('settings across two cluster nodes on %s', (dialect) => 
     const now = new Date().toISOString();
     const row = await sql<{ version: number }>`select version from settings where key = 'general'`.execute(db);
     if (row.rows.length === 0) {
-      await sql`insert into settings (key, value, version, updated_at, updated_by) values ('general', ${JSON.stringify({ instance_name: 'Behind the back' })}, 1, ${now}, 'sql')`.execute(db);
+      await sql`insert into settings (key, value, version, updated_at, updated_by) values ('general', ${JSON.stringify({ instance_name: 'Behind the back' })}, 1, ${now}, 'sql')`.execute(
+        db,
+      );
     } else {
-      await sql`update settings set value = ${JSON.stringify({ instance_name: 'Behind the back' })}, version = version + 1, updated_at = ${now} where key = 'general'`.execute(db);
+      await sql`update settings set value = ${JSON.stringify({ instance_name: 'Behind the back' })}, version = version + 1, updated_at = ${now} where key = 'general'`.execute(
+        db,
+      );
     }
     // Each node checks on its own timer: both converge, in either order.
-    await vi.waitFor(() => {
-      expect(b.modules.settingsStore.current('general').instance_name).toBe('Behind the back');
-      expect(a.modules.settingsStore.current('general').instance_name).toBe('Behind the back');
-    }, { timeout: 15_000, interval: 100 });
+    await vi.waitFor(
+      () => {
+        expect(b.modules.settingsStore.current('general').instance_name).toBe('Behind the back');
+        expect(a.modules.settingsStore.current('general').instance_name).toBe('Behind the back');
+      },
+      { timeout: 15_000, interval: 100 },
+    );
   });
 });

@@ -71,7 +71,11 @@ export function describeChange(section: SectionDef, before: Record<string, Expla
     const b = before[name]!;
     const a = after[name]!;
     if (isDeepStrictEqual(b.value, a.value) && b.source === a.source) continue;
-    lines.push(section.keys[name]!.secret ? `${name}: (secret ${a.source === 'database' ? 'set' : 'cleared'})` : `${name}: ${show(b.value)} → ${show(a.value)} (${a.source})`);
+    lines.push(
+      section.keys[name]!.secret
+        ? `${name}: (secret ${a.source === 'database' ? 'set' : 'cleared'})`
+        : `${name}: ${show(b.value)} → ${show(a.value)} (${a.source})`,
+    );
   }
   return lines;
 }

@@ -23,7 +23,15 @@ export function settingsRoutes(service: SettingsService): FastifyPluginAsyncType
   return async (app) => {
     app.get(
       '/settings',
-      { config: read, schema: { operationId: 'listSettingsSections', tags, summary: 'The settings sections with their versions', response: { 200: Type.Object({ items: Type.Array(SectionSummary) }, { additionalProperties: false }), ...errorResponses() } } },
+      {
+        config: read,
+        schema: {
+          operationId: 'listSettingsSections',
+          tags,
+          summary: 'The settings sections with their versions',
+          response: { 200: Type.Object({ items: Type.Array(SectionSummary) }, { additionalProperties: false }), ...errorResponses() },
+        },
+      },
       async (req) => ({ items: service.list(req.actor) }),
     );
     for (const name of SECTION_NAMES) {
@@ -32,7 +40,16 @@ export function settingsRoutes(service: SettingsService): FastifyPluginAsyncType
       const id = name[0]!.toUpperCase() + name.slice(1);
       app.get(
         `/settings/${name}`,
-        { config: read, schema: { operationId: `get${id}Settings`, tags, summary: `The ${name} settings: ${SECTIONS[name].description}`, querystring: ExplainQuery, response: { 200: View, ...errorResponses() } } },
+        {
+          config: read,
+          schema: {
+            operationId: `get${id}Settings`,
+            tags,
+            summary: `The ${name} settings: ${SECTIONS[name].description}`,
+            querystring: ExplainQuery,
+            response: { 200: View, ...errorResponses() },
+          },
+        },
         async (req) => service.get(req.actor, name, req.query.explain === true),
       );
       app.patch(
@@ -53,21 +70,42 @@ export function settingsRoutes(service: SettingsService): FastifyPluginAsyncType
         `/settings/${name}/:key`,
         {
           config: { ...write, scope: 'global', resource: 'setting' },
-          schema: { operationId: `reset${id}Setting`, tags, summary: `Remove a ${name} key from the database: it falls back to environment or default.${stepUp}`, params: KeyParams(name), response: { 200: View, ...errorResponses(409, 422) } },
+          schema: {
+            operationId: `reset${id}Setting`,
+            tags,
+            summary: `Remove a ${name} key from the database: it falls back to environment or default.${stepUp}`,
+            params: KeyParams(name),
+            response: { 200: View, ...errorResponses(409, 422) },
+          },
         },
         async (req) => service.reset(req.actor, name, (req.params as { key: string }).key, writeOptions(req)),
       );
     }
     app.post(
       '/settings/egress/test',
-      { config: write, schema: { operationId: 'testEgressSettings', tags, summary: 'Whether a URL may be reached under the proposed egress lists (nothing is saved)', body: EgressTestBody, response: { 200: TestResult, ...errorResponses(422) } } },
+      {
+        config: write,
+        schema: {
+          operationId: 'testEgressSettings',
+          tags,
+          summary: 'Whether a URL may be reached under the proposed egress lists (nothing is saved)',
+          body: EgressTestBody,
+          response: { 200: TestResult, ...errorResponses(422) },
+        },
+      },
       async (req) => service.testEgress(req.actor, req.body),
     );
     app.post(
       '/settings/notifications/test',
       {
         config: write,
-        schema: { operationId: 'testNotificationsSettings', tags, summary: 'Connect to the proposed SMTP server and read its greeting (nothing is saved)', body: sectionChange('notifications'), response: { 200: TestResult, ...errorResponses(422) } },
+        schema: {
+          operationId: 'testNotificationsSettings',
+          tags,
+          summary: 'Connect to the proposed SMTP server and read its greeting (nothing is saved)',
+          body: sectionChange('notifications'),
+          response: { 200: TestResult, ...errorResponses(422) },
+        },
       },
       async (req) => service.testNotifications(req.actor, req.body as Record<string, unknown>),
     );

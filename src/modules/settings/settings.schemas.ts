@@ -39,7 +39,12 @@ export function sectionView(name: SectionName): TObject {
 export function sectionChange(name: SectionName): TObject {
   return Type.Object(
     {
-      ...Object.fromEntries(entries(name).map(([k, d]) => [k, Type.Optional(Type.Union([d.schema, Type.Null()], { description: `${d.description} \`null\`: fall back to environment/default` }))])),
+      ...Object.fromEntries(
+        entries(name).map(([k, d]) => [
+          k,
+          Type.Optional(Type.Union([d.schema, Type.Null()], { description: `${d.description} \`null\`: fall back to environment/default` })),
+        ]),
+      ),
       version: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31, description: 'The version read; 409 when the section changed since' })),
     },
     { additionalProperties: false },
@@ -50,7 +55,12 @@ export const KeyParams = (name: SectionName) =>
   Type.Object({ key: Type.Union(Object.keys(SECTIONS[name].keys).map((k) => Type.Literal(k))) }, { additionalProperties: false });
 
 export const SectionSummary = Type.Object(
-  { section: Type.String({ maxLength: 50 }), description: Type.String({ maxLength: 200 }), version: Type.Integer({ minimum: 0 }), updated_at: Nullable(Timestamp) },
+  {
+    section: Type.String({ maxLength: 50 }),
+    description: Type.String({ maxLength: 200 }),
+    version: Type.Integer({ minimum: 0 }),
+    updated_at: Nullable(Timestamp),
+  },
   { additionalProperties: false },
 );
 

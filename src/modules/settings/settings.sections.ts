@@ -40,7 +40,11 @@ export const SECTIONS = {
   general: {
     description: 'Instance name and request logging.',
     keys: {
-      instance_name: { schema: Type.String({ minLength: 1, maxLength: 100 }), default: 'Opsdeck', description: 'Shown in the console title and in notifications.' },
+      instance_name: {
+        schema: Type.String({ minLength: 1, maxLength: 100 }),
+        default: 'Opsdeck',
+        description: 'Shown in the console title and in notifications.',
+      },
       request_log: {
         schema: Type.Union([Type.Literal('off'), Type.Literal('debug'), Type.Literal('info')]),
         default: 'off',
@@ -57,7 +61,11 @@ export const SECTIONS = {
       lockout_seconds: { schema: int(1, 86_400), config: 'lockoutSeconds', description: 'First lock duration; doubles per further failure, capped at 24 h.' },
       access_token_ttl_seconds: { schema: int(30, 86_400), config: 'accessTokenTtlSeconds', description: 'Lifetime of new access tokens.' },
       refresh_token_ttl_seconds: { schema: int(300, 90 * 86_400), config: 'refreshTokenTtlSeconds', description: 'Lifetime of new refresh tokens.' },
-      step_up_window_seconds: { schema: int(30, 86_400), config: 'stepUpWindowSeconds', description: 'How recent a password sign-in sensitive operations need.' },
+      step_up_window_seconds: {
+        schema: int(30, 86_400),
+        config: 'stepUpWindowSeconds',
+        description: 'How recent a password sign-in sensitive operations need.',
+      },
     },
   },
   egress: {
@@ -66,7 +74,12 @@ export const SECTIONS = {
     keys: {
       allow: { schema: strings(500, 255), config: 'egressAllow', check: egressList(false), description: 'When non-empty, the only outbound targets.' },
       deny: { schema: strings(500, 255), config: 'egressDeny', check: egressList(false), description: 'Refused outbound targets.' },
-      allow_internal: { schema: strings(500, 255), config: 'egressAllowInternal', check: egressList(true), description: 'Internal addresses (loopback, link-local…) that may still be reached.' },
+      allow_internal: {
+        schema: strings(500, 255),
+        config: 'egressAllowInternal',
+        check: egressList(true),
+        description: 'Internal addresses (loopback, link-local…) that may still be reached.',
+      },
     },
   },
   git: {
@@ -77,14 +90,19 @@ export const SECTIONS = {
       allowed_extensions: {
         schema: extension,
         config: 'gitAllowedExtensions',
-        description: "File extensions a repository's file list shows when the repository names none (its `allowed_extensions` wins); other files stay readable by path.",
+        description:
+          "File extensions a repository's file list shows when the repository names none (its `allowed_extensions` wins); other files stay readable by path.",
       },
     },
   },
   cache: {
     description: 'What the cache loads at start and how often it refreshes it.',
     keys: {
-      prefetch: { schema: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,62}$', maxLength: 63 }), { maxItems: 50 }), default: [], description: 'Cache namespaces loaded at start.' },
+      prefetch: {
+        schema: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,62}$', maxLength: 63 }), { maxItems: 50 }),
+        default: [],
+        description: 'Cache namespaces loaded at start.',
+      },
       refresh_interval_seconds: { schema: int(0, 86_400), default: 300, description: 'How often prefetched namespaces are reloaded (0: never).' },
     },
   },
@@ -92,7 +110,11 @@ export const SECTIONS = {
     description: 'Upload limits.',
     keys: {
       max_upload_mb: { schema: int(1, 10_240), default: 50, description: 'Largest accepted upload, in MiB.' },
-      allowed_extensions: { schema: extension, default: ['.txt', '.cfg', '.conf', '.csv', '.json', '.yaml', '.yml', '.j2', '.png', '.jpg', '.svg'], description: 'Accepted upload extensions.' },
+      allowed_extensions: {
+        schema: extension,
+        default: ['.txt', '.cfg', '.conf', '.csv', '.json', '.yaml', '.yml', '.j2', '.png', '.jpg', '.svg'],
+        description: 'Accepted upload extensions.',
+      },
     },
   },
   notifications: {
@@ -103,7 +125,11 @@ export const SECTIONS = {
       smtp_username: { schema: Type.String({ maxLength: 255 }), default: '', description: 'SMTP user (empty: no authentication).' },
       smtp_password: { schema: Type.String({ maxLength: 1000 }), default: '', secret: true, description: 'SMTP password (write-only).' },
       from_address: { schema: Type.String({ maxLength: 255 }), default: '', description: 'Sender address.' },
-      default_severity: { schema: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]), default: 'warning', description: 'Lowest severity notified when a rule names none.' },
+      default_severity: {
+        schema: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+        default: 'warning',
+        description: 'Lowest severity notified when a rule names none.',
+      },
     },
   },
   logs: {
@@ -120,7 +146,9 @@ export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
 
 type KeysOf<S extends SectionName> = (typeof SECTIONS)[S]['keys'];
 /** The effective values of a section, typed from its schemas. */
-export type SectionValues<S extends SectionName> = { readonly [K in keyof KeysOf<S>]: KeysOf<S>[K] extends { schema: infer T extends TSchema } ? Static<T> : never };
+export type SectionValues<S extends SectionName> = {
+  readonly [K in keyof KeysOf<S>]: KeysOf<S>[K] extends { schema: infer T extends TSchema } ? Static<T> : never;
+};
 
 export function sectionDef(name: SectionName): SectionDef {
   return SECTIONS[name];

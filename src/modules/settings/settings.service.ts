@@ -34,7 +34,15 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       else values[k] = e.value;
       explained[k] = keys[k]?.secret ? { ...e, value: e.value === '' ? '' : MASK } : e;
     }
-    return { section: name, version: snap.version, updated_at: snap.updatedAt, updated_by: snap.updatedBy, values, secrets, ...(explain ? { explain: explained } : {}) };
+    return {
+      section: name,
+      version: snap.version,
+      updated_at: snap.updatedAt,
+      updated_by: snap.updatedBy,
+      values,
+      secrets,
+      ...(explain ? { explain: explained } : {}),
+    };
   }
 
   /** Applies a change to the stored row in one transaction with its audit record; the new snapshot is live on every node after. */
@@ -46,7 +54,9 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       const repo = createSettingsRepository(trx);
       const row = await repo.get(name);
       const version = row?.version ?? 0;
-      if (expected !== undefined && expected !== version) throw new ConflictError('SETTINGS_VERSION_CONFLICT', `The ${name} settings changed since version ${expected} (now ${version}); read them again`);
+      if (expected !== undefined && expected !== version) {
+        throw new ConflictError('SETTINGS_VERSION_CONFLICT', `The ${name} settings changed since version ${expected} (now ${version}); read them again`);
+      }
       const raw = { ...(row?.value ?? {}) };
       const before = resolveSection(section, deps.store.open(name, raw), deps.store.config);
       for (const [k, v] of Object.entries(change)) {
@@ -57,7 +67,14 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       if (!(await repo.write(name, version, raw, nowIso(), actor.name.slice(0, 200)))) {
         throw new ConflictError('SETTINGS_VERSION_CONFLICT', `The ${name} settings were changed by someone else at the same time; read them again`);
       }
-      await deps.audit.record(trx, { actor, action, resourceType: 'setting_section', resourceId: name, outcome: 'success', changes: { version: version + 1, diff: describeChange(section, before, after) } });
+      await deps.audit.record(trx, {
+        actor,
+        action,
+        resourceType: 'setting_section',
+        resourceId: name,
+        outcome: 'success',
+        changes: { version: version + 1, diff: describeChange(section, before, after) },
+      });
     });
     await deps.store.changed(name);
     return view(name, false);
@@ -112,7 +129,10 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       const { version: _v, ...proposed } = body;
       const errors = validateChange(SECTIONS.notifications, proposed);
       if (errors.length > 0) throw new ValidationError('SETTINGS_INVALID', 'The settings are invalid', errors);
-      const s = { ...deps.store.current('notifications'), ...Object.fromEntries(Object.entries(proposed).filter(([, v]) => v !== null)) } as SectionValues<'notifications'>;
+      const s = {
+        ...deps.store.current('notifications'),
+        ...Object.fromEntries(Object.entries(proposed).filter(([, v]) => v !== null)),
+      } as SectionValues<'notifications'>;
       if (!s.smtp_host) throw new ValidationError('SETTINGS_INVALID', 'No SMTP server to test', [{ path: 'body.smtp_host', message: 'is empty' }]);
       // The SMTP server is an outbound target like any other: the egress policy in force checks the
       // host (names through its resolver) and the connection goes to the address it approved.
@@ -120,7 +140,9 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       try {
         target = new URL(`http://${s.smtp_host.includes(':') && !s.smtp_host.startsWith('[') ? `[${s.smtp_host}]` : s.smtp_host}:${s.smtp_port}`);
       } catch {
-        throw new ValidationError('SETTINGS_INVALID', 'The SMTP server is not a host name or address', [{ path: 'body.smtp_host', message: 'is not a host name or address' }]);
+        throw new ValidationError('SETTINGS_INVALID', 'The SMTP server is not a host name or address', [
+          { path: 'body.smtp_host', message: 'is not a host name or address' },
+        ]);
       }
       const verdict = await deps.egressFor(deps.store.current('egress')).check(target);
       if (!verdict.ok) return { ok: false, message: `${s.smtp_host}: ${verdict.reason}`.slice(0, 500), latency_ms: null };
@@ -131,7 +153,12 @@ export function createSettingsService(deps: SettingsServiceDeps) {
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
 /** Connects and waits for the `220` greeting: the server is there and speaks SMTP. */
-export function smtpGreeting(host: string, address: string, port: number, timeoutMs: number): Promise<{ ok: boolean; message: string; latency_ms: number | null }> {
+export function smtpGreeting(
+  host: string,
+  address: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ ok: boolean; message: string; latency_ms: number | null }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = net.connect({ host: address, port });

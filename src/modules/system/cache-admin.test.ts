@@ -7,9 +7,16 @@ describe.each(DIALECTS)('cache administration on %s', (dialect) => {
   const server = useTestServer(dialect);
   const call = (method: 'GET' | 'DELETE' | 'PATCH', url: string, token: string, payload?: object) =>
     server().app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload ? { payload } : {}) });
-  interface Row { namespace: string; hits: number; misses: number; size: number; evictions: number }
+  interface Row {
+    namespace: string;
+    hits: number;
+    misses: number;
+    size: number;
+    evictions: number;
+  }
   /** The row of a namespace; a namespace never seen reads as all zeros. */
-  const namespace = (body: { namespaces: Row[] }, name: string): Row => body.namespaces.find((n) => n.namespace === name) ?? { namespace: name, hits: 0, misses: 0, size: 0, evictions: 0 };
+  const namespace = (body: { namespaces: Row[] }, name: string): Row =>
+    body.namespaces.find((n) => n.namespace === name) ?? { namespace: name, hits: 0, misses: 0, size: 0, evictions: 0 };
 
   it('shows hits, misses and entries per namespace (cache:read), clears a namespace or a tag (cache:write, audited)', async () => {
     const token = await adminToken(server());
@@ -27,7 +34,10 @@ describe.each(DIALECTS)('cache administration on %s', (dialect) => {
     expect((await call('DELETE', '/cache/tags/roles', token)).statusCode).toBe(204);
 
     const audit = (await call('GET', '/audit?action=cache.cleared', token)).json().items;
-    expect(audit.map((e: { resource_type: string; resource_id: string }) => `${e.resource_type}:${e.resource_id}`).sort()).toEqual(['cache_namespace:identity', 'cache_tag:roles']);
+    expect(audit.map((e: { resource_type: string; resource_id: string }) => `${e.resource_type}:${e.resource_id}`).sort()).toEqual([
+      'cache_namespace:identity',
+      'cache_tag:roles',
+    ]);
   });
 
   it('lets a viewer read but not clear, and names a bad namespace', async () => {
@@ -51,7 +61,10 @@ describe.each(DIALECTS)('cache administration on %s', (dialect) => {
     await vi.waitFor(async () => expect(namespace((await call('GET', '/cache', token)).json(), 'parsers').size).toBe(1));
     // Each refresh clears the namespace and loads it again: a miss each time.
     const misses = namespace((await call('GET', '/cache', token)).json(), 'parsers').misses;
-    await vi.waitFor(async () => expect(namespace((await call('GET', '/cache', token)).json(), 'parsers').misses).toBeGreaterThanOrEqual(misses + 2), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect(namespace((await call('GET', '/cache', token)).json(), 'parsers').misses).toBeGreaterThanOrEqual(misses + 2), {
+      timeout: 10_000,
+      interval: 100,
+    });
     expect((await call('PATCH', '/settings/cache', token, { prefetch: [], refresh_interval_seconds: 0 })).statusCode).toBe(200);
   });
 });

@@ -25,7 +25,12 @@ describe.each(DIALECTS)('cache administration across two cluster nodes on %s', (
   });
 
   it('prefetches the listed namespaces when a node starts', async () => {
-    const res = await a.app.inject({ method: 'PATCH', url: '/api/v1/settings/cache', headers: bearer(token), payload: { prefetch: ['parsers'], refresh_interval_seconds: 0 } });
+    const res = await a.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/settings/cache',
+      headers: bearer(token),
+      payload: { prefetch: ['parsers'], refresh_interval_seconds: 0 },
+    });
     expect(res.statusCode, res.body).toBe(200);
     b = await createTestServer(dialect, { cluster: true, db: a.db });
     // Nothing on B asked for a parser: start-up looked the namespace up (in cluster mode the value

@@ -24,7 +24,16 @@ const CacheStatsView = Type.Object(
   },
   { additionalProperties: false },
 );
-const NamespaceParams = Type.Object({ namespace: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', maxLength: 32, description: 'a key’s text up to its first colon (`other` for keys without one)' }) }, { additionalProperties: false });
+const NamespaceParams = Type.Object(
+  {
+    namespace: Type.String({
+      pattern: '^[a-z][a-z0-9_-]{0,31}$',
+      maxLength: 32,
+      description: 'a key’s text up to its first colon (`other` for keys without one)',
+    }),
+  },
+  { additionalProperties: false },
+);
 const TagParams = Type.Object({ tag: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 /** /api/v1/cache: statistics per namespace; clearing a namespace or a tag takes effect on every node. */
@@ -32,12 +41,29 @@ export function cacheRoutes(admin: CacheAdmin): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/cache',
-      { config: { permission: 'cache:read' }, schema: { operationId: 'getCacheStats', tags, summary: 'Cache hits, misses, entries and evictions per namespace, as this node sees them', response: { 200: CacheStatsView, ...errorResponses() } } },
+      {
+        config: { permission: 'cache:read' },
+        schema: {
+          operationId: 'getCacheStats',
+          tags,
+          summary: 'Cache hits, misses, entries and evictions per namespace, as this node sees them',
+          response: { 200: CacheStatsView, ...errorResponses() },
+        },
+      },
       async (req) => admin.stats(req.actor),
     );
     app.delete(
       '/cache/namespaces/:namespace',
-      { config: { permission: 'cache:write', scope: 'global', resource: 'cache_namespace' }, schema: { operationId: 'clearCacheNamespace', tags, summary: 'Drop every cached entry of a namespace, on every node (audited)', params: NamespaceParams, response: { ...NoContent, ...errorResponses(400) } } },
+      {
+        config: { permission: 'cache:write', scope: 'global', resource: 'cache_namespace' },
+        schema: {
+          operationId: 'clearCacheNamespace',
+          tags,
+          summary: 'Drop every cached entry of a namespace, on every node (audited)',
+          params: NamespaceParams,
+          response: { ...NoContent, ...errorResponses(400) },
+        },
+      },
       async (req, reply) => {
         await admin.clearNamespace(req.actor, req.params.namespace);
         return reply.code(204).send(null);
@@ -45,7 +71,16 @@ export function cacheRoutes(admin: CacheAdmin): FastifyPluginAsyncTypebox {
     );
     app.delete(
       '/cache/tags/:tag',
-      { config: { permission: 'cache:write', scope: 'global', resource: 'cache_tag' }, schema: { operationId: 'clearCacheTag', tags, summary: 'Drop every cached entry carrying a tag, on every node (audited)', params: TagParams, response: { ...NoContent, ...errorResponses(400) } } },
+      {
+        config: { permission: 'cache:write', scope: 'global', resource: 'cache_tag' },
+        schema: {
+          operationId: 'clearCacheTag',
+          tags,
+          summary: 'Drop every cached entry carrying a tag, on every node (audited)',
+          params: TagParams,
+          response: { ...NoContent, ...errorResponses(400) },
+        },
+      },
       async (req, reply) => {
         await admin.clearTag(req.actor, req.params.tag);
         return reply.code(204).send(null);

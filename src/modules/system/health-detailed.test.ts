@@ -13,7 +13,12 @@ describe('GET /health/detailed and /api/v1/system/info on sqlite (single node)',
     const viewer = await loginAs(server(), 'viewer');
     expect((await inject({ method: 'GET', url: '/health/detailed', headers: bearer(viewer.token) })).statusCode).toBe(200);
     // A session that must change its password holds only account:* permissions.
-    const reset = await inject({ method: 'POST', url: `/api/v1/users/${viewer.userId}/password-reset`, headers: bearer(await adminToken(server())), payload: { password: 'temporary-pass-9931' } });
+    const reset = await inject({
+      method: 'POST',
+      url: `/api/v1/users/${viewer.userId}/password-reset`,
+      headers: bearer(await adminToken(server())),
+      payload: { password: 'temporary-pass-9931' },
+    });
     expect(reset.statusCode).toBe(204);
     const limited = await login(server(), viewer.username, 'temporary-pass-9931');
     expect((await inject({ method: 'GET', url: '/health/detailed', headers: bearer(limited.access_token) })).statusCode).toBe(403);
@@ -25,7 +30,14 @@ describe('GET /health/detailed and /api/v1/system/info on sqlite (single node)',
       const res = await server().app.inject({ method: 'GET', url, headers: h });
       expect(res.statusCode, res.body).toBe(200);
       const body = res.json();
-      expect(body).toMatchObject({ name: 'opsdeck', mode: 'single', database_dialect: 'sqlite', roles: expect.arrayContaining(['api']), queue: { queued: 0, running: {} }, redis_latency_ms: null });
+      expect(body).toMatchObject({
+        name: 'opsdeck',
+        mode: 'single',
+        database_dialect: 'sqlite',
+        roles: expect.arrayContaining(['api']),
+        queue: { queued: 0, running: {} },
+        redis_latency_ms: null,
+      });
       expect(body.database_latency_ms).toBeTypeOf('number');
       expect(body.nodes).toEqual([expect.objectContaining({ id: body.node_id, roles: body.roles, version: body.version })]);
       expect(Number.isNaN(Date.parse(body.nodes[0].last_seen))).toBe(false);

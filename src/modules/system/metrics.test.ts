@@ -47,7 +47,11 @@ describe.each(DIALECTS)('job series on /metrics on %s', (dialect) => {
     const api = await adminClient(server());
     const cancelled = (b: string) => sample(b, 'opsdeck_job_runs_finished_total{type="local_command",status="cancelled"}') ?? 0;
     const before = await scrape();
-    const run = await api.start({ type: 'local_command', params: { command: 'echo', args: ['later'] }, not_before: new Date(Date.now() + 3_600_000).toISOString() });
+    const run = await api.start({
+      type: 'local_command',
+      params: { command: 'echo', args: ['later'] },
+      not_before: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     const res = await server().app.inject({ method: 'POST', url: `/api/v1/jobs/runs/${run.id}/cancel`, headers: api.headers });
     expect(res.statusCode, res.body).toBe(202);
     expect(res.json().status).toBe('cancelled');
@@ -59,9 +63,19 @@ describe.each(DIALECTS)('job series on /metrics on %s', (dialect) => {
     const enabled = async () => sample(await scrape(), 'opsdeck_schedules_enabled');
     const start = await enabled();
     expect(start).toBeTypeOf('number');
-    const t = await server().app.inject({ method: 'POST', url: '/api/v1/jobs/templates', headers: api.headers, payload: { name: `echo ${dialect}`, type: 'local_command', params: { command: 'echo', args: ['x'] } } });
+    const t = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs/templates',
+      headers: api.headers,
+      payload: { name: `echo ${dialect}`, type: 'local_command', params: { command: 'echo', args: ['x'] } },
+    });
     expect(t.statusCode, t.body).toBe(201);
-    const s = await server().app.inject({ method: 'POST', url: '/api/v1/schedules', headers: api.headers, payload: { name: `hourly ${dialect}`, template_id: t.json().id, kind: 'interval', interval_seconds: 3600 } });
+    const s = await server().app.inject({
+      method: 'POST',
+      url: '/api/v1/schedules',
+      headers: api.headers,
+      payload: { name: `hourly ${dialect}`, template_id: t.json().id, kind: 'interval', interval_seconds: 3600 },
+    });
     expect(s.statusCode, s.body).toBe(201);
     expect(await enabled()).toBe(start! + 1);
     const off = await server().app.inject({ method: 'PATCH', url: `/api/v1/schedules/${s.json().id}`, headers: api.headers, payload: { enabled: false } });
@@ -74,7 +88,8 @@ describe.each(DIALECTS)('job series on /metrics on %s', (dialect) => {
     for (let i = 0; i < 3; i++) expect((await server().app.inject({ method: 'GET', url: '/api/v1/jobs/runs', headers: api.headers })).statusCode).toBe(200);
     const body = await scrape();
     const sum = (re: RegExp) => [...body.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
-    const identity = (sample(body, 'opsdeck_cache_hits_total{namespace="identity"}') ?? 0) + (sample(body, 'opsdeck_cache_misses_total{namespace="identity"}') ?? 0);
+    const identity =
+      (sample(body, 'opsdeck_cache_hits_total{namespace="identity"}') ?? 0) + (sample(body, 'opsdeck_cache_misses_total{namespace="identity"}') ?? 0);
     expect(identity).toBeGreaterThan(0);
     expect(sum(/^opsdeck_cache_hits_total\{namespace="[a-z][a-z0-9_-]*"\} (\d+)$/gm)).toBe(sum(/^opsdeck_cache_requests_total\{result="l[12]_hit"\} (\d+)$/gm));
     expect(sum(/^opsdeck_cache_misses_total\{namespace="[a-z][a-z0-9_-]*"\} (\d+)$/gm)).toBe(sum(/^opsdeck_cache_requests_total\{result="miss"\} (\d+)$/gm));

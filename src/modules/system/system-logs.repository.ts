@@ -24,7 +24,16 @@ export function createSystemLogsRepository(db: Db) {
       if (entries.length === 0) return;
       await t
         .insertInto('systemLogs')
-        .values(entries.map((e) => ({ time: e.time, level: e.level, source: e.source, node: e.node.slice(0, 100), message: e.message, fields: json.write(e.fields) })) as never)
+        .values(
+          entries.map((e) => ({
+            time: e.time,
+            level: e.level,
+            source: e.source,
+            node: e.node.slice(0, 100),
+            message: e.message,
+            fields: json.write(e.fields),
+          })) as never,
+        )
         .execute();
     },
     /** Newest first. */

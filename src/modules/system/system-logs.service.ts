@@ -83,7 +83,14 @@ export function createSystemLogs(deps: SystemLogsDeps) {
     start(pruning: boolean): void {
       detach = attachLogTap(deps.logger, tap);
       timers.push(setInterval(() => void flush(), deps.flushMs ?? 1000));
-      if (pruning) timers.push(setInterval(() => void prune().catch((err: unknown) => deps.logger.warn({ err, nopersist: true }, 'system log pruning failed')), deps.pruneEveryMs ?? 600_000));
+      if (pruning) {
+        timers.push(
+          setInterval(
+            () => void prune().catch((err: unknown) => deps.logger.warn({ err, nopersist: true }, 'system log pruning failed')),
+            deps.pruneEveryMs ?? 600_000,
+          ),
+        );
+      }
       for (const t of timers) t.unref();
     },
     async stop(): Promise<void> {
@@ -91,7 +98,17 @@ export function createSystemLogs(deps: SystemLogsDeps) {
       for (const t of timers) clearInterval(t);
       await flush();
     },
-    async list(actor: Actor, q: { level?: LogLevel | undefined; source?: LogSource | undefined; since?: string | undefined; q?: string | undefined; limit?: number | undefined; cursor?: string | undefined }) {
+    async list(
+      actor: Actor,
+      q: {
+        level?: LogLevel | undefined;
+        source?: LogSource | undefined;
+        since?: string | undefined;
+        q?: string | undefined;
+        limit?: number | undefined;
+        cursor?: string | undefined;
+      },
+    ) {
       requirePermission(actor, 'logs:read');
       const limit = q.limit ?? 50;
       const before = q.cursor ? Number(decodeCursor(q.cursor, 1)[0]) : undefined;

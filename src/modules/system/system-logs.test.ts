@@ -52,7 +52,10 @@ describe.each(DIALECTS)('system logs on %s', (dialect) => {
   const logs = async (query: string) => {
     const res = await server().app.inject({ method: 'GET', url: `/api/v1/system/logs?${query}`, headers: bearer(token) });
     expect(res.statusCode, res.body).toBe(200);
-    return res.json() as { items: { id: number; level: string; source: string; message: string; fields: Record<string, unknown> }[]; next_cursor: string | null };
+    return res.json() as {
+      items: { id: number; level: string; source: string; message: string; fields: Record<string, unknown> }[];
+      next_cursor: string | null;
+    };
   };
   const tag = () => Math.random().toString(36).slice(2, 10);
 
@@ -117,7 +120,13 @@ describe.each(DIALECTS)('system logs on %s', (dialect) => {
   it('streams new entries to a live-tail subscriber', async () => {
     const got: unknown[] = [];
     const { systemLogs, logger } = server().modules;
-    const off = await systemLogs.channel.subscribe(() => SYSTEM_ACTOR, 'system.logs', null, (m) => got.push(m) > 0, () => undefined);
+    const off = await systemLogs.channel.subscribe(
+      () => SYSTEM_ACTOR,
+      'system.logs',
+      null,
+      (m) => got.push(m) > 0,
+      () => undefined,
+    );
     try {
       const t = tag();
       logger.error(`tail ${t}`);

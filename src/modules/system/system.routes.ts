@@ -11,7 +11,10 @@ export function healthRoutes(service: SystemService, metrics: Registry | null): 
   return async (app) => {
     app.get(
       '/health',
-      { config: { public: true, admission: 'exempt' }, schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness, 400: ProblemRef } } },
+      {
+        config: { public: true, admission: 'exempt' },
+        schema: { operationId: 'getLiveness', tags: ['system'], summary: 'Liveness', response: { 200: Liveness, 400: ProblemRef } },
+      },
       async () => ({ status: 'ok' as const }),
     );
     app.get(
@@ -35,7 +38,13 @@ export function healthRoutes(service: SystemService, metrics: Registry | null): 
         '/metrics',
         {
           config: { public: true, admission: 'exempt' },
-          schema: { operationId: 'getMetrics', tags: ['system'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String(), 400: ProblemRef } },
+          schema: {
+            operationId: 'getMetrics',
+            tags: ['system'],
+            summary: 'Prometheus metrics',
+            produces: ['text/plain'],
+            response: { 200: Type.String(), 400: ProblemRef },
+          },
         },
         async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
       );
@@ -51,7 +60,13 @@ export function systemRoutes(service: SystemService, logs: SystemLogs | null): F
         '/system/logs',
         {
           config: { permission: 'logs:read' },
-          schema: { operationId: 'listSystemLogs', tags: ['system'], summary: 'Persisted warnings, errors and audit-relevant info of every node, newest first', querystring: LogsQuery, response: { 200: LogsPage, ...errorResponses(400) } },
+          schema: {
+            operationId: 'listSystemLogs',
+            tags: ['system'],
+            summary: 'Persisted warnings, errors and audit-relevant info of every node, newest first',
+            querystring: LogsQuery,
+            response: { 200: LogsPage, ...errorResponses(400) },
+          },
         },
         async (req) => logs.list(req.actor, req.query),
       );
@@ -60,7 +75,12 @@ export function systemRoutes(service: SystemService, logs: SystemLogs | null): F
       '/system/info',
       {
         config: { permission: 'system:read' },
-        schema: { operationId: 'getSystemInfo', tags: ['system'], summary: 'Version, mode, roles, uptime, nodes alive, queue depths and dependency latencies', response: { 200: SystemDetailed, ...errorResponses() } },
+        schema: {
+          operationId: 'getSystemInfo',
+          tags: ['system'],
+          summary: 'Version, mode, roles, uptime, nodes alive, queue depths and dependency latencies',
+          response: { 200: SystemDetailed, ...errorResponses() },
+        },
       },
       async () => service.detailed(),
     );
@@ -74,7 +94,12 @@ export function detailedHealthRoutes(service: SystemService): FastifyPluginAsync
       '/health/detailed',
       {
         config: { permission: 'system:read' },
-        schema: { operationId: 'getDetailedHealth', tags: ['system'], summary: 'Version, mode, roles, nodes alive with their heartbeats, queue depths, database and Redis latency', response: { 200: SystemDetailed, ...errorResponses() } },
+        schema: {
+          operationId: 'getDetailedHealth',
+          tags: ['system'],
+          summary: 'Version, mode, roles, nodes alive with their heartbeats, queue depths, database and Redis latency',
+          response: { 200: SystemDetailed, ...errorResponses() },
+        },
       },
       async () => service.detailed(),
     );

@@ -67,7 +67,14 @@ export const SystemDetailed = Type.Object(
 export type SystemDetailed = Static<typeof SystemDetailed>;
 
 const Level = Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')]);
-const Source = Type.Union([Type.Literal('api'), Type.Literal('worker'), Type.Literal('scheduler'), Type.Literal('executor'), Type.Literal('auth'), Type.Literal('workflow')]);
+const Source = Type.Union([
+  Type.Literal('api'),
+  Type.Literal('worker'),
+  Type.Literal('scheduler'),
+  Type.Literal('executor'),
+  Type.Literal('auth'),
+  Type.Literal('workflow'),
+]);
 
 export const LogsQuery = Type.Object(
   {
@@ -88,7 +95,7 @@ export const LogItem = Type.Object(
     source: Source,
     node: Type.String({ maxLength: 100 }),
     message: Type.String({ maxLength: 1000 }),
-    fields: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { description: 'The line\'s other fields, as the logger redacted them (bounded)' }),
+    fields: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { description: "The line's other fields, as the logger redacted them (bounded)" }),
   },
   { additionalProperties: false },
 );

@@ -66,7 +66,9 @@ export function createSystemService(deps: SystemServiceDeps) {
       const [ready, nodes, queue] = await Promise.all([
         service.readiness(),
         deps.nodes ? deps.nodes.list().catch(() => []) : Promise.resolve([]),
-        deps.queue ? deps.queue().catch(() => ({ queued: 0, running: new Map<string, number>() })) : Promise.resolve({ queued: 0, running: new Map<string, number>() }),
+        deps.queue
+          ? deps.queue().catch(() => ({ queued: 0, running: new Map<string, number>() }))
+          : Promise.resolve({ queued: 0, running: new Map<string, number>() }),
       ]);
       const latency = (name: string) => ready.checks.find((c) => c.name === name)?.latency_ms ?? null;
       return {

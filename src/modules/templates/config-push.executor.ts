@@ -4,7 +4,16 @@ import { AppError, type FieldError } from '../../platform/errors.js';
 import { hasPermission, type Actor } from '../../platform/http/auth.js';
 import { Nullable, Uuid } from '../../platform/http/schemas.js';
 import { createSecretScrubber } from '../../platform/secret-scrubber.js';
-import { connectTarget, DeviceShell, PermanentError, sshConnectionParams, truncate, type Executor, type ExecutorSettings, type TargetContext } from '../jobs/index.js';
+import {
+  connectTarget,
+  DeviceShell,
+  PermanentError,
+  sshConnectionParams,
+  truncate,
+  type Executor,
+  type ExecutorSettings,
+  type TargetContext,
+} from '../jobs/index.js';
 import { secretVariablePaths, variablePathError } from './secret-variables.fns.js';
 import { abortCommands, cleanConfig, configDiff, deviceError, linesToSend, saveCommand, type ProfileLookup, type PushProfile } from './config-push.fns.js';
 
@@ -22,7 +31,8 @@ const Params = Type.Object(
     version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Render this version of the template (default: the current one)' })),
     variables: Type.Optional(
       Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
-        description: "Merged over the device's inventory data (device, interfaces, ip_addresses, location, platform, custom_fields). Stored with the run: a variable that counts as secret (by its name, e.g. *_password, *_secret, *_token, *community, *_key; or by the template's schema) is refused — give it in secret_variables",
+        description:
+          "Merged over the device's inventory data (device, interfaces, ip_addresses, location, platform, custom_fields). Stored with the run: a variable that counts as secret (by its name, e.g. *_password, *_secret, *_token, *community, *_key; or by the template's schema) is refused — give it in secret_variables",
       }),
     ),
     secret_variables: Type.Optional(
@@ -31,18 +41,38 @@ const Params = Type.Object(
         Type.Object(
           {
             credential_id: Uuid,
-            field: Type.Optional(Type.Union(SECRET_FIELDS.map((f) => Type.Literal(f)), { description: `Which secret of the credential (default: the first set of ${DEFAULT_FIELDS.join(', ')})` })),
+            field: Type.Optional(
+              Type.Union(
+                SECRET_FIELDS.map((f) => Type.Literal(f)),
+                { description: `Which secret of the credential (default: the first set of ${DEFAULT_FIELDS.join(', ')})` },
+              ),
+            ),
           },
           { additionalProperties: false },
         ),
-        { maxProperties: 50, description: 'Variables (names or dotted paths, set after the inventory data and variables) whose values are read from the credential vault at execution, as the initiator (credentials:use, team scope); masked in everything the run stores' },
+        {
+          maxProperties: 50,
+          description:
+            'Variables (names or dotted paths, set after the inventory data and variables) whose values are read from the credential vault at execution, as the initiator (credentials:use, team scope); masked in everything the run stores',
+        },
       ),
     ),
     dry_run: Type.Optional(Type.Boolean({ description: 'Render and diff against the running configuration; send nothing (the run does not change devices)' })),
-    save: Type.Optional(Type.Boolean({ description: "After a successful push, save the running configuration to startup on platforms without a commit ('write memory')" })),
-    profile: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Platform profile id for every target (e.g. 'cisco_ios' or a user-defined one); default: the one serving the device platform's network driver" })),
+    save: Type.Optional(
+      Type.Boolean({ description: "After a successful push, save the running configuration to startup on platforms without a commit ('write memory')" }),
+    ),
+    profile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description:
+          "Platform profile id for every target (e.g. 'cisco_ios' or a user-defined one); default: the one serving the device platform's network driver",
+      }),
+    ),
     ...sshConnectionParams,
-    command_timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Per command, including reading the configuration (60000)' })),
+    command_timeout_ms: Type.Optional(
+      Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Per command, including reading the configuration (60000)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -57,14 +87,20 @@ const Output = Type.Object({
   lines_sent: Type.Integer(),
   committed: Type.Boolean(),
   saved: Type.Boolean(),
-  failed_line: Nullable(Type.Object({ number: Type.Integer({ description: 'Line of the rendered configuration' }), line: Type.String(), error: Type.String() })),
+  failed_line: Nullable(
+    Type.Object({ number: Type.Integer({ description: 'Line of the rendered configuration' }), line: Type.String(), error: Type.String() }),
+  ),
   diff_summary: Type.Object({ added: Type.Integer(), removed: Type.Integer() }),
   diff: Type.String({ description: 'Unified diff of the running configuration before → after (dry run: running → rendered), secrets masked' }),
 });
 type Output = Static<typeof Output>;
 
 /** What the executor needs of the templates service: the render route's own render, as the run's initiator. */
-export type PushRender = (actor: Actor, id: string, input: { variables?: Record<string, unknown>; secret_variables?: Record<string, string>; device_id: string; version?: number }) => Promise<{ output: string; version: number; secrets: string[] }>;
+export type PushRender = (
+  actor: Actor,
+  id: string,
+  input: { variables?: Record<string, unknown>; secret_variables?: Record<string, string>; device_id: string; version?: number },
+) => Promise<{ output: string; version: number; secrets: string[] }>;
 
 /**
  * Reads a credential's secrets from the vault as `actor` (credentials:use and team scope, checked
@@ -72,7 +108,6 @@ export type PushRender = (actor: Actor, id: string, input: { variables?: Record<
  * modules.ts; throws the vault's AppError (404 for a credential outside the actor's teams).
  */
 export type VaultRead = (actor: Actor, credentialId: string, purpose: string, runId: string) => Promise<{ secrets: Record<string, string> }>;
-
 
 type Mask = (text: string) => string;
 
@@ -110,7 +145,9 @@ async function pushLines(ctx: TargetContext, shell: DeviceShell, profile: PushPr
 
 /** Refuses before rendering: the initiator must still be allowed to render templates and run jobs (the engine checks jobs:run too), and to use credentials for secret variables. */
 function authorise(actor: Actor, p: Params): void {
-  if (!hasPermission(actor, 'templates:render')) throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not render templates (templates:render)`);
+  if (!hasPermission(actor, 'templates:render')) {
+    throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not render templates (templates:render)`);
+  }
   if (!hasPermission(actor, 'jobs:run')) throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not run jobs (jobs:run)`);
   if (Object.keys(p.secret_variables ?? {}).length > 0 && !hasPermission(actor, 'credentials:use')) {
     throw new PermanentError('policy', `refused: ${actor.name} (the run's initiator) may not read secret variables from the vault (credentials:use)`);
@@ -140,7 +177,12 @@ async function readVault(ctx: TargetContext, p: Params, vault: VaultRead): Promi
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       if (err.status === 404) throw new PermanentError('invalid', `secret_variables.${path}: credential ${ref.credential_id} not found`);
-      if (err.status === 403) throw new PermanentError('policy', `refused: ${ctx.actor.name} (the run's initiator) may not use credential ${ref.credential_id} for secret_variables.${path} (credentials:use)`);
+      if (err.status === 403) {
+        throw new PermanentError(
+          'policy',
+          `refused: ${ctx.actor.name} (the run's initiator) may not use credential ${ref.credential_id} for secret_variables.${path} (credentials:use)`,
+        );
+      }
       throw new PermanentError('invalid', `secret_variables.${path}: ${err.code}: ${err.message}`);
     }
     const field = ref.field ?? DEFAULT_FIELDS.find((f) => secrets[f] !== undefined);
@@ -155,7 +197,9 @@ async function profileOf(ctx: TargetContext, p: Params, lookup: ProfileLookup): 
   if (!p.profile && !ctx.networkDriver) throw new PermanentError('invalid', "the device's platform has no network driver: set params.profile");
   const profile = await lookup(p.profile, ctx.networkDriver, ctx.shared);
   if (!profile) throw new PermanentError('invalid', p.profile ? `no platform profile '${p.profile}'` : `no platform profile serves '${ctx.networkDriver}'`);
-  if (!profile.configure || profile.mode !== 'device') throw new PermanentError('invalid', `platform profile '${profile.id}' has no configuration mode to push to`);
+  if (!profile.configure || profile.mode !== 'device') {
+    throw new PermanentError('invalid', `platform profile '${profile.id}' has no configuration mode to push to`);
+  }
   return profile;
 }
 
@@ -168,7 +212,8 @@ async function profileOf(ctx: TargetContext, p: Params, lookup: ProfileLookup): 
 export function configPushExecutor(render: PushRender, profiles: ProfileLookup, vault: VaultRead, schemaSecrets: SchemaSecrets): Executor<Params> {
   return {
     type: 'config_push',
-    description: "Renders a configuration template per inventory device and applies it over SSH in configuration mode (commit where the platform has one); records the running configuration's diff before → after.",
+    description:
+      "Renders a configuration template per inventory device and applies it over SSH in configuration mode (commit where the platform has one); records the running configuration's diff before → after.",
     params: Params,
     output: Output,
     credential: 'required',
@@ -220,7 +265,14 @@ export function configPushExecutor(render: PushRender, profiles: ProfileLookup, 
   };
 }
 
-async function push(ctx: TargetContext, p: Params, settings: ExecutorSettings, profile: PushProfile, rendered: { output: string; version: number }, mask: Mask) {
+async function push(
+  ctx: TargetContext,
+  p: Params,
+  settings: ExecutorSettings,
+  profile: PushProfile,
+  rendered: { output: string; version: number },
+  mask: Mask,
+) {
   const timeoutMs = p.command_timeout_ms ?? 60_000;
   const lines = linesToSend(rendered.output);
   const shown = mask(rendered.output);
@@ -234,10 +286,24 @@ async function push(ctx: TargetContext, p: Params, settings: ExecutorSettings, p
     if (profile.enable) await shell.enable(ctx.credential!.enablePassword, timeoutMs);
     for (const command of profile.setupCommands) await shell.run(command, timeoutMs);
     const before = clean(await readConfig(shell, profile, timeoutMs));
-    const base = { template_id: p.template_id, version: rendered.version, rendered_sha256: createHash('sha256').update(shown).digest('hex'), rendered: shown, dry_run: p.dry_run === true };
+    const base = {
+      template_id: p.template_id,
+      version: rendered.version,
+      rendered_sha256: createHash('sha256').update(shown).digest('hex'),
+      rendered: shown,
+      dry_run: p.dry_run === true,
+    };
     if (p.dry_run) {
       const d = configDiff(before, shown, ['running-config', 'rendered']);
-      result = { ...base, lines_sent: 0, committed: false, saved: false, failed_line: null, diff_summary: { added: d.added, removed: d.removed }, diff: d.diff };
+      result = {
+        ...base,
+        lines_sent: 0,
+        committed: false,
+        saved: false,
+        failed_line: null,
+        diff_summary: { added: d.added, removed: d.removed },
+        diff: d.diff,
+      };
     } else {
       const pushed = await pushLines(ctx, shell, profile, lines, timeoutMs, mask);
       const save = !pushed.failed && p.save ? saveCommand(profile) : null;
@@ -246,7 +312,15 @@ async function push(ctx: TargetContext, p: Params, settings: ExecutorSettings, p
       const after = clean(await readConfig(shell, profile, timeoutMs));
       const d = configDiff(before, after, ['before', 'after']);
       const failed = pushed.failed ?? (saveError ? { number: 0, line: save!, error: saveError } : null);
-      result = { ...base, lines_sent: pushed.sent, committed: pushed.committed, saved: save !== null && !saveError, failed_line: failed, diff_summary: { added: d.added, removed: d.removed }, diff: d.diff };
+      result = {
+        ...base,
+        lines_sent: pushed.sent,
+        committed: pushed.committed,
+        saved: save !== null && !saveError,
+        failed_line: failed,
+        diff_summary: { added: d.added, removed: d.removed },
+        diff: d.diff,
+      };
     }
     shell.close();
   } finally {
@@ -258,9 +332,15 @@ async function push(ctx: TargetContext, p: Params, settings: ExecutorSettings, p
 function report(ctx: TargetContext, r: Output, settings: ExecutorSettings) {
   const f = r.failed_line;
   if (f) ctx.log('error', f.number > 0 ? `line ${f.number} refused: ${f.line}: ${f.error}` : `'${f.line}' failed: ${f.error}`);
-  ctx.log('info', `${r.dry_run ? 'would change' : 'changed'}: +${r.diff_summary.added} -${r.diff_summary.removed} lines${r.committed ? ' (committed)' : ''}${r.saved ? ' (saved)' : ''}`);
+  ctx.log(
+    'info',
+    `${r.dry_run ? 'would change' : 'changed'}: +${r.diff_summary.added} -${r.diff_summary.removed} lines${r.committed ? ' (committed)' : ''}${r.saved ? ' (saved)' : ''}`,
+  );
   const parsed = { ...r, diff: truncate(r.diff, settings.maxOutputChars), rendered: truncate(r.rendered, settings.maxOutputChars) };
-  const output = truncate(r.diff || (r.dry_run ? 'no difference from the running configuration' : 'the running configuration did not change'), settings.maxOutputChars);
+  const output = truncate(
+    r.diff || (r.dry_run ? 'no difference from the running configuration' : 'the running configuration did not change'),
+    settings.maxOutputChars,
+  );
   if (!f) return { ok: true, output, parsed };
   // The device refuses the same line on every attempt.
   const error = f.number > 0 ? `the device refused line ${f.number} '${f.line}': ${f.error}` : `'${f.line}' failed: ${f.error}`;

@@ -20,7 +20,7 @@ describe('deviceError', () => {
     ["   ^\n% Invalid input detected at '^' marker.", "% Invalid input detected at '^' marker."],
     ['% Incomplete command.', '% Incomplete command.'],
     ['% Ambiguous command:  "int"', '% Ambiguous command:  "int"'],
-    ["syntax error, expecting <command>.", 'syntax error, expecting <command>.'],
+    ['syntax error, expecting <command>.', 'syntax error, expecting <command>.'],
     ['error: configuration check-out failed', 'error: configuration check-out failed'],
     ['% Failed to commit one or more configuration items', '% Failed to commit one or more configuration items'],
     ['', null],
@@ -42,7 +42,9 @@ describe('linesToSend', () => {
 
 describe('cleanConfig', () => {
   it('drops noise lines and masks secrets, keeping the prefix (RE2 group 1)', () => {
-    expect(cleanConfig('Current configuration : 1834 bytes\r\nusername admin secret 0 S3cret!\nhostname r1', ios)).toBe('username admin secret 0 <removed>\nhostname r1');
+    expect(cleanConfig('Current configuration : 1834 bytes\r\nusername admin secret 0 S3cret!\nhostname r1', ios)).toBe(
+      'username admin secret 0 <removed>\nhostname r1',
+    );
   });
 });
 
@@ -82,7 +84,10 @@ describe('secretValues', () => {
       api: { token: 't-6' },
       opaque: 'o-7',
     };
-    const schema = { type: 'object', properties: { locator: { type: 'string', writeOnly: true }, pin: { type: 'integer', format: 'password' }, opaque: { 'x-secret': true } } };
+    const schema = {
+      type: 'object',
+      properties: { locator: { type: 'string', writeOnly: true }, pin: { type: 'integer', format: 'password' }, opaque: { 'x-secret': true } },
+    };
     expect(secretValues(vars, schema).sort()).toEqual(['1234', 'c-4', 'k-2', 'loc-5', 'o-7', 'pw-1', 'pw-3', 't-6']);
     expect(secretValues(vars, null)).not.toContain('loc-5');
   });
@@ -93,7 +98,14 @@ describe('secretValues', () => {
 
 describe('secretVariablePaths', () => {
   it('names the variable that makes a value secret (outermost), by name or schema, skipping empty values', () => {
-    const vars = { ntp: '10.0.0.1', admin_password: 'pw', blank_password: '', users: [{ name: 'bob', secret: 's' }], secrets: { a: 'x', b: 'y' }, locator: 'l' };
+    const vars = {
+      ntp: '10.0.0.1',
+      admin_password: 'pw',
+      blank_password: '',
+      users: [{ name: 'bob', secret: 's' }],
+      secrets: { a: 'x', b: 'y' },
+      locator: 'l',
+    };
     const schema = { type: 'object', properties: { locator: { type: 'string', writeOnly: true } } };
     expect(secretVariablePaths(vars, schema)).toEqual(['admin_password', 'users.0.secret', 'secrets', 'locator']);
     expect(secretVariablePaths(vars, null)).not.toContain('locator');

@@ -74,7 +74,9 @@ export function abortCommands(profile: PushProfile): string[] {
 /** Saving the running configuration to startup, for platforms without a commit (null: not needed or not known). */
 export function saveCommand(profile: PushProfile): string | null {
   if (profile.configure?.commit.length) return null;
-  return ({ cisco_ios: 'write memory', arista_eos: 'write memory', cisco_nxos: 'copy running-config startup-config' } as Record<string, string>)[profile.id] ?? null;
+  return (
+    ({ cisco_ios: 'write memory', arista_eos: 'write memory', cisco_nxos: 'copy running-config startup-config' } as Record<string, string>)[profile.id] ?? null
+  );
 }
 
 /** A unified diff and its size in lines added and removed. */
@@ -83,7 +85,12 @@ export function configDiff(before: string, after: string, names: [string, string
   let added = 0;
   let removed = 0;
   const lines = diff.split('\n');
-  for (const line of lines.slice(Math.max(0, lines.findIndex((l) => l.startsWith('@@'))))) {
+  for (const line of lines.slice(
+    Math.max(
+      0,
+      lines.findIndex((l) => l.startsWith('@@')),
+    ),
+  )) {
     if (line.startsWith('+')) added++;
     else if (line.startsWith('-')) removed++;
   }

@@ -115,7 +115,24 @@ export function createTemplatesGitFeed(deps: { db: Db; audit?: AuditPort; onErro
             continue;
           }
           if (current === undefined) {
-            const row: TemplateRow = { id: newId(), name: p.name, source: 'git', sourcePath: p.path, sourceRepositoryId: source.id, sourceCommit: snapshot.commit, type: p.type, category: null, description: null, tags: [], variablesSchema: null, active: true, content: p.content, version: 1, createdAt: now, updatedAt: now };
+            const row: TemplateRow = {
+              id: newId(),
+              name: p.name,
+              source: 'git',
+              sourcePath: p.path,
+              sourceRepositoryId: source.id,
+              sourceCommit: snapshot.commit,
+              type: p.type,
+              category: null,
+              description: null,
+              tags: [],
+              variablesSchema: null,
+              active: true,
+              content: p.content,
+              version: 1,
+              createdAt: now,
+              updatedAt: now,
+            };
             await t.templates.insert(row);
             await t.templates.insertVersion(newVersion(row.id, 1, p.content, GIT_SYNC_ACTOR, notes, now));
             await audited(t, 'config_template.created', row.id, { name: row.name, type: row.type, version: 1, ...why });
@@ -126,18 +143,37 @@ export function createTemplatesGitFeed(deps: { db: Db; audit?: AuditPort; onErro
           if (!contentChanged && current.active && current.name === p.name && current.type === p.type) continue;
           const version = contentChanged ? current.version + 1 : current.version;
           if (contentChanged) await t.templates.insertVersion(newVersion(current.id, version, p.content, GIT_SYNC_ACTOR, notes, now));
-          await t.templates.update(current.id, { name: p.name, type: p.type, content: p.content, version, active: true, ...(contentChanged ? { sourceCommit: snapshot.commit } : {}), updatedAt: now });
+          await t.templates.update(current.id, {
+            name: p.name,
+            type: p.type,
+            content: p.content,
+            version,
+            active: true,
+            ...(contentChanged ? { sourceCommit: snapshot.commit } : {}),
+            updatedAt: now,
+          });
           await audited(t, 'config_template.updated', current.id, { version, content_changed: contentChanged, ...why });
           counts.updated++;
         }
         counts.deactivated = await deactivate(t, [...existing.values()], why, now);
       });
       const skipped = warnings.length;
-      return { summary: `Templates from '${source.name}' at ${commit12}: ${counts.created} created, ${counts.updated} updated, ${counts.deactivated} deactivated, ${skipped} skipped`, warnings: capWarnings(warnings) };
+      return {
+        summary: `Templates from '${source.name}' at ${commit12}: ${counts.created} created, ${counts.updated} updated, ${counts.deactivated} deactivated, ${skipped} skipped`,
+        warnings: capWarnings(warnings),
+      };
     },
 
     async removed(repositoryId) {
-      await uow(async (t) => void (await deactivate(t, await t.templates.bySourceRepository(repositoryId), { repository_id: repositoryId, reason: 'repository removed or deactivated' }, nowIso(clock))));
+      await uow(
+        async (t) =>
+          void (await deactivate(
+            t,
+            await t.templates.bySourceRepository(repositoryId),
+            { repository_id: repositoryId, reason: 'repository removed or deactivated' },
+            nowIso(clock),
+          )),
+      );
     },
   };
 }

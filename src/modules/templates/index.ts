@@ -60,10 +60,21 @@ export function createTemplatesModule(deps: TemplatesModuleDeps) {
   });
   const plugins: RoutePlugin[] = [{ prefix: '/api/v1', plugin: templatesRoutes(service) }];
   /** The `templates` repository feed (configs calls it after each sync; modules.ts wires it). */
-  const repositoryFeed = createTemplatesGitFeed({ db: deps.db, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.onError ? { onError: deps.onError } : {}) });
+  const repositoryFeed = createTemplatesGitFeed({
+    db: deps.db,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
   // `config_push` renders through the service as the run's initiator, like POST /templates/{id}/render.
   const noVault: VaultRead = () => Promise.reject(new NotFoundError('CREDENTIAL_NOT_FOUND', 'No credential vault is wired'));
-  const executors = [configPushExecutor((actor, id, input) => service.renderForPush(actor, id, input), deps.profileFor ?? (async () => null), deps.vault ?? noVault, (id, variables) => service.schemaSecretPaths(id, variables))];
+  const executors = [
+    configPushExecutor(
+      (actor, id, input) => service.renderForPush(actor, id, input),
+      deps.profileFor ?? (async () => null),
+      deps.vault ?? noVault,
+      (id, variables) => service.schemaSecretPaths(id, variables),
+    ),
+  ];
   // Notification subjects and bodies (alerts module) render in the same sandboxed pool; no stored templates are reachable.
   const renderText = (source: string, vars: Record<string, unknown>) => pool.render({ source, name: 'notification', vars, templates: {} });
   return { service, plugins, repositoryFeed, executors, renderText, permissions: TEMPLATES_PERMISSIONS, close: () => pool.close() };

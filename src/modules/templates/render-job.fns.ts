@@ -20,7 +20,8 @@ export interface RenderFailure {
 
 export function createRenderer(limits: Partial<Limits>): (job: RenderJob) => string {
   const jinja: Jinja = createJinja({ ...PRODUCT_OPTIONS, limits });
-  return (job) => jinja.render(job.source, job.vars, (n) => (Object.prototype.hasOwnProperty.call(job.templates, n) ? (job.templates[n] as string) : null), job.name);
+  return (job) =>
+    jinja.render(job.source, job.vars, (n) => (Object.prototype.hasOwnProperty.call(job.templates, n) ? (job.templates[n] as string) : null), job.name);
 }
 
 export function toFailure(err: unknown): RenderFailure {

@@ -22,10 +22,14 @@ export function createRenderPool(limits: Limits, size = 2, graceMs = 500): Rende
     workerData: { limits },
     size,
     budgetMs: limits.timeoutMs + graceMs,
-    onTimeout: () => ({ ok: false, error: { kind: 'limit', message: `rendering took longer than ${limits.timeoutMs} ms and was stopped`, lineno: null, column: null, template: null } }),
+    onTimeout: () => ({
+      ok: false,
+      error: { kind: 'limit', message: `rendering took longer than ${limits.timeoutMs} ms and was stopped`, lineno: null, column: null, template: null },
+    }),
     decode: (reply) => (reply.ok ? { ok: true, output: reply.output } : { ok: false, error: reply.error }),
     errors: {
-      failed: (cause) => new AppError('TEMPLATE_WORKER_FAILED', 500, cause ? `The template renderer failed: ${cause.message}` : 'The template renderer stopped'),
+      failed: (cause) =>
+        new AppError('TEMPLATE_WORKER_FAILED', 500, cause ? `The template renderer failed: ${cause.message}` : 'The template renderer stopped'),
       unavailable: () => new AppError('TEMPLATE_WORKER_UNAVAILABLE', 503, 'The template renderer could not start'),
       closed: () => new AppError('TEMPLATE_POOL_CLOSED', 503, 'The template renderer is shut down'),
     },

@@ -122,7 +122,9 @@ export function maskSecretVariables(vars: Record<string, unknown>, schema: Schem
     }
     if (Array.isArray(value)) return value.map((item) => copy(item, childSchema(sub, null), secret, depth + 1));
     if (!isObject(value)) return value;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v, childSchema(sub, k), secret || SECRET_NAME.test(k) || marked(childSchema(sub, k)), depth + 1)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, copy(v, childSchema(sub, k), secret || SECRET_NAME.test(k) || marked(childSchema(sub, k)), depth + 1)]),
+    );
   };
   return { vars: copy(vars, schema, false, 0) as Record<string, unknown>, masked };
 }

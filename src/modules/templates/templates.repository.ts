@@ -44,7 +44,12 @@ const VERSION_COLUMNS = [
 ] as const;
 
 function fromDb(r: TemplatesTables['configTemplates']): TemplateRow {
-  return { ...r, tags: json.read<string[]>(r.tags) ?? [], variablesSchema: json.read<Record<string, unknown> | null>(r.variablesSchema), active: bool.read(r.active) };
+  return {
+    ...r,
+    tags: json.read<string[]>(r.tags) ?? [],
+    variablesSchema: json.read<Record<string, unknown> | null>(r.variablesSchema),
+    active: bool.read(r.active),
+  };
 }
 function toDb(r: Partial<TemplateRow>): Partial<TemplatesTables['configTemplates']> {
   const out: Partial<TemplatesTables['configTemplates']> = { ...r } as never;
@@ -83,16 +88,29 @@ export function createTemplatesRepository(handle: Db) {
       return r ? fromDb(r) : null;
     },
     async activeByName(name: string): Promise<TemplateRow | null> {
-      const r = await db.selectFrom('configTemplates').select(COLUMNS).where('configTemplates.name', '=', name).where('configTemplates.active', '=', bool.write(true)).executeTakeFirst();
+      const r = await db
+        .selectFrom('configTemplates')
+        .select(COLUMNS)
+        .where('configTemplates.name', '=', name)
+        .where('configTemplates.active', '=', bool.write(true))
+        .executeTakeFirst();
       return r ? fromDb(r) : null;
     },
     /** Templates synced from one Git repository (active or not). */
     async bySourceRepository(repositoryId: string): Promise<TemplateRow[]> {
-      const rows = await db.selectFrom('configTemplates').select(COLUMNS).where('configTemplates.sourceRepositoryId', '=', repositoryId).where('configTemplates.source', '=', 'git').execute();
+      const rows = await db
+        .selectFrom('configTemplates')
+        .select(COLUMNS)
+        .where('configTemplates.sourceRepositoryId', '=', repositoryId)
+        .where('configTemplates.source', '=', 'git')
+        .execute();
       return rows.map(fromDb);
     },
     async insert(row: TemplateRow): Promise<void> {
-      await db.insertInto('configTemplates').values(toDb(row) as TemplatesTables['configTemplates']).execute();
+      await db
+        .insertInto('configTemplates')
+        .values(toDb(row) as TemplatesTables['configTemplates'])
+        .execute();
     },
     async update(id: string, changes: Partial<TemplateRow>): Promise<void> {
       await db.updateTable('configTemplates').set(toDb(changes)).where('configTemplates.id', '=', id).execute();

@@ -27,7 +27,10 @@ describe.each(DIALECTS)('templates HTTP API on %s', (dialect) => {
     expect(sameContent.json().version).toBe(2);
 
     const versions = (await inject('GET', `/api/v1/templates/${t.id}/versions`)).json();
-    expect(versions.items.map((v: { version: number; notes: string }) => [v.version, v.notes])).toEqual([[2, 'prefer'], [1, 'first']]);
+    expect(versions.items.map((v: { version: number; notes: string }) => [v.version, v.notes])).toEqual([
+      [2, 'prefer'],
+      [1, 'first'],
+    ]);
     expect(versions.items[1].content_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(versions.items[1].author.name).toBe('admin');
     expect((await inject('GET', `/api/v1/templates/${t.id}/versions/1`)).json().content).toBe('ntp server {{ ntp }}\n');
@@ -47,7 +50,15 @@ describe.each(DIALECTS)('templates HTTP API on %s', (dialect) => {
     const stem = uniq('snmp');
     const res = await upload(`filename=${stem}.j2&category=base&notes=from%20disk`, '\uFEFFsnmp-server community {{ community }} RO\n');
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ name: stem, type: 'jinja2', source: 'file', source_path: `${stem}.j2`, category: 'base', version: 1, content: 'snmp-server community {{ community }} RO\n' });
+    expect(res.json()).toMatchObject({
+      name: stem,
+      type: 'jinja2',
+      source: 'file',
+      source_path: `${stem}.j2`,
+      category: 'base',
+      version: 1,
+      content: 'snmp-server community {{ community }} RO\n',
+    });
     const rendered = await inject('POST', `/api/v1/templates/${res.json().id}/render`, { variables: { community: 'c1' } });
     expect(rendered.json().output).toBe('snmp-server community c1 RO\n');
     const yaml = await upload(`filename=vars.yml&name=${uniq('vars')}`, Buffer.from('a: 1\n'), 'application/octet-stream');
@@ -90,7 +101,8 @@ describe.each(DIALECTS)('templates HTTP API on %s', (dialect) => {
   });
 
   it('proposes a JSON Schema from use and enforces the stored one at render', async () => {
-    const content = '{% for i in interfaces %}interface {{ i.name }}\n{% if i.vlan is defined %} vlan {{ i.vlan }}{% endif %}{% endfor %}hostname {{ device.name }}\n{{ banner | default("") }}';
+    const content =
+      '{% for i in interfaces %}interface {{ i.name }}\n{% if i.vlan is defined %} vlan {{ i.vlan }}{% endif %}{% endfor %}hostname {{ device.name }}\n{{ banner | default("") }}';
     const t = await create({ name: uniq('vars'), content });
     const vars = (await inject('GET', `/api/v1/templates/${t.id}/variables`)).json();
     expect(vars.variables).toEqual(['interfaces', 'device', 'banner']);
@@ -103,27 +115,41 @@ describe.each(DIALECTS)('templates HTTP API on %s', (dialect) => {
       },
       required: ['interfaces', 'device'],
     });
-    const schema = { ...vars.proposed_schema, properties: { ...vars.proposed_schema.properties, device: { type: 'object', properties: { name: { type: 'string', pattern: '^[a-z]' } }, required: ['name'] } } };
+    const schema = {
+      ...vars.proposed_schema,
+      properties: {
+        ...vars.proposed_schema.properties,
+        device: { type: 'object', properties: { name: { type: 'string', pattern: '^[a-z]' } }, required: ['name'] },
+      },
+    };
     expect((await inject('PATCH', `/api/v1/templates/${t.id}`, { variables_schema: schema })).statusCode).toBe(200);
     const bad = await inject('POST', `/api/v1/templates/${t.id}/render`, { variables: { interfaces: [], device: { name: 'R1' } } });
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toMatchObject({ code: 'TEMPLATE_VARIABLES_INVALID', errors: [{ path: 'body.variables.device.name' }] });
     const ok = await inject('POST', `/api/v1/templates/${t.id}/render`, { variables: { interfaces: [{ name: 'Gi0/1', vlan: 10 }], device: { name: 'r1' } } });
     expect(ok.json()).toEqual({ output: 'interface Gi0/1\n vlan 10hostname r1\n', template_id: t.id, version: 1 });
-    const invalidSchema = await inject('PATCH', `/api/v1/templates/${t.id}`, { variables_schema: { type: 'object', properties: { a: { pattern: '(a)\\1' } } } });
+    const invalidSchema = await inject('PATCH', `/api/v1/templates/${t.id}`, {
+      variables_schema: { type: 'object', properties: { a: { pattern: '(a)\\1' } } },
+    });
     expect(invalidSchema.statusCode).toBe(422);
     expect(invalidSchema.json().errors[0].path).toBe('body.variables_schema');
   });
 
-  it('renders with the device\'s inventory data, includes resolving to stored templates', async () => {
+  it("renders with the device's inventory data, includes resolving to stored templates", async () => {
     const platform = uniq('ios');
     await inject('POST', '/api/v1/platforms', { name: platform, network_driver: 'cisco_ios' });
     const dev = (await inject('POST', '/api/v1/devices', { name: uniq('r'), platform, status: 'active', primary_ip4: '192.0.2.10' })).json();
     const eth = (await inject('POST', '/api/v1/interfaces', { device: dev.name, name: 'Gi0/1' })).json();
     await inject('POST', '/api/v1/ip-addresses', { address: '198.51.100.7/24', interface: eth.id });
     const partial = uniq('partials/iface');
-    await create({ name: partial, content: '{% for ip in ip_addresses %}{{ ip.address | ipaddr("address") }} {{ ip.address | ipaddr("netmask") }}{% endfor %}' });
-    const t = await create({ name: uniq('cfg'), content: `hostname {{ device.name }}\n! {{ platform.network_driver }}\n{% for i in interfaces %}interface {{ i.name }}\n ip address {% include '${partial}' %}\n{% endfor %}` });
+    await create({
+      name: partial,
+      content: '{% for ip in ip_addresses %}{{ ip.address | ipaddr("address") }} {{ ip.address | ipaddr("netmask") }}{% endfor %}',
+    });
+    const t = await create({
+      name: uniq('cfg'),
+      content: `hostname {{ device.name }}\n! {{ platform.network_driver }}\n{% for i in interfaces %}interface {{ i.name }}\n ip address {% include '${partial}' %}\n{% endfor %}`,
+    });
     const res = await inject('POST', `/api/v1/templates/${t.id}/render`, { device_id: dev.id });
     expect(res.statusCode, res.body).toBe(200);
     // trim_blocks eats the newline after `{% include %}` as after any block tag, as in Jinja2.

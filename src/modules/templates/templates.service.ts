@@ -11,7 +11,15 @@ import { createJinja, PRODUCT_OPTIONS, TemplateError, type TemplateAst } from '.
 import type { RenderFailure } from './render-job.fns.js';
 import type { RenderPool } from './render-pool.js';
 import { createTemplatesRepository, type TemplateRow, type TemplatesRepository, type VersionRow } from './templates.repository.js';
-import type { ConfigTemplate, ConfigTemplateQuery, CreateConfigTemplateBody, RenderBody, RenderContentBody, RenderResponse, UpdateConfigTemplateBody } from './templates.schemas.js';
+import type {
+  ConfigTemplate,
+  ConfigTemplateQuery,
+  CreateConfigTemplateBody,
+  RenderBody,
+  RenderContentBody,
+  RenderResponse,
+  UpdateConfigTemplateBody,
+} from './templates.schemas.js';
 import { referencedTemplates, templateVariables } from './variables.fns.js';
 import { maskSecretVariables, secretValues, secretVariablePaths, setVariable } from './secret-variables.fns.js';
 import { compileVariablesSchema, type VariablesValidator } from './variables-schema.js';
@@ -22,7 +30,10 @@ import { compileVariablesSchema, type VariablesValidator } from './variables-sch
  * worker pool with stored templates as the only includes and the device's inventory data merged in.
  */
 export interface AuditPort {
-  record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null }): Promise<void>;
+  record(
+    db: Db,
+    entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null },
+  ): Promise<void>;
 }
 
 export interface TemplatesServiceDeps {
@@ -48,7 +59,12 @@ interface Tx {
 
 /** Includes reachable from one render, at most (a chain of literal names). */
 const MAX_REFERENCED = 200;
-const SORT = { name: 'configTemplates.name', category: 'configTemplates.category', created_at: 'configTemplates.createdAt', updated_at: 'configTemplates.updatedAt' };
+const SORT = {
+  name: 'configTemplates.name',
+  category: 'configTemplates.category',
+  created_at: 'configTemplates.createdAt',
+  updated_at: 'configTemplates.updatedAt',
+};
 const VERSION_SORT = { version: 'configTemplateVersions.version' };
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -128,7 +144,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     );
   };
   const nameTaken = (name: string): ConflictError =>
-    new ConflictError('TEMPLATE_NAME_TAKEN', `An active template named '${name}' already exists`, [{ path: 'body.name', message: 'is already used by another active template' }]);
+    new ConflictError('TEMPLATE_NAME_TAKEN', `An active template named '${name}' already exists`, [
+      { path: 'body.name', message: 'is already used by another active template' },
+    ]);
   const audited = async (t: Tx, actor: Actor, action: string, id: string, changes: Record<string, unknown>): Promise<void> => {
     await deps.audit?.record(t.db, { actor, action, resourceType: 'config_template', resourceId: id, outcome: 'success', changes });
   };
@@ -195,12 +213,16 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     const secrets = [...secretValues(input.variables ?? {}, row.variablesSchema), ...Object.values(vault).filter((v) => v !== '')];
     if (row.type !== 'jinja2') return { output: row.content, template_id: row.id, version: row.version, secrets };
     const vars: Record<string, unknown> = { ...(input.device_id ? await deps.deviceData(actor, input.device_id) : {}) };
-    for (const [k, v] of Object.entries(input.variables ?? {})) Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(input.variables ?? {})) {
+      Object.defineProperty(vars, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
     for (const [path, v] of Object.entries(vault)) {
       try {
         setVariable(vars, path, v);
       } catch (err) {
-        throw new ValidationError('TEMPLATE_VARIABLES_INVALID', 'A secret variable cannot be set', [{ path: `body.secret_variables.${path}`, message: (err as Error).message }]);
+        throw new ValidationError('TEMPLATE_VARIABLES_INVALID', 'A secret variable cannot be set', [
+          { path: `body.secret_variables.${path}`, message: (err as Error).message },
+        ]);
       }
     }
     validatorFor(row)?.(vars, 'body.variables');
@@ -212,7 +234,12 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     async list(actor: Actor, query: ConfigTemplateQuery) {
       requirePermission(actor, 'templates:read');
       const keys = parseSort(query.sort, SORT, 'configTemplates.id', 'name', ['name', 'created_at', 'updated_at']);
-      const filter = { ...(query.type ? { type: query.type } : {}), ...(query.category ? { category: query.category } : {}), ...(query.active !== undefined ? { active: query.active } : {}), ...(query.q ? { q: query.q } : {}) };
+      const filter = {
+        ...(query.type ? { type: query.type } : {}),
+        ...(query.category ? { category: query.category } : {}),
+        ...(query.active !== undefined ? { active: query.active } : {}),
+        ...(query.q ? { q: query.q } : {}),
+      };
       const page = await repo.page(filter, keys, query.cursor, query.limit ?? 50);
       return { items: page.items.map(view), next_cursor: page.next_cursor };
     },
@@ -264,7 +291,10 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       const updated = await unitOfWork(async (t) => {
         const current = await t.templates.byId(id);
         if (current === null) throw notFound(id);
-        refuseGitManaged(current, (['name', 'content', 'type', 'active'] as const).filter((k) => input[k] !== undefined).map((k) => `body.${k}`));
+        refuseGitManaged(
+          current,
+          (['name', 'content', 'type', 'active'] as const).filter((k) => input[k] !== undefined).map((k) => `body.${k}`),
+        );
         const next: TemplateRow = {
           ...current,
           ...(input.name !== undefined ? { name: input.name } : {}),
@@ -289,7 +319,11 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         }
         const { id: _id, createdAt: _c, ...changes } = next;
         await t.templates.update(id, changes);
-        await audited(t, actor, 'config_template.updated', id, { fields: Object.keys(input).filter((k) => k !== 'notes'), version: next.version, content_changed: contentChanged });
+        await audited(t, actor, 'config_template.updated', id, {
+          fields: Object.keys(input).filter((k) => k !== 'notes'),
+          version: next.version,
+          content_changed: contentChanged,
+        });
         return view(next);
       });
       // After the commit: a failure here is reported, the update stands (the next schema change retries).
@@ -349,7 +383,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     async variables(actor: Actor, id: string) {
       requirePermission(actor, 'templates:read');
       const row = await load(id);
-      if (row.type !== 'jinja2') return { variables: [], proposed_schema: { type: 'object', properties: {}, required: [] }, variables_schema: row.variablesSchema };
+      if (row.type !== 'jinja2') {
+        return { variables: [], proposed_schema: { type: 'object', properties: {}, required: [] }, variables_schema: row.variablesSchema };
+      }
       const found = templateVariables(parseChecked(row.content, 'content'));
       return { variables: found.variables, proposed_schema: found.schema, variables_schema: row.variablesSchema };
     },
@@ -368,7 +404,11 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
      * caller to mask. Plain `variables` the schema marks secret are refused (422
      * `TEMPLATE_SECRET_VARIABLE`), so no secret rides in a run's stored params.
      */
-    async renderForPush(actor: Actor, id: string, input: RenderBody & { version?: number; secret_variables?: Record<string, string> }): Promise<RenderResponse & { version: number; secrets: string[] }> {
+    async renderForPush(
+      actor: Actor,
+      id: string,
+      input: RenderBody & { version?: number; secret_variables?: Record<string, string> },
+    ): Promise<RenderResponse & { version: number; secrets: string[] }> {
       requirePermission(actor, 'templates:render');
       let row = await load(id);
       if (input.version !== undefined && input.version !== row.version) {
@@ -379,7 +419,11 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
       // A secret in the run's stored params: by name it was refused when the run was created; the schema's marks are known here.
       const plain = secretVariablePaths(input.variables ?? {}, row.variablesSchema);
       if (plain.length > 0) {
-        throw new ValidationError('TEMPLATE_SECRET_VARIABLE', 'Secret variables cannot be given in plain variables (they would be stored with the run): give them in secret_variables, from the credential vault', plain.map((p) => ({ path: `body.variables.${p}`, message: 'secret by the template’s variables schema: use secret_variables' })));
+        throw new ValidationError(
+          'TEMPLATE_SECRET_VARIABLE',
+          'Secret variables cannot be given in plain variables (they would be stored with the run): give them in secret_variables, from the credential vault',
+          plain.map((p) => ({ path: `body.variables.${p}`, message: 'secret by the template’s variables schema: use secret_variables' })),
+        );
       }
       return renderStored(actor, row, input, input.secret_variables);
     },
@@ -404,7 +448,17 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
 export type TemplatesService = ReturnType<typeof createTemplatesService>;
 
 export function newVersion(templateId: string, version: number, content: string, actor: Actor, notes: string | null, now: string): VersionRow {
-  return { id: newId(), templateId, version, content, contentHash: sha256(content), authorId: actor.userId ?? actor.id, authorName: actor.name, notes, createdAt: now };
+  return {
+    id: newId(),
+    templateId,
+    version,
+    content,
+    contentHash: sha256(content),
+    authorId: actor.userId ?? actor.id,
+    authorName: actor.name,
+    notes,
+    createdAt: now,
+  };
 }
 
 export { ValidationError };

@@ -37,11 +37,15 @@ export function compileVariablesSchema(schema: Record<string, unknown>, path: st
   try {
     validate = ajv.compile(schema);
   } catch (err) {
-    throw new ValidationError('TEMPLATE_SCHEMA_INVALID', 'The variables schema is not a valid JSON Schema', [{ path, message: err instanceof Error ? err.message.slice(0, 500) : 'is invalid' }]);
+    throw new ValidationError('TEMPLATE_SCHEMA_INVALID', 'The variables schema is not a valid JSON Schema', [
+      { path, message: err instanceof Error ? err.message.slice(0, 500) : 'is invalid' },
+    ]);
   } finally {
     ajv.removeSchema(schema);
   }
   return (vars, at) => {
-    if (!validate(vars)) throw new ValidationError('TEMPLATE_VARIABLES_INVALID', 'The variables do not match the template\'s variables schema', fieldErrors(validate.errors, at));
+    if (!validate(vars)) {
+      throw new ValidationError('TEMPLATE_VARIABLES_INVALID', "The variables do not match the template's variables schema", fieldErrors(validate.errors, at));
+    }
   };
 }

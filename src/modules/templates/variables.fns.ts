@@ -14,7 +14,42 @@ const shape = (): Shape => ({ kind: 'any', props: new Map(), items: null });
 
 const GLOBALS = new Set(['range', 'dict', 'lipsum', 'cycler', 'joiner', 'namespace', 'loop', 'self', 'super', 'caller', 'varargs', 'kwargs']);
 /** Methods whose call says nothing about a property of the object they are called on. */
-const METHODS = new Set(['items', 'keys', 'values', 'get', 'update', 'pop', 'setdefault', 'copy', 'append', 'extend', 'insert', 'remove', 'index', 'count', 'split', 'rsplit', 'strip', 'lstrip', 'rstrip', 'upper', 'lower', 'startswith', 'endswith', 'replace', 'format', 'join', 'title', 'capitalize', 'ljust', 'rjust', 'center', 'zfill', 'splitlines', 'find']);
+const METHODS = new Set([
+  'items',
+  'keys',
+  'values',
+  'get',
+  'update',
+  'pop',
+  'setdefault',
+  'copy',
+  'append',
+  'extend',
+  'insert',
+  'remove',
+  'index',
+  'count',
+  'split',
+  'rsplit',
+  'strip',
+  'lstrip',
+  'rstrip',
+  'upper',
+  'lower',
+  'startswith',
+  'endswith',
+  'replace',
+  'format',
+  'join',
+  'title',
+  'capitalize',
+  'ljust',
+  'rjust',
+  'center',
+  'zfill',
+  'splitlines',
+  'find',
+]);
 
 type Bindings = Map<string, Shape | null>;
 

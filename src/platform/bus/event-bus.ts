@@ -24,12 +24,7 @@ export function isPattern(name: string): boolean {
  * Calls a handler so that neither a throw nor a rejected promise (an async handler passed
  * where a sync one is typed) can reach the other handlers or become an unhandled rejection.
  */
-export function invokeHandler(
-  handler: BusHandler,
-  message: unknown,
-  channel: string,
-  logger: BusLogger,
-): void {
+export function invokeHandler(handler: BusHandler, message: unknown, channel: string, logger: BusLogger): void {
   const report = (err: unknown): void => logger.error({ err, channel }, 'event bus handler failed');
   try {
     const result: unknown = handler(message, channel);

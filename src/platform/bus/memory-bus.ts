@@ -1,11 +1,4 @@
-import {
-  consoleBusLogger,
-  invokeHandler,
-  isPattern,
-  type BusHandler,
-  type BusLogger,
-  type EventBus,
-} from './event-bus.js';
+import { consoleBusLogger, invokeHandler, isPattern, type BusHandler, type BusLogger, type EventBus } from './event-bus.js';
 
 export interface MemoryBusOptions {
   logger?: BusLogger;

@@ -1,12 +1,5 @@
 import { Redis } from 'ioredis';
-import {
-  consoleBusLogger,
-  invokeHandler,
-  isPattern,
-  type BusHandler,
-  type BusLogger,
-  type EventBus,
-} from './event-bus.js';
+import { consoleBusLogger, invokeHandler, isPattern, type BusHandler, type BusLogger, type EventBus } from './event-bus.js';
 import { closeRedis, escapeGlob, watchErrors } from './redis-connection.js';
 
 export interface RedisBusOptions {

@@ -1,11 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  deleteRedisKeys,
-  redisTestUrl,
-  requireRedis,
-  testRedisClient,
-  uniqueRedisPrefix,
-} from '../../../test/helpers/redis.js';
+import { deleteRedisKeys, redisTestUrl, requireRedis, testRedisClient, uniqueRedisPrefix } from '../../../test/helpers/redis.js';
 import type { Cache, CacheLogger, CacheMetrics } from './cache.js';
 import { createMemoryCache } from './memory-cache.js';
 import { createTieredCache } from './tiered-cache.js';
@@ -386,9 +380,7 @@ describe('tiered cache across nodes', () => {
 
   it('degrades to the loader when Redis is unreachable, but fails invalidation loudly', async () => {
     const warn = vi.fn();
-    const down = track(
-      createTieredCache({ redisUrl: 'redis://127.0.0.1:1', prefix: testPrefix(), logger: { warn, error: vi.fn() } }),
-    );
+    const down = track(createTieredCache({ redisUrl: 'redis://127.0.0.1:1', prefix: testPrefix(), logger: { warn, error: vi.fn() } }));
     expect(await down.get('k')).toBeUndefined();
     expect(await down.wrap('k', {}, async () => 'loaded')).toBe('loaded');
     // Once the first connection attempt failed, reads skip L2 instead of waiting for a reconnect.

@@ -130,13 +130,7 @@ export function createRedisStore(client: Redis, prefix: string) {
     },
 
     /** Stores an entry; with `expectedEpochs`, only if none of its tags was invalidated since they were read. */
-    async write(
-      key: string,
-      payload: string,
-      ttlMs: number | undefined,
-      tags: readonly string[],
-      expectedEpochs?: readonly string[],
-    ): Promise<boolean> {
+    async write(key: string, payload: string, ttlMs: number | undefined, tags: readonly string[], expectedEpochs?: readonly string[]): Promise<boolean> {
       const guard = expectedEpochs !== undefined;
       const stored = await scripts.opsdeckCacheSet(
         1 + 2 * tags.length,

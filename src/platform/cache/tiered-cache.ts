@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { closeRedis, watchErrors } from '../bus/redis-connection.js';
-import {
-  consoleCacheLogger,
-  type Cache,
-  type CacheLogger,
-  type CacheMetrics,
-  type CacheSetOptions,
-  type CacheStats,
-} from './cache.js';
+import { consoleCacheLogger, type Cache, type CacheLogger, type CacheMetrics, type CacheSetOptions, type CacheStats } from './cache.js';
 import { createMemoryCache, isExpiredOnArrival } from './memory-cache.js';
 import { createNamespaceCounters, namespaceTag, withNamespaceTag } from './namespaces.js';
 import { createRedisStore, encodeEntry } from './redis-store.js';
@@ -192,13 +185,7 @@ export function createTieredCache(options: TieredCacheOptions): Cache {
   }
 
   /** Writes L2 then L1; a failed or refused L2 write leaves L1 alone, so L1 never holds what other nodes cannot see. */
-  async function writeThrough(
-    key: string,
-    value: unknown,
-    setOptions: CacheSetOptions,
-    tags: string[],
-    expectedEpochs?: string[],
-  ): Promise<void> {
+  async function writeThrough(key: string, value: unknown, setOptions: CacheSetOptions, tags: string[], expectedEpochs?: string[]): Promise<void> {
     const ttlMs = setOptions.ttlMs === undefined ? undefined : Math.ceil(setOptions.ttlMs);
     // Outside the try: a value that is not JSON is the caller's bug, not a Redis outage.
     const payload = encodeEntry(value, tags);

@@ -40,7 +40,11 @@ export class SecretDecryptionError extends AppError {
 /** A record's data key is wrapped under a master key that is not in the key ring. */
 export class MasterKeyMissingError extends AppError {
   constructor(ref: RecordRef, keyId: string) {
-    super('MASTER_KEY_MISSING', 500, `${ref.kind} ${ref.id} is sealed under master key '${keyId}', which is not configured (OPSDECK_MASTER_KEY or the key file)`);
+    super(
+      'MASTER_KEY_MISSING',
+      500,
+      `${ref.kind} ${ref.id} is sealed under master key '${keyId}', which is not configured (OPSDECK_MASTER_KEY or the key file)`,
+    );
   }
 }
 

@@ -46,7 +46,10 @@ export function createKeyRing(entries: readonly string[], source: 'env' | 'file'
 
 /** A fresh `keyid:base64` entry; the id is the UTC time to the millisecond, so ids sort by age. */
 export function generateMasterKeyEntry(now = new Date()): string {
-  const id = `k${now.toISOString().replace(/[-:TZ.]/g, '').slice(0, 17)}`;
+  const id = `k${now
+    .toISOString()
+    .replace(/[-:TZ.]/g, '')
+    .slice(0, 17)}`;
   return `${id}:${randomBytes(32).toString('base64')}`;
 }
 
@@ -87,8 +90,15 @@ export function loadKeyRing(options: LoadKeyRingOptions): KeyRing {
     ensurePrivateDir(options.dataDir);
     try {
       // 'wx' fails if another process created it meanwhile; then that process's key is used.
-      fs.writeFileSync(file, `# Opsdeck vault master keys, newest last. Back this file up: without it the credentials are unrecoverable.\n${generateMasterKeyEntry()}\n`, { mode: 0o600, flag: 'wx' });
-      options.logger.warn({ file }, 'OPSDECK_MASTER_KEY is not set: generated a vault master key file; back it up, without it stored credentials cannot be recovered');
+      fs.writeFileSync(
+        file,
+        `# Opsdeck vault master keys, newest last. Back this file up: without it the credentials are unrecoverable.\n${generateMasterKeyEntry()}\n`,
+        { mode: 0o600, flag: 'wx' },
+      );
+      options.logger.warn(
+        { file },
+        'OPSDECK_MASTER_KEY is not set: generated a vault master key file; back it up, without it stored credentials cannot be recovered',
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }

@@ -26,13 +26,15 @@ describe('createBatcher (group commit)', () => {
       await new Promise((r) => setTimeout(r, 1));
       return items;
     });
-    await Promise.all(['a', 'b', 'c', 'd', 'e'].map(async (p) => {
-      for (let i = 1; i <= 4; i++) {
-        expect(await echo(`${p}${i}`)).toBe(`${p}${i}`);
-        // A real caller awaits a little more (shaping its answer) before its next item.
-        for (let k = 0; k < 5; k++) await Promise.resolve();
-      }
-    }));
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map(async (p) => {
+        for (let i = 1; i <= 4; i++) {
+          expect(await echo(`${p}${i}`)).toBe(`${p}${i}`);
+          // A real caller awaits a little more (shaping its answer) before its next item.
+          for (let k = 0; k < 5; k++) await Promise.resolve();
+        }
+      }),
+    );
     expect(sizes).toEqual([1, 5, 5, 5, 4]);
   });
 
@@ -104,4 +106,3 @@ describe('createBatcher idle', () => {
     expect(done).toEqual([1, 2]);
   });
 });
-

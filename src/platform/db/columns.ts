@@ -51,4 +51,3 @@ export function ilike(dialect: 'sqlite' | 'postgres', column: Expression<unknown
 export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
-

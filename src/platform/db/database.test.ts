@@ -23,8 +23,16 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     type Family = { owners: { id: string; name: string }; pets: { id: string; ownerId: string } };
     const base = t().database.db;
     const db = base.withTables<Family>();
-    await db.schema.createTable('owners').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('name', 'varchar(40)', (c) => c.notNull()).execute();
-    await db.schema.createTable('pets').addColumn('id', 'varchar(40)', (c) => c.primaryKey()).addColumn('owner_id', 'varchar(40)', (c) => c.notNull().references('owners.id')).execute();
+    await db.schema
+      .createTable('owners')
+      .addColumn('id', 'varchar(40)', (c) => c.primaryKey())
+      .addColumn('name', 'varchar(40)', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('pets')
+      .addColumn('id', 'varchar(40)', (c) => c.primaryKey())
+      .addColumn('owner_id', 'varchar(40)', (c) => c.notNull().references('owners.id'))
+      .execute();
     const family = (n: number, tag: string): Write[] => {
       const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
       return [
@@ -35,7 +43,12 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     await writeAtomically(base, family(3, 'ok'));
     expect((await db.selectFrom('pets').select('id').execute()).length).toBe(3);
     // The read sees the state before the writes, on both dialects.
-    const before = await writeAtomically(base, family(2, 'more'), (d) => d.withTables<Family>().selectFrom('owners').select((eb) => eb.fn.countAll<number>().as('n')));
+    const before = await writeAtomically(base, family(2, 'more'), (d) =>
+      d
+        .withTables<Family>()
+        .selectFrom('owners')
+        .select((eb) => eb.fn.countAll<number>().as('n')),
+    );
     expect(before.map((r) => Number(r.n))).toEqual([3]);
     expect((await db.selectFrom('owners').select('id').execute()).length).toBe(5);
     // A child whose parent is missing fails the lot: the owners written with it are gone too.
@@ -43,7 +56,16 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     expect(await db.selectFrom('owners').select('id').where('name', '=', 'bad').execute()).toEqual([]);
     // 40 000 owners and pets at once (chunked under SQLite's parameter limit, one JSON parameter a table on PostgreSQL).
     await writeAtomically(base, family(40_000, 'big'));
-    expect(Number((await db.selectFrom('pets').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)).toBe(40_005);
+    expect(
+      Number(
+        (
+          await db
+            .selectFrom('pets')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+    ).toBe(40_005);
     await writeAtomically(base, []);
     await writeAtomically(base, [{ table: 'owners', rows: [] }]);
   });
@@ -64,7 +86,7 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
       .execute();
     const at = nowIso();
     const ids = [newId(), newId(), newId()].sort();
-    const payload = { nested: { first_start: true, 'name__ic': 'x"y' }, list: [1, 'two', null] };
+    const payload = { nested: { first_start: true, name__ic: 'x"y' }, list: [1, 'two', null] };
     await writeAtomically(base, [
       {
         table: 'notes',
@@ -75,7 +97,11 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
         ],
       },
     ]);
-    const rows = await db.selectFrom('notes').select(['id', 'body', 'tag', sql<string | null>`cast(data as text)`.as('data'), 'flag', 'createdAt']).orderBy('id').execute();
+    const rows = await db
+      .selectFrom('notes')
+      .select(['id', 'body', 'tag', sql<string | null>`cast(data as text)`.as('data'), 'flag', 'createdAt'])
+      .orderBy('id')
+      .execute();
     expect(rows.map((r) => ({ ...r, data: r.data === null ? null : json.read(r.data), flag: bool.read(r.flag) }))).toEqual([
       { id: ids[0], body: 'x', tag: 'none', data: payload, flag: true, createdAt: at },
       { id: ids[1], body: null, tag: 'none', data: null, flag: false, createdAt: at },
@@ -109,12 +135,18 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
     const db = await things();
     const id = newId();
     const at = nowIso();
-    await db.insertInto('things').values({ id, name: 'a', data: json.write({ x: [1, 'two'], n: null }), enabled: bool.write(true), createdAt: at }).execute();
+    await db
+      .insertInto('things')
+      .values({ id, name: 'a', data: json.write({ x: [1, 'two'], n: null }), enabled: bool.write(true), createdAt: at })
+      .execute();
     const row = await db.selectFrom('things').select(['id', 'data', 'enabled', 'createdAt']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.id).toBe(id);
     expect(json.read(row.data)).toEqual({ x: [1, 'two'], n: null });
     const snake = newId();
-    await db.insertInto('things').values({ id: snake, name: 'b', data: json.write({ rack_units: { max_value: 2 } }), enabled: bool.write(false), createdAt: at }).execute();
+    await db
+      .insertInto('things')
+      .values({ id: snake, name: 'b', data: json.write({ rack_units: { max_value: 2 } }), enabled: bool.write(false), createdAt: at })
+      .execute();
     const kept = await db.selectFrom('things').select('data').where('id', '=', snake).executeTakeFirstOrThrow();
     // Keys inside JSON are data, not columns: they come back exactly as written on both dialects.
     expect(json.read(kept.data)).toEqual({ rack_units: { max_value: 2 } });
@@ -128,7 +160,11 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
   it('commits a unit of work and runs after-commit callbacks only after commit', async () => {
     const db = await things();
     const errors: unknown[] = [];
-    const uow = createUnitOfWork(t().database.db, (trx) => ({ things: trx.withTables<Things>() }), (e) => errors.push(e));
+    const uow = createUnitOfWork(
+      t().database.db,
+      (trx) => ({ things: trx.withTables<Things>() }),
+      (e) => errors.push(e),
+    );
     const seen: string[] = [];
     await uow(async (repos, tx) => {
       await repos.things.insertInto('things').values({ id: newId(), name: 'uow', data: '{}', enabled: 0, createdAt: nowIso() }).execute();
@@ -143,7 +179,11 @@ describe.each(DIALECTS)('data layer on %s', (dialect) => {
 
   it('rolls back everything and runs no callback when the work throws', async () => {
     const db = await things();
-    const uow = createUnitOfWork(t().database.db, (trx) => trx.withTables<Things>(), () => undefined);
+    const uow = createUnitOfWork(
+      t().database.db,
+      (trx) => trx.withTables<Things>(),
+      () => undefined,
+    );
     let ran = false;
     await expect(
       uow(async (repo, tx) => {

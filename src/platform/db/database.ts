@@ -1,7 +1,17 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, sql, type Compilable, type LogEvent, type OperationNodeSource, type RawBuilder } from 'kysely';
+import {
+  CamelCasePlugin,
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  sql,
+  type Compilable,
+  type LogEvent,
+  type OperationNodeSource,
+  type RawBuilder,
+} from 'kysely';
 import { GuardedSqliteDialect } from './sqlite-guard.js';
 import { createSqliteReaders } from './sqlite-readers.js';
 import { withStatementCache } from './statement-cache.js';
@@ -57,9 +67,7 @@ const BUSY_TIMEOUT_MS = 5000;
 
 /** Opens SQLite (WAL, foreign keys, busy timeout) or a PostgreSQL pool behind one Kysely. */
 export function createDatabase(options: DatabaseOptions): Database {
-  const log = options.onQuery
-    ? (event: LogEvent) => options.onQuery?.(event.queryDurationMillis, event.level === 'query')
-    : undefined;
+  const log = options.onQuery ? (event: LogEvent) => options.onQuery?.(event.queryDurationMillis, event.level === 'query') : undefined;
   if (options.dialect === 'sqlite') {
     const file = options.sqlitePath ?? ':memory:';
     if (file !== ':memory:') {
@@ -157,7 +165,10 @@ function pgColumnTypes(db: Db, table: string): Promise<Map<string, string>> {
   if (!tables) columnTypesCache.set(key, (tables = new Map()));
   let types = tables.get(table);
   if (!types) {
-    types = sql<{ name: string; type: string }>`select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = to_regclass(${table}) and attnum > 0 and not attisdropped`
+    types = sql<{
+      name: string;
+      type: string;
+    }>`select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = to_regclass(${table}) and attnum > 0 and not attisdropped`
       .execute(db)
       .then(({ rows }) => {
         if (rows.length === 0) throw new Error(`writeAtomically: no table ${table}`);
@@ -243,7 +254,9 @@ export async function writeAtomically<R = never>(db: Db, writes: readonly Write[
   if (dialectOf(db) === 'postgres') {
     if (nonEmpty.length === 0) return read ? read(db).execute() : [];
     const inserts = await Promise.all(nonEmpty.map((w) => pgInsert(db, w)));
-    const statement = sql<R>`with ${sql.join(inserts.map((insert, i) => sql`${sql.raw(`w${i}`)} as (${insert})`))} ${read ? read(db) : sql`select 1`}`.compile(db);
+    const statement = sql<R>`with ${sql.join(inserts.map((insert, i) => sql`${sql.raw(`w${i}`)} as (${insert})`))} ${read ? read(db) : sql`select 1`}`.compile(
+      db,
+    );
     const rows = await runPrepared(db, statement);
     return read ? rows : [];
   }

@@ -48,7 +48,11 @@ describe('SQLite: a query outside the transaction that holds the one connection'
 
   it('catches it however deep in the flow: timers, nested awaits, a unit of work', async () => {
     const { db } = database;
-    const uow = createUnitOfWork(db, (handle) => ({ handle }), () => undefined);
+    const uow = createUnitOfWork(
+      db,
+      (handle) => ({ handle }),
+      () => undefined,
+    );
     const err = await within(
       uow(async () => {
         await new Promise((resolve) => setTimeout(resolve, 5));

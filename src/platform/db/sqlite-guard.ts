@@ -33,7 +33,10 @@ const flow = new AsyncLocalStorage<Holding>();
 /** Frames of the caller, without this module's and Kysely's own. */
 function callSite(): string {
   const stack = new Error().stack ?? '';
-  const frames = stack.split('\n').slice(1).filter((line) => !line.includes('/node_modules/kysely/') && !/sqlite-guard\.[jt]s:/.test(line));
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => !line.includes('/node_modules/kysely/') && !/sqlite-guard\.[jt]s:/.test(line));
   return frames.slice(0, 12).join('\n');
 }
 

@@ -46,7 +46,10 @@ describe.each(DIALECTS)('reads in reader threads (%s, OPSDECK_SQLITE_READERS=2)'
   it('a read after a committed write sees it, every time', async () => {
     const t = database.db.withTables<Tables>();
     for (let i = 1; i <= 50; i++) {
-      await t.insertInto('t').values({ id: i, name: `n${i}` }).execute();
+      await t
+        .insertInto('t')
+        .values({ id: i, name: `n${i}` })
+        .execute();
       const row = await t.selectFrom('t').select(['id', 'name']).where('id', '=', i).executeTakeFirst();
       expect(row).toEqual({ id: i, name: `n${i}` });
     }

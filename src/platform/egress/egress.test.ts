@@ -1,7 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkOutboundUrl, checkOutboundUrlNow, createEgressPolicy, createOwnListeners, egressRequest, EgressRefusedError, pinnedLookup, type EgressOptions } from './index.js';
+import {
+  checkOutboundUrl,
+  checkOutboundUrlNow,
+  createEgressPolicy,
+  createOwnListeners,
+  egressRequest,
+  EgressRefusedError,
+  pinnedLookup,
+  type EgressOptions,
+} from './index.js';
 
 const NAMES: Record<string, string[]> = {
   'good.example': ['203.0.113.5'],
@@ -16,11 +25,25 @@ const resolve = async (host: string) => {
   return answer;
 };
 const OWN_PORT = 8000;
-const policy = (o: Partial<EgressOptions> = {}) => createEgressPolicy({ allow: [], deny: [], allowInternal: [], privateRanges: 'allow', listeners: createOwnListeners([OWN_PORT]), resolve, ...o });
+const policy = (o: Partial<EgressOptions> = {}) =>
+  createEgressPolicy({ allow: [], deny: [], allowInternal: [], privateRanges: 'allow', listeners: createOwnListeners([OWN_PORT]), resolve, ...o });
 const verdict = async (p: ReturnType<typeof policy>, url: string) => p.check(new URL(url));
 
 // Every spelling WHATWG URL accepts for a loopback or unspecified host.
-const LOOPBACK_FORMS = ['127.0.0.1', '2130706433', '0x7f000001', '0x7f.1', '0177.0.0.1', '127.1', '[::1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::127.0.0.1]', '[64:ff9b::127.0.0.1]', '[::ffff:0:127.0.0.1]'];
+const LOOPBACK_FORMS = [
+  '127.0.0.1',
+  '2130706433',
+  '0x7f000001',
+  '0x7f.1',
+  '0177.0.0.1',
+  '127.1',
+  '[::1]',
+  '[::ffff:127.0.0.1]',
+  '[::ffff:7f00:1]',
+  '[::127.0.0.1]',
+  '[64:ff9b::127.0.0.1]',
+  '[::ffff:0:127.0.0.1]',
+];
 const UNSPECIFIED_FORMS = ['0', '0.0.0.0', '0x0', '[::]', '[::ffff:0.0.0.0]', '[::ffff:0:0]'];
 
 describe('the egress policy', () => {
@@ -35,7 +58,18 @@ describe('the egress policy', () => {
 
   it('refuses link-local and metadata addresses, also behind a name or an IPv4-mapped form', async () => {
     const p = policy();
-    for (const url of ['http://169.254.169.254/latest', 'http://[::ffff:169.254.169.254]/', 'http://[fd00:ec2::254]/', 'http://100.100.100.200/', 'http://[fe80::1]/', 'http://169.254.1.1/', 'http://metadata.google.internal/', 'http://sneaky.example/', 'http://224.0.0.1/', 'http://255.255.255.255/']) {
+    for (const url of [
+      'http://169.254.169.254/latest',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[fd00:ec2::254]/',
+      'http://100.100.100.200/',
+      'http://[fe80::1]/',
+      'http://169.254.1.1/',
+      'http://metadata.google.internal/',
+      'http://sneaky.example/',
+      'http://224.0.0.1/',
+      'http://255.255.255.255/',
+    ]) {
       expect((await verdict(p, url)).ok, url).toBe(false);
     }
     expect(await verdict(p, 'http://good.example/')).toEqual({ ok: true, addresses: [{ address: '203.0.113.5', family: 4 }] });
@@ -92,13 +126,22 @@ describe('the egress policy', () => {
 
 describe('pinnedLookup', () => {
   it('answers an array when asked for all addresses (Node 20 happy eyeballs) and one address otherwise', () => {
-    const lookup = pinnedLookup([{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]);
+    const lookup = pinnedLookup([
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
     const calls: unknown[][] = [];
     lookup('device.lab.test', { all: true }, (...args: unknown[]) => calls.push(args));
     lookup('device.lab.test', {}, (...args: unknown[]) => calls.push(args));
     lookup('device.lab.test', { family: 6 }, (...args: unknown[]) => calls.push(args));
     expect(calls).toEqual([
-      [null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]],
+      [
+        null,
+        [
+          { address: '127.0.0.1', family: 4 },
+          { address: '::1', family: 6 },
+        ],
+      ],
       [null, '127.0.0.1', 4],
       [null, '::1', 6],
     ]);
@@ -115,7 +158,9 @@ describe('egressRequest', () => {
       const hop = /^\/hop\/(\d+)$/.exec(req.url!);
       if (hop) return void res.writeHead(302, { location: Number(hop[1]) > 0 ? `/hop/${Number(hop[1]) - 1}` : '/done' }).end();
       if (req.url === '/to-unspecified') return void res.writeHead(301, { location: `http://0.0.0.0:${(web.address() as AddressInfo).port}/done` }).end();
-      if (req.url === '/to-other-origin') return void res.writeHead(307, { location: `http://device.lab.test:${(web.address() as AddressInfo).port}/done` }).end();
+      if (req.url === '/to-other-origin') {
+        return void res.writeHead(307, { location: `http://device.lab.test:${(web.address() as AddressInfo).port}/done` }).end();
+      }
       res.end('done');
     });
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
@@ -123,7 +168,8 @@ describe('egressRequest', () => {
   });
   afterAll(() => new Promise<void>((r) => web.close(() => r())));
   const lab = () => policy({ allowInternal: ['127.0.0.1/32'] });
-  const get = (p: ReturnType<typeof policy>, url: string, maxRedirects = 5) => egressRequest(p, new URL(url), { method: 'GET', headers: { authorization: 'Bearer t0ken' }, timeoutMs: 5000, maxBodyBytes: 1000, maxRedirects });
+  const get = (p: ReturnType<typeof policy>, url: string, maxRedirects = 5) =>
+    egressRequest(p, new URL(url), { method: 'GET', headers: { authorization: 'Bearer t0ken' }, timeoutMs: 5000, maxBodyBytes: 1000, maxRedirects });
 
   it('reaches a host name on Node 20 at the address the resolver gave, with Host still the name', async () => {
     const port = (web.address() as AddressInfo).port;

@@ -131,7 +131,9 @@ function isThisMachine(addr: Address): boolean {
   const range = addr.range();
   if (range === 'loopback' || range === 'unspecified') return true;
   const text = addr.toNormalizedString();
-  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => ipaddr.isValid(i.address) && ipaddr.process(i.address).toNormalizedString() === text));
+  return Object.values(os.networkInterfaces()).some((list) =>
+    list?.some((i) => ipaddr.isValid(i.address) && ipaddr.process(i.address).toNormalizedString() === text),
+  );
 }
 
 export function createEgressPolicy(options: EgressOptions): EgressPolicy {
@@ -143,7 +145,11 @@ export function createEgressPolicy(options: EgressOptions): EgressPolicy {
   const resolve = options.resolve ?? (async (host: string) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address));
 
   // `bad.example.` is `bad.example`: name rules must not be sidestepped by the root label.
-  const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const hostOf = (url: URL) =>
+    url.hostname
+      .replace(/^\[|\]$/g, '')
+      .replace(/\.$/, '')
+      .toLowerCase();
   const portOf = (url: URL) => Number(url.port || (url.protocol === 'https:' ? 443 : 80));
 
   /** Refusals decided on the name alone (no DNS). */

@@ -18,8 +18,12 @@ export function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunct
       callback(Object.assign(new Error(`no checked IPv${family} address`), { code: 'ENOTFOUND' }), '', 0);
       return;
     }
-    if (options.all) callback(null, usable.map((a) => ({ ...a })));
-    else callback(null, first.address, first.family);
+    if (options.all) {
+      callback(
+        null,
+        usable.map((a) => ({ ...a })),
+      );
+    } else callback(null, first.address, first.family);
   };
 }
 
@@ -65,8 +69,14 @@ const ALWAYS_ORIGIN_BOUND = ['authorization', 'proxy-authorization', 'cookie'];
 function once(url: URL, addresses: readonly ResolvedAddress[], req: EgressRequest, signal: AbortSignal): Promise<EgressResponse> {
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const headers = req.body !== undefined && !Object.keys(req.headers).some((h) => h.toLowerCase() === 'content-length') ? { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) } : req.headers;
-    const tls = url.protocol === 'https:' && req.tls ? { ...(req.tls.ca ? { ca: req.tls.ca } : {}), ...(req.tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) } : {};
+    const headers =
+      req.body !== undefined && !Object.keys(req.headers).some((h) => h.toLowerCase() === 'content-length')
+        ? { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) }
+        : req.headers;
+    const tls =
+      url.protocol === 'https:' && req.tls
+        ? { ...(req.tls.ca ? { ca: req.tls.ca } : {}), ...(req.tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) }
+        : {};
     const r = lib.request(url, { method: req.method, headers, signal, lookup: pinnedLookup(addresses), agent: false, ...tls }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

@@ -1,4 +1,3 @@
-
 import { sql } from 'kysely';
 import type { Db, Write } from '../db/database.js';
 import type { DB } from '../db/schema.generated.js';
@@ -90,7 +89,9 @@ export function createDomainEvents(deps: { db: Db; bus: EventBus; logger: Logger
       const t = trx.withTables<DomainEventsTable>();
       const createdAt = nowIso();
       for (let i = 0; i < events.length; i += 1000) {
-        const rows = events.slice(i, i + 1000).map((e) => ({ id: newId(), name: e.name, payload: json.write(e.payload), createdAt, relayedAt: null, relaySeq: null }));
+        const rows = events
+          .slice(i, i + 1000)
+          .map((e) => ({ id: newId(), name: e.name, payload: json.write(e.payload), createdAt, relayedAt: null, relaySeq: null }));
         await t.insertInto('domainEvents').values(rows).execute();
       }
       return events.length;

@@ -21,7 +21,9 @@ const until = async (cond: () => boolean) => {
 describe('admission control', () => {
   let app: App;
   beforeAll(async () => {
-    ({ app } = await buildPlainApp([{ prefix: '', plugin: routes }], { env: { OPSDECK_HTTP_MAX_CONCURRENT: '2', OPSDECK_HTTP_QUEUE_SIZE: '1', OPSDECK_HTTP_QUEUE_TIMEOUT_MS: '600000' } }));
+    ({ app } = await buildPlainApp([{ prefix: '', plugin: routes }], {
+      env: { OPSDECK_HTTP_MAX_CONCURRENT: '2', OPSDECK_HTTP_QUEUE_SIZE: '1', OPSDECK_HTTP_QUEUE_TIMEOUT_MS: '600000' },
+    }));
   });
   afterAll(() => app.close());
 
@@ -49,7 +51,9 @@ describe('admission control', () => {
 describe('admission control queue timeout', () => {
   let app: App;
   beforeAll(async () => {
-    ({ app } = await buildPlainApp([{ prefix: '', plugin: routes }], { env: { OPSDECK_HTTP_MAX_CONCURRENT: '1', OPSDECK_HTTP_QUEUE_SIZE: '10', OPSDECK_HTTP_QUEUE_TIMEOUT_MS: '20' } }));
+    ({ app } = await buildPlainApp([{ prefix: '', plugin: routes }], {
+      env: { OPSDECK_HTTP_MAX_CONCURRENT: '1', OPSDECK_HTTP_QUEUE_SIZE: '10', OPSDECK_HTTP_QUEUE_TIMEOUT_MS: '20' },
+    }));
   });
   afterAll(() => app.close());
 

@@ -107,15 +107,18 @@ export function registerAdmission(app: FastifyInstance, options: AdmissionOption
   };
 
   // Waiters whose slot never comes (every admitted request stuck) are refused on time.
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    while (head < queue.length && now - queue[head]!.at > options.queueTimeoutMs) {
-      const w = queue[head]!;
-      queue[head++] = undefined as unknown as Waiter;
-      if (!w.request.raw.destroyed) w.done(refuse('queue_timeout'));
-    }
-    compact();
-  }, Math.max(10, Math.min(options.queueTimeoutMs, 1000) / 2));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      while (head < queue.length && now - queue[head]!.at > options.queueTimeoutMs) {
+        const w = queue[head]!;
+        queue[head++] = undefined as unknown as Waiter;
+        if (!w.request.raw.destroyed) w.done(refuse('queue_timeout'));
+      }
+      compact();
+    },
+    Math.max(10, Math.min(options.queueTimeoutMs, 1000) / 2),
+  );
   sweep.unref();
   app.addHook('onClose', (_app, done) => {
     clearInterval(sweep);

@@ -177,7 +177,8 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator,
   async function authorise(request: FastifyRequest, config: RouteAuthConfig): Promise<void> {
     if (isUpgrade(request)) refuseForeignOrigin(request, options.allowedOrigins);
     const ticket = config.stream ? streamTicket(request) : undefined;
-    const actor = ticket !== undefined && authenticator.redeemTicket ? await authenticator.redeemTicket(ticket, request) : await authenticator.authenticate(request);
+    const actor =
+      ticket !== undefined && authenticator.redeemTicket ? await authenticator.redeemTicket(ticket, request) : await authenticator.authenticate(request);
     if (!actor) throw new UnauthorizedError();
     request.actor = actor;
     if (!config.permission) {
@@ -215,7 +216,7 @@ function refuseForeignOrigin(request: FastifyRequest, allowed: readonly string[]
     // "null" (sandboxed pages, file://) and anything unparsable are foreign.
   }
   if (host !== null && host === request.host.toLowerCase()) return;
-  throw new ForbiddenError('ORIGIN_NOT_ALLOWED', 'WebSocket connections are accepted from this server\'s origin and the configured CORS origins only');
+  throw new ForbiddenError('ORIGIN_NOT_ALLOWED', "WebSocket connections are accepted from this server's origin and the configured CORS origins only");
 }
 
 /** Names under which clients put access tokens or API keys in URLs: refused, never read. */
@@ -226,9 +227,11 @@ function streamTicket(request: FastifyRequest): string | undefined {
   const query = (request.query ?? {}) as Record<string, unknown>;
   const named = TOKEN_PARAMS.find((p) => query[p] !== undefined);
   if (named) {
-    throw new BadRequestError('TOKEN_IN_URL', 'Credentials are not accepted in URLs: send Authorization: Bearer, or get a single-use ticket from POST /api/v1/stream-tickets and pass ?ticket=', [
-      { path: `query.${named}`, message: 'credentials in URLs are refused' },
-    ]);
+    throw new BadRequestError(
+      'TOKEN_IN_URL',
+      'Credentials are not accepted in URLs: send Authorization: Bearer, or get a single-use ticket from POST /api/v1/stream-tickets and pass ?ticket=',
+      [{ path: `query.${named}`, message: 'credentials in URLs are refused' }],
+    );
   }
   const ticket = query.ticket;
   return typeof ticket === 'string' && ticket.length > 0 ? ticket : undefined;

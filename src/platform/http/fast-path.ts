@@ -29,7 +29,8 @@ export function securityHeaders(helmet: Helmet, options: HelmetOptions): Record<
 type Schema = Record<string, unknown>;
 const COMBINATORS = ['anyOf', 'oneOf', 'allOf', '$ref', 'const', 'nullable', 'not', 'if'];
 const isNull = (s: unknown): boolean => typeof s === 'object' && s !== null && (s as Schema).type === 'null' && !('const' in s);
-const plain = (s: unknown): s is Schema => typeof s === 'object' && s !== null && !Array.isArray(s) && typeof (s as Schema).type === 'string' && COMBINATORS.every((k) => !(k in s));
+const plain = (s: unknown): s is Schema =>
+  typeof s === 'object' && s !== null && !Array.isArray(s) && typeof (s as Schema).type === 'string' && COMBINATORS.every((k) => !(k in s));
 
 /**
  * A response schema as the serializer gets it: `anyOf: [T, null]` (TypeBox's `Nullable`) becomes

@@ -90,14 +90,18 @@ export interface FilterCondition {
 }
 
 function convert(field: string, key: string, f: FilterField, raw: string, lookup: string): { value: string | number } | FieldError {
-  if (lookup === 'isnull') return raw === 'true' || raw === 'false' ? { value: raw === 'true' ? 1 : 0 } : { path: `query.${key}`, message: `'${raw}' is not true or false` };
+  if (lookup === 'isnull') {
+    return raw === 'true' || raw === 'false' ? { value: raw === 'true' ? 1 : 0 } : { path: `query.${key}`, message: `'${raw}' is not true or false` };
+  }
   switch (f.type) {
     case 'number': {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) return { path: `query.${key}`, message: `'${raw}' is not a number` };
       if (!f.integer) return { value: n };
       const [min, max] = INTEGER_RANGE[f.integer];
-      return Number.isInteger(n) && n >= min && n <= max ? { value: n } : { path: `query.${key}`, message: `'${raw}' is not a whole number from ${min} to ${max}` };
+      return Number.isInteger(n) && n >= min && n <= max
+        ? { value: n }
+        : { path: `query.${key}`, message: `'${raw}' is not a whole number from ${min} to ${max}` };
     }
     case 'date': {
       const d = new Date(raw);

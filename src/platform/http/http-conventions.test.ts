@@ -9,7 +9,11 @@ import { errorResponses } from './schemas.js';
 import { UnauthorizedError } from '../errors.js';
 
 const Widget = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 20 }), size: Type.Integer({ minimum: 1, maximum: 10 }), tags: Type.Optional(Type.Array(Type.String({ maxLength: 10 }))) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 20 }),
+    size: Type.Integer({ minimum: 1, maximum: 10 }),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 10 }))),
+  },
   { additionalProperties: false },
 );
 
@@ -18,7 +22,9 @@ const widgets: FastifyPluginAsyncTypebox = async (app) => {
     '/widgets',
     { config: { permission: 'widgets:write' }, schema: { operationId: 'createWidget', body: Widget, response: { 201: Widget, ...errorResponses(409) } } },
     async (req, reply) => {
-      if (req.body.name === 'taken') throw new ConflictError('WIDGET_NAME_TAKEN', 'A widget with this name exists', [{ path: 'body.name', message: 'already exists' }]);
+      if (req.body.name === 'taken') {
+        throw new ConflictError('WIDGET_NAME_TAKEN', 'A widget with this name exists', [{ path: 'body.name', message: 'already exists' }]);
+      }
       return reply.code(201).send(req.body);
     },
   );
@@ -126,9 +132,17 @@ describe('HTTP conventions', () => {
   });
 
   it('allows only configured CORS origins', async () => {
-    const ok = await app.inject({ method: 'OPTIONS', url: '/api/v1/widgets', headers: { origin: 'https://ops.example.com', 'access-control-request-method': 'POST' } });
+    const ok = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/widgets',
+      headers: { origin: 'https://ops.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(ok.headers['access-control-allow-origin']).toBe('https://ops.example.com');
-    const no = await app.inject({ method: 'OPTIONS', url: '/api/v1/widgets', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const no = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/widgets',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(no.headers['access-control-allow-origin']).toBeUndefined();
   });
 

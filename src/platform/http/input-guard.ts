@@ -15,7 +15,9 @@ export function exceedsDepth(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c) {
+        i++;
+      } // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -69,7 +71,11 @@ export function unstorableStrings(value: unknown, path: string, out: FieldError[
 
 /** A field name safe to echo in a problem body (no NUL or lone surrogate of its own). */
 function printable(key: string): string {
-  return unstorable(key) ? JSON.stringify(key).slice(1, -1).replace(/[\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`) : key;
+  return unstorable(key)
+    ? JSON.stringify(key)
+        .slice(1, -1)
+        .replace(/[\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`)
+    : key;
 }
 
 /**
@@ -85,7 +91,10 @@ export function registerInputGuard(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (exceedsDepth(text, MAX_JSON_DEPTH)) {
-      done(new BadRequestError('VALIDATION_FAILED', 'The request is invalid', [{ path: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]), undefined);
+      done(
+        new BadRequestError('VALIDATION_FAILED', 'The request is invalid', [{ path: 'body', message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]),
+        undefined,
+      );
       return;
     }
     void parseJson(request, text, done);

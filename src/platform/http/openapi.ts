@@ -70,7 +70,9 @@ function compactFilters(op: Operation, schemas: Record<string, Json>, where: str
     lines.push(`- \`${field}\` (${f.type}): ${lookups.join(', ')}`);
   }
   if (isNull.length > 0) patternProperties[`^${alternatives(isNull)}__isnull$`] = { $ref: `#/components/schemas/${COMPONENT.isnull.name}` };
-  const legend = Object.keys(LOOKUP_HELP).filter((l) => l !== '' && lookupsUsed.has(l)).map((l) => `\`__${l}\` ${LOOKUP_HELP[l]}`);
+  const legend = Object.keys(LOOKUP_HELP)
+    .filter((l) => l !== '' && lookupsUsed.has(l))
+    .map((l) => `\`__${l}\` ${LOOKUP_HELP[l]}`);
   const description = [
     'Filters, each its own query parameter: `field=value` (equals; repeat for OR) or `field__lookup=value`. Different filters must all hold.',
     `Lookups: ${legend.join('; ')}.`,
@@ -78,7 +80,14 @@ function compactFilters(op: Operation, schemas: Record<string, Json>, where: str
   ].join('\n\n');
   op.parameters = [
     ...(op.parameters ?? []).filter((p) => !filters.includes(p)),
-    { name: FILTERS_PARAMETER, in: 'query', description, style: 'form', explode: true, schema: { type: 'object', additionalProperties: false, patternProperties } } as Parameter,
+    {
+      name: FILTERS_PARAMETER,
+      in: 'query',
+      description,
+      style: 'form',
+      explode: true,
+      schema: { type: 'object', additionalProperties: false, patternProperties },
+    } as Parameter,
   ];
 }
 
@@ -87,7 +96,9 @@ function addComponent(schemas: Record<string, Json>, type: Exclude<FilterMarker[
   const component = { ...schema, description: help };
   const existing = schemas[name];
   if (!existing) schemas[name] = component;
-  else if (JSON.stringify(existing) !== JSON.stringify(component)) throw new Error(`${where}: ${type} filters take different values than elsewhere; give them their own component`);
+  else if (JSON.stringify(existing) !== JSON.stringify(component)) {
+    throw new Error(`${where}: ${type} filters take different values than elsewhere; give them their own component`);
+  }
 }
 
 /** Fastify's wildcard `*` becomes the path parameter `{path}` (an OpenAPI parameter needs a name). */

@@ -106,7 +106,12 @@ describe.each(DIALECTS)('cursor pagination and filters on %s', (dialect) => {
     const keys = parseSort('name', SORTABLE, 'id');
     expect(() => applyPage(db().selectFrom('items').select('id'), keys, 'not-a-cursor', 5)).toThrow(/cursor/);
     const otherSort = parseSort('score,name', SORTABLE, 'id');
-    const page = pageResult(await applyPage(db().selectFrom('items').select(['id', 'name', 'score']), otherSort, undefined, 2).execute(), otherSort, 2, camelValue);
+    const page = pageResult(
+      await applyPage(db().selectFrom('items').select(['id', 'name', 'score']), otherSort, undefined, 2).execute(),
+      otherSort,
+      2,
+      camelValue,
+    );
     expect(() => applyPage(db().selectFrom('items').select('id'), keys, page.next_cursor!, 5)).toThrow(/cursor/);
   });
 
@@ -115,7 +120,11 @@ describe.each(DIALECTS)('cursor pagination and filters on %s', (dialect) => {
     const out = await applyFilters(db().selectFrom('items').select('id'), conditions, dialect).orderBy('id').execute();
     return out.map((r) => r.id);
   }
-  const ids = (pred: (r: Item) => boolean) => rows.filter(pred).map((r) => r.id).sort();
+  const ids = (pred: (r: Item) => boolean) =>
+    rows
+      .filter(pred)
+      .map((r) => r.id)
+      .sort();
 
   it.each<[string, Record<string, unknown>, (r: Item) => boolean]>([
     ['exact OR', { name: ['alpha', 'echo'] }, (r) => r.name === 'alpha' || r.name === 'echo'],
@@ -129,7 +138,11 @@ describe.each(DIALECTS)('cursor pagination and filters on %s', (dialect) => {
     ['ends with', { name__iew: ['LIE'] }, (r) => r.name.endsWith('lie')],
     ['number range', { score__gte: ['3'], score__lte: ['8'] }, (r) => r.score !== null && r.score >= 3 && r.score <= 8],
     ['number gt', { score__gt: ['10'] }, (r) => r.score !== null && r.score > 10],
-    ['date range', { created_at__gte: ['2026-01-05'], created_at__lt: ['2026-01-10T00:00:00Z'] }, (r) => r.createdAt >= '2026-01-05' && r.createdAt < '2026-01-10'],
+    [
+      'date range',
+      { created_at__gte: ['2026-01-05'], created_at__lt: ['2026-01-10T00:00:00Z'] },
+      (r) => r.createdAt >= '2026-01-05' && r.createdAt < '2026-01-10',
+    ],
     ['fields AND', { name: ['alpha'], score__lt: ['5'] }, (r) => r.name === 'alpha' && r.score !== null && r.score < 5],
     ['isnull true', { score__isnull: ['true'] }, (r) => r.score === null],
     ['isnull false', { score__isnull: ['false'] }, (r) => r.score !== null],

@@ -74,11 +74,7 @@ export function encodeCursor(values: CursorValue[]): string {
 export function decodeCursor(cursor: string, expectedLength: number): CursorValue[] {
   try {
     const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(values) &&
-      values.length === expectedLength &&
-      values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
-    ) {
+    if (Array.isArray(values) && values.length === expectedLength && values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))) {
       return values as CursorValue[];
     }
   } catch {
@@ -123,9 +119,7 @@ export function applyPage<DB, TB extends keyof DB, O>(
     // into an index range scan, so a deep page costs what the first one does.
     const simple = keys.every((k) => k.nullable === false && k.desc === keys[0]!.desc) && values.every((v) => v !== null);
     q = simple
-      ? q.where(
-          sql<SqlBool>`(${sql.join(keys.map((k) => sql.ref(k.column)))}) ${sql.raw(keys[0]!.desc ? '<' : '>')} (${sql.join(values)})`,
-        )
+      ? q.where(sql<SqlBool>`(${sql.join(keys.map((k) => sql.ref(k.column)))}) ${sql.raw(keys[0]!.desc ? '<' : '>')} (${sql.join(values)})`)
       : q.where((eb) => after(eb, keys, values, 0));
   }
   for (const key of keys) {

@@ -108,7 +108,5 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     return sendProblem(request, reply, 500, 'INTERNAL', 'An internal error occurred; it has been logged');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, 404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
 }

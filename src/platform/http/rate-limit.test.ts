@@ -21,15 +21,18 @@ describe('registerPrincipalRateLimit', () => {
   const user: Actor = { ...SYSTEM_ACTOR, kind: 'user', id: '01900000-0000-7000-8000-000000000001', name: 'u' };
   const build = async (store: RateLimitStore, errors: unknown[]) =>
     (
-      await buildPlainApp([
-        {
-          prefix: '',
-          plugin: async (app) => {
-            registerPrincipalRateLimit(app, { max: 2, store, onError: (err) => errors.push(err) });
-            app.get('/limited', { config: { permission: 'x:read' } }, async () => ({ ok: true }));
+      await buildPlainApp(
+        [
+          {
+            prefix: '',
+            plugin: async (app) => {
+              registerPrincipalRateLimit(app, { max: 2, store, onError: (err) => errors.push(err) });
+              app.get('/limited', { config: { permission: 'x:read' } }, async () => ({ ok: true }));
+            },
           },
-        },
-      ], { authenticator: { authenticate: async () => user } })
+        ],
+        { authenticator: { authenticate: async () => user } },
+      )
     ).app;
 
   it('lets requests through (fail open) when the store fails, and reports the error', async () => {

@@ -88,6 +88,8 @@ export function registerPrincipalRateLimit(app: FastifyInstance, options: Princi
     void reply.header('ratelimit-limit', options.max);
     void reply.header('ratelimit-remaining', Math.max(0, options.max - hit.count));
     void reply.header('ratelimit-reset', resetSeconds);
-    if (hit.count > options.max) throw new TooManyRequestsError('RATE_LIMITED', `More than ${options.max} requests a minute from this principal; slow down`, resetSeconds);
+    if (hit.count > options.max) {
+      throw new TooManyRequestsError('RATE_LIMITED', `More than ${options.max} requests a minute from this principal; slow down`, resetSeconds);
+    }
   });
 }

@@ -11,10 +11,9 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String({ maxLength: 2048 })),
     request_id: Type.Optional(Type.String({ maxLength: 200 })),
     errors: Type.Optional(
-      Type.Array(
-        Type.Object({ path: Type.String({ maxLength: 500 }), message: Type.String({ maxLength: 1000 }) }, { additionalProperties: false }),
-        { maxItems: 1000 },
-      ),
+      Type.Array(Type.Object({ path: Type.String({ maxLength: 500 }), message: Type.String({ maxLength: 1000 }) }, { additionalProperties: false }), {
+        maxItems: 1000,
+      }),
     ),
   },
   { $id: 'Problem', title: 'Problem', additionalProperties: false },
@@ -40,10 +39,9 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 
 /** `{ items, next_cursor }`, the shape of every list. */
 export const Page = <T extends TSchema>(item: T) =>
-  Type.Object(
-    { items: Type.Array(item), next_cursor: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]) },
-    { additionalProperties: false },
-  );
+  Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]) }, { additionalProperties: false });
 
 /** The single-use stream ticket a `config.stream` route accepts instead of the Authorization header (EventSource cannot set headers). */
-export const StreamTicketQuery = { ticket: Type.Optional(Type.String({ maxLength: 100, description: 'A single-use ticket from POST /api/v1/stream-tickets' })) };
+export const StreamTicketQuery = {
+  ticket: Type.Optional(Type.String({ maxLength: 100, description: 'A single-use ticket from POST /api/v1/stream-tickets' })),
+};

@@ -31,8 +31,22 @@ export function createMetrics() {
   };
   /** Exposes the admission gate's in-flight and queued requests as gauges. */
   const watchAdmission = (state: { readonly active: number; readonly queued: number }) => {
-    new Gauge({ name: 'opsdeck_http_requests_in_flight', help: 'Requests admitted and not yet answered (live streams and health routes excluded)', registers: [registry], collect() { this.set(state.active); } });
-    new Gauge({ name: 'opsdeck_http_requests_queued', help: 'Requests waiting for an admission slot', registers: [registry], collect() { this.set(state.queued); } });
+    new Gauge({
+      name: 'opsdeck_http_requests_in_flight',
+      help: 'Requests admitted and not yet answered (live streams and health routes excluded)',
+      registers: [registry],
+      collect() {
+        this.set(state.active);
+      },
+    });
+    new Gauge({
+      name: 'opsdeck_http_requests_queued',
+      help: 'Requests waiting for an admission slot',
+      registers: [registry],
+      collect() {
+        this.set(state.queued);
+      },
+    });
   };
   const dbQueryDuration = new Histogram({
     name: 'opsdeck_db_query_duration_seconds',
@@ -47,8 +61,18 @@ export function createMetrics() {
     labelNames: ['result'] as const,
     registers: [registry],
   });
-  const cacheHits = new Counter({ name: 'opsdeck_cache_hits_total', help: 'Cache hits by namespace (the key up to its first colon)', labelNames: ['namespace'] as const, registers: [registry] });
-  const cacheMisses = new Counter({ name: 'opsdeck_cache_misses_total', help: 'Cache misses by namespace (the key up to its first colon)', labelNames: ['namespace'] as const, registers: [registry] });
+  const cacheHits = new Counter({
+    name: 'opsdeck_cache_hits_total',
+    help: 'Cache hits by namespace (the key up to its first colon)',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+  });
+  const cacheMisses = new Counter({
+    name: 'opsdeck_cache_misses_total',
+    help: 'Cache misses by namespace (the key up to its first colon)',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+  });
   const runDuration = new Histogram({
     name: 'opsdeck_job_run_duration_seconds',
     help: 'Duration of finished job runs (first start to finish) by run type, observed on the node that finished them',

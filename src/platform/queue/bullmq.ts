@@ -1,14 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import {
-  assertJobId,
-  assertRegistryComplete,
-  type EnqueueOptions,
-  type JobMap,
-  type JobQueue,
-  type JobRegistry,
-  type WorkerOptions,
-} from './job-queue.js';
+import { assertJobId, assertRegistryComplete, type EnqueueOptions, type JobMap, type JobQueue, type JobRegistry, type WorkerOptions } from './job-queue.js';
 
 export interface BullmqQueueOptions {
   url: string;

@@ -1,12 +1,4 @@
-import {
-  assertJobId,
-  assertRegistryComplete,
-  type EnqueueOptions,
-  type JobMap,
-  type JobQueue,
-  type JobRegistry,
-  type WorkerOptions,
-} from './job-queue.js';
+import { assertJobId, assertRegistryComplete, type EnqueueOptions, type JobMap, type JobQueue, type JobRegistry, type WorkerOptions } from './job-queue.js';
 
 interface Entry {
   id: string;

@@ -30,7 +30,13 @@ describe.each(impls)('JobQueue contract: $name', (impl) => {
 
   it('runs higher priority first, dedupes waiting ids, honours delays', async () => {
     const seen: number[] = [];
-    for (const [n, priority] of [[1, 1], [2, 9], [3, 5]] as const) await queue.enqueue('test.job', { n }, { jobId: `j${n}`, priority });
+    for (const [n, priority] of [
+      [1, 1],
+      [2, 9],
+      [3, 5],
+    ] as const) {
+      await queue.enqueue('test.job', { n }, { jobId: `j${n}`, priority });
+    }
     await queue.enqueue('test.job', { n: 2 }, { jobId: 'j2', priority: 9 });
     await queue.enqueue('test.job', { n: 4 }, { jobId: 'j4', delayMs: 300 });
     const registry = createJobRegistry<Map1>(['test.job']);

@@ -6,7 +6,11 @@ export interface Facts {
 }
 
 /** ntc-templates columns (any case) → device fields; list columns give their first non-empty item. */
-const COLUMNS: Record<keyof Facts, string[]> = { os_version: ['version', 'os', 'software_version'], serial: ['serial', 'serial_number', 'serialnum'], hostname: ['hostname'] };
+const COLUMNS: Record<keyof Facts, string[]> = {
+  os_version: ['version', 'os', 'software_version'],
+  serial: ['serial', 'serial_number', 'serialnum'],
+  hostname: ['hostname'],
+};
 
 /** The facts of the first parsed record (ntc-templates `show version` rows). */
 export function factsOf(records: unknown): Facts {

@@ -8,8 +8,16 @@ describe('target failure classification', () => {
     ['an unknown host name (NXDOMAIN)', sysErr('ENOTFOUND', 'getaddrinfo ENOTFOUND nosuch.invalid'), { retryable: false, kind: 'dns' }],
     ['ENOTFOUND only in the message (wrapped)', new Error('egress refused: cannot resolve x (ENOTFOUND)'), { retryable: false, kind: 'dns' }],
     ['a resolver that did not answer', sysErr('EAI_AGAIN'), { retryable: true, kind: 'dns' }],
-    ['an SSH authentication failure', Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }), { retryable: false, kind: 'auth' }],
-    ['every credential of a profile rejected', Object.assign(new Error("r1: every credential of profile 'lab' was rejected"), { code: 'CREDENTIAL_PROFILE_EXHAUSTED' }), { retryable: false, kind: 'auth' }],
+    [
+      'an SSH authentication failure',
+      Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }),
+      { retryable: false, kind: 'auth' },
+    ],
+    [
+      'every credential of a profile rejected',
+      Object.assign(new Error("r1: every credential of profile 'lab' was rejected"), { code: 'CREDENTIAL_PROFILE_EXHAUSTED' }),
+      { retryable: false, kind: 'auth' },
+    ],
     ['a pinned host key mismatch', new Error('host key SHA256:abc does not match the pinned key'), { retryable: false, kind: 'host_key' }],
     ['an executor-declared permanent failure', new PermanentError('invalid', 'the device rejected the parameters'), { retryable: false, kind: 'invalid' }],
     ['connection refused', sysErr('ECONNREFUSED'), { retryable: true, kind: 'unreachable' }],

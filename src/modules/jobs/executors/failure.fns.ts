@@ -46,7 +46,14 @@ export function classifyFailure(err: unknown): FailureClass {
   if (retryable) return { retryable: true, kind: retryable };
   // ssh2 marks authentication failures with level 'client-authentication'; the credentials
   // module's profiles throw CredentialRejectedError per entry and CREDENTIAL_PROFILE_EXHAUSTED.
-  if (e.level === 'client-authentication' || e.name === 'CredentialRejectedError' || code === 'CREDENTIAL_PROFILE_EXHAUSTED' || /authentication methods failed|authentication failed|permission denied/i.test(message)) return { retryable: false, kind: 'auth' };
+  if (
+    e.level === 'client-authentication' ||
+    e.name === 'CredentialRejectedError' ||
+    code === 'CREDENTIAL_PROFILE_EXHAUSTED' ||
+    /authentication methods failed|authentication failed|permission denied/i.test(message)
+  ) {
+    return { retryable: false, kind: 'auth' };
+  }
   if (/host key/i.test(message) && /does not match|verification failed/i.test(message)) return { retryable: false, kind: 'host_key' };
   if (/timed? ?out|timeout|within \d+ ms/i.test(message)) return { retryable: true, kind: 'timeout' };
   return { retryable: true, kind: 'error' };

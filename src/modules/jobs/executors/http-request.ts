@@ -10,11 +10,17 @@ const Params = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 4096, description: 'http(s) URL; `{{target}}` is replaced by each target' }),
     method: Type.Optional(Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)))),
-    headers: Type.Optional(Type.Record(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), Type.String({ maxLength: 8192 }))),
+    headers: Type.Optional(Type.Record(Type.String({ maxLength: 200, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String({ maxLength: 8192 }))),
     body: Type.Optional(Type.String({ maxLength: 1_048_576 })),
     expected_status: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 50, description: 'Default: any 2xx' })),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 300_000, description: '(10000)' })),
-    max_redirects: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Redirects followed, each hop checked by the egress policy again (0: a 3xx is the answer; credentials are not sent to another origin)' })),
+    max_redirects: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        description: 'Redirects followed, each hop checked by the egress policy again (0: a 3xx is the answer; credentials are not sent to another origin)',
+      }),
+    ),
     max_body_bytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_485_760, description: 'Response bytes kept (1048576)' })),
     changes_devices: Type.Optional(Type.Boolean({ description: 'Declare the request as changing the target (never re-run after a lost worker)' })),
   },
@@ -44,7 +50,9 @@ export const httpRequestExecutor: Executor<Params> = {
     const problem = checkOutboundUrlNow(settings.egress, p.url.replace(/\{\{\s*target\s*\}\}/g, 'target.invalid'));
     if (problem) errors.push({ path: 'body.params.url', message: problem.kind === 'denied' ? `egress refused: ${problem.message}` : problem.message });
     for (const name of Object.keys(p.headers ?? {})) {
-      if (SENSITIVE_HEADERS.includes(name.toLowerCase())) errors.push({ path: `body.params.headers.${name}`, message: 'secret headers come from credential_id, not parameters' });
+      if (SENSITIVE_HEADERS.includes(name.toLowerCase())) {
+        errors.push({ path: `body.params.headers.${name}`, message: 'secret headers come from credential_id, not parameters' });
+      }
     }
     return errors;
   },
@@ -82,6 +90,11 @@ export const httpRequestExecutor: Executor<Params> = {
     const parsed = { status: res.status, headers: h, body: res.body.toString('utf8') };
     const ok = p.expected_status ? p.expected_status.includes(res.status) : res.status >= 200 && res.status < 300;
     ctx.log(ok ? 'info' : 'warn', `HTTP ${res.status}`);
-    return { ok, output: truncate(parsed.body, settings.maxOutputChars), parsed, ...(ok ? {} : { error: `unexpected status ${res.status}`, retryable: classifyHttpStatus(res.status).retryable }) };
+    return {
+      ok,
+      output: truncate(parsed.body, settings.maxOutputChars),
+      parsed,
+      ...(ok ? {} : { error: `unexpected status ${res.status}`, retryable: classifyHttpStatus(res.status).retryable }),
+    };
   },
 };

@@ -9,12 +9,17 @@ const Params = Type.Object(
   {
     command: Type.String({ minLength: 1, maxLength: 1024, description: 'An executable from the allow-list (OPSDECK_JOBS_LOCAL_COMMANDS)' }),
     args: Type.Optional(
-      Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256, description: 'Argument array (never a shell); `{{target}}` and `{{run_id}}` are replaced' }),
+      Type.Array(Type.String({ maxLength: 4096 }), {
+        maxItems: 256,
+        description: 'Argument array (never a shell); `{{target}}` and `{{run_id}}` are replaced',
+      }),
     ),
     parse: Type.Optional(
       Type.Union([Type.Literal('none'), Type.Literal('json'), Type.Literal('json_lines')], { description: "How stdout becomes the run's report (none)" }),
     ),
-    ok_exit_codes: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 255 }), { maxItems: 32, description: 'Exit codes that count as success ([0])' })),
+    ok_exit_codes: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: 255 }), { maxItems: 32, description: 'Exit codes that count as success ([0])' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -70,7 +75,11 @@ export const localCommandExecutor: Executor<Params> = {
     return new Promise((resolve, reject) => {
       if (!commandAllowed(p.command, settings.localCommandAllowList)) return reject(new Error(`'${p.command}' is not in the local command allow-list`));
       const vars = { target: ctx.host, run_id: ctx.runId };
-      const child = spawn(p.command, (p.args ?? []).map((a) => render(a, vars)), { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+      const child = spawn(
+        p.command,
+        (p.args ?? []).map((a) => render(a, vars)),
+        { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() },
+      );
       let stdout = '';
       const onOut = lineSplitter((line) => ctx.log('info', line));
       const onErr = lineSplitter((line) => ctx.log('warn', line));
@@ -102,7 +111,12 @@ export const localCommandExecutor: Executor<Params> = {
         try {
           report = ok ? parseReport(stdout, p.parse) : null;
         } catch (err) {
-          return resolve({ ok: false, output: truncate(stdout, settings.maxOutputChars), parsed: { exit_code: code, report: null }, error: `output is not valid JSON: ${(err as Error).message}` });
+          return resolve({
+            ok: false,
+            output: truncate(stdout, settings.maxOutputChars),
+            parsed: { exit_code: code, report: null },
+            error: `output is not valid JSON: ${(err as Error).message}`,
+          });
         }
         resolve({
           ok,

@@ -62,10 +62,26 @@ export const pingExecutor: Executor<Params> = {
       } catch (err) {
         // An answer that the name does not exist is final; a resolver that did not answer may later.
         const code = (err as { code?: unknown }).code;
-        return { ok: false, output: '', parsed: null, error: `cannot resolve ${ctx.host}${typeof code === 'string' ? ` (${code})` : ''}`, retryable: code !== 'ENOTFOUND' };
+        return {
+          ok: false,
+          output: '',
+          parsed: null,
+          error: `cannot resolve ${ctx.host}${typeof code === 'string' ? ` (${code})` : ''}`,
+          retryable: code !== 'ENOTFOUND',
+        };
       }
     }
-    const args = ['-n', '-c', String(count), '-i', String((p.interval_ms ?? 1000) / 1000), '-W', String(Math.max(1, Math.ceil((p.timeout_ms ?? 1000) / 1000))), '--', address];
+    const args = [
+      '-n',
+      '-c',
+      String(count),
+      '-i',
+      String((p.interval_ms ?? 1000) / 1000),
+      '-W',
+      String(Math.max(1, Math.ceil((p.timeout_ms ?? 1000) / 1000))),
+      '--',
+      address,
+    ];
     return new Promise((resolve, reject) => {
       const child = spawn('ping', args, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
       let out = '';
@@ -73,7 +89,9 @@ export const pingExecutor: Executor<Params> = {
       child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
       const abort = () => child.kill('SIGKILL');
       ctx.signal.addEventListener('abort', abort, { once: true });
-      child.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error('the ping command is not installed on this worker (iputils-ping)') : err));
+      child.on('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new Error('the ping command is not installed on this worker (iputils-ping)') : err),
+      );
       child.on('close', () => {
         ctx.signal.removeEventListener('abort', abort);
         if (ctx.signal.aborted) return reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted'));

@@ -10,7 +10,10 @@ export const snmpGetExecutor: Executor<Params> = {
   type: 'snmp_get',
   description: 'SNMP GET (v2c or v3) of OIDs or MIB names such as sysDescr, sysName, ifNumber.',
   params: Params,
-  output: Type.Object({ values: Type.Record(Type.String(), Type.Unknown()), varbinds: Type.Array(Type.Object({ oid: Type.String(), type: Type.String(), value: Type.Unknown() })) }),
+  output: Type.Object({
+    values: Type.Record(Type.String(), Type.Unknown()),
+    varbinds: Type.Array(Type.Object({ oid: Type.String(), type: Type.String(), value: Type.Unknown() })),
+  }),
   credential: 'required',
   targets: 'required',
   changesDevices: () => false,

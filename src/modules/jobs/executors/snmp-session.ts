@@ -32,7 +32,12 @@ export const MIB_NAMES: Record<string, { oid: string; scalar: boolean }> = {
   entPhysicalTable: { oid: '1.3.6.1.2.1.47.1.1.1', scalar: false },
 };
 
-export const OidOrName = Type.String({ minLength: 1, maxLength: 200, pattern: '^([0-9]+(\\.[0-9]+)*|[A-Za-z][A-Za-z0-9]*(\\.[0-9]+)*)$', description: `Numeric OID or one of: ${Object.keys(MIB_NAMES).join(', ')}` });
+export const OidOrName = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^([0-9]+(\\.[0-9]+)*|[A-Za-z][A-Za-z0-9]*(\\.[0-9]+)*)$',
+  description: `Numeric OID or one of: ${Object.keys(MIB_NAMES).join(', ')}`,
+});
 export const SnmpCommon = {
   version: Type.Optional(Type.Union([Type.Literal('2c'), Type.Literal('3')], { description: '2c (community) or 3 (user); default 2c' })),
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '(161)' })),
@@ -87,29 +92,47 @@ export interface SnmpSession {
 }
 
 /** A v2c or v3 session from a resolved credential. */
-export function openSession(host: string, p: { version?: '2c' | '3'; port?: number; timeout_ms?: number; retries?: number }, credential: ResolvedCredential | null): SnmpSession {
-  const options = { port: p.port ?? 161, timeout: p.timeout_ms ?? 2000, retries: p.retries ?? 1, version: p.version === '3' ? snmp.Version3 : snmp.Version2c, idBitsSize: 32 };
+export function openSession(
+  host: string,
+  p: { version?: '2c' | '3'; port?: number; timeout_ms?: number; retries?: number },
+  credential: ResolvedCredential | null,
+): SnmpSession {
+  const options = {
+    port: p.port ?? 161,
+    timeout: p.timeout_ms ?? 2000,
+    retries: p.retries ?? 1,
+    version: p.version === '3' ? snmp.Version3 : snmp.Version2c,
+    idBitsSize: 32,
+  };
   let session: any;
   if (p.version === '3') {
     const v3 = credential?.snmpV3;
     if (!v3) throw new Error('SNMP v3 needs a credential with an SNMPv3 user');
-    session = snmp.createV3Session(host, {
-      name: v3.user,
-      level: snmp.SecurityLevel[v3.level],
-      ...(v3.authProtocol ? { authProtocol: snmp.AuthProtocols[v3.authProtocol], authKey: v3.authKey } : {}),
-      ...(v3.privProtocol ? { privProtocol: snmp.PrivProtocols[v3.privProtocol], privKey: v3.privKey } : {}),
-    }, options);
+    session = snmp.createV3Session(
+      host,
+      {
+        name: v3.user,
+        level: snmp.SecurityLevel[v3.level],
+        ...(v3.authProtocol ? { authProtocol: snmp.AuthProtocols[v3.authProtocol], authKey: v3.authKey } : {}),
+        ...(v3.privProtocol ? { privProtocol: snmp.PrivProtocols[v3.privProtocol], privKey: v3.privKey } : {}),
+      },
+      options,
+    );
   } else {
     if (!credential?.community) throw new Error('SNMP v2c needs a credential with a community');
     session = snmp.createSession(host, credential.community, options);
   }
   session.on('error', () => undefined);
   return {
-    get: (oids) =>
-      new Promise((resolve, reject) => session.get(oids, (err: Error | null, vbs: any[]) => (err ? reject(err) : resolve(vbs)))),
+    get: (oids) => new Promise((resolve, reject) => session.get(oids, (err: Error | null, vbs: any[]) => (err ? reject(err) : resolve(vbs)))),
     subtree: (oid, maxRepetitions, onRows) =>
       new Promise((resolve, reject) =>
-        session.subtree(oid, maxRepetitions, (vbs: any[]) => onRows(vbs), (err: Error | null) => (err ? reject(err) : resolve())),
+        session.subtree(
+          oid,
+          maxRepetitions,
+          (vbs: any[]) => onRows(vbs),
+          (err: Error | null) => (err ? reject(err) : resolve()),
+        ),
       ),
     close: () => {
       try {

@@ -11,15 +11,28 @@ const Params = Type.Object(
   {
     ...sshConnectionParams,
     commands: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 200 }),
-    mode: Type.Optional(Type.Union([Type.Literal('exec'), Type.Literal('device')], { description: "exec: one exec channel per command (servers); device: interactive CLI with prompts and paging (network devices). Default: device for an inventory device whose platform has a network driver other than 'linux', else exec" })),
-    enable: Type.Optional(Type.Boolean({ description: 'device mode: enter privileged mode with the credential\'s enable secret' })),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('exec'), Type.Literal('device')], {
+        description:
+          "exec: one exec channel per command (servers); device: interactive CLI with prompts and paging (network devices). Default: device for an inventory device whose platform has a network driver other than 'linux', else exec",
+      }),
+    ),
+    enable: Type.Optional(Type.Boolean({ description: "device mode: enter privileged mode with the credential's enable secret" })),
     disable_paging: Type.Optional(Type.Boolean({ description: "device mode: send 'terminal length 0' first (true); otherwise --More-- pages are answered" })),
     configure: Type.Optional(Type.Boolean({ description: 'device mode: run the commands in configuration mode; marks the run as changing devices' })),
     changes_devices: Type.Optional(Type.Boolean({ description: 'Declare that the commands change the device (never re-run after a lost worker)' })),
     textfsm_template: Type.Optional(Type.String({ maxLength: 65_536, description: 'TextFSM template applied to each command output' })),
     parser: Type.Optional(Type.String({ maxLength: 200, description: 'A registry (native) parser id applied to each command output' })),
-    parse: Type.Optional(Type.Boolean({ description: "Parse each output with the ntc-templates entry for the device's platform (network driver) and the command; inventory targets only" })),
-    update_facts: Type.Optional(Type.Boolean({ description: "With parse: write os_version, serial and hostname found in the parsed output to the device (audited as the run's initiator)" })),
+    parse: Type.Optional(
+      Type.Boolean({
+        description: "Parse each output with the ntc-templates entry for the device's platform (network driver) and the command; inventory targets only",
+      }),
+    ),
+    update_facts: Type.Optional(
+      Type.Boolean({
+        description: "With parse: write os_version, serial and hostname found in the parsed output to the device (audited as the run's initiator)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -89,10 +102,13 @@ interface CommandResult {
 /** Commands over SSH: plain exec for servers, or an interactive device CLI (prompt, paging, enable). */
 export const sshCommandExecutor: Executor<Params> = {
   type: 'ssh_command',
-  description: 'Runs commands over SSH (password or key). Device mode drives a network CLI: prompts, paging, enable, configuration mode; optional TextFSM or registry parser per command.',
+  description:
+    'Runs commands over SSH (password or key). Device mode drives a network CLI: prompts, paging, enable, configuration mode; optional TextFSM or registry parser per command.',
   params: Params,
   output: Type.Object({
-    commands: Type.Array(Type.Object({ command: Type.String(), output: Type.String(), exit_code: Type.Union([Type.Integer(), Type.Null()]), parsed: Type.Unknown() })),
+    commands: Type.Array(
+      Type.Object({ command: Type.String(), output: Type.String(), exit_code: Type.Union([Type.Integer(), Type.Null()]), parsed: Type.Unknown() }),
+    ),
     facts_updated: Type.Optional(Type.Array(Type.String(), { description: 'With update_facts: the device fields changed' })),
   }),
   credential: 'required',
@@ -102,7 +118,9 @@ export const sshCommandExecutor: Executor<Params> = {
     const errors = [];
     if (p.textfsm_template && p.parser) errors.push({ path: 'body.params.parser', message: 'give textfsm_template or parser, not both' });
     if (p.update_facts && !p.parse) errors.push({ path: 'body.params.update_facts', message: 'update_facts reads the output parsed by parse: true' });
-    if (p.parse && (p.textfsm_template || p.parser)) errors.push({ path: 'body.params.parse', message: 'parse picks the template by platform; do not combine it with textfsm_template or parser' });
+    if (p.parse && (p.textfsm_template || p.parser)) {
+      errors.push({ path: 'body.params.parse', message: 'parse picks the template by platform; do not combine it with textfsm_template or parser' });
+    }
     try {
       parserFor(p);
     } catch (err) {
@@ -158,7 +176,11 @@ export const sshCommandExecutor: Executor<Params> = {
       output: truncate(text, settings.maxOutputChars),
       parsed: { commands: results, ...(updated ? { facts_updated: updated } : {}) },
       // A command the device rejects (% Invalid input) is rejected again on every attempt.
-      ...(ok ? {} : failed ? { error: `'${failed.command}' exited with ${failed.exit_code}` } : { error: 'the device rejected a command (invalid input)', retryable: false }),
+      ...(ok
+        ? {}
+        : failed
+          ? { error: `'${failed.command}' exited with ${failed.exit_code}` }
+          : { error: 'the device rejected a command (invalid input)', retryable: false }),
     };
   },
 };

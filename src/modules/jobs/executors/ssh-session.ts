@@ -59,7 +59,11 @@ export function connect(o: SshOptions): Promise<Client> {
     client.once('error', (err) => {
       o.signal.removeEventListener('abort', abort);
       if (refused !== null) return reject(new Error(refused));
-      reject(o.hostKeySha256 && fingerprint && err.message.includes('verification') ? new Error(`host key SHA256:${fingerprint} does not match the pinned key`) : err);
+      reject(
+        o.hostKeySha256 && fingerprint && err.message.includes('verification')
+          ? new Error(`host key SHA256:${fingerprint} does not match the pinned key`)
+          : err,
+      );
     });
     client.once('close', () => o.signal.removeEventListener('abort', abort));
     client.connect(config);
@@ -67,7 +71,12 @@ export function connect(o: SshOptions): Promise<Client> {
 }
 
 /** Runs one command on an exec channel. */
-export function execCommand(client: Client, command: string, timeoutMs: number, signal: AbortSignal): Promise<{ stdout: string; stderr: string; code: number | null }> {
+export function execCommand(
+  client: Client,
+  command: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err) return reject(err);
@@ -221,8 +230,12 @@ function promptOf(match: { [group: number]: string | undefined }): string {
 }
 
 export function cleanOutput(text: string, command: string): string {
-  // eslint-disable-next-line no-control-regex -- backspaces and ANSI escapes are what a device CLI sends
-  let out = text.replace(/\r/g, '').replace(/[^\n]\x08/g, '').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  /* eslint-disable no-control-regex -- backspaces and ANSI escapes are what is removed */
+  let out = text
+    .replace(/\r/g, '')
+    .replace(/[^\n]\x08/g, '')
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  /* eslint-enable no-control-regex */
   const lines = out.split('\n');
   if (lines[0]?.trim().endsWith(command.trim())) lines.shift();
   lines.pop(); // the prompt

@@ -61,7 +61,13 @@ export function parseIndex(text: string, source = 'index'): TemplateIndex {
       try {
         matchers.set(col, compilePyRegex(regex));
       } catch (err) {
-        throw new TemplateError(`Invalid regular expression '${regex}' in column ${col} of ${source}. Line: ${n + 1}.`, n + 1, (err as Error).message, 'PARSER_INDEX_INVALID', source);
+        throw new TemplateError(
+          `Invalid regular expression '${regex}' in column ${col} of ${source}. Line: ${n + 1}.`,
+          n + 1,
+          (err as Error).message,
+          'PARSER_INDEX_INVALID',
+          source,
+        );
       }
     });
     rows.push({ templates: (columns['Template'] ?? '').split(':'), columns, matchers, line: n + 1 });
@@ -85,6 +91,8 @@ export function findIndexRow(index: TemplateIndex, attributes: Readonly<Record<s
 
 /** clitable's error for a failed lookup, with the attributes as Python prints a dict. */
 export function noTemplateError(attributes: Readonly<Record<string, string>>): TemplateNotFoundError {
-  const dict = Object.entries(attributes).map(([k, v]) => `'${k}': '${v}'`).join(', ');
+  const dict = Object.entries(attributes)
+    .map(([k, v]) => `'${k}': '${v}'`)
+    .join(', ');
   return new TemplateNotFoundError(`No template found for attributes: "{${dict}}"`);
 }

@@ -35,7 +35,9 @@ describe('ntc-templates index lookup', () => {
   });
 
   it('formats a failed lookup like clitable', () => {
-    expect(noTemplateError({ Command: 's ver', Platform: 'cisco_ios' }).message).toBe(`No template found for attributes: "{'Command': 's ver', 'Platform': 'cisco_ios'}"`);
+    expect(noTemplateError({ Command: 's ver', Platform: 'cisco_ios' }).message).toBe(
+      `No template found for attributes: "{'Command': 's ver', 'Platform': 'cisco_ios'}"`,
+    );
   });
 });
 
@@ -72,6 +74,14 @@ describe('google clitable test data', () => {
   it('merges by position when no template has a Key, dropping extra later rows', () => {
     const a = compileTemplate('Value A (\\S+)\n\nStart\n  ^a=${A} -> Record\n');
     const b = compileTemplate('Value B (\\S+)\n\nStart\n  ^b=${B} -> Record\n');
-    expect(parseToRecords([{ name: 'a', template: a }, { name: 'b', template: b }], 'a=1\nb=x\nb=y\n')).toEqual([{ a: '1', b: 'x' }]);
+    expect(
+      parseToRecords(
+        [
+          { name: 'a', template: a },
+          { name: 'b', template: b },
+        ],
+        'a=1\nb=x\nb=y\n',
+      ),
+    ).toEqual([{ a: '1', b: 'x' }]);
   });
 });

@@ -34,7 +34,13 @@ function collect(): Case[] {
       for (const f of readdirSync(dir).sort()) {
         if (!f.endsWith('.raw')) continue;
         const base = f.slice(0, -4);
-        out.push({ id: `${platform}/${commandDir}/${base}`, platform, command: commandDir.replaceAll('_', ' '), raw: path.join(dir, f), yml: path.join(dir, `${base}.yml`) });
+        out.push({
+          id: `${platform}/${commandDir}/${base}`,
+          platform,
+          command: commandDir.replaceAll('_', ' '),
+          raw: path.join(dir, f),
+          yml: path.join(dir, `${base}.yml`),
+        });
       }
     }
   }

@@ -6,10 +6,7 @@
  */
 export type Category = 'd' | 'D' | 'w' | 'W' | 's' | 'S';
 
-export type SetItem =
-  | { type: 'char'; cp: number }
-  | { type: 'range'; lo: number; hi: number }
-  | { type: 'category'; cat: Category };
+export type SetItem = { type: 'char'; cp: number } | { type: 'range'; lo: number; hi: number } | { type: 'category'; cat: Category };
 
 /** A sequence of nodes; an alternation is a list of sequences. */
 export type Sequence = PyNode[];
@@ -70,7 +67,24 @@ const NO_BODY: Alternation = [];
  * which was most of the CPU time of a process's first template compilations.
  */
 function make(type: PyNode['type']): NodeFields {
-  return { type, cp: 0, ignoreCase: false, dotAll: false, negate: false, items: NO_ITEMS, ascii: false, cat: 'd', at: 'bol', index: null, name: null, body: NO_BODY, behind: false, min: 0, max: 0, mode: 'greedy' };
+  return {
+    type,
+    cp: 0,
+    ignoreCase: false,
+    dotAll: false,
+    negate: false,
+    items: NO_ITEMS,
+    ascii: false,
+    cat: 'd',
+    at: 'bol',
+    index: null,
+    name: null,
+    body: NO_BODY,
+    behind: false,
+    min: 0,
+    max: 0,
+    mode: 'greedy',
+  };
 }
 
 /** A node of `type` with `fields` set: assigning fields `make` already has keeps the one shape. */

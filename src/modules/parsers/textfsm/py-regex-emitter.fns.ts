@@ -23,10 +23,21 @@ export interface EmittedRegex {
 
 /** Python's str.isspace() set, which `\s` matches. */
 const UNICODE_SPACES: [number, number][] = [
-  [0x09, 0x0d], [0x1c, 0x20], [0x85, 0x85], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a],
-  [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000],
+  [0x09, 0x0d],
+  [0x1c, 0x20],
+  [0x85, 0x85],
+  [0xa0, 0xa0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
 ];
-const ASCII_SPACES: [number, number][] = [[0x09, 0x0d], [0x1c, 0x20]];
+const ASCII_SPACES: [number, number][] = [
+  [0x09, 0x0d],
+  [0x1c, 0x20],
+];
 const WORD_V = '[\\p{L}\\p{N}_]';
 const SYNTAX = new Set('^$\\.*+?()[]{}|/');
 /** Case-insensitive partners that toLowerCase/toUpperCase alone do not find. */
@@ -52,13 +63,18 @@ function escapeIn(v: boolean, cp: number): string {
 // is a large part of compiling a template, and most of what it writes is ASCII.
 const isAlnum = (cp: number): boolean => (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
 const asciiTable = (f: (cp: number) => string): string[] => Array.from({ length: 0x80 }, (_, cp) => f(cp));
-const literalIn = (v: boolean) => (cp: number): string => {
-  const c = String.fromCharCode(cp);
-  if (isAlnum(cp)) return c;
-  if (SYNTAX.has(c)) return `\\${c}`;
-  return cp >= 0x20 && cp < 0x7f ? c : escapeIn(v, cp);
-};
-const classCharIn = (v: boolean) => (cp: number): string => (isAlnum(cp) ? String.fromCharCode(cp) : escapeIn(v, cp));
+const literalIn =
+  (v: boolean) =>
+  (cp: number): string => {
+    const c = String.fromCharCode(cp);
+    if (isAlnum(cp)) return c;
+    if (SYNTAX.has(c)) return `\\${c}`;
+    return cp >= 0x20 && cp < 0x7f ? c : escapeIn(v, cp);
+  };
+const classCharIn =
+  (v: boolean) =>
+  (cp: number): string =>
+    isAlnum(cp) ? String.fromCharCode(cp) : escapeIn(v, cp);
 const ASCII_LITERALS = asciiTable(literalIn(false));
 const V_LITERALS = asciiTable(literalIn(true));
 const ASCII_CLASS_CHARS = asciiTable(classCharIn(false));
@@ -75,7 +91,10 @@ class Emitter {
   /** `\\s` on ASCII as class ranges, the most common class of all. */
   private readonly asciiSpaces: string;
 
-  constructor(private readonly dialect: RegexDialect, groupCount: number) {
+  constructor(
+    private readonly dialect: RegexDialect,
+    groupCount: number,
+  ) {
     this.groupIndex = new Array<number>(groupCount + 1).fill(0);
     this.v = dialect === 'unicode';
     this.asciiSpaces = this.v ? V_ASCII_SPACES : ASCII_ASCII_SPACES;
@@ -153,7 +172,7 @@ class Emitter {
   }
 
   private literal(cp: number): string {
-    return cp < 0x80 ? (this.v ? V_LITERALS : ASCII_LITERALS)[cp] as string : this.escape(cp);
+    return cp < 0x80 ? ((this.v ? V_LITERALS : ASCII_LITERALS)[cp] as string) : this.escape(cp);
   }
 
   private escape(cp: number): string {
@@ -161,7 +180,7 @@ class Emitter {
   }
 
   private classChar(cp: number): string {
-    return cp < 0x80 ? (this.v ? V_CLASS_CHARS : ASCII_CLASS_CHARS)[cp] as string : this.escape(cp);
+    return cp < 0x80 ? ((this.v ? V_CLASS_CHARS : ASCII_CLASS_CHARS)[cp] as string) : this.escape(cp);
   }
 
   private ranges(list: [number, number][]): string {
@@ -175,12 +194,18 @@ class Emitter {
       return `\\${cat}`;
     }
     switch (cat) {
-      case 'd': return '\\p{Nd}';
-      case 'D': return '\\P{Nd}';
-      case 'w': return WORD_V;
-      case 'W': return '[^\\p{L}\\p{N}_]';
-      case 's': return `[${this.ranges(UNICODE_SPACES)}]`;
-      case 'S': return `[^${this.ranges(UNICODE_SPACES)}]`;
+      case 'd':
+        return '\\p{Nd}';
+      case 'D':
+        return '\\P{Nd}';
+      case 'w':
+        return WORD_V;
+      case 'W':
+        return '[^\\p{L}\\p{N}_]';
+      case 's':
+        return `[${this.ranges(UNICODE_SPACES)}]`;
+      case 'S':
+        return `[^${this.ranges(UNICODE_SPACES)}]`;
     }
   }
 
@@ -221,9 +246,7 @@ class Emitter {
     if (at === 'bol' || at === 'bos') return '^';
     if (at === 'eol' || at === 'eos') return '$';
     if (ascii || this.dialect === 'ascii') return at === 'boundary' ? '\\b' : '\\B';
-    return at === 'boundary'
-      ? `(?:(?<=${WORD_V})(?!${WORD_V})|(?<!${WORD_V})(?=${WORD_V}))`
-      : `(?:(?<=${WORD_V})(?=${WORD_V})|(?<!${WORD_V})(?!${WORD_V}))`;
+    return at === 'boundary' ? `(?:(?<=${WORD_V})(?!${WORD_V})|(?<!${WORD_V})(?=${WORD_V}))` : `(?:(?<=${WORD_V})(?=${WORD_V})|(?<!${WORD_V})(?!${WORD_V}))`;
   }
 }
 

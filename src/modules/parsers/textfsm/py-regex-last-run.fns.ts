@@ -83,8 +83,11 @@ export function planLastRuns(pattern: PyPattern, inside: ReadonlySet<number>): L
   const walkAlt = (alt: Alternation): Alternation => alt.map((seq) => seq.map(walk));
   const walk = (node: PyNode): PyNode => {
     switch (node.type) {
-      case 'group': return withBody(node, walkAlt(node.body));
-      case 'atomic': case 'look': return withBody(node, walkAlt(node.body));
+      case 'group':
+        return withBody(node, walkAlt(node.body));
+      case 'atomic':
+      case 'look':
+        return withBody(node, walkAlt(node.body));
       case 'repeat': {
         const found = analyse(node);
         if (found === null || !inside.has(found.group)) return withBody(node, walk(node.body));
@@ -92,7 +95,8 @@ export function planLastRuns(pattern: PyPattern, inside: ReadonlySet<number>): L
         repeats.push({ wrapper, ...found });
         return groupNode(wrapper, null, [[node]]);
       }
-      default: return node;
+      default:
+        return node;
     }
   };
   const body = walkAlt(pattern.body);

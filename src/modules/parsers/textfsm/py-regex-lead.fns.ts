@@ -135,7 +135,8 @@ export function firstChars(node: PyNode): Table | null {
       return setChars(node);
     case 'repeat':
       return node.min >= 1 ? firstChars(node.body) : null;
-    case 'group': case 'atomic': {
+    case 'group':
+    case 'atomic': {
       const table = blank();
       for (const branch of node.body) {
         const first = branch.find((n) => n.type !== 'at' && n.type !== 'look');
@@ -153,20 +154,29 @@ export function firstChars(node: PyNode): Table | null {
 function inCategory(cat: Category, c: number): boolean {
   const digit = c >= 0x30 && c <= 0x39;
   switch (cat) {
-    case 'd': return digit;
-    case 'D': return !digit;
-    case 'w': return digit || c === 0x5f || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    case 'W': return !inCategory('w', c);
-    case 's': return isSpace(c);
-    case 'S': return !isSpace(c);
+    case 'd':
+      return digit;
+    case 'D':
+      return !digit;
+    case 'w':
+      return digit || c === 0x5f || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    case 'W':
+      return !inCategory('w', c);
+    case 's':
+      return isSpace(c);
+    case 'S':
+      return !isSpace(c);
   }
 }
 
 const tableOf = (f: (c: number) => boolean): Table => Array.from({ length: 128 }, (_, c) => (f(c) ? 1 : 0));
 const CATEGORY_TABLES: Readonly<Record<Category, Table>> = {
-  d: tableOf((c) => inCategory('d', c)), D: tableOf((c) => inCategory('D', c)),
-  w: tableOf((c) => inCategory('w', c)), W: tableOf((c) => inCategory('W', c)),
-  s: tableOf((c) => inCategory('s', c)), S: tableOf((c) => inCategory('S', c)),
+  d: tableOf((c) => inCategory('d', c)),
+  D: tableOf((c) => inCategory('D', c)),
+  w: tableOf((c) => inCategory('w', c)),
+  W: tableOf((c) => inCategory('W', c)),
+  s: tableOf((c) => inCategory('s', c)),
+  S: tableOf((c) => inCategory('S', c)),
 };
 const ALL = tableOf(() => true);
 const NONE = tableOf(() => false);

@@ -78,10 +78,18 @@ function altLength(a: readonly (readonly PyNode[])[]): number {
 
 function nodeLength(n: PyNode): number {
   switch (n.type) {
-    case 'literal': case 'any': case 'set': case 'category': return 1;
-    case 'group': case 'atomic': return altLength(n.body);
-    case 'repeat': return n.min === 0 ? 0 : Math.min(n.min * nodeLength(n.body), 1e6);
+    case 'literal':
+    case 'any':
+    case 'set':
+    case 'category':
+      return 1;
+    case 'group':
+    case 'atomic':
+      return altLength(n.body);
+    case 'repeat':
+      return n.min === 0 ? 0 : Math.min(n.min * nodeLength(n.body), 1e6);
     // Lookarounds and anchors are zero-width; a backreference may be empty.
-    default: return 0;
+    default:
+      return 0;
   }
 }

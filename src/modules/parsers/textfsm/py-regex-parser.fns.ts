@@ -1,6 +1,18 @@
 import type { Alternation, Category, PyNode, PyPattern, Sequence, SetItem } from './py-regex-ast.js';
 import {
-  anyNode, atNode, atomicNode, backrefNode, categoryItem, categoryNode, charItem, groupNode, literalNode, lookNode, rangeItem, repeatNode, setNode,
+  anyNode,
+  atNode,
+  atomicNode,
+  backrefNode,
+  categoryItem,
+  categoryNode,
+  charItem,
+  groupNode,
+  literalNode,
+  lookNode,
+  rangeItem,
+  repeatNode,
+  setNode,
 } from './py-regex-ast.js';
 
 /**
@@ -62,7 +74,7 @@ class Parser {
   parse(): PyPattern {
     const body = this.parseAlternation(false, 0);
     if (this.pos < this.chars.length) throw new PyRegexError('unbalanced parenthesis', this.pos);
-    if ((this.flags & FLAG_A) && (this.flags & FLAG_U)) throw new PyRegexError('ASCII and UNICODE flags are incompatible', 0);
+    if (this.flags & FLAG_A && this.flags & FLAG_U) throw new PyRegexError('ASCII and UNICODE flags are incompatible', 0);
     return { body, groupCount: this.groupCount, groupNames: this.groupNames };
   }
 
@@ -254,7 +266,7 @@ class Parser {
         if (c === 'L') throw new PyRegexError("bad inline flags: cannot use 'L' flag with a str pattern", this.pos);
         const bit = FLAG_BITS[c] ?? 0;
         add |= bit;
-        if ((bit & TYPE_FLAGS) && (add & TYPE_FLAGS) !== bit) throw new PyRegexError("bad inline flags: flags 'a', 'u' and 'L' are incompatible", this.pos);
+        if (bit & TYPE_FLAGS && (add & TYPE_FLAGS) !== bit) throw new PyRegexError("bad inline flags: flags 'a', 'u' and 'L' are incompatible", this.pos);
         c = this.chars[this.pos++];
         if (c === undefined) throw new PyRegexError('missing -, : or )', this.pos);
         if (c === ')' || c === '-' || c === ':') break;
@@ -310,11 +322,20 @@ class Parser {
     if (c === undefined) throw new PyRegexError('bad escape (end of pattern)', start);
     const ascii = (this.flags & FLAG_A) !== 0;
     switch (c) {
-      case 'A': return atNode('bos', ascii);
-      case 'Z': return atNode('eos', ascii);
-      case 'b': return atNode('boundary', ascii);
-      case 'B': return atNode('nonboundary', ascii);
-      case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
+      case 'A':
+        return atNode('bos', ascii);
+      case 'Z':
+        return atNode('eos', ascii);
+      case 'b':
+        return atNode('boundary', ascii);
+      case 'B':
+        return atNode('nonboundary', ascii);
+      case 'd':
+      case 'D':
+      case 's':
+      case 'S':
+      case 'w':
+      case 'W':
         return categoryNode(c, ascii);
     }
     if (c in ESCAPES) return this.literal(ESCAPES[c] ?? 0);
@@ -428,10 +449,19 @@ class Parser {
 
   private nodeWidth(node: PyNode): Width {
     switch (node.type) {
-      case 'literal': case 'any': case 'set': case 'category': return [1, 1];
-      case 'at': case 'look': return [0, 0];
-      case 'group': case 'atomic': return this.altWidth(node.body);
-      case 'backref': return this.groupWidths[node.index] ?? [0, 0];
+      case 'literal':
+      case 'any':
+      case 'set':
+      case 'category':
+        return [1, 1];
+      case 'at':
+      case 'look':
+        return [0, 0];
+      case 'group':
+      case 'atomic':
+        return this.altWidth(node.body);
+      case 'backref':
+        return this.groupWidths[node.index] ?? [0, 0];
       case 'repeat': {
         const [l, h] = this.nodeWidth(node.body);
         return [Math.min(l * node.min, MAXREPEAT), Math.min(h * node.max, MAXREPEAT)];

@@ -131,10 +131,19 @@ export function requiredTail(pattern: PyPattern): RegExp | null {
  */
 function simpleTail(node: PyNode): boolean {
   switch (node.type) {
-    case 'literal': case 'set': case 'category': case 'at': return true;
-    case 'repeat': return node.body.type !== 'any' && simpleTail(node.body);
-    case 'group': case 'look': case 'atomic': return node.body.every((seq) => seq.every(simpleTail));
-    default: return false;
+    case 'literal':
+    case 'set':
+    case 'category':
+    case 'at':
+      return true;
+    case 'repeat':
+      return node.body.type !== 'any' && simpleTail(node.body);
+    case 'group':
+    case 'look':
+    case 'atomic':
+      return node.body.every((seq) => seq.every(simpleTail));
+    default:
+      return false;
   }
 }
 

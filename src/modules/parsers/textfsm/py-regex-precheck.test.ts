@@ -20,13 +20,19 @@ describe('regex pre-checks', () => {
   });
 
   it.each([
-    ['^(?P<a>\\S+)\\s+(?P<l>.+?)\\s+(?P<p>.+?)\\s+(?P<c>\\S+)\\s+(?P<n>\\d+)\\s*$', '(?:[\\u0009-\\u000D\\u001C-\\u0020]([^\\u0009-\\u000D\\u001C-\\u0020]+)[\\u0009-\\u000D\\u001C-\\u0020]+(\\d+)[\\u0009-\\u000D\\u001C-\\u0020]*)$'],
+    [
+      '^(?P<a>\\S+)\\s+(?P<l>.+?)\\s+(?P<p>.+?)\\s+(?P<c>\\S+)\\s+(?P<n>\\d+)\\s*$',
+      '(?:[\\u0009-\\u000D\\u001C-\\u0020]([^\\u0009-\\u000D\\u001C-\\u0020]+)[\\u0009-\\u000D\\u001C-\\u0020]+(\\d+)[\\u0009-\\u000D\\u001C-\\u0020]*)$',
+    ],
     // One `.`-repeat: V8 fails such a line in linear time anyway.
     ['^(?P<a>\\S+)\\s+(?P<l>.+?)\\s+(?P<n>\\d+)\\s*$', null],
     // Not anchored at the end: the tail anywhere in the line, once something backtracks before it.
     // A leading `X+` is searched for as `X` (the same lines have a match), `X*` not at all.
     ['^(?P<l>.+?)\\s+(?P<p>.+?)\\s+(?P<n>\\d+)', '[\\u0009-\\u000D\\u001C-\\u0020](\\d+)'],
-    ['^\\s*(?P<v>.+?)\\s+\\|\\s+(?P<c>\\S+)(?=\\s+(Up|Down))', '[\\u0009-\\u000D\\u001C-\\u0020]\\|[\\u0009-\\u000D\\u001C-\\u0020]+([^\\u0009-\\u000D\\u001C-\\u0020]+)(?=[\\u0009-\\u000D\\u001C-\\u0020]+(Up|Down))'],
+    [
+      '^\\s*(?P<v>.+?)\\s+\\|\\s+(?P<c>\\S+)(?=\\s+(Up|Down))',
+      '[\\u0009-\\u000D\\u001C-\\u0020]\\|[\\u0009-\\u000D\\u001C-\\u0020]+([^\\u0009-\\u000D\\u001C-\\u0020]+)(?=[\\u0009-\\u000D\\u001C-\\u0020]+(Up|Down))',
+    ],
     ['^(?P<l>.+?)\\s+(?P<n>\\d+)', null],
     ['^\\s+(?P<n>\\d+).*\\((?P<t>.+?)\\s*\\S{2,4}\\)', '[^\\u0009-\\u000D\\u001C-\\u0020]{2}\\)'],
     // Nothing after the last `.`-repeat but optional space.
@@ -46,17 +52,30 @@ describe('regex pre-checks', () => {
   // Equivalence: whenever the full pattern matches, the checks pass; they only decide faster
   // that a line cannot match.
   it.each([
-    ['^\\s*(?P<i>.+?)\\s+(?P<a>\\d+\\.\\d+\\.\\d+\\.\\d+)\\s+\\S+\\s+\\S+\\s+(?P<s>\\S+)', [
-      'Fo0/0/1/0           10.100.100.141  45ms(15ms*3)     6s(2s*3)         UP',
-      '                                                             No    n/a            ',
-      '1.2.3 4.5.6.7 a b c', 'a 1.2.3.4 b c', '...', 'x 1.2.3.4 b c d',
-    ]],
-    ['^\\s*(?P<v>.+?)\\s+\\|\\s+(?P<c>\\S+)\\s+(?P<i>\\S+)', ['  MGMTVLAN   | Manual  10.1.1.1', '       |        Proxy ARP ', '  a | b c d', ' | |  x y', 'a|b c']],
-    ['^\\s+(?P<n>\\d+).*\\((?P<t>.+?)\\s+\\S+\\)', ['   0    N/A   6.7 mA   0.6 mW (-2.19 dBm)   0.5 mW (-2.33 dBm)', '   Lane    Temp    Tx Power   Rx Power', ' 1 (a b) c', ' 1 (a) ', ' 1 ( b)']],
+    [
+      '^\\s*(?P<i>.+?)\\s+(?P<a>\\d+\\.\\d+\\.\\d+\\.\\d+)\\s+\\S+\\s+\\S+\\s+(?P<s>\\S+)',
+      [
+        'Fo0/0/1/0           10.100.100.141  45ms(15ms*3)     6s(2s*3)         UP',
+        '                                                             No    n/a            ',
+        '1.2.3 4.5.6.7 a b c',
+        'a 1.2.3.4 b c',
+        '...',
+        'x 1.2.3.4 b c d',
+      ],
+    ],
+    [
+      '^\\s*(?P<v>.+?)\\s+\\|\\s+(?P<c>\\S+)\\s+(?P<i>\\S+)',
+      ['  MGMTVLAN   | Manual  10.1.1.1', '       |        Proxy ARP ', '  a | b c d', ' | |  x y', 'a|b c'],
+    ],
+    [
+      '^\\s+(?P<n>\\d+).*\\((?P<t>.+?)\\s+\\S+\\)',
+      ['   0    N/A   6.7 mA   0.6 mW (-2.19 dBm)   0.5 mW (-2.33 dBm)', '   Lane    Temp    Tx Power   Rx Power', ' 1 (a b) c', ' 1 (a) ', ' 1 ( b)'],
+    ],
     ['^\\s{6,}(?:[^,]+,){2}(?P<i>[^,]+),*', ['       a,b,c', '       a,b', '      ,,,', '        a,b,c,d,e,f', ' a,b,c']],
-    ['^(?P<a>\\S+)\\s+(?P<l>.+?)\\s+(?P<p>.+?)\\s+(?P<c>\\S+)\\s+(?P<n>\\d+)\\s*$', [
-      'AP1   2  default location  port1  NL  3', 'AP1 2 x y NL Registered', 'a b c d 1 ', 'a b c d e', 'a  b  c  d  12  ', 'a b c 1',
-    ]],
+    [
+      '^(?P<a>\\S+)\\s+(?P<l>.+?)\\s+(?P<p>.+?)\\s+(?P<c>\\S+)\\s+(?P<n>\\d+)\\s*$',
+      ['AP1   2  default location  port1  NL  3', 'AP1 2 x y NL Registered', 'a b c d 1 ', 'a b c d e', 'a  b  c  d  12  ', 'a b c 1'],
+    ],
   ])('never rejects a line %s matches', (pattern, lines) => {
     const re = compilePyRegex(pattern);
     for (const line of lines) {
@@ -64,6 +83,8 @@ describe('regex pre-checks', () => {
       if (re.ascii.test(line)) expect(passes, line).toBe(true);
     }
     // Each pattern's list holds at least one line the checks reject.
-    expect(lines.some((line) => !((re.checks.charCount === null || hasCount(line, re.checks.charCount)) && (re.checks.tail === null || re.checks.tail.test(line))))).toBe(true);
+    expect(
+      lines.some((line) => !((re.checks.charCount === null || hasCount(line, re.checks.charCount)) && (re.checks.tail === null || re.checks.tail.test(line)))),
+    ).toBe(true);
   });
 });

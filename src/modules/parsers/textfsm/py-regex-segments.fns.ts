@@ -62,24 +62,35 @@ function literalRun(seq: readonly PyNode[], from: number): string {
 
 /** Whether a node can look at characters after its own match (or refers to another segment's group). */
 function seesPastEnd(alt: Alternation): boolean {
-  return alt.some((seq) => seq.some((n) => {
-    switch (n.type) {
-      case 'at': return n.at !== 'bol' && n.at !== 'bos';
-      case 'look': return !n.behind || seesPastEnd(n.body);
-      case 'backref': return true;
-      case 'group': case 'atomic': return seesPastEnd(n.body);
-      case 'repeat': return seesPastEnd([[n.body]]);
-      default: return false;
-    }
-  }));
+  return alt.some((seq) =>
+    seq.some((n) => {
+      switch (n.type) {
+        case 'at':
+          return n.at !== 'bol' && n.at !== 'bos';
+        case 'look':
+          return !n.behind || seesPastEnd(n.body);
+        case 'backref':
+          return true;
+        case 'group':
+        case 'atomic':
+          return seesPastEnd(n.body);
+        case 'repeat':
+          return seesPastEnd([[n.body]]);
+        default:
+          return false;
+      }
+    }),
+  );
 }
 
 function hasBackref(alt: Alternation): boolean {
-  return alt.some((seq) => seq.some((n) => {
-    if (n.type === 'backref') return true;
-    if (n.type === 'group' || n.type === 'atomic' || n.type === 'look') return hasBackref(n.body);
-    return n.type === 'repeat' && hasBackref([[n.body]]);
-  }));
+  return alt.some((seq) =>
+    seq.some((n) => {
+      if (n.type === 'backref') return true;
+      if (n.type === 'group' || n.type === 'atomic' || n.type === 'look') return hasBackref(n.body);
+      return n.type === 'repeat' && hasBackref([[n.body]]);
+    }),
+  );
 }
 
 /**

@@ -11,17 +11,20 @@ const MIKROTIK = '^.*router-id=(?P<id>\\S+).*address=(?P<addr>\\S+).*interface=(
 
 describe('segment matcher', () => {
   it.each([
-    [MIKROTIK, [
-      ' 0 instance=default router-id=89.188.172.2 address=89.188.172.81 interface=vlan68 priority=128 dr-address=0.0.0.0 backup-dr-address=0.0.0.0 state="Full"',
-      // The last "address=" is not the one that leads to a match; a shorter (\S+) is.
-      'router-id=a-address=b-interface=c',
-      'router-id=x address=1 address=2 interface=i address=3',
-      'router-id=x router-id=y address=1 interface=i',
-      'router-id= address=1 interface=i',
-      'interface=i router-id=x address=1',
-      'router-id=xaddress=yinterface=z',
-      '',
-    ]],
+    [
+      MIKROTIK,
+      [
+        ' 0 instance=default router-id=89.188.172.2 address=89.188.172.81 interface=vlan68 priority=128 dr-address=0.0.0.0 backup-dr-address=0.0.0.0 state="Full"',
+        // The last "address=" is not the one that leads to a match; a shorter (\S+) is.
+        'router-id=a-address=b-interface=c',
+        'router-id=x address=1 address=2 interface=i address=3',
+        'router-id=x router-id=y address=1 interface=i',
+        'router-id= address=1 interface=i',
+        'interface=i router-id=x address=1',
+        'router-id=xaddress=yinterface=z',
+        '',
+      ],
+    ],
     // `.+` needs a character before the literal; prefix with captures; a lazy group in the middle.
     ['^(?P<p>\\w+):.+ab(?P<a>.+?)\\s.+cd(?P<c>\\d*)$', ['x:ab1 cd2', 'x:_ab1 _cd2', 'x:abab1 2 _cd3cd4', 'x:ab1 cd', 'x:_ab cd', ':_ab1 _cd2', 'x:_abz _cdcd']],
     // Greedy parts inside a segment that must give back characters to the next segment.
@@ -54,6 +57,8 @@ describe('segment matcher', () => {
     const pattern = '^.*ab(?<=b)(?P<a>\\w+).*cd(?P<b>\\w+)\\b(?=\\s)';
     const re = compilePyRegex(pattern);
     expect(re.checks.segmented).not.toBeNull();
-    for (const line of ['ab1 cd2 efx', 'ab1 cd2', 'abab1 cdcd2 cd3x cd4 ']) expect(groups(pattern, re.checks.segmented?.(line) ?? null)).toEqual(groups(pattern, re.ascii.exec(line)));
+    for (const line of ['ab1 cd2 efx', 'ab1 cd2', 'abab1 cdcd2 cd3x cd4 ']) {
+      expect(groups(pattern, re.checks.segmented?.(line) ?? null)).toEqual(groups(pattern, re.ascii.exec(line)));
+    }
   });
 });

@@ -112,7 +112,10 @@ function createVm(pattern: PyPattern) {
 
   const seq = (nodes: readonly PyNode[]): Matcher => {
     const parts = nodes.map(compile);
-    return parts.reduceRight<Matcher>((next, part) => (pos, k) => part(pos, (p) => next(p, k)), (pos, k) => k(pos));
+    return parts.reduceRight<Matcher>(
+      (next, part) => (pos, k) => part(pos, (p) => next(p, k)),
+      (pos, k) => k(pos),
+    );
   };
   const alt = (alternation: Alternation): Matcher => {
     const branches = alternation.map(seq);
@@ -122,7 +125,10 @@ function createVm(pattern: PyPattern) {
 
   function compile(node: PyNode): Matcher {
     switch (node.type) {
-      case 'literal': case 'any': case 'set': case 'category': {
+      case 'literal':
+      case 'any':
+      case 'set':
+      case 'category': {
         const step = charTest(single(node));
         return (pos, k) => {
           const end = step(pos);
@@ -139,16 +145,17 @@ function createVm(pattern: PyPattern) {
         const body = alt(node.body);
         const i = node.index;
         if (i === null) return body;
-        return (pos, k) => body(pos, (end) => {
-          const s = caps[2 * i] as number;
-          const e = caps[2 * i + 1] as number;
-          caps[2 * i] = pos;
-          caps[2 * i + 1] = end;
-          if (k(end)) return true;
-          caps[2 * i] = s;
-          caps[2 * i + 1] = e;
-          return false;
-        });
+        return (pos, k) =>
+          body(pos, (end) => {
+            const s = caps[2 * i] as number;
+            const e = caps[2 * i + 1] as number;
+            caps[2 * i] = pos;
+            caps[2 * i + 1] = end;
+            if (k(end)) return true;
+            caps[2 * i] = s;
+            caps[2 * i + 1] = e;
+            return false;
+          });
       }
       case 'look': {
         const body = alt(node.body);
@@ -227,10 +234,18 @@ function isLowSurrogate(s: string, i: number): boolean {
 function fixedWidth(alt: Alternation): number {
   const width = (node: PyNode): number => {
     switch (node.type) {
-      case 'literal': case 'any': case 'set': case 'category': return 1;
-      case 'group': case 'atomic': return fixedWidth(node.body);
-      case 'repeat': return node.min * width(node.body);
-      default: return 0;
+      case 'literal':
+      case 'any':
+      case 'set':
+      case 'category':
+        return 1;
+      case 'group':
+      case 'atomic':
+        return fixedWidth(node.body);
+      case 'repeat':
+        return node.min * width(node.body);
+      default:
+        return 0;
     }
   };
   const first = alt[0] ?? [];

@@ -183,16 +183,20 @@ function createPythonMatch(pattern: PyPattern, inside: ReadonlySet<number>, jsIn
       case 'backref':
         simple = false;
         return node;
-      case 'group': return withBody(node, wrap(node.body, inLook));
-      case 'atomic': return withBody(node, wrap(node.body, inLook));
-      case 'look': return withBody(node, wrap(node.body, true));
+      case 'group':
+        return withBody(node, wrap(node.body, inLook));
+      case 'atomic':
+        return withBody(node, wrap(node.body, inLook));
+      case 'look':
+        return withBody(node, wrap(node.body, true));
       case 'repeat': {
         if (node.max <= 1 || !contains(node)) return withBody(node, wrapNode(node.body, inLook));
         if (inLook) simple = false;
         repeats.push(node);
         return groupNode(pattern.groupCount + repeats.length, null, [[node]]);
       }
-      default: return node;
+      default:
+        return node;
     }
   };
   const wrapped: PyPattern = { body: wrap(pattern.body, false), groupCount: pattern.groupCount, groupNames: pattern.groupNames };

@@ -81,35 +81,35 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
   if (cached) return cached;
   const names = [...template.states.keys()];
   const valueIndex = new Map(template.values.map((v, i) => [v.name, i]));
-  const states = names.map((name): PreparedState => ({
-    byLead: [],
-    ready: false,
-    rules: (template.states.get(name) ?? []).map((rule): PreparedRule => {
-      const assign: number[] = [];
-      for (const group of rule.compiled.namedGroups) {
-        const vi = valueIndex.get(group.name);
-        if (vi !== undefined) assign.push(group.jsIndex, vi);
-      }
-      const target = rule.lineOp === 'Error' || rule.newState === '' ? STAY
-        : rule.newState === 'End' ? END
-        : rule.newState === 'EOF' ? EOF
-        : names.indexOf(rule.newState);
-      return {
-        source: rule,
-        regex: rule.compiled,
-        needle: null,
-        minLength: 0,
-        lead: null,
-        charCount: null,
-        tail: null,
-        segmented: null,
-        assign: Int32Array.from(assign),
-        lineOp: rule.lineOp === 'Next' ? NEXT : rule.lineOp === 'Continue' ? CONTINUE : ERROR,
-        recordOp: rule.recordOp === 'Record' ? RECORD : rule.recordOp === 'Clear' ? CLEAR : rule.recordOp === 'Clearall' ? CLEARALL : NO_RECORD,
-        target,
-      };
+  const states = names.map(
+    (name): PreparedState => ({
+      byLead: [],
+      ready: false,
+      rules: (template.states.get(name) ?? []).map((rule): PreparedRule => {
+        const assign: number[] = [];
+        for (const group of rule.compiled.namedGroups) {
+          const vi = valueIndex.get(group.name);
+          if (vi !== undefined) assign.push(group.jsIndex, vi);
+        }
+        const target =
+          rule.lineOp === 'Error' || rule.newState === '' ? STAY : rule.newState === 'End' ? END : rule.newState === 'EOF' ? EOF : names.indexOf(rule.newState);
+        return {
+          source: rule,
+          regex: rule.compiled,
+          needle: null,
+          minLength: 0,
+          lead: null,
+          charCount: null,
+          tail: null,
+          segmented: null,
+          assign: Int32Array.from(assign),
+          lineOp: rule.lineOp === 'Next' ? NEXT : rule.lineOp === 'Continue' ? CONTINUE : ERROR,
+          recordOp: rule.recordOp === 'Record' ? RECORD : rule.recordOp === 'Clear' ? CLEAR : rule.recordOp === 'Clearall' ? CLEARALL : NO_RECORD,
+          target,
+        };
+      }),
     }),
-  }));
+  );
   const has = (option: string): Uint8Array => Uint8Array.from(template.values, (v) => (v.options.includes(option as never) ? 1 : 0));
   const result: PreparedTemplate = {
     states,
@@ -119,7 +119,10 @@ function prepare(template: CompiledTemplate): PreparedTemplate {
     fillup: has('Fillup'),
     list: has('List'),
     saveOps: template.values.map((v) =>
-      Uint8Array.from(v.options.filter((o) => o === 'Required' || o === 'List'), (o) => (o === 'Required' ? SAVE_REQUIRED : SAVE_LIST)),
+      Uint8Array.from(
+        v.options.filter((o) => o === 'Required' || o === 'List'),
+        (o) => (o === 'Required' ? SAVE_REQUIRED : SAVE_LIST),
+      ),
     ),
     nested: template.values.map((v) => (v.options.includes('List') && v.compiled.groupCount > 1 && v.compiled.namedGroups.length > 0 ? v.compiled : null)),
   };
@@ -252,7 +255,7 @@ function assign(run: Run, i: number, value: string | null): void {
 function clearRecord(run: Run): void {
   const p = run.p;
   for (let i = 0; i < run.n; i++) {
-    run.current[i] = p.filldown[i] ? run.remembered[i] ?? null : null;
+    run.current[i] = p.filldown[i] ? (run.remembered[i] ?? null) : null;
     if (p.list[i] && !p.filldown[i]) run.lists[i] = [];
   }
 }

@@ -21,7 +21,10 @@ export class TemplateError extends ValidationError {
 
 /** The input reached an `Error` rule (or could not be processed); no records are returned. */
 export class TextFsmError extends ValidationError {
-  constructor(message: string, readonly ruleLine: number | null = null) {
+  constructor(
+    message: string,
+    readonly ruleLine: number | null = null,
+  ) {
     super('PARSER_TEXT_REJECTED', message);
     this.name = 'TextFsmError';
   }

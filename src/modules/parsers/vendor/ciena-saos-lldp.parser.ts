@@ -9,17 +9,20 @@ import { cells } from './pipe-table.fns.js';
  */
 const StrOrNull = Type.Union([Type.String(), Type.Null()]);
 
-export const lldpRecordSchema = Type.Object({
-  local_port: Type.String(),
-  remote_port: Type.String(),
-  chassis_id: StrOrNull,
-  management_addresses: Type.Array(Type.String()),
-  system_name: StrOrNull,
-  system_description: StrOrNull,
-  port_description: StrOrNull,
-  synce_supported: Type.Union([Type.Boolean(), Type.Null()]),
-  synce_configured: Type.Union([Type.Boolean(), Type.Null()]),
-}, { additionalProperties: false });
+export const lldpRecordSchema = Type.Object(
+  {
+    local_port: Type.String(),
+    remote_port: Type.String(),
+    chassis_id: StrOrNull,
+    management_addresses: Type.Array(Type.String()),
+    system_name: StrOrNull,
+    system_description: StrOrNull,
+    port_description: StrOrNull,
+    synce_supported: Type.Union([Type.Boolean(), Type.Null()]),
+    synce_configured: Type.Union([Type.Boolean(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
 
 export interface LldpRecord {
   local_port: string;
@@ -37,13 +40,27 @@ const KEY_VALUE = /^([A-Za-z][A-Za-z ]*?):\s+(.*)$/;
 
 function apply(rec: LldpRecord, key: string, value: string): void {
   switch (key.toLowerCase()) {
-    case 'chassis id': rec.chassis_id = value; break;
-    case 'mgmt addr': rec.management_addresses.push(value); break;
-    case 'system name': rec.system_name = value; break;
-    case 'system desc': rec.system_description = value; break;
-    case 'port desc': rec.port_description = value; break;
-    case 'synce suppt': rec.synce_supported = !/^not/i.test(value); break;
-    case 'synce confg': rec.synce_configured = !/^not/i.test(value); break;
+    case 'chassis id':
+      rec.chassis_id = value;
+      break;
+    case 'mgmt addr':
+      rec.management_addresses.push(value);
+      break;
+    case 'system name':
+      rec.system_name = value;
+      break;
+    case 'system desc':
+      rec.system_description = value;
+      break;
+    case 'port desc':
+      rec.port_description = value;
+      break;
+    case 'synce suppt':
+      rec.synce_supported = !/^not/i.test(value);
+      break;
+    case 'synce confg':
+      rec.synce_configured = !/^not/i.test(value);
+      break;
   }
 }
 
@@ -63,8 +80,15 @@ export function parseLldpNeighbors(text: string): LldpRecord[] {
     if (!inTable) continue;
     if (local) {
       current = {
-        local_port: local, remote_port: remote, chassis_id: null, management_addresses: [], system_name: null,
-        system_description: null, port_description: null, synce_supported: null, synce_configured: null,
+        local_port: local,
+        remote_port: remote,
+        chassis_id: null,
+        management_addresses: [],
+        system_name: null,
+        system_description: null,
+        port_description: null,
+        synce_supported: null,
+        synce_configured: null,
       };
       records.push(current);
       lastKey = '';

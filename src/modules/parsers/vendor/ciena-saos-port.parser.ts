@@ -10,22 +10,25 @@ import { cells } from './pipe-table.fns.js';
 const StrOrNull = Type.Union([Type.String(), Type.Null()]);
 const Duplex = Type.Union([Type.Literal('full'), Type.Literal('half'), Type.Null()]);
 
-export const portRecordSchema = Type.Object({
-  port: Type.String(),
-  port_type: Type.String(),
-  link_state: Type.Union([Type.Literal('up'), Type.Literal('down')]),
-  link_state_duration: StrOrNull,
-  link_state_duration_s: Type.Union([Type.Integer(), Type.Null()]),
-  xcvr_state: StrOrNull,
-  stp_state: StrOrNull,
-  speed_mbps: Type.Union([Type.Integer(), Type.Null()]),
-  duplex: Duplex,
-  auto_negotiation: Type.Union([Type.Boolean(), Type.Null()]),
-  admin_state: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]),
-  admin_speed: Type.Union([Type.Integer(), Type.Literal('auto'), Type.Null()]),
-  admin_duplex: Duplex,
-  admin_auto_negotiation: Type.Union([Type.Boolean(), Type.Null()]),
-}, { additionalProperties: false });
+export const portRecordSchema = Type.Object(
+  {
+    port: Type.String(),
+    port_type: Type.String(),
+    link_state: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+    link_state_duration: StrOrNull,
+    link_state_duration_s: Type.Union([Type.Integer(), Type.Null()]),
+    xcvr_state: StrOrNull,
+    stp_state: StrOrNull,
+    speed_mbps: Type.Union([Type.Integer(), Type.Null()]),
+    duplex: Duplex,
+    auto_negotiation: Type.Union([Type.Boolean(), Type.Null()]),
+    admin_state: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]),
+    admin_speed: Type.Union([Type.Integer(), Type.Literal('auto'), Type.Null()]),
+    admin_duplex: Duplex,
+    admin_auto_negotiation: Type.Union([Type.Boolean(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
 
 export interface PortRecord {
   port: string;
@@ -72,7 +75,8 @@ export function parsePortShow(text: string): PortRecord[] {
       continue;
     }
     if (!inTable || row.length !== 11 || !row[0]) continue;
-    const [port = '', type = '', link = '', duration = '', xcvr = '', stp = '', operMode = '', operNeg = '', adminLink = '', adminMode = '', adminNeg = ''] = row;
+    const [port = '', type = '', link = '', duration = '', xcvr = '', stp = '', operMode = '', operNeg = '', adminLink = '', adminMode = '', adminNeg = ''] =
+      row;
     const d = DURATION.exec(duration);
     const oper = mode(operMode);
     const admin = mode(adminMode);

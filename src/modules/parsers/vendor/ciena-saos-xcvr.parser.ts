@@ -12,28 +12,31 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 const NumberOrNull = Type.Union([Type.Number(), Type.Null()]);
 const BoolOrNull = Type.Union([Type.Boolean(), Type.Null()]);
 
-export const xcvrRecordSchema = Type.Object({
-  port: Type.String(),
-  present: Type.Boolean(),
-  admin_state: Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Null()]),
-  oper_state: Nullable(Type.String()),
-  vendor_name: Nullable(Type.String()),
-  part_number: Nullable(Type.String()),
-  revision: Nullable(Type.String()),
-  ciena_rev: Nullable(Type.String()),
-  ether_medium: Nullable(Type.String()),
-  connector_type: Nullable(Type.String()),
-  diagnostics_supported: BoolOrNull,
-  temperature_c: NumberOrNull,
-  voltage_v: NumberOrNull,
-  tx_bias_ma: NumberOrNull,
-  tx_power_mw: NumberOrNull,
-  tx_power_dbm: NumberOrNull,
-  rx_power_mw: NumberOrNull,
-  rx_power_dbm: NumberOrNull,
-  rx_los: BoolOrNull,
-  tx_fault: BoolOrNull,
-}, { additionalProperties: false });
+export const xcvrRecordSchema = Type.Object(
+  {
+    port: Type.String(),
+    present: Type.Boolean(),
+    admin_state: Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Null()]),
+    oper_state: Nullable(Type.String()),
+    vendor_name: Nullable(Type.String()),
+    part_number: Nullable(Type.String()),
+    revision: Nullable(Type.String()),
+    ciena_rev: Nullable(Type.String()),
+    ether_medium: Nullable(Type.String()),
+    connector_type: Nullable(Type.String()),
+    diagnostics_supported: BoolOrNull,
+    temperature_c: NumberOrNull,
+    voltage_v: NumberOrNull,
+    tx_bias_ma: NumberOrNull,
+    tx_power_mw: NumberOrNull,
+    tx_power_dbm: NumberOrNull,
+    rx_power_mw: NumberOrNull,
+    rx_power_dbm: NumberOrNull,
+    rx_los: BoolOrNull,
+    tx_fault: BoolOrNull,
+  },
+  { additionalProperties: false },
+);
 
 type XcvrRecord = {
   [K in keyof typeof xcvrRecordSchema.properties]: string | number | boolean | null;
@@ -46,10 +49,26 @@ const round = (n: number, digits: number): number => Number(n.toFixed(digits));
 
 function blank(port: string): XcvrRecord {
   return {
-    port, present: true, admin_state: null, oper_state: null, vendor_name: null, part_number: null, revision: null,
-    ciena_rev: null, ether_medium: null, connector_type: null, diagnostics_supported: null, temperature_c: null,
-    voltage_v: null, tx_bias_ma: null, tx_power_mw: null, tx_power_dbm: null, rx_power_mw: null, rx_power_dbm: null,
-    rx_los: null, tx_fault: null,
+    port,
+    present: true,
+    admin_state: null,
+    oper_state: null,
+    vendor_name: null,
+    part_number: null,
+    revision: null,
+    ciena_rev: null,
+    ether_medium: null,
+    connector_type: null,
+    diagnostics_supported: null,
+    temperature_c: null,
+    voltage_v: null,
+    tx_bias_ma: null,
+    tx_power_mw: null,
+    tx_power_dbm: null,
+    rx_power_mw: null,
+    rx_power_dbm: null,
+    rx_los: null,
+    tx_fault: null,
   };
 }
 
@@ -57,7 +76,7 @@ function applySummary(rec: XcvrRecord, row: string[]): void {
   const [, admin = '', oper = '', vendor = '', cienaRev = '', medium = '', diag = ''] = row;
   rec.present = admin !== 'Empty';
   rec.admin_state = STATE[admin] ?? null;
-  rec.oper_state = oper === '' ? null : STATE[oper] ?? oper;
+  rec.oper_state = oper === '' ? null : (STATE[oper] ?? oper);
   const vp = VENDOR_PART.exec(vendor);
   if (vp) [rec.vendor_name, rec.part_number, rec.revision] = [vp[1] ?? null, vp[2] ?? null, vp[3] ?? null];
   else if (vendor) rec.vendor_name = vendor;

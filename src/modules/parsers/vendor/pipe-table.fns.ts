@@ -12,7 +12,10 @@ export function isBorder(line: string): boolean {
 export function cells(line: string): string[] | null {
   const t = line.trim();
   if (!t.startsWith('|') || !t.endsWith('|') || t.length < 2 || isBorder(t)) return null;
-  return t.slice(1, -1).split('|').map((c) => c.trim());
+  return t
+    .slice(1, -1)
+    .split('|')
+    .map((c) => c.trim());
 }
 
 /** A number from text such as `+38.125` or `-6.00`; null when there is none. */

@@ -24,7 +24,10 @@ export type Expr =
   | { k: 'compare'; line: number; expr: Expr; ops: [string, Expr][] }
   | { k: 'cond'; line: number; test: Expr; a: Expr; b: Expr | null };
 
-export type Target = { k: 'name'; line: number; name: string } | { k: 'tuple'; line: number; items: Target[] } | { k: 'nsattr'; line: number; name: string; attr: string };
+export type Target =
+  | { k: 'name'; line: number; name: string }
+  | { k: 'tuple'; line: number; items: Target[] }
+  | { k: 'nsattr'; line: number; name: string; attr: string };
 
 export interface MacroDef {
   name: string;

@@ -44,7 +44,7 @@ describe('compiled templates', () => {
 
   it('never folds random', () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 200 && seen.size < 2; i++) seen.add(jinja.render("{{ [1, 2, 3, 4, 5, 6, 7, 8] | random }}", {}));
+    for (let i = 0; i < 200 && seen.size < 2; i++) seen.add(jinja.render('{{ [1, 2, 3, 4, 5, 6, 7, 8] | random }}', {}));
     expect(seen.size).toBeGreaterThan(1);
   });
 
@@ -60,15 +60,15 @@ describe('compiled templates', () => {
   });
 
   it('indexes and slices strings by code point, astral characters included', () => {
-    expect(jinja.render("{{ s[1] }}|{{ s[1:3] }}|{{ s[-1] }}|{{ s[::-1] }}|{{ t[1:3] }}|{{ t[0] }}", { s: 'a😀bc', t: 'wxyz' })).toBe('😀|😀b|c|cb😀a|xy|w');
+    expect(jinja.render('{{ s[1] }}|{{ s[1:3] }}|{{ s[-1] }}|{{ s[::-1] }}|{{ t[1:3] }}|{{ t[0] }}', { s: 'a😀bc', t: 'wxyz' })).toBe('😀|😀b|c|cb😀a|xy|w');
   });
 
   it('prefers a dict method over a key of the same name, as Jinja2 does, and reads other keys', () => {
-    expect(jinja.render("{{ d.items() | list }} {{ d.name }}", { d: { items: 1, name: 'r1' } })).toBe("[('items', 1), ('name', 'r1')] r1");
+    expect(jinja.render('{{ d.items() | list }} {{ d.name }}', { d: { items: 1, name: 'r1' } })).toBe("[('items', 1), ('name', 'r1')] r1");
   });
 
   it('binds macro arguments by position and keyword, leaving the rest in kwargs', () => {
-    const source = "{% macro m(a, b=2) %}{{ a }}-{{ b }}-{{ varargs }}-{{ kwargs }}{% endmacro %}{{ m(1) }} {{ m(1, 3, 4) }} {{ m(a=5, c=6) }} {{ m(1, a=7) }}";
+    const source = '{% macro m(a, b=2) %}{{ a }}-{{ b }}-{{ varargs }}-{{ kwargs }}{% endmacro %}{{ m(1) }} {{ m(1, 3, 4) }} {{ m(a=5, c=6) }} {{ m(1, a=7) }}';
     expect(lenient.render(source, {})).toBe("1-2-()-{} 1-3-(4,)-{} 5-2-()-{'c': 6} 1-2-()-{'a': 7}");
   });
 

@@ -426,7 +426,9 @@ export class Compiler {
       if (!fn) throw new TemplateError('runtime', `No filter named '${name}' found.`);
       const a = args(r, s);
       const result = fn(r, value, a, kwargs(r, s));
-      if (typeof result === 'string' && result.length > r.env.limits.maxOutputChars) throw new TemplateError('limit', `a string of more than ${r.env.limits.maxOutputChars} characters`);
+      if (typeof result === 'string' && result.length > r.env.limits.maxOutputChars) {
+        throw new TemplateError('limit', `a string of more than ${r.env.limits.maxOutputChars} characters`);
+      }
       return result;
     };
   }

@@ -59,7 +59,11 @@ describe('Jinja2 conformance (public cases)', () => {
       expect(caught).toBeInstanceOf(TemplateError);
       const e = caught as TemplateError;
       const want = c.error as NonNullable<Case['error']>;
-      expect({ kind: e.kind, lineno: e.lineno, template: e.template ?? 'template.j2' }).toEqual({ kind: want.kind, lineno: want.lineno, template: want.template });
+      expect({ kind: e.kind, lineno: e.lineno, template: e.template ?? 'template.j2' }).toEqual({
+        kind: want.kind,
+        lineno: want.lineno,
+        template: want.template,
+      });
     });
   }
 });

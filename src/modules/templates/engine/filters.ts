@@ -3,7 +3,29 @@ import { checkWidth, pyCenter, pySplit } from './methods.js';
 import type { FilterFn, Renderer, TestFn } from './render.js';
 import { Cycler, binOp, escapeHtml, getAttr, getItem, length, toList, toStr, truthy, undefinedError } from './runtime.js';
 import {
-  Markup, Namespace, PyCallable, PyFloat, TemplateError, Undefined, float, floatRepr, hasKey, isDict, isFloat, isInt, isNumber, isString, isTuple, newDict, num, pyCompare, pyEquals, pyStr, repr, setKey, tuple,
+  Markup,
+  Namespace,
+  PyCallable,
+  PyFloat,
+  TemplateError,
+  Undefined,
+  float,
+  floatRepr,
+  hasKey,
+  isDict,
+  isFloat,
+  isInt,
+  isNumber,
+  isString,
+  isTuple,
+  newDict,
+  num,
+  pyCompare,
+  pyEquals,
+  pyStr,
+  repr,
+  setKey,
+  tuple,
 } from './values.js';
 
 /** Jinja2 3.1's builtin filters, tests and globals, with Python's semantics. */
@@ -82,7 +104,12 @@ export function parsePyInt(s: string, base: number): number | null {
     b = prefix ? { x: 16, o: 8, b: 2 }[(prefix[1] as string).toLowerCase() as 'x' | 'o' | 'b'] : 10;
     if (prefix) t = t.slice(2);
     else if (/^0+[1-9]/.test(t)) return null;
-  } else if (prefix && ((b === 16 && /x/i.test(prefix[1] as string)) || (b === 8 && /o/i.test(prefix[1] as string)) || (b === 2 && /b/i.test(prefix[1] as string)))) t = t.slice(2);
+  } else if (
+    prefix &&
+    ((b === 16 && /x/i.test(prefix[1] as string)) || (b === 8 && /o/i.test(prefix[1] as string)) || (b === 2 && /b/i.test(prefix[1] as string)))
+  ) {
+    t = t.slice(2);
+  }
   const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, b);
   if (t.length === 0 || ![...t.toLowerCase()].every((c) => digits.includes(c))) return null;
   return sign * parseInt(t, b);
@@ -91,7 +118,10 @@ export function parsePyInt(s: string, base: number): number | null {
 export function parsePyFloat(v: unknown): number | null {
   if (isNumber(v)) return num(v);
   if (!isString(v)) return null;
-  const t = String(v).trim().replace(/(?<=\d)_(?=\d)/g, '').toLowerCase();
+  const t = String(v)
+    .trim()
+    .replace(/(?<=\d)_(?=\d)/g, '')
+    .toLowerCase();
   if (/^[-+]?(inf|infinity)$/.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
   if (/^[-+]?nan$/.test(t)) return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(t)) return null;
@@ -116,7 +146,9 @@ function pyJson(v: unknown, indent: string | null, level: number, sortKeys: bool
   if (v === null || v === undefined) return 'null';
   if (v === true) return 'true';
   if (v === false) return 'false';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Number.isNaN(v) ? 'NaN' : Number.isFinite(v) ? floatRepr(v) : v > 0 ? 'Infinity' : '-Infinity';
+  if (typeof v === 'number') {
+    return Number.isInteger(v) ? String(v) : Number.isNaN(v) ? 'NaN' : Number.isFinite(v) ? floatRepr(v) : v > 0 ? 'Infinity' : '-Infinity';
+  }
   if (v instanceof PyFloat) return floatRepr(v.v);
   if (isString(v)) return jsonString(String(v));
   if (Array.isArray(v)) {
@@ -165,7 +197,8 @@ export function pySplitlines(s: string): string[] {
   return lines;
 }
 
-const WORDSEP_RE = /(\s+)|((?<=[\w!"'&.,?])-{2,}(?=\w))|(\S+?(?:-(?:(?<=[^\d\W]{2}-)|(?<=[^\d\W]-[^\d\W]-))(?=[^\d\W]-?[^\d\W])|(?=\s|$)|(?<=[\w!"'&.,?])(?=-{2,}\w)))/g;
+const WORDSEP_RE =
+  /(\s+)|((?<=[\w!"'&.,?])-{2,}(?=\w))|(\S+?(?:-(?:(?<=[^\d\W]{2}-)|(?<=[^\d\W]-[^\d\W]-))(?=[^\d\W]-?[^\d\W])|(?=\s|$)|(?<=[\w!"'&.,?])(?=-{2,}\w)))/g;
 
 function textwrap(text: string, width: number, breakLong: boolean, breakOnHyphens: boolean): string[] {
   const chunks = (breakOnHyphens ? (text.match(WORDSEP_RE) ?? []) : text.split(/(\s+)/)).filter((c) => c !== '');
@@ -238,7 +271,14 @@ function minMax(r: Renderer, value: unknown, args: unknown[], kwargs: Record<str
 }
 
 const filters: Record<string, FilterFn> = {
-  abs: (_r, v) => (v instanceof PyFloat ? new PyFloat(Math.abs(v.v)) : isNumber(v) ? Math.abs(num(v)) : (() => { throw new TemplateError('runtime', `bad operand type for abs(): '${pyStr(v)}'`); })()),
+  abs: (_r, v) =>
+    v instanceof PyFloat
+      ? new PyFloat(Math.abs(v.v))
+      : isNumber(v)
+        ? Math.abs(num(v))
+        : (() => {
+            throw new TemplateError('runtime', `bad operand type for abs(): '${pyStr(v)}'`);
+          })(),
   attr: (r, v, a) => getAttr(v, String(a[0]), r.mode),
   batch: (_r, v, a, k) => {
     const n = num(kw(a, k, 0, 'linecount', 1));
@@ -428,7 +468,12 @@ const filters: Record<string, FilterFn> = {
     return sortStable([...toList(v)], getter, reverse);
   },
   string: (_r, v) => (v instanceof Markup ? v : toStr(v)),
-  striptags: (_r, v) => toStr(v).replace(/<!--.*?-->|<[^>]*>/gs, '').split(/\s+/).filter(Boolean).join(' '),
+  striptags: (_r, v) =>
+    toStr(v)
+      .replace(/<!--.*?-->|<[^>]*>/gs, '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .join(' '),
   sum: (r, v, a, k) => {
     const getter = attrGetter(r, kw(a, k, 0, 'attribute', null));
     let total: unknown = kw(a, k, 1, 'start', 0);
@@ -438,7 +483,12 @@ const filters: Record<string, FilterFn> = {
     }
     return total;
   },
-  title: (_r, v) => toStr(v).split(/([-\s({[<]+)/).filter((s) => s !== '').map((s) => (s[0] as string).toUpperCase() + s.slice(1).toLowerCase()).join(''),
+  title: (_r, v) =>
+    toStr(v)
+      .split(/([-\s({[<]+)/)
+      .filter((s) => s !== '')
+      .map((s) => (s[0] as string).toUpperCase() + s.slice(1).toLowerCase())
+      .join(''),
   tojson: (_r, v, a, k) => {
     const indent = kw(a, k, 0, 'indent', null);
     const s = pyJsonDumps(v, indent === null ? null : num(indent), true);
@@ -483,7 +533,11 @@ const filters: Record<string, FilterFn> = {
   },
   upper: (_r, v) => toStr(v).toUpperCase(),
   urlencode: (_r, v) => {
-    if (isDict(v)) return Object.keys(v).map((key) => `${encodeURIComponent(key)}=${encodeURIComponent(toStr(v[key]))}`).join('&');
+    if (isDict(v)) {
+      return Object.keys(v)
+        .map((key) => `${encodeURIComponent(key)}=${encodeURIComponent(toStr(v[key]))}`)
+        .join('&');
+    }
     return encodeURIComponent(toStr(v)).replace(/%2F/g, '/');
   },
   wordcount: (_r, v) => (toStr(v).match(/[\p{L}\p{N}_]+/gu) ?? []).length,
@@ -493,7 +547,9 @@ const filters: Record<string, FilterFn> = {
     const wrap = kw(a, k, 2, 'wrapstring', null);
     const hyph = truthy(kw(a, k, 3, 'break_on_hyphens', true));
     const ws = wrap === null ? '\n' : toStr(wrap);
-    return pySplitlines(toStr(v)).map((line) => textwrap(line, width, breakLong, hyph).join(ws)).join(ws);
+    return pySplitlines(toStr(v))
+      .map((line) => textwrap(line, width, breakLong, hyph).join(ws))
+      .join(ws);
   },
   xmlattr: (_r, v, a) => {
     if (!isDict(v)) return '';
@@ -524,7 +580,14 @@ const tests: Record<string, TestFn> = {
   float: (_r, v) => isFloat(v),
   ge: (_r, v, a) => pyCompare(v, a[0]) >= 0,
   gt: (_r, v, a) => pyCompare(v, a[0]) > 0,
-  in: (_r, v, a) => (isString(a[0]) ? String(a[0]).includes(toStr(v)) : Array.isArray(a[0]) ? a[0].some((x) => pyEquals(x, v)) : isDict(a[0]) ? typeof v === 'string' && hasKey(a[0], v) : false),
+  in: (_r, v, a) =>
+    isString(a[0])
+      ? String(a[0]).includes(toStr(v))
+      : Array.isArray(a[0])
+        ? a[0].some((x) => pyEquals(x, v))
+        : isDict(a[0])
+          ? typeof v === 'string' && hasKey(a[0], v)
+          : false,
   integer: (_r, v) => isInt(v),
   iterable: (_r, v) => Array.isArray(v) || isString(v) || isDict(v),
   le: (_r, v, a) => pyCompare(v, a[0]) <= 0,
@@ -543,7 +606,17 @@ const tests: Record<string, TestFn> = {
   undefined: (_r, v) => v instanceof Undefined,
   upper: (_r, v) => isString(v) && String(v) === String(v).toUpperCase(),
 };
-Object.assign(tests, { '==': tests.eq, equalto: tests.eq, '!=': tests.ne, '<': tests.lt, lessthan: tests.lt, '<=': tests.le, '>': tests.gt, greaterthan: tests.gt, '>=': tests.ge });
+Object.assign(tests, {
+  '==': tests.eq,
+  equalto: tests.eq,
+  '!=': tests.ne,
+  '<': tests.lt,
+  lessthan: tests.lt,
+  '<=': tests.le,
+  '>': tests.gt,
+  greaterthan: tests.gt,
+  '>=': tests.ge,
+});
 
 export function builtinGlobals(maxRange: number): Record<string, unknown> {
   const g = newDict();

@@ -116,7 +116,9 @@ export function formatPercent(fmt: string, arg: unknown): string {
     }
     return s;
   });
-  if (!usedMapping && i < args.length && !(args.length === 1 && isDict(arg))) throw new TemplateError('runtime', 'not all arguments converted during string formatting');
+  if (!usedMapping && i < args.length && !(args.length === 1 && isDict(arg))) {
+    throw new TemplateError('runtime', 'not all arguments converted during string formatting');
+  }
   return out;
 }
 
@@ -134,7 +136,12 @@ export function formatSpec(value: unknown, spec: string): string {
   let s: string;
   const numeric = isNumber(value) && !(type === 's');
   if (numeric && type !== 'c') {
-    s = formatNumber(value, type === '' && !isFloat(value) ? 'd' : type, prec, { plus: signCh === '+', space: signCh === ' ', alt: alt === '#', ...(comma ? { comma } : {}) });
+    s = formatNumber(value, type === '' && !isFloat(value) ? 'd' : type, prec, {
+      plus: signCh === '+',
+      space: signCh === ' ',
+      alt: alt === '#',
+      ...(comma ? { comma } : {}),
+    });
     if (type === '' && !isFloat(value) && typeof value === 'boolean') s = pyStr(value);
   } else {
     s = value instanceof Markup ? value.s : pyStr(value);
@@ -149,9 +156,12 @@ export function formatSpec(value: unknown, spec: string): string {
   if (len >= width) return s;
   const pad = width - len;
   switch (align) {
-    case '<': return s + fill.repeat(pad);
-    case '>': return fill.repeat(pad) + s;
-    case '^': return fill.repeat(Math.floor(pad / 2)) + s + fill.repeat(pad - Math.floor(pad / 2));
+    case '<':
+      return s + fill.repeat(pad);
+    case '>':
+      return fill.repeat(pad) + s;
+    case '^':
+      return fill.repeat(Math.floor(pad / 2)) + s + fill.repeat(pad - Math.floor(pad / 2));
     default: {
       const signed = /^[-+ ]/.test(s) ? 1 : 0;
       return s.slice(0, signed) + fill.repeat(pad) + s.slice(signed);
@@ -162,23 +172,26 @@ export function formatSpec(value: unknown, spec: string): string {
 /** `'{} {name:>10}'.format(...)` */
 export function strFormat(fmt: string, args: unknown[], kwargs: Record<string, unknown>, getAttr: (obj: unknown, name: string) => unknown): string {
   let auto = 0;
-  return fmt.replace(/\{\{|\}\}|\{([^{}!:]*)(?:!([rsa]))?(?::([^{}]*))?\}/g, (all, field: string | undefined, conv: string | undefined, spec: string | undefined) => {
-    if (all === '{{') return '{';
-    if (all === '}}') return '}';
-    const f = field ?? '';
-    const [head, ...rest] = f.split(/(?=[.[])/);
-    let value: unknown;
-    if (head === '' || head === undefined) value = args[auto++];
-    else if (/^\d+$/.test(head)) value = args[Number(head)];
-    else if (hasKey(kwargs, head)) value = kwargs[head];
-    else throw new TemplateError('runtime', `KeyError: '${head}'`);
-    if (value === undefined) throw new TemplateError('runtime', 'IndexError: Replacement index out of range for positional args tuple');
-    for (const part of rest) {
-      if (part.startsWith('.')) value = getAttr(value, part.slice(1));
-      else value = getAttr(value, part.slice(1, -1));
-    }
-    if (conv === 'r') value = repr(value);
-    else if (conv === 's' || conv === 'a') value = pyStr(value);
-    return formatSpec(value, spec ?? '');
-  });
+  return fmt.replace(
+    /\{\{|\}\}|\{([^{}!:]*)(?:!([rsa]))?(?::([^{}]*))?\}/g,
+    (all, field: string | undefined, conv: string | undefined, spec: string | undefined) => {
+      if (all === '{{') return '{';
+      if (all === '}}') return '}';
+      const f = field ?? '';
+      const [head, ...rest] = f.split(/(?=[.[])/);
+      let value: unknown;
+      if (head === '' || head === undefined) value = args[auto++];
+      else if (/^\d+$/.test(head)) value = args[Number(head)];
+      else if (hasKey(kwargs, head)) value = kwargs[head];
+      else throw new TemplateError('runtime', `KeyError: '${head}'`);
+      if (value === undefined) throw new TemplateError('runtime', 'IndexError: Replacement index out of range for positional args tuple');
+      for (const part of rest) {
+        if (part.startsWith('.')) value = getAttr(value, part.slice(1));
+        else value = getAttr(value, part.slice(1, -1));
+      }
+      if (conv === 'r') value = repr(value);
+      else if (conv === 's' || conv === 'a') value = pyStr(value);
+      return formatSpec(value, spec ?? '');
+    },
+  );
 }

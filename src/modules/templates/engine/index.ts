@@ -37,14 +37,27 @@ export const PRODUCT_OPTIONS: JinjaOptions = {
 };
 
 export function createJinja(options: JinjaOptions) {
-  const filters: Record<string, FilterFn> = Object.assign(Object.create(null) as Record<string, FilterFn>, builtinFilters, options.network ? networkFilters : {});
+  const filters: Record<string, FilterFn> = Object.assign(
+    Object.create(null) as Record<string, FilterFn>,
+    builtinFilters,
+    options.network ? networkFilters : {},
+  );
   const tests: Record<string, TestFn> = Object.assign(Object.create(null) as Record<string, TestFn>, builtinTests, options.network ? networkTests : {});
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const globals = builtinGlobals(limits.maxRange);
   const parseOpts = { ...options, filters: new Set(Object.keys(filters)), tests: new Set(Object.keys(tests)) };
   const globalScope = new Scope(null);
   globalScope.setAll(globals);
-  const env: EngineEnv = { undefinedMode: options.undefined, autoescape: options.autoescape, filters, tests, globals, globalScope, limits, compiler: new Compiler(filters, tests) };
+  const env: EngineEnv = {
+    undefinedMode: options.undefined,
+    autoescape: options.autoescape,
+    filters,
+    tests,
+    globals,
+    globalScope,
+    limits,
+    compiler: new Compiler(filters, tests),
+  };
   // Parsed templates by source, least recently used first (each is compiled to closures once, on its first render).
   const cache = new Map<string, TemplateAst>();
 

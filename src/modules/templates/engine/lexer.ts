@@ -32,21 +32,34 @@ const TAG_RE = /\{[{%#]/g;
 function unescape(s: string): string {
   return s.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)/gs, (all, e: string) => {
     switch (e[0]) {
-      case 'n': return '\n';
-      case 't': return '\t';
-      case 'r': return '\r';
-      case '\\': return '\\';
-      case "'": return "'";
-      case '"': return '"';
-      case 'a': return '\x07';
-      case 'b': return '\b';
-      case 'f': return '\f';
-      case 'v': return '\v';
-      case '\n': return '';
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case '\\':
+        return '\\';
+      case "'":
+        return "'";
+      case '"':
+        return '"';
+      case 'a':
+        return '\x07';
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'v':
+        return '\v';
+      case '\n':
+        return '';
       case 'x':
       case 'u':
-      case 'U': return e.length > 1 ? String.fromCodePoint(parseInt(e.slice(1), 16)) : all;
-      default: return /^[0-7]+$/.test(e) ? String.fromCodePoint(parseInt(e, 8)) : all;
+      case 'U':
+        return e.length > 1 ? String.fromCodePoint(parseInt(e.slice(1), 16)) : all;
+      default:
+        return /^[0-7]+$/.test(e) ? String.fromCodePoint(parseInt(e, 8)) : all;
     }
   });
 }
@@ -143,7 +156,13 @@ export function tokenize(source: string, opts: LexOptions): Token[] {
       let i = pos;
       while (i < src.length && /\s/.test(src[i] as string)) i++;
       advance(i);
-      if (pos >= src.length) err(isBlock ? "Unexpected end of template. Jinja was looking for the end of the block ('%}')" : 'unexpected end of template, expected end of print statement');
+      if (pos >= src.length) {
+        err(
+          isBlock
+            ? "Unexpected end of template. Jinja was looking for the end of the block ('%}')"
+            : 'unexpected end of template, expected end of print statement',
+        );
+      }
       if (stack.length === 0) {
         const endM = isBlock ? /^([-+]?)%\}/.exec(src.slice(pos, pos + 3)) : /^(-?)\}\}/.exec(src.slice(pos, pos + 3));
         if (endM) {

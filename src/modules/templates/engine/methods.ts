@@ -249,7 +249,9 @@ export function isDictMethod(name: string): boolean {
  */
 export function directMethod(obj: unknown, name: string): ((self: never, a: unknown[], kw: Record<string, unknown>) => unknown) | undefined {
   if (typeof obj === 'string') return hasKey(strMethods as Record<string, unknown>, name) ? (strMethods[name] as Method) : undefined;
-  if (Array.isArray(obj)) return name !== 'grouper' && name !== 'list' && hasKey(listMethods as Record<string, unknown>, name) ? (listMethods[name] as Method) : undefined;
+  if (Array.isArray(obj)) {
+    return name !== 'grouper' && name !== 'list' && hasKey(listMethods as Record<string, unknown>, name) ? (listMethods[name] as Method) : undefined;
+  }
   if (isDict(obj)) return isDictMethod(name) ? (dictMethods[name] as Method) : undefined;
   return undefined;
 }

@@ -40,7 +40,9 @@ describe('ipaddr family', () => {
     expect(r(`{{ ${expr} }}`)).toBe(want);
   });
   it('tests', () => {
-    expect(r("{{ '10.1.1.1' is in_network('10.0.0.0/8') }} {{ '10.1.1.1' is private }} {{ '8.8.8.8' is public }} {{ 'x' is ipv4 }}")).toBe('True True True False');
+    expect(r("{{ '10.1.1.1' is in_network('10.0.0.0/8') }} {{ '10.1.1.1' is private }} {{ '8.8.8.8' is public }} {{ 'x' is ipv4 }}")).toBe(
+      'True True True False',
+    );
   });
 });
 

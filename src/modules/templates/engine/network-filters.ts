@@ -24,7 +24,9 @@ interface Ip {
 const bits = (v: 4 | 6): number => (v === 4 ? 32 : 128);
 
 function parseIp(value: unknown): Ip | null {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 32) return { version: 4, ip: BigInt(value), prefix: 32, network: false };
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 32) {
+    return { version: 4, ip: BigInt(value), prefix: 32, network: false };
+  }
   if (!isString(value)) return null;
   const s = String(value).trim();
   const [addr, pfx, ...rest] = s.split('/');
@@ -75,35 +77,60 @@ function isPrivate(v: Ip): boolean {
 function query(v: Ip, q: string, original: string): unknown {
   const sz = sizeOf(v);
   switch (q) {
-    case '': return v.network ? `${fmt(v.version, v.ip)}/${v.prefix}` : fmt(v.version, v.ip);
-    case 'address': return fmt(v.version, v.ip);
-    case 'host': return sz === 1n ? `${fmt(v.version, v.ip)}/${v.prefix}` : isHost(v) ? `${fmt(v.version, v.ip)}/${v.prefix}` : false;
-    case 'host/prefix': return v.network && isHost(v) && sz > 1n ? `${fmt(v.version, v.ip)}/${v.prefix}` : false;
-    case 'network': return fmt(v.version, networkOf(v));
-    case 'net': return v.network && v.ip === networkOf(v) ? `${fmt(v.version, v.ip)}/${v.prefix}` : false;
-    case 'netmask': return fmt(v.version, maskOf(v));
+    case '':
+      return v.network ? `${fmt(v.version, v.ip)}/${v.prefix}` : fmt(v.version, v.ip);
+    case 'address':
+      return fmt(v.version, v.ip);
+    case 'host':
+      return sz === 1n ? `${fmt(v.version, v.ip)}/${v.prefix}` : isHost(v) ? `${fmt(v.version, v.ip)}/${v.prefix}` : false;
+    case 'host/prefix':
+      return v.network && isHost(v) && sz > 1n ? `${fmt(v.version, v.ip)}/${v.prefix}` : false;
+    case 'network':
+      return fmt(v.version, networkOf(v));
+    case 'net':
+      return v.network && v.ip === networkOf(v) ? `${fmt(v.version, v.ip)}/${v.prefix}` : false;
+    case 'netmask':
+      return fmt(v.version, maskOf(v));
     case 'hostmask':
-    case 'wildcard': return fmt(v.version, hostmaskOf(v));
-    case 'prefix': return v.prefix;
-    case 'size': return Number(sz);
-    case 'broadcast': return sz > 2n ? fmt(v.version, broadcastOf(v)) : false;
+    case 'wildcard':
+      return fmt(v.version, hostmaskOf(v));
+    case 'prefix':
+      return v.prefix;
+    case 'size':
+      return Number(sz);
+    case 'broadcast':
+      return sz > 2n ? fmt(v.version, broadcastOf(v)) : false;
     case 'cidr':
     case 'subnet':
-    case 'network/prefix': return `${fmt(v.version, networkOf(v))}/${v.prefix}`;
-    case 'network_netmask': return `${fmt(v.version, networkOf(v))} ${fmt(v.version, maskOf(v))}`;
-    case 'network_wildcard': return `${fmt(v.version, networkOf(v))} ${fmt(v.version, hostmaskOf(v))}`;
-    case 'first_usable': return sz > 1n ? fmt(v.version, networkOf(v) + (sz === 2n ? 0n : 1n)) : false;
-    case 'last_usable': return sz > 1n ? fmt(v.version, broadcastOf(v) - (sz === 2n ? 0n : 1n)) : false;
-    case 'range_usable': return sz > 1n ? `${fmt(v.version, networkOf(v) + (sz === 2n ? 0n : 1n))}-${fmt(v.version, broadcastOf(v) - (sz === 2n ? 0n : 1n))}` : false;
-    case 'ipv4': return v.version === 4 ? original : false;
-    case 'ipv6': return v.version === 6 ? original : false;
-    case 'public': return isPrivate(v) ? false : original;
-    case 'private': return isPrivate(v) ? original : false;
+    case 'network/prefix':
+      return `${fmt(v.version, networkOf(v))}/${v.prefix}`;
+    case 'network_netmask':
+      return `${fmt(v.version, networkOf(v))} ${fmt(v.version, maskOf(v))}`;
+    case 'network_wildcard':
+      return `${fmt(v.version, networkOf(v))} ${fmt(v.version, hostmaskOf(v))}`;
+    case 'first_usable':
+      return sz > 1n ? fmt(v.version, networkOf(v) + (sz === 2n ? 0n : 1n)) : false;
+    case 'last_usable':
+      return sz > 1n ? fmt(v.version, broadcastOf(v) - (sz === 2n ? 0n : 1n)) : false;
+    case 'range_usable':
+      return sz > 1n ? `${fmt(v.version, networkOf(v) + (sz === 2n ? 0n : 1n))}-${fmt(v.version, broadcastOf(v) - (sz === 2n ? 0n : 1n))}` : false;
+    case 'ipv4':
+      return v.version === 4 ? original : false;
+    case 'ipv6':
+      return v.version === 6 ? original : false;
+    case 'public':
+      return isPrivate(v) ? false : original;
+    case 'private':
+      return isPrivate(v) ? original : false;
     case 'wrap':
-    case 'ipwrap': return v.version === 6 ? (v.network ? `[${fmt(6, v.ip)}]/${v.prefix}` : `[${fmt(6, v.ip)}]`) : original;
-    case 'bool': return true;
-    case 'int': return v.network ? `${v.ip}/${v.prefix}` : Number(v.ip);
-    case 'revdns': return revDns(v);
+    case 'ipwrap':
+      return v.version === 6 ? (v.network ? `[${fmt(6, v.ip)}]/${v.prefix}` : `[${fmt(6, v.ip)}]`) : original;
+    case 'bool':
+      return true;
+    case 'int':
+      return v.network ? `${v.ip}/${v.prefix}` : Number(v.ip);
+    case 'revdns':
+      return revDns(v);
     default: {
       if (/^-?\d+$/.test(q)) {
         const n = BigInt(q);
@@ -179,13 +206,15 @@ function yamlScalar(v: unknown): string {
 function niceYaml(v: unknown, indent: number, col: number): string[] {
   const pad = ' '.repeat(col);
   if (isDict(v) && Object.keys(v).length > 0) {
-    return Object.keys(v).sort().flatMap((k) => {
-      const child = v[k];
-      const key = `${pad}${yamlScalar(k)}:`;
-      if (isDict(child) && Object.keys(child).length > 0) return [key, ...niceYaml(child, indent, col + indent)];
-      if (Array.isArray(child) && child.length > 0) return [key, ...niceYaml(child, indent, col)];
-      return [`${key} ${yamlScalar(child)}`];
-    });
+    return Object.keys(v)
+      .sort()
+      .flatMap((k) => {
+        const child = v[k];
+        const key = `${pad}${yamlScalar(k)}:`;
+        if (isDict(child) && Object.keys(child).length > 0) return [key, ...niceYaml(child, indent, col + indent)];
+        if (Array.isArray(child) && child.length > 0) return [key, ...niceYaml(child, indent, col)];
+        return [`${key} ${yamlScalar(child)}`];
+      });
   }
   if (Array.isArray(v) && v.length > 0) {
     return v.flatMap((item) => {
@@ -227,7 +256,9 @@ function matchesOf(pattern: string, text: string, limit?: number) {
   try {
     return linearMatches(pattern, text, limit);
   } catch (err) {
-    if (err instanceof LinearRegexError) throw new TemplateError('runtime', `invalid regular expression (RE2 syntax: no backreferences or lookaround): ${err.message}`);
+    if (err instanceof LinearRegexError) {
+      throw new TemplateError('runtime', `invalid regular expression (RE2 syntax: no backreferences or lookaround): ${err.message}`);
+    }
     throw err;
   }
 }
@@ -265,12 +296,14 @@ const regexSearch: FilterFn = (_r, value, args, kwargs) => {
     const g = /^\\(\d+)$/.exec(w) ?? /^\\g<(\w+)>$/.exec(w);
     if (!g) throw new TemplateError('runtime', `Unknown argument: ${w}`);
     const key = g[1] as string;
-    return /^\d+$/.test(key) ? m.groups[Number(key)] ?? null : m.named[key] ?? null;
+    return /^\d+$/.test(key) ? (m.groups[Number(key)] ?? null) : (m.named[key] ?? null);
   });
 };
 
 const regexFindall: FilterFn = (_r, value, args, kwargs) =>
-  matchesOf(regexFlags(kwargs) + toStr(args[0]), toStr(value)).map((m) => (m.groups.length === 1 ? m.groups[0] : m.groups.length === 2 ? m.groups[1] : tuple(m.groups.slice(1))));
+  matchesOf(regexFlags(kwargs) + toStr(args[0]), toStr(value)).map((m) =>
+    m.groups.length === 1 ? m.groups[0] : m.groups.length === 2 ? m.groups[1] : tuple(m.groups.slice(1)),
+  );
 
 const HASHES = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512']);
 
@@ -304,19 +337,36 @@ export const networkFilters: Record<string, FilterFn> = {
   checksum: (_r, v) => createHash('sha1').update(toStr(v), 'utf8').digest('hex'),
   b64encode: (_r, v) => Buffer.from(toStr(v), 'utf8').toString('base64'),
   b64decode: (_r, v) => Buffer.from(toStr(v), 'base64').toString('utf8'),
-  bool: (_r, v) => (typeof v === 'boolean' ? v : isString(v) ? ['yes', 'on', '1', 'true', 't', 'y'].includes(String(v).toLowerCase().trim()) : isNumber(v) ? num(v) === 1 : false),
+  bool: (_r, v) =>
+    typeof v === 'boolean'
+      ? v
+      : isString(v)
+        ? ['yes', 'on', '1', 'true', 't', 'y'].includes(String(v).toLowerCase().trim())
+        : isNumber(v)
+          ? num(v) === 1
+          : false,
   ternary: (_r, v, a) => (truthy(v) ? a[0] : v === null && a.length > 2 ? a[2] : a[1]),
   combine: (_r, v, a, k) => {
     const recursive = truthy(k.recursive ?? false);
     const merge = (x: Record<string, unknown>, y: Record<string, unknown>): Record<string, unknown> => {
       const out = newDict();
       for (const key of Object.keys(x)) setKey(out, key, x[key]);
-      for (const key of Object.keys(y)) setKey(out, key, recursive && isDict(out[key]) && isDict(y[key]) && hasKey(out, key) ? merge(out[key] as Record<string, unknown>, y[key]) : y[key]);
+      for (const key of Object.keys(y)) {
+        setKey(out, key, recursive && isDict(out[key]) && isDict(y[key]) && hasKey(out, key) ? merge(out[key] as Record<string, unknown>, y[key]) : y[key]);
+      }
       return out;
     };
     return [v, ...a].filter(isDict).reduce<Record<string, unknown>>((acc, d) => merge(acc, d), newDict());
   },
-  dict2items: (_r, v) => (isDict(v) ? Object.keys(v).map((key) => { const d = newDict(); d.key = key; d.value = v[key]; return d; }) : []),
+  dict2items: (_r, v) =>
+    isDict(v)
+      ? Object.keys(v).map((key) => {
+          const d = newDict();
+          d.key = key;
+          d.value = v[key];
+          return d;
+        })
+      : [],
   items2dict: (_r, v) => {
     const d = newDict();
     for (const it of toList(v)) if (isDict(it) && hasKey(it, 'key')) setKey(d, toStr(it.key), it.value);

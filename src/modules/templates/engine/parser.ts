@@ -58,7 +58,7 @@ class Parser {
   }
   private describe(t: Token): string {
     if (t.t === 'eof') return 'end of template';
-    if (t.t === 'block_end') return "end of statement block";
+    if (t.t === 'block_end') return 'end of statement block';
     if (t.t === 'var_end') return 'end of print statement';
     return `'${t.v}'`;
   }
@@ -116,22 +116,44 @@ class Parser {
     const wasSoft = this.soft;
     let stmt: Stmt;
     switch (tok.v) {
-      case 'for': stmt = this.withHard(() => this.parseFor()); break;
-      case 'if': stmt = this.parseIf(); break;
-      case 'set': stmt = this.parseSet(); break;
-      case 'macro': stmt = this.withHard(() => this.parseMacro()); break;
-      case 'call': stmt = this.withHard(() => this.parseCallBlock()); break;
-      case 'filter': stmt = this.withHard(() => this.parseFilterBlock()); break;
-      case 'include': stmt = this.parseInclude(); break;
-      case 'import': stmt = this.parseImport(); break;
-      case 'from': stmt = this.parseFrom(); break;
+      case 'for':
+        stmt = this.withHard(() => this.parseFor());
+        break;
+      case 'if':
+        stmt = this.parseIf();
+        break;
+      case 'set':
+        stmt = this.parseSet();
+        break;
+      case 'macro':
+        stmt = this.withHard(() => this.parseMacro());
+        break;
+      case 'call':
+        stmt = this.withHard(() => this.parseCallBlock());
+        break;
+      case 'filter':
+        stmt = this.withHard(() => this.parseFilterBlock());
+        break;
+      case 'include':
+        stmt = this.parseInclude();
+        break;
+      case 'import':
+        stmt = this.parseImport();
+        break;
+      case 'from':
+        stmt = this.parseFrom();
+        break;
       case 'extends':
         this.next();
         this.hasExtends = true;
         stmt = { k: 'extends', line, template: this.parseExpression() };
         break;
-      case 'block': stmt = this.withHard(() => this.parseBlock()); break;
-      case 'with': stmt = this.withHard(() => this.parseWith()); break;
+      case 'block':
+        stmt = this.withHard(() => this.parseBlock());
+        break;
+      case 'with':
+        stmt = this.withHard(() => this.parseWith());
+        break;
       case 'autoescape': {
         this.next();
         const value = this.parseExpression();
@@ -680,7 +702,10 @@ class Parser {
     let args: CallArgs = { args: [], kwargs: [], dynArgs: null, dynKwargs: null };
     const c = this.cur;
     if (this.isOp('(')) args = this.parseCallArgs();
-    else if ((c.t === 'name' || c.t === 'string' || c.t === 'int' || c.t === 'float' || (c.t === 'op' && (c.v === '[' || c.v === '{'))) && !(c.t === 'name' && ['else', 'or', 'and'].includes(c.v))) {
+    else if (
+      (c.t === 'name' || c.t === 'string' || c.t === 'int' || c.t === 'float' || (c.t === 'op' && (c.v === '[' || c.v === '{'))) &&
+      !(c.t === 'name' && ['else', 'or', 'and'].includes(c.v))
+    ) {
       if (c.t === 'name' && c.v === 'is') this.fail('You cannot chain multiple tests with is');
       args.args.push(this.parsePostfix(this.parsePrimary()));
     }

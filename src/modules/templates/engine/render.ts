@@ -158,7 +158,9 @@ export class Renderer {
 
   write(out: Output, s: string): void {
     this.produced += s.length;
-    if (this.produced > this.env.limits.maxOutputChars * 4) throw new TemplateError('limit', `the output is longer than ${this.env.limits.maxOutputChars} characters`);
+    if (this.produced > this.env.limits.maxOutputChars * 4) {
+      throw new TemplateError('limit', `the output is longer than ${this.env.limits.maxOutputChars} characters`);
+    }
     out.write(s);
   }
 
@@ -223,7 +225,12 @@ export class Renderer {
       case 'fromimport': {
         const mod = this.importModule(stmt.template, stmt.withContext, scope, stmt.line);
         for (const [name, alias] of stmt.names) {
-          scope.vars.set(alias, hasKey(mod.attrs, name) ? mod.attrs[name] : new Undefined(this.mode, `the template ${mod.name} does not export the requested name '${name}'`, alias));
+          scope.vars.set(
+            alias,
+            hasKey(mod.attrs, name)
+              ? mod.attrs[name]
+              : new Undefined(this.mode, `the template ${mod.name} does not export the requested name '${name}'`, alias),
+          );
         }
         return;
       }
@@ -237,10 +244,13 @@ export class Renderer {
     const entry = chain[index];
     if (!entry) return;
     const scope = new Scope(parentScope);
-    scope.vars.set('super', new PyCallable('super', () => {
-      if (index + 1 >= chain.length) throw new TemplateError('runtime', `there is no parent block called '${name}'`);
-      return this.captured((o) => this.renderBlock(name, index + 1, frame, parentScope, o));
-    }));
+    scope.vars.set(
+      'super',
+      new PyCallable('super', () => {
+        if (index + 1 >= chain.length) throw new TemplateError('runtime', `there is no parent block called '${name}'`);
+        return this.captured((o) => this.renderBlock(name, index + 1, frame, parentScope, o));
+      }),
+    );
     const prev = this.tplName;
     this.tplName = entry.template;
     try {
@@ -333,7 +343,14 @@ export class Renderer {
           this.tplName = prev;
         }
       });
-    return new PyCallable(def.name, fn, makeDict([['name', def.name], ['arguments', tuple([...def.params])]]));
+    return new PyCallable(
+      def.name,
+      fn,
+      makeDict([
+        ['name', def.name],
+        ['arguments', tuple([...def.params])],
+      ]),
+    );
   }
 
   private assign(target: Target, value: unknown, scope: Scope): void {
@@ -363,7 +380,7 @@ export class Renderer {
   callValue(fn: unknown, args: unknown[], kwargs: Record<string, unknown>): unknown {
     if (fn instanceof PyCallable) return fn.fn(args, kwargs);
     if (fn instanceof LoopState) {
-      if (!fn.recurse) throw new TemplateError('runtime', 'Tried to call non recursive loop.  Maybe you forgot the \'recursive\' modifier.');
+      if (!fn.recurse) throw new TemplateError('runtime', "Tried to call non recursive loop.  Maybe you forgot the 'recursive' modifier.");
       return fn.recurse(args[0]);
     }
     if (fn instanceof Undefined) throw undefinedError(fn);

@@ -1,4 +1,26 @@
-import { Markup, Namespace, PyCallable, PyFloat, TemplateError, Undefined, float, hasKey, isDict, isFloat, isInt, isNumber, isString, isTuple, newDict, num, pyCompare, pyEquals, pyStr, tuple, typeName } from './values.js';
+import {
+  Markup,
+  Namespace,
+  PyCallable,
+  PyFloat,
+  TemplateError,
+  Undefined,
+  float,
+  hasKey,
+  isDict,
+  isFloat,
+  isInt,
+  isNumber,
+  isString,
+  isTuple,
+  newDict,
+  num,
+  pyCompare,
+  pyEquals,
+  pyStr,
+  tuple,
+  typeName,
+} from './values.js';
 import { formatPercent } from './format.js';
 import { isDictMethod, methodOf } from './methods.js';
 
@@ -146,13 +168,17 @@ export function getAttr(obj: unknown, name: string, mode: Undefined['mode']): un
   if (obj instanceof LoopState) return loopAttr(obj, name, mode);
   if (obj instanceof Namespace) return hasKey(obj.attrs, name) ? obj.attrs[name] : new Undefined(mode, `'Namespace' object has no attribute '${name}'`);
   if (obj instanceof TemplateModule) return hasKey(obj.attrs, name) ? obj.attrs[name] : new Undefined(mode, `'${obj.name}' has no attribute '${name}'`);
-  if (obj instanceof PyCallable) return obj.attrs !== null && hasKey(obj.attrs, name) ? obj.attrs[name] : new Undefined(mode, `'function object' has no attribute '${name}'`);
+  if (obj instanceof PyCallable) {
+    return obj.attrs !== null && hasKey(obj.attrs, name) ? obj.attrs[name] : new Undefined(mode, `'function object' has no attribute '${name}'`);
+  }
   if (obj instanceof Cycler) {
     if (name === 'current') return obj.items[obj.pos];
     if (name === 'next') return new PyCallable('next', () => cyclerNext(obj));
     if (name === 'reset') return new PyCallable('reset', () => void (obj.pos = 0));
   }
-  if (Array.isArray(obj) && (name === 'grouper' || name === 'list') && hasKey(obj as unknown as Record<string, unknown>, name)) return (obj as unknown as Record<string, unknown>)[name];
+  if (Array.isArray(obj) && (name === 'grouper' || name === 'list') && hasKey(obj as unknown as Record<string, unknown>, name)) {
+    return (obj as unknown as Record<string, unknown>)[name];
+  }
   const m = methodOf(obj, name);
   if (m !== undefined) return m;
   return new Undefined(mode, `'${obj === null ? 'None' : typeName(obj) + ' object'}' has no attribute '${name}'`);
@@ -167,17 +193,28 @@ function cyclerNext(c: Cycler): unknown {
 function loopAttr(l: LoopState, name: string, mode: Undefined['mode']): unknown {
   const len = l.items.length;
   switch (name) {
-    case 'index': return l.index0 + 1;
-    case 'index0': return l.index0;
-    case 'revindex': return len - l.index0;
-    case 'revindex0': return len - l.index0 - 1;
-    case 'first': return l.index0 === 0;
-    case 'last': return l.index0 === len - 1;
-    case 'length': return len;
-    case 'depth': return l.depth0 + 1;
-    case 'depth0': return l.depth0;
-    case 'previtem': return l.index0 > 0 ? l.items[l.index0 - 1] : new Undefined(mode, 'there is no previous item');
-    case 'nextitem': return l.index0 < len - 1 ? l.items[l.index0 + 1] : new Undefined(mode, 'there is no next item');
+    case 'index':
+      return l.index0 + 1;
+    case 'index0':
+      return l.index0;
+    case 'revindex':
+      return len - l.index0;
+    case 'revindex0':
+      return len - l.index0 - 1;
+    case 'first':
+      return l.index0 === 0;
+    case 'last':
+      return l.index0 === len - 1;
+    case 'length':
+      return len;
+    case 'depth':
+      return l.depth0 + 1;
+    case 'depth0':
+      return l.depth0;
+    case 'previtem':
+      return l.index0 > 0 ? l.items[l.index0 - 1] : new Undefined(mode, 'there is no previous item');
+    case 'nextitem':
+      return l.index0 < len - 1 ? l.items[l.index0 + 1] : new Undefined(mode, 'there is no next item');
     case 'cycle':
       return new PyCallable('cycle', (args) => {
         if (args.length === 0) throw new TemplateError('runtime', 'no items for cycling given');
@@ -189,7 +226,8 @@ function loopAttr(l: LoopState, name: string, mode: Undefined['mode']): unknown 
         l.lastChanged = args;
         return true;
       });
-    default: return new Undefined(mode, `'LoopContext' object has no attribute '${name}'`);
+    default:
+      return new Undefined(mode, `'LoopContext' object has no attribute '${name}'`);
   }
 }
 
@@ -311,16 +349,22 @@ export function compareOp(op: string, a: unknown, b: unknown): boolean {
       if (a instanceof Undefined && a.mode === 'StrictUndefined') throw undefinedError(a);
       if (b instanceof Undefined && b.mode === 'StrictUndefined') throw undefinedError(b);
       return !pyEquals(a, b);
-    case 'in': return contains(b, a);
-    case 'notin': return !contains(b, a);
+    case 'in':
+      return contains(b, a);
+    case 'notin':
+      return !contains(b, a);
   }
   requireDefined(a, b);
   const c = pyCompare(a, b);
   switch (op) {
-    case 'lt': return c < 0;
-    case 'lteq': return c <= 0;
-    case 'gt': return c > 0;
-    default: return c >= 0;
+    case 'lt':
+      return c < 0;
+    case 'lteq':
+      return c <= 0;
+    case 'gt':
+      return c > 0;
+    default:
+      return c >= 0;
   }
 }
 

@@ -16,14 +16,14 @@ const PAYLOADS = [
   "{{ ''.__class__.__mro__[1].__subclasses__() }}",
   "{{ ''.__class__.__mro__ }}",
   '{{ cycler.__init__.__globals__.os.popen("id").read() }}',
-  "{{ joiner.__init__.__globals__ }}",
-  "{{ namespace.__init__.__globals__ }}",
+  '{{ joiner.__init__.__globals__ }}',
+  '{{ namespace.__init__.__globals__ }}',
   '{{ self._TemplateReference__context }}',
-  "{{ self.__init__.__globals__ }}",
+  '{{ self.__init__.__globals__ }}',
   '{{ lipsum.__globals__["os"] }}',
-  "{{ x.__proto__ }}",
+  '{{ x.__proto__ }}',
   "{{ x['__proto__'] }}",
-  "{{ x.constructor }}",
+  '{{ x.constructor }}',
   "{{ x['constructor']['constructor']('return 1')() }}",
   '{{ [].constructor }}',
   '{{ [].map.constructor }}',
@@ -35,14 +35,14 @@ const PAYLOADS = [
   '{{ "a".split.constructor }}',
   "{{ ''.split.__globals__ }}",
   '{{ x.items.__self__ }}',
-  "{{ dict.__call__ }}",
+  '{{ dict.__call__ }}',
   "{{ ''|attr('constructor') }}",
   "{{ x|attr('__proto__') }}",
-  "{% set ns = namespace() %}{% set ns.__proto__ = 1 %}{{ ns.__proto__ }}",
+  '{% set ns = namespace() %}{% set ns.__proto__ = 1 %}{{ ns.__proto__ }}',
   '{{ caller.constructor }}',
   "{% macro m() %}{% endmacro %}{{ m.constructor('return process')() }}",
-  "{{ m.__globals__ }}",
-  "{{ (1).__class__ }}",
+  '{{ m.__globals__ }}',
+  '{{ (1).__class__ }}',
   '{{ require }}',
   '{{ process }}',
   '{{ globalThis }}',
@@ -73,7 +73,8 @@ describe('escape payloads', () => {
   }
 
   it('dict updates cannot pollute JavaScript prototypes', () => {
-    const src = "{% set d = {} %}{% set _ = d.update({'__proto__': {'polluted': 'yes'}}) %}{% set _ = x.update({'__proto__': {'polluted': 'yes'}}) %}{{ d.polluted }}|{{ d.__proto__.polluted }}";
+    const src =
+      "{% set d = {} %}{% set _ = d.update({'__proto__': {'polluted': 'yes'}}) %}{% set _ = x.update({'__proto__': {'polluted': 'yes'}}) %}{{ d.polluted }}|{{ d.__proto__.polluted }}";
     const out = lenient.render(src, { x: {} });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
@@ -99,8 +100,9 @@ describe('resource limits', () => {
   });
   it('deep macro recursion is stopped', () => limit('{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}'));
   it('a recursive loop without end is stopped', () => limit('{% for x in [[1]] recursive %}{{ loop([x]) }}{% endfor %}'));
-  it('huge output is stopped', () => limit("{% for i in range(10000) %}{% for j in range(10000) %}xxxxxxxxxxxxxxxx{% endfor %}{% endfor %}"));
-  it('a loop that would run for hours is stopped by the time budget', () => limit('{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}'));
+  it('huge output is stopped', () => limit('{% for i in range(10000) %}{% for j in range(10000) %}xxxxxxxxxxxxxxxx{% endfor %}{% endfor %}'));
+  it('a loop that would run for hours is stopped by the time budget', () =>
+    limit('{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}'));
   it('a list that grows while it is iterated is stopped', () => limit('{% set l = [1] %}{% for x in l %}{% set _ = l.append(x) %}{% endfor %}'));
   it('huge padding filters are capped', () => limit("{{ 'a'|center(10**9) }}"));
   it('absurd nesting is a syntax error, not a crash', () => {

@@ -171,7 +171,11 @@ export function pyStr(v: unknown, inner = false): string {
   if (v instanceof Undefined) return inner ? 'Undefined' : '';
   if (v instanceof PyCallable) return `<function ${v.name}>`;
   if (v instanceof Namespace) return `<Namespace ${pyStr(v.attrs)}>`;
-  if (isDict(v)) return `{${Object.keys(v).map((k) => `${strRepr(k)}: ${repr(v[k])}`).join(', ')}}`;
+  if (isDict(v)) {
+    return `{${Object.keys(v)
+      .map((k) => `${strRepr(k)}: ${repr(v[k])}`)
+      .join(', ')}}`;
+  }
   return '<object>';
 }
 

@@ -145,7 +145,19 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['audit_log', 'recovery_codes', 'api_keys', 'token_revocations', 'refresh_tokens', 'sessions', 'team_members', 'teams', 'user_roles', 'roles', 'users']) {
+  for (const table of [
+    'audit_log',
+    'recovery_codes',
+    'api_keys',
+    'token_revocations',
+    'refresh_tokens',
+    'sessions',
+    'team_members',
+    'teams',
+    'user_roles',
+    'roles',
+    'users',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }

@@ -15,13 +15,22 @@ const PARTIAL = [
 export async function up(db: Kysely<any>): Promise<void> {
   for (const index of PARTIAL) {
     await db.schema.dropIndex(index.name).execute();
-    await db.schema.createIndex(index.name).on('job_runs').columns([...index.columns]).where(sql.ref(index.key), 'is not', null).execute();
+    await db.schema
+      .createIndex(index.name)
+      .on('job_runs')
+      .columns([...index.columns])
+      .where(sql.ref(index.key), 'is not', null)
+      .execute();
   }
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const index of PARTIAL) {
     await db.schema.dropIndex(index.name).execute();
-    await db.schema.createIndex(index.name).on('job_runs').columns([...index.columns]).execute();
+    await db.schema
+      .createIndex(index.name)
+      .on('job_runs')
+      .columns([...index.columns])
+      .execute();
   }
 }

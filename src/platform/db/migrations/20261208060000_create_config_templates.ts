@@ -22,7 +22,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', t.timestamp, (c) => c.notNull())
     .execute();
   // A name is unique among active templates; inactive ones may share it.
-  await db.schema.createIndex('config_templates_active_name_uq').on('config_templates').column('name').unique().where(sql.ref('active'), '=', sql.lit(true)).execute();
+  await db.schema
+    .createIndex('config_templates_active_name_uq')
+    .on('config_templates')
+    .column('name')
+    .unique()
+    .where(sql.ref('active'), '=', sql.lit(true))
+    .execute();
   await db.schema.createIndex('config_templates_category_idx').on('config_templates').columns(['category', 'name']).execute();
 
   await db.schema
@@ -37,7 +43,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('notes', 'varchar(2000)')
     .addColumn('created_at', t.timestamp, (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('config_template_versions_template_version_uq').on('config_template_versions').columns(['template_id', 'version']).unique().execute();
+  await db.schema
+    .createIndex('config_template_versions_template_version_uq')
+    .on('config_template_versions')
+    .columns(['template_id', 'version'])
+    .unique()
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

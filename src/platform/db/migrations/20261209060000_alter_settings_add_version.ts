@@ -6,7 +6,10 @@ import type { Kysely } from 'kysely';
  * optimistic concurrency and cross-node change detection, and who changed it last.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('settings').addColumn('version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('settings')
+    .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('settings').addColumn('updated_by', 'varchar(200)').execute();
 }
 

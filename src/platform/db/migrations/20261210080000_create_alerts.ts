@@ -125,7 +125,15 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['notification_attempts', 'notifications', 'notification_rules', 'notification_channels', 'alert_ingest_tokens', 'alert_labels', 'alerts']) {
+  for (const table of [
+    'notification_attempts',
+    'notifications',
+    'notification_rules',
+    'notification_channels',
+    'alert_ingest_tokens',
+    'alert_labels',
+    'alerts',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }
