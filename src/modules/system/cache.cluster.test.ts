@@ -7,8 +7,21 @@ import { createTestServer, type TestServer } from '../../../test/helpers/server.
 /** Two API nodes over one database and one Redis: clearing the cache on A clears B's memory tier too. */
 describe.each(DIALECTS)('cache administration across two cluster nodes on %s', (dialect) => {
   let a: TestServer;
-  let b: TestServer | undefined;
   let token = '';
+  /** Each test starts its own node B after listing `parsers` for prefetch (tests run in any order). */
+  const started: TestServer[] = [];
+  const startNodeB = async () => {
+    const res = await a.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/settings/cache',
+      headers: bearer(token),
+      payload: { prefetch: ['parsers'], refresh_interval_seconds: 0 },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const node = await createTestServer(dialect, { cluster: true, db: a.db });
+    started.push(node);
+    return node;
+  };
   const row = (node: TestServer, namespace: string) => node.modules.cache.namespaceStats().find((r) => r.namespace === namespace);
   const held = (node: TestServer, namespace: string) => row(node, namespace)?.size ?? 0;
   beforeAll(async () => {
@@ -17,7 +30,7 @@ describe.each(DIALECTS)('cache administration across two cluster nodes on %s', (
     token = await adminToken(a);
   });
   afterAll(async () => {
-    await b?.close();
+    for (const node of started) await node.close();
     await a?.close();
   });
   beforeEach(async () => {
@@ -25,14 +38,7 @@ describe.each(DIALECTS)('cache administration across two cluster nodes on %s', (
   });
 
   it('prefetches the listed namespaces when a node starts', async () => {
-    const res = await a.app.inject({
-      method: 'PATCH',
-      url: '/api/v1/settings/cache',
-      headers: bearer(token),
-      payload: { prefetch: ['parsers'], refresh_interval_seconds: 0 },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    b = await createTestServer(dialect, { cluster: true, db: a.db });
+    const b = await startNodeB();
     // Nothing on B asked for a parser: start-up looked the namespace up (in cluster mode the value
     // may land in the shared tier only, before B's invalidation subscription is up).
     const looked = row(b, 'parsers');
@@ -41,7 +47,7 @@ describe.each(DIALECTS)('cache administration across two cluster nodes on %s', (
   }, 120_000); // a second cluster node starts slowly on a loaded machine (the settings cluster test builds its in beforeAll)
 
   it('clears a namespace and a tag on every node', async () => {
-    const nodeB = b!;
+    const nodeB = await startNodeB();
     await vi.waitFor(async () => {
       expect((await nodeB.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200);
       await nodeB.modules.cache.get('parsers:custom-templates');
@@ -54,5 +60,5 @@ describe.each(DIALECTS)('cache administration across two cluster nodes on %s', (
 
     expect((await a.app.inject({ method: 'DELETE', url: '/api/v1/cache/tags/parsers:custom-templates', headers: bearer(token) })).statusCode).toBe(204);
     await vi.waitFor(() => expect(held(nodeB, 'parsers')).toBe(0), { timeout: 2_000, interval: 10 });
-  });
+  }, 120_000);
 });
