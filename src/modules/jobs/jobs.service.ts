@@ -139,6 +139,25 @@ function auditedTargets(specs: readonly TargetSpec[]): Record<string, unknown> {
 }
 
 /** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
+/** The lifecycle columns of a run that was never claimed (a new run, a retry), stored at `now`. */
+function unstartedState(now: string) {
+  return {
+    blockedBy: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    workerId: null,
+    cancelRequested: false,
+    reason: null,
+    output: null,
+    logNextSeq: 1,
+    logDropped: 0,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now,
+  } satisfies Partial<Run>;
+}
+
 export function createJobsService(deps: JobsServiceDeps) {
   const { runs } = deps;
   const runLimits = deps.runLimits ?? UNLIMITED;
@@ -508,19 +527,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         requestHash: key ? (options.requestHash ?? null) : null,
         expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
         notBefore: input.not_before ? new Date(input.not_before).toISOString() : null,
-        blockedBy: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        workerId: null,
-        cancelRequested: false,
-        reason: null,
-        output: null,
-        logNextSeq: 1,
-        logDropped: 0,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
-        updatedAt: now,
+        ...unstartedState(now),
         ...initiatorOf(actor),
       };
       return service.insertRun(actor, run, targets);
@@ -620,19 +627,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         requestHash: null,
         expiresAt: null,
         notBefore: null,
-        blockedBy: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        workerId: null,
-        cancelRequested: false,
-        reason: null,
-        output: null,
-        logNextSeq: 1,
-        logDropped: 0,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
-        updatedAt: now,
+        ...unstartedState(now),
         triggerKind: actor.kind === 'system' ? 'system' : actor.kind,
         triggeredBy: actor.id,
         ...initiatorOf(actor),
