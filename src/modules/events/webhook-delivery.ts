@@ -1,5 +1,6 @@
 import type { Db } from '../../platform/db/database.js';
 import type { Envelope } from '../../platform/crypto/index.js';
+import { createDrainLoop } from '../../platform/drain-loop.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { egressRequest, EgressRefusedError, type EgressPolicy } from '../../platform/egress/index.js';
@@ -45,10 +46,6 @@ export function createDeliveryWorker(deps: {
   const s = deps.settings;
   const concurrency = s.concurrency ?? 4;
   const log = deps.logger.child({ component: 'webhooks' });
-  let draining: Promise<void> | null = null;
-  let again = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running = false;
 
   /** One signed POST; never throws. */
   async function attempt(webhook: WebhookRow, delivery: Pick<DeliveryRow, 'id' | 'eventId' | 'eventName' | 'body'>): Promise<AttemptResult> {
@@ -119,41 +116,17 @@ export function createDeliveryWorker(deps: {
     return due.length;
   }
 
-  /** Attempts everything due now; concurrent calls coalesce. */
-  function drain(): Promise<void> {
-    if (draining) {
-      again = true;
-      return draining;
-    }
-    draining = (async () => {
-      try {
-        do {
-          again = false;
-          while ((await drainOnce()) > 0) {
-            // keep going while deliveries are due
-          }
-        } while (again);
-      } catch (err) {
-        log.error({ err }, 'webhook delivery loop failed');
-      } finally {
-        draining = null;
-      }
-    })();
-    return draining;
-  }
-
-  /** Sleeps until the earliest pending delivery is due, at most pollMs. */
-  async function schedule(): Promise<void> {
-    if (!running) return;
-    const next = await repo.nextDue().catch(() => null);
-    const wait = next ? Math.max(0, Math.min(s.pollMs, Date.parse(next) - Date.now())) : s.pollMs;
-    timer = setTimeout(() => void drain().finally(() => void schedule()), wait);
-    timer.unref();
-  }
+  // Everything due now, concurrent calls coalescing; then asleep until the next row is due (at most pollMs).
+  const loop = createDrainLoop({
+    drainOnce,
+    nextDue: () => repo.nextDue(),
+    pollMs: s.pollMs,
+    onError: (err) => log.error({ err }, 'webhook delivery loop failed'),
+  });
 
   return {
     attempt,
-    drain,
+    drain: loop.drain,
     /** A ping: one delivery row, attempted at once (not retried), returned with its outcome. */
     async ping(webhook: WebhookRow): Promise<DeliveryRow> {
       const now = nowIso();
@@ -187,15 +160,8 @@ export function createDeliveryWorker(deps: {
       });
       return (await repo.findDelivery(id))!;
     },
-    start(): void {
-      running = true;
-      void drain().finally(() => void schedule());
-    },
-    async stop(): Promise<void> {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await draining;
-    },
+    start: loop.start,
+    stop: loop.stop,
   };
 }
 
