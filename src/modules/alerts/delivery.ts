@@ -74,9 +74,17 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
     return { ...result, error, durationMs: Math.round(performance.now() - started) };
   }
 
+  /** How long a claim holds a row: past it, a worker that died mid-delivery leaves the row due again. */
+  const leaseUntil = () => new Date(deps.now() + s.timeoutMs * 2 + 5000).toISOString();
+
   async function run(n: NotificationRow): Promise<void> {
-    const lease = new Date(deps.now() + s.timeoutMs * 2 + 5000).toISOString();
+    const lease = leaseUntil();
     if (!(await deps.repo.claim(n, lease, new Date(deps.now()).toISOString()))) return;
+    await runClaimed(n, lease);
+  }
+
+  /** Delivers a row this caller already holds (status `running`, `next_attempt_at` = `lease`). */
+  async function runClaimed(n: NotificationRow, lease: string): Promise<void> {
     const attempt = n.attempts + 1;
     const now = () => new Date(deps.now()).toISOString();
     // An escalation is only for an alert nobody acknowledged; a channel switched off sends nothing.
@@ -145,6 +153,8 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
   return {
     deliver,
     run,
+    runClaimed,
+    leaseUntil,
     drain: loop.drain,
     /** Wakes a started worker at once (after a commit that wrote notifications). */
     wake(): void {

@@ -260,6 +260,9 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         count: 1,
         dedup_key: `test:${id}:${now}`,
       };
+      // Enqueued already held by this call (status running, its lease as next_attempt_at): the
+      // outbox loop cannot take it in between, so the answer is always this attempt's outcome.
+      const lease = deps.worker.leaseUntil();
       const n: NotificationRow = {
         id: newId(),
         alertId: null,
@@ -268,9 +271,9 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         kind: 'test',
         action: 'trigger',
         payload: JSON.stringify(payload),
-        status: 'pending',
+        status: 'running',
         attempts: 0,
-        nextAttemptAt: now,
+        nextAttemptAt: lease,
         lastStatusCode: null,
         lastError: null,
         deliveredAt: null,
@@ -287,7 +290,7 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
           outcome: 'success',
         });
       });
-      await deps.worker.run(n);
+      await deps.worker.runClaimed(n, lease);
       return notificationView((await deps.repo.findNotification(n.id))!);
     },
 
