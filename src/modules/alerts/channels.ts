@@ -1,97 +1,33 @@
 import nodemailer from 'nodemailer';
-import { egressRequest, EgressRefusedError, type EgressPolicy } from '../../platform/egress/index.js';
 import { signatureHeader } from '../events/index.js';
-import type { NotifyAction } from './alerts.fns.js';
+import { COLOURS, post, type ChannelSettings, type Message, type SendContext, type SendResult } from './channel-http.js';
+import { sendApns, sendFcm, sendSlackBot, sendTwilio } from './channels.push.js';
 
-export const CHANNEL_TYPES = ['email', 'webhook', 'slack', 'teams', 'pagerduty'] as const;
+export type { ChannelSettings, Message, SendContext, SendResult } from './channel-http.js';
+
+export const CHANNEL_TYPES = ['email', 'webhook', 'slack', 'slack_bot', 'teams', 'pagerduty', 'twilio_sms', 'fcm', 'apns'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
-/** Per type: settings it requires, and secret fields (sealed in the vault, never returned). */
+/**
+ * Per type: settings it requires, and secret fields (sealed in the vault, never returned).
+ * Type-specific rules beyond these (E.164 numbers, the service account, the .p8 key) are
+ * `channels.push.ts` → `checkPushChannel`.
+ */
 export const CHANNEL_SPECS: Record<ChannelType, { required: readonly string[]; secrets: readonly string[]; requiredSecrets: readonly string[] }> = {
   email: { required: ['host', 'port', 'from', 'to'], secrets: ['password'], requiredSecrets: [] },
   webhook: { required: ['url'], secrets: ['hmac_secret', 'authorization'], requiredSecrets: [] },
   slack: { required: [], secrets: ['webhook_url'], requiredSecrets: ['webhook_url'] },
+  slack_bot: { required: ['channel'], secrets: ['bot_token'], requiredSecrets: ['bot_token'] },
   teams: { required: [], secrets: ['webhook_url'], requiredSecrets: ['webhook_url'] },
   pagerduty: { required: [], secrets: ['routing_key'], requiredSecrets: ['routing_key'] },
+  twilio_sms: { required: ['account_sid', 'to'], secrets: ['auth_token'], requiredSecrets: ['auth_token'] },
+  fcm: { required: [], secrets: ['service_account'], requiredSecrets: ['service_account'] },
+  apns: { required: ['bundle_id', 'key_id', 'team_id', 'device_tokens'], secrets: ['private_key'], requiredSecrets: ['private_key'] },
 };
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
-export interface ChannelSettings {
-  url?: string;
-  headers?: Record<string, string>;
-  host?: string;
-  port?: number;
-  tls?: 'none' | 'starttls' | 'tls';
-  from?: string;
-  to?: string[];
-  username?: string;
-  events_url?: string;
-}
-
-/** What every channel sends: the rendered subject and text, the alert as data, and the action. */
-export interface Message {
-  notificationId: string;
-  action: NotifyAction;
-  subject: string;
-  text: string;
-  /** The webhook's rendered JSON body (its template), else null: the default body. */
-  body: string | null;
-  alert: {
-    id: string | null;
-    source: string;
-    title: string;
-    description: string;
-    severity: string;
-    state: string;
-    labels: Record<string, string>;
-    count: number;
-    dedup_key: string;
-  };
-}
-
-export interface SendResult {
-  ok: boolean;
-  statusCode: number | null;
-  error: string | null;
-  /** Retrying cannot help. */
-  final?: boolean;
-}
-
-export interface SendContext {
-  egress: EgressPolicy;
-  timeoutMs: number;
-  userAgent: string;
-  nowMs: number;
-}
-
 const PD_SEVERITY: Record<string, string> = { critical: 'critical', major: 'error', minor: 'warning', warning: 'warning', info: 'info' };
-const COLOURS: Record<string, string> = { critical: '#b00020', major: '#e65100', minor: '#f9a825', warning: '#fbc02d', info: '#1976d2' };
-
-async function post(ctx: SendContext, url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
-  try {
-    const res = await egressRequest(ctx.egress, new URL(url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': ctx.userAgent, ...headers },
-      body,
-      timeoutMs: ctx.timeoutMs,
-      maxBodyBytes: 2048,
-      maxRedirects: 0,
-    });
-    const ok = res.status >= 200 && res.status < 300;
-    // 4xx other than 408/429 means the receiver refuses this request as it is: a retry would be refused too.
-    const final = !ok && res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-    return {
-      ok,
-      statusCode: res.status,
-      error: ok ? null : `the receiver answered ${res.status}: ${res.body.toString('utf8').slice(0, 300)}`,
-      ...(final ? { final } : {}),
-    };
-  } catch (err) {
-    const final = err instanceof EgressRefusedError && !err.retryable;
-    return { ok: false, statusCode: null, error: (err as Error).message.slice(0, 500), ...(final ? { final } : {}) };
-  }
-}
 
 /** The default webhook body: the alert and what happened to it. */
 export function defaultWebhookBody(m: Message, nowMs: number): string {
@@ -187,5 +123,13 @@ export async function send(ctx: SendContext, type: ChannelType, s: ChannelSettin
       return post(ctx, secrets.webhook_url!, {}, teamsBody(m));
     case 'pagerduty':
       return post(ctx, s.events_url ?? PAGERDUTY_EVENTS_URL, {}, pagerDutyBody(m, secrets.routing_key!));
+    case 'slack_bot':
+      return sendSlackBot(ctx, s, secrets, m);
+    case 'twilio_sms':
+      return sendTwilio(ctx, s, secrets, m);
+    case 'fcm':
+      return sendFcm(ctx, s, secrets, m);
+    case 'apns':
+      return sendApns(ctx, s, secrets, m);
   }
 }

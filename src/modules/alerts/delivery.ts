@@ -123,7 +123,8 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
       {
         status,
         attempts: attempt,
-        nextAttemptAt: retry ? new Date(deps.now() + backoffMs(attempt, s.retryBaseMs)).toISOString() : null,
+        // A receiver's Retry-After (Slack, Twilio, FCM, APNs rate limits) is honoured when it asks for longer than the backoff.
+        nextAttemptAt: retry ? new Date(deps.now() + Math.max(backoffMs(attempt, s.retryBaseMs), result.retryAfterMs ?? 0)).toISOString() : null,
         lastStatusCode: result.statusCode,
         lastError: result.error,
         deliveredAt: result.ok ? now() : null,

@@ -17,13 +17,60 @@ export const ChannelSettings = Type.Object(
         description: 'webhook: extra headers (stored in clear; put credentials in secrets.authorization)',
       }),
     ),
-    host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'email: SMTP server' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535 })),
+    host: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: 'email: SMTP server; apns: APNs host (default api.push.apple.com, or the sandbox)' }),
+    ),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, description: 'email: SMTP port; apns: default 443' })),
     tls: Type.Optional(lit(['none', 'starttls', 'tls'] as const)),
-    from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
-    to: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 320 }), { minItems: 1, maxItems: 50 })),
+    from: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 320, description: 'email: sender address; twilio_sms: E.164 sender number or alphanumeric sender ID' }),
+    ),
+    to: Type.Optional(
+      Type.Array(Type.String({ minLength: 3, maxLength: 320 }), {
+        minItems: 1,
+        maxItems: 50,
+        description: 'email: recipient addresses; twilio_sms: E.164 numbers (+14155550100)',
+      }),
+    ),
     username: Type.Optional(Type.String({ maxLength: 255 })),
     events_url: Type.Optional(Type.String({ maxLength: 2000, description: 'pagerduty: Events API v2 URL (default https://events.pagerduty.com/v2/enqueue)' })),
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'slack_bot: channel ID or name to post to' })),
+    api_url: Type.Optional(Type.String({ maxLength: 2000, description: 'slack_bot: chat.postMessage URL (default https://slack.com/api/chat.postMessage)' })),
+    api_base: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        description: 'twilio_sms: API base (default https://api.twilio.com); fcm: API base (default https://fcm.googleapis.com)',
+      }),
+    ),
+    account_sid: Type.Optional(Type.String({ pattern: '^AC[0-9a-fA-F]{32}$', maxLength: 34, description: 'twilio_sms: account SID (AC…)' })),
+    messaging_service_sid: Type.Optional(
+      Type.String({ pattern: '^MG[0-9a-fA-F]{32}$', maxLength: 34, description: 'twilio_sms: messaging service SID (MG…), instead of from' }),
+    ),
+    max_length: Type.Optional(
+      Type.Integer({ minimum: 20, maximum: 1600, description: 'twilio_sms: message length in characters, cut with … (default 320: two segments)' }),
+    ),
+    topic: Type.Optional(
+      Type.String({ pattern: '^[a-zA-Z0-9-_.~%]{1,900}$', maxLength: 900, description: 'fcm: topic to send to (instead of device_tokens)' }),
+    ),
+    device_tokens: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9:_-]{8,4096}$', maxLength: 4096 }), {
+        minItems: 1,
+        maxItems: 50,
+        description: 'fcm: registration tokens; apns: hex device tokens (one request each)',
+      }),
+    ),
+    bundle_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'apns: the app bundle ID (apns-topic)' })),
+    key_id: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{10}$', maxLength: 10, description: 'apns: the .p8 key ID (JWT kid)' })),
+    team_id: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{10}$', maxLength: 10, description: 'apns: the Apple team ID (JWT iss)' })),
+    sandbox: Type.Optional(Type.Boolean({ description: 'apns: use api.sandbox.push.apple.com when no host is given' })),
+    priority: Type.Optional(Type.Unsafe<5 | 10>(Type.Union([Type.Literal(5), Type.Literal(10)], { description: 'apns: apns-priority (default 10)' }))),
+    ca: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 20_000,
+        description: 'slack_bot, twilio_sms, fcm, apns: PEM CA certificates to trust instead of the system store (a private gateway)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -33,8 +80,13 @@ const SECRET_FIELDS: [string, number, number][] = [
   ['authorization', 1, 4000],
   ['webhook_url', 1, 2000],
   ['routing_key', 1, 200],
+  ['bot_token', 1, 500],
+  ['auth_token', 1, 200],
+  ['service_account', 2, 20_000],
+  ['private_key', 1, 10_000],
 ];
-const SECRETS_HELP = 'Write-only: email password, webhook hmac_secret/authorization, slack/teams webhook_url, pagerduty routing_key';
+const SECRETS_HELP =
+  'Write-only: email password, webhook hmac_secret/authorization, slack/teams webhook_url, pagerduty routing_key, slack_bot bot_token, twilio_sms auth_token, fcm service_account (the JSON key file as a string), apns private_key (the .p8 PEM)';
 const SecretValues = Type.Object(
   Object.fromEntries(SECRET_FIELDS.map(([k, min, max]) => [k, Type.Optional(Type.String({ minLength: min, maxLength: max }))])),
   { additionalProperties: false, description: SECRETS_HELP },

@@ -7,6 +7,7 @@ import { newId } from '../../platform/ids.js';
 import { quietHoursProblem, type QuietHours, type RuleMatch } from './alerts.fns.js';
 import type { AuditPort } from './alerts.service.js';
 import { CHANNEL_SPECS, type ChannelSettings, type ChannelType } from './channels.js';
+import { checkPushChannel, pushUrls } from './channels.push.js';
 import { channelSecretRef, openSecrets, type DeliveryWorker } from './delivery.js';
 import type { ChannelRow, NotificationRow, NotificationsRepository, RuleRow } from './notifications.repository.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
@@ -99,10 +100,12 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         errors.push({ path: `body.secrets.${f}`, message: `is not a secret of ${type} channels (${spec.secrets.join(', ') || 'none'})` });
       }
     }
+    errors.push(...(await checkPushChannel(type, settings, secrets)));
     const urls: [string, string | undefined][] = [
       ['body.settings.url', settings.url],
       ['body.settings.events_url', settings.events_url],
       ['body.secrets.webhook_url', secrets.webhook_url],
+      ...(await pushUrls(type, settings, secrets)),
     ];
     for (const [path, url] of urls) {
       if (!url) continue;

@@ -11,6 +11,10 @@ Severity: {{ alert.severity }} · State: {{ alert.state }} · Source: {{ alert.s
 {{ alert.description }}
 {% endif %}{% for k, v in alert.labels | dictsort %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}`;
 
+/** SMS and push: the subject says what happened; the body only where and what it is (the text is cut to fit: `channels.push.ts`). */
+const SHORT = `{{ alert.source }}{% if alert.labels.instance %} · {{ alert.labels.instance }}{% endif %}{% if alert.count > 1 %} · seen {{ alert.count }}×{% endif %}{% if alert.description %}
+{{ alert.description }}{% endif %}`;
+
 /** Default subject and body per channel type; a channel's `template` overrides either. Webhooks send a JSON body only when they have a body template. */
 export const DEFAULT_TEMPLATES: Record<ChannelType, { subject: string; body: string | null }> = {
   email: { subject: SUBJECT, body: TEXT },
@@ -18,6 +22,10 @@ export const DEFAULT_TEMPLATES: Record<ChannelType, { subject: string; body: str
   teams: { subject: SUBJECT, body: TEXT },
   pagerduty: { subject: '{{ alert.title }}', body: TEXT },
   webhook: { subject: SUBJECT, body: null },
+  slack_bot: { subject: SUBJECT, body: TEXT },
+  twilio_sms: { subject: SUBJECT, body: SHORT },
+  fcm: { subject: SUBJECT, body: SHORT },
+  apns: { subject: SUBJECT, body: SHORT },
 };
 
 /** Subject, text and (webhook) JSON body of a message; `{ error }` when a template fails or a webhook body is not JSON. */
