@@ -12,7 +12,7 @@ Severity: {{ alert.severity }} · State: {{ alert.state }} · Source: {{ alert.s
 {% endif %}{% for k, v in alert.labels | dictsort %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}`;
 
 /** SMS and push: the subject says what happened; the body only where and what it is (the text is cut to fit: `channels.push.ts`). */
-const SHORT = `{{ alert.source }}{% if alert.labels.instance %} · {{ alert.labels.instance }}{% endif %}{% if alert.count > 1 %} · seen {{ alert.count }}×{% endif %}{% if alert.description %}
+const SHORT = `{{ alert.source }}{% if 'instance' in alert.labels %} · {{ alert.labels['instance'] }}{% endif %}{% if alert.count > 1 %} · seen {{ alert.count }}×{% endif %}{% if alert.description %}
 {{ alert.description }}{% endif %}`;
 
 /** Default subject and body per channel type; a channel's `template` overrides either. Webhooks send a JSON body only when they have a body template. */
