@@ -9,9 +9,9 @@ import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, bearer } from '../../../test/helpers/auth.js';
+import { adminToken } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { useTestServer } from '../../../test/helpers/server.js';
+import { useDeliveryServer } from './notifications.test-support.js';
 
 /** What a stand-in answers: status, headers, JSON body. */
 interface Answer {
@@ -214,28 +214,7 @@ describe.each(DIALECTS)('chat-bot, SMS and push channels on %s', (dialect) => {
     await new Promise<void>((resolve) => h2.close(() => resolve()));
   });
 
-  const resolve = async (host: string) => {
-    if (['slack.test', 'twilio.test', 'oauth.test', 'fcm.test', 'apns.test'].includes(host)) return ['127.0.0.1'];
-    throw Object.assign(new Error(`unknown host ${host}`), { code: 'ENOTFOUND' });
-  };
-  const server = useTestServer(dialect, {
-    resolve,
-    env: {
-      OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32',
-      OPSDECK_WEBHOOKS_RETRY_BASE_MS: '100',
-      OPSDECK_WEBHOOKS_MAX_ATTEMPTS: '3',
-      OPSDECK_EVENTS_POLL_MS: '100',
-    },
-  });
-  const call = async (method: string, url: string, token: string, payload?: unknown) => {
-    const res = await server().app.inject({
-      method: method as 'GET',
-      url,
-      headers: bearer(token),
-      ...(payload !== undefined ? { payload: payload as object } : {}),
-    });
-    return { status: res.statusCode, body: res.body ? (res.json() as Record<string, unknown>) : {}, raw: res.body };
-  };
+  const { server, call } = useDeliveryServer(dialect, ['slack.test', 'twilio.test', 'oauth.test', 'fcm.test', 'apns.test']);
   const channel = async (token: string, body: Record<string, unknown>) => {
     const r = await call('POST', '/api/v1/notifications/channels', token, body);
     if (r.status !== 201) throw new Error(`channel: ${r.status} ${r.raw}`);

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, bearer } from '../../../test/helpers/auth.js';
+import { adminToken } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { useTestServer } from '../../../test/helpers/server.js';
+import { useDeliveryServer } from './notifications.test-support.js';
 import { verifySignature } from '../events/index.js';
 import { newId } from '../../platform/ids.js';
 import { createNotificationsRepository } from './notifications.repository.js';
@@ -91,29 +91,7 @@ describe.each(DIALECTS)('notification delivery on %s', (dialect) => {
     await rx.close();
     await smtp.close();
   });
-  // Names resolve through this map, never the machine's DNS.
-  const resolve = async (host: string) => {
-    if (host === 'hooks.test' || host === 'mail.test') return ['127.0.0.1'];
-    throw Object.assign(new Error(`unknown host ${host}`), { code: 'ENOTFOUND' });
-  };
-  const server = useTestServer(dialect, {
-    resolve,
-    env: {
-      OPSDECK_EGRESS_ALLOW_INTERNAL: '127.0.0.1/32',
-      OPSDECK_WEBHOOKS_RETRY_BASE_MS: '100',
-      OPSDECK_WEBHOOKS_MAX_ATTEMPTS: '3',
-      OPSDECK_EVENTS_POLL_MS: '100',
-    },
-  });
-  const call = async (method: string, url: string, token: string, payload?: unknown) => {
-    const res = await server().app.inject({
-      method: method as 'GET',
-      url,
-      headers: bearer(token),
-      ...(payload !== undefined ? { payload: payload as object } : {}),
-    });
-    return { status: res.statusCode, body: res.body ? (res.json() as Record<string, unknown>) : {}, raw: res.body };
-  };
+  const { server, call } = useDeliveryServer(dialect, ['hooks.test', 'mail.test']);
   const channel = async (token: string, body: Record<string, unknown>) => {
     const r = await call('POST', '/api/v1/notifications/channels', token, body);
     if (r.status !== 201) throw new Error(`channel: ${r.status} ${r.raw}`);
