@@ -40,7 +40,11 @@ export const TEST_PACKAGES: readonly TestPackage[] = [
   { name: 'git', provides: '/usr/lib/git-core/git-http-backend', usedBy: 'test/peers/git-servers.ts (git daemon, git http-backend) and the configs module' },
   { name: 'curl', provides: 'curl', usedBy: 'test/docs-examples.test.ts (the README examples)' },
   { name: 'jq', provides: 'jq', usedBy: 'test/docs-examples.test.ts (the README examples)' },
-  { name: 'openssl', provides: 'openssl', usedBy: 'test/docs-examples.test.ts (the README examples), src/modules/alerts/channels.push.test.ts (the APNs stand-in certificate)' },
+  {
+    name: 'openssl',
+    provides: 'openssl',
+    usedBy: 'test/docs-examples.test.ts (the README examples), src/modules/alerts/channels.push.test.ts (the APNs stand-in certificate)',
+  },
 ];
 
 /** Resolves `provides` to an existing file, or undefined. */
