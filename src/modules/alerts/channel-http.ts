@@ -130,6 +130,7 @@ export async function post(ctx: SendContext, url: string, headers: Record<string
 
 /** Sends to each recipient in turn: delivered when all were; otherwise final only when every failure is final (a retry resends to all). */
 export async function toEach<T>(targets: readonly T[], label: (t: T, i: number) => string, one: (t: T) => Promise<SendResult>): Promise<SendResult> {
+  if (targets.length === 0) return { ok: false, statusCode: null, error: 'the channel has no recipients', final: true };
   const failures: { label: string; r: SendResult }[] = [];
   let last: SendResult = { ok: true, statusCode: null, error: null };
   for (const [i, t] of targets.entries()) {
