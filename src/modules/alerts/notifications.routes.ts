@@ -42,7 +42,8 @@ export function notificationsRoutes(service: NotificationsService): FastifyPlugi
         schema: {
           operationId: 'createNotificationChannel',
           tags,
-          summary: 'Create a channel (email, webhook, slack, teams, pagerduty)',
+          summary: 'Create a channel (email, webhook, slack, slack_bot, teams, pagerduty, twilio_sms, fcm, apns)',
+          description: 'Settings and secret fields per type: docs/notification-channels.md. Secrets are write-only.',
           body: CreateChannelBody,
           response: { 201: Channel, ...errorResponses(409, 422) },
         },
