@@ -78,6 +78,32 @@ describe('SQLite: a query outside the transaction that holds the one connection'
     expect(await within(other)).toBe(1);
   });
 
+  it('leaves the flow that opened the transaction outside it: its own later query waits, however the transaction was started', async () => {
+    const { db } = database;
+    for (const start of [
+      (work: () => Promise<void>) => work(),
+      (work: () => Promise<void>) => new Promise<void>((resolve, reject) => setImmediate(() => work().then(resolve, reject))),
+      (work: () => Promise<void>) => Promise.resolve().then(work),
+    ]) {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inside = false;
+      const tx = start(() =>
+        db.transaction().execute(async (trx) => {
+          await sql`insert into t (id) values (${Math.floor(Math.random() * 1e9)})`.execute(trx);
+          inside = true;
+          await gate;
+        }),
+      );
+      while (!inside) await new Promise((resolve) => setImmediate(resolve));
+      const waiting = within(count(db)).catch((e: unknown) => e); // this flow's own query: it waits for the commit
+      release();
+      await tx;
+      expect(await waiting).not.toBeInstanceOf(SqliteReentryError);
+    }
+    expect(await count(db)).toBe(3);
+  });
+
   it('allows queries through the handle, and work the transaction left running to query after it ends', async () => {
     const { db } = database;
     let late: Promise<number> | undefined;
