@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, writeAtomically, type Database } from './database.js';
 import { createUnitOfWork } from './unit-of-work.js';
-import { SqliteReentryError } from './sqlite-guard.js';
+import { SqliteReentryError, sqliteTransactionsHeld } from './sqlite-guard.js';
 
 /** Resolves with 'timeout' if `p` has not settled within `ms`: a hang is a failure, not a wait. */
 function within<T>(p: Promise<T>, ms = 2000): Promise<T | 'timeout'> {
@@ -102,6 +102,41 @@ describe('SQLite: a query outside the transaction that holds the one connection'
       expect(await waiting).not.toBeInstanceOf(SqliteReentryError);
     }
     expect(await count(db)).toBe(3);
+  });
+
+  it('switches its async context tracking off once no transaction is open: after a commit, a rollback, a refused query and a failed BEGIN', async () => {
+    const { db } = database;
+    let inside = -1;
+    await db.transaction().execute(async (trx) => {
+      await sql`insert into t (id) values (1)`.execute(trx);
+      inside = sqliteTransactionsHeld();
+    });
+    expect(inside).toBe(1);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    await db
+      .transaction()
+      .execute(async () => {
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    await db
+      .transaction()
+      .execute(() => count(db))
+      .catch(() => undefined);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    // The one connection already inside a transaction Kysely does not know of: its BEGIN fails.
+    await sql`begin`.execute(db);
+    const failed = await db
+      .transaction()
+      .execute(async () => undefined)
+      .catch((e: unknown) => e);
+    expect(String(failed)).toMatch(/within a transaction/);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    await sql`rollback`.execute(db);
+    await sql`select 1`.execute(db); // a plain query opens nothing
+    expect(sqliteTransactionsHeld()).toBe(0);
+    expect(await count(db)).toBe(1);
   });
 
   it('allows queries through the handle, and work the transaction left running to query after it ends', async () => {

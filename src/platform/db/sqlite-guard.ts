@@ -58,6 +58,11 @@ interface Opening {
 }
 let transactionsHeld = 0;
 
+/** Transactions open on guarded drivers now; while 0 the store is disabled (tests read it). */
+export function sqliteTransactionsHeld(): number {
+  return transactionsHeld;
+}
+
 /** Frames of the caller, without this module's and Kysely's own. */
 function callSite(): string {
   const limit = Error.stackTraceLimit;
@@ -102,6 +107,12 @@ class GuardedDriver implements Driver {
       flow.enterWith(holding);
       this.#current = holding;
       transactionsHeld++;
+      // A BEGIN that fails is followed by neither commit nor rollback: release here, or the store
+      // would stay enabled for good.
+      return this.#inner.beginTransaction(connection, settings).catch((err: unknown) => {
+        this.#release();
+        throw err;
+      });
     }
     return this.#inner.beginTransaction(connection, settings);
   }
