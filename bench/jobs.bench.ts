@@ -178,14 +178,14 @@ async function service(cluster: boolean) {
       // per run (at the driver, test/helpers/statements.ts).
       const counter = statementCounter();
       let e2e = 0;
-      const { n } = await counter.count(async () => {
+      const { n, sql } = await counter.count(async () => {
         const t1 = performance.now();
         await start(path.join(dataDir, 'a'), 'worker');
         await drained(api);
         e2e = ((2 * N) / (performance.now() - t1)) * 1000;
       });
       counter.restore();
-      return { createRate, e2e, statementsPerRun: n / (2 * N) };
+      return { createRate, e2e, statementsPerRun: n / (2 * N), breakdown: statementBreakdown(sql, 2 * N) };
     }
     const single = await start(path.join(dataDir, 'b'));
     await create(single, 'warm');
@@ -193,12 +193,25 @@ async function service(cluster: boolean) {
     const t1 = performance.now();
     await create(single, 'b');
     await drained(single);
-    return { createRate, e2e: (N / (performance.now() - t1)) * 1000, statementsPerRun: Number.NaN };
+    return { createRate, e2e: (N / (performance.now() - t1)) * 1000, statementsPerRun: Number.NaN, breakdown: [] as string[] };
   } finally {
     for (const node of nodes.reverse()) await node.close();
     await pg?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The statements sent while draining, grouped by their text's first words, per run, most frequent first. */
+function statementBreakdown(statements: string[], runs: number): string[] {
+  const byKind = new Map<string, number>();
+  for (const text of statements) {
+    const kind = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+  return [...byKind]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([kind, n]) => `    ${(n / runs).toFixed(2)}  ${kind}`);
 }
 
 async function partA() {
@@ -223,6 +236,7 @@ async function partA() {
   out(
     `  worker pickup of no-op runs vs raw BullMQ's worker: ${ratio(cluster.e2e, raw.pickup)} (target ≥ 0.50×)  SQL statements per run ${cluster.statementsPerRun.toFixed(1)}`,
   );
+  if (process.env.BENCH_SQL) out(`  per run, by statement:\n${cluster.breakdown.join('\n')}`);
   const single = await service(false);
   out(
     `job service, SQLite+embedded createRun ${single.createRate.toFixed(0)}/s (${ratio(single.createRate, raw.addRate)} of raw add)  one node creating and running: ${single.e2e.toFixed(0)} runs/s end to end`,

@@ -111,7 +111,8 @@ export function createRunEngine(deps: EngineDeps) {
     }
     typeActive.set(run.type, (typeActive.get(run.type) ?? 0) + 1);
     try {
-      if (await allTargetsLocked(run)) return;
+      const stored = await runs.targets(run.id);
+      if (await allTargetsLocked(run, stored)) return;
       const now = Date.now();
       const claimed = await runs.claim(run.id, {
         owner: `${deps.workerId}/${now}/${Math.random().toString(36).slice(2, 8)}`,
@@ -119,15 +120,17 @@ export function createRunEngine(deps: EngineDeps) {
         until: new Date(now + limits.leaseMs).toISOString(),
         now: new Date(now).toISOString(),
       });
-      if (claimed) await execute(claimed);
+      // The rows read before the claim are the claimed attempt's only if nobody ran the run in
+      // between: any claim since counted an attempt (a refunded one closed its log first).
+      if (claimed) await execute(claimed, untouchedSince(run, claimed) ? stored : undefined);
     } finally {
       releaseType(run.type);
     }
   }
 
   /** A run none of whose devices has a free session stays queued, saying who holds them. */
-  async function allTargetsLocked(run: Run): Promise<boolean> {
-    const targets = (await runs.targets(run.id)).filter((t) => t.status !== 'succeeded');
+  async function allTargetsLocked(run: Run, stored: readonly TargetRow[]): Promise<boolean> {
+    const targets = stored.filter((t) => t.status !== 'succeeded');
     const keys = [...new Set(targets.map((t) => deviceKey({ host: t.host, deviceId: t.deviceId })))];
     if (keys.length === 0 || keys.length > 20) return false;
     const holder = await locks.allHeld(keys, limits.deviceSessions, nowIso());
@@ -141,7 +144,7 @@ export function createRunEngine(deps: EngineDeps) {
     return true;
   }
 
-  async function execute(run: Run): Promise<void> {
+  async function execute(run: Run, stored: TargetRow[] | undefined): Promise<void> {
     const owner = run.leaseOwner!;
     const controller = new AbortController();
     const signal = controller.signal;
@@ -154,7 +157,7 @@ export function createRunEngine(deps: EngineDeps) {
       bus: deps.bus,
       scrubber,
       maxLines: limits.logLinesMax,
-      nextSeq: (await deps.logs.maxSeq(run.id)) + 1,
+      nextSeq: await nextLogSeq(run),
       dropped: run.logDropped,
       onError: (err) => deps.logger.warn({ err, runId: run.id }, 'run log write failed'),
     });
@@ -163,6 +166,8 @@ export function createRunEngine(deps: EngineDeps) {
     const runTimer = setTimeout(() => controller.abort(new Stop('timed_out', `the run exceeded its timeout of ${run.timeoutMs} ms`)), run.timeoutMs);
     let failure: string | null = null;
     let refused = false;
+    // Device sessions this attempt may still hold (a lane's release failed, or it never ran them all).
+    let locksLeft = true;
     const permanent = new Map<number, string>();
     try {
       log.log('info', null, `attempt ${run.attempt} of ${run.maxAttempts} started on ${deps.workerId}`);
@@ -178,6 +183,7 @@ export function createRunEngine(deps: EngineDeps) {
         maxTargets: limits.maxTargets ?? Number.POSITIVE_INFINITY,
         resolver: deps.targetResolver,
         runs,
+        stored,
         credentials: deps.credentials,
         log,
       });
@@ -189,7 +195,7 @@ export function createRunEngine(deps: EngineDeps) {
         actor,
         onSecret: (c) => secretsOf(c).forEach((x) => scrubber.add(x)),
       });
-      await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal, permanent);
+      locksLeft = await runTargets(run, targets, executor, { credentials, actor }, scrubber, log, signal, permanent);
     } catch (err) {
       refused = err instanceof RunRefused;
       // Another attempt holds the run now: finalize must write nothing over it.
@@ -201,7 +207,7 @@ export function createRunEngine(deps: EngineDeps) {
       clearTimeout(runTimer);
       active.delete(run.id);
     }
-    await finalize(run, owner, signal, failure, scrubber, log, refused, permanent);
+    await finalize(run, owner, signal, failure, scrubber, log, refused, permanent, locksLeft);
   }
 
   async function renew(run: Run, owner: string, controller: AbortController): Promise<void> {
@@ -226,22 +232,28 @@ export function createRunEngine(deps: EngineDeps) {
     log: RunLog,
     signal: AbortSignal,
     permanent: Map<number, string>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const waiting = [...targets];
     const shared = new Map<string, unknown>();
+    let unreleased = 0;
     const lane = async () => {
       while (waiting.length > 0 && !signal.aborted) {
+        unreleased++; // counted before the lock is tried: a failed try may still have taken it
         const target = await nextUnlocked(run, waiting, signal);
         if (!target) continue;
         try {
           const notRetryable = await runTarget(run, target, executor, scope, scrubber, log, signal, shared);
           if (notRetryable) permanent.set(target.idx, notRetryable);
         } finally {
-          await locks.release(run.id, target.idx).catch(() => undefined);
+          await locks.release(run.id, target.idx).then(
+            () => unreleased--,
+            () => undefined,
+          );
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(run.targetConcurrency, targets.length) }, lane));
+    return unreleased > 0;
   }
 
   /**
@@ -358,6 +370,7 @@ export function createRunEngine(deps: EngineDeps) {
     log: RunLog,
     refused: boolean,
     permanent: ReadonlyMap<number, string>,
+    locksLeft: boolean,
   ): Promise<void> {
     const stop = signal.reason instanceof Stop ? signal.reason : null;
     if (stop?.kind === 'lease_lost') {
@@ -375,13 +388,14 @@ export function createRunEngine(deps: EngineDeps) {
     }
     let status: RunStatus;
     let reason: string | null = failure;
+    let all: TargetRow[] | undefined; // the targets as they end, once nothing more writes them
     if (stop) {
       status = stop.kind === 'timed_out' ? 'timed_out' : stop.kind === 'cancelled' ? 'cancelled' : 'failed';
       reason = stop.kind === 'shutdown' ? `${OUTCOME_UNKNOWN} (worker shut down)` : stop.message;
       await runs.closeOpenTargets(run.id, owner, status === 'timed_out' ? 'timed_out' : status === 'cancelled' ? 'cancelled' : 'failed', reason, now);
     } else {
       if (failure) await runs.closeOpenTargets(run.id, owner, 'failed', failure, now);
-      const all = await runs.targets(run.id);
+      all = await runs.targets(run.id);
       // A run refused at execution (no permission any more, nothing matched) has no targets to judge by.
       status = failure && (refused || all.length === 0) ? 'failed' : outcomeOf(all.map((t) => t.status as TargetStatus));
       // Every target that did not succeed failed in a way no retry can fix: stop now, say why.
@@ -407,7 +421,7 @@ export function createRunEngine(deps: EngineDeps) {
         return;
       }
     }
-    const all = await runs.targets(run.id);
+    all ??= await runs.targets(run.id);
     const parsed = all.filter((t) => t.status === 'succeeded').map((t) => t.parsed);
     const output = scrubDeep(
       {
@@ -419,13 +433,18 @@ export function createRunEngine(deps: EngineDeps) {
       scrubber,
     );
     log.log(status === 'succeeded' ? 'info' : 'warn', null, `run ${status}${reason ? `: ${reason}` : ''}`);
-    await closeLog(run, log);
+    const logState = await log.close(); // stored by the same fenced write as the end state
     const finished = await deps.db.transaction().execute(async (trx) => {
-      const ok = await createRunsRepository(trx).finish(run.id, owner, status, { reason: reason ? scrubber.scrub(reason).slice(0, 2000) : null, output, now });
+      const ok = await createRunsRepository(trx).finish(run.id, owner, status, {
+        reason: reason ? scrubber.scrub(reason).slice(0, 2000) : null,
+        output,
+        now,
+        log: logState,
+      });
       if (ok && deps.recordEvent) await deps.recordEvent(trx, `run.${status}`, { run_id: run.id, type: run.type, status, template_id: run.templateId });
       return ok;
     });
-    await releaseLocks(run.id);
+    await releaseLocks(run.id, locksLeft);
     if (finished) {
       deps.onFinished?.(run.type, status, run.startedAt ? Math.max(0, Date.parse(now) - Date.parse(run.startedAt)) / 1000 : null);
       void publish(run.id, { kind: 'status', status, reason, attempt: run.attempt });
@@ -451,6 +470,22 @@ export function createRunEngine(deps: EngineDeps) {
     return true;
   }
 
+  /**
+   * The claimed attempt's first log sequence number. `log_next_seq` is stored when an attempt ends
+   * normally; an attempt that did not (a lost worker, a lost lease) may have stored lines past it,
+   * and the run was then recovered or retried without refunding the attempt, so the table is read
+   * only for a run on its second attempt or later.
+   */
+  async function nextLogSeq(run: Run): Promise<number> {
+    if (run.attempt <= 1) return run.logNextSeq;
+    return Math.max(run.logNextSeq, (await deps.logs.maxSeq(run.id)) + 1);
+  }
+
+  /** Nobody claimed the run between the read of `before` and the claim that returned `claimed`. */
+  function untouchedSince(before: Run, claimed: Run): boolean {
+    return claimed.attempt === before.attempt + 1 && claimed.logNextSeq === before.logNextSeq;
+  }
+
   async function closeLog(run: Run, log: RunLog): Promise<void> {
     const state = await log.close();
     await runs.setLogState(run.id, run.leaseOwner!, state.nextSeq, state.dropped);
@@ -463,9 +498,12 @@ export function createRunEngine(deps: EngineDeps) {
     if (fresh?.status === 'queued') await deps.dispatch(fresh, Date.parse(now));
   }
 
-  /** Frees the run's device sessions and wakes the runs that were waiting for them. */
-  async function releaseLocks(runId: string): Promise<void> {
-    await locks.releaseRun(runId);
+  /**
+   * Frees the run's device sessions and wakes the runs that were waiting for them. `held` false:
+   * every lane released what it took (the common end of a run), so there is nothing to delete.
+   */
+  async function releaseLocks(runId: string, held = true): Promise<void> {
+    if (held) await locks.releaseRun(runId);
     for (const waiting of await runs.blockedOn(runId)) {
       await runs.setBlockedBy(waiting.id, null);
       await redispatch(waiting.id);

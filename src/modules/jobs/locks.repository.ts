@@ -17,12 +17,17 @@ export function createLocksRepository(base: Db) {
       expiresAt: string,
       now: string,
     ): Promise<{ ok: true } | { ok: false; heldBy: string }> {
-      await db.deleteFrom('jobDeviceLocks').where('deviceKey', '=', key).where('expiresAt', '<', now).execute();
+      // One statement a slot: a free slot is inserted, an expired one taken over in place.
       for (let slot = 0; slot < slots; slot++) {
         const r = await db
           .insertInto('jobDeviceLocks')
           .values({ deviceKey: key, slot, runId: holder.runId, targetIdx: holder.targetIdx, expiresAt })
-          .onConflict((oc) => oc.columns(['deviceKey', 'slot']).doNothing())
+          .onConflict((oc) =>
+            oc
+              .columns(['deviceKey', 'slot'])
+              .doUpdateSet({ runId: holder.runId, targetIdx: holder.targetIdx, expiresAt })
+              .where('jobDeviceLocks.expiresAt', '<', now),
+          )
           .executeTakeFirst();
         if (Number(r.numInsertedOrUpdatedRows ?? 0) === 1) return { ok: true };
       }

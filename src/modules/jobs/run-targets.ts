@@ -60,10 +60,12 @@ export async function prepareTargets(o: {
   maxTargets: number;
   resolver: TargetResolver | undefined;
   runs: RunsRepository;
+  /** The run's target rows if already read for this attempt. */
+  stored?: TargetRow[] | undefined;
   credentials: CredentialResolver;
   log: RunLog;
 }): Promise<TargetRow[]> {
-  const stored = await o.runs.targets(o.run.id);
+  const stored = o.stored ?? (await o.runs.targets(o.run.id));
   const specs = (o.run.targets ?? []) as TargetSpec[];
   if (stored.length > 0 || !specs.some(isSelector)) return stored;
   if (!o.resolver) throw new RunRefused('inventory targets need the inventory module');

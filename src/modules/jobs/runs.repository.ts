@@ -234,11 +234,17 @@ export function createRunsRepository(base: Db) {
       return row ? { cancelRequested: bool.read(row.cancelRequested) } : undefined;
     },
 
-    /** running → terminal, only by the lease holder. */
-    async finish(id: string, owner: string, to: RunStatus, fields: { reason: string | null; output: unknown; now: string }): Promise<boolean> {
+    /** running → terminal, only by the lease holder; with `log`, the log state in the same write. */
+    async finish(
+      id: string,
+      owner: string,
+      to: RunStatus,
+      fields: { reason: string | null; output: unknown; now: string; log?: { nextSeq: number; dropped: number } },
+    ): Promise<boolean> {
       const r = await db
         .updateTable('jobRuns')
         .set({
+          ...(fields.log ? { logNextSeq: fields.log.nextSeq, logDropped: fields.log.dropped } : {}),
           status: to,
           reason: fields.reason,
           output: json.write(fields.output),

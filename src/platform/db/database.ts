@@ -12,7 +12,7 @@ import {
   type OperationNodeSource,
   type RawBuilder,
 } from 'kysely';
-import { GuardedSqliteDialect } from './sqlite-guard.js';
+import { GuardedSqliteDialect, guardedSqliteKysely } from './sqlite-guard.js';
 import { createSqliteReaders } from './sqlite-readers.js';
 import { withStatementCache } from './statement-cache.js';
 import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
@@ -82,7 +82,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     const readerCount = file === ':memory:' ? 0 : (options.sqliteReaders ?? 0);
     const readers = readerCount > 0 ? createSqliteReaders({ file, size: readerCount, busyTimeoutMs: BUSY_TIMEOUT_MS }) : undefined;
     const dialect = new GuardedSqliteDialect({ database: withStatementCache(sqlite) }, readers);
-    const db: Db = new Kysely({ dialect, plugins: [camelCase()], ...(log ? { log } : {}) });
+    const db: Db = guardedSqliteKysely(dialect, { plugins: [camelCase()], ...(log ? { log } : {}) });
     return {
       db,
       dialect: 'sqlite',

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, writeAtomically, type Database } from './database.js';
 import { createUnitOfWork } from './unit-of-work.js';
-import { SqliteReentryError } from './sqlite-guard.js';
+import { SqliteReentryError, sqliteTransactionsHeld } from './sqlite-guard.js';
 
 /** Resolves with 'timeout' if `p` has not settled within `ms`: a hang is a failure, not a wait. */
 function within<T>(p: Promise<T>, ms = 2000): Promise<T | 'timeout'> {
@@ -76,6 +76,67 @@ describe('SQLite: a query outside the transaction that holds the one connection'
     release();
     await tx;
     expect(await within(other)).toBe(1);
+  });
+
+  it('leaves the flow that opened the transaction outside it: its own later query waits, however the transaction was started', async () => {
+    const { db } = database;
+    for (const start of [
+      (work: () => Promise<void>) => work(),
+      (work: () => Promise<void>) => new Promise<void>((resolve, reject) => setImmediate(() => work().then(resolve, reject))),
+      (work: () => Promise<void>) => Promise.resolve().then(work),
+    ]) {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inside = false;
+      const tx = start(() =>
+        db.transaction().execute(async (trx) => {
+          await sql`insert into t (id) values (${Math.floor(Math.random() * 1e9)})`.execute(trx);
+          inside = true;
+          await gate;
+        }),
+      );
+      while (!inside) await new Promise((resolve) => setImmediate(resolve));
+      const waiting = within(count(db)).catch((e: unknown) => e); // this flow's own query: it waits for the commit
+      release();
+      await tx;
+      expect(await waiting).not.toBeInstanceOf(SqliteReentryError);
+    }
+    expect(await count(db)).toBe(3);
+  });
+
+  it('switches its async context tracking off once no transaction is open: after a commit, a rollback, a refused query and a failed BEGIN', async () => {
+    const { db } = database;
+    let inside = -1;
+    await db.transaction().execute(async (trx) => {
+      await sql`insert into t (id) values (1)`.execute(trx);
+      inside = sqliteTransactionsHeld();
+    });
+    expect(inside).toBe(1);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    await db
+      .transaction()
+      .execute(async () => {
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    await db
+      .transaction()
+      .execute(() => count(db))
+      .catch(() => undefined);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    // The one connection already inside a transaction Kysely does not know of: its BEGIN fails.
+    await sql`begin`.execute(db);
+    const failed = await db
+      .transaction()
+      .execute(async () => undefined)
+      .catch((e: unknown) => e);
+    expect(String(failed)).toMatch(/within a transaction/);
+    expect(sqliteTransactionsHeld()).toBe(0);
+    await sql`rollback`.execute(db);
+    await sql`select 1`.execute(db); // a plain query opens nothing
+    expect(sqliteTransactionsHeld()).toBe(0);
+    expect(await count(db)).toBe(1);
   });
 
   it('allows queries through the handle, and work the transaction left running to query after it ends', async () => {
