@@ -244,6 +244,8 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       subscribers: eventsModule.subscribers,
       config,
       version: VERSION,
+      contacts: { contactOf: (db, id) => identity.contactOf(db, id) },
+      securityChannelId: () => settingsStore.current('notifications').security_channel_id,
       ...(options.clock ? { now: options.clock } : {}),
     });
     await eventsModule.start();
