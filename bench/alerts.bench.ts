@@ -9,7 +9,7 @@
  * sends every new alert to a loopback webhook receiver; notifications/s is read at the receiver
  * between its 10th and 90th percentile arrival (the backlog is full then, so it is the worker's
  * rate, not the ingest's). Peer: a plain HTTP POST loop of the same body to the same receiver
- * with the worker's concurrency (4).
+ * with the worker's concurrency (4). BENCH_DIALECTS (sqlite,postgres) picks the databases.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -173,7 +173,7 @@ async function runDialect(dialect: Dialect, rx: Awaited<ReturnType<typeof receiv
 const lastIngestRate = new Map<Dialect, number>();
 const rx = await receiver();
 try {
-  for (const dialect of ['sqlite', 'postgres'] as const) await runDialect(dialect, rx);
+  for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[]) await runDialect(dialect, rx);
 } finally {
   await rx.close();
 }
