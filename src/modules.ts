@@ -65,7 +65,7 @@ export interface ModulesOptions {
   migrate?: boolean;
   /** Outbound HTTP name resolution (default: the system resolver); tests map names to loopback addresses with it. */
   resolve?: Resolver;
-  /** Identity's clock (token, session and API key expiry; default `Date.now`): tests move it instead of sleeping. */
+  /** Identity's clock (token, session and API key expiry) and the alerts module's (grouping windows, delivery due times); default `Date.now`: tests move it instead of sleeping. */
   clock?: () => number;
 }
 
@@ -244,6 +244,9 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       subscribers: eventsModule.subscribers,
       config,
       version: VERSION,
+      contacts: { contactOf: (db, id) => identity.contactOf(db, id) },
+      securityChannelId: () => settingsStore.current('notifications').security_channel_id,
+      ...(options.clock ? { now: options.clock } : {}),
     });
     await eventsModule.start();
     alerts.start();

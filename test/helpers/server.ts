@@ -42,7 +42,7 @@ export interface TestServerOptions {
   db?: TestDatabase;
   /** Outbound HTTP name resolution (never the machine's DNS in tests): names mapped to loopback addresses. */
   resolve?: Resolver;
-  /** Identity's clock (token and API key expiry), to move time instead of sleeping. */
+  /** Identity's and the alerts module's clock (token and API key expiry, grouping windows), to move time instead of sleeping. */
   clock?: () => number;
 }
 

@@ -86,6 +86,15 @@ describe('mapping and helpers', () => {
       dedup_key: 'credentials:expired:c',
       severity: 'warning',
     });
+    expect(
+      alertFromEvent('schedule.misfired', { id: 's1', name: 'nightly', policy: 'skip', missed_count: 10, fire_at: '2026-05-06T10:10:00.000Z' }),
+    ).toMatchObject({
+      source: 'schedules',
+      title: 'Schedule nightly missed 10 tick(s)',
+      severity: 'warning',
+      labels: { schedule_id: 's1', misfire: 'skip' },
+      dedup_key: 'schedules:misfired:s1',
+    });
     expect(alertFromEvent('device.created', {})).toBeNull();
   });
 });

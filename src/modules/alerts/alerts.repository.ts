@@ -139,7 +139,7 @@ export function createAlertsRepository(base: Db) {
       await db.insertInto('alertIngestTokens').values(row).execute();
     },
     async tokenByHash(hash: string) {
-      return db.selectFrom('alertIngestTokens').select(['id', 'name', 'source']).where('tokenHash', '=', hash).executeTakeFirst();
+      return db.selectFrom('alertIngestTokens').select(['id', 'name', 'source', 'lastUsedAt']).where('tokenHash', '=', hash).executeTakeFirst();
     },
     async touchToken(id: string, at: string): Promise<void> {
       await db.updateTable('alertIngestTokens').set({ lastUsedAt: at }).where('id', '=', id).execute();

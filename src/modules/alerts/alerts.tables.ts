@@ -6,5 +6,5 @@ import type { DB } from '../../platform/db/schema.generated.js';
  */
 export type AlertsTables = Pick<
   DB,
-  'alerts' | 'alertLabels' | 'alertIngestTokens' | 'notificationChannels' | 'notificationRules' | 'notifications' | 'notificationAttempts'
+  'alerts' | 'alertLabels' | 'alertIngestTokens' | 'notificationChannels' | 'notificationRules' | 'notifications' | 'notificationAttempts' | 'notificationGroupMembers'
 >;

@@ -7,6 +7,7 @@ import { backoffMs, maskSecrets } from './alerts.fns.js';
 import type { AlertsRepository } from './alerts.repository.js';
 import { send, type ChannelSettings, type ChannelType, type Message, type SendResult } from './channels.js';
 import type { ChannelRow, NotificationRow, NotificationsRepository } from './notifications.repository.js';
+import { prepareMessage } from './outbox-messages.js';
 import { renderMessage, type RenderPort } from './templates.js';
 
 export interface DeliverySettings {
@@ -87,33 +88,26 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
   async function runClaimed(n: NotificationRow, lease: string): Promise<void> {
     const attempt = n.attempts + 1;
     const now = () => new Date(deps.now()).toISOString();
-    // An escalation is only for an alert nobody acknowledged; a channel switched off sends nothing.
-    if (n.kind === 'escalation' && n.alertId) {
-      const alert = await deps.alerts.find(n.alertId);
-      if (!alert || alert.state !== 'open') {
-        await deps.repo.finish(
-          n.id,
-          lease,
-          { id: newId(), notificationId: n.id, attempt: 0, statusCode: null, error: null, durationMs: 0, at: now() },
-          {
-            status: 'cancelled',
-            attempts: n.attempts,
-            nextAttemptAt: null,
-            lastStatusCode: null,
-            lastError: `not escalated: the alert is ${alert?.state ?? 'deleted'}`,
-            deliveredAt: null,
-            updatedAt: now(),
-          },
-        );
-        return;
-      }
+    // An escalation is only for an alert nobody acknowledged, a group lists its members as they
+    // are now (outbox-messages.ts); a channel switched off sends nothing.
+    const prepared = await prepareMessage(deps, n);
+    if ('cancelled' in prepared) {
+      await deps.repo.finish(
+        n.id,
+        lease,
+        { id: newId(), notificationId: n.id, attempt: 0, statusCode: null, error: null, durationMs: 0, at: now() },
+        { status: 'cancelled', attempts: n.attempts, nextAttemptAt: null, lastStatusCode: null, lastError: prepared.cancelled, deliveredAt: null, updatedAt: now() },
+      );
+      return;
     }
-    const channel = await deps.repo.findChannel(n.channelId);
+    const found = await deps.repo.findChannel(n.channelId);
+    // A user's security mail goes to that user's own address, not the channel's recipients.
+    const channel = found && prepared.to ? { ...found, settings: { ...found.settings, to: [prepared.to] } } : found;
     const result = !channel
       ? { ok: false, statusCode: null, error: 'the channel was deleted', final: true, durationMs: 0 }
       : !channel.enabled && n.kind !== 'test'
         ? { ok: false, statusCode: null, error: 'the channel is disabled', final: true, durationMs: 0 }
-        : await deliver(channel, { notificationId: n.id, action: n.action as Message['action'], alert: JSON.parse(n.payload) as Message['alert'] });
+        : await deliver(channel, { notificationId: n.id, action: n.action as Message['action'], alert: prepared.alert });
     const retry = !result.ok && !result.final && attempt < s.maxAttempts && n.kind !== 'test';
     const status = result.ok ? 'delivered' : retry ? 'pending' : 'dead';
     await deps.repo.finish(

@@ -17,6 +17,7 @@ import { createDeliveryWorker } from './delivery.js';
 import { createNotificationsRepository } from './notifications.repository.js';
 import { notificationsRoutes } from './notifications.routes.js';
 import { createNotificationsService } from './notifications.service.js';
+import { createSecurityMailSubscriber, type ContactPort } from './security-mail.js';
 import { createAlertSourcesSubscriber } from './sources.js';
 import type { RenderPort } from './templates.js';
 
@@ -44,6 +45,10 @@ export interface AlertsModuleDeps {
   subscribers: Pick<SubscriberRunner, 'add'>;
   config: AlertsConfig;
   version: string;
+  /** Identity: users' own addresses, for their security notices. */
+  contacts?: ContactPort;
+  /** The e-mail channel of users' security notices (settings `notifications.security_channel_id`); '' or absent: none. */
+  securityChannelId?: () => string;
   /** The clock (tests move it); default Date.now. */
   now?: () => number;
 }
@@ -71,12 +76,16 @@ export function createAlertsModule(deps: AlertsModuleDeps) {
   });
   const service = createAlertsService({ repo: repos.alerts, unitOfWork, events: deps.events, audit: deps.audit, now, wake: () => worker.wake() });
   const notifications = createNotificationsService({ repo: repos.notifications, unitOfWork, envelope, egress: deps.egress, audit: deps.audit, worker, now });
-  deps.subscribers.add(
-    createAlertSourcesSubscriber(service, reposFor, () => {
-      worker.wake();
-      void deps.events.relay().catch(() => undefined);
-    }),
-  );
+  const wakeAll = () => {
+    worker.wake();
+    void deps.events.relay().catch(() => undefined);
+  };
+  deps.subscribers.add(createAlertSourcesSubscriber(service, reposFor, wakeAll));
+  if (deps.contacts && deps.securityChannelId) {
+    deps.subscribers.add(
+      createSecurityMailSubscriber({ contacts: deps.contacts, channelId: deps.securityChannelId, now, logger, afterCommit: () => worker.wake() }),
+    );
+  }
 
   let sweep: NodeJS.Timeout | null = null;
   const plugins: RoutePlugin[] = [

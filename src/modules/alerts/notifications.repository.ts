@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
 import { bool } from '../../platform/db/columns.js';
 import { applyPage, camelValue, pageResult, type SortKey } from '../../platform/http/pagination.js';
@@ -12,8 +12,10 @@ export type ChannelRow = Omit<ChannelRaw, 'settings' | 'enabled' | 'template' | 
   template: { subject?: string; body?: string } | null;
   secretsSealed: Record<string, string> | null;
 };
-type RuleRaw = AlertsTables['notificationRules'];
-export type RuleRow = Omit<RuleRaw, 'enabled' | 'match' | 'channelIds' | 'quietHours' | 'escalationChannelIds'> & {
+type RuleRaw = Selectable<AlertsTables['notificationRules']>;
+export type RuleRow = Omit<RuleRaw, 'enabled' | 'match' | 'channelIds' | 'quietHours' | 'escalationChannelIds' | 'groupBy' | 'groupWindowSeconds'> & {
+  groupWindowSeconds: number;
+  groupBy: string[];
   enabled: boolean;
   match: RuleMatch;
   channelIds: string[];
@@ -46,6 +48,8 @@ const toRule = (r: RuleRaw): RuleRow => ({
   channelIds: JSON.parse(r.channelIds) as string[],
   quietHours: parse(r.quietHours),
   escalationChannelIds: JSON.parse(r.escalationChannelIds) as string[],
+  groupWindowSeconds: Number(r.groupWindowSeconds),
+  groupBy: JSON.parse(r.groupBy) as string[],
 });
 const fromRule = (r: Partial<RuleRow>): Partial<RuleRaw> => {
   const out = { ...r } as Partial<RuleRaw>;
@@ -54,6 +58,7 @@ const fromRule = (r: Partial<RuleRow>): Partial<RuleRaw> => {
   if (r.channelIds !== undefined) out.channelIds = JSON.stringify(r.channelIds);
   if (r.quietHours !== undefined) out.quietHours = r.quietHours === null ? null : JSON.stringify(r.quietHours);
   if (r.escalationChannelIds !== undefined) out.escalationChannelIds = JSON.stringify(r.escalationChannelIds);
+  if (r.groupBy !== undefined) out.groupBy = JSON.stringify(r.groupBy);
   return out;
 };
 
@@ -68,6 +73,8 @@ const RULE_COLUMNS = [
   'quietHours',
   'escalateAfterMinutes',
   'escalationChannelIds',
+  'groupWindowSeconds',
+  'groupBy',
   'createdAt',
   'updatedAt',
 ] as const;
@@ -85,6 +92,7 @@ const NOTIFICATION_COLUMNS = [
   'lastStatusCode',
   'lastError',
   'deliveredAt',
+  'groupKey',
   'createdAt',
   'updatedAt',
 ] as const;
@@ -132,11 +140,11 @@ export function createNotificationsRepository(base: Db) {
     async insertRule(r: RuleRow): Promise<void> {
       await db
         .insertInto('notificationRules')
-        .values(fromRule(r) as RuleRaw)
+        .values(fromRule(r) as Insertable<AlertsTables['notificationRules']>)
         .execute();
     },
     async updateRule(id: string, set: Partial<RuleRow>): Promise<void> {
-      await db.updateTable('notificationRules').set(fromRule(set)).where('id', '=', id).execute();
+      await db.updateTable('notificationRules').set(fromRule(set) as Updateable<AlertsTables['notificationRules']>).where('id', '=', id).execute();
     },
     async findRule(id: string): Promise<RuleRow | undefined> {
       const r = await db.selectFrom('notificationRules').select(RULE_COLUMNS).where('id', '=', id).executeTakeFirst();
@@ -162,6 +170,45 @@ export function createNotificationsRepository(base: Db) {
 
     async enqueue(rows: NotificationRow[]): Promise<void> {
       if (rows.length > 0) await db.insertInto('notifications').values(rows).execute();
+    },
+    /**
+     * Adds the alert to the open group `groupKey`, opening it as `open` when there is none, in the
+     * caller's transaction. The member is attached by an UPDATE of the group row, which on
+     * PostgreSQL locks it until commit: the worker's claim (a compare-and-set on the same row)
+     * waits for it, and a claim that won first has cleared `group_key`, so the UPDATE finds no open
+     * group and a new one is opened. Two first members racing: the unique `group_key` makes the
+     * second INSERT do nothing (after the first commits), and it attaches to the first's row.
+     */
+    async joinGroup(groupKey: string, alertId: string, open: () => NotificationRow, now: string): Promise<string> {
+      for (let i = 0; i < 5; i++) {
+        const g = await db.updateTable('notifications').set({ updatedAt: now }).where('groupKey', '=', groupKey).returning('id').executeTakeFirst();
+        if (g) {
+          await db
+            .insertInto('notificationGroupMembers')
+            .values({ notificationId: g.id, alertId, addedAt: now })
+            .onConflict((oc) => oc.columns(['notificationId', 'alertId']).doNothing())
+            .execute();
+          return g.id;
+        }
+        await db
+          .insertInto('notifications')
+          .values(open())
+          .onConflict((oc) => oc.column('groupKey').doNothing())
+          .execute();
+      }
+      throw new Error(`could not join notification group ${groupKey}`);
+    },
+    /** The alerts of a group, in the order they joined. */
+    async groupMembers(notificationId: string): Promise<string[]> {
+      return (
+        await db
+          .selectFrom('notificationGroupMembers')
+          .select('alertId')
+          .where('notificationId', '=', notificationId)
+          .orderBy('addedAt')
+          .orderBy('alertId')
+          .execute()
+      ).map((r) => r.alertId);
     },
     /** When the alert last went to the channel under a rule (for the repeat interval). */
     async lastSent(alertId: string, channelId: string): Promise<string | null> {
@@ -214,7 +261,8 @@ export function createNotificationsRepository(base: Db) {
     async claim(n: Pick<NotificationRow, 'id' | 'status' | 'nextAttemptAt'>, leaseUntil: string, now: string): Promise<boolean> {
       const r = await db
         .updateTable('notifications')
-        .set({ status: 'running', nextAttemptAt: leaseUntil, updatedAt: now })
+        // A group stops taking members once claimed (`group_key` cleared): later alerts open a new one.
+        .set({ status: 'running', nextAttemptAt: leaseUntil, updatedAt: now, groupKey: null })
         .where('id', '=', n.id)
         .where('status', '=', n.status)
         .where('nextAttemptAt', '=', n.nextAttemptAt)

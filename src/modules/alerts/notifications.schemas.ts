@@ -162,6 +162,11 @@ const QuietHours = Type.Object(
   { additionalProperties: false, description: 'Notifications inside the window wait for its end' },
 );
 const ChannelIds = Type.Array(Uuid, { maxItems: 20 });
+const GroupBy = Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:/-]+$' }), {
+  maxItems: 10,
+  uniqueItems: true,
+  description: 'Label names (and `source`, `severity`) whose values split a rule\'s alerts into groups; [] puts them all in one',
+});
 const RuleFields = {
   name: Name,
   enabled: Type.Optional(Type.Boolean()),
@@ -181,6 +186,15 @@ const RuleFields = {
     ),
   ),
   escalation_channel_ids: Type.Optional(ChannelIds),
+  group_window_seconds: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      description:
+        'Alerts opened within this many seconds of the first of their group go out as one notification when the window closes (0: each alert on its own)',
+    }),
+  ),
+  group_by: Type.Optional(GroupBy),
 };
 export const CreateRuleBody = Type.Object(RuleFields, { additionalProperties: false });
 export const UpdateRuleBody = Type.Partial(Type.Object(RuleFields, { additionalProperties: false }), { additionalProperties: false, minProperties: 1 });
@@ -195,6 +209,8 @@ export const Rule = Type.Object(
     quiet_hours: Nullable(QuietHours),
     escalate_after_minutes: Nullable(Type.Integer()),
     escalation_channel_ids: ChannelIds,
+    group_window_seconds: Type.Integer(),
+    group_by: GroupBy,
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -208,7 +224,7 @@ export const Notification = Type.Object(
     alert_id: Nullable(Uuid),
     channel_id: Uuid,
     rule_id: Nullable(Uuid),
-    kind: lit(['alert', 'escalation', 'test'] as const),
+    kind: lit(['alert', 'escalation', 'group', 'security', 'test'] as const),
     action: lit(['trigger', 'acknowledge', 'resolve'] as const),
     status: lit(NOTIFICATION_STATUSES),
     attempts: Type.Integer({ minimum: 0 }),

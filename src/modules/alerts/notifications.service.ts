@@ -30,6 +30,8 @@ export interface RuleInput {
   quiet_hours?: QuietHours | null | undefined;
   escalate_after_minutes?: number | null | undefined;
   escalation_channel_ids?: string[] | undefined;
+  group_window_seconds?: number | undefined;
+  group_by?: string[] | undefined;
 }
 
 export const channelView = (c: ChannelRow) => ({
@@ -54,6 +56,8 @@ export const ruleView = (r: RuleRow) => ({
   quiet_hours: r.quietHours,
   escalate_after_minutes: r.escalateAfterMinutes,
   escalation_channel_ids: r.escalationChannelIds,
+  group_window_seconds: r.groupWindowSeconds,
+  group_by: r.groupBy,
   created_at: r.createdAt,
   updated_at: r.updatedAt,
 });
@@ -62,7 +66,7 @@ export const notificationView = (n: NotificationRow) => ({
   alert_id: n.alertId,
   channel_id: n.channelId,
   rule_id: n.ruleId,
-  kind: n.kind as 'alert' | 'escalation' | 'test',
+  kind: n.kind as 'alert' | 'escalation' | 'group' | 'security' | 'test',
   action: n.action as 'trigger' | 'acknowledge' | 'resolve',
   status: n.status as 'pending' | 'running' | 'delivered' | 'dead' | 'cancelled',
   attempts: n.attempts,
@@ -280,6 +284,7 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         lastStatusCode: null,
         lastError: null,
         deliveredAt: null,
+        groupKey: null,
         createdAt: now,
         updatedAt: now,
       };
@@ -322,6 +327,8 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         quietHours: body.quiet_hours ?? null,
         escalateAfterMinutes: body.escalate_after_minutes ?? null,
         escalationChannelIds: body.escalation_channel_ids ?? [],
+        groupWindowSeconds: body.group_window_seconds ?? 0,
+        groupBy: body.group_by ?? [],
         createdAt: now,
         updatedAt: now,
       };
@@ -354,6 +361,8 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         ...(body.quiet_hours !== undefined ? { quietHours: body.quiet_hours } : {}),
         ...(body.escalate_after_minutes !== undefined ? { escalateAfterMinutes: body.escalate_after_minutes } : {}),
         ...(body.escalation_channel_ids !== undefined ? { escalationChannelIds: body.escalation_channel_ids } : {}),
+        ...(body.group_window_seconds !== undefined ? { groupWindowSeconds: body.group_window_seconds } : {}),
+        ...(body.group_by !== undefined ? { groupBy: body.group_by } : {}),
         updatedAt: iso(),
       };
       await deps.unitOfWork(async (repos) => {

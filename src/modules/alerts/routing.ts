@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { newId } from '../../platform/ids.js';
 import { actionFor, matchesRule, releaseTime, type AlertState } from './alerts.fns.js';
 import type { AlertRow } from './alerts.repository.js';
@@ -19,7 +20,7 @@ export const alertSnapshot = (a: AlertRow): Message['alert'] => ({
   dedup_key: a.dedupKey,
 });
 
-function row(a: AlertRow, channelId: string, ruleId: string, kind: 'alert' | 'escalation', state: AlertState, dueMs: number, nowIso: string): NotificationRow {
+function row(a: AlertRow, channelId: string, ruleId: string, kind: 'alert' | 'escalation' | 'group', state: AlertState, dueMs: number, nowIso: string): NotificationRow {
   return {
     id: newId(),
     alertId: a.id,
@@ -34,9 +35,22 @@ function row(a: AlertRow, channelId: string, ruleId: string, kind: 'alert' | 'es
     lastStatusCode: null,
     lastError: null,
     deliveredAt: null,
+    groupKey: null,
     createdAt: nowIso,
     updatedAt: nowIso,
   };
+}
+
+/**
+ * The group an opened alert joins under a rule with a grouping window: rule, channel, the values of
+ * the rule's `group_by` names (a label, or the alert's `source`/`severity`; a missing label is
+ * ''), and whether quiet hours hold the alert (a critical alert let through in quiet hours does
+ * not wait with the held ones). Hashed: the key is a fixed-length column.
+ */
+export function groupKeyOf(ruleId: string, channelId: string, groupBy: readonly string[], alert: Pick<AlertRow, 'labels' | 'source' | 'severity'>, held: boolean): string {
+  const values = groupBy.map((name) => (name === 'source' ? alert.source : name === 'severity' ? alert.severity : (alert.labels[name] ?? '')));
+  const digest = createHash('sha256').update(JSON.stringify([values, held])).digest('hex').slice(0, 40);
+  return `${ruleId}:${channelId}:${digest}`;
 }
 
 /**
@@ -45,13 +59,16 @@ function row(a: AlertRow, channelId: string, ruleId: string, kind: 'alert' | 'es
  * the rule's quiet hours end, and an escalation row due `escalate_after_minutes` later (dropped at
  * delivery if the alert was acknowledged or resolved by then). Repeated: a trigger again only
  * once the rule's repeat interval has passed since the last one (no interval: never). Acknowledged
- * and resolved: an acknowledge / resolve to the matching rules' channels.
+ * and resolved: an acknowledge / resolve to the matching rules' channels. Under a rule with a
+ * grouping window an opened alert's trigger joins the rule's open group for the channel instead
+ * (`joinGroup`): one `group` row, due when the window (or the quiet hours) ends, lists them all.
  */
 export async function routeChange(repo: NotificationsRepository, alert: AlertRow, change: AlertChange, nowMs: number): Promise<number> {
   const rules = (await repo.listRules(true)).filter((r) => matchesRule(r.match, alert));
   const nowIso = new Date(nowMs).toISOString();
   const rows: NotificationRow[] = [];
   const seen = new Set<string>();
+  let joined = 0;
   for (const rule of rules) {
     const due = releaseTime(rule.quietHours, alert.severity, nowMs);
     for (const channelId of rule.channelIds) {
@@ -62,6 +79,14 @@ export async function routeChange(repo: NotificationsRepository, alert: AlertRow
         if (last && Date.parse(last) + rule.repeatIntervalSeconds * 1000 > nowMs) continue;
       }
       seen.add(channelId);
+      if (change === 'opened' && rule.groupWindowSeconds > 0) {
+        const key = groupKeyOf(rule.id, channelId, rule.groupBy, alert, due > nowMs);
+        const at = Math.max(due, nowMs + rule.groupWindowSeconds * 1000);
+        const open = () => ({ ...row(alert, channelId, rule.id, 'group', 'open', at, nowIso), alertId: null, payload: '{}', groupKey: key });
+        await repo.joinGroup(key, alert.id, open, nowIso);
+        joined++;
+        continue;
+      }
       rows.push(row(alert, channelId, rule.id, 'alert', alert.state as AlertState, due, nowIso));
     }
     if (change === 'opened' && rule.escalateAfterMinutes) {
@@ -70,5 +95,5 @@ export async function routeChange(repo: NotificationsRepository, alert: AlertRow
     }
   }
   await repo.enqueue(rows);
-  return rows.length;
+  return rows.length + joined;
 }

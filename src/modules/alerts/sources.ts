@@ -58,6 +58,18 @@ export function alertFromEvent(name: string, p: P): IngestInput | null {
         labels: { event: name, credential_id: str(p.id), credential_type: str(p.type) },
         dedup_key: `credentials:expired:${str(p.id)}`,
       };
+    case 'schedule.misfired':
+      return {
+        source: 'schedules',
+        title: `Schedule ${str(p.name, str(p.id))} missed ${str(p.missed_count, 'some')} tick(s)`,
+        description: `No scheduler ran its ticks up to ${str(p.fire_at)}; misfire policy ${str(p.policy)}: ${
+          str(p.policy) === 'run_once' ? 'one catch-up run' : 'nothing was run'
+        }.`,
+        severity: 'warning',
+        labels: { event: name, schedule_id: str(p.id), schedule: str(p.name), misfire: str(p.policy) },
+        // One alert per schedule, counting misfire episodes until someone resolves it.
+        dedup_key: `schedules:misfired:${str(p.id)}`,
+      };
     default:
       return null;
   }
@@ -71,6 +83,7 @@ export const SOURCE_EVENTS = [
   'config.noncompliant',
   'config.changed',
   'credential.expired',
+  'schedule.misfired',
 ] as const;
 
 /** The durable subscriber (acting as the system) that turns domain events into alerts in its consuming transaction. */

@@ -162,6 +162,11 @@ export async function createIdentityModule(deps: IdentityDeps) {
     warmCache: () => principals.rolePermissions(),
     /** Step-up for sensitive operations: `await identity.stepUp.require(actor, code)`. */
     stepUp: { require: (actor: Actor, code: string | undefined | null) => twoFactor.requireStepUp(actor, code), header: 'x-totp-code' as const },
+    /** Where a user's own notices go (the alerts module mails security events there), read through `db` (the caller's transaction); null when there is no such user. */
+    async contactOf(db: Db, userId: string): Promise<{ email: string; username: string } | null> {
+      const u = await makeRepos(db).users.find(userId);
+      return u ? { email: u.email, username: u.username } : null;
+    },
     /** A stored principal as it is now (`user` or `api_key`), null when disabled or revoked: job runs re-check their initiator. */
     actorOf,
     async close(): Promise<void> {

@@ -76,6 +76,7 @@ export function createSchedulesModule(deps: SchedulesModuleDeps) {
     onFire: (outcome) => fires.inc({ outcome }),
     ...(deps.owners ? { owners: deps.owners } : {}),
     ...(deps.audit ? { audit: deps.audit } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
   });
   const service = createSchedulesService({
     db: deps.db,

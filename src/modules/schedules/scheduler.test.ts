@@ -51,9 +51,17 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     await getDb().database.db.withTables<SchedulesTables>().deleteFrom('schedules').execute();
   });
 
+  /** Domain events the nodes record (a double of the events module's outbox). */
+  const recorded: { name: string; payload: Record<string, unknown> }[] = [];
+  const events = {
+    record: async (_db: unknown, name: string, payload: unknown) => void recorded.push({ name, payload: payload as Record<string, unknown> }),
+    relay: async () => undefined,
+  };
+  const misfires = (scheduleId: string) => recorded.filter((e) => e.name === 'schedule.misfired' && e.payload.id === scheduleId).map((e) => e.payload);
+
   /** A scheduler node over its own connection pool: several of them race like separate processes. */
   function node(clock: Clock, name: string, db = getDb().database.db, nodeRunner: RunnerDouble = runner) {
-    return createSchedulesModule({ db, logger, runner: nodeRunner, clock, misfireGraceSeconds: 30, pollMs: 1000, nodeId: name });
+    return createSchedulesModule({ db, logger, runner: nodeRunner, clock, misfireGraceSeconds: 30, pollMs: 1000, nodeId: name, events });
   }
 
   async function setup(start: string, body: Partial<CreateScheduleBody>) {
@@ -154,24 +162,42 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
   });
 
   it('misfire skip: ticks missed during downtime are recorded once and run nothing', async () => {
-    const { clock, a, fires, runs } = await setup('2026-05-06T10:00:00Z', { anchor_at: '2026-05-06T10:00:00Z', misfire: 'skip', overlap: 'allow' });
+    const { clock, a, schedule, fires, runs } = await setup('2026-05-06T10:00:00Z', { anchor_at: '2026-05-06T10:00:00Z', misfire: 'skip', overlap: 'allow' });
     clock.set('2026-05-06T10:10:40Z'); // 10 minutes without a scheduler; grace is 30 s
     await a.scheduler.pass();
     const f = await fires();
     expect(f.map((x) => [x.fire_at, x.outcome, x.missed_count])).toEqual([['2026-05-06T10:10:00.000Z', 'missed', 10]]);
     expect(await runs()).toHaveLength(0);
+    // The misfire is announced (the alerts module raises an alert from it), once.
+    expect(misfires(schedule.id)).toEqual([
+      {
+        id: schedule.id,
+        name: schedule.name,
+        template_id: schedule.template_id,
+        policy: 'skip',
+        missed_count: 10,
+        fire_at: '2026-05-06T10:10:00.000Z',
+        outcome: 'missed',
+      },
+    ]);
     clock.set('2026-05-06T10:11:00Z');
     await a.scheduler.pass();
     expect((await fires()).map((x) => x.outcome)).toEqual(['missed', 'enqueued']);
+    expect(misfires(schedule.id)).toHaveLength(1);
   });
 
   it('misfire run_once: missed ticks are caught up with a single run', async () => {
-    const { clock, a, fires, runs } = await setup('2026-05-07T10:00:00Z', { anchor_at: '2026-05-07T10:00:00Z', misfire: 'run_once', overlap: 'allow' });
+    const { clock, a, schedule, fires, runs } = await setup('2026-05-07T10:00:00Z', {
+      anchor_at: '2026-05-07T10:00:00Z',
+      misfire: 'run_once',
+      overlap: 'allow',
+    });
     clock.set('2026-05-07T12:00:45Z');
     await a.scheduler.pass();
     const f = await fires();
     expect(f.map((x) => [x.fire_at, x.outcome, x.missed_count])).toEqual([['2026-05-07T12:00:00.000Z', 'enqueued', 120]]);
     expect(await runs()).toHaveLength(1);
+    expect(misfires(schedule.id)).toMatchObject([{ policy: 'run_once', missed_count: 120, outcome: 'pending' }]);
   });
 
   it('restart: a node that stops and restarts within the grace period loses and doubles no tick', async () => {

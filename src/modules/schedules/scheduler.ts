@@ -38,6 +38,8 @@ export interface SchedulerOptions {
   /** The schedule's owner as they are now; without it (tests of timing alone) runs act as the system. */
   owners?: Owners;
   audit?: AuditPort;
+  /** Domain events: a misfire records `schedule.misfired` in the transaction that claims it. */
+  events?: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -199,6 +201,20 @@ export function createScheduler(options: SchedulerOptions) {
         });
         if (!advanced) return false;
         await r.insertFires(rows);
+        // Ticks missed while no scheduler ran (a misfire episode, whatever the policy did about
+        // it) are announced with the claim, so they raise an alert exactly when they are recorded.
+        const misfire = rows.find((row) => row.missedCount > 0);
+        if (misfire && options.events) {
+          await options.events.record(r.db, 'schedule.misfired', {
+            id: s.id,
+            name: s.name,
+            template_id: s.templateId,
+            policy: s.misfire,
+            missed_count: misfire.missedCount,
+            fire_at: misfire.fireAt,
+            outcome: misfire.outcome,
+          });
+        }
         return true;
       });
     } catch (err) {
@@ -206,6 +222,7 @@ export function createScheduler(options: SchedulerOptions) {
       claimed = false;
     }
     if (!claimed) return;
+    if (options.events && rows.some((row) => row.missedCount > 0)) void options.events.relay().catch(() => undefined);
     for (const row of rows) if (row.outcome !== 'pending') options.onFire?.(row.outcome as Outcome);
     for (const row of rows) if (row.outcome === 'pending') await dispatch(row, s);
   }

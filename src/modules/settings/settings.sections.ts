@@ -130,6 +130,12 @@ export const SECTIONS = {
         default: 'warning',
         description: 'Lowest severity notified when a rule names none.',
       },
+      security_channel_id: {
+        schema: Type.String({ maxLength: 100 }),
+        default: '',
+        description:
+          'Id of the e-mail notification channel that sends users their own security notices (lockout, 2FA changes, recovery-code use, password changes) at their own address; empty: none are sent.',
+      },
     },
   },
   logs: {

@@ -565,12 +565,20 @@ export interface NotificationChannels {
   wrappedKey: string | null;
 }
 
+export interface NotificationGroupMembers {
+  addedAt: string;
+  alertId: string;
+  notificationId: string;
+}
+
 export interface NotificationRules {
   channelIds: string;
   createdAt: string;
   enabled: boolean | number;
   escalateAfterMinutes: number | null;
   escalationChannelIds: string;
+  groupBy: Generated<string>;
+  groupWindowSeconds: Generated<number>;
   id: string;
   match: string;
   name: string;
@@ -586,6 +594,7 @@ export interface Notifications {
   channelId: string;
   createdAt: string;
   deliveredAt: string | null;
+  groupKey: string | null;
   id: string;
   kind: string;
   lastError: string | null;
@@ -919,6 +928,7 @@ export interface DB {
   manufacturers: Manufacturers;
   notificationAttempts: NotificationAttempts;
   notificationChannels: NotificationChannels;
+  notificationGroupMembers: NotificationGroupMembers;
   notificationRules: NotificationRules;
   notifications: Notifications;
   parserLibraries: ParserLibraries;
