@@ -40,7 +40,7 @@ function rebuild(node: unknown, replace: (x: Json) => Json | undefined): unknown
 function nameOf(places: { operationId: string; path: string[] }[]): string {
   const whole = places.find((p) => p.path.length === 0 && /^get[A-Z]/.test(p.operationId));
   if (whole) return whole.operationId.slice(3);
-  const first = places[0]!;
+  const first = places[0] ?? { operationId: 'operation', path: [] };
   const tail = first.path.map(pascal);
   return pascal(first.operationId) + (tail.length > 0 ? tail.join('') : 'Response');
 }
