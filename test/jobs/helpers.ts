@@ -1,3 +1,4 @@
+import { makeCredential } from '../factories/index.js';
 import { randomBytes } from 'node:crypto';
 import { expect, vi } from 'vitest';
 import type { Dialect } from '../../src/platform/db/database.js';
@@ -98,13 +99,7 @@ export async function adminClient(server: TestServer) {
 }
 
 /** Creates a credential in the vault through the API; returns its id. */
+/** A credential's id (`makeCredential`, kept for the jobs tests' call sites). */
 export async function createCredential(server: TestServer, token: string, body: Record<string, unknown>): Promise<string> {
-  const res = await server.app.inject({
-    method: 'POST',
-    url: '/api/v1/credentials',
-    headers: bearer(token),
-    payload: { name: `cred-${randomBytes(4).toString('hex')}`, ...body },
-  });
-  if (res.statusCode !== 201) throw new Error(`credential: ${res.statusCode} ${res.body}`);
-  return (res.json() as { id: string }).id;
+  return (await makeCredential({ server, headers: bearer(token) }, body)).id;
 }

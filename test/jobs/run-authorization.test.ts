@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminToken, bearer, loginAs } from '../helpers/auth.js';
 import type { TestServer } from '../helpers/server.js';
+import { makeDevice, makeJobTemplate } from '../factories/index.js';
 import { createCredential, JOB_MODES, jobsClient, startJobsServer, type RunBody } from './helpers.js';
 
 // Issue 16: using a credential is reading it. An operator of team B could start a run naming a
@@ -64,7 +65,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
   const inTeam = async (team: string, roles: string | string[] = 'operator') => {
     const u = await loginAs(server, roles, token);
     expect((await call(admin, 'PUT', `/teams/${team}/members/${u.userId}`)).statusCode).toBe(204);
-    return { ...u, headers: bearer(u.token) };
+    return { ...u, headers: bearer(u.token), caller: { server, headers: bearer(u.token) } };
   };
   const httpRun = (path: string, extra: Record<string, unknown> = {}) => ({
     type: 'http_request',
@@ -90,9 +91,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     credA = await createCredential(server, token, { type: 'api_token', token: SECRET, team_id: teamA });
     // A shared device whose own credential is team A's: the inventory resolves it for anyone who sees the device.
     await created(await call(admin, 'POST', '/locations', { name: `loc-${tag}`, location_type: 'site' }));
-    device = (
-      await created(await call(admin, 'POST', '/devices', { name: `dev-${tag}`, location: `loc-${tag}`, primary_ip4: '127.0.0.1', credential_id: credA }))
-    ).id;
+    device = (await makeDevice({ server, headers: admin }, { location: `loc-${tag}`, primary_ip4: '127.0.0.1', credential_id: credA })).id;
   });
   afterAll(async () => {
     await server?.close();
@@ -114,7 +113,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
     expect(template.statusCode, template.body).toBe(422);
     expect(template.json().errors[0].path).toBe('body.credential_id');
 
-    const adminTemplate = await created(await call(admin, 'POST', '/jobs/templates', { name: `a-tpl-${tag}`, ...httpRun('/b-template-run') }));
+    const adminTemplate = await makeJobTemplate({ server, headers: admin }, httpRun('/b-template-run'));
     const run = await call(b.headers, 'POST', `/jobs/templates/${adminTemplate.id}/run`, {});
     expect(run.statusCode, run.body).toBe(422);
     expect(run.json().code).toBe('JOB_CREDENTIAL_NOT_FOUND');
@@ -235,7 +234,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
 
   it('a schedule acts for its owner (audited as them) and is paused with a reason, not run, once the owner is demoted and disabled', async () => {
     const owner = await inTeam(teamA);
-    const template = await created(await call(owner.headers, 'POST', '/jobs/templates', { name: `owner-tpl-${tag}`, ...httpRun('/scheduled') }));
+    const template = await makeJobTemplate(owner.caller, httpRun('/scheduled'));
     const schedule = await created(
       await call(owner.headers, 'POST', '/schedules', { name: `owner-sched-${tag}`, template_id: template.id, kind: 'interval', interval_seconds: 86_400 }),
     );
@@ -270,9 +269,7 @@ describe.each(JOB_MODES)('runs act for the principal that started them on $name'
 
   it('checks the owner at each tick: a due schedule of an owner who lost jobs:run is paused by the scheduler, no run created', async () => {
     const owner = await inTeam(teamA);
-    const template = await created(
-      await call(owner.headers, 'POST', '/jobs/templates', { name: `tick-tpl-${tag}`, type: 'noop', targets: [{ device_id: device }] }),
-    );
+    const template = await makeJobTemplate(owner.caller, { targets: [{ device_id: device }] });
     const schedule = await created(
       await call(owner.headers, 'POST', '/schedules', {
         name: `tick-sched-${tag}`,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer } from '../helpers/auth.js';
 import type { TestServer } from '../helpers/server.js';
+import { makeDevice } from '../factories/index.js';
 import { startSshd, type SshdPeer } from '../peers/sshd.js';
 import { createCredential, JOB_MODES, jobsClient, startJobsServer } from './helpers.js';
 
@@ -41,9 +42,7 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
 
   it('pins a device key at the first run, refuses a changed key naming both fingerprints, and runs again once the new key is accepted', async () => {
     const jobs = jobsClient(server, token);
-    const device = await api('POST', '/devices', { name: `ssh-tofu-${mode.dialect}`, primary_ip4: '127.0.0.1' });
-    expect(device.statusCode, device.body).toBe(201);
-    const deviceId = device.json().id as string;
+    const deviceId = (await makeDevice({ server, headers: bearer(token) }, { primary_ip4: '127.0.0.1' })).id;
     const run = () =>
       jobs.start({
         type: 'ssh_command',
@@ -81,9 +80,7 @@ describe.each(JOB_MODES)('SSH host keys: trust on first use ($name)', (mode) => 
     const jobs = jobsClient(server, token);
     const platform = await api('POST', '/platforms', { name: `tofu-linux-${mode.dialect}`, network_driver: 'linux' });
     expect(platform.statusCode, platform.body).toBe(201);
-    const device = await api('POST', '/devices', { name: `ssh-tofu-facts-${mode.dialect}`, platform: platform.json().name, primary_ip4: '127.0.0.1' });
-    expect(device.statusCode, device.body).toBe(201);
-    const deviceId = device.json().id as string;
+    const deviceId = (await makeDevice({ server, headers: bearer(token) }, { primary_ip4: '127.0.0.1', platform: platform.json().name })).id;
     // What the command prints does not matter here (facts found or not): the host key is checked at connection.
     const run = () =>
       jobs.start({

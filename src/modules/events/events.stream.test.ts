@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
+import { makeDevice, makeJobTemplate, type Caller } from '../../../test/factories/index.js';
 import { isolatedRedisUrl } from '../../../test/helpers/events.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 
@@ -101,6 +102,7 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
   let jobsOnly: string;
   let viewer: string;
 
+  const as = (): Caller => ({ server: server(), headers: bearer(admin) });
   const post = (url: string, payload: object) => server().app.inject({ method: 'POST', url: `/api/v1${url}`, headers: bearer(admin), payload });
 
   beforeAll(async () => {
@@ -118,14 +120,12 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     const limited = openSse(base, jobsOnly);
     const full = openSse(base, viewer);
     await Promise.all([limited.opened, full.opened]);
-    const device = await post('/devices', { name: `sse-dev-${randomBytes(3).toString('hex')}` });
-    expect(device.statusCode, device.body).toBe(201);
-    const template = await post('/jobs/templates', { name: `sse-tpl-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
-    expect(template.statusCode, template.body).toBe(201);
+    const device = await makeDevice(as());
+    const template = await makeJobTemplate(as());
 
     const schedule = await post('/schedules', {
       name: `sse-sched-${randomBytes(3).toString('hex')}`,
-      template_id: template.json().id,
+      template_id: template.id,
       kind: 'interval',
       interval_seconds: 3600,
       enabled: false,
@@ -139,16 +139,15 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
       roles: ['viewer'],
     });
     expect(user.statusCode, user.body).toBe(201);
-    const marker = await post('/jobs/templates', { name: `sse-marker-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
-    expect(marker.statusCode, marker.body).toBe(201);
+    const marker = await makeJobTemplate(as());
 
-    const seenByFull = await full.until((e) => e.name === 'job_template.created' && e.payload.id === template.json().id);
-    const deviceEvent = full.events.find((e) => e.name === 'device.created' && e.payload.id === device.json().id);
+    const seenByFull = await full.until((e) => e.name === 'job_template.created' && e.payload.id === template.id);
+    const deviceEvent = full.events.find((e) => e.name === 'device.created' && e.payload.id === device.id);
     expect(deviceEvent).toBeDefined();
     await full.until((e) => e.name === 'schedule.created' && e.payload.id === schedule.json().id);
     await full.until((e) => e.name === 'user.created' && e.payload.id === user.json().id);
-    await limited.until((e) => e.name === 'job_template.created' && e.payload.id === marker.json().id);
-    expect(limited.events.some((e) => e.payload.id === template.json().id)).toBe(true);
+    await limited.until((e) => e.name === 'job_template.created' && e.payload.id === marker.id);
+    expect(limited.events.some((e) => e.payload.id === template.id)).toBe(true);
     // Relay order: the device, schedule and user events came before the marker, so they would already be here had they been sent.
     expect(limited.events.filter((e) => ['device.', 'schedule.', 'user.'].some((p) => e.name.startsWith(p)))).toEqual([]);
 
@@ -165,32 +164,30 @@ describe.each(DIALECTS)('live event stream on %s', (dialect) => {
     const head = (await server().app.inject({ method: 'GET', url: '/api/v1/events/history?limit=1000', headers: bearer(admin) })).json() as { items: Ev[] };
     // The newest event's cursor, or the start of the outbox when it is empty.
     const after = head.items.at(-1)?.cursor ?? '0.00000000-0000-0000-0000-000000000000';
-    const device = await post('/devices', { name: `ws-dev-${randomBytes(3).toString('hex')}` });
-    expect(device.statusCode, device.body).toBe(201);
-    const template = await post('/jobs/templates', { name: `ws-tpl-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
-    expect(template.statusCode, template.body).toBe(201);
+    const device = await makeDevice(as());
+    const template = await makeJobTemplate(as());
 
     // Subscribing after the writes: the backlog from `after` carries them.
     const limited = await openWs(base, jobsOnly, 'events', after);
     const full = await openWs(base, viewer, 'events', after);
-    await full.waitFor((f) => f.type === 'event' && f.event?.payload.id === template.json().id);
-    expect(full.frames.some((f) => f.type === 'event' && f.event?.payload.id === device.json().id)).toBe(true);
-    await limited.waitFor((f) => f.type === 'event' && f.event?.payload.id === template.json().id);
+    await full.waitFor((f) => f.type === 'event' && f.event?.payload.id === template.id);
+    expect(full.frames.some((f) => f.type === 'event' && f.event?.payload.id === device.id)).toBe(true);
+    await limited.waitFor((f) => f.type === 'event' && f.event?.payload.id === template.id);
     expect(limited.frames.filter((f) => f.type === 'event' && f.event!.name.startsWith('device.'))).toEqual([]);
 
     // Live: a device change after subscribing reaches the viewer only.
-    const later = await post('/devices', { name: `ws-dev-late-${randomBytes(3).toString('hex')}` });
-    const marker = await post('/jobs/templates', { name: `ws-tpl-late-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
-    await full.waitFor((f) => f.type === 'event' && f.event?.payload.id === later.json().id);
-    await limited.waitFor((f) => f.type === 'event' && f.event?.payload.id === marker.json().id);
+    const later = await makeDevice(as());
+    const marker = await makeJobTemplate(as());
+    await full.waitFor((f) => f.type === 'event' && f.event?.payload.id === later.id);
+    await limited.waitFor((f) => f.type === 'event' && f.event?.payload.id === marker.id);
     expect(limited.frames.filter((f) => f.type === 'event' && f.event!.name.startsWith('device.'))).toEqual([]);
     limited.ws.close();
     full.ws.close();
   });
 
   it('history lists what the reader may see; bad cursors and filters are 400s naming the field', async () => {
-    expect((await post('/devices', { name: `hist-dev-${randomBytes(3).toString('hex')}` })).statusCode).toBe(201);
-    expect((await post('/jobs/templates', { name: `hist-tpl-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} })).statusCode).toBe(201);
+    await makeDevice(as());
+    await makeJobTemplate(as());
     await server().modules.events.relay();
     const limitedHistory = await server().app.inject({ method: 'GET', url: '/api/v1/events/history?limit=1000', headers: bearer(jobsOnly) });
     expect(limitedHistory.statusCode).toBe(200);

@@ -6,6 +6,7 @@ import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/helpers/db.js';
 import { createTestServer, useTestServer, type TestServer } from '../../../test/helpers/server.js';
 import { isolatedRedisUrl } from '../../../test/helpers/events.js';
+import { makeDevice, makeJobTemplate } from '../../../test/factories/index.js';
 import { verifySignature } from './index.js';
 import { createWebhooksRepository } from './webhooks.repository.js';
 
@@ -128,14 +129,13 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
     });
     expect(disabled.statusCode, disabled.body).toBe(201);
     receiver.failNext(500);
-    const template = await api('POST', '/jobs/templates', { name: `wh-${randomBytes(3).toString('hex')}`, type: 'noop', params: {} });
-    expect(template.statusCode, template.body).toBe(201);
+    const template = await makeJobTemplate({ server: server(), headers: admin });
     const forTemplate = (r: Received) =>
-      r.headers['x-opsdeck-event'] === 'job_template.created' && (JSON.parse(r.body) as { payload: { id: string } }).payload.id === template.json().id;
+      r.headers['x-opsdeck-event'] === 'job_template.created' && (JSON.parse(r.body) as { payload: { id: string } }).payload.id === template.id;
     const [first, second] = await receiver.waitFor(forTemplate, 2);
     expect(first!.headers['x-opsdeck-delivery']).toBe(second!.headers['x-opsdeck-delivery']);
     const body = JSON.parse(second!.body) as { id: string; name: string; created_at: string; payload: { name: string } };
-    expect(body).toMatchObject({ name: 'job_template.created', payload: { name: template.json().name } });
+    expect(body).toMatchObject({ name: 'job_template.created', payload: { name: template.name } });
     expect(second!.headers['x-opsdeck-event-id']).toBe(body.id);
     const signature = second!.headers['x-opsdeck-signature'] as string;
     expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
@@ -202,8 +202,7 @@ describe.each(DIALECTS)('/api/v1/webhooks on %s', (dialect) => {
   it('gives up after the configured attempts and records the last status and error', async () => {
     const hook = await createHook('always-failing', ['device.created'], `${receiver.url}/failing`);
     receiver.failNext(503, 503, 503);
-    const device = await api('POST', '/devices', { name: `wh-dev-${randomBytes(3).toString('hex')}` });
-    expect(device.statusCode, device.body).toBe(201);
+    await makeDevice({ server: server(), headers: admin });
     let item: { status: string; attempts: number; status_code: number | null; error: string | null } | undefined;
     for (let i = 0; i < 200 && item?.status !== 'failed'; i += 1) {
       item = (await api('GET', `/webhooks/${hook.id}/deliveries`)).json().items[0];

@@ -1,3 +1,4 @@
+import { adminCaller, makeCredential } from '../../../test/factories/index.js';
 import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
@@ -28,14 +29,7 @@ describe.each(DIALECTS)('step-up for sensitive operations on %s', (dialect) => {
   it('refuses every sensitive operation to a session without a recent sign-in, and allows the rest', async () => {
     const a = await staleAdmin();
     const victim = await loginAs(server(), 'viewer');
-    const cred = (
-      await call('POST', '/credentials', bearer(await adminToken(server())), {
-        name: `su-${dialect}`,
-        type: 'basic',
-        username: 'u',
-        password: 'step-up-secret-1',
-      })
-    ).json();
+    const cred = await makeCredential(await adminCaller(server()));
     const sensitive = [
       await call('POST', '/api-keys', a.stale, { name: 'wide', role: 'admin' }),
       await call('POST', '/users', a.stale, {

@@ -1,5 +1,5 @@
 import type { FilterFields } from '../../platform/http/filters.js';
-import { tableSpec, type AnySelect, type TableSpec } from './crud.repository.js';
+import { tableSpec, type RowOf } from './crud.repository.js';
 import type { InventoryDb } from './inventory.tables.js';
 
 /** Table specs of the reference data (the repository half of catalog.resources.ts). */
@@ -63,21 +63,21 @@ export const platformSpec = tableSpec({
 });
 
 /** Roles, statuses and tags: name + colour. */
-export function coloredSpec(table: 'deviceRoles' | 'statuses' | 'tags'): TableSpec {
-  return {
+export function coloredSpec(table: 'deviceRoles' | 'statuses' | 'tags') {
+  return tableSpec({
     table,
-    query: (db: InventoryDb) =>
-      db
-        .selectFrom(table)
-        .select([`${table}.id`, `${table}.name`, `${table}.color`, `${table}.description`, `${table}.createdAt`, `${table}.updatedAt`] as never) as AnySelect,
+    // NOTE: the three tables have the same columns; typed as one, unqualified (the query joins nothing).
+    query: (db: InventoryDb) => db.selectFrom(table as 'tags').select(['id', 'name', 'color', 'description', 'createdAt', 'updatedAt']),
     idColumn: `${table}.id`,
     filters: { ...named(table), color: { type: 'string', column: `${table}.color` } },
     sort: namedSort(table),
     notNullSort: NOT_NULL,
     defaultSort: 'name',
     search: [`${table}.name`, `${table}.description`],
-  };
+  });
 }
+
+export type ColoredRow = RowOf<ReturnType<typeof coloredSpec>>;
 
 export const deviceTypeSpec = tableSpec({
   table: 'deviceTypes',

@@ -1,13 +1,12 @@
-import type { Row } from './crud.repository.js';
-import { text, type ResourceDef, type WriteContext } from './resource.js';
+import type { Row, RowOf } from './crud.repository.js';
+import { joinedRef, text, type ResourceDef, type WriteContext } from './resource.js';
 import { ColoredBodies, ColoredObject, DeviceType, DeviceTypeBodies, Manufacturer, ManufacturerBodies, Platform, PlatformBodies } from './catalog.schemas.js';
-import { coloredSpec, deviceTypeSpec, manufacturerSpec, platformSpec } from './catalog.repository.js';
+import { coloredSpec, type ColoredRow, deviceTypeSpec, manufacturerSpec, platformSpec } from './catalog.repository.js';
 import type { InventoryRepos } from './inventory.repos.js';
 
 /** Reference data definitions. Deleting one still in use is refused (409) by the foreign keys. */
 
-const stamps = (r: Row) => ({ created_at: r.createdAt as string, updated_at: r.updatedAt as string });
-const brief = (id: unknown, name: unknown) => (id ? { id: id as string, name: name as string } : null);
+const stamps = (r: { createdAt: string; updatedAt: string }) => ({ created_at: r.createdAt, updated_at: r.updatedAt });
 
 async function uniqueName(
   ctx: WriteContext,
@@ -23,7 +22,7 @@ async function uniqueName(
 
 const filterNames = (spec: { filters: object }) => spec.filters as ResourceDef['filters'];
 
-export const manufacturerDef: ResourceDef<Manufacturer> = {
+export const manufacturerDef: ResourceDef<Manufacturer, RowOf<typeof manufacturerSpec>> = {
   kind: 'manufacturer',
   plural: 'manufacturers',
   title: 'Manufacturer',
@@ -41,10 +40,10 @@ export const manufacturerDef: ResourceDef<Manufacturer> = {
     text(v, input, 'description', 'description', '');
     return { values: existing ? v : { description: '', ...v } };
   },
-  toApi: (r) => ({ id: r.id, name: r.name as string, description: r.description as string, ...stamps(r) }),
+  toApi: (r) => ({ id: r.id, name: r.name, description: r.description, ...stamps(r) }),
 };
 
-export const platformDef: ResourceDef<Platform> = {
+export const platformDef: ResourceDef<Platform, RowOf<typeof platformSpec>> = {
   kind: 'platform',
   plural: 'platforms',
   title: 'Platform',
@@ -67,15 +66,20 @@ export const platformDef: ResourceDef<Platform> = {
   },
   toApi: (r) => ({
     id: r.id,
-    name: r.name as string,
-    manufacturer: brief(r.manufacturerId, r.manufacturerName),
-    network_driver: r.networkDriver as string,
-    description: r.description as string,
+    name: r.name,
+    manufacturer: joinedRef(r.manufacturerId, r.manufacturerName),
+    network_driver: r.networkDriver,
+    description: r.description,
     ...stamps(r),
   }),
 };
 
-function coloredDef(kind: 'device_role' | 'status' | 'tag', plural: string, title: string, key: 'roles' | 'statuses' | 'tags'): ResourceDef<ColoredObject> {
+function coloredDef(
+  kind: 'device_role' | 'status' | 'tag',
+  plural: string,
+  title: string,
+  key: 'roles' | 'statuses' | 'tags',
+): ResourceDef<ColoredObject, ColoredRow> {
   const spec = coloredSpec(key === 'roles' ? 'deviceRoles' : key);
   return {
     kind,
@@ -96,7 +100,7 @@ function coloredDef(kind: 'device_role' | 'status' | 'tag', plural: string, titl
       if (typeof input.color === 'string') v.color = input.color.toLowerCase();
       return { values: existing ? v : { color: '9e9e9e', description: '', ...v } };
     },
-    toApi: (r) => ({ id: r.id, name: r.name as string, color: r.color as string, description: r.description as string, ...stamps(r) }),
+    toApi: (r) => ({ id: r.id, name: r.name, color: r.color, description: r.description, ...stamps(r) }),
   };
 }
 
@@ -104,7 +108,7 @@ export const roleDef = coloredDef('device_role', 'device-roles', 'Device role', 
 export const statusDef = coloredDef('status', 'statuses', 'Status', 'statuses');
 export const tagDef = coloredDef('tag', 'tags', 'Tag', 'tags');
 
-export const deviceTypeDef: ResourceDef<DeviceType> = {
+export const deviceTypeDef: ResourceDef<DeviceType, RowOf<typeof deviceTypeSpec>> = {
   kind: 'device_type',
   plural: 'device-types',
   title: 'Device type',
@@ -128,11 +132,11 @@ export const deviceTypeDef: ResourceDef<DeviceType> = {
   },
   toApi: (r) => ({
     id: r.id,
-    model: r.model as string,
-    manufacturer: brief(r.manufacturerId, r.manufacturerName),
-    part_number: r.partNumber as string,
+    model: r.model,
+    manufacturer: joinedRef(r.manufacturerId, r.manufacturerName),
+    part_number: r.partNumber,
     u_height: Number(r.uHeight),
-    description: r.description as string,
+    description: r.description,
     ...stamps(r),
   }),
 };

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { bool, json } from '../../platform/db/columns.js';
-import type { Row } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import { customFieldSpec } from './custom-field.repository.js';
 import { CUSTOM_FIELD_TYPES, checkValue, type CustomFieldDef, type CustomFieldValidation } from './custom-field.fns.js';
 import { Description, ObjectTypes, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
@@ -73,7 +73,7 @@ export function readDefault(stored: unknown): unknown {
 
 const IMMUTABLE = ['object_type', 'name', 'type'] as const;
 
-export const customFieldDef: ResourceDef<CustomField> = {
+export const customFieldDef: ResourceDef<CustomField, RowOf<typeof customFieldSpec>> = {
   kind: 'custom_field',
   plural: 'custom-fields',
   title: 'Custom field',
@@ -113,17 +113,17 @@ export const customFieldDef: ResourceDef<CustomField> = {
     if ('validation' in input || !existing) v.validation = json.write(merged.validation);
     return { values: v };
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
     object_type: r.objectType as CustomField['object_type'],
-    name: r.name as string,
-    label: r.label as string,
+    name: r.name,
+    label: r.label,
     type: r.type as CustomField['type'],
     required: bool.read(r.required),
     default: readDefault(r.defaultValue),
     validation: json.read<CustomField['validation']>(r.validation) ?? {},
-    description: r.description as string,
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    description: r.description,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
 };

@@ -3,7 +3,7 @@ import { json } from '../../platform/db/columns.js';
 import { NotFoundError, type AppError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { filterQuerySchema, parseFilters } from '../../platform/http/filters.js';
-import type { Row, RowOf } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import type { CrudService, ListQuery } from './crud.service.js';
 import { deviceGroupSpec } from './device-group.repository.js';
 import type { Device } from './device.schemas.js';
@@ -119,16 +119,16 @@ export const deviceGroupDef: ResourceDef<DeviceGroup, RowOf<typeof deviceGroupSp
     if (members) await ctx.repos.groupQueries.setMembers(id, members);
     else if (existing && input.kind === 'dynamic') await ctx.repos.groupQueries.setMembers(id, []);
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
-    name: r.name as string,
+    name: r.name,
     kind: r.kind as DeviceGroup['kind'],
     filter: json.read<Record<string, string[]>>(r.filter) ?? {},
-    description: r.description as string,
-    credential_profile_id: (r.credentialProfileId as string | null) ?? null,
+    description: r.description,
+    credential_profile_id: r.credentialProfileId,
     credential_restricted: false,
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
 };
 

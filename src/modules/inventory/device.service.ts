@@ -5,7 +5,7 @@ import { Device, DeviceBodies } from './device.schemas.js';
 import { interfaceDef } from './interface.service.js';
 import { ipAddressDef } from './ip-address.service.js';
 import { normaliseHost } from './ip.fns.js';
-import { text, type ResourceDef, type WriteContext } from './resource.js';
+import { groupRows, joinedRef, text, type ResourceDef, type WriteContext } from './resource.js';
 
 /** Devices: validation of addresses and references, tags, custom fields, includes. */
 
@@ -128,17 +128,19 @@ export const deviceDef: ResourceDef<Device, DeviceRow, string[]> = {
     hostname: r.hostname,
     primary_ip4: r.primaryIp4,
     primary_ip6: r.primaryIp6,
-    platform: r.platformId ? { id: r.platformId, name: r.platformName as string, network_driver: r.networkDriver as string } : null,
-    role: r.roleId ? { id: r.roleId, name: r.roleName as string } : null,
-    location: r.locationId ? { id: r.locationId, name: r.locationName as string } : null,
+    platform:
+      r.platformId && r.platformName !== null && r.networkDriver !== null ? { id: r.platformId, name: r.platformName, network_driver: r.networkDriver } : null,
+    role: joinedRef(r.roleId, r.roleName),
+    location: joinedRef(r.locationId, r.locationName),
     status: { id: r.statusId, name: r.statusName, color: r.statusColor },
-    device_type: r.deviceTypeId
-      ? {
-          id: r.deviceTypeId,
-          model: r.deviceTypeModel as string,
-          manufacturer: r.manufacturerId ? { id: r.manufacturerId, name: r.manufacturerName as string } : null,
-        }
-      : null,
+    device_type:
+      r.deviceTypeId && r.deviceTypeModel !== null
+        ? {
+            id: r.deviceTypeId,
+            model: r.deviceTypeModel,
+            manufacturer: joinedRef(r.manufacturerId, r.manufacturerName),
+          }
+        : null,
     serial: r.serial,
     asset_tag: r.assetTag,
     os_version: r.osVersion,
@@ -164,8 +166,7 @@ export const deviceDef: ResourceDef<Device, DeviceRow, string[]> = {
         'interfaces.deviceId',
         items.map((d) => d.id),
       );
-      const byDevice = new Map<string, Device['interfaces'] & object>();
-      for (const r of rows) byDevice.set(r.deviceId as string, [...(byDevice.get(r.deviceId as string) ?? []), interfaceDef.toApi(r)]);
+      const byDevice = groupRows(rows, 'deviceId', interfaceDef.toApi);
       for (const d of items) d.interfaces = byDevice.get(d.id) ?? [];
     },
     async ip_addresses(repos, items) {
@@ -173,8 +174,7 @@ export const deviceDef: ResourceDef<Device, DeviceRow, string[]> = {
         'interfaces.deviceId',
         items.map((d) => d.id),
       );
-      const byDevice = new Map<string, Device['ip_addresses'] & object>();
-      for (const r of rows) byDevice.set(r.deviceId as string, [...(byDevice.get(r.deviceId as string) ?? []), ipAddressDef.toApi(r)]);
+      const byDevice = groupRows(rows, 'deviceId', ipAddressDef.toApi);
       for (const d of items) d.ip_addresses = byDevice.get(d.id) ?? [];
     },
   },

@@ -1,10 +1,10 @@
 import { bool, json } from '../../platform/db/columns.js';
-import type { Row } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import { interfaceSpec } from './interface.repository.js';
 import { Interface, InterfaceBodies } from './interface.schemas.js';
 import { ipAddressDef } from './ip-address.service.js';
 import { normaliseMac } from './ip.fns.js';
-import { text, type ResourceDef, type WriteContext } from './resource.js';
+import { groupRows, joinedRef, text, type ResourceDef, type WriteContext } from './resource.js';
 
 /** Interfaces: unique name per device; parent and LAG must be on the same device. */
 
@@ -25,7 +25,7 @@ async function related(ctx: WriteContext, v: Record<string, unknown>, input: Rec
   }
 }
 
-export const interfaceDef: ResourceDef<Interface> = {
+export const interfaceDef: ResourceDef<Interface, RowOf<typeof interfaceSpec>> = {
   kind: 'interface',
   plural: 'interfaces',
   title: 'Interface',
@@ -40,8 +40,8 @@ export const interfaceDef: ResourceDef<Interface> = {
     const v: Record<string, unknown> = {};
     const deviceRef = await ctx.ref('device', input.device, 'device');
     if (deviceRef) v.deviceId = deviceRef;
-    const deviceId = deviceRef ?? (existing?.deviceId as string | undefined);
-    const name = (input.name as string | undefined) ?? (existing?.name as string | undefined);
+    const deviceId = deviceRef ?? existing?.deviceId;
+    const name = (input.name as string | undefined) ?? existing?.name;
     if (deviceId && name && ('name' in input || 'device' in input)) {
       await ctx.unique('name', `${deviceId}/${name}`, existing?.id ?? null, () => ctx.repos.interfaceQueries.byDeviceAndName(deviceId, name));
     }
@@ -61,21 +61,21 @@ export const interfaceDef: ResourceDef<Interface> = {
     if (cf !== undefined) v.customFields = cf;
     return { values: existing ? v : { type: 'other', enabled: 1, description: '', ...v } };
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
-    device: { id: r.deviceId as string, name: r.deviceName as string },
-    name: r.name as string,
-    type: r.type as string,
+    device: { id: r.deviceId, name: r.deviceName },
+    name: r.name,
+    type: r.type,
     enabled: bool.read(r.enabled),
-    mac_address: (r.macAddress as string | null) ?? null,
+    mac_address: r.macAddress,
     mtu: r.mtu === null || r.mtu === undefined ? null : Number(r.mtu),
     speed: r.speed === null || r.speed === undefined ? null : Number(r.speed),
-    description: r.description as string,
-    parent: r.parentId ? { id: r.parentId as string, name: r.parentName as string } : null,
-    lag: r.lagId ? { id: r.lagId as string, name: r.lagName as string } : null,
+    description: r.description,
+    parent: joinedRef(r.parentId, r.parentName),
+    lag: joinedRef(r.lagId, r.lagName),
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
   includes: {
     async ip_addresses(repos, items) {
@@ -83,8 +83,7 @@ export const interfaceDef: ResourceDef<Interface> = {
         'ipAddresses.interfaceId',
         items.map((i) => i.id),
       );
-      const byIf = new Map<string, Interface['ip_addresses'] & object>();
-      for (const r of rows) byIf.set(r.interfaceId as string, [...(byIf.get(r.interfaceId as string) ?? []), ipAddressDef.toApi(r)]);
+      const byIf = groupRows(rows, 'interfaceId', ipAddressDef.toApi);
       for (const it of items) it.ip_addresses = byIf.get(it.id) ?? [];
     },
   },

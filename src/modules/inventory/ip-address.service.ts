@@ -1,15 +1,22 @@
 import { json } from '../../platform/db/columns.js';
 import { BadRequestError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
-import type { Row } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import type { InventoryCore } from './inventory.core.js';
 import { ipAddressSpec } from './ip-address.repository.js';
 import { IpAddress, IpAddressBodies, type IpCheckResult } from './ip-address.schemas.js';
 import { normaliseCidr, normaliseHost } from './ip.fns.js';
-import { text, type ResourceDef } from './resource.js';
+import { joinedRef, text, type ResourceDef } from './resource.js';
+
+/** An address's interface with the device it is on (both or neither). */
+function withDevice<I extends object>(iface: I | null, device: { id: string; name: string } | null): (I & { device: { id: string; name: string } }) | null {
+  return iface && device ? { ...iface, device } : null;
+}
 
 /** IP addresses: stored normalised (`host/prefix`), unique per namespace. */
-export const ipAddressDef: ResourceDef<IpAddress> = {
+type IpAddressRow = RowOf<typeof ipAddressSpec>;
+
+export const ipAddressDef: ResourceDef<IpAddress, IpAddressRow> = {
   kind: 'ip_address',
   plural: 'ip-addresses',
   title: 'IP address',
@@ -22,7 +29,7 @@ export const ipAddressDef: ResourceDef<IpAddress> = {
   unique: [],
   async toDb(ctx, input, existing) {
     const v: Record<string, unknown> = {};
-    let host = existing?.host as string | undefined;
+    let host = existing?.host;
     if (typeof input.address === 'string') {
       const c = normaliseCidr(input.address);
       if (typeof c === 'string') ctx.error('address', c);
@@ -32,7 +39,7 @@ export const ipAddressDef: ResourceDef<IpAddress> = {
       }
     }
     text(v, input, 'namespace', 'namespace');
-    const namespace = (v.namespace as string | undefined) ?? (existing?.namespace as string | undefined) ?? 'Global';
+    const namespace = (typeof v.namespace === 'string' ? v.namespace : undefined) ?? existing?.namespace ?? 'Global';
     if (host && ('address' in input || 'namespace' in input)) {
       const h = host;
       await ctx.unique('address', `${namespace}/${h}`, existing?.id ?? null, () => ctx.repos.ipQueries.byNamespaceHost(namespace, h));
@@ -46,22 +53,20 @@ export const ipAddressDef: ResourceDef<IpAddress> = {
     if (cf !== undefined) v.customFields = cf;
     return { values: existing ? v : { namespace: 'Global', status: 'active', dnsName: '', description: '', ...v } };
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
-    address: r.address as string,
-    host: r.host as string,
+    address: r.address,
+    host: r.host,
     prefix_length: Number(r.prefixLength),
     family: Number(r.family) as 4 | 6,
-    namespace: r.namespace as string,
-    interface: r.interfaceId
-      ? { id: r.interfaceId as string, name: r.interfaceName as string, device: { id: r.deviceId as string, name: r.deviceName as string } }
-      : null,
+    namespace: r.namespace,
+    interface: withDevice(joinedRef(r.interfaceId, r.interfaceName), joinedRef(r.deviceId, r.deviceName)),
     status: r.status as IpAddress['status'],
-    dns_name: r.dnsName as string,
-    description: r.description as string,
+    dns_name: r.dnsName,
+    description: r.description,
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
 };
 
@@ -81,10 +86,10 @@ export function createIpCheckService(core: InventoryCore) {
           .map((r) => ({
             kind: 'ip_address' as const,
             ip_address_id: r.id,
-            address: r.address as string,
-            namespace: r.namespace as string,
-            device: r.deviceId ? { id: r.deviceId as string, name: r.deviceName as string } : null,
-            interface: r.interfaceId ? { id: r.interfaceId as string, name: r.interfaceName as string } : null,
+            address: r.address,
+            namespace: r.namespace,
+            device: joinedRef(r.deviceId, r.deviceName),
+            interface: joinedRef(r.interfaceId, r.interfaceName),
           })),
         ...primaries.map((d) => ({ kind: 'primary_ip' as const, ip_address_id: null, address: null, namespace: null, device: d, interface: null })),
       ];

@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { json } from '../../platform/db/columns.js';
-import type { Row } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import { Brief, CredentialRestricted, CustomFieldValues, Description, Name, Nullable, Ref, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import { locationSpec } from './location.repository.js';
-import { text, type ResourceDef } from './resource.js';
+import { joinedRef, text, type ResourceDef } from './resource.js';
 
 /** Locations: a tree of any depth (region → site → building → room); cycles are refused. */
 
@@ -33,7 +33,7 @@ export const LocationBodies = bodySchemas(
   { location_type: LocationType, parent: Nullable(Ref), description: Description, custom_fields: CustomFieldValues, credential_profile_id: ProfileId },
 );
 
-export const locationDef: ResourceDef<Location> = {
+export const locationDef: ResourceDef<Location, RowOf<typeof locationSpec>> = {
   kind: 'location',
   plural: 'locations',
   title: 'Location',
@@ -74,17 +74,17 @@ export const locationDef: ResourceDef<Location> = {
       if (used.has(r.id)) ctx.conflicts.push({ path: 'id', message: `location '${String(r.name)}' still has devices` });
     }
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
-    name: r.name as string,
-    location_type: r.locationType as string,
-    parent: r.parentId ? { id: r.parentId as string, name: r.parentName as string } : null,
-    description: r.description as string,
+    name: r.name,
+    location_type: r.locationType,
+    parent: joinedRef(r.parentId, r.parentName),
+    description: r.description,
     custom_fields: json.read<Record<string, unknown>>(r.customFields) ?? {},
-    credential_profile_id: (r.credentialProfileId as string | null) ?? null,
+    credential_profile_id: r.credentialProfileId,
     credential_restricted: false,
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
 };
 

@@ -197,6 +197,24 @@ export function createWriteContext(
 export type WriteContext = ReturnType<typeof createWriteContext>;
 
 /** Copies an optional text field: absent stays absent, '' or null stores `empty`. */
+/** A left-joined reference as the API shows it, `{ id, name }`, or null when the row has none. */
+export function joinedRef(id: string | null, name: string | null): { id: string; name: string } | null {
+  return id !== null && name !== null ? { id, name } : null;
+}
+
+/** Rows grouped by the column they were selected by (`byColumn`), each as its API object. */
+export function groupRows<R extends Row, O>(rows: readonly R[], key: keyof R & string, toApi: (row: R) => O): Map<string, O[]> {
+  const groups = new Map<string, O[]>();
+  for (const r of rows) {
+    const k = r[key];
+    if (typeof k !== 'string') continue;
+    const group = groups.get(k);
+    if (group) group.push(toApi(r));
+    else groups.set(k, [toApi(r)]);
+  }
+  return groups;
+}
+
 export function text(values: Record<string, unknown>, input: Record<string, unknown>, field: string, column: string, empty: '' | null = null): void {
   if (!(field in input)) return;
   const v = input[field];

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import { NotFoundError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { isUuid } from '../../platform/ids.js';
-import type { Row } from './crud.repository.js';
+import type { RowOf } from './crud.repository.js';
 import type { InventoryCore } from './inventory.core.js';
 import { Brief, Description, Nullable, Stamps, Uuid, bodySchemas } from './inventory.schemas.js';
 import { descendantsOf } from './location.fns.js';
@@ -20,7 +20,7 @@ export const LinkExtraQuery = {
   device: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100, description: 'either end on this device' })),
 };
 
-export const linkDef: ResourceDef<Link> = {
+export const linkDef: ResourceDef<Link, RowOf<typeof linkSpec>> = {
   kind: 'link',
   plural: 'topology/links',
   title: 'Link',
@@ -33,8 +33,8 @@ export const linkDef: ResourceDef<Link> = {
   unique: [],
   async toDb(ctx, input, existing) {
     const v: Record<string, unknown> = {};
-    let a = (input.a_interface as string | undefined)?.toLowerCase() ?? (existing?.aInterfaceId as string | undefined);
-    let b = (input.b_interface as string | undefined)?.toLowerCase() ?? (existing?.bInterfaceId as string | undefined);
+    let a = (input.a_interface as string | undefined)?.toLowerCase() ?? existing?.aInterfaceId;
+    let b = (input.b_interface as string | undefined)?.toLowerCase() ?? existing?.bInterfaceId;
     for (const [field, id] of [
       ['a_interface', input.a_interface],
       ['b_interface', input.b_interface],
@@ -53,14 +53,14 @@ export const linkDef: ResourceDef<Link> = {
     text(v, input, 'description', 'description', '');
     return { values: existing ? v : { kind: 'manual', description: '', ...v } };
   },
-  toApi: (r: Row) => ({
+  toApi: (r) => ({
     id: r.id,
-    a: { interface: { id: r.aInterfaceId as string, name: r.aInterfaceName as string }, device: { id: r.aDeviceId as string, name: r.aDeviceName as string } },
-    b: { interface: { id: r.bInterfaceId as string, name: r.bInterfaceName as string }, device: { id: r.bDeviceId as string, name: r.bDeviceName as string } },
+    a: { interface: { id: r.aInterfaceId, name: r.aInterfaceName }, device: { id: r.aDeviceId, name: r.aDeviceName } },
+    b: { interface: { id: r.bInterfaceId, name: r.bInterfaceName }, device: { id: r.bDeviceId, name: r.bDeviceName } },
     kind: r.kind as Link['kind'],
-    description: r.description as string,
-    created_at: r.createdAt as string,
-    updated_at: r.updatedAt as string,
+    description: r.description,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }),
 };
 

@@ -1,3 +1,5 @@
+import { createBatcher } from '../../platform/db/batcher.js';
+import type { Logger } from '../../platform/observability/logger.js';
 import type { EnqueueRequest, JobQueue } from '../../platform/queue/job-queue.js';
 
 /** The one job the jobs module puts on the queue: "look at this run". State stays in the database. */
@@ -38,3 +40,26 @@ export function createDispatcher(queue: JobQueue<JobsJobMap>, clock: () => numbe
 }
 
 export type Dispatch = ReturnType<typeof createDispatcher>;
+
+/**
+ * Stored runs go on the queue in batches, one queue round trip each, after their creator has
+ * its answer: the database is the record (202 Accepted), the queue only the delivery. A failed
+ * enqueue is logged and the worker's reconcile offers the run again.
+ */
+export function createRunOffers(dispatch: Pick<Dispatch, 'many'>, logger?: Logger) {
+  const enqueue = createBatcher(async (batch: Dispatchable[]) => {
+    await dispatch.many(batch);
+    return batch.map(() => undefined);
+  });
+  return {
+    offer(run: Dispatchable): void {
+      enqueue(run).catch((err: unknown) => logger?.warn({ err, runId: run.id }, 'job run stored but not queued yet; the worker reconcile will queue it'));
+    },
+    /** Resolves once every run offered so far has been enqueued (or failed to). */
+    settled(): Promise<void> {
+      return enqueue.idle();
+    },
+  };
+}
+
+export type RunOffers = ReturnType<typeof createRunOffers>;

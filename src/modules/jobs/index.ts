@@ -13,14 +13,15 @@ import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
 import { createJobQueue, type JobQueue } from '../../platform/queue/index.js';
 import type { CredentialResolver } from './credentials.js';
-import { createDispatcher, type JobsJobMap } from './dispatch.js';
+import { createDispatcher, createRunOffers, type JobsJobMap } from './dispatch.js';
 import { EXECUTORS, executorRegistry, type Executor, type ExecutorSettings } from './executors/index.js';
 import { createRunEngine } from './jobs.engine.js';
 import { runsRoutes } from './jobs.routes.js';
-import { createJobsService, type AuditRecorder } from './jobs.service.js';
+import type { AuditRecorder } from './audit.js';
+import { createJobsService } from './jobs.service.js';
 import type { TargetResolver } from './targets.js';
 import type { InventoryFacts, Principals } from './run-targets.js';
-import { createJobsWorker } from './jobs.worker.js';
+import { cancelSignal, createJobsWorker, WORKER_STALE_MS } from './jobs.worker.js';
 import { createLiveLogs } from './live-logs.js';
 import { liveRoutes, type LiveChannel } from './live.routes.js';
 import { createDenialLimiter } from './stream-denials.js';
@@ -28,6 +29,8 @@ import type { StreamGuard } from '../../platform/http/stream-guard.js';
 import type { RateLimitStore } from '../../platform/http/rate-limit.js';
 import { createLocksRepository } from './locks.repository.js';
 import { createLogsRepository } from './logs.repository.js';
+import { createNewRunsRepository } from './new-runs.repository.js';
+import { createQueueSnapshots } from './queue-snapshot.js';
 import { createRunsRepository } from './runs.repository.js';
 import { templatesRoutes } from './templates.routes.js';
 import { sshHostKeysRoutes } from './ssh-host-keys.routes.js';
@@ -132,14 +135,17 @@ export function createJobsModule(deps: JobsModuleDeps) {
     (err) => logger.error({ err }, 'after-commit step failed'),
   );
 
+  const snapshots = createQueueSnapshots({ runs, locks, workerStaleMs: WORKER_STALE_MS });
   const service = createJobsService({
     db: deps.db,
     runs,
+    newRuns: createNewRunsRepository({ db: deps.db, snapshots, audit: deps.audit }),
+    snapshots,
+    offers: createRunOffers(dispatch, logger),
+    signalCancel: cancelSignal(deps.bus),
     logs,
-    locks,
     unitOfWork,
     bus: deps.bus,
-    dispatch,
     executors,
     settings,
     credentials,
@@ -147,7 +153,6 @@ export function createJobsModule(deps: JobsModuleDeps) {
     audit: deps.audit,
     limits,
     runLimits,
-    logger,
     ...(deps.onRunFinished ? { onFinished: deps.onRunFinished } : {}),
   });
   const templatesUow = createUnitOfWork(
@@ -249,7 +254,8 @@ export { createHostKeyStore, type HostKeyStore } from './ssh-host-keys.service.j
 export type { LiveChannel } from './live.routes.js';
 export { EXECUTORS } from './executors/index.js';
 export type { Executor, TargetContext, TargetResult } from './executors/index.js';
-export type { AuditRecorder, JobsService } from './jobs.service.js';
+export type { AuditRecorder } from './audit.js';
+export type { JobsService } from './jobs.service.js';
 export type { TargetResolver, SelectedDevice } from './targets.js';
 export type { InventoryFacts, Principals } from './run-targets.js';
 export { RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from './run-state.fns.js';

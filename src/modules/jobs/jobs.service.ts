@@ -1,54 +1,61 @@
 import { LRUCache } from 'lru-cache';
 import type { EventBus } from '../../platform/bus/event-bus.js';
-import { createBatcher } from '../../platform/db/batcher.js';
-import { writeAtomically, type Db, type Write } from '../../platform/db/database.js';
-import { ConflictError, ForbiddenError, NotFoundError, TooManyRequestsError, ValidationError, type FieldError } from '../../platform/errors.js';
-import { hasPermission, requirePermission, type Actor } from '../../platform/http/auth.js';
+import type { Db } from '../../platform/db/database.js';
+import { ConflictError, NotFoundError, TooManyRequestsError } from '../../platform/errors.js';
+import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
-import type { Logger } from '../../platform/observability/logger.js';
+import type { AuditRecorder } from './audit.js';
 import type { CredentialResolver } from './credentials.js';
-import type { Dispatch } from './dispatch.js';
+import type { RunOffers } from './dispatch.js';
 import type { Executor, ExecutorSettings } from './executors/executor.js';
-import { RUN_FILTERS, RUN_SORTS, type CreateRunBody, type TargetSpec } from './jobs.schemas.js';
+import { RUN_FILTERS, RUN_SORTS, type TargetSpec } from './jobs.schemas.js';
 import { logView, runTargetView, runView, targetView } from './jobs.views.fns.js';
-import type { LocksRepository } from './locks.repository.js';
 import type { LogsRepository } from './logs.repository.js';
-import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
-import { blockedBy, isTerminal, queueBefore, rankQueued, type TriggerKind } from './run-state.fns.js';
-import { createRunsRepository, type Run, type RunsRepository } from './runs.repository.js';
-import { CANCEL_CHANNEL, WORKER_STALE_MS } from './jobs.worker.js';
-import { isSelector, NO_IDENTITY, type TargetIdentity, type TargetResolver } from './targets.js';
+import type { NewRunsRepository } from './new-runs.repository.js';
+import type { QueueSnapshot, QueueSnapshots } from './queue-snapshot.js';
+import {
+  checkAdhoc,
+  checkRequest,
+  checkTargets,
+  hostTargets,
+  idempotencyKeyOf,
+  initiatorOf,
+  invalid,
+  planRetry,
+  planRun,
+  sameRequest,
+  UNLIMITED,
+  type CreateRunOptions,
+  type NewTarget,
+  type RunInput,
+  type RunLimits,
+} from './run-plan.fns.js';
+import { blockedBy, isTerminal } from './run-state.fns.js';
+import type { Run, RunsRepository } from './runs.repository.js';
+import { isSelector, type TargetResolver } from './targets.js';
 import { inTeamScope, teamScope } from '../../platform/db/team-scope.js';
 
-/** Identity's audit log: written in the same transaction as the change it describes. */
-export interface AuditEntry {
-  actor: Actor;
-  action: string;
-  resourceType: string;
-  resourceId?: string | null;
-  outcome: 'success' | 'failure' | 'denied';
-  changes?: Record<string, unknown> | null;
-}
-
-/** Identity's audit log: written in the same transaction as the change it describes. */
-export interface AuditRecorder {
-  record(db: Db, entry: AuditEntry): Promise<void>;
-  /** The write recording entries, to run within the caller's own atomic write. */
-  recordWrite(entries: readonly AuditEntry[]): Write;
-}
+export type { AuditEntry, AuditRecorder } from './audit.js';
+export type { CreateRunOptions, RunInput, RunLimits } from './run-plan.fns.js';
 
 export interface JobsServiceDeps {
   /** Called once per run cancelled while still queued (the engine and the worker report the other endings). */
   onFinished?: (type: string, status: string, seconds: number | null) => void;
   runs: RunsRepository;
+  /** Where new runs are stored (batched, with their audit entries and queue position). */
+  newRuns: NewRunsRepository;
+  /** The queue counts behind `blocked_by` (shared for 250 ms). */
+  snapshots: QueueSnapshots;
+  /** Puts stored runs on the queue after their creator has its answer. */
+  offers: RunOffers;
+  /** Asks the worker running a run to stop it (the worker's cancel channel). */
+  signalCancel: (runId: string) => Promise<void>;
   logs: LogsRepository;
-  locks: LocksRepository;
   db: Db;
   unitOfWork: <T>(work: (repos: { runs: RunsRepository; db: Db }) => Promise<T>) => Promise<T>;
   bus: EventBus;
-  dispatch: Dispatch;
   executors: Map<string, Executor>;
   settings: ExecutorSettings;
   credentials: CredentialResolver;
@@ -57,115 +64,17 @@ export interface JobsServiceDeps {
   limits: { concurrency: number; perType: Readonly<Record<string, number>> };
   /** Per-run bounds and the per-person concurrency limit (OPSDECK_RUN_MAX_*). */
   runLimits?: RunLimits | undefined;
-  logger?: Logger | undefined;
-}
-
-export interface RunLimits {
-  maxTargets: number;
-  maxProbes: number;
-  maxActivePerUser: number;
-}
-
-const UNLIMITED: RunLimits = { maxTargets: Number.POSITIVE_INFINITY, maxProbes: Number.POSITIVE_INFINITY, maxActivePerUser: Number.POSITIVE_INFINITY };
-/** Target specs the `job_run.created` audit entry lists; past this it gives the count. */
-const AUDITED_TARGETS = 50;
-
-export interface CreateRunOptions {
-  idempotencyKey?: string | undefined;
-  /** Fingerprint of the request made with `idempotencyKey` (`requestFingerprint`): a reuse of the key with another request is refused. */
-  requestHash?: string | undefined;
-  /** Internal callers (scheduler, workflows, webhooks) say who triggered the run. */
-  trigger?: { kind: Exclude<TriggerKind, 'user' | 'api_key'>; id?: string } | undefined;
-  templateId?: string | null;
-  /** The template's team: the run belongs to it (docs/architecture.md "Team scoping"). */
-  templateTeamId?: string | null;
-}
-
-export type RunInput = Omit<CreateRunBody, 'template_id'> & { type: string };
-
-/** Queued runs ahead past which a new run's position is estimated, not counted (see `store`). */
-const POSITION_COUNT_LIMIT = 1000;
-
-function invalid(code: string, message: string, errors: FieldError[]): never {
-  throw new ValidationError(code, message, errors);
-}
-
-/**
- * The run an Idempotency-Key already made, if `requestHash` is the request that made it; a reuse
- * of the key with another request is a client error (draft-ietf-httpapi-idempotency-key-header: 422).
- */
-function sameRequest(existing: Run, requestHash: string | undefined): Run {
-  if (requestHash !== undefined && existing.requestHash !== null && existing.requestHash !== requestHash) {
-    invalid('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new run', [
-      { path: 'headers.idempotency-key', message: `already used by run ${existing.id} with a different body` },
-    ]);
-  }
-  return existing;
-}
-
-/** A deadline must leave the run a chance to start: after now, and after `not_before`. */
-function checkDeadline(input: { expires_at?: string | undefined; not_before?: string | undefined }): void {
-  if (!input.expires_at) return;
-  const deadline = Date.parse(input.expires_at);
-  if (!(deadline > Date.now())) invalid('JOB_DEADLINE_PASSED', 'expires_at is in the past', [{ path: 'body.expires_at', message: 'must be in the future' }]);
-  if (input.not_before && Date.parse(input.not_before) >= deadline) {
-    invalid('JOB_DEADLINE_BEFORE_START', 'expires_at is not after not_before', [{ path: 'body.expires_at', message: 'must be after not_before' }]);
-  }
-}
-
-/**
- * Who a run acts for, stored on it and re-checked when it executes (run-targets.ts#initiatorOf):
- * a user, or an API key and the user behind it; null for the system (workflows, the CLI).
- */
-function initiatorOf(actor: Actor): Pick<Run, 'initiatorKind' | 'initiatorId' | 'initiatorUserId'> {
-  if (actor.kind === 'system') return { initiatorKind: null, initiatorId: null, initiatorUserId: null };
-  return { initiatorKind: actor.kind, initiatorId: actor.id, initiatorUserId: actor.userId ?? (actor.kind === 'user' ? actor.id : null) };
-}
-
-/**
- * The targets a `job_run.created` audit entry records: hosts as given and selectors as
- * `key=value` (`device_id=…`, `group=core`), capped, with the total when capped.
- */
-function auditedTargets(specs: readonly TargetSpec[]): Record<string, unknown> {
-  const shown = specs.slice(0, AUDITED_TARGETS).map((s) =>
-    typeof s === 'string'
-      ? s
-      : Object.entries(s)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(',')
-          .slice(0, 200),
-  );
-  return { target_specs: shown, ...(specs.length > AUDITED_TARGETS ? { target_specs_total: specs.length } : {}) };
 }
 
 /** Runs: create (ad hoc or from a template), read, cancel, retry, logs and output. */
-/** The lifecycle columns of a run that was never claimed (a new run, a retry), stored at `now`. */
-function unstartedState(now: string) {
-  return {
-    blockedBy: null,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    workerId: null,
-    cancelRequested: false,
-    reason: null,
-    output: null,
-    logNextSeq: 1,
-    logDropped: 0,
-    createdAt: now,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: now,
-  } satisfies Partial<Run>;
-}
-
 export function createJobsService(deps: JobsServiceDeps) {
   const { runs } = deps;
   const runLimits = deps.runLimits ?? UNLIMITED;
 
-  /** The run if it exists and, given an actor, is in their team scope: another team's run is absent (404). */
   /** The team of runs live streams watch (see `mayRead`). */
   const runTeams = new LRUCache<string, { teamId: string | null }>({ max: 10_000 });
 
+  /** The run if it exists and, given an actor, is in their team scope: another team's run is absent (404). */
   async function load(id: string, actor?: Actor): Promise<Run> {
     const run = await runs.find(id);
     if (!run || (actor && !inTeamScope(teamScope(actor), run.teamId))) throw new NotFoundError('JOB_RUN_NOT_FOUND', `Job run ${id} does not exist`);
@@ -201,122 +110,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     return { ...view, credential_id: hide(view.credential_id), credential_profile_id: hide(view.credential_profile_id) };
   }
 
-  type QueueContext = {
-    workers: { count: number; capacity: number };
-    running: Map<string, number>;
-    total: number;
-    /** Queued runs per priority when counted, and the runs this node stored since (see `store`). */
-    queued: Map<number, number>;
-    storedSince: Map<number, number>;
-  };
-  let cached: { at: number; value: Promise<QueueContext> } | null = null;
-
-  /** Counts behind every blocked_by explanation; reused for 250 ms so a burst of creates does not recount. */
-  function queueContext(): Promise<QueueContext> {
-    if (cached && Date.now() - cached.at < 250) return cached.value;
-    const value = Promise.all([deps.locks.liveWorkers(new Date(Date.now() - WORKER_STALE_MS).toISOString()), runs.runningCounts(), runs.queuedCounts()]).then(
-      ([workers, running, queued]) => ({
-        workers,
-        running,
-        total: [...running.values()].reduce((a, b) => a + b, 0),
-        queued,
-        storedSince: new Map<number, number>(),
-      }),
-    );
-    cached = { at: Date.now(), value };
-    value.catch(() => (cached = null));
-    return value;
-  }
-
-  /**
-   * Queued runs at or above each priority of `list` by the last count of the queue (at most
-   * 250 ms old) plus what this node stored since; `list` is then counted as stored.
-   */
-  function estimateAhead(ctx: QueueContext, list: readonly Run[]): Map<number, number> {
-    const ahead = new Map<number, number>();
-    for (const priority of new Set(list.map((r) => r.priority))) {
-      let n = 0;
-      for (const counts of [ctx.queued, ctx.storedSince]) for (const [p, c] of counts) if (p >= priority) n += c;
-      ahead.set(priority, n);
-    }
-    return ahead;
-  }
-
-  // Concurrent views (a list page, a burst of creates) share one position query.
-  const positionOf = createBatcher((list: Run[]) => runs.positions(list));
-
-  type NewTarget = { host: string; deviceId: string | null } & Partial<TargetIdentity>;
-  /**
-   * Group commit of new runs: concurrent creates share one atomic write (runs, targets and audit
-   * rows, and what is queued ahead of them: one prepared statement on PostgreSQL).
-   */
-  const store = createBatcher(async (batch: { actor: Actor; run: Run; targets: NewTarget[] }[]) => {
-    const list = batch.map((b) => b.run);
-    // Where the new runs stand: counted in the write while the queue ahead of them is short;
-    // past POSITION_COUNT_LIMIT, counting it in every batch of creates would cost O(queue) each,
-    // so the position is the estimate (a run read back, GET or list, is ranked exactly).
-    const ctx = await queueContext();
-    const estimate = estimateAhead(ctx, list);
-    const count = [...estimate.values()].every((n) => n < POSITION_COUNT_LIMIT);
-    const before = await writeAtomically(
-      deps.db,
-      [
-        ...runs.insertWrites(
-          batch.map(({ run, targets }) => ({
-            run,
-            targets: targets.map((t, idx) => ({
-              ...NO_IDENTITY,
-              ...t,
-              idx,
-              status: 'pending',
-              attempt: 0,
-              startedAt: null,
-              finishedAt: null,
-              durationMs: null,
-              output: null,
-              parsed: null,
-              error: null,
-            })),
-          })),
-        ),
-        ...(deps.audit
-          ? [
-              deps.audit.recordWrite(
-                batch.map(({ actor, run, targets }) => ({
-                  actor,
-                  action: 'job_run.created',
-                  resourceType: 'job_run',
-                  resourceId: run.id,
-                  outcome: 'success' as const,
-                  changes: {
-                    type: run.type,
-                    targets: targets.length,
-                    retry_of: run.retryOf,
-                    ...auditedTargets(run.targets as TargetSpec[]),
-                    ...(run.triggerKind === 'schedule' ? { schedule_id: run.triggeredBy } : {}),
-                  },
-                })),
-              ),
-            ]
-          : []),
-      ],
-      count ? (db) => createRunsRepository(db).positionsRead(list) : undefined,
-    );
-    for (const r of list) ctx.storedSince.set(r.priority, (ctx.storedSince.get(r.priority) ?? 0) + 1);
-    const positions = rankQueued(list, count ? queueBefore(before) : { ahead: estimate, tail: new Map() });
-    return positions.map((position) => ({ position, ctx }));
-  });
-  /**
-   * Stored runs go on the queue in batches, one queue round trip each, after their creator has
-   * its answer: the database is the record (202 Accepted), the queue only the delivery. A failed
-   * enqueue is logged and the worker's reconcile offers the run again.
-   */
-  const enqueue = createBatcher(async (batch: Run[]) => {
-    await deps.dispatch.many(batch);
-    return batch.map(() => undefined);
-  });
-
-  async function view(run: Run, ctx?: Awaited<ReturnType<typeof queueContext>>, knownPosition?: number) {
+  async function view(run: Run, ctx?: QueueSnapshot, knownPosition?: number) {
     if (run.status !== 'queued') {
       return runView(run, {
         blockedBy: blockedBy({
@@ -335,8 +129,8 @@ export function createJobsService(deps: JobsServiceDeps) {
         position: null,
       });
     }
-    const c = ctx ?? (await queueContext());
-    const position = knownPosition ?? (await positionOf(run));
+    const c = ctx ?? (await deps.snapshots());
+    const position = knownPosition ?? (await deps.newRuns.positionOf(run));
     return runView(run, {
       blockedBy: blockedBy({
         status: run.status,
@@ -373,15 +167,6 @@ export function createJobsService(deps: JobsServiceDeps) {
     return true;
   }
 
-  async function resolveTargets(actor: Actor, executor: Executor, specs: TargetSpec[], path = 'body.targets'): Promise<NewTarget[]> {
-    if (await checkSelectors(actor, specs, path)) return [];
-    const out = (specs as string[]).map((host) => ({ host, deviceId: null }));
-    if (out.length === 0 && executor.targets === 'required') {
-      invalid('JOB_TARGETS_REQUIRED', `'${executor.type}' needs at least one target`, [{ path, message: 'at least one target is required' }]);
-    }
-    return out.length === 0 ? [{ host: 'local', deviceId: null }] : out;
-  }
-
   /**
    * A run's credential may be a credential or a credential profile; with inventory targets it may
    * be omitted (devices bring theirs). Using one is reading it: the actor needs `credentials:use`
@@ -412,35 +197,6 @@ export function createJobsService(deps: JobsServiceDeps) {
     }
   }
 
-  /** Host names and addresses outside the inventory need `jobs:run_adhoc`; inventory selectors only `jobs:run`. */
-  function checkAdhoc(actor: Actor, specs: readonly TargetSpec[]): void {
-    if (specs.some((s) => typeof s === 'string') && !hasPermission(actor, 'jobs:run_adhoc')) {
-      throw new ForbiddenError(
-        'JOB_ADHOC_FORBIDDEN',
-        "Targets outside the inventory (host names, addresses) need the 'jobs:run_adhoc' permission; target inventory devices instead",
-      );
-    }
-  }
-
-  /** Per-run bounds: targets named, and probes (targets × ports of a scan). */
-  function checkBounds(executor: Executor, params: Record<string, unknown>, specs: readonly TargetSpec[]): void {
-    if (specs.length > runLimits.maxTargets) {
-      invalid('JOB_TOO_MANY_TARGETS', `A run may name at most ${runLimits.maxTargets} targets`, [
-        { path: 'body.targets', message: `${specs.length} targets; the limit is ${runLimits.maxTargets} (OPSDECK_RUN_MAX_TARGETS)` },
-      ]);
-    }
-    const perTarget = executor.probesPerTarget?.(params) ?? 1;
-    const probes = Math.max(1, specs.length) * perTarget;
-    if (probes > runLimits.maxProbes) {
-      invalid('JOB_TOO_MANY_PROBES', `A run may make at most ${runLimits.maxProbes} probes (targets × ports)`, [
-        {
-          path: perTarget > 1 ? 'body.params.ports' : 'body.targets',
-          message: `${specs.length} targets × ${perTarget} = ${probes} probes; the limit is ${runLimits.maxProbes} (OPSDECK_RUN_MAX_PROBES)`,
-        },
-      ]);
-    }
-  }
-
   /** A person's queued and running runs are bounded (their API keys' and schedules' count too): 429 with Retry-After. */
   async function checkActive(actor: Actor): Promise<void> {
     const userId = initiatorOf(actor).initiatorUserId;
@@ -453,6 +209,21 @@ export function createJobsService(deps: JobsServiceDeps) {
         30,
       );
     }
+  }
+
+  /** Stores a planned run and offers it to the queue once stored; an idempotency race answers the winner's run. */
+  async function store(actor: Actor, run: Run, targets: NewTarget[]) {
+    let stored: { position: number; snapshot: QueueSnapshot };
+    try {
+      stored = await deps.newRuns.insertRun(actor, run, targets);
+    } catch (err) {
+      // Two requests with one idempotency key raced: the loser answers with the winner's run.
+      const existing = run.idempotencyKey ? await runs.findByIdempotencyKey(run.idempotencyKey) : undefined;
+      if (existing) return { run: await view(sameRequest(existing, run.requestHash)), created: false };
+      throw err;
+    }
+    deps.offers.offer(run);
+    return { run: await view(run, stored.snapshot, stored.position), created: true };
   }
 
   const service = {
@@ -478,79 +249,33 @@ export function createJobsService(deps: JobsServiceDeps) {
       await checkCredentialUse(actor, credentialId, path);
     },
 
-    /** Validates, stores and enqueues a run; with an idempotency key a repeat returns the first run. */
+    /**
+     * A new run: with an idempotency key a repeat returns the first run. Otherwise the request is
+     * checked (parameters, targets, credential, the person's limit), planned and stored; it goes
+     * on the queue after the answer.
+     */
     async createRun(actor: Actor, input: RunInput, options: CreateRunOptions = {}): Promise<{ run: Awaited<ReturnType<typeof view>>; created: boolean }> {
       requirePermission(actor, 'jobs:run');
-      // Internal triggers (a schedule's tick) key by the trigger, not the actor: whoever owns the
-      // schedule when a crashed claim is repaired, the tick lands on the run it already made.
-      const key = options.idempotencyKey
-        ? `${options.trigger ? `trigger:${options.trigger.kind}:${options.trigger.id ?? ''}` : actor.id}:${options.idempotencyKey}`
-        : null;
-      if (key) {
-        const existing = await runs.findByIdempotencyKey(key);
-        if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
-      }
+      const idempotencyKey = idempotencyKeyOf(actor, options);
+      const existing = idempotencyKey ? await runs.findByIdempotencyKey(idempotencyKey) : undefined;
+      if (existing) return { run: await view(sameRequest(existing, options.requestHash)), created: false };
       const executor = service.executor(input.type);
-      checkDeadline(input);
-      const checked = validateParams(executor, input.params, deps.settings);
-      if (!checked.ok) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' schema`, checked.errors);
-      const ruleErrors = (await executor.validate?.(actor, checked.params)) ?? [];
+      const specs = input.targets ?? [];
+      const params = checkRequest(executor, input, deps.settings, Date.now());
+      const ruleErrors = (await executor.validate?.(actor, params)) ?? [];
       if (ruleErrors.length > 0) invalid('JOB_PARAMS_INVALID', `Parameters do not match the '${executor.type}' rules`, ruleErrors);
-      checkAdhoc(actor, input.targets ?? []);
-      checkBounds(executor, checked.params, input.targets ?? []);
-      await checkCredential(actor, executor, input.credential_id, input.targets ?? []);
-      const targets = await resolveTargets(actor, executor, input.targets ?? []);
+      checkTargets(actor, executor, params, specs, runLimits);
+      await checkCredential(actor, executor, input.credential_id, specs);
+      const targets = hostTargets(executor, specs, await checkSelectors(actor, specs, 'body.targets'));
       await checkActive(actor);
       const teamId = await runTeam(actor, input.credential_id, options.templateTeamId);
-      const now = nowIso();
-      const run: Run = {
-        id: newId(),
-        type: executor.type,
-        status: 'queued',
-        params: checked.params,
-        targets: input.targets ?? [],
-        credentialId: input.credential_id ?? null,
-        templateId: options.templateId ?? null,
-        teamId,
-        retryOf: null,
-        priority: input.priority ?? RUN_DEFAULTS.priority,
-        timeoutMs: input.timeout_ms ?? RUN_DEFAULTS.timeout_ms,
-        targetTimeoutMs: input.target_timeout_ms ?? RUN_DEFAULTS.target_timeout_ms,
-        targetConcurrency: input.target_concurrency ?? RUN_DEFAULTS.target_concurrency,
-        maxAttempts: input.max_attempts ?? RUN_DEFAULTS.max_attempts,
-        backoffMs: input.backoff_ms ?? RUN_DEFAULTS.backoff_ms,
-        attempt: 0,
-        changesDevices: executor.changesDevices(checked.params),
-        triggerKind: options.trigger?.kind ?? (actor.kind === 'system' ? 'system' : actor.kind),
-        triggeredBy: options.trigger?.id ?? actor.id,
-        idempotencyKey: key,
-        requestHash: key ? (options.requestHash ?? null) : null,
-        expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
-        notBefore: input.not_before ? new Date(input.not_before).toISOString() : null,
-        ...unstartedState(now),
-        ...initiatorOf(actor),
-      };
-      return service.insertRun(actor, run, targets);
-    },
-
-    /** Stores a prepared run and enqueues it after commit (also used by retry). */
-    async insertRun(actor: Actor, run: Run, targets: NewTarget[]) {
-      let stored: { position: number; ctx: QueueContext };
-      try {
-        stored = await store({ actor, run, targets });
-      } catch (err) {
-        // Two requests with one idempotency key raced: the loser answers with the winner's run.
-        const existing = run.idempotencyKey ? await runs.findByIdempotencyKey(run.idempotencyKey) : undefined;
-        if (existing) return { run: await view(sameRequest(existing, run.requestHash ?? undefined)), created: false };
-        throw err;
-      }
-      enqueue(run).catch((err: unknown) => deps.logger?.warn({ err, runId: run.id }, 'job run stored but not queued yet; the worker reconcile will queue it'));
-      return { run: await view(run, stored.ctx, stored.position), created: true };
+      const run = planRun({ id: newId(), now: nowIso(), actor, executor, input, params, options, idempotencyKey, teamId });
+      return store(actor, run, targets);
     },
 
     /** Resolves once every stored run handed to the queue so far has been enqueued (or failed to). */
     settled(): Promise<void> {
-      return enqueue.idle();
+      return deps.offers.settled();
     },
 
     async getRun(actor: Actor, id: string) {
@@ -568,7 +293,7 @@ export function createJobsService(deps: JobsServiceDeps) {
         .flatMap(([, v]) => [v].flat().flatMap((x) => (typeof x === 'string' ? x.split(',') : [])));
       if ((await hiddenCredentials(actor, byCredential)).size > 0) return { items: [], next_cursor: null };
       const page = await runs.list(teamScope(actor), parseFilters(query, RUN_FILTERS), keys, query.cursor, query.limit ?? 50);
-      const ctx = page.items.some((r) => r.status === 'queued') ? await queueContext() : undefined;
+      const ctx = page.items.some((r) => r.status === 'queued') ? await deps.snapshots() : undefined;
       const hidden = await hiddenCredentials(
         actor,
         page.items.map((r) => r.credentialId),
@@ -598,7 +323,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       if (direct) {
         deps.onFinished?.(run.type, 'cancelled', null);
         await deps.bus.publish(`job-run:${id}`, { kind: 'status', status: 'cancelled', reason: 'cancelled before it started', attempt: run.attempt });
-      } else await deps.bus.publish(CANCEL_CHANNEL, { runId: id });
+      } else await deps.signalCancel(id);
       return view(await load(id));
     },
 
@@ -607,48 +332,13 @@ export function createJobsService(deps: JobsServiceDeps) {
       requirePermission(actor, 'jobs:run');
       const source = await load(id, actor);
       if (!isTerminal(source.status)) throw new ConflictError('JOB_RUN_NOT_FINISHED', `Job run ${id} has not ended yet`);
-      const rows = await runs.targets(id);
-      const targets = rows.filter((t) => !onlyFailed || t.status !== 'succeeded');
-      // Selectors never resolved (the run was refused before): the retry resolves them afresh.
-      const unresolved = rows.length === 0 && (source.targets as TargetSpec[]).some(isSelector);
-      if (targets.length === 0 && !unresolved) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
+      const plan = planRetry({ id: newId(), now: nowIso(), actor, source, rows: await runs.targets(id), onlyFailed });
+      if (!plan) throw new ConflictError('JOB_RUN_NOTHING_TO_RETRY', 'Every target of this run succeeded');
       // A retry is a new run by this actor: the same rules as creating one.
-      checkAdhoc(actor, (unresolved ? source.targets : targets.filter((t) => !t.deviceId && t.host !== 'local').map((t) => t.host)) as TargetSpec[]);
+      checkAdhoc(actor, plan.adhoc);
       if (source.credentialId) await checkCredentialUse(actor, source.credentialId, 'body');
       await checkActive(actor);
-      const now = nowIso();
-      const run: Run = {
-        ...source,
-        id: newId(),
-        status: 'queued',
-        retryOf: id,
-        attempt: 0,
-        idempotencyKey: null,
-        requestHash: null,
-        expiresAt: null,
-        notBefore: null,
-        ...unstartedState(now),
-        triggerKind: actor.kind === 'system' ? 'system' : actor.kind,
-        triggeredBy: actor.id,
-        ...initiatorOf(actor),
-        targets: unresolved ? source.targets : targets.map((t) => (t.deviceId ? { device_id: t.deviceId } : t.host)),
-      };
-      return (
-        await service.insertRun(
-          actor,
-          run,
-          targets.map((t) => ({
-            host: t.host,
-            deviceId: t.deviceId,
-            deviceName: t.deviceName,
-            networkDriver: t.networkDriver,
-            selector: t.selector,
-            credentialId: t.credentialId,
-            credentialProfileId: t.credentialProfileId,
-            credentialSource: t.credentialSource as TargetIdentity['credentialSource'],
-          })),
-        )
-      ).run;
+      return (await store(actor, plan.run, plan.targets)).run;
     },
 
     async logs(actor: Actor, id: string, after: number, limit: number) {

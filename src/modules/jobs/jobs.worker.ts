@@ -11,6 +11,10 @@ import { backoffDelayMs } from './run-state.fns.js';
 import type { Run, RunsRepository } from './runs.repository.js';
 
 export const CANCEL_CHANNEL = 'jobs:cancel';
+/** Asks whichever worker runs `runId` to stop it (the service's `signalCancel` port, wired in index.ts). */
+export const cancelSignal = (bus: Pick<EventBus, 'publish'>) => async (runId: string) => {
+  await bus.publish(CANCEL_CHANNEL, { runId });
+};
 /** A worker not seen for this many heartbeats counts as gone (`no_worker`). */
 export const WORKER_HEARTBEAT_MS = 5000;
 export const WORKER_STALE_MS = 3 * WORKER_HEARTBEAT_MS;

@@ -70,3 +70,15 @@ export const RUN_DEFAULTS = {
   target_timeout_ms: 300_000,
   target_concurrency: 10,
 } as const;
+
+/** A run's or template's execution settings from its request body, defaults applied. */
+export function runSettingsOf(body: Partial<Record<keyof typeof RUN_DEFAULTS, number | undefined>>) {
+  return {
+    priority: body.priority ?? RUN_DEFAULTS.priority,
+    timeoutMs: body.timeout_ms ?? RUN_DEFAULTS.timeout_ms,
+    targetTimeoutMs: body.target_timeout_ms ?? RUN_DEFAULTS.target_timeout_ms,
+    targetConcurrency: body.target_concurrency ?? RUN_DEFAULTS.target_concurrency,
+    maxAttempts: body.max_attempts ?? RUN_DEFAULTS.max_attempts,
+    backoffMs: body.backoff_ms ?? RUN_DEFAULTS.backoff_ms,
+  };
+}

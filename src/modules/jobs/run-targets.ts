@@ -5,7 +5,7 @@ import type { CredentialResolver } from './credentials.js';
 import type { TargetSpec } from './jobs.schemas.js';
 import type { RunLog } from './run-log.js';
 import type { Run, RunsRepository, TargetRow } from './runs.repository.js';
-import { credentialPlan, isSelector, NO_IDENTITY, rowsFor, type SelectedDevice, type TargetResolver } from './targets.js';
+import { credentialPlan, isSelector, NO_IDENTITY, PENDING_TARGET, rowsFor, type SelectedDevice, type TargetResolver } from './targets.js';
 
 /** The run cannot start for a reason retrying will not change: it fails at once, no further attempts. */
 export class RunRefused extends Error {}
@@ -96,14 +96,7 @@ export async function prepareTargets(o: {
       idx: rows.length,
       host,
       deviceId: null,
-      status: 'pending',
-      attempt: 0,
-      startedAt: null,
-      finishedAt: null,
-      durationMs: null,
-      output: null,
-      parsed: null,
-      error: null,
+      ...PENDING_TARGET,
     });
   }
   if (rows.length === 0) throw new RunRefused(NOTHING_MATCHED);

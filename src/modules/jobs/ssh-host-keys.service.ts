@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db/database.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
-import type { AuditRecorder } from './jobs.service.js';
+import type { AuditRecorder } from './audit.js';
 import type { TargetResolver } from './targets.js';
 import { createSshHostKeysRepository, type SshHostKeyRow } from './ssh-host-keys.repository.js';
 

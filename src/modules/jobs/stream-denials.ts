@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db/database.js';
 import type { Actor } from '../../platform/http/auth.js';
 import { createMemoryRateLimitStore, type RateLimitStore } from '../../platform/http/rate-limit.js';
 import type { Logger } from '../../platform/observability/logger.js';
-import type { AuditRecorder } from './jobs.service.js';
+import type { AuditRecorder } from './audit.js';
 
 /** Denied subscriptions a principal (and a connection) may have per window before its socket is closed with 4429. */
 export const DENIALS_PER_WINDOW = 10;

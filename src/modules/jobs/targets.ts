@@ -48,6 +48,18 @@ export const NO_IDENTITY: TargetIdentity = {
   credentialSource: null,
 };
 
+/** The progress columns of a target row not yet worked on. */
+export const PENDING_TARGET = {
+  status: 'pending',
+  attempt: 0,
+  startedAt: null,
+  finishedAt: null,
+  durationMs: null,
+  output: null,
+  parsed: null,
+  error: null,
+} as const;
+
 export const isSelector = (s: TargetSpec): s is Selector => typeof s !== 'string';
 
 /**

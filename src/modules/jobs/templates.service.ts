@@ -5,9 +5,10 @@ import { parseSort } from '../../platform/http/pagination.js';
 import { newId, nowIso } from '../../platform/ids.js';
 import type { ExecutorSettings } from './executors/executor.js';
 import { TEMPLATE_FILTERS, TEMPLATE_SORTS, type CreateRunBody, type CreateTemplateBody, type UpdateTemplateBody } from './jobs.schemas.js';
-import type { JobsService, CreateRunOptions } from './jobs.service.js';
+import type { JobsService } from './jobs.service.js';
+import type { CreateRunOptions } from './run-plan.fns.js';
 import { templateView } from './jobs.views.fns.js';
-import { RUN_DEFAULTS, validateParams } from './run-input.fns.js';
+import { runSettingsOf, validateParams } from './run-input.fns.js';
 import type { TemplateRow, TemplatesRepository } from './templates.repository.js';
 import { isUuid } from '../../platform/ids.js';
 import type { Db } from '../../platform/db/database.js';
@@ -108,12 +109,7 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
         params,
         targets: body.targets ?? [],
         credentialId: body.credential_id ?? null,
-        priority: body.priority ?? RUN_DEFAULTS.priority,
-        timeoutMs: body.timeout_ms ?? RUN_DEFAULTS.timeout_ms,
-        targetTimeoutMs: body.target_timeout_ms ?? RUN_DEFAULTS.target_timeout_ms,
-        targetConcurrency: body.target_concurrency ?? RUN_DEFAULTS.target_concurrency,
-        maxAttempts: body.max_attempts ?? RUN_DEFAULTS.max_attempts,
-        backoffMs: body.backoff_ms ?? RUN_DEFAULTS.backoff_ms,
+        ...runSettingsOf(body),
         tags: body.tags ?? [],
         folder: body.folder ?? null,
         teamId: body.team_id ?? null,

@@ -1,13 +1,15 @@
+import { shareResponseSchemas, type Operation as ResponsesOf } from './openapi-shared.js';
 import { FILTER_MARKER, LOOKUP_HELP, type FilterMarker } from './filters.js';
 
 /**
  * The finishing pass over the generated OpenAPI document (@fastify/swagger's `transformObject`):
- * list filters described once per field, and the wildcard path parameter given a name.
+ * list filters described once per field, repeated response schemas as shared components
+ * (`openapi-shared.ts`), and the wildcard path parameter given a name.
  * It changes the document only: request validation still runs on each route's own schema.
  */
 type Json = Record<string, unknown>;
 type Parameter = { name: string; in: string; description?: string; schema?: Json };
-type Operation = { parameters?: Parameter[] };
+type Operation = ResponsesOf & { parameters?: Parameter[] };
 type Document = { paths?: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Json> } };
 
 /** The query parameter that stands for every filter of a list operation. */
@@ -120,5 +122,6 @@ export function finishOpenApi<T extends object>(doc: T): T {
   for (const [url, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) compactFilters(op, schemas, `${method.toUpperCase()} ${url}`);
   }
+  shareResponseSchemas(paths, schemas);
   return doc;
 }
