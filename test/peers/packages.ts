@@ -41,6 +41,7 @@ export const TEST_PACKAGES: readonly TestPackage[] = [
   { name: 'curl', provides: 'curl', usedBy: 'test/docs-examples.test.ts (the README examples)' },
   { name: 'jq', provides: 'jq', usedBy: 'test/docs-examples.test.ts (the README examples)' },
   { name: 'openssl', provides: 'openssl', usedBy: 'test/docs-examples.test.ts (the README examples)' },
+  { name: 'qemu-utils', provides: 'qemu-img', usedBy: 'the images library and the qemu_convert executor (src/modules/files/qemu.ts, images.api.test.ts)' },
 ];
 
 /** Resolves `provides` to an existing file, or undefined. */

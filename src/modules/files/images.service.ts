@@ -49,6 +49,9 @@ const imageView = (i: ImageRow): ImageView => ({
   updated_at: i.updatedAt,
 });
 
+/** Content types (by magic bytes) a disk image may have; `application/octet-stream` covers raw images. */
+const DISK_TYPES = ['application/x-qemu-disk', 'application/x-vmdk', 'application/x-iso9660-image', 'application/octet-stream'];
+
 export type RegisterImageInput =
   | { kind: 'disk'; file_id: string }
   | { kind: 'firmware'; file_id: string; vendor: string; model: string; version: string; vendor_sha256?: string };
@@ -139,6 +142,11 @@ export function createImagesService(deps: ImagesServiceDeps) {
           ]);
         }
         return insert(actor, { ...row, vendor: input.vendor, model: input.model, version: input.version, vendorSha256: vendorSha }, 'image.registered');
+      }
+      if (!DISK_TYPES.includes(file.content_type)) {
+        throw new ValidationError('IMAGE_NOT_DISK', `A ${file.content_type} file is no disk image`, [
+          { path: 'body.file_id', message: `content is ${file.content_type}` },
+        ]);
       }
       const { path } = await deps.files.pathOf(actor, file.id);
       const info = await inspect(path);

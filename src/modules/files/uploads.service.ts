@@ -7,13 +7,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { once } from 'node:events';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromBuffer } from 'file-type';
 import { AppError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
-import { newId } from '../../platform/ids.js';
+import { isUuid, newId } from '../../platform/ids.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
 import {
   checkContent,
@@ -228,11 +227,13 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       errors.push({ path: 'headers.upload-metadata.team_id', message: 'is not one of your teams' });
     }
     const clean = cleanName(name ?? '');
-    errors.push(
-      ...checkDeclared(clean, length, policyOf(deps.settings()), 'headers.upload-metadata').map((e) =>
-        e.path.endsWith('.length') ? { ...e, path: 'headers.upload-length' } : e,
-      ),
-    );
+    if (name) {
+      errors.push(
+        ...checkDeclared(clean, length, policyOf(deps.settings()), 'headers.upload-metadata').map((e) =>
+          e.path.endsWith('.length') ? { ...e, path: 'headers.upload-length' } : e,
+        ),
+      );
+    }
     if (errors.length > 0) throw new ValidationError('UPLOAD_REFUSED', 'The upload is refused', errors);
     return { name: clean, sha256, tags, description, teamId };
   }
@@ -320,7 +321,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
       input: { filename: string; stream: Readable; tags: string[]; description: string; teamId: string | null; truncated: () => boolean },
     ): Promise<FileRow> {
       requirePermission(actor, 'files:write');
-      if (input.teamId !== null && actor.permissions !== '*' && !actor.teamIds.includes(input.teamId)) {
+      if (input.teamId !== null && (!isUuid(input.teamId) || (actor.permissions !== '*' && !actor.teamIds.includes(input.teamId)))) {
         throw new ValidationError('UPLOAD_REFUSED', 'The upload is refused', [{ path: 'body.team_id', message: 'is not one of your teams' }]);
       }
       const name = cleanName(input.filename);
@@ -441,7 +442,8 @@ export function createUploadsService(deps: UploadsServiceDeps) {
     } catch (err) {
       failure = err;
     }
-    if (!out.closed) await once(out, 'close');
+    // NOTE: not events.once, which rejects on the 'error' a destroyed stream emits before 'close'.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     const written = out.bytesWritten;
     // Keep the running hash only when it covers exactly the bytes on disk.
     if (written === hashed) hashes.set(u.id, { hash, offset: u.offset + written });
