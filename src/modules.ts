@@ -379,7 +379,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       identity.registerPermissions(m.permissions);
     }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
-    for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
+    for (const m of [credentials, jobs, schedules, files]) identity.audit.registerTeamScoped(m.teamScoped);
     cachePrefetch.register('identity', identity.warmCache);
     cachePrefetch.register('parsers', () => parsers.customTemplates.store.list());
     settingsStore.onChange('cache', () => void cachePrefetch.settingsChanged());

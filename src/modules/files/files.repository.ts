@@ -209,6 +209,16 @@ export function createFilesRepository(base: Db) {
         .where('id', '=', id)
         .execute();
     },
+    /** Team of each file or image (for the audit list's team filtering). */
+    async teamsOf(table: 'files' | 'images', ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .selectFrom(table)
+        .select(['id', 'teamId'])
+        .where('id', 'in', [...new Set(ids)])
+        .execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async deleteImage(id: string): Promise<void> {
       await db.deleteFrom('images').where('id', '=', id).execute();
     },

@@ -72,6 +72,8 @@ export function createFilesModule(deps: FilesModuleDeps) {
     plugins,
     executors: [qemuConvertExecutor(() => images)],
     permissions: FILES_PERMISSIONS,
+    /** The audit list hides entries about other teams' files and images. */
+    teamScoped: { file: (ids: readonly string[]) => repo.teamsOf('files', ids), image: (ids: readonly string[]) => repo.teamsOf('images', ids) },
     /** Sweeps expired uploads and orphaned temporary files now and then on its interval. */
     start(): void {
       const every = deps.sweepEveryMs ?? 300_000;

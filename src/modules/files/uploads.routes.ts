@@ -151,13 +151,9 @@ export function uploadsRoutes(uploads: UploadsService, maxMultipartBytes: () => 
           body: {
             content: {
               'multipart/form-data': {
-                schema: Type.Unsafe({
-                  properties: {
-                    tags: { type: 'string', maxLength: 1100, description: 'Comma-separated tags' },
-                    description: { type: 'string', maxLength: 2000 },
-                    team_id: { type: 'string', format: 'uuid' },
-                    file: { type: 'string', format: 'binary' },
-                  },
+                schema: Type.Unknown({
+                  description:
+                    'Form fields: `file` (the file, binary; required), `tags` (comma-separated, at most 20), `description` (at most 2000 characters), `team_id` (uuid of one of your teams); text fields before the file part',
                 }),
               },
             },
