@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { sql } from 'kysely';
 import * as tus from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
@@ -205,6 +206,32 @@ describe.each(DIALECTS)('/api/v1/uploads (tus) and /api/v1/files on %s', (dialec
     expect(del.status).toBe(204);
     expect(fs.existsSync(path.join(uploadsDir(), id))).toBe(false);
     expect((await fetch(url, { method: 'HEAD', headers: { ...bearer(token), 'tus-resumable': '1.0.0' } })).status).toBe(404);
+  });
+
+  it('sweeps expired uploads (temporary file, row and quota) and temporary files no upload owns', async () => {
+    const { token } = await loginAs(server(), 'operator');
+    const created = await fetch(`${baseUrl()}/api/v1/uploads`, {
+      method: 'POST',
+      headers: { ...bearer(token), 'tus-resumable': '1.0.0', 'upload-length': '1000', 'upload-metadata': `filename ${b64('stale.txt')}` },
+    });
+    const url = `${baseUrl()}${created.headers.get('location')}`;
+    const id = url.split('/').pop()!;
+    const orphan = path.join(uploadsDir(), '01a2a000-0000-7000-8000-000000000000');
+    fs.writeFileSync(orphan, 'left behind by a crash');
+    // Age the upload past its expiry (the clock of the test is not the server's to move).
+    await sql`update file_uploads set expires_at = ${new Date(Date.now() - 1000).toISOString()} where id = ${id}`.execute(server().modules.database.db);
+    expect(await server().modules.files.uploads.sweep()).toBeGreaterThanOrEqual(1);
+    expect(fs.existsSync(path.join(uploadsDir(), id))).toBe(false);
+    expect(fs.existsSync(orphan)).toBe(false);
+    expect((await fetch(url, { method: 'HEAD', headers: { ...bearer(token), 'tus-resumable': '1.0.0' } })).status).toBe(404);
+  });
+
+  it('answers a malformed multipart body with 400, not 500', async () => {
+    const { token } = await loginAs(server(), 'operator');
+    const res = await api('POST', '/api/v1/files', token, '--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated', {
+      'content-type': 'multipart/form-data; boundary=b',
+    });
+    expect(res.statusCode, res.body).toBe(400);
   });
 
   it('refuses a completed upload whose SHA-256 differs from the declared one, keeping nothing', async () => {

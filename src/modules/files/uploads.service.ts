@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromBuffer } from 'file-type';
-import { AppError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
+import { AppError, BadRequestError, ConflictError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { isUuid, newId } from '../../platform/ids.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
@@ -95,6 +95,17 @@ const view = (u: UploadRow): UploadView => ({
 
 interface Active {
   abort: AbortController;
+}
+
+/**
+ * A failed request stream (the client went away, a malformed multipart body) is the client's
+ * 400; a file system error (it has a `syscall`) stays a server error.
+ */
+function streamFailure(err: unknown): unknown {
+  if (err instanceof AppError || (err as { syscall?: string } | null)?.syscall) return err;
+  return new BadRequestError('UPLOAD_INTERRUPTED', 'The request body ended early or was malformed; resume from the upload offset', [
+    { path: 'body', message: err instanceof Error ? err.message.slice(0, 200) : 'unreadable' },
+  ]);
 }
 
 export interface CreateUploadInput {
@@ -345,7 +356,9 @@ export function createUploadsService(deps: UploadsServiceDeps) {
             },
           }),
           fs.createWriteStream(scratch, { mode: 0o600, flags: 'wx' }),
-        );
+        ).catch((err: unknown) => {
+          throw streamFailure(err);
+        });
         if (input.truncated() || size > policy.maxBytes) {
           throw new AppError('FILE_TOO_LARGE', 413, `Files are limited to ${policy.maxBytes} bytes`, [
             { path: 'body.file', message: `must be at most ${policy.maxBytes} bytes` },
@@ -462,7 +475,7 @@ export function createUploadsService(deps: UploadsServiceDeps) {
         { 'upload-offset': String(to) },
       );
     }
-    if (failure) throw failure;
+    if (failure) throw streamFailure(failure);
     if (u.offset < Math.min(SNIFF_BYTES, u.length) && to >= Math.min(SNIFF_BYTES, u.length)) await refuseByContent(u, file, to);
     if (to === u.length) await complete(actor, now, file);
     if (to !== u.length && to - u.offset > 0) progress(now, to).catch(deps.onError);
