@@ -30,6 +30,7 @@ import { createConfigsModule } from './modules/configs/index.js';
 import { createJobsScheduleRunner, createSchedulesModule } from './modules/schedules/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
 import { createAlertsModule } from './modules/alerts/index.js';
+import { createFilesModule } from './modules/files/index.js';
 import { createIntegrationsModule } from './modules/integrations/index.js';
 import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
@@ -314,6 +315,19 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       },
     });
 
+    // Uploads, the file library and images under the data directory; conversions are `qemu_convert` job runs.
+    const files = createFilesModule({
+      db: database.db,
+      dataDir: config.dataDir,
+      settings: () => settingsStore.current('files'),
+      audit: identity.audit,
+      events,
+      logger,
+      startConvert: async (actor, params) => (await jobs.service.createRun(actor, { type: 'qemu_convert', params })).run.id,
+    });
+    files.start();
+    closers.unshift(async () => files.stop());
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -328,7 +342,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel, systemLogs.channel],
       streamGuard,
       streamDenials: rateLimitStore,
-      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors],
+      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors, ...files.executors],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -364,11 +378,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts]) {
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, files]) {
       identity.registerPermissions(m.permissions);
     }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
-    for (const m of [credentials, jobs, schedules]) identity.audit.registerTeamScoped(m.teamScoped);
+    for (const m of [credentials, jobs, schedules, files]) identity.audit.registerTeamScoped(m.teamScoped);
     cachePrefetch.register('identity', identity.warmCache);
     cachePrefetch.register('parsers', () => parsers.customTemplates.store.list());
     settingsStore.onChange('cache', () => void cachePrefetch.settingsChanged());
@@ -387,6 +401,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       ...configs.plugins,
       ...integrations.plugins,
       ...alerts.plugins,
+      ...files.plugins,
     ];
     return {
       config,
@@ -413,6 +428,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       configs,
       integrations,
       alerts,
+      files,
       plugins,
       rateLimitStore,
       authenticator: identity.authenticator,

@@ -117,12 +117,46 @@ const FIXTURES: Record<string, Fixture> = {
   },
 };
 
+/** A multipart/form-data upload of a small text file into a team (POST /files). */
+async function uploadWalkFile(w: World, name: string): Promise<string> {
+  const boundary = 'walk-boundary-0123456789';
+  const part = (headers: string, body: string) => `--${boundary}\r\n${headers}\r\n\r\n${body}\r\n`;
+  const payload =
+    part('Content-Disposition: form-data; name="team_id"', w.teamA) +
+    part(`Content-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain`, `content of ${name}\n`) +
+    `--${boundary}--\r\n`;
+  return created(await w.api({ ...w.admin, 'content-type': `multipart/form-data; boundary=${boundary}` }, 'POST', '/files', payload), 'file');
+}
+
+FIXTURES.file = {
+  create: (w) => uploadWalkFile(w, `walk-file-${w.teamA}.txt`),
+  read: (id) => `/files/${id}`,
+  lists: (w) => ['/files', `/files?team_id=${w.teamA}`, '/files?q=walk-file', '/files?content_type=text/plain'],
+};
+FIXTURES.image = {
+  create: async (w) =>
+    created(
+      await w.api(w.admin, 'POST', '/images', {
+        kind: 'firmware',
+        file_id: await uploadWalkFile(w, `walk-firmware-${w.teamA}.bin`),
+        vendor: 'walk',
+        model: 'walker',
+        version: '1.0',
+      }),
+      'image',
+    ),
+  read: (id) => `/images/${id}`,
+  lists: () => ['/images', '/images?kind=firmware'],
+};
+
 /** Bodies that pass validation, so the answer is the object policy's, not the schema's. */
 const BODIES: Record<string, unknown> = {
   'PATCH credential': { description: 'taken over' },
   'PATCH credential_profile': { description: 'taken over' },
   'PATCH job_template': { description: 'taken over' },
   'PATCH schedule': { description: 'taken over' },
+  'PATCH file': { description: 'taken over' },
+  'POST /api/v1/images/:id/conversions': { format: 'raw' },
   'POST /api/v1/credentials/:id/reveal': { reason: 'walk test' },
   'POST /api/v1/credentials/:id/test': { host: '127.0.0.1', port: 1, timeout_ms: 100 },
   'POST /api/v1/jobs/templates/:id/run': {},

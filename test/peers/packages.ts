@@ -45,6 +45,7 @@ export const TEST_PACKAGES: readonly TestPackage[] = [
     provides: 'openssl',
     usedBy: 'test/docs-examples.test.ts (the README examples), src/modules/alerts/channels.push.test.ts (the APNs stand-in certificate)',
   },
+  { name: 'qemu-utils', provides: 'qemu-img', usedBy: 'the images library and the qemu_convert executor (src/modules/files/qemu.ts, images.api.test.ts)' },
 ];
 
 /** Resolves `provides` to an existing file, or undefined. */

@@ -66,6 +66,9 @@ const READ_PERMISSION: readonly [prefix: string, permission: string][] = [
   ['webhook.', 'webhooks:read'],
   ['config.', 'configs:read'],
   ['alert.', 'alerts:read'],
+  ['file.', 'files:read'],
+  ['upload.', 'files:read'],
+  ['image.', 'images:read'],
 ];
 
 export function readPermissionOf(eventName: string): string | null {

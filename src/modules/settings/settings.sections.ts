@@ -107,13 +107,35 @@ export const SECTIONS = {
     },
   },
   files: {
-    description: 'Upload limits.',
+    description: 'Upload limits, quotas and content policy (the files module reads them at every upload).',
     keys: {
       max_upload_mb: { schema: int(1, 10_240), default: 50, description: 'Largest accepted upload, in MiB.' },
       allowed_extensions: {
         schema: extension,
-        default: ['.txt', '.cfg', '.conf', '.csv', '.json', '.yaml', '.yml', '.j2', '.png', '.jpg', '.svg'],
+        default: ['.txt', '.cfg', '.conf', '.csv', '.json', '.yaml', '.yml', '.j2', '.png', '.jpg', '.svg', '.bin', '.img', '.qcow2', '.vmdk', '.iso', '.raw'],
         description: 'Accepted upload extensions.',
+      },
+      allowed_types: {
+        schema: Type.Array(Type.String({ pattern: '^[a-z0-9.+-]{1,50}/[a-z0-9.+-]{1,50}$', maxLength: 101 }), { maxItems: 200 }),
+        default: [
+          'text/plain',
+          'image/png',
+          'image/jpeg',
+          'image/svg+xml',
+          'application/octet-stream',
+          'application/x-qemu-disk',
+          'application/x-vmdk',
+          'application/x-iso9660-image',
+        ],
+        description:
+          "Accepted content types, as the content's first bytes say (magic numbers), never the name: text is `text/plain`, unrecognised binary `application/octet-stream`.",
+      },
+      quota_mb: { schema: int(1, 104_857_600), default: 10_240, description: "Bytes one user's files and unfinished uploads may take together, in MiB." },
+      upload_expiry_hours: { schema: int(1, 720), default: 24, description: 'An unfinished upload untouched this long is deleted with its temporary file.' },
+      allow_backing_files: {
+        schema: Type.Boolean(),
+        default: false,
+        description: 'Whether a disk image naming a backing file may be registered (it would read another file of the host).',
       },
     },
   },

@@ -330,6 +330,41 @@ export interface EventSubscribers {
   updatedAt: string;
 }
 
+export interface FileQuotas {
+  ownerId: string;
+  usedBytes: number;
+}
+
+export interface Files {
+  contentType: string;
+  createdAt: string;
+  description: string;
+  id: string;
+  name: string;
+  ownerId: string;
+  sha256: string;
+  size: number;
+  tags: string;
+  teamId: string | null;
+  updatedAt: string;
+}
+
+export interface FileUploads {
+  createdAt: string;
+  declaredSha256: string | null;
+  description: string;
+  expiresAt: string;
+  fileId: string | null;
+  id: string;
+  length: number;
+  name: string;
+  offset: number;
+  ownerId: string;
+  tags: string;
+  teamId: string | null;
+  updatedAt: string;
+}
+
 export interface GitRepositories {
   active: boolean | number;
   allowedExtensions: unknown | null;
@@ -355,6 +390,23 @@ export interface GitRepositories {
   url: string;
   verifyTls: boolean | number;
   webhookCredentialId: string | null;
+}
+
+export interface Images {
+  backingFile: string | null;
+  createdAt: string;
+  fileId: string;
+  format: string | null;
+  id: string;
+  kind: string;
+  model: string | null;
+  ownerId: string;
+  teamId: string | null;
+  updatedAt: string;
+  vendor: string | null;
+  vendorSha256: string | null;
+  version: string | null;
+  virtualSize: number | null;
 }
 
 export interface IntegrationConnections {
@@ -913,7 +965,11 @@ export interface DB {
   deviceTypes: DeviceTypes;
   domainEvents: DomainEvents;
   eventSubscribers: EventSubscribers;
+  fileQuotas: FileQuotas;
+  files: Files;
+  fileUploads: FileUploads;
   gitRepositories: GitRepositories;
+  images: Images;
   integrationConnections: IntegrationConnections;
   integrationObjects: IntegrationObjects;
   interfaces: Interfaces;
