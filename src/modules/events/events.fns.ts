@@ -66,6 +66,7 @@ const READ_PERMISSION: readonly [prefix: string, permission: string][] = [
   ['webhook.', 'webhooks:read'],
   ['config.', 'configs:read'],
   ['alert.', 'alerts:read'],
+  ['workflow.', 'workflows:read'],
 ];
 
 export function readPermissionOf(eventName: string): string | null {
