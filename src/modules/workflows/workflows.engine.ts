@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/database.js';
-import { json } from '../../platform/db/columns.js';
+import { bool, json } from '../../platform/db/columns.js';
 import { hasPermission, SYSTEM_ACTOR, type Actor } from '../../platform/http/auth.js';
 import { nowIso } from '../../platform/ids.js';
 import type { Logger } from '../../platform/observability/logger.js';
@@ -22,6 +22,7 @@ export interface EngineDeps {
 }
 
 const MAX_PARALLEL_EXECUTIONS = 50;
+const ACTIVE = ['queued', 'running'];
 const iso = (ms: number) => new Date(ms).toISOString();
 const short = (s: string) => (s.length > 4000 ? `${s.slice(0, 3990)}…` : s);
 
@@ -138,7 +139,9 @@ export function createWorkflowEngine(deps: EngineDeps) {
     for (;;) {
       if (!stop) {
         const fresh = await repo.findExecution(exec.id);
-        if (fresh?.cancelRequested && Number(fresh.cancelRequested)) stop = new Stop('cancelled', 'cancelled on request');
+        // NOTE: a process that stalled past its lease has lost the execution to another node: it stops driving it.
+        if (!fresh || fresh.leaseOwner !== deps.nodeId || !ACTIVE.includes(fresh.status)) active.get(exec.id)?.abort.abort(new Shutdown('lease lost'));
+        else if (bool.read(fresh.cancelRequested)) stop = new Stop('cancelled', 'cancelled on request');
       }
       if (stop) nodeAbort.abort(stop);
       if (!stop) {
@@ -311,6 +314,8 @@ export function createWorkflowEngine(deps: EngineDeps) {
     const now = Date.now();
     const ids = await repo.claim(deps.nodeId, iso(now), iso(now + deps.leaseMs), room);
     for (const id of ids) {
+      // Re-claimed after a stall of this process: the drive in flight goes on under the renewed lease.
+      if (active.has(id)) continue;
       const abort = new AbortController();
       const done = drive(id, abort.signal)
         .catch((err: unknown) => log.error({ err, executionId: id }, 'workflow execution failed in the engine'))
