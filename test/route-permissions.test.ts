@@ -38,7 +38,9 @@ describe('route permission registry', () => {
   it('has every route with an id in its URL declare its object policy (scope + resource)', () => {
     expect(routesWithoutPolicy(server().app.routeRegistry)).toEqual([]);
     const table = server().app.routeRegistry.filter((r) => r.scope === 'team');
-    expect(new Set(table.map((r) => r.resource))).toEqual(new Set(['credential', 'credential_profile', 'job_template', 'job_run', 'schedule']));
+    expect(new Set(table.map((r) => r.resource))).toEqual(
+      new Set(['credential', 'credential_profile', 'job_template', 'job_run', 'schedule', 'workflow', 'workflow_execution']),
+    );
   });
 
   it('fails on a route with an id and no policy (a dummy route proves the check)', async () => {

@@ -82,7 +82,7 @@ export function createWorkflowsModule(deps: WorkflowsModuleDeps) {
     engine,
     plugins,
     permissions: WORKFLOWS_PERMISSIONS,
-    teamScoped: { workflow: (ids: readonly string[]) => repo.teamsOf(ids) },
+    teamScoped: { workflow: (ids: readonly string[]) => repo.teamsOf(ids), workflow_execution: (ids: readonly string[]) => repo.executionTeamsOf(ids) },
     /** `worker`-role processes drive executions. */
     start(): void {
       if (worker) engine.start();

@@ -127,6 +127,15 @@ export function createWorkflowsRepository(base: Db) {
       return new Map(rows.map((r) => [r.id, r.teamId]));
     },
 
+    async executionTeamsOf(ids: readonly string[]): Promise<Map<string, string | null>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('workflowExecutions')
+        .select(['id', 'teamId'])
+        .where('id', 'in', [...new Set(ids)])
+        .execute();
+      return new Map(rows.map((r) => [r.id, r.teamId]));
+    },
     async insertExecution(row: ExecutionRow, nodes: NodeRunRow[]): Promise<void> {
       await db.insertInto('workflowExecutions').values(row).execute();
       if (nodes.length > 0) await db.insertInto('workflowNodeRuns').values(nodes).execute();

@@ -217,6 +217,18 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps) {
     return row;
   }
 
+  /** Starting, retrying and cancelling executions are audited against the execution (team-scoped like its workflow). */
+  async function audited(db: Db, actor: Actor, action: string, e: ExecutionRow): Promise<void> {
+    await deps.audit?.record(db, {
+      actor,
+      action,
+      resourceType: 'workflow_execution',
+      resourceId: e.id,
+      outcome: 'success',
+      changes: { workflow_id: e.workflowId, version: e.version },
+    });
+  }
+
   async function started(row: ExecutionRow): Promise<ExecutionView> {
     deps.wake();
     void deps.events.relay().catch(() => undefined);
@@ -435,7 +447,11 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps) {
         const errors = (validate.errors ?? []).map((e) => ({ path: `body.input${e.instancePath.replace(/\//g, '.')}`, message: e.message ?? 'is invalid' }));
         throw new ValidationError('WORKFLOW_INPUT_INVALID', 'The input does not match the workflow’s input schema', errors);
       }
-      const row = await uow(async (r) => enqueue(r.db, w, principalOf(actor), { kind: 'manual', body: input ?? {} }));
+      const row = await uow(async (r) => {
+        const e = await enqueue(r.db, w, principalOf(actor), { kind: 'manual', body: input ?? {} });
+        await audited(r.db, actor, 'workflow.executed', e);
+        return e;
+      });
       return started(row);
     },
 
@@ -479,7 +495,10 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps) {
       const e = await loadExecution(actor, id);
       if (!ACTIVE.includes(e.status)) throw new ConflictError('WORKFLOW_EXECUTION_FINISHED', `The execution already ended ${e.status}`);
       const now = nowIso();
-      await repo.updateExecution(id, { cancelRequested: bool.write(true), updatedAt: now }, ACTIVE);
+      await uow(async (r) => {
+        await r.workflows.updateExecution(id, { cancelRequested: bool.write(true), updatedAt: now }, ACTIVE);
+        await audited(r.db, actor, 'workflow.execution_cancelled', e);
+      });
       deps.wake();
       return service.getExecution(actor, id);
     },
@@ -496,7 +515,11 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps) {
       if (!version) throw new ConflictError('WORKFLOW_VERSION_GONE', `Version ${e.version} of the workflow no longer exists`);
       const kept = (await repo.nodeRuns(id)).filter((n) => n.status === 'succeeded');
       const trigger = json.read<{ kind: string; body: unknown; event?: string }>(e.trigger);
-      const row = await uow(async (r) => enqueue(r.db, w, principalOf(actor), trigger, { of: id, version: e.version, graph: version.graph, nodes: kept }));
+      const row = await uow(async (r) => {
+        const again = await enqueue(r.db, w, principalOf(actor), trigger, { of: id, version: e.version, graph: version.graph, nodes: kept });
+        await audited(r.db, actor, 'workflow.execution_retried', again);
+        return again;
+      });
       return started(row);
     },
   };
