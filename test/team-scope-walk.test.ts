@@ -132,8 +132,9 @@ const FIXTURES: Record<string, Fixture> = {
     create: async (w) => {
       const id = await created(await w.api(w.admin, 'POST', `/workflows/${w.ids.workflow}/execute`, {}), 'execution');
       // Finished before the walk, so the admin's view before and after compares equal.
-      while (['queued', 'running'].includes((await w.api(w.admin, 'GET', `/workflows/executions/${id}`)).json().status))
+      while (['queued', 'running'].includes((await w.api(w.admin, 'GET', `/workflows/executions/${id}`)).json().status)) {
         await new Promise((r) => setTimeout(r, 50));
+      }
       return id;
     },
     read: (id) => `/workflows/executions/${id}`,
