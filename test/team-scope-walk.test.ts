@@ -194,7 +194,7 @@ describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (
     const routes = server().app.routeRegistry.filter((r) => r.scope === 'team' && r.resource === kind);
     expect(routes.length).toBeGreaterThan(0);
     for (const r of routes) {
-      const url = r.url.replace('/api/v1', '').replace(':id', id).replace(':version', '1');
+      const url = r.url.replace('/api/v1', '').replace(':id', id).replace(':version', '1').replace(':node_id', 'start');
       const body = BODIES[`${r.method} ${r.url}`] ?? (r.method === 'PATCH' ? BODIES[`PATCH ${kind}`] : undefined);
       const res = await api(outsider, r.method as Method, url, body);
       expect(res.statusCode, `${r.method} ${r.url}: ${res.body}`).toBe(404);

@@ -139,6 +139,15 @@ export const NODE_TYPES: readonly NodeTypeDef[] = [
     effects: 'external',
   },
   {
+    type: 'approval',
+    description:
+      'Pauses until a user with workflows:execute approves or rejects (POST /workflows/executions/{id}/nodes/{node}/approve|reject); leaves by `approved` or `rejected`, fails when `timeout_seconds` pass first.',
+    parameters: obj({ message: str('Shown to approvers (templated)', 2000), timeout_seconds: int('Default 86400', 1, 2_592_000) }),
+    output: obj({ decision: { enum: ['approved', 'rejected'] }, by: { type: 'string' }, at: { type: 'string' }, comment: { type: 'string' } }),
+    ports: ['approved', 'rejected'],
+    effects: 'none',
+  },
+  {
     type: 'for_each',
     description: `Runs one node (type ${ITEM_TYPES.join(', ')}) per item of a list, \`concurrency\` at a time; \`item\` and \`index\` are in scope. Output: the results in order.`,
     parameters: obj(

@@ -39,6 +39,8 @@ export interface NodeContext {
   scope: Record<string, unknown>;
   /** Records the job run a node waits for, before waiting. */
   onJobRun(runId: string): Promise<void>;
+  /** An approval node's stored decision, if one was made. */
+  decision(): Promise<{ decision: 'approved' | 'rejected'; by: string; at: string; comment?: string } | null>;
 }
 
 export interface NodeResult {
@@ -178,6 +180,15 @@ export function createHandlers(deps: { jobs: JobsPort; alerts: AlertsPort; resol
         labels: { workflow_execution_id: ctx.executionId, workflow_node: ctx.node.id },
       });
       return { output: r };
+    },
+    approval: async (p, ctx) => {
+      const deadline = ctx.startedAt + Number(p.timeout_seconds ?? 86_400) * 1000;
+      for (;;) {
+        const d = await ctx.decision();
+        if (d) return { output: d, port: d.decision };
+        if (Date.now() >= deadline) throw new NodeError(`no decision within ${Number(p.timeout_seconds ?? 86_400)} s`);
+        await sleep(Math.min(deps.pollMs * 2, Math.max(1, deadline - Date.now())), ctx.signal);
+      }
     },
     for_each: async (p, ctx) => {
       if (!Array.isArray(p.items)) throw new NodeError('items must resolve to a list');

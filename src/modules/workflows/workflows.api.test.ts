@@ -361,6 +361,62 @@ describe.each(DIALECTS)('workflows through the HTTP API on %s', (dialect) => {
     expect((await api('POST', `/workflows/executions/${started.id}/cancel`)).statusCode).toBe(409);
   });
 
+  it('pauses at an approval node until a user with workflows:execute decides, and fails it when nobody does in time', async () => {
+    const w = await create({
+      graph: {
+        nodes: [
+          trigger,
+          { id: 'gate', type: 'approval', parameters: { message: 'push to {{ input.device }}?', timeout_seconds: 60 } },
+          { id: 'push', type: 'noop', parameters: {} },
+          { id: 'abandon', type: 'noop', parameters: {} },
+        ],
+        edges: [
+          { from: 'start', to: 'gate' },
+          { from: 'gate', to: 'push', port: 'approved' },
+          { from: 'gate', to: 'abandon', port: 'rejected' },
+        ],
+      },
+    });
+    const waiting = async (id: string) => {
+      for (;;) {
+        const e = (await api('GET', `/workflows/executions/${id}`)).json();
+        if (node(e, 'gate').status === 'running' && node(e, 'gate').input !== null) return e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const a = (await api('POST', `/workflows/${w.id}/execute`, { input: { device: 'r1' } })).json();
+    const paused = await waiting(a.id);
+    expect(paused.status).toBe('running');
+    expect(node(paused, 'gate').input).toEqual({ message: 'push to r1?', timeout_seconds: 60 });
+    const viewer = bearer((await loginAs(server(), 'viewer')).token);
+    expect((await api('POST', `/workflows/executions/${a.id}/nodes/gate/approve`, {}, viewer)).statusCode).toBe(403);
+    expect((await api('POST', `/workflows/executions/${a.id}/nodes/push/approve`, {})).statusCode).toBe(409);
+    const operator = bearer((await loginAs(server(), 'operator')).token);
+    const ok = await api('POST', `/workflows/executions/${a.id}/nodes/gate/approve`, { comment: 'change window open' }, operator);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((await api('POST', `/workflows/executions/${a.id}/nodes/gate/reject`, {})).statusCode).toBe(409);
+    const approved = await settled(a.id);
+    expect(approved.status).toBe('succeeded');
+    expect(node(approved, 'gate')).toMatchObject({ port: 'approved', decision: { decision: 'approved', comment: 'change window open' } });
+    expect(node(approved, 'push').status).toBe('succeeded');
+    expect(node(approved, 'abandon').status).toBe('skipped');
+
+    const b = (await api('POST', `/workflows/${w.id}/execute`, { input: { device: 'r2' } })).json();
+    await waiting(b.id);
+    expect((await api('POST', `/workflows/executions/${b.id}/nodes/gate/reject`, {})).statusCode).toBe(200);
+    const rejected = await settled(b.id);
+    expect(node(rejected, 'gate').port).toBe('rejected');
+    expect(node(rejected, 'abandon').status).toBe('succeeded');
+    expect(node(rejected, 'push').status).toBe('skipped');
+
+    const quick = await create({
+      graph: { nodes: [trigger, { id: 'gate', type: 'approval', parameters: { timeout_seconds: 1 } }], edges: [{ from: 'start', to: 'gate' }] },
+    });
+    const late = await run(quick.id);
+    expect(late.status).toBe('failed');
+    expect(node(late, 'gate').error).toBe('no decision within 1 s');
+  });
+
   it('acts as its user, re-checked before each node: a user demoted mid-execution stops it with the reason', async () => {
     const op = await loginAs(server(), 'operator');
     const headers = bearer(op.token);

@@ -272,6 +272,10 @@ export function createWorkflowEngine(deps: EngineDeps) {
           signal: attemptAbort.signal,
           scope,
           onJobRun: (runId: string) => saveNode(exec.id, node, { jobRunId: runId }, rows),
+          decision: async () => {
+            const row = (await repo.nodeRuns(exec.id)).find((r) => r.nodeId === node.id);
+            return row?.decision ? json.read<{ decision: 'approved' | 'rejected'; by: string; at: string }>(row.decision) : null;
+          },
         };
         result = await Promise.race([
           handlers[node.type]!(params, ctx),

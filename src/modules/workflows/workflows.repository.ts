@@ -57,6 +57,7 @@ const NODE_RUN_COLUMNS = [
   'output',
   'error',
   'jobRunId',
+  'decision',
   'startedAt',
   'finishedAt',
 ] as const;
@@ -162,6 +163,19 @@ export function createWorkflowsRepository(base: Db) {
         .where('status', 'in', [...from]);
       if (owner) q = q.where('leaseOwner', '=', owner);
       const r = await q.executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    /** Records an approval decision once: only on a running approval node without one; whether it did. */
+    async decide(executionId: string, nodeId: string, decision: string): Promise<boolean> {
+      const r = await db
+        .updateTable('workflowNodeRuns')
+        .set({ decision })
+        .where('executionId', '=', executionId)
+        .where('nodeId', '=', nodeId)
+        .where('type', '=', 'approval')
+        .where('status', '=', 'running')
+        .where('decision', 'is', null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
     async updateNodeRun(executionId: string, nodeId: string, patch: Partial<NodeRunRow>): Promise<void> {

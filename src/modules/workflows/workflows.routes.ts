@@ -12,6 +12,8 @@ import {
   ImportQuery,
   ListExecutionsQuery,
   ListWorkflowsQuery,
+  NodeParams,
+  DecisionBody,
   NodeTypeView,
   UpdateWorkflowBody,
   VersionParams,
@@ -273,6 +275,26 @@ export function workflowsRoutes(service: WorkflowsService): FastifyPluginAsyncTy
       },
       async (req) => service.cancel(req.actor, req.params.id),
     );
+    for (const [verb, decision] of [
+      ['approve', 'approved'],
+      ['reject', 'rejected'],
+    ] as const) {
+      app.post(
+        `/workflows/executions/:id/nodes/:node_id/${verb}`,
+        {
+          config: { ...execute, ...run },
+          schema: {
+            operationId: `${verb}WorkflowApproval`,
+            tags,
+            summary: `${verb === 'approve' ? 'Approve' : 'Reject'} a waiting approval node`,
+            params: NodeParams,
+            body: Type.Optional(DecisionBody),
+            response: { 200: Execution, ...errorResponses(404, 409) },
+          },
+        },
+        async (req) => service.decide(req.actor, req.params.id, req.params.node_id, decision, req.body?.comment),
+      );
+    }
     app.post(
       '/workflows/executions/:id/retry',
       {

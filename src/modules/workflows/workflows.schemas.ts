@@ -196,6 +196,21 @@ export const NodeRun = Type.Object(
     output: Type.Unknown(),
     error: Nullable(Type.String({ maxLength: 4000 })),
     job_run_id: Nullable(Uuid),
+    decision: Type.Union(
+      [
+        Type.Object(
+          {
+            decision: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
+            by: Type.String({ maxLength: 200 }),
+            at: Timestamp,
+            comment: Type.Optional(Type.String({ maxLength: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: 'Approval nodes: who decided what, when' },
+    ),
     started_at: Nullable(Timestamp),
     finished_at: Nullable(Timestamp),
   },
@@ -236,3 +251,6 @@ export const ExecuteBody = Type.Object(
 
 export const HookParams = Type.Object({ token: Type.String({ minLength: 10, maxLength: 100 }) }, { additionalProperties: false });
 export const HookAccepted = Type.Object({ execution_id: Uuid }, { additionalProperties: false });
+
+export const NodeParams = Type.Object({ id: Uuid, node_id: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' }) }, { additionalProperties: false });
+export const DecisionBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });

@@ -89,6 +89,7 @@ const pendingNode = (executionId: string, nodeId: string, type: string): NodeRun
   output: null,
   error: null,
   jobRunId: null,
+  decision: null,
   startedAt: null,
   finishedAt: null,
 });
@@ -122,6 +123,7 @@ export function executionView(row: ExecutionRow, nodes: readonly NodeRunRow[]): 
         output: readJson(n.output),
         error: n.error,
         job_run_id: n.jobRunId,
+        decision: n.decision === null ? null : json.read<ExecutionView['nodes'][number]['decision']>(n.decision),
         started_at: n.startedAt,
         finished_at: n.finishedAt,
       })),
@@ -500,6 +502,29 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps) {
         await audited(r.db, actor, 'workflow.execution_cancelled', e);
       });
       deps.wake();
+      return service.getExecution(actor, id);
+    },
+
+    /** Approves or rejects a waiting approval node (once; 409 when it is not waiting or already decided). */
+    async decide(actor: Actor, id: string, nodeId: string, decision: 'approved' | 'rejected', comment?: string) {
+      requirePermission(actor, EXECUTE);
+      const e = await loadExecution(actor, id);
+      const record = { decision, by: actor.name, at: nowIso(), ...(comment ? { comment } : {}) };
+      await uow(async (r) => {
+        if (!(await r.workflows.decide(id, nodeId, json.write(record)))) {
+          throw new ConflictError('WORKFLOW_APPROVAL_NOT_WAITING', `Node '${nodeId}' of execution ${id} is not an approval waiting for a decision`);
+        }
+        await deps.audit?.record(r.db, {
+          actor,
+          action: `workflow.approval_${decision}`,
+          resourceType: 'workflow_execution',
+          resourceId: id,
+          outcome: 'success',
+          changes: { workflow_id: e.workflowId, node_id: nodeId, ...(comment ? { comment } : {}) },
+        });
+        await deps.events.record(r.db, `workflow.approval.${decision}`, { execution_id: id, workflow_id: e.workflowId, node_id: nodeId, by: actor.name });
+      });
+      void deps.events.relay().catch(() => undefined);
       return service.getExecution(actor, id);
     },
 

@@ -899,6 +899,7 @@ export interface WorkflowExecutions {
 
 export interface WorkflowNodeRuns {
   attempt: number;
+  decision: string | null;
   error: string | null;
   executionId: string;
   finishedAt: string | null;

@@ -75,6 +75,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('output', 'text')
     .addColumn('error', 'text')
     .addColumn('job_run_id', t.id)
+    // An approval node's decision: {"decision":"approved"|"rejected","by","at","comment"}.
+    .addColumn('decision', 'text')
     .addColumn('started_at', t.timestamp)
     .addColumn('finished_at', t.timestamp)
     .addPrimaryKeyConstraint('workflow_node_runs_pk', ['execution_id', 'node_id'])
