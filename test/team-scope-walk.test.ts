@@ -150,6 +150,8 @@ const BODIES: Record<string, unknown> = {
   'PATCH schedule': { description: 'taken over' },
   'PATCH workflow': { description: 'taken over' },
   'POST /api/v1/workflows/:id/execute': {},
+  'POST /api/v1/workflows/executions/:id/nodes/:node_id/approve': {},
+  'POST /api/v1/workflows/executions/:id/nodes/:node_id/reject': {},
   'POST /api/v1/credentials/:id/reveal': { reason: 'walk test' },
   'POST /api/v1/credentials/:id/test': { host: '127.0.0.1', port: 1, timeout_ms: 100 },
   'POST /api/v1/jobs/templates/:id/run': {},

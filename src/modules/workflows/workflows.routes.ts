@@ -288,11 +288,11 @@ export function workflowsRoutes(service: WorkflowsService): FastifyPluginAsyncTy
             tags,
             summary: `${verb === 'approve' ? 'Approve' : 'Reject'} a waiting approval node`,
             params: NodeParams,
-            body: Type.Optional(DecisionBody),
+            body: DecisionBody,
             response: { 200: Execution, ...errorResponses(404, 409) },
           },
         },
-        async (req) => service.decide(req.actor, req.params.id, req.params.node_id, decision, req.body?.comment),
+        async (req) => service.decide(req.actor, req.params.id, req.params.node_id, decision, req.body.comment),
       );
     }
     app.post(
