@@ -431,6 +431,12 @@ export const SETTINGS = {
     default: '30000',
     parse: int(500, 3_600_000),
   }),
+  workflowsLeaseMs: setting({
+    env: 'OPSDECK_WORKFLOWS_LEASE_MS',
+    description: 'How long a worker owns a running workflow execution without renewing it; a killed worker’s executions resume elsewhere after this.',
+    default: '30000',
+    parse: int(500, 3_600_000),
+  }),
   jobsLogLinesMax: setting({
     env: 'OPSDECK_JOBS_LOG_LINES_MAX',
     description: 'Log lines kept per run; later lines are dropped after a truncation marker.',

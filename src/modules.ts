@@ -32,6 +32,7 @@ import { createTemplatesModule } from './modules/templates/index.js';
 import { createAlertsModule } from './modules/alerts/index.js';
 import { createFilesModule } from './modules/files/index.js';
 import { createIntegrationsModule } from './modules/integrations/index.js';
+import { createWorkflowsModule } from './modules/workflows/index.js';
 import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -249,6 +250,35 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       securityChannelId: () => settingsStore.current('notifications').security_channel_id,
       ...(options.clock ? { now: options.clock } : {}),
     });
+    // Workflows subscribe to domain events before the subscribers start; job nodes create runs through the jobs
+    // service (built below, called only once the engine starts) as the execution's principal, keyed per node attempt.
+    const workflows = createWorkflowsModule({
+      db: database.db,
+      logger,
+      events,
+      audit: identity.audit,
+      render: templates.renderText,
+      owners: { actorOf: (kind, id) => identity.actorOf(kind, id) },
+      subscribers: eventsModule.subscribers,
+      config,
+      jobs: {
+        executorTypes: () => jobs.service.types(SYSTEM_ACTOR).items.map((t) => t.type),
+        createRun: async (actor, input, key, executionId) =>
+          (
+            await jobs.service.createRun(actor, input as Parameters<typeof jobs.service.createRun>[1], {
+              idempotencyKey: key,
+              trigger: { kind: 'workflow', id: executionId },
+            })
+          ).run,
+        status: async (runId) => (await jobs.service.getRun(SYSTEM_ACTOR, runId)).status,
+        output: (actor, runId) => jobs.service.output(actor, runId),
+        cancel: async (actor, runId) => void (await jobs.service.cancelRun(actor, runId)),
+      },
+      alerts: async (actor, input) => {
+        const r = await alerts.service.create(actor, { source: 'workflows', ...input, severity: input.severity as 'info' });
+        return { outcome: r.outcome, alert_id: r.alert?.id ?? null };
+      },
+    });
     await eventsModule.start();
     alerts.start();
     closers.unshift(() => alerts.stop());
@@ -378,11 +408,15 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, files]) {
+    // The engine drives executions once jobs exist; it stops before jobs and the database close.
+    workflows.start();
+    closers.unshift(() => workflows.stop());
+
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, files, workflows]) {
       identity.registerPermissions(m.permissions);
     }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
-    for (const m of [credentials, jobs, schedules, files]) identity.audit.registerTeamScoped(m.teamScoped);
+    for (const m of [credentials, jobs, schedules, files, workflows]) identity.audit.registerTeamScoped(m.teamScoped);
     cachePrefetch.register('identity', identity.warmCache);
     cachePrefetch.register('parsers', () => parsers.customTemplates.store.list());
     settingsStore.onChange('cache', () => void cachePrefetch.settingsChanged());
@@ -402,6 +436,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       ...integrations.plugins,
       ...alerts.plugins,
       ...files.plugins,
+      ...workflows.plugins,
     ];
     return {
       config,
@@ -429,6 +464,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       integrations,
       alerts,
       files,
+      workflows,
       plugins,
       rateLimitStore,
       authenticator: identity.authenticator,

@@ -39,7 +39,7 @@ describe('route permission registry', () => {
     expect(routesWithoutPolicy(server().app.routeRegistry)).toEqual([]);
     const table = server().app.routeRegistry.filter((r) => r.scope === 'team');
     expect(new Set(table.map((r) => r.resource))).toEqual(
-      new Set(['credential', 'credential_profile', 'job_template', 'job_run', 'schedule', 'file', 'image']),
+      new Set(['credential', 'credential_profile', 'job_template', 'job_run', 'schedule', 'file', 'image', 'workflow', 'workflow_execution']),
     );
   });
 

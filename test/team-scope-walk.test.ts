@@ -115,6 +115,31 @@ const FIXTURES: Record<string, Fixture> = {
     read: (id) => `/schedules/${id}`,
     lists: (w) => ['/schedules', `/schedules?team_id=${w.teamA}`],
   },
+  workflow: {
+    create: async (w) =>
+      created(
+        await w.api(w.admin, 'POST', '/workflows', {
+          name: `walk-workflow-${w.teamA}`,
+          team_id: w.teamA,
+          graph: { nodes: [{ id: 'start', type: 'trigger', parameters: {} }], edges: [] },
+        }),
+        'workflow',
+      ),
+    read: (id) => `/workflows/${id}`,
+    lists: () => ['/workflows', '/workflows?q=walk-workflow'],
+  },
+  workflow_execution: {
+    create: async (w) => {
+      const id = await created(await w.api(w.admin, 'POST', `/workflows/${w.ids.workflow}/execute`, {}), 'execution');
+      // Finished before the walk, so the admin's view before and after compares equal.
+      while (['queued', 'running'].includes((await w.api(w.admin, 'GET', `/workflows/executions/${id}`)).json().status)) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return id;
+    },
+    read: (id) => `/workflows/executions/${id}`,
+    lists: (w) => ['/workflows/executions', `/workflows/executions?workflow_id=${w.ids.workflow}`],
+  },
 };
 
 /** A multipart/form-data upload of a small text file into a team (POST /files). */
@@ -157,6 +182,10 @@ const BODIES: Record<string, unknown> = {
   'PATCH schedule': { description: 'taken over' },
   'PATCH file': { description: 'taken over' },
   'POST /api/v1/images/:id/conversions': { format: 'raw' },
+  'PATCH workflow': { description: 'taken over' },
+  'POST /api/v1/workflows/:id/execute': {},
+  'POST /api/v1/workflows/executions/:id/nodes/:node_id/approve': {},
+  'POST /api/v1/workflows/executions/:id/nodes/:node_id/reject': {},
   'POST /api/v1/credentials/:id/reveal': { reason: 'walk test' },
   'POST /api/v1/credentials/:id/test': { host: '127.0.0.1', port: 1, timeout_ms: 100 },
   'POST /api/v1/jobs/templates/:id/run': {},
@@ -201,7 +230,7 @@ describe.each(DIALECTS)('team-scoped objects are absent to other teams on %s', (
     const routes = server().app.routeRegistry.filter((r) => r.scope === 'team' && r.resource === kind);
     expect(routes.length).toBeGreaterThan(0);
     for (const r of routes) {
-      const url = r.url.replace('/api/v1', '').replace(':id', id);
+      const url = r.url.replace('/api/v1', '').replace(':id', id).replace(':version', '1').replace(':node_id', 'start');
       const body = BODIES[`${r.method} ${r.url}`] ?? (r.method === 'PATCH' ? BODIES[`PATCH ${kind}`] : undefined);
       const res = await api(outsider, r.method as Method, url, body);
       expect(res.statusCode, `${r.method} ${r.url}: ${res.body}`).toBe(404);

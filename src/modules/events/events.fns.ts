@@ -69,6 +69,7 @@ const READ_PERMISSION: readonly [prefix: string, permission: string][] = [
   ['file.', 'files:read'],
   ['upload.', 'files:read'],
   ['image.', 'images:read'],
+  ['workflow.', 'workflows:read'],
 ];
 
 export function readPermissionOf(eventName: string): string | null {

@@ -938,6 +938,69 @@ export interface Webhooks {
   wrappedKey: string;
 }
 
+export interface WorkflowExecutions {
+  actorId: string;
+  cancelRequested: boolean | number;
+  createdAt: string;
+  error: string | null;
+  finishedAt: string | null;
+  id: string;
+  leaseOwner: string | null;
+  leaseUntil: string | null;
+  retryOf: string | null;
+  startedAt: string | null;
+  status: string;
+  teamId: string | null;
+  trigger: string;
+  triggerKind: string;
+  updatedAt: string;
+  version: number;
+  workflowId: string;
+}
+
+export interface WorkflowNodeRuns {
+  attempt: number;
+  decision: string | null;
+  error: string | null;
+  executionId: string;
+  finishedAt: string | null;
+  input: string | null;
+  jobRunId: string | null;
+  nodeId: string;
+  output: string | null;
+  port: string | null;
+  startedAt: string | null;
+  status: string;
+  type: string;
+}
+
+export interface Workflows {
+  createdAt: string;
+  description: string;
+  enabled: boolean | number;
+  folder: string;
+  graph: string;
+  id: string;
+  inputSchema: string;
+  name: string;
+  ownerId: string;
+  tags: string;
+  teamId: string | null;
+  triggerEvents: string;
+  updatedAt: string;
+  version: number;
+  webhookTokenHash: string | null;
+}
+
+export interface WorkflowVersions {
+  createdAt: string;
+  createdBy: string;
+  graph: string;
+  inputSchema: string;
+  version: number;
+  workflowId: string;
+}
+
 export interface DB {
   alertIngestTokens: AlertIngestTokens;
   alertLabels: AlertLabels;
@@ -1012,4 +1075,8 @@ export interface DB {
   users: Users;
   webhookDeliveries: WebhookDeliveries;
   webhooks: Webhooks;
+  workflowExecutions: WorkflowExecutions;
+  workflowNodeRuns: WorkflowNodeRuns;
+  workflows: Workflows;
+  workflowVersions: WorkflowVersions;
 }
