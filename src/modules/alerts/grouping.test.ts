@@ -123,9 +123,7 @@ describe.each(DIALECTS)('grouping windows on %s', (dialect) => {
     const { channelId } = await setup(name, { group_window_seconds: 1, group_by: [] });
     const N = 40;
     const ids: string[] = [];
-    const ingests = Promise.all(
-      Array.from({ length: N }, (_, i) => raise(name, `${name}-${i}`, { n: String(i) }).then((id) => void ids.push(id))),
-    );
+    const ingests = Promise.all(Array.from({ length: N }, (_, i) => raise(name, `${name}-${i}`, { n: String(i) }).then((id) => void ids.push(id))));
     // Meanwhile windows keep closing and the worker keeps claiming groups (the started worker,
     // woken by each commit, claims too).
     let done = false;
@@ -147,6 +145,17 @@ describe.each(DIALECTS)('grouping windows on %s', (dialect) => {
     const sent = bodies(`/${name}`);
     expect(sent.map((b) => b.notification_id).sort()).toEqual(groups.map((g) => g.id).sort());
     expect(sent.reduce((n, b) => n + b.alert.count, 0)).toBe(N);
+  });
+
+  it("counts a group membership as the alert's last notification for the repeat interval", async () => {
+    const name = `rep-${dialect}`;
+    const { channelId } = await setup(name, { group_window_seconds: 60, repeat_interval_seconds: 300 });
+    await raise(name, `${name}-1`, {});
+    await raise(name, `${name}-1`, {});
+    expect((await rows(channelId)).map((r) => r.kind)).toEqual(['group']);
+    t += 301_000;
+    await raise(name, `${name}-1`, {});
+    expect((await rows(channelId)).map((r) => r.kind).sort()).toEqual(['alert', 'group']);
   });
 
   it('refuses a bad group_by name, naming the field', async () => {

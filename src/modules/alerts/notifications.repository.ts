@@ -144,7 +144,11 @@ export function createNotificationsRepository(base: Db) {
         .execute();
     },
     async updateRule(id: string, set: Partial<RuleRow>): Promise<void> {
-      await db.updateTable('notificationRules').set(fromRule(set) as Updateable<AlertsTables['notificationRules']>).where('id', '=', id).execute();
+      await db
+        .updateTable('notificationRules')
+        .set(fromRule(set) as Updateable<AlertsTables['notificationRules']>)
+        .where('id', '=', id)
+        .execute();
     },
     async findRule(id: string): Promise<RuleRow | undefined> {
       const r = await db.selectFrom('notificationRules').select(RULE_COLUMNS).where('id', '=', id).executeTakeFirst();
@@ -210,16 +214,24 @@ export function createNotificationsRepository(base: Db) {
           .execute()
       ).map((r) => r.alertId);
     },
-    /** When the alert last went to the channel under a rule (for the repeat interval). */
+    /** When the alert last went to the channel under a rule, on its own or as a group's member (for the repeat interval). */
     async lastSent(alertId: string, channelId: string): Promise<string | null> {
-      const r = await db
+      const own = await db
         .selectFrom('notifications')
         .select((eb) => eb.fn.max('createdAt').as('at'))
         .where('alertId', '=', alertId)
         .where('channelId', '=', channelId)
         .where('kind', '=', 'alert')
         .executeTakeFirst();
-      return (r?.at as string | null | undefined) ?? null;
+      const grouped = await db
+        .selectFrom('notificationGroupMembers as m')
+        .innerJoin('notifications as n', 'n.id', 'm.notificationId')
+        .select((eb) => eb.fn.max('m.addedAt').as('at'))
+        .where('m.alertId', '=', alertId)
+        .where('n.channelId', '=', channelId)
+        .executeTakeFirst();
+      const times = [own?.at, grouped?.at].filter((t): t is string => typeof t === 'string');
+      return times.length === 0 ? null : times.sort().at(-1)!;
     },
     async findNotification(id: string): Promise<NotificationRow | undefined> {
       return notifications().where('id', '=', id).executeTakeFirst();
