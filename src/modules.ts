@@ -31,6 +31,7 @@ import { createJobsScheduleRunner, createSchedulesModule } from './modules/sched
 import { createTemplatesModule } from './modules/templates/index.js';
 import { createAlertsModule } from './modules/alerts/index.js';
 import { createIntegrationsModule } from './modules/integrations/index.js';
+import { createDiscoveryModule } from './modules/discovery/index.js';
 import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -311,6 +312,19 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       },
     });
 
+    // Discovery scans are `discovery` job runs: the executor goes to jobs, runs start through the jobs service.
+    const discovery = createDiscoveryModule({
+      db: database.db,
+      inventory: inventory.services,
+      jobs: () => jobs.service,
+      credentials: credentials.resolver,
+      // Executors parse as the system (see jobs below).
+      parse: async (platform, command, output) => (await parsers.service.parse(SYSTEM_ACTOR, { platform, command, output })).records,
+      maxHosts: () => settingsStore.current('discovery').max_hosts_per_scan,
+      audit: identity.audit,
+      events,
+    });
+
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
       db: database.db,
@@ -325,7 +339,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel, systemLogs.channel],
       streamGuard,
       streamDenials: rateLimitStore,
-      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors],
+      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors, ...discovery.executors],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -361,7 +375,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       closers.unshift(configs.syncScheduler.start(10_000));
     }
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts]) {
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, discovery]) {
       identity.registerPermissions(m.permissions);
     }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
@@ -384,6 +398,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       ...configs.plugins,
       ...integrations.plugins,
       ...alerts.plugins,
+      ...discovery.plugins,
     ];
     return {
       config,
