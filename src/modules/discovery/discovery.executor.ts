@@ -123,7 +123,8 @@ const ping = EXECUTORS.find((e) => e.type === 'ping')!;
 export function discoveryExecutor(deps: DiscoveryExecutorDeps): Executor<DiscoveryParams> {
   return {
     type: 'discovery',
-    description: 'Discovery scan of one address: liveness (ICMP/TCP), open ports, SSH banner, SNMP identity, show commands, LLDP/CDP neighbours, classification.',
+    description:
+      'Discovery scan of one address: liveness (ICMP/TCP), open ports, SSH banner, SNMP identity, show commands, LLDP/CDP neighbours, classification.',
     params: DiscoveryParams,
     output: HostResult,
     credential: 'none',
@@ -167,8 +168,8 @@ export function discoveryExecutor(deps: DiscoveryExecutorDeps): Executor<Discove
           }),
         );
         r.open_ports = states.filter(([, s]) => s === 'open').map(([port]) => port);
-        // A refused connection is an answer too: the host is up.
-        r.alive = states.some(([, s]) => s !== 'filtered');
+        // NOTE: a refused connection does not count: loopback and many firewalls answer RST for every address.
+        r.alive = r.open_ports.length > 0;
       }
       r.alive ||= r.icmp === true;
       if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
@@ -197,7 +198,9 @@ export function discoveryExecutor(deps: DiscoveryExecutorDeps): Executor<Discove
           }
         }
       }
-      const c = classify({ sysObjectId: r.snmp?.sys_object_id, sysDescr: r.snmp?.sys_descr, banner: r.ssh_banner, commands: outputs });
+      // Only the device's own `show version` speaks for it (neighbour output describes other devices).
+      const own: Record<string, string> = outputs['show version'] ? { 'show version': outputs['show version'] } : {};
+      const c = classify({ sysObjectId: r.snmp?.sys_object_id, sysDescr: r.snmp?.sys_descr, banner: r.ssh_banner, commands: own });
       Object.assign(r, { platform: c.platform, confidence: c.confidence, evidence: c.evidence });
       if (c.platform && outputs['show version']) {
         const parse = (command: string) => (outputs[command] ? deps.parse(c.platform!, command, outputs[command]).catch(() => null) : Promise.resolve(null));

@@ -39,19 +39,37 @@ export function discoveryRoutes(s: DiscoveryService): FastifyPluginAsyncTypebox 
     );
     app.get(
       '/discovery/scans',
-      { config: read, schema: { operationId: 'listDiscoveryScans', tags, summary: 'Scans, newest first', querystring: ScanListQuery, response: { 200: ScanList } } },
+      {
+        config: read,
+        schema: { operationId: 'listDiscoveryScans', tags, summary: 'Scans, newest first', querystring: ScanListQuery, response: { 200: ScanList } },
+      },
       async (req) => s.list(req.actor, req.query),
     );
     app.get(
       '/discovery/scans/:id',
-      { config: read, schema: { operationId: 'getDiscoveryScan', tags, summary: 'A scan with its progress', params: ScanParams, response: { 200: Scan, ...errorResponses(404) } } },
+      {
+        config: read,
+        schema: {
+          operationId: 'getDiscoveryScan',
+          tags,
+          summary: 'A scan with its progress',
+          params: ScanParams,
+          response: { 200: Scan, ...errorResponses(404) },
+        },
+      },
       async (req) => s.get(req.actor, req.params.id),
     );
     app.post(
       '/discovery/scans/:id/cancel',
       {
         config: write,
-        schema: { operationId: 'cancelDiscoveryScan', tags, summary: "Cancel a scan (its job run)", params: ScanParams, response: { 200: Scan, ...errorResponses(404, 409) } },
+        schema: {
+          operationId: 'cancelDiscoveryScan',
+          tags,
+          summary: 'Cancel a scan (its job run)',
+          params: ScanParams,
+          response: { 200: Scan, ...errorResponses(404, 409) },
+        },
       },
       async (req) => s.cancel(req.actor, req.params.id),
     );

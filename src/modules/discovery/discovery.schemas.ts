@@ -4,7 +4,11 @@ import { HostResult } from './host-result.js';
 
 const Entry = Type.String({ minLength: 1, maxLength: 100, description: 'An address, a CIDR (10.0.0.0/24, 2001:db8::/120) or a range (10.0.0.5-10.0.0.20)' });
 const ProfileIds = (what: string) =>
-  Type.Array(Uuid, { maxItems: 10, uniqueItems: true, description: `${what} credential profiles tried in order on each host (the vault's fallback); the one that worked is recorded by id` });
+  Type.Array(Uuid, {
+    maxItems: 10,
+    uniqueItems: true,
+    description: `${what} credential profiles tried in order on each host (the vault's fallback); the one that worked is recorded by id`,
+  });
 
 export const CreateScanBody = Type.Object(
   {
@@ -14,7 +18,14 @@ export const CreateScanBody = Type.Object(
     liveness: Type.Optional(
       Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('both')], { description: 'ICMP echo, TCP connect to `ports`, or both (tcp)' }),
     ),
-    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1, maxItems: 64, uniqueItems: true, description: 'TCP ports probed ([22, 23, 80, 443])' })),
+    ports: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), {
+        minItems: 1,
+        maxItems: 64,
+        uniqueItems: true,
+        description: 'TCP ports probed ([22, 23, 80, 443])',
+      }),
+    ),
     ssh_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Where SSH is tried when open (22); it is probed whatever `ports` says' })),
     snmp_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'UDP port for SNMP (161)' })),
     ssh_profile_ids: Type.Optional(ProfileIds('SSH')),
@@ -28,7 +39,12 @@ export const CreateScanBody = Type.Object(
 export type CreateScanBody = Static<typeof CreateScanBody>;
 
 export const Progress = Type.Object(
-  { hosts: Type.Integer(), probed: Type.Integer(), alive: Type.Integer(), identified: Type.Integer({ description: 'Alive hosts whose platform was classified' }) },
+  {
+    hosts: Type.Integer(),
+    probed: Type.Integer(),
+    alive: Type.Integer(),
+    identified: Type.Integer({ description: 'Alive hosts whose platform was classified' }),
+  },
   { additionalProperties: false },
 );
 export const Scan = Type.Object(
@@ -46,7 +62,10 @@ export const Scan = Type.Object(
   },
   { additionalProperties: false },
 );
-export const ScanList = Type.Object({ items: Type.Array(Scan), next_cursor: Type.Union([Type.String({ maxLength: 36 }), Type.Null()]) }, { additionalProperties: false });
+export const ScanList = Type.Object(
+  { items: Type.Array(Scan), next_cursor: Type.Union([Type.String({ maxLength: 36 }), Type.Null()]) },
+  { additionalProperties: false },
+);
 export const ScanParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export const ScanListQuery = Type.Object(
   { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), cursor: Type.Optional(Type.String({ maxLength: 36 })) },
@@ -64,14 +83,19 @@ export const Edits = Type.Object(
   { additionalProperties: false, description: 'Values that replace what was discovered when the host is onboarded' },
 );
 const Change = Type.Object(
-  { field: Type.String({ maxLength: 50 }), inventory: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]), discovered: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]) },
+  {
+    field: Type.String({ maxLength: 50 }),
+    inventory: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]),
+    discovered: Type.Union([Type.String({ maxLength: 300 }), Type.Null()]),
+  },
   { additionalProperties: false },
 );
 export const HostView = Type.Object(
   {
     ...HostResult.properties,
     state: Type.Union([Type.Literal('new'), Type.Literal('changed'), Type.Literal('unchanged'), Type.Literal('missing'), Type.Literal('absent')], {
-      description: 'Against the inventory: new (alive, no device), changed/unchanged (a device matches), missing (a device has this address, nothing answered), absent (nothing either side)',
+      description:
+        'Against the inventory: new (alive, no device), changed/unchanged (a device matches), missing (a device has this address, nothing answered), absent (nothing either side)',
     }),
     device_id: Type.Union([Uuid, Type.Null()]),
     changes: Type.Array(Change),
@@ -94,7 +118,11 @@ export const ReviewBody = Type.Object(
   {
     items: Type.Array(
       Type.Object(
-        { address: Type.String({ minLength: 1, maxLength: 45 }), decision: Type.Union([Type.Literal('accepted'), Type.Literal('rejected')]), edits: Type.Optional(Edits) },
+        {
+          address: Type.String({ minLength: 1, maxLength: 45 }),
+          decision: Type.Union([Type.Literal('accepted'), Type.Literal('rejected')]),
+          edits: Type.Optional(Edits),
+        },
         { additionalProperties: false },
       ),
       { minItems: 1, maxItems: 1000 },
@@ -108,7 +136,9 @@ export const ReviewResult = Type.Object({ updated: Type.Integer() }, { additiona
 export const OnboardBody = Type.Object(
   {
     dry_run: Type.Optional(Type.Boolean({ description: 'Answer the plan and change nothing (false)' })),
-    addresses: Type.Optional(Type.Array(Type.String({ maxLength: 45 }), { minItems: 1, maxItems: 1000, description: 'Only these accepted hosts (all accepted ones)' })),
+    addresses: Type.Optional(
+      Type.Array(Type.String({ maxLength: 45 }), { minItems: 1, maxItems: 1000, description: 'Only these accepted hosts (all accepted ones)' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -21,7 +21,12 @@ export interface DiscoveryServiceDeps {
   canUseCredential(actor: Actor, id: string): Promise<boolean>;
   /** The `discovery.max_hosts_per_scan` setting, read at each scan. */
   maxHosts(): number;
-  audit: { record(db: Db, entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null }): Promise<void> };
+  audit: {
+    record(
+      db: Db,
+      entry: { actor: Actor; action: string; resourceType: string; resourceId?: string | null; outcome: 'success'; changes?: Record<string, unknown> | null },
+    ): Promise<void>;
+  };
   events: { record(trx: Db, name: string, payload: unknown): Promise<unknown>; relay(): Promise<void> };
 }
 
@@ -75,7 +80,9 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
     const errors: FieldError[] = [];
     for (const field of ['ssh_profile_ids', 'snmp_profile_ids'] as const) {
       for (const [i, id] of (body[field] ?? []).entries()) {
-        if (!(await deps.canUseCredential(actor, id))) errors.push({ path: `body.${field}.${i}`, message: 'no credential profile with this id that you may use' });
+        if (!(await deps.canUseCredential(actor, id))) {
+          errors.push({ path: `body.${field}.${i}`, message: 'no credential profile with this id that you may use' });
+        }
       }
     }
     return errors;
@@ -121,7 +128,14 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
         createdAt: nowIso(),
       };
       await repo.insertScan(scan);
-      await deps.audit.record(deps.db, { actor, action: 'discovery_scan.created', resourceType: 'discovery_scan', resourceId: id, outcome: 'success', changes: { targets: body.targets, exclude, hosts: scan.hostCount, run_id: run.id } });
+      await deps.audit.record(deps.db, {
+        actor,
+        action: 'discovery_scan.created',
+        resourceType: 'discovery_scan',
+        resourceId: id,
+        outcome: 'success',
+        changes: { targets: body.targets, exclude, hosts: scan.hostCount, run_id: run.id },
+      });
       return view(actor, scan);
     },
     async get(actor: Actor, id: string) {
@@ -145,7 +159,12 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
     async hosts(actor: Actor, id: string, query: { state?: string[]; alive?: boolean } = {}): Promise<{ scan_id: string; items: HostView[] }> {
       requirePermission(actor, 'discovery:read');
       const scan = await load(id);
-      const [r, known, decisions, prev] = await Promise.all([results(actor, scan), knownDevices(deps.inventory, actor), repo.decisions(id), repo.previousOf(scan)]);
+      const [r, known, decisions, prev] = await Promise.all([
+        results(actor, scan),
+        knownDevices(deps.inventory, actor),
+        repo.decisions(id),
+        repo.previousOf(scan),
+      ]);
       const before = prev ? new Map((await results(actor, prev)).hosts.map((h) => [h.target.host, h.result?.alive === true])) : null;
       const items = r.hosts.flatMap(({ target, result }): HostView[] => {
         const host = result ?? emptyResult(target.host, target.error);
@@ -174,15 +193,31 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
       requirePermission(actor, 'discovery:write');
       const scan = await load(id);
       const probed = new Set((await results(actor, scan)).hosts.filter((h) => h.result?.alive).map((h) => h.target.host));
-      const errors = body.items.flatMap((it, i) => (probed.has(it.address) ? [] : [{ path: `body.items.${i}.address`, message: `${it.address} is not a live host of this scan` }]));
+      const errors = body.items.flatMap((it, i) =>
+        probed.has(it.address) ? [] : [{ path: `body.items.${i}.address`, message: `${it.address} is not a live host of this scan` }],
+      );
       if (errors.length > 0) throw new ValidationError('DISCOVERY_HOST_UNKNOWN', 'Only live hosts of the scan can be reviewed', errors);
       const existing = await repo.decisions(id);
       const at = nowIso();
       for (const it of body.items) {
         const prev = existing.get(it.address);
-        await repo.saveDecision(id, { address: it.address, decision: it.decision, edits: it.edits ?? prev?.edits ?? {}, deviceId: prev?.deviceId ?? null, updatedBy: actor.id, updatedAt: at });
+        await repo.saveDecision(id, {
+          address: it.address,
+          decision: it.decision,
+          edits: it.edits ?? prev?.edits ?? {},
+          deviceId: prev?.deviceId ?? null,
+          updatedBy: actor.id,
+          updatedAt: at,
+        });
       }
-      await deps.audit.record(deps.db, { actor, action: 'discovery_scan.reviewed', resourceType: 'discovery_scan', resourceId: id, outcome: 'success', changes: { items: body.items } });
+      await deps.audit.record(deps.db, {
+        actor,
+        action: 'discovery_scan.reviewed',
+        resourceType: 'discovery_scan',
+        resourceId: id,
+        outcome: 'success',
+        changes: { items: body.items },
+      });
       return { updated: body.items.length };
     },
     /** Creates or updates the accepted hosts' devices (interfaces, IPs, LLDP/CDP links) through the inventory; `dry_run` only answers the plan. */
@@ -192,7 +227,9 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
       const list = await this.hosts(actor, id, { alive: true });
       const only = body.addresses ? new Set(body.addresses) : null;
       const chosen = list.items.filter((h) => h.decision === 'accepted' && (!only || only.has(h.address)));
-      const missing = (body.addresses ?? []).flatMap((a, i) => (chosen.some((h) => h.address === a) ? [] : [{ path: `body.addresses.${i}`, message: `${a} is not an accepted host of this scan` }]));
+      const missing = (body.addresses ?? []).flatMap((a, i) =>
+        chosen.some((h) => h.address === a) ? [] : [{ path: `body.addresses.${i}`, message: `${a} is not an accepted host of this scan` }],
+      );
       if (missing.length > 0) throw new ValidationError('DISCOVERY_HOST_NOT_ACCEPTED', 'Only accepted hosts can be onboarded', missing);
       const report = await onboardHosts(deps.inventory, actor, chosen, body.dry_run === true);
       if (report.dry_run) return report;
@@ -216,7 +253,10 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
         resourceType: 'discovery_scan',
         resourceId: id,
         outcome: 'success',
-        changes: { devices: report.devices.map((d) => ({ address: d.address, action: d.action, device_id: d.device_id })), links_created: report.links_created },
+        changes: {
+          devices: report.devices.map((d) => ({ address: d.address, action: d.action, device_id: d.device_id })),
+          links_created: report.links_created,
+        },
       });
       await deps.events.relay();
       return report;

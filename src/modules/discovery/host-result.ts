@@ -16,7 +16,10 @@ export const HostResult = Type.Object(
     icmp: Type.Union([Type.Boolean(), Type.Null()], { description: 'ICMP echo answered (null: not probed)' }),
     open_ports: Type.Array(Type.Integer()),
     ssh_banner: NullS(),
-    snmp: Type.Union([Type.Object({ sys_name: NullS(), sys_descr: NullS(2000), sys_object_id: NullS(), serial: NullS() }, { additionalProperties: false }), Type.Null()]),
+    snmp: Type.Union([
+      Type.Object({ sys_name: NullS(), sys_descr: NullS(2000), sys_object_id: NullS(), serial: NullS() }, { additionalProperties: false }),
+      Type.Null(),
+    ]),
     facts: Type.Object({ hostname: Type.Optional(S()), os_version: Type.Optional(S()), serial: Type.Optional(S()) }, { additionalProperties: false }),
     interfaces: Type.Array(Type.Object({ name: S(), address: NullS(45) }, { additionalProperties: false })),
     neighbours: Type.Array(Neighbour),

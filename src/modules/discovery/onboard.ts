@@ -37,10 +37,23 @@ export async function onboardHosts(inventory: InventoryServices, actor: Actor, h
   };
   if (dryRun) return report;
   const creates = plan.filter((p) => p.action === 'create');
-  const created = creates.length > 0 ? (await inventory.devices.bulkCreate(actor, creates.map((p) => p.fields))).items : [];
+  const created =
+    creates.length > 0
+      ? (
+          await inventory.devices.bulkCreate(
+            actor,
+            creates.map((p) => p.fields),
+          )
+        ).items
+      : [];
   creates.forEach((p, i) => (report.devices.find((d) => d.address === p.h.address)!.device_id = (created[i] as unknown as Row).id));
   const updates = plan.filter((p) => p.action === 'update');
-  if (updates.length > 0) await inventory.devices.bulkUpdate(actor, updates.map((p) => ({ id: p.h.device_id!, ...p.fields })));
+  if (updates.length > 0) {
+    await inventory.devices.bulkUpdate(
+      actor,
+      updates.map((p) => ({ id: p.h.device_id!, ...p.fields })),
+    );
+  }
 
   // Interfaces each device lacks: from `show ip interface brief` and the local ends of neighbours.
   const deviceOf = new Map(report.devices.map((d) => [d.address, d.device_id!]));
@@ -57,7 +70,12 @@ export async function onboardHosts(inventory: InventoryServices, actor: Actor, h
     const have = await interfacesOf(deviceId);
     const missing = [...new Set(names)].filter((n) => !have.has(n));
     if (missing.length === 0) return;
-    const made = (await inventory.interfaces.bulkCreate(actor, missing.map((name) => ({ device: deviceId, name })))).items as unknown as Row[];
+    const made = (
+      await inventory.interfaces.bulkCreate(
+        actor,
+        missing.map((name) => ({ device: deviceId, name })),
+      )
+    ).items as unknown as Row[];
     made.forEach((i) => have.set(i.name, i.id));
     report.interfaces_created += made.length;
   };

@@ -115,7 +115,12 @@ export function expandTargets(targets: readonly string[], excludes: readonly str
   const remaining = subtract(merge(spans), merge(excluded));
   const total = remaining.reduce((n, s) => n + (s.last - s.first + 1n), 0n);
   if (total > BigInt(maxHosts)) {
-    return { addresses: [], errors: [{ path: 'body.targets', message: `the targets hold ${total} addresses; a scan may probe at most ${maxHosts} (setting discovery.max_hosts_per_scan)` }] };
+    return {
+      addresses: [],
+      errors: [
+        { path: 'body.targets', message: `the targets hold ${total} addresses; a scan may probe at most ${maxHosts} (setting discovery.max_hosts_per_scan)` },
+      ],
+    };
   }
   if (total === 0n) return { addresses: [], errors: [{ path: 'body.targets', message: 'no address is left after the excludes' }] };
   const addresses: string[] = [];

@@ -265,4 +265,3 @@ export { WS_CLIENT_MESSAGES, WS_CLOSE_CODES, WS_SERVER_MESSAGES } from './live.s
 export { createRateLimiter } from './executors/tcp-port-scan.js';
 export { openSession as openSnmpSession } from './executors/snmp-session.js';
 export { factsOf } from './executors/facts.fns.js';
-
