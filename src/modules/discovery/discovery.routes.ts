@@ -41,7 +41,13 @@ export function discoveryRoutes(s: DiscoveryService): FastifyPluginAsyncTypebox 
       '/discovery/scans',
       {
         config: read,
-        schema: { operationId: 'listDiscoveryScans', tags, summary: 'Scans, newest first', querystring: ScanListQuery, response: { 200: ScanList } },
+        schema: {
+          operationId: 'listDiscoveryScans',
+          tags,
+          summary: 'Scans, newest first',
+          querystring: ScanListQuery,
+          response: { 200: ScanList, ...errorResponses() },
+        },
       },
       async (req) => s.list(req.actor, req.query),
     );
