@@ -246,6 +246,16 @@ describe.each(JOB_MODES)('discovery on $name', (mode) => {
     expect(second.get('127.0.0.1')).toMatchObject({ alive: false, previous: 'disappeared' });
   });
 
+  it('probes nothing the egress policy refuses: a loopback address outside allow_internal fails, not retried', async () => {
+    const res = await call('POST', '/discovery/scans', { targets: ['127.66.0.1'], ports: [ios.port], timeout_ms: 300 });
+    expect(res.statusCode, res.body).toBe(202);
+    const scan = await finished(res.json().id);
+    expect(scan.status).toBe('failed');
+    const out = (await call('GET', `/jobs/runs/${scan.run_id}/output`)).json();
+    expect(out.targets[0].error).toContain('egress policy');
+    expect(scan.progress).toMatchObject({ probed: 1, alive: 0 });
+  });
+
   it('cancels a running scan through its job run', async () => {
     const res = await call('POST', '/discovery/scans', { ...scanBody(), concurrency: 1, rate_per_second: 1 });
     const id = res.json().id as string;

@@ -59,11 +59,14 @@ function tcpProbe(host: string, port: number, timeoutMs: number, signal: AbortSi
       resolve(state ?? s);
     };
     const onAbort = () => done('filtered');
-    const timer = setTimeout(() => done('filtered'), timeoutMs);
+    let timer = setTimeout(() => done('filtered'), timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
       if (!onBanner) return done('open');
       state = 'open';
+      // The port answered; its banner may take longer than a connect under load (at least 3 s).
+      clearTimeout(timer);
+      timer = setTimeout(() => done('open'), Math.max(timeoutMs, 3000));
       // An SSH server speaks first: its identification line is the banner.
       let buf = '';
       socket.on('data', (c: Buffer) => {
