@@ -190,7 +190,7 @@ describe.each(JOB_MODES)('discovery on $name', (mode) => {
     expect(dead.json().errors[0].path).toBe('body.items.0.address');
     const review = await call('POST', `/discovery/scans/${scanId}/review`, {
       items: [
-        { address: R1, decision: 'accepted' },
+        { address: R1, decision: 'accepted', edits: { name: 'edge-r1' } },
         { address: R2, decision: 'accepted' },
         { address: '127.0.0.1', decision: 'rejected' },
       ],
@@ -202,9 +202,9 @@ describe.each(JOB_MODES)('discovery on $name', (mode) => {
     const devicesBefore = (await call('GET', '/devices?limit=1000')).json().items.length as number;
     const dry = await call('POST', `/discovery/scans/${scanId}/onboard`, { dry_run: true });
     expect(dry.statusCode, dry.body).toBe(200);
-    expect(dry.json().devices.map((d: { address: string; action: string }) => [d.address, d.action])).toEqual([
-      [R1, 'create'],
-      [R2, 'update'],
+    expect(dry.json().devices.map((d: { address: string; action: string; name: string }) => [d.address, d.action, d.name])).toEqual([
+      [R1, 'create', 'edge-r1'],
+      [R2, 'update', 'R0-2'],
     ]);
     expect((await call('GET', '/devices?limit=1000')).json().items.length).toBe(devicesBefore);
 
@@ -213,14 +213,15 @@ describe.each(JOB_MODES)('discovery on $name', (mode) => {
     expect(done.json()).toMatchObject({ dry_run: false, links_created: 1 });
     const r1Id = done.json().devices[0].device_id as string;
     const created = (await call('GET', `/devices/${r1Id}?include=interfaces`)).json();
-    expect(created).toMatchObject({ name: 'R0-1', primary_ip4: R1, serial: '9KLIE1234', os_version: '15.2(4)M7', source: 'discovery' });
+    expect(created).toMatchObject({ name: 'edge-r1', hostname: 'R0-1', primary_ip4: R1, serial: '9KLIE1234', os_version: '15.2(4)M7', source: 'discovery' });
     expect(created.interfaces.map((i: { name: string }) => i.name)).toContain('GigabitEthernet0/1');
     const updated = (await call('GET', `/devices/${ids.r2}`)).json();
     expect(updated).toMatchObject({ serial: '9KLIE1234', hostname: 'R0-2' });
     const links = (await call('GET', '/topology/links?limit=100')).json().items as { kind: string; a: any; b: any }[];
     expect(links).toHaveLength(1);
     expect(links[0]!.kind).toBe('lldp');
-    expect([links[0]!.a.device.name, links[0]!.b.device.name].sort()).toEqual(['R0-1', 'R0-2']);
+    // R0-2's neighbour R0-1 is now named edge-r1: the link comes from R0-1's side alone.
+    expect([links[0]!.a.device.name, links[0]!.b.device.name].sort()).toEqual(['R0-2', 'edge-r1']);
     const after = await hostsOf(scanId);
     expect(after.get(R1)).toMatchObject({ decision: 'onboarded', device_id: r1Id, state: 'unchanged' });
     // One audit entry for the batch, and a device.discovered event per device.
