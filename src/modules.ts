@@ -33,6 +33,7 @@ import { createAlertsModule } from './modules/alerts/index.js';
 import { createFilesModule } from './modules/files/index.js';
 import { createIntegrationsModule } from './modules/integrations/index.js';
 import { createWorkflowsModule } from './modules/workflows/index.js';
+import { createDiscoveryModule } from './modules/discovery/index.js';
 import { createSettingsModule, createSettingsStore, liveConfig, liveEgressPolicy } from './modules/settings/index.js';
 import { loadKeyRing } from './platform/crypto/index.js';
 import { VERSION } from './version.js';
@@ -357,6 +358,18 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     });
     files.start();
     closers.unshift(async () => files.stop());
+    // Discovery scans are `discovery` job runs: the executor goes to jobs, runs start through the jobs service.
+    const discovery = createDiscoveryModule({
+      db: database.db,
+      inventory: inventory.services,
+      jobs: () => jobs.service,
+      credentials: credentials.resolver,
+      // Executors parse as the system (see jobs below).
+      parse: async (platform, command, output) => (await parsers.service.parse(SYSTEM_ACTOR, { platform, command, output })).records,
+      maxHosts: () => settingsStore.current('discovery').max_hosts_per_scan,
+      audit: identity.audit,
+      events,
+    });
 
     // Built-in roles derive from every module's permissions (see modules/identity/README.md).
     const jobs = createJobsModule({
@@ -372,7 +385,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       liveChannels: [eventsModule.channel, systemLogs.channel],
       streamGuard,
       streamDenials: rateLimitStore,
-      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors, ...files.executors],
+      extraExecutors: [...configs.executors, ...templates.executors, ...integrations.executors, ...files.executors, ...discovery.executors],
       targetResolver: inventory.targetSelectors,
       principals: { actorOf: identity.actorOf },
       inventory: { updateDeviceFacts: inventory.updateDeviceFacts },
@@ -412,7 +425,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     workflows.start();
     closers.unshift(() => workflows.stop());
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, files, workflows]) {
+    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, files, workflows, discovery]) {
       identity.registerPermissions(m.permissions);
     }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").
@@ -437,6 +450,7 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       ...alerts.plugins,
       ...files.plugins,
       ...workflows.plugins,
+      ...discovery.plugins,
     ];
     return {
       config,

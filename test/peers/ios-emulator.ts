@@ -31,6 +31,45 @@ export interface IosEmulatorOptions {
   promptPrefix?: Record<string, string>;
   /** A command containing this text is echoed and never answered (a hung device); empty: none. */
   hangOn?: string;
+  /** The SSH software version in the server's identification string (`SSH-2.0-<ident>`), as real devices send (`Cisco-1.25`). */
+  ident?: string;
+  /** Per address, the LLDP neighbours `show lldp neighbors detail` lists. */
+  lldp?: Record<string, LldpNeighbour[]>;
+}
+
+export interface LldpNeighbour {
+  localPort: string;
+  name: string;
+  port: string;
+  address: string;
+}
+
+function showLldpDetail(neighbours: readonly LldpNeighbour[]): string {
+  const blocks = neighbours.map((n) =>
+    [
+      '------------------------------------------------',
+      `Local Intf: ${n.localPort}`,
+      'Chassis id: 5254.0012.3456',
+      `Port id: ${n.port}`,
+      `Port Description: ${n.port}`,
+      `System Name: ${n.name}`,
+      '',
+      'System Description:',
+      'Cisco IOS Software, IOSv Software (VIOS-ADVENTERPRISEK9-M), Version 15.2(4)M7, RELEASE SOFTWARE (fc2)',
+      '',
+      'Time remaining: 98 seconds',
+      'System Capabilities: B,R',
+      'Enabled Capabilities: R',
+      'Management Addresses:',
+      `    IP: ${n.address}`,
+      'Auto Negotiation - not supported',
+      'Physical media capabilities - not advertised',
+      'Media Attachment Unit type - not advertised',
+      'Vlan ID: - not advertised',
+      '',
+    ].join('\n'),
+  );
+  return [...blocks, '', `Total entries displayed: ${neighbours.length}`].join('\n');
 }
 
 /** Secrets a noisy emulator's running configuration holds (a backup must never store them). */
@@ -144,7 +183,7 @@ function configError(line: string): string | null {
 function serveShell(
   stream: ServerChannel,
   address: string,
-  o: Required<Omit<IosEmulatorOptions, 'addresses' | 'port'>>,
+  o: Required<Omit<IosEmulatorOptions, 'addresses' | 'port' | 'ident' | 'lldp'>> & Pick<IosEmulatorOptions, 'lldp'>,
   state: { commands: string[]; config: string[] },
 ): void {
   const hostname = hostnameFor(address);
@@ -211,6 +250,7 @@ function serveShell(
     }
     if (c === 'show version') return page(showVersion(hostname));
     if (c === 'show ip interface brief') return page(showIpIntBrief());
+    if (c === 'show lldp neighbors detail' && o.lldp) return page(showLldpDetail(o.lldp[address] ?? []));
     if (c === 'show running-config') {
       if (mode !== 'priv') return write(`% Invalid input detected at '^' marker.\n${prompt()}`);
       return page(runningConfig(hostname, state.config, o.noise));
@@ -255,7 +295,7 @@ export async function startIosEmulator(options: IosEmulatorOptions): Promise<Ios
   const current = new Map<string, number>();
   const commands = new Map<string, string[]>();
   const config = new Map<string, string[]>();
-  const server = new Server({ hostKeys: [hostKey] }, (client: Connection) => {
+  const server = new Server({ hostKeys: [hostKey], ...(o.ident ? { ident: o.ident } : {}) }, (client: Connection) => {
     const address = (client as unknown as { _sock?: net.Socket })._sock?.localAddress?.replace(/^::ffff:/, '') ?? 'unknown';
     client.on('authentication', (ctx) => {
       if (ctx.method === 'password' && ctx.username === o.username && ctx.password === o.password) return ctx.accept();

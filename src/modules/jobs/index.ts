@@ -267,3 +267,7 @@ export { PermanentError } from './executors/failure.fns.js';
 export { truncate } from './executors/text.fns.js';
 export type { ExecutorSettings } from './executors/index.js';
 export { WS_CLIENT_MESSAGES, WS_CLOSE_CODES, WS_SERVER_MESSAGES } from './live.schemas.js';
+// Probing building blocks for discovery's `discovery` executor.
+export { createRateLimiter } from './executors/tcp-port-scan.js';
+export { openSession as openSnmpSession } from './executors/snmp-session.js';
+export { factsOf } from './executors/facts.fns.js';

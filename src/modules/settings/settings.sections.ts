@@ -160,6 +160,16 @@ export const SECTIONS = {
       },
     },
   },
+  discovery: {
+    description: 'Network discovery scans (POST /api/v1/discovery/scans).',
+    keys: {
+      max_hosts_per_scan: {
+        schema: int(1, 1_000_000),
+        default: 4096,
+        description: 'Addresses one scan may probe after excludes; more are refused with 422 `body.targets` (OPSDECK_RUN_MAX_TARGETS bounds it too).',
+      },
+    },
+  },
   logs: {
     description: 'The persisted system log (GET /api/v1/system/logs).',
     keys: {

@@ -313,6 +313,28 @@ export interface DeviceTypes {
   updatedAt: string;
 }
 
+export interface DiscoveryHosts {
+  address: string;
+  decision: string;
+  deviceId: string | null;
+  edits: string;
+  scanId: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface DiscoveryScans {
+  createdAt: string;
+  createdBy: string;
+  hostCount: number;
+  id: string;
+  name: string;
+  params: string;
+  rangeKey: string;
+  runId: string;
+  targets: string;
+}
+
 export interface DomainEvents {
   createdAt: string;
   id: string;
@@ -1026,6 +1048,8 @@ export interface DB {
   devices: Devices;
   deviceTags: DeviceTags;
   deviceTypes: DeviceTypes;
+  discoveryHosts: DiscoveryHosts;
+  discoveryScans: DiscoveryScans;
   domainEvents: DomainEvents;
   eventSubscribers: EventSubscribers;
   fileQuotas: FileQuotas;
