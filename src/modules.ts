@@ -425,7 +425,23 @@ export async function createModules(config: Config, logger: Logger, options: Mod
     workflows.start();
     closers.unshift(() => workflows.stop());
 
-    for (const m of [system, settings, parsers, credentials, inventory, templates, eventsModule, jobs, schedules, configs, integrations, alerts, files, workflows, discovery]) {
+    for (const m of [
+      system,
+      settings,
+      parsers,
+      credentials,
+      inventory,
+      templates,
+      eventsModule,
+      jobs,
+      schedules,
+      configs,
+      integrations,
+      alerts,
+      files,
+      workflows,
+      discovery,
+    ]) {
       identity.registerPermissions(m.permissions);
     }
     // The audit list hides entries about other teams' objects (docs/architecture.md "Team scoping").

@@ -6,5 +6,12 @@ import type { DB } from '../../platform/db/schema.generated.js';
  */
 export type AlertsTables = Pick<
   DB,
-  'alerts' | 'alertLabels' | 'alertIngestTokens' | 'notificationChannels' | 'notificationRules' | 'notifications' | 'notificationAttempts' | 'notificationGroupMembers'
+  | 'alerts'
+  | 'alertLabels'
+  | 'alertIngestTokens'
+  | 'notificationChannels'
+  | 'notificationRules'
+  | 'notifications'
+  | 'notificationAttempts'
+  | 'notificationGroupMembers'
 >;

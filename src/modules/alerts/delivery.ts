@@ -96,7 +96,15 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
         n.id,
         lease,
         { id: newId(), notificationId: n.id, attempt: 0, statusCode: null, error: null, durationMs: 0, at: now() },
-        { status: 'cancelled', attempts: n.attempts, nextAttemptAt: null, lastStatusCode: null, lastError: prepared.cancelled, deliveredAt: null, updatedAt: now() },
+        {
+          status: 'cancelled',
+          attempts: n.attempts,
+          nextAttemptAt: null,
+          lastStatusCode: null,
+          lastError: prepared.cancelled,
+          deliveredAt: null,
+          updatedAt: now(),
+        },
       );
       return;
     }

@@ -165,7 +165,7 @@ const ChannelIds = Type.Array(Uuid, { maxItems: 20 });
 const GroupBy = Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:/-]+$' }), {
   maxItems: 10,
   uniqueItems: true,
-  description: 'Label names (and `source`, `severity`) whose values split a rule\'s alerts into groups; [] puts them all in one',
+  description: "Label names (and `source`, `severity`) whose values split a rule's alerts into groups; [] puts them all in one",
 });
 const RuleFields = {
   name: Name,

@@ -20,7 +20,15 @@ export const alertSnapshot = (a: AlertRow): Message['alert'] => ({
   dedup_key: a.dedupKey,
 });
 
-function row(a: AlertRow, channelId: string, ruleId: string, kind: 'alert' | 'escalation' | 'group', state: AlertState, dueMs: number, nowIso: string): NotificationRow {
+function row(
+  a: AlertRow,
+  channelId: string,
+  ruleId: string,
+  kind: 'alert' | 'escalation' | 'group',
+  state: AlertState,
+  dueMs: number,
+  nowIso: string,
+): NotificationRow {
   return {
     id: newId(),
     alertId: a.id,
@@ -47,9 +55,18 @@ function row(a: AlertRow, channelId: string, ruleId: string, kind: 'alert' | 'es
  * ''), and whether quiet hours hold the alert (a critical alert let through in quiet hours does
  * not wait with the held ones). Hashed: the key is a fixed-length column.
  */
-export function groupKeyOf(ruleId: string, channelId: string, groupBy: readonly string[], alert: Pick<AlertRow, 'labels' | 'source' | 'severity'>, held: boolean): string {
+export function groupKeyOf(
+  ruleId: string,
+  channelId: string,
+  groupBy: readonly string[],
+  alert: Pick<AlertRow, 'labels' | 'source' | 'severity'>,
+  held: boolean,
+): string {
   const values = groupBy.map((name) => (name === 'source' ? alert.source : name === 'severity' ? alert.severity : (alert.labels[name] ?? '')));
-  const digest = createHash('sha256').update(JSON.stringify([values, held])).digest('hex').slice(0, 40);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([values, held]))
+    .digest('hex')
+    .slice(0, 40);
   return `${ruleId}:${channelId}:${digest}`;
 }
 

@@ -9,8 +9,14 @@ import { columnTypes } from '../columns.js';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   const t = columnTypes(db);
-  await db.schema.alterTable('notification_rules').addColumn('group_window_seconds', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('notification_rules').addColumn('group_by', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('notification_rules')
+    .addColumn('group_window_seconds', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .alterTable('notification_rules')
+    .addColumn('group_by', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
   await db.schema.alterTable('notifications').addColumn('group_key', 'varchar(600)').execute();
   await db.schema.createIndex('notifications_group_key_idx').on('notifications').column('group_key').unique().execute();
   await db.schema
