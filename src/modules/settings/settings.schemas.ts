@@ -51,8 +51,12 @@ export function sectionChange(name: SectionName): TObject {
   );
 }
 
-export const KeyParams = (name: SectionName) =>
-  Type.Object({ key: Type.Union(Object.keys(SECTIONS[name].keys).map((k) => Type.Literal(k))) }, { additionalProperties: false });
+export const KeyParams = (name: SectionName) => Type.Object({ key: oneOfLiterals(Object.keys(SECTIONS[name].keys)) }, { additionalProperties: false });
+
+/** One literal as itself (a one-member `anyOf` is an illogical composition in OpenAPI), several as their union. */
+function oneOfLiterals(keys: string[]) {
+  return keys.length === 1 ? Type.Literal(keys[0]!) : Type.Union(keys.map((k) => Type.Literal(k)));
+}
 
 export const SectionSummary = Type.Object(
   {
