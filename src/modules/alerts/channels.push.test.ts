@@ -11,7 +11,7 @@ import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
-import { useDeliveryServer } from './notifications.test-support.js';
+import { useDeliveryServer } from '../../../test/helpers/delivery-server.js';
 
 /** What a stand-in answers: status, headers, JSON body. */
 interface Answer {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken } from '../../../test/helpers/auth.js';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { startReceiver, startSmtp } from '../../../test/helpers/notification-peers.js';
-import { useDeliveryServer } from './notifications.test-support.js';
+import { useDeliveryServer } from '../../../test/helpers/delivery-server.js';
 import { verifySignature } from '../events/index.js';
 import { newId } from '../../platform/ids.js';
 import { createNotificationsRepository } from './notifications.repository.js';

@@ -1,6 +1,6 @@
-import { bearer } from '../../../test/helpers/auth.js';
-import { useTestServer } from '../../../test/helpers/server.js';
-import type { Dialect } from '../../platform/db/database.js';
+import { bearer } from './auth.js';
+import { useTestServer } from './server.js';
+import type { Dialect } from '../../src/platform/db/database.js';
 
 /**
  * A test server for delivery tests (fast retries: base 100 ms, 3 attempts; names resolved only
