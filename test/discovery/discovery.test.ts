@@ -147,6 +147,14 @@ describe.each(JOB_MODES)('discovery on $name', (mode) => {
     const scan = await finished(scanId);
     expect(scan.status).toBe('succeeded');
     expect(scan.progress).toEqual({ hosts: 8, probed: 8, alive: 3, identified: 3 });
+    // The result reaches the alerts module from the run's end event (its executor summary): one info alert per scan.
+    await vi.waitFor(
+      async () => {
+        const alerts = (await call('GET', '/alerts?source=discovery')).json().items as { title: string; severity: string; labels: Record<string, string> }[];
+        expect(alerts.find((a) => a.labels.run_id === scan.run_id)).toMatchObject({ title: 'Discovery found 3 live host(s), 3 identified', severity: 'info' });
+      },
+      { timeout: 30_000, interval: 200 },
+    );
 
     const hosts = await hostsOf(scanId);
     expect([...hosts.keys()].sort()).toEqual(['127.0.0.1', '127.77.0.1', '127.77.0.2', '127.77.0.3', '127.77.0.4', '127.77.0.5', '127.77.0.6', '127.77.0.7']);

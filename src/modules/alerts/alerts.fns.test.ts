@@ -95,6 +95,23 @@ describe('mapping and helpers', () => {
       labels: { schedule_id: 's1', misfire: 'skip' },
       dedup_key: 'schedules:misfired:s1',
     });
+    expect(alertFromEvent('run.succeeded', { run_id: 'r', type: 'discovery', summary: { probed: 16, alive: 3, identified: 2 } })).toMatchObject({
+      source: 'discovery',
+      title: 'Discovery found 3 live host(s), 2 identified',
+      severity: 'info',
+      dedup_key: 'discovery:run:r',
+    });
+    expect(alertFromEvent('run.succeeded', { run_id: 'r', type: 'discovery', summary: { probed: 16, alive: 0, identified: 0 } })).toBeNull();
+    expect(alertFromEvent('workflow.execution.failed', { workflow_id: 'w', execution_id: 'e', error: 'node ping1 failed' })).toMatchObject({
+      source: 'workflows',
+      severity: 'major',
+      description: 'Execution e failed: node ping1 failed',
+      dedup_key: 'workflows:failed:w',
+    });
+    expect(alertFromEvent('workflow.execution.succeeded', { workflow_id: 'w', execution_id: 'e2' })).toMatchObject({
+      status: 'resolved',
+      dedup_key: 'workflows:failed:w',
+    });
     expect(alertFromEvent('device.created', {})).toBeNull();
   });
 });

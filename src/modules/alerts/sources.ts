@@ -26,6 +26,7 @@ export function alertFromEvent(name: string, p: P): IngestInput | null {
       };
     }
     case 'run.succeeded':
+      if (p.type === 'discovery') return discoveryResult(p);
       // A template's success resolves its failure alert (nothing if none is open).
       return p.template_id
         ? { source: 'jobs', title: 'run succeeded', severity: 'info', dedup_key: `jobs:template:${str(p.template_id)}`, status: 'resolved' }
@@ -70,9 +71,36 @@ export function alertFromEvent(name: string, p: P): IngestInput | null {
         // One alert per schedule, counting misfire episodes until someone resolves it.
         dedup_key: `schedules:misfired:${str(p.id)}`,
       };
+    case 'workflow.execution.failed':
+      return {
+        source: 'workflows',
+        title: `Workflow ${str(p.workflow_id)} failed`,
+        description: `Execution ${str(p.execution_id)} failed: ${str(p.error, 'no reason given')}`.slice(0, 2000),
+        severity: 'major',
+        labels: { event: name, workflow_id: str(p.workflow_id), execution_id: str(p.execution_id) },
+        // One alert per workflow counting failures; its next successful execution resolves it.
+        dedup_key: `workflows:failed:${str(p.workflow_id)}`,
+      };
+    case 'workflow.execution.succeeded':
+      return { source: 'workflows', title: 'workflow succeeded', severity: 'info', dedup_key: `workflows:failed:${str(p.workflow_id)}`, status: 'resolved' };
     default:
       return null;
   }
+}
+
+/** A discovery scan (a `discovery` run) that found live hosts: one info alert per scan, pointing at its review. */
+function discoveryResult(p: P): IngestInput | null {
+  const summary = (p.summary ?? {}) as Record<string, unknown>;
+  const count = (k: string) => (typeof summary[k] === 'number' ? (summary[k] as number) : 0);
+  if (count('alive') === 0) return null;
+  return {
+    source: 'discovery',
+    title: `Discovery found ${count('alive')} live host(s), ${count('identified')} identified`,
+    description: `Scan run ${str(p.run_id)} probed ${count('probed')} address(es): ${count('alive')} answered, ${count('identified')} classified. Review them under /api/v1/discovery/scans (the scan with this run_id).`,
+    severity: 'info',
+    labels: { event: 'run.succeeded', run_type: 'discovery', run_id: str(p.run_id) },
+    dedup_key: `discovery:run:${str(p.run_id)}`,
+  };
 }
 
 export const SOURCE_EVENTS = [
@@ -84,6 +112,8 @@ export const SOURCE_EVENTS = [
   'config.changed',
   'credential.expired',
   'schedule.misfired',
+  'workflow.execution.failed',
+  'workflow.execution.succeeded',
 ] as const;
 
 /** The durable subscriber (acting as the system) that turns domain events into alerts in its consuming transaction. */

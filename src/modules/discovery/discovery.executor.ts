@@ -133,6 +133,11 @@ export function discoveryExecutor(deps: DiscoveryExecutorDeps): Executor<Discove
     credential: 'none',
     targets: 'required',
     changesDevices: () => false,
+    /** The scan's counts on its end event: the alerts module raises a `discovery` alert from them. */
+    summary(parsed: unknown[]) {
+      const hosts = parsed.filter((p): p is HostResultT => typeof p === 'object' && p !== null && 'alive' in p);
+      return { probed: hosts.length, alive: hosts.filter((h) => h.alive).length, identified: hosts.filter((h) => h.platform !== null).length };
+    },
     probesPerTarget: (p) => p.ports.length + 1,
     async run(ctx, p, settings) {
       const host = ctx.host;

@@ -441,7 +441,10 @@ export function createRunEngine(deps: EngineDeps) {
         now,
         log: logState,
       });
-      if (ok && deps.recordEvent) await deps.recordEvent(trx, `run.${status}`, { run_id: run.id, type: run.type, status, template_id: run.templateId });
+      if (ok && deps.recordEvent) {
+        const summary = executor?.summary ? { summary: executor.summary(parsed) } : {};
+        await deps.recordEvent(trx, `run.${status}`, { run_id: run.id, type: run.type, status, template_id: run.templateId, ...summary });
+      }
       return ok;
     });
     await releaseLocks(run.id, locksLeft);

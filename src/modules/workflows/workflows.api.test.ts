@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.js';
 import { useTestServer } from '../../../test/helpers/server.js';
 import { adminToken, bearer, loginAs } from '../../../test/helpers/auth.js';
@@ -252,6 +252,14 @@ describe.each(DIALECTS)('workflows through the HTTP API on %s', (dialect) => {
     expect(again).toMatchObject({ status: 'failed', retry_of: stopped.id, version: 2 });
     expect(node(again, 'pre')).toMatchObject({ status: 'succeeded', finished_at: node(stopped, 'pre').finished_at });
     expect(node(again, 'f').status).toBe('failed');
+    // A failed execution raises one alert per workflow (alerts/sources.ts), counting the failures.
+    await vi.waitFor(
+      async () => {
+        const alerts = (await api('GET', '/alerts?source=workflows')).json().items as Json[];
+        expect(alerts.find((a) => a.labels.workflow_id === w.id)).toMatchObject({ severity: 'major', state: 'open', count: 2 });
+      },
+      { timeout: 15_000, interval: 100 },
+    );
   });
 
   it('runs a job node as a real job run through the jobs service', async () => {

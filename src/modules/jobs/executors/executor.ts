@@ -83,6 +83,11 @@ export interface Executor<P = any> {
   /** The run-level report from the targets' parsed outputs (default: none). */
   report?(parsed: unknown[]): unknown;
   /**
+   * A few counts from the targets' parsed outputs for the run's end event (`run.succeeded` …
+   * payload `summary`), so subscribers (alerts) see a run's result without reading its output.
+   */
+  summary?(parsed: unknown[]): Record<string, number>;
+  /**
    * Work on one target; throw (or return ok:false) to fail it. Must honour ctx.signal. Throw a
    * `PermanentError` (or return `retryable: false`) when retrying cannot help.
    */
