@@ -249,6 +249,11 @@ export async function createModules(config: Config, logger: Logger, options: Mod
       version: VERSION,
       contacts: { contactOf: (db, id) => identity.contactOf(db, id) },
       securityChannelId: () => settingsStore.current('notifications').security_channel_id,
+      // Routing on device/location reads the inventory through the alert's transaction handle.
+      refs: {
+        deviceContext: (db, ref) => inventory.deviceContext(db, ref),
+        unknown: (kind, ids) => (kind === 'team' ? identity.unknownTeams(ids) : inventory.facts.unknownRefs(kind, ids)),
+      },
       ...(options.clock ? { now: options.clock } : {}),
     });
     // Workflows subscribe to domain events before the subscribers start; job nodes create runs through the jobs

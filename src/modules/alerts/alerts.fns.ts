@@ -13,6 +13,28 @@ export interface RuleMatch {
   severities?: Severity[] | undefined;
   /** Each label must be present with exactly this value. */
   labels?: Record<string, string> | undefined;
+  /** The alert is about one of these devices (its `device_id` label, or `device` by name). */
+  device_ids?: string[] | undefined;
+  /** The alert's device is in one of these locations or below one of them. */
+  location_ids?: string[] | undefined;
+  /** The alert's `team_id` label is one of these (inventory devices have no team). */
+  team_ids?: string[] | undefined;
+}
+
+/** The inventory facts of the device an alert is about: its id, and its location with every ancestor. */
+export interface DeviceContext {
+  deviceId: string;
+  locationIds: string[];
+}
+
+/** Whether a rule needs the alert's device looked up (device or location match). */
+export const needsDevice = (match: RuleMatch): boolean => Boolean(match.device_ids?.length || match.location_ids?.length);
+
+/** The device an alert names: its `device_id` label, else its `device` label (a device name). */
+export function deviceRefOf(labels: Record<string, string>): { deviceId: string } | { name: string } | null {
+  if (labels.device_id) return { deviceId: labels.device_id };
+  if (labels.device) return { name: labels.device };
+  return null;
 }
 
 export interface QuietHours {
@@ -24,10 +46,22 @@ export interface QuietHours {
   except?: Severity[] | undefined;
 }
 
-export function matchesRule(match: RuleMatch, alert: { source: string; severity: string; labels: Record<string, string> }): boolean {
+/**
+ * Whether an alert matches a rule. `device` is the inventory device the alert is about (null: none
+ * or unknown), needed only when the rule matches devices or locations (`needsDevice`).
+ */
+export function matchesRule(
+  match: RuleMatch,
+  alert: { source: string; severity: string; labels: Record<string, string> },
+  device: DeviceContext | null = null,
+): boolean {
   if (match.sources?.length && !match.sources.includes(alert.source)) return false;
   if (match.severities?.length && !(match.severities as string[]).includes(alert.severity)) return false;
   for (const [k, v] of Object.entries(match.labels ?? {})) if (alert.labels[k] !== v) return false;
+  if (match.device_ids?.length && !(device && match.device_ids.includes(device.deviceId))) return false;
+  if (match.location_ids?.length && !(device && device.locationIds.some((l) => match.location_ids!.includes(l)))) return false;
+  const team = alert.labels.team_id;
+  if (match.team_ids?.length && !(team !== undefined && match.team_ids.includes(team))) return false;
   return true;
 }
 

@@ -6,7 +6,7 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseFilters, type FilterFields } from '../../platform/http/filters.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
-import { defaultDedupKey, fromAlertmanager, type AlertmanagerAlert, type AlertState, type IngestInput } from './alerts.fns.js';
+import { defaultDedupKey, fromAlertmanager, type AlertmanagerAlert, type AlertState, type DeviceContext, type IngestInput } from './alerts.fns.js';
 import type { AlertRow, AlertsRepository, Note } from './alerts.repository.js';
 import type { NotificationsRepository } from './notifications.repository.js';
 import { routeChange, type AlertChange } from './routing.js';
@@ -21,6 +21,13 @@ export interface EventsPort {
   record(db: Db, name: string, payload: unknown): Promise<unknown>;
   relay(): Promise<void>;
 }
+/** What routing reads from other modules: the device an alert is about, and which referenced ids exist. */
+export interface RoutingRefsPort {
+  /** The device (by id or name) and its location with every ancestor, read through `db` (the alert's transaction); null when unknown. */
+  deviceContext(db: Db, ref: { deviceId: string } | { name: string }): Promise<DeviceContext | null>;
+  /** The ids among `ids` that name no device / location / team. */
+  unknown(kind: 'device' | 'location' | 'team', ids: readonly string[]): Promise<string[]>;
+}
 export type AlertsRepos = { alerts: AlertsRepository; notifications: NotificationsRepository; db: Db };
 
 export interface AlertsServiceDeps {
@@ -31,6 +38,8 @@ export interface AlertsServiceDeps {
   now: () => number;
   /** Wakes the delivery worker after a commit that wrote notifications. */
   wake: () => void;
+  /** The inventory device an alert names, read through the given handle (routing on device/location). */
+  deviceContext?: RoutingRefsPort['deviceContext'];
 }
 
 export const ALERT_FILTERS: FilterFields = {
@@ -91,7 +100,8 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       count: alert.count,
       dedup_key: alert.dedupKey,
     });
-    const queued = change === 'updated' ? 0 : await routeChange(repos.notifications, alert, change, deps.now());
+    const lookup = deps.deviceContext && ((ref: Parameters<RoutingRefsPort['deviceContext']>[1]) => deps.deviceContext!(repos.db, ref));
+    const queued = change === 'updated' ? 0 : await routeChange(repos.notifications, alert, change, deps.now(), lookup);
     afterCommit(() => {
       if (queued > 0) deps.wake();
       void deps.events.relay().catch(() => undefined);

@@ -12,7 +12,7 @@ import type { Logger } from '../../platform/observability/logger.js';
 import type { SubscriberRunner } from '../events/index.js';
 import { createAlertsRepository } from './alerts.repository.js';
 import { alertsRoutes } from './alerts.routes.js';
-import { createAlertsService, type AlertsRepos, type AuditPort, type EventsPort } from './alerts.service.js';
+import { createAlertsService, type AlertsRepos, type AuditPort, type EventsPort, type RoutingRefsPort } from './alerts.service.js';
 import { createDeliveryWorker } from './delivery.js';
 import { createNotificationsRepository } from './notifications.repository.js';
 import { notificationsRoutes } from './notifications.routes.js';
@@ -49,6 +49,8 @@ export interface AlertsModuleDeps {
   contacts?: ContactPort;
   /** The e-mail channel of users' security notices (settings `notifications.security_channel_id`); '' or absent: none. */
   securityChannelId?: () => string;
+  /** Inventory and identity: the device an alert is about (routing on device/location), and which referenced ids exist. */
+  refs: RoutingRefsPort;
   /** The clock (tests move it); default Date.now. */
   now?: () => number;
 }
@@ -74,8 +76,25 @@ export function createAlertsModule(deps: AlertsModuleDeps) {
     settings: { maxAttempts: c.webhooksMaxAttempts, retryBaseMs: c.webhooksRetryBaseMs, timeoutMs: c.webhooksTimeoutMs, pollMs: c.eventsPollMs },
     now,
   });
-  const service = createAlertsService({ repo: repos.alerts, unitOfWork, events: deps.events, audit: deps.audit, now, wake: () => worker.wake() });
-  const notifications = createNotificationsService({ repo: repos.notifications, unitOfWork, envelope, egress: deps.egress, audit: deps.audit, worker, now });
+  const service = createAlertsService({
+    repo: repos.alerts,
+    unitOfWork,
+    events: deps.events,
+    audit: deps.audit,
+    now,
+    wake: () => worker.wake(),
+    deviceContext: deps.refs.deviceContext,
+  });
+  const notifications = createNotificationsService({
+    repo: repos.notifications,
+    unitOfWork,
+    envelope,
+    egress: deps.egress,
+    audit: deps.audit,
+    worker,
+    now,
+    refs: deps.refs,
+  });
   const wakeAll = () => {
     worker.wake();
     void deps.events.relay().catch(() => undefined);
@@ -122,3 +141,4 @@ export function createAlertsModule(deps: AlertsModuleDeps) {
 }
 export type AlertsModule = ReturnType<typeof createAlertsModule>;
 export { alertFromEvent } from './sources.js';
+export type { RoutingRefsPort } from './alerts.service.js';

@@ -149,6 +149,24 @@ const Match = Type.Object(
     sources: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
     severities: Type.Optional(Type.Array(lit(SEVERITIES), { maxItems: 5 })),
     labels: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }), { maxProperties: 20 })),
+    device_ids: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), {
+        maxItems: 100,
+        description: 'Inventory devices the alert is about: its `device_id` label, or its `device` label (a device name). Unknown ids answer 422',
+      }),
+    ),
+    location_ids: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), {
+        maxItems: 100,
+        description: "Inventory locations: the alert's device (as for device_ids) is in one of them or in a location below one of them. Unknown ids answer 422",
+      }),
+    ),
+    team_ids: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), {
+        maxItems: 100,
+        description: "Teams: the alert's `team_id` label is one of them (inventory devices have no team). Unknown ids answer 422",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Every part given must match; {} matches every alert' },
 );

@@ -5,7 +5,7 @@ import { requirePermission, type Actor } from '../../platform/http/auth.js';
 import { parseSort } from '../../platform/http/pagination.js';
 import { newId } from '../../platform/ids.js';
 import { quietHoursProblem, type QuietHours, type RuleMatch } from './alerts.fns.js';
-import type { AuditPort } from './alerts.service.js';
+import type { AuditPort, RoutingRefsPort } from './alerts.service.js';
 import { CHANNEL_SPECS, type ChannelSettings, type ChannelType } from './channels.js';
 import { checkPushChannel, pushUrls } from './channels.push.js';
 import { channelSecretRef, openSecrets, type DeliveryWorker } from './delivery.js';
@@ -86,6 +86,8 @@ export interface NotificationsServiceDeps {
   audit: AuditPort;
   worker: DeliveryWorker;
   now: () => number;
+  /** Which devices, locations and teams a rule's match names exist. */
+  refs: Pick<RoutingRefsPort, 'unknown'>;
 }
 
 /** Channels (secrets sealed in the vault), routing rules, the delivery log and the dead-letter replay. */
@@ -135,6 +137,16 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
       if (!ids) continue;
       const found = new Set((await deps.repo.channelsById(ids)).map((c) => c.id));
       ids.forEach((id, i) => !found.has(id) && errors.push({ path: `body.${field}.${i}`, message: `no channel ${id}` }));
+    }
+    for (const [field, kind] of [
+      ['device_ids', 'device'],
+      ['location_ids', 'location'],
+      ['team_ids', 'team'],
+    ] as const) {
+      const ids = input.match?.[field];
+      if (!ids?.length) continue;
+      const unknown = new Set(await deps.refs.unknown(kind, ids));
+      ids.forEach((id, i) => unknown.has(id) && errors.push({ path: `body.match.${field}.${i}`, message: `no ${kind} ${id}` }));
     }
     const quiet = input.quiet_hours ? quietHoursProblem(input.quiet_hours) : null;
     if (quiet) errors.push({ path: 'body.quiet_hours', message: quiet });

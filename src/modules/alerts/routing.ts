@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { newId } from '../../platform/ids.js';
-import { actionFor, matchesRule, releaseTime, type AlertState } from './alerts.fns.js';
+import { actionFor, deviceRefOf, matchesRule, needsDevice, releaseTime, type AlertState, type DeviceContext } from './alerts.fns.js';
 import type { AlertRow } from './alerts.repository.js';
 import type { Message } from './channels.js';
 import type { NotificationRow, NotificationsRepository } from './notifications.repository.js';
+
+/** Reads the device an alert names (by id or name) through the caller's transaction; null when there is none. */
+export type DeviceLookup = (ref: { deviceId: string } | { name: string }) => Promise<DeviceContext | null>;
 
 /** What happened to an alert, as routing sees it. */
 export type AlertChange = 'opened' | 'repeated' | 'acknowledged' | 'resolved';
@@ -79,9 +82,14 @@ export function groupKeyOf(
  * and resolved: an acknowledge / resolve to the matching rules' channels. Under a rule with a
  * grouping window an opened alert's trigger joins the rule's open group for the channel instead
  * (`joinGroup`): one `group` row, due when the window (or the quiet hours) ends, lists them all.
+ * `lookup` reads the alert's device (location ancestry) through the same transaction.
  */
-export async function routeChange(repo: NotificationsRepository, alert: AlertRow, change: AlertChange, nowMs: number): Promise<number> {
-  const rules = (await repo.listRules(true)).filter((r) => matchesRule(r.match, alert));
+export async function routeChange(repo: NotificationsRepository, alert: AlertRow, change: AlertChange, nowMs: number, lookup?: DeviceLookup): Promise<number> {
+  const enabled = await repo.listRules(true);
+  // The device is read only when some rule matches on devices or locations (the cheap path otherwise).
+  const ref = lookup && enabled.some((r) => needsDevice(r.match)) ? deviceRefOf(alert.labels) : null;
+  const device = ref ? await lookup!(ref) : null;
+  const rules = enabled.filter((r) => matchesRule(r.match, alert, device));
   const nowIso = new Date(nowMs).toISOString();
   const rows: NotificationRow[] = [];
   const seen = new Set<string>();

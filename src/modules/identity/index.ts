@@ -167,6 +167,12 @@ export async function createIdentityModule(deps: IdentityDeps) {
       const u = await makeRepos(db).users.find(userId);
       return u ? { email: u.email, username: u.username } : null;
     },
+    /** The ids among `ids` that name no team (alert routing rules match on teams). */
+    async unknownTeams(ids: readonly string[]): Promise<string[]> {
+      const repos = makeRepos(deps.db);
+      const found = await Promise.all(ids.map(async (id) => (await repos.roles.findTeam(id)) !== undefined));
+      return ids.filter((_, i) => !found[i]);
+    },
     /** A stored principal as it is now (`user` or `api_key`), null when disabled or revoked: job runs re-check their initiator. */
     actorOf,
     async close(): Promise<void> {

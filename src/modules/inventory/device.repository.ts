@@ -1,3 +1,4 @@
+import { isUuid } from '../../platform/ids.js';
 import { sql } from 'kysely';
 import type { Dialect } from '../../platform/db/database.js';
 import { tableSpec } from './crud.repository.js';
@@ -178,6 +179,12 @@ export function createDeviceRepository(db: InventoryDb) {
           .values(tagIds.map((tagId) => ({ deviceId, tagId })))
           .execute();
       }
+    },
+    /** A device by id or name, with its location; a non-UUID id finds nothing (PostgreSQL would refuse to compare it). */
+    async locationOf(ref: { deviceId: string } | { name: string }): Promise<{ id: string; locationId: string | null } | undefined> {
+      if ('deviceId' in ref && !isUuid(ref.deviceId)) return undefined;
+      const q = db.selectFrom('devices').select(['id', 'locationId']);
+      return ('deviceId' in ref ? q.where('id', '=', ref.deviceId) : q.where('name', '=', ref.name)).executeTakeFirst();
     },
     async byExternalId(source: string, externalId: string): Promise<string | undefined> {
       return (await db.selectFrom('devices').select('id').where('source', '=', source).where('externalId', '=', externalId).executeTakeFirst())?.id;

@@ -23,7 +23,7 @@ import { makeInventoryRepos } from './inventory.repos.js';
 import type { InventoryAudit, InventoryCore } from './inventory.core.js';
 import { Type } from 'typebox';
 import { SYSTEM_ACTOR } from '../../platform/http/auth.js';
-import { descendantsOf } from './location.fns.js';
+import { descendantsOf, pathOf } from './location.fns.js';
 
 export type { TargetSelector, SelectedDevice, TargetSelectors } from './target-selectors.service.js';
 export { SELECTOR_KINDS } from './target-selectors.service.js';
@@ -160,12 +160,24 @@ export function createInventoryModule(deps: InventoryModuleDeps) {
         const tree = await repos.locationTree.all();
         return [...new Set(ids.flatMap((id) => descendantsOf(tree, id)))];
       },
-      async unknownRefs(kind: 'platform' | 'role' | 'location', ids: readonly string[]): Promise<string[]> {
+      async unknownRefs(kind: 'platform' | 'role' | 'location' | 'device', ids: readonly string[]): Promise<string[]> {
         if (ids.length === 0) return [];
-        const service = kind === 'platform' ? crud.platforms : kind === 'role' ? crud.roles : crud.locations;
+        const service = kind === 'platform' ? crud.platforms : kind === 'role' ? crud.roles : kind === 'device' ? crud.devices : crud.locations;
         const found = new Set((await service.getMany(SYSTEM_ACTOR, [...ids])).map((x) => x.id));
         return ids.filter((id) => !found.has(id));
       },
+    },
+    /**
+     * The device an alert is about (by id or name) and its location with every ancestor, read
+     * through `db` — the caller's transaction (alert routing runs inside the alert's; on SQLite a
+     * read through the root handle there would wait on itself). Null when there is no such device.
+     */
+    async deviceContext(db: Db, ref: { deviceId: string } | { name: string }): Promise<{ deviceId: string; locationIds: string[] } | null> {
+      const r = makeInventoryRepos(db, deps.dialect);
+      const device = await r.deviceQueries.locationOf(ref);
+      if (!device) return null;
+      const locationIds = device.locationId ? pathOf(await r.locationTree.all(), device.locationId).map((l) => l.id) : [];
+      return { deviceId: device.id, locationIds };
     },
     /**
      * Facts a job read from a device (`os_version`, `serial`, `hostname`): only the fields that
