@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, defaultDedupKey, fromAlertmanager, maskSecrets, matchesRule, releaseTime, severityOf } from './alerts.fns.js';
+import { backoffMs, defaultDedupKey, deviceRefOf, fromAlertmanager, maskSecrets, matchesRule, needsDevice, releaseTime, severityOf } from './alerts.fns.js';
 import { alertFromEvent } from './sources.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -40,6 +40,38 @@ describe('routing matches', () => {
     [{ labels: { missing: 'x' } }, false],
   ])('%j → %s', (match, expected) => {
     expect(matchesRule(match as never, alert)).toBe(expected);
+  });
+});
+
+describe('rule matching on device, location and team', () => {
+  const alert = { source: 's', severity: 'major', labels: { device_id: 'd1', team_id: 't1' } };
+  // The device's location and its ancestors, as the inventory port reports them.
+  const device = { deviceId: 'd1', locationIds: ['site', 'region'] };
+  it.each([
+    ['device id', { device_ids: ['d1', 'd2'] }, device, true],
+    ['another device', { device_ids: ['d2'] }, device, false],
+    ['device rule, alert about no known device', { device_ids: ['d1'] }, null, false],
+    ['the location itself', { location_ids: ['site'] }, device, true],
+    ['an ancestor location', { location_ids: ['region'] }, device, true],
+    ['an unrelated location', { location_ids: ['elsewhere'] }, device, false],
+    ['location rule, no device', { location_ids: ['region'] }, null, false],
+    ['team label', { team_ids: ['t1'] }, null, true],
+    ['another team', { team_ids: ['t2'] }, device, false],
+    ['all parts must hold', { device_ids: ['d1'], location_ids: ['region'], team_ids: ['t2'] }, device, false],
+    ['empty lists match all', { device_ids: [], location_ids: [], team_ids: [] }, null, true],
+  ])('%s', (_name, match, ctx, expected) => {
+    expect(matchesRule(match, alert, ctx)).toBe(expected);
+  });
+  it('matches team_ids only against a team_id label', () => {
+    expect(matchesRule({ team_ids: ['t1'] }, { source: 's', severity: 'info', labels: {} })).toBe(false);
+  });
+  it('looks devices up only for device or location rules, by device_id before device name', () => {
+    expect(needsDevice({ team_ids: ['t'], labels: { a: 'b' } })).toBe(false);
+    expect(needsDevice({ location_ids: ['l'] })).toBe(true);
+    expect(needsDevice({ device_ids: ['d'] })).toBe(true);
+    expect(deviceRefOf({ device_id: 'x', device: 'r1' })).toEqual({ deviceId: 'x' });
+    expect(deviceRefOf({ device: 'r1' })).toEqual({ name: 'r1' });
+    expect(deviceRefOf({ host: 'r1' })).toBeNull();
   });
 });
 
