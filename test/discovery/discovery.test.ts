@@ -130,6 +130,12 @@ describe.each(JOB_MODES)('discovery on $name', (mode) => {
     const profile = await call('POST', '/discovery/scans', { targets: ['127.77.0.1'], ssh_profile_ids: ['01890000-0000-7000-8000-000000000000'] });
     expect(profile.json().errors).toEqual([{ path: 'body.ssh_profile_ids.0', message: expect.any(String) }]);
     expect(await scans()).toBe(before);
+    // A list cursor that is not one this API gave out is a 400 naming it, never a database error.
+    for (const cursor of ['%25', 'x', Buffer.from('["not-a-uuid"]').toString('base64url')]) {
+      const res = await call('GET', `/discovery/scans?cursor=${cursor}`);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().errors).toEqual([{ path: 'query.cursor', message: expect.any(String) }]);
+    }
   });
 
   it('needs the ad-hoc targets permission to scan: an operator may review but not start a scan', async () => {

@@ -1,7 +1,8 @@
 import type { Db } from '../../platform/db/database.js';
-import { NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
+import { BadRequestError, NotFoundError, ValidationError, type FieldError } from '../../platform/errors.js';
 import { requirePermission, type Actor } from '../../platform/http/auth.js';
-import { newId, nowIso } from '../../platform/ids.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { isUuid, newId, nowIso } from '../../platform/ids.js';
 import type { InventoryServices } from '../inventory/index.js';
 import type { JobsService } from '../jobs/index.js';
 import { compare, matchDevice, type KnownDevice } from './compare.fns.js';
@@ -145,9 +146,12 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
     async list(actor: Actor, query: { limit?: number; cursor?: string }) {
       requirePermission(actor, 'discovery:read');
       const limit = query.limit ?? 50;
-      const rows = await repo.scans(limit + 1, query.cursor ?? null);
+      const rows = await repo.scans(limit + 1, query.cursor === undefined ? null : scanCursor(query.cursor));
       const page = rows.slice(0, limit);
-      return { items: await Promise.all(page.map((s) => view(actor, s))), next_cursor: rows.length > limit ? page[page.length - 1]!.id : null };
+      return {
+        items: await Promise.all(page.map((s) => view(actor, s))),
+        next_cursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.id]) : null,
+      };
     },
     async cancel(actor: Actor, id: string) {
       requirePermission(actor, 'discovery:write');
@@ -283,4 +287,11 @@ function emptyResult(address: string, error: string | null): HostResultT {
     snmp_credential_id: null,
     notes: error ? [error.slice(0, 300)] : [],
   };
+}
+
+/** The scan id a list cursor carries (the platform's opaque cursor of one id); anything else is a 400 naming `query.cursor`. */
+function scanCursor(cursor: string): string {
+  const [id] = decodeCursor(cursor, 1);
+  if (typeof id === 'string' && isUuid(id)) return id;
+  throw new BadRequestError('INVALID_CURSOR', 'The cursor is invalid', [{ path: 'query.cursor', message: 'invalid cursor; start again without it' }]);
 }
