@@ -15,7 +15,7 @@ import {
 } from '../jobs/index.js';
 import { CredentialRejectedError } from '../credentials/index.js';
 import { classify } from './classify.fns.js';
-import { HostResult, neighboursOf, interfacesOf, type HostResultT } from './host-result.js';
+import { emptyHostResult, HostResult, neighboursOf, interfacesOf, type HostResultT } from './host-result.js';
 
 const ProfileIds = Type.Array(Type.String({ format: 'uuid', maxLength: 36 }), { maxItems: 10, uniqueItems: true });
 export const DiscoveryParams = Type.Object(
@@ -145,23 +145,7 @@ export function discoveryExecutor(deps: DiscoveryExecutorDeps): Executor<Discove
       if (refused) return { ok: false, output: '', parsed: null, error: `egress policy: ${refused}`, retryable: false };
       let take = ctx.shared.get('discovery_rate') as ReturnType<typeof createRateLimiter> | undefined;
       if (!take) ctx.shared.set('discovery_rate', (take = createRateLimiter(p.rate_per_second)));
-      const r: HostResultT = {
-        address: host,
-        alive: false,
-        icmp: null,
-        open_ports: [],
-        ssh_banner: null,
-        snmp: null,
-        facts: {},
-        interfaces: [],
-        neighbours: [],
-        platform: null,
-        confidence: 0,
-        evidence: [],
-        ssh_credential_id: null,
-        snmp_credential_id: null,
-        notes: [],
-      };
+      const r: HostResultT = emptyHostResult(host);
       if (p.liveness !== 'tcp') {
         await take(ctx.signal);
         const res = await ping.run(ctx, { count: 1, timeout_ms: Math.max(100, p.timeout_ms) }, settings).catch(() => null);

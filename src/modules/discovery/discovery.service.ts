@@ -9,7 +9,7 @@ import { compare, matchDevice, type KnownDevice } from './compare.fns.js';
 import type { DiscoveryRepository, ScanRow } from './discovery.repository.js';
 import type { CreateScanBody, HostView, OnboardBody, ReviewBody } from './discovery.schemas.js';
 import type { DiscoveryParams } from './discovery.executor.js';
-import type { HostResultT } from './host-result.js';
+import { emptyHostResult, type HostResultT } from './host-result.js';
 import { expandTargets, rangeKey } from './targets.fns.js';
 import { onboardHosts } from './onboard.js';
 
@@ -171,7 +171,7 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
       ]);
       const before = prev ? new Map((await results(actor, prev)).hosts.map((h) => [h.target.host, h.result?.alive === true])) : null;
       const items = r.hosts.flatMap(({ target, result }): HostView[] => {
-        const host = result ?? emptyResult(target.host, target.error);
+        const host = result ?? emptyHostResult(target.host, target.error);
         const c = compare(host, matchDevice(host, known.byAddress, known.byName));
         const d = decisions.get(host.address);
         const was = before?.get(host.address) ?? false;
@@ -268,26 +268,6 @@ export function createDiscoveryService(deps: DiscoveryServiceDeps) {
   };
 }
 export type DiscoveryService = ReturnType<typeof createDiscoveryService>;
-
-function emptyResult(address: string, error: string | null): HostResultT {
-  return {
-    address,
-    alive: false,
-    icmp: null,
-    open_ports: [],
-    ssh_banner: null,
-    snmp: null,
-    facts: {},
-    interfaces: [],
-    neighbours: [],
-    platform: null,
-    confidence: 0,
-    evidence: [],
-    ssh_credential_id: null,
-    snmp_credential_id: null,
-    notes: error ? [error.slice(0, 300)] : [],
-  };
-}
 
 /** The scan id a list cursor carries (the platform's opaque cursor of one id); anything else is a 400 naming `query.cursor`. */
 function scanCursor(cursor: string): string {

@@ -34,6 +34,27 @@ export const HostResult = Type.Object(
 );
 export type HostResultT = Static<typeof HostResult>;
 
+/** What is known of an address before any probe answered (and of one whose probe failed: `error` becomes its note). */
+export function emptyHostResult(address: string, error: string | null = null): HostResultT {
+  return {
+    address,
+    alive: false,
+    icmp: null,
+    open_ports: [],
+    ssh_banner: null,
+    snmp: null,
+    facts: {},
+    interfaces: [],
+    neighbours: [],
+    platform: null,
+    confidence: 0,
+    evidence: [],
+    ssh_credential_id: null,
+    snmp_credential_id: null,
+    notes: error ? [error.slice(0, 300)] : [],
+  };
+}
+
 const field = (row: Record<string, unknown>, ...names: string[]) => {
   const lower = new Map(Object.entries(row).map(([k, v]) => [k.toLowerCase(), v]));
   for (const n of names) {
